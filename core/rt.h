@@ -1,0 +1,85 @@
+/* The core's own small runtime: memory and string functions, the kernel
+ * allocator (backed by the sandbox arena), formatted output, locks that
+ * work across guest processes, and panic. The core and the North shims
+ * use this instead of a libc; nothing here may touch the host except
+ * through the South contract. */
+#ifndef MOAT_CORE_RT_H
+#define MOAT_CORE_RT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/linux_abi.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define container_of(p, type, member)                                          \
+  ((type *)((char *)(p)-offsetof(type, member)))
+
+/* The symbols the compiler may call on its own (core/rt_mem.c). */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+size_t rt_strlen(const char *s);
+size_t rt_strnlen(const char *s, size_t max);
+int rt_strcmp(const char *a, const char *b);
+int rt_strncmp(const char *a, const char *b, size_t n);
+char *rt_strchr(const char *s, int c);
+char *rt_strrchr(const char *s, int c);
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t rt_strlcpy(char *dst, const char *src, size_t size);
+char *rt_strdup(const char *s); /* kmalloc'd */
+char *rt_strndup(const char *s, size_t n);
+
+/* The kernel heap. Memory comes from the sandbox arena, so an object
+ * allocated here is visible to every guest process of the sandbox (the
+ * arena is shared; see DESIGN.md section 3). kmalloc returns 16-byte
+ * aligned memory or NULL; kzalloc zeroes it. */
+void *kmalloc(size_t size);
+void *kzalloc(size_t size);
+void *krealloc(void *p, size_t size);
+void kfree(void *p);
+/* Set up the arena (moat_boot calls this first). */
+int rt_arena_init(size_t size);
+/* Bytes in use and the arena's size, for sysinfo and --stats. */
+void rt_arena_usage(size_t *used, size_t *size);
+
+/* Formatted output: %d %i %u %x %X %o %s %c %p %% with l, ll, z, h
+ * length modifiers, width, precision for %s, and the 0 - flags.
+ * Returns the length the full output would have. */
+int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A sleeping mutex on a futex word; works across processes when it lives
+ * in the arena. */
+struct rt_lock {
+  uint32_t word;
+};
+void rt_lock(struct rt_lock *l);
+void rt_unlock(struct rt_lock *l);
+
+/* A bug in moat itself: print and end the sandbox with status 125. */
+_Noreturn void rt_panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+#define RT_ASSERT(c)                                                           \
+  do {                                                                         \
+    if (unlikely(!(c)))                                                        \
+      rt_panic("assertion failed: %s at %s:%d", #c, __FILE__, __LINE__);       \
+  } while (0)
+
+/* Nanoseconds on the monotonic clock, never going backwards. */
+int64_t rt_now_ns(void);
+/* Nanoseconds since the epoch. */
+int64_t rt_realtime_ns(void);
+
+#endif

@@ -1,0 +1,220 @@
+/* The core API: the POSIX-like calls of the moat library OS.
+ *
+ * Both the Linux shim (shim/linux) and programs that embed moat use this.
+ * Every call acts for the current guest process and thread, takes
+ * pointers that are already valid in the caller's memory (the shim checks
+ * guest pointers before it calls in) and returns a negative Linux errno on
+ * failure. Types and constants are our copies of Linux's (linux_abi.h).
+ */
+#ifndef MOAT_MOAT_H
+#define MOAT_MOAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linux_abi.h"
+
+/* ---------------------------------------------------------------------
+ * Sandbox creation
+ * ------------------------------------------------------------------- */
+
+enum moat_mount_kind {
+  MOAT_MOUNT_HOSTDIR = 1, /* a granted host directory (handle) */
+  MOAT_MOUNT_TAR,         /* a tar image, mapped read-only at tar_base */
+  MOAT_MOUNT_SYMLINK,     /* not a mount: a symlink guest_path -> target */
+  MOAT_MOUNT_MEMFS,       /* an empty in-memory file system */
+};
+
+enum moat_mount_access {
+  MOAT_ACCESS_RO = 1, /* writes fail with EROFS */
+  MOAT_ACCESS_RW,     /* writes go to the object itself (host dir: host) */
+  MOAT_ACCESS_COW,    /* read-only lower, writes land in an in-memory upper
+                         layer that vanishes with the sandbox */
+};
+
+struct moat_mount {
+  const char *guest_path; /* absolute; "/" replaces the default root */
+  enum moat_mount_kind kind;
+  enum moat_mount_access access;
+  int handle;             /* MOAT_MOUNT_HOSTDIR: South handle */
+  const void *tar_base;   /* MOAT_MOUNT_TAR */
+  size_t tar_size;
+  const char *target;     /* MOAT_MOUNT_SYMLINK */
+};
+
+#define MOAT_MAX_MOUNTS 64
+
+struct moat_config {
+  /* Mounts in order; a later one may sit inside an earlier one. Without a
+   * "/" entry the root is an in-memory file system holding /tmp, /home,
+   * /root, /var, /run (empty, private). /dev and /proc are always the
+   * sandbox's own. */
+  struct moat_mount mounts[MOAT_MAX_MOUNTS];
+  int nmounts;
+  const char *cwd;      /* initial working directory, default "/" */
+  uint32_t uid, gid;    /* the guest's ids inside; the host never sees them */
+  const char *hostname; /* default "moat" */
+  bool strace;          /* print every guest syscall on stderr */
+  bool stats;           /* count syscalls and host calls, print at exit */
+  uint64_t mem_limit;   /* bytes of guest memory, 0 = default */
+  uint32_t max_files;   /* open files per process, 0 = default (1024) */
+  uint32_t max_tasks;   /* processes + threads, 0 = default (1024) */
+};
+
+/* Build the sandbox from cfg: the arena, the file system tree and the
+ * first process (pid 1, fds 0/1/2 on the host streams). Call once.
+ * Returns 0 or a negative errno; *why (if given) points to a static
+ * one-line explanation on failure. */
+int moat_boot(const struct moat_config *cfg, const char **why);
+
+/* The configuration moat_boot was given. */
+const struct moat_config *moat_config(void);
+
+/* ---------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------- */
+int moat_openat(int dirfd, const char *path, int flags, uint32_t mode);
+int moat_close(int fd);
+long moat_read(int fd, void *buf, size_t len);
+long moat_write(int fd, const void *buf, size_t len);
+long moat_pread(int fd, void *buf, size_t len, int64_t off);
+long moat_pwrite(int fd, const void *buf, size_t len, int64_t off);
+long moat_readv(int fd, const struct linux_iovec *iov, int iovcnt);
+long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt);
+int64_t moat_lseek(int fd, int64_t off, int whence);
+int moat_fstat(int fd, struct linux_stat *st);
+/* flags: LINUX_AT_SYMLINK_NOFOLLOW, LINUX_AT_EMPTY_PATH */
+int moat_fstatat(int dirfd, const char *path, struct linux_stat *st,
+                 int flags);
+int moat_statx(int dirfd, const char *path, int flags, unsigned mask,
+               struct linux_statx *stx);
+int moat_statfs(int fd_or_dirfd, const char *path, struct linux_statfs *out);
+long moat_getdents64(int fd, void *buf, size_t len);
+int moat_faccessat(int dirfd, const char *path, int mode, int flags);
+long moat_readlinkat(int dirfd, const char *path, char *buf, size_t len);
+int moat_symlinkat(const char *target, int dirfd, const char *path);
+int moat_linkat(int olddirfd, const char *oldpath, int newdirfd,
+                const char *newpath, int flags);
+int moat_unlinkat(int dirfd, const char *path, int flags);
+int moat_renameat2(int olddirfd, const char *oldpath, int newdirfd,
+                   const char *newpath, unsigned flags);
+int moat_mkdirat(int dirfd, const char *path, uint32_t mode);
+int moat_mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev);
+int moat_chdir(const char *path);
+int moat_fchdir(int fd);
+/* Returns the length including the terminating NUL. */
+long moat_getcwd(char *buf, size_t len);
+int moat_fchmodat(int dirfd, const char *path, uint32_t mode, int flags);
+int moat_fchmod(int fd, uint32_t mode);
+int moat_fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid,
+                  int flags);
+int moat_fchown(int fd, uint32_t uid, uint32_t gid);
+/* times NULL = now; path NULL = the file dirfd itself */
+int moat_utimensat(int dirfd, const char *path,
+                   const struct linux_timespec times[2], int flags);
+int moat_truncate(const char *path, int64_t len);
+int moat_ftruncate(int fd, int64_t len);
+int moat_fsync(int fd);
+uint32_t moat_umask(uint32_t mask);
+long moat_fcntl(int fd, int cmd, uint64_t arg);
+/* arg points to the request's structure in core memory (or is the value
+ * for requests that take an integer). */
+int moat_ioctl(int fd, unsigned request, void *arg);
+int moat_dup(int fd);
+int moat_dup3(int oldfd, int newfd, int flags);
+int moat_pipe2(int fds[2], int flags);
+
+/* Read a whole file of the sandbox (for the ELF loader): opens path,
+ * checks exec permission when want_exec, returns an fd. */
+int moat_open_exec(const char *path, bool want_exec);
+
+/* ---------------------------------------------------------------------
+ * Memory: the guest's address space. The core tracks every guest mapping
+ * (VMAs) and places them in the guest window; the libOS's own memory is
+ * never reachable by a guest mapping call.
+ * ------------------------------------------------------------------- */
+/* Returns the address, or a negative errno (as a long). */
+long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
+               int64_t off);
+int moat_munmap(uint64_t addr, size_t len);
+int moat_mprotect(uint64_t addr, size_t len, int prot);
+long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len,
+                 int flags, uint64_t new_addr);
+int moat_madvise(uint64_t addr, size_t len, int advice);
+/* Returns the new break (or the current one when the request fails). */
+uint64_t moat_brk(uint64_t addr);
+/* Set the initial break just above the loaded image (ELF loader). */
+void moat_brk_init(uint64_t start);
+/* Is [addr, addr+len) entirely mapped in the guest with at least prot
+ * (LINUX_PROT_READ / LINUX_PROT_WRITE)? The shim checks every guest
+ * pointer with this before the core touches it. */
+bool moat_user_ok(uint64_t addr, size_t len, int prot);
+/* Copy a NUL-terminated guest string of at most max bytes (including the
+ * NUL) into buf. -EFAULT for a bad pointer, -ENAMETOOLONG if too long. */
+long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max);
+/* Top of the guest window: where the ELF loader puts the initial stack. */
+uint64_t moat_stack_top(void);
+
+/* ---------------------------------------------------------------------
+ * Processes, identity, limits
+ * ------------------------------------------------------------------- */
+int moat_getpid(void);
+int moat_getppid(void);
+int moat_gettid(void);
+uint32_t moat_getuid(void);
+uint32_t moat_geteuid(void);
+uint32_t moat_getgid(void);
+uint32_t moat_getegid(void);
+int moat_setresuid(uint32_t r, uint32_t e, uint32_t s); /* -1 = keep */
+int moat_setresgid(uint32_t r, uint32_t e, uint32_t s);
+int moat_getgroups(int size, uint32_t *list);
+int moat_uname(struct linux_utsname *out);
+int moat_sethostname(const char *name, size_t len);
+int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
+                 struct linux_rlimit *old_limit);
+int moat_sysinfo(struct linux_sysinfo *out);
+/* Ends every thread of the sandbox process; never returns. */
+_Noreturn void moat_exit_group(int status);
+/* Exit status for death by signal sig (128 + sig). */
+_Noreturn void moat_exit_signal(int sig);
+
+/* ---------------------------------------------------------------------
+ * Time and randomness
+ * ------------------------------------------------------------------- */
+int moat_clock_gettime(int clock, struct linux_timespec *ts);
+int moat_clock_getres(int clock, struct linux_timespec *ts);
+/* flags: LINUX_TIMER_ABSTIME; rem may be NULL. -EINTR when a signal
+ * arrives (rem then holds what was left). */
+int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
+                         struct linux_timespec *rem);
+long moat_getrandom(void *buf, size_t len, unsigned flags);
+
+/* ---------------------------------------------------------------------
+ * Signals: state lives in the core, delivery (frames) in the North shim.
+ * ------------------------------------------------------------------- */
+int moat_sigaction(int sig, const struct linux_sigaction *act,
+                   struct linux_sigaction *old);
+int moat_sigprocmask(int how, const uint64_t *set, uint64_t *old);
+int moat_sigpending(uint64_t *out);
+int moat_sigaltstack(const struct linux_stack *ss, struct linux_stack *old);
+/* Send sig to process pid (this sandbox's pids only). */
+int moat_kill(int pid, int sig);
+int moat_tgkill(int tgid, int tid, int sig);
+/* Take the lowest pending unblocked signal of the current thread: returns
+ * its number and fills info and the action to run, or 0 when none. */
+int moat_signal_dequeue(struct linux_siginfo *info,
+                        struct linux_sigaction *action);
+/* Queue a signal raised by a fault or by the core itself to the current
+ * thread. */
+int moat_signal_raise(const struct linux_siginfo *info);
+
+/* ---------------------------------------------------------------------
+ * Diagnostics
+ * ------------------------------------------------------------------- */
+/* Formatted output to the host's error stream (the core's own printf:
+ * %d %i %u %x %lx %ld %lu %llx %lld %llu %zu %zd %s %c %p %%, widths and
+ * 0/- flags). */
+void moat_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

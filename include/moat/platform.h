@@ -1,0 +1,208 @@
+/* The South contract: everything the sandbox may ask of its host.
+ *
+ * This header is the whole host interface of moat. The core calls only
+ * what is declared here; a South platform (platform/linux, later
+ * platform/kvm) implements it and nothing else. Keep it small enough to
+ * audit in one sitting; docs/south.md counts it.
+ *
+ * Conventions for every function below:
+ *  - Errors are negative Linux errno values (LINUX_E*); 0 or a positive
+ *    count is success.
+ *  - The host is untrusted: the core checks every value that comes back
+ *    (counts never larger than asked, sizes and offsets in range). A
+ *    platform MUST still return only values within the documented range.
+ *  - No ambient authority: a host object is named by a handle that policy
+ *    granted when the sandbox was created (struct moat_config) or that a
+ *    platform call returned. Names passed with a handle are single path
+ *    components: never empty, never "." or "..", never containing '/'. A
+ *    platform MUST refuse anything else with -LINUX_EINVAL, and MUST NOT
+ *    follow a host symlink for any name (the sandbox resolves symlinks).
+ */
+#ifndef MOAT_PLATFORM_H
+#define MOAT_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linux_abi.h"
+#include "regs.h"
+
+/* ---------------------------------------------------------------------
+ * Memory
+ * ------------------------------------------------------------------- */
+
+#define PLAT_PROT_READ 1
+#define PLAT_PROT_WRITE 2
+#define PLAT_PROT_EXEC 4
+
+#define PLAT_MAP_FIXED 1  /* place exactly at addr, replacing what is there */
+#define PLAT_MAP_SHARED 2 /* shared with processes forked from this one */
+
+/* Map len bytes (a multiple of the page size) of zeroed memory.
+ * MUST: return page-aligned memory with protection prot in *out.
+ * With PLAT_MAP_FIXED, MUST place it at addr or fail; without, addr is a
+ * hint the platform MAY ignore.
+ * Errors: -ENOMEM when the host has no room, -EINVAL for a bad length or
+ * alignment. */
+int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out);
+
+/* Unmap [addr, addr+len). MUST succeed for page-aligned ranges the core
+ * mapped with plat_mem_map (holes are fine). -EINVAL otherwise. */
+int plat_mem_unmap(void *addr, size_t len);
+
+/* Change the protection of [addr, addr+len). -EINVAL, -ENOMEM as mprotect. */
+int plat_mem_protect(void *addr, size_t len, int prot);
+
+/* ---------------------------------------------------------------------
+ * Execution
+ * ------------------------------------------------------------------- */
+
+/* Start running guest code with the register file regs (rip, rsp, the
+ * general registers, rflags' arithmetic bits, the fs base).
+ * MUST NOT return. From then on every guest system call arrives in the
+ * North shim's north_syscall(), every guest fault in north_fault(). */
+_Noreturn void plat_enter(const struct moat_regs *regs);
+
+/* Set the calling guest thread's thread pointer (the x86-64 fs base) to
+ * value. MUST take effect when the guest resumes. */
+int plat_set_tls(uint64_t value);
+
+/* End the whole sandbox process with exit status status (0..255).
+ * MUST NOT return. MAY print the host-call statistics first when the
+ * sandbox was created with stats enabled. */
+_Noreturn void plat_exit(int status);
+
+/* ---------------------------------------------------------------------
+ * Waiting and time
+ * ------------------------------------------------------------------- */
+
+/* If *word == expected, sleep until woken by plat_futex_wake on the same
+ * word, or until timeout_ns (relative, on the monotonic clock) passes;
+ * timeout_ns < 0 waits forever. shared: the word lives in memory shared
+ * between processes (the sandbox arena).
+ * Returns 0 when woken, -EAGAIN if *word != expected, -ETIMEDOUT, or
+ * -EINTR (a spurious wake the caller MUST tolerate). */
+int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
+                    bool shared);
+
+/* Wake up to count waiters on word. Returns the number woken (>= 0). */
+int plat_futex_wake(uint32_t *word, int count, bool shared);
+
+#define PLAT_CLOCK_REALTIME 0  /* wall clock, ns since the Unix epoch */
+#define PLAT_CLOCK_MONOTONIC 1 /* ns since an arbitrary fixed point */
+#define PLAT_CLOCK_CPU 2       /* CPU time used by this process, ns */
+
+/* Read a clock into *out_ns. -EINVAL for an unknown clock. The core MUST
+ * tolerate a monotonic clock that the host moves backwards (it clamps). */
+int plat_clock(int clock, int64_t *out_ns);
+
+/* Fill buf with len bytes from the host's cryptographic random source.
+ * MUST fill all of it or fail with -EIO. */
+int plat_random(void *buf, size_t len);
+
+/* ---------------------------------------------------------------------
+ * Standard streams: the three host streams the sandbox was given
+ * (0 = input, 1 = output, 2 = error). Nothing else of the host's
+ * descriptors is reachable.
+ * ------------------------------------------------------------------- */
+
+/* Read up to len bytes; blocks. Returns bytes read, 0 at end of input. */
+long plat_stdio_read(int stream, void *buf, size_t len);
+
+/* Write up to len bytes; returns bytes written (> 0 unless len == 0),
+ * -EPIPE when the reader went away, -EAGAIN, -EIO. */
+long plat_stdio_write(int stream, const void *buf, size_t len);
+
+/* Terminal control on a stream. request is one of LINUX_TCGETS,
+ * LINUX_TCSETS, LINUX_TCSETSW, LINUX_TCSETSF, LINUX_TIOCGWINSZ,
+ * LINUX_TIOCSWINSZ, LINUX_TIOCGPGRP; arg points to the matching
+ * linux_termios, linux_winsize or int32 in core memory.
+ * Returns 0, -ENOTTY when the stream is not a terminal, -EINVAL for any
+ * other request. */
+int plat_stdio_ioctl(int stream, unsigned request, void *arg);
+
+/* ---------------------------------------------------------------------
+ * Host directories granted by policy (hostfs)
+ *
+ * A handle is a small non-negative integer. The sandbox's granted
+ * directories arrive as handles in struct moat_config; every other handle
+ * comes from plat_host_open. A platform MUST confine every call to the
+ * tree below the granted directory the handle descends from, and MUST
+ * refuse writes (-EROFS) below a grant that is read-only.
+ * ------------------------------------------------------------------- */
+
+/* What the host says about an object. The core treats it as untrusted. */
+struct plat_host_stat {
+  uint64_t ino;
+  uint64_t dev;
+  uint64_t size;
+  uint64_t blocks;
+  uint32_t mode; /* LINUX_S_IF* | permission bits */
+  uint32_t nlink;
+  uint32_t uid;
+  uint32_t gid;
+  uint64_t rdev;
+  struct linux_timespec atime, mtime, ctime;
+};
+
+/* Open name below directory handle dir. flags: LINUX_O_RDONLY,
+ * LINUX_O_WRONLY, LINUX_O_RDWR, optionally with LINUX_O_CREAT,
+ * LINUX_O_EXCL, LINUX_O_TRUNC, LINUX_O_DIRECTORY; also LINUX_O_PATH for a
+ * handle that only names the object (to stat it or open below it).
+ * name == NULL reopens dir itself with the new flags.
+ * MUST NOT follow a symlink (-ELOOP). Returns a new handle in *out. */
+int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
+                   int *out);
+
+/* Release a handle. */
+int plat_host_close(int handle);
+
+/* pread/pwrite on an open handle. Return bytes moved (<= len), 0 at end. */
+long plat_host_pread(int handle, void *buf, size_t len, uint64_t off);
+long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off);
+
+/* Attributes of name below dir, or of dir itself when name == NULL.
+ * Never follows a symlink. */
+int plat_host_stat(int dir, const char *name, struct plat_host_stat *out);
+
+/* Read directory entries from a handle opened with LINUX_O_DIRECTORY, in
+ * the linux_dirent64 format, continuing where the last call stopped, or
+ * from the beginning when rewind is true. Returns bytes placed in buf, 0
+ * at the end. The core validates every record (lengths, name
+ * termination) before use. */
+long plat_host_readdir(int handle, void *buf, size_t len, bool rewind);
+
+/* Read the target of symlink name below dir. Returns its length (<= len,
+ * not terminated). */
+long plat_host_readlink(int dir, const char *name, char *buf, size_t len);
+
+#define PLAT_HOST_DIR 1     /* mkdir name with mode */
+#define PLAT_HOST_SYMLINK 2 /* symlink name -> target */
+
+/* Create a directory or a symlink name below dir. -EEXIST if present. */
+int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
+                     const char *target);
+
+/* Remove name below dir; remove_dir selects rmdir over unlink. */
+int plat_host_remove(int dir, const char *name, bool remove_dir);
+
+/* Rename (flags: LINUX_RENAME_NOREPLACE, LINUX_RENAME_EXCHANGE) or, with
+ * hard_link, link olddir/oldname as newdir/newname. Both handles MUST
+ * descend from the same grant (-EXDEV otherwise). */
+int plat_host_move(int olddir, const char *oldname, int newdir,
+                   const char *newname, unsigned flags, bool hard_link);
+
+#define PLAT_SET_MODE 1  /* mode */
+#define PLAT_SET_TIMES 2 /* atime and mtime (LINUX_UTIME_OMIT honoured) */
+#define PLAT_SET_SIZE 4  /* size: truncate or extend */
+
+/* Change attributes of an open handle (name == NULL) or of name below
+ * dir: what selects which of mode, times, size apply. */
+int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
+                      const struct linux_timespec times[2], uint64_t size);
+
+/* Flush an open handle's data to stable storage. */
+int plat_host_sync(int handle);
+
+#endif

@@ -1,0 +1,36 @@
+/* The guest's x86-64 register file as the North shim sees it at a system
+ * call, a fault or a signal. Platform-neutral: each South platform converts
+ * its own context (a Linux ucontext, a KVM vCPU) to and from this. */
+#ifndef MOAT_REGS_H
+#define MOAT_REGS_H
+
+#include <stdint.h>
+
+struct moat_regs {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+  uint64_t rflags;
+  uint64_t fs_base;
+  /* The guest's FPU/SSE/AVX state in the host's XSAVE layout, as the
+   * platform saved it (the shim copies it into and out of signal frames).
+   * fpstate may be NULL when the platform has none to offer. */
+  void *fpstate;
+  uint32_t fpstate_size;
+  uint32_t pad;
+};
+
+/* Upcalls: the South platform calls these, the North shim implements them.
+ * They run on a platform stack, never on the guest's. */
+
+/* A guest system call: number in rax, arguments in rdi, rsi, rdx, r10, r8,
+ * r9. The shim writes the result to rax and may rewrite any register (to
+ * deliver a signal, to exec a new image). The platform resumes the guest
+ * with regs when it returns. */
+void north_syscall(struct moat_regs *regs);
+
+/* A synchronous fault in guest code: signo is LINUX_SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL or SIGTRAP, code the si_code, addr the faulting address.
+ * The shim delivers it to the guest (rewriting regs) or ends the guest. */
+void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr);
+
+#endif
