@@ -1,0 +1,43 @@
+/* The small contract between the file layer (vfs, fd tables) and the
+ * process layer (core/task.c): what the vfs needs to know about the
+ * current process. core/task.c implements the proc_current_* functions;
+ * core/vfs.c implements the fs_context helpers.
+ */
+#ifndef MOAT_CORE_PROC_H
+#define MOAT_CORE_PROC_H
+
+#include "rt.h"
+
+struct inode;
+struct fd_table;
+
+/* Root, working directory and umask; shared by threads created with
+ * CLONE_FS, copied by fork (fs_context_clone). */
+struct fs_context {
+  uint32_t refcount; /* atomic */
+  struct rt_lock lock;
+  struct inode *root; /* a reference */
+  struct inode *cwd;  /* a reference */
+  uint32_t umask;
+};
+
+/* The current process's file system context and fd table, or NULL before
+ * the first process exists (then the vfs uses the sandbox root as root
+ * and cwd, and root credentials). */
+struct fs_context *proc_current_fs(void);
+struct fd_table *proc_current_fdt(void);
+/* The effective (file system) ids of the current thread. */
+void proc_current_cred(uint32_t *euid, uint32_t *egid);
+/* Is gid one of the current thread's supplementary groups? (May always
+ * return false while groups are not supported.) */
+bool proc_in_group(uint32_t gid);
+
+/* Implemented in core/vfs.c. */
+/* A context with root and cwd (both referenced here), umask 022. */
+struct fs_context *fs_context_create(struct inode *root, struct inode *cwd);
+/* A copy for fork (new references); NULL on ENOMEM. */
+struct fs_context *fs_context_clone(struct fs_context *fs);
+struct fs_context *fs_context_get(struct fs_context *fs);
+void fs_context_put(struct fs_context *fs);
+
+#endif
