@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing moat need.
+# Idempotent: it asks apt only for what is missing, runs `apt-get update`
+# only then, and prints nothing when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential    # gcc, make, libc headers
+  binutils           # ld, nm, objdump for the build checks and tests
+  clang              # the second compiler that must build warning-free
+  clang-format       # make format-check
+  libclang-rt-14-dev # sanitizer runtimes for clang
+  libseccomp-dev     # the platform's seccomp filter
+  pkg-config
+  check              # the unit-test framework (libcheck)
+  musl-tools         # musl-gcc for the musl builds of the guest programs
+  busybox-static     # the real programs the suite runs inside moat
+  python3            # tests/run.py
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >/dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
