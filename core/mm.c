@@ -1,0 +1,771 @@
+/* The guest address space: a sorted list of VMAs in the guest window and
+ * the moat_mmap family that edits it, brk, and the pointer checks the
+ * shim runs on every guest pointer (moat_user_ok, moat_user_strncpy).
+ *
+ * Every guest mapping is placed by this file and made with PLAT_MAP_FIXED,
+ * so the libOS's own memory (above the window) can never be named, moved
+ * or unmapped by the guest. File mappings are copies: the pages are mapped
+ * anonymous, filled through the file's read path, then given their final
+ * protection. This is how ld.so and the ELF loader map files; it cannot
+ * give MAP_SHARED writable file mappings (their writes would have to reach
+ * the file), so those fail with -ENODEV for now.
+ *
+ * The address space belongs to one host process, so the list is private
+ * state of this host process (the VMA nodes come from kmalloc). */
+#include "mm.h"
+
+#include "moat/moat.h"
+#include "moat/platform.h"
+#include "rt.h"
+#include "task.h"
+
+#define PAGE LINUX_PAGE_SIZE
+
+enum {
+  VMA_SHARED = 1,  /* MAP_SHARED anonymous: shared with forked children */
+  VMA_FILE = 2,    /* filled from a file (madvise DONTNEED keeps it) */
+  VMA_NOWRITE = 4, /* a shared file mapped as a copy: may never be writable */
+  VMA_BRK = 8,     /* the heap that brk moves */
+};
+
+struct vma {
+  uint64_t start, end;
+  int prot;
+  unsigned flags;
+  struct vma *next;
+};
+
+static struct {
+  struct rt_lock lock;
+  struct vma *head;
+  uint64_t committed;
+  uint64_t limit;
+  uint64_t brk_start, brk_cur;
+  bool brk_ready;
+} g_mm;
+
+static int plat_prot(int prot) {
+  return prot & (PLAT_PROT_READ | PLAT_PROT_WRITE | PLAT_PROT_EXEC);
+}
+
+static uint64_t vma_charge(const struct vma *v) {
+  return v->prot ? v->end - v->start : 0;
+}
+
+int mm_init(uint64_t mem_limit) {
+  struct vma *v = g_mm.head;
+  while (v) {
+    struct vma *next = v->next;
+    kfree(v);
+    v = next;
+  }
+  g_mm.head = NULL;
+  g_mm.committed = 0;
+  g_mm.limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
+  g_mm.brk_start = g_mm.brk_cur = 0;
+  g_mm.brk_ready = false;
+  return 0;
+}
+
+void mm_usage(uint64_t *committed, uint64_t *limit) {
+  rt_lock(&g_mm.lock);
+  *committed = g_mm.committed;
+  *limit = g_mm.limit ? g_mm.limit : MM_DEFAULT_LIMIT;
+  rt_unlock(&g_mm.lock);
+}
+
+int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
+                         bool shared),
+               void *ctx) {
+  int ret = 0;
+  rt_lock(&g_mm.lock);
+  for (struct vma *v = g_mm.head; v && !ret; v = v->next)
+    ret = fn(ctx, v->start, v->end, v->prot, v->flags & VMA_SHARED);
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
+/* ---- list primitives (caller holds the lock) ---- */
+
+/* Make sure no VMA straddles addr. Splitting changes no semantics, so a
+ * caller may split and still fail afterwards. */
+static int vma_split_at(uint64_t addr) {
+  for (struct vma *v = g_mm.head; v; v = v->next) {
+    if (v->start >= addr)
+      return 0;
+    if (v->end > addr) {
+      struct vma *tail = kmalloc(sizeof(*tail));
+      if (!tail)
+        return -LINUX_ENOMEM;
+      *tail = *v;
+      tail->start = addr;
+      v->end = addr;
+      v->next = tail;
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/* Drop the VMAs inside [start, end) (already split at both ends) from the
+ * list; the host mapping is the caller's business. */
+static void vma_drop_range(uint64_t start, uint64_t end) {
+  struct vma **pp = &g_mm.head;
+  while (*pp) {
+    struct vma *v = *pp;
+    if (v->start >= end)
+      break;
+    if (v->start >= start && v->end <= end) {
+      g_mm.committed -= vma_charge(v);
+      *pp = v->next;
+      kfree(v);
+      continue;
+    }
+    pp = &v->next;
+  }
+}
+
+/* Link a prepared node into the free range it describes. */
+static void vma_link(struct vma *n) {
+  struct vma **pp = &g_mm.head;
+  while (*pp && (*pp)->start < n->start)
+    pp = &(*pp)->next;
+  n->next = *pp;
+  *pp = n;
+  g_mm.committed += vma_charge(n);
+}
+
+/* Merge neighbours that touch and agree, so the list stays short. */
+static void vma_merge_all(void) {
+  struct vma *v = g_mm.head;
+  while (v && v->next) {
+    struct vma *n = v->next;
+    if (v->end == n->start && v->prot == n->prot && v->flags == n->flags) {
+      v->end = n->end;
+      v->next = n->next;
+      kfree(n);
+      continue;
+    }
+    v = n;
+  }
+}
+
+static bool range_free(uint64_t start, uint64_t end) {
+  for (struct vma *v = g_mm.head; v; v = v->next) {
+    if (v->start >= end)
+      return true;
+    if (v->end > start)
+      return false;
+  }
+  return true;
+}
+
+/* Is [start, end) covered without holes? Fills *one with the VMA when a
+ * single one covers it. */
+static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
+  uint64_t at = start;
+  if (one)
+    *one = NULL;
+  for (struct vma *v = g_mm.head; v && at < end; v = v->next) {
+    if (v->end <= at)
+      continue;
+    if (v->start > at)
+      return false;
+    if (one && at == start && v->end >= end)
+      *one = v;
+    at = v->end;
+  }
+  return at >= end;
+}
+
+/* Bytes of charged memory inside [start, end). */
+static uint64_t range_charge(uint64_t start, uint64_t end) {
+  uint64_t sum = 0;
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+    if (!v->prot || v->end <= start)
+      continue;
+    sum += MIN(v->end, end) - MAX(v->start, start);
+  }
+  return sum;
+}
+
+static bool charge_ok(uint64_t release, uint64_t add) {
+  uint64_t after = g_mm.committed - release + add;
+  return after >= add && after <= g_mm.limit;
+}
+
+static uint64_t mmap_base(void) {
+  uint64_t gap = task_current() ? task_rlimit(LINUX_RLIMIT_STACK) : 0;
+  if (gap < MM_STACK_GAP_MIN)
+    gap = MM_STACK_GAP_MIN;
+  if (gap > (MM_WINDOW_END - MM_WINDOW_START) / 6 * 5)
+    gap = (MM_WINDOW_END - MM_WINDOW_START) / 6 * 5;
+  return ALIGN_DOWN(MM_STACK_TOP - gap, PAGE);
+}
+
+/* The highest free range of len bytes below limit (0 when none). */
+static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
+  uint64_t best = 0, prev_end = MM_WINDOW_START;
+  for (struct vma *v = g_mm.head;; v = v->next) {
+    uint64_t gap_end = v ? v->start : MM_WINDOW_END;
+    if (gap_end > limit)
+      gap_end = limit;
+    if (gap_end > prev_end && gap_end - prev_end >= len)
+      best = gap_end - len;
+    if (!v || v->start >= limit)
+      break;
+    if (v->end > prev_end)
+      prev_end = v->end;
+  }
+  return best;
+}
+
+/* Unmap the host pages of every VMA piece inside [start, end) and drop
+ * them from the list. */
+static int unmap_range(uint64_t start, uint64_t end) {
+  int err = vma_split_at(start);
+  if (!err)
+    err = vma_split_at(end);
+  if (err)
+    return err;
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next)
+    if (v->start >= start)
+      plat_mem_unmap((void *)v->start, v->end - v->start);
+  vma_drop_range(start, end);
+  return 0;
+}
+
+static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
+  void *out = NULL;
+  int flags = PLAT_MAP_FIXED | (shared ? PLAT_MAP_SHARED : 0);
+  int err = plat_mem_map((void *)start, len, plat_prot(prot), flags, &out);
+  if (err)
+    return err < 0 ? err : -LINUX_ENOMEM;
+  if ((uint64_t)out != start)
+    return -LINUX_ENOMEM; /* the host broke the contract; do not trust out */
+  return 0;
+}
+
+/* ---- file mappings ---- */
+
+/* /dev/zero is char device 1:5 (core/devfs.c): mapping it is anonymous. */
+#define DEV_ZERO_RDEV ((1ull << 8) | 5)
+
+/* Decide how fd may be mapped: 0 = a file to copy in, 1 = anonymous
+ * (/dev/zero), or a negative errno. */
+static int check_map_file(int fd, int prot, int type, unsigned *vflags) {
+  long fl = moat_fcntl(fd, LINUX_F_GETFL, 0);
+  if (fl < 0)
+    return (int)fl;
+  if (fl & LINUX_O_PATH)
+    return -LINUX_EBADF;
+  struct linux_stat st;
+  int err = moat_fstat(fd, &st);
+  if (err)
+    return err;
+  int acc = (int)(fl & LINUX_O_ACCMODE);
+  if (acc == LINUX_O_WRONLY)
+    return -LINUX_EACCES;
+  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFCHR) && st.st_rdev == DEV_ZERO_RDEV)
+    return 1;
+  if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFREG))
+    return -LINUX_ENODEV;
+  if (type != LINUX_MAP_PRIVATE) {
+    if ((prot & LINUX_PROT_WRITE) && acc != LINUX_O_RDWR)
+      return -LINUX_EACCES;
+    if (prot & LINUX_PROT_WRITE)
+      return -LINUX_ENODEV; /* writable shared file mappings: not yet */
+    *vflags |= VMA_NOWRITE;
+  }
+  *vflags |= VMA_FILE;
+  return 0;
+}
+
+static int fill_from_file(uint64_t start, uint64_t len, int fd, int64_t off) {
+  uint64_t done = 0;
+  while (done < len) {
+    size_t chunk = (size_t)MIN(len - done, (uint64_t)1 << 30);
+    long n = moat_pread(fd, (void *)(start + done), chunk, off + (int64_t)done);
+    if (n < 0)
+      return (int)n;
+    if (n == 0 || (uint64_t)n > chunk)
+      break; /* end of file: the rest stays zero */
+    done += (uint64_t)n;
+  }
+  return 0;
+}
+
+long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
+               int64_t off) {
+  int type = flags & LINUX_MAP_TYPE;
+  unsigned vflags = 0;
+  bool anon = flags & LINUX_MAP_ANONYMOUS;
+  long ret;
+
+  if (off & (int64_t)(PAGE - 1))
+    return -LINUX_EINVAL;
+  if (len == 0)
+    return -LINUX_EINVAL;
+  if (type != LINUX_MAP_SHARED && type != LINUX_MAP_PRIVATE &&
+      type != LINUX_MAP_SHARED_VALIDATE)
+    return -LINUX_EINVAL;
+  if (type == LINUX_MAP_SHARED_VALIDATE) {
+    const int known =
+        LINUX_MAP_TYPE | LINUX_MAP_FIXED | LINUX_MAP_ANONYMOUS |
+        LINUX_MAP_GROWSDOWN | LINUX_MAP_DENYWRITE | LINUX_MAP_EXECUTABLE |
+        LINUX_MAP_LOCKED | LINUX_MAP_NORESERVE | LINUX_MAP_POPULATE |
+        LINUX_MAP_NONBLOCK | LINUX_MAP_STACK | LINUX_MAP_FIXED_NOREPLACE;
+    if (flags & ~known)
+      return -LINUX_EOPNOTSUPP;
+    type = LINUX_MAP_SHARED;
+  }
+  if (flags & LINUX_MAP_HUGETLB)
+    return -LINUX_EINVAL;
+  if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
+    return -LINUX_EINVAL;
+  if (len > MM_WINDOW_END)
+    return -LINUX_ENOMEM;
+  uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
+
+  if (!anon) {
+    if (off < 0 || (uint64_t)off + size < (uint64_t)off)
+      return -LINUX_EOVERFLOW;
+    int kind = check_map_file(fd, prot, type, &vflags);
+    if (kind < 0)
+      return kind;
+    if (kind == 1)
+      anon = true;
+  }
+  if (anon && type == LINUX_MAP_SHARED)
+    vflags |= VMA_SHARED;
+
+  rt_lock(&g_mm.lock);
+  uint64_t start;
+  bool fixed = flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE);
+  if (fixed) {
+    start = addr;
+    if (start & (PAGE - 1)) {
+      ret = -LINUX_EINVAL;
+      goto out;
+    }
+    if (start < MM_WINDOW_START) {
+      ret = -LINUX_EPERM; /* below mmap_min_addr, as Linux */
+      goto out;
+    }
+    if (start >= MM_WINDOW_END || MM_WINDOW_END - start < size) {
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+    if ((flags & LINUX_MAP_FIXED_NOREPLACE) && !(flags & LINUX_MAP_FIXED) &&
+        !range_free(start, start + size)) {
+      ret = -LINUX_EEXIST;
+      goto out;
+    }
+  } else {
+    start = ALIGN_UP(addr, PAGE);
+    if (!addr || start < addr || start < MM_WINDOW_START ||
+        start >= MM_WINDOW_END || MM_WINDOW_END - start < size ||
+        !range_free(start, start + size)) {
+      start = find_free_top_down(size, mmap_base());
+      if (!start)
+        start = find_free_top_down(size, MM_WINDOW_END);
+      if (!start) {
+        ret = -LINUX_ENOMEM;
+        goto out;
+      }
+    }
+  }
+  uint64_t end = start + size;
+
+  if (!charge_ok(range_charge(start, end), prot ? size : 0)) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  struct vma *n = kmalloc(sizeof(*n));
+  if (!n) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  int err = vma_split_at(start);
+  if (!err)
+    err = vma_split_at(end);
+  if (err) {
+    kfree(n);
+    ret = err;
+    goto out;
+  }
+  bool fill = !anon;
+  int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
+  err = host_map_fixed(start, size, map_prot, vflags & VMA_SHARED);
+  if (err) {
+    kfree(n);
+    ret = err;
+    goto out;
+  }
+  /* The old pages are gone (replaced); forget their VMAs. */
+  vma_drop_range(start, end);
+  *n = (struct vma){.start = start, .end = end, .prot = prot, .flags = vflags};
+  vma_link(n);
+
+  if (fill) {
+    err = fill_from_file(start, size, fd, off);
+    if (!err && map_prot != prot)
+      err = plat_mem_protect((void *)start, size, plat_prot(prot));
+    if (err) {
+      unmap_range(start, end);
+      ret = err;
+      goto out;
+    }
+  }
+  vma_merge_all();
+  ret = (long)start;
+out:
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
+int moat_munmap(uint64_t addr, size_t len) {
+  if ((addr & (PAGE - 1)) || len == 0)
+    return -LINUX_EINVAL;
+  uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
+  if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
+    return -LINUX_EINVAL;
+  rt_lock(&g_mm.lock);
+  int err = unmap_range(addr, addr + size);
+  vma_merge_all();
+  rt_unlock(&g_mm.lock);
+  return err;
+}
+
+int moat_mprotect(uint64_t addr, size_t len, int prot) {
+  const int grow = 0x01000000 | 0x02000000; /* PROT_GROWSDOWN/UP */
+  if (addr & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC | grow))
+    return -LINUX_EINVAL;
+  prot &= ~grow;
+  if (len == 0)
+    return 0;
+  uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
+  if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
+    return -LINUX_ENOMEM;
+  uint64_t end = addr + size;
+  int err = 0;
+  rt_lock(&g_mm.lock);
+  if (!range_mapped(addr, end, NULL)) {
+    err = -LINUX_ENOMEM;
+    goto out;
+  }
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next)
+    if (v->end > addr && (v->flags & VMA_NOWRITE) &&
+        (prot & LINUX_PROT_WRITE)) {
+      err = -LINUX_EACCES;
+      goto out;
+    }
+  if (!charge_ok(range_charge(addr, end), prot ? size : 0)) {
+    err = -LINUX_ENOMEM;
+    goto out;
+  }
+  err = vma_split_at(addr);
+  if (!err)
+    err = vma_split_at(end);
+  if (err)
+    goto out;
+  err = plat_mem_protect((void *)addr, size, plat_prot(prot));
+  if (err)
+    goto out;
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+    if (v->start < addr)
+      continue;
+    g_mm.committed -= vma_charge(v);
+    v->prot = prot;
+    g_mm.committed += vma_charge(v);
+  }
+  vma_merge_all();
+out:
+  rt_unlock(&g_mm.lock);
+  return err;
+}
+
+/* Move the pages of v's [old, old+old_len) to a fresh mapping at dst of
+ * new_len bytes (caller checked room and charge). */
+static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
+                        uint64_t dst, uint64_t new_len) {
+  int prot = v->prot;
+  unsigned flags = v->flags;
+  struct vma *n = kmalloc(sizeof(*n));
+  if (!n)
+    return -LINUX_ENOMEM;
+  int err = vma_split_at(dst);
+  if (!err)
+    err = vma_split_at(dst + new_len);
+  if (err) {
+    kfree(n);
+    return err;
+  }
+  err = host_map_fixed(dst, new_len, LINUX_PROT_READ | LINUX_PROT_WRITE,
+                       flags & VMA_SHARED);
+  if (err) {
+    kfree(n);
+    return err;
+  }
+  vma_drop_range(dst, dst + new_len);
+  if (prot == LINUX_PROT_NONE) /* PROT_NONE pages: make them readable */
+    plat_mem_protect((void *)old, old_len, PLAT_PROT_READ);
+  memcpy((void *)dst, (const void *)old, MIN(old_len, new_len));
+  if (prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
+    plat_mem_protect((void *)dst, new_len, plat_prot(prot));
+  *n = (struct vma){
+      .start = dst, .end = dst + new_len, .prot = prot, .flags = flags};
+  vma_link(n);
+  /* v may have been split above only if it overlapped dst, which the
+   * callers exclude; unmap the old range by address. */
+  err = unmap_range(old, old + old_len);
+  return err;
+}
+
+long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
+                 uint64_t new_addr) {
+  long ret;
+  if (old_addr & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if (flags &
+      ~(LINUX_MREMAP_MAYMOVE | LINUX_MREMAP_FIXED | LINUX_MREMAP_DONTUNMAP))
+    return -LINUX_EINVAL;
+  if ((flags & LINUX_MREMAP_FIXED) && !(flags & LINUX_MREMAP_MAYMOVE))
+    return -LINUX_EINVAL;
+  if (flags & LINUX_MREMAP_DONTUNMAP)
+    return -LINUX_EINVAL; /* not supported yet */
+  if (old_len > MM_WINDOW_END || new_len > MM_WINDOW_END)
+    return -LINUX_ENOMEM;
+  uint64_t olen = ALIGN_UP((uint64_t)old_len, PAGE);
+  uint64_t nlen = ALIGN_UP((uint64_t)new_len, PAGE);
+  if (nlen == 0 || olen == 0)
+    return -LINUX_EINVAL; /* old_len 0 (duplicate a shared mapping): no */
+  if (old_addr >= MM_WINDOW_END || MM_WINDOW_END - old_addr < olen)
+    return -LINUX_EFAULT;
+
+  rt_lock(&g_mm.lock);
+  struct vma *v;
+  if (!range_mapped(old_addr, old_addr + olen, &v) || !v) {
+    ret = -LINUX_EFAULT;
+    goto out;
+  }
+  uint64_t per_page = v->prot ? 1 : 0;
+
+  if (flags & LINUX_MREMAP_FIXED) {
+    if ((new_addr & (PAGE - 1)) || new_addr < MM_WINDOW_START ||
+        new_addr >= MM_WINDOW_END || MM_WINDOW_END - new_addr < nlen) {
+      ret = -LINUX_EINVAL;
+      goto out;
+    }
+    if (new_addr < old_addr + olen && old_addr < new_addr + nlen) {
+      ret = -LINUX_EINVAL;
+      goto out;
+    }
+    if (!charge_ok(range_charge(new_addr, new_addr + nlen),
+                   per_page * (nlen > olen ? nlen - olen : 0))) {
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+    int err = unmap_range(new_addr, new_addr + nlen);
+    if (!err) {
+      range_mapped(old_addr, old_addr + olen, &v);
+      err = v ? move_mapping(v, old_addr, olen, new_addr, nlen) : -LINUX_EFAULT;
+    }
+    ret = err ? err : (long)new_addr;
+    goto out;
+  }
+
+  if (nlen <= olen) {
+    int err = nlen < olen ? unmap_range(old_addr + nlen, old_addr + olen) : 0;
+    ret = err ? err : (long)old_addr;
+    goto out;
+  }
+
+  uint64_t grow_start = old_addr + olen;
+  uint64_t extra = nlen - olen;
+  if (!charge_ok(0, per_page * extra)) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  if (grow_start < MM_WINDOW_END && MM_WINDOW_END - grow_start >= extra &&
+      range_free(grow_start, grow_start + extra)) {
+    struct vma *n = kmalloc(sizeof(*n));
+    if (!n) {
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+    int err = host_map_fixed(grow_start, extra, v->prot, v->flags & VMA_SHARED);
+    if (err) {
+      kfree(n);
+      ret = err;
+      goto out;
+    }
+    *n = (struct vma){.start = grow_start,
+                      .end = grow_start + extra,
+                      .prot = v->prot,
+                      .flags = v->flags};
+    vma_link(n);
+    vma_merge_all();
+    ret = (long)old_addr;
+    goto out;
+  }
+  if (!(flags & LINUX_MREMAP_MAYMOVE)) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  uint64_t dst = find_free_top_down(nlen, mmap_base());
+  if (!dst)
+    dst = find_free_top_down(nlen, MM_WINDOW_END);
+  if (!dst) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  int err = move_mapping(v, old_addr, olen, dst, nlen);
+  ret = err ? err : (long)dst;
+out:
+  vma_merge_all();
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
+int moat_madvise(uint64_t addr, size_t len, int advice) {
+  if (addr & (PAGE - 1))
+    return -LINUX_EINVAL;
+  /* MADV_NORMAL .. MADV_COLLAPSE (25); the rest (HWPOISON ...) is not for
+   * a sandbox. */
+  if (advice < 0 || advice > 25 || (advice >= 5 && advice <= 7))
+    return -LINUX_EINVAL;
+  if (len == 0)
+    return 0;
+  uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
+  if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
+    return -LINUX_EINVAL;
+  uint64_t end = addr + size;
+  int err = 0;
+  rt_lock(&g_mm.lock);
+  bool holes = !range_mapped(addr, end, NULL);
+  if (advice == LINUX_MADV_DONTNEED) {
+    /* Private anonymous pages read back as zero afterwards: give them
+     * fresh pages. Shared and file-backed ones keep their content (file
+     * copies cannot be re-read once their fd is gone). */
+    for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+      if (v->end <= addr || (v->flags & (VMA_SHARED | VMA_FILE)))
+        continue;
+      uint64_t s = MAX(v->start, addr), e = MIN(v->end, end);
+      err = host_map_fixed(s, e - s, v->prot, false);
+      if (err)
+        goto out;
+    }
+  }
+  if (holes)
+    err = -LINUX_ENOMEM;
+out:
+  rt_unlock(&g_mm.lock);
+  return err;
+}
+
+void moat_brk_init(uint64_t start) {
+  rt_lock(&g_mm.lock);
+  g_mm.brk_start = g_mm.brk_cur = ALIGN_UP(start, PAGE);
+  g_mm.brk_ready =
+      g_mm.brk_start >= MM_WINDOW_START && g_mm.brk_start < MM_WINDOW_END;
+  rt_unlock(&g_mm.lock);
+}
+
+uint64_t moat_brk(uint64_t addr) {
+  rt_lock(&g_mm.lock);
+  uint64_t ret = g_mm.brk_cur;
+  if (!g_mm.brk_ready || addr < g_mm.brk_start || addr >= MM_WINDOW_END)
+    goto out;
+  uint64_t limit = task_current() ? task_rlimit(LINUX_RLIMIT_DATA) : ~0ull;
+  if (addr - g_mm.brk_start > limit)
+    goto out;
+  uint64_t old_end = ALIGN_UP(g_mm.brk_cur, PAGE);
+  uint64_t new_end = ALIGN_UP(addr, PAGE);
+  if (new_end < old_end) {
+    if (unmap_range(new_end, old_end))
+      goto out;
+  } else if (new_end > old_end) {
+    uint64_t extra = new_end - old_end;
+    /* Keep a page of distance to the next mapping, as Linux keeps its
+     * stack guard gap. */
+    if (MM_WINDOW_END - new_end < PAGE ||
+        !range_free(old_end, new_end + PAGE) || !charge_ok(0, extra))
+      goto out;
+    struct vma *n = kmalloc(sizeof(*n));
+    if (!n)
+      goto out;
+    if (host_map_fixed(old_end, extra, LINUX_PROT_READ | LINUX_PROT_WRITE,
+                       false)) {
+      kfree(n);
+      goto out;
+    }
+    *n = (struct vma){.start = old_end,
+                      .end = new_end,
+                      .prot = LINUX_PROT_READ | LINUX_PROT_WRITE,
+                      .flags = VMA_BRK};
+    vma_link(n);
+    vma_merge_all();
+  }
+  g_mm.brk_cur = addr;
+  ret = addr;
+out:
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
+static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
+  uint64_t end = addr + len;
+  if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
+    return false;
+  uint64_t at = addr;
+  for (struct vma *v = g_mm.head; v && at < end; v = v->next) {
+    if (v->end <= at)
+      continue;
+    if (v->start > at)
+      return false;
+    int have = v->prot;
+    if (have) /* on x86 every accessible page is readable */
+      have |= LINUX_PROT_READ;
+    if ((have & prot) != prot)
+      return false;
+    at = v->end;
+  }
+  return at >= end;
+}
+
+bool moat_user_ok(uint64_t addr, size_t len, int prot) {
+  if (len == 0)
+    return true;
+  rt_lock(&g_mm.lock);
+  bool ok = user_ok_locked(addr, len, prot & 7);
+  rt_unlock(&g_mm.lock);
+  return ok;
+}
+
+long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {
+  size_t done = 0;
+  while (done < max) {
+    uint64_t at = guest_str + done;
+    if (at < guest_str)
+      return -LINUX_EFAULT;
+    size_t chunk =
+        (size_t)MIN((uint64_t)(max - done), PAGE - (at & (PAGE - 1)));
+    if (!moat_user_ok(at, chunk, LINUX_PROT_READ))
+      return -LINUX_EFAULT;
+    const char *src = (const char *)at;
+    for (size_t i = 0; i < chunk; i++) {
+      buf[done + i] = src[i];
+      if (!src[i])
+        return (long)(done + i);
+    }
+    done += chunk;
+  }
+  return -LINUX_ENAMETOOLONG;
+}
+
+uint64_t moat_stack_top(void) {
+  return MM_STACK_TOP;
+}

@@ -1,0 +1,37 @@
+/* The guest address space: the window every guest mapping lives in, and
+ * the memory accounting that moat_sysinfo and --stats report. The calls
+ * themselves are moat_mmap & co. in moat.h (core/mm.c). */
+#ifndef MOAT_CORE_MM_H
+#define MOAT_CORE_MM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* [MM_WINDOW_START, MM_WINDOW_END) holds every guest mapping; the libOS
+ * itself lives above it (DESIGN.md, the runtime model). */
+#define MM_WINDOW_START 0x10000ull
+#define MM_WINDOW_END 0x400000000000ull
+/* Top of the initial stack: one page below the end of the window, as
+ * Linux keeps one page below the end of user space. */
+#define MM_STACK_TOP 0x3ffffffff000ull
+/* Linux leaves at least this much between the stack top and the highest
+ * mmap placement, so the stack can grow to its rlimit. */
+#define MM_STACK_GAP_MIN (128ull << 20)
+/* Guest memory limit when the configuration says 0. */
+#define MM_DEFAULT_LIMIT (8ull << 30)
+
+/* Reset the address space bookkeeping (moat_boot). mem_limit 0 = the
+ * default. */
+int mm_init(uint64_t mem_limit);
+
+/* Committed guest memory (bytes in mappings that are not PROT_NONE) and
+ * the limit. */
+void mm_usage(uint64_t *committed, uint64_t *limit);
+
+/* Call fn for every guest mapping in address order (for /proc/self/maps);
+ * stops early when fn returns non-zero and returns that value. */
+int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
+                         bool shared),
+               void *ctx);
+
+#endif
