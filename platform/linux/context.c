@@ -1,0 +1,278 @@
+/* Execution on the Linux platform: per-thread signal stacks, the SIGSYS
+ * handler that turns a trapped guest syscall into north_syscall(), the
+ * fault handlers that hand guest faults to north_fault(), plat_enter
+ * (which starts the guest through a hand-built rt_sigreturn frame, so the
+ * kernel loads every register and a clean FPU state at once) and
+ * plat_set_tls. All of it runs after lockdown: no libc, gate only. */
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ucontext.h>
+
+#include "plat_linux.h"
+
+#define RFLAGS_ARITH 0xcd5ull /* CF PF AF ZF SF DF OF */
+#define SYS_SECCOMP_CODE 1
+
+bool g_plat_have_fsgsbase;
+static struct plat_thread *g_threads[PLAT_MAX_THREADS];
+static struct plat_thread *g_boot_thread;
+
+/* Layout of a signal stack block (PLAT_ALTSTACK_SIZE, aligned to it):
+ * [thread block page][guard page][stack ... top]. */
+int plat_thread_create_stack(struct plat_thread **out) {
+  size_t size = PLAT_ALTSTACK_SIZE;
+  long r = hsys6(HNR_mmap, 0, 2 * size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r < 0 && r > -4096)
+    return (int)r;
+  uintptr_t raw = (uintptr_t)r;
+  uintptr_t base = (raw + size - 1) & ~(size - 1);
+  if (base > raw)
+    hsys2(HNR_munmap, raw, base - raw);
+  if (raw + 2 * size > base + size)
+    hsys2(HNR_munmap, base + size, raw + 2 * size - (base + size));
+  if (plat_range_touches_window(base, base + size)) {
+    hsys2(HNR_munmap, base, size);
+    return -LINUX_ENOMEM;
+  }
+  hsys3(HNR_mprotect, base + 4096, 4096, PROT_NONE);
+  struct plat_thread *t = (struct plat_thread *)base;
+  t->magic = PLAT_THREAD_MAGIC;
+  t->stack_lo = (void *)(base + 8192);
+  t->stack_size = size - 8192;
+  for (int i = 0; i < PLAT_MAX_THREADS; i++) {
+    if (!g_threads[i]) {
+      g_threads[i] = t;
+      break;
+    }
+  }
+  if (!g_boot_thread)
+    g_boot_thread = t;
+  *out = t;
+  return 0;
+}
+
+/* On a signal stack the block is found by masking the stack pointer;
+ * before plat_enter the boot thread runs on its ordinary stack. */
+struct plat_thread *plat_current_thread(void) {
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t base = sp & ~(PLAT_ALTSTACK_SIZE - 1);
+  for (int i = 0; i < PLAT_MAX_THREADS; i++)
+    if (g_threads[i] && (uintptr_t)g_threads[i] == base)
+      return g_threads[i];
+  return g_boot_thread;
+}
+
+static uint64_t read_fs_base(struct plat_thread *t) {
+  if (g_plat_have_fsgsbase) {
+    uint64_t v;
+    __asm__ volatile("rdfsbase %0" : "=r"(v));
+    return v;
+  }
+  return t->fs_base;
+}
+
+static int set_fs_base(struct plat_thread *t, uint64_t value) {
+  long r = hsys2(HNR_arch_prctl, LINUX_ARCH_SET_FS, value);
+  if (r < 0)
+    return (int)r;
+  if (t)
+    t->fs_base = value;
+  return 0;
+}
+
+static uint32_t fpstate_size(const void *fp) {
+  const struct _fpstate *f = fp;
+  if (!f)
+    return 0;
+  /* The kernel's sw_reserved bytes sit at offset 464 of the FXSAVE area. */
+  const uint32_t *sw = f->__glibc_reserved1 + 12;
+  if (sw[0] == FP_XSTATE_MAGIC1 && sw[1] >= 512 && sw[1] <= 1u << 20)
+    return sw[1];
+  return 512;
+}
+
+static void regs_from_uc(struct moat_regs *r, const ucontext_t *uc,
+                         struct plat_thread *t) {
+  const greg_t *g = uc->uc_mcontext.gregs;
+  r->r8 = (uint64_t)g[REG_R8];
+  r->r9 = (uint64_t)g[REG_R9];
+  r->r10 = (uint64_t)g[REG_R10];
+  r->r11 = (uint64_t)g[REG_R11];
+  r->r12 = (uint64_t)g[REG_R12];
+  r->r13 = (uint64_t)g[REG_R13];
+  r->r14 = (uint64_t)g[REG_R14];
+  r->r15 = (uint64_t)g[REG_R15];
+  r->rdi = (uint64_t)g[REG_RDI];
+  r->rsi = (uint64_t)g[REG_RSI];
+  r->rbp = (uint64_t)g[REG_RBP];
+  r->rbx = (uint64_t)g[REG_RBX];
+  r->rdx = (uint64_t)g[REG_RDX];
+  r->rax = (uint64_t)g[REG_RAX];
+  r->rcx = (uint64_t)g[REG_RCX];
+  r->rsp = (uint64_t)g[REG_RSP];
+  r->rip = (uint64_t)g[REG_RIP];
+  r->rflags = (uint64_t)g[REG_EFL];
+  r->fs_base = read_fs_base(t);
+  r->fpstate = uc->uc_mcontext.fpregs;
+  r->fpstate_size = fpstate_size(uc->uc_mcontext.fpregs);
+  r->pad = 0;
+}
+
+/* The shim may rewrite any register; only rflags' arithmetic bits pass
+ * (the guest may not set TF, IF, IOPL ...). fpstate is edited in place:
+ * the frame's pointer stays ours. */
+static void regs_to_uc(const struct moat_regs *r, ucontext_t *uc) {
+  greg_t *g = uc->uc_mcontext.gregs;
+  g[REG_R8] = (greg_t)r->r8;
+  g[REG_R9] = (greg_t)r->r9;
+  g[REG_R10] = (greg_t)r->r10;
+  g[REG_R11] = (greg_t)r->r11;
+  g[REG_R12] = (greg_t)r->r12;
+  g[REG_R13] = (greg_t)r->r13;
+  g[REG_R14] = (greg_t)r->r14;
+  g[REG_R15] = (greg_t)r->r15;
+  g[REG_RDI] = (greg_t)r->rdi;
+  g[REG_RSI] = (greg_t)r->rsi;
+  g[REG_RBP] = (greg_t)r->rbp;
+  g[REG_RBX] = (greg_t)r->rbx;
+  g[REG_RDX] = (greg_t)r->rdx;
+  g[REG_RAX] = (greg_t)r->rax;
+  g[REG_RCX] = (greg_t)r->rcx;
+  g[REG_RSP] = (greg_t)r->rsp;
+  g[REG_RIP] = (greg_t)r->rip;
+  g[REG_EFL] = (greg_t)(((uint64_t)g[REG_EFL] & ~RFLAGS_ARITH) |
+                        (r->rflags & RFLAGS_ARITH));
+}
+
+/* Apply a thread pointer the shim chose, unless it used plat_set_tls. */
+static void finish_fs_base(struct plat_thread *t, uint64_t entry_fs,
+                           uint64_t new_fs) {
+  if (new_fs != entry_fs && set_fs_base(t, new_fs) < 0)
+    plat_die("internal error: cannot set the guest's fs base", new_fs);
+}
+
+static _Noreturn void internal_fault(const char *what, int sig,
+                                     const ucontext_t *uc, uint64_t addr) {
+  struct plat_out o = {.len = 0};
+  po_str(&o, "moat: internal ");
+  po_str(&o, what);
+  po_str(&o, ": signal ");
+  po_dec(&o, sig);
+  po_str(&o, " at rip ");
+  po_hex(&o, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
+  po_str(&o, ", address/number ");
+  po_hex(&o, addr);
+  po_str(&o, "\n");
+  po_flush(&o, 2);
+  for (;;)
+    hsys1(HNR_exit_group, 125);
+}
+
+static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
+  ucontext_t *uc = ctx;
+  struct plat_thread *t = plat_current_thread();
+  if (info->si_code != SYS_SECCOMP_CODE)
+    return; /* not a trap of ours (sent by someone): nothing to emulate */
+  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  /* A trapped syscall from moat's own code means a libc call after
+   * lockdown: a bug of moat, never emulated. */
+  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
+    internal_fault("error: host system call outside the gate after lockdown "
+                   "(libc used?)",
+                   sig, uc, (uint64_t)(unsigned)info->si_syscall);
+  struct moat_regs regs;
+  regs_from_uc(&regs, uc, t);
+  /* The kernel put -ENOSYS in rax before the filter ran. */
+  regs.rax = (uint64_t)(int64_t)info->si_syscall;
+  uint64_t entry_fs = regs.fs_base;
+  t->in_handler = true;
+  north_syscall(&regs);
+  t->in_handler = false;
+  finish_fs_base(t, entry_fs, regs.fs_base);
+  regs_to_uc(&regs, uc);
+}
+
+static void fault_handler(int sig, siginfo_t *info, void *ctx) {
+  ucontext_t *uc = ctx;
+  struct plat_thread *t = plat_current_thread();
+  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  uint64_t addr = (uint64_t)info->si_addr;
+  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
+    internal_fault("fault", sig, uc, addr);
+  struct moat_regs regs;
+  regs_from_uc(&regs, uc, t);
+  uint64_t entry_fs = regs.fs_base;
+  t->in_handler = true;
+  north_fault(&regs, sig, info->si_code, addr);
+  t->in_handler = false;
+  finish_fs_base(t, entry_fs, regs.fs_base);
+  regs_to_uc(&regs, uc);
+}
+
+static int raw_sigaction(int sig, void (*fn)(int, siginfo_t *, void *),
+                         bool ignore) {
+  struct linux_sigaction sa = {
+      .handler = ignore ? LINUX_SIG_IGN : (uint64_t)(uintptr_t)fn,
+      .flags = ignore ? 0
+                      : LINUX_SA_SIGINFO | LINUX_SA_ONSTACK |
+                            LINUX_SA_RESTORER | LINUX_SA_NODEFER,
+      .restorer = (uint64_t)(uintptr_t)plat_gate_restorer,
+      .mask = 0,
+  };
+  long r = hsys4(HNR_rt_sigaction, sig, &sa, 0, 8);
+  return r < 0 ? (int)r : 0;
+}
+
+/* SA_NODEFER: a nested trap or fault (a bug inside a handler) must reach
+ * our handler and be reported, not kill the process silently. SIGPIPE and
+ * SIGXFSZ are ignored so writes fail with EPIPE/EFBIG instead. */
+int plat_signals_install(struct plat_thread *t) {
+  struct linux_stack ss = {
+      .ss_sp = t->stack_lo, .ss_flags = 0, .pad = 0, .ss_size = t->stack_size};
+  long r = hsys2(HNR_sigaltstack, &ss, 0);
+  if (r < 0)
+    return (int)r;
+  static const int faults[] = {LINUX_SIGSEGV, LINUX_SIGBUS, LINUX_SIGFPE,
+                               LINUX_SIGILL, LINUX_SIGTRAP};
+  int err = raw_sigaction(LINUX_SIGSYS, sigsys_handler, false);
+  for (size_t i = 0; !err && i < sizeof(faults) / sizeof(faults[0]); i++)
+    err = raw_sigaction(faults[i], fault_handler, false);
+  if (!err)
+    err = raw_sigaction(LINUX_SIGPIPE, NULL, true);
+  if (!err)
+    err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
+  return err;
+}
+
+_Noreturn void plat_enter(const struct moat_regs *regs) {
+  plat_count(PF_ENTER);
+  struct plat_thread *t = plat_current_thread();
+  if (!t)
+    plat_die("internal error: plat_enter before lockdown", ~0ull);
+  ucontext_t uc;
+  __builtin_memset(&uc, 0, sizeof(uc));
+  struct moat_regs r = *regs;
+  r.rflags &= RFLAGS_ARITH;
+  regs_to_uc(&r, &uc);
+  uint16_t cs, ss;
+  __asm__("mov %%cs, %0" : "=r"(cs));
+  __asm__("mov %%ss, %0" : "=r"(ss));
+  uc.uc_mcontext.gregs[REG_EFL] = (greg_t)(r.rflags | 0x202);
+  uc.uc_mcontext.gregs[REG_CSGSFS] =
+      (greg_t)((uint64_t)cs | ((uint64_t)ss << 48));
+  uc.uc_mcontext.fpregs = NULL; /* the kernel starts a clean FPU state */
+  uc.uc_stack.ss_sp = t->stack_lo;
+  uc.uc_stack.ss_size = t->stack_size;
+  uc.uc_stack.ss_flags = 0;
+  if (set_fs_base(t, regs->fs_base) < 0)
+    plat_die("cannot set the guest's fs base", regs->fs_base);
+  t->in_guest = true;
+  t->in_handler = false;
+  plat_gate_sigreturn(&uc);
+}
+
+int plat_set_tls(uint64_t value) {
+  plat_count(PF_SET_TLS);
+  return set_fs_base(plat_current_thread(), value);
+}

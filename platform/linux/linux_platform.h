@@ -1,0 +1,41 @@
+/* The Linux platform's setup API for the runner (cmd/moat): grant host
+ * directories, map a root image, choose diagnostics, and lock the process
+ * down. Everything here except plat_linux_lockdown's return path runs
+ * before lockdown, where libc is still allowed; after plat_linux_lockdown
+ * returns 0 the caller may use only the core, the shim and plat_*. */
+#ifndef MOAT_LINUX_PLATFORM_H
+#define MOAT_LINUX_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Grant the host directory path (symlinks in path itself are followed:
+ * it is the user's choice) read-only or read-write. Returns 0 and a South
+ * handle for struct moat_mount, or a negative errno. */
+int plat_linux_grant_dir(const char *path, bool writable, int *out_handle);
+
+/* Map the regular file path read-only above the guest window for
+ * MOAT_MOUNT_TAR. An empty file gives a valid base and size 0. Returns 0 or
+ * a negative errno. */
+int plat_linux_map_image(const char *path, const void **out_base,
+                         size_t *out_size);
+
+/* Print the host-call table at plat_exit. */
+void plat_linux_set_stats(bool on);
+/* Report on stderr what lockdown achieved (namespaces, Landlock ABI, the
+ * gate's address range, filter size). */
+void plat_linux_set_verbose(bool on);
+
+/* Lock the calling process down (see docs/security.md for the order):
+ * namespaces (best effort), resource limits, signal stack and handlers,
+ * close every fd but 0, 1, 2 and the grants, no_new_privs, Landlock (if
+ * the kernel has it), parent-death signal, the guest-window check, then
+ * the irrevocable seccomp filter. Returns 0, or a negative errno with a
+ * one-line reason in why (the process is then unusable: exit 125). */
+int plat_linux_lockdown(char *why, size_t whylen);
+
+/* The syscall gate's code range [start, end). */
+void plat_linux_gate_range(uintptr_t *start, uintptr_t *end);
+
+#endif

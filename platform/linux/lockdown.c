@@ -1,0 +1,280 @@
+/* Lockdown of the Linux platform: the ordered steps that turn the runner's
+ * child into a sandbox before the first guest instruction. Every step
+ * before the last may use libc; the last installs the seccomp filter,
+ * after which only the gate may make host syscalls. What took effect is
+ * recorded in g_plat_lockdown (--verbose, --stats, docs/security.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "linux_platform.h"
+#include "plat_linux.h"
+
+#define HOSTFS_FD_BUDGET 4200
+#define MAX_GRANTS 256
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+struct plat_lockdown_status g_plat_lockdown;
+extern bool g_plat_have_fsgsbase;
+extern bool g_plat_verbose;
+
+static int fail(char *why, size_t len, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *why, size_t len, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, len, fmt, ap);
+  va_end(ap);
+  return err < 0 ? err : -EPERM;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ssize_t n = write(fd, text, strlen(text));
+  int err = n == (ssize_t)strlen(text) ? 0 : (n < 0 ? -errno : -EIO);
+  close(fd);
+  return err;
+}
+
+/* Best effort: a host without unprivileged user namespaces still gets a
+ * sandbox, with one layer fewer (recorded). The user namespace maps our
+ * own ids to themselves so files created in rw grants keep their owner. */
+static void enter_namespaces(void) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  const int all =
+      CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+  if (unshare(all) == 0) {
+    g_plat_lockdown.ns_flags = all;
+  } else {
+    static const int each[] = {CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC,
+                               CLONE_NEWUTS, CLONE_NEWNS};
+    for (size_t i = 0; i < sizeof(each) / sizeof(each[0]); i++)
+      if (unshare(each[i]) == 0)
+        g_plat_lockdown.ns_flags |= (unsigned)each[i];
+  }
+  if (g_plat_lockdown.ns_flags & CLONE_NEWUSER) {
+    char map[64];
+    int err = write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+    if (!err)
+      err = write_file("/proc/self/uid_map", map);
+    snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+    if (!err)
+      err = write_file("/proc/self/gid_map", map);
+    g_plat_lockdown.uid_mapped = !err;
+  }
+}
+
+static int set_limits(char *why, size_t len) {
+  struct rlimit no_core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+    return fail(why, len, -errno, "cannot disable core dumps: %s",
+                strerror(errno));
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    rlim_t want = HOSTFS_FD_BUDGET;
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < want)
+      want = files.rlim_max;
+    files.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  g_plat_lockdown.rlimits = true;
+  return 0;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* Close every descriptor except 0, 1, 2 and the grants. */
+static int close_other_fds(char *why, size_t len) {
+  int fds[MAX_GRANTS];
+  bool writable[MAX_GRANTS];
+  int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
+  qsort(fds, (size_t)n, sizeof(int), cmp_int);
+  unsigned next = 3;
+  for (int i = 0; i <= n; i++) {
+    unsigned stop = i < n ? (unsigned)fds[i] : ~0u;
+    if (stop > next && syscall(SYS_close_range, next, stop - 1, 0) < 0) {
+      if (errno != ENOSYS)
+        return fail(why, len, -errno, "cannot close host descriptors: %s",
+                    strerror(errno));
+      struct rlimit rl;
+      unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+                             rl.rlim_cur != RLIM_INFINITY &&
+                             rl.rlim_cur < 1u << 20
+                         ? (unsigned)rl.rlim_cur
+                         : 65536;
+      for (unsigned fd = next; fd < stop && fd < top; fd++)
+        close((int)fd);
+    }
+    if (i < n)
+      next = (unsigned)fds[i] + 1;
+  }
+  g_plat_lockdown.fds_closed = true;
+  return 0;
+}
+
+static int apply_landlock(char *why, size_t len) {
+  int fds[MAX_GRANTS];
+  bool writable[MAX_GRANTS];
+  int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
+  int err =
+      plat_landlock_apply(fds, writable, n, &g_plat_lockdown.landlock_abi);
+  if (err == -EOPNOTSUPP)
+    return 0; /* kernel without Landlock: recorded, not fatal */
+  if (err)
+    return fail(why, len, err, "cannot apply Landlock rules: %s",
+                strerror(-err));
+  g_plat_lockdown.landlock_on = true;
+  return 0;
+}
+
+/* No host mapping may sit in the guest window: the core places guest
+ * mappings there with MAP_FIXED and would silently replace ours. */
+static int check_guest_window(char *why, size_t len) {
+  static char maps[1 << 16];
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(why, len, -errno, "cannot read /proc/self/maps: %s",
+                strerror(errno));
+  size_t used = 0;
+  ssize_t n;
+  while (used < sizeof(maps) - 1 &&
+         (n = read(fd, maps + used, sizeof(maps) - 1 - used)) > 0)
+    used += (size_t)n;
+  close(fd);
+  maps[used] = 0;
+  for (char *line = maps; line && *line;) {
+    char *next = strchr(line, '\n');
+    if (next)
+      *next++ = 0;
+    unsigned long long lo, hi;
+    if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 &&
+        plat_range_touches_window(lo, hi))
+      return fail(why, len, -EEXIST,
+                  "host mapping %s lies inside the guest window "
+                  "[0x%llx, 0x%llx)",
+                  line, (unsigned long long)PLAT_GUEST_LO,
+                  (unsigned long long)PLAT_GUEST_HI);
+    line = next;
+  }
+  return 0;
+}
+
+static void report(void) {
+  struct plat_out o = {.len = 0};
+  const struct plat_lockdown_status *s = &g_plat_lockdown;
+  static const struct {
+    unsigned flag;
+    const char *name;
+  } ns[] = {{CLONE_NEWUSER, " user"},
+            {CLONE_NEWNET, " net"},
+            {CLONE_NEWIPC, " ipc"},
+            {CLONE_NEWUTS, " uts"},
+            {CLONE_NEWNS, " mount"}};
+  po_str(&o, "moat: lockdown: namespaces:");
+  for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+    if (s->ns_flags & ns[i].flag)
+      po_str(&o, ns[i].name);
+  if (!s->ns_flags)
+    po_str(&o, " none");
+  po_str(&o, s->uid_mapped ? " (ids mapped)\n" : "\n");
+  po_str(&o, "moat: lockdown: landlock: ");
+  if (s->landlock_on) {
+    po_str(&o, "on, ABI ");
+    po_dec(&o, s->landlock_abi);
+  } else {
+    po_str(&o, "unavailable on this kernel");
+  }
+  po_str(&o, "\nmoat: lockdown: no_new_privs, core dumps off, fds closed, "
+             "parent-death signal\n");
+  po_str(&o, "moat: lockdown: seccomp: ");
+  po_dec(&o, s->seccomp_rules);
+  po_str(&o, " host syscalls allowed from the gate, ");
+  po_dec(&o, s->bpf_len);
+  po_str(&o, " BPF instructions; gate ");
+  po_hex(&o, (uint64_t)(uintptr_t)plat_gate_start);
+  po_str(&o, "-");
+  po_hex(&o, (uint64_t)(uintptr_t)plat_gate_end);
+  po_str(&o, "\n");
+  po_flush(&o, 2);
+}
+
+int plat_linux_lockdown(char *why, size_t len) {
+  int err;
+  pid_t parent = getppid();
+  g_plat_have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
+
+  struct sock_filter *filter = NULL;
+  int rules = 0;
+  int bpf_len = plat_seccomp_build(&filter, &rules);
+  if (bpf_len < 0)
+    return fail(why, len, bpf_len, "cannot build the seccomp filter: %s",
+                strerror(-bpf_len));
+
+  enter_namespaces();
+  err = set_limits(why, len);
+  if (err)
+    return err;
+
+  struct plat_thread *t;
+  err = plat_thread_create_stack(&t);
+  if (!err)
+    err = plat_signals_install(t);
+  if (err)
+    return fail(why, len, err, "cannot set up signal handling: %s",
+                strerror(-err));
+
+  err = close_other_fds(why, len);
+  if (err)
+    return err;
+  /* no_new_privs first: Landlock requires it without CAP_SYS_ADMIN. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return fail(why, len, -errno, "cannot set no_new_privs: %s",
+                strerror(errno));
+  g_plat_lockdown.no_new_privs = true;
+  err = apply_landlock(why, len);
+  if (err)
+    return err;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return fail(why, len, -errno, "cannot set the parent-death signal: %s",
+                strerror(errno));
+  if (getppid() != parent)
+    return fail(why, len, -ESRCH, "the supervisor went away");
+  g_plat_lockdown.pdeathsig = true;
+  err = check_guest_window(why, len);
+  if (err)
+    return err;
+
+  struct sock_fprog prog = {.len = (unsigned short)bpf_len, .filter = filter};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return fail(why, len, -errno, "cannot install the seccomp filter: %s",
+                strerror(errno));
+  /* Locked down: from here on, no libc. The filter copy stays allocated:
+   * free() is libc. */
+  g_plat_lockdown.seccomp_on = true;
+  g_plat_lockdown.seccomp_rules = rules;
+  g_plat_lockdown.bpf_len = bpf_len;
+  if (g_plat_verbose)
+    report();
+  return 0;
+}

@@ -1,0 +1,203 @@
+/* Internals shared by the files of the Linux South platform: the raw
+ * syscall gate, host-call counting, per-thread state kept on each
+ * thread's signal stack, and a tiny libc-free formatter for the few
+ * messages the platform prints after lockdown. Nothing here may call libc
+ * once the sandbox is locked down, so every helper is syscall-free or goes
+ * through the gate. */
+#ifndef MOAT_PLAT_LINUX_H
+#define MOAT_PLAT_LINUX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/platform.h"
+
+/* ---- the guest window (see the brief / DESIGN.md) ---- */
+#define PLAT_GUEST_LO 0x10000ull
+#define PLAT_GUEST_HI 0x400000000000ull
+
+static inline bool plat_in_guest_window(uint64_t addr) {
+  return addr >= PLAT_GUEST_LO && addr < PLAT_GUEST_HI;
+}
+
+static inline bool plat_range_touches_window(uint64_t lo, uint64_t hi) {
+  return lo < PLAT_GUEST_HI && hi > PLAT_GUEST_LO;
+}
+
+/* ---- host syscall numbers the runtime uses (x86-64) ---- */
+enum {
+  HNR_read = 0,
+  HNR_write = 1,
+  HNR_close = 3,
+  HNR_lseek = 8,
+  HNR_mmap = 9,
+  HNR_mprotect = 10,
+  HNR_munmap = 11,
+  HNR_rt_sigaction = 13,
+  HNR_rt_sigreturn = 15,
+  HNR_ioctl = 16,
+  HNR_pread64 = 17,
+  HNR_pwrite64 = 18,
+  HNR_fsync = 74,
+  HNR_ftruncate = 77,
+  HNR_fchmod = 91,
+  HNR_sigaltstack = 131,
+  HNR_arch_prctl = 158,
+  HNR_futex = 202,
+  HNR_getdents64 = 217,
+  HNR_restart_syscall = 219,
+  HNR_clock_gettime = 228,
+  HNR_exit_group = 231,
+  HNR_openat = 257,
+  HNR_mkdirat = 258,
+  HNR_newfstatat = 262,
+  HNR_unlinkat = 263,
+  HNR_linkat = 265,
+  HNR_symlinkat = 266,
+  HNR_readlinkat = 267,
+  HNR_fchmodat = 268,
+  HNR_utimensat = 280,
+  HNR_renameat2 = 316,
+  HNR_getrandom = 318,
+  HNR_fchmodat2 = 452,
+  HNR_MAX = 512,
+};
+
+/* ---- the gate (gate.S): the only host syscall instructions ---- */
+extern char plat_gate_start[], plat_gate_end[];
+long plat_gate_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
+                        long a6);
+void plat_gate_restorer(void);
+_Noreturn void plat_gate_sigreturn(void *ucontext);
+
+/* ---- host-call counting ---- */
+enum plat_fn {
+  PF_MEM_MAP,
+  PF_MEM_UNMAP,
+  PF_MEM_PROTECT,
+  PF_ENTER,
+  PF_SET_TLS,
+  PF_EXIT,
+  PF_FUTEX_WAIT,
+  PF_FUTEX_WAKE,
+  PF_CLOCK,
+  PF_RANDOM,
+  PF_STDIO_READ,
+  PF_STDIO_WRITE,
+  PF_STDIO_IOCTL,
+  PF_HOST_OPEN,
+  PF_HOST_CLOSE,
+  PF_HOST_PREAD,
+  PF_HOST_PWRITE,
+  PF_HOST_STAT,
+  PF_HOST_READDIR,
+  PF_HOST_READLINK,
+  PF_HOST_CREATE,
+  PF_HOST_REMOVE,
+  PF_HOST_MOVE,
+  PF_HOST_SETATTR,
+  PF_HOST_SYNC,
+  PF_COUNT
+};
+
+extern uint64_t g_plat_fn_count[PF_COUNT];
+extern uint64_t g_host_syscall_count[HNR_MAX];
+extern bool g_plat_stats;
+
+static inline void plat_count(enum plat_fn fn) {
+  __atomic_fetch_add(&g_plat_fn_count[fn], 1, __ATOMIC_RELAXED);
+}
+
+/* Every host syscall of the platform goes through here. Returns the raw
+ * kernel result (negative errno on failure). */
+static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
+                        long a6) {
+  if (nr >= 0 && nr < HNR_MAX)
+    __atomic_fetch_add(&g_host_syscall_count[nr], 1, __ATOMIC_RELAXED);
+  return plat_gate_syscall6(nr, a1, a2, a3, a4, a5, a6);
+}
+#define hsys0(nr) hsys(nr, 0, 0, 0, 0, 0, 0)
+#define hsys1(nr, a) hsys(nr, (long)(a), 0, 0, 0, 0, 0)
+#define hsys2(nr, a, b) hsys(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define hsys3(nr, a, b, c) hsys(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define hsys4(nr, a, b, c, d)                                                  \
+  hsys(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define hsys5(nr, a, b, c, d, e)                                               \
+  hsys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define hsys6(nr, a, b, c, d, e, f)                                            \
+  hsys(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* ---- per-thread state ----
+ * The guest owns fs, so there are no thread-locals. Each thread's state
+ * sits at the aligned base of its signal stack; every handler runs on that
+ * stack and finds it by masking its own stack pointer. */
+#define PLAT_ALTSTACK_SIZE (1ul << 20) /* also the alignment */
+#define PLAT_THREAD_MAGIC 0x6d6f61745f746872ull
+#define PLAT_MAX_THREADS 64
+
+struct plat_thread {
+  uint64_t magic;
+  uint64_t fs_base; /* the guest's thread pointer, tracked by us */
+  bool in_guest;    /* plat_enter ran: traps now come from the guest */
+  bool in_handler;  /* inside north_syscall / north_fault */
+  void *stack_lo;   /* the usable signal stack */
+  size_t stack_size;
+};
+
+/* The calling thread's state, or NULL when it has none yet. */
+struct plat_thread *plat_current_thread(void);
+/* Allocate a signal stack with its thread block (before lockdown, or via
+ * the gate after it). */
+int plat_thread_create_stack(struct plat_thread **out);
+/* Install sigaltstack and our signal handlers for the calling thread. */
+int plat_signals_install(struct plat_thread *t);
+
+/* ---- libc-free output ---- */
+struct plat_out {
+  char buf[512];
+  size_t len;
+};
+void po_str(struct plat_out *o, const char *s);
+void po_dec(struct plat_out *o, int64_t v);
+void po_udec(struct plat_out *o, uint64_t v);
+void po_hex(struct plat_out *o, uint64_t v);
+void po_pad(struct plat_out *o, size_t column);
+void po_flush(struct plat_out *o, int fd);
+size_t plat_strlen(const char *s);
+
+/* Print "moat: <what>" on stderr and end with status 125. */
+_Noreturn void plat_die(const char *what, uint64_t value);
+
+/* ---- hostfs ---- */
+/* Register an already opened host directory (O_PATH) as a grant. */
+int plat_hostfs_add_grant(int fd, bool writable, int *out_handle);
+/* The host fds of all grants and whether each is writable (to keep them
+ * open across close-all and to build the Landlock rules). */
+int plat_hostfs_grants(int *fds, bool *writable, int max);
+
+/* ---- lockdown status (for --verbose/--stats and docs) ---- */
+struct plat_lockdown_status {
+  unsigned ns_flags; /* CLONE_NEW* that took effect */
+  bool uid_mapped;   /* uid/gid maps written in the new user namespace */
+  int landlock_abi;  /* 0: unavailable */
+  bool landlock_on;
+  bool no_new_privs;
+  bool pdeathsig;
+  bool fds_closed;
+  bool rlimits;
+  bool seccomp_on;
+  int seccomp_rules; /* allowlisted host syscalls */
+  int bpf_len;       /* instructions in the installed program */
+};
+extern struct plat_lockdown_status g_plat_lockdown;
+
+/* seccomp.c: build the whole filter (our IP prefix + libseccomp's
+ * allowlist) into a malloc'd array; returns its length or -errno. */
+struct sock_filter;
+int plat_seccomp_build(struct sock_filter **out, int *out_rules);
+/* landlock.c: confine host file access to the grants. */
+int plat_landlock_apply(const int *fds, const bool *writable, int n,
+                        int *out_abi);
+
+#endif

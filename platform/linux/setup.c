@@ -1,0 +1,75 @@
+/* The runner-facing setup of the Linux platform before lockdown: opening
+ * granted directories, mapping a root image, and the diagnostics switches.
+ * libc is allowed here; nothing in this file runs after lockdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "linux_platform.h"
+#include "plat_linux.h"
+
+bool g_plat_verbose;
+
+int plat_linux_grant_dir(const char *path, bool writable, int *out_handle) {
+  int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  int err = plat_hostfs_add_grant(fd, writable, out_handle);
+  if (err)
+    close(fd);
+  return err;
+}
+
+int plat_linux_map_image(const char *path, const void **out_base,
+                         size_t *out_size) {
+  static const char empty[1];
+  int err = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    err = -errno;
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    goto out;
+  }
+  if (st.st_size == 0) {
+    *out_base = empty;
+    *out_size = 0;
+    goto out;
+  }
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    err = -errno;
+    goto out;
+  }
+  uintptr_t a = (uintptr_t)p;
+  if (plat_range_touches_window(a, a + (uintptr_t)st.st_size)) {
+    munmap(p, (size_t)st.st_size);
+    err = -ENOMEM;
+    goto out;
+  }
+  *out_base = p;
+  *out_size = (size_t)st.st_size;
+out:
+  close(fd);
+  return err;
+}
+
+void plat_linux_set_stats(bool on) {
+  g_plat_stats = on;
+}
+
+void plat_linux_set_verbose(bool on) {
+  g_plat_verbose = on;
+}
+
+void plat_linux_gate_range(uintptr_t *start, uintptr_t *end) {
+  *start = (uintptr_t)plat_gate_start;
+  *end = (uintptr_t)plat_gate_end;
+}

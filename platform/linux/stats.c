@@ -1,0 +1,227 @@
+/* Host-call counting and the platform's own output: the table --stats
+ * prints at exit, plat_exit, plat_die, and a libc-free formatter, because
+ * after lockdown every byte the platform prints must go through the gate. */
+#include "plat_linux.h"
+
+uint64_t g_plat_fn_count[PF_COUNT];
+uint64_t g_host_syscall_count[HNR_MAX];
+bool g_plat_stats;
+
+static const char *const g_plat_fn_names[PF_COUNT] = {
+    [PF_MEM_MAP] = "plat_mem_map",
+    [PF_MEM_UNMAP] = "plat_mem_unmap",
+    [PF_MEM_PROTECT] = "plat_mem_protect",
+    [PF_ENTER] = "plat_enter",
+    [PF_SET_TLS] = "plat_set_tls",
+    [PF_EXIT] = "plat_exit",
+    [PF_FUTEX_WAIT] = "plat_futex_wait",
+    [PF_FUTEX_WAKE] = "plat_futex_wake",
+    [PF_CLOCK] = "plat_clock",
+    [PF_RANDOM] = "plat_random",
+    [PF_STDIO_READ] = "plat_stdio_read",
+    [PF_STDIO_WRITE] = "plat_stdio_write",
+    [PF_STDIO_IOCTL] = "plat_stdio_ioctl",
+    [PF_HOST_OPEN] = "plat_host_open",
+    [PF_HOST_CLOSE] = "plat_host_close",
+    [PF_HOST_PREAD] = "plat_host_pread",
+    [PF_HOST_PWRITE] = "plat_host_pwrite",
+    [PF_HOST_STAT] = "plat_host_stat",
+    [PF_HOST_READDIR] = "plat_host_readdir",
+    [PF_HOST_READLINK] = "plat_host_readlink",
+    [PF_HOST_CREATE] = "plat_host_create",
+    [PF_HOST_REMOVE] = "plat_host_remove",
+    [PF_HOST_MOVE] = "plat_host_move",
+    [PF_HOST_SETATTR] = "plat_host_setattr",
+    [PF_HOST_SYNC] = "plat_host_sync",
+};
+
+/* Names of the host syscalls the platform can make (the allowlist and the
+ * setup calls made through the gate before lockdown). */
+static const struct {
+  int nr;
+  const char *name;
+} g_host_syscall_names[] = {
+    {HNR_read, "read"},
+    {HNR_write, "write"},
+    {HNR_close, "close"},
+    {HNR_lseek, "lseek"},
+    {HNR_mmap, "mmap"},
+    {HNR_mprotect, "mprotect"},
+    {HNR_munmap, "munmap"},
+    {HNR_rt_sigaction, "rt_sigaction"},
+    {HNR_rt_sigreturn, "rt_sigreturn"},
+    {HNR_ioctl, "ioctl"},
+    {HNR_pread64, "pread64"},
+    {HNR_pwrite64, "pwrite64"},
+    {HNR_fsync, "fsync"},
+    {HNR_ftruncate, "ftruncate"},
+    {HNR_fchmod, "fchmod"},
+    {HNR_sigaltstack, "sigaltstack"},
+    {HNR_arch_prctl, "arch_prctl"},
+    {HNR_futex, "futex"},
+    {HNR_getdents64, "getdents64"},
+    {HNR_clock_gettime, "clock_gettime"},
+    {HNR_exit_group, "exit_group"},
+    {HNR_openat, "openat"},
+    {HNR_mkdirat, "mkdirat"},
+    {HNR_newfstatat, "newfstatat"},
+    {HNR_unlinkat, "unlinkat"},
+    {HNR_linkat, "linkat"},
+    {HNR_symlinkat, "symlinkat"},
+    {HNR_readlinkat, "readlinkat"},
+    {HNR_fchmodat, "fchmodat"},
+    {HNR_utimensat, "utimensat"},
+    {HNR_renameat2, "renameat2"},
+    {HNR_getrandom, "getrandom"},
+    {HNR_fchmodat2, "fchmodat2"},
+};
+
+size_t plat_strlen(const char *s) {
+  size_t n = 0;
+  while (s[n])
+    n++;
+  return n;
+}
+
+static void po_char(struct plat_out *o, char c) {
+  if (o->len < sizeof(o->buf))
+    o->buf[o->len++] = c;
+}
+
+void po_str(struct plat_out *o, const char *s) {
+  if (!s)
+    s = "(null)";
+  while (*s)
+    po_char(o, *s++);
+}
+
+void po_udec(struct plat_out *o, uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n)
+    po_char(o, tmp[--n]);
+}
+
+void po_dec(struct plat_out *o, int64_t v) {
+  if (v < 0) {
+    po_char(o, '-');
+    po_udec(o, (uint64_t)0 - (uint64_t)v);
+    return;
+  }
+  po_udec(o, (uint64_t)v);
+}
+
+void po_hex(struct plat_out *o, uint64_t v) {
+  char tmp[16];
+  int n = 0;
+  do {
+    tmp[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  po_str(o, "0x");
+  while (n)
+    po_char(o, tmp[--n]);
+}
+
+void po_pad(struct plat_out *o, size_t column) {
+  size_t line = o->len;
+  while (line > 0 && o->buf[line - 1] != '\n')
+    line--;
+  do
+    po_char(o, ' ');
+  while (o->len - line < column);
+}
+
+/* Partial writes and EINTR are retried; anything else drops the rest,
+ * there is nowhere left to report it. */
+void po_flush(struct plat_out *o, int fd) {
+  size_t done = 0;
+  while (done < o->len) {
+    long n = hsys3(HNR_write, fd, o->buf + done, o->len - done);
+    if (n == -4)
+      continue;
+    if (n <= 0 || (size_t)n > o->len - done)
+      break;
+    done += (size_t)n;
+  }
+  o->len = 0;
+}
+
+static void print_row(struct plat_out *o, const char *name, uint64_t count) {
+  po_str(o, "  ");
+  po_str(o, name);
+  po_pad(o, 28);
+  po_udec(o, count);
+  po_str(o, "\n");
+  po_flush(o, 2);
+}
+
+/* Counts are copied first so that printing the table does not change it. */
+static void print_stats(void) {
+  uint64_t fn[PF_COUNT], sys[HNR_MAX], total_fn = 0, total_sys = 0;
+  struct plat_out o = {.len = 0};
+  for (int i = 0; i < PF_COUNT; i++)
+    total_fn += fn[i] = g_plat_fn_count[i];
+  for (int i = 0; i < HNR_MAX; i++)
+    total_sys += sys[i] = g_host_syscall_count[i];
+
+  po_str(&o, "host calls (South contract)");
+  po_pad(&o, 30);
+  po_str(&o, "count\n");
+  po_flush(&o, 2);
+  for (int i = 0; i < PF_COUNT; i++)
+    if (fn[i])
+      print_row(&o, g_plat_fn_names[i], fn[i]);
+  print_row(&o, "total", total_fn);
+
+  po_str(&o, "host calls (host syscalls)");
+  po_pad(&o, 30);
+  po_str(&o, "count\n");
+  po_flush(&o, 2);
+  for (size_t i = 0;
+       i < sizeof(g_host_syscall_names) / sizeof(g_host_syscall_names[0]);
+       i++) {
+    int nr = g_host_syscall_names[i].nr;
+    if (sys[nr]) {
+      print_row(&o, g_host_syscall_names[i].name, sys[nr]);
+      sys[nr] = 0;
+    }
+  }
+  for (int i = 0; i < HNR_MAX; i++) {
+    if (sys[i]) {
+      po_str(&o, "  syscall ");
+      po_udec(&o, (uint64_t)i);
+      po_pad(&o, 28);
+      po_udec(&o, sys[i]);
+      po_str(&o, "\n");
+      po_flush(&o, 2);
+    }
+  }
+  print_row(&o, "total", total_sys);
+}
+
+_Noreturn void plat_exit(int status) {
+  plat_count(PF_EXIT);
+  if (g_plat_stats)
+    print_stats();
+  for (;;)
+    hsys1(HNR_exit_group, status & 255);
+}
+
+_Noreturn void plat_die(const char *what, uint64_t value) {
+  struct plat_out o = {.len = 0};
+  po_str(&o, "moat: ");
+  po_str(&o, what);
+  if (value != ~0ull) {
+    po_str(&o, " ");
+    po_hex(&o, value);
+  }
+  po_str(&o, "\n");
+  po_flush(&o, 2);
+  for (;;)
+    hsys1(HNR_exit_group, 125);
+}

@@ -1,0 +1,60 @@
+/* plat_stdio_*: the three host streams the sandbox was given. Only fds
+ * 0, 1 and 2 are reachable (the filter pins read/write/ioctl to them) and
+ * only the terminal requests listed in platform.h pass. */
+#include "plat_linux.h"
+
+static bool stream_ok(int stream) {
+  return stream >= 0 && stream <= 2;
+}
+
+long plat_stdio_read(int stream, void *buf, size_t len) {
+  plat_count(PF_STDIO_READ);
+  if (!stream_ok(stream))
+    return -LINUX_EBADF;
+  if (len > 0x7ffff000)
+    len = 0x7ffff000;
+  long r;
+  do
+    r = hsys3(HNR_read, stream, buf, len);
+  while (r == -LINUX_EINTR);
+  if (r > (long)len)
+    return -LINUX_EIO;
+  return r;
+}
+
+long plat_stdio_write(int stream, const void *buf, size_t len) {
+  plat_count(PF_STDIO_WRITE);
+  if (!stream_ok(stream))
+    return -LINUX_EBADF;
+  if (len == 0)
+    return 0;
+  if (len > 0x7ffff000)
+    len = 0x7ffff000;
+  long r;
+  do
+    r = hsys3(HNR_write, stream, buf, len);
+  while (r == -LINUX_EINTR);
+  if (r > (long)len || r == 0)
+    return -LINUX_EIO;
+  return r;
+}
+
+int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
+  plat_count(PF_STDIO_IOCTL);
+  if (!stream_ok(stream))
+    return -LINUX_EBADF;
+  switch (request) {
+  case LINUX_TCGETS:
+  case LINUX_TCSETS:
+  case LINUX_TCSETSW:
+  case LINUX_TCSETSF:
+  case LINUX_TIOCGWINSZ:
+  case LINUX_TIOCSWINSZ:
+  case LINUX_TIOCGPGRP:
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  long r = hsys3(HNR_ioctl, stream, request, arg);
+  return r < 0 ? (int)r : 0;
+}

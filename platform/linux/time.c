@@ -1,0 +1,77 @@
+/* plat_futex_*, plat_clock and plat_random: waiting, clocks and entropy
+ * from the Linux host, each reduced to the few operations the seccomp
+ * allowlist pins (FUTEX_WAIT/WAKE, three clock ids, getrandom flags 0). */
+#include <linux/futex.h>
+#include <time.h>
+
+#include "plat_linux.h"
+
+int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
+                    bool shared) {
+  plat_count(PF_FUTEX_WAIT);
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    tsp = &ts;
+  }
+  int op = FUTEX_WAIT | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+  long r = hsys6(HNR_futex, word, op, expected, tsp, 0, 0);
+  if (r == 0 || r == -LINUX_EAGAIN || r == -LINUX_ETIMEDOUT)
+    return (int)r;
+  return -LINUX_EINTR; /* EINTR, or anything odd: a spurious wake */
+}
+
+int plat_futex_wake(uint32_t *word, int count, bool shared) {
+  plat_count(PF_FUTEX_WAKE);
+  if (count < 0)
+    return -LINUX_EINVAL;
+  int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+  long r = hsys6(HNR_futex, word, op, count, 0, 0, 0);
+  if (r < 0)
+    return (int)r;
+  return r > count ? count : (int)r;
+}
+
+int plat_clock(int clock, int64_t *out_ns) {
+  plat_count(PF_CLOCK);
+  int id;
+  switch (clock) {
+  case PLAT_CLOCK_REALTIME:
+    id = CLOCK_REALTIME;
+    break;
+  case PLAT_CLOCK_MONOTONIC:
+    id = CLOCK_MONOTONIC;
+    break;
+  case PLAT_CLOCK_CPU:
+    id = CLOCK_PROCESS_CPUTIME_ID;
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  struct timespec ts;
+  long r = hsys2(HNR_clock_gettime, id, &ts);
+  if (r < 0)
+    return (int)r;
+  if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0 ||
+      ts.tv_sec > INT64_MAX / 1000000000 - 1)
+    return -LINUX_EIO;
+  *out_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return 0;
+}
+
+int plat_random(void *buf, size_t len) {
+  plat_count(PF_RANDOM);
+  char *p = buf;
+  while (len) {
+    size_t chunk = len > 256 ? 256 : len;
+    long r = hsys3(HNR_getrandom, p, chunk, 0);
+    if (r == -LINUX_EINTR)
+      continue;
+    if (r <= 0 || (size_t)r > chunk)
+      return -LINUX_EIO;
+    p += r;
+    len -= (size_t)r;
+  }
+  return 0;
+}
