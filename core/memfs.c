@@ -1,0 +1,470 @@
+/* memfs: the in-memory file system (/tmp, the overlay's upper layer, the
+ * default root). Everything lives in the arena. File data is kept in
+ * 4 KiB pages reached through a two-level table (a directory of 512-page
+ * leaves), so a sparse or large file never needs one big buffer and holes
+ * cost nothing. Directories are lists of entries in creation order; each
+ * entry holds a reference to its inode, so an inode lives while it has a
+ * name or an open file. */
+#include "vfs_impl.h"
+
+#define PAGE 4096ull
+#define LEAF_PAGES 512ull /* pages per leaf: 2 MiB */
+#define MAX_FILE_SIZE (1ull << 40)
+
+struct memfs_dirent {
+  struct memfs_dirent *next;
+  struct inode *inode; /* a reference */
+  uint64_t cookie;     /* readdir position; increasing along the list */
+  char name[];
+};
+
+struct memfs_node {
+  /* directories */
+  struct memfs_dirent *head, *tail;
+  uint64_t next_cookie;
+  /* regular files: leaves[i][j] is page i * LEAF_PAGES + j */
+  uint8_t ***leaves;
+  size_t nleaves;
+  uint64_t pages; /* pages allocated, for st_blocks */
+  /* symlinks */
+  char *target;
+};
+
+static const struct inode_ops memfs_iops;
+
+static struct memfs_node *node(struct inode *inode) {
+  return inode->private;
+}
+
+static struct inode *memfs_new_inode(struct superblock *sb, uint32_t mode) {
+  struct inode *inode = vfs_inode_alloc(sb, mode, &memfs_iops, NULL);
+  if (!inode)
+    return NULL;
+  struct memfs_node *n = kzalloc(sizeof(*n));
+  if (!n) {
+    kfree(inode);
+    return NULL;
+  }
+  n->next_cookie = 2;
+  inode->private = n;
+  return inode;
+}
+
+struct superblock *memfs_create(void) {
+  struct superblock *sb = vfs_sb_alloc("tmpfs", VFS_MEMFS_MAGIC, 0);
+  if (!sb)
+    return NULL;
+  sb->root = memfs_new_inode(sb, LINUX_S_IFDIR | 0755);
+  if (!sb->root) {
+    kfree(sb);
+    return NULL;
+  }
+  return sb;
+}
+
+/* ---------------------------------------------------------------------
+ * Directories
+ * ------------------------------------------------------------------- */
+
+static struct memfs_dirent *find(struct inode *dir, const char *name,
+                                 struct memfs_dirent **prev) {
+  struct memfs_dirent *p = NULL;
+  for (struct memfs_dirent *e = node(dir)->head; e; p = e, e = e->next) {
+    if (!rt_strcmp(e->name, name)) {
+      if (prev)
+        *prev = p;
+      return e;
+    }
+  }
+  return NULL;
+}
+
+/* Append an entry for inode (the entry takes a new reference). */
+static int add_entry(struct inode *dir, const char *name, struct inode *inode) {
+  size_t len = rt_strlen(name);
+  struct memfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
+  if (!e)
+    return -LINUX_ENOMEM;
+  memcpy(e->name, name, len + 1);
+  e->inode = vfs_inode_get(inode);
+  e->next = NULL;
+  struct memfs_node *d = node(dir);
+  e->cookie = d->next_cookie++;
+  if (d->tail)
+    d->tail->next = e;
+  else
+    d->head = e;
+  d->tail = e;
+  dir->size += 1;
+  vfs_touch_mtime(dir);
+  return 0;
+}
+
+/* Unhook e (prev is its predecessor) without dropping its reference. */
+static void unhook(struct inode *dir, struct memfs_dirent *e,
+                   struct memfs_dirent *prev) {
+  struct memfs_node *d = node(dir);
+  if (prev)
+    prev->next = e->next;
+  else
+    d->head = e->next;
+  if (d->tail == e)
+    d->tail = prev;
+  dir->size -= 1;
+  vfs_touch_mtime(dir);
+}
+
+static int memfs_lookup(struct inode *dir, const char *name,
+                        struct inode **out) {
+  struct memfs_dirent *e = find(dir, name, NULL);
+  if (!e)
+    return -LINUX_ENOENT;
+  *out = vfs_inode_get(e->inode);
+  return 0;
+}
+
+static int memfs_create_op(struct inode *dir, const char *name,
+                           const struct vfs_create *args, struct inode **out) {
+  if (find(dir, name, NULL))
+    return -LINUX_EEXIST;
+  struct inode *inode = memfs_new_inode(dir->sb, args->mode);
+  if (!inode)
+    return -LINUX_ENOMEM;
+  inode->uid = args->uid;
+  inode->gid = args->gid;
+  uint32_t type = args->mode & LINUX_S_IFMT;
+  if (type == LINUX_S_IFCHR || type == LINUX_S_IFBLK)
+    inode->rdev = args->rdev;
+  if (type == LINUX_S_IFLNK) {
+    size_t len = rt_strnlen(args->target, LINUX_PATH_MAX);
+    if (len == 0 || len >= LINUX_PATH_MAX) {
+      vfs_inode_put(inode);
+      return -LINUX_EINVAL;
+    }
+    node(inode)->target = rt_strndup(args->target, len);
+    if (!node(inode)->target) {
+      vfs_inode_put(inode);
+      return -LINUX_ENOMEM;
+    }
+    inode->size = len;
+  }
+  int rc = add_entry(dir, name, inode);
+  if (rc < 0) {
+    vfs_inode_put(inode);
+    return rc;
+  }
+  if (type == LINUX_S_IFDIR)
+    dir->nlink++;
+  *out = inode; /* the allocation's reference goes to the caller */
+  return 0;
+}
+
+static int memfs_link(struct inode *dir, const char *name,
+                      struct inode *target) {
+  if (find(dir, name, NULL))
+    return -LINUX_EEXIST;
+  if (target->nlink >= 65000)
+    return -LINUX_EMLINK;
+  int rc = add_entry(dir, name, target);
+  if (rc < 0)
+    return rc;
+  target->nlink++;
+  target->ctime = vfs_now();
+  return 0;
+}
+
+/* Drop a name of inode: nlink bookkeeping for the removed entry. */
+static void drop_link(struct inode *dir, struct inode *inode) {
+  if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR)) {
+    inode->nlink = 0;
+    dir->nlink--;
+  } else if (inode->nlink) {
+    inode->nlink--;
+  }
+  inode->ctime = vfs_now();
+}
+
+static int memfs_unlink(struct inode *dir, const char *name, bool is_dir) {
+  struct memfs_dirent *prev = NULL;
+  struct memfs_dirent *e = find(dir, name, &prev);
+  if (!e)
+    return -LINUX_ENOENT;
+  if (is_dir && node(e->inode)->head)
+    return -LINUX_ENOTEMPTY;
+  unhook(dir, e, prev);
+  drop_link(dir, e->inode);
+  vfs_inode_put(e->inode);
+  kfree(e);
+  return 0;
+}
+
+static int memfs_rename(struct inode *olddir, const char *oldname,
+                        struct inode *newdir, const char *newname,
+                        unsigned flags) {
+  struct memfs_dirent *oprev = NULL, *nprev = NULL;
+  struct memfs_dirent *oe = find(olddir, oldname, &oprev);
+  if (!oe)
+    return -LINUX_ENOENT;
+  struct memfs_dirent *ne = find(newdir, newname, &nprev);
+  struct inode *moved = oe->inode;
+  bool moved_dir = LINUX_S_ISTYPE(moved->mode, LINUX_S_IFDIR);
+  if (flags & LINUX_RENAME_EXCHANGE) {
+    if (!ne)
+      return -LINUX_ENOENT;
+    struct inode *other = ne->inode;
+    bool other_dir = LINUX_S_ISTYPE(other->mode, LINUX_S_IFDIR);
+    oe->inode = other;
+    ne->inode = moved;
+    if (olddir != newdir && moved_dir != other_dir) {
+      if (moved_dir) {
+        olddir->nlink--;
+        newdir->nlink++;
+      } else {
+        olddir->nlink++;
+        newdir->nlink--;
+      }
+    }
+    moved->ctime = other->ctime = vfs_now();
+    vfs_touch_mtime(olddir);
+    vfs_touch_mtime(newdir);
+    return 0;
+  }
+  if (ne) {
+    if (flags & LINUX_RENAME_NOREPLACE)
+      return -LINUX_EEXIST;
+    if (LINUX_S_ISTYPE(ne->inode->mode, LINUX_S_IFDIR) && node(ne->inode)->head)
+      return -LINUX_ENOTEMPTY;
+  }
+  /* Build the new entry first so a failure leaves everything as it was. */
+  size_t len = rt_strlen(newname);
+  struct memfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
+  if (!e)
+    return -LINUX_ENOMEM;
+  memcpy(e->name, newname, len + 1);
+  e->inode = moved; /* the old entry's reference moves here */
+  e->next = NULL;
+  if (ne) {
+    /* find again: unhooking the old entry may change ne's predecessor */
+    unhook(newdir, ne, nprev);
+    drop_link(newdir, ne->inode);
+    vfs_inode_put(ne->inode);
+    kfree(ne);
+  }
+  oe = find(olddir, oldname, &oprev);
+  unhook(olddir, oe, oprev);
+  kfree(oe);
+  struct memfs_node *d = node(newdir);
+  e->cookie = d->next_cookie++;
+  if (d->tail)
+    d->tail->next = e;
+  else
+    d->head = e;
+  d->tail = e;
+  newdir->size += 1;
+  vfs_touch_mtime(newdir);
+  if (moved_dir && olddir != newdir) {
+    olddir->nlink--;
+    newdir->nlink++;
+  }
+  moved->ctime = vfs_now();
+  return 0;
+}
+
+static int memfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
+                         void *ctx) {
+  for (struct memfs_dirent *e = node(dir)->head; e; e = e->next) {
+    if (e->cookie < *pos)
+      continue;
+    int rc = emit(ctx, e->name, rt_strlen(e->name), e->inode->ino,
+                  vfs_dtype(e->inode->mode), e->cookie + 1);
+    if (rc > 0)
+      return 0;
+    if (rc < 0)
+      return rc;
+    *pos = e->cookie + 1;
+  }
+  return 0;
+}
+
+static long memfs_readlink(struct inode *inode, char *buf, size_t len) {
+  const char *t = node(inode)->target;
+  if (!t)
+    return -LINUX_EINVAL;
+  size_t n = rt_strlen(t);
+  memcpy(buf, t, MIN(n, len));
+  return (long)n;
+}
+
+/* ---------------------------------------------------------------------
+ * File data
+ * ------------------------------------------------------------------- */
+
+static uint8_t *page_at(struct memfs_node *n, uint64_t index) {
+  uint64_t leaf = index / LEAF_PAGES;
+  if (leaf >= n->nleaves || !n->leaves[leaf])
+    return NULL;
+  return n->leaves[leaf][index % LEAF_PAGES];
+}
+
+static uint8_t *page_make(struct memfs_node *n, uint64_t index) {
+  uint64_t leaf = index / LEAF_PAGES;
+  if (leaf >= n->nleaves) {
+    size_t want = MAX((size_t)leaf + 1, n->nleaves * 2);
+    uint8_t ***leaves = kzalloc(want * sizeof(*leaves));
+    if (!leaves)
+      return NULL;
+    if (n->nleaves)
+      memcpy(leaves, n->leaves, n->nleaves * sizeof(*leaves));
+    kfree(n->leaves);
+    n->leaves = leaves;
+    n->nleaves = want;
+  }
+  if (!n->leaves[leaf]) {
+    n->leaves[leaf] = kzalloc(LEAF_PAGES * sizeof(uint8_t *));
+    if (!n->leaves[leaf])
+      return NULL;
+  }
+  uint8_t **slot = &n->leaves[leaf][index % LEAF_PAGES];
+  if (!*slot) {
+    *slot = kzalloc(PAGE);
+    if (!*slot)
+      return NULL;
+    n->pages++;
+  }
+  return *slot;
+}
+
+static void update_blocks(struct inode *inode) {
+  inode->blocks = node(inode)->pages * (PAGE / 512);
+}
+
+static long memfs_read(struct inode *inode, void *buf, size_t len,
+                       uint64_t off) {
+  struct memfs_node *n = node(inode);
+  if (off >= inode->size)
+    return 0;
+  len = (size_t)MIN((uint64_t)len, inode->size - off);
+  size_t done = 0;
+  while (done < len) {
+    uint64_t at = off + done;
+    size_t in_page = (size_t)(at % PAGE);
+    size_t chunk = MIN(len - done, (size_t)(PAGE - in_page));
+    uint8_t *p = page_at(n, at / PAGE);
+    if (p)
+      memcpy((char *)buf + done, p + in_page, chunk);
+    else
+      memset((char *)buf + done, 0, chunk);
+    done += chunk;
+  }
+  return (long)done;
+}
+
+static long memfs_write(struct inode *inode, const void *buf, size_t len,
+                        uint64_t off) {
+  struct memfs_node *n = node(inode);
+  if (off >= MAX_FILE_SIZE)
+    return -LINUX_EFBIG;
+  len = (size_t)MIN((uint64_t)len, MAX_FILE_SIZE - off);
+  size_t done = 0;
+  while (done < len) {
+    uint64_t at = off + done;
+    size_t in_page = (size_t)(at % PAGE);
+    size_t chunk = MIN(len - done, (size_t)(PAGE - in_page));
+    uint8_t *p = page_make(n, at / PAGE);
+    if (!p)
+      break;
+    memcpy(p + in_page, (const char *)buf + done, chunk);
+    done += chunk;
+  }
+  if (done == 0)
+    return -LINUX_ENOSPC;
+  if (off + done > inode->size)
+    inode->size = off + done;
+  update_blocks(inode);
+  vfs_touch_mtime(inode);
+  return (long)done;
+}
+
+/* Drop the data at and beyond size; zero the tail of the last page so a
+ * later extension reads zeros. */
+static void truncate_data(struct inode *inode, uint64_t size) {
+  struct memfs_node *n = node(inode);
+  uint64_t first_gone = (size + PAGE - 1) / PAGE;
+  if (size % PAGE) {
+    uint8_t *p = page_at(n, size / PAGE);
+    if (p)
+      memset(p + size % PAGE, 0, PAGE - size % PAGE);
+  }
+  for (size_t leaf = 0; leaf < n->nleaves; leaf++) {
+    uint8_t **l = n->leaves[leaf];
+    if (!l)
+      continue;
+    uint64_t base = leaf * LEAF_PAGES;
+    if (base + LEAF_PAGES <= first_gone)
+      continue;
+    bool empty = true;
+    for (uint64_t j = 0; j < LEAF_PAGES; j++) {
+      if (base + j >= first_gone && l[j]) {
+        kfree(l[j]);
+        l[j] = NULL;
+        n->pages--;
+      }
+      if (l[j])
+        empty = false;
+    }
+    if (empty) {
+      kfree(l);
+      n->leaves[leaf] = NULL;
+    }
+  }
+}
+
+static int memfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
+  if (attr->valid & VFS_ATTR_SIZE) {
+    if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG))
+      return -LINUX_EINVAL;
+    if (attr->size > MAX_FILE_SIZE)
+      return -LINUX_EFBIG;
+    if (attr->size < inode->size)
+      truncate_data(inode, attr->size);
+    if (attr->size != inode->size) {
+      inode->size = attr->size;
+      update_blocks(inode);
+      vfs_touch_mtime(inode);
+    }
+  }
+  vfs_attr_copy(inode, attr);
+  return 0;
+}
+
+static void memfs_evict(struct inode *inode) {
+  struct memfs_node *n = node(inode);
+  if (!n)
+    return;
+  truncate_data(inode, 0);
+  kfree(n->leaves);
+  kfree(n->target);
+  struct memfs_dirent *e = n->head;
+  while (e) {
+    struct memfs_dirent *next = e->next;
+    vfs_inode_put(e->inode);
+    kfree(e);
+    e = next;
+  }
+  kfree(n);
+  inode->private = NULL;
+}
+
+static const struct inode_ops memfs_iops = {
+    .lookup = memfs_lookup,
+    .create = memfs_create_op,
+    .link = memfs_link,
+    .unlink = memfs_unlink,
+    .rename = memfs_rename,
+    .readdir = memfs_readdir,
+    .readlink = memfs_readlink,
+    .setattr = memfs_setattr,
+    .read = memfs_read,
+    .write = memfs_write,
+    .evict = memfs_evict,
+};

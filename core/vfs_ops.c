@@ -1,0 +1,825 @@
+/* The namespace operations behind the moat_* file calls: open with its
+ * creation rules, mknod/mkdir/symlink, unlink/rmdir, rename, link,
+ * readlink, attribute changes with their permission rules, getdents.
+ * Linux semantics are the reference (open(2), rename(2), unlink(2) ...);
+ * each operation checks permissions, read-only file systems and types
+ * before it asks the file system. */
+#include "vfs_impl.h"
+
+static bool is_dot_or_dotdot(const char *name) {
+  return (name[0] == '.' && name[1] == 0) ||
+         (name[0] == '.' && name[1] == '.' && name[2] == 0);
+}
+
+static bool is_dir(const struct inode *inode) {
+  return LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR);
+}
+
+static bool is_reg(const struct inode *inode) {
+  return LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG);
+}
+
+static bool is_lnk(const struct inode *inode) {
+  return LINUX_S_ISTYPE(inode->mode, LINUX_S_IFLNK);
+}
+
+/* May the caller add or remove entries of dir? */
+static int may_change_dir(struct inode *dir) {
+  if (!is_dir(dir))
+    return -LINUX_ENOTDIR;
+  int rc = vfs_permission(dir, LINUX_W_OK | LINUX_X_OK);
+  if (rc < 0)
+    return rc;
+  if (vfs_is_rdonly(dir))
+    return -LINUX_EROFS;
+  return 0;
+}
+
+/* The sticky-bit rule: in a sticky directory only the owner of the entry,
+ * the owner of the directory or root may remove or rename it. */
+static int sticky_ok(struct inode *dir, struct inode *child) {
+  if (!(dir->mode & LINUX_S_ISVTX))
+    return 0;
+  uint32_t euid, egid;
+  vfs_cred(&euid, &egid);
+  if (euid == 0 || euid == dir->uid || euid == child->uid)
+    return 0;
+  return -LINUX_EPERM;
+}
+
+static int setattr_locked(struct inode *inode, struct vfs_attr *attr) {
+  if (vfs_is_rdonly(inode))
+    return -LINUX_EROFS;
+  int rc;
+  if (attr->valid & VFS_ATTR_SIZE)
+    rt_lock(&inode->lock);
+  if (inode->iops && inode->iops->setattr) {
+    rc = inode->iops->setattr(inode, attr);
+  } else if (attr->valid & VFS_ATTR_SIZE) {
+    rc = -LINUX_EPERM;
+  } else {
+    vfs_attr_copy(inode, attr);
+    rc = 0;
+  }
+  if (attr->valid & VFS_ATTR_SIZE)
+    rt_unlock(&inode->lock);
+  return rc;
+}
+
+/* Create name in dir (lock held, name checked absent by the caller). */
+static int create_in(struct inode *dir, const char *name, uint32_t mode,
+                     uint64_t rdev, const char *target, struct inode **out) {
+  if (dir->nlink == 0)
+    return -LINUX_ENOENT; /* a removed directory takes no new entries */
+  if (!dir->iops || !dir->iops->create)
+    return -LINUX_EPERM;
+  uint32_t euid, egid;
+  vfs_cred(&euid, &egid);
+  struct vfs_create args = {mode, euid, egid, rdev, target};
+  if (dir->mode & LINUX_S_ISGID) {
+    args.gid = dir->gid;
+    if (LINUX_S_ISTYPE(mode, LINUX_S_IFDIR))
+      args.mode |= LINUX_S_ISGID;
+  }
+  struct inode *child = NULL;
+  int rc = dir->iops->create(dir, name, &args, &child);
+  if (rc < 0)
+    return rc;
+  vfs_note_parent(dir, child, name);
+  *out = child;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * open
+ * ------------------------------------------------------------------- */
+
+/* Find or create the last component for O_CREAT; *out gets a reference. */
+static int open_create(struct inode *base, const char *path, unsigned flags,
+                       uint32_t mode, struct inode **out, bool *created) {
+  struct inode *dir = NULL, *child = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  int links = 0;
+  int rc = vfs_walk_parent(base, path, 0, &dir, last, &trailing);
+  if (rc < 0)
+    goto out;
+  for (;;) {
+    if (!last[0] || is_dot_or_dotdot(last) || trailing) {
+      rc = -LINUX_EISDIR;
+      goto out;
+    }
+    rc = vfs_lookup_child(dir, last, &child);
+    if (rc == -LINUX_ENOENT) {
+      rc = may_change_dir(dir);
+      if (rc < 0)
+        goto out;
+      uint32_t perm = mode & 07777 & ~vfs_umask();
+      rc = create_in(dir, last, LINUX_S_IFREG | perm, 0, NULL, &child);
+      if (rc < 0)
+        goto out;
+      *created = true;
+      break;
+    }
+    if (rc < 0)
+      goto out;
+    if (flags & LINUX_O_EXCL) {
+      rc = -LINUX_EEXIST;
+      goto out;
+    }
+    if (!is_lnk(child) || (flags & LINUX_O_NOFOLLOW))
+      break;
+    /* O_CREAT through a symlink creates its target, as Linux does. */
+    struct inode *next_dir = NULL;
+    rc = vfs_walk_link_parent(dir, child, &links, &next_dir, last, &trailing);
+    vfs_inode_put(child);
+    child = NULL;
+    if (rc < 0)
+      goto out;
+    vfs_inode_put(dir);
+    dir = next_dir;
+  }
+  *out = child;
+  child = NULL;
+out:
+  vfs_inode_put(child);
+  vfs_inode_put(dir);
+  return rc;
+}
+
+int vfs_open(struct inode *base, const char *path, unsigned flags,
+             uint32_t mode, struct file **out) {
+  unsigned acc = flags & LINUX_O_ACCMODE;
+  struct inode *inode = NULL;
+  const struct file_ops *ops = NULL;
+  bool created = false;
+  int rc;
+  if ((flags & LINUX_O_TMPFILE) == LINUX_O_TMPFILE)
+    return -LINUX_EOPNOTSUPP;
+  if (flags & LINUX_O_PATH) {
+    flags &=
+        LINUX_O_PATH | LINUX_O_DIRECTORY | LINUX_O_NOFOLLOW | LINUX_O_CLOEXEC;
+    acc = LINUX_O_RDONLY;
+  } else if (acc == LINUX_O_ACCMODE) {
+    return -LINUX_EINVAL;
+  } else {
+    flags |= LINUX_O_LARGEFILE; /* as Linux does on 64-bit */
+  }
+  vfs_lock();
+  if (flags & LINUX_O_CREAT) {
+    rc = open_create(base, path, flags, mode, &inode, &created);
+  } else {
+    unsigned rflags = (flags & LINUX_O_NOFOLLOW) ? 0 : VFS_FOLLOW;
+    if (flags & LINUX_O_DIRECTORY)
+      rflags |= VFS_DIRECTORY;
+    rc = vfs_resolve_locked(base, path, rflags, &inode);
+  }
+  if (rc < 0)
+    goto out;
+  if (is_lnk(inode) && !(flags & LINUX_O_PATH)) {
+    rc = -LINUX_ELOOP; /* O_NOFOLLOW on a symlink */
+    goto out;
+  }
+  if ((flags & LINUX_O_DIRECTORY) && !is_dir(inode)) {
+    rc = -LINUX_ENOTDIR;
+    goto out;
+  }
+  if (flags & LINUX_O_PATH)
+    goto open_it;
+  if (is_dir(inode) &&
+      (acc != LINUX_O_RDONLY || (flags & (LINUX_O_CREAT | LINUX_O_TRUNC)))) {
+    rc = -LINUX_EISDIR;
+    goto out;
+  }
+  if (!created) {
+    int want = 0;
+    if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
+      want |= LINUX_R_OK;
+    if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR || (flags & LINUX_O_TRUNC))
+      want |= LINUX_W_OK;
+    rc = vfs_permission(inode, want);
+    if (rc < 0)
+      goto out;
+    if ((want & LINUX_W_OK) && (is_reg(inode) || is_dir(inode)) &&
+        vfs_is_rdonly(inode)) {
+      rc = -LINUX_EROFS;
+      goto out;
+    }
+  }
+  switch (inode->mode & LINUX_S_IFMT) {
+  case LINUX_S_IFIFO:
+    ops = &pipe_fifo_ops;
+    break;
+  case LINUX_S_IFCHR:
+    ops = inode->fops ? inode->fops : vfs_chrdev_ops(inode->rdev);
+    if (!ops) {
+      rc = -LINUX_ENXIO;
+      goto out;
+    }
+    break;
+  case LINUX_S_IFBLK:
+  case LINUX_S_IFSOCK:
+    rc = -LINUX_ENXIO;
+    goto out;
+  default:
+    break;
+  }
+  if ((flags & LINUX_O_TRUNC) && is_reg(inode) && acc != LINUX_O_RDONLY &&
+      !created) {
+    struct vfs_attr attr = {.valid = VFS_ATTR_SIZE | VFS_ATTR_MTIME};
+    attr.mtime = vfs_now();
+    rc = setattr_locked(inode, &attr);
+    if (rc < 0)
+      goto out;
+  }
+open_it:
+  if (ops == &pipe_fifo_ops) {
+    /* A fifo open may wait for the other end: not under the lock. */
+    vfs_unlock();
+    rc = file_open_inode(inode, flags, ops, out);
+    vfs_inode_put(inode);
+    return rc;
+  }
+  rc = file_open_inode(inode, flags, ops, out);
+out:
+  vfs_unlock();
+  vfs_inode_put(inode);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * mknod, mkdir, symlink
+ * ------------------------------------------------------------------- */
+
+int vfs_mknod_at(struct inode *base, const char *path, uint32_t mode,
+                 uint64_t rdev, const char *target) {
+  struct inode *dir = NULL, *child = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  uint32_t type = mode & LINUX_S_IFMT;
+  int rc;
+  if (type == LINUX_S_IFLNK) {
+    size_t tlen = rt_strnlen(target, LINUX_PATH_MAX);
+    if (tlen == 0)
+      return -LINUX_ENOENT;
+    if (tlen >= LINUX_PATH_MAX)
+      return -LINUX_ENAMETOOLONG;
+  }
+  vfs_lock();
+  rc = vfs_walk_parent(base, path, 0, &dir, last, &trailing);
+  if (rc < 0)
+    goto out;
+  if (!last[0] || is_dot_or_dotdot(last)) {
+    rc = -LINUX_EEXIST;
+    goto out;
+  }
+  rc = vfs_lookup_here(dir, last, &child);
+  if (rc == 0) {
+    rc = -LINUX_EEXIST;
+    goto out;
+  }
+  if (rc != -LINUX_ENOENT)
+    goto out;
+  if (trailing && type != LINUX_S_IFDIR) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  rc = may_change_dir(dir);
+  if (rc < 0)
+    goto out;
+  uint32_t perm = type == LINUX_S_IFLNK ? 0777 : mode & 07777 & ~vfs_umask();
+  if (type == LINUX_S_IFDIR)
+    perm &= 01777;
+  rc = create_in(dir, last, type | perm, rdev, target, &child);
+out:
+  vfs_unlock();
+  vfs_inode_put(child);
+  vfs_inode_put(dir);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * unlink, rmdir
+ * ------------------------------------------------------------------- */
+
+int vfs_unlink_at(struct inode *base, const char *path, bool rmdir) {
+  struct inode *dir = NULL, *child = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  int rc;
+  vfs_lock();
+  rc = vfs_walk_parent(base, path, 0, &dir, last, &trailing);
+  if (rc < 0)
+    goto out;
+  if (!last[0]) {
+    rc = rmdir ? -LINUX_EBUSY : -LINUX_EISDIR;
+    goto out;
+  }
+  if (is_dot_or_dotdot(last)) {
+    if (!rmdir)
+      rc = -LINUX_EISDIR;
+    else
+      rc = last[1] ? -LINUX_ENOTEMPTY : -LINUX_EINVAL;
+    goto out;
+  }
+  rc = vfs_lookup_here(dir, last, &child);
+  if (rc < 0)
+    goto out;
+  if (rmdir && !is_dir(child)) {
+    rc = -LINUX_ENOTDIR;
+    goto out;
+  }
+  if (!rmdir && is_dir(child)) {
+    rc = -LINUX_EISDIR;
+    goto out;
+  }
+  if (!rmdir && trailing) {
+    rc = -LINUX_ENOTDIR;
+    goto out;
+  }
+  rc = may_change_dir(dir);
+  if (rc < 0)
+    goto out;
+  rc = sticky_ok(dir, child);
+  if (rc < 0)
+    goto out;
+  if (rmdir && vfs_is_mount_boundary(child)) {
+    rc = -LINUX_EBUSY;
+    goto out;
+  }
+  if (!dir->iops || !dir->iops->unlink) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
+  rc = dir->iops->unlink(dir, last, rmdir);
+out:
+  vfs_unlock();
+  vfs_inode_put(child);
+  vfs_inode_put(dir);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * rename
+ * ------------------------------------------------------------------- */
+
+/* Is a below (or equal to) dir, following parents? */
+static bool is_below(struct inode *a, struct inode *dir) {
+  for (int guard = 0; a && guard < 4096; guard++) {
+    if (vfs_same_inode(a, dir))
+      return true;
+    a = a->parent;
+  }
+  return false;
+}
+
+static void note_moved(struct inode *dir, struct inode *child,
+                       const char *name) {
+  if (child && is_dir(child))
+    vfs_note_parent(dir, child, name);
+}
+
+int vfs_rename_at(struct inode *obase, const char *opath, struct inode *nbase,
+                  const char *npath, unsigned flags) {
+  struct inode *odir = NULL, *ndir = NULL, *old = NULL, *new = NULL;
+  char oname[LINUX_NAME_MAX + 1], nname[LINUX_NAME_MAX + 1];
+  bool otrail, ntrail;
+  int rc;
+  if (flags & ~(unsigned)(LINUX_RENAME_NOREPLACE | LINUX_RENAME_EXCHANGE))
+    return -LINUX_EINVAL;
+  if ((flags & LINUX_RENAME_NOREPLACE) && (flags & LINUX_RENAME_EXCHANGE))
+    return -LINUX_EINVAL;
+  vfs_lock();
+  rc = vfs_walk_parent(obase, opath, 0, &odir, oname, &otrail);
+  if (rc < 0)
+    goto out;
+  rc = vfs_walk_parent(nbase, npath, 0, &ndir, nname, &ntrail);
+  if (rc < 0)
+    goto out;
+  if (!oname[0] || !nname[0] || is_dot_or_dotdot(oname) ||
+      is_dot_or_dotdot(nname)) {
+    rc = -LINUX_EBUSY;
+    goto out;
+  }
+  rc = vfs_lookup_here(odir, oname, &old);
+  if (rc < 0)
+    goto out;
+  rc = vfs_lookup_here(ndir, nname, &new);
+  if (rc < 0 && rc != -LINUX_ENOENT)
+    goto out;
+  rc = 0;
+  if (odir->sb != ndir->sb) {
+    rc = -LINUX_EXDEV;
+    goto out;
+  }
+  if ((otrail || ntrail) && !is_dir(old)) {
+    rc = -LINUX_ENOTDIR;
+    goto out;
+  }
+  if (new) {
+    if (flags & LINUX_RENAME_NOREPLACE) {
+      rc = -LINUX_EEXIST;
+      goto out;
+    }
+    if (vfs_same_inode(old, new)) {
+      rc = 0; /* both names for one inode: nothing to do */
+      goto out;
+    }
+    if (!(flags & LINUX_RENAME_EXCHANGE)) {
+      if (is_dir(old) && !is_dir(new)) {
+        rc = -LINUX_ENOTDIR;
+        goto out;
+      }
+      if (!is_dir(old) && is_dir(new)) {
+        rc = -LINUX_EISDIR;
+        goto out;
+      }
+    }
+  } else if (flags & LINUX_RENAME_EXCHANGE) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  /* A directory may not move below itself. */
+  if (is_dir(old) && is_below(ndir, old)) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  if (new &&is_dir(new) && (flags & LINUX_RENAME_EXCHANGE) &&
+      is_below(odir, new)) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  if (vfs_is_mount_boundary(old) || (new &&vfs_is_mount_boundary(new))) {
+    rc = -LINUX_EBUSY;
+    goto out;
+  }
+  rc = may_change_dir(odir);
+  if (rc == 0)
+    rc = may_change_dir(ndir);
+  if (rc == 0)
+    rc = sticky_ok(odir, old);
+  if (rc == 0 && new)
+    rc = sticky_ok(ndir, new);
+  /* Moving a directory to a new parent rewrites its "..": needs write. */
+  if (rc == 0 && is_dir(old) && odir != ndir)
+    rc = vfs_permission(old, LINUX_W_OK);
+  if (rc == 0 && new &&is_dir(new) && odir != ndir &&
+      (flags & LINUX_RENAME_EXCHANGE))
+    rc = vfs_permission(new, LINUX_W_OK);
+  if (rc < 0)
+    goto out;
+  if (!odir->iops || !odir->iops->rename) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
+  rc = odir->iops->rename(odir, oname, ndir, nname, flags);
+  if (rc < 0)
+    goto out;
+  note_moved(ndir, old, nname);
+  if (flags & LINUX_RENAME_EXCHANGE)
+    note_moved(odir, new, oname);
+out:
+  vfs_unlock();
+  vfs_inode_put(old);
+  vfs_inode_put(new);
+  vfs_inode_put(odir);
+  vfs_inode_put(ndir);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * link, readlink
+ * ------------------------------------------------------------------- */
+
+int vfs_link_at(struct inode *obase, const char *opath, struct inode *nbase,
+                const char *npath, unsigned resolve_flags) {
+  struct inode *target = NULL, *dir = NULL, *existing = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  int rc;
+  vfs_lock();
+  rc = vfs_resolve_locked(obase, opath, resolve_flags, &target);
+  if (rc < 0)
+    goto out;
+  if (is_dir(target)) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
+  rc = vfs_walk_parent(nbase, npath, 0, &dir, last, &trailing);
+  if (rc < 0)
+    goto out;
+  if (!last[0] || is_dot_or_dotdot(last)) {
+    rc = -LINUX_EEXIST;
+    goto out;
+  }
+  rc = vfs_lookup_here(dir, last, &existing);
+  if (rc == 0) {
+    rc = -LINUX_EEXIST;
+    goto out;
+  }
+  if (rc != -LINUX_ENOENT)
+    goto out;
+  if (trailing) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  if (dir->sb != target->sb) {
+    rc = -LINUX_EXDEV;
+    goto out;
+  }
+  rc = may_change_dir(dir);
+  if (rc < 0)
+    goto out;
+  if (target->nlink == 0) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  if (!dir->iops || !dir->iops->link) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
+  rc = dir->iops->link(dir, last, target);
+out:
+  vfs_unlock();
+  vfs_inode_put(existing);
+  vfs_inode_put(dir);
+  vfs_inode_put(target);
+  return rc;
+}
+
+long vfs_readlink_at(struct inode *base, const char *path, char *buf,
+                     size_t len) {
+  struct inode *link = NULL;
+  long rc;
+  if (len == 0 || len > 0x7fffffff)
+    return -LINUX_EINVAL;
+  vfs_lock();
+  rc = vfs_resolve_locked(base, path, VFS_EMPTY_PATH, &link);
+  if (rc < 0)
+    goto out;
+  if (!is_lnk(link) || !link->iops || !link->iops->readlink) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  char *tmp = kmalloc(LINUX_PATH_MAX);
+  if (!tmp) {
+    rc = -LINUX_ENOMEM;
+    goto out;
+  }
+  rc = link->iops->readlink(link, tmp, LINUX_PATH_MAX);
+  if (rc >= 0) {
+    size_t n = MIN((size_t)rc, MIN(len, (size_t)LINUX_PATH_MAX));
+    memcpy(buf, tmp, n);
+    rc = (long)n;
+  }
+  kfree(tmp);
+out:
+  vfs_unlock();
+  vfs_inode_put(link);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Attributes
+ * ------------------------------------------------------------------- */
+
+static bool is_owner_or_root(struct inode *inode) {
+  uint32_t euid, egid;
+  vfs_cred(&euid, &egid);
+  return euid == 0 || euid == inode->uid;
+}
+
+int vfs_chmod(struct inode *inode, uint32_t mode) {
+  int rc;
+  vfs_lock();
+  if (!is_owner_or_root(inode)) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
+  uint32_t euid, egid;
+  vfs_cred(&euid, &egid);
+  mode &= 07777;
+  /* A non-member may not leave the set-group-id bit on a file. */
+  if (euid != 0 && !is_dir(inode) && inode->gid != egid &&
+      !proc_in_group(inode->gid))
+    mode &= ~(uint32_t)LINUX_S_ISGID;
+  struct vfs_attr attr = {.valid = VFS_ATTR_MODE, .mode = mode};
+  rc = setattr_locked(inode, &attr);
+out:
+  vfs_unlock();
+  return rc;
+}
+
+int vfs_chown(struct inode *inode, uint32_t uid, uint32_t gid) {
+  int rc = 0;
+  uint32_t euid, egid;
+  vfs_cred(&euid, &egid);
+  vfs_lock();
+  struct vfs_attr attr = {0};
+  if (uid != 0xffffffffu && uid != inode->uid) {
+    if (euid != 0) {
+      rc = -LINUX_EPERM;
+      goto out;
+    }
+    attr.valid |= VFS_ATTR_UID;
+    attr.uid = uid;
+  }
+  if (gid != 0xffffffffu && gid != inode->gid) {
+    if (euid != 0 &&
+        (euid != inode->uid || (gid != egid && !proc_in_group(gid)))) {
+      rc = -LINUX_EPERM;
+      goto out;
+    }
+    attr.valid |= VFS_ATTR_GID;
+    attr.gid = gid;
+  }
+  if (uid != 0xffffffffu || gid != 0xffffffffu) {
+    if (euid != 0 && euid != inode->uid) {
+      rc = -LINUX_EPERM;
+      goto out;
+    }
+    /* Changing owners drops set-id bits of executables, as Linux does. */
+    if (!is_dir(inode) && (inode->mode & 0111) &&
+        (inode->mode & (LINUX_S_ISUID | LINUX_S_ISGID))) {
+      attr.valid |= VFS_ATTR_MODE;
+      attr.mode =
+          inode->mode & 07777 & ~(uint32_t)(LINUX_S_ISUID | LINUX_S_ISGID);
+    }
+  }
+  rc = setattr_locked(inode, &attr);
+out:
+  vfs_unlock();
+  return rc;
+}
+
+int vfs_utimes(struct inode *inode, const struct linux_timespec times[2]) {
+  int rc;
+  struct vfs_attr attr = {0};
+  struct linux_timespec now = vfs_now();
+  bool only_now = true;
+  if (times) {
+    for (int i = 0; i < 2; i++) {
+      if (times[i].tv_nsec != LINUX_UTIME_NOW &&
+          times[i].tv_nsec != LINUX_UTIME_OMIT &&
+          (times[i].tv_nsec < 0 || times[i].tv_nsec >= 1000000000))
+        return -LINUX_EINVAL;
+      if (times[i].tv_nsec != LINUX_UTIME_NOW &&
+          times[i].tv_nsec != LINUX_UTIME_OMIT)
+        only_now = false;
+    }
+    if (times[0].tv_nsec != LINUX_UTIME_OMIT) {
+      attr.valid |= VFS_ATTR_ATIME;
+      attr.atime = times[0].tv_nsec == LINUX_UTIME_NOW ? now : times[0];
+    }
+    if (times[1].tv_nsec != LINUX_UTIME_OMIT) {
+      attr.valid |= VFS_ATTR_MTIME;
+      attr.mtime = times[1].tv_nsec == LINUX_UTIME_NOW ? now : times[1];
+    }
+    if (!attr.valid)
+      return 0;
+  } else {
+    attr.valid = VFS_ATTR_ATIME | VFS_ATTR_MTIME;
+    attr.atime = attr.mtime = now;
+  }
+  vfs_lock();
+  if (!is_owner_or_root(inode)) {
+    /* Setting "now" needs write permission; explicit times, ownership. */
+    rc = only_now ? vfs_permission(inode, LINUX_W_OK) : -LINUX_EPERM;
+    if (rc < 0)
+      goto out;
+  }
+  rc = setattr_locked(inode, &attr);
+out:
+  vfs_unlock();
+  return rc;
+}
+
+int vfs_truncate(struct inode *inode, int64_t len) {
+  if (len < 0)
+    return -LINUX_EINVAL;
+  if (is_dir(inode))
+    return -LINUX_EISDIR;
+  if (!is_reg(inode))
+    return -LINUX_EINVAL;
+  vfs_lock();
+  struct vfs_attr attr = {.valid = VFS_ATTR_SIZE | VFS_ATTR_MTIME,
+                          .size = (uint64_t)len};
+  attr.mtime = vfs_now();
+  int rc = setattr_locked(inode, &attr);
+  vfs_unlock();
+  return rc;
+}
+
+int vfs_access(struct inode *inode, int mode) {
+  if (mode & ~7)
+    return -LINUX_EINVAL;
+  int rc = vfs_permission(inode, mode);
+  if (rc == 0 && (mode & LINUX_W_OK) && vfs_is_rdonly(inode) &&
+      (is_reg(inode) || is_dir(inode) || is_lnk(inode)))
+    rc = -LINUX_EROFS;
+  return rc;
+}
+
+int vfs_fsync(struct inode *inode) {
+  if (inode->iops && inode->iops->fsync)
+    return inode->iops->fsync(inode);
+  return 0;
+}
+
+int vfs_statfs(struct inode *inode, struct linux_statfs *out) {
+  memset(out, 0, sizeof(*out));
+  struct superblock *sb = inode->sb;
+  out->f_type = sb ? (int64_t)sb->magic : 0;
+  out->f_bsize = 4096;
+  out->f_frsize = 4096;
+  out->f_namelen = LINUX_NAME_MAX;
+  size_t used = 0, size = 0;
+  rt_arena_usage(&used, &size);
+  out->f_blocks = size / 4096;
+  out->f_bfree = out->f_bavail = (size - used) / 4096;
+  out->f_files = 1u << 20;
+  out->f_ffree = 1u << 19;
+  if (sb) {
+    out->f_fsid[0] = (int32_t)sb->dev;
+    out->f_fsid[1] = (int32_t)(sb->dev >> 32);
+    if (sb->flags & VFS_SB_RDONLY)
+      out->f_flags |= 1; /* ST_RDONLY */
+    if (sb->statfs)
+      return sb->statfs(sb, out);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * getdents64
+ * ------------------------------------------------------------------- */
+
+struct dents {
+  char *buf;
+  size_t len;
+  size_t used;
+  int taken;
+  bool full;
+};
+
+static int emit_dirent(void *ctx, const char *name, size_t namelen,
+                       uint64_t ino, unsigned dtype, uint64_t next_pos) {
+  struct dents *d = ctx;
+  if (namelen == 0 || namelen > LINUX_NAME_MAX)
+    return 0; /* never show a malformed name; skip it */
+  size_t reclen =
+      ALIGN_UP(offsetof(struct linux_dirent64, d_name) + namelen + 1, 8);
+  if (d->used + reclen > d->len) {
+    d->full = true;
+    return 1;
+  }
+  struct linux_dirent64 rec;
+  rec.d_ino = ino;
+  rec.d_off = (int64_t)next_pos;
+  rec.d_reclen = (uint16_t)reclen;
+  rec.d_type = (uint8_t)dtype;
+  char *p = d->buf + d->used;
+  memcpy(p, &rec, offsetof(struct linux_dirent64, d_name));
+  memcpy(p + offsetof(struct linux_dirent64, d_name), name, namelen);
+  memset(p + offsetof(struct linux_dirent64, d_name) + namelen, 0,
+         reclen - offsetof(struct linux_dirent64, d_name) - namelen);
+  d->used += reclen;
+  d->taken++;
+  return 0;
+}
+
+long vfs_getdents(struct file *f, void *buf, size_t len) {
+  struct inode *dir = f->inode;
+  if (!is_dir(dir))
+    return -LINUX_ENOTDIR;
+  struct dents d = {buf, len, 0, 0, false};
+  long rc = 0;
+  rt_lock(&f->lock);
+  vfs_lock();
+  if (dir->nlink == 0)
+    goto out; /* a removed directory lists nothing */
+  if (f->pos == 0) {
+    if (emit_dirent(&d, ".", 1, dir->ino, LINUX_DT_DIR, 1))
+      goto out;
+    f->pos = 1;
+  }
+  if (f->pos == 1) {
+    if (emit_dirent(&d, "..", 2, vfs_parent_ino(dir), LINUX_DT_DIR, 2))
+      goto out;
+    f->pos = 2;
+  }
+  if (dir->iops && dir->iops->readdir) {
+    uint64_t pos = f->pos;
+    rc = dir->iops->readdir(dir, &pos, emit_dirent, &d);
+    if (pos >= 2)
+      f->pos = pos;
+  }
+out:
+  vfs_unlock();
+  rt_unlock(&f->lock);
+  if (rc < 0 && d.taken == 0)
+    return rc;
+  if (d.taken == 0 && d.full)
+    return -LINUX_EINVAL; /* not even one entry fits */
+  return (long)d.used;
+}
