@@ -1,0 +1,425 @@
+/* devfs: /dev of the sandbox, and the stdio devices.
+ *
+ * Devices: null (1:3), zero (1:5), full (1:7), random (1:8), urandom (1:9)
+ * and tty (5:0, the controlling terminal: whichever host stream is a
+ * terminal, -ENXIO when none is). They are registered with the vfs by
+ * number, so a device node in a tar image or made by mknod works too.
+ *
+ * The stdio devices are three character devices (136:0..2, as pseudo
+ * terminals) that read and write the host's streams through plat_stdio_*.
+ * They back fds 0, 1, 2 of the first process. They always report S_IFCHR,
+ * even when the host stream is a pipe or file: a fifo type would make a
+ * reopen through /dev/fd go to the vfs's fifo code instead of the host
+ * stream.
+ *
+ * There is no procfs yet, so /dev/fd is a directory of its own whose
+ * entry N is the inode open at fd N of the calling process (opening it
+ * opens that inode again, which is what opening /proc/self/fd/N does for
+ * everything but pipes), and /dev/stdin, stdout, stderr are symlinks to
+ * /dev/fd/0, 1, 2 (Linux: /proc/self/fd/N). Open directories are not
+ * listed in /dev/fd: handing a directory inode to the vfs under another
+ * name would move its ".." there. */
+#include "devfs.h"
+
+#include "file.h"
+#include "moat/platform.h"
+#include "proc.h"
+#include "rt.h"
+#include "task.h"
+#include "vfs.h"
+
+#define MAX_ENTRIES 16
+#define RW_MAX 0x7ffff000ul
+
+struct devfs_entry {
+  const char *name;
+  struct inode *inode;
+};
+
+struct devfs_dir {
+  struct devfs_entry ents[MAX_ENTRIES];
+  int n;
+};
+
+static struct superblock *g_devfs_sb;
+static struct inode *g_stdio_inode[3];
+static bool g_stdio_tty[3];
+
+/* ---- stream devices: stdio and tty ---- */
+
+static int file_stream(struct file *f) {
+  return (int)(intptr_t)f->private - 1;
+}
+
+static bool stream_is_tty(int stream) {
+  struct linux_termios t;
+  return plat_stdio_ioctl(stream, LINUX_TCGETS, &t) == 0;
+}
+
+static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  int s = file_stream(f);
+  if (s < 0)
+    return -LINUX_EBADF;
+  if (len > RW_MAX)
+    len = RW_MAX;
+  long n = plat_stdio_read(s, buf, len);
+  if (n > (long)len)
+    return -LINUX_EIO; /* the host is untrusted */
+  return n;
+}
+
+static long stream_write(struct file *f, const void *buf, size_t len,
+                         uint64_t *pos) {
+  int s = file_stream(f);
+  if (s < 0)
+    return -LINUX_EBADF;
+  if (len == 0)
+    return 0;
+  if (len > RW_MAX)
+    len = RW_MAX;
+  long n = plat_stdio_write(s, buf, len);
+  if (n > (long)len)
+    return -LINUX_EIO;
+  if (n == -LINUX_EPIPE && task_current()) {
+    /* As a write to a pipe without readers: SIGPIPE, then EPIPE. */
+    struct linux_siginfo info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = LINUX_SIGPIPE;
+    info.si_code = LINUX_SI_USER;
+    info.u.kill.pid = proc_current()->pid;
+    info.u.kill.uid = proc_current()->cred.ruid;
+    signal_send(proc_current(), task_current(), &info);
+  }
+  return n;
+}
+
+static int stream_ioctl(struct file *f, unsigned request, void *arg) {
+  int s = file_stream(f);
+  if (s < 0)
+    return -LINUX_EBADF;
+  switch (request) {
+  case LINUX_TCGETS:
+  case LINUX_TCSETS:
+  case LINUX_TCSETSW:
+  case LINUX_TCSETSF:
+  case LINUX_TIOCGWINSZ:
+  case LINUX_TIOCSWINSZ:
+    return plat_stdio_ioctl(s, request, arg);
+  case LINUX_TIOCGPGRP:
+    /* The host's process group means nothing inside: the foreground
+     * group is the sandbox's first process group. */
+    if (!stream_is_tty(s))
+      return -LINUX_ENOTTY;
+    *(int32_t *)arg = task_current() ? proc_current()->pgid : 1;
+    return 0;
+  case LINUX_TIOCSPGRP:
+    if (!stream_is_tty(s))
+      return -LINUX_ENOTTY;
+    if (task_current() && *(const int32_t *)arg != proc_current()->pgid)
+      return -LINUX_EPERM;
+    return 0;
+  case LINUX_TIOCSCTTY:
+    return stream_is_tty(s) ? 0 : -LINUX_ENOTTY;
+  default:
+    return -LINUX_ENOTTY;
+  }
+}
+
+static int stdio_open(struct inode *inode, struct file *f) {
+  for (int s = 0; s < 3; s++)
+    if (inode == g_stdio_inode[s])
+      f->private = (void *)(intptr_t)(s + 1);
+  return f->private ? 0 : -LINUX_ENXIO;
+}
+
+static const struct file_ops stdio_fops = {
+    .open = stdio_open,
+    .read = stream_read,
+    .write = stream_write,
+    .ioctl = stream_ioctl,
+    .stream = true,
+};
+
+/* /dev/tty: the first host stream that is a terminal. Reads come from
+ * stream 0 when it is one. */
+static int tty_open(struct inode *inode, struct file *f) {
+  static const int order[3] = {0, 2, 1};
+  for (int i = 0; i < 3; i++)
+    if (stream_is_tty(order[i])) {
+      f->private = (void *)(intptr_t)(order[i] + 1);
+      return 0;
+    }
+  return -LINUX_ENXIO;
+}
+
+static const struct file_ops tty_fops = {
+    .open = tty_open,
+    .read = stream_read,
+    .write = stream_write,
+    .ioctl = stream_ioctl,
+    .stream = true,
+};
+
+/* ---- memory devices ---- */
+
+static long null_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  return 0;
+}
+
+static long null_write(struct file *f, const void *buf, size_t len,
+                       uint64_t *pos) {
+  return (long)MIN(len, RW_MAX);
+}
+
+static long zero_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  len = MIN(len, RW_MAX);
+  memset(buf, 0, len);
+  return (long)len;
+}
+
+static long full_write(struct file *f, const void *buf, size_t len,
+                       uint64_t *pos) {
+  return len ? -LINUX_ENOSPC : 0;
+}
+
+static long random_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  len = MIN(len, RW_MAX);
+  size_t done = 0;
+  while (done < len) {
+    size_t chunk = MIN(len - done, (size_t)1 << 20);
+    int err = plat_random((char *)buf + done, chunk);
+    if (err)
+      return done ? (long)done : err;
+    done += chunk;
+  }
+  return (long)done;
+}
+
+static const struct file_ops null_fops = {.read = null_read,
+                                          .write = null_write};
+static const struct file_ops zero_fops = {.read = zero_read,
+                                          .write = null_write};
+static const struct file_ops full_fops = {.read = zero_read,
+                                          .write = full_write};
+static const struct file_ops random_fops = {.read = random_read,
+                                            .write = null_write};
+
+/* ---- directories and symlinks ---- */
+
+static int devfs_lookup(struct inode *dir, const char *name,
+                        struct inode **out) {
+  struct devfs_dir *d = dir->private;
+  for (int i = 0; i < d->n; i++)
+    if (!rt_strcmp(d->ents[i].name, name)) {
+      *out = vfs_inode_get(d->ents[i].inode);
+      return 0;
+    }
+  return -LINUX_ENOENT;
+}
+
+static int devfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
+                         void *ctx) {
+  struct devfs_dir *d = dir->private;
+  for (uint64_t i = *pos - 2; i < (uint64_t)d->n; i++) {
+    struct inode *c = d->ents[i].inode;
+    const char *name = d->ents[i].name;
+    int r = emit(ctx, name, rt_strlen(name), c->ino, vfs_dtype(c->mode), i + 3);
+    if (r > 0)
+      return 0;
+    if (r < 0)
+      return r;
+    *pos = i + 3;
+  }
+  return 0;
+}
+
+static long devfs_readlink(struct inode *inode, char *buf, size_t len) {
+  const char *target = inode->private;
+  size_t n = rt_strlen(target);
+  memcpy(buf, target, MIN(n, len));
+  return (long)n;
+}
+
+static const struct inode_ops devfs_iops = {
+    .lookup = devfs_lookup,
+    .readdir = devfs_readdir,
+    .readlink = devfs_readlink,
+};
+
+/* /dev/fd: the calling process's open files. */
+static bool parse_fd(const char *name, int *out) {
+  uint64_t v = 0;
+  if (!name[0] || (name[0] == '0' && name[1]))
+    return false;
+  for (const char *p = name; *p; p++) {
+    if (*p < '0' || *p > '9' || v > 0x7fffffff / 10)
+      return false;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (v > 0x7fffffff)
+    return false;
+  *out = (int)v;
+  return true;
+}
+
+static int fd_lookup(struct inode *dir, const char *name, struct inode **out) {
+  int fd;
+  if (!parse_fd(name, &fd))
+    return -LINUX_ENOENT;
+  struct file *f = fdt_lookup(proc_current_fdt(), fd);
+  if (!f)
+    return -LINUX_ENOENT;
+  int err = -LINUX_ENOENT;
+  if (!LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR)) {
+    *out = vfs_inode_get(f->inode);
+    err = 0;
+  }
+  file_put(f);
+  return err;
+}
+
+static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
+                      void *ctx) {
+  struct fd_table *fdt = proc_current_fdt();
+  if (!fdt)
+    return 0;
+  uint32_t max = fdt_get_max(fdt);
+  for (uint64_t fd = *pos - 2; fd < max; fd++) {
+    struct file *f = fdt_lookup(fdt, (int)fd);
+    if (!f)
+      continue;
+    bool is_dir = LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR);
+    uint64_t ino = f->inode->ino;
+    unsigned type = vfs_dtype(f->inode->mode);
+    file_put(f);
+    if (is_dir)
+      continue;
+    char name[16];
+    int n = rt_snprintf(name, sizeof(name), "%llu", (unsigned long long)fd);
+    int r = emit(ctx, name, (size_t)n, ino, type, fd + 3);
+    if (r > 0)
+      return 0;
+    if (r < 0)
+      return r;
+    *pos = fd + 3;
+  }
+  return 0;
+}
+
+static const struct inode_ops devfs_fd_iops = {
+    .lookup = fd_lookup,
+    .readdir = fd_readdir,
+};
+
+/* ---- building the tree ---- */
+
+static struct inode *new_node(uint32_t mode, const struct inode_ops *iops,
+                              const struct file_ops *fops, uint64_t rdev) {
+  struct inode *n = vfs_inode_alloc(g_devfs_sb, mode, iops, fops);
+  if (!n)
+    return NULL;
+  n->rdev = rdev;
+  if (LINUX_S_ISTYPE(mode, LINUX_S_IFDIR)) {
+    n->private = kzalloc(sizeof(struct devfs_dir));
+    if (!n->private) {
+      vfs_inode_put(n);
+      return NULL;
+    }
+  }
+  return n;
+}
+
+static int add(struct inode *dir, const char *name, struct inode *child) {
+  struct devfs_dir *d = dir->private;
+  if (!child)
+    return -LINUX_ENOMEM;
+  RT_ASSERT(d->n < MAX_ENTRIES);
+  d->ents[d->n].name = name;
+  d->ents[d->n].inode = child;
+  d->n++;
+  if (LINUX_S_ISTYPE(child->mode, LINUX_S_IFDIR))
+    dir->nlink++;
+  return 0;
+}
+
+static struct inode *symlink_node(const char *target) {
+  struct inode *n = new_node(LINUX_S_IFLNK | 0777, &devfs_iops, NULL, 0);
+  if (n) {
+    n->private = (void *)target;
+    n->size = rt_strlen(target);
+  }
+  return n;
+}
+
+int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
+  static const struct {
+    const char *name;
+    uint32_t major, minor;
+    const struct file_ops *fops;
+  } devs[] = {
+      {"null", 1, 3, &null_fops},      {"zero", 1, 5, &zero_fops},
+      {"full", 1, 7, &full_fops},      {"random", 1, 8, &random_fops},
+      {"urandom", 1, 9, &random_fops}, {"tty", 5, 0, &tty_fops},
+  };
+  struct superblock *sb = vfs_sb_alloc("devfs", DEVFS_MAGIC, 0);
+  if (!sb)
+    return -LINUX_ENOMEM;
+  g_devfs_sb = sb;
+  struct inode *root = new_node(LINUX_S_IFDIR | 0755, &devfs_iops, NULL, 0);
+  if (!root)
+    return -LINUX_ENOMEM;
+  sb->root = root;
+  int err = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(devs) && !err; i++) {
+    uint64_t rdev = VFS_MKDEV(devs[i].major, devs[i].minor);
+    err = vfs_register_chrdev(rdev, devs[i].fops);
+    if (!err)
+      err =
+          add(root, devs[i].name,
+              new_node(LINUX_S_IFCHR | 0666, &devfs_iops, devs[i].fops, rdev));
+  }
+  struct inode *fd_dir =
+      err ? NULL : new_node(LINUX_S_IFDIR | 0500, &devfs_fd_iops, NULL, 0);
+  if (fd_dir) {
+    fd_dir->uid = uid; /* as /proc/self/fd: the process's own */
+    fd_dir->gid = gid;
+  }
+  if (!err)
+    err = add(root, "fd", fd_dir);
+  if (!err)
+    err =
+        add(root, "shm", new_node(LINUX_S_IFDIR | 01777, &devfs_iops, NULL, 0));
+  if (!err)
+    err = add(root, "stdin", symlink_node("/dev/fd/0"));
+  if (!err)
+    err = add(root, "stdout", symlink_node("/dev/fd/1"));
+  if (!err)
+    err = add(root, "stderr", symlink_node("/dev/fd/2"));
+  for (int s = 0; s < 3 && !err; s++) {
+    g_stdio_tty[s] = stream_is_tty(s);
+    struct inode *n = new_node(LINUX_S_IFCHR | 0620, &devfs_iops, &stdio_fops,
+                               VFS_MKDEV(136, s));
+    if (!n) {
+      err = -LINUX_ENOMEM;
+      break;
+    }
+    n->uid = uid;
+    n->gid = gid;
+    g_stdio_inode[s] = n;
+  }
+  if (err)
+    return err;
+  *out = sb;
+  return 0;
+}
+
+int devfs_open_stdio(int stream, struct file **out) {
+  if (stream < 0 || stream > 2 || !g_stdio_inode[stream])
+    return -LINUX_EINVAL;
+  /* A terminal is open read-write on all three, as a login sets it up;
+   * redirected streams look like the ends of a pipe. */
+  unsigned flags = g_stdio_tty[stream] ? LINUX_O_RDWR
+                   : stream == 0       ? LINUX_O_RDONLY
+                                       : LINUX_O_WRONLY;
+  return file_open_inode(g_stdio_inode[stream], flags, &stdio_fops, out);
+}

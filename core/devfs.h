@@ -1,0 +1,19 @@
+/* devfs: the sandbox's /dev and the files behind fds 0, 1, 2 of the first
+ * process (the host's standard streams). core/devfs.c. */
+#ifndef MOAT_CORE_DEVFS_H
+#define MOAT_CORE_DEVFS_H
+
+#include "file.h"
+#include "vfs.h"
+
+#define DEVFS_MAGIC 0x01021994ull /* devtmpfs reports TMPFS_MAGIC */
+
+/* Build /dev (null, zero, full, random, urandom, tty, stdin, stdout,
+ * stderr, fd/, shm/) and register its character devices with the vfs.
+ * uid/gid own the stdio devices (the guest's user, as a login's tty). */
+int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out);
+
+/* A new open file on host stream 0, 1 or 2 (after devfs_create). */
+int devfs_open_stdio(int stream, struct file **out);
+
+#endif
