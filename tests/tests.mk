@@ -1,0 +1,80 @@
+# Test artifacts, included by the top Makefile. `make tests` builds them all;
+# `make test` builds them and runs tests/run.py.
+#
+#   $(BUILD)/unit/moat-unit     core unit tests (Check) on the test platform,
+#                               hosted, under ASan and UBSan
+#   $(BUILD)/fuzz/moat-fuzz     mutated ELF and tar images through the loaders,
+#                               under ASan and UBSan
+#   $(BUILD)/guest/glibc/NAME   tests/guest/NAME.c, gcc -static
+#   $(BUILD)/guest/musl/NAME    the same, musl-gcc -static
+#   $(BUILD)/security/NAME      tests/security/NAME.c, gcc -static
+
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+# The core is compiled hosted here: libc provides memcpy and friends, so
+# core/rt_mem.c stays out. Warnings are not errors for other people's code
+# in this configuration; the real build checks that.
+TEST_HOSTED := -std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
+	-Iinclude $(SANITIZE)
+TEST_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+
+ASAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,\
+	$(filter-out core/rt_mem.c,$(CORE_SRCS)))
+ASAN_SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/asan/%.o)
+UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c,\
+	$(sort $(wildcard tests/unit/*.c)))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
+TESTPLAT_OBJS := $(BUILD)/asan/tests/unit/test_platform.o \
+	$(BUILD)/asan/tests/unit/tarbuild.o
+
+$(BUILD)/asan/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_HOSTED) -Wall -Wextra -Wno-unused-parameter -Icore \
+		-MMD -MP -c $< -o $@
+$(BUILD)/asan/shim/%.o: shim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_HOSTED) -Wall -Wextra -Wno-unused-parameter -Icore \
+		-Ishim/linux -MMD -MP -c $< -o $@
+$(BUILD)/asan/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_HOSTED) $(TEST_WARN) -Icore -Ishim/linux -Itests/unit \
+		$(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit/moat-unit: $(UNIT_OBJS) $(TESTPLAT_OBJS) $(ASAN_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -o $@ $^ $(CHECK_LIBS)
+
+$(BUILD)/fuzz/moat-fuzz: $(BUILD)/asan/tests/fuzz/fuzz.o $(TESTPLAT_OBJS) \
+		$(ASAN_CORE_OBJS) $(ASAN_SHIM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -o $@ $^
+
+# ---- programs that run inside moat -------------------------------------
+GUEST_CC ?= gcc
+MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
+GUEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+	-Itests/guest
+GUEST_NAMES := $(basename $(notdir $(wildcard tests/guest/*.c)))
+SECURITY_NAMES := $(basename $(notdir $(wildcard tests/security/*.c)))
+GUEST_GLIBC := $(GUEST_NAMES:%=$(BUILD)/guest/glibc/%)
+GUEST_MUSL := $(if $(MUSL_CC),$(GUEST_NAMES:%=$(BUILD)/guest/musl/%))
+SECURITY_BINS := $(SECURITY_NAMES:%=$(BUILD)/security/%)
+
+$(BUILD)/guest/glibc/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -static $(GUEST_CFLAGS) -o $@ $<
+$(BUILD)/guest/musl/%: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
+$(BUILD)/security/%: tests/security/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -static $(GUEST_CFLAGS) -o $@ $<
+# The fuzz harness's seed ELF: small, static, at a fixed address (ET_EXEC).
+$(BUILD)/fuzz/seed-elf: tests/fuzz/seed.c
+	@mkdir -p $(dir $@)
+	$(if $(MUSL_CC),$(MUSL_CC),$(GUEST_CC)) -static -no-pie -Os -o $@ $<
+
+.PHONY: tests
+tests: $(BUILD)/unit/moat-unit $(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
+	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)

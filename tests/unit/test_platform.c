@@ -1,0 +1,620 @@
+/* A South platform for the unit tests: every plat_* function of
+ * include/moat/platform.h implemented on top of libc, in an ordinary
+ * process with no seccomp, so the core can be tested hosted under ASan and
+ * UBSan. Host directories are reached with the *at() calls and O_NOFOLLOW,
+ * as the contract asks of a real platform; standard streams go to capture
+ * buffers the tests read back. Guest fixed mappings are guarded: ASan's
+ * shadow lives inside the guest window, so a fixed mapping is only allowed
+ * over memory this platform mapped for the core (or free memory). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "moat/platform.h"
+#include "testplat.h"
+
+#define WINDOW_LOW 0x10000ull
+#define WINDOW_HIGH 0x400000000000ull
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+jmp_buf *testplat_exit_jump;
+int testplat_exit_status;
+int testplat_bad_fixed_maps;
+uint64_t testplat_tls;
+
+/* ---- fixed guest mappings ------------------------------------------- */
+
+struct range {
+  uint64_t start, end;
+};
+#define MAX_RANGES 65536
+static struct range g_ranges[MAX_RANGES];
+static int g_nranges;
+
+static void ranges_remove(uint64_t start, uint64_t end) {
+  struct range out[MAX_RANGES];
+  int n = 0;
+  for (int i = 0; i < g_nranges; i++) {
+    struct range r = g_ranges[i];
+    if (r.end <= start || r.start >= end) {
+      out[n++] = r;
+      continue;
+    }
+    if (r.start < start && n < MAX_RANGES)
+      out[n++] = (struct range){r.start, start};
+    if (r.end > end && n < MAX_RANGES)
+      out[n++] = (struct range){end, r.end};
+  }
+  memcpy(g_ranges, out, n * sizeof(out[0]));
+  g_nranges = n;
+}
+
+static int ranges_add(uint64_t start, uint64_t end) {
+  ranges_remove(start, end);
+  if (g_nranges >= MAX_RANGES)
+    return -1;
+  int i = g_nranges;
+  while (i > 0 && g_ranges[i - 1].start > start) {
+    g_ranges[i] = g_ranges[i - 1];
+    i--;
+  }
+  g_ranges[i] = (struct range){start, end};
+  g_nranges++;
+  return 0;
+}
+
+/* Reserve with MAP_FIXED_NOREPLACE every part of [start, end) that this
+ * platform has not mapped for the core. Returns false (and releases what it
+ * reserved) if some part is taken by someone else: ASan's shadow, the test
+ * binary, libc. */
+static bool map_gap(uint64_t s, uint64_t e, int prot, int mflags) {
+  void *p = mmap((void *)s, e - s, prot, mflags | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == MAP_FAILED)
+    return false;
+  if (p != (void *)s) { /* old kernels ignore the flag */
+    munmap(p, e - s);
+    return false;
+  }
+  return true;
+}
+
+static bool reserve_gaps(uint64_t start, uint64_t end, int prot, int mflags) {
+  struct range done[256];
+  int ndone = 0;
+  uint64_t cur = start;
+  for (int i = 0; i <= g_nranges && cur < end; i++) {
+    uint64_t gap_end = end;
+    if (i < g_nranges) {
+      if (g_ranges[i].end <= cur)
+        continue;
+      gap_end = g_ranges[i].start < end ? g_ranges[i].start : end;
+    }
+    if (gap_end > cur) {
+      if (ndone == 256 || !map_gap(cur, gap_end, prot, mflags))
+        goto fail;
+      done[ndone++] = (struct range){cur, gap_end};
+    }
+    cur = i < g_nranges ? g_ranges[i].end : end;
+  }
+  return true;
+fail:
+  for (int i = 0; i < ndone; i++)
+    munmap((void *)done[i].start, done[i].end - done[i].start);
+  return false;
+}
+
+int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
+  if (len == 0 || len % 4096 != 0 || (uintptr_t)addr % 4096 != 0)
+    return -LINUX_EINVAL;
+  int mflags = MAP_ANONYMOUS |
+               ((flags & PLAT_MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+  if (!(flags & PLAT_MAP_FIXED)) {
+    void *p = mmap(addr, len, prot, mflags, -1, 0);
+    if (p == MAP_FAILED)
+      return -errno;
+    *out = p;
+    return 0;
+  }
+  uint64_t start = (uintptr_t)addr, end = start + len;
+  if (start < WINDOW_LOW || end > WINDOW_HIGH || end < start) {
+    fprintf(stderr, "testplat: fixed map outside the guest window %p+%zx\n",
+            addr, len);
+    testplat_bad_fixed_maps++;
+    return -LINUX_ENOMEM;
+  }
+  if (!reserve_gaps(start, end, prot, mflags)) {
+    /* Not necessarily a core bug: the test process owns parts of the
+     * window (ASan shadow). Report it as no room, as a host would. */
+    return -LINUX_ENOMEM;
+  }
+  void *p = mmap(addr, len, prot, mflags | MAP_FIXED, -1, 0);
+  if (p == MAP_FAILED)
+    return -errno;
+  if (ranges_add(start, end) < 0)
+    return -LINUX_ENOMEM;
+  *out = p;
+  return 0;
+}
+
+static bool is_ours(uint64_t start, uint64_t end) {
+  uint64_t cur = start;
+  for (int i = 0; i < g_nranges; i++) {
+    if (g_ranges[i].end <= cur)
+      continue;
+    if (g_ranges[i].start > cur)
+      return false;
+    cur = g_ranges[i].end;
+    if (cur >= end)
+      return true;
+  }
+  return cur >= end;
+}
+
+int plat_mem_unmap(void *addr, size_t len) {
+  uint64_t start = (uintptr_t)addr, end = start + len;
+  if (len == 0 || start % 4096 != 0 || len % 4096 != 0)
+    return -LINUX_EINVAL;
+  if (start < WINDOW_HIGH && end > WINDOW_LOW) {
+    /* Inside the window only what we mapped may go: replace it with an
+     * inaccessible reservation-free hole piece by piece. */
+    for (int i = 0; i < g_nranges; i++) {
+      uint64_t s = MAX(g_ranges[i].start, start);
+      uint64_t e = MIN(g_ranges[i].end, end);
+      if (s < e)
+        munmap((void *)s, e - s);
+    }
+    ranges_remove(start, end);
+    return 0;
+  }
+  if (munmap(addr, len) < 0)
+    return -errno;
+  return 0;
+}
+
+int plat_mem_protect(void *addr, size_t len, int prot) {
+  uint64_t start = (uintptr_t)addr, end = start + len;
+  if (start < WINDOW_HIGH && end > WINDOW_LOW && !is_ours(start, end))
+    return -LINUX_ENOMEM;
+  if (mprotect(addr, len, prot) < 0)
+    return -errno;
+  return 0;
+}
+
+/* ---- execution -------------------------------------------------------- */
+
+_Noreturn void plat_enter(const struct moat_regs *regs) {
+  (void)regs;
+  if (testplat_exit_jump) {
+    testplat_exit_status = TESTPLAT_ENTERED;
+    longjmp(*testplat_exit_jump, 1);
+  }
+  fflush(NULL);
+  _exit(TESTPLAT_ENTERED);
+}
+
+int plat_set_tls(uint64_t value) {
+  testplat_tls = value;
+  return 0;
+}
+
+_Noreturn void plat_exit(int status) {
+  if (testplat_exit_jump) {
+    testplat_exit_status = status;
+    longjmp(*testplat_exit_jump, 1);
+  }
+  fflush(NULL);
+  _exit(status);
+}
+
+/* ---- waiting and time ---------------------------------------------------- */
+
+int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
+                    bool shared) {
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    tsp = &ts;
+  }
+  long r = syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE,
+                   expected, tsp, NULL, 0);
+  return r < 0 ? -errno : 0;
+}
+
+int plat_futex_wake(uint32_t *word, int count, bool shared) {
+  long r = syscall(SYS_futex, word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE,
+                   count, NULL, NULL, 0);
+  return r < 0 ? -errno : (int)r;
+}
+
+int plat_clock(int clock, int64_t *out_ns) {
+  clockid_t id;
+  switch (clock) {
+  case PLAT_CLOCK_REALTIME:
+    id = CLOCK_REALTIME;
+    break;
+  case PLAT_CLOCK_MONOTONIC:
+    id = CLOCK_MONOTONIC;
+    break;
+  case PLAT_CLOCK_CPU:
+    id = CLOCK_PROCESS_CPUTIME_ID;
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  struct timespec ts;
+  if (clock_gettime(id, &ts) < 0)
+    return -errno;
+  *out_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return 0;
+}
+
+int plat_random(void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = getrandom((char *)buf + done, len - done, 0);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR)
+        continue;
+      return -LINUX_EIO;
+    }
+    done += r;
+  }
+  return 0;
+}
+
+/* ---- standard streams ------------------------------------------------- */
+
+static char *g_stdin;
+static size_t g_stdin_len, g_stdin_pos;
+static char *g_out[3];
+static size_t g_out_len[3], g_out_cap[3];
+
+void testplat_set_stdin(const void *data, size_t len) {
+  free(g_stdin);
+  g_stdin = malloc(len ? len : 1);
+  memcpy(g_stdin, data, len);
+  g_stdin_len = len;
+  g_stdin_pos = 0;
+}
+
+const char *testplat_output(int stream, size_t *len) {
+  if (stream < 1 || stream > 2)
+    return NULL;
+  if (len)
+    *len = g_out_len[stream];
+  return g_out[stream] ? g_out[stream] : "";
+}
+
+void testplat_reset_output(void) {
+  for (int i = 1; i < 3; i++) {
+    g_out_len[i] = 0;
+    if (g_out[i])
+      g_out[i][0] = 0;
+  }
+}
+
+long plat_stdio_read(int stream, void *buf, size_t len) {
+  if (stream != 0)
+    return -LINUX_EBADF;
+  size_t n = MIN(len, g_stdin_len - g_stdin_pos);
+  memcpy(buf, g_stdin + g_stdin_pos, n);
+  g_stdin_pos += n;
+  return (long)n;
+}
+
+long plat_stdio_write(int stream, const void *buf, size_t len) {
+  if (stream < 1 || stream > 2)
+    return -LINUX_EBADF;
+  if (len == 0)
+    return 0;
+  if (stream == 2) /* diagnostics and panics stay visible in test logs */
+    (void)!write(2, buf, len);
+  if (g_out_len[stream] + len + 1 > g_out_cap[stream]) {
+    size_t cap = (g_out_len[stream] + len + 1) * 2;
+    g_out[stream] = realloc(g_out[stream], cap);
+    g_out_cap[stream] = cap;
+  }
+  memcpy(g_out[stream] + g_out_len[stream], buf, len);
+  g_out_len[stream] += len;
+  g_out[stream][g_out_len[stream]] = 0;
+  return (long)len;
+}
+
+int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
+  (void)arg;
+  if (stream < 0 || stream > 2)
+    return -LINUX_EBADF;
+  switch (request) {
+  case LINUX_TCGETS:
+  case LINUX_TCSETS:
+  case LINUX_TCSETSW:
+  case LINUX_TCSETSF:
+  case LINUX_TIOCGWINSZ:
+  case LINUX_TIOCSWINSZ:
+  case LINUX_TIOCGPGRP:
+    return -LINUX_ENOTTY;
+  default:
+    return -LINUX_EINVAL;
+  }
+}
+
+/* ---- host directories --------------------------------------------------- */
+
+struct handle {
+  bool used;
+  bool read_only;
+  int fd;
+  int grant; /* the granted directory this handle descends from */
+};
+#define MAX_HANDLES 1024
+static struct handle g_handles[MAX_HANDLES];
+
+static int handle_new(int fd, int grant, bool read_only) {
+  for (int i = 0; i < MAX_HANDLES; i++) {
+    if (!g_handles[i].used) {
+      g_handles[i] = (struct handle){true, read_only, fd, grant < 0 ? i : grant};
+      return i;
+    }
+  }
+  close(fd);
+  return -LINUX_ENFILE;
+}
+
+static struct handle *handle_get(int h) {
+  if (h < 0 || h >= MAX_HANDLES || !g_handles[h].used)
+    return NULL;
+  return &g_handles[h];
+}
+
+int testplat_grant_dir(const char *path, bool read_only) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  return handle_new(fd, -1, read_only);
+}
+
+static bool name_ok(const char *name) {
+  return name && name[0] && strcmp(name, ".") != 0 &&
+         strcmp(name, "..") != 0 && !strchr(name, '/');
+}
+
+static void proc_path(char *buf, size_t len, int fd) {
+  snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
+                   int *out) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (name && !name_ok(name))
+    return -LINUX_EINVAL;
+  int acc = flags & LINUX_O_ACCMODE;
+  if (d->read_only && !(flags & LINUX_O_PATH) &&
+      (acc != LINUX_O_RDONLY || (flags & (LINUX_O_CREAT | LINUX_O_TRUNC))))
+    return -LINUX_EROFS;
+  int hflags = O_NOFOLLOW | O_CLOEXEC;
+  if (flags & LINUX_O_PATH) {
+    hflags |= O_PATH | (flags & LINUX_O_DIRECTORY);
+  } else {
+    hflags |= flags & (LINUX_O_ACCMODE | LINUX_O_CREAT | LINUX_O_EXCL |
+                       LINUX_O_TRUNC | LINUX_O_DIRECTORY);
+  }
+  int fd;
+  if (name) {
+    fd = openat(d->fd, name, hflags, mode);
+  } else {
+    char p[64];
+    proc_path(p, sizeof p, d->fd);
+    fd = open(p, hflags & ~O_NOFOLLOW, mode);
+  }
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  if ((hflags & O_PATH) && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+    close(fd);
+    return -LINUX_ELOOP;
+  }
+  int h = handle_new(fd, d->grant, d->read_only);
+  if (h < 0)
+    return h;
+  *out = h;
+  return 0;
+}
+
+int plat_host_close(int handle) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  close(h->fd);
+  h->used = false;
+  return 0;
+}
+
+long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  ssize_t r = pread(h->fd, buf, len, (off_t)off);
+  return r < 0 ? -errno : r;
+}
+
+long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  if (h->read_only)
+    return -LINUX_EROFS;
+  ssize_t r = pwrite(h->fd, buf, len, (off_t)off);
+  return r < 0 ? -errno : r;
+}
+
+int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (name && !name_ok(name))
+    return -LINUX_EINVAL;
+  struct stat st;
+  int r = name ? fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW)
+               : fstatat(d->fd, "", &st, AT_EMPTY_PATH);
+  if (r < 0)
+    return -errno;
+  memset(out, 0, sizeof *out);
+  out->ino = st.st_ino;
+  out->dev = st.st_dev;
+  out->size = st.st_size;
+  out->blocks = st.st_blocks;
+  out->mode = st.st_mode;
+  out->nlink = st.st_nlink;
+  out->uid = st.st_uid;
+  out->gid = st.st_gid;
+  out->rdev = st.st_rdev;
+  out->atime = (struct linux_timespec){st.st_atim.tv_sec, st.st_atim.tv_nsec};
+  out->mtime = (struct linux_timespec){st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  out->ctime = (struct linux_timespec){st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+  return 0;
+}
+
+long plat_host_readdir(int handle, void *buf, size_t len, bool rewind) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  if (rewind && lseek(h->fd, 0, SEEK_SET) < 0)
+    return -errno;
+  long r = syscall(SYS_getdents64, h->fd, buf, len);
+  return r < 0 ? -errno : r;
+}
+
+long plat_host_readlink(int dir, const char *name, char *buf, size_t len) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (!name_ok(name))
+    return -LINUX_EINVAL;
+  ssize_t r = readlinkat(d->fd, name, buf, len);
+  return r < 0 ? -errno : r;
+}
+
+int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
+                     const char *target) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (!name_ok(name))
+    return -LINUX_EINVAL;
+  if (d->read_only)
+    return -LINUX_EROFS;
+  int r;
+  if (kind == PLAT_HOST_DIR)
+    r = mkdirat(d->fd, name, mode);
+  else if (kind == PLAT_HOST_SYMLINK && target)
+    r = symlinkat(target, d->fd, name);
+  else
+    return -LINUX_EINVAL;
+  return r < 0 ? -errno : 0;
+}
+
+int plat_host_remove(int dir, const char *name, bool remove_dir) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (!name_ok(name))
+    return -LINUX_EINVAL;
+  if (d->read_only)
+    return -LINUX_EROFS;
+  int r = unlinkat(d->fd, name, remove_dir ? AT_REMOVEDIR : 0);
+  return r < 0 ? -errno : 0;
+}
+
+int plat_host_move(int olddir, const char *oldname, int newdir,
+                   const char *newname, unsigned flags, bool hard_link) {
+  struct handle *o = handle_get(olddir), *n = handle_get(newdir);
+  if (!o || !n)
+    return -LINUX_EBADF;
+  if (!name_ok(oldname) || !name_ok(newname))
+    return -LINUX_EINVAL;
+  if (o->grant != n->grant)
+    return -LINUX_EXDEV;
+  if (o->read_only)
+    return -LINUX_EROFS;
+  long r;
+  if (hard_link)
+    r = linkat(o->fd, oldname, n->fd, newname, 0);
+  else
+    r = syscall(SYS_renameat2, o->fd, oldname, n->fd, newname, flags);
+  return r < 0 ? -errno : 0;
+}
+
+int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
+                      const struct linux_timespec times[2], uint64_t size) {
+  struct handle *d = handle_get(dir);
+  if (!d)
+    return -LINUX_EBADF;
+  if (name && !name_ok(name))
+    return -LINUX_EINVAL;
+  if (d->read_only)
+    return -LINUX_EROFS;
+  int fd = d->fd;
+  bool close_fd = false;
+  if (name) {
+    fd = openat(d->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return -errno;
+    close_fd = true;
+  }
+  int ret = 0;
+  struct stat st;
+  char p[64];
+  proc_path(p, sizeof p, fd);
+  if (fstat(fd, &st) < 0) {
+    ret = -errno;
+    goto out;
+  }
+  if (S_ISLNK(st.st_mode) && (what & (PLAT_SET_MODE | PLAT_SET_SIZE))) {
+    ret = -LINUX_EOPNOTSUPP;
+    goto out;
+  }
+  if ((what & PLAT_SET_MODE) && chmod(p, mode & 07777) < 0) {
+    ret = -errno;
+    goto out;
+  }
+  if (what & PLAT_SET_TIMES) {
+    struct timespec ts[2] = {{times[0].tv_sec, times[0].tv_nsec},
+                             {times[1].tv_sec, times[1].tv_nsec}};
+    int r = name ? utimensat(d->fd, name, ts, AT_SYMLINK_NOFOLLOW)
+                 : utimensat(AT_FDCWD, p, ts, 0);
+    if (r < 0) {
+      ret = -errno;
+      goto out;
+    }
+  }
+  if ((what & PLAT_SET_SIZE) && truncate(p, (off_t)size) < 0) {
+    ret = -errno;
+    goto out;
+  }
+out:
+  if (close_fd)
+    close(fd);
+  return ret;
+}
+
+int plat_host_sync(int handle) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  return fsync(h->fd) < 0 ? -errno : 0;
+}
