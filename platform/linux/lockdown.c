@@ -244,6 +244,11 @@ int plat_linux_lockdown(char *why, size_t len) {
     return fail(why, len, err, "cannot set up signal handling: %s",
                 strerror(-err));
 
+  /* Before Landlock, which hides /proc/self/maps from us; nothing below
+   * maps memory without MAP_FIXED inside the window. */
+  err = check_guest_window(why, len);
+  if (err)
+    return err;
   err = close_other_fds(why, len);
   if (err)
     return err;
@@ -261,10 +266,6 @@ int plat_linux_lockdown(char *why, size_t len) {
   if (getppid() != parent)
     return fail(why, len, -ESRCH, "the supervisor went away");
   g_plat_lockdown.pdeathsig = true;
-  err = check_guest_window(why, len);
-  if (err)
-    return err;
-
   struct sock_fprog prog = {.len = (unsigned short)bpf_len, .filter = filter};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
     return fail(why, len, -errno, "cannot install the seccomp filter: %s",

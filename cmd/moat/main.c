@@ -1,0 +1,125 @@
+/* The `moat` command: parse the command line, fork, and let the parent
+ * supervise while the child builds the sandbox, locks itself down and
+ * becomes the guest. The parent only forwards termination signals and
+ * turns the child's fate into moat's exit status; the child may use libc
+ * only until plat_linux_lockdown returns. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "linux_platform.h"
+#include "moat/moat.h"
+#include "moat/platform.h"
+#include "moat/shim_linux.h"
+#include "options.h"
+#include "sandbox.h"
+
+static volatile pid_t g_child;
+
+static const int g_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static void forward_signal(int sig) {
+  pid_t child = g_child;
+  if (child > 0)
+    kill(child, sig);
+}
+
+/* Runs in the child: after lockdown only the core, the shim and plat_*. */
+static _Noreturn void run_sandbox(const struct run_options *o) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
+    sigaction(g_forwarded[i], &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  static struct moat_config cfg;
+  if (sandbox_config(o, &cfg) < 0)
+    exit(EXIT_MOAT_ERROR);
+  const char *const *envp = sandbox_environment(o);
+  if (!envp) {
+    fprintf(stderr, "moat: out of memory\n");
+    exit(EXIT_MOAT_ERROR);
+  }
+  plat_linux_set_stats(o->stats);
+  plat_linux_set_verbose(o->verbose);
+  fflush(NULL);
+
+  char why[256];
+  if (plat_linux_lockdown(why, sizeof(why)) < 0) {
+    /* The filter is the last step: if we are here, libc still works. */
+    fprintf(stderr, "moat: lockdown failed: %s\n", why);
+    exit(EXIT_MOAT_ERROR);
+  }
+
+  /* ---- locked down: no libc from here on ---- */
+  const char *boot_why = NULL;
+  int err = moat_boot(&cfg, &boot_why);
+  if (err < 0) {
+    moat_log("moat: %s\n", boot_why ? boot_why : "cannot build the sandbox");
+    plat_exit(EXIT_MOAT_ERROR);
+  }
+  err = shim_linux_start(o->argc, (const char *const *)o->argv, envp, why,
+                         sizeof(why));
+  moat_log("moat: %s: %s\n", o->argv[0], why);
+  plat_exit(err == -LINUX_ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+}
+
+static int supervise(pid_t child) {
+  int status;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      fprintf(stderr, "moat: waiting for the sandbox: %s\n", strerror(errno));
+      return EXIT_MOAT_ERROR;
+    }
+  }
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    if (sig == SIGSYS)
+      fprintf(stderr,
+              "moat: sandbox killed: forbidden host system call (seccomp)\n");
+    return 128 + sig;
+  }
+  return EXIT_MOAT_ERROR;
+}
+
+int main(int argc, char **argv) {
+  static struct run_options opts;
+  switch (options_parse(argc, argv, &opts)) {
+  case ACTION_HELP:
+    options_usage(stdout);
+    return 0;
+  case ACTION_VERSION:
+    printf("moat %s\n", MOAT_VERSION);
+    return 0;
+  case ACTION_ERROR:
+    return EXIT_MOAT_ERROR;
+  case ACTION_RUN:
+    break;
+  }
+
+  /* Forwarders go in before fork so no signal falls between the two; the
+   * child puts the defaults back. No SA_RESTART: waitpid just retries. */
+  struct sigaction fwd = {.sa_handler = forward_signal};
+  sigemptyset(&fwd.sa_mask);
+  for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
+    sigaction(g_forwarded[i], &fwd, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  fflush(NULL);
+
+  pid_t child = fork();
+  if (child < 0) {
+    fprintf(stderr, "moat: cannot start the sandbox: %s\n", strerror(errno));
+    return EXIT_MOAT_ERROR;
+  }
+  if (child == 0)
+    run_sandbox(&opts);
+  g_child = child;
+  return supervise(child);
+}

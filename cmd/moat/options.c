@@ -1,0 +1,250 @@
+/* Parsing of the runner's command line. Every malformed input ends here
+ * with one "moat: ..." line and exit status 125, before any sandbox is
+ * built. Options stop at the first non-option word (or "--"): everything
+ * after PROGRAM belongs to PROGRAM. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+static void complain(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("moat: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n", stderr);
+  va_end(ap);
+}
+
+void options_usage(FILE *out) {
+  fputs("usage: moat run [OPTIONS] [--] PROGRAM [ARG...]\n"
+        "       moat --help | --version\n"
+        "\n"
+        "Run PROGRAM, an unmodified static Linux x86-64 executable, inside a\n"
+        "moat sandbox. PROGRAM is looked up on the sandbox's PATH.\n"
+        "\n"
+        "options:\n"
+        "  --root DIR|IMAGE.tar        the sandbox's root file system, "
+        "read-only\n"
+        "                              with an in-memory writable layer "
+        "(default:\n"
+        "                              the host's /usr /bin /sbin /lib* "
+        "/etc)\n"
+        "  --mount HOST:GUEST[:ro|rw]  show host directory HOST at GUEST; ro "
+        "(the\n"
+        "                              default) refuses writes, rw writes to "
+        "the host\n"
+        "  --env NAME=VALUE            set a variable of the guest's "
+        "environment\n"
+        "  --cwd DIR                   initial working directory (default /)\n"
+        "  --user UID[:GID]            the guest's ids inside (default 0:0; "
+        "GID\n"
+        "                              defaults to UID)\n"
+        "  --hostname NAME             the sandbox's hostname (default moat)\n"
+        "  --strace                    trace every guest system call on "
+        "stderr\n"
+        "  --stats                     print guest syscalls and host calls at "
+        "exit\n"
+        "  --verbose                   report what the lockdown achieved\n"
+        "  -h, --help                  show this help\n"
+        "  --version                   show moat's version\n"
+        "\n"
+        "exit status: PROGRAM's; 128+N if it died of signal N; 125 error of "
+        "moat;\n"
+        "126 PROGRAM cannot be executed; 127 PROGRAM not found.\n",
+        out);
+}
+
+static bool parse_u32(const char *s, uint32_t *out) {
+  if (!s[0] || s[0] == '-' || s[0] == '+')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v > 0xfffffffeul)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+static bool parse_user(const char *s, struct run_options *o) {
+  char buf[64];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  char *colon = strchr(buf, ':');
+  if (colon)
+    *colon = 0;
+  if (!parse_u32(buf, &o->uid))
+    return false;
+  o->gid = o->uid;
+  return !colon || parse_u32(colon + 1, &o->gid);
+}
+
+/* HOST:GUEST[:ro|rw]; HOST may itself hold ':' only if GUEST follows. */
+static bool parse_mount(const char *s, struct user_mount *m) {
+  char *copy = strdup(s);
+  if (!copy)
+    return false;
+  m->writable = false;
+  size_t n = strlen(copy);
+  if (n > 3 && copy[n - 3] == ':' &&
+      (!strcmp(copy + n - 2, "ro") || !strcmp(copy + n - 2, "rw"))) {
+    m->writable = copy[n - 1] == 'w';
+    copy[n - 3] = 0;
+  }
+  char *colon = strchr(copy, ':');
+  if (!colon || colon == copy || colon[1] != '/') {
+    free(copy);
+    return false;
+  }
+  *colon = 0;
+  m->host = copy;
+  m->guest = colon + 1;
+  return true;
+}
+
+static bool hostname_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+/* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
+static const char *const g_valued[] = {"--root", "--mount", "--env",
+                                       "--cwd",  "--user",  "--hostname"};
+
+static enum run_action parse_run(int argc, char **argv, int i,
+                                 struct run_options *o) {
+  for (; i < argc; i++) {
+    char *arg = argv[i];
+    if (!strcmp(arg, "--")) {
+      i++;
+      break;
+    }
+    if (arg[0] != '-' || !arg[1])
+      break;
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+      return ACTION_HELP;
+    if (!strcmp(arg, "--strace")) {
+      o->strace = true;
+      continue;
+    }
+    if (!strcmp(arg, "--stats")) {
+      o->stats = true;
+      continue;
+    }
+    if (!strcmp(arg, "--verbose")) {
+      o->verbose = true;
+      continue;
+    }
+    const char *name = NULL, *value = NULL;
+    for (size_t k = 0; k < sizeof(g_valued) / sizeof(g_valued[0]); k++) {
+      size_t len = strlen(g_valued[k]);
+      if (!strncmp(arg, g_valued[k], len) &&
+          (arg[len] == 0 || arg[len] == '=')) {
+        name = g_valued[k];
+        value = arg[len] == '=' ? arg + len + 1 : NULL;
+      }
+    }
+    if (!name) {
+      complain("unknown option %s (see moat --help)", arg);
+      return ACTION_ERROR;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        complain("option %s needs a value", name);
+        return ACTION_ERROR;
+      }
+      value = argv[++i];
+    }
+    if (!strcmp(name, "--root")) {
+      if (!value[0]) {
+        complain("--root: empty path");
+        return ACTION_ERROR;
+      }
+      o->root = value;
+    } else if (!strcmp(name, "--mount")) {
+      if (o->nmounts >= MAX_USER_MOUNTS) {
+        complain("--mount: at most %d mounts", MAX_USER_MOUNTS);
+        return ACTION_ERROR;
+      }
+      if (!parse_mount(value, &o->mounts[o->nmounts])) {
+        complain("--mount %s: expected HOST:GUEST[:ro|rw] with an absolute "
+                 "GUEST path",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->nmounts++;
+    } else if (!strcmp(name, "--env")) {
+      const char *eq = strchr(value, '=');
+      if (!eq || eq == value) {
+        complain("--env %s: expected NAME=VALUE", value);
+        return ACTION_ERROR;
+      }
+      if (o->nenv >= MAX_USER_ENV) {
+        complain("--env: at most %d variables", MAX_USER_ENV);
+        return ACTION_ERROR;
+      }
+      o->env[o->nenv++] = value;
+    } else if (!strcmp(name, "--cwd")) {
+      if (value[0] != '/') {
+        complain("--cwd %s: expected an absolute path", value);
+        return ACTION_ERROR;
+      }
+      o->cwd = value;
+    } else if (!strcmp(name, "--user")) {
+      if (!parse_user(value, o)) {
+        complain("--user %s: expected UID[:GID] (numbers)", value);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--hostname")) {
+      if (!hostname_ok(value)) {
+        complain("--hostname %s: expected 1 to 64 letters, digits, '-', "
+                 "'.' or '_'",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->hostname = value;
+    }
+  }
+  if (i >= argc) {
+    complain("run: no PROGRAM given (see moat --help)");
+    return ACTION_ERROR;
+  }
+  o->argc = argc - i;
+  o->argv = argv + i;
+  return ACTION_RUN;
+}
+
+enum run_action options_parse(int argc, char **argv, struct run_options *o) {
+  memset(o, 0, sizeof(*o));
+  if (argc < 2) {
+    complain("no command given (see moat --help)");
+    return ACTION_ERROR;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+    return ACTION_HELP;
+  if (!strcmp(cmd, "--version"))
+    return ACTION_VERSION;
+  if (!strcmp(cmd, "run"))
+    return parse_run(argc, argv, 2, o);
+  if (cmd[0] == '-')
+    complain("unknown option %s (see moat --help)", cmd);
+  else
+    complain("unknown command %s (see moat --help)", cmd);
+  return ACTION_ERROR;
+}

@@ -1,0 +1,47 @@
+/* The runner's command line: what `moat run` was asked to do, parsed and
+ * checked before anything touches the host (cmd/moat/options.c). */
+#ifndef MOAT_CMD_OPTIONS_H
+#define MOAT_CMD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MOAT_VERSION "0.1.0"
+#define EXIT_MOAT_ERROR 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+#define MAX_USER_MOUNTS 32
+#define MAX_USER_ENV 256
+
+struct user_mount {
+  const char *host;
+  const char *guest;
+  bool writable;
+};
+
+struct run_options {
+  const char *root; /* NULL: the host's system directories */
+  struct user_mount mounts[MAX_USER_MOUNTS];
+  int nmounts;
+  const char *env[MAX_USER_ENV]; /* NAME=VALUE, later ones win */
+  int nenv;
+  const char *cwd;
+  uint32_t uid, gid;
+  const char *hostname;
+  bool strace, stats, verbose;
+  int argc; /* PROGRAM and its arguments */
+  char **argv;
+};
+
+/* What main should do after parsing. */
+enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_ERROR };
+
+/* Parse argv (argv[0] is "moat"). On ACTION_ERROR a one-line "moat: ..."
+ * message was already printed. */
+enum run_action options_parse(int argc, char **argv, struct run_options *o);
+
+void options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,163 @@
+/* The sandbox's shape from the command line: which host directories are
+ * granted (and how), what the root is, and the guest's environment. All of
+ * it runs before lockdown (libc allowed); the result is a struct
+ * moat_config whose strings stay valid for the life of the process. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "linux_platform.h"
+#include "sandbox.h"
+
+#define DEFAULT_PATH                                                           \
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The host's system directories that form the default root. */
+static const char *const g_system_dirs[] = {
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"};
+
+static struct moat_mount *add_mount(struct moat_config *cfg) {
+  if (cfg->nmounts >= MOAT_MAX_MOUNTS) {
+    fprintf(stderr, "moat: too many mounts (at most %d)\n", MOAT_MAX_MOUNTS);
+    return NULL;
+  }
+  struct moat_mount *m = &cfg->mounts[cfg->nmounts++];
+  memset(m, 0, sizeof(*m));
+  m->handle = -1;
+  return m;
+}
+
+static int grant(const char *what, const char *path, bool writable,
+                 int *handle) {
+  int err = plat_linux_grant_dir(path, writable, handle);
+  if (err) {
+    fprintf(stderr, "moat: %s %s: %s\n", what, path,
+            err == -ENOTDIR ? "not a directory" : strerror(-err));
+    return -1;
+  }
+  return 0;
+}
+
+/* Each system directory as it is on the host: a symlink stays the same
+ * symlink, a directory becomes a copy-on-write view, absence stays absent. */
+static int default_root(struct moat_config *cfg) {
+  for (size_t i = 0; i < sizeof(g_system_dirs) / sizeof(g_system_dirs[0]);
+       i++) {
+    const char *path = g_system_dirs[i];
+    struct stat st;
+    if (lstat(path, &st) < 0)
+      continue;
+    if (S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      ssize_t n = readlink(path, target, sizeof(target) - 1);
+      if (n <= 0)
+        continue;
+      target[n] = 0;
+      struct moat_mount *m = add_mount(cfg);
+      if (!m)
+        return -1;
+      m->guest_path = path;
+      m->kind = MOAT_MOUNT_SYMLINK;
+      m->access = MOAT_ACCESS_RO;
+      m->target = strdup(target);
+      if (!m->target)
+        return -1;
+    } else if (S_ISDIR(st.st_mode)) {
+      struct moat_mount *m = add_mount(cfg);
+      if (!m || grant("system directory", path, false, &m->handle) < 0)
+        return -1;
+      m->guest_path = path;
+      m->kind = MOAT_MOUNT_HOSTDIR;
+      m->access = MOAT_ACCESS_COW;
+    }
+  }
+  return 0;
+}
+
+static int user_root(const char *root, struct moat_config *cfg) {
+  struct stat st;
+  if (stat(root, &st) < 0) {
+    fprintf(stderr, "moat: --root %s: %s\n", root, strerror(errno));
+    return -1;
+  }
+  struct moat_mount *m = add_mount(cfg);
+  if (!m)
+    return -1;
+  m->guest_path = "/";
+  m->access = MOAT_ACCESS_COW;
+  if (S_ISDIR(st.st_mode)) {
+    m->kind = MOAT_MOUNT_HOSTDIR;
+    return grant("--root", root, false, &m->handle);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    fprintf(stderr, "moat: --root %s: not a directory or a tar image\n", root);
+    return -1;
+  }
+  m->kind = MOAT_MOUNT_TAR;
+  int err = plat_linux_map_image(root, &m->tar_base, &m->tar_size);
+  if (err) {
+    fprintf(stderr, "moat: --root %s: cannot map the image: %s\n", root,
+            strerror(-err));
+    return -1;
+  }
+  return 0;
+}
+
+int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  if ((o->root ? user_root(o->root, cfg) : default_root(cfg)) < 0)
+    return -1;
+  for (int i = 0; i < o->nmounts; i++) {
+    const struct user_mount *u = &o->mounts[i];
+    struct moat_mount *m = add_mount(cfg);
+    if (!m || grant("--mount", u->host, u->writable, &m->handle) < 0)
+      return -1;
+    m->guest_path = u->guest;
+    m->kind = MOAT_MOUNT_HOSTDIR;
+    m->access = u->writable ? MOAT_ACCESS_RW : MOAT_ACCESS_RO;
+  }
+  cfg->cwd = o->cwd ? o->cwd : "/";
+  cfg->uid = o->uid;
+  cfg->gid = o->gid;
+  cfg->hostname = o->hostname ? o->hostname : "moat";
+  cfg->strace = o->strace;
+  cfg->stats = o->stats;
+  return 0;
+}
+
+static void env_set(const char **env, int *n, const char *entry) {
+  size_t name_len = (size_t)(strchr(entry, '=') - entry);
+  for (int i = 0; i < *n; i++) {
+    if (!strncmp(env[i], entry, name_len + 1)) {
+      env[i] = entry;
+      return;
+    }
+  }
+  env[(*n)++] = entry;
+}
+
+const char *const *sandbox_environment(const struct run_options *o) {
+  /* 3 defaults + every --env + the terminating NULL */
+  const char **env = calloc(3 + (size_t)o->nenv + 1, sizeof(*env));
+  if (!env)
+    return NULL;
+  int n = 0;
+  env_set(env, &n, "PATH=" DEFAULT_PATH);
+  env_set(env, &n, o->uid == 0 ? "HOME=/root" : "HOME=/");
+  const char *term = getenv("TERM");
+  if (term && term[0]) {
+    char *t = malloc(strlen(term) + 6);
+    if (t) {
+      sprintf(t, "TERM=%s", term);
+      env_set(env, &n, t);
+    }
+  }
+  for (int i = 0; i < o->nenv; i++)
+    env_set(env, &n, o->env[i]);
+  env[n] = NULL;
+  return env;
+}
