@@ -1,0 +1,865 @@
+/* The moat_* file calls of include/moat/moat.h: descriptor and dirfd
+ * handling, flag validation, then the vfs. Pointers are trusted here (the
+ * shim checked guest memory); every flag, length and descriptor is
+ * checked. */
+#include "moat/moat.h"
+#include "vfs_impl.h"
+
+#define MAX_IOV 1024
+#define MAX_RW 0x7ffff000ul
+
+static struct fd_table *fdt(void) {
+  return proc_current_fdt();
+}
+
+/* The file at fd. allow_path: O_PATH descriptors are fine (fstat, fchdir,
+ * fcntl, dirfd use); otherwise they count as bad descriptors. */
+static struct file *fd_file(int fd, bool allow_path) {
+  struct fd_table *t = fdt();
+  if (!t)
+    return NULL;
+  struct file *f = fdt_lookup(t, fd);
+  if (f && !allow_path && (f->flags & LINUX_O_PATH)) {
+    file_put(f);
+    return NULL;
+  }
+  return f;
+}
+
+/* The directory a relative path starts from: NULL for the cwd or an
+ * absolute path, else a reference to dirfd's inode. With empty_ok and an
+ * empty path, dirfd may name any file. */
+static int dir_base(int dirfd, const char *path, bool empty_ok,
+                    struct inode **out) {
+  *out = NULL;
+  if (path && path[0] == '/')
+    return 0;
+  if (dirfd == LINUX_AT_FDCWD)
+    return 0;
+  struct file *f = fd_file(dirfd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  bool empty = !path || !path[0];
+  if (!(empty && empty_ok) && !LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR)) {
+    file_put(f);
+    return -LINUX_ENOTDIR;
+  }
+  *out = vfs_inode_get(f->inode);
+  file_put(f);
+  return 0;
+}
+
+/* Resolve dirfd + path into an inode (a reference). flags: AT_*. */
+static int resolve_at(int dirfd, const char *path, int flags,
+                      struct inode **out) {
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH |
+                LINUX_AT_NO_AUTOMOUNT | LINUX_AT_STATX_SYNC_TYPE))
+    return -LINUX_EINVAL;
+  bool empty_ok = flags & LINUX_AT_EMPTY_PATH;
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, empty_ok, &base);
+  if (rc < 0)
+    return rc;
+  unsigned rflags = (flags & LINUX_AT_SYMLINK_NOFOLLOW) ? 0 : VFS_FOLLOW;
+  if (empty_ok)
+    rflags |= VFS_EMPTY_PATH;
+  rc = vfs_resolve(base, path, rflags, out);
+  vfs_inode_put(base);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * open, close, read, write
+ * ------------------------------------------------------------------- */
+
+int moat_openat(int dirfd, const char *path, int flags, uint32_t mode) {
+  struct inode *base = NULL;
+  struct file *f = NULL;
+  if (!fdt())
+    return -LINUX_EBADF;
+  int rc = dir_base(dirfd, path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_open(base, path, (unsigned)flags, mode, &f);
+  vfs_inode_put(base);
+  if (rc < 0)
+    return rc;
+  rc = fdt_install(fdt(), f, 0, flags & LINUX_O_CLOEXEC);
+  file_put(f);
+  return rc;
+}
+
+int moat_open_exec(const char *path, bool want_exec) {
+  struct inode *inode = NULL;
+  struct file *f = NULL;
+  if (!fdt())
+    return -LINUX_EBADF;
+  int rc = vfs_resolve(NULL, path, VFS_FOLLOW, &inode);
+  if (rc < 0)
+    return rc;
+  if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG)) {
+    rc = -LINUX_EACCES;
+    goto out;
+  }
+  rc = vfs_permission(inode, want_exec ? LINUX_X_OK : LINUX_R_OK);
+  if (rc < 0)
+    goto out;
+  rc = file_open_inode(inode, LINUX_O_RDONLY | LINUX_O_LARGEFILE, NULL, &f);
+  if (rc < 0)
+    goto out;
+  rc = fdt_install(fdt(), f, 0, true);
+  file_put(f);
+out:
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_close(int fd) {
+  struct fd_table *t = fdt();
+  if (!t)
+    return -LINUX_EBADF;
+  return fdt_close(t, fd);
+}
+
+/* Read or write at the file's position (pos == NULL) or at *pos. */
+static long do_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  if (!file_readable(f))
+    return -LINUX_EBADF;
+  if (!f->ops->read)
+    return -LINUX_EINVAL;
+  len = MIN(len, MAX_RW);
+  if (f->ops->stream)
+    return pos ? -LINUX_ESPIPE : f->ops->read(f, buf, len, &f->pos);
+  if (pos)
+    return f->ops->read(f, buf, len, pos);
+  rt_lock(&f->lock);
+  long n = f->ops->read(f, buf, len, &f->pos);
+  rt_unlock(&f->lock);
+  return n;
+}
+
+static long do_write(struct file *f, const void *buf, size_t len,
+                     uint64_t *pos) {
+  if (!file_writable(f))
+    return -LINUX_EBADF;
+  if (!f->ops->write)
+    return -LINUX_EINVAL;
+  len = MIN(len, MAX_RW);
+  if (f->ops->stream)
+    return pos ? -LINUX_ESPIPE : f->ops->write(f, buf, len, &f->pos);
+  if (pos)
+    return f->ops->write(f, buf, len, pos);
+  rt_lock(&f->lock);
+  long n = f->ops->write(f, buf, len, &f->pos);
+  rt_unlock(&f->lock);
+  return n;
+}
+
+long moat_read(int fd, void *buf, size_t len) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long n = do_read(f, buf, len, NULL);
+  file_put(f);
+  return n;
+}
+
+long moat_write(int fd, const void *buf, size_t len) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long n = do_write(f, buf, len, NULL);
+  file_put(f);
+  return n;
+}
+
+long moat_pread(int fd, void *buf, size_t len, int64_t off) {
+  if (off < 0)
+    return -LINUX_EINVAL;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  uint64_t pos = (uint64_t)off;
+  long n = do_read(f, buf, len, &pos);
+  file_put(f);
+  return n;
+}
+
+long moat_pwrite(int fd, const void *buf, size_t len, int64_t off) {
+  if (off < 0)
+    return -LINUX_EINVAL;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  uint64_t pos = (uint64_t)off;
+  long n = do_write(f, buf, len, &pos);
+  file_put(f);
+  return n;
+}
+
+static int check_iov(const struct linux_iovec *iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > MAX_IOV)
+    return -LINUX_EINVAL;
+  uint64_t total = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    if (iov[i].iov_len > (uint64_t)INT64_MAX - total)
+      return -LINUX_EINVAL;
+    total += iov[i].iov_len;
+  }
+  return 0;
+}
+
+long moat_readv(int fd, const struct linux_iovec *iov, int iovcnt) {
+  int rc = check_iov(iov, iovcnt);
+  if (rc < 0)
+    return rc;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long done = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_len)
+      continue;
+    long n = do_read(f, iov[i].iov_base, iov[i].iov_len, NULL);
+    if (n < 0) {
+      if (!done)
+        done = n;
+      break;
+    }
+    done += n;
+    if ((size_t)n < iov[i].iov_len || (uint64_t)done >= MAX_RW)
+      break;
+  }
+  if (iovcnt && !done && !file_readable(f))
+    done = -LINUX_EBADF;
+  file_put(f);
+  return done;
+}
+
+long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt) {
+  int rc = check_iov(iov, iovcnt);
+  if (rc < 0)
+    return rc;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long done = 0;
+  if (!file_writable(f)) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  for (int i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_len)
+      continue;
+    long n = do_write(f, iov[i].iov_base, iov[i].iov_len, NULL);
+    if (n < 0) {
+      if (!done)
+        done = n;
+      break;
+    }
+    done += n;
+    if ((size_t)n < iov[i].iov_len || (uint64_t)done >= MAX_RW)
+      break;
+  }
+  file_put(f);
+  return done;
+}
+
+int64_t moat_lseek(int fd, int64_t off, int whence) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int64_t rc;
+  if (f->ops->stream) {
+    rc = -LINUX_ESPIPE;
+    goto out;
+  }
+  struct inode *inode = f->inode;
+  rt_lock(&f->lock);
+  int64_t base;
+  switch (whence) {
+  case LINUX_SEEK_SET:
+    base = 0;
+    break;
+  case LINUX_SEEK_CUR:
+    base = (int64_t)f->pos;
+    break;
+  case LINUX_SEEK_END:
+  case LINUX_SEEK_DATA:
+  case LINUX_SEEK_HOLE:
+    if (inode->iops && inode->iops->getattr)
+      inode->iops->getattr(inode);
+    base = (int64_t)inode->size;
+    break;
+  default:
+    rc = -LINUX_EINVAL;
+    goto unlock;
+  }
+  if (whence == LINUX_SEEK_DATA || whence == LINUX_SEEK_HOLE) {
+    /* No holes are reported: data runs to the end, the hole is there. */
+    if (off < 0 || off >= base) {
+      rc = -LINUX_ENXIO;
+      goto unlock;
+    }
+    rc = whence == LINUX_SEEK_DATA ? off : base;
+  } else {
+    if ((off > 0 && base > INT64_MAX - off) || base + off < 0) {
+      rc = -LINUX_EINVAL;
+      goto unlock;
+    }
+    rc = base + off;
+  }
+  f->pos = (uint64_t)rc;
+unlock:
+  rt_unlock(&f->lock);
+out:
+  file_put(f);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * stat family
+ * ------------------------------------------------------------------- */
+
+int moat_fstat(int fd, struct linux_stat *st) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = vfs_getattr(f->inode, st);
+  file_put(f);
+  return rc;
+}
+
+int moat_fstatat(int dirfd, const char *path, struct linux_stat *st,
+                 int flags) {
+  struct inode *inode = NULL;
+  int rc = resolve_at(dirfd, path, flags, &inode);
+  if (rc < 0)
+    return rc;
+  rc = vfs_getattr(inode, st);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_statx(int dirfd, const char *path, int flags, unsigned mask,
+               struct linux_statx *stx) {
+  if (mask & 0x80000000u) /* STATX__RESERVED */
+    return -LINUX_EINVAL;
+  if ((flags & LINUX_AT_STATX_SYNC_TYPE) == LINUX_AT_STATX_SYNC_TYPE)
+    return -LINUX_EINVAL;
+  struct inode *inode = NULL;
+  int rc = resolve_at(dirfd, path, flags, &inode);
+  if (rc < 0)
+    return rc;
+  rc = vfs_getattr_statx(inode, mask, stx);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_statfs(int fd_or_dirfd, const char *path, struct linux_statfs *out) {
+  struct inode *inode = NULL;
+  int rc;
+  if (!path) {
+    struct file *f = fd_file(fd_or_dirfd, true);
+    if (!f)
+      return -LINUX_EBADF;
+    inode = vfs_inode_get(f->inode);
+    file_put(f);
+  } else {
+    rc = resolve_at(fd_or_dirfd, path, 0, &inode);
+    if (rc < 0)
+      return rc;
+  }
+  rc = vfs_statfs(inode, out);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+long moat_getdents64(int fd, void *buf, size_t len) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long rc = vfs_getdents(f, buf, MIN(len, (size_t)MAX_RW));
+  file_put(f);
+  return rc;
+}
+
+int moat_faccessat(int dirfd, const char *path, int mode, int flags) {
+  if (mode & ~7)
+    return -LINUX_EINVAL;
+  if (flags &
+      ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  struct inode *inode = NULL;
+  int rc = resolve_at(dirfd, path, flags & ~LINUX_AT_EACCESS, &inode);
+  if (rc < 0)
+    return rc;
+  rc = vfs_access(inode, mode);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Names: symlinks, links, unlink, rename, mkdir, mknod
+ * ------------------------------------------------------------------- */
+
+long moat_readlinkat(int dirfd, const char *path, char *buf, size_t len) {
+  if (!path[0] && dirfd == LINUX_AT_FDCWD)
+    return -LINUX_ENOENT;
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, true, &base);
+  if (rc < 0)
+    return rc;
+  long n = vfs_readlink_at(base, path, buf, len);
+  vfs_inode_put(base);
+  return n;
+}
+
+int moat_symlinkat(const char *target, int dirfd, const char *path) {
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_mknod_at(base, path, LINUX_S_IFLNK | 0777, 0, target);
+  vfs_inode_put(base);
+  return rc;
+}
+
+int moat_linkat(int olddirfd, const char *oldpath, int newdirfd,
+                const char *newpath, int flags) {
+  if (flags & ~(LINUX_AT_SYMLINK_FOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  struct inode *obase = NULL, *nbase = NULL;
+  bool empty_ok = flags & LINUX_AT_EMPTY_PATH;
+  int rc = dir_base(olddirfd, oldpath, empty_ok, &obase);
+  if (rc < 0)
+    return rc;
+  rc = dir_base(newdirfd, newpath, false, &nbase);
+  if (rc < 0)
+    goto out;
+  unsigned rflags = (flags & LINUX_AT_SYMLINK_FOLLOW) ? VFS_FOLLOW : 0;
+  if (empty_ok)
+    rflags |= VFS_EMPTY_PATH;
+  rc = vfs_link_at(obase, oldpath, nbase, newpath, rflags);
+out:
+  vfs_inode_put(obase);
+  vfs_inode_put(nbase);
+  return rc;
+}
+
+int moat_unlinkat(int dirfd, const char *path, int flags) {
+  if (flags & ~LINUX_AT_REMOVEDIR)
+    return -LINUX_EINVAL;
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_unlink_at(base, path, flags & LINUX_AT_REMOVEDIR);
+  vfs_inode_put(base);
+  return rc;
+}
+
+int moat_renameat2(int olddirfd, const char *oldpath, int newdirfd,
+                   const char *newpath, unsigned flags) {
+  struct inode *obase = NULL, *nbase = NULL;
+  int rc = dir_base(olddirfd, oldpath, false, &obase);
+  if (rc < 0)
+    return rc;
+  rc = dir_base(newdirfd, newpath, false, &nbase);
+  if (rc == 0)
+    rc = vfs_rename_at(obase, oldpath, nbase, newpath, flags);
+  vfs_inode_put(obase);
+  vfs_inode_put(nbase);
+  return rc;
+}
+
+int moat_mkdirat(int dirfd, const char *path, uint32_t mode) {
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_mknod_at(base, path, LINUX_S_IFDIR | (mode & 07777), 0, NULL);
+  vfs_inode_put(base);
+  return rc;
+}
+
+int moat_mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev) {
+  uint32_t type = mode & LINUX_S_IFMT;
+  if (type == 0)
+    type = LINUX_S_IFREG;
+  switch (type) {
+  case LINUX_S_IFREG:
+  case LINUX_S_IFIFO:
+  case LINUX_S_IFSOCK:
+    dev = 0;
+    break;
+  case LINUX_S_IFCHR:
+  case LINUX_S_IFBLK: {
+    uint32_t euid, egid;
+    vfs_cred(&euid, &egid);
+    if (euid != 0)
+      return -LINUX_EPERM;
+    break;
+  }
+  case LINUX_S_IFDIR:
+    return -LINUX_EPERM;
+  default:
+    return -LINUX_EINVAL;
+  }
+  struct inode *base = NULL;
+  int rc = dir_base(dirfd, path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_mknod_at(base, path, type | (mode & 07777), dev, NULL);
+  vfs_inode_put(base);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Working directory and umask
+ * ------------------------------------------------------------------- */
+
+int moat_chdir(const char *path) {
+  struct inode *dir = NULL;
+  int rc = vfs_resolve(NULL, path, VFS_FOLLOW | VFS_DIRECTORY, &dir);
+  if (rc < 0)
+    return rc;
+  rc = vfs_chdir(dir);
+  vfs_inode_put(dir);
+  return rc;
+}
+
+int moat_fchdir(int fd) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = vfs_chdir(f->inode);
+  file_put(f);
+  return rc;
+}
+
+long moat_getcwd(char *buf, size_t len) {
+  struct fs_context *fs = proc_current_fs();
+  if (!fs)
+    return -LINUX_ENOENT;
+  rt_lock(&fs->lock);
+  struct inode *cwd = vfs_inode_get(fs->cwd);
+  rt_unlock(&fs->lock);
+  long n = vfs_path_of(cwd, buf, len);
+  vfs_inode_put(cwd);
+  return n < 0 ? n : n + 1;
+}
+
+uint32_t moat_umask(uint32_t mask) {
+  struct fs_context *fs = proc_current_fs();
+  if (!fs)
+    return 022;
+  rt_lock(&fs->lock);
+  uint32_t old = fs->umask;
+  fs->umask = mask & 0777;
+  rt_unlock(&fs->lock);
+  return old;
+}
+
+/* ---------------------------------------------------------------------
+ * Attributes
+ * ------------------------------------------------------------------- */
+
+int moat_fchmodat(int dirfd, const char *path, uint32_t mode, int flags) {
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  struct inode *inode = NULL;
+  int rc = resolve_at(dirfd, path, flags, &inode);
+  if (rc < 0)
+    return rc;
+  if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFLNK))
+    rc = -LINUX_EOPNOTSUPP; /* Linux has no symlink modes */
+  else
+    rc = vfs_chmod(inode, mode);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_fchmod(int fd, uint32_t mode) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = vfs_chmod(f->inode, mode);
+  file_put(f);
+  return rc;
+}
+
+int moat_fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid,
+                  int flags) {
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  struct inode *inode = NULL;
+  int rc = resolve_at(dirfd, path, flags, &inode);
+  if (rc < 0)
+    return rc;
+  rc = vfs_chown(inode, uid, gid);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_fchown(int fd, uint32_t uid, uint32_t gid) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = vfs_chown(f->inode, uid, gid);
+  file_put(f);
+  return rc;
+}
+
+int moat_utimensat(int dirfd, const char *path,
+                   const struct linux_timespec times[2], int flags) {
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  struct inode *inode = NULL;
+  int rc;
+  if (!path) {
+    if (dirfd == LINUX_AT_FDCWD)
+      return -LINUX_EFAULT; /* as Linux: futimens needs a real fd */
+    struct file *f = fd_file(dirfd, true);
+    if (!f)
+      return -LINUX_EBADF;
+    inode = vfs_inode_get(f->inode);
+    file_put(f);
+  } else {
+    rc = resolve_at(dirfd, path, flags, &inode);
+    if (rc < 0)
+      return rc;
+  }
+  rc = vfs_utimes(inode, times);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_truncate(const char *path, int64_t len) {
+  struct inode *inode = NULL;
+  int rc = vfs_resolve(NULL, path, VFS_FOLLOW, &inode);
+  if (rc < 0)
+    return rc;
+  if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR))
+    rc = -LINUX_EISDIR;
+  else
+    rc = vfs_permission(inode, LINUX_W_OK);
+  if (rc == 0)
+    rc = vfs_truncate(inode, len);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_ftruncate(int fd, int64_t len) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc;
+  if (len < 0 || !file_writable(f) ||
+      !LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFREG))
+    rc = -LINUX_EINVAL;
+  else
+    rc = vfs_truncate(f->inode, len);
+  file_put(f);
+  return rc;
+}
+
+int moat_fsync(int fd) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = vfs_fsync(f->inode);
+  file_put(f);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Descriptors: fcntl, ioctl, dup, pipe
+ * ------------------------------------------------------------------- */
+
+/* Status flags F_SETFL may change. */
+#define SETFL_MASK                                                             \
+  (LINUX_O_APPEND | LINUX_O_NONBLOCK | LINUX_O_ASYNC | LINUX_O_DIRECT |        \
+   LINUX_O_NOATIME)
+
+/* struct flock (x86-64): only l_type is written back by F_GETLK. */
+struct linux_flock {
+  int16_t l_type;
+  int16_t l_whence;
+  int64_t l_start;
+  int64_t l_len;
+  int32_t l_pid;
+};
+#define LINUX_F_UNLCK 2
+
+long moat_fcntl(int fd, int cmd, uint64_t arg) {
+  struct fd_table *t = fdt();
+  struct file *f = fd_file(fd, true);
+  if (!f || !t) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  long rc;
+  switch (cmd) {
+  case LINUX_F_DUPFD:
+  case LINUX_F_DUPFD_CLOEXEC:
+    if (arg >= fdt_get_max(t)) {
+      rc = -LINUX_EINVAL;
+      break;
+    }
+    rc = fdt_install(t, f, (int)arg, cmd == LINUX_F_DUPFD_CLOEXEC);
+    break;
+  case LINUX_F_GETFD:
+    rc = fdt_get_cloexec(t, fd);
+    break;
+  case LINUX_F_SETFD:
+    rc = fdt_set_cloexec(t, fd, arg & LINUX_FD_CLOEXEC);
+    break;
+  case LINUX_F_GETFL:
+    rc = (long)f->flags;
+    break;
+  case LINUX_F_SETFL:
+    if (f->flags & LINUX_O_PATH) {
+      rc = -LINUX_EBADF;
+      break;
+    }
+    /* O_APPEND may not be cleared on an append-only file; we have none. */
+    rt_lock(&f->lock);
+    f->flags = (f->flags & ~SETFL_MASK) | ((unsigned)arg & SETFL_MASK);
+    rt_unlock(&f->lock);
+    rc = 0;
+    break;
+  case LINUX_F_GETLK:
+  case LINUX_F_OFD_GETLK:
+    /* One sandbox, no competing lockers yet: always unlocked. */
+    if (f->flags & LINUX_O_PATH) {
+      rc = -LINUX_EBADF;
+      break;
+    }
+    ((struct linux_flock *)(uintptr_t)arg)->l_type = LINUX_F_UNLCK;
+    rc = 0;
+    break;
+  case LINUX_F_SETLK:
+  case LINUX_F_SETLKW:
+  case LINUX_F_OFD_SETLK:
+  case LINUX_F_OFD_SETLKW:
+    rc = (f->flags & LINUX_O_PATH) ? -LINUX_EBADF : 0;
+    break;
+  case LINUX_F_GETOWN:
+    rc = 0;
+    break;
+  case LINUX_F_SETOWN:
+    rc = 0;
+    break;
+  case LINUX_F_GETPIPE_SZ:
+  case LINUX_F_SETPIPE_SZ:
+    rc = LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFIFO) ? 65536 : -LINUX_EBADF;
+    break;
+  default:
+    rc = -LINUX_EINVAL;
+    break;
+  }
+  file_put(f);
+  return rc;
+}
+
+int moat_ioctl(int fd, unsigned request, void *arg) {
+  struct fd_table *t = fdt();
+  struct file *f = fd_file(fd, false);
+  if (!f || !t) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  int rc;
+  switch (request) {
+  case LINUX_FIOCLEX:
+    rc = fdt_set_cloexec(t, fd, true);
+    break;
+  case LINUX_FIONCLEX:
+    rc = fdt_set_cloexec(t, fd, false);
+    break;
+  case LINUX_FIONBIO:
+    rt_lock(&f->lock);
+    if (*(int32_t *)arg)
+      f->flags |= LINUX_O_NONBLOCK;
+    else
+      f->flags &= ~(unsigned)LINUX_O_NONBLOCK;
+    rt_unlock(&f->lock);
+    rc = 0;
+    break;
+  default:
+    if (request == LINUX_FIONREAD &&
+        LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFREG)) {
+      uint64_t size = f->inode->size;
+      *(int32_t *)arg =
+          (int32_t)MIN(size > f->pos ? size - f->pos : 0, (uint64_t)0x7fffffff);
+      rc = 0;
+    } else if (f->ops->ioctl) {
+      rc = f->ops->ioctl(f, request, arg);
+    } else {
+      rc = -LINUX_ENOTTY;
+    }
+    break;
+  }
+  file_put(f);
+  return rc;
+}
+
+int moat_dup(int fd) {
+  struct fd_table *t = fdt();
+  struct file *f = fd_file(fd, true);
+  if (!f || !t) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  int rc = fdt_install(t, f, 0, false);
+  file_put(f);
+  return rc;
+}
+
+int moat_dup3(int oldfd, int newfd, int flags) {
+  if (flags & ~LINUX_O_CLOEXEC)
+    return -LINUX_EINVAL;
+  struct fd_table *t = fdt();
+  struct file *f = fd_file(oldfd, true);
+  if (!f || !t) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  int rc;
+  if (oldfd == newfd)
+    rc = -LINUX_EINVAL;
+  else
+    rc = fdt_install_at(t, newfd, f, flags & LINUX_O_CLOEXEC);
+  file_put(f);
+  return rc;
+}
+
+int moat_pipe2(int fds[2], int flags) {
+  struct fd_table *t = fdt();
+  if (!t)
+    return -LINUX_EBADF;
+  struct file *r = NULL, *w = NULL;
+  int rc = pipe_create((unsigned)flags, &r, &w);
+  if (rc < 0)
+    return rc;
+  bool cloexec = flags & LINUX_O_CLOEXEC;
+  int rfd = fdt_install(t, r, 0, cloexec);
+  if (rfd < 0) {
+    rc = rfd;
+    goto out;
+  }
+  int wfd = fdt_install(t, w, 0, cloexec);
+  if (wfd < 0) {
+    fdt_close(t, rfd);
+    rc = wfd;
+    goto out;
+  }
+  fds[0] = rfd;
+  fds[1] = wfd;
+  rc = 0;
+out:
+  file_put(r);
+  file_put(w);
+  return rc;
+}

@@ -1,0 +1,349 @@
+/* Pipes and named pipes (fifos), entirely in the core: a 64 KiB ring in
+ * the arena. Writes of at most PIPE_BUF bytes are atomic; a reader sees
+ * end of file once every writer has gone; a writer with no reader gets
+ * EPIPE and SIGPIPE. Sleepers wait on a futex word in the pipe (shared, so
+ * it will work between guest processes), bumped on every state change, and
+ * wake up regularly to notice signals.
+ *
+ * An anonymous pipe is an S_IFIFO inode of an internal "pipefs" with the
+ * pipe state in inode->fifo, exactly like a named pipe, so both ends share
+ * one inode (fstat shows the same ino) and the state goes with the inode. */
+#include "task.h"
+#include "vfs_impl.h"
+
+#include "moat/platform.h"
+
+#define PIPE_SIZE 65536u
+#define PIPE_BUF 4096u
+#define PIPEFS_MAGIC 0x50495045ull
+/* How long a sleeper waits before it looks for a pending signal. */
+#define SIGNAL_POLL_NS 20000000ll
+
+struct pipe {
+  struct rt_lock lock;
+  uint32_t seq; /* futex word: changes on every state change */
+  uint32_t readers, writers;
+  uint32_t read_opens, write_opens; /* counts of opens, for fifo open */
+  uint8_t *buf;
+  uint32_t head; /* next byte to read */
+  uint32_t count;
+};
+
+static struct rt_lock g_pipe_lock; /* creation of fifo state and pipefs */
+static struct superblock *g_pipefs;
+
+static struct pipe *pipe_alloc(void) {
+  struct pipe *p = kzalloc(sizeof(*p));
+  if (!p)
+    return NULL;
+  p->buf = kmalloc(PIPE_SIZE);
+  if (!p->buf) {
+    kfree(p);
+    return NULL;
+  }
+  return p;
+}
+
+void pipe_fifo_release(struct pipe *p) {
+  if (!p)
+    return;
+  kfree(p->buf);
+  kfree(p);
+}
+
+static void changed(struct pipe *p) {
+  __atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
+  plat_futex_wake(&p->seq, 0x7fffffff, true);
+}
+
+static bool interrupted(void) {
+  struct task *t = task_current();
+  return t && signal_pending(t);
+}
+
+/* Sleep until the pipe changes (lock dropped meanwhile). -EINTR when a
+ * signal is pending. */
+static int wait_change(struct pipe *p) {
+  uint32_t seen = __atomic_load_n(&p->seq, __ATOMIC_SEQ_CST);
+  rt_unlock(&p->lock);
+  int rc = 0;
+  for (;;) {
+    if (interrupted()) {
+      rc = -LINUX_EINTR;
+      break;
+    }
+    int w = plat_futex_wait(&p->seq, seen, SIGNAL_POLL_NS, true);
+    if (w != -LINUX_ETIMEDOUT ||
+        __atomic_load_n(&p->seq, __ATOMIC_SEQ_CST) != seen)
+      break;
+  }
+  rt_lock(&p->lock);
+  return rc;
+}
+
+static struct pipe *pipe_of(struct file *f) {
+  return f->private;
+}
+
+static long pipe_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  struct pipe *p = pipe_of(f);
+  long rc;
+  if (len == 0)
+    return 0;
+  rt_lock(&p->lock);
+  for (;;) {
+    if (p->count) {
+      size_t n = MIN(len, (size_t)p->count);
+      size_t first = MIN(n, (size_t)(PIPE_SIZE - p->head));
+      memcpy(buf, p->buf + p->head, first);
+      memcpy((char *)buf + first, p->buf, n - first);
+      p->head = (uint32_t)((p->head + n) % PIPE_SIZE);
+      p->count -= (uint32_t)n;
+      if (!p->count)
+        p->head = 0;
+      changed(p);
+      rc = (long)n;
+      break;
+    }
+    if (!p->writers) {
+      rc = 0;
+      break;
+    }
+    if (f->flags & LINUX_O_NONBLOCK) {
+      rc = -LINUX_EAGAIN;
+      break;
+    }
+    rc = wait_change(p);
+    if (rc < 0)
+      break;
+  }
+  rt_unlock(&p->lock);
+  return rc;
+}
+
+static void raise_sigpipe(void) {
+  struct task *t = task_current();
+  if (!t)
+    return;
+  struct linux_siginfo info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = LINUX_SIGPIPE;
+  info.si_code = LINUX_SI_USER;
+  info.u.kill.pid = t->proc->pid;
+  info.u.kill.uid = t->proc->cred.ruid;
+  signal_send(t->proc, t, &info);
+}
+
+static long pipe_write(struct file *f, const void *buf, size_t len,
+                       uint64_t *pos) {
+  struct pipe *p = pipe_of(f);
+  size_t done = 0;
+  long rc = 0;
+  if (len == 0)
+    return 0;
+  rt_lock(&p->lock);
+  while (done < len) {
+    if (!p->readers) {
+      rc = -LINUX_EPIPE;
+      break;
+    }
+    uint32_t room = PIPE_SIZE - p->count;
+    /* A write of at most PIPE_BUF bytes goes in whole or not at all. */
+    bool need_all = len <= PIPE_BUF;
+    if (room == 0 || (need_all && room < len)) {
+      if (f->flags & LINUX_O_NONBLOCK) {
+        rc = -LINUX_EAGAIN;
+        break;
+      }
+      rc = wait_change(p);
+      if (rc < 0)
+        break;
+      continue;
+    }
+    size_t n = MIN(len - done, (size_t)room);
+    uint32_t tail = (p->head + p->count) % PIPE_SIZE;
+    size_t first = MIN(n, (size_t)(PIPE_SIZE - tail));
+    memcpy(p->buf + tail, (const char *)buf + done, first);
+    memcpy(p->buf, (const char *)buf + done + first, n - first);
+    p->count += (uint32_t)n;
+    done += n;
+    changed(p);
+  }
+  rt_unlock(&p->lock);
+  if (rc == -LINUX_EPIPE)
+    raise_sigpipe();
+  if (done)
+    return (long)done;
+  return rc;
+}
+
+static void pipe_release(struct file *f) {
+  struct pipe *p = pipe_of(f);
+  if (!p)
+    return;
+  unsigned acc = f->flags & LINUX_O_ACCMODE;
+  rt_lock(&p->lock);
+  if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
+    p->readers--;
+  if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR)
+    p->writers--;
+  if (!p->readers && !p->writers) {
+    p->head = 0; /* a fifo forgets its data when nobody has it open */
+    p->count = 0;
+  }
+  changed(p);
+  rt_unlock(&p->lock);
+}
+
+static int pipe_ioctl(struct file *f, unsigned request, void *arg) {
+  if (request == LINUX_FIONREAD) {
+    struct pipe *p = pipe_of(f);
+    rt_lock(&p->lock);
+    *(int32_t *)arg = (int32_t)p->count;
+    rt_unlock(&p->lock);
+    return 0;
+  }
+  return -LINUX_ENOTTY;
+}
+
+static unsigned pipe_poll(struct file *f, unsigned events) {
+  struct pipe *p = pipe_of(f);
+  unsigned acc = f->flags & LINUX_O_ACCMODE;
+  unsigned ready = 0;
+  rt_lock(&p->lock);
+  if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR) {
+    if (p->count)
+      ready |= VFS_POLLIN;
+    if (!p->writers)
+      ready |= VFS_POLLHUP;
+  }
+  if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR) {
+    if (PIPE_SIZE - p->count >= PIPE_BUF)
+      ready |= VFS_POLLOUT;
+    if (!p->readers)
+      ready |= VFS_POLLERR;
+  }
+  rt_unlock(&p->lock);
+  return ready & (events | VFS_POLLHUP | VFS_POLLERR);
+}
+
+/* Open a named pipe: the reader waits for a writer and the writer for a
+ * reader, unless O_NONBLOCK (then a writer without reader gets ENXIO). */
+static int fifo_open(struct inode *inode, struct file *f) {
+  rt_lock(&g_pipe_lock);
+  if (!inode->fifo)
+    inode->fifo = pipe_alloc();
+  struct pipe *p = inode->fifo;
+  rt_unlock(&g_pipe_lock);
+  if (!p)
+    return -LINUX_ENOMEM;
+  unsigned acc = f->flags & LINUX_O_ACCMODE;
+  bool nonblock = f->flags & LINUX_O_NONBLOCK;
+  int rc = 0;
+  rt_lock(&p->lock);
+  if (acc == LINUX_O_RDWR) {
+    p->readers++;
+    p->writers++;
+    p->read_opens++;
+    p->write_opens++;
+    changed(p);
+  } else if (acc == LINUX_O_RDONLY) {
+    p->readers++;
+    p->read_opens++;
+    changed(p);
+    uint32_t opens = p->write_opens;
+    while (!nonblock && !p->writers && p->write_opens == opens) {
+      rc = wait_change(p);
+      if (rc < 0) {
+        p->readers--;
+        changed(p);
+        break;
+      }
+    }
+  } else {
+    if (!p->readers && nonblock) {
+      rc = -LINUX_ENXIO;
+    } else {
+      p->writers++;
+      p->write_opens++;
+      changed(p);
+      uint32_t opens = p->read_opens;
+      while (!p->readers && p->read_opens == opens) {
+        rc = wait_change(p);
+        if (rc < 0) {
+          p->writers--;
+          changed(p);
+          break;
+        }
+      }
+    }
+  }
+  rt_unlock(&p->lock);
+  if (rc == 0)
+    f->private = p;
+  return rc;
+}
+
+const struct file_ops pipe_fifo_ops = {
+    .open = fifo_open,
+    .release = pipe_release,
+    .read = pipe_read,
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .stream = true,
+};
+
+static int pipe_anon_open(struct inode *inode, struct file *f) {
+  f->private = inode->fifo;
+  return 0;
+}
+
+static const struct file_ops pipe_anon_ops = {
+    .open = pipe_anon_open,
+    .release = pipe_release,
+    .read = pipe_read,
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .stream = true,
+};
+
+int pipe_create(unsigned flags, struct file **out_read,
+                struct file **out_write) {
+  if (flags & ~(unsigned)(LINUX_O_NONBLOCK | LINUX_O_CLOEXEC | LINUX_O_DIRECT))
+    return -LINUX_EINVAL;
+  rt_lock(&g_pipe_lock);
+  if (!g_pipefs)
+    g_pipefs = vfs_sb_alloc("pipefs", PIPEFS_MAGIC, 0);
+  struct superblock *sb = g_pipefs;
+  rt_unlock(&g_pipe_lock);
+  if (!sb)
+    return -LINUX_ENOMEM;
+  struct inode *inode = vfs_inode_alloc(sb, LINUX_S_IFIFO | 0600, NULL, NULL);
+  if (!inode)
+    return -LINUX_ENOMEM;
+  vfs_cred(&inode->uid, &inode->gid);
+  struct file *r = NULL, *w = NULL;
+  int rc = -LINUX_ENOMEM;
+  inode->fifo = pipe_alloc();
+  if (!inode->fifo)
+    goto out;
+  inode->fifo->readers = 1;
+  inode->fifo->writers = 1;
+  unsigned keep = flags & (LINUX_O_NONBLOCK | LINUX_O_DIRECT);
+  rc = file_open_inode(inode, LINUX_O_RDONLY | keep, &pipe_anon_ops, &r);
+  if (rc < 0)
+    goto out;
+  rc = file_open_inode(inode, LINUX_O_WRONLY | keep, &pipe_anon_ops, &w);
+  if (rc < 0)
+    goto out;
+  *out_read = r;
+  *out_write = w;
+  r = w = NULL;
+out:
+  file_put(r);
+  file_put(w);
+  vfs_inode_put(inode);
+  return rc;
+}
