@@ -1,0 +1,111 @@
+/* Internal interface of the Linux North shim: the handler signature, the
+ * argument types of the syscall table, guest-memory helpers, and the
+ * pieces the topic files share (signal delivery, strace, stats). Nothing
+ * outside shim/linux includes this. */
+#ifndef MOAT_SHIM_LINUX_SHIM_H
+#define MOAT_SHIM_LINUX_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/linux_abi.h"
+#include "moat/moat.h"
+#include "moat/regs.h"
+#include "rt.h"
+
+/* How strace prints an argument (and how the doc lists it). */
+enum shim_arg_type {
+  T_NONE = 0,
+  T_INT,       /* signed decimal */
+  T_UINT,      /* unsigned decimal */
+  T_HEX,       /* 0x... */
+  T_PTR,       /* NULL or 0x... */
+  T_SIZE,      /* unsigned decimal */
+  T_OFF,       /* signed 64-bit decimal */
+  T_FD,        /* int */
+  T_DIRFD,     /* int, AT_FDCWD by name */
+  T_PATH,      /* NUL-terminated guest string */
+  T_STR,       /* the same, not a path */
+  T_INBUF,     /* guest bytes the call reads; length is the next argument */
+  T_OUTBUF,    /* guest bytes the call fills; length is the result */
+  T_OUTSTR,    /* a string the call fills; length is the result */
+  T_OFLAGS,    /* O_* */
+  T_MODE,      /* octal */
+  T_ATFLAGS,   /* AT_* */
+  T_ACCMODE,   /* F_OK, R_OK|W_OK|X_OK */
+  T_PROT,      /* PROT_* */
+  T_MMAPFL,    /* MAP_* */
+  T_SIG,       /* SIGxxx */
+  T_SIGHOW,    /* SIG_BLOCK ... */
+  T_CLOCK,     /* CLOCK_* */
+  T_WHENCE,    /* SEEK_* */
+  T_FCNTL,     /* F_* */
+  T_IOCTL,     /* TCGETS ... */
+  T_RLIMIT,    /* RLIMIT_* */
+  T_ARCHPRCTL, /* ARCH_* */
+  T_TIMESPEC,  /* {tv_sec=..., tv_nsec=...} */
+};
+
+#define SHIM_MAX_ARGS 6
+
+/* A handler receives the registers (to read or rewrite them) and the six
+ * raw arguments; it returns the value for rax (a negative errno on
+ * failure). */
+#define SYSARGS                                                                \
+  struct moat_regs *regs, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,  \
+      uint64_t a4, uint64_t a5
+
+#define SYS(nr, name, status, args) long sys_##name(SYSARGS);
+#define NOSYS(nr, name, args)
+#include "syscall_table.h"
+#undef SYS
+#undef NOSYS
+
+/* The syscall numbers the shim itself needs by value. */
+#define SHIM_NR_RT_SIGRETURN 15
+#define SHIM_NR_EXIT 60
+#define SHIM_NR_EXIT_GROUP 231
+#define SHIM_NR_MAX 463
+
+/* ---- guest memory ----------------------------------------------------
+ * The guest shares our address space, so after moat_user_ok() a guest
+ * pointer can be used directly. These copy whole objects in and out so a
+ * handler never keeps a guest pointer across a core call. */
+int user_read(void *dst, uint64_t src, size_t len);
+int user_write(uint64_t dst, const void *src, size_t len);
+/* A guest path into buf (LINUX_PATH_MAX bytes): 0, -EFAULT or
+ * -ENAMETOOLONG. */
+int user_path(char *buf, uint64_t guest);
+/* A guest buffer that the call reads (prot READ) or fills (WRITE); a
+ * zero length is always fine. */
+bool user_buf_ok(uint64_t addr, size_t len, int prot);
+
+/* ---- signals (sys_signal.c) ------------------------------------------ */
+/* Deliver every pending unblocked signal: run default actions or build
+ * frames. syscall_nr is the syscall that just ran (its result is in
+ * regs->rax; a kernel restart code there becomes a restart or -EINTR), or
+ * -1 after a fault or rt_sigreturn. */
+void shim_deliver_signals(struct moat_regs *regs, long syscall_nr);
+/* Build the strace/stats table and end: death by signal sig. */
+_Noreturn void shim_die_of_signal(int sig);
+
+/* ---- strace and stats (strace.c, syscall.c) -------------------------- */
+void shim_strace_call(int nr, const uint64_t args[SHIM_MAX_ARGS], long ret,
+                      bool returns);
+const char *shim_syscall_name(long nr);
+/* The argument types of syscall nr; returns how many it takes, or -1 for
+ * a number Linux does not assign. */
+int shim_syscall_args(long nr, uint8_t out[SHIM_MAX_ARGS]);
+/* Print the --stats table of guest syscalls (once). */
+void shim_stats_print(void);
+/* The errno's symbolic name ("ENOENT") and text, for strace and messages. */
+const char *shim_errno_name(int err);
+const char *shim_errno_text(int err);
+
+/* ---- task state kept by the shim ------------------------------------- */
+extern uint64_t g_clear_child_tid;
+extern uint64_t g_robust_list_head;
+extern size_t g_robust_list_len;
+
+#endif

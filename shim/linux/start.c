@@ -1,0 +1,205 @@
+/* shim_linux_start(): how a Linux program begins inside the sandbox. Find
+ * argv[0] on the sandbox's PATH as execvp does, follow "#!" lines as
+ * Linux's binfmt_script does, load the ELF image (and its interpreter),
+ * build the initial stack, set the break, and enter the guest. */
+#include "moat/platform.h"
+#include "moat/shim_linux.h"
+#include "elf.h"
+#include "shim.h"
+#include "stack.h"
+
+#define DEFAULT_PATH                                                           \
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* Linux follows at most this many "#!" interpreters in a row. */
+#define SCRIPT_DEPTH_MAX 4
+#define ARGS_MAX 4096
+
+extern char g_comm[16];
+
+/* Loader state lives in static storage: it is large and the runner's
+ * stack is the only one we have before the guest starts. */
+static struct linux_image g_image;
+static char g_path[LINUX_PATH_MAX];
+static char g_execfn[LINUX_PATH_MAX];
+static char g_interp[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
+static char g_interp_arg[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
+static const char *g_argv[ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
+
+static const char *find_env(const char *const *envp, const char *name) {
+  size_t n = rt_strlen(name);
+  for (; envp && *envp; envp++)
+    if (!rt_strncmp(*envp, name, n) && (*envp)[n] == '=')
+      return *envp + n + 1;
+  return NULL;
+}
+
+/* Is path an existing regular file we may execute? 0, or why not. */
+static int check_candidate(const char *path) {
+  struct linux_stat st;
+  int err = moat_fstatat(LINUX_AT_FDCWD, path, &st, 0);
+  if (err < 0)
+    return err;
+  if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFREG))
+    return -LINUX_EACCES;
+  return moat_faccessat(LINUX_AT_FDCWD, path, LINUX_X_OK, 0);
+}
+
+/* execvp's search: each PATH entry in turn (an empty one is the current
+ * directory); a file found but not executable is remembered as EACCES
+ * and the search goes on. */
+static int search_path(const char *name, const char *path_env, char *why,
+                       size_t whylen) {
+  const char *dir = path_env;
+  bool denied = false;
+  size_t nlen = rt_strlen(name);
+
+  if (!nlen) {
+    rt_snprintf(why, whylen, "empty program name");
+    return -LINUX_ENOENT;
+  }
+  if (nlen >= LINUX_NAME_MAX + 1) {
+    rt_snprintf(why, whylen, "%s: name too long", name);
+    return -LINUX_ENAMETOOLONG;
+  }
+  if (rt_strchr(name, '/')) {
+    if (nlen >= sizeof(g_path)) {
+      rt_snprintf(why, whylen, "path too long");
+      return -LINUX_ENAMETOOLONG;
+    }
+    rt_strlcpy(g_path, name, sizeof(g_path));
+    return 0;
+  }
+  for (;;) {
+    const char *end = rt_strchr(dir, ':');
+    size_t dlen = end ? (size_t)(end - dir) : rt_strlen(dir);
+    if (dlen + 1 + nlen < sizeof(g_path)) {
+      int err;
+      if (dlen) {
+        memcpy(g_path, dir, dlen);
+        g_path[dlen] = '/';
+        memcpy(g_path + dlen + 1, name, nlen + 1);
+      } else {
+        memcpy(g_path, name, nlen + 1);
+      }
+      err = check_candidate(g_path);
+      if (err == 0)
+        return 0;
+      if (err == -LINUX_EACCES)
+        denied = true;
+    }
+    if (!end)
+      break;
+    dir = end + 1;
+  }
+  if (denied) {
+    rt_snprintf(why, whylen, "%s: permission denied", name);
+    return -LINUX_EACCES;
+  }
+  rt_snprintf(why, whylen, "%s: not found", name);
+  return -LINUX_ENOENT;
+}
+
+/* The first bytes of a file, for the "#!" check. */
+static long read_head(const char *path, char *head, size_t len) {
+  long n;
+  int fd = moat_open_exec(path, true);
+  if (fd < 0)
+    return fd;
+  n = moat_pread(fd, head, len, 0);
+  moat_close(fd);
+  return n;
+}
+
+static void set_comm(const char *path) {
+  const char *base = rt_strrchr(path, '/');
+  base = base ? base + 1 : path;
+  rt_strlcpy(g_comm, base, sizeof(g_comm));
+}
+
+int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
+                     char *why, size_t whylen) {
+  struct moat_regs regs;
+  const char *path_env;
+  const char *const *args = argv;
+  int nargs = argc;
+  uint64_t sp;
+  int err;
+
+  if (argc < 1 || !argv || !argv[0]) {
+    rt_snprintf(why, whylen, "no program to run");
+    return -LINUX_EINVAL;
+  }
+  if (argc > ARGS_MAX) {
+    rt_snprintf(why, whylen, "argument list too long");
+    return -LINUX_E2BIG;
+  }
+  path_env = find_env(envp, "PATH");
+  err = search_path(argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
+  if (err < 0)
+    return err;
+  rt_strlcpy(g_execfn, g_path, sizeof(g_execfn));
+  set_comm(g_path);
+
+  /* "#!" scripts: the interpreter runs with the script's path as its
+   * argument, after the one optional argument of the #! line. */
+  for (int depth = 0;; depth++) {
+    char head[LINUX_BINPRM_BUF];
+    long n = read_head(g_path, head, sizeof(head));
+    int is_script, pos = 0;
+
+    if (n == -LINUX_ENOENT) {
+      rt_snprintf(why, whylen, "%s: not found", g_path);
+      return (int)n;
+    }
+    if (n < 0)
+      break; /* the loader reports it with a proper reason */
+    is_script =
+        linux_script_parse(head, (size_t)n, g_interp[depth % SCRIPT_DEPTH_MAX],
+                           g_interp_arg[depth % SCRIPT_DEPTH_MAX]);
+    if (is_script == 0)
+      break;
+    if (is_script < 0) {
+      rt_snprintf(why, whylen, "%s: no interpreter on its #! line", g_path);
+      return -LINUX_ENOEXEC;
+    }
+    if (depth >= SCRIPT_DEPTH_MAX) {
+      rt_snprintf(why, whylen, "%s: too many levels of #! interpreters",
+                  g_execfn);
+      return -LINUX_ELOOP;
+    }
+    {
+      /* The new argv: interp, [arg], script path, old argv[1..]. The old
+       * script path string must survive, so copy it first. */
+      static char script_path[SCRIPT_DEPTH_MAX][LINUX_PATH_MAX];
+      const char *next[ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
+      rt_strlcpy(script_path[depth], g_path, LINUX_PATH_MAX);
+      next[pos++] = g_interp[depth];
+      if (g_interp_arg[depth][0])
+        next[pos++] = g_interp_arg[depth];
+      next[pos++] = script_path[depth];
+      for (int i = 1; i < nargs && pos < (int)ARRAY_SIZE(next) - 1; i++)
+        next[pos++] = args[i];
+      next[pos] = NULL;
+      memcpy(g_argv, next, (size_t)(pos + 1) * sizeof(next[0]));
+      args = g_argv;
+      nargs = pos;
+    }
+    rt_strlcpy(g_path, g_interp[depth], sizeof(g_path));
+  }
+
+  err = linux_elf_load(g_path, &g_image, why, whylen);
+  if (err < 0)
+    return err;
+  err = linux_stack_build(&g_image, nargs, args, envp, g_execfn, &sp, why,
+                          whylen);
+  if (err < 0)
+    return err;
+  moat_brk_init(g_image.brk);
+
+  memset(&regs, 0, sizeof(regs));
+  regs.rip = g_image.entry;
+  regs.rsp = sp;
+  regs.rdx = 0; /* no function for the program to register with atexit */
+  regs.rflags = 0x202;
+  plat_enter(&regs);
+}

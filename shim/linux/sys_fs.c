@@ -1,0 +1,1010 @@
+/* File and file-system syscalls of the Linux shim: each handler checks the
+ * guest's pointers and lengths, copies structures in or out, and calls the
+ * core's moat_* file API. The core trusts its pointers; this file is where
+ * guest memory stops being trusted. */
+#include "shim.h"
+
+/* Linux caps one read or write at this many bytes (MAX_RW_COUNT). */
+#define SHIM_MAX_RW 0x7ffff000ul
+#define SHIM_IOV_MAX 1024
+
+/* A bad buffer on a bad fd is EBADF in Linux: the fd is looked up first. */
+static long bad_buffer(int fd) {
+  return moat_fcntl(fd, LINUX_F_GETFD, 0) < 0 ? -LINUX_EBADF : -LINUX_EFAULT;
+}
+
+/* ---- read and write ---------------------------------------------------- */
+
+long sys_read(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  if (!user_buf_ok(a1, len, LINUX_PROT_WRITE))
+    return bad_buffer(fd);
+  return moat_read(fd, (void *)(uintptr_t)a1, len);
+}
+
+long sys_write(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  if (!user_buf_ok(a1, len, LINUX_PROT_READ))
+    return bad_buffer(fd);
+  return moat_write(fd, (const void *)(uintptr_t)a1, len);
+}
+
+long sys_pread64(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  if ((int64_t)a3 < 0)
+    return -LINUX_EINVAL;
+  if (!user_buf_ok(a1, len, LINUX_PROT_WRITE))
+    return bad_buffer(fd);
+  return moat_pread(fd, (void *)(uintptr_t)a1, len, (int64_t)a3);
+}
+
+long sys_pwrite64(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  if ((int64_t)a3 < 0)
+    return -LINUX_EINVAL;
+  if (!user_buf_ok(a1, len, LINUX_PROT_READ))
+    return bad_buffer(fd);
+  return moat_pwrite(fd, (const void *)(uintptr_t)a1, len, (int64_t)a3);
+}
+
+/* Copy and check a guest iovec array; *out is kmalloc'd (NULL for 0). */
+static long iov_import(int fd, uint64_t guest, int64_t cnt, int prot,
+                       struct linux_iovec **out) {
+  struct linux_iovec *iov;
+  size_t total = 0;
+  long err;
+
+  *out = NULL;
+  if (cnt < 0 || cnt > SHIM_IOV_MAX)
+    return -LINUX_EINVAL;
+  if (cnt == 0)
+    return 0;
+  iov = kmalloc((size_t)cnt * sizeof(*iov));
+  if (!iov)
+    return -LINUX_ENOMEM;
+  err = user_read(iov, guest, (size_t)cnt * sizeof(*iov));
+  if (err < 0) {
+    err = bad_buffer(fd);
+    goto out;
+  }
+  for (int64_t i = 0; i < cnt; i++) {
+    size_t len = iov[i].iov_len;
+    if ((int64_t)len < 0 || total + len < total) {
+      err = -LINUX_EINVAL;
+      goto out;
+    }
+    /* Linux silently stops at MAX_RW_COUNT; so do we. */
+    if (total + len > SHIM_MAX_RW) {
+      len = SHIM_MAX_RW - total;
+      iov[i].iov_len = len;
+    }
+    total += len;
+    if (!user_buf_ok((uint64_t)(uintptr_t)iov[i].iov_base, len, prot)) {
+      err = bad_buffer(fd);
+      goto out;
+    }
+  }
+  *out = iov;
+  return 0;
+out:
+  kfree(iov);
+  return err;
+}
+
+long sys_readv(SYSARGS) {
+  struct linux_iovec *iov;
+  long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
+  if (ret < 0)
+    return ret;
+  ret = moat_readv((int)a0, iov, (int)a2);
+  kfree(iov);
+  return ret;
+}
+
+long sys_writev(SYSARGS) {
+  struct linux_iovec *iov;
+  long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
+  if (ret < 0)
+    return ret;
+  ret = moat_writev((int)a0, iov, (int)a2);
+  kfree(iov);
+  return ret;
+}
+
+/* preadv/pwritev: one positioned transfer per buffer, stopping at the
+ * first short one, as a regular file behaves. */
+static long positioned_vector(uint64_t fd, uint64_t giov, uint64_t cnt,
+                              uint64_t off, bool write) {
+  struct linux_iovec *iov;
+  long done = 0;
+  long ret;
+
+  if ((int64_t)off < 0)
+    return -LINUX_EINVAL;
+  ret = iov_import((int)fd, giov, (int64_t)(int)cnt,
+                   write ? LINUX_PROT_READ : LINUX_PROT_WRITE, &iov);
+  if (ret < 0)
+    return ret;
+  for (int i = 0; i < (int)cnt; i++) {
+    if (!iov[i].iov_len)
+      continue;
+    if (write)
+      ret = moat_pwrite((int)fd, iov[i].iov_base, iov[i].iov_len,
+                        (int64_t)off + done);
+    else
+      ret = moat_pread((int)fd, iov[i].iov_base, iov[i].iov_len,
+                       (int64_t)off + done);
+    if (ret < 0) {
+      if (!done)
+        done = ret;
+      break;
+    }
+    done += ret;
+    if ((size_t)ret < iov[i].iov_len)
+      break;
+  }
+  if (!cnt || !iov) /* nothing asked: still report a bad fd */
+    done = moat_fcntl((int)fd, LINUX_F_GETFD, 0) < 0 ? -LINUX_EBADF : 0;
+  kfree(iov);
+  return done;
+}
+
+long sys_preadv(SYSARGS) {
+  return positioned_vector(a0, a1, a2, a3, false);
+}
+
+long sys_pwritev(SYSARGS) {
+  return positioned_vector(a0, a1, a2, a3, true);
+}
+
+long sys_preadv2(SYSARGS) {
+  if (a4)
+    return -LINUX_EOPNOTSUPP;
+  if ((int64_t)a3 == -1) {
+    struct linux_iovec *iov;
+    long ret =
+        iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
+    if (ret < 0)
+      return ret;
+    ret = moat_readv((int)a0, iov, (int)a2);
+    kfree(iov);
+    return ret;
+  }
+  return positioned_vector(a0, a1, a2, a3, false);
+}
+
+long sys_pwritev2(SYSARGS) {
+  if (a4)
+    return -LINUX_EOPNOTSUPP;
+  if ((int64_t)a3 == -1) {
+    struct linux_iovec *iov;
+    long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
+    if (ret < 0)
+      return ret;
+    ret = moat_writev((int)a0, iov, (int)a2);
+    kfree(iov);
+    return ret;
+  }
+  return positioned_vector(a0, a1, a2, a3, true);
+}
+
+long sys_lseek(SYSARGS) {
+  return moat_lseek((int)a0, (int64_t)a1, (int)a2);
+}
+
+long sys_sendfile(SYSARGS) {
+  int out_fd = (int)a0, in_fd = (int)a1;
+  size_t count = MIN((size_t)a3, SHIM_MAX_RW);
+  int64_t off = 0;
+  long done = 0, ret = 0;
+  char *buf;
+
+  if (a2) {
+    if (user_read(&off, a2, sizeof(off)) < 0)
+      return -LINUX_EFAULT;
+    if (off < 0)
+      return -LINUX_EINVAL;
+  }
+  buf = kmalloc(65536);
+  if (!buf)
+    return -LINUX_ENOMEM;
+  while ((size_t)done < count) {
+    size_t chunk = MIN(count - (size_t)done, 65536);
+    long got = a2 ? moat_pread(in_fd, buf, chunk, off + done)
+                  : moat_read(in_fd, buf, chunk);
+    if (got <= 0) {
+      ret = got;
+      break;
+    }
+    long put = 0;
+    while (put < got) {
+      long w = moat_write(out_fd, buf + put, (size_t)(got - put));
+      if (w <= 0) {
+        ret = w ? w : -LINUX_EIO;
+        break;
+      }
+      put += w;
+    }
+    done += put;
+    if (put < got) {
+      /* The bytes read but not written are lost for a stream; for a
+       * positioned read they are simply not counted. */
+      break;
+    }
+  }
+  kfree(buf);
+  if (a2) {
+    off += done;
+    if (user_write(a2, &off, sizeof(off)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return done ? done : ret;
+}
+
+/* ---- opening, closing, descriptors ------------------------------------- */
+
+long sys_open(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  return moat_openat(LINUX_AT_FDCWD, path, (int)a1, (uint32_t)a2);
+}
+
+long sys_openat(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a1);
+  if (err < 0)
+    return err;
+  return moat_openat((int)a0, path, (int)a2, (uint32_t)a3);
+}
+
+long sys_creat(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  return moat_openat(LINUX_AT_FDCWD, path,
+                     LINUX_O_CREAT | LINUX_O_WRONLY | LINUX_O_TRUNC,
+                     (uint32_t)a1);
+}
+
+long sys_close(SYSARGS) {
+  return moat_close((int)a0);
+}
+
+#define SHIM_CLOSE_RANGE_UNSHARE 2u
+#define SHIM_CLOSE_RANGE_CLOEXEC 4u
+
+long sys_close_range(SYSARGS) {
+  unsigned first = (unsigned)a0, last = (unsigned)a1, flags = (unsigned)a2;
+  struct linux_rlimit lim;
+
+  if (flags & ~(SHIM_CLOSE_RANGE_UNSHARE | SHIM_CLOSE_RANGE_CLOEXEC))
+    return -LINUX_EINVAL;
+  if (first > last)
+    return -LINUX_EINVAL;
+  /* No fd can be at or above the open-files limit. */
+  if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0 &&
+      lim.rlim_max != LINUX_RLIM_INFINITY && last >= lim.rlim_max)
+    last = lim.rlim_max ? (unsigned)lim.rlim_max - 1 : 0;
+  if (last > 1u << 20)
+    last = 1u << 20;
+  for (unsigned fd = first; fd <= last; fd++) {
+    if (flags & SHIM_CLOSE_RANGE_CLOEXEC)
+      moat_fcntl((int)fd, LINUX_F_SETFD, LINUX_FD_CLOEXEC);
+    else
+      moat_close((int)fd);
+    if (fd == last)
+      break;
+  }
+  return 0;
+}
+
+long sys_dup(SYSARGS) {
+  return moat_dup((int)a0);
+}
+
+long sys_dup2(SYSARGS) {
+  /* dup2 of an fd onto itself is a validity check, unlike dup3. */
+  if ((int)a0 == (int)a1) {
+    long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+    return r < 0 ? r : (long)(int)a0;
+  }
+  return moat_dup3((int)a0, (int)a1, 0);
+}
+
+long sys_dup3(SYSARGS) {
+  return moat_dup3((int)a0, (int)a1, (int)a2);
+}
+
+static long make_pipe(uint64_t guest, int flags) {
+  int fds[2];
+  int err;
+  if (!user_buf_ok(guest, sizeof(fds), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  err = moat_pipe2(fds, flags);
+  if (err < 0)
+    return err;
+  if (user_write(guest, fds, sizeof(fds)) < 0) {
+    moat_close(fds[0]);
+    moat_close(fds[1]);
+    return -LINUX_EFAULT;
+  }
+  return 0;
+}
+
+long sys_pipe(SYSARGS) {
+  return make_pipe(a0, 0);
+}
+
+long sys_pipe2(SYSARGS) {
+  return make_pipe(a0, (int)a1);
+}
+
+/* The kernel's struct flock on x86-64. */
+struct shim_flock {
+  int16_t l_type;
+  int16_t l_whence;
+  int32_t pad;
+  int64_t l_start;
+  int64_t l_len;
+  int32_t l_pid;
+  int32_t pad2;
+};
+#define SHIM_F_UNLCK 2
+
+long sys_fcntl(SYSARGS) {
+  int fd = (int)a0, cmd = (int)a1;
+  struct shim_flock fl;
+  long r;
+
+  switch (cmd) {
+  case LINUX_F_GETLK:
+  case LINUX_F_SETLK:
+  case LINUX_F_SETLKW:
+  case LINUX_F_OFD_GETLK:
+  case LINUX_F_OFD_SETLK:
+  case LINUX_F_OFD_SETLKW:
+    /* One process holds every lock it asks for: nobody else can
+     * conflict, so a lock always succeeds and a query finds none. */
+    r = moat_fcntl(fd, LINUX_F_GETFL, 0);
+    if (r < 0)
+      return r;
+    if (user_read(&fl, a2, sizeof(fl)) < 0)
+      return -LINUX_EFAULT;
+    if (fl.l_type < 0 || fl.l_type > SHIM_F_UNLCK || fl.l_whence < 0 ||
+        fl.l_whence > LINUX_SEEK_END)
+      return -LINUX_EINVAL;
+    if (cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK) {
+      fl.l_type = SHIM_F_UNLCK;
+      if (user_write(a2, &fl, sizeof(fl)) < 0)
+        return -LINUX_EFAULT;
+    }
+    return 0;
+  default:
+    return moat_fcntl(fd, cmd, a2);
+  }
+}
+
+long sys_flock(SYSARGS) {
+  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  return r < 0 ? r : 0;
+}
+
+long sys_fadvise64(SYSARGS) {
+  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  if (r < 0)
+    return r;
+  if ((int)a3 < 0 || (int)a3 > 5)
+    return -LINUX_EINVAL;
+  return 0;
+}
+
+long sys_readahead(SYSARGS) {
+  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  return r < 0 ? r : 0;
+}
+
+/* Terminal and fd ioctls: the size of each request's argument decides
+ * what is copied in and out; everything else is "not a terminal". */
+long sys_ioctl(SYSARGS) {
+  int fd = (int)a0;
+  unsigned req = (unsigned)a1;
+  union {
+    struct linux_termios t;
+    struct linux_winsize w;
+    int32_t i;
+  } arg;
+  size_t in = 0, out = 0;
+  long r;
+
+  memset(&arg, 0, sizeof(arg));
+  switch (req) {
+  case LINUX_TCGETS:
+    out = sizeof(arg.t);
+    break;
+  case LINUX_TCSETS:
+  case LINUX_TCSETSW:
+  case LINUX_TCSETSF:
+    in = sizeof(arg.t);
+    break;
+  case LINUX_TIOCGWINSZ:
+    out = sizeof(arg.w);
+    break;
+  case LINUX_TIOCSWINSZ:
+    in = sizeof(arg.w);
+    break;
+  case LINUX_TIOCGPGRP:
+  case LINUX_FIONREAD:
+    out = sizeof(arg.i);
+    break;
+  case LINUX_TIOCSPGRP:
+  case LINUX_FIONBIO:
+    in = sizeof(arg.i);
+    break;
+  case LINUX_FIOCLEX:
+    return moat_fcntl(fd, LINUX_F_SETFD, LINUX_FD_CLOEXEC) < 0 ? -LINUX_EBADF
+                                                               : 0;
+  case LINUX_FIONCLEX:
+    return moat_fcntl(fd, LINUX_F_SETFD, 0) < 0 ? -LINUX_EBADF : 0;
+  case LINUX_TIOCSCTTY:
+    return moat_ioctl(fd, req, (void *)(uintptr_t)a2);
+  default:
+    r = moat_fcntl(fd, LINUX_F_GETFD, 0);
+    return r < 0 ? r : -LINUX_ENOTTY;
+  }
+  r = moat_fcntl(fd, LINUX_F_GETFD, 0);
+  if (r < 0)
+    return r;
+  if (in && user_read(&arg, a2, in) < 0)
+    return -LINUX_EFAULT;
+  if (out && !user_buf_ok(a2, out, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  r = moat_ioctl(fd, req, &arg);
+  if (r < 0)
+    return r;
+  if (out && user_write(a2, &arg, out) < 0)
+    return -LINUX_EFAULT;
+  return r;
+}
+
+/* ---- metadata ---------------------------------------------------------- */
+
+static long stat_out(uint64_t guest, const struct linux_stat *st) {
+  return user_write(guest, st, sizeof(*st)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+static long stat_path(int dirfd, uint64_t gpath, uint64_t gbuf, int flags) {
+  char path[LINUX_PATH_MAX];
+  struct linux_stat st;
+  int err;
+
+  if (gpath == 0 && (flags & LINUX_AT_EMPTY_PATH)) {
+    path[0] = 0;
+  } else {
+    err = user_path(path, gpath);
+    if (err < 0)
+      return err;
+  }
+  if (!user_buf_ok(gbuf, sizeof(st), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&st, 0, sizeof(st));
+  err = moat_fstatat(dirfd, path, &st, flags);
+  if (err < 0)
+    return err;
+  return stat_out(gbuf, &st);
+}
+
+long sys_stat(SYSARGS) {
+  return stat_path(LINUX_AT_FDCWD, a0, a1, 0);
+}
+
+long sys_lstat(SYSARGS) {
+  return stat_path(LINUX_AT_FDCWD, a0, a1, LINUX_AT_SYMLINK_NOFOLLOW);
+}
+
+long sys_newfstatat(SYSARGS) {
+  int flags = (int)a3;
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH |
+                LINUX_AT_NO_AUTOMOUNT))
+    return -LINUX_EINVAL;
+  return stat_path((int)a0, a1, a2, flags);
+}
+
+long sys_fstat(SYSARGS) {
+  struct linux_stat st;
+  int err;
+  memset(&st, 0, sizeof(st));
+  err = moat_fstat((int)a0, &st);
+  if (err < 0)
+    return err;
+  return stat_out(a1, &st);
+}
+
+long sys_statx(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  struct linux_statx stx;
+  int flags = (int)a2;
+  int err;
+
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH |
+                LINUX_AT_NO_AUTOMOUNT | LINUX_AT_STATX_SYNC_TYPE))
+    return -LINUX_EINVAL;
+  if ((flags & LINUX_AT_STATX_SYNC_TYPE) == LINUX_AT_STATX_SYNC_TYPE)
+    return -LINUX_EINVAL;
+  if ((unsigned)a3 & 0x80000000u) /* STATX__RESERVED */
+    return -LINUX_EINVAL;
+  if (a1 == 0 && (flags & LINUX_AT_EMPTY_PATH)) {
+    path[0] = 0;
+  } else {
+    err = user_path(path, a1);
+    if (err < 0)
+      return err;
+  }
+  if (!user_buf_ok(a4, sizeof(stx), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&stx, 0, sizeof(stx));
+  err = moat_statx((int)a0, path, flags, (unsigned)a3, &stx);
+  if (err < 0)
+    return err;
+  return user_write(a4, &stx, sizeof(stx)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+static long statfs_common(int fd, const char *path, uint64_t gbuf) {
+  struct linux_statfs sf;
+  int err;
+  if (!user_buf_ok(gbuf, sizeof(sf), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&sf, 0, sizeof(sf));
+  err = moat_statfs(fd, path, &sf);
+  if (err < 0)
+    return err;
+  return user_write(gbuf, &sf, sizeof(sf)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_statfs(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  return statfs_common(LINUX_AT_FDCWD, path, a1);
+}
+
+long sys_fstatfs(SYSARGS) {
+  return statfs_common((int)a0, NULL, a1);
+}
+
+long sys_getdents64(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  if (!user_buf_ok(a1, len, LINUX_PROT_WRITE))
+    return bad_buffer(fd);
+  return moat_getdents64(fd, (void *)(uintptr_t)a1, len);
+}
+
+/* The old getdents record: the type sits in the last byte of the record.
+ * It is never longer than the getdents64 record for the same name, so
+ * the conversion works in place. */
+long sys_getdents(SYSARGS) {
+  int fd = (int)a0;
+  size_t len = MIN((size_t)a2, SHIM_MAX_RW);
+  char *buf;
+  long got, in = 0, out = 0;
+
+  if (!user_buf_ok(a1, len, LINUX_PROT_WRITE))
+    return bad_buffer(fd);
+  buf = kmalloc(len ? len : 1);
+  if (!buf)
+    return -LINUX_ENOMEM;
+  got = moat_getdents64(fd, buf, len);
+  if (got < 0 || (size_t)got > len)
+    goto out;
+  while (in < got) {
+    struct linux_dirent64 d;
+    if ((size_t)(got - in) < sizeof(d))
+      break;
+    memcpy(&d, buf + in, sizeof(d));
+    if (d.d_reclen < sizeof(d) || d.d_reclen > got - in)
+      break;
+    size_t namelen = rt_strnlen(buf + in + sizeof(d), d.d_reclen - sizeof(d));
+    size_t reclen = ALIGN_UP(8 + 8 + 2 + namelen + 2, 8);
+    char *dst = (char *)(uintptr_t)a1 + out;
+    uint64_t ino = d.d_ino;
+    int64_t off = d.d_off;
+    uint16_t rl = (uint16_t)reclen;
+    memcpy(dst, &ino, 8);
+    memcpy(dst + 8, &off, 8);
+    memcpy(dst + 16, &rl, 2);
+    memmove(dst + 18, buf + in + sizeof(d), namelen);
+    memset(dst + 18 + namelen, 0, reclen - 18 - namelen);
+    dst[reclen - 1] = (char)d.d_type;
+    out += (long)reclen;
+    in += d.d_reclen;
+  }
+  got = out;
+out:
+  kfree(buf);
+  return got;
+}
+
+static long access_common(int dirfd, uint64_t gpath, int mode, int flags) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  if (mode & ~(LINUX_R_OK | LINUX_W_OK | LINUX_X_OK))
+    return -LINUX_EINVAL;
+  return moat_faccessat(dirfd, path, mode, flags);
+}
+
+long sys_access(SYSARGS) {
+  return access_common(LINUX_AT_FDCWD, a0, (int)a1, 0);
+}
+
+long sys_faccessat(SYSARGS) {
+  return access_common((int)a0, a1, (int)a2, 0);
+}
+
+long sys_faccessat2(SYSARGS) {
+  if ((int)a3 &
+      ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  return access_common((int)a0, a1, (int)a2, (int)a3);
+}
+
+static long readlink_common(int dirfd, uint64_t gpath, uint64_t gbuf,
+                            int64_t size) {
+  char path[LINUX_PATH_MAX];
+  char target[LINUX_PATH_MAX];
+  long n;
+  int err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  if ((int)size <= 0)
+    return -LINUX_EINVAL;
+  size = MIN((size_t)(int)size, sizeof(target));
+  if (!user_buf_ok(gbuf, (size_t)size, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  n = moat_readlinkat(dirfd, path, target, (size_t)size);
+  if (n < 0)
+    return n;
+  if (n > size)
+    n = size;
+  return user_write(gbuf, target, (size_t)n) < 0 ? -LINUX_EFAULT : n;
+}
+
+long sys_readlink(SYSARGS) {
+  return readlink_common(LINUX_AT_FDCWD, a0, a1, (int64_t)a2);
+}
+
+long sys_readlinkat(SYSARGS) {
+  return readlink_common((int)a0, a1, a2, (int64_t)a3);
+}
+
+static long chmod_common(int dirfd, uint64_t gpath, uint32_t mode, int flags) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_fchmodat(dirfd, path, mode & 07777, flags);
+}
+
+long sys_chmod(SYSARGS) {
+  return chmod_common(LINUX_AT_FDCWD, a0, (uint32_t)a1, 0);
+}
+
+long sys_fchmodat(SYSARGS) {
+  return chmod_common((int)a0, a1, (uint32_t)a2, 0);
+}
+
+long sys_fchmodat2(SYSARGS) {
+  if ((int)a3 & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  return chmod_common((int)a0, a1, (uint32_t)a2, (int)a3);
+}
+
+long sys_fchmod(SYSARGS) {
+  return moat_fchmod((int)a0, (uint32_t)a1 & 07777);
+}
+
+static long chown_common(int dirfd, uint64_t gpath, uint64_t uid, uint64_t gid,
+                         int flags) {
+  char path[LINUX_PATH_MAX];
+  int err;
+  if (gpath == 0 && (flags & LINUX_AT_EMPTY_PATH)) {
+    path[0] = 0;
+  } else {
+    err = user_path(path, gpath);
+    if (err < 0)
+      return err;
+  }
+  return moat_fchownat(dirfd, path, (uint32_t)uid, (uint32_t)gid, flags);
+}
+
+long sys_chown(SYSARGS) {
+  return chown_common(LINUX_AT_FDCWD, a0, a1, a2, 0);
+}
+
+long sys_lchown(SYSARGS) {
+  return chown_common(LINUX_AT_FDCWD, a0, a1, a2, LINUX_AT_SYMLINK_NOFOLLOW);
+}
+
+long sys_fchownat(SYSARGS) {
+  if ((int)a4 & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  return chown_common((int)a0, a1, a2, a3, (int)a4);
+}
+
+long sys_fchown(SYSARGS) {
+  return moat_fchown((int)a0, (uint32_t)a1, (uint32_t)a2);
+}
+
+long sys_umask(SYSARGS) {
+  return moat_umask((uint32_t)a0 & 0777);
+}
+
+/* ---- times ------------------------------------------------------------- */
+
+static long utimens_common(int dirfd, uint64_t gpath,
+                           const struct linux_timespec *times, int flags) {
+  char path[LINUX_PATH_MAX];
+  int err;
+  if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  if (times) {
+    for (int i = 0; i < 2; i++) {
+      if (times[i].tv_nsec == LINUX_UTIME_NOW ||
+          times[i].tv_nsec == LINUX_UTIME_OMIT)
+        continue;
+      if (times[i].tv_nsec < 0 || times[i].tv_nsec >= 1000000000)
+        return -LINUX_EINVAL;
+    }
+  }
+  if (!gpath)
+    return moat_utimensat(dirfd, NULL, times, flags);
+  err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_utimensat(dirfd, path, times, flags);
+}
+
+long sys_utimensat(SYSARGS) {
+  struct linux_timespec ts[2];
+  if (a2 && user_read(ts, a2, sizeof(ts)) < 0)
+    return -LINUX_EFAULT;
+  return utimens_common((int)a0, a1, a2 ? ts : NULL, (int)a3);
+}
+
+/* utimes and futimesat take microseconds. */
+static long utimes_common(int dirfd, uint64_t gpath, uint64_t gtimes) {
+  struct linux_timeval tv[2];
+  struct linux_timespec ts[2];
+  if (!gtimes)
+    return utimens_common(dirfd, gpath, NULL, 0);
+  if (user_read(tv, gtimes, sizeof(tv)) < 0)
+    return -LINUX_EFAULT;
+  for (int i = 0; i < 2; i++) {
+    if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+      return -LINUX_EINVAL;
+    ts[i].tv_sec = tv[i].tv_sec;
+    ts[i].tv_nsec = tv[i].tv_usec * 1000;
+  }
+  return utimens_common(dirfd, gpath, ts, 0);
+}
+
+long sys_utimes(SYSARGS) {
+  return utimes_common(LINUX_AT_FDCWD, a0, a1);
+}
+
+long sys_futimesat(SYSARGS) {
+  return utimes_common((int)a0, a1, a2);
+}
+
+long sys_utime(SYSARGS) {
+  int64_t ub[2]; /* struct utimbuf: actime, modtime */
+  struct linux_timespec ts[2];
+  if (!a1)
+    return utimens_common(LINUX_AT_FDCWD, a0, NULL, 0);
+  if (user_read(ub, a1, sizeof(ub)) < 0)
+    return -LINUX_EFAULT;
+  ts[0].tv_sec = ub[0];
+  ts[0].tv_nsec = 0;
+  ts[1].tv_sec = ub[1];
+  ts[1].tv_nsec = 0;
+  return utimens_common(LINUX_AT_FDCWD, a0, ts, 0);
+}
+
+/* ---- names: create, link, remove, rename ------------------------------- */
+
+static long mkdir_common(int dirfd, uint64_t gpath, uint32_t mode) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_mkdirat(dirfd, path, mode & 07777);
+}
+
+long sys_mkdir(SYSARGS) {
+  return mkdir_common(LINUX_AT_FDCWD, a0, (uint32_t)a1);
+}
+
+long sys_mkdirat(SYSARGS) {
+  return mkdir_common((int)a0, a1, (uint32_t)a2);
+}
+
+static long mknod_common(int dirfd, uint64_t gpath, uint32_t mode,
+                         uint64_t dev) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_mknodat(dirfd, path, mode, dev);
+}
+
+long sys_mknod(SYSARGS) {
+  return mknod_common(LINUX_AT_FDCWD, a0, (uint32_t)a1, (uint32_t)a2);
+}
+
+long sys_mknodat(SYSARGS) {
+  return mknod_common((int)a0, a1, (uint32_t)a2, (uint32_t)a3);
+}
+
+static long unlink_common(int dirfd, uint64_t gpath, int flags) {
+  char path[LINUX_PATH_MAX];
+  int err;
+  if (flags & ~LINUX_AT_REMOVEDIR)
+    return -LINUX_EINVAL;
+  err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_unlinkat(dirfd, path, flags);
+}
+
+long sys_unlink(SYSARGS) {
+  return unlink_common(LINUX_AT_FDCWD, a0, 0);
+}
+
+long sys_rmdir(SYSARGS) {
+  return unlink_common(LINUX_AT_FDCWD, a0, LINUX_AT_REMOVEDIR);
+}
+
+long sys_unlinkat(SYSARGS) {
+  return unlink_common((int)a0, a1, (int)a2);
+}
+
+static long two_paths(uint64_t g1, char *p1, uint64_t g2, char *p2) {
+  int err = user_path(p1, g1);
+  if (err < 0)
+    return err;
+  return user_path(p2, g2);
+}
+
+static long rename_common(int olddir, uint64_t gold, int newdir, uint64_t gnew,
+                          unsigned flags) {
+  char oldp[LINUX_PATH_MAX], newp[LINUX_PATH_MAX];
+  long err = two_paths(gold, oldp, gnew, newp);
+  if (err < 0)
+    return err;
+  if (flags &
+      ~(LINUX_RENAME_NOREPLACE | LINUX_RENAME_EXCHANGE | LINUX_RENAME_WHITEOUT))
+    return -LINUX_EINVAL;
+  if ((flags & LINUX_RENAME_NOREPLACE) && (flags & LINUX_RENAME_EXCHANGE))
+    return -LINUX_EINVAL;
+  return moat_renameat2(olddir, oldp, newdir, newp, flags);
+}
+
+long sys_rename(SYSARGS) {
+  return rename_common(LINUX_AT_FDCWD, a0, LINUX_AT_FDCWD, a1, 0);
+}
+
+long sys_renameat(SYSARGS) {
+  return rename_common((int)a0, a1, (int)a2, a3, 0);
+}
+
+long sys_renameat2(SYSARGS) {
+  return rename_common((int)a0, a1, (int)a2, a3, (unsigned)a4);
+}
+
+static long link_common(int olddir, uint64_t gold, int newdir, uint64_t gnew,
+                        int flags) {
+  char oldp[LINUX_PATH_MAX], newp[LINUX_PATH_MAX];
+  long err;
+  if (flags & ~(LINUX_AT_SYMLINK_FOLLOW | LINUX_AT_EMPTY_PATH))
+    return -LINUX_EINVAL;
+  err = two_paths(gold, oldp, gnew, newp);
+  if (err < 0)
+    return err;
+  return moat_linkat(olddir, oldp, newdir, newp, flags);
+}
+
+long sys_link(SYSARGS) {
+  return link_common(LINUX_AT_FDCWD, a0, LINUX_AT_FDCWD, a1, 0);
+}
+
+long sys_linkat(SYSARGS) {
+  return link_common((int)a0, a1, (int)a2, a3, (int)a4);
+}
+
+static long symlink_common(uint64_t gtarget, int dirfd, uint64_t gpath) {
+  char target[LINUX_PATH_MAX], path[LINUX_PATH_MAX];
+  long err = two_paths(gtarget, target, gpath, path);
+  if (err < 0)
+    return err;
+  return moat_symlinkat(target, dirfd, path);
+}
+
+long sys_symlink(SYSARGS) {
+  return symlink_common(a0, LINUX_AT_FDCWD, a1);
+}
+
+long sys_symlinkat(SYSARGS) {
+  return symlink_common(a0, (int)a1, a2);
+}
+
+/* ---- sizes and sync ----------------------------------------------------- */
+
+long sys_truncate(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  if ((int64_t)a1 < 0)
+    return -LINUX_EINVAL;
+  return moat_truncate(path, (int64_t)a1);
+}
+
+long sys_ftruncate(SYSARGS) {
+  if ((int64_t)a1 < 0)
+    return -LINUX_EINVAL;
+  return moat_ftruncate((int)a0, (int64_t)a1);
+}
+
+long sys_fsync(SYSARGS) {
+  return moat_fsync((int)a0);
+}
+
+long sys_fdatasync(SYSARGS) {
+  return moat_fsync((int)a0);
+}
+
+long sys_sync(SYSARGS) {
+  return 0;
+}
+
+long sys_syncfs(SYSARGS) {
+  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  return r < 0 ? r : 0;
+}
+
+/* ---- working directory -------------------------------------------------- */
+
+long sys_getcwd(SYSARGS) {
+  char buf[LINUX_PATH_MAX];
+  size_t size = MIN((size_t)a1, sizeof(buf));
+  long n;
+  if (!user_buf_ok(a0, size, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  n = moat_getcwd(buf, size);
+  if (n < 0)
+    return n;
+  if ((size_t)n > size)
+    return -LINUX_ERANGE;
+  return user_write(a0, buf, (size_t)n) < 0 ? -LINUX_EFAULT : n;
+}
+
+long sys_chdir(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  return moat_chdir(path);
+}
+
+long sys_fchdir(SYSARGS) {
+  return moat_fchdir((int)a0);
+}

@@ -1,0 +1,112 @@
+/* Memory syscalls of the Linux shim: argument checks Linux makes before
+ * touching the address space, then the core's VMA calls, which keep every
+ * guest mapping inside the guest window. */
+#include "shim.h"
+
+#define PAGE LINUX_PAGE_SIZE
+
+long sys_mmap(SYSARGS) {
+  uint64_t addr = a0;
+  size_t len = (size_t)a1;
+  int prot = (int)a2, flags = (int)a3, fd = (int)a4;
+  int64_t off = (int64_t)a5;
+
+  if (off & (int64_t)(PAGE - 1))
+    return -LINUX_EINVAL;
+  if (!len)
+    return -LINUX_EINVAL;
+  if (ALIGN_UP(len, PAGE) < len)
+    return -LINUX_ENOMEM;
+  if ((flags & LINUX_MAP_TYPE) != LINUX_MAP_SHARED &&
+      (flags & LINUX_MAP_TYPE) != LINUX_MAP_PRIVATE &&
+      (flags & LINUX_MAP_TYPE) != LINUX_MAP_SHARED_VALIDATE)
+    return -LINUX_EINVAL;
+  if ((flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE)) &&
+      (addr & (PAGE - 1)))
+    return -LINUX_EINVAL;
+  if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
+    return -LINUX_EINVAL;
+  return moat_mmap(addr, len, prot, flags, fd, off);
+}
+
+long sys_munmap(SYSARGS) {
+  if ((a0 & (PAGE - 1)) || !a1)
+    return -LINUX_EINVAL;
+  return moat_munmap(a0, (size_t)a1);
+}
+
+long sys_mprotect(SYSARGS) {
+  if (a0 & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if ((int)a2 & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
+    return -LINUX_EINVAL;
+  if (!a1)
+    return 0;
+  return moat_mprotect(a0, (size_t)a1, (int)a2);
+}
+
+long sys_brk(SYSARGS) {
+  return (long)moat_brk(a0);
+}
+
+long sys_mremap(SYSARGS) {
+  if (a0 & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if (a3 & ~(uint64_t)(LINUX_MREMAP_MAYMOVE | LINUX_MREMAP_FIXED |
+                       LINUX_MREMAP_DONTUNMAP))
+    return -LINUX_EINVAL;
+  if ((a3 & LINUX_MREMAP_FIXED) && !(a3 & LINUX_MREMAP_MAYMOVE))
+    return -LINUX_EINVAL;
+  if (!a2)
+    return -LINUX_EINVAL;
+  return moat_mremap(a0, (size_t)a1, (size_t)a2, (int)a3, a4);
+}
+
+long sys_madvise(SYSARGS) {
+  if (a0 & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if (!a1)
+    return 0;
+  return moat_madvise(a0, (size_t)a1, (int)a2);
+}
+
+/* There are no shared file mappings to write back, but Linux still says
+ * ENOMEM for a range that is not mapped. */
+long sys_msync(SYSARGS) {
+  if (a0 & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if ((a2 & ~7ull) ||
+      ((a2 & 1) && (a2 & 4))) /* MS_ASYNC|MS_INVALIDATE|MS_SYNC */
+    return -LINUX_EINVAL;
+  if (a1 && !moat_user_ok(a0, (size_t)ALIGN_UP(a1, PAGE), LINUX_PROT_NONE))
+    return -LINUX_ENOMEM;
+  return 0;
+}
+
+static long lock_range(uint64_t addr, uint64_t len) {
+  uint64_t start = ALIGN_DOWN(addr, PAGE);
+  uint64_t end = ALIGN_UP(addr + len, PAGE);
+  if (addr + len < addr)
+    return -LINUX_EINVAL;
+  if (end > start && !moat_user_ok(start, (size_t)(end - start), 0))
+    return -LINUX_ENOMEM;
+  return 0;
+}
+
+long sys_mlock(SYSARGS) {
+  return lock_range(a0, a1);
+}
+
+long sys_munlock(SYSARGS) {
+  return lock_range(a0, a1);
+}
+
+long sys_mlockall(SYSARGS) {
+  if (!a0 || (a0 & ~7ull)) /* MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT */
+    return -LINUX_EINVAL;
+  return 0;
+}
+
+long sys_munlockall(SYSARGS) {
+  return 0;
+}

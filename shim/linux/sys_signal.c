@@ -1,0 +1,522 @@
+/* Signals in the Linux shim: the signal syscalls (state lives in the
+ * core), delivery at the end of every syscall and after every fault
+ * (default actions, or a real x86-64 rt signal frame on the guest's
+ * stack), rt_sigreturn, and north_fault().
+ *
+ * The frame is the kernel's (arch/x86 rt_sigframe): a return address, the
+ * ucontext with the sigcontext GPR block, the siginfo, and the FPU state
+ * 64-byte aligned above it. Everything read back at rt_sigreturn is guest
+ * memory and is checked before it becomes register state. */
+#include "shim.h"
+
+struct shim_sigcontext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+  uint64_t eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2;
+  uint64_t fpstate;
+  uint64_t reserved1[8];
+};
+
+struct shim_ucontext {
+  uint64_t uc_flags;
+  uint64_t uc_link;
+  struct linux_stack uc_stack;
+  struct shim_sigcontext uc_mcontext;
+  uint64_t uc_sigmask;
+};
+
+struct shim_rt_sigframe {
+  uint64_t pretcode;
+  struct shim_ucontext uc;
+  struct linux_siginfo info;
+};
+
+_Static_assert(sizeof(struct shim_sigcontext) == 256, "sigcontext layout");
+_Static_assert(sizeof(struct shim_rt_sigframe) == 440, "rt_sigframe layout");
+
+#define SHIM_UC_FP_XSTATE 0x1
+#define SHIM_UC_SIGCONTEXT_SS 0x2
+#define SHIM_UC_STRICT_RESTORE_SS 0x4
+#define SHIM_FP_XSTATE_MAGIC1 0x46505853u
+#define SHIM_USER_CS 0x33
+#define SHIM_USER_SS 0x2b
+#define SHIM_REDZONE 128
+#define SHIM_SS_AUTODISARM (1u << 31)
+
+/* The rflags bits a guest may set through a signal frame (Linux's
+ * FIX_EFLAGS): AC OF DF TF SF ZF AF PF CF RF. */
+#define SHIM_FIX_EFLAGS 0x50dd5ull
+#define SHIM_EFLAGS_TF 0x100ull
+#define SHIM_EFLAGS_DF 0x400ull
+#define SHIM_EFLAGS_RF 0x10000ull
+
+/* Offsets in the legacy FXSAVE area. */
+#define SHIM_FX_FCW 0
+#define SHIM_FX_MXCSR 24
+#define SHIM_FX_MXCSR_MASK 28
+#define SHIM_FX_SW_RESERVED 464
+#define SHIM_FX_LEGACY_SIZE 512
+#define SHIM_XSAVE_HEADER_SIZE 64
+
+const char *shim_signal_name(int sig);
+
+static uint64_t current_mask(void) {
+  uint64_t mask = 0;
+  moat_sigprocmask(LINUX_SIG_BLOCK, NULL, &mask);
+  return mask;
+}
+
+static bool sig_default_ignored(int sig) {
+  switch (sig) {
+  case LINUX_SIGCHLD:
+  case LINUX_SIGURG:
+  case LINUX_SIGWINCH:
+  case LINUX_SIGCONT:
+  /* Stopping needs a parent that could continue us; with none, a stop
+   * signal is treated as ignored rather than hanging the sandbox. */
+  case LINUX_SIGSTOP:
+  case LINUX_SIGTSTP:
+  case LINUX_SIGTTIN:
+  case LINUX_SIGTTOU:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool sig_dumps_core(int sig) {
+  switch (sig) {
+  case LINUX_SIGQUIT:
+  case LINUX_SIGILL:
+  case LINUX_SIGTRAP:
+  case LINUX_SIGABRT:
+  case LINUX_SIGBUS:
+  case LINUX_SIGFPE:
+  case LINUX_SIGSEGV:
+  case LINUX_SIGXCPU:
+  case LINUX_SIGXFSZ:
+  case LINUX_SIGSYS:
+    return true;
+  default:
+    return false;
+  }
+}
+
+_Noreturn void shim_die_of_signal(int sig) {
+  const struct moat_config *cfg = moat_config();
+  if (cfg && cfg->strace)
+    moat_log("+++ killed by %s%s +++\n", shim_signal_name(sig),
+             sig_dumps_core(sig) ? " (core dumped)" : "");
+  shim_stats_print();
+  moat_exit_signal(sig);
+}
+
+static bool on_alt_stack(const struct linux_stack *ss, uint64_t sp) {
+  uint64_t base = (uint64_t)(uintptr_t)ss->ss_sp;
+  if (ss->ss_flags & LINUX_SS_DISABLE || !ss->ss_size)
+    return false;
+  return sp > base && sp - base <= ss->ss_size;
+}
+
+/* Build the frame for sig on the guest stack and point regs at the
+ * handler. Returns false when the frame cannot be written (the caller
+ * then kills the guest with SIGSEGV, as Linux does). */
+static bool setup_frame(struct moat_regs *regs, int sig,
+                        const struct linux_siginfo *info,
+                        const struct linux_sigaction *act, uint64_t oldmask) {
+  struct shim_rt_sigframe frame;
+  struct shim_sigcontext *mc = &frame.uc.uc_mcontext;
+  struct linux_stack ss;
+  uint64_t sp = regs->rsp - SHIM_REDZONE;
+  uint64_t top, fpaddr = 0;
+  uint32_t fpsize = regs->fpstate ? regs->fpstate_size : 0;
+  bool alt;
+
+  if (!(act->flags & LINUX_SA_RESTORER))
+    return false;
+  memset(&ss, 0, sizeof(ss));
+  ss.ss_flags = LINUX_SS_DISABLE;
+  moat_sigaltstack(NULL, &ss);
+  alt = on_alt_stack(&ss, regs->rsp);
+  if ((act->flags & LINUX_SA_ONSTACK) && !(ss.ss_flags & LINUX_SS_DISABLE) &&
+      ss.ss_size && !alt)
+    sp = (uint64_t)(uintptr_t)ss.ss_sp + ss.ss_size;
+  top = sp;
+  if (fpsize) {
+    sp -= fpsize;
+    sp = ALIGN_DOWN(sp, 64);
+    fpaddr = sp;
+  }
+  sp -= sizeof(frame);
+  sp = ALIGN_DOWN(sp, 16) - 8;
+  if (sp > top || !user_buf_ok(sp, top - sp, LINUX_PROT_WRITE))
+    return false;
+
+  memset(&frame, 0, sizeof(frame));
+  frame.pretcode = act->restorer;
+  frame.uc.uc_flags = SHIM_UC_SIGCONTEXT_SS | SHIM_UC_STRICT_RESTORE_SS;
+  frame.uc.uc_stack.ss_sp = ss.ss_sp;
+  frame.uc.uc_stack.ss_size = ss.ss_size;
+  frame.uc.uc_stack.ss_flags = (ss.ss_flags & LINUX_SS_DISABLE)
+                                   ? LINUX_SS_DISABLE
+                                   : (alt ? LINUX_SS_ONSTACK : 0);
+  mc->r8 = regs->r8;
+  mc->r9 = regs->r9;
+  mc->r10 = regs->r10;
+  mc->r11 = regs->r11;
+  mc->r12 = regs->r12;
+  mc->r13 = regs->r13;
+  mc->r14 = regs->r14;
+  mc->r15 = regs->r15;
+  mc->rdi = regs->rdi;
+  mc->rsi = regs->rsi;
+  mc->rbp = regs->rbp;
+  mc->rbx = regs->rbx;
+  mc->rdx = regs->rdx;
+  mc->rax = regs->rax;
+  mc->rcx = regs->rcx;
+  mc->rsp = regs->rsp;
+  mc->rip = regs->rip;
+  mc->eflags = regs->rflags;
+  mc->cs = SHIM_USER_CS;
+  mc->ss = SHIM_USER_SS;
+  mc->oldmask = oldmask;
+  if (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) {
+    mc->cr2 = info->u.fault.addr;
+    mc->trapno = 14; /* page fault */
+  }
+  mc->fpstate = fpaddr;
+  frame.uc.uc_sigmask = oldmask;
+  frame.info = *info;
+
+  if (fpsize) {
+    uint32_t magic = 0;
+    memcpy((void *)(uintptr_t)fpaddr, regs->fpstate, fpsize);
+    if (fpsize > SHIM_FX_LEGACY_SIZE)
+      memcpy(&magic, (char *)regs->fpstate + SHIM_FX_SW_RESERVED, 4);
+    if (magic == SHIM_FP_XSTATE_MAGIC1)
+      frame.uc.uc_flags |= SHIM_UC_FP_XSTATE;
+  }
+  memcpy((void *)(uintptr_t)sp, &frame, sizeof(frame));
+
+  /* The handler starts with the x87 and SSE control words at their
+   * defaults, as after Linux clears the FPU for a handler. */
+  if (fpsize >= SHIM_FX_LEGACY_SIZE) {
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy((char *)regs->fpstate + SHIM_FX_FCW, &fcw, 2);
+    memcpy((char *)regs->fpstate + SHIM_FX_MXCSR, &mxcsr, 4);
+  }
+  regs->rsp = sp;
+  regs->rip = act->handler;
+  regs->rdi = (uint64_t)sig;
+  regs->rsi = sp + offsetof(struct shim_rt_sigframe, info);
+  regs->rdx = sp + offsetof(struct shim_rt_sigframe, uc);
+  regs->rax = 0;
+  regs->rflags &= ~(SHIM_EFLAGS_DF | SHIM_EFLAGS_RF | SHIM_EFLAGS_TF);
+  return true;
+}
+
+static void trace_signal(int sig, const struct linux_siginfo *info) {
+  const struct moat_config *cfg = moat_config();
+  if (!cfg || !cfg->strace)
+    return;
+  if (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS || sig == LINUX_SIGILL ||
+      sig == LINUX_SIGFPE)
+    moat_log("--- %s {si_signo=%s, si_code=%d, si_addr=0x%llx} ---\n",
+             shim_signal_name(sig), shim_signal_name(sig), info->si_code,
+             (unsigned long long)info->u.fault.addr);
+  else
+    moat_log("--- %s {si_signo=%s, si_code=%d, si_pid=%d, si_uid=%u} ---\n",
+             shim_signal_name(sig), shim_signal_name(sig), info->si_code,
+             info->u.kill.pid, info->u.kill.uid);
+}
+
+static bool is_restart_code(long ret) {
+  return ret == -LINUX_ERESTARTSYS || ret == -LINUX_ERESTARTNOINTR ||
+         ret == -LINUX_ERESTARTNOHAND || ret == -LINUX_ERESTART_RESTARTBLOCK;
+}
+
+/* The syscall instruction is two bytes: stepping back over it and putting
+ * the number back in rax runs the call again when the guest resumes. */
+static void restart_syscall_now(struct moat_regs *regs, long nr) {
+  regs->rax = (uint64_t)nr;
+  regs->rip -= 2;
+}
+
+void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
+  bool restart = syscall_nr >= 0 && is_restart_code((long)regs->rax);
+
+  /* Each pass delivers one signal; several pending handlers nest their
+   * frames, the lowest signal number ending up innermost... as Linux. */
+  for (int round = 0; round < LINUX_NSIG; round++) {
+    struct linux_siginfo info;
+    struct linux_sigaction act;
+    uint64_t oldmask, newmask;
+    int sig;
+
+    memset(&info, 0, sizeof(info));
+    memset(&act, 0, sizeof(act));
+    sig = moat_signal_dequeue(&info, &act);
+    if (sig <= 0 || sig > LINUX_NSIG)
+      break;
+    if (act.handler == LINUX_SIG_IGN)
+      continue;
+    if (act.handler == LINUX_SIG_DFL) {
+      if (sig_default_ignored(sig))
+        continue;
+      shim_die_of_signal(sig);
+    }
+    trace_signal(sig, &info);
+    if (restart) {
+      long ret = (long)regs->rax;
+      if (ret == -LINUX_ERESTARTNOINTR ||
+          (ret == -LINUX_ERESTARTSYS && (act.flags & LINUX_SA_RESTART)))
+        restart_syscall_now(regs, syscall_nr);
+      else
+        regs->rax = (uint64_t)-LINUX_EINTR;
+      restart = false;
+    }
+    oldmask = current_mask();
+    if (!setup_frame(regs, sig, &info, &act, oldmask))
+      shim_die_of_signal(LINUX_SIGSEGV);
+    newmask = oldmask | act.mask;
+    if (!(act.flags & LINUX_SA_NODEFER))
+      newmask |= LINUX_SIGBIT(sig);
+    moat_sigprocmask(LINUX_SIG_SETMASK, &newmask, NULL);
+    if (act.flags & LINUX_SA_RESETHAND) {
+      struct linux_sigaction dfl;
+      memset(&dfl, 0, sizeof(dfl));
+      moat_sigaction(sig, &dfl, NULL);
+    }
+  }
+  /* No handler ran: the interrupted call starts again, invisibly. A
+   * restart-block call has no saved state, so it reports EINTR. */
+  if (restart) {
+    if ((long)regs->rax == -LINUX_ERESTART_RESTARTBLOCK)
+      regs->rax = (uint64_t)-LINUX_EINTR;
+    else
+      restart_syscall_now(regs, syscall_nr);
+  }
+}
+
+long sys_rt_sigreturn(SYSARGS) {
+  struct shim_ucontext uc;
+  const struct shim_sigcontext *mc = &uc.uc_mcontext;
+  uint64_t frame = regs->rsp - 8;
+  uint64_t mask;
+
+  if (user_read(&uc, frame + offsetof(struct shim_rt_sigframe, uc),
+                sizeof(uc)) < 0)
+    shim_die_of_signal(LINUX_SIGSEGV);
+  if (mc->fpstate && regs->fpstate && regs->fpstate_size) {
+    char *fp = regs->fpstate;
+    uint32_t size = regs->fpstate_size;
+    uint32_t mxcsr, mxcsr_mask;
+    char keep[SHIM_FX_LEGACY_SIZE - SHIM_FX_SW_RESERVED +
+              SHIM_XSAVE_HEADER_SIZE];
+    size_t keep_len =
+        MIN(sizeof(keep),
+            size > SHIM_FX_SW_RESERVED ? size - SHIM_FX_SW_RESERVED : 0);
+    if (!user_buf_ok(mc->fpstate, size, LINUX_PROT_READ))
+      shim_die_of_signal(LINUX_SIGSEGV);
+    /* The guest may edit its registers in the frame, never the layout
+     * bookkeeping the platform's XRSTOR depends on: the software bytes
+     * and the XSAVE header stay the platform's own. */
+    memcpy(keep, fp + SHIM_FX_SW_RESERVED, keep_len);
+    memcpy(fp, (const void *)(uintptr_t)mc->fpstate, size);
+    memcpy(fp + SHIM_FX_SW_RESERVED, keep, keep_len);
+    if (size >= SHIM_FX_LEGACY_SIZE) {
+      memcpy(&mxcsr, fp + SHIM_FX_MXCSR, 4);
+      memcpy(&mxcsr_mask, fp + SHIM_FX_MXCSR_MASK, 4);
+      if (!mxcsr_mask)
+        mxcsr_mask = 0xffbf;
+      mxcsr &= mxcsr_mask;
+      memcpy(fp + SHIM_FX_MXCSR, &mxcsr, 4);
+    }
+  }
+  regs->r8 = mc->r8;
+  regs->r9 = mc->r9;
+  regs->r10 = mc->r10;
+  regs->r11 = mc->r11;
+  regs->r12 = mc->r12;
+  regs->r13 = mc->r13;
+  regs->r14 = mc->r14;
+  regs->r15 = mc->r15;
+  regs->rdi = mc->rdi;
+  regs->rsi = mc->rsi;
+  regs->rbp = mc->rbp;
+  regs->rbx = mc->rbx;
+  regs->rdx = mc->rdx;
+  regs->rax = mc->rax;
+  regs->rcx = mc->rcx;
+  regs->rsp = mc->rsp;
+  regs->rip = mc->rip;
+  regs->rflags =
+      (regs->rflags & ~SHIM_FIX_EFLAGS) | (mc->eflags & SHIM_FIX_EFLAGS);
+  mask = uc.uc_sigmask &
+         ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
+  /* A handler may have changed the alternate stack through the frame;
+   * an unchanged one (the common case) is simply set again. */
+  if (!(uc.uc_stack.ss_flags & LINUX_SS_ONSTACK)) {
+    struct linux_stack ss = uc.uc_stack;
+    ss.ss_flags &= LINUX_SS_DISABLE;
+    moat_sigaltstack(&ss, NULL);
+  }
+  return (long)regs->rax;
+}
+
+/* ---- the signal syscalls ---------------------------------------------- */
+
+long sys_rt_sigaction(SYSARGS) {
+  struct linux_sigaction act, old;
+  int sig = (int)a0;
+  int err;
+
+  if (a3 != sizeof(uint64_t))
+    return -LINUX_EINVAL;
+  if (sig < 1 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  if (a1) {
+    if (user_read(&act, a1, sizeof(act)) < 0)
+      return -LINUX_EFAULT;
+    if (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP)
+      return -LINUX_EINVAL;
+  }
+  if (a2 && !user_buf_ok(a2, sizeof(old), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&old, 0, sizeof(old));
+  err = moat_sigaction(sig, a1 ? &act : NULL, a2 ? &old : NULL);
+  if (err < 0)
+    return err;
+  if (a2 && user_write(a2, &old, sizeof(old)) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+long sys_rt_sigprocmask(SYSARGS) {
+  uint64_t set, old = 0;
+  int how = (int)a0;
+  int err;
+
+  if (a3 != sizeof(uint64_t))
+    return -LINUX_EINVAL;
+  if (a1) {
+    if (user_read(&set, a1, sizeof(set)) < 0)
+      return -LINUX_EFAULT;
+    if (how != LINUX_SIG_BLOCK && how != LINUX_SIG_UNBLOCK &&
+        how != LINUX_SIG_SETMASK)
+      return -LINUX_EINVAL;
+    set &= ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  }
+  if (a2 && !user_buf_ok(a2, sizeof(old), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  err = moat_sigprocmask(a1 ? how : LINUX_SIG_BLOCK, a1 ? &set : NULL, &old);
+  if (err < 0)
+    return err;
+  if (a2 && user_write(a2, &old, sizeof(old)) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+long sys_rt_sigpending(SYSARGS) {
+  uint64_t set = 0;
+  int err;
+  if (a1 > sizeof(set))
+    return -LINUX_EINVAL;
+  err = moat_sigpending(&set);
+  if (err < 0)
+    return err;
+  return user_write(a0, &set, (size_t)a1) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_sigaltstack(SYSARGS) {
+  struct linux_stack ss, cur;
+  int err;
+  bool on;
+
+  memset(&cur, 0, sizeof(cur));
+  cur.ss_flags = LINUX_SS_DISABLE;
+  moat_sigaltstack(NULL, &cur);
+  on = on_alt_stack(&cur, regs->rsp);
+  if (a1 && !user_buf_ok(a1, sizeof(cur), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  if (a0) {
+    unsigned mode;
+    if (user_read(&ss, a0, sizeof(ss)) < 0)
+      return -LINUX_EFAULT;
+    if (on)
+      return -LINUX_EPERM;
+    mode = (unsigned)ss.ss_flags & ~SHIM_SS_AUTODISARM;
+    if (mode != LINUX_SS_DISABLE && mode != LINUX_SS_ONSTACK && mode != 0)
+      return -LINUX_EINVAL;
+    if (mode == LINUX_SS_DISABLE) {
+      ss.ss_sp = NULL;
+      ss.ss_size = 0;
+    } else if (ss.ss_size < LINUX_MINSIGSTKSZ) {
+      return -LINUX_ENOMEM;
+    }
+    ss.ss_flags = (int32_t)(mode == LINUX_SS_DISABLE ? LINUX_SS_DISABLE : 0);
+    err = moat_sigaltstack(&ss, NULL);
+    if (err < 0)
+      return err;
+  }
+  if (a1) {
+    if (cur.ss_flags & LINUX_SS_DISABLE) {
+      cur.ss_flags = LINUX_SS_DISABLE;
+    } else {
+      cur.ss_flags = on ? LINUX_SS_ONSTACK : 0;
+    }
+    if (user_write(a1, &cur, sizeof(cur)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return 0;
+}
+
+long sys_kill(SYSARGS) {
+  int sig = (int)a1;
+  if (sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  return moat_kill((int)a0, sig);
+}
+
+long sys_tgkill(SYSARGS) {
+  int sig = (int)a2;
+  if ((int)a0 <= 0 || (int)a1 <= 0 || sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  return moat_tgkill((int)a0, (int)a1, sig);
+}
+
+long sys_tkill(SYSARGS) {
+  int sig = (int)a1;
+  if ((int)a0 <= 0 || sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  return moat_tgkill(moat_getpid(), (int)a0, sig);
+}
+
+/* ---- faults ------------------------------------------------------------ */
+
+void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
+  struct linux_sigaction act;
+  struct linux_siginfo info;
+
+  if (signo < 1 || signo > LINUX_NSIG)
+    signo = LINUX_SIGSEGV;
+  memset(&act, 0, sizeof(act));
+  moat_sigaction(signo, NULL, &act);
+  /* A fault cannot be ignored or blocked away: resuming would fault
+   * again forever. Linux then forces the default action; so do we. */
+  if (act.handler == LINUX_SIG_DFL || act.handler == LINUX_SIG_IGN ||
+      (current_mask() & LINUX_SIGBIT(signo)))
+    shim_die_of_signal(signo);
+  memset(&info, 0, sizeof(info));
+  info.si_signo = signo;
+  info.si_code = code;
+  info.u.fault.addr = addr;
+  if (moat_signal_raise(&info) < 0)
+    shim_die_of_signal(signo);
+  shim_deliver_signals(regs, -1);
+}

@@ -1,0 +1,644 @@
+/* Process and identity syscalls of the Linux shim: exit, the id family,
+ * uname, the thread pointer (arch_prctl), limits, and the small start-up
+ * calls static glibc and musl make (set_tid_address, set_robust_list,
+ * rseq, prctl ...). A guest is one process with one thread for now, so
+ * the thread and process-group calls answer for that single task. */
+#include "moat/platform.h"
+#include "shim.h"
+
+/* The name PR_GET_NAME reports: the program's base name, as Linux sets
+ * comm at exec (set by the loader, 15 characters and a NUL). */
+char g_comm[16] = "moat";
+static bool g_dumpable = true;
+static bool g_no_new_privs;
+static int g_pdeathsig;
+static int g_nice;
+
+/* The highest valid user-space address + 1 on x86-64 with 4-level paging:
+ * a thread pointer beyond it is refused as Linux does. */
+#define SHIM_TASK_SIZE_MAX 0x7ffffffff000ull
+
+_Noreturn static void exit_now(int status) {
+  const struct moat_config *cfg = moat_config();
+  if (cfg && cfg->strace)
+    moat_log("+++ exited with %d +++\n", status & 0xff);
+  shim_stats_print();
+  moat_exit_group(status & 0xff);
+}
+
+long sys_exit(SYSARGS) {
+  /* The only thread leaving ends the process. */
+  exit_now((int)a0);
+}
+
+long sys_exit_group(SYSARGS) {
+  exit_now((int)a0);
+}
+
+/* ---- ids -------------------------------------------------------------- */
+
+long sys_getpid(SYSARGS) {
+  return moat_getpid();
+}
+
+long sys_getppid(SYSARGS) {
+  return moat_getppid();
+}
+
+long sys_gettid(SYSARGS) {
+  return moat_gettid();
+}
+
+long sys_getuid(SYSARGS) {
+  return moat_getuid();
+}
+
+long sys_geteuid(SYSARGS) {
+  return moat_geteuid();
+}
+
+long sys_getgid(SYSARGS) {
+  return moat_getgid();
+}
+
+long sys_getegid(SYSARGS) {
+  return moat_getegid();
+}
+
+long sys_setresuid(SYSARGS) {
+  return moat_setresuid((uint32_t)a0, (uint32_t)a1, (uint32_t)a2);
+}
+
+long sys_setresgid(SYSARGS) {
+  return moat_setresgid((uint32_t)a0, (uint32_t)a1, (uint32_t)a2);
+}
+
+long sys_setuid(SYSARGS) {
+  uint32_t id = (uint32_t)a0;
+  if (id == (uint32_t)-1)
+    return -LINUX_EINVAL;
+  if (moat_geteuid() == 0)
+    return moat_setresuid(id, id, id);
+  return moat_setresuid((uint32_t)-1, id, (uint32_t)-1);
+}
+
+long sys_setgid(SYSARGS) {
+  uint32_t id = (uint32_t)a0;
+  if (id == (uint32_t)-1)
+    return -LINUX_EINVAL;
+  if (moat_geteuid() == 0)
+    return moat_setresgid(id, id, id);
+  return moat_setresgid((uint32_t)-1, id, (uint32_t)-1);
+}
+
+long sys_setreuid(SYSARGS) {
+  return moat_setresuid((uint32_t)a0, (uint32_t)a1, (uint32_t)-1);
+}
+
+long sys_setregid(SYSARGS) {
+  return moat_setresgid((uint32_t)a0, (uint32_t)a1, (uint32_t)-1);
+}
+
+static long put_three_ids(uint64_t g0, uint64_t g1, uint64_t g2, uint32_t r,
+                          uint32_t e, uint32_t s) {
+  if (user_write(g0, &r, 4) < 0 || user_write(g1, &e, 4) < 0 ||
+      user_write(g2, &s, 4) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+long sys_getresuid(SYSARGS) {
+  /* The core keeps no separate saved id to query: it is the effective
+   * one until the guest changes ids. */
+  return put_three_ids(a0, a1, a2, moat_getuid(), moat_geteuid(),
+                       moat_geteuid());
+}
+
+long sys_getresgid(SYSARGS) {
+  return put_three_ids(a0, a1, a2, moat_getgid(), moat_getegid(),
+                       moat_getegid());
+}
+
+#define SHIM_NGROUPS_MAX 65536
+
+long sys_getgroups(SYSARGS) {
+  int size = (int)a0;
+  uint32_t *list;
+  int n;
+
+  if (size < 0)
+    return -LINUX_EINVAL;
+  n = moat_getgroups(0, NULL);
+  if (size == 0 || n < 0)
+    return n;
+  if (size < n)
+    return -LINUX_EINVAL;
+  if (!user_buf_ok(a1, (size_t)n * 4, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  list = kmalloc((size_t)(n ? n : 1) * 4);
+  if (!list)
+    return -LINUX_ENOMEM;
+  n = moat_getgroups(n, list);
+  if (n > 0 && user_write(a1, list, (size_t)n * 4) < 0)
+    n = -LINUX_EFAULT;
+  kfree(list);
+  return n;
+}
+
+long sys_setgroups(SYSARGS) {
+  int size = (int)a0;
+  uint32_t *want = NULL, *have = NULL;
+  int n;
+  long ret = -LINUX_EPERM;
+
+  if (size < 0 || size > SHIM_NGROUPS_MAX)
+    return -LINUX_EINVAL;
+  if (moat_geteuid() != 0)
+    return -LINUX_EPERM;
+  n = moat_getgroups(0, NULL);
+  if (n < 0)
+    return n;
+  want = kmalloc((size_t)(size ? size : 1) * 4);
+  have = kmalloc((size_t)(n ? n : 1) * 4);
+  if (!want || !have) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  if (size && user_read(want, a1, (size_t)size * 4) < 0) {
+    ret = -LINUX_EFAULT;
+    goto out;
+  }
+  n = n ? moat_getgroups(n, have) : 0;
+  /* Setting the list it already has is a success; anything else would
+   * need group lists the core does not keep yet. */
+  if (n == size && (!size || memcmp(want, have, (size_t)size * 4) == 0))
+    ret = 0;
+out:
+  kfree(want);
+  kfree(have);
+  return ret;
+}
+
+long sys_getpgrp(SYSARGS) {
+  return moat_getpid();
+}
+
+long sys_getpgid(SYSARGS) {
+  int pid = (int)a0;
+  if (pid < 0)
+    return -LINUX_EINVAL;
+  if (pid && pid != moat_getpid())
+    return -LINUX_ESRCH;
+  return moat_getpid();
+}
+
+long sys_getsid(SYSARGS) {
+  return sys_getpgid(regs, a0, a1, a2, a3, a4, a5);
+}
+
+long sys_setpgid(SYSARGS) {
+  int pid = (int)a0, pgid = (int)a1, self = moat_getpid();
+  if (pgid < 0)
+    return -LINUX_EINVAL;
+  if (pid && pid != self)
+    return -LINUX_ESRCH;
+  if (pgid && pgid != self)
+    return -LINUX_EPERM;
+  return 0;
+}
+
+long sys_setsid(SYSARGS) {
+  /* The process already leads its own group, so Linux refuses. */
+  return -LINUX_EPERM;
+}
+
+/* ---- system identity ------------------------------------------------- */
+
+long sys_uname(SYSARGS) {
+  struct linux_utsname u;
+  int err;
+  if (!user_buf_ok(a0, sizeof(u), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&u, 0, sizeof(u));
+  err = moat_uname(&u);
+  if (err < 0)
+    return err;
+  return user_write(a0, &u, sizeof(u)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_sethostname(SYSARGS) {
+  char name[65];
+  if (a1 > 64)
+    return -LINUX_EINVAL;
+  if (user_read(name, a0, (size_t)a1) < 0)
+    return -LINUX_EFAULT;
+  name[a1] = 0;
+  return moat_sethostname(name, (size_t)a1);
+}
+
+long sys_sysinfo(SYSARGS) {
+  struct linux_sysinfo si;
+  int err;
+  if (!user_buf_ok(a0, sizeof(si), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&si, 0, sizeof(si));
+  err = moat_sysinfo(&si);
+  if (err < 0)
+    return err;
+  return user_write(a0, &si, sizeof(si)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_getrandom(SYSARGS) {
+  size_t len = MIN((size_t)a1, 0x1ffffffful);
+  if (a2 & ~7ull) /* GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE */
+    return -LINUX_EINVAL;
+  if ((a2 & 6) == 6)
+    return -LINUX_EINVAL;
+  if (!user_buf_ok(a0, len, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  return moat_getrandom((void *)(uintptr_t)a0, len, (unsigned)a2);
+}
+
+/* ---- the thread ------------------------------------------------------- */
+
+long sys_arch_prctl(SYSARGS) {
+  uint64_t zero = 0;
+  switch ((int)a0) {
+  case LINUX_ARCH_SET_FS: {
+    int err;
+    if (a1 >= SHIM_TASK_SIZE_MAX)
+      return -LINUX_EPERM;
+    err = plat_set_tls(a1);
+    if (err < 0)
+      return err;
+    regs->fs_base = a1;
+    return 0;
+  }
+  case LINUX_ARCH_GET_FS:
+    return user_write(a1, &regs->fs_base, 8) < 0 ? -LINUX_EFAULT : 0;
+  case LINUX_ARCH_GET_GS:
+    return user_write(a1, &zero, 8) < 0 ? -LINUX_EFAULT : 0;
+  case LINUX_ARCH_SET_GS:
+    /* The gs base is the platform's to use; the guest gets none. */
+    return -LINUX_EPERM;
+  case LINUX_ARCH_GET_CPUID:
+    return 1;
+  case LINUX_ARCH_SET_CPUID:
+    return -LINUX_ENODEV;
+  default:
+    return -LINUX_EINVAL;
+  }
+}
+
+long sys_set_tid_address(SYSARGS) {
+  g_clear_child_tid = a0;
+  return moat_gettid();
+}
+
+/* struct robust_list_head is three words. */
+long sys_set_robust_list(SYSARGS) {
+  if (a1 != 24)
+    return -LINUX_EINVAL;
+  g_robust_list_head = a0;
+  g_robust_list_len = (size_t)a1;
+  return 0;
+}
+
+long sys_rseq(SYSARGS) {
+  return -LINUX_ENOSYS;
+}
+
+/* ---- limits ----------------------------------------------------------- */
+
+static long prlimit_common(int pid, int res, uint64_t gnew, uint64_t gold) {
+  struct linux_rlimit nl, ol;
+  int err;
+  if (pid && pid != moat_getpid())
+    return -LINUX_ESRCH;
+  if (res < 0 || res >= LINUX_RLIMIT_NLIMITS)
+    return -LINUX_EINVAL;
+  if (gnew) {
+    if (user_read(&nl, gnew, sizeof(nl)) < 0)
+      return -LINUX_EFAULT;
+    if (nl.rlim_cur > nl.rlim_max)
+      return -LINUX_EINVAL;
+  }
+  if (gold && !user_buf_ok(gold, sizeof(ol), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  memset(&ol, 0, sizeof(ol));
+  err = moat_prlimit(0, res, gnew ? &nl : NULL, gold ? &ol : NULL);
+  if (err < 0)
+    return err;
+  if (gold && user_write(gold, &ol, sizeof(ol)) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+long sys_prlimit64(SYSARGS) {
+  return prlimit_common((int)a0, (int)a1, a2, a3);
+}
+
+long sys_getrlimit(SYSARGS) {
+  return prlimit_common(0, (int)a0, 0, a1);
+}
+
+long sys_setrlimit(SYSARGS) {
+  if (!a1)
+    return -LINUX_EFAULT;
+  return prlimit_common(0, (int)a0, a1, 0);
+}
+
+/* ---- accounting --------------------------------------------------------- */
+
+struct shim_rusage {
+  struct linux_timeval ru_utime;
+  struct linux_timeval ru_stime;
+  int64_t rest[14];
+};
+
+static int64_t cpu_time_ns(void) {
+  struct linux_timespec ts;
+  if (moat_clock_gettime(LINUX_CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+    return 0;
+  return ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+long sys_getrusage(SYSARGS) {
+  struct shim_rusage ru;
+  int who = (int)a0;
+  if (who != 0 && who != -1 && who != 1) /* SELF, CHILDREN, THREAD */
+    return -LINUX_EINVAL;
+  memset(&ru, 0, sizeof(ru));
+  if (who != -1) {
+    int64_t ns = cpu_time_ns();
+    ru.ru_utime.tv_sec = ns / 1000000000;
+    ru.ru_utime.tv_usec = (ns % 1000000000) / 1000;
+  }
+  return user_write(a1, &ru, sizeof(ru)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_times(SYSARGS) {
+  int64_t tms[4] = {cpu_time_ns() / 10000000, 0, 0, 0};
+  struct linux_timespec now;
+  if (a0 && user_write(a0, tms, sizeof(tms)) < 0)
+    return -LINUX_EFAULT;
+  if (moat_clock_gettime(LINUX_CLOCK_MONOTONIC, &now) < 0)
+    return 0;
+  return now.tv_sec * 100 + now.tv_nsec / 10000000;
+}
+
+/* ---- scheduling --------------------------------------------------------- */
+
+long sys_sched_yield(SYSARGS) {
+  return 0;
+}
+
+long sys_sched_getaffinity(SYSARGS) {
+  uint64_t mask = 1;
+  int pid = (int)a0;
+  if (pid < 0 || (pid && pid != moat_getpid()))
+    return pid < 0 ? -LINUX_EINVAL : -LINUX_ESRCH;
+  if (a1 < 8 || (a1 & 7))
+    return -LINUX_EINVAL;
+  return user_write(a2, &mask, sizeof(mask)) < 0 ? -LINUX_EFAULT : 8;
+}
+
+long sys_sched_setaffinity(SYSARGS) {
+  uint64_t mask = 0;
+  int pid = (int)a0;
+  if (pid < 0 || (pid && pid != moat_getpid()))
+    return pid < 0 ? -LINUX_EINVAL : -LINUX_ESRCH;
+  if (user_read(&mask, a2, MIN((size_t)a1, sizeof(mask))) < 0)
+    return -LINUX_EFAULT;
+  return (mask & 1) ? 0 : -LINUX_EINVAL;
+}
+
+long sys_getcpu(SYSARGS) {
+  uint32_t zero = 0;
+  if (a0 && user_write(a0, &zero, 4) < 0)
+    return -LINUX_EFAULT;
+  if (a1 && user_write(a1, &zero, 4) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+#define SHIM_PRIO_PROCESS 0
+
+long sys_getpriority(SYSARGS) {
+  if ((int)a0 < 0 || (int)a0 > 2)
+    return -LINUX_EINVAL;
+  if ((int)a1 && (int)a1 != moat_getpid())
+    return -LINUX_ESRCH;
+  /* The raw syscall returns 20 - nice so that it is never negative. */
+  return 20 - g_nice;
+}
+
+long sys_setpriority(SYSARGS) {
+  int nice = (int)a2;
+  if ((int)a0 < 0 || (int)a0 > 2)
+    return -LINUX_EINVAL;
+  if ((int)a1 && (int)a1 != moat_getpid())
+    return -LINUX_ESRCH;
+  nice = MAX(-20, MIN(19, nice));
+  if (nice < g_nice && moat_geteuid() != 0)
+    return -LINUX_EACCES;
+  g_nice = nice;
+  return 0;
+}
+
+#define SHIM_PER_QUERY 0xffffffffu
+
+long sys_personality(SYSARGS) {
+  unsigned p = (unsigned)a0;
+  if (p == SHIM_PER_QUERY || p == 0)
+    return 0;
+  return -LINUX_EINVAL;
+}
+
+/* ---- prctl -------------------------------------------------------------- */
+
+#define SHIM_PR_SET_PDEATHSIG 1
+#define SHIM_PR_GET_PDEATHSIG 2
+#define SHIM_PR_GET_DUMPABLE 3
+#define SHIM_PR_SET_DUMPABLE 4
+#define SHIM_PR_SET_NAME 15
+#define SHIM_PR_GET_NAME 16
+#define SHIM_PR_CAPBSET_READ 23
+#define SHIM_PR_SET_NO_NEW_PRIVS 38
+#define SHIM_PR_GET_NO_NEW_PRIVS 39
+#define SHIM_CAP_LAST_CAP 40
+
+long sys_prctl(SYSARGS) {
+  switch ((int)a0) {
+  case SHIM_PR_SET_PDEATHSIG:
+    if (a1 > LINUX_NSIG)
+      return -LINUX_EINVAL;
+    g_pdeathsig = (int)a1;
+    return 0;
+  case SHIM_PR_GET_PDEATHSIG:
+    return user_write(a1, &g_pdeathsig, 4) < 0 ? -LINUX_EFAULT : 0;
+  case SHIM_PR_GET_DUMPABLE:
+    return g_dumpable;
+  case SHIM_PR_SET_DUMPABLE:
+    if (a1 > 1)
+      return -LINUX_EINVAL;
+    g_dumpable = a1;
+    return 0;
+  case SHIM_PR_SET_NAME: {
+    char name[16];
+    long n = moat_user_strncpy(name, a1, sizeof(name));
+    if (n == -LINUX_ENAMETOOLONG) {
+      /* Linux keeps the first 15 bytes of a longer name. */
+      if (user_read(name, a1, 15) < 0)
+        return -LINUX_EFAULT;
+      name[15] = 0;
+    } else if (n < 0) {
+      return -LINUX_EFAULT;
+    }
+    memcpy(g_comm, name, sizeof(g_comm));
+    return 0;
+  }
+  case SHIM_PR_GET_NAME:
+    return user_write(a1, g_comm, sizeof(g_comm)) < 0 ? -LINUX_EFAULT : 0;
+  case SHIM_PR_CAPBSET_READ:
+    if (a1 > SHIM_CAP_LAST_CAP)
+      return -LINUX_EINVAL;
+    return 1;
+  case SHIM_PR_SET_NO_NEW_PRIVS:
+    if (a1 != 1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    g_no_new_privs = true;
+    return 0;
+  case SHIM_PR_GET_NO_NEW_PRIVS:
+    if (a1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    return g_no_new_privs;
+  default:
+    return -LINUX_EINVAL;
+  }
+}
+
+/* ---- capabilities ------------------------------------------------------- */
+
+#define SHIM_CAP_V1 0x19980330u
+#define SHIM_CAP_V2 0x20071026u
+#define SHIM_CAP_V3 0x20080522u
+
+long sys_capget(SYSARGS) {
+  uint32_t hdr[2];
+  uint32_t data[6];
+  size_t words;
+  if (user_read(hdr, a0, sizeof(hdr)) < 0)
+    return -LINUX_EFAULT;
+  if (hdr[0] != SHIM_CAP_V1 && hdr[0] != SHIM_CAP_V2 && hdr[0] != SHIM_CAP_V3) {
+    hdr[0] = SHIM_CAP_V3;
+    if (user_write(a0, hdr, 4) < 0)
+      return -LINUX_EFAULT;
+    return a1 ? -LINUX_EINVAL : 0;
+  }
+  if ((int)hdr[1] < 0)
+    return -LINUX_EINVAL;
+  if (hdr[1] && (int)hdr[1] != moat_getpid())
+    return -LINUX_ESRCH;
+  if (!a1)
+    return 0;
+  memset(data, 0, sizeof(data));
+  /* Root inside the sandbox has every capability, as far as the guest
+   * can tell; the host grants none of them. */
+  if (moat_geteuid() == 0) {
+    data[0] = data[1] = 0xffffffffu;
+    data[3] = data[4] = (1u << (SHIM_CAP_LAST_CAP - 31)) - 1;
+  }
+  words = hdr[0] == SHIM_CAP_V1 ? 3 : 6;
+  return user_write(a1, data, words * 4) < 0 ? -LINUX_EFAULT : 0;
+}
+
+/* ---- one-thread synchronisation ----------------------------------------- */
+
+#define SHIM_FUTEX_WAIT 0
+#define SHIM_FUTEX_WAKE 1
+#define SHIM_FUTEX_REQUEUE 3
+#define SHIM_FUTEX_CMP_REQUEUE 4
+#define SHIM_FUTEX_WAKE_OP 5
+#define SHIM_FUTEX_WAIT_BITSET 9
+#define SHIM_FUTEX_WAKE_BITSET 10
+#define SHIM_FUTEX_CMD_MASK 0x7f
+#define SHIM_FUTEX_CLOCK_REALTIME 256
+
+/* With one thread, nobody else can wake a waiter: a wait whose value
+ * matches only ends by its timeout or by a signal, exactly as Linux
+ * would behave for this process. */
+long sys_futex(SYSARGS) {
+  int cmd = (int)a1 & SHIM_FUTEX_CMD_MASK;
+  uint32_t cur;
+
+  switch (cmd) {
+  case SHIM_FUTEX_WAIT:
+  case SHIM_FUTEX_WAIT_BITSET: {
+    struct linux_timespec ts, *tsp = NULL;
+    int clock = LINUX_CLOCK_MONOTONIC, flags = 0, err;
+    if (a0 & 3)
+      return -LINUX_EINVAL;
+    if (cmd == SHIM_FUTEX_WAIT_BITSET && (uint32_t)a5 == 0)
+      return -LINUX_EINVAL;
+    if (user_read(&cur, a0, 4) < 0)
+      return -LINUX_EFAULT;
+    if (a3) {
+      if (user_read(&ts, a3, sizeof(ts)) < 0)
+        return -LINUX_EFAULT;
+      if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+        return -LINUX_EINVAL;
+      tsp = &ts;
+    }
+    if (cur != (uint32_t)a2)
+      return -LINUX_EAGAIN;
+    if (cmd == SHIM_FUTEX_WAIT_BITSET) {
+      flags = LINUX_TIMER_ABSTIME;
+      if ((int)a1 & SHIM_FUTEX_CLOCK_REALTIME)
+        clock = LINUX_CLOCK_REALTIME;
+    }
+    if (tsp) {
+      err = moat_clock_nanosleep(clock, flags, tsp, NULL);
+      return err < 0 ? err : -LINUX_ETIMEDOUT;
+    }
+    for (;;) {
+      struct linux_timespec hour = {3600, 0};
+      err = moat_clock_nanosleep(LINUX_CLOCK_MONOTONIC, 0, &hour, NULL);
+      if (err < 0)
+        return err;
+    }
+  }
+  case SHIM_FUTEX_WAKE:
+  case SHIM_FUTEX_WAKE_BITSET:
+  case SHIM_FUTEX_WAKE_OP:
+  case SHIM_FUTEX_REQUEUE:
+    if (a0 & 3)
+      return -LINUX_EINVAL;
+    return 0;
+  case SHIM_FUTEX_CMP_REQUEUE:
+    if (a0 & 3)
+      return -LINUX_EINVAL;
+    if (user_read(&cur, a0, 4) < 0)
+      return -LINUX_EFAULT;
+    return cur == (uint32_t)a5 ? 0 : -LINUX_EAGAIN;
+  default:
+    return -LINUX_ENOSYS;
+  }
+}
+
+#define SHIM_MEMBARRIER_GLOBAL 1
+#define SHIM_MEMBARRIER_PRIVATE_EXPEDITED 8
+#define SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED 16
+
+long sys_membarrier(SYSARGS) {
+  const long supported = SHIM_MEMBARRIER_GLOBAL |
+                         SHIM_MEMBARRIER_PRIVATE_EXPEDITED |
+                         SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED;
+  if (a1)
+    return -LINUX_EINVAL;
+  if (a0 == 0)
+    return supported;
+  if (a0 & ~(uint64_t)supported || (a0 & (a0 - 1)))
+    return -LINUX_EINVAL;
+  return 0;
+}
