@@ -1,0 +1,758 @@
+/* hostfs: a granted host directory, reached only through plat_host_*.
+ *
+ * The host is untrusted: every attribute it reports is checked (known file
+ * type, nanoseconds in range, sizes that fit), every directory record it
+ * returns is validated (record length in bounds, name terminated, no '/',
+ * not "." or ".."), every count it returns is bounded by what was asked.
+ * Names sent to the host are single components; the platform never
+ * follows a host symlink, and symlinks are resolved by the sandbox's vfs,
+ * so resolution cannot leave the grant.
+ *
+ * Inodes: a directory keeps an O_PATH handle (the grant handle for the
+ * root) so lookups below it are relative to it; any other object is named
+ * by its directory inode and its name, and a regular file gets real
+ * read/write handles when it is opened (kept on the inode until it is
+ * evicted, so an open file stays usable after it is unlinked). One struct
+ * inode per host object while referenced (a table by host dev and ino);
+ * inode numbers are the host's.
+ *
+ * Directory listings: the host's d_off cookies cannot be handed back
+ * (the contract has only "rewind"), so a listing is read whole when a
+ * reader starts at the beginning and served from that snapshot by index.
+ * This keeps "delete while iterating" (rm -r) correct. */
+#include "hostfs.h"
+
+#include "file.h"
+#include "moat/platform.h"
+#include "rt.h"
+#include "vfs.h"
+
+#define NBUCKETS 1024
+#define DIRBUF 32768
+
+struct hostfs_entry { /* one name of a listing snapshot */
+  uint64_t ino;
+  uint8_t type;
+  uint8_t namelen;
+  char name[LINUX_NAME_MAX + 1];
+};
+
+struct hostfs_node { /* inode->private */
+  struct inode *inode;
+  struct hostfs_node *hash_next;
+  uint64_t host_dev, host_ino;
+  int h_dir;            /* directories: O_PATH handle; -1 otherwise */
+  int h_ro, h_rw;       /* regular files: data handles, -1 until needed */
+  struct inode *parent; /* non-directories: the directory of name */
+  char *name;
+  struct hostfs_entry *snap; /* directories: the listing being read */
+  size_t nsnap;
+};
+
+struct hostfs {
+  bool readonly;
+  int grant;
+  struct hostfs_node *buckets[NBUCKETS];
+};
+
+static const struct inode_ops hostfs_iops;
+static struct file_ops g_reg_fops; /* the generic ops plus our open */
+static bool g_reg_fops_ready;
+
+static bool is_dir(const struct inode *i) {
+  return LINUX_S_ISTYPE(i->mode, LINUX_S_IFDIR);
+}
+
+static int host_err(long r) {
+  /* Only errno values may come back; anything else is the host lying. */
+  if (r < 0 && r >= -4095)
+    return (int)r;
+  return -LINUX_EIO;
+}
+
+/* ---- attributes ---- */
+
+static bool ts_ok(const struct linux_timespec *t) {
+  return t->tv_nsec >= 0 && t->tv_nsec < 1000000000;
+}
+
+static bool stat_ok(const struct plat_host_stat *st) {
+  switch (st->mode & LINUX_S_IFMT) {
+  case LINUX_S_IFREG:
+  case LINUX_S_IFDIR:
+  case LINUX_S_IFLNK:
+  case LINUX_S_IFCHR:
+  case LINUX_S_IFBLK:
+  case LINUX_S_IFIFO:
+  case LINUX_S_IFSOCK:
+    break;
+  default:
+    return false;
+  }
+  if ((st->mode & ~(uint32_t)(LINUX_S_IFMT | 07777)) != 0)
+    return false;
+  if (st->size > (uint64_t)INT64_MAX || st->blocks > (uint64_t)INT64_MAX)
+    return false;
+  if (LINUX_S_ISTYPE(st->mode, LINUX_S_IFLNK) && st->size >= LINUX_PATH_MAX)
+    return false;
+  return ts_ok(&st->atime) && ts_ok(&st->mtime) && ts_ok(&st->ctime);
+}
+
+static int host_stat(int dir, const char *name, struct plat_host_stat *st) {
+  memset(st, 0, sizeof(*st));
+  int r = plat_host_stat(dir, name, st);
+  if (r)
+    return host_err(r);
+  return stat_ok(st) ? 0 : -LINUX_EIO;
+}
+
+static void fill_attrs(struct inode *inode, const struct plat_host_stat *st) {
+  inode->mode = st->mode;
+  inode->uid = st->uid;
+  inode->gid = st->gid;
+  inode->nlink = st->nlink ? st->nlink : 1;
+  inode->size = st->size;
+  inode->blocks = st->blocks;
+  inode->rdev = st->rdev;
+  inode->atime = st->atime;
+  inode->mtime = st->mtime;
+  inode->ctime = st->ctime;
+  inode->ino = st->ino;
+}
+
+static struct hostfs *fs_of(const struct inode *i) {
+  return i->sb->private;
+}
+
+static struct hostfs_node *node_of(const struct inode *i) {
+  return i->private;
+}
+
+/* The (directory handle, name) pair that names a non-directory. */
+static int name_of(struct inode *inode, int *dir, const char **name) {
+  struct hostfs_node *n = node_of(inode);
+  if (!n->parent || !n->name)
+    return -LINUX_ESTALE;
+  *dir = node_of(n->parent)->h_dir;
+  *name = n->name;
+  return 0;
+}
+
+static int refresh(struct inode *inode) {
+  struct hostfs_node *n = node_of(inode);
+  struct plat_host_stat st;
+  int err;
+  if (n->h_dir >= 0) {
+    err = host_stat(n->h_dir, NULL, &st);
+  } else if (n->h_rw >= 0 || n->h_ro >= 0) {
+    err = host_stat(n->h_rw >= 0 ? n->h_rw : n->h_ro, NULL, &st);
+  } else {
+    int dir;
+    const char *name;
+    err = name_of(inode, &dir, &name);
+    if (!err)
+      err = host_stat(dir, name, &st);
+  }
+  if (err)
+    return err;
+  if ((st.mode & LINUX_S_IFMT) != (inode->mode & LINUX_S_IFMT))
+    return -LINUX_ESTALE; /* replaced on the host behind our back */
+  fill_attrs(inode, &st);
+  return 0;
+}
+
+/* ---- the inode table ---- */
+
+static size_t bucket(uint64_t dev, uint64_t ino) {
+  uint64_t h = (ino * 0x9e3779b97f4a7c15ull) ^ dev;
+  return (size_t)((h >> 20) % NBUCKETS);
+}
+
+static struct hostfs_node *table_find(struct hostfs *fs, uint64_t dev,
+                                      uint64_t ino) {
+  for (struct hostfs_node *n = fs->buckets[bucket(dev, ino)]; n;
+       n = n->hash_next)
+    if (n->host_dev == dev && n->host_ino == ino)
+      return n;
+  return NULL;
+}
+
+static void table_remove(struct hostfs *fs, struct hostfs_node *node) {
+  struct hostfs_node **pp =
+      &fs->buckets[bucket(node->host_dev, node->host_ino)];
+  for (; *pp; pp = &(*pp)->hash_next)
+    if (*pp == node) {
+      *pp = node->hash_next;
+      return;
+    }
+}
+
+static void set_name(struct hostfs_node *n, struct inode *dir,
+                     const char *name) {
+  if (is_dir(n->inode))
+    return;
+  char *copy = rt_strdup(name);
+  if (!copy)
+    return; /* keep the old name: still names the object or fails cleanly */
+  kfree(n->name);
+  n->name = copy;
+  if (n->parent != dir) {
+    vfs_inode_put(n->parent);
+    n->parent = vfs_inode_get(dir);
+  }
+}
+
+/* The inode for name below dir, given what the host said about it. For a
+ * directory, h_dir is an O_PATH handle already opened (consumed). */
+static int make_inode(struct inode *dir, const char *name,
+                      const struct plat_host_stat *st, int h_dir,
+                      struct inode **out) {
+  struct hostfs *fs = fs_of(dir);
+  struct hostfs_node *n = table_find(fs, st->dev, st->ino);
+  if (n && (n->inode->mode & LINUX_S_IFMT) == (st->mode & LINUX_S_IFMT)) {
+    if (h_dir >= 0)
+      plat_host_close(h_dir);
+    fill_attrs(n->inode, st);
+    set_name(n, dir, name);
+    *out = vfs_inode_get(n->inode);
+    return 0;
+  }
+  if (n) { /* the host reused the number for another type: forget it */
+    table_remove(fs, n);
+    n->host_dev = n->host_ino = ~0ull;
+  }
+  n = kzalloc(sizeof(*n));
+  const struct file_ops *fops =
+      LINUX_S_ISTYPE(st->mode, LINUX_S_IFREG) ? &g_reg_fops : NULL;
+  struct inode *inode =
+      n ? vfs_inode_alloc(dir->sb, st->mode, &hostfs_iops, fops) : NULL;
+  if (!inode) {
+    kfree(n);
+    if (h_dir >= 0)
+      plat_host_close(h_dir);
+    return -LINUX_ENOMEM;
+  }
+  n->inode = inode;
+  n->host_dev = st->dev;
+  n->host_ino = st->ino;
+  n->h_dir = h_dir;
+  n->h_ro = n->h_rw = -1;
+  inode->private = n;
+  fill_attrs(inode, st);
+  if (!is_dir(inode)) {
+    n->name = rt_strdup(name);
+    if (!n->name) {
+      vfs_inode_put(inode);
+      return -LINUX_ENOMEM;
+    }
+    n->parent = vfs_inode_get(dir);
+  }
+  n->hash_next = fs->buckets[bucket(st->dev, st->ino)];
+  fs->buckets[bucket(st->dev, st->ino)] = n;
+  *out = inode;
+  return 0;
+}
+
+/* Look name up on the host and return its inode. */
+static int lookup_host(struct inode *dir, const char *name,
+                       struct inode **out) {
+  struct hostfs_node *d = node_of(dir);
+  struct plat_host_stat st;
+  int err = host_stat(d->h_dir, name, &st);
+  if (err)
+    return err;
+  int h = -1;
+  if (LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR)) {
+    struct hostfs_node *known = table_find(fs_of(dir), st.dev, st.ino);
+    if (!known || !is_dir(known->inode)) {
+      err = plat_host_open(d->h_dir, name, LINUX_O_PATH | LINUX_O_DIRECTORY, 0,
+                           &h);
+      if (err)
+        return host_err(err);
+      /* The name may have been replaced between the stat and the open:
+       * describe what the handle holds. */
+      err = host_stat(h, NULL, &st);
+      if (!err && !LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR))
+        err = -LINUX_ENOTDIR;
+      if (err) {
+        plat_host_close(h);
+        return err;
+      }
+    }
+  }
+  return make_inode(dir, name, &st, h, out);
+}
+
+/* ---- inode operations ---- */
+
+static int hostfs_lookup(struct inode *dir, const char *name,
+                         struct inode **out) {
+  return lookup_host(dir, name, out);
+}
+
+static int check_writable(struct inode *inode) {
+  return fs_of(inode)->readonly ? -LINUX_EROFS : 0;
+}
+
+static int hostfs_create_op(struct inode *dir, const char *name,
+                            const struct vfs_create *args, struct inode **out) {
+  struct hostfs_node *d = node_of(dir);
+  int err = check_writable(dir);
+  if (err)
+    return err;
+  uint32_t perm = args->mode & 07777;
+  int h = -1;
+  switch (args->mode & LINUX_S_IFMT) {
+  case LINUX_S_IFREG:
+    err = plat_host_open(d->h_dir, name,
+                         LINUX_O_RDWR | LINUX_O_CREAT | LINUX_O_EXCL, perm, &h);
+    break;
+  case LINUX_S_IFDIR:
+    err = plat_host_create(d->h_dir, name, PLAT_HOST_DIR, perm, NULL);
+    break;
+  case LINUX_S_IFLNK:
+    err = plat_host_create(d->h_dir, name, PLAT_HOST_SYMLINK, 0, args->target);
+    break;
+  default:
+    return -LINUX_EPERM; /* the host contract has no mknod */
+  }
+  if (err)
+    return host_err(err);
+  err = lookup_host(dir, name, out);
+  if (err) {
+    if (h >= 0)
+      plat_host_close(h);
+    return err;
+  }
+  if (h >= 0) {
+    struct hostfs_node *n = node_of(*out);
+    if (n->h_rw < 0)
+      n->h_rw = h;
+    else
+      plat_host_close(h);
+  }
+  return 0;
+}
+
+static int hostfs_link(struct inode *dir, const char *name,
+                       struct inode *target) {
+  int err = check_writable(dir);
+  if (err)
+    return err;
+  int odir;
+  const char *oname;
+  err = name_of(target, &odir, &oname);
+  if (err)
+    return err;
+  err = plat_host_move(odir, oname, node_of(dir)->h_dir, name, 0, true);
+  if (err)
+    return host_err(err);
+  target->nlink++;
+  refresh(target);
+  return 0;
+}
+
+static int hostfs_unlink(struct inode *dir, const char *name, bool is_dir_op) {
+  int err = check_writable(dir);
+  if (err)
+    return err;
+  struct plat_host_stat st;
+  bool known = host_stat(node_of(dir)->h_dir, name, &st) == 0;
+  err = plat_host_remove(node_of(dir)->h_dir, name, is_dir_op);
+  if (err)
+    return host_err(err);
+  if (known) {
+    struct hostfs_node *n = table_find(fs_of(dir), st.dev, st.ino);
+    if (n) {
+      if (n->inode->nlink)
+        n->inode->nlink--;
+      if (n->parent == dir && n->name && !rt_strcmp(n->name, name)) {
+        /* This name is gone; an open file keeps its handles. */
+        kfree(n->name);
+        n->name = NULL;
+      }
+    }
+  }
+  return 0;
+}
+
+static int hostfs_rename(struct inode *olddir, const char *oldname,
+                         struct inode *newdir, const char *newname,
+                         unsigned flags) {
+  int err = check_writable(olddir);
+  if (err)
+    return err;
+  err = plat_host_move(node_of(olddir)->h_dir, oldname, node_of(newdir)->h_dir,
+                       newname, flags, false);
+  if (err)
+    return host_err(err);
+  /* Names that our inodes use may have moved: follow them. */
+  struct plat_host_stat st;
+  if (host_stat(node_of(newdir)->h_dir, newname, &st) == 0) {
+    struct hostfs_node *n = table_find(fs_of(newdir), st.dev, st.ino);
+    if (n)
+      set_name(n, newdir, newname);
+  }
+  if ((flags & LINUX_RENAME_EXCHANGE) &&
+      host_stat(node_of(olddir)->h_dir, oldname, &st) == 0) {
+    struct hostfs_node *n = table_find(fs_of(olddir), st.dev, st.ino);
+    if (n)
+      set_name(n, olddir, oldname);
+  }
+  return 0;
+}
+
+static bool has_slash(const char *name, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (name[i] == '/')
+      return true;
+  return false;
+}
+
+/* Read the whole listing of dir into a fresh snapshot. */
+static int snapshot(struct inode *dir) {
+  struct hostfs_node *d = node_of(dir);
+  int h;
+  int err =
+      plat_host_open(d->h_dir, NULL, LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0, &h);
+  if (err)
+    return host_err(err);
+  char *buf = kmalloc(DIRBUF);
+  struct hostfs_entry *ents = NULL;
+  size_t n = 0, cap = 0;
+  if (!buf) {
+    err = -LINUX_ENOMEM;
+    goto out;
+  }
+  for (bool first = true;; first = false) {
+    long got = plat_host_readdir(h, buf, DIRBUF, first);
+    if (got < 0) {
+      err = host_err(got);
+      goto out;
+    }
+    if (got == 0)
+      break;
+    if (got > DIRBUF) {
+      err = -LINUX_EIO;
+      goto out;
+    }
+    size_t at = 0;
+    const size_t hdr = offsetof(struct linux_dirent64, d_name);
+    while (at < (size_t)got) {
+      uint64_t ino;
+      uint16_t reclen;
+      uint8_t type;
+      if ((size_t)got - at < hdr + 2) {
+        err = -LINUX_EIO;
+        goto out;
+      }
+      memcpy(&ino, buf + at + offsetof(struct linux_dirent64, d_ino),
+             sizeof(ino));
+      memcpy(&reclen, buf + at + offsetof(struct linux_dirent64, d_reclen),
+             sizeof(reclen));
+      memcpy(&type, buf + at + offsetof(struct linux_dirent64, d_type), 1);
+      if (reclen < hdr + 2 || reclen > (size_t)got - at) {
+        err = -LINUX_EIO;
+        goto out;
+      }
+      const char *name = buf + at + hdr;
+      size_t room = reclen - hdr;
+      size_t len = rt_strnlen(name, room);
+      at += reclen;
+      if (len == room || len == 0 || len > LINUX_NAME_MAX ||
+          has_slash(name, len)) {
+        err = -LINUX_EIO;
+        goto out;
+      }
+      if ((len == 1 && name[0] == '.') ||
+          (len == 2 && name[0] == '.' && name[1] == '.'))
+        continue;
+      if (n == cap) {
+        size_t ncap = cap ? cap * 2 : 64;
+        struct hostfs_entry *bigger = krealloc(ents, ncap * sizeof(*ents));
+        if (!bigger) {
+          err = -LINUX_ENOMEM;
+          goto out;
+        }
+        ents = bigger;
+        cap = ncap;
+      }
+      ents[n].ino = ino;
+      ents[n].type = type <= 14 ? type : LINUX_DT_UNKNOWN;
+      ents[n].namelen = (uint8_t)len;
+      memcpy(ents[n].name, name, len);
+      ents[n].name[len] = 0;
+      n++;
+    }
+  }
+  kfree(d->snap);
+  d->snap = ents;
+  d->nsnap = n;
+  ents = NULL;
+  err = 0;
+out:
+  kfree(ents);
+  kfree(buf);
+  plat_host_close(h);
+  return err;
+}
+
+static int hostfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
+                          void *ctx) {
+  struct hostfs_node *d = node_of(dir);
+  if (*pos == 2 || !d->snap) {
+    int err = snapshot(dir);
+    if (err)
+      return err;
+  }
+  for (uint64_t i = *pos - 2; i < d->nsnap; i++) {
+    struct hostfs_entry *e = &d->snap[i];
+    int r = emit(ctx, e->name, e->namelen, e->ino, e->type, i + 3);
+    if (r > 0)
+      return 0;
+    if (r < 0)
+      return r;
+    *pos = i + 3;
+  }
+  return 0;
+}
+
+static long hostfs_readlink(struct inode *inode, char *buf, size_t len) {
+  int dir;
+  const char *name;
+  int err = name_of(inode, &dir, &name);
+  if (err)
+    return err;
+  long n = plat_host_readlink(dir, name, buf, len);
+  if (n < 0)
+    return host_err(n);
+  if ((size_t)n > len)
+    return -LINUX_EIO;
+  if ((size_t)n == len && len < LINUX_PATH_MAX) {
+    /* Maybe cut: ask with room to learn the full length. */
+    char *tmp = kmalloc(LINUX_PATH_MAX);
+    if (!tmp)
+      return n;
+    long full = plat_host_readlink(dir, name, tmp, LINUX_PATH_MAX);
+    kfree(tmp);
+    if (full > n && full <= LINUX_PATH_MAX)
+      return full;
+  }
+  return n;
+}
+
+static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
+  struct hostfs_node *n = node_of(inode);
+  int err = check_writable(inode);
+  if (err)
+    return err;
+  if (((attr->valid & VFS_ATTR_UID) && attr->uid != inode->uid) ||
+      ((attr->valid & VFS_ATTR_GID) && attr->gid != inode->gid))
+    return -LINUX_EPERM; /* the host contract cannot chown */
+  unsigned what = 0;
+  struct linux_timespec times[2] = {{0, LINUX_UTIME_OMIT},
+                                    {0, LINUX_UTIME_OMIT}};
+  if (attr->valid & VFS_ATTR_MODE)
+    what |= PLAT_SET_MODE;
+  if (attr->valid & VFS_ATTR_ATIME) {
+    times[0] = attr->atime;
+    what |= PLAT_SET_TIMES;
+  }
+  if (attr->valid & VFS_ATTR_MTIME) {
+    times[1] = attr->mtime;
+    what |= PLAT_SET_TIMES;
+  }
+  if (attr->valid & VFS_ATTR_SIZE)
+    what |= PLAT_SET_SIZE;
+  if (what) {
+    int dir = n->h_dir >= 0 ? n->h_dir : n->h_rw;
+    const char *name = NULL;
+    if (dir < 0) {
+      err = name_of(inode, &dir, &name);
+      if (err)
+        return err;
+    }
+    err = plat_host_setattr(dir, name, what, attr->mode & 07777, times,
+                            attr->size);
+    if (err)
+      return host_err(err);
+  }
+  refresh(inode);
+  return 0;
+}
+
+static int hostfs_getattr(struct inode *inode) {
+  return refresh(inode);
+}
+
+/* A data handle: read-write when asked (or when one exists), else
+ * read-only. Called with inode->lock held or from open. */
+static int data_handle(struct inode *inode, bool write, int *out) {
+  struct hostfs_node *n = node_of(inode);
+  if (n->h_rw >= 0) {
+    *out = n->h_rw;
+    return 0;
+  }
+  if (!write && n->h_ro >= 0) {
+    *out = n->h_ro;
+    return 0;
+  }
+  int dir;
+  const char *name;
+  int err = name_of(inode, &dir, &name);
+  if (err)
+    return err;
+  int h;
+  if (write) {
+    err = check_writable(inode);
+    if (err)
+      return err;
+    err = plat_host_open(dir, name, LINUX_O_RDWR, 0, &h);
+    if (err == -LINUX_EACCES) /* write-only on the host */
+      err = plat_host_open(dir, name, LINUX_O_WRONLY, 0, &h);
+    if (err)
+      return host_err(err);
+    n->h_rw = h;
+  } else {
+    err = plat_host_open(dir, name, LINUX_O_RDONLY, 0, &h);
+    if (err)
+      return host_err(err);
+    n->h_ro = h;
+  }
+  *out = h;
+  return 0;
+}
+
+static long hostfs_read(struct inode *inode, void *buf, size_t len,
+                        uint64_t off) {
+  int h;
+  int err = data_handle(inode, false, &h);
+  if (err)
+    return err;
+  long n = plat_host_pread(h, buf, len, off);
+  if (n < 0)
+    return host_err(n);
+  return (size_t)n > len ? -LINUX_EIO : n;
+}
+
+static long hostfs_write(struct inode *inode, const void *buf, size_t len,
+                         uint64_t off) {
+  int h;
+  int err = check_writable(inode);
+  if (err)
+    return err;
+  err = data_handle(inode, true, &h);
+  if (err)
+    return err;
+  long n = plat_host_pwrite(h, buf, len, off);
+  if (n < 0)
+    return host_err(n);
+  if ((size_t)n > len)
+    return -LINUX_EIO;
+  if (off + (uint64_t)n > inode->size)
+    inode->size = off + (uint64_t)n;
+  vfs_touch_mtime(inode);
+  return n;
+}
+
+static int hostfs_fsync(struct inode *inode) {
+  struct hostfs_node *n = node_of(inode);
+  int h = n->h_rw >= 0 ? n->h_rw : n->h_ro;
+  if (h < 0)
+    return 0;
+  int r = plat_host_sync(h);
+  return r < 0 ? host_err(r) : 0;
+}
+
+static void hostfs_evict(struct inode *inode) {
+  struct hostfs_node *n = node_of(inode);
+  if (!n)
+    return;
+  struct hostfs *fs = fs_of(inode);
+  table_remove(fs, n);
+  if (n->h_dir >= 0 && n->h_dir != fs->grant)
+    plat_host_close(n->h_dir);
+  if (n->h_ro >= 0)
+    plat_host_close(n->h_ro);
+  if (n->h_rw >= 0)
+    plat_host_close(n->h_rw);
+  vfs_inode_put(n->parent);
+  kfree(n->name);
+  kfree(n->snap);
+  kfree(n);
+  inode->private = NULL;
+}
+
+static const struct inode_ops hostfs_iops = {
+    .lookup = hostfs_lookup,
+    .create = hostfs_create_op,
+    .link = hostfs_link,
+    .unlink = hostfs_unlink,
+    .rename = hostfs_rename,
+    .readdir = hostfs_readdir,
+    .readlink = hostfs_readlink,
+    .setattr = hostfs_setattr,
+    .getattr = hostfs_getattr,
+    .read = hostfs_read,
+    .write = hostfs_write,
+    .fsync = hostfs_fsync,
+    .evict = hostfs_evict,
+};
+
+/* Open the host handles a new open file needs now, so errors show at
+ * open time and the file stays usable if its name is removed. */
+static int hostfs_file_open(struct inode *inode, struct file *file) {
+  if (file->flags & LINUX_O_PATH)
+    return 0;
+  unsigned acc = file->flags & LINUX_O_ACCMODE;
+  int h, err = 0;
+  rt_lock(&inode->lock);
+  if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
+    err = data_handle(inode, acc == LINUX_O_RDWR, &h);
+  else if (acc == LINUX_O_WRONLY)
+    err = data_handle(inode, true, &h);
+  rt_unlock(&inode->lock);
+  if (err)
+    return err;
+  return vfs_regular_file_ops.open ? vfs_regular_file_ops.open(inode, file) : 0;
+}
+
+int hostfs_create(int grant_handle, bool readonly, struct superblock **out) {
+  if (!g_reg_fops_ready) {
+    g_reg_fops = vfs_regular_file_ops;
+    g_reg_fops.open = hostfs_file_open;
+    g_reg_fops_ready = true;
+  }
+  struct plat_host_stat st;
+  int err = host_stat(grant_handle, NULL, &st);
+  if (err)
+    return err;
+  if (!LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR))
+    return -LINUX_ENOTDIR;
+  struct hostfs *fs = kzalloc(sizeof(*fs));
+  struct superblock *sb =
+      fs ? vfs_sb_alloc("hostfs", HOSTFS_MAGIC, readonly ? VFS_SB_RDONLY : 0)
+         : NULL;
+  struct hostfs_node *n = sb ? kzalloc(sizeof(*n)) : NULL;
+  struct inode *root =
+      n ? vfs_inode_alloc(sb, st.mode, &hostfs_iops, NULL) : NULL;
+  if (!root) {
+    kfree(n);
+    kfree(fs);
+    return -LINUX_ENOMEM;
+  }
+  fs->readonly = readonly;
+  fs->grant = grant_handle;
+  sb->private = fs;
+  n->inode = root;
+  n->host_dev = st.dev;
+  n->host_ino = st.ino;
+  n->h_dir = grant_handle;
+  n->h_ro = n->h_rw = -1;
+  root->private = n;
+  fill_attrs(root, &st);
+  fs->buckets[bucket(st.dev, st.ino)] = n;
+  sb->root = root;
+  *out = sb;
+  return 0;
+}
