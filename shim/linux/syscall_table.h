@@ -12,9 +12,11 @@
  *                                 SUPPORTED or PARTIAL("what is missing")
  *   NOSYS(nr, name, args)         not handled
  * and ARGS(...), SUPPORTED, PARTIAL(note) and the T_* argument types
- * (enum shim_arg_type in shim.h). Keep one entry per line: the doc
- * generator reads this file line by line.
+ * (enum shim_arg_type in shim.h). Keep one entry per line (clang-format
+ * is off below): the doc generator reads this file line by line.
  */
+
+// clang-format off
 SYS(0, read, SUPPORTED, ARGS(T_FD, T_OUTBUF, T_SIZE))
 SYS(1, write, SUPPORTED, ARGS(T_FD, T_INBUF, T_SIZE))
 SYS(2, open, SUPPORTED, ARGS(T_PATH, T_OFLAGS, T_MODE))
@@ -24,19 +26,14 @@ SYS(5, fstat, SUPPORTED, ARGS(T_FD, T_PTR))
 SYS(6, lstat, SUPPORTED, ARGS(T_PATH, T_PTR))
 NOSYS(7, poll, ARGS(T_PTR, T_UINT, T_INT))
 SYS(8, lseek, SUPPORTED, ARGS(T_FD, T_OFF, T_WHENCE))
-SYS(9, mmap,
-    PARTIAL("file-backed MAP_SHARED writes are not written back to the file"),
-    ARGS(T_PTR, T_SIZE, T_PROT, T_MMAPFL, T_FD, T_HEX))
+SYS(9, mmap, PARTIAL("file mappings are private copies; a writable MAP_SHARED file mapping fails with ENODEV"), ARGS(T_PTR, T_SIZE, T_PROT, T_MMAPFL, T_FD, T_HEX))
 SYS(10, mprotect, SUPPORTED, ARGS(T_PTR, T_SIZE, T_PROT))
 SYS(11, munmap, SUPPORTED, ARGS(T_PTR, T_SIZE))
 SYS(12, brk, SUPPORTED, ARGS(T_PTR))
 SYS(13, rt_sigaction, SUPPORTED, ARGS(T_SIG, T_PTR, T_PTR, T_SIZE))
 SYS(14, rt_sigprocmask, SUPPORTED, ARGS(T_SIGHOW, T_PTR, T_PTR, T_SIZE))
 SYS(15, rt_sigreturn, SUPPORTED, ARGS())
-SYS(16, ioctl,
-    PARTIAL("terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, "
-            "TIOCGPGRP, TIOCSPGRP), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX only"),
-    ARGS(T_FD, T_IOCTL, T_HEX))
+SYS(16, ioctl, PARTIAL("terminal requests (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX only"), ARGS(T_FD, T_IOCTL, T_HEX))
 SYS(17, pread64, SUPPORTED, ARGS(T_FD, T_OUTBUF, T_SIZE, T_OFF))
 SYS(18, pwrite64, SUPPORTED, ARGS(T_FD, T_INBUF, T_SIZE, T_OFF))
 SYS(19, readv, SUPPORTED, ARGS(T_FD, T_PTR, T_INT))
@@ -45,10 +42,8 @@ SYS(21, access, SUPPORTED, ARGS(T_PATH, T_ACCMODE))
 SYS(22, pipe, SUPPORTED, ARGS(T_PTR))
 NOSYS(23, select, ARGS(T_INT, T_PTR, T_PTR, T_PTR, T_PTR))
 SYS(24, sched_yield, SUPPORTED, ARGS())
-SYS(25, mremap, PARTIAL("as the core supports it"),
-    ARGS(T_PTR, T_SIZE, T_SIZE, T_HEX, T_PTR))
-SYS(26, msync, PARTIAL("a no-op (no shared file mappings)"),
-    ARGS(T_PTR, T_SIZE, T_HEX))
+SYS(25, mremap, PARTIAL("MREMAP_DONTUNMAP and old_len 0 are not supported"), ARGS(T_PTR, T_SIZE, T_SIZE, T_HEX, T_PTR))
+SYS(26, msync, PARTIAL("a no-op (no shared file mappings)"), ARGS(T_PTR, T_SIZE, T_HEX))
 NOSYS(27, mincore, ARGS(T_PTR, T_SIZE, T_PTR))
 SYS(28, madvise, SUPPORTED, ARGS(T_PTR, T_SIZE, T_INT))
 NOSYS(29, shmget, ARGS(T_HEX, T_SIZE, T_HEX))
@@ -62,8 +57,7 @@ NOSYS(36, getitimer, ARGS(T_INT, T_PTR))
 NOSYS(37, alarm, ARGS(T_UINT))
 NOSYS(38, setitimer, ARGS(T_INT, T_PTR, T_PTR))
 SYS(39, getpid, SUPPORTED, ARGS())
-SYS(40, sendfile, PARTIAL("copied through a buffer; no zero-copy"),
-    ARGS(T_FD, T_FD, T_PTR, T_SIZE))
+SYS(40, sendfile, PARTIAL("copied through a buffer; no zero-copy"), ARGS(T_FD, T_FD, T_PTR, T_SIZE))
 NOSYS(41, socket, ARGS(T_INT, T_INT, T_INT))
 NOSYS(42, connect, ARGS(T_FD, T_PTR, T_INT))
 NOSYS(43, accept, ARGS(T_FD, T_PTR, T_PTR))
@@ -83,7 +77,7 @@ NOSYS(56, clone, ARGS(T_HEX, T_PTR, T_PTR, T_PTR, T_HEX))
 NOSYS(57, fork, ARGS())
 NOSYS(58, vfork, ARGS())
 NOSYS(59, execve, ARGS(T_PATH, T_PTR, T_PTR))
-SYS(60, exit, SUPPORTED, ARGS(T_INT))
+SYS(60, exit, PARTIAL("ends the process: there is one thread"), ARGS(T_INT))
 NOSYS(61, wait4, ARGS(T_INT, T_PTR, T_HEX, T_PTR))
 SYS(62, kill, SUPPORTED, ARGS(T_INT, T_SIG))
 SYS(63, uname, SUPPORTED, ARGS(T_PTR))
@@ -95,19 +89,13 @@ NOSYS(68, msgget, ARGS(T_HEX, T_HEX))
 NOSYS(69, msgsnd, ARGS(T_INT, T_PTR, T_SIZE, T_HEX))
 NOSYS(70, msgrcv, ARGS(T_INT, T_PTR, T_SIZE, T_INT, T_HEX))
 NOSYS(71, msgctl, ARGS(T_INT, T_INT, T_PTR))
-SYS(72, fcntl,
-    PARTIAL("record locks are accepted and not enforced; F_SETOWN, leases and "
-            "notifications are not supported"),
-    ARGS(T_FD, T_FCNTL, T_HEX))
-SYS(73, flock, PARTIAL("accepted and not enforced (one process)"),
-    ARGS(T_FD, T_INT))
+SYS(72, fcntl, PARTIAL("record locks are accepted and not enforced; F_SETOWN, leases and notifications are not supported"), ARGS(T_FD, T_FCNTL, T_HEX))
+SYS(73, flock, PARTIAL("accepted and not enforced (one process)"), ARGS(T_FD, T_INT))
 SYS(74, fsync, SUPPORTED, ARGS(T_FD))
 SYS(75, fdatasync, SUPPORTED, ARGS(T_FD))
 SYS(76, truncate, SUPPORTED, ARGS(T_PATH, T_OFF))
 SYS(77, ftruncate, SUPPORTED, ARGS(T_FD, T_OFF))
-SYS(78, getdents,
-    PARTIAL("the old format for 32-bit-era callers, built from getdents64"),
-    ARGS(T_FD, T_PTR, T_SIZE))
+SYS(78, getdents, PARTIAL("the old format for 32-bit-era callers, built from getdents64"), ARGS(T_FD, T_PTR, T_SIZE))
 SYS(79, getcwd, SUPPORTED, ARGS(T_OUTSTR, T_SIZE))
 SYS(80, chdir, SUPPORTED, ARGS(T_PATH))
 SYS(81, fchdir, SUPPORTED, ARGS(T_FD))
@@ -129,9 +117,7 @@ SYS(96, gettimeofday, SUPPORTED, ARGS(T_PTR, T_PTR))
 SYS(97, getrlimit, SUPPORTED, ARGS(T_RLIMIT, T_PTR))
 SYS(98, getrusage, PARTIAL("times and counters are zero"), ARGS(T_INT, T_PTR))
 SYS(99, sysinfo, SUPPORTED, ARGS(T_PTR))
-SYS(100, times,
-    PARTIAL("process times are zero; the return value is the clock in ticks"),
-    ARGS(T_PTR))
+SYS(100, times, PARTIAL("process times are zero; the return value is the clock in ticks"), ARGS(T_PTR))
 NOSYS(101, ptrace, ARGS(T_INT, T_INT, T_PTR, T_PTR))
 SYS(102, getuid, SUPPORTED, ARGS())
 NOSYS(103, syslog, ARGS(T_INT, T_PTR, T_INT))
@@ -140,28 +126,23 @@ SYS(105, setuid, SUPPORTED, ARGS(T_INT))
 SYS(106, setgid, SUPPORTED, ARGS(T_INT))
 SYS(107, geteuid, SUPPORTED, ARGS())
 SYS(108, getegid, SUPPORTED, ARGS())
-SYS(109, setpgid,
-    PARTIAL("one process: process group and session ids are the pid"),
-    ARGS(T_INT, T_INT))
+SYS(109, setpgid, PARTIAL("one process: process group and session ids are the pid"), ARGS(T_INT, T_INT))
 SYS(110, getppid, SUPPORTED, ARGS())
 SYS(111, getpgrp, SUPPORTED, ARGS())
-SYS(112, setsid,
-    PARTIAL("one process: process group and session ids are the pid"), ARGS())
+SYS(112, setsid, PARTIAL("one process: process group and session ids are the pid"), ARGS())
 SYS(113, setreuid, SUPPORTED, ARGS(T_INT, T_INT))
 SYS(114, setregid, SUPPORTED, ARGS(T_INT, T_INT))
 SYS(115, getgroups, SUPPORTED, ARGS(T_INT, T_PTR))
-SYS(116, setgroups, PARTIAL("only the current group list may be set"),
-    ARGS(T_INT, T_PTR))
+SYS(116, setgroups, PARTIAL("only the current group list may be set"), ARGS(T_INT, T_PTR))
 SYS(117, setresuid, SUPPORTED, ARGS(T_INT, T_INT, T_INT))
-SYS(118, getresuid, SUPPORTED, ARGS(T_PTR, T_PTR, T_PTR))
+SYS(118, getresuid, PARTIAL("the saved id reads as the effective id"), ARGS(T_PTR, T_PTR, T_PTR))
 SYS(119, setresgid, SUPPORTED, ARGS(T_INT, T_INT, T_INT))
-SYS(120, getresgid, SUPPORTED, ARGS(T_PTR, T_PTR, T_PTR))
+SYS(120, getresgid, PARTIAL("the saved id reads as the effective id"), ARGS(T_PTR, T_PTR, T_PTR))
 SYS(121, getpgid, SUPPORTED, ARGS(T_INT))
 NOSYS(122, setfsuid, ARGS(T_INT))
 NOSYS(123, setfsgid, ARGS(T_INT))
 SYS(124, getsid, SUPPORTED, ARGS(T_INT))
-SYS(125, capget, PARTIAL("reports all capabilities for uid 0, none otherwise"),
-    ARGS(T_PTR, T_PTR))
+SYS(125, capget, PARTIAL("reports all capabilities for uid 0, none otherwise"), ARGS(T_PTR, T_PTR))
 NOSYS(126, capset, ARGS(T_PTR, T_PTR))
 SYS(127, rt_sigpending, SUPPORTED, ARGS(T_PTR, T_SIZE))
 NOSYS(128, rt_sigtimedwait, ARGS(T_PTR, T_PTR, T_PTR, T_SIZE))
@@ -171,18 +152,13 @@ SYS(131, sigaltstack, SUPPORTED, ARGS(T_PTR, T_PTR))
 SYS(132, utime, SUPPORTED, ARGS(T_PATH, T_PTR))
 SYS(133, mknod, SUPPORTED, ARGS(T_PATH, T_MODE, T_HEX))
 NOSYS(134, uselib, ARGS(T_PATH))
-SYS(135, personality, PARTIAL("only PER_LINUX (0) and the query 0xffffffff"),
-    ARGS(T_HEX))
+SYS(135, personality, PARTIAL("only PER_LINUX (0) and the query 0xffffffff"), ARGS(T_HEX))
 NOSYS(136, ustat, ARGS(T_HEX, T_PTR))
 SYS(137, statfs, SUPPORTED, ARGS(T_PATH, T_PTR))
 SYS(138, fstatfs, SUPPORTED, ARGS(T_FD, T_PTR))
 NOSYS(139, sysfs, ARGS(T_INT, T_HEX, T_HEX))
-SYS(140, getpriority,
-    PARTIAL("the nice value is recorded, the scheduler ignores it"),
-    ARGS(T_INT, T_INT))
-SYS(141, setpriority,
-    PARTIAL("the nice value is recorded, the scheduler ignores it"),
-    ARGS(T_INT, T_INT, T_INT))
+SYS(140, getpriority, PARTIAL("the nice value is recorded, the scheduler ignores it"), ARGS(T_INT, T_INT))
+SYS(141, setpriority, PARTIAL("the nice value is recorded, the scheduler ignores it"), ARGS(T_INT, T_INT, T_INT))
 NOSYS(142, sched_setparam, ARGS(T_INT, T_PTR))
 NOSYS(143, sched_getparam, ARGS(T_INT, T_PTR))
 NOSYS(144, sched_setscheduler, ARGS(T_INT, T_INT, T_PTR))
@@ -198,17 +174,12 @@ NOSYS(153, vhangup, ARGS())
 NOSYS(154, modify_ldt, ARGS(T_INT, T_PTR, T_SIZE))
 NOSYS(155, pivot_root, ARGS(T_PATH, T_PATH))
 NOSYS(156, _sysctl, ARGS(T_PTR))
-SYS(157, prctl,
-    PARTIAL("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_DUMPABLE, "
-            "PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS only"),
-    ARGS(T_INT, T_HEX, T_HEX, T_HEX, T_HEX))
-SYS(158, arch_prctl, SUPPORTED, ARGS(T_ARCHPRCTL, T_HEX))
+SYS(157, prctl, PARTIAL("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS only"), ARGS(T_INT, T_HEX, T_HEX, T_HEX, T_HEX))
+SYS(158, arch_prctl, PARTIAL("ARCH_SET_GS is refused (the gs base belongs to moat) and ARCH_SET_CPUID fails with ENODEV"), ARGS(T_ARCHPRCTL, T_HEX))
 NOSYS(159, adjtimex, ARGS(T_PTR))
 SYS(160, setrlimit, SUPPORTED, ARGS(T_RLIMIT, T_PTR))
 NOSYS(161, chroot, ARGS(T_PATH))
-SYS(162, sync,
-    PARTIAL("flushes nothing beyond what the file systems do on each write"),
-    ARGS())
+SYS(162, sync, PARTIAL("flushes nothing beyond what the file systems do on each write"), ARGS())
 NOSYS(163, acct, ARGS(T_PATH))
 NOSYS(164, settimeofday, ARGS(T_PTR, T_PTR))
 NOSYS(165, mount, ARGS(T_STR, T_PATH, T_STR, T_HEX, T_PTR))
@@ -216,8 +187,7 @@ NOSYS(166, umount2, ARGS(T_PATH, T_HEX))
 NOSYS(167, swapon, ARGS(T_PATH, T_HEX))
 NOSYS(168, swapoff, ARGS(T_PATH))
 NOSYS(169, reboot, ARGS(T_HEX, T_HEX, T_HEX, T_PTR))
-SYS(170, sethostname, PARTIAL("changes the sandbox hostname only"),
-    ARGS(T_INBUF, T_SIZE))
+SYS(170, sethostname, PARTIAL("changes the sandbox hostname only"), ARGS(T_INBUF, T_SIZE))
 NOSYS(171, setdomainname, ARGS(T_INBUF, T_SIZE))
 NOSYS(172, iopl, ARGS(T_INT))
 NOSYS(173, ioperm, ARGS(T_HEX, T_HEX, T_INT))
@@ -234,8 +204,7 @@ NOSYS(183, afs_syscall, ARGS())
 NOSYS(184, tuxcall, ARGS())
 NOSYS(185, security, ARGS())
 SYS(186, gettid, SUPPORTED, ARGS())
-SYS(187, readahead, PARTIAL("advice is accepted and ignored"),
-    ARGS(T_FD, T_OFF, T_SIZE))
+SYS(187, readahead, PARTIAL("advice is accepted and ignored"), ARGS(T_FD, T_OFF, T_SIZE))
 NOSYS(188, setxattr, ARGS(T_PATH, T_STR, T_PTR, T_SIZE, T_HEX))
 NOSYS(189, lsetxattr, ARGS(T_PATH, T_STR, T_PTR, T_SIZE, T_HEX))
 NOSYS(190, fsetxattr, ARGS(T_FD, T_STR, T_PTR, T_SIZE, T_HEX))
@@ -250,14 +219,9 @@ NOSYS(198, lremovexattr, ARGS(T_PATH, T_STR))
 NOSYS(199, fremovexattr, ARGS(T_FD, T_STR))
 SYS(200, tkill, SUPPORTED, ARGS(T_INT, T_SIG))
 SYS(201, time, SUPPORTED, ARGS(T_PTR))
-SYS(202, futex,
-    PARTIAL("one thread: FUTEX_WAKE wakes no one, FUTEX_WAIT only returns "
-            "EAGAIN or times out"),
-    ARGS(T_PTR, T_INT, T_INT, T_PTR, T_PTR, T_INT))
-SYS(203, sched_setaffinity, PARTIAL("accepted and ignored"),
-    ARGS(T_INT, T_SIZE, T_PTR))
-SYS(204, sched_getaffinity, PARTIAL("reports one CPU"),
-    ARGS(T_INT, T_SIZE, T_PTR))
+SYS(202, futex, PARTIAL("one thread: FUTEX_WAKE wakes no one, FUTEX_WAIT only returns EAGAIN or times out"), ARGS(T_PTR, T_INT, T_INT, T_PTR, T_PTR, T_INT))
+SYS(203, sched_setaffinity, PARTIAL("accepted and ignored"), ARGS(T_INT, T_SIZE, T_PTR))
+SYS(204, sched_getaffinity, PARTIAL("reports one CPU"), ARGS(T_INT, T_SIZE, T_PTR))
 NOSYS(205, set_thread_area, ARGS(T_PTR))
 NOSYS(206, io_setup, ARGS(T_UINT, T_PTR))
 NOSYS(207, io_destroy, ARGS(T_HEX))
@@ -274,8 +238,7 @@ SYS(217, getdents64, SUPPORTED, ARGS(T_FD, T_PTR, T_SIZE))
 SYS(218, set_tid_address, SUPPORTED, ARGS(T_PTR))
 NOSYS(219, restart_syscall, ARGS())
 NOSYS(220, semtimedop, ARGS(T_INT, T_PTR, T_SIZE, T_PTR))
-SYS(221, fadvise64, PARTIAL("advice is accepted and ignored"),
-    ARGS(T_FD, T_OFF, T_OFF, T_INT))
+SYS(221, fadvise64, PARTIAL("advice is accepted and ignored"), ARGS(T_FD, T_OFF, T_OFF, T_INT))
 NOSYS(222, timer_create, ARGS(T_CLOCK, T_PTR, T_PTR))
 NOSYS(223, timer_settime, ARGS(T_INT, T_HEX, T_PTR, T_PTR))
 NOSYS(224, timer_gettime, ARGS(T_INT, T_PTR))
@@ -327,10 +290,7 @@ SYS(269, faccessat, SUPPORTED, ARGS(T_DIRFD, T_PATH, T_ACCMODE))
 NOSYS(270, pselect6, ARGS(T_INT, T_PTR, T_PTR, T_PTR, T_PTR, T_PTR))
 NOSYS(271, ppoll, ARGS(T_PTR, T_UINT, T_PTR, T_PTR, T_SIZE))
 NOSYS(272, unshare, ARGS(T_HEX))
-SYS(273, set_robust_list,
-    PARTIAL(
-        "the list is recorded, but there are no other threads to act on it"),
-    ARGS(T_PTR, T_SIZE))
+SYS(273, set_robust_list, PARTIAL("the list is recorded, but there are no other threads to act on it"), ARGS(T_PTR, T_SIZE))
 NOSYS(274, get_robust_list, ARGS(T_INT, T_PTR, T_PTR))
 NOSYS(275, splice, ARGS(T_FD, T_PTR, T_FD, T_PTR, T_SIZE, T_HEX))
 NOSYS(276, tee, ARGS(T_FD, T_FD, T_SIZE, T_HEX))
@@ -363,9 +323,7 @@ SYS(302, prlimit64, SUPPORTED, ARGS(T_INT, T_RLIMIT, T_PTR, T_PTR))
 NOSYS(303, name_to_handle_at, ARGS(T_DIRFD, T_PATH, T_PTR, T_PTR, T_HEX))
 NOSYS(304, open_by_handle_at, ARGS(T_FD, T_PTR, T_OFLAGS))
 NOSYS(305, clock_adjtime, ARGS(T_CLOCK, T_PTR))
-SYS(306, syncfs,
-    PARTIAL("flushes nothing beyond what the file systems do on each write"),
-    ARGS(T_FD))
+SYS(306, syncfs, PARTIAL("flushes nothing beyond what the file systems do on each write"), ARGS(T_FD))
 NOSYS(307, sendmmsg, ARGS(T_FD, T_PTR, T_UINT, T_HEX))
 NOSYS(308, setns, ARGS(T_FD, T_HEX))
 SYS(309, getcpu, PARTIAL("always CPU 0, node 0"), ARGS(T_PTR, T_PTR, T_PTR))
@@ -383,25 +341,17 @@ NOSYS(320, kexec_file_load, ARGS(T_FD, T_FD, T_HEX, T_PTR, T_HEX))
 NOSYS(321, bpf, ARGS(T_INT, T_PTR, T_UINT))
 NOSYS(322, execveat, ARGS(T_DIRFD, T_PATH, T_PTR, T_PTR, T_ATFLAGS))
 NOSYS(323, userfaultfd, ARGS(T_HEX))
-SYS(324, membarrier,
-    PARTIAL("MEMBARRIER_CMD_QUERY and the commands that one thread makes "
-            "trivially true"),
-    ARGS(T_INT, T_HEX, T_INT))
+SYS(324, membarrier, PARTIAL("MEMBARRIER_CMD_QUERY and the commands that one thread makes trivially true"), ARGS(T_INT, T_HEX, T_INT))
 NOSYS(325, mlock2, ARGS(T_PTR, T_SIZE, T_HEX))
 NOSYS(326, copy_file_range, ARGS(T_FD, T_PTR, T_FD, T_PTR, T_SIZE, T_HEX))
-SYS(327, preadv2, PARTIAL("flags other than 0 fail with EOPNOTSUPP"),
-    ARGS(T_FD, T_PTR, T_INT, T_OFF, T_HEX))
-SYS(328, pwritev2, PARTIAL("flags other than 0 fail with EOPNOTSUPP"),
-    ARGS(T_FD, T_PTR, T_INT, T_OFF, T_HEX))
+SYS(327, preadv2, PARTIAL("flags other than 0 fail with EOPNOTSUPP"), ARGS(T_FD, T_PTR, T_INT, T_OFF, T_HEX))
+SYS(328, pwritev2, PARTIAL("flags other than 0 fail with EOPNOTSUPP"), ARGS(T_FD, T_PTR, T_INT, T_OFF, T_HEX))
 NOSYS(329, pkey_mprotect, ARGS(T_PTR, T_SIZE, T_PROT, T_INT))
 NOSYS(330, pkey_alloc, ARGS(T_HEX, T_HEX))
 NOSYS(331, pkey_free, ARGS(T_INT))
 SYS(332, statx, SUPPORTED, ARGS(T_DIRFD, T_PATH, T_ATFLAGS, T_HEX, T_PTR))
 NOSYS(333, io_pgetevents, ARGS(T_HEX, T_INT, T_INT, T_PTR, T_PTR, T_PTR))
-SYS(334, rseq,
-    PARTIAL(
-        "registration fails with ENOSYS; glibc and musl then run without rseq"),
-    ARGS(T_PTR, T_UINT, T_HEX, T_HEX))
+SYS(334, rseq, PARTIAL("registration fails with ENOSYS; glibc and musl then run without rseq"), ARGS(T_PTR, T_UINT, T_HEX, T_HEX))
 NOSYS(424, pidfd_send_signal, ARGS(T_FD, T_SIG, T_PTR, T_HEX))
 NOSYS(425, io_uring_setup, ARGS(T_UINT, T_PTR))
 NOSYS(426, io_uring_enter, ARGS(T_FD, T_UINT, T_UINT, T_HEX, T_PTR, T_SIZE))
@@ -414,8 +364,7 @@ NOSYS(432, fsmount, ARGS(T_FD, T_HEX, T_HEX))
 NOSYS(433, fspick, ARGS(T_DIRFD, T_PATH, T_HEX))
 NOSYS(434, pidfd_open, ARGS(T_INT, T_HEX))
 NOSYS(435, clone3, ARGS(T_PTR, T_SIZE))
-SYS(436, close_range, PARTIAL("CLOSE_RANGE_UNSHARE is not supported"),
-    ARGS(T_UINT, T_UINT, T_HEX))
+SYS(436, close_range, PARTIAL("CLOSE_RANGE_UNSHARE is accepted and has nothing to unshare (one process)"), ARGS(T_UINT, T_UINT, T_HEX))
 NOSYS(437, openat2, ARGS(T_DIRFD, T_PATH, T_PTR, T_SIZE))
 NOSYS(438, pidfd_getfd, ARGS(T_FD, T_FD, T_HEX))
 SYS(439, faccessat2, SUPPORTED, ARGS(T_DIRFD, T_PATH, T_ACCMODE, T_ATFLAGS))
@@ -442,3 +391,4 @@ NOSYS(459, lsm_get_self_attr, ARGS(T_UINT, T_PTR, T_PTR, T_HEX))
 NOSYS(460, lsm_set_self_attr, ARGS(T_UINT, T_PTR, T_SIZE, T_HEX))
 NOSYS(461, lsm_list_modules, ARGS(T_PTR, T_PTR, T_HEX))
 NOSYS(462, mseal, ARGS(T_PTR, T_SIZE, T_HEX))
+// clang-format on
