@@ -37,6 +37,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
+  plat_linux_isolate();
   static struct moat_config cfg;
   if (sandbox_config(o, &cfg) < 0)
     exit(EXIT_MOAT_ERROR);

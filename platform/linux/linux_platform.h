@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Enter fresh user, net, ipc, uts and mount namespaces (best effort; what
+ * took effect is reported by --verbose). Call it first, before granting
+ * anything: grants opened inside the new mount namespace can then become
+ * private read-only mounts at lockdown. plat_linux_lockdown calls it
+ * itself when the caller did not. */
+void plat_linux_isolate(void);
+
 /* Grant the host directory path (symlinks in path itself are followed:
  * it is the user's choice) read-only or read-write. Returns 0 and a South
  * handle for struct moat_mount, or a negative errno. */

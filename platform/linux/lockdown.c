@@ -56,6 +56,10 @@ static int write_file(const char *path, const char *text) {
  * sandbox, with one layer fewer (recorded). The user namespace maps our
  * own ids to themselves so files created in rw grants keep their owner. */
 static void enter_namespaces(void) {
+  static bool done;
+  if (done)
+    return;
+  done = true;
   uid_t uid = getuid();
   gid_t gid = getgid();
   const int all =
@@ -80,6 +84,10 @@ static void enter_namespaces(void) {
       err = write_file("/proc/self/gid_map", map);
     g_plat_lockdown.uid_mapped = !err;
   }
+}
+
+void plat_linux_isolate(void) {
+  enter_namespaces();
 }
 
 static int set_limits(char *why, size_t len) {
@@ -131,6 +139,19 @@ static int close_other_fds(char *why, size_t len) {
   }
   g_plat_lockdown.fds_closed = true;
   return 0;
+}
+
+/* Needs our own user and mount namespaces; without them this layer is
+ * skipped (recorded), the others still hold. */
+static void harden_mounts(void) {
+  unsigned need = CLONE_NEWUSER | CLONE_NEWNS;
+  if ((g_plat_lockdown.ns_flags & need) != need)
+    return;
+  int fds[MAX_GRANTS];
+  bool writable[MAX_GRANTS];
+  int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
+  plat_mounts_harden(fds, writable, n, &g_plat_lockdown.grants_cloned,
+                     &g_plat_lockdown.root_emptied);
 }
 
 static int apply_landlock(char *why, size_t len) {
@@ -205,6 +226,12 @@ static void report(void) {
   } else {
     po_str(&o, "unavailable on this kernel");
   }
+  po_str(&o, "\nmoat: lockdown: mounts: ");
+  po_str(&o, s->grants_cloned ? "grants are private mounts (ro grants "
+                                "read-only), "
+                              : "grants not remounted, ");
+  po_str(&o, s->root_emptied ? "root is an empty read-only tmpfs"
+                             : "host root still visible");
   po_str(&o, "\nmoat: lockdown: no_new_privs, core dumps off, fds closed, "
              "parent-death signal\n");
   po_str(&o, "moat: lockdown: seccomp: ");
@@ -249,6 +276,7 @@ int plat_linux_lockdown(char *why, size_t len) {
   err = check_guest_window(why, len);
   if (err)
     return err;
+  harden_mounts();
   err = close_other_fds(why, len);
   if (err)
     return err;

@@ -182,6 +182,8 @@ struct plat_lockdown_status {
   bool uid_mapped;   /* uid/gid maps written in the new user namespace */
   int landlock_abi;  /* 0: unavailable */
   bool landlock_on;
+  bool grants_cloned; /* grants are private mounts, ro ones read-only */
+  bool root_emptied;  /* the process root is an empty read-only tmpfs */
   bool no_new_privs;
   bool pdeathsig;
   bool fds_closed;
@@ -196,6 +198,9 @@ extern struct plat_lockdown_status g_plat_lockdown;
  * allowlist) into a malloc'd array; returns its length or -errno. */
 struct sock_filter;
 int plat_seccomp_build(struct sock_filter **out, int *out_rules);
+/* mounts.c: grants as private (read-only) mounts, an empty root. */
+int plat_mounts_harden(const int *fds, const bool *writable, int n,
+                       bool *out_grants_cloned, bool *out_root_emptied);
 /* landlock.c: confine host file access to the grants. */
 int plat_landlock_apply(const int *fds, const bool *writable, int n,
                         int *out_abi);

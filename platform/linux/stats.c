@@ -151,12 +151,32 @@ void po_flush(struct plat_out *o, int fd) {
   o->len = 0;
 }
 
+/* Same layout as the shim's guest syscall table: "  %-24s %10llu". */
 static void print_row(struct plat_out *o, const char *name, uint64_t count) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + count % 10);
+    count /= 10;
+  } while (count);
   po_str(o, "  ");
   po_str(o, name);
-  po_pad(o, 28);
-  po_udec(o, count);
+  po_pad(o, 26);
+  for (int i = n; i < 11; i++)
+    po_str(o, " ");
+  while (n)
+    po_char(o, digits[--n]);
   po_str(o, "\n");
+  po_flush(o, 2);
+}
+
+static void print_header(struct plat_out *o, const char *title,
+                         const char *column) {
+  po_str(o, title);
+  po_str(o, "\n  ");
+  po_str(o, column);
+  po_pad(o, 26);
+  po_str(o, "      calls\n");
   po_flush(o, 2);
 }
 
@@ -169,19 +189,15 @@ static void print_stats(void) {
   for (int i = 0; i < HNR_MAX; i++)
     total_sys += sys[i] = g_host_syscall_count[i];
 
-  po_str(&o, "host calls (South contract)");
-  po_pad(&o, 30);
-  po_str(&o, "count\n");
-  po_flush(&o, 2);
+  print_header(&o, "moat: host calls by kind (South contract)", "call");
   for (int i = 0; i < PF_COUNT; i++)
     if (fn[i])
       print_row(&o, g_plat_fn_names[i], fn[i]);
   print_row(&o, "total", total_fn);
 
-  po_str(&o, "host calls (host syscalls)");
-  po_pad(&o, 30);
-  po_str(&o, "count\n");
-  po_flush(&o, 2);
+  print_header(&o,
+               "moat: host calls by kind (host syscalls, all through the gate)",
+               "syscall");
   for (size_t i = 0;
        i < sizeof(g_host_syscall_names) / sizeof(g_host_syscall_names[0]);
        i++) {
@@ -193,12 +209,18 @@ static void print_stats(void) {
   }
   for (int i = 0; i < HNR_MAX; i++) {
     if (sys[i]) {
-      po_str(&o, "  syscall ");
-      po_udec(&o, (uint64_t)i);
-      po_pad(&o, 28);
-      po_udec(&o, sys[i]);
-      po_str(&o, "\n");
-      po_flush(&o, 2);
+      char name[16] = "syscall ";
+      int len = 8, v = i;
+      char tmp[4];
+      int n = 0;
+      do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+      } while (v);
+      while (n)
+        name[len++] = tmp[--n];
+      name[len] = 0;
+      print_row(&o, name, sys[i]);
     }
   }
   print_row(&o, "total", total_sys);
