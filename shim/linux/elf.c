@@ -343,8 +343,10 @@ static int map_segments(int fd, const struct elf64_phdr *ph,
 }
 
 /* Open, check and map one ELF file. interp_out (NULL for an interpreter,
- * which may not have one itself) receives the PT_INTERP path. */
-static int load_one(const char *path, uint64_t dyn_base,
+ * which may not have one itself) receives the PT_INTERP path. who, when
+ * not NULL, goes in front of the reason ("interpreter /lib/ld.so"); the
+ * runner already names the program itself. */
+static int load_one(const char *path, const char *who, uint64_t dyn_base,
                     struct linux_elf_info *info, uint64_t *bias_out,
                     char *interp_out, char *why, size_t whylen) {
   struct elf64_ehdr eh;
@@ -357,103 +359,104 @@ static int load_one(const char *path, uint64_t dyn_base,
 
   fd = moat_open_exec(path, true);
   if (fd < 0) {
-    if (fd == -LINUX_ENOENT)
-      return fail(why, whylen, fd, "%s: not found", path);
-    if (fd == -LINUX_EACCES)
-      return fail(why, whylen, fd, "%s: permission denied", path);
-    return fail(why, whylen, fd, "%s: %s", path, shim_errno_text(-fd));
+    err = fd;
+    if (err == -LINUX_ENOENT)
+      fail(why, whylen, err, "not found");
+    else if (err == -LINUX_EACCES)
+      fail(why, whylen, err, "permission denied");
+    else
+      fail(why, whylen, err, "%s", shim_errno_text(-err));
+    goto prefix_only;
   }
   err = moat_fstat(fd, &st);
   if (err < 0) {
-    fail(why, whylen, err, "%s: %s", path, shim_errno_text(-err));
+    fail(why, whylen, err, "%s", shim_errno_text(-err));
     goto out;
   }
   if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFREG)) {
     err =
-        fail(why, whylen, -LINUX_EACCES, "%s: %s", path,
+        fail(why, whylen, -LINUX_EACCES, "%s",
              LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFDIR) ? "is a directory"
                                                        : "not a regular file");
     goto out;
   }
   if (st.st_size < 0) {
-    err = NOEXEC("%s: bad file size", path);
+    err = NOEXEC("bad file size");
     goto out;
   }
   headlen = (size_t)MIN((uint64_t)st.st_size, sizeof(head));
   err = (int)read_exact(fd, head, headlen, 0);
   if (err < 0) {
-    fail(why, whylen, err, "%s: %s", path, shim_errno_text(-err));
+    fail(why, whylen, err, "%s", shim_errno_text(-err));
     goto out;
   }
   if (headlen >= 2 && head[0] == '#' && head[1] == '!') {
-    err = NOEXEC("%s: scripts need an interpreter, not supported yet", path);
+    err = NOEXEC("scripts need an interpreter, not supported yet");
     goto out;
   }
   if (headlen < 4 || memcmp(head,
                             "\x7f"
                             "ELF",
                             4) != 0) {
-    err = NOEXEC("%s: not an ELF executable", path);
+    err = NOEXEC("not an ELF executable");
     goto out;
   }
   if (headlen < sizeof(eh)) {
-    err = NOEXEC("%s: truncated ELF file", path);
+    err = NOEXEC("truncated ELF file");
     goto out;
   }
   memcpy(&eh, head, sizeof(eh));
   err = check_ehdr(&eh, (uint64_t)st.st_size, info, why, whylen);
   if (err < 0)
-    goto prefix;
+    goto out;
   ph = kmalloc((size_t)eh.e_phnum * sizeof(*ph));
   if (!ph) {
-    err = fail(why, whylen, -LINUX_ENOMEM, "%s: out of memory", path);
+    err = fail(why, whylen, -LINUX_ENOMEM, "out of memory");
     goto out;
   }
   err = (int)read_exact(fd, ph, (size_t)eh.e_phnum * sizeof(*ph), eh.e_phoff);
   if (err < 0) {
-    err = NOEXEC("%s: cannot read the program headers", path);
+    err = NOEXEC("cannot read the program headers");
     goto out;
   }
   err = check_phdrs(ph, (uint64_t)st.st_size, info, why, whylen);
   if (err < 0)
-    goto prefix;
+    goto out;
   if (info->has_interp) {
     if (!interp_out) {
-      err = NOEXEC("%s: an interpreter cannot have an interpreter", path);
+      err = NOEXEC("an interpreter cannot have an interpreter");
       goto out;
     }
     err = (int)read_exact(fd, interp_out, (size_t)info->interp_len + 1,
                           info->interp_off);
     if (err < 0) {
-      err = NOEXEC("%s: cannot read the interpreter path", path);
+      err = NOEXEC("cannot read the interpreter path");
       goto out;
     }
     err = check_interp(interp_out, info->interp_len, why, whylen);
     if (err < 0)
-      goto prefix;
+      goto out;
   }
   if (info->type == ELF_ET_DYN)
     bias = dyn_base - info->lo;
   if (info->hi + bias > moat_stack_top() - LINUX_STACK_SIZE) {
-    err = NOEXEC("%s: the program overlaps the stack", path);
+    err = NOEXEC("the program overlaps the stack");
     goto out;
   }
   err = map_segments(fd, ph, info, bias, why, whylen);
   if (err < 0)
-    goto prefix;
+    goto out;
   *bias_out = bias;
-  err = 0;
-  goto out;
-prefix:
-  /* Put the file name in front of the checker's reason. */
-  if (why && whylen) {
-    char reason[160];
-    rt_strlcpy(reason, why, sizeof(reason));
-    rt_snprintf(why, whylen, "%s: %s", path, reason);
-  }
 out:
   kfree(ph);
   moat_close(fd);
+prefix_only:
+  /* Say which file the reason is about when it is not the program. */
+  if (err < 0 && who && why && whylen) {
+    char reason[160];
+    rt_strlcpy(reason, why, sizeof(reason));
+    rt_snprintf(why, whylen, "%s: %s", who, reason);
+  }
   return err;
 }
 
@@ -464,7 +467,7 @@ int linux_elf_load(const char *path, struct linux_image *out, char *why,
   int err;
 
   memset(out, 0, sizeof(*out));
-  err = load_one(path, LINUX_PROGRAM_BASE, &prog, &bias, out->interp, why,
+  err = load_one(path, NULL, LINUX_PROGRAM_BASE, &prog, &bias, out->interp, why,
                  whylen);
   if (err < 0)
     return err;
@@ -479,8 +482,12 @@ int linux_elf_load(const char *path, struct linux_image *out, char *why,
     out->interp[0] = 0;
     return 0;
   }
-  err = load_one(out->interp, LINUX_INTERP_BASE, &interp, &ibias, NULL, why,
-                 whylen);
+  {
+    static char who[LINUX_PATH_MAX + 16];
+    rt_snprintf(who, sizeof(who), "interpreter %s", out->interp);
+    err = load_one(out->interp, who, LINUX_INTERP_BASE, &interp, &ibias, NULL,
+                   why, whylen);
+  }
   if (err < 0) {
     /* A missing interpreter reads as "not found", as on Linux; anything
      * else wrong with it is a bad interpreter. */

@@ -58,7 +58,7 @@ static int search_path(const char *name, const char *path_env, char *why,
     return -LINUX_ENOENT;
   }
   if (nlen >= LINUX_NAME_MAX + 1) {
-    rt_snprintf(why, whylen, "%s: name too long", name);
+    rt_snprintf(why, whylen, "name too long");
     return -LINUX_ENAMETOOLONG;
   }
   if (rt_strchr(name, '/')) {
@@ -92,10 +92,10 @@ static int search_path(const char *name, const char *path_env, char *why,
     dir = end + 1;
   }
   if (denied) {
-    rt_snprintf(why, whylen, "%s: permission denied", name);
+    rt_snprintf(why, whylen, "permission denied");
     return -LINUX_EACCES;
   }
-  rt_snprintf(why, whylen, "%s: not found", name);
+  rt_snprintf(why, whylen, "not found");
   return -LINUX_ENOENT;
 }
 
@@ -148,7 +148,10 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
     int is_script, pos = 0;
 
     if (n == -LINUX_ENOENT) {
-      rt_snprintf(why, whylen, "%s: not found", g_path);
+      if (depth)
+        rt_snprintf(why, whylen, "interpreter %s: not found", g_path);
+      else
+        rt_snprintf(why, whylen, "not found");
       return (int)n;
     }
     if (n < 0)
@@ -159,12 +162,11 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
     if (is_script == 0)
       break;
     if (is_script < 0) {
-      rt_snprintf(why, whylen, "%s: no interpreter on its #! line", g_path);
+      rt_snprintf(why, whylen, "no interpreter on the #! line of %s", g_path);
       return -LINUX_ENOEXEC;
     }
     if (depth >= SCRIPT_DEPTH_MAX) {
-      rt_snprintf(why, whylen, "%s: too many levels of #! interpreters",
-                  g_execfn);
+      rt_snprintf(why, whylen, "too many levels of #! interpreters");
       return -LINUX_ELOOP;
     }
     {
