@@ -152,17 +152,41 @@ static void finish_fs_base(struct plat_thread *t, uint64_t entry_fs,
     plat_die("internal error: cannot set the guest's fs base", new_fs);
 }
 
-static _Noreturn void internal_fault(const char *what, int sig,
-                                     const ucontext_t *uc, uint64_t addr) {
+extern char __executable_start[], _end[];
+
+/* A rip inside moat's binary is printed as moat+offset too, ready for
+ * addr2line -e build/moat. */
+static void po_code_address(struct plat_out *o, uint64_t rip) {
+  po_hex(o, rip);
+  uint64_t lo = (uint64_t)(uintptr_t)__executable_start;
+  if (rip >= lo && rip < (uint64_t)(uintptr_t)_end) {
+    po_str(o, " (moat+");
+    po_hex(o, rip - lo);
+    po_str(o, ")");
+  }
+}
+
+static _Noreturn void internal_fault(int sig, const ucontext_t *uc,
+                                     uint64_t addr) {
   struct plat_out o = {.len = 0};
-  po_str(&o, "moat: internal ");
-  po_str(&o, what);
-  po_str(&o, ": signal ");
+  po_str(&o, "moat: internal fault: signal ");
   po_dec(&o, sig);
-  po_str(&o, " at rip ");
-  po_hex(&o, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
-  po_str(&o, ", address/number ");
+  po_str(&o, " at ");
+  po_code_address(&o, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
+  po_str(&o, ", address ");
   po_hex(&o, addr);
+  po_str(&o, "\n");
+  po_flush(&o, 2);
+  for (;;)
+    hsys1(HNR_exit_group, 125);
+}
+
+static _Noreturn void stray_syscall(const ucontext_t *uc, int nr) {
+  struct plat_out o = {.len = 0};
+  po_str(&o, "moat: internal error: host system call ");
+  po_dec(&o, nr);
+  po_str(&o, " made outside the gate after lockdown (a libc call?) at ");
+  po_code_address(&o, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
   po_str(&o, "\n");
   po_flush(&o, 2);
   for (;;)
@@ -178,9 +202,7 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   /* A trapped syscall from moat's own code means a libc call after
    * lockdown: a bug of moat, never emulated. */
   if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
-    internal_fault("error: host system call outside the gate after lockdown "
-                   "(libc used?)",
-                   sig, uc, (uint64_t)(unsigned)info->si_syscall);
+    stray_syscall(uc, info->si_syscall);
   struct moat_regs regs;
   regs_from_uc(&regs, uc, t);
   /* The kernel put -ENOSYS in rax before the filter ran. */
@@ -199,7 +221,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t addr = (uint64_t)info->si_addr;
   if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
-    internal_fault("fault", sig, uc, addr);
+    internal_fault(sig, uc, addr);
   struct moat_regs regs;
   regs_from_uc(&regs, uc, t);
   uint64_t entry_fs = regs.fs_base;
