@@ -6,7 +6,7 @@
 #include "shim.h"
 
 #define STRACE_STRLEN 32
-#define STRACE_LINE 1024
+#define STRACE_LINE 512
 
 struct line {
   char buf[STRACE_LINE];
@@ -537,6 +537,11 @@ void shim_strace_call(int nr, const uint64_t args[SHIM_MAX_ARGS], long ret,
     nargs = SHIM_MAX_ARGS;
     memset(types, T_HEX, sizeof(types));
   }
+  /* As strace: the mode of open only means something when creating. */
+  if (nargs > 0 && types[nargs - 1] == T_MODE && nargs >= 2 &&
+      types[nargs - 2] == T_OFLAGS &&
+      !(args[nargs - 2] & (LINUX_O_CREAT | LINUX_O_TMPFILE)))
+    nargs--;
   for (int i = 0; i < nargs; i++) {
     if (i)
       put(&l, ", ");

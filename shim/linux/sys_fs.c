@@ -1008,3 +1008,140 @@ long sys_chdir(SYSARGS) {
 long sys_fchdir(SYSARGS) {
   return moat_fchdir((int)a0);
 }
+
+/* ---- extended attributes ------------------------------------------------
+ * The sandbox's file systems keep no extended attributes: a file exists
+ * or not, and when it does it has none. */
+
+static long xattr_target(uint64_t gpath, int fd, bool follow) {
+  char path[LINUX_PATH_MAX];
+  struct linux_stat st;
+  int err;
+  if (fd >= 0)
+    return moat_fstat(fd, &st);
+  err = user_path(path, gpath);
+  if (err < 0)
+    return err;
+  return moat_fstatat(LINUX_AT_FDCWD, path, &st,
+                      follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW);
+}
+
+static long xattr_name(uint64_t gname) {
+  char name[256];
+  long n = moat_user_strncpy(name, gname, sizeof(name));
+  if (n == -LINUX_ENAMETOOLONG)
+    return -LINUX_ERANGE;
+  if (n < 0)
+    return n;
+  return name[0] ? 0 : -LINUX_ERANGE;
+}
+
+static long xattr_get(uint64_t gpath, int fd, bool follow, uint64_t gname) {
+  long err = xattr_target(gpath, fd, follow);
+  if (err < 0)
+    return err;
+  err = xattr_name(gname);
+  return err < 0 ? err : -LINUX_ENODATA;
+}
+
+long sys_getxattr(SYSARGS) {
+  return xattr_get(a0, -1, true, a1);
+}
+
+long sys_lgetxattr(SYSARGS) {
+  return xattr_get(a0, -1, false, a1);
+}
+
+long sys_fgetxattr(SYSARGS) {
+  if ((int)a0 < 0)
+    return -LINUX_EBADF;
+  return xattr_get(0, (int)a0, true, a1);
+}
+
+static long xattr_list(uint64_t gpath, int fd, bool follow) {
+  long err = xattr_target(gpath, fd, follow);
+  return err < 0 ? err : 0;
+}
+
+long sys_listxattr(SYSARGS) {
+  return xattr_list(a0, -1, true);
+}
+
+long sys_llistxattr(SYSARGS) {
+  return xattr_list(a0, -1, false);
+}
+
+long sys_flistxattr(SYSARGS) {
+  if ((int)a0 < 0)
+    return -LINUX_EBADF;
+  return xattr_list(0, (int)a0, true);
+}
+
+static long xattr_set(uint64_t gpath, int fd, bool follow, uint64_t gname) {
+  long err = xattr_get(gpath, fd, follow, gname);
+  return err == -LINUX_ENODATA ? -LINUX_EOPNOTSUPP : err;
+}
+
+long sys_setxattr(SYSARGS) {
+  return xattr_set(a0, -1, true, a1);
+}
+
+long sys_lsetxattr(SYSARGS) {
+  return xattr_set(a0, -1, false, a1);
+}
+
+long sys_fsetxattr(SYSARGS) {
+  if ((int)a0 < 0)
+    return -LINUX_EBADF;
+  return xattr_set(0, (int)a0, true, a1);
+}
+
+long sys_removexattr(SYSARGS) {
+  return xattr_get(a0, -1, true, a1);
+}
+
+long sys_lremovexattr(SYSARGS) {
+  return xattr_get(a0, -1, false, a1);
+}
+
+long sys_fremovexattr(SYSARGS) {
+  if ((int)a0 < 0)
+    return -LINUX_EBADF;
+  return xattr_get(0, (int)a0, true, a1);
+}
+
+/* ---- space and sync hints ----------------------------------------------- */
+
+long sys_fallocate(SYSARGS) {
+  int fd = (int)a0, mode = (int)a1;
+  int64_t off = (int64_t)a2, len = (int64_t)a3;
+  struct linux_stat st;
+  int err;
+
+  if (off < 0 || len <= 0)
+    return -LINUX_EINVAL;
+  if (off + len < off)
+    return -LINUX_EFBIG;
+  err = moat_fstat(fd, &st);
+  if (err < 0)
+    return err;
+  if (mode != 0)
+    return -LINUX_EOPNOTSUPP;
+  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFDIR))
+    return -LINUX_EISDIR;
+  if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFREG))
+    return -LINUX_ENODEV;
+  /* Memory-backed files have no blocks to reserve: making sure the size
+   * covers the range is all that is left to do. */
+  if (off + len > st.st_size)
+    return moat_ftruncate(fd, off + len);
+  return 0;
+}
+
+long sys_sync_file_range(SYSARGS) {
+  long r;
+  if ((int64_t)a1 < 0 || (int64_t)a2 < 0 || (a3 & ~7ull))
+    return -LINUX_EINVAL;
+  r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  return r < 0 ? r : 0;
+}

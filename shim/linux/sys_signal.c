@@ -62,6 +62,12 @@ _Static_assert(sizeof(struct shim_rt_sigframe) == 440, "rt_sigframe layout");
 
 const char *shim_signal_name(int sig);
 
+/* rt_sigsuspend's caller mask: restored by the frame of the handler that
+ * ends the suspension (it is the frame's saved mask), or right after
+ * delivery when no handler runs. */
+static bool g_suspend_mask_saved;
+static uint64_t g_suspend_mask;
+
 static uint64_t current_mask(void) {
   uint64_t mask = 0;
   moat_sigprocmask(LINUX_SIG_BLOCK, NULL, &mask);
@@ -280,6 +286,10 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
       restart = false;
     }
     oldmask = current_mask();
+    if (g_suspend_mask_saved) {
+      oldmask = g_suspend_mask;
+      g_suspend_mask_saved = false;
+    }
     if (!setup_frame(regs, sig, &info, &act, oldmask))
       shim_die_of_signal(LINUX_SIGSEGV);
     newmask = oldmask | act.mask;
@@ -291,6 +301,10 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
       memset(&dfl, 0, sizeof(dfl));
       moat_sigaction(sig, &dfl, NULL);
     }
+  }
+  if (g_suspend_mask_saved) {
+    g_suspend_mask_saved = false;
+    moat_sigprocmask(LINUX_SIG_SETMASK, &g_suspend_mask, NULL);
   }
   /* No handler ran: the interrupted call starts again, invisibly. A
    * restart-block call has no saved state, so it reports EINTR. */
@@ -495,6 +509,43 @@ long sys_tkill(SYSARGS) {
   if ((int)a0 <= 0 || sig < 0 || sig > LINUX_NSIG)
     return -LINUX_EINVAL;
   return moat_tgkill(moat_getpid(), (int)a0, sig);
+}
+
+/* Sleep until a signal interrupts: with one thread, only a signal from
+ * outside (or none at all) can end this, exactly as on Linux. */
+static long wait_for_signal(void) {
+  for (;;) {
+    struct linux_timespec hour = {3600, 0};
+    int err = moat_clock_nanosleep(LINUX_CLOCK_MONOTONIC, 0, &hour, NULL);
+    if (err == -LINUX_EINTR)
+      return -LINUX_ERESTARTNOHAND;
+    if (err < 0)
+      return err;
+  }
+}
+
+long sys_pause(SYSARGS) {
+  return wait_for_signal();
+}
+
+long sys_rt_sigsuspend(SYSARGS) {
+  uint64_t mask, old = 0, pending = 0, all = ~0ull;
+  if (a1 != sizeof(uint64_t))
+    return -LINUX_EINVAL;
+  if (user_read(&mask, a0, sizeof(mask)) < 0)
+    return -LINUX_EFAULT;
+  mask &= ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  /* Under a full mask, moat_sigpending shows every pending signal. */
+  moat_sigprocmask(LINUX_SIG_SETMASK, &all, &old);
+  moat_sigpending(&pending);
+  moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
+  g_suspend_mask = old;
+  g_suspend_mask_saved = true;
+  /* A signal already pending that the new mask lets through ends the
+   * suspension at once; delivery then runs its handler. */
+  if (pending & ~mask)
+    return -LINUX_ERESTARTNOHAND;
+  return wait_for_signal();
 }
 
 /* ---- faults ------------------------------------------------------------ */

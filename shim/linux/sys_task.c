@@ -642,3 +642,94 @@ long sys_membarrier(SYSARGS) {
     return -LINUX_EINVAL;
   return 0;
 }
+
+/* ---- children: there are none yet --------------------------------------- */
+
+#define SHIM_WNOHANG 1
+#define SHIM_WUNTRACED 2
+#define SHIM_WEXITED 4
+#define SHIM_WCONTINUED 8
+#define SHIM_WNOWAIT 0x01000000
+#define SHIM_WALL_FLAGS 0xe0000000u /* __WNOTHREAD __WALL __WCLONE */
+
+long sys_wait4(SYSARGS) {
+  if ((unsigned)a2 &
+      ~(SHIM_WNOHANG | SHIM_WUNTRACED | SHIM_WCONTINUED | SHIM_WALL_FLAGS))
+    return -LINUX_EINVAL;
+  return -LINUX_ECHILD;
+}
+
+long sys_waitid(SYSARGS) {
+  unsigned options = (unsigned)a3;
+  if ((int)a0 < 0 || (int)a0 > 3) /* P_ALL P_PID P_PGID P_PIDFD */
+    return -LINUX_EINVAL;
+  if (options & ~(SHIM_WNOHANG | SHIM_WUNTRACED | SHIM_WEXITED |
+                  SHIM_WCONTINUED | SHIM_WNOWAIT | SHIM_WALL_FLAGS))
+    return -LINUX_EINVAL;
+  if (!(options & (SHIM_WUNTRACED | SHIM_WEXITED | SHIM_WCONTINUED)))
+    return -LINUX_EINVAL;
+  return -LINUX_ECHILD;
+}
+
+/* ---- scheduler queries: everything runs as SCHED_OTHER ------------------ */
+
+#define SHIM_SCHED_OTHER 0
+#define SHIM_SCHED_FIFO 1
+#define SHIM_SCHED_RR 2
+#define SHIM_SCHED_BATCH 3
+#define SHIM_SCHED_IDLE 5
+
+static long self_or_esrch(int pid) {
+  if (pid < 0)
+    return -LINUX_EINVAL;
+  if (pid && pid != moat_getpid())
+    return -LINUX_ESRCH;
+  return 0;
+}
+
+long sys_sched_getscheduler(SYSARGS) {
+  long err = self_or_esrch((int)a0);
+  return err < 0 ? err : SHIM_SCHED_OTHER;
+}
+
+long sys_sched_getparam(SYSARGS) {
+  int32_t prio = 0;
+  long err;
+  if (!a1)
+    return -LINUX_EINVAL;
+  err = self_or_esrch((int)a0);
+  if (err < 0)
+    return err;
+  return user_write(a1, &prio, sizeof(prio)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+static long priority_bound(int policy, bool max) {
+  switch (policy) {
+  case SHIM_SCHED_FIFO:
+  case SHIM_SCHED_RR:
+    return max ? 99 : 1;
+  case SHIM_SCHED_OTHER:
+  case SHIM_SCHED_BATCH:
+  case SHIM_SCHED_IDLE:
+    return 0;
+  default:
+    return -LINUX_EINVAL;
+  }
+}
+
+long sys_sched_get_priority_max(SYSARGS) {
+  return priority_bound((int)a0, true);
+}
+
+long sys_sched_get_priority_min(SYSARGS) {
+  return priority_bound((int)a0, false);
+}
+
+/* No interval timer can be armed yet (setitimer is not supported), so
+ * every one reads as disarmed. */
+long sys_getitimer(SYSARGS) {
+  int64_t value[4] = {0, 0, 0, 0};
+  if ((int)a0 < 0 || (int)a0 > 2)
+    return -LINUX_EINVAL;
+  return user_write(a1, value, sizeof(value)) < 0 ? -LINUX_EFAULT : 0;
+}
