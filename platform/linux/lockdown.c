@@ -201,6 +201,24 @@ static int check_guest_window(char *why, size_t len) {
   return 0;
 }
 
+/* Whatever capabilities we hold (all of them in our own user namespace,
+ * real ones when the host runs moat as root without one) go: nothing
+ * after lockdown needs more than the rights of the file owner. */
+static int drop_capabilities(char *why, size_t len) {
+  struct {
+    uint32_t version;
+    int pid;
+  } header = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+  struct {
+    uint32_t effective, permitted, inheritable;
+  } data[2] = {{0, 0, 0}, {0, 0, 0}};
+  if (syscall(SYS_capset, &header, data) < 0)
+    return fail(why, len, -errno, "cannot drop capabilities: %s",
+                strerror(errno));
+  g_plat_lockdown.caps_dropped = true;
+  return 0;
+}
+
 static void report(void) {
   struct plat_out o = {.len = 0};
   const struct plat_lockdown_status *s = &g_plat_lockdown;
@@ -232,8 +250,8 @@ static void report(void) {
                               : "grants not remounted, ");
   po_str(&o, s->root_emptied ? "root is an empty read-only tmpfs"
                              : "host root still visible");
-  po_str(&o, "\nmoat: lockdown: no_new_privs, core dumps off, fds closed, "
-             "parent-death signal\n");
+  po_str(&o, "\nmoat: lockdown: no_new_privs, capabilities dropped, core "
+             "dumps off, fds closed, parent-death signal\n");
   po_str(&o, "moat: lockdown: seccomp: ");
   po_dec(&o, s->seccomp_rules);
   po_str(&o, " host syscalls allowed from the gate, ");
@@ -294,6 +312,10 @@ int plat_linux_lockdown(char *why, size_t len) {
   if (getppid() != parent)
     return fail(why, len, -ESRCH, "the supervisor went away");
   g_plat_lockdown.pdeathsig = true;
+  err = drop_capabilities(why, len);
+  if (err)
+    return err;
+
   struct sock_fprog prog = {.len = (unsigned short)bpf_len, .filter = filter};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
     return fail(why, len, -errno, "cannot install the seccomp filter: %s",

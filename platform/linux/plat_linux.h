@@ -186,6 +186,7 @@ struct plat_lockdown_status {
   bool root_emptied;  /* the process root is an empty read-only tmpfs */
   bool no_new_privs;
   bool pdeathsig;
+  bool caps_dropped;
   bool fds_closed;
   bool rlimits;
   bool seccomp_on;
