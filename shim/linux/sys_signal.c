@@ -92,29 +92,10 @@ static bool sig_default_ignored(int sig) {
   }
 }
 
-static bool sig_dumps_core(int sig) {
-  switch (sig) {
-  case LINUX_SIGQUIT:
-  case LINUX_SIGILL:
-  case LINUX_SIGTRAP:
-  case LINUX_SIGABRT:
-  case LINUX_SIGBUS:
-  case LINUX_SIGFPE:
-  case LINUX_SIGSEGV:
-  case LINUX_SIGXCPU:
-  case LINUX_SIGXFSZ:
-  case LINUX_SIGSYS:
-    return true;
-  default:
-    return false;
-  }
-}
-
 _Noreturn void shim_die_of_signal(int sig) {
   const struct moat_config *cfg = moat_config();
   if (cfg && cfg->strace)
-    moat_log("+++ killed by %s%s +++\n", shim_signal_name(sig),
-             sig_dumps_core(sig) ? " (core dumped)" : "");
+    moat_log("+++ killed by %s +++\n", shim_signal_name(sig));
   shim_stats_print();
   moat_exit_signal(sig);
 }
@@ -225,19 +206,52 @@ static bool setup_frame(struct moat_regs *regs, int sig,
   return true;
 }
 
+static const char *si_code_name(int sig, int code) {
+  static char buf[16];
+  switch (code) {
+  case LINUX_SI_USER:
+    return "SI_USER";
+  case LINUX_SI_KERNEL:
+    return "SI_KERNEL";
+  case LINUX_SI_QUEUE:
+    return "SI_QUEUE";
+  case LINUX_SI_TIMER:
+    return "SI_TIMER";
+  case LINUX_SI_TKILL:
+    return "SI_TKILL";
+  default:
+    break;
+  }
+  if (sig == LINUX_SIGSEGV && code == LINUX_SEGV_MAPERR)
+    return "SEGV_MAPERR";
+  if (sig == LINUX_SIGSEGV && code == LINUX_SEGV_ACCERR)
+    return "SEGV_ACCERR";
+  rt_snprintf(buf, sizeof(buf), "%d", code);
+  return buf;
+}
+
 static void trace_signal(int sig, const struct linux_siginfo *info) {
   const struct moat_config *cfg = moat_config();
   if (!cfg || !cfg->strace)
     return;
-  if (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS || sig == LINUX_SIGILL ||
-      sig == LINUX_SIGFPE)
-    moat_log("--- %s {si_signo=%s, si_code=%d, si_addr=0x%llx} ---\n",
-             shim_signal_name(sig), shim_signal_name(sig), info->si_code,
-             (unsigned long long)info->u.fault.addr);
-  else
-    moat_log("--- %s {si_signo=%s, si_code=%d, si_pid=%d, si_uid=%u} ---\n",
-             shim_signal_name(sig), shim_signal_name(sig), info->si_code,
-             info->u.kill.pid, info->u.kill.uid);
+  if (info->si_code > 0 &&
+      (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS || sig == LINUX_SIGILL ||
+       sig == LINUX_SIGFPE || sig == LINUX_SIGTRAP)) {
+    if (info->u.fault.addr)
+      moat_log("--- %s {si_signo=%s, si_code=%s, si_addr=0x%llx} ---\n",
+               shim_signal_name(sig), shim_signal_name(sig),
+               si_code_name(sig, info->si_code),
+               (unsigned long long)info->u.fault.addr);
+    else
+      moat_log("--- %s {si_signo=%s, si_code=%s, si_addr=NULL} ---\n",
+               shim_signal_name(sig), shim_signal_name(sig),
+               si_code_name(sig, info->si_code));
+  } else {
+    moat_log("--- %s {si_signo=%s, si_code=%s, si_pid=%d, si_uid=%u} ---\n",
+             shim_signal_name(sig), shim_signal_name(sig),
+             si_code_name(sig, info->si_code), info->u.kill.pid,
+             info->u.kill.uid);
+  }
 }
 
 static bool is_restart_code(long ret) {
@@ -560,13 +574,15 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
   moat_sigaction(signo, NULL, &act);
   /* A fault cannot be ignored or blocked away: resuming would fault
    * again forever. Linux then forces the default action; so do we. */
-  if (act.handler == LINUX_SIG_DFL || act.handler == LINUX_SIG_IGN ||
-      (current_mask() & LINUX_SIGBIT(signo)))
-    shim_die_of_signal(signo);
   memset(&info, 0, sizeof(info));
   info.si_signo = signo;
   info.si_code = code;
   info.u.fault.addr = addr;
+  if (act.handler == LINUX_SIG_DFL || act.handler == LINUX_SIG_IGN ||
+      (current_mask() & LINUX_SIGBIT(signo))) {
+    trace_signal(signo, &info);
+    shim_die_of_signal(signo);
+  }
   if (moat_signal_raise(&info) < 0)
     shim_die_of_signal(signo);
   shim_deliver_signals(regs, -1);
