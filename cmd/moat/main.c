@@ -4,6 +4,7 @@
  * turns the child's fate into moat's exit status; the child may use libc
  * only until plat_linux_lockdown returns. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +91,21 @@ static int supervise(pid_t child) {
   return EXIT_MOAT_ERROR;
 }
 
+/* A closed standard stream would let the next open() take its number, and
+ * a grant's fd would then be the guest's stdin; fill holes with /dev/null. */
+static void ensure_standard_streams(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int n = open("/dev/null", O_RDWR);
+      if (n >= 0 && n != fd)
+        close(n);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   static struct run_options opts;
+  ensure_standard_streams();
   switch (options_parse(argc, argv, &opts)) {
   case ACTION_HELP:
     options_usage(stdout);
