@@ -276,6 +276,18 @@ int64_t moat_lseek(int fd, int64_t off, int whence) {
   }
   struct inode *inode = f->inode;
   rt_lock(&f->lock);
+  if (f->ops->lseek) {
+    rc = f->ops->lseek(f, off, whence);
+    goto unlock;
+  }
+  if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFCHR)) {
+    /* Devices have no position: Linux's /dev/null, zero and random all
+     * answer 0 (or EINVAL for a bad whence). */
+    rc = whence >= LINUX_SEEK_SET && whence <= LINUX_SEEK_END ? 0
+                                                              : -LINUX_EINVAL;
+    f->pos = 0;
+    goto unlock;
+  }
   int64_t base;
   switch (whence) {
   case LINUX_SEEK_SET:

@@ -10,6 +10,8 @@
 #define PAGE 4096ull
 #define LEAF_PAGES 512ull /* pages per leaf: 2 MiB */
 #define MAX_FILE_SIZE (1ull << 40)
+/* A directory's size grows by this per entry, as on Linux's tmpfs. */
+#define DIRENT_SIZE 20
 
 struct memfs_dirent {
   struct memfs_dirent *next;
@@ -47,6 +49,8 @@ static struct inode *memfs_new_inode(struct superblock *sb, uint32_t mode) {
   }
   n->next_cookie = 2;
   inode->private = n;
+  if (LINUX_S_ISTYPE(mode, LINUX_S_IFDIR))
+    inode->size = 2 * DIRENT_SIZE;
   return inode;
 }
 
@@ -95,7 +99,7 @@ static int add_entry(struct inode *dir, const char *name, struct inode *inode) {
   else
     d->head = e;
   d->tail = e;
-  dir->size += 1;
+  dir->size += DIRENT_SIZE;
   vfs_touch_mtime(dir);
   return 0;
 }
@@ -110,7 +114,7 @@ static void unhook(struct inode *dir, struct memfs_dirent *e,
     d->head = e->next;
   if (d->tail == e)
     d->tail = prev;
-  dir->size -= 1;
+  dir->size -= DIRENT_SIZE;
   vfs_touch_mtime(dir);
 }
 
@@ -260,7 +264,7 @@ static int memfs_rename(struct inode *olddir, const char *oldname,
   else
     d->head = e;
   d->tail = e;
-  newdir->size += 1;
+  newdir->size += DIRENT_SIZE;
   vfs_touch_mtime(newdir);
   if (moved_dir && olddir != newdir) {
     olddir->nlink--;

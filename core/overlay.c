@@ -11,8 +11,9 @@
  * as long as it has that name, and every change to the upper layer goes
  * through the overlay, so the cache is authoritative: a directory that was
  * replaced (rmdir + mkdir) simply has no lower part any more, which is what
- * other overlays record as "opaque". Inode numbers are the overlay's own and
- * stay stable because the cached inodes stay. Once a directory has been
+ * other overlays record as "opaque", and a renamed directory keeps its
+ * lower part wherever it moves (a "redirect"). Inode numbers are the overlay's
+ * own and stay stable because the cached inodes stay. Once a directory has been
  * listed, its child list is complete and doubles as the merged directory
  * listing, with stable readdir cookies (insertion order), so a listing that
  * is interleaved with deletes (rm -r) neither skips nor repeats entries.
@@ -73,6 +74,15 @@ static void sync_attrs(struct inode *inode) {
   inode->ctime = r->ctime;
   if (inode->nlink) /* an unlinked inode stays at 0 */
     inode->nlink = r->nlink;
+  /* A merged directory shows the lower one's size and link count: the
+   * upper copy holds only what changed. */
+  struct inode *lower = node(inode)->lower;
+  if (lower && r != lower && LINUX_S_ISTYPE(r->mode, LINUX_S_IFDIR)) {
+    inode->size = lower->size;
+    inode->blocks = lower->blocks;
+    if (inode->nlink)
+      inode->nlink = MAX(lower->nlink, r->nlink);
+  }
 }
 
 static int refresh(struct inode *r) {
@@ -605,13 +615,9 @@ static int ovl_rename(struct inode *olddir, const char *oldname,
     rc = 0;
   if (rc < 0)
     goto out;
-  /* A directory with a lower part cannot move (its lower entries live at
-   * the old place); Linux's overlayfs says EXDEV too and mv copies. */
-  if ((is_dir(old) && node(old)->lower) ||
-      (exchange && new &&is_dir(new) && node(new)->lower)) {
-    rc = -LINUX_EXDEV;
-    goto out;
-  }
+  /* A directory with a lower part moves as a whole: its node keeps
+   * pointing at the lower directory at the old place (the cache remembers
+   * the redirect), and a whiteout hides the old name. */
   if (new && !exchange && is_dir(new)) {
     rc = merged_empty(new);
     if (rc < 0)

@@ -170,6 +170,10 @@ struct file_ops {
   /* true: a stream (pipe, tty, socket): lseek, pread and pwrite fail
    * with -ESPIPE and pos is not used. */
   bool stream;
+  /* Optional lseek policy (called with file->lock held; update file->pos
+   * and return it). NULL: regular files and directories seek normally;
+   * character devices stay at 0 and return 0, as /dev/null does. */
+  int64_t (*lseek)(struct file *file, int64_t off, int whence);
 };
 
 /* Generic ops: regular files (inode_ops read/write under inode->lock,
