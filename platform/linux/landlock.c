@@ -26,7 +26,6 @@
 #define LL_NET_BIND_TCP (1ull << 0)  /* ABI 4 */
 #define LL_NET_CONNECT_TCP (1ull << 1)
 #define LL_SCOPE_ABSTRACT_UNIX (1ull << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ull << 1)
 
 struct ll_ruleset_attr {
   uint64_t handled_access_fs;
@@ -69,7 +68,10 @@ int plat_landlock_apply(const int *fds, const bool *writable, int n,
   if (abi >= 5)
     attr.handled_access_fs |= LL_FS_IOCTL_DEV;
   if (abi >= 6) {
-    attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+    /* Not LL_SCOPE_SIGNAL: with it the kernel drops our parent-death
+     * signal (tested on 6.18), and the filter allows no signal-sending
+     * syscall anyway. */
+    attr.scoped = LL_SCOPE_ABSTRACT_UNIX;
     attr_size = sizeof(attr);
   }
   int err = 0;
