@@ -169,6 +169,17 @@ int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
   }
   fd = hsys4(HNR_openat, dfd, nm, hflags, mode & 07777);
 opened:
+  /* O_PATH|O_NOFOLLOW names a symlink instead of failing; the contract
+   * wants -ELOOP for a symlink whatever the flags. */
+  if ((flags & LINUX_O_PATH) && nm &&
+      (fd == -LINUX_ENOTDIR || (fd >= 0 && !(flags & LINUX_O_DIRECTORY)))) {
+    struct stat st;
+    if (stat_fd(dfd, nm, &st) == 0 && S_ISLNK(st.st_mode)) {
+      if (fd >= 0)
+        hsys1(HNR_close, fd);
+      return -LINUX_ELOOP;
+    }
+  }
   if (fd < 0)
     return (int)host_result(fd);
   struct host_handle *e = &g_handles[slot];
