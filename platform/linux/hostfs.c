@@ -94,7 +94,7 @@ int plat_hostfs_add_grant(int fd, bool writable, int *out_handle) {
 int plat_hostfs_grants(int *fds, bool *writable, int max) {
   int n = 0;
   for (int i = 0; i < g_nhandles && n < max; i++) {
-    if (g_handles[i].fd >= 0 && g_handles[i].parent < 0) {
+    if (g_handles[i].fd >= 0 && g_handles[i].grant == i) {
       fds[n] = g_handles[i].fd;
       writable[n] = g_handles[i].writable;
       n++;
