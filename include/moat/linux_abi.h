@@ -308,7 +308,6 @@ struct linux_sysinfo {
   uint64_t totalhigh;
   uint64_t freehigh;
   uint32_t mem_unit;
-  char reserved[256 - 2 * 8 - 4];
 };
 
 struct linux_rlimit {
@@ -536,5 +535,20 @@ struct linux_winsize {
 #define LINUX_AT_EXECFN 31
 #define LINUX_AT_SYSINFO_EHDR 33
 #define LINUX_AT_MINSIGSTKSZ 51
+
+/* The sizes Linux's x86-64 ABI fixes; a mismatch here would corrupt guest
+ * memory, so the build refuses it. */
+_Static_assert(sizeof(struct linux_stat) == 144, "struct stat");
+_Static_assert(sizeof(struct linux_statx) == 256, "struct statx");
+_Static_assert(sizeof(struct linux_statfs) == 120, "struct statfs");
+_Static_assert(sizeof(struct linux_sysinfo) == 112, "struct sysinfo");
+_Static_assert(sizeof(struct linux_utsname) == 390, "struct utsname");
+_Static_assert(sizeof(struct linux_sigaction) == 32, "struct sigaction");
+_Static_assert(sizeof(struct linux_siginfo) == 128, "siginfo_t");
+_Static_assert(sizeof(struct linux_stack) == 24, "stack_t");
+_Static_assert(sizeof(struct linux_termios) == 36, "struct termios");
+_Static_assert(sizeof(struct linux_winsize) == 8, "struct winsize");
+_Static_assert(sizeof(struct linux_rlimit) == 16, "struct rlimit");
+_Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
 
 #endif
