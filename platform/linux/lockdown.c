@@ -219,7 +219,7 @@ static int drop_capabilities(char *why, size_t len) {
   return 0;
 }
 
-static void report(void) {
+void plat_lockdown_report(void) {
   struct plat_out o = {.len = 0};
   const struct plat_lockdown_status *s = &g_plat_lockdown;
   static const struct {
@@ -326,6 +326,6 @@ int plat_linux_lockdown(char *why, size_t len) {
   g_plat_lockdown.seccomp_rules = rules;
   g_plat_lockdown.bpf_len = bpf_len;
   if (g_plat_verbose)
-    report();
+    plat_lockdown_report();
   return 0;
 }

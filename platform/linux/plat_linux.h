@@ -194,6 +194,8 @@ struct plat_lockdown_status {
   int bpf_len;       /* instructions in the installed program */
 };
 extern struct plat_lockdown_status g_plat_lockdown;
+/* Print what lockdown achieved ("moat: lockdown: ..." lines on stderr). */
+void plat_lockdown_report(void);
 
 /* seccomp.c: build the whole filter (our IP prefix + libseccomp's
  * allowlist) into a malloc'd array; returns its length or -errno. */

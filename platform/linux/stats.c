@@ -224,6 +224,8 @@ static void print_stats(void) {
     }
   }
   print_row(&o, "total", total_sys);
+  if (g_plat_lockdown.seccomp_on)
+    plat_lockdown_report();
 }
 
 _Noreturn void plat_exit(int status) {
