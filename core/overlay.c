@@ -7,23 +7,38 @@
  * upper directory (a character device 0:0, as Linux's overlayfs does) so
  * the lower entry stays hidden.
  *
- * Every overlay inode is cached in its parent directory's child list for
- * as long as it has that name, and every change to the upper layer goes
- * through the overlay, so the cache is authoritative: a directory that was
- * replaced (rmdir + mkdir) simply has no lower part any more, which is what
- * other overlays record as "opaque", and a renamed directory keeps its
- * lower part wherever it moves (a "redirect"). Inode numbers are the overlay's
- * own and stay stable because the cached inodes stay. Once a directory has been
- * listed, its child list is complete and doubles as the merged directory
- * listing, with stable readdir cookies (insertion order), so a listing that
- * is interleaved with deletes (rm -r) neither skips nor repeats entries.
+ * Overlay inodes are cached in their parent directory's child list. An
+ * inode that has an upper part is pinned there for as long as it has that
+ * name, and every change to the upper layer goes through the overlay, so
+ * for such inodes the cache is authoritative: a directory that was
+ * replaced (rmdir + mkdir) has no lower part any more (what other overlays
+ * call "opaque"), and a renamed directory keeps its lower part wherever it
+ * moves (a "redirect"). An inode with only a lower part carries no state
+ * of its own, so it is not pinned: it goes away with its last user, which
+ * releases the lower inode (and a host handle behind it) too; looking it up
+ * again gives the same answer. Inode numbers are therefore computed, not
+ * counted: the lower object's number, or for upper-only objects the upper
+ * number in a range of its own.
+ *
+ * A merged listing is the lower directory's listing (minus whiteouts and
+ * with upper replacements), with the lower's own cookies, followed by the
+ * upper-only entries with the upper's cookies moved into a range of their
+ * own. Both kinds of cookie stay valid while entries are deleted, so a
+ * listing interleaved with deletes (rm -r) neither skips nor repeats.
  */
 #include "vfs_impl.h"
 
+/* Upper-only objects are numbered from here (the upper's own number
+ * added), so they never meet the lower's numbers. */
+#define UPPER_INO_BASE (1ull << 62)
+/* Merged listings: cookies below this are the lower's, from here on the
+ * upper's (plus this). */
+#define UPPER_COOKIE_BASE (1ull << 61)
+
 struct ovl_child {
   struct ovl_child *next;
-  struct inode *inode; /* a reference */
-  uint64_t cookie;
+  struct inode *inode; /* a reference when pinned, else a weak pointer */
+  bool pinned;
   char name[];
 };
 
@@ -32,11 +47,12 @@ struct ovl_node {
   struct inode *lower;  /* a reference, or NULL (upper only) */
   struct inode *parent; /* the overlay directory holding it (a reference) */
   char *name;           /* its name there */
-  /* directories */
-  struct ovl_child *children, *children_tail;
-  uint64_t next_cookie;
-  bool complete; /* children lists every entry */
+  struct ovl_child *children; /* directories: the cache */
 };
+
+/* Guards every child list: lookups run under the vfs lock, but the last
+ * reference to an unpinned inode may go anywhere. */
+static struct rt_lock g_cache_lock;
 
 static const struct inode_ops ovl_iops;
 static const struct file_ops ovl_file_ops;
@@ -56,6 +72,10 @@ static bool is_dir(const struct inode *inode) {
 
 static bool is_whiteout(const struct inode *inode) {
   return LINUX_S_ISTYPE(inode->mode, LINUX_S_IFCHR) && inode->rdev == 0;
+}
+
+static uint64_t ino_of(struct inode *upper, struct inode *lower) {
+  return lower ? lower->ino : UPPER_INO_BASE + upper->ino;
 }
 
 /* Mirror the real inode's attributes (not ino or dev: those are ours). */
@@ -107,11 +127,11 @@ static struct inode *ovl_new(struct superblock *sb, struct inode *upper,
     kfree(inode);
     return NULL;
   }
+  inode->ino = ino_of(upper, lower);
   n->upper = vfs_inode_get(upper);
   n->lower = vfs_inode_get(lower);
   n->parent = vfs_inode_get(parent);
   n->name = copy;
-  n->next_cookie = 2;
   inode->private = n;
   if (LINUX_S_ISTYPE(r->mode, LINUX_S_IFREG))
     inode->fops = &ovl_file_ops;
@@ -150,54 +170,91 @@ struct superblock *overlay_create(struct inode *lower_root) {
  * The child cache
  * ------------------------------------------------------------------- */
 
-static struct ovl_child *cache_find(struct inode *dir, const char *name,
-                                    struct ovl_child **prev) {
-  struct ovl_child *p = NULL;
-  for (struct ovl_child *c = node(dir)->children; c; p = c, c = c->next) {
-    if (!rt_strcmp(c->name, name)) {
-      if (prev)
-        *prev = p;
-      return c;
-    }
+/* Take a reference unless the inode is already on its way out. */
+static bool get_unless_zero(struct inode *inode) {
+  uint32_t c = __atomic_load_n(&inode->refcount, __ATOMIC_ACQUIRE);
+  while (c) {
+    if (__atomic_compare_exchange_n(&inode->refcount, &c, c + 1, true,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
   }
-  return NULL;
+  return false;
 }
 
-static int cache_add(struct inode *dir, const char *name, struct inode *child) {
+/* Unhook and free the entry after prev (or the head); caller holds
+ * g_cache_lock. Returns the pinned reference it held, or NULL. */
+static struct inode *unhook(struct ovl_node *d, struct ovl_child *prev,
+                            struct ovl_child *c) {
+  if (prev)
+    prev->next = c->next;
+  else
+    d->children = c->next;
+  struct inode *ref = c->pinned ? c->inode : NULL;
+  kfree(c);
+  return ref;
+}
+
+/* The cached inode for name (a new reference), or NULL. */
+static struct inode *cache_get(struct inode *dir, const char *name) {
+  struct ovl_node *d = node(dir);
+  struct inode *found = NULL;
+  rt_lock(&g_cache_lock);
+  struct ovl_child *prev = NULL;
+  for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
+    if (rt_strcmp(c->name, name))
+      continue;
+    if (get_unless_zero(c->inode))
+      found = c->inode;
+    else
+      unhook(d, prev, c); /* dying, never pinned: no reference to drop */
+    break;
+  }
+  rt_unlock(&g_cache_lock);
+  return found;
+}
+
+static int cache_add(struct inode *dir, const char *name, struct inode *child,
+                     bool pin) {
   size_t len = rt_strlen(name);
   struct ovl_child *c = kmalloc(sizeof(*c) + len + 1);
   if (!c)
     return -LINUX_ENOMEM;
   memcpy(c->name, name, len + 1);
-  c->inode = vfs_inode_get(child);
-  c->next = NULL;
-  struct ovl_node *d = node(dir);
-  c->cookie = d->next_cookie++;
-  if (d->children_tail)
-    d->children_tail->next = c;
-  else
-    d->children = c;
-  d->children_tail = c;
+  c->inode = pin ? vfs_inode_get(child) : child;
+  c->pinned = pin;
+  rt_lock(&g_cache_lock);
+  c->next = node(dir)->children;
+  node(dir)->children = c;
+  rt_unlock(&g_cache_lock);
   return 0;
 }
 
-/* Remove name from dir's cache; returns the inode's reference to the
- * caller (or NULL). */
-static struct inode *cache_remove(struct inode *dir, const char *name) {
-  struct ovl_child *prev = NULL;
-  struct ovl_child *c = cache_find(dir, name, &prev);
-  if (!c)
-    return NULL;
+/* Remove name from dir's cache. */
+static void cache_remove(struct inode *dir, const char *name) {
   struct ovl_node *d = node(dir);
-  if (prev)
-    prev->next = c->next;
-  else
-    d->children = c->next;
-  if (d->children_tail == c)
-    d->children_tail = prev;
-  struct inode *inode = c->inode;
-  kfree(c);
-  return inode;
+  struct inode *ref = NULL;
+  rt_lock(&g_cache_lock);
+  struct ovl_child *prev = NULL;
+  for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
+    if (!rt_strcmp(c->name, name)) {
+      ref = unhook(d, prev, c);
+      break;
+    }
+  }
+  rt_unlock(&g_cache_lock);
+  vfs_inode_put(ref);
+}
+
+/* Pin child's entry in dir (it just got an upper part). */
+static void cache_pin(struct inode *dir, struct inode *child) {
+  rt_lock(&g_cache_lock);
+  for (struct ovl_child *c = node(dir)->children; c; c = c->next) {
+    if (c->inode == child && !c->pinned) {
+      c->pinned = true;
+      vfs_inode_get(child);
+    }
+  }
+  rt_unlock(&g_cache_lock);
 }
 
 /* Give child a new parent and name (after a rename). */
@@ -233,13 +290,11 @@ static int layer_lookup(struct inode *dir, const char *name,
 
 static int ovl_lookup(struct inode *dir, const char *name, struct inode **out) {
   struct ovl_node *d = node(dir);
-  struct ovl_child *c = cache_find(dir, name, NULL);
-  if (c) {
-    *out = vfs_inode_get(c->inode);
+  struct inode *cached = cache_get(dir, name);
+  if (cached) {
+    *out = cached;
     return 0;
   }
-  if (d->complete)
-    return -LINUX_ENOENT;
   struct inode *upper = NULL, *lower = NULL;
   int rc = 0;
   if (d->upper) {
@@ -251,6 +306,9 @@ static int ovl_lookup(struct inode *dir, const char *name, struct inode **out) {
       goto out;
     }
   }
+  /* An upper object here would have been found pinned in the cache;
+   * finding one uncached means the upper directory was filled before the
+   * overlay saw it (the root): it merges like any other. */
   if (d->lower && (!upper || is_dir(upper))) {
     rc = layer_lookup(d->lower, name, &lower);
     if (rc < 0 && rc != -LINUX_ENOENT)
@@ -270,7 +328,7 @@ static int ovl_lookup(struct inode *dir, const char *name, struct inode **out) {
     rc = -LINUX_ENOMEM;
     goto out;
   }
-  rc = cache_add(dir, name, inode);
+  rc = cache_add(dir, name, inode, upper != NULL);
   if (rc < 0) {
     vfs_inode_put(inode);
     goto out;
@@ -385,6 +443,7 @@ static int copy_up_limited(struct inode *inode, uint64_t data_limit) {
   upper->mtime = lower->mtime;
   upper->ctime = lower->ctime;
   n->upper = upper;
+  cache_pin(n->parent, inode); /* it has state now: keep it */
   return 0;
 }
 
@@ -443,7 +502,7 @@ static int ovl_create(struct inode *dir, const char *name,
   vfs_inode_put(upper);
   if (!inode)
     return -LINUX_ENOMEM;
-  rc = cache_add(dir, name, inode);
+  rc = cache_add(dir, name, inode, true);
   if (rc < 0) {
     vfs_inode_put(inode);
     return rc;
@@ -468,10 +527,126 @@ static int ovl_link(struct inode *dir, const char *name, struct inode *target) {
   rc = udir->iops->link(udir, name, node(target)->upper);
   if (rc < 0)
     return rc;
-  rc = cache_add(dir, name, target);
+  rc = cache_add(dir, name, target, true);
   sync_attrs(target);
   sync_attrs(dir);
   return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Merged listings
+ * ------------------------------------------------------------------- */
+
+struct merge {
+  struct inode *dir;
+  vfs_emit_fn emit;
+  void *ctx;
+  bool full;
+};
+
+/* The entry name of dir as the overlay shows it: its inode number and
+ * type, or false when it is hidden (a whiteout). */
+static bool shown_as(struct inode *dir, const char *name, uint64_t *ino,
+                     unsigned *dtype) {
+  struct inode *inode = NULL;
+  if (ovl_lookup(dir, name, &inode) < 0)
+    return false;
+  *ino = inode->ino;
+  *dtype = vfs_dtype(inode->mode);
+  vfs_inode_put(inode);
+  return true;
+}
+
+static int merge_lower(void *ctx, const char *name, size_t len, uint64_t ino,
+                       unsigned dtype, uint64_t next_pos) {
+  struct merge *m = ctx;
+  if (len == 0 || len > LINUX_NAME_MAX || rt_strnlen(name, len) != len)
+    return 0;
+  if (next_pos >= UPPER_COOKIE_BASE)
+    return -LINUX_EOVERFLOW; /* a lower fs with cookies we cannot nest */
+  char buf[LINUX_NAME_MAX + 1];
+  memcpy(buf, name, len);
+  buf[len] = 0;
+  struct inode *udir = node(m->dir)->upper;
+  if (udir) {
+    /* Deleted (whiteout) or replaced by an upper object: ask the overlay
+     * itself, which knows both. */
+    struct inode *u = NULL;
+    if (layer_lookup(udir, buf, &u) == 0) {
+      vfs_inode_put(u);
+      if (!shown_as(m->dir, buf, &ino, &dtype))
+        return 0;
+    }
+  }
+  int rc = m->emit(m->ctx, buf, len, ino, dtype, next_pos);
+  if (rc > 0)
+    m->full = true;
+  return rc;
+}
+
+static int merge_upper(void *ctx, const char *name, size_t len, uint64_t ino,
+                       unsigned dtype, uint64_t next_pos) {
+  struct merge *m = ctx;
+  if (len == 0 || len > LINUX_NAME_MAX || rt_strnlen(name, len) != len)
+    return 0;
+  char buf[LINUX_NAME_MAX + 1];
+  memcpy(buf, name, len);
+  buf[len] = 0;
+  struct inode *lower_dir = node(m->dir)->lower;
+  if (lower_dir) {
+    /* Names the lower also has were listed with the lower's entries. */
+    struct inode *l = NULL;
+    if (layer_lookup(lower_dir, buf, &l) == 0) {
+      vfs_inode_put(l);
+      return 0;
+    }
+  }
+  if (!shown_as(m->dir, buf, &ino, &dtype))
+    return 0; /* a whiteout over nothing below */
+  int rc = m->emit(m->ctx, buf, len, ino, dtype, next_pos + UPPER_COOKIE_BASE);
+  if (rc > 0)
+    m->full = true;
+  return rc;
+}
+
+static int ovl_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
+                       void *ctx) {
+  struct ovl_node *d = node(dir);
+  struct merge m = {dir, emit, ctx, false};
+  int rc;
+  if (*pos < UPPER_COOKIE_BASE) {
+    struct inode *lower = d->lower;
+    if (lower && lower->iops && lower->iops->readdir) {
+      rc = lower->iops->readdir(lower, pos, merge_lower, &m);
+      if (rc < 0 || m.full)
+        return rc;
+    }
+    *pos = UPPER_COOKIE_BASE + 2;
+  }
+  struct inode *upper = d->upper;
+  if (!upper || !upper->iops || !upper->iops->readdir)
+    return 0;
+  uint64_t upos = *pos - UPPER_COOKIE_BASE;
+  rc = upper->iops->readdir(upper, &upos, merge_upper, &m);
+  if (upos >= 2)
+    *pos = upos + UPPER_COOKIE_BASE;
+  return rc;
+}
+
+static int first_entry(void *ctx, const char *name, size_t len, uint64_t ino,
+                       unsigned dtype, uint64_t next_pos) {
+  *(bool *)ctx = true;
+  return 1;
+}
+
+/* Is the merged directory empty? */
+static int merged_empty(struct inode *dir) {
+  bool any = false;
+  uint64_t pos = 2;
+  int rc = ovl_readdir(dir, &pos, first_entry, &any);
+  if (rc < 0)
+    return rc;
+  return any ? -LINUX_ENOTEMPTY : 0;
 }
 
 struct names {
@@ -483,9 +658,6 @@ static int names_emit(void *ctx, const char *name, size_t len, uint64_t ino,
                       unsigned dtype, uint64_t next_pos) {
   struct names *s = ctx;
   if (len == 0 || len > LINUX_NAME_MAX || rt_strnlen(name, len) != len)
-    return 0; /* skip what no lookup could find */
-  if ((len == 1 && name[0] == '.') ||
-      (len == 2 && name[0] == '.' && name[1] == '.'))
     return 0;
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 64;
@@ -502,62 +674,33 @@ static int names_emit(void *ctx, const char *name, size_t len, uint64_t ino,
   return 0;
 }
 
-static void names_free(struct names *s) {
-  for (size_t i = 0; i < s->n; i++)
-    kfree(s->v[i]);
-  kfree(s->v);
-}
-
-/* All names of a layer directory. */
-static int layer_names(struct inode *dir, struct names *out) {
-  if (!dir || !dir->iops || !dir->iops->readdir)
-    return 0;
-  uint64_t pos = 2;
-  int rc = dir->iops->readdir(dir, &pos, names_emit, out);
-  return rc;
-}
-
-/* Fill dir's child cache with every entry of both layers. */
-static int populate(struct inode *dir) {
-  struct ovl_node *d = node(dir);
-  if (d->complete)
-    return 0;
-  struct names names = {NULL, 0, 0};
-  int rc = layer_names(d->upper, &names);
-  if (rc == 0 && d->lower)
-    rc = layer_names(d->lower, &names);
-  for (size_t i = 0; rc == 0 && i < names.n; i++) {
-    if (cache_find(dir, names.v[i], NULL))
-      continue;
-    struct inode *child = NULL;
-    int lrc = ovl_lookup(dir, names.v[i], &child);
-    if (lrc == 0)
-      vfs_inode_put(child);
-    else if (lrc != -LINUX_ENOENT)
-      rc = lrc;
-  }
-  names_free(&names);
-  if (rc == 0)
-    d->complete = true;
-  return rc;
-}
-
-/* Is the merged directory empty? */
-static int merged_empty(struct inode *dir) {
-  int rc = populate(dir);
-  if (rc < 0)
-    return rc;
-  return node(dir)->children ? -LINUX_ENOTEMPTY : 0;
-}
-
 /* Remove the whiteouts an emptied upper directory may hold. */
 static int clear_upper_dir(struct inode *udir) {
   struct names names = {NULL, 0, 0};
-  int rc = layer_names(udir, &names);
+  int rc = 0;
+  if (udir->iops && udir->iops->readdir) {
+    uint64_t pos = 2;
+    rc = udir->iops->readdir(udir, &pos, names_emit, &names);
+  }
   for (size_t i = 0; rc == 0 && i < names.n; i++)
     rc = udir->iops->unlink(udir, names.v[i], false);
-  names_free(&names);
+  for (size_t i = 0; i < names.n; i++)
+    kfree(names.v[i]);
+  kfree(names.v);
   return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Removing and renaming
+ * ------------------------------------------------------------------- */
+
+/* Does dir's lower part hold name (so removing it needs a whiteout)? */
+static bool lower_has(struct inode *dir, const char *name) {
+  struct inode *l = NULL;
+  if (layer_lookup(node(dir)->lower, name, &l) < 0)
+    return false;
+  vfs_inode_put(l);
+  return true;
 }
 
 static int ovl_unlink(struct inode *dir, const char *name, bool want_dir) {
@@ -585,12 +728,12 @@ static int ovl_unlink(struct inode *dir, const char *name, bool want_dir) {
     if (rc < 0)
       goto out;
   }
-  if (c->lower) {
+  if (lower_has(dir, name)) {
     rc = make_whiteout(udir, name);
     if (rc < 0)
       goto out;
   }
-  vfs_inode_put(cache_remove(dir, name));
+  cache_remove(dir, name);
   if (want_dir || !c->upper)
     child->nlink = 0;
   else
@@ -651,28 +794,24 @@ static int ovl_rename(struct inode *olddir, const char *oldname,
   if (rc < 0)
     goto out;
   /* Whatever was below the old name must stay hidden. */
-  if (!exchange && node(old)->lower) {
+  if (!exchange && lower_has(olddir, oldname)) {
     rc = make_whiteout(uold, oldname);
     if (rc < 0)
       goto out;
   }
-  struct inode *moved = cache_remove(olddir, oldname);
-  struct inode *replaced = cache_remove(newdir, newname);
-  if (moved) {
-    cache_add(newdir, newname, moved);
-    set_place(moved, newdir, newname);
-  }
-  if (exchange && replaced) {
-    cache_add(olddir, oldname, replaced);
-    set_place(replaced, olddir, oldname);
-  } else if (replaced) {
-    if (is_dir(replaced) || !node(replaced)->upper)
-      replaced->nlink = 0;
+  cache_remove(olddir, oldname);
+  cache_remove(newdir, newname);
+  cache_add(newdir, newname, old, true);
+  set_place(old, newdir, newname);
+  if (exchange) {
+    cache_add(olddir, oldname, new, true);
+    set_place(new, olddir, oldname);
+  } else if (new) {
+    if (is_dir(new) || !node(new)->upper)
+      new->nlink = 0;
     else
-      sync_attrs(replaced);
+      sync_attrs(new);
   }
-  vfs_inode_put(moved);
-  vfs_inode_put(replaced);
   sync_attrs(old);
   if (new)
     sync_attrs(new);
@@ -682,25 +821,6 @@ out:
   vfs_inode_put(old);
   vfs_inode_put(new);
   return rc;
-}
-
-static int ovl_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
-                       void *ctx) {
-  int rc = populate(dir);
-  if (rc < 0)
-    return rc;
-  for (struct ovl_child *c = node(dir)->children; c; c = c->next) {
-    if (c->cookie < *pos)
-      continue;
-    rc = emit(ctx, c->name, rt_strlen(c->name), c->inode->ino,
-              vfs_dtype(c->inode->mode), c->cookie + 1);
-    if (rc > 0)
-      return 0;
-    if (rc < 0)
-      return rc;
-    *pos = c->cookie + 1;
-  }
-  return 0;
 }
 
 static long ovl_readlink(struct inode *inode, char *buf, size_t len) {
@@ -763,10 +883,24 @@ static void ovl_evict(struct inode *inode) {
   struct ovl_node *n = node(inode);
   if (!n)
     return;
+  /* An unpinned inode may still have its (weak) entry in the parent. */
+  if (n->parent) {
+    struct ovl_node *d = node(n->parent);
+    rt_lock(&g_cache_lock);
+    struct ovl_child *prev = NULL;
+    for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
+      if (c->inode == inode) {
+        unhook(d, prev, c); /* never pinned: we are at zero */
+        break;
+      }
+    }
+    rt_unlock(&g_cache_lock);
+  }
   struct ovl_child *c = n->children;
   while (c) {
     struct ovl_child *next = c->next;
-    vfs_inode_put(c->inode);
+    if (c->pinned)
+      vfs_inode_put(c->inode);
     kfree(c);
     c = next;
   }
