@@ -135,7 +135,6 @@ static struct inode *ovl_new(struct superblock *sb, struct inode *upper,
   inode->private = n;
   if (LINUX_S_ISTYPE(r->mode, LINUX_S_IFREG))
     inode->fops = &ovl_file_ops;
-  refresh(r);
   inode->nlink = 1;
   sync_attrs(inode);
   return inode;

@@ -681,6 +681,7 @@ long vfs_path_of(struct inode *inode, char *buf, size_t len) {
   }
   size_t pos = LINUX_PATH_MAX - 1;
   tmp[pos] = 0;
+  bool unreachable = false;
   struct inode *cur = inode;
   if (LINUX_S_ISTYPE(cur->mode, LINUX_S_IFDIR) && cur->nlink == 0) {
     rc = -LINUX_ENOENT;
@@ -695,15 +696,7 @@ long vfs_path_of(struct inode *inode, char *buf, size_t len) {
       continue;
     }
     if (!cur->parent || !cur->name) {
-      /* Not below our root (or unknown): Linux says "(unreachable)". */
-      static const char unreachable[] = "(unreachable)";
-      size_t n = sizeof(unreachable) - 1;
-      if (pos < n + 1) {
-        rc = -LINUX_ENAMETOOLONG;
-        goto out;
-      }
-      pos -= n;
-      memcpy(tmp + pos, unreachable, n);
+      unreachable = true; /* not below our root: Linux's "(unreachable)" */
       break;
     }
     size_t n = rt_strlen(cur->name);
@@ -716,10 +709,18 @@ long vfs_path_of(struct inode *inode, char *buf, size_t len) {
     tmp[--pos] = '/';
     cur = cur->parent;
   }
-  if (tmp[pos] == 0 || tmp[pos] == '(')
-    tmp[--pos] = '/';
-  if (tmp[pos] == '/' && tmp[pos + 1] == '(') /* "/(unreachable)" -> drop / */
-    pos++;
+  if (unreachable) {
+    static const char prefix[] = "(unreachable)";
+    size_t n = sizeof(prefix) - 1;
+    if (pos < n) {
+      rc = -LINUX_ENAMETOOLONG;
+      goto out;
+    }
+    pos -= n;
+    memcpy(tmp + pos, prefix, n);
+  } else if (tmp[pos] == 0) {
+    tmp[--pos] = '/'; /* the root itself */
+  }
   size_t n = LINUX_PATH_MAX - 1 - pos;
   if (n + 1 > len) {
     rc = -LINUX_ERANGE;

@@ -224,8 +224,8 @@ int vfs_open(struct inode *base, const char *path, unsigned flags,
   default:
     break;
   }
-  if ((flags & LINUX_O_TRUNC) && is_reg(inode) && acc != LINUX_O_RDONLY &&
-      !created) {
+  /* Linux truncates even with O_RDONLY (write permission was checked). */
+  if ((flags & LINUX_O_TRUNC) && is_reg(inode) && !created) {
     struct vfs_attr attr = {.valid = VFS_ATTR_SIZE | VFS_ATTR_MTIME};
     attr.mtime = vfs_now();
     rc = setattr_locked(inode, &attr);
