@@ -2,7 +2,8 @@
  * default root). Everything lives in the arena. File data is kept in
  * 4 KiB pages reached through a two-level table (a directory of 512-page
  * leaves), so a sparse or large file never needs one big buffer and holes
- * cost nothing. Directories are lists of entries in creation order; each
+ * cost nothing. Directories are lists of entries in creation order (the
+ * readdir order, with stable cookies) plus a hash table for lookups; each
  * entry holds a reference to its inode, so an inode lives while it has a
  * name or an open file. */
 #include "vfs_impl.h"
@@ -14,7 +15,9 @@
 #define DIRENT_SIZE 20
 
 struct memfs_dirent {
-  struct memfs_dirent *next;
+  struct memfs_dirent *next, *prev; /* creation order */
+  struct memfs_dirent *hash_next;
+  uint32_t hash;
   struct inode *inode; /* a reference */
   uint64_t cookie;     /* readdir position; increasing along the list */
   char name[];
@@ -24,6 +27,8 @@ struct memfs_node {
   /* directories */
   struct memfs_dirent *head, *tail;
   uint64_t next_cookie;
+  struct memfs_dirent **buckets;
+  uint32_t nbuckets, nentries;
   /* regular files: leaves[i][j] is page i * LEAF_PAGES + j */
   uint8_t ***leaves;
   size_t nleaves;
@@ -70,57 +75,109 @@ struct superblock *memfs_create(void) {
  * Directories
  * ------------------------------------------------------------------- */
 
-static struct memfs_dirent *find(struct inode *dir, const char *name,
-                                 struct memfs_dirent **prev) {
-  struct memfs_dirent *p = NULL;
-  for (struct memfs_dirent *e = node(dir)->head; e; p = e, e = e->next) {
-    if (!rt_strcmp(e->name, name)) {
-      if (prev)
-        *prev = p;
+static uint32_t name_hash(const char *name) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *name; name++)
+    h = (h ^ (uint8_t)*name) * 16777619u;
+  return h;
+}
+
+static struct memfs_dirent *find(struct inode *dir, const char *name) {
+  struct memfs_node *d = node(dir);
+  if (!d->nbuckets)
+    return NULL;
+  uint32_t h = name_hash(name);
+  for (struct memfs_dirent *e = d->buckets[h & (d->nbuckets - 1)]; e;
+       e = e->hash_next) {
+    if (e->hash == h && !rt_strcmp(e->name, name))
       return e;
-    }
   }
   return NULL;
 }
 
-/* Append an entry for inode (the entry takes a new reference). */
-static int add_entry(struct inode *dir, const char *name, struct inode *inode) {
-  size_t len = rt_strlen(name);
-  struct memfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
-  if (!e)
-    return -LINUX_ENOMEM;
-  memcpy(e->name, name, len + 1);
-  e->inode = vfs_inode_get(inode);
-  e->next = NULL;
+/* Make room in the hash table for one more entry. */
+static int hash_reserve(struct memfs_node *d) {
+  if (d->nbuckets && d->nentries < d->nbuckets * 2)
+    return 0;
+  uint32_t n = d->nbuckets ? d->nbuckets * 4 : 16;
+  struct memfs_dirent **b = kzalloc(n * sizeof(*b));
+  if (!b)
+    return d->nbuckets ? 0 : -LINUX_ENOMEM; /* a full table still works */
+  for (struct memfs_dirent *e = d->head; e; e = e->next) {
+    e->hash_next = b[e->hash & (n - 1)];
+    b[e->hash & (n - 1)] = e;
+  }
+  kfree(d->buckets);
+  d->buckets = b;
+  d->nbuckets = n;
+  return 0;
+}
+
+/* Append e at the end of dir (hash_reserve succeeded). */
+static void hook(struct inode *dir, struct memfs_dirent *e) {
   struct memfs_node *d = node(dir);
   e->cookie = d->next_cookie++;
+  e->next = NULL;
+  e->prev = d->tail;
   if (d->tail)
     d->tail->next = e;
   else
     d->head = e;
   d->tail = e;
+  uint32_t b = e->hash & (d->nbuckets - 1);
+  e->hash_next = d->buckets[b];
+  d->buckets[b] = e;
+  d->nentries++;
   dir->size += DIRENT_SIZE;
   vfs_touch_mtime(dir);
-  return 0;
 }
 
-/* Unhook e (prev is its predecessor) without dropping its reference. */
-static void unhook(struct inode *dir, struct memfs_dirent *e,
-                   struct memfs_dirent *prev) {
+/* Take e out of dir without dropping its reference. */
+static void unhook(struct inode *dir, struct memfs_dirent *e) {
   struct memfs_node *d = node(dir);
-  if (prev)
-    prev->next = e->next;
+  if (e->prev)
+    e->prev->next = e->next;
   else
     d->head = e->next;
-  if (d->tail == e)
-    d->tail = prev;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    d->tail = e->prev;
+  struct memfs_dirent **p = &d->buckets[e->hash & (d->nbuckets - 1)];
+  while (*p != e)
+    p = &(*p)->hash_next;
+  *p = e->hash_next;
+  d->nentries--;
   dir->size -= DIRENT_SIZE;
   vfs_touch_mtime(dir);
 }
 
+static struct memfs_dirent *new_entry(const char *name) {
+  size_t len = rt_strlen(name);
+  struct memfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
+  if (!e)
+    return NULL;
+  memcpy(e->name, name, len + 1);
+  e->hash = name_hash(name);
+  e->inode = NULL;
+  return e;
+}
+
+/* Append an entry for inode (the entry takes a new reference). */
+static int add_entry(struct inode *dir, const char *name, struct inode *inode) {
+  if (hash_reserve(node(dir)) < 0)
+    return -LINUX_ENOMEM;
+  struct memfs_dirent *e = new_entry(name);
+  if (!e)
+    return -LINUX_ENOMEM;
+  e->inode = vfs_inode_get(inode);
+  hook(dir, e);
+  return 0;
+}
+
 static int memfs_lookup(struct inode *dir, const char *name,
                         struct inode **out) {
-  struct memfs_dirent *e = find(dir, name, NULL);
+  struct memfs_dirent *e = find(dir, name);
   if (!e)
     return -LINUX_ENOENT;
   *out = vfs_inode_get(e->inode);
@@ -129,7 +186,7 @@ static int memfs_lookup(struct inode *dir, const char *name,
 
 static int memfs_create_op(struct inode *dir, const char *name,
                            const struct vfs_create *args, struct inode **out) {
-  if (find(dir, name, NULL))
+  if (find(dir, name))
     return -LINUX_EEXIST;
   struct inode *inode = memfs_new_inode(dir->sb, args->mode);
   if (!inode)
@@ -165,7 +222,7 @@ static int memfs_create_op(struct inode *dir, const char *name,
 
 static int memfs_link(struct inode *dir, const char *name,
                       struct inode *target) {
-  if (find(dir, name, NULL))
+  if (find(dir, name))
     return -LINUX_EEXIST;
   if (target->nlink >= 65000)
     return -LINUX_EMLINK;
@@ -189,13 +246,12 @@ static void drop_link(struct inode *dir, struct inode *inode) {
 }
 
 static int memfs_unlink(struct inode *dir, const char *name, bool is_dir) {
-  struct memfs_dirent *prev = NULL;
-  struct memfs_dirent *e = find(dir, name, &prev);
+  struct memfs_dirent *e = find(dir, name);
   if (!e)
     return -LINUX_ENOENT;
   if (is_dir && node(e->inode)->head)
     return -LINUX_ENOTEMPTY;
-  unhook(dir, e, prev);
+  unhook(dir, e);
   drop_link(dir, e->inode);
   vfs_inode_put(e->inode);
   kfree(e);
@@ -205,11 +261,10 @@ static int memfs_unlink(struct inode *dir, const char *name, bool is_dir) {
 static int memfs_rename(struct inode *olddir, const char *oldname,
                         struct inode *newdir, const char *newname,
                         unsigned flags) {
-  struct memfs_dirent *oprev = NULL, *nprev = NULL;
-  struct memfs_dirent *oe = find(olddir, oldname, &oprev);
+  struct memfs_dirent *oe = find(olddir, oldname);
   if (!oe)
     return -LINUX_ENOENT;
-  struct memfs_dirent *ne = find(newdir, newname, &nprev);
+  struct memfs_dirent *ne = find(newdir, newname);
   struct inode *moved = oe->inode;
   bool moved_dir = LINUX_S_ISTYPE(moved->mode, LINUX_S_IFDIR);
   if (flags & LINUX_RENAME_EXCHANGE) {
@@ -239,33 +294,22 @@ static int memfs_rename(struct inode *olddir, const char *oldname,
     if (LINUX_S_ISTYPE(ne->inode->mode, LINUX_S_IFDIR) && node(ne->inode)->head)
       return -LINUX_ENOTEMPTY;
   }
-  /* Build the new entry first so a failure leaves everything as it was. */
-  size_t len = rt_strlen(newname);
-  struct memfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
+  /* Allocate first so a failure leaves everything as it was. */
+  if (hash_reserve(node(newdir)) < 0)
+    return -LINUX_ENOMEM;
+  struct memfs_dirent *e = new_entry(newname);
   if (!e)
     return -LINUX_ENOMEM;
-  memcpy(e->name, newname, len + 1);
   e->inode = moved; /* the old entry's reference moves here */
-  e->next = NULL;
   if (ne) {
-    /* find again: unhooking the old entry may change ne's predecessor */
-    unhook(newdir, ne, nprev);
+    unhook(newdir, ne);
     drop_link(newdir, ne->inode);
     vfs_inode_put(ne->inode);
     kfree(ne);
   }
-  oe = find(olddir, oldname, &oprev);
-  unhook(olddir, oe, oprev);
+  unhook(olddir, oe);
   kfree(oe);
-  struct memfs_node *d = node(newdir);
-  e->cookie = d->next_cookie++;
-  if (d->tail)
-    d->tail->next = e;
-  else
-    d->head = e;
-  d->tail = e;
-  newdir->size += DIRENT_SIZE;
-  vfs_touch_mtime(newdir);
+  hook(newdir, e);
   if (moved_dir && olddir != newdir) {
     olddir->nlink--;
     newdir->nlink++;
@@ -448,6 +492,7 @@ static void memfs_evict(struct inode *inode) {
   truncate_data(inode, 0);
   kfree(n->leaves);
   kfree(n->target);
+  kfree(n->buckets);
   struct memfs_dirent *e = n->head;
   while (e) {
     struct memfs_dirent *next = e->next;
