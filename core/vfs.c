@@ -357,7 +357,7 @@ static struct mount *mount_on(const struct inode *inode) {
 
 /* The mount whose root is inode. */
 static struct mount *mount_rooted_at(const struct inode *inode) {
-  if (inode->parent)
+  if (!inode->sb || !vfs_same_inode(inode, inode->sb->root))
     return NULL;
   for (struct mount *m = g_mounts; m; m = m->next) {
     if (vfs_same_inode(m->root, inode))
@@ -440,6 +440,11 @@ static void walk_up(struct walk *w) {
 static void note_parent(struct inode *dir, struct inode *child,
                         const char *name) {
   if (!LINUX_S_ISTYPE(child->mode, LINUX_S_IFDIR) || child == dir)
+    return;
+  /* A file system root has no parent of its own ("..": the mount point's
+   * side). A host that shows it again further down (a bind mount) must
+   * not turn it into somebody's child. */
+  if (child->sb && vfs_same_inode(child, child->sb->root))
     return;
   if (child->parent == dir && child->name && !rt_strcmp(child->name, name))
     return;
