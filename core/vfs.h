@@ -5,11 +5,13 @@
  *
  * Locking model (keep it in mind when writing a file system):
  *  - Namespace operations (lookup, create, link, unlink, rename, readdir,
- *    readlink, setattr, getattr) are called with the global vfs lock held,
+ *    readlink, setattr) are called with the global vfs lock held,
  *    so a file system needs no locking of its directory structures. A file
  *    system MUST NOT call back into functions of this header that resolve
  *    paths or take the vfs lock (vfs_resolve, vfs_mount, vfs_mkdir_p ...);
  *    it may call the helpers marked "lock-free" and other inodes' ops.
+ *  - getattr (a stat, lseek(SEEK_END), O_APPEND) runs without the vfs lock:
+ *    it may only refresh the struct inode's attribute fields.
  *  - Data operations (inode_ops read/write/fsync, file_ops read/write/ioctl)
  *    run WITHOUT the vfs lock (a pipe or tty read may block). inode->lock
  *    is held by the generic file ops around inode_ops read/write of regular
@@ -129,7 +131,8 @@ struct inode_ops {
    * itself (sizes then fail with -EPERM). */
   int (*setattr)(struct inode *inode, const struct vfs_attr *attr);
   /* Refresh the struct inode fields from the backing store before a stat
-   * (hostfs asks the host). NULL: fields are always current. */
+   * (hostfs asks the host). Called WITHOUT the vfs lock (see above), also
+   * with inode->lock held (O_APPEND). NULL: fields are always current. */
   int (*getattr)(struct inode *inode);
   /* Regular file data at an offset. read returns bytes copied (0 at or
    * past the end); write returns bytes written and updates size, mtime
@@ -156,7 +159,9 @@ struct inode_ops {
 
 struct file_ops {
   /* Called once when the file is opened (file->inode, flags, ops set).
-   * May set file->private. NULL: nothing to do. */
+   * May set file->private. NULL: nothing to do. vfs_open calls it with the
+   * vfs lock held (fifos excepted: their open waits for the other end), so
+   * it must not take that lock. */
   int (*open)(struct inode *inode, struct file *file);
   /* The last reference to the open file description is gone. */
   void (*release)(struct file *file);
