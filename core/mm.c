@@ -6,16 +6,21 @@
  * so the libOS's own memory (above the window) can never be named, moved
  * or unmapped by the guest. File mappings are copies: the pages are mapped
  * anonymous, filled through the file's read path, then given their final
- * protection. This is how ld.so and the ELF loader map files; it cannot
- * give MAP_SHARED writable file mappings (their writes would have to reach
- * the file), so those fail with -ENODEV for now.
+ * protection. This is how ld.so and the ELF loader map files. A MAP_SHARED
+ * mapping of a file open for writing keeps the open file and writes its
+ * pages back (up to the file's size) at msync, munmap, when replaced, and
+ * at exit; in between, read(2) of the file does not see the mapping's
+ * writes (there is no page cache to share). A shared mapping of a file
+ * open read-only is a copy that can never become writable.
  *
  * The address space belongs to one host process, so the list is private
  * state of this host process (the VMA nodes come from kmalloc). */
 #include "mm.h"
 
+#include "file.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
+#include "proc.h"
 #include "rt.h"
 #include "task.h"
 
@@ -32,8 +37,16 @@ struct vma {
   uint64_t start, end;
   int prot;
   unsigned flags;
+  struct file *file; /* shared writable file mappings: written back */
+  uint64_t off;      /* file offset of start */
   struct vma *next;
 };
+
+static void vma_free(struct vma *v) {
+  if (v->file)
+    file_put(v->file);
+  kfree(v);
+}
 
 static struct {
   struct rt_lock lock;
@@ -56,7 +69,7 @@ int mm_init(uint64_t mem_limit) {
   struct vma *v = g_mm.head;
   while (v) {
     struct vma *next = v->next;
-    kfree(v);
+    vma_free(v);
     v = next;
   }
   g_mm.head = NULL;
@@ -99,6 +112,10 @@ static int vma_split_at(uint64_t addr) {
         return -LINUX_ENOMEM;
       *tail = *v;
       tail->start = addr;
+      if (v->file) {
+        file_get(v->file);
+        tail->off = v->off + (addr - v->start);
+      }
       v->end = addr;
       v->next = tail;
       return 0;
@@ -118,7 +135,7 @@ static void vma_drop_range(uint64_t start, uint64_t end) {
     if (v->start >= start && v->end <= end) {
       g_mm.committed -= vma_charge(v);
       *pp = v->next;
-      kfree(v);
+      vma_free(v);
       continue;
     }
     pp = &v->next;
@@ -140,10 +157,12 @@ static void vma_merge_all(void) {
   struct vma *v = g_mm.head;
   while (v && v->next) {
     struct vma *n = v->next;
-    if (v->end == n->start && v->prot == n->prot && v->flags == n->flags) {
+    if (v->end == n->start && v->prot == n->prot && v->flags == n->flags &&
+        v->file == n->file &&
+        (!v->file || v->off + (v->end - v->start) == n->off)) {
       v->end = n->end;
       v->next = n->next;
-      kfree(n);
+      vma_free(n);
       continue;
     }
     v = n;
@@ -220,6 +239,39 @@ static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
   return best;
 }
 
+/* Write the pages of a shared file mapping in [s, e) back to the file,
+ * never past its end (a mapping does not extend a file). */
+static int writeback(struct vma *v, uint64_t s, uint64_t e) {
+  if (!v->file || v->prot == LINUX_PROT_NONE)
+    return 0;
+  uint64_t size = v->file->inode->size;
+  uint64_t fo = v->off + (s - v->start);
+  if (fo >= size)
+    return 0;
+  uint64_t len = MIN(e - s, size - fo);
+  uint64_t done = 0;
+  while (done < len) {
+    long n = file_pwrite(v->file, (const void *)(s + done),
+                         (size_t)MIN(len - done, (uint64_t)1 << 30), fo + done);
+    if (n <= 0)
+      return n < 0 ? (int)n : -LINUX_EIO;
+    done += (uint64_t)n;
+  }
+  return 0;
+}
+
+static int writeback_range(uint64_t start, uint64_t end) {
+  int err = 0;
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+    if (v->end <= start || !v->file)
+      continue;
+    int e = writeback(v, MAX(v->start, start), MIN(v->end, end));
+    if (e && !err)
+      err = e;
+  }
+  return err;
+}
+
 /* Unmap the host pages of every VMA piece inside [start, end) and drop
  * them from the list. */
 static int unmap_range(uint64_t start, uint64_t end) {
@@ -228,6 +280,7 @@ static int unmap_range(uint64_t start, uint64_t end) {
     err = vma_split_at(end);
   if (err)
     return err;
+  writeback_range(start, end);
   for (struct vma *v = g_mm.head; v && v->start < end; v = v->next)
     if (v->start >= start)
       plat_mem_unmap((void *)v->start, v->end - v->start);
@@ -252,8 +305,10 @@ static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
 #define DEV_ZERO_RDEV ((1ull << 8) | 5)
 
 /* Decide how fd may be mapped: 0 = a file to copy in, 1 = anonymous
- * (/dev/zero), or a negative errno. */
-static int check_map_file(int fd, int prot, int type, unsigned *vflags) {
+ * (/dev/zero), or a negative errno. A shared mapping of a file open for
+ * writing gets the open file in *shared_file (a reference). */
+static int check_map_file(int fd, int prot, int type, unsigned *vflags,
+                          struct file **shared_file) {
   long fl = moat_fcntl(fd, LINUX_F_GETFL, 0);
   if (fl < 0)
     return (int)fl;
@@ -273,9 +328,14 @@ static int check_map_file(int fd, int prot, int type, unsigned *vflags) {
   if (type != LINUX_MAP_PRIVATE) {
     if ((prot & LINUX_PROT_WRITE) && acc != LINUX_O_RDWR)
       return -LINUX_EACCES;
-    if (prot & LINUX_PROT_WRITE)
-      return -LINUX_ENODEV; /* writable shared file mappings: not yet */
-    *vflags |= VMA_NOWRITE;
+    if (acc == LINUX_O_RDWR) {
+      *shared_file = fdt_lookup(proc_current_fdt(), fd);
+      if (!*shared_file)
+        return -LINUX_EBADF;
+      *vflags |= VMA_SHARED;
+    } else {
+      *vflags |= VMA_NOWRITE;
+    }
   }
   *vflags |= VMA_FILE;
   return 0;
@@ -300,6 +360,7 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   int type = flags & LINUX_MAP_TYPE;
   unsigned vflags = 0;
   bool anon = flags & LINUX_MAP_ANONYMOUS;
+  struct file *shared_file = NULL;
   long ret;
 
   if (off & (int64_t)(PAGE - 1))
@@ -330,7 +391,7 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   if (!anon) {
     if (off < 0 || (uint64_t)off + size < (uint64_t)off)
       return -LINUX_EOVERFLOW;
-    int kind = check_map_file(fd, prot, type, &vflags);
+    int kind = check_map_file(fd, prot, type, &vflags, &shared_file);
     if (kind < 0)
       return kind;
     if (kind == 1)
@@ -396,6 +457,7 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   }
   bool fill = !anon;
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
+  writeback_range(start, end); /* a shared file mapping being replaced */
   err = host_map_fixed(start, size, map_prot, vflags & VMA_SHARED);
   if (err) {
     kfree(n);
@@ -404,7 +466,13 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   }
   /* The old pages are gone (replaced); forget their VMAs. */
   vma_drop_range(start, end);
-  *n = (struct vma){.start = start, .end = end, .prot = prot, .flags = vflags};
+  *n = (struct vma){.start = start,
+                    .end = end,
+                    .prot = prot,
+                    .flags = vflags,
+                    .file = shared_file,
+                    .off = (uint64_t)off};
+  shared_file = NULL;
   vma_link(n);
 
   if (fill) {
@@ -421,6 +489,8 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   ret = (long)start;
 out:
   rt_unlock(&g_mm.lock);
+  if (shared_file)
+    file_put(shared_file);
   return ret;
 }
 
@@ -493,6 +563,8 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
                         uint64_t dst, uint64_t new_len) {
   int prot = v->prot;
   unsigned flags = v->flags;
+  struct file *file = v->file;
+  uint64_t off = v->off + (old - v->start);
   struct vma *n = kmalloc(sizeof(*n));
   if (!n)
     return -LINUX_ENOMEM;
@@ -515,8 +587,12 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   memcpy((void *)dst, (const void *)old, MIN(old_len, new_len));
   if (prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
     plat_mem_protect((void *)dst, new_len, plat_prot(prot));
-  *n = (struct vma){
-      .start = dst, .end = dst + new_len, .prot = prot, .flags = flags};
+  *n = (struct vma){.start = dst,
+                    .end = dst + new_len,
+                    .prot = prot,
+                    .flags = flags,
+                    .file = file ? file_get(file) : NULL,
+                    .off = off};
   vma_link(n);
   /* v may have been split above only if it overlapped dst, which the
    * callers exclude; unmap the old range by address. */
@@ -605,7 +681,9 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     *n = (struct vma){.start = grow_start,
                       .end = grow_start + extra,
                       .prot = v->prot,
-                      .flags = v->flags};
+                      .flags = v->flags,
+                      .file = v->file ? file_get(v->file) : NULL,
+                      .off = v->off + (grow_start - v->start)};
     vma_link(n);
     vma_merge_all();
     ret = (long)old_addr;
@@ -768,4 +846,35 @@ long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {
 
 uint64_t moat_stack_top(void) {
   return MM_STACK_TOP;
+}
+
+int moat_msync(uint64_t addr, size_t len, int flags) {
+  const int ms_async = 1, ms_invalidate = 2, ms_sync = 4;
+  if (addr & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if ((flags & ~(ms_async | ms_invalidate | ms_sync)) ||
+      ((flags & ms_async) && (flags & ms_sync)))
+    return -LINUX_EINVAL;
+  uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
+  if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
+    return -LINUX_ENOMEM;
+  if (size == 0)
+    return 0;
+  rt_lock(&g_mm.lock);
+  int err = range_mapped(addr, addr + size, NULL) ? 0 : -LINUX_ENOMEM;
+  if (!err)
+    err = writeback_range(addr, addr + size);
+  rt_unlock(&g_mm.lock);
+  return err;
+}
+
+void mm_release(void) {
+  rt_lock(&g_mm.lock);
+  writeback_range(MM_WINDOW_START, MM_WINDOW_END);
+  for (struct vma *v = g_mm.head; v; v = v->next)
+    if (v->file) {
+      file_put(v->file);
+      v->file = NULL;
+    }
+  rt_unlock(&g_mm.lock);
 }

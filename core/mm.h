@@ -28,6 +28,10 @@ int mm_init(uint64_t mem_limit);
  * the limit. */
 void mm_usage(uint64_t *committed, uint64_t *limit);
 
+/* The process is ending: write shared file mappings back and let go of
+ * their files (moat_exit_group). */
+void mm_release(void);
+
 /* Call fn for every guest mapping in address order (for /proc/self/maps);
  * stops early when fn returns non-zero and returns that value. */
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,

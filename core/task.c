@@ -362,6 +362,7 @@ int moat_sysinfo(struct linux_sysinfo *out) {
 /* Drop the process's files (closing them flushes pipes' ends so readers
  * see EOF) and mark it dead for a future wait. */
 static void proc_release(struct proc *p) {
+  mm_release();
   struct fd_table *fdt = p->fdt;
   p->fdt = NULL;
   if (fdt)

@@ -142,6 +142,9 @@ int moat_mprotect(uint64_t addr, size_t len, int prot);
 long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len,
                  int flags, uint64_t new_addr);
 int moat_madvise(uint64_t addr, size_t len, int advice);
+/* flags: MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4. Writes the shared file
+ * mappings in the range back to their files. */
+int moat_msync(uint64_t addr, size_t len, int flags);
 /* Returns the new break (or the current one when the request fails). */
 uint64_t moat_brk(uint64_t addr);
 /* Set the initial break just above the loaded image (ELF loader). */
