@@ -765,8 +765,14 @@ static long utimens_common(int dirfd, uint64_t gpath,
         return -LINUX_EINVAL;
     }
   }
-  if (!gpath)
+  if (!gpath) {
+    /* Linux: a NULL path means the file dirfd itself, never the cwd. */
+    if (dirfd == LINUX_AT_FDCWD)
+      return -LINUX_EFAULT;
+    if (flags & LINUX_AT_SYMLINK_NOFOLLOW)
+      return -LINUX_EINVAL;
     return moat_utimensat(dirfd, NULL, times, flags);
+  }
   err = user_path(path, gpath);
   if (err < 0)
     return err;

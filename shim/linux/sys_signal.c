@@ -146,9 +146,10 @@ static bool setup_frame(struct moat_regs *regs, int sig,
   frame.uc.uc_flags = SHIM_UC_SIGCONTEXT_SS | SHIM_UC_STRICT_RESTORE_SS;
   frame.uc.uc_stack.ss_sp = ss.ss_sp;
   frame.uc.uc_stack.ss_size = ss.ss_size;
-  frame.uc.uc_stack.ss_flags = (ss.ss_flags & LINUX_SS_DISABLE)
-                                   ? LINUX_SS_DISABLE
-                                   : (alt ? LINUX_SS_ONSTACK : 0);
+  frame.uc.uc_stack.ss_flags =
+      ((ss.ss_flags & LINUX_SS_DISABLE) ? LINUX_SS_DISABLE
+                                        : (alt ? LINUX_SS_ONSTACK : 0)) |
+      (int32_t)((uint32_t)ss.ss_flags & SHIM_SS_AUTODISARM);
   mc->r8 = regs->r8;
   mc->r9 = regs->r9;
   mc->r10 = regs->r10;
@@ -187,6 +188,14 @@ static bool setup_frame(struct moat_regs *regs, int sig,
       frame.uc.uc_flags |= SHIM_UC_FP_XSTATE;
   }
   memcpy((void *)(uintptr_t)sp, &frame, sizeof(frame));
+  /* SS_AUTODISARM: the handler runs without an alternate stack; the
+   * frame's copy re-arms it at rt_sigreturn. */
+  if ((uint32_t)ss.ss_flags & SHIM_SS_AUTODISARM) {
+    struct linux_stack off;
+    memset(&off, 0, sizeof(off));
+    off.ss_flags = LINUX_SS_DISABLE;
+    moat_sigaltstack(&off, NULL);
+  }
 
   /* The handler starts with the x87 and SSE control words at their
    * defaults, as after Linux clears the FPU for a handler. */
@@ -334,6 +343,7 @@ long sys_rt_sigreturn(SYSARGS) {
   struct shim_ucontext uc;
   const struct shim_sigcontext *mc = &uc.uc_mcontext;
   uint64_t frame = regs->rsp - 8;
+  uint64_t handler_sp = regs->rsp;
   uint64_t mask;
 
   if (user_read(&uc, frame + offsetof(struct shim_rt_sigframe, uc),
@@ -387,12 +397,25 @@ long sys_rt_sigreturn(SYSARGS) {
   mask = uc.uc_sigmask &
          ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
   moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
-  /* A handler may have changed the alternate stack through the frame;
-   * an unchanged one (the common case) is simply set again. */
-  if (!(uc.uc_stack.ss_flags & LINUX_SS_ONSTACK)) {
-    struct linux_stack ss = uc.uc_stack;
-    ss.ss_flags &= LINUX_SS_DISABLE;
-    moat_sigaltstack(&ss, NULL);
+  /* The frame's alternate stack becomes the current one (this is how
+   * SS_AUTODISARM re-arms). As in Linux, a refusal is ignored: a handler
+   * still running on the alternate stack cannot replace it. */
+  {
+    struct linux_stack cur, ss = uc.uc_stack;
+    unsigned mode = (unsigned)ss.ss_flags & ~SHIM_SS_AUTODISARM;
+    memset(&cur, 0, sizeof(cur));
+    cur.ss_flags = LINUX_SS_DISABLE;
+    moat_sigaltstack(NULL, &cur);
+    if (!on_alt_stack(&cur, handler_sp)) {
+      if (mode & LINUX_SS_DISABLE) {
+        memset(&ss, 0, sizeof(ss));
+        ss.ss_flags = LINUX_SS_DISABLE;
+        moat_sigaltstack(&ss, NULL);
+      } else if (ss.ss_size >= LINUX_MINSIGSTKSZ) {
+        ss.ss_flags = (int32_t)((uint32_t)ss.ss_flags & SHIM_SS_AUTODISARM);
+        moat_sigaltstack(&ss, NULL);
+      }
+    }
   }
   return (long)regs->rax;
 }
@@ -487,17 +510,20 @@ long sys_sigaltstack(SYSARGS) {
     } else if (ss.ss_size < LINUX_MINSIGSTKSZ) {
       return -LINUX_ENOMEM;
     }
-    ss.ss_flags = (int32_t)(mode == LINUX_SS_DISABLE ? LINUX_SS_DISABLE : 0);
+    ss.ss_flags = (int32_t)(mode == LINUX_SS_DISABLE
+                                ? LINUX_SS_DISABLE
+                                : ((uint32_t)ss.ss_flags & SHIM_SS_AUTODISARM));
     err = moat_sigaltstack(&ss, NULL);
     if (err < 0)
       return err;
   }
   if (a1) {
-    if (cur.ss_flags & LINUX_SS_DISABLE) {
+    uint32_t autodisarm = (uint32_t)cur.ss_flags & SHIM_SS_AUTODISARM;
+    if ((cur.ss_flags & LINUX_SS_DISABLE) || !cur.ss_size)
       cur.ss_flags = LINUX_SS_DISABLE;
-    } else {
+    else
       cur.ss_flags = on ? LINUX_SS_ONSTACK : 0;
-    }
+    cur.ss_flags |= (int32_t)autodisarm;
     if (user_write(a1, &cur, sizeof(cur)) < 0)
       return -LINUX_EFAULT;
   }
