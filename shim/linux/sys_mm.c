@@ -70,17 +70,14 @@ long sys_madvise(SYSARGS) {
   return moat_madvise(a0, (size_t)a1, (int)a2);
 }
 
-/* There are no shared file mappings to write back, but Linux still says
- * ENOMEM for a range that is not mapped. */
 long sys_msync(SYSARGS) {
   if (a0 & (PAGE - 1))
     return -LINUX_EINVAL;
-  if ((a2 & ~7ull) ||
-      ((a2 & 1) && (a2 & 4))) /* MS_ASYNC|MS_INVALIDATE|MS_SYNC */
+  /* MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4; ASYNC and SYNC exclude each
+   * other. */
+  if ((a2 & ~7ull) || ((a2 & 1) && (a2 & 4)))
     return -LINUX_EINVAL;
-  if (a1 && !moat_user_ok(a0, (size_t)ALIGN_UP(a1, PAGE), LINUX_PROT_NONE))
-    return -LINUX_ENOMEM;
-  return 0;
+  return moat_msync(a0, (size_t)a1, (int)a2);
 }
 
 static long lock_range(uint64_t addr, uint64_t len) {
