@@ -34,6 +34,8 @@ static int dir_base(int dirfd, const char *path, bool empty_ok,
   *out = NULL;
   if (path && path[0] == '/')
     return 0;
+  if (path && !path[0] && !empty_ok)
+    return -LINUX_ENOENT; /* Linux looks at the name before the dirfd */
   if (dirfd == LINUX_AT_FDCWD)
     return 0;
   struct file *f = fd_file(dirfd, true);
