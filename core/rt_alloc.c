@@ -44,7 +44,9 @@ struct free_run {
 
 struct free_obj {
   struct free_obj *next;
+  uint64_t magic; /* FREE_MAGIC while on a free list: catches double frees */
 };
+#define FREE_MAGIC 0x6d6f61744672ee5aull
 
 struct arena {
   struct rt_lock lock;
@@ -216,13 +218,17 @@ static void *small_alloc(unsigned c) {
       for (size_t off = 0; off + osize <= PAGE; off += osize) {
         struct free_obj *o = (struct free_obj *)(page + off);
         o->next = list;
+        o->magic = FREE_MAGIC;
         list = o;
       }
     }
     a->classes[c] = list;
   }
   struct free_obj *o = a->classes[c];
+  if (o->magic != FREE_MAGIC)
+    rt_panic("kmalloc: free list of class %u corrupted", c);
   a->classes[c] = o->next;
+  o->magic = 0;
   a->used += g_class_size[c];
   return o;
 }
@@ -289,8 +295,12 @@ void kfree(void *p) {
   size_t size = block_size(p);
   if (size <= MAX_SMALL) {
     struct free_obj *o = p;
-    o->next = a->classes[PD_VALUE(a->pd[page_index(p)])];
-    a->classes[PD_VALUE(a->pd[page_index(p)])] = o;
+    if (o->magic == FREE_MAGIC)
+      rt_panic("kfree of %p: already free", p);
+    size_t c = PD_VALUE(a->pd[page_index(p)]);
+    o->next = a->classes[c];
+    o->magic = FREE_MAGIC;
+    a->classes[c] = o;
   } else {
     pages_give(page_index(p), size / PAGE);
   }
