@@ -102,10 +102,14 @@ void shim_stats_print(void);
 /* The errno's symbolic name ("ENOENT") and text, for strace and messages. */
 const char *shim_errno_name(int err);
 const char *shim_errno_text(int err);
+/* "SIGSEGV", "SIGRT_3" ... */
+const char *shim_signal_name(int sig);
 
 /* ---- task state kept by the shim ------------------------------------- */
 extern uint64_t g_clear_child_tid;
 extern uint64_t g_robust_list_head;
 extern size_t g_robust_list_len;
+/* The task's name for PR_GET_NAME, set from the program's file name. */
+extern char g_comm[16];
 
 #endif

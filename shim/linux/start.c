@@ -14,8 +14,6 @@
 #define SCRIPT_DEPTH_MAX 4
 #define ARGS_MAX 4096
 
-extern char g_comm[16];
-
 /* Loader state lives in static storage: it is large and the runner's
  * stack is the only one we have before the guest starts. */
 static struct linux_image g_image;

@@ -60,8 +60,6 @@ _Static_assert(sizeof(struct shim_rt_sigframe) == 440, "rt_sigframe layout");
 #define SHIM_FX_LEGACY_SIZE 512
 #define SHIM_XSAVE_HEADER_SIZE 64
 
-const char *shim_signal_name(int sig);
-
 /* rt_sigsuspend's caller mask: restored by the frame of the handler that
  * ends the suspension (it is the frame's saved mask), or right after
  * delivery when no handler runs. */
