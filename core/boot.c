@@ -10,7 +10,7 @@
  * directory as hostfs (RO, RW) or an overlay over a read-only hostfs
  * (COW); a tar image as tarfs (RO) or an overlay over it (COW or RW: a
  * tar image is never written); a symlink; an empty memfs. /dev is devfs
- * with a memfs on /dev/shm, /proc an empty directory for now. On a
+ * with a memfs on /dev/shm, /proc is procfs. On a
  * read-only root without /dev or /proc those are left out (there is no
  * place to mount them). */
 #include "devfs.h"
@@ -20,6 +20,7 @@
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "proc.h"
+#include "procfs.h"
 #include "rt.h"
 #include "tarfs.h"
 #include "task.h"
@@ -206,9 +207,13 @@ static int build_system_dirs(const struct moat_config *cfg, const char **why) {
   } else if (err != -LINUX_EROFS) {
     return fail(err, why, "cannot mount %s", "/dev");
   }
-  err = vfs_mkdir_p("/proc", 0555);
+  struct superblock *proc;
+  err = procfs_create(&proc);
+  if (err)
+    return fail(err, why, "%s", "/proc");
+  err = vfs_mount("/proc", proc);
   if (err && err != -LINUX_EROFS)
-    return fail(err, why, "cannot create %s", "/proc");
+    return fail(err, why, "cannot mount %s", "/proc");
   return 0;
 }
 

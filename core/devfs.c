@@ -306,7 +306,7 @@ static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
   return 0;
 }
 
-static const struct inode_ops devfs_fd_iops = {
+const struct inode_ops devfs_fd_iops = {
     .lookup = fd_lookup,
     .readdir = fd_readdir,
 };

@@ -13,6 +13,10 @@
  * uid/gid own the stdio devices (the guest's user, as a login's tty). */
 int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out);
 
+/* The operations of /dev/fd (the caller's open files), for
+ * /proc/<pid>/fd too. */
+extern const struct inode_ops devfs_fd_iops;
+
 /* A new open file on host stream 0, 1 or 2 (after devfs_create). */
 int devfs_open_stdio(int stream, struct file **out);
 

@@ -155,6 +155,15 @@ struct proc *task_find_proc(int pid) {
   return found;
 }
 
+void task_set_exe(const char *path) {
+  if (!g_task_current || !path)
+    return;
+  struct proc *p = g_task_current->proc;
+  rt_lock(&p->lock);
+  rt_strlcpy(p->exe, path, sizeof(p->exe));
+  rt_unlock(&p->lock);
+}
+
 uint64_t task_rlimit(int resource) {
   if (!g_task_current || resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
     return LINUX_RLIM_INFINITY;

@@ -65,6 +65,7 @@ struct proc {
   struct task *threads;
   int nthreads;
   int64_t start_ns;
+  char exe[LINUX_PATH_MAX]; /* the program's path, for /proc/<pid>/exe */
 };
 
 struct task {
@@ -114,6 +115,11 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
 int task_alloc_pid(void);
 /* Look up a live process by pid (NULL if none). */
 struct proc *task_find_proc(int pid);
+
+/* Record the path of the program the current process runs (absolute, as
+ * /proc/self/exe shows it). The ELF loader calls this after a successful
+ * load. */
+void task_set_exe(const char *path);
 
 /* The soft limit of resource for the current process (RLIM_INFINITY is
  * ~0). */
