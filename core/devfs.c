@@ -12,13 +12,14 @@
  * reopen through /dev/fd go to the vfs's fifo code instead of the host
  * stream.
  *
- * There is no procfs yet, so /dev/fd is a directory of its own whose
- * entry N is the inode open at fd N of the calling process (opening it
- * opens that inode again, which is what opening /proc/self/fd/N does for
- * everything but pipes), and /dev/stdin, stdout, stderr are symlinks to
- * /dev/fd/0, 1, 2 (Linux: /proc/self/fd/N). Open directories are not
- * listed in /dev/fd: handing a directory inode to the vfs under another
- * name would move its ".." there. */
+ * /dev/stdin, stdout, stderr are symlinks to /proc/self/fd/0, 1, 2, as on
+ * Linux. /dev/fd is a directory of its own (Linux: a symlink to
+ * /proc/self/fd), so it works even where /proc could not be mounted; its
+ * entry N, like /proc/<pid>/fd/N (the same operations), is the inode open
+ * at fd N of the calling process: opening it opens that inode again, which
+ * is what opening /proc/self/fd/N does for everything but pipes. Open
+ * directories are not listed: handing a directory inode to the vfs under
+ * another name would move its ".." there. */
 #include "devfs.h"
 
 #include "file.h"
@@ -390,11 +391,11 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
     err =
         add(root, "shm", new_node(LINUX_S_IFDIR | 01777, &devfs_iops, NULL, 0));
   if (!err)
-    err = add(root, "stdin", symlink_node("/dev/fd/0"));
+    err = add(root, "stdin", symlink_node("/proc/self/fd/0"));
   if (!err)
-    err = add(root, "stdout", symlink_node("/dev/fd/1"));
+    err = add(root, "stdout", symlink_node("/proc/self/fd/1"));
   if (!err)
-    err = add(root, "stderr", symlink_node("/dev/fd/2"));
+    err = add(root, "stderr", symlink_node("/proc/self/fd/2"));
   for (int s = 0; s < 3 && !err; s++) {
     g_stdio_tty[s] = stream_is_tty(s);
     struct inode *n = new_node(LINUX_S_IFCHR | 0620, &devfs_iops, &stdio_fops,
