@@ -92,7 +92,9 @@ static void sync_attrs(struct inode *inode) {
   inode->atime = r->atime;
   inode->mtime = r->mtime;
   inode->ctime = r->ctime;
-  if (inode->nlink) /* an unlinked inode stays at 0 */
+  /* The upper layer counts its links itself; a lower-only inode that was
+   * deleted stays at 0 (its lower object still has its links). */
+  if (r == node(inode)->upper || inode->nlink)
     inode->nlink = r->nlink;
   /* A merged directory shows the lower one's size and link count: the
    * upper copy holds only what changed. */

@@ -227,7 +227,11 @@ struct inode {
   char *name;
   /* Named pipe state, created by the vfs on the first open of a fifo. */
   struct pipe *fifo;
+  unsigned vfs_flags; /* VFS_INODE_*: the vfs's own marks */
 };
+
+/* An O_TMPFILE file that linkat may still give a name. */
+#define VFS_INODE_TMPFILE 0x1
 
 struct mount {
   struct mount *next;       /* the global mount list */

@@ -147,6 +147,64 @@ out:
   return rc;
 }
 
+/* O_TMPFILE: a regular file with no name in the directory at path. Any
+ * file system that can create and unlink can do it: the file gets a
+ * passing name, is opened (so a host-backed file keeps its handle) and
+ * loses the name again. */
+static int open_tmpfile(struct inode *base, const char *path, unsigned flags,
+                        uint32_t mode, struct file **out) {
+  static uint32_t g_tmpfile_seq;
+  struct inode *dir = NULL, *child = NULL;
+  struct file *f = NULL;
+  char name[32];
+  vfs_lock();
+  int rc = vfs_resolve_locked(base, path, VFS_FOLLOW | VFS_DIRECTORY, &dir);
+  if (rc == 0)
+    rc = may_change_dir(dir);
+  if (rc < 0)
+    goto out;
+  if (!dir->iops || !dir->iops->unlink) {
+    rc = -LINUX_EOPNOTSUPP;
+    goto out;
+  }
+  for (int tries = 0;; tries++) {
+    uint32_t seq = __atomic_fetch_add(&g_tmpfile_seq, 1, __ATOMIC_RELAXED);
+    rt_snprintf(name, sizeof(name), ".moat-tmpfile.%u", seq);
+    struct inode *existing = NULL;
+    rc = vfs_lookup_here(dir, name, &existing);
+    vfs_inode_put(existing);
+    if (rc == -LINUX_ENOENT)
+      break;
+    if (rc < 0)
+      goto out;
+    if (tries > 100) {
+      rc = -LINUX_EEXIST;
+      goto out;
+    }
+  }
+  uint32_t perm = mode & 07777 & ~vfs_umask();
+  rc = create_in(dir, name, LINUX_S_IFREG | perm, 0, NULL, &child);
+  if (rc < 0)
+    goto out;
+  unsigned fflags = (flags & ~(unsigned)LINUX_O_TMPFILE) | LINUX_O_LARGEFILE;
+  rc = file_open_inode(child, fflags, NULL, &f);
+  int urc = dir->iops->unlink(dir, name, false);
+  if (rc == 0 && urc < 0) {
+    file_put(f);
+    rc = urc;
+  }
+  if (rc < 0)
+    goto out;
+  if (!(flags & LINUX_O_EXCL))
+    child->vfs_flags |= VFS_INODE_TMPFILE;
+  *out = f;
+out:
+  vfs_unlock();
+  vfs_inode_put(child);
+  vfs_inode_put(dir);
+  return rc;
+}
+
 int vfs_open(struct inode *base, const char *path, unsigned flags,
              uint32_t mode, struct file **out) {
   unsigned acc = flags & LINUX_O_ACCMODE;
@@ -154,14 +212,20 @@ int vfs_open(struct inode *base, const char *path, unsigned flags,
   const struct file_ops *ops = NULL;
   bool created = false;
   int rc;
-  if ((flags & LINUX_O_TMPFILE) == LINUX_O_TMPFILE)
-    return -LINUX_EOPNOTSUPP;
+  /* The flag checks Linux makes before it looks at the path. */
+  if ((flags & LINUX_O_TMPFILE) == LINUX_O_TMPFILE) {
+    if (acc != LINUX_O_WRONLY && acc != LINUX_O_RDWR)
+      return -LINUX_EINVAL;
+    return open_tmpfile(base, path, flags, mode, out);
+  }
+  if (!(flags & LINUX_O_PATH) &&
+      (flags & (LINUX_O_CREAT | LINUX_O_DIRECTORY)) ==
+          (LINUX_O_CREAT | LINUX_O_DIRECTORY))
+    return -LINUX_EINVAL;
   if (flags & LINUX_O_PATH) {
     flags &=
         LINUX_O_PATH | LINUX_O_DIRECTORY | LINUX_O_NOFOLLOW | LINUX_O_CLOEXEC;
     acc = LINUX_O_RDONLY;
-  } else if (acc == LINUX_O_ACCMODE) {
-    return -LINUX_EINVAL;
   } else {
     flags |= LINUX_O_LARGEFILE; /* as Linux does on 64-bit */
   }
@@ -192,10 +256,12 @@ int vfs_open(struct inode *base, const char *path, unsigned flags,
     goto out;
   }
   if (!created) {
+    /* Access mode 3 reads and writes nothing but needs both rights
+     * (Linux's ioctl-only open). */
     int want = 0;
-    if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
+    if (acc != LINUX_O_WRONLY)
       want |= LINUX_R_OK;
-    if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR || (flags & LINUX_O_TRUNC))
+    if (acc != LINUX_O_RDONLY || (flags & LINUX_O_TRUNC))
       want |= LINUX_W_OK;
     rc = vfs_permission(inode, want);
     if (rc < 0)
@@ -530,7 +596,7 @@ int vfs_link_at(struct inode *obase, const char *opath, struct inode *nbase,
   rc = may_change_dir(dir);
   if (rc < 0)
     goto out;
-  if (target->nlink == 0) {
+  if (target->nlink == 0 && !(target->vfs_flags & VFS_INODE_TMPFILE)) {
     rc = -LINUX_ENOENT;
     goto out;
   }
