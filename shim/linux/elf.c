@@ -346,9 +346,10 @@ static int map_segments(int fd, const struct elf64_phdr *ph,
  * which may not have one itself) receives the PT_INTERP path. who, when
  * not NULL, goes in front of the reason ("interpreter /lib/ld.so"); the
  * runner already names the program itself. */
-static int load_one(const char *path, const char *who, uint64_t dyn_base,
-                    struct linux_elf_info *info, uint64_t *bias_out,
-                    char *interp_out, char *why, size_t whylen) {
+static int load_one(const char *path, const char *who, bool map,
+                    uint64_t dyn_base, struct linux_elf_info *info,
+                    uint64_t *bias_out, char *interp_out, char *why,
+                    size_t whylen) {
   struct elf64_ehdr eh;
   struct elf64_phdr *ph = NULL;
   struct linux_stat st;
@@ -443,9 +444,11 @@ static int load_one(const char *path, const char *who, uint64_t dyn_base,
     err = NOEXEC("the program overlaps the stack");
     goto out;
   }
-  err = map_segments(fd, ph, info, bias, why, whylen);
-  if (err < 0)
-    goto out;
+  if (map) {
+    err = map_segments(fd, ph, info, bias, why, whylen);
+    if (err < 0)
+      goto out;
+  }
   *bias_out = bias;
 out:
   kfree(ph);
@@ -460,15 +463,16 @@ prefix_only:
   return err;
 }
 
-int linux_elf_load(const char *path, struct linux_image *out, char *why,
-                   size_t whylen) {
+/* Load (map) or only check a program and its interpreter. */
+static int load_program(const char *path, bool map, struct linux_image *out,
+                        char *why, size_t whylen) {
   struct linux_elf_info prog, interp;
   uint64_t bias = 0, ibias = 0;
   int err;
 
   memset(out, 0, sizeof(*out));
-  err = load_one(path, NULL, LINUX_PROGRAM_BASE, &prog, &bias, out->interp, why,
-                 whylen);
+  err = load_one(path, NULL, map, LINUX_PROGRAM_BASE, &prog, &bias, out->interp,
+                 why, whylen);
   if (err < 0)
     return err;
   out->prog_entry = prog.entry + bias;
@@ -485,8 +489,8 @@ int linux_elf_load(const char *path, struct linux_image *out, char *why,
   {
     static char who[LINUX_PATH_MAX + 16];
     rt_snprintf(who, sizeof(who), "interpreter %s", out->interp);
-    err = load_one(out->interp, who, LINUX_INTERP_BASE, &interp, &ibias, NULL,
-                   why, whylen);
+    err = load_one(out->interp, who, map, LINUX_INTERP_BASE, &interp, &ibias,
+                   NULL, why, whylen);
   }
   if (err < 0) {
     /* A missing interpreter reads as "not found", as on Linux; anything
@@ -496,4 +500,14 @@ int linux_elf_load(const char *path, struct linux_image *out, char *why,
   out->interp_base = interp.type == ELF_ET_DYN ? ibias + interp.lo : 0;
   out->entry = interp.entry + ibias;
   return 0;
+}
+
+int linux_elf_load(const char *path, struct linux_image *out, char *why,
+                   size_t whylen) {
+  return load_program(path, true, out, why, whylen);
+}
+
+int linux_elf_check(const char *path, struct linux_image *out, char *why,
+                    size_t whylen) {
+  return load_program(path, false, out, why, whylen);
 }

@@ -131,6 +131,13 @@ int linux_elf_parse(const void *file, size_t size, struct linux_elf_info *out,
 int linux_elf_load(const char *path, struct linux_image *out, char *why,
                    size_t whylen);
 
+/* The same checks as linux_elf_load (program and interpreter) without
+ * mapping anything: execve uses it to fail cleanly before it destroys
+ * the old image. out receives what loading would give, minus addresses
+ * that only mapping decides. */
+int linux_elf_check(const char *path, struct linux_image *out, char *why,
+                    size_t whylen);
+
 /* Is this file start a "#!" script? Then fill the interpreter path and
  * its one optional argument (both NUL-terminated, inside the buffers of
  * LINUX_BINPRM_BUF bytes). Returns 1 for a script, 0 for not one,

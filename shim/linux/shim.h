@@ -64,6 +64,7 @@ enum shim_arg_type {
 
 /* The syscall numbers the shim itself needs by value. */
 #define SHIM_NR_RT_SIGRETURN 15
+#define SHIM_NR_EXECVE 59
 #define SHIM_NR_EXIT 60
 #define SHIM_NR_EXIT_GROUP 231
 #define SHIM_NR_MAX 463
@@ -91,8 +92,14 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr);
 _Noreturn void shim_die_of_signal(int sig);
 
 /* ---- strace and stats (strace.c, syscall.c) -------------------------- */
+enum {
+  STRACE_DONE,       /* after the call: the whole line with its result */
+  STRACE_NORETURN,   /* before a call that never returns: "= ?" */
+  STRACE_UNFINISHED, /* before a call whose arguments will be gone */
+  STRACE_RESUMED,    /* after it: "<... name resumed>) = result" */
+};
 void shim_strace_call(int nr, const uint64_t args[SHIM_MAX_ARGS], long ret,
-                      bool returns);
+                      int phase);
 const char *shim_syscall_name(long nr);
 /* The argument types of syscall nr; returns how many it takes, or -1 for
  * a number Linux does not assign. */
@@ -104,6 +111,16 @@ const char *shim_errno_name(int err);
 const char *shim_errno_text(int err);
 /* "SIGSEGV", "SIGRT_3" ... */
 const char *shim_signal_name(int sig);
+
+/* ---- exec (start.c) -------------------------------------------------
+ * Two steps so that execve can fail cleanly: prepare resolves "#!"
+ * interpreters (rewriting *args, *nargs) and checks the ELF files without
+ * touching the address space; load maps the image into an empty guest
+ * window, builds the stack and sets regs for the first instruction. */
+int shim_exec_prepare(const char *path, const char *const **args, int *nargs,
+                      char *why, size_t whylen);
+int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
+                   struct moat_regs *regs, char *why, size_t whylen);
 
 /* ---- task state kept by the shim ------------------------------------- */
 extern uint64_t g_clear_child_tid;

@@ -12,7 +12,7 @@
   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Linux follows at most this many "#!" interpreters in a row. */
 #define SCRIPT_DEPTH_MAX 4
-#define ARGS_MAX 4096
+#define ARGS_MAX 32768
 
 /* Loader state lives in static storage: it is large and the runner's
  * stack is the only one we have before the guest starts. */
@@ -21,7 +21,6 @@ static char g_path[LINUX_PATH_MAX];
 static char g_execfn[LINUX_PATH_MAX];
 static char g_interp[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
 static char g_interp_arg[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
-static const char *g_argv[ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
 
 static const char *find_env(const char *const *envp, const char *name) {
   size_t n = rt_strlen(name);
@@ -114,35 +113,19 @@ static void set_comm(const char *path) {
   rt_strlcpy(g_comm, base, sizeof(g_comm));
 }
 
-int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
-                     char *why, size_t whylen) {
-  struct moat_regs regs;
-  const char *path_env;
-  const char *const *args = argv;
-  int nargs = argc;
-  uint64_t sp;
-  int err;
+/* Follow "#!" lines from g_path: the interpreter runs with the script's
+ * path as its argument, after the one optional argument of the #! line.
+ * On return g_path names the ELF file to load and *args, *nargs the argv
+ * it gets. */
+static int follow_scripts(const char *const **args, int *nargs, char *why,
+                          size_t whylen) {
+  static char script_path[SCRIPT_DEPTH_MAX][LINUX_PATH_MAX];
+  static const char *argv_buf[2][ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
 
-  if (argc < 1 || !argv || !argv[0]) {
-    rt_snprintf(why, whylen, "no program to run");
-    return -LINUX_EINVAL;
-  }
-  if (argc > ARGS_MAX) {
-    rt_snprintf(why, whylen, "argument list too long");
-    return -LINUX_E2BIG;
-  }
-  path_env = find_env(envp, "PATH");
-  err = search_path(argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
-  if (err < 0)
-    return err;
-  rt_strlcpy(g_execfn, g_path, sizeof(g_execfn));
-  set_comm(g_path);
-
-  /* "#!" scripts: the interpreter runs with the script's path as its
-   * argument, after the one optional argument of the #! line. */
   for (int depth = 0;; depth++) {
     char head[LINUX_BINPRM_BUF];
     long n = read_head(g_path, head, sizeof(head));
+    const char **next;
     int is_script, pos = 0;
 
     if (n == -LINUX_ENOENT) {
@@ -153,41 +136,68 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
       return (int)n;
     }
     if (n < 0)
-      break; /* the loader reports it with a proper reason */
-    is_script =
-        linux_script_parse(head, (size_t)n, g_interp[depth % SCRIPT_DEPTH_MAX],
-                           g_interp_arg[depth % SCRIPT_DEPTH_MAX]);
+      return 0; /* the loader reports it with a proper reason */
+    if (depth >= SCRIPT_DEPTH_MAX) {
+      if (n >= 2 && head[0] == '#' && head[1] == '!') {
+        rt_snprintf(why, whylen, "too many levels of #! interpreters");
+        return -LINUX_ELOOP;
+      }
+      return 0;
+    }
+    is_script = linux_script_parse(head, (size_t)n, g_interp[depth],
+                                   g_interp_arg[depth]);
     if (is_script == 0)
-      break;
+      return 0;
     if (is_script < 0) {
       rt_snprintf(why, whylen, "no interpreter on the #! line of %s", g_path);
       return -LINUX_ENOEXEC;
     }
-    if (depth >= SCRIPT_DEPTH_MAX) {
-      rt_snprintf(why, whylen, "too many levels of #! interpreters");
-      return -LINUX_ELOOP;
+    /* The new argv: interp, [arg], script path, old argv[1..], built in
+     * the buffer the old one is not in. */
+    next = argv_buf[depth % 2];
+    rt_strlcpy(script_path[depth], g_path, LINUX_PATH_MAX);
+    next[pos++] = g_interp[depth];
+    if (g_interp_arg[depth][0])
+      next[pos++] = g_interp_arg[depth];
+    next[pos++] = script_path[depth];
+    for (int i = 1; i < *nargs; i++) {
+      if (pos >= ARGS_MAX + 2 * SCRIPT_DEPTH_MAX) {
+        rt_snprintf(why, whylen, "argument list too long");
+        return -LINUX_E2BIG;
+      }
+      next[pos++] = (*args)[i];
     }
-    {
-      /* The new argv: interp, [arg], script path, old argv[1..]. The old
-       * script path string must survive, so copy it first. */
-      static char script_path[SCRIPT_DEPTH_MAX][LINUX_PATH_MAX];
-      const char *next[ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
-      rt_strlcpy(script_path[depth], g_path, LINUX_PATH_MAX);
-      next[pos++] = g_interp[depth];
-      if (g_interp_arg[depth][0])
-        next[pos++] = g_interp_arg[depth];
-      next[pos++] = script_path[depth];
-      for (int i = 1; i < nargs && pos < (int)ARRAY_SIZE(next) - 1; i++)
-        next[pos++] = args[i];
-      next[pos] = NULL;
-      memcpy(g_argv, next, (size_t)(pos + 1) * sizeof(next[0]));
-      args = g_argv;
-      nargs = pos;
-    }
+    next[pos] = NULL;
+    *args = next;
+    *nargs = pos;
     rt_strlcpy(g_path, g_interp[depth], sizeof(g_path));
   }
+}
 
-  err = linux_elf_load(g_path, &g_image, why, whylen);
+int shim_exec_prepare(const char *path, const char *const **args, int *nargs,
+                      char *why, size_t whylen) {
+  int err;
+  if (*nargs > ARGS_MAX) {
+    rt_snprintf(why, whylen, "argument list too long");
+    return -LINUX_E2BIG;
+  }
+  if (rt_strlen(path) >= sizeof(g_path)) {
+    rt_snprintf(why, whylen, "path too long");
+    return -LINUX_ENAMETOOLONG;
+  }
+  if (path != g_path)
+    rt_strlcpy(g_path, path, sizeof(g_path));
+  rt_strlcpy(g_execfn, g_path, sizeof(g_execfn));
+  err = follow_scripts(args, nargs, why, whylen);
+  if (err < 0)
+    return err;
+  return linux_elf_check(g_path, &g_image, why, whylen);
+}
+
+int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
+                   struct moat_regs *regs, char *why, size_t whylen) {
+  uint64_t sp;
+  int err = linux_elf_load(g_path, &g_image, why, whylen);
   if (err < 0)
     return err;
   err = linux_stack_build(&g_image, nargs, args, envp, g_execfn, &sp, why,
@@ -195,11 +205,37 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
   if (err < 0)
     return err;
   moat_brk_init(g_image.brk);
+  set_comm(g_execfn);
+  memset(regs, 0, offsetof(struct moat_regs, fpstate));
+  regs->rip = g_image.entry;
+  regs->rsp = sp;
+  regs->rdx = 0; /* no function for the program to register with atexit */
+  regs->rflags = 0x202;
+  return 0;
+}
 
+int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
+                     char *why, size_t whylen) {
+  struct moat_regs regs;
+  const char *path_env;
+  const char *const *args = argv;
+  int nargs = argc;
+  int err;
+
+  if (argc < 1 || !argv || !argv[0]) {
+    rt_snprintf(why, whylen, "no program to run");
+    return -LINUX_EINVAL;
+  }
+  path_env = find_env(envp, "PATH");
+  err = search_path(argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
+  if (err < 0)
+    return err;
+  err = shim_exec_prepare(g_path, &args, &nargs, why, whylen);
+  if (err < 0)
+    return err;
   memset(&regs, 0, sizeof(regs));
-  regs.rip = g_image.entry;
-  regs.rsp = sp;
-  regs.rdx = 0; /* no function for the program to register with atexit */
-  regs.rflags = 0x202;
+  err = shim_exec_load(nargs, args, envp, &regs, why, whylen);
+  if (err < 0)
+    return err;
   plat_enter(&regs);
 }

@@ -520,15 +520,44 @@ static bool returns_address(int nr) {
                   !rt_strcmp(name, "brk"));
 }
 
+static void put_result(struct line *l, int nr, long ret) {
+  if (ret == -LINUX_ERESTARTSYS) {
+    put(l, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+  } else if (ret == -LINUX_ERESTARTNOINTR) {
+    put(l, " = ? ERESTARTNOINTR (To be restarted)");
+  } else if (ret == -LINUX_ERESTARTNOHAND) {
+    put(l, " = ? ERESTARTNOHAND (To be restarted if no handler)");
+  } else if (ret == -LINUX_ERESTART_RESTARTBLOCK) {
+    put(l, " = ? ERESTART_RESTARTBLOCK (Interrupted by signal)");
+  } else if (ret < 0 && ret >= -4095) {
+    const char *en = shim_errno_name((int)-ret);
+    if (en)
+      put(l, " = -1 %s (%s)", en, shim_errno_text((int)-ret));
+    else
+      put(l, " = -1 E%ld (Unknown error %ld)", -ret, -ret);
+  } else if (returns_address(nr)) {
+    put(l, " = 0x%llx", (unsigned long long)ret);
+  } else {
+    put(l, " = %ld", ret);
+  }
+}
+
 void shim_strace_call(int nr, const uint64_t args[SHIM_MAX_ARGS], long ret,
-                      bool returned) {
+                      int phase) {
   struct line l;
   uint8_t types[SHIM_MAX_ARGS];
   int nargs = shim_syscall_args(nr, types);
   const char *name = shim_syscall_name(nr);
+  bool returned = phase == STRACE_DONE;
 
   l.len = 0;
   l.buf[0] = 0;
+  if (phase == STRACE_RESUMED) {
+    put(&l, "<... %s resumed>)", name ? name : "syscall");
+    put_result(&l, nr, ret);
+    moat_log("%s\n", l.buf);
+    return;
+  }
   if (name)
     put(&l, "%s(", name);
   else
@@ -547,27 +576,14 @@ void shim_strace_call(int nr, const uint64_t args[SHIM_MAX_ARGS], long ret,
       put(&l, ", ");
     put_arg(&l, types[i], args, i, ret, returned);
   }
-  put(&l, ")");
-  if (!returned) {
-    put(&l, " = ?");
-  } else if (ret == -LINUX_ERESTARTSYS) {
-    put(&l, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
-  } else if (ret == -LINUX_ERESTARTNOINTR) {
-    put(&l, " = ? ERESTARTNOINTR (To be restarted)");
-  } else if (ret == -LINUX_ERESTARTNOHAND) {
-    put(&l, " = ? ERESTARTNOHAND (To be restarted if no handler)");
-  } else if (ret == -LINUX_ERESTART_RESTARTBLOCK) {
-    put(&l, " = ? ERESTART_RESTARTBLOCK (Interrupted by signal)");
-  } else if (ret < 0 && ret >= -4095) {
-    const char *en = shim_errno_name((int)-ret);
-    if (en)
-      put(&l, " = -1 %s (%s)", en, shim_errno_text((int)-ret));
-    else
-      put(&l, " = -1 E%ld (Unknown error %ld)", -ret, -ret);
-  } else if (returns_address(nr)) {
-    put(&l, " = 0x%llx", (unsigned long long)ret);
+  if (phase == STRACE_UNFINISHED) {
+    put(&l, " <unfinished ...>");
   } else {
-    put(&l, " = %ld", ret);
+    put(&l, ")");
+    if (phase == STRACE_NORETURN)
+      put(&l, " = ?");
+    else
+      put_result(&l, nr, ret);
   }
   moat_log("%s\n", l.buf);
 }

@@ -137,7 +137,10 @@ void north_syscall(struct moat_regs *regs) {
   }
   /* exit and exit_group never return: trace them before they run. */
   if (strace && (nr == SHIM_NR_EXIT || nr == SHIM_NR_EXIT_GROUP))
-    shim_strace_call((int)nr, args, 0, false);
+    shim_strace_call((int)nr, args, 0, STRACE_NORETURN);
+  /* A successful execve leaves nothing of its arguments to decode. */
+  if (strace && nr == SHIM_NR_EXECVE)
+    shim_strace_call((int)nr, args, 0, STRACE_UNFINISHED);
   if (handler) {
     ret = handler(regs, args[0], args[1], args[2], args[3], args[4], args[5]);
   } else {
@@ -145,7 +148,8 @@ void north_syscall(struct moat_regs *regs) {
     ret = -LINUX_ENOSYS;
   }
   if (strace)
-    shim_strace_call(nr < SHIM_NR_MAX ? (int)nr : -1, args, ret, true);
+    shim_strace_call(nr < SHIM_NR_MAX ? (int)nr : -1, args, ret,
+                     nr == SHIM_NR_EXECVE ? STRACE_RESUMED : STRACE_DONE);
   regs->rax = (uint64_t)ret;
   /* rt_sigreturn restored a whole context, rax included: its value is
    * the interrupted code's, never a restart request. */

@@ -1,0 +1,180 @@
+/* execve in the Linux shim: replace the program of the current process,
+ * keeping its pid, open files (but close-on-exec ones), ignored signals,
+ * signal mask and pending signals, as Linux does. Everything the guest
+ * passed is copied out of its memory first, the new program is checked
+ * completely, and only then is the old image thrown away: up to that
+ * point a failure returns an error to the old program, after it the
+ * process dies of SIGSEGV (Linux's behaviour too). */
+#include "moat/platform.h"
+#include "elf.h"
+#include "shim.h"
+
+/* Linux's limits: one string at most 32 pages, all of them at most a
+ * quarter of the stack. */
+#define EXEC_STRING_MAX (32 * LINUX_PAGE_SIZE)
+#define EXEC_TOTAL_MAX (LINUX_STACK_SIZE / 4)
+#define EXEC_COUNT_MAX 32768
+
+struct string_list {
+  char **v;
+  int n;
+};
+
+static void list_free(struct string_list *l) {
+  for (int i = 0; l->v && i < l->n; i++)
+    kfree(l->v[i]);
+  kfree(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+/* Copy a NULL-terminated guest array of strings (NULL itself is an empty
+ * array). *total accumulates the bytes for the E2BIG check. */
+static long list_import(uint64_t guest, struct string_list *out, char *tmp,
+                        size_t *total) {
+  int cap = 0;
+  out->v = NULL;
+  out->n = 0;
+  if (!guest)
+    goto terminate;
+  for (;;) {
+    uint64_t p;
+    long len;
+    if (user_read(&p, guest + (uint64_t)out->n * 8, 8) < 0)
+      return -LINUX_EFAULT;
+    if (!p)
+      break;
+    if (out->n >= EXEC_COUNT_MAX)
+      return -LINUX_E2BIG;
+    len = moat_user_strncpy(tmp, p, EXEC_STRING_MAX);
+    if (len == -LINUX_ENAMETOOLONG)
+      return -LINUX_E2BIG;
+    if (len < 0)
+      return len;
+    *total += (size_t)len + 1 + 8;
+    if (*total > EXEC_TOTAL_MAX)
+      return -LINUX_E2BIG;
+    if (out->n + 1 >= cap) {
+      int ncap = cap ? cap * 2 : 16;
+      char **nv = krealloc(out->v, (size_t)ncap * sizeof(*nv));
+      if (!nv)
+        return -LINUX_ENOMEM;
+      out->v = nv;
+      cap = ncap;
+    }
+    out->v[out->n] = rt_strdup(tmp);
+    if (!out->v[out->n])
+      return -LINUX_ENOMEM;
+    out->n++;
+  }
+terminate:
+  if (!out->v) {
+    out->v = kmalloc(sizeof(*out->v));
+    if (!out->v)
+      return -LINUX_ENOMEM;
+  }
+  out->v[out->n] = NULL;
+  return 0;
+}
+
+/* What exec resets in the process: handled signals go back to their
+ * default (ignored ones stay ignored), the alternate stack goes,
+ * close-on-exec descriptors are closed. */
+static void reset_process_state(void) {
+  struct linux_stack off;
+  struct linux_rlimit lim;
+  uint64_t max_fd = 1024;
+
+  for (int sig = 1; sig <= LINUX_NSIG; sig++) {
+    struct linux_sigaction act;
+    if (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP)
+      continue;
+    if (moat_sigaction(sig, NULL, &act) < 0)
+      continue;
+    if (act.handler != LINUX_SIG_DFL && act.handler != LINUX_SIG_IGN) {
+      memset(&act, 0, sizeof(act));
+      moat_sigaction(sig, &act, NULL);
+    }
+  }
+  memset(&off, 0, sizeof(off));
+  off.ss_flags = LINUX_SS_DISABLE;
+  moat_sigaltstack(&off, NULL);
+  if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0)
+    max_fd = MIN(lim.rlim_cur, (uint64_t)1 << 20);
+  for (uint64_t fd = 0; fd < max_fd; fd++) {
+    long flags = moat_fcntl((int)fd, LINUX_F_GETFD, 0);
+    if (flags >= 0 && (flags & LINUX_FD_CLOEXEC))
+      moat_close((int)fd);
+  }
+  g_clear_child_tid = 0;
+  g_robust_list_head = 0;
+  g_robust_list_len = 0;
+}
+
+/* The new program starts with the FPU in its initial state. */
+static void reset_fpu(struct moat_regs *regs) {
+  char *fp = regs->fpstate;
+  uint16_t fcw = 0x37f;
+  uint32_t mxcsr = 0x1f80;
+  if (!fp || regs->fpstate_size < 512)
+    return;
+  /* The legacy area up to the software bytes: control, status, tags,
+   * x87 and SSE registers; the XSAVE header stays the platform's. */
+  memset(fp, 0, 24);
+  memset(fp + 32, 0, 464 - 32);
+  memcpy(fp, &fcw, 2);
+  memcpy(fp + 24, &mxcsr, 4);
+}
+
+long sys_execve(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  char why[256];
+  struct string_list argv = {0}, envp = {0};
+  const char *const *args;
+  int nargs;
+  size_t total = 0;
+  char *tmp;
+  long err;
+
+  err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  tmp = kmalloc(EXEC_STRING_MAX);
+  if (!tmp)
+    return -LINUX_ENOMEM;
+  err = list_import(a1, &argv, tmp, &total);
+  if (!err)
+    err = list_import(a2, &envp, tmp, &total);
+  kfree(tmp);
+  if (err < 0)
+    goto out;
+  if (!path[0]) {
+    err = -LINUX_ENOENT;
+    goto out;
+  }
+  args = (const char *const *)argv.v;
+  nargs = argv.n;
+  err = shim_exec_prepare(path, &args, &nargs, why, sizeof(why));
+  if (err < 0)
+    goto out;
+
+  /* The point of no return: the old image goes. */
+  moat_munmap(LINUX_WINDOW_LO, (size_t)(LINUX_WINDOW_HI - LINUX_WINDOW_LO));
+  reset_process_state();
+  err = shim_exec_load(nargs, args, (const char *const *)envp.v, regs, why,
+                       sizeof(why));
+  if (err < 0) {
+    moat_log("moat: exec %s: %s\n", path, why);
+    list_free(&argv);
+    list_free(&envp);
+    shim_die_of_signal(LINUX_SIGSEGV);
+  }
+  plat_set_tls(0);
+  regs->fs_base = 0;
+  reset_fpu(regs);
+  err = 0;
+out:
+  list_free(&argv);
+  list_free(&envp);
+  return err;
+}
