@@ -5,9 +5,8 @@
  * mounts), and meminfo, cpuinfo, mounts, uptime, version, loadavg,
  * sys/kernel/{hostname,osrelease,ostype}. Files are generated when they
  * are opened, from the sandbox's own state only: nothing of the host shows
- * through (the CPU is described generically). /proc/<pid>/exe exists once
- * the program's path is known (task_set_exe); /proc/<pid>/cmdline is empty
- * for now. */
+ * through (the CPU is described generically). /proc/<pid>/exe exists and
+ * cmdline is filled once the loader calls moat_set_program. */
 #include "procfs.h"
 
 #include "devfs.h"
@@ -201,7 +200,20 @@ static void gen_comm(struct pnode *n, struct sbuf *b) {
     sb_printf(b, "%.15s\n", comm_of(p));
 }
 
-static void gen_cmdline(struct pnode *n, struct sbuf *b) {}
+static void gen_cmdline(struct pnode *n, struct sbuf *b) {
+  struct proc *p = task_find_proc(n->pid);
+  if (!p || !p->cmdline_len)
+    return;
+  /* NUL-separated: copied as bytes, not through printf. */
+  char *nb = krealloc(b->buf, p->cmdline_len);
+  if (!nb) {
+    b->oom = true;
+    return;
+  }
+  memcpy(nb, p->cmdline, p->cmdline_len);
+  b->buf = nb;
+  b->len = b->cap = p->cmdline_len;
+}
 
 static int map_line(void *ctx, uint64_t start, uint64_t end, int prot,
                     bool shared) {

@@ -164,6 +164,25 @@ void task_set_exe(const char *path) {
   rt_unlock(&p->lock);
 }
 
+int moat_set_program(const char *path, int argc, const char *const *argv) {
+  if (!g_task_current)
+    return -LINUX_ESRCH;
+  task_set_exe(path);
+  struct proc *p = g_task_current->proc;
+  rt_lock(&p->lock);
+  size_t at = 0;
+  for (int i = 0; argv && i < argc && argv[i]; i++) {
+    size_t n = rt_strlen(argv[i]) + 1;
+    if (at + n > sizeof(p->cmdline))
+      break; /* Linux shows a long command line cut, too */
+    memcpy(p->cmdline + at, argv[i], n);
+    at += n;
+  }
+  p->cmdline_len = at;
+  rt_unlock(&p->lock);
+  return 0;
+}
+
 uint64_t task_rlimit(int resource) {
   if (!g_task_current || resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
     return LINUX_RLIM_INFINITY;

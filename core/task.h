@@ -65,7 +65,9 @@ struct proc {
   struct task *threads;
   int nthreads;
   int64_t start_ns;
-  char exe[LINUX_PATH_MAX]; /* the program's path, for /proc/<pid>/exe */
+  char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
+  char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
+  size_t cmdline_len;
 };
 
 struct task {
@@ -117,8 +119,7 @@ int task_alloc_pid(void);
 struct proc *task_find_proc(int pid);
 
 /* Record the path of the program the current process runs (absolute, as
- * /proc/self/exe shows it). The ELF loader calls this after a successful
- * load. */
+ * /proc/self/exe shows it); moat_set_program does this and more. */
 void task_set_exe(const char *path);
 
 /* The soft limit of resource for the current process (RLIM_INFINITY is

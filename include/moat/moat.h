@@ -179,6 +179,10 @@ int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
 int moat_sysinfo(struct linux_sysinfo *out);
 /* Ends every thread of the sandbox process; never returns. */
 _Noreturn void moat_exit_group(int status);
+/* Record the program the current process runs (its absolute path and
+ * arguments) for /proc/self/exe, cmdline, comm and status. The ELF loader
+ * calls it after a successful load; argv may be NULL. */
+int moat_set_program(const char *path, int argc, const char *const *argv);
 /* Exit status for death by signal sig (128 + sig). */
 _Noreturn void moat_exit_signal(int sig);
 
