@@ -514,6 +514,10 @@ static int hostfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
       return r;
     *pos = i + 3;
   }
+  /* The whole listing was taken: the snapshot's memory goes back. */
+  kfree(d->snap);
+  d->snap = NULL;
+  d->nsnap = 0;
   return 0;
 }
 
