@@ -50,9 +50,8 @@ struct ovl_node {
   struct ovl_child *children; /* directories: the cache */
 };
 
-/* Guards every child list: lookups run under the vfs lock, but the last
- * reference to an unpinned inode may go anywhere. */
-static struct rt_lock g_cache_lock;
+/* vfs_shared()->cache_lock guards every child list: lookups run under the
+ * vfs lock, but the last reference to an unpinned inode may go anywhere. */
 
 static const struct inode_ops ovl_iops;
 static const struct file_ops ovl_file_ops;
@@ -183,7 +182,7 @@ static bool get_unless_zero(struct inode *inode) {
 }
 
 /* Unhook and free the entry after prev (or the head); caller holds
- * g_cache_lock. Returns the pinned reference it held, or NULL. */
+ * the cache lock. Returns the pinned reference it held, or NULL. */
 static struct inode *unhook(struct ovl_node *d, struct ovl_child *prev,
                             struct ovl_child *c) {
   if (prev)
@@ -199,7 +198,7 @@ static struct inode *unhook(struct ovl_node *d, struct ovl_child *prev,
 static struct inode *cache_get(struct inode *dir, const char *name) {
   struct ovl_node *d = node(dir);
   struct inode *found = NULL;
-  rt_lock(&g_cache_lock);
+  rt_lock(&vfs_shared()->cache_lock);
   struct ovl_child *prev = NULL;
   for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
     if (rt_strcmp(c->name, name))
@@ -210,7 +209,7 @@ static struct inode *cache_get(struct inode *dir, const char *name) {
       unhook(d, prev, c); /* dying, never pinned: no reference to drop */
     break;
   }
-  rt_unlock(&g_cache_lock);
+  rt_unlock(&vfs_shared()->cache_lock);
   return found;
 }
 
@@ -223,10 +222,10 @@ static int cache_add(struct inode *dir, const char *name, struct inode *child,
   memcpy(c->name, name, len + 1);
   c->inode = pin ? vfs_inode_get(child) : child;
   c->pinned = pin;
-  rt_lock(&g_cache_lock);
+  rt_lock(&vfs_shared()->cache_lock);
   c->next = node(dir)->children;
   node(dir)->children = c;
-  rt_unlock(&g_cache_lock);
+  rt_unlock(&vfs_shared()->cache_lock);
   return 0;
 }
 
@@ -234,7 +233,7 @@ static int cache_add(struct inode *dir, const char *name, struct inode *child,
 static void cache_remove(struct inode *dir, const char *name) {
   struct ovl_node *d = node(dir);
   struct inode *ref = NULL;
-  rt_lock(&g_cache_lock);
+  rt_lock(&vfs_shared()->cache_lock);
   struct ovl_child *prev = NULL;
   for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
     if (!rt_strcmp(c->name, name)) {
@@ -242,20 +241,20 @@ static void cache_remove(struct inode *dir, const char *name) {
       break;
     }
   }
-  rt_unlock(&g_cache_lock);
+  rt_unlock(&vfs_shared()->cache_lock);
   vfs_inode_put(ref);
 }
 
 /* Pin child's entry in dir (it just got an upper part). */
 static void cache_pin(struct inode *dir, struct inode *child) {
-  rt_lock(&g_cache_lock);
+  rt_lock(&vfs_shared()->cache_lock);
   for (struct ovl_child *c = node(dir)->children; c; c = c->next) {
     if (c->inode == child && !c->pinned) {
       c->pinned = true;
       vfs_inode_get(child);
     }
   }
-  rt_unlock(&g_cache_lock);
+  rt_unlock(&vfs_shared()->cache_lock);
 }
 
 /* Give child a new parent and name (after a rename). */
@@ -887,7 +886,7 @@ static void ovl_evict(struct inode *inode) {
   /* An unpinned inode may still have its (weak) entry in the parent. */
   if (n->parent) {
     struct ovl_node *d = node(n->parent);
-    rt_lock(&g_cache_lock);
+    rt_lock(&vfs_shared()->cache_lock);
     struct ovl_child *prev = NULL;
     for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
       if (c->inode == inode) {
@@ -895,7 +894,7 @@ static void ovl_evict(struct inode *inode) {
         break;
       }
     }
-    rt_unlock(&g_cache_lock);
+    rt_unlock(&vfs_shared()->cache_lock);
   }
   struct ovl_child *c = n->children;
   while (c) {

@@ -29,9 +29,6 @@ struct pipe {
   uint32_t count;
 };
 
-static struct rt_lock g_pipe_lock; /* creation of fifo state and pipefs */
-static struct superblock *g_pipefs;
-
 static struct pipe *pipe_alloc(void) {
   struct pipe *p = kzalloc(sizeof(*p));
   if (!p)
@@ -230,11 +227,11 @@ static unsigned pipe_poll(struct file *f, unsigned events) {
 /* Open a named pipe: the reader waits for a writer and the writer for a
  * reader, unless O_NONBLOCK (then a writer without reader gets ENXIO). */
 static int fifo_open(struct inode *inode, struct file *f) {
-  rt_lock(&g_pipe_lock);
+  rt_lock(&vfs_shared()->pipe_lock);
   if (!inode->fifo)
     inode->fifo = pipe_alloc();
   struct pipe *p = inode->fifo;
-  rt_unlock(&g_pipe_lock);
+  rt_unlock(&vfs_shared()->pipe_lock);
   if (!p)
     return -LINUX_ENOMEM;
   unsigned acc = f->flags & LINUX_O_ACCMODE;
@@ -313,11 +310,12 @@ int pipe_create(unsigned flags, struct file **out_read,
                 struct file **out_write) {
   if (flags & ~(unsigned)(LINUX_O_NONBLOCK | LINUX_O_CLOEXEC | LINUX_O_DIRECT))
     return -LINUX_EINVAL;
-  rt_lock(&g_pipe_lock);
-  if (!g_pipefs)
-    g_pipefs = vfs_sb_alloc("pipefs", PIPEFS_MAGIC, 0);
-  struct superblock *sb = g_pipefs;
-  rt_unlock(&g_pipe_lock);
+  rt_lock(&vfs_shared()->pipe_lock);
+  struct vfs_shared *v = vfs_shared();
+  if (!v->pipefs)
+    v->pipefs = vfs_sb_alloc("pipefs", PIPEFS_MAGIC, 0);
+  struct superblock *sb = v->pipefs;
+  rt_unlock(&vfs_shared()->pipe_lock);
   if (!sb)
     return -LINUX_ENOMEM;
   struct inode *inode = vfs_inode_alloc(sb, LINUX_S_IFIFO | 0600, NULL, NULL);

@@ -5,27 +5,28 @@
  * The namespace-changing operations are in core/vfs_ops.c. */
 #include "vfs_impl.h"
 
-static struct rt_lock g_vfs_lock;
-static struct inode *g_root;
-static struct mount *g_mounts; /* newest first */
-static uint32_t g_next_anon_dev = 1;
+static struct vfs_shared *g_vfs;
 
-#define MAX_CHRDEV 32
-static struct {
-  uint64_t rdev;
-  const struct file_ops *ops;
-} g_chrdevs[MAX_CHRDEV];
-static int g_nchrdevs;
+struct vfs_shared *vfs_shared(void) {
+  if (unlikely(!g_vfs)) {
+    g_vfs = kzalloc(sizeof(*g_vfs));
+    if (!g_vfs)
+      rt_panic("no memory for the vfs");
+    g_vfs->next_anon_dev = 1;
+  }
+  return g_vfs;
+}
 
 void vfs_lock(void) {
-  rt_lock(&g_vfs_lock);
+  rt_lock(&vfs_shared()->lock);
 }
 
 void vfs_unlock(void) {
-  rt_unlock(&g_vfs_lock);
+  rt_unlock(&vfs_shared()->lock);
 }
 
 int vfs_init(void) {
+  vfs_shared();
   return 0;
 }
 
@@ -85,8 +86,8 @@ void fs_context_put(struct fs_context *fs) {
 static void context_dirs(struct inode **root, struct inode **cwd) {
   struct fs_context *fs = proc_current_fs();
   if (!fs) {
-    *root = vfs_inode_get(g_root);
-    *cwd = vfs_inode_get(g_root);
+    *root = vfs_inode_get(g_vfs->root);
+    *cwd = vfs_inode_get(g_vfs->root);
     return;
   }
   rt_lock(&fs->lock);
@@ -140,7 +141,8 @@ struct superblock *vfs_sb_alloc(const char *fs_name, uint64_t magic,
   sb->magic = magic;
   sb->flags = flags;
   sb->next_ino = 1;
-  uint32_t minor = __atomic_fetch_add(&g_next_anon_dev, 1, __ATOMIC_RELAXED);
+  uint32_t minor =
+      __atomic_fetch_add(&vfs_shared()->next_anon_dev, 1, __ATOMIC_RELAXED);
   sb->dev = VFS_MKDEV(0, 32 + minor);
   return sb;
 }
@@ -290,28 +292,29 @@ int vfs_getattr_statx(struct inode *inode, unsigned mask,
 int vfs_register_chrdev(uint64_t rdev, const struct file_ops *ops) {
   int rc = 0;
   vfs_lock();
-  for (int i = 0; i < g_nchrdevs; i++) {
-    if (g_chrdevs[i].rdev == rdev) {
-      g_chrdevs[i].ops = ops;
+  for (int i = 0; i < g_vfs->nchrdevs; i++) {
+    if (g_vfs->chrdevs[i].rdev == rdev) {
+      g_vfs->chrdevs[i].ops = ops;
       goto out;
     }
   }
-  if (g_nchrdevs == MAX_CHRDEV) {
+  if (g_vfs->nchrdevs == VFS_MAX_CHRDEV) {
     rc = -LINUX_ENOSPC;
     goto out;
   }
-  g_chrdevs[g_nchrdevs].rdev = rdev;
-  g_chrdevs[g_nchrdevs].ops = ops;
-  g_nchrdevs++;
+  g_vfs->chrdevs[g_vfs->nchrdevs].rdev = rdev;
+  g_vfs->chrdevs[g_vfs->nchrdevs].ops = ops;
+  g_vfs->nchrdevs++;
 out:
   vfs_unlock();
   return rc;
 }
 
 const struct file_ops *vfs_chrdev_ops(uint64_t rdev) {
-  for (int i = 0; i < g_nchrdevs; i++) {
-    if (g_chrdevs[i].rdev == rdev)
-      return g_chrdevs[i].ops;
+  vfs_shared();
+  for (int i = 0; i < g_vfs->nchrdevs; i++) {
+    if (g_vfs->chrdevs[i].rdev == rdev)
+      return g_vfs->chrdevs[i].ops;
   }
   return NULL;
 }
@@ -348,7 +351,7 @@ int vfs_permission(struct inode *inode, int mask) {
 static struct mount *mount_on(const struct inode *inode) {
   if (!inode->sb || !inode->sb->mounts_inside)
     return NULL;
-  for (struct mount *m = g_mounts; m; m = m->next) {
+  for (struct mount *m = g_vfs->mounts; m; m = m->next) {
     if (vfs_same_inode(m->mountpoint, inode))
       return m;
   }
@@ -359,7 +362,7 @@ static struct mount *mount_on(const struct inode *inode) {
 static struct mount *mount_rooted_at(const struct inode *inode) {
   if (!inode->sb || !vfs_same_inode(inode, inode->sb->root))
     return NULL;
-  for (struct mount *m = g_mounts; m; m = m->next) {
+  for (struct mount *m = g_vfs->mounts; m; m = m->next) {
     if (vfs_same_inode(m->root, inode))
       return m;
   }
@@ -382,20 +385,20 @@ static struct inode *cross_mounts(struct inode *inode) {
 
 bool vfs_is_mount_boundary(const struct inode *inode) {
   return mount_on(inode) || mount_rooted_at(inode) ||
-         vfs_same_inode(inode, g_root);
+         vfs_same_inode(inode, g_vfs->root);
 }
 
 void vfs_set_root(struct inode *root) {
   vfs_lock();
-  struct inode *old = g_root;
-  g_root = vfs_inode_get(root);
+  struct inode *old = g_vfs->root;
+  g_vfs->root = vfs_inode_get(root);
   vfs_unlock();
   vfs_inode_put(old);
 }
 
 struct inode *vfs_root(void) {
   vfs_lock();
-  struct inode *r = vfs_inode_get(g_root);
+  struct inode *r = vfs_inode_get(g_vfs->root);
   vfs_unlock();
   return r;
 }
@@ -901,7 +904,7 @@ int vfs_mount(const char *path, struct superblock *sb) {
   rc = mkdir_p_locked(path, 0755, &point);
   if (rc < 0)
     goto out;
-  if (vfs_same_inode(point, g_root)) {
+  if (vfs_same_inode(point, g_vfs->root)) {
     rc = -LINUX_EBUSY; /* replace the root with vfs_set_root instead */
     goto out;
   }
@@ -916,8 +919,8 @@ int vfs_mount(const char *path, struct superblock *sb) {
   m->root = vfs_inode_get(sb->root);
   m->sb = sb;
   m->mountpoint->sb->mounts_inside++;
-  m->next = g_mounts;
-  g_mounts = m;
+  m->next = g_vfs->mounts;
+  g_vfs->mounts = m;
 out:
   vfs_unlock();
   vfs_inode_put(point);
@@ -926,7 +929,7 @@ out:
 
 /* The mount list, for /proc/mounts (lock-free read of an append-only list). */
 const struct mount *vfs_mounts(void) {
-  return g_mounts;
+  return vfs_shared()->mounts;
 }
 
 /* ---------------------------------------------------------------------

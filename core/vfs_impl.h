@@ -8,6 +8,29 @@
 #include "proc.h"
 #include "vfs.h"
 
+#define VFS_MAX_CHRDEV 32
+
+/* The vfs's global state. It lives in the arena, not in a process's own
+ * data, so that guest processes forked later share its locks and tables
+ * (the arena sits at the same address in all of them). */
+struct vfs_shared {
+  struct rt_lock lock;       /* the namespace lock (see core/vfs.h) */
+  struct rt_lock cache_lock; /* the overlay's child caches */
+  struct rt_lock pipe_lock;  /* creation of fifo state and pipefs */
+  struct superblock *pipefs;
+  struct inode *root;
+  struct mount *mounts; /* newest first */
+  uint32_t next_anon_dev;
+  uint32_t tmpfile_seq;
+  int nchrdevs;
+  struct {
+    uint64_t rdev;
+    const struct file_ops *ops;
+  } chrdevs[VFS_MAX_CHRDEV];
+};
+/* Set up by vfs_init (or on first use, while boot is single-threaded). */
+struct vfs_shared *vfs_shared(void);
+
 /* The global namespace lock (see core/vfs.h). */
 void vfs_lock(void);
 void vfs_unlock(void);

@@ -153,7 +153,6 @@ out:
  * loses the name again. */
 static int open_tmpfile(struct inode *base, const char *path, unsigned flags,
                         uint32_t mode, struct file **out) {
-  static uint32_t g_tmpfile_seq;
   struct inode *dir = NULL, *child = NULL;
   struct file *f = NULL;
   char name[32];
@@ -168,7 +167,8 @@ static int open_tmpfile(struct inode *base, const char *path, unsigned flags,
     goto out;
   }
   for (int tries = 0;; tries++) {
-    uint32_t seq = __atomic_fetch_add(&g_tmpfile_seq, 1, __ATOMIC_RELAXED);
+    uint32_t seq =
+        __atomic_fetch_add(&vfs_shared()->tmpfile_seq, 1, __ATOMIC_RELAXED);
     rt_snprintf(name, sizeof(name), ".moat-tmpfile.%u", seq);
     struct inode *existing = NULL;
     rc = vfs_lookup_here(dir, name, &existing);
