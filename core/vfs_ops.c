@@ -23,18 +23,6 @@ static bool is_lnk(const struct inode *inode) {
   return LINUX_S_ISTYPE(inode->mode, LINUX_S_IFLNK);
 }
 
-/* May the caller add or remove entries of dir? */
-static int may_change_dir(struct inode *dir) {
-  if (!is_dir(dir))
-    return -LINUX_ENOTDIR;
-  int rc = vfs_permission(dir, LINUX_W_OK | LINUX_X_OK);
-  if (rc < 0)
-    return rc;
-  if (vfs_is_rdonly(dir))
-    return -LINUX_EROFS;
-  return 0;
-}
-
 /* The sticky-bit rule: in a sticky directory only the owner of the entry,
  * the owner of the directory or root may remove or rename it. */
 static int sticky_ok(struct inode *dir, struct inode *child) {
@@ -45,6 +33,32 @@ static int sticky_ok(struct inode *dir, struct inode *child) {
   if (euid == 0 || euid == dir->uid || euid == child->uid)
     return 0;
   return -LINUX_EPERM;
+}
+
+/* May the caller add or remove entries of dir? (EROFS first: Linux asks
+ * the mount before the inode.) */
+static int may_change_dir(struct inode *dir) {
+  if (!is_dir(dir))
+    return -LINUX_ENOTDIR;
+  if (vfs_is_rdonly(dir))
+    return -LINUX_EROFS;
+  return vfs_permission(dir, LINUX_W_OK | LINUX_X_OK);
+}
+
+/* Linux's may_delete: may the caller remove child (the entry name of dir)?
+ * want_dir: the operation needs a directory (rmdir, rename of a dir). */
+static int may_delete(struct inode *dir, struct inode *child, bool want_dir) {
+  int rc = vfs_permission(dir, LINUX_W_OK | LINUX_X_OK);
+  if (rc < 0)
+    return rc;
+  rc = sticky_ok(dir, child);
+  if (rc < 0)
+    return rc;
+  if (want_dir && !is_dir(child))
+    return -LINUX_ENOTDIR;
+  if (!want_dir && is_dir(child))
+    return -LINUX_EISDIR;
+  return 0;
 }
 
 static int setattr_locked(struct inode *inode, struct vfs_attr *attr) {
@@ -105,7 +119,12 @@ static int open_create(struct inode *base, const char *path, unsigned flags,
   if (rc < 0)
     goto out;
   for (;;) {
-    if (!last[0] || is_dot_or_dotdot(last) || trailing) {
+    if (!last[0] || is_dot_or_dotdot(last)) {
+      /* The name is a directory that exists: "/", ".", "..". */
+      rc = (flags & LINUX_O_EXCL) ? -LINUX_EEXIST : -LINUX_EISDIR;
+      goto out;
+    }
+    if (trailing) {
       rc = -LINUX_EISDIR;
       goto out;
     }
@@ -377,6 +396,7 @@ int vfs_unlink_at(struct inode *base, const char *path, bool rmdir) {
   rc = vfs_walk_parent(base, path, 0, &dir, last, &trailing);
   if (rc < 0)
     goto out;
+  /* Linux's order: the kind of name, the mount, the entry, the rights. */
   if (!last[0]) {
     rc = rmdir ? -LINUX_EBUSY : -LINUX_EISDIR;
     goto out;
@@ -388,28 +408,21 @@ int vfs_unlink_at(struct inode *base, const char *path, bool rmdir) {
       rc = last[1] ? -LINUX_ENOTEMPTY : -LINUX_EINVAL;
     goto out;
   }
+  if (vfs_is_rdonly(dir)) {
+    rc = -LINUX_EROFS;
+    goto out;
+  }
   rc = vfs_lookup_here(dir, last, &child);
   if (rc < 0)
     goto out;
-  if (rmdir && !is_dir(child)) {
-    rc = -LINUX_ENOTDIR;
-    goto out;
-  }
-  if (!rmdir && is_dir(child)) {
-    rc = -LINUX_EISDIR;
-    goto out;
-  }
   if (!rmdir && trailing) {
-    rc = -LINUX_ENOTDIR;
+    rc = is_dir(child) ? -LINUX_EISDIR : -LINUX_ENOTDIR;
     goto out;
   }
-  rc = may_change_dir(dir);
+  rc = may_delete(dir, child, rmdir);
   if (rc < 0)
     goto out;
-  rc = sticky_ok(dir, child);
-  if (rc < 0)
-    goto out;
-  if (rmdir && vfs_is_mount_boundary(child)) {
+  if (vfs_is_mount_boundary(child)) {
     rc = -LINUX_EBUSY;
     goto out;
   }
@@ -450,21 +463,35 @@ int vfs_rename_at(struct inode *obase, const char *opath, struct inode *nbase,
   struct inode *odir = NULL, *ndir = NULL, *old = NULL, *new = NULL;
   char oname[LINUX_NAME_MAX + 1], nname[LINUX_NAME_MAX + 1];
   bool otrail, ntrail;
+  bool exchange = flags & LINUX_RENAME_EXCHANGE;
   int rc;
   if (flags & ~(unsigned)(LINUX_RENAME_NOREPLACE | LINUX_RENAME_EXCHANGE))
     return -LINUX_EINVAL;
-  if ((flags & LINUX_RENAME_NOREPLACE) && (flags & LINUX_RENAME_EXCHANGE))
+  if ((flags & LINUX_RENAME_NOREPLACE) && exchange)
     return -LINUX_EINVAL;
   vfs_lock();
+  /* The checks in the order of Linux's do_renameat2 and vfs_rename, so
+   * every error a program can see is the one Linux gives. */
   rc = vfs_walk_parent(obase, opath, 0, &odir, oname, &otrail);
   if (rc < 0)
     goto out;
   rc = vfs_walk_parent(nbase, npath, 0, &ndir, nname, &ntrail);
   if (rc < 0)
     goto out;
-  if (!oname[0] || !nname[0] || is_dot_or_dotdot(oname) ||
-      is_dot_or_dotdot(nname)) {
+  if (odir->sb != ndir->sb) {
+    rc = -LINUX_EXDEV;
+    goto out;
+  }
+  if (!oname[0] || is_dot_or_dotdot(oname)) {
     rc = -LINUX_EBUSY;
+    goto out;
+  }
+  if (!nname[0] || is_dot_or_dotdot(nname)) {
+    rc = (flags & LINUX_RENAME_NOREPLACE) ? -LINUX_EEXIST : -LINUX_EBUSY;
+    goto out;
+  }
+  if (vfs_is_rdonly(odir)) {
+    rc = -LINUX_EROFS;
     goto out;
   }
   rc = vfs_lookup_here(odir, oname, &old);
@@ -474,75 +501,72 @@ int vfs_rename_at(struct inode *obase, const char *opath, struct inode *nbase,
   if (rc < 0 && rc != -LINUX_ENOENT)
     goto out;
   rc = 0;
-  if (odir->sb != ndir->sb) {
-    rc = -LINUX_EXDEV;
+  if (new && (flags & LINUX_RENAME_NOREPLACE)) {
+    rc = -LINUX_EEXIST;
     goto out;
   }
-  if ((otrail || ntrail) && !is_dir(old)) {
+  if (exchange) {
+    if (!new) {
+      rc = -LINUX_ENOENT;
+      goto out;
+    }
+    if (!is_dir(new) && ntrail) {
+      rc = -LINUX_ENOTDIR;
+      goto out;
+    }
+  }
+  /* Unless the source is a directory, trailing slashes give ENOTDIR. */
+  if (!is_dir(old) && (otrail || (!exchange && ntrail))) {
     rc = -LINUX_ENOTDIR;
     goto out;
   }
-  if (new) {
-    if (flags & LINUX_RENAME_NOREPLACE) {
-      rc = -LINUX_EEXIST;
-      goto out;
-    }
-    if (vfs_same_inode(old, new)) {
-      rc = 0; /* both names for one inode: nothing to do */
-      goto out;
-    }
-    if (!(flags & LINUX_RENAME_EXCHANGE)) {
-      if (is_dir(old) && !is_dir(new)) {
-        rc = -LINUX_ENOTDIR;
-        goto out;
-      }
-      if (!is_dir(old) && is_dir(new)) {
-        rc = -LINUX_EISDIR;
-        goto out;
-      }
-    }
-  } else if (flags & LINUX_RENAME_EXCHANGE) {
-    rc = -LINUX_ENOENT;
-    goto out;
-  }
-  /* A directory may not move below itself. */
+  /* The source may not contain the target's directory, nor the target
+   * the source's. */
   if (is_dir(old) && is_below(ndir, old)) {
     rc = -LINUX_EINVAL;
     goto out;
   }
-  if (new &&is_dir(new) && (flags & LINUX_RENAME_EXCHANGE) &&
-      is_below(odir, new)) {
-    rc = -LINUX_EINVAL;
+  if (new &&is_dir(new) && is_below(odir, new)) {
+    rc = exchange ? -LINUX_EINVAL : -LINUX_ENOTEMPTY;
     goto out;
   }
-  if (vfs_is_mount_boundary(old) || (new &&vfs_is_mount_boundary(new))) {
-    rc = -LINUX_EBUSY;
+  if (new &&vfs_same_inode(old, new)) {
+    rc = 0; /* both names for one inode: nothing to do */
     goto out;
   }
-  rc = may_change_dir(odir);
-  if (rc == 0)
-    rc = may_change_dir(ndir);
-  if (rc == 0)
-    rc = sticky_ok(odir, old);
-  if (rc == 0 && new)
-    rc = sticky_ok(ndir, new);
-  /* Moving a directory to a new parent rewrites its "..": needs write. */
-  if (rc == 0 && is_dir(old) && odir != ndir)
-    rc = vfs_permission(old, LINUX_W_OK);
-  if (rc == 0 && new &&is_dir(new) && odir != ndir &&
-      (flags & LINUX_RENAME_EXCHANGE))
-    rc = vfs_permission(new, LINUX_W_OK);
+  rc = may_delete(odir, old, is_dir(old));
+  if (rc < 0)
+    goto out;
+  if (!new)
+    rc = vfs_permission(ndir, LINUX_W_OK | LINUX_X_OK);
+  else
+    rc = may_delete(ndir, new, exchange ? is_dir(new) : is_dir(old));
   if (rc < 0)
     goto out;
   if (!odir->iops || !odir->iops->rename) {
     rc = -LINUX_EPERM;
     goto out;
   }
+  /* Moving a directory to a new parent rewrites its "..": needs write. */
+  if (odir != ndir && is_dir(old)) {
+    rc = vfs_permission(old, LINUX_W_OK);
+    if (rc < 0)
+      goto out;
+  }
+  if (odir != ndir && exchange && is_dir(new)) {
+    rc = vfs_permission(new, LINUX_W_OK);
+    if (rc < 0)
+      goto out;
+  }
+  if (vfs_is_mount_boundary(old) || (new &&vfs_is_mount_boundary(new))) {
+    rc = -LINUX_EBUSY;
+    goto out;
+  }
   rc = odir->iops->rename(odir, oname, ndir, nname, flags);
   if (rc < 0)
     goto out;
   note_moved(ndir, old, nname);
-  if (flags & LINUX_RENAME_EXCHANGE)
+  if (exchange)
     note_moved(odir, new, oname);
 out:
   vfs_unlock();
@@ -564,13 +588,11 @@ int vfs_link_at(struct inode *obase, const char *opath, struct inode *nbase,
   bool trailing;
   int rc;
   vfs_lock();
+  /* Linux's do_linkat order: the old name, the new name, the mount, the
+   * rights, then what only vfs_link checks (directories, dead inodes). */
   rc = vfs_resolve_locked(obase, opath, resolve_flags, &target);
   if (rc < 0)
     goto out;
-  if (is_dir(target)) {
-    rc = -LINUX_EPERM;
-    goto out;
-  }
   rc = vfs_walk_parent(nbase, npath, 0, &dir, last, &trailing);
   if (rc < 0)
     goto out;
@@ -589,19 +611,27 @@ int vfs_link_at(struct inode *obase, const char *opath, struct inode *nbase,
     rc = -LINUX_ENOENT;
     goto out;
   }
+  if (vfs_is_rdonly(dir)) {
+    rc = -LINUX_EROFS;
+    goto out;
+  }
   if (dir->sb != target->sb) {
     rc = -LINUX_EXDEV;
     goto out;
   }
-  rc = may_change_dir(dir);
+  rc = vfs_permission(dir, LINUX_W_OK | LINUX_X_OK);
   if (rc < 0)
     goto out;
+  if (!dir->iops || !dir->iops->link || is_dir(target)) {
+    rc = -LINUX_EPERM;
+    goto out;
+  }
   if (target->nlink == 0 && !(target->vfs_flags & VFS_INODE_TMPFILE)) {
     rc = -LINUX_ENOENT;
     goto out;
   }
-  if (!dir->iops || !dir->iops->link) {
-    rc = -LINUX_EPERM;
+  if (dir->nlink == 0) {
+    rc = -LINUX_ENOENT;
     goto out;
   }
   rc = dir->iops->link(dir, last, target);
