@@ -82,6 +82,14 @@ int user_path(char *buf, uint64_t guest);
  * zero length is always fine. */
 bool user_buf_ok(uint64_t addr, size_t len, int prot);
 
+/* The core reports a wait cut short by a signal as -EINTR. For the calls
+ * Linux restarts under SA_RESTART (reads, writes, ioctl, opening a fifo,
+ * untimed futex waits), the shim turns that into -ERESTARTSYS; signal
+ * delivery then restarts the call or makes it -EINTR. */
+static inline long restartable(long ret) {
+  return ret == -LINUX_EINTR ? -LINUX_ERESTARTSYS : ret;
+}
+
 /* ---- signals (sys_signal.c) ------------------------------------------ */
 /* Deliver every pending unblocked signal: run default actions or build
  * frames. syscall_nr is the syscall that just ran (its result is in

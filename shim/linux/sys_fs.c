@@ -20,7 +20,7 @@ long sys_read(SYSARGS) {
   size_t len = MIN((size_t)a2, SHIM_MAX_RW);
   if (!user_buf_ok(a1, len, LINUX_PROT_WRITE))
     return bad_buffer(fd);
-  return moat_read(fd, (void *)(uintptr_t)a1, len);
+  return restartable(moat_read(fd, (void *)(uintptr_t)a1, len));
 }
 
 long sys_write(SYSARGS) {
@@ -28,7 +28,7 @@ long sys_write(SYSARGS) {
   size_t len = MIN((size_t)a2, SHIM_MAX_RW);
   if (!user_buf_ok(a1, len, LINUX_PROT_READ))
     return bad_buffer(fd);
-  return moat_write(fd, (const void *)(uintptr_t)a1, len);
+  return restartable(moat_write(fd, (const void *)(uintptr_t)a1, len));
 }
 
 long sys_pread64(SYSARGS) {
@@ -100,7 +100,7 @@ long sys_readv(SYSARGS) {
   long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
   if (ret < 0)
     return ret;
-  ret = moat_readv((int)a0, iov, (int)a2);
+  ret = restartable(moat_readv((int)a0, iov, (int)a2));
   kfree(iov);
   return ret;
 }
@@ -110,7 +110,7 @@ long sys_writev(SYSARGS) {
   long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
   if (ret < 0)
     return ret;
-  ret = moat_writev((int)a0, iov, (int)a2);
+  ret = restartable(moat_writev((int)a0, iov, (int)a2));
   kfree(iov);
   return ret;
 }
@@ -252,7 +252,7 @@ long sys_open(SYSARGS) {
   int err = user_path(path, a0);
   if (err < 0)
     return err;
-  return moat_openat(LINUX_AT_FDCWD, path, (int)a1, (uint32_t)a2);
+  return restartable(moat_openat(LINUX_AT_FDCWD, path, (int)a1, (uint32_t)a2));
 }
 
 long sys_openat(SYSARGS) {
@@ -260,7 +260,7 @@ long sys_openat(SYSARGS) {
   int err = user_path(path, a1);
   if (err < 0)
     return err;
-  return moat_openat((int)a0, path, (int)a2, (uint32_t)a3);
+  return restartable(moat_openat((int)a0, path, (int)a2, (uint32_t)a3));
 }
 
 long sys_creat(SYSARGS) {
@@ -465,7 +465,7 @@ long sys_ioctl(SYSARGS) {
     return -LINUX_EFAULT;
   if (out && !user_buf_ok(a2, out, LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
-  r = moat_ioctl(fd, req, &arg);
+  r = restartable(moat_ioctl(fd, req, &arg));
   if (r < 0)
     return r;
   if (out && user_write(a2, &arg, out) < 0)

@@ -605,7 +605,7 @@ long sys_futex(SYSARGS) {
       struct linux_timespec hour = {3600, 0};
       err = moat_clock_nanosleep(LINUX_CLOCK_MONOTONIC, 0, &hour, NULL);
       if (err < 0)
-        return err;
+        return restartable(err);
     }
   }
   case SHIM_FUTEX_WAKE:
