@@ -350,7 +350,7 @@ long sys_rt_sigreturn(SYSARGS) {
   if (mc->fpstate && regs->fpstate && regs->fpstate_size) {
     char *fp = regs->fpstate;
     uint32_t size = regs->fpstate_size;
-    uint32_t mxcsr, mxcsr_mask;
+    uint32_t mxcsr, mxcsr_mask, magic2 = 0;
     char keep[SHIM_FX_LEGACY_SIZE - SHIM_FX_SW_RESERVED +
               SHIM_XSAVE_HEADER_SIZE];
     size_t keep_len =
@@ -362,8 +362,12 @@ long sys_rt_sigreturn(SYSARGS) {
      * bookkeeping the platform's XRSTOR depends on: the software bytes
      * and the XSAVE header stay the platform's own. */
     memcpy(keep, fp + SHIM_FX_SW_RESERVED, keep_len);
+    if (size > SHIM_FX_LEGACY_SIZE + SHIM_XSAVE_HEADER_SIZE + 4)
+      memcpy(&magic2, fp + size - 4, 4);
     memcpy(fp, (const void *)(uintptr_t)mc->fpstate, size);
     memcpy(fp + SHIM_FX_SW_RESERVED, keep, keep_len);
+    if (size > SHIM_FX_LEGACY_SIZE + SHIM_XSAVE_HEADER_SIZE + 4)
+      memcpy(fp + size - 4, &magic2, 4);
     if (size >= SHIM_FX_LEGACY_SIZE) {
       memcpy(&mxcsr, fp + SHIM_FX_MXCSR, 4);
       memcpy(&mxcsr_mask, fp + SHIM_FX_MXCSR_MASK, 4);
