@@ -308,6 +308,8 @@ int vfs_mount(const char *path, struct superblock *sb);
 int vfs_mkdir_p(const char *path, uint32_t mode);
 /* Create the symlink path -> target (parents created as by vfs_mkdir_p). */
 int vfs_symlink_path(const char *path, const char *target);
+/* The mount list, newest first (append-only; for /proc/mounts). */
+const struct mount *vfs_mounts(void);
 /* Is inode on a read-only superblock? */
 bool vfs_is_rdonly(const struct inode *inode);
 
