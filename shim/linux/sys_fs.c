@@ -1151,3 +1151,87 @@ long sys_sync_file_range(SYSARGS) {
   r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
   return r < 0 ? r : 0;
 }
+
+/* copy_file_range through a bounce buffer: each side uses its own file
+ * position unless an offset pointer is given, as Linux does. */
+long sys_copy_file_range(SYSARGS) {
+  int in = (int)a0, out = (int)a2;
+  size_t len = MIN((size_t)a4, SHIM_MAX_RW);
+  int64_t off_in = 0, off_out = 0;
+  long done = 0, ret = 0;
+  char *buf;
+
+  if (a5)
+    return -LINUX_EINVAL;
+  if (a1 && user_read(&off_in, a1, sizeof(off_in)) < 0)
+    return -LINUX_EFAULT;
+  if (a3 && user_read(&off_out, a3, sizeof(off_out)) < 0)
+    return -LINUX_EFAULT;
+  if (off_in < 0 || off_out < 0)
+    return -LINUX_EINVAL;
+  if (moat_fcntl(in, LINUX_F_GETFD, 0) < 0 ||
+      moat_fcntl(out, LINUX_F_GETFD, 0) < 0)
+    return -LINUX_EBADF;
+  buf = kmalloc(65536);
+  if (!buf)
+    return -LINUX_ENOMEM;
+  while ((size_t)done < len) {
+    size_t chunk = MIN(len - (size_t)done, 65536);
+    long got = a1 ? moat_pread(in, buf, chunk, off_in + done)
+                  : moat_read(in, buf, chunk);
+    long put = 0;
+    if (got <= 0) {
+      ret = got;
+      break;
+    }
+    while (put < got) {
+      long w = a3 ? moat_pwrite(out, buf + put, (size_t)(got - put),
+                                off_out + done + put)
+                  : moat_write(out, buf + put, (size_t)(got - put));
+      if (w <= 0) {
+        ret = w ? w : -LINUX_EIO;
+        break;
+      }
+      put += w;
+    }
+    done += put;
+    if (put < got)
+      break;
+  }
+  kfree(buf);
+  if (a1) {
+    off_in += done;
+    if (user_write(a1, &off_in, sizeof(off_in)) < 0)
+      return -LINUX_EFAULT;
+  }
+  if (a3) {
+    off_out += done;
+    if (user_write(a3, &off_out, sizeof(off_out)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return done ? done : ret;
+}
+
+#define SHIM_MFD_CLOEXEC 1u
+#define SHIM_MFD_ALLOW_SEALING 2u
+#define SHIM_MFD_HUGETLB 4u
+#define SHIM_MFD_NAME_MAX 249
+
+/* An anonymous memory file: an unnamed file in the sandbox's /dev/shm. */
+long sys_memfd_create(SYSARGS) {
+  char name[SHIM_MFD_NAME_MAX + 2];
+  unsigned flags = (unsigned)a1;
+  long n;
+
+  if (flags & ~(SHIM_MFD_CLOEXEC | SHIM_MFD_ALLOW_SEALING))
+    return -LINUX_EINVAL;
+  n = moat_user_strncpy(name, a0, sizeof(name));
+  if (n == -LINUX_ENAMETOOLONG)
+    return -LINUX_EINVAL;
+  if (n < 0)
+    return n;
+  return moat_openat(LINUX_AT_FDCWD, "/dev/shm",
+                     LINUX_O_TMPFILE | LINUX_O_RDWR |
+                         ((flags & SHIM_MFD_CLOEXEC) ? LINUX_O_CLOEXEC : 0),
+                     0600);
+}

@@ -107,3 +107,21 @@ long sys_mlockall(SYSARGS) {
 long sys_munlockall(SYSARGS) {
   return 0;
 }
+
+/* Every mapped page counts as resident: the platform maps guest memory
+ * up front. */
+long sys_mincore(SYSARGS) {
+  uint64_t pages;
+  if (a0 & (PAGE - 1))
+    return -LINUX_EINVAL;
+  if (a0 + a1 < a0)
+    return -LINUX_ENOMEM;
+  pages = ALIGN_UP(a1, PAGE) / PAGE;
+  if (!user_buf_ok(a2, (size_t)pages, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  for (uint64_t i = 0; i < pages; i++)
+    if (!moat_user_ok(a0 + i * PAGE, PAGE, LINUX_PROT_NONE))
+      return -LINUX_ENOMEM;
+  memset((void *)(uintptr_t)a2, 1, (size_t)pages);
+  return 0;
+}

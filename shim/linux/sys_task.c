@@ -733,3 +733,47 @@ long sys_getitimer(SYSARGS) {
     return -LINUX_EINVAL;
   return user_write(a1, value, sizeof(value)) < 0 ? -LINUX_EFAULT : 0;
 }
+
+long sys_sched_setscheduler(SYSARGS) {
+  int32_t prio;
+  long err = self_or_esrch((int)a0);
+  if (err < 0)
+    return err;
+  if (user_read(&prio, a2, sizeof(prio)) < 0)
+    return -LINUX_EFAULT;
+  if ((int)a1 == SHIM_SCHED_OTHER || (int)a1 == SHIM_SCHED_BATCH ||
+      (int)a1 == SHIM_SCHED_IDLE)
+    return prio == 0 ? 0 : -LINUX_EINVAL;
+  if ((int)a1 == SHIM_SCHED_FIFO || (int)a1 == SHIM_SCHED_RR)
+    return -LINUX_EPERM;
+  return -LINUX_EINVAL;
+}
+
+long sys_sched_setparam(SYSARGS) {
+  int32_t prio;
+  long err = self_or_esrch((int)a0);
+  if (err < 0)
+    return err;
+  if (user_read(&prio, a1, sizeof(prio)) < 0)
+    return -LINUX_EFAULT;
+  return prio == 0 ? 0 : -LINUX_EINVAL;
+}
+
+#define SHIM_IOPRIO_WHO_PROCESS 1
+#define SHIM_IOPRIO_CLASS_BE 2
+
+long sys_ioprio_get(SYSARGS) {
+  if ((int)a0 < 1 || (int)a0 > 3)
+    return -LINUX_EINVAL;
+  if ((int)a0 == SHIM_IOPRIO_WHO_PROCESS && (int)a1 && (int)a1 != moat_getpid())
+    return -LINUX_ESRCH;
+  return (SHIM_IOPRIO_CLASS_BE << 13) | 4;
+}
+
+long sys_ioprio_set(SYSARGS) {
+  if ((int)a0 < 1 || (int)a0 > 3)
+    return -LINUX_EINVAL;
+  if ((int)a0 == SHIM_IOPRIO_WHO_PROCESS && (int)a1 && (int)a1 != moat_getpid())
+    return -LINUX_ESRCH;
+  return 0;
+}
