@@ -16,7 +16,6 @@
 #include "rt.h"
 #include "task.h"
 #include "vfs.h"
-#include "vfs_impl.h"
 
 enum pkind {
   P_DIR,  /* a fixed directory */
