@@ -45,6 +45,11 @@ enum shim_arg_type {
   T_RLIMIT,    /* RLIMIT_* */
   T_ARCHPRCTL, /* ARCH_* */
   T_TIMESPEC,  /* {tv_sec=..., tv_nsec=...} */
+  T_OUTSTAT,   /* struct stat the call fills */
+  T_SIGSET,    /* [USR1 TERM] */
+  T_OUTSIGSET, /* the same, filled by the call */
+  T_SIGACTION, /* {sa_handler=..., sa_mask=[...], sa_flags=...} */
+  T_OUTSIGACTION,
 };
 
 #define SHIM_MAX_ARGS 6

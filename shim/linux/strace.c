@@ -417,6 +417,98 @@ static void put_timespec(struct line *l, uint64_t p) {
       (long long)ts.tv_nsec);
 }
 
+static void put_stat(struct line *l, uint64_t p) {
+  static const struct {
+    uint32_t type;
+    const char *name;
+  } types[] = {
+      {LINUX_S_IFREG, "S_IFREG"},   {LINUX_S_IFDIR, "S_IFDIR"},
+      {LINUX_S_IFLNK, "S_IFLNK"},   {LINUX_S_IFCHR, "S_IFCHR"},
+      {LINUX_S_IFBLK, "S_IFBLK"},   {LINUX_S_IFIFO, "S_IFIFO"},
+      {LINUX_S_IFSOCK, "S_IFSOCK"},
+  };
+  struct linux_stat st;
+  const char *type = NULL;
+  if (user_read(&st, p, sizeof(st)) < 0) {
+    put_ptr(l, p);
+    return;
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+    if ((st.st_mode & LINUX_S_IFMT) == types[i].type)
+      type = types[i].name;
+  if (type)
+    put(l, "{st_mode=%s|0%o", type, st.st_mode & 07777);
+  else
+    put(l, "{st_mode=0%o", st.st_mode);
+  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFCHR) ||
+      LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFBLK))
+    put(l, ", st_rdev=makedev(0x%llx, 0x%llx), ...}",
+        (unsigned long long)((st.st_rdev >> 8) & 0xfff),
+        (unsigned long long)((st.st_rdev & 0xff) |
+                             ((st.st_rdev >> 12) & ~0xffull)));
+  else
+    put(l, ", st_size=%lld, ...}", (long long)st.st_size);
+}
+
+static void put_sigset_value(struct line *l, uint64_t set) {
+  bool first = true, invert;
+  int bits = 0;
+  /* No __builtin_popcount: it may call libgcc, which is not ours. */
+  for (uint64_t v = set; v; v &= v - 1)
+    bits++;
+  invert = bits > 32;
+  if (invert) {
+    set = ~set;
+    put(l, "~");
+  }
+  put(l, "[");
+  for (int sig = 1; sig <= LINUX_NSIG; sig++) {
+    const char *name;
+    if (!(set & LINUX_SIGBIT(sig)))
+      continue;
+    name = shim_signal_name(sig);
+    if (!rt_strncmp(name, "SIG", 3))
+      name += 3;
+    put(l, "%s%s", first ? "" : " ", name);
+    first = false;
+  }
+  put(l, "]");
+}
+
+static void put_sigset(struct line *l, uint64_t p) {
+  uint64_t set;
+  if (!p || user_read(&set, p, sizeof(set)) < 0) {
+    put_ptr(l, p);
+    return;
+  }
+  put_sigset_value(l, set);
+}
+
+static void put_sigaction(struct line *l, uint64_t p) {
+  static const struct flag_name flags[] = {
+      FLAG(SA_NOCLDSTOP), FLAG(SA_NOCLDWAIT), FLAG(SA_SIGINFO),
+      FLAG(SA_RESTORER),  FLAG(SA_ONSTACK),   FLAG(SA_RESTART),
+      FLAG(SA_NODEFER),   FLAG(SA_RESETHAND),
+  };
+  struct linux_sigaction act;
+  if (!p || user_read(&act, p, sizeof(act)) < 0) {
+    put_ptr(l, p);
+    return;
+  }
+  if (act.handler == LINUX_SIG_DFL)
+    put(l, "{sa_handler=SIG_DFL, sa_mask=");
+  else if (act.handler == LINUX_SIG_IGN)
+    put(l, "{sa_handler=SIG_IGN, sa_mask=");
+  else
+    put(l, "{sa_handler=0x%llx, sa_mask=", (unsigned long long)act.handler);
+  put_sigset_value(l, act.mask);
+  put(l, ", sa_flags=");
+  put_flags(l, act.flags, flags, ARRAY_SIZE(flags), "0");
+  if (act.flags & LINUX_SA_RESTORER)
+    put(l, ", sa_restorer=0x%llx", (unsigned long long)act.restorer);
+  put(l, "}");
+}
+
 static void put_arg(struct line *l, int type, const uint64_t *args, int i,
                     long ret, bool returned) {
   uint64_t v = args[i];
@@ -500,6 +592,30 @@ static void put_arg(struct line *l, int type, const uint64_t *args, int i,
     break;
   case T_TIMESPEC:
     put_timespec(l, v);
+    break;
+  case T_OUTSTAT:
+    if (returned && ret == 0)
+      put_stat(l, v);
+    else
+      put_ptr(l, v);
+    break;
+  case T_SIGSET:
+    put_sigset(l, v);
+    break;
+  case T_SIGACTION:
+    put_sigaction(l, v);
+    break;
+  case T_OUTSIGSET:
+    if (returned && ret == 0)
+      put_sigset(l, v);
+    else
+      put_ptr(l, v);
+    break;
+  case T_OUTSIGACTION:
+    if (returned && ret == 0)
+      put_sigaction(l, v);
+    else
+      put_ptr(l, v);
     break;
   case T_PTR:
     put_ptr(l, v);
