@@ -347,9 +347,9 @@ static int map_segments(int fd, const struct elf64_phdr *ph,
  * not NULL, goes in front of the reason ("interpreter /lib/ld.so"); the
  * runner already names the program itself. */
 static int load_one(const char *path, const char *who, bool map,
-                    uint64_t dyn_base, struct linux_elf_info *info,
-                    uint64_t *bias_out, char *interp_out, char *why,
-                    size_t whylen) {
+                    uint64_t dyn_base, const uint64_t avoid[2],
+                    struct linux_elf_info *info, uint64_t *bias_out,
+                    char *interp_out, char *why, size_t whylen) {
   struct elf64_ehdr eh;
   struct elf64_phdr *ph = NULL;
   struct linux_stat st;
@@ -444,6 +444,11 @@ static int load_one(const char *path, const char *who, bool map,
     err = NOEXEC("the program overlaps the stack");
     goto out;
   }
+  /* A fixed-address interpreter must not land on the program. */
+  if (avoid && info->lo + bias < avoid[1] && info->hi + bias > avoid[0]) {
+    err = NOEXEC("it overlaps the program");
+    goto out;
+  }
   if (map) {
     err = map_segments(fd, ph, info, bias, why, whylen);
     if (err < 0)
@@ -471,8 +476,8 @@ static int load_program(const char *path, bool map, struct linux_image *out,
   int err;
 
   memset(out, 0, sizeof(*out));
-  err = load_one(path, NULL, map, LINUX_PROGRAM_BASE, &prog, &bias, out->interp,
-                 why, whylen);
+  err = load_one(path, NULL, map, LINUX_PROGRAM_BASE, NULL, &prog, &bias,
+                 out->interp, why, whylen);
   if (err < 0)
     return err;
   out->prog_entry = prog.entry + bias;
@@ -489,8 +494,9 @@ static int load_program(const char *path, bool map, struct linux_image *out,
   {
     static char who[LINUX_PATH_MAX + 16];
     rt_snprintf(who, sizeof(who), "interpreter %s", out->interp);
-    err = load_one(out->interp, who, map, LINUX_INTERP_BASE, &interp, &ibias,
-                   NULL, why, whylen);
+    const uint64_t avoid[2] = {prog.lo + bias, prog.hi + bias};
+    err = load_one(out->interp, who, map, LINUX_INTERP_BASE, avoid, &interp,
+                   &ibias, NULL, why, whylen);
   }
   if (err < 0) {
     /* A missing interpreter reads as "not found", as on Linux; anything
