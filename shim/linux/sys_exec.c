@@ -12,7 +12,9 @@
 /* Linux's limits: one string at most 32 pages, all of them at most a
  * quarter of the stack. */
 #define EXEC_STRING_MAX (32 * LINUX_PAGE_SIZE)
-#define EXEC_TOTAL_MAX (LINUX_STACK_SIZE / 4)
+/* Leave room for the file name and up to a few #! interpreter words, so
+ * that the stack builder never refuses what was accepted here. */
+#define EXEC_TOTAL_MAX (LINUX_STACK_SIZE / 4 - 4 * LINUX_PATH_MAX)
 #define EXEC_COUNT_MAX 32768
 
 struct string_list {
