@@ -14,7 +14,7 @@
 #define EXEC_STRING_MAX (32 * LINUX_PAGE_SIZE)
 /* Leave room for the file name and up to a few #! interpreter words, so
  * that the stack builder never refuses what was accepted here. */
-#define EXEC_TOTAL_MAX (LINUX_STACK_SIZE / 4 - 4 * LINUX_PATH_MAX)
+#define EXEC_TOTAL_MAX (LINUX_STACK_SIZE / 4 - 8 * LINUX_PATH_MAX)
 #define EXEC_COUNT_MAX 32768
 
 struct string_list {
