@@ -113,6 +113,83 @@ static void set_comm(const char *path) {
   rt_strlcpy(g_comm, base, sizeof(g_comm));
 }
 
+/* The canonical absolute path of a file, symlinks resolved, as
+ * /proc/self/exe shows it. Returns 0 or a negative errno. */
+static int real_path(const char *in, char *out, size_t outlen) {
+  static char rest[LINUX_PATH_MAX], target[LINUX_PATH_MAX];
+  int links = 0;
+  size_t len;
+
+  if (in[0] == '/') {
+    rt_strlcpy(out, "/", outlen);
+  } else {
+    long n = moat_getcwd(out, outlen);
+    if (n < 0)
+      return (int)n;
+  }
+  if (rt_strlcpy(rest, in, sizeof(rest)) >= sizeof(rest))
+    return -LINUX_ENAMETOOLONG;
+  char *p = rest;
+  while (*p) {
+    char *end, *comp;
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    comp = p;
+    end = rt_strchr(p, '/');
+    if (end) {
+      *end = 0;
+      p = end + 1;
+    } else {
+      p += rt_strlen(p);
+    }
+    if (!rt_strcmp(comp, "."))
+      continue;
+    len = rt_strlen(out);
+    if (!rt_strcmp(comp, "..")) {
+      char *slash = rt_strrchr(out, '/');
+      if (slash && slash != out)
+        *slash = 0;
+      else
+        rt_strlcpy(out, "/", outlen);
+      continue;
+    }
+    if (len + 1 + rt_strlen(comp) + 1 > outlen)
+      return -LINUX_ENAMETOOLONG;
+    if (len > 1)
+      out[len++] = '/';
+    rt_strlcpy(out + len, comp, outlen - len);
+    long n = moat_readlinkat(LINUX_AT_FDCWD, out, target, sizeof(target) - 1);
+    if (n == -LINUX_EINVAL)
+      continue; /* not a symlink */
+    if (n < 0)
+      return (int)n;
+    if (++links > LINUX_SYMLOOP_MAX)
+      return -LINUX_ELOOP;
+    target[n] = 0;
+    /* Go on with the link's target followed by what was left. */
+    if (n + 1 + rt_strlen(p) + 1 > (long)sizeof(target))
+      return -LINUX_ENAMETOOLONG;
+    if (*p) {
+      target[n] = '/';
+      rt_strlcpy(target + n + 1, p, sizeof(target) - (size_t)n - 1);
+    }
+    rt_strlcpy(rest, target, sizeof(rest));
+    p = rest;
+    if (rest[0] == '/') {
+      rt_strlcpy(out, "/", outlen);
+    } else {
+      char *slash = rt_strrchr(out, '/');
+      if (slash && slash != out)
+        *slash = 0;
+      else
+        rt_strlcpy(out, "/", outlen);
+    }
+  }
+  return 0;
+}
+
 /* Follow "#!" lines from g_path: the interpreter runs with the script's
  * path as its argument, after the one optional argument of the #! line.
  * On return g_path names the ELF file to load and *args, *nargs the argv
@@ -206,6 +283,14 @@ int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
     return err;
   moat_brk_init(g_image.brk);
   set_comm(g_execfn);
+  {
+    /* /proc/self/exe names the ELF file that runs: for a script, its
+     * interpreter. Without a canonical path it keeps the one we have. */
+    static char exe[LINUX_PATH_MAX];
+    if (real_path(g_path, exe, sizeof(exe)) < 0)
+      rt_strlcpy(exe, g_path, sizeof(exe));
+    moat_set_program(exe, nargs, args);
+  }
   memset(regs, 0, offsetof(struct moat_regs, fpstate));
   regs->rip = g_image.entry;
   regs->rsp = sp;
