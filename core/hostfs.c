@@ -110,7 +110,7 @@ static void fill_attrs(struct inode *inode, const struct plat_host_stat *st) {
   inode->mode = st->mode;
   inode->uid = st->uid;
   inode->gid = st->gid;
-  inode->nlink = st->nlink ? st->nlink : 1;
+  inode->nlink = st->nlink;
   inode->size = st->size;
   inode->blocks = st->blocks;
   inode->rdev = st->rdev;
@@ -209,6 +209,12 @@ static int make_inode(struct inode *dir, const char *name,
                       struct inode **out) {
   struct hostfs *fs = fs_of(dir);
   struct hostfs_node *n = table_find(fs, st->dev, st->ino);
+  if (n && !is_dir(n->inode) && !n->name) {
+    /* every name we knew is gone: this number names another file now */
+    table_remove(fs, n);
+    n->host_dev = n->host_ino = ~0ull;
+    n = NULL;
+  }
   if (n && (n->inode->mode & LINUX_S_IFMT) == (st->mode & LINUX_S_IFMT)) {
     if (h_dir >= 0)
       plat_host_close(h_dir);
@@ -352,6 +358,28 @@ static int hostfs_link(struct inode *dir, const char *name,
   return 0;
 }
 
+/* A name of the object st describes went away (unlink, or replaced by a
+ * rename). When its last link is gone, the host may hand its inode number
+ * to a new file: the node leaves the table so a later lookup cannot
+ * mistake the new file for it (an open file keeps its handles). */
+static void forget_name(struct inode *dir, const char *name,
+                        const struct plat_host_stat *st) {
+  struct hostfs *fs = fs_of(dir);
+  struct hostfs_node *n = table_find(fs, st->dev, st->ino);
+  if (!n)
+    return;
+  if (n->inode->nlink)
+    n->inode->nlink--;
+  if (n->parent == dir && n->name && !rt_strcmp(n->name, name)) {
+    kfree(n->name);
+    n->name = NULL;
+  }
+  if (n->inode->nlink == 0 || (is_dir(n->inode) && n->inode->nlink <= 1)) {
+    table_remove(fs, n);
+    n->host_dev = n->host_ino = ~0ull;
+  }
+}
+
 static int hostfs_unlink(struct inode *dir, const char *name, bool is_dir_op) {
   int err = check_writable(dir);
   if (err)
@@ -361,18 +389,8 @@ static int hostfs_unlink(struct inode *dir, const char *name, bool is_dir_op) {
   err = plat_host_remove(node_of(dir)->h_dir, name, is_dir_op);
   if (err)
     return host_err(err);
-  if (known) {
-    struct hostfs_node *n = table_find(fs_of(dir), st.dev, st.ino);
-    if (n) {
-      if (n->inode->nlink)
-        n->inode->nlink--;
-      if (n->parent == dir && n->name && !rt_strcmp(n->name, name)) {
-        /* This name is gone; an open file keeps its handles. */
-        kfree(n->name);
-        n->name = NULL;
-      }
-    }
-  }
+  if (known)
+    forget_name(dir, name, &st);
   return 0;
 }
 
@@ -382,10 +400,16 @@ static int hostfs_rename(struct inode *olddir, const char *oldname,
   int err = check_writable(olddir);
   if (err)
     return err;
+  struct plat_host_stat replaced;
+  bool replacing =
+      !(flags & (LINUX_RENAME_EXCHANGE | LINUX_RENAME_NOREPLACE)) &&
+      host_stat(node_of(newdir)->h_dir, newname, &replaced) == 0;
   err = plat_host_move(node_of(olddir)->h_dir, oldname, node_of(newdir)->h_dir,
                        newname, flags, false);
   if (err)
     return host_err(err);
+  if (replacing)
+    forget_name(newdir, newname, &replaced);
   /* Names that our inodes use may have moved: follow them. */
   struct plat_host_stat st;
   if (host_stat(node_of(newdir)->h_dir, newname, &st) == 0) {
