@@ -32,8 +32,8 @@ static struct moat_mount *add_mount(struct moat_config *cfg) {
 }
 
 static int grant(const char *what, const char *path, bool writable,
-                 int *handle) {
-  int err = plat_linux_grant_dir(path, writable, handle);
+                 bool public_only, int *handle) {
+  int err = plat_linux_grant_dir(path, writable, public_only, handle);
   if (err) {
     fprintf(stderr, "moat: %s %s: %s\n", what, path,
             err == -ENOTDIR ? "not a directory" : strerror(-err));
@@ -68,7 +68,7 @@ static int default_root(struct moat_config *cfg) {
         return -1;
     } else if (S_ISDIR(st.st_mode)) {
       struct moat_mount *m = add_mount(cfg);
-      if (!m || grant("system directory", path, false, &m->handle) < 0)
+      if (!m || grant("system directory", path, false, true, &m->handle) < 0)
         return -1;
       m->guest_path = path;
       m->kind = MOAT_MOUNT_HOSTDIR;
@@ -91,7 +91,7 @@ static int user_root(const char *root, struct moat_config *cfg) {
   m->access = MOAT_ACCESS_COW;
   if (S_ISDIR(st.st_mode)) {
     m->kind = MOAT_MOUNT_HOSTDIR;
-    return grant("--root", root, false, &m->handle);
+    return grant("--root", root, false, false, &m->handle);
   }
   if (!S_ISREG(st.st_mode)) {
     fprintf(stderr, "moat: --root %s: not a directory or a tar image\n", root);
@@ -114,7 +114,7 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   for (int i = 0; i < o->nmounts; i++) {
     const struct user_mount *u = &o->mounts[i];
     struct moat_mount *m = add_mount(cfg);
-    if (!m || grant("--mount", u->host, u->writable, &m->handle) < 0)
+    if (!m || grant("--mount", u->host, u->writable, false, &m->handle) < 0)
       return -1;
     m->guest_path = u->guest;
     m->kind = MOAT_MOUNT_HOSTDIR;

@@ -21,6 +21,8 @@ struct host_handle {
   int fd;    /* host fd; -1 when the slot is free */
   int grant; /* index of the grant this handle descends from */
   bool writable;
+  bool public_only; /* grant shows only what any host user may read */
+  uint32_t mode;    /* host mode at open, kept for public_only grants */
   bool core_open; /* the core still holds this handle */
   int refs;       /* core_open + children that may need us to reopen */
   int parent;     /* handle we were opened below, -1 for a grant */
@@ -75,14 +77,20 @@ static void release(int h) {
   }
 }
 
-int plat_hostfs_add_grant(int fd, bool writable, int *out_handle) {
+int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
+                          int *out_handle) {
   int h = alloc_slot();
   if (h < 0)
     return h;
   struct host_handle *e = &g_handles[h];
+  struct stat st;
+  if (public_only && hsys4(HNR_newfstatat, fd, "", &st, AT_EMPTY_PATH) < 0)
+    return -LINUX_EACCES;
   e->fd = fd;
   e->grant = h;
   e->writable = writable;
+  e->public_only = public_only;
+  e->mode = public_only ? st.st_mode : 0;
   e->core_open = true;
   e->refs = 1;
   e->parent = -1;
@@ -106,6 +114,15 @@ int plat_hostfs_grants(int *fds, bool *writable, int max) {
 static long stat_fd(int fd, const char *name, struct stat *st) {
   int flags = AT_SYMLINK_NOFOLLOW | (name ? 0 : AT_EMPTY_PATH);
   return hsys4(HNR_newfstatat, fd, name ? name : "", st, flags);
+}
+
+/* A public-only grant (the default root's system directories) offers what
+ * an unprivileged host user could reach: names below a directory need its
+ * search bit for others, contents need the read bit for others. The host's
+ * secrets (/etc/shadow, private keys) thus stay out even of a guest that
+ * is root inside. */
+static bool public_search_ok(const struct host_handle *d) {
+  return !d->public_only || (d->mode & S_IXOTH);
 }
 
 /* A (directory fd, name) pair naming the handle's own object, checked to
@@ -138,6 +155,8 @@ int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
     return -LINUX_EBADF;
   if ((name && !name_ok(name)) || (flags & LINUX_O_ACCMODE) == 3)
     return -LINUX_EINVAL;
+  if (name && !public_search_ok(d))
+    return -LINUX_EACCES;
   flags &= OPEN_FLAGS_ALLOWED;
   int hflags;
   if (flags & LINUX_O_PATH) {
@@ -182,10 +201,22 @@ opened:
   }
   if (fd < 0)
     return (int)host_result(fd);
+  uint32_t host_mode = 0;
+  if (d->public_only) {
+    struct stat st;
+    if (stat_fd((int)fd, NULL, &st) < 0 ||
+        (!(flags & LINUX_O_PATH) && !(st.st_mode & S_IROTH))) {
+      hsys1(HNR_close, fd);
+      return -LINUX_EACCES;
+    }
+    host_mode = st.st_mode;
+  }
   struct host_handle *e = &g_handles[slot];
   e->fd = (int)fd;
   e->grant = d->grant;
   e->writable = d->writable;
+  e->public_only = d->public_only;
+  e->mode = host_mode;
   e->core_open = true;
   e->refs = 1;
   /* The parent stays open while we may need it to reopen by name. */
@@ -265,6 +296,8 @@ int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
     return -LINUX_EBADF;
   if (name && !name_ok(name))
     return -LINUX_EINVAL;
+  if (name && !public_search_ok(d))
+    return -LINUX_EACCES;
   struct stat st;
   long r = stat_fd(d->fd, name, &st);
   if (r < 0)
@@ -311,6 +344,8 @@ long plat_host_readlink(int dir, const char *name, char *buf, size_t len) {
     return -LINUX_EBADF;
   if (name && !name_ok(name))
     return -LINUX_EINVAL;
+  if (name && !public_search_ok(d))
+    return -LINUX_EACCES;
   len = clamp_len(len);
   long r = hsys4(HNR_readlinkat, d->fd, name ? name : "", buf, len);
   if (r > (long)len)

@@ -18,9 +18,14 @@
 void plat_linux_isolate(void);
 
 /* Grant the host directory path (symlinks in path itself are followed:
- * it is the user's choice) read-only or read-write. Returns 0 and a South
- * handle for struct moat_mount, or a negative errno. */
-int plat_linux_grant_dir(const char *path, bool writable, int *out_handle);
+ * it is the user's choice) read-only or read-write. public_only narrows a
+ * read-only grant to what any unprivileged host user could read (objects
+ * need the "others" read bit, directories the "others" search bit to be
+ * entered): the default root uses it so host secrets such as /etc/shadow
+ * stay out. Returns 0 and a South handle for struct moat_mount, or a
+ * negative errno. */
+int plat_linux_grant_dir(const char *path, bool writable, bool public_only,
+                         int *out_handle);
 
 /* Map the regular file path read-only above the guest window for
  * MOAT_MOUNT_TAR. An empty file gives a valid base and size 0. Returns 0 or

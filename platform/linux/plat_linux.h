@@ -171,7 +171,8 @@ _Noreturn void plat_die(const char *what, uint64_t value);
 
 /* ---- hostfs ---- */
 /* Register an already opened host directory (O_PATH) as a grant. */
-int plat_hostfs_add_grant(int fd, bool writable, int *out_handle);
+int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
+                          int *out_handle);
 /* The host fds of all grants and whether each is writable (to keep them
  * open across close-all and to build the Landlock rules). */
 int plat_hostfs_grants(int *fds, bool *writable, int max);

@@ -12,11 +12,12 @@
 
 bool g_plat_verbose;
 
-int plat_linux_grant_dir(const char *path, bool writable, int *out_handle) {
+int plat_linux_grant_dir(const char *path, bool writable, bool public_only,
+                         int *out_handle) {
   int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
-  int err = plat_hostfs_add_grant(fd, writable, out_handle);
+  int err = plat_hostfs_add_grant(fd, writable, public_only, out_handle);
   if (err)
     close(fd);
   return err;
