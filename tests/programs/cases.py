@@ -1,0 +1,314 @@
+"""Real-program cases for tests/run.py: Debian busybox-static applets.
+
+Each case is a sequence of single busybox invocations (there is no fork yet,
+so no shell pipelines). tests/run.py runs the sequence twice on two identical
+copies of the fixture tree below: natively with the copy as the working
+directory, and inside moat with the other copy mounted read-write at /w and
+--cwd /w. Every step must give the same stdout and exit status (and stderr
+where a case asks for it), and afterwards both trees must be identical, which
+also proves that writes through a read-write mount reach the host.
+
+A step is (argv, options); options may hold:
+  stdin   bytes fed to the program
+  sort    compare the lines sorted (the order of directory entries is the
+          file system's, not the program's)
+  stderr  compare stderr too
+"""
+
+# Fixed times for everything in the fixture, so ls -l, stat, tar and gzip
+# headers are the same natively and inside moat.
+FIXTURE_MTIME = 1672628645  # 2023-01-02 03:04:05 UTC
+
+FIXTURE = {
+    "a.txt": b"apple\nbanana\ncherry\napple\n",
+    "b.txt": b"one two three\nfour five\n",
+    "nums.txt": b"10\n2\n33\n2\n5\n",
+    "data.csv": b"name:age:city\nann:31:oslo\nbob:25:rome\ncid:47:lima\n",
+    "sub/c.txt": b"deep file\nwith apple\n",
+    "sub/d.md": b"# title\n",
+    "sub/inner/e.txt": b"e\n",
+    "bin.dat": bytes(range(256)),
+}
+
+
+def step(*argv, **options):
+    return (list(argv), options)
+
+
+S = True  # shorthand for sort=S
+
+CASES = {
+    "echo": [
+        step("echo", "hello", "world"),
+        step("echo", "-n", "no newline"),
+        step("echo", "-e", "a\\tb\\nc"),
+    ],
+    "cat": [
+        step("cat", "a.txt", "b.txt"),
+        step("cat", "-n", "a.txt"),
+        step("cat", stdin=b"from stdin\nline 2\n"),
+        step("cat", "missing", stderr=True),
+        step("cat", "sub", stderr=True),
+    ],
+    "ls": [
+        step("ls", "-la", "sub"),
+        step("ls", "-ln", "sub"),
+        step("ls", "-l", "a.txt", "bin.dat", "sub/c.txt"),
+        step("ls", "-1", "sub"),
+        step("ls", "-lR", "sub"),
+        step("ls", "-a"),
+        step("ls", "missing", stderr=True),
+    ],
+    "wc": [
+        step("wc", "a.txt", "b.txt"),
+        step("wc", "-l", "a.txt"),
+        step("wc", "-w", "-c", stdin=b"three little words\n"),
+    ],
+    "sort": [
+        step("sort", "a.txt"),
+        step("sort", "-r", "a.txt"),
+        step("sort", "-n", "nums.txt"),
+        step("sort", "-u", "a.txt"),
+        step("sort", "-t:", "-k2", "-n", "data.csv"),
+        step("sort", stdin=b"b\na\nc\n"),
+    ],
+    "uniq": [
+        step("uniq", stdin=b"a\na\nb\nc\nc\nc\n"),
+        step("uniq", "-c", stdin=b"a\na\nb\nc\nc\nc\n"),
+        step("uniq", "-d", stdin=b"a\na\nb\nc\nc\nc\n"),
+        step("uniq", "a.txt"),
+    ],
+    "head": [
+        step("head", "-n", "2", "a.txt"),
+        step("head", "-c", "5", "b.txt"),
+        step("head", "a.txt", "b.txt"),
+    ],
+    "tail": [
+        step("tail", "-n", "2", "a.txt"),
+        step("tail", "-c", "6", "b.txt"),
+        step("tail", "-n", "+3", "a.txt"),
+    ],
+    "cut": [
+        step("cut", "-d:", "-f1,3", "data.csv"),
+        step("cut", "-c", "1-3", "a.txt"),
+    ],
+    "tr": [
+        step("tr", "a-z", "A-Z", stdin=b"Hello, World\n"),
+        step("tr", "-d", "aeiou", stdin=b"education\n"),
+        step("tr", "-s", " ", stdin=b"a    b  c\n"),
+    ],
+    "sha256sum": [
+        step("sha256sum", "a.txt", "bin.dat", "sub/c.txt"),
+        step("sha256sum", stdin=b"abc"),
+    ],
+    "md5sum": [
+        step("md5sum", "a.txt", "bin.dat"),
+        step("md5sum", stdin=b""),
+    ],
+    "base64": [
+        step("base64", "bin.dat"),
+        step("base64", "-d", stdin=b"aGVsbG8gd29ybGQK\n"),
+    ],
+    "find": [
+        step("find", ".", sort=S),
+        step("find", ".", "-name", "*.txt", sort=S),
+        step("find", "sub", "-type", "d", sort=S),
+        step("find", ".", "-type", "f", "-size", "-1k", sort=S),
+        step("find", "missing", stderr=True),
+    ],
+    "grep": [
+        step("grep", "-r", "apple", ".", sort=S),
+        step("grep", "-ri", "APPLE", "sub", sort=S),
+        step("grep", "-rl", "e", ".", sort=S),
+        step("grep", "-n", "an", "a.txt"),
+        step("grep", "-c", "apple", "a.txt"),
+        step("grep", "-v", "apple", "a.txt"),
+        step("grep", "-E", "^(one|four)", "b.txt"),
+        step("grep", "nomatch", "a.txt"),
+    ],
+    "sed": [
+        step("sed", "s/apple/APPLE/g", "a.txt"),
+        step("sed", "-n", "2p", "a.txt"),
+        step("sed", "-e", "1d", "-e", "s/a/4/g", "a.txt"),
+        step("sed", "-i", "s/one/ONE/", "b.txt"),
+        step("cat", "b.txt"),
+    ],
+    "awk": [
+        step("awk", "-F:", "{print $2}", "data.csv"),
+        step("awk", "{s += $1} END {print s, NR}", "nums.txt"),
+        step("awk", 'BEGIN {printf "%d %s %.3f\\n", 42, "x", 1/3}'),
+        step("awk", "length($0) > 5", "a.txt"),
+    ],
+    "tar": [
+        step("tar", "cf", "out.tar", "sub", "a.txt"),
+        step("tar", "tvf", "out.tar"),
+        step("sha256sum", "out.tar"),
+        step("mkdir", "x"),
+        step("tar", "xf", "out.tar", "-C", "x"),
+        step("find", "x", sort=S),
+        step("cat", "x/sub/c.txt", "x/a.txt"),
+        step("ls", "-l", "x/sub"),
+        step("tar", "cf", "-", "sub"),
+        step("tar", "xf", "missing.tar", stderr=True),
+    ],
+    "gzip": [
+        step("gzip", "-k", "a.txt"),
+        step("sha256sum", "a.txt.gz"),
+        step("gunzip", "-c", "a.txt.gz"),
+        step("gzip", "b.txt"),
+        step("ls", "-1"),
+        step("gunzip", "b.txt.gz"),
+        step("cat", "b.txt"),
+        step("gzip", "-c", stdin=b"stream data\n" * 10),
+        step("gunzip", "-t", "a.txt.gz"),
+    ],
+    "cp": [
+        step("cp", "a.txt", "copy.txt"),
+        step("cat", "copy.txt"),
+        step("cp", "-r", "sub", "sub2"),
+        step("find", "sub2", sort=S),
+        step("cp", "-p", "a.txt", "p.txt"),
+        step("ls", "-l", "p.txt"),
+        step("cp", "missing", "x", stderr=True),
+        step("cp", "a.txt", "sub"),
+        step("cat", "sub/a.txt"),
+    ],
+    "mv": [
+        step("mv", "a.txt", "moved.txt"),
+        step("mv", "sub", "sub-moved"),
+        step("mv", "b.txt", "sub-moved/inner"),
+        step("ls", "-1"),
+        step("ls", "-1", "sub-moved/inner"),
+        step("mv", "missing", "x", stderr=True),
+    ],
+    "rm": [
+        step("rm", "a.txt"),
+        step("rm", "-r", "sub"),
+        step("rm", "missing", stderr=True),
+        step("rm", "-f", "missing"),
+        step("rm", "nums.txt", "data.csv"),
+        step("ls", "-1"),
+    ],
+    "mkdir": [
+        step("mkdir", "-p", "p/q/r"),
+        step("mkdir", "p", stderr=True),
+        step("mkdir", "-p", "p/q"),
+        step("mkdir", "-m", "700", "m"),
+        step("stat", "-c", "%a %F", "m", "p/q/r"),
+        step("find", "p", sort=S),
+        step("mkdir", "a.txt/x", stderr=True),
+    ],
+    "ln": [
+        step("ln", "-s", "a.txt", "link"),
+        step("readlink", "link"),
+        step("cat", "link"),
+        step("ln", "a.txt", "hard"),
+        step("stat", "-c", "%h %s", "a.txt", "hard"),
+        step("ln", "-s", "a.txt", "link", stderr=True),
+        step("ln", "-sf", "b.txt", "link"),
+        step("cat", "link"),
+        step("ln", "-s", "../a.txt", "sub/up"),
+        step("cat", "sub/up"),
+    ],
+    "stat": [
+        step("stat", "-c", "%n %s %a %F %h %Y", "a.txt", "bin.dat", "sub/c.txt"),
+        step("stat", "-c", "%n %a %F %Y", "sub"),
+        step("stat", "-c", "%u %g %U %G", "a.txt"),
+        step("touch", "-d", "2020-02-03 04:05:06", "a.txt"),
+        step("stat", "-c", "%Y", "a.txt"),
+        step("stat", "missing", stderr=True),
+    ],
+    "od": [
+        step("od", "-c", "b.txt"),
+        step("od", "-An", "-tx1", "-N", "16", "bin.dat"),
+        step("od", "-tx2", "bin.dat"),
+    ],
+    "seq": [
+        step("seq", "5"),
+        step("seq", "2", "3", "11"),
+        step("seq", "-s", ",", "1", "5"),
+        step("seq", "5", "-1", "1"),
+    ],
+    "printf": [
+        step("printf", "%s-%d|%5.2f\\n", "x", "42", "3.14159"),
+        step("printf", "%x %o %c\\n", "255", "8", "A"),
+        step("printf", "%s\\n", "a", "b", "c"),
+    ],
+    "expr": [
+        step("expr", "1", "+", "2"),
+        step("expr", "3", "*", "4"),
+        step("expr", "length", "hello"),
+        step("expr", "1", "=", "2"),
+        step("expr", "abc", ":", "a\\(.\\)"),
+    ],
+    "misc": [
+        step("true"),
+        step("false"),
+        step("basename", "/a/b/c.txt", ".txt"),
+        step("dirname", "/a/b/c.txt"),
+        step("uname", "-s", "-m"),
+        step("env"),
+        step("hostname"),
+        step("touch", "new-empty"),
+        step("stat", "-c", "%s %F", "new-empty"),
+        step("truncate", "-s", "100", "new-empty"),
+        step("stat", "-c", "%s", "new-empty"),
+        step("chmod", "600", "a.txt"),
+        step("stat", "-c", "%a", "a.txt"),
+        step("rmdir", "sub", stderr=True),
+        step("cmp", "a.txt", "b.txt"),
+        step("diff", "a.txt", "b.txt"),
+        step("xxd", "-l", "32", "bin.dat"),
+        step("yes", "--help"),
+    ],
+}
+
+# Read-only steps for --root IMAGE.tar: the image holds busybox, /etc/passwd
+# and /etc/group, and the fixture under /data (the working directory).
+TAR_ROOT_STEPS = [
+    step("cat", "a.txt", "b.txt"),
+    step("ls", "-l", "a.txt", "bin.dat", "sub/c.txt", "sub/d.md"),
+    step("ls", "-1a", "sub"),
+    step("wc", "a.txt", "b.txt"),
+    step("sort", "-n", "nums.txt"),
+    step("uniq", "-c", stdin=b"x\nx\ny\n"),
+    step("head", "-n", "2", "a.txt"),
+    step("tail", "-n", "2", "a.txt"),
+    step("cut", "-d:", "-f2", "data.csv"),
+    step("tr", "a-z", "A-Z", stdin=b"tar root\n"),
+    step("sha256sum", "a.txt", "bin.dat"),
+    step("md5sum", "sub/c.txt"),
+    step("base64", "b.txt"),
+    step("find", ".", sort=S),
+    step("grep", "-r", "apple", ".", sort=S),
+    step("sed", "s/a/A/g", "a.txt"),
+    step("awk", "-F:", "{print $1}", "data.csv"),
+    step("tar", "cf", "-", "sub"),
+    step("gzip", "-c", "a.txt"),
+    step("stat", "-c", "%n %s %a %F %Y", "a.txt", "sub/c.txt"),
+    step("od", "-An", "-tx1", "-N", "8", "bin.dat"),
+    step("seq", "3"),
+    step("printf", "%s=%d\\n", "k", "7"),
+    step("expr", "6", "/", "2"),
+    step("echo", "hello"),
+    # writes land in the in-memory layer: they succeed
+    step("cp", "a.txt", "copy.txt"),
+    step("mkdir", "-p", "new/dir"),
+    step("rm", "b.txt"),
+    step("mv", "nums.txt", "n.txt"),
+    step("ln", "-s", "a.txt", "l"),
+]
+
+# Writes into a read-only --mount: each must fail with status 1 and say
+# "Read-only file system" on stderr. Paths are relative to the mount.
+RO_WRITE_STEPS = [
+    step("touch", "new"),
+    step("rm", "a.txt"),
+    step("mkdir", "x"),
+    step("cp", "a.txt", "copy"),
+    step("mv", "a.txt", "z.txt"),
+    step("sed", "-i", "s/a/b/", "a.txt"),
+    step("ln", "-s", "a.txt", "l"),
+    step("chmod", "600", "a.txt"),
+    step("rmdir", "sub/inner"),
+]

@@ -1,0 +1,1043 @@
+#!/usr/bin/env python3
+"""moat's test runner: every test of `make test`, one line per test.
+
+  python3 tests/run.py --build build            run everything
+  python3 tests/run.py --build build busybox/ls run the tests whose name
+                                                contains one of the words
+  python3 tests/run.py --list                   list the test names
+
+Groups (docs/testing.md says what each proves):
+  unit/...       core unit tests (Check, ASan+UBSan), one line per test
+  guest/LIBC/..  tests/guest programs, native vs inside moat
+  busybox/...    busybox applets natively vs inside moat (rw mount)
+  tarroot/...    the same applets with --root IMAGE.tar
+  romount/...    writes into a read-only --mount fail with EROFS
+  rwmount/...    writes through a read-write --mount reach the host
+  hostsafe/...   writes to /etc and /tmp inside leave the host untouched
+  security/...   interception and escape attempts
+  badinput/...   exit codes and messages for bad programs, images, options
+  fuzz/...       mutated ELF and tar images through the loaders under ASan
+  build/...      clang builds warning-free; clang-format is clean
+
+Prints PASS/FAIL/SKIP per test (a diff or reason for failures, the reason
+for skips) and ends with "N passed, M failed[, K skipped]"; exits 1 if
+anything failed.
+"""
+
+import argparse
+import concurrent.futures
+import difflib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "programs"))
+import cases  # noqa: E402
+
+GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+
+
+class Outcome(Exception):
+    """Raised by a test body to end with a given status and detail."""
+
+    def __init__(self, status, detail=""):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def fail(detail):
+    raise Outcome(FAIL, detail)
+
+
+def skip(reason):
+    raise Outcome(SKIP, reason)
+
+
+class Ctx:
+    """What every test needs: paths, ids, a scratch directory."""
+
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.moat = os.path.join(self.build, "moat")
+        self.uid = os.getuid()
+        self.gid = os.getgid()
+        self.hostname = socket.gethostname()
+        self.scratch = tempfile.mkdtemp(prefix="moat-tests-")
+        self.busybox = shutil.which("busybox") or "/bin/busybox"
+        self.home = "/root" if self.uid == 0 else "/"
+
+    def need_moat(self):
+        if not os.access(self.moat, os.X_OK):
+            fail("%s is missing (make did not build it)" % self.moat)
+
+    def need_busybox(self):
+        if not os.access(self.busybox, os.X_OK):
+            skip("busybox not installed (apt-get install busybox-static)")
+
+    def tmpdir(self, name):
+        return tempfile.mkdtemp(prefix=name.replace("/", "-") + "-",
+                                dir=self.scratch)
+
+    def guest_env(self):
+        """The environment moat gives a guest, for the native side."""
+        return {"PATH": GUEST_PATH, "HOME": self.home, "TZ": "UTC"}
+
+    def moat_run(self, *opts):
+        return [self.moat, "run", "--user", "%d:%d" % (self.uid, self.gid),
+                "--hostname", self.hostname, "--env", "TZ=UTC"] + list(opts)
+
+
+class Proc:
+    """A finished process: stdout, stderr (bytes), status as a shell shows
+    it (128+N for death by signal N)."""
+
+    def __init__(self, argv, stdout, stderr, status, timed_out=False):
+        self.argv = argv
+        self.stdout = stdout
+        self.stderr = stderr
+        self.status = status
+        self.timed_out = timed_out
+
+
+def run(argv, stdin=None, cwd=None, env=None, timeout=60):
+    """Run argv in its own process group; kill the group on timeout."""
+    if env is None:
+        env = {"PATH": os.environ.get("PATH", GUEST_PATH)}
+    try:
+        p = subprocess.Popen(argv, cwd=cwd, env=env,
+                             stdin=subprocess.PIPE if stdin is not None
+                             else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+    except OSError as e:
+        return Proc(argv, b"", str(e).encode(), 127)
+    try:
+        out, err = p.communicate(stdin, timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        timed_out = True
+    status = p.returncode if p.returncode >= 0 else 128 - p.returncode
+    return Proc(argv, out, err, status, timed_out)
+
+
+def show(b, limit=2000):
+    s = b.decode("utf-8", "replace")
+    return s if len(s) <= limit else s[:limit] + "...[%d more]" % (
+        len(s) - limit)
+
+
+def diff_text(a, b, name_a="native", name_b="moat", limit=40):
+    la = a.decode("utf-8", "replace").splitlines()
+    lb = b.decode("utf-8", "replace").splitlines()
+    d = list(difflib.unified_diff(la, lb, name_a, name_b, lineterm="", n=2))
+    if len(d) > limit:
+        d = d[:limit] + ["... (%d more diff lines)" % (len(d) - limit)]
+    return "\n".join(d)
+
+
+def compare(what, native, moat, sort=False, stderr=False):
+    """Fail with a readable diff unless native and moat behaved alike."""
+    problems = []
+    if moat.timed_out:
+        problems.append("moat run timed out")
+    if native.timed_out:
+        problems.append("native run timed out")
+    a, b = native.stdout, moat.stdout
+    if sort:
+        a = b"\n".join(sorted(a.splitlines()))
+        b = b"\n".join(sorted(b.splitlines()))
+    if a != b:
+        if b"\0" in a or b"\0" in b or len(a) > 100000:
+            problems.append("stdout differs (binary): native %d bytes "
+                            "sha256 %s, moat %d bytes sha256 %s" % (
+                                len(a), hashlib.sha256(a).hexdigest()[:16],
+                                len(b), hashlib.sha256(b).hexdigest()[:16]))
+        else:
+            problems.append("stdout differs:\n" + diff_text(a, b))
+    if native.status != moat.status:
+        problems.append("exit status: native %d, moat %d" % (
+            native.status, moat.status))
+    if stderr and native.stderr != moat.stderr:
+        problems.append("stderr differs:\n" + diff_text(native.stderr,
+                                                        moat.stderr))
+    if problems:
+        msg = "%s\n  %s" % (what, "\n  ".join(
+            p.replace("\n", "\n  ") for p in problems))
+        if moat.stderr and not stderr:
+            msg += "\n  moat stderr: " + show(moat.stderr, 600).replace(
+                "\n", "\n    ")
+        fail(msg)
+
+
+# ---------------------------------------------------------------------------
+# Registry
+
+TESTS = []  # (name, function, heavy)
+
+
+def register(name, fn, heavy=False):
+    TESTS.append((name, fn, heavy))
+
+
+# ---------------------------------------------------------------------------
+# unit: the Check binary, expanded into one result per test
+
+def run_unit(ctx):
+    exe = os.path.join(ctx.build, "unit", "moat-unit")
+    if not os.access(exe, os.X_OK):
+        return [("unit", FAIL, "%s is missing (make tests)" % exe)]
+    env = dict(os.environ)
+    env.update({"CK_VERBOSITY": "verbose", "CK_DEFAULT_TIMEOUT": "60",
+                "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
+                "UBSAN_OPTIONS": "print_stacktrace=1"})
+    p = run([exe], env=env, timeout=900)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    results = []
+    for line in out.splitlines():
+        # file:line:R:tcase:test:iteration: message
+        parts = line.split(":", 6)
+        if len(parts) < 7 or parts[2] not in ("P", "F", "E"):
+            continue
+        name = "unit/%s/%s" % (parts[3], parts[4])
+        msg = parts[6].strip()
+        if parts[2] == "P":
+            results.append((name, PASS, ""))
+        else:
+            where = "%s:%s" % (parts[0], parts[1])
+            results.append((name, FAIL, "%s: %s" % (where, msg)))
+    if not results:
+        results.append(("unit", FAIL, "no test results; status %d\n%s\n%s"
+                        % (p.status, show(p.stdout), show(p.stderr))))
+    elif p.timed_out:
+        results.append(("unit", FAIL, "the unit test binary timed out"))
+    if any(r[1] == FAIL for r in results) and err.strip():
+        # sanitizer reports and panics of the forked tests go to stderr
+        tail = "\n".join(err.strip().splitlines()[-25:])
+        results.append(("unit/stderr", FAIL,
+                        "stderr of failing unit tests (last lines):\n" + tail))
+    return results
+
+
+# ---------------------------------------------------------------------------
+# guest programs: native vs moat
+
+def guest_names(ctx, libc):
+    d = os.path.join(ctx.build, "guest", libc)
+    src = sorted(f[:-2] for f in os.listdir(os.path.join(HERE, "guest"))
+                 if f.endswith(".c"))
+    return d, src
+
+
+def guest_test(libc, name):
+    def body(ctx):
+        ctx.need_moat()
+        d = os.path.join(ctx.build, "guest", libc)
+        exe = os.path.join(d, name)
+        if libc == "musl" and not shutil.which("musl-gcc"):
+            skip("musl-gcc not installed (apt-get install musl-tools)")
+        if not os.access(exe, os.X_OK):
+            fail("%s is missing (make tests)" % exe)
+        native = run([exe], cwd="/", env=ctx.guest_env())
+        if native.status >= 128 and native.status != 128 + 15:
+            fail("the native run itself crashed (status %d): %s" % (
+                native.status, show(native.stderr)))
+        moat = run(ctx.moat_run("--mount", d + ":/t:ro", "--", "/t/" + name))
+        compare("%s: native vs moat" % name, native, moat)
+    return body
+
+
+# ---------------------------------------------------------------------------
+# busybox: a fixture tree, native vs moat (rw mount)
+
+def make_fixture(root):
+    os.makedirs(root, exist_ok=True)
+    for rel, data in cases.FIXTURE.items():
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data)
+        os.chmod(p, 0o644)
+    t = cases.FIXTURE_MTIME
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for f in filenames:
+            os.utime(os.path.join(dirpath, f), (t, t))
+        os.chmod(dirpath, 0o755)
+        os.utime(dirpath, (t, t))
+
+
+def tree_state(root):
+    """Everything about a tree that both runs must agree on."""
+    state = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            if os.path.islink(p):
+                state.append("%s -> %s" % (rel, os.readlink(p)))
+            elif os.path.isdir(p):
+                state.append("%s/ %o" % (rel, st.st_mode & 0o7777))
+            else:
+                with open(p, "rb") as f:
+                    h = hashlib.sha256(f.read()).hexdigest()[:16]
+                state.append("%s %o %d %s nlink %d" % (
+                    rel, st.st_mode & 0o7777, st.st_size, h, st.st_nlink))
+    return "\n".join(state).encode()
+
+
+def busybox_test(case, steps):
+    def body(ctx):
+        ctx.need_busybox()
+        ctx.need_moat()
+        base = ctx.tmpdir("busybox-" + case)
+        native_dir = os.path.join(base, "native")
+        moat_dir = os.path.join(base, "moat")
+        make_fixture(native_dir)
+        make_fixture(moat_dir)
+        for argv, opt in steps:
+            stdin = opt.get("stdin")
+            native = run([ctx.busybox] + argv, stdin=stdin, cwd=native_dir,
+                         env=ctx.guest_env())
+            moat = run(ctx.moat_run("--mount", moat_dir + ":/w:rw",
+                                    "--cwd", "/w", "--", "busybox", *argv),
+                       stdin=stdin)
+            compare("busybox %s" % " ".join(argv), native, moat,
+                    sort=opt.get("sort", False),
+                    stderr=opt.get("stderr", False))
+        a, b = tree_state(native_dir), tree_state(moat_dir)
+        if a != b:
+            fail("the trees differ after the run (native vs the host dir "
+                 "moat wrote through its rw mount):\n" + diff_text(a, b))
+    return body
+
+
+# ---------------------------------------------------------------------------
+# --root IMAGE.tar
+
+_tar_lock = threading.Lock()
+_tar_image = {}
+
+
+def tar_root_image(ctx):
+    """busybox, /etc/passwd and /etc/group, the fixture under /data; the
+    same fixture as a host directory for the native side."""
+    with _tar_lock:
+        if "path" in _tar_image:
+            return _tar_image["path"], _tar_image["native"]
+        d = ctx.tmpdir("tarroot")
+        native = os.path.join(d, "data")
+        make_fixture(native)
+        img = os.path.join(d, "root.tar")
+        t = cases.FIXTURE_MTIME
+        with tarfile.open(img, "w", format=tarfile.PAX_FORMAT) as tf:
+            def add_dir(name):
+                ti = tarfile.TarInfo(name)
+                ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, t
+                tf.addfile(ti)
+
+            def add_bytes(name, data, mode=0o644, uid=0, gid=0):
+                ti = tarfile.TarInfo(name)
+                ti.size, ti.mode, ti.mtime = len(data), mode, t
+                ti.uid, ti.gid = uid, gid
+                tf.addfile(ti, __import__("io").BytesIO(data))
+
+            for name in ("bin", "etc", "tmp"):
+                add_dir(name)
+            with open(ctx.busybox, "rb") as f:
+                add_bytes("bin/busybox", f.read(), 0o755)
+            for name in ("passwd", "group"):
+                with open("/etc/" + name, "rb") as f:
+                    add_bytes("etc/" + name, f.read())
+
+            def filt(ti):
+                ti.uname = ti.gname = ""
+                return ti
+            tf.add(native, arcname="data", filter=filt)
+        _tar_image.update(path=img, native=native)
+        return img, native
+
+
+def tar_root_test(index):
+    argv, opt = cases.TAR_ROOT_STEPS[index]
+
+    def body(ctx):
+        ctx.need_busybox()
+        ctx.need_moat()
+        img, native_dir = tar_root_image(ctx)
+        # the write steps change the native copy: give them their own
+        if index >= 25:
+            native_dir = os.path.join(ctx.tmpdir("tarroot-w"), "data")
+            make_fixture(native_dir)
+        stdin = opt.get("stdin")
+        native = run([ctx.busybox] + argv, stdin=stdin, cwd=native_dir,
+                     env=ctx.guest_env())
+        moat = run(ctx.moat_run("--root", img, "--cwd", "/data", "--",
+                                "/bin/busybox", *argv), stdin=stdin)
+        compare("busybox %s (--root image.tar)" % " ".join(argv), native,
+                moat, sort=opt.get("sort", False),
+                stderr=opt.get("stderr", False))
+    return body
+
+
+def tar_root_isolated(ctx):
+    """Nothing of the host's / is visible with --root IMAGE.tar."""
+    ctx.need_busybox()
+    ctx.need_moat()
+    img, _ = tar_root_image(ctx)
+    p = run(ctx.moat_run("--root", img, "--", "/bin/busybox", "ls", "-1a",
+                         "/"))
+    if p.status != 0:
+        fail("ls / failed with %d: %s" % (p.status, show(p.stderr)))
+    names = set(p.stdout.decode().split()) - {".", ".."}
+    extra = names - {"bin", "data", "etc", "tmp", "dev", "proc"}
+    if extra:
+        fail("host entries visible in a tar root: %s" % sorted(extra))
+    for path in ("/usr", "/lib", "/sbin", "/home"):
+        p = run(ctx.moat_run("--root", img, "--", "/bin/busybox", "ls", path))
+        if p.status == 0:
+            fail("%s is visible in a tar root: %s" % (path, show(p.stdout)))
+    # the host's busybox path is not there either unless the image has it
+    p = run(ctx.moat_run("--root", img, "--", "/usr/bin/busybox", "true"))
+    if p.status != 127:
+        fail("/usr/bin/busybox in a tar root: status %d, expected 127" %
+             p.status)
+
+
+# ---------------------------------------------------------------------------
+# --mount ro / rw
+
+def ro_write_test(index):
+    argv, opt = cases.RO_WRITE_STEPS[index]
+
+    def body(ctx):
+        ctx.need_busybox()
+        ctx.need_moat()
+        d = os.path.join(ctx.tmpdir("romount"), "m")
+        make_fixture(d)
+        before = tree_state(d)
+        p = run(ctx.moat_run("--mount", d + ":/m:ro", "--cwd", "/m", "--",
+                             "busybox", *argv))
+        problems = []
+        if p.status != 1:
+            problems.append("exit status %d, expected 1" % p.status)
+        if b"Read-only file system" not in p.stderr:
+            problems.append("stderr lacks 'Read-only file system': %s" %
+                            show(p.stderr))
+        after = tree_state(d)
+        if after != before:
+            problems.append("the host directory changed:\n" +
+                            diff_text(before, after, "before", "after"))
+        if problems:
+            fail("busybox %s in a ro mount:\n  %s" % (
+                " ".join(argv), "\n  ".join(problems)))
+    return body
+
+
+def ro_reads(ctx):
+    ctx.need_busybox()
+    ctx.need_moat()
+    d = os.path.join(ctx.tmpdir("romount"), "m")
+    make_fixture(d)
+    for argv in (["cat", "a.txt", "sub/c.txt"], ["ls", "-la", "sub"],
+                 ["sha256sum", "bin.dat"]):
+        native = run([ctx.busybox] + argv, cwd=d, env=ctx.guest_env())
+        moat = run(ctx.moat_run("--mount", d + ":/m:ro", "--cwd", "/m",
+                                "--", "busybox", *argv))
+        compare("busybox %s (ro mount)" % " ".join(argv), native, moat)
+
+
+def rw_writes(ctx):
+    """Each kind of write through a rw mount, checked on the host."""
+    ctx.need_busybox()
+    ctx.need_moat()
+    d = os.path.join(ctx.tmpdir("rwmount"), "m")
+    make_fixture(d)
+
+    def bb(*argv):
+        p = run(ctx.moat_run("--mount", d + ":/m:rw", "--", "busybox",
+                             *argv))
+        if p.status != 0:
+            fail("busybox %s: status %d: %s" % (" ".join(argv), p.status,
+                                                 show(p.stderr)))
+    bb("cp", "/m/a.txt", "/m/new.txt")
+    with open(os.path.join(d, "new.txt"), "rb") as f:
+        if f.read() != cases.FIXTURE["a.txt"]:
+            fail("cp: the host file has other content")
+    bb("mkdir", "-p", "/m/p/q")
+    if not os.path.isdir(os.path.join(d, "p", "q")):
+        fail("mkdir -p: no directory on the host")
+    bb("mv", "/m/b.txt", "/m/p/q/b2.txt")
+    if os.path.exists(os.path.join(d, "b.txt")) or not os.path.exists(
+            os.path.join(d, "p/q/b2.txt")):
+        fail("mv: not renamed on the host")
+    bb("rm", "/m/nums.txt")
+    if os.path.exists(os.path.join(d, "nums.txt")):
+        fail("rm: still on the host")
+    bb("ln", "-s", "a.txt", "/m/link")
+    if os.readlink(os.path.join(d, "link")) != "a.txt":
+        fail("ln -s: no symlink on the host")
+    bb("sed", "-i", "s/apple/pear/", "/m/a.txt")
+    with open(os.path.join(d, "a.txt"), "rb") as f:
+        if not f.read().startswith(b"pear\n"):
+            fail("sed -i: the host file was not changed")
+    bb("chmod", "600", "/m/sub/d.md")
+    if os.stat(os.path.join(d, "sub/d.md")).st_mode & 0o777 != 0o600:
+        fail("chmod: the host mode did not change")
+
+
+# ---------------------------------------------------------------------------
+# the host's /etc and /tmp survive writes inside
+
+ETC_FILES = ("passwd", "group", "hostname", "hosts", "issue", "issue.net",
+             "debian_version", "motd", "os-release")
+
+
+def etc_snapshot():
+    snap = {"listing": sorted(os.listdir("/etc"))}
+    for name in ETC_FILES:
+        p = "/etc/" + name
+        try:
+            st = os.lstat(p)
+            with open(p, "rb") as f:
+                data = f.read()
+            snap[name] = (hashlib.sha256(data).hexdigest(), st.st_mode,
+                          st.st_mtime_ns, data)
+        except OSError as e:
+            snap[name] = ("missing", e.errno)
+    return snap
+
+
+def host_safe(ctx):
+    ctx.need_busybox()
+    ctx.need_moat()
+    exe = os.path.join(ctx.build, "security", "etcwrite")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    marker = "moat-canary-%d-%d" % (os.getpid(), int(time.time()))
+    etc_before = etc_snapshot()
+    tmp_before = set(os.listdir("/tmp"))
+    problems = []
+    try:
+        p = run(ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro",
+                             "--", "/t/etcwrite", marker))
+        out = p.stdout.decode("utf-8", "replace")
+        if p.status != 0 or "FAILED" in out:
+            problems.append("the writes inside the sandbox did not all "
+                            "work (status %d):\n%s%s" % (
+                                p.status, out, show(p.stderr)))
+        for argv in (["rm", "/etc/issue.net"],
+                     ["mv", "/etc/debian_version", "/etc/dv.moved"],
+                     ["sed", "-i", "s/root/toor/", "/etc/passwd"],
+                     ["cp", "/etc/hostname", "/tmp/" + marker + "-cp"],
+                     ["touch", "/etc/" + marker],
+                     ["mkdir", "-p", "/tmp/" + marker + "/d"],
+                     ["chmod", "600", "/etc/hosts"]):
+            q = run(ctx.moat_run("--", "busybox", *argv))
+            if q.status != 0:
+                problems.append("busybox %s inside: status %d: %s" % (
+                    " ".join(argv), q.status, show(q.stderr)))
+    finally:
+        etc_after = etc_snapshot()
+        tmp_after = set(os.listdir("/tmp"))
+        # put back anything that leaked, then report it
+        for name in ETC_FILES:
+            b, a = etc_before[name], etc_after[name]
+            if b != a:
+                problems.append("host /etc/%s changed" % name)
+                if b[0] != "missing":
+                    with open("/etc/" + name, "wb") as f:
+                        f.write(b[3])
+                    os.chmod("/etc/" + name, b[1] & 0o7777)
+        if etc_after["listing"] != etc_before["listing"]:
+            problems.append("host /etc listing changed: +%s -%s" % (
+                sorted(set(etc_after["listing"]) -
+                       set(etc_before["listing"])),
+                sorted(set(etc_before["listing"]) -
+                       set(etc_after["listing"]))))
+            for n in set(etc_after["listing"]) - set(etc_before["listing"]):
+                if marker in n or n == "dv.moved":
+                    shutil.rmtree("/etc/" + n, ignore_errors=True)
+                    if os.path.lexists("/etc/" + n):
+                        os.remove("/etc/" + n)
+        leaked = [n for n in tmp_after - tmp_before if marker in n]
+        if leaked:
+            problems.append("files appeared in the host /tmp: %s" % leaked)
+            for n in leaked:
+                shutil.rmtree("/tmp/" + n, ignore_errors=True)
+    if problems:
+        fail("\n".join(problems))
+
+
+# ---------------------------------------------------------------------------
+# security
+
+def security_bin(ctx, name):
+    exe = os.path.join(ctx.build, "security", name)
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    return exe
+
+
+def sec_raw_syscall(ctx):
+    ctx.need_moat()
+    exe = security_bin(ctx, "rawsyscall")
+    p = run(ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro", "--",
+                         "/t/rawsyscall"))
+    out = p.stdout.decode("utf-8", "replace")
+    want = ["libc getpid: 1", "raw getpid (rwx page): 1",
+            "raw getpid (rw then rx page): 1", "raw getuid: %d" % ctx.uid,
+            "raw write: 6", "raw open /root/.bashrc: denied",
+            "raw getpid (split across pages): 1"]
+    missing = [w for w in want if w not in out.splitlines()]
+    if p.status != 0 or missing:
+        fail("status %d, missing lines %s\noutput:\n%s%s" % (
+            p.status, missing, out, show(p.stderr)))
+    # and natively the same program sees the host's pid, not 1
+    native = run([exe])
+    if "raw getpid (rwx page): 1" in native.stdout.decode():
+        skip("the native run also has pid 1: cannot tell them apart here")
+
+
+def elf_symbol(path, name):
+    """Address and first bytes of a symbol of a (PIE) ELF file."""
+    p = run(["nm", path])
+    addr = None
+    for line in p.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            addr = int(parts[0], 16)
+    if addr is None:
+        return None, None
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        ptype, _, poff, vaddr, _, filesz = struct.unpack_from(
+            "<IIQQQQ", data, off)
+        if ptype == 1 and vaddr <= addr < vaddr + filesz:
+            fo = poff + addr - vaddr
+            return addr, data[fo:fo + 16]
+    return addr, None
+
+
+def sec_gate(ctx):
+    """Jump into the platform's syscall gate with a syscall that is not on
+    the allowlist: seccomp must kill the sandbox (SIGSYS, status 159) and
+    moat must say so. The gate's address: moat is a PIE, loaded at
+    0x555555554000 when address randomisation is off (setarch -R), plus the
+    offset of plat_gate_syscall6 from nm; the guest checks the bytes there
+    before it jumps."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "gate")
+    if not shutil.which("setarch"):
+        skip("setarch not installed (util-linux)")
+    off, code = elf_symbol(ctx.moat, "plat_gate_syscall6")
+    if off is None or code is None:
+        fail("no plat_gate_syscall6 symbol in %s (nm)" % ctx.moat)
+    addr = 0x555555554000 + off
+    p = run(["setarch", "-R"] + ctx.moat_run(
+        "--env", "MOAT_GATE=%x" % addr, "--env", "MOAT_GATE_BYTES=" +
+        code.hex(), "--mount", os.path.dirname(exe) + ":/t:ro", "--",
+        "/t/gate"))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if "gate found" not in out:
+        fail("the guest did not find the gate at %x (status %d):\n%s%s" % (
+            addr, p.status, out, err))
+    if p.status != 128 + 31:
+        fail("status %d, expected 159 (SIGSYS)\n%s%s" % (p.status, out,
+                                                          err))
+    lines = [l for l in err.splitlines() if l.strip()]
+    if not lines or not all(l.startswith("moat: ") for l in lines) or \
+            not any("seccomp" in l or "SIGSYS" in l or "system call" in l
+                    for l in lines):
+        fail("moat did not report the kill on stderr: %r" % err)
+
+
+def sec_host_files(ctx):
+    """Host files outside the grants stay out of reach."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "escape")
+    d = ctx.tmpdir("secret")
+    token = "SECRET-%s" % hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    secret = os.path.join(d, "secret.txt")
+    with open(secret, "w") as f:
+        f.write(token + "\n")
+    paths = [secret, "/root/.bashrc", "/root/.profile", "/etc/shadow-",
+             "/proc/self/root" + secret, "/proc/1/root" + secret,
+             "/proc/self/cwd/../../.." + secret, "/dev/../" + secret,
+             "/tmp/../.." + secret, "//" + secret, "/" + d + "/./secret.txt"]
+    p = run(ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro", "--",
+                         "/t/escape") + paths)
+    out = p.stdout.decode("utf-8", "replace")
+    if token in out or token in p.stderr.decode("utf-8", "replace"):
+        fail("the secret leaked:\n" + out)
+    if p.status != 0 or out.count(": denied") != len(paths):
+        fail("status %d; every path must be denied:\n%s%s" % (
+            p.status, out, show(p.stderr)))
+    # /root/.bashrc: the sandbox's /root is private and empty
+    q = run(ctx.moat_run("--", "busybox", "ls", "-A", "/root", "/home"))
+    if q.stdout.strip() not in (b"/home:\n\n/root:", b"/root:\n\n/home:"):
+        listing = q.stdout.decode("utf-8", "replace")
+        if any(x for x in listing.split() if not x.endswith(":")):
+            fail("/root or /home not empty in the sandbox:\n" + listing)
+
+
+def sec_mount_escape(ctx):
+    """.. and symlinks cannot leave a --mount (ro or rw)."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "escape")
+    d = ctx.tmpdir("escape")
+    token = "SECRET-%s" % hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    with open(os.path.join(d, "secret.txt"), "w") as f:
+        f.write(token + "\n")
+    inner = os.path.join(d, "inner")
+    os.makedirs(os.path.join(inner, "sub"))
+    with open(os.path.join(inner, "ok.txt"), "w") as f:
+        f.write("inside\n")
+    os.symlink("../secret.txt", os.path.join(inner, "up"))
+    os.symlink(os.path.join(d, "secret.txt"), os.path.join(inner, "abs"))
+    os.symlink("../../secret.txt", os.path.join(inner, "sub", "up2"))
+    os.symlink("..", os.path.join(inner, "parent"))
+    os.symlink(d, os.path.join(inner, "absdir"))
+    paths = ["/m/../secret.txt", "/m/up", "/m/abs", "/m/sub/up2",
+             "/m/parent/secret.txt", "/m/absdir/secret.txt",
+             "/m/sub/../../secret.txt", "/m/./../m/../secret.txt",
+             "/m/parent/parent/secret.txt"]
+    for mode in ("ro", "rw"):
+        args = ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro",
+                            "--mount", inner + ":/m:" + mode, "--",
+                            "/t/escape")
+        if mode == "rw":
+            args += ["--symlink", os.path.join(d, "secret.txt"), "/m/evil",
+                     "--symlink", "../../..", "/m/evil-up"]
+            extra = ["/m/evil", "/m/evil-up" + d + "/secret.txt"]
+        else:
+            extra = []
+        args += ["/m/ok.txt"] + paths + extra
+        p = run(args)
+        out = p.stdout.decode("utf-8", "replace")
+        if token in out:
+            fail("%s mount: the secret leaked:\n%s" % (mode, out))
+        want_denied = len(paths) + len(extra)
+        if p.status != 0 or out.count(": denied") != want_denied or \
+                "/m/ok.txt: READ inside" not in out:
+            fail("%s mount: status %d; /m/ok.txt must be readable and "
+                 "every escape denied:\n%s%s" % (mode, p.status, out,
+                                                 show(p.stderr)))
+
+
+# ---------------------------------------------------------------------------
+# bad input
+
+def bad_input_case(name, make_args, want):
+    def body(ctx):
+        ctx.need_moat()
+        d = ctx.tmpdir("badinput")
+        args = make_args(ctx, d)
+        p = run([ctx.moat] + args, timeout=30)
+        err = p.stderr.decode("utf-8", "replace")
+        lines = [l for l in err.splitlines() if l.strip()]
+        problems = []
+        if p.status != want:
+            problems.append("exit status %d, expected %d" % (p.status, want))
+        if len(lines) != 1 or not lines[0].startswith("moat: "):
+            problems.append("stderr must be one line starting 'moat: ', "
+                            "got %r" % err)
+        if os.path.exists(os.path.join(d, "core")):
+            problems.append("a core file was written")
+        if problems:
+            fail("moat %s\n  %s" % (" ".join(args), "\n  ".join(problems)))
+    return body
+
+
+def _static_elf(ctx):
+    for p in (os.path.join(ctx.build, "fuzz", "seed-elf"), ctx.busybox):
+        if os.access(p, os.R_OK):
+            with open(p, "rb") as f:
+                return f.read()
+    skip("no static ELF to derive bad ELFs from")
+
+
+def _write(d, name, data, mode=0o755):
+    p = os.path.join(d, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.chmod(p, mode)
+    return p
+
+
+def _bad_prog(name, data_fn, mode=0o755):
+    def make(ctx, d):
+        _write(d, name, data_fn(ctx), mode)
+        return ["run", "--mount", d + ":/b:ro", "--", "/b/" + name]
+    return make
+
+
+def _other_arch(ctx):
+    data = bytearray(_static_elf(ctx))
+    struct.pack_into("<H", data, 18, 183)  # e_machine = EM_AARCH64
+    return bytes(data)
+
+
+def _elf32(ctx):
+    data = bytearray(_static_elf(ctx))
+    data[4] = 1  # ELFCLASS32
+    return bytes(data)
+
+
+def _bad_phdrs(ctx):
+    data = bytearray(_static_elf(ctx))
+    struct.pack_into("<Q", data, 0x20, 0x7ffffff0)  # e_phoff past the end
+    return bytes(data)
+
+
+def _shared_object(ctx):
+    data = bytearray(_static_elf(ctx))
+    struct.pack_into("<H", data, 16, 1)  # e_type = ET_REL
+    return bytes(data)
+
+
+def _tar_bytes():
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) \
+            as tf:
+        data = b"x" * 5000
+        ti = tarfile.TarInfo("bin/file")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _root_image(name, data_fn):
+    def make(ctx, d):
+        p = _write(d, name, data_fn(), 0o644)
+        return ["run", "--root", p, "--", "/bin/true"]
+    return make
+
+
+def _bad_checksum():
+    data = bytearray(_tar_bytes())
+    data[0] ^= 0x20  # a name byte; the checksum no longer matches
+    return bytes(data)
+
+
+def _bad_size():
+    data = bytearray(_tar_bytes())
+    data[124:136] = b"zzzzzzzzzzz\0"
+    s = sum(data[:148]) + 8 * 32 + sum(data[156:512])
+    data[148:156] = b"%06o\0 " % s
+    return bytes(data)
+
+
+BAD_INPUT = [
+    ("missing-program", lambda ctx, d: ["run", "no-such-program-xyz"], 127),
+    ("missing-path", lambda ctx, d: ["run", "/no/such/dir/prog"], 127),
+    ("text-file", _bad_prog("text.txt", lambda c: b"hello, not a program\n"),
+     126),
+    ("empty-file", _bad_prog("empty", lambda c: b""), 126),
+    ("truncated-elf-header", _bad_prog("trunc1",
+                                       lambda c: _static_elf(c)[:40]), 126),
+    ("truncated-elf", _bad_prog("trunc2", lambda c: _static_elf(c)[:3000]),
+     126),
+    ("elf-other-arch", _bad_prog("aarch64", _other_arch), 126),
+    ("elf-32-bit", _bad_prog("elf32", _elf32), 126),
+    ("elf-bad-phdrs", _bad_prog("badph", _bad_phdrs), 126),
+    ("elf-relocatable", _bad_prog("rel", _shared_object), 126),
+    ("not-executable", _bad_prog("noexec", lambda c: _static_elf(c), 0o644),
+     126),
+    ("directory", lambda ctx, d: ["run", "--mount", d + ":/b:ro", "--",
+                                  "/b"], 126),
+    ("tar-garbage", _root_image("garbage.tar",
+                                lambda: bytes((i * 131 + 7) % 256
+                                              for i in range(10240))), 125),
+    ("tar-truncated", _root_image("trunc.tar", lambda: _tar_bytes()[:2048]),
+     125),
+    ("tar-bad-checksum", _root_image("cksum.tar", _bad_checksum), 125),
+    ("tar-bad-size", _root_image("size.tar", _bad_size), 125),
+    ("root-missing", lambda ctx, d: ["run", "--root", d + "/nope", "true"],
+     125),
+    ("mount-missing", lambda ctx, d: ["run", "--mount", d + "/nope:/x",
+                                      "true"], 125),
+    ("mount-syntax", lambda ctx, d: ["run", "--mount", "justonepart",
+                                     "true"], 125),
+    ("unknown-option", lambda ctx, d: ["run", "--frobnicate", "true"], 125),
+    ("unknown-command", lambda ctx, d: ["frobnicate"], 125),
+    ("no-program", lambda ctx, d: ["run"], 125),
+    ("bad-user", lambda ctx, d: ["run", "--user", "root:x", "true"], 125),
+]
+
+
+# ---------------------------------------------------------------------------
+# fuzz, build checks
+
+def fuzz(ctx):
+    exe = os.path.join(ctx.build, "fuzz", "moat-fuzz")
+    seed = os.path.join(ctx.build, "fuzz", "seed-elf")
+    for p in (exe, seed):
+        if not os.access(p, os.R_OK):
+            fail("%s is missing (make tests)" % p)
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = "detect_leaks=0"
+    p = run([exe, seed, "300", "300"], env=env, timeout=900)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.status != 0:
+        fail("status %d\n%s\n%s" % (p.status, out[-3000:],
+                                    show(p.stderr, 4000)))
+    return out.strip().splitlines()[-1] if out.strip() else ""
+
+
+def build_clang(ctx):
+    if not shutil.which("clang"):
+        skip("clang not installed")
+    d = ctx.tmpdir("clang-build")
+    p = run(["make", "-C", REPO, "-j2", "CC=clang", "BUILD=" + d, "all"],
+            env=dict(os.environ), timeout=900)
+    text = (p.stdout + p.stderr).decode("utf-8", "replace")
+    warnings = [l for l in text.splitlines() if "warning:" in l]
+    if p.status != 0 or warnings:
+        fail("make CC=clang: status %d\n%s" % (
+            p.status, "\n".join((warnings or text.splitlines())[-30:])))
+
+
+def format_check(ctx):
+    if not shutil.which("clang-format"):
+        skip("clang-format not installed")
+    p = run(["make", "-s", "-C", REPO, "format-check"],
+            env=dict(os.environ), timeout=300)
+    if p.status != 0:
+        text = (p.stdout + p.stderr).decode("utf-8", "replace")
+        files = sorted({l.split(":")[0] for l in text.splitlines()
+                        if ": error:" in l})
+        fail("clang-format reports changes in: %s\n%s" % (
+            " ".join(files) or "?", "\n".join(text.splitlines()[:20])))
+
+
+# ---------------------------------------------------------------------------
+
+def register_all(ctx):
+    register("build/clang-warning-free", build_clang, heavy=True)
+    register("build/format-check", format_check)
+    for libc in ("glibc", "musl"):
+        _, names = guest_names(ctx, libc)
+        for name in names:
+            register("guest/%s/%s" % (libc, name), guest_test(libc, name))
+    for case, steps in cases.CASES.items():
+        register("busybox/" + case, busybox_test(case, steps))
+    for i, (argv, _) in enumerate(cases.TAR_ROOT_STEPS):
+        register("tarroot/%02d-%s" % (i, argv[0]), tar_root_test(i))
+    register("tarroot/isolated", tar_root_isolated)
+    register("romount/reads", ro_reads)
+    for i, (argv, _) in enumerate(cases.RO_WRITE_STEPS):
+        register("romount/%s" % "-".join(argv[:1] + argv[1:2]).replace(
+            "/", "_"), ro_write_test(i))
+    register("rwmount/writes-reach-host", rw_writes)
+    register("hostsafe/etc-and-tmp", host_safe)
+    register("security/raw-syscall-instruction", sec_raw_syscall)
+    register("security/gate-jump-killed", sec_gate)
+    register("security/host-files-unreachable", sec_host_files)
+    register("security/mount-escapes", sec_mount_escape)
+    for name, make, want in BAD_INPUT:
+        if want is None:
+            continue
+        register("badinput/" + name, bad_input_case(name, make, want))
+    register("fuzz/elf-and-tar", fuzz, heavy=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--no-unit", action="store_true",
+                    help="skip the Check binary")
+    ap.add_argument("patterns", nargs="*")
+    args = ap.parse_args()
+    ctx = Ctx(args.build)
+    register_all(ctx)
+    selected = [t for t in TESTS
+                if not args.patterns or any(p in t[0] for p in args.patterns)]
+    run_units = not args.no_unit and (not args.patterns or any(
+        "unit" in p for p in args.patterns))
+    if args.list:
+        for name, _, _ in selected:
+            print(name)
+        if run_units:
+            print("unit/... (one per Check test)")
+        return 0
+
+    counts = {PASS: 0, FAIL: 0, SKIP: 0}
+    lock = threading.Lock()
+
+    def report(name, status, detail):
+        with lock:
+            counts[status] += 1
+            line = "%s %s" % (status, name)
+            if detail and status != PASS:
+                line += ": " + detail.replace("\n", "\n    ")
+            elif detail:
+                line += " (%s)" % detail
+            print(line, flush=True)
+
+    def one(test):
+        name, fn, _ = test
+        t0 = time.time()
+        try:
+            detail = fn(ctx)
+            report(name, PASS, detail if isinstance(detail, str) else "")
+        except Outcome as o:
+            report(name, o.status, o.detail)
+        except Exception as e:  # a bug in the test itself is a failure too
+            import traceback
+            report(name, FAIL, "test error: %r\n%s" % (
+                e, traceback.format_exc()[-1500:]))
+        return time.time() - t0
+
+    start = time.time()
+    heavy = [t for t in selected if t[2]]
+    light = [t for t in selected if not t[2]]
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(one, t) for t in heavy]
+        if run_units:
+            def units():
+                for name, status, detail in run_unit(ctx):
+                    report(name, status, detail)
+            futures.append(pool.submit(units))
+        futures += [pool.submit(one, t) for t in light]
+        for f in futures:
+            f.result()
+    shutil.rmtree(ctx.scratch, ignore_errors=True)
+    print("(%.0f s)" % (time.time() - start))
+    summary = "%d passed, %d failed" % (counts[PASS], counts[FAIL])
+    if counts[SKIP]:
+        summary += ", %d skipped" % counts[SKIP]
+    print(summary)
+    return 1 if counts[FAIL] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
