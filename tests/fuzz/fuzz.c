@@ -197,8 +197,8 @@ static int g_walked;
 static void walk(const char *path, int depth) {
   if (depth > 8)
     return;
-  int fd = moat_openat(LINUX_AT_FDCWD, path,
-                       LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0);
+  int fd =
+      moat_openat(LINUX_AT_FDCWD, path, LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0);
   if (fd < 0)
     return;
   char buf[4096];
@@ -221,8 +221,8 @@ static void walk(const char *path, int depth) {
       snprintf(child, sizeof child, "%s/%s", strcmp(path, "/") ? path : "",
                d->d_name);
       struct linux_stat st;
-      if (moat_fstatat(LINUX_AT_FDCWD, child, &st,
-                       LINUX_AT_SYMLINK_NOFOLLOW) < 0)
+      if (moat_fstatat(LINUX_AT_FDCWD, child, &st, LINUX_AT_SYMLINK_NOFOLLOW) <
+          0)
         continue;
       g_walked++;
       if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFDIR)) {

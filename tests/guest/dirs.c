@@ -125,12 +125,10 @@ int main(void) {
       unsigned short reclen = *(unsigned short *)(buf + off + 16);
       const char *name = buf + off + 19;
       int i;
-      if (sscanf(name, "entry-%d", &i) == 1 && i >= 0 && i < 100)
-      {
+      if (sscanf(name, "entry-%d", &i) == 1 && i >= 0 && i < 100) {
         seen[i]++;
         total++;
-      }
-      else if (!strcmp(name, ".") || !strcmp(name, ".."))
+      } else if (!strcmp(name, ".") || !strcmp(name, ".."))
         dots++;
       off += reclen;
     }
@@ -138,8 +136,8 @@ int main(void) {
   int once = 1;
   for (int i = 0; i < 100; i++)
     once &= seen[i] == 1;
-  printf("getdents64: last %ld total %d each once %d dots %d\n", n, total,
-         once, dots);
+  printf("getdents64: last %ld total %d each once %d dots %d\n", n, total, once,
+         dots);
   R("lseek dir 0", lseek(fd, 0, SEEK_SET));
   n = syscall(SYS_getdents64, fd, buf, sizeof buf);
   FACT("after rewind entries again", n > 0);

@@ -68,11 +68,12 @@ int main(void) {
   R("lstat loop", lstat("loop-a", &a));
   R("symlink self", symlink("self", "self"));
   printf("self: %s\n", read_file("self"));
-  R("link of symlink (no follow)", linkat(AT_FDCWD, "s", AT_FDCWD, "s-hard", 0));
+  R("link of symlink (no follow)",
+    linkat(AT_FDCWD, "s", AT_FDCWD, "s-hard", 0));
   R("lstat hard", lstat("s-hard", &a));
   FACT("hard link of symlink is a symlink", S_ISLNK(a.st_mode));
-  R("linkat follow", linkat(AT_FDCWD, "s", AT_FDCWD, "s-follow",
-                            AT_SYMLINK_FOLLOW));
+  R("linkat follow",
+    linkat(AT_FDCWD, "s", AT_FDCWD, "s-follow", AT_SYMLINK_FOLLOW));
   R("lstat follow", lstat("s-follow", &a));
   FACT("followed link is a file", S_ISREG(a.st_mode));
   R("unlink symlink", unlink("s"));

@@ -42,7 +42,7 @@ static void probe(const char *label, volatile char *p, int write) {
     if (m_ == MAP_FAILED)                                                      \
       printf("%s: MAP_FAILED %s\n", label, errname(errno));                    \
     else                                                                       \
-      printf("%s: mapped, page aligned %d\n", label,                         \
+      printf("%s: mapped, page aligned %d\n", label,                           \
              ((uintptr_t)m_ % PAGE) == 0);                                     \
   } while (0)
 
@@ -80,8 +80,8 @@ int main(void) {
   R("munmap again (nothing there)", munmap(a, 3 * PAGE));
   probe("read after munmap", a, 0);
 
-  MAPF("mmap zero length", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-                                -1, 0));
+  MAPF("mmap zero length",
+       mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   MAPF("mmap no type", mmap(NULL, PAGE, PROT_READ, MAP_ANONYMOUS, -1, 0));
   MAPF("mmap fixed unaligned",
        mmap((void *)(0x200000000 + 1), PAGE, PROT_READ,
@@ -158,7 +158,8 @@ int main(void) {
   uintptr_t low = (uintptr_t)syscall(SYS_brk, 4096);
   FACT("brk too low refused", low == cur + 10);
   uintptr_t again = (uintptr_t)syscall(SYS_brk, cur + 3 * PAGE);
-  FACT("brk regrow zeroed", again == cur + 3 * PAGE && ((char *)cur)[PAGE] == 0);
+  FACT("brk regrow zeroed",
+       again == cur + 3 * PAGE && ((char *)cur)[PAGE] == 0);
   void *sb = sbrk(0);
   FACT("sbrk(0) works", sb != (void *)-1);
   /* malloc of many sizes */

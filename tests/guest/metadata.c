@@ -85,8 +85,8 @@ int main(void) {
   struct guest_statx sx;
   R("statx", do_statx("f", 0, G_STATX_BASIC_STATS, &sx));
   printf("statx: mask has size %d mode %o size %lld nlink %u\n",
-         (sx.stx_mask & G_STATX_SIZE) != 0, sx.stx_mode,
-         (long long)sx.stx_size, sx.stx_nlink);
+         (sx.stx_mask & G_STATX_SIZE) != 0, sx.stx_mode, (long long)sx.stx_size,
+         sx.stx_nlink);
   R("statx nofollow",
     do_statx("l", AT_SYMLINK_NOFOLLOW, G_STATX_BASIC_STATS, &sx));
   printf("statx l: mode %o size %lld\n", sx.stx_mode, (long long)sx.stx_size);

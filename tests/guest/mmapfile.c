@@ -42,6 +42,8 @@ int main(void) {
          w == MAP_FAILED ? errname(errno) : "mapped");
   char *s = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   FACT("shared map", s != MAP_FAILED);
+  if (s == MAP_FAILED)
+    printf("errno %s\n", errname(errno));
   if (s != MAP_FAILED) {
     s[1] = 'S';
     R("msync", msync(s, 4096, MS_SYNC));

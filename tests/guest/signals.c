@@ -76,8 +76,8 @@ static void segv_handler(int sig, siginfo_t *si, void *uc) {
 }
 
 static void report(const char *label) {
-  printf("%s: count %d signo %d code %s pid_ok %d uid_ok %d\n", label,
-         g_count, g_signo, code_name(g_code), g_pid_ok, g_uid_ok);
+  printf("%s: count %d signo %d code %s pid_ok %d uid_ok %d\n", label, g_count,
+         g_signo, code_name(g_code), g_pid_ok, g_uid_ok);
   g_count = g_signo = g_code = g_pid_ok = g_uid_ok = 0;
 }
 
@@ -110,8 +110,8 @@ int main(void) {
   R("sigaction SIGSTOP", sigaction(SIGSTOP, &sa, NULL));
   R("sigaction 0", syscall(SYS_rt_sigaction, 0, NULL, NULL, 8));
   R("sigaction 65", syscall(SYS_rt_sigaction, 65, NULL, NULL, 8));
-  R("rt_sigaction bad sigsetsize", syscall(SYS_rt_sigaction, SIGUSR1, NULL,
-                                           NULL, 4));
+  R("rt_sigaction bad sigsetsize",
+    syscall(SYS_rt_sigaction, SIGUSR1, NULL, NULL, 4));
 
   /* blocking */
   sigset_t set, cur, pend;

@@ -20,7 +20,8 @@ int main(void) {
   FACT("nsec in range", a.tv_nsec >= 0 && a.tv_nsec < 1000000000);
   struct timeval tv;
   R("gettimeofday", gettimeofday(&tv, NULL));
-  FACT("gettimeofday agrees", tv.tv_sec - a.tv_sec >= 0 && tv.tv_sec - a.tv_sec < 5);
+  FACT("gettimeofday agrees",
+       tv.tv_sec - a.tv_sec >= 0 && tv.tv_sec - a.tv_sec < 5);
   FACT("usec in range", tv.tv_usec >= 0 && tv.tv_usec < 1000000);
   time_t t = time(NULL);
   FACT("time agrees", t - a.tv_sec >= 0 && t - a.tv_sec < 5);
@@ -28,10 +29,9 @@ int main(void) {
   R("clock_gettime MONOTONIC", clock_gettime(CLOCK_MONOTONIC, &a));
   R("clock_gettime MONOTONIC", clock_gettime(CLOCK_MONOTONIC, &b));
   FACT("monotonic does not go back", ns(&b) >= ns(&a));
-  const clockid_t clocks[] = {CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
-                              CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
-                              CLOCK_PROCESS_CPUTIME_ID,
-                              CLOCK_THREAD_CPUTIME_ID};
+  const clockid_t clocks[] = {
+      CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,    CLOCK_MONOTONIC_COARSE,
+      CLOCK_BOOTTIME,      CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
   for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
     char label[64];
     snprintf(label, sizeof label, "clock_gettime clock %d", (int)clocks[i]);
@@ -39,8 +39,8 @@ int main(void) {
   }
   R("clock_gettime bad clock", syscall(SYS_clock_gettime, 1000, &a));
   R("clock_getres MONOTONIC", clock_getres(CLOCK_MONOTONIC, &r));
-  FACT("resolution sub-second", r.tv_sec == 0 && r.tv_nsec > 0 &&
-                                    r.tv_nsec <= 10000000);
+  FACT("resolution sub-second",
+       r.tv_sec == 0 && r.tv_nsec > 0 && r.tv_nsec <= 10000000);
   R("clock_getres REALTIME", clock_getres(CLOCK_REALTIME, &r));
   R("clock_getres bad clock", syscall(SYS_clock_getres, 1000, &r));
   R("clock_getres NULL", clock_getres(CLOCK_MONOTONIC, NULL));

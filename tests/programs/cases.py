@@ -12,6 +12,7 @@ A step is (argv, options); options may hold:
   stdin   bytes fed to the program
   sort    compare the lines sorted (the order of directory entries is the
           file system's, not the program's)
+  tar     compare a tar stream member by member, in any order (same reason)
   stderr  compare stderr too
 """
 
@@ -283,7 +284,7 @@ TAR_ROOT_STEPS = [
     step("grep", "-r", "apple", ".", sort=S),
     step("sed", "s/a/A/g", "a.txt"),
     step("awk", "-F:", "{print $1}", "data.csv"),
-    step("tar", "cf", "-", "sub"),
+    step("tar", "cf", "-", "sub", tar=True),
     step("gzip", "-c", "a.txt"),
     step("stat", "-c", "%n %s %a %F %Y", "a.txt", "sub/c.txt"),
     step("od", "-An", "-tx1", "-N", "8", "bin.dat"),

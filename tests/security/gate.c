@@ -32,8 +32,7 @@ int main(void) {
     unsigned v;
     sscanf(b + 2 * i, "%2x", &v);
     if (code[i] != v) {
-      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i],
-             v);
+      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
       return 3;
     }
   }

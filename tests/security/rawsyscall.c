@@ -11,13 +11,12 @@ typedef long (*sys6_fn)(long, long, long, long, long, long);
 
 /* mov %rdi,%rax; mov %rsi,%rdi; mov %rdx,%rsi; mov %rcx,%rdx;
  * mov %r8,%r10; mov %r9,%r8; syscall; ret */
-static const unsigned char k_sys6[] = {0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7,
-                                       0x48, 0x89, 0xd6, 0x48, 0x89, 0xca,
-                                       0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8,
-                                       0x0f, 0x05, 0xc3};
+static const unsigned char k_sys6[] = {
+    0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89,
+    0xca, 0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x0f, 0x05, 0xc3};
 /* mov $39,%eax; syscall; ret */
-static const unsigned char k_getpid[] = {0xb8, 0x27, 0x00, 0x00, 0x00,
-                                         0x0f, 0x05, 0xc3};
+static const unsigned char k_getpid[] = {0xb8, 0x27, 0x00, 0x00,
+                                         0x00, 0x0f, 0x05, 0xc3};
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -57,7 +56,6 @@ int main(void) {
   if (mprotect(two, 8192, PROT_READ | PROT_EXEC) < 0)
     printf("mprotect split: %s\n", errname(errno));
   else
-    printf("raw getpid (split across pages): %ld\n",
-           ((long (*)(void))start)());
+    printf("raw getpid (split across pages): %ld\n", ((long (*)(void))start)());
   return 0;
 }

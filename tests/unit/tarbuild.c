@@ -33,8 +33,8 @@ static void octal(char *field, size_t width, uint64_t v) {
   snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)v);
 }
 
-static void header(struct tarbuf *t, const char *name, char type,
-                   uint32_t mode, size_t size, const char *linkname) {
+static void header(struct tarbuf *t, const char *name, char type, uint32_t mode,
+                   size_t size, const char *linkname) {
   unsigned char *h = grow(t, 512);
   size_t nlen = strlen(name);
   if (nlen <= 100) {
@@ -43,7 +43,8 @@ static void header(struct tarbuf *t, const char *name, char type,
     /* split at a '/' so that prefix <= 155 and name <= 100 */
     const char *slash = NULL;
     for (const char *p = name; *p; p++)
-      if (*p == '/' && (size_t)(p - name) <= 155 && nlen - (p - name) - 1 <= 100)
+      if (*p == '/' && (size_t)(p - name) <= 155 &&
+          nlen - (p - name) - 1 <= 100)
         slash = p;
     if (slash) {
       memcpy(h + 345, name, slash - name);

@@ -49,9 +49,9 @@ START_TEST(dev_null_zero_full) {
   ck_assert_int_eq(buf[0], 0);
   moat_close(fd);
   /* not removable or creatable as files by the guest */
-  ck_assert_int_eq(moat_openat(AT, "/dev/null", LINUX_O_RDONLY | LINUX_O_DIRECTORY,
-                               0),
-                   E(ENOTDIR));
+  ck_assert_int_eq(
+      moat_openat(AT, "/dev/null", LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0),
+      E(ENOTDIR));
 }
 END_TEST
 
@@ -276,8 +276,7 @@ START_TEST(fd_rlimit_nofile) {
   /* soft above hard is EINVAL */
   lim.rlim_max = 16;
   lim.rlim_cur = 32;
-  ck_assert_int_eq(moat_prlimit(0, LINUX_RLIMIT_NOFILE, &lim, NULL),
-                   E(EINVAL));
+  ck_assert_int_eq(moat_prlimit(0, LINUX_RLIMIT_NOFILE, &lim, NULL), E(EINVAL));
 }
 END_TEST
 

@@ -43,9 +43,9 @@ START_TEST(read_only) {
   ck_assert_int_eq(st.st_mtim.tv_sec, hst.st_mtim.tv_sec);
   ck_assert_int_eq(get_file("/h/ok-link", buf, sizeof buf), 6);
   ck_assert_int_eq(moat_openat(AT, "/h/f.txt", LINUX_O_RDWR, 0), E(EROFS));
-  ck_assert_int_eq(moat_openat(AT, "/h/new", LINUX_O_WRONLY | LINUX_O_CREAT,
-                               0644),
-                   E(EROFS));
+  ck_assert_int_eq(
+      moat_openat(AT, "/h/new", LINUX_O_WRONLY | LINUX_O_CREAT, 0644),
+      E(EROFS));
   ck_assert_int_eq(moat_mkdirat(AT, "/h/nd", 0755), E(EROFS));
   ck_assert_int_eq(moat_unlinkat(AT, "/h/f.txt", 0), E(EROFS));
   ck_assert_int_eq(moat_renameat2(AT, "/h/f.txt", AT, "/h/x", 0), E(EROFS));

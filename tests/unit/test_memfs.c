@@ -69,9 +69,9 @@ START_TEST(open_flags) {
   ck_assert_int_eq(moat_openat(AT, "/tmp/none", LINUX_O_RDONLY, 0), E(ENOENT));
   ck_assert_int_eq(moat_openat(AT, "/tmp", LINUX_O_WRONLY, 0), E(EISDIR));
   ck_assert_int_eq(moat_openat(AT, "/tmp", LINUX_O_RDWR, 0), E(EISDIR));
-  ck_assert_int_eq(moat_openat(AT, "/tmp/f", LINUX_O_RDONLY | LINUX_O_DIRECTORY,
-                               0),
-                   E(ENOTDIR));
+  ck_assert_int_eq(
+      moat_openat(AT, "/tmp/f", LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0),
+      E(ENOTDIR));
   /* O_APPEND: every write goes to the end, whatever the offset */
   int fd = xopen("/tmp/f", LINUX_O_WRONLY | LINUX_O_APPEND, 0);
   ck_assert_int_eq(moat_lseek(fd, 0, LINUX_SEEK_SET), 0);
@@ -221,10 +221,10 @@ START_TEST(rename_forms) {
   ck_assert_int_eq(
       moat_renameat2(AT, "/tmp/p", AT, "/tmp/zz", LINUX_RENAME_EXCHANGE),
       E(ENOENT));
-  ck_assert_int_eq(moat_renameat2(AT, "/tmp/p", AT, "/tmp/q",
-                                  LINUX_RENAME_EXCHANGE |
-                                      LINUX_RENAME_NOREPLACE),
-                   E(EINVAL));
+  ck_assert_int_eq(
+      moat_renameat2(AT, "/tmp/p", AT, "/tmp/q",
+                     LINUX_RENAME_EXCHANGE | LINUX_RENAME_NOREPLACE),
+      E(EINVAL));
   char names[256];
   list_dir("/tmp", names, sizeof names);
   ck_assert_str_eq(names, "e full p q");
@@ -275,8 +275,8 @@ START_TEST(modes_and_times) {
   ck_assert_int_gt(st.st_mtim.tv_sec, 2000);
   /* statx reports the same */
   struct linux_statx stx;
-  ck_assert_int_eq(
-      moat_statx(AT, "/tmp/f", 0, LINUX_STATX_BASIC_STATS, &stx), 0);
+  ck_assert_int_eq(moat_statx(AT, "/tmp/f", 0, LINUX_STATX_BASIC_STATS, &stx),
+                   0);
   ck_assert(stx.stx_mask & LINUX_STATX_SIZE);
   ck_assert_int_eq(stx.stx_size, 1);
   ck_assert_int_eq(stx.stx_mode, LINUX_S_IFREG | 0600);
@@ -302,32 +302,22 @@ START_TEST(listing) {
   for (long off = 0; off < n;) {
     struct linux_dirent64 *d = (void *)(buf + off);
     ck_assert_int_eq(d->d_reclen % 8, 0);
-    if (!strcmp(d->d_name, "."))
-      {
+    if (!strcmp(d->d_name, ".")) {
       seen |= 1;
       ck_assert_int_eq(d->d_type, LINUX_DT_DIR);
-    }
-    else if (!strcmp(d->d_name, ".."))
-      {
+    } else if (!strcmp(d->d_name, "..")) {
       seen |= 2;
       ck_assert_int_eq(d->d_type, LINUX_DT_DIR);
-    }
-    else if (!strcmp(d->d_name, "file"))
-      {
+    } else if (!strcmp(d->d_name, "file")) {
       seen |= 4;
       ck_assert_int_eq(d->d_type, LINUX_DT_REG);
-    }
-    else if (!strcmp(d->d_name, "sub"))
-      {
+    } else if (!strcmp(d->d_name, "sub")) {
       seen |= 8;
       ck_assert_int_eq(d->d_type, LINUX_DT_DIR);
-    }
-    else if (!strcmp(d->d_name, "link"))
-      {
+    } else if (!strcmp(d->d_name, "link")) {
       seen |= 16;
       ck_assert_int_eq(d->d_type, LINUX_DT_LNK);
-    }
-    else
+    } else
       ck_abort_msg("unexpected entry %s", d->d_name);
     off += d->d_reclen;
   }
@@ -355,8 +345,7 @@ START_TEST(listing) {
     for (long off = 0; off < r;) {
       struct linux_dirent64 *e = (void *)(buf + off);
       int i;
-      if (sscanf(e->d_name, "entry-%d", &i) == 1)
-        {
+      if (sscanf(e->d_name, "entry-%d", &i) == 1) {
         count[i]++;
         total++;
       }

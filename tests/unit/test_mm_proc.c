@@ -36,8 +36,8 @@ START_TEST(mmap_basics) {
   ck_assert_int_eq(moat_mmap(0, 0, RW, ANON, -1, 0), E(EINVAL));
   ck_assert_int_eq(moat_mmap(0, PAGE, RW, LINUX_MAP_ANONYMOUS, -1, 0),
                    E(EINVAL));
-  ck_assert_int_eq(
-      moat_mmap(a + 1, PAGE, RW, ANON | LINUX_MAP_FIXED, -1, 0), E(EINVAL));
+  ck_assert_int_eq(moat_mmap(a + 1, PAGE, RW, ANON | LINUX_MAP_FIXED, -1, 0),
+                   E(EINVAL));
   ck_assert_int_eq(moat_munmap(a + 1, PAGE), E(EINVAL));
   ck_assert_int_eq(moat_munmap(a, 0), E(EINVAL));
   ck_assert_int_eq(moat_munmap(a, PAGE), 0); /* already unmapped: fine */
@@ -63,9 +63,8 @@ START_TEST(mmap_fixed_and_partial) {
       moat_mmap(a, PAGE, RW, ANON | LINUX_MAP_FIXED_NOREPLACE, -1, 0),
       E(EEXIST));
   /* a fixed mapping outside the guest window is refused */
-  ck_assert_int_lt(moat_mmap(0x7f0000000000ull, PAGE, RW,
-                             ANON | LINUX_MAP_FIXED, -1, 0),
-                   0);
+  ck_assert_int_lt(
+      moat_mmap(0x7f0000000000ull, PAGE, RW, ANON | LINUX_MAP_FIXED, -1, 0), 0);
   ck_assert_int_eq(testplat_bad_fixed_maps, 0);
 }
 END_TEST
@@ -149,13 +148,12 @@ START_TEST(user_pointers) {
   ck_assert_int_eq(moat_user_strncpy(buf, a, sizeof buf), 10);
   ck_assert_str_eq(buf, "/some/path");
   ck_assert_int_eq(moat_user_strncpy(buf, a, 5), E(ENAMETOOLONG));
-  ck_assert_int_eq(moat_user_strncpy(buf, (uint64_t)(uintptr_t)"host", 64),
+  ck_assert_int_eq(moat_user_strncpy(buf, (uint64_t)(uintptr_t) "host", 64),
                    E(EFAULT));
   /* a string that runs off the end of the mapping */
   ck_assert_int_eq(moat_munmap(a + PAGE, PAGE), 0);
   memset((void *)(a + PAGE - 8), 'z', 8);
-  ck_assert_int_eq(moat_user_strncpy(buf, a + PAGE - 8, sizeof buf),
-                   E(EFAULT));
+  ck_assert_int_eq(moat_user_strncpy(buf, a + PAGE - 8, sizeof buf), E(EFAULT));
 }
 END_TEST
 
@@ -259,7 +257,8 @@ END_TEST
 
 START_TEST(signal_state) {
   boot_memfs();
-  struct linux_sigaction act = {.handler = 0x1234, .flags = LINUX_SA_SIGINFO,
+  struct linux_sigaction act = {.handler = 0x1234,
+                                .flags = LINUX_SA_SIGINFO,
                                 .mask = LINUX_SIGBIT(LINUX_SIGUSR2)},
                          old;
   ck_assert_int_eq(moat_sigaction(LINUX_SIGUSR1, &act, &old), 0);

@@ -81,8 +81,7 @@ START_TEST(symlinks) {
   ck_assert_int_eq(st_of("/a/b/far").st_ino, st_of("/").st_ino);
   ck_assert_int_eq(st_of("/a/b/far/a/b/f").st_size, 4);
   struct linux_stat st;
-  ck_assert_int_eq(moat_fstatat(AT, "/abs", &st, LINUX_AT_SYMLINK_NOFOLLOW),
-                   0);
+  ck_assert_int_eq(moat_fstatat(AT, "/abs", &st, LINUX_AT_SYMLINK_NOFOLLOW), 0);
   ck_assert_int_eq(S_TYPE(st.st_mode), LINUX_S_IFLNK);
   ck_assert_int_eq(st.st_size, 4); /* length of the target */
   /* a trailing slash follows the link even with NOFOLLOW */
@@ -96,8 +95,8 @@ START_TEST(symlinks) {
   ck_assert_int_eq(moat_readlinkat(AT, "/a/b/f", buf, sizeof buf), E(EINVAL));
   ck_assert_int_eq(moat_readlinkat(AT, "/nope", buf, sizeof buf), E(ENOENT));
   /* O_NOFOLLOW on a final symlink */
-  ck_assert_int_eq(moat_openat(AT, "/abs", LINUX_O_RDONLY | LINUX_O_NOFOLLOW, 0),
-                   E(ELOOP));
+  ck_assert_int_eq(
+      moat_openat(AT, "/abs", LINUX_O_RDONLY | LINUX_O_NOFOLLOW, 0), E(ELOOP));
   /* dangling link: ENOENT; O_CREAT through it creates the target */
   ck_assert_int_eq(moat_symlinkat("/a/target", AT, "/dangling"), 0);
   ck_assert_int_eq(moat_openat(AT, "/dangling", LINUX_O_RDONLY, 0), E(ENOENT));
@@ -154,9 +153,9 @@ START_TEST(trailing_slashes) {
   ck_assert_int_eq(moat_fstatat(AT, "/a/b/", &st, 0), 0);
   ck_assert_int_eq(moat_mkdirat(AT, "/new/", 0755), 0);
   ck_assert_int_eq(ftype("/new"), LINUX_S_IFDIR);
-  ck_assert_int_eq(moat_openat(AT, "/nofile/",
-                               LINUX_O_WRONLY | LINUX_O_CREAT, 0644),
-                   E(EISDIR));
+  ck_assert_int_eq(
+      moat_openat(AT, "/nofile/", LINUX_O_WRONLY | LINUX_O_CREAT, 0644),
+      E(EISDIR));
   ck_assert_int_eq(moat_unlinkat(AT, "/a/b/f/", 0), E(ENOTDIR));
   ck_assert_int_eq(moat_unlinkat(AT, "/new/", LINUX_AT_REMOVEDIR), 0);
   ck_assert_int_eq(ftype("/new"), E(ENOENT));
@@ -176,8 +175,7 @@ START_TEST(errors) {
   ck_assert_int_eq(moat_unlinkat(AT, "/a", 0), E(EISDIR));
   ck_assert_int_eq(moat_unlinkat(AT, "/a", LINUX_AT_REMOVEDIR), E(ENOTEMPTY));
   ck_assert_int_eq(moat_unlinkat(AT, "/a/b/.", LINUX_AT_REMOVEDIR), E(EINVAL));
-  ck_assert_int_eq(moat_unlinkat(AT, "/a/b/f", LINUX_AT_REMOVEDIR),
-                   E(ENOTDIR));
+  ck_assert_int_eq(moat_unlinkat(AT, "/a/b/f", LINUX_AT_REMOVEDIR), E(ENOTDIR));
   ck_assert_int_eq(moat_unlinkat(AT, "/nope", 0), E(ENOENT));
   ck_assert_int_eq(moat_unlinkat(AT, "/a/b/f", 0), 0);
   ck_assert_int_eq(moat_unlinkat(AT, "/a/b", LINUX_AT_REMOVEDIR), 0);

@@ -118,8 +118,8 @@ fail:
 int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
   if (len == 0 || len % 4096 != 0 || (uintptr_t)addr % 4096 != 0)
     return -LINUX_EINVAL;
-  int mflags = MAP_ANONYMOUS |
-               ((flags & PLAT_MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+  int mflags =
+      MAP_ANONYMOUS | ((flags & PLAT_MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
   if (!(flags & PLAT_MAP_FIXED)) {
     void *p = mmap(addr, len, prot, mflags, -1, 0);
     if (p == MAP_FAILED)
@@ -365,7 +365,8 @@ static struct handle g_handles[MAX_HANDLES];
 static int handle_new(int fd, int grant, bool read_only) {
   for (int i = 0; i < MAX_HANDLES; i++) {
     if (!g_handles[i].used) {
-      g_handles[i] = (struct handle){true, read_only, fd, grant < 0 ? i : grant};
+      g_handles[i] =
+          (struct handle){true, read_only, fd, grant < 0 ? i : grant};
       return i;
     }
   }
@@ -387,8 +388,8 @@ int testplat_grant_dir(const char *path, bool read_only) {
 }
 
 static bool name_ok(const char *name) {
-  return name && name[0] && strcmp(name, ".") != 0 &&
-         strcmp(name, "..") != 0 && !strchr(name, '/');
+  return name && name[0] && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+         !strchr(name, '/');
 }
 
 static void proc_path(char *buf, size_t len, int fd) {

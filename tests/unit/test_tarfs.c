@@ -108,9 +108,9 @@ START_TEST(read_only) {
   build(&t);
   boot_tar(&t, MOAT_ACCESS_RO);
   ck_assert_int_eq(moat_openat(AT, "/d/f.txt", LINUX_O_WRONLY, 0), E(EROFS));
-  ck_assert_int_eq(moat_openat(AT, "/d/new", LINUX_O_WRONLY | LINUX_O_CREAT,
-                               0644),
-                   E(EROFS));
+  ck_assert_int_eq(
+      moat_openat(AT, "/d/new", LINUX_O_WRONLY | LINUX_O_CREAT, 0644),
+      E(EROFS));
   ck_assert_int_eq(moat_mkdirat(AT, "/d/x", 0755), E(EROFS));
   ck_assert_int_eq(moat_unlinkat(AT, "/d/f.txt", 0), E(EROFS));
   ck_assert_int_eq(moat_renameat2(AT, "/d/f.txt", AT, "/d/g", 0), E(EROFS));

@@ -58,8 +58,6 @@ Suite *suite_fd(void);
 Suite *suite_mm(void);
 Suite *suite_proc(void);
 
-
-
 /* A test case with a timeout that suits ASan. */
 static inline TCase *unit_tcase(Suite *s, const char *name) {
   TCase *tc = tcase_create(name);
