@@ -712,8 +712,9 @@ def sec_host_files(ctx):
     secret = os.path.join(d, "secret.txt")
     with open(secret, "w") as f:
         f.write(token + "\n")
-    # (/etc is the host's, read-only, in the default root: not a secret)
-    paths = [secret, "/root/.bashrc", "/root/.profile",
+    # /etc is the host's, read-only, in the default root, but what only
+    # root may read on the host (/etc/shadow) stays out
+    paths = [secret, "/root/.bashrc", "/root/.profile", "/etc/shadow",
              "/proc/self/root" + secret, "/proc/1/root" + secret,
              "/proc/self/cwd/../../.." + secret, "/dev/../" + secret,
              "/tmp/../.." + secret, "//" + secret, "/" + d + "/./secret.txt"]
