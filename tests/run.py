@@ -118,7 +118,7 @@ class Proc:
         self.timed_out = timed_out
 
 
-def run(argv, stdin=None, cwd=None, env=None, timeout=60):
+def run(argv, stdin=None, cwd="/", env=None, timeout=60):
     """Run argv in its own process group; kill the group on timeout."""
     if env is None:
         env = {"PATH": os.environ.get("PATH", GUEST_PATH)}
@@ -271,6 +271,56 @@ def guest_names(ctx, libc):
     return d, src
 
 
+# Arguments some guest programs are run with (natively and inside moat).
+GUEST_ARGS = {"args": ["one", "two words", "", "--dash", "ünïcode"]}
+# Programs that must run on a terminal.
+GUEST_PTY = {"tty"}
+
+
+def run_pty(argv, env, timeout=60):
+    """Run argv with stdin and stdout on a new pseudo-terminal (33 rows,
+    101 columns) that is its controlling terminal; return what it wrote."""
+    import fcntl
+    import select
+    import termios
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+
+    def child_setup():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave,
+                         stderr=subprocess.PIPE, env=env,
+                         preexec_fn=child_setup)
+    os.close(slave)
+    out = b""
+    deadline = time.time() + timeout
+    timed_out = False
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            timed_out = True
+            p.kill()
+            break
+        r, _, _ = select.select([master], [], [], min(left, 1.0))
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif p.poll() is not None:
+            break
+    os.close(master)
+    err = p.stderr.read()
+    p.wait()
+    status = p.returncode if p.returncode >= 0 else 128 - p.returncode
+    return Proc(argv, out, err, status, timed_out)
+
+
 def guest_test(libc, name):
     def body(ctx):
         ctx.need_moat()
@@ -280,11 +330,14 @@ def guest_test(libc, name):
             skip("musl-gcc not installed (apt-get install musl-tools)")
         if not os.access(exe, os.X_OK):
             fail("%s is missing (make tests)" % exe)
-        native = run([exe], cwd="/", env=ctx.guest_env())
-        if native.status >= 128 and native.status != 128 + 15:
+        args = GUEST_ARGS.get(name, [])
+        runner = run_pty if name in GUEST_PTY else run
+        native = runner([exe] + args, env=ctx.guest_env())
+        if native.status >= 128 and name not in ("signals", "crash"):
             fail("the native run itself crashed (status %d): %s" % (
                 native.status, show(native.stderr)))
-        moat = run(ctx.moat_run("--mount", d + ":/t:ro", "--", "/t/" + name))
+        moat = runner(ctx.moat_run("--mount", d + ":/t:ro", "--",
+                                   "/t/" + name, *args), env=None)
         compare("%s: native vs moat" % name, native, moat)
     return body
 
@@ -921,6 +974,62 @@ BAD_INPUT = [
 
 
 # ---------------------------------------------------------------------------
+# runner options
+
+def opt_stats(ctx):
+    ctx.need_busybox()
+    ctx.need_moat()
+    native = run([ctx.busybox, "ls", "-la", "/etc/passwd"], env=ctx.guest_env())
+    p = run(ctx.moat_run("--stats", "--", "busybox", "ls", "-la",
+                         "/etc/passwd"))
+    compare("busybox ls -la /etc/passwd with --stats (stdout)", native, p)
+    err = p.stderr.decode("utf-8", "replace")
+    for word in ("exit_group", "plat_exit", "total"):
+        if word not in err:
+            fail("--stats output lacks %r:\n%s" % (word, err[:3000]))
+
+
+def opt_strace(ctx):
+    ctx.need_busybox()
+    ctx.need_moat()
+    p = run(ctx.moat_run("--strace", "--", "busybox", "echo", "hi"))
+    err = p.stderr.decode("utf-8", "replace")
+    if p.stdout != b"hi\n" or p.status != 0:
+        fail("status %d stdout %r" % (p.status, p.stdout))
+    want = 'write(1, "hi\\n", 3) = 3'
+    if want not in err.splitlines():
+        fail("--strace output lacks the line %r:\n%s" % (want, err[-2000:]))
+
+
+def opt_env_cwd_user(ctx):
+    """--env, --cwd and --user reach the guest; the host's environment
+    does not."""
+    ctx.need_busybox()
+    ctx.need_moat()
+    env = dict(os.environ, MOAT_HOST_SECRET="leak")
+    p = run([ctx.moat, "run", "--env", "A=1", "--env", "B=two words",
+             "--env", "A=3", "--cwd", "/tmp", "--user", "1234:567", "--",
+             "busybox", "env"], env=env)
+    out = p.stdout.decode("utf-8", "replace").splitlines()
+    if "MOAT_HOST_SECRET=leak" in out:
+        fail("the host environment leaked into the guest")
+    for want in ("A=3", "B=two words", "HOME=/"):
+        if want not in out:
+            fail("env lacks %r: %s" % (want, out))
+    if "A=1" in out:
+        fail("a later --env A= did not win: %s" % out)
+    p = run(ctx.moat_run("--cwd", "/tmp", "--", "busybox", "pwd"))
+    if p.stdout != b"/tmp\n":
+        fail("--cwd /tmp: pwd printed %r" % p.stdout)
+    p = run([ctx.moat, "run", "--user", "1234:567", "--", "busybox", "id",
+             "-u"])
+    q = run([ctx.moat, "run", "--user", "1234:567", "--", "busybox", "id",
+             "-g"])
+    if p.stdout != b"1234\n" or q.stdout != b"567\n":
+        fail("--user 1234:567: id -u %r, id -g %r" % (p.stdout, q.stdout))
+
+
+# ---------------------------------------------------------------------------
 # fuzz, build checks
 
 def fuzz(ctx):
@@ -984,6 +1093,9 @@ def register_all(ctx):
         register("romount/%s" % "-".join(argv[:1] + argv[1:2]).replace(
             "/", "_"), ro_write_test(i))
     register("rwmount/writes-reach-host", rw_writes)
+    register("options/stats", opt_stats)
+    register("options/strace", opt_strace)
+    register("options/env-cwd-user", opt_env_cwd_user)
     register("hostsafe/etc-and-tmp", host_safe)
     register("security/raw-syscall-instruction", sec_raw_syscall)
     register("security/gate-jump-killed", sec_gate)

@@ -1,0 +1,38 @@
+/* Terminal ioctls on standard streams that are a terminal: the runner
+ * starts it with stdin and stdout on a pseudo-terminal of 33 rows and 101
+ * columns, natively and inside moat (where the requests go to the host
+ * through plat_stdio_ioctl). */
+#include <sys/ioctl.h>
+#include <termios.h>
+
+#include "guest.h"
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  printf("isatty 0 %d 1 %d\n", isatty(0), isatty(1));
+  struct winsize ws = {0};
+  R("TIOCGWINSZ", ioctl(1, TIOCGWINSZ, &ws));
+  printf("rows %d cols %d\n", ws.ws_row, ws.ws_col);
+  struct termios t, t2;
+  R("tcgetattr", tcgetattr(0, &t));
+  FACT("ECHO on", (t.c_lflag & ECHO) != 0);
+  FACT("ICANON on", (t.c_lflag & ICANON) != 0);
+  t2 = t;
+  t2.c_lflag &= ~ECHO;
+  R("tcsetattr no echo", tcsetattr(0, TCSANOW, &t2));
+  R("tcgetattr", tcgetattr(0, &t2));
+  FACT("ECHO now off", (t2.c_lflag & ECHO) == 0);
+  R("tcsetattr restore", tcsetattr(0, TCSADRAIN, &t));
+  R("tcgetattr", tcgetattr(0, &t2));
+  FACT("ECHO back on", (t2.c_lflag & ECHO) != 0);
+  struct winsize big = {40, 120, 0, 0};
+  R("TIOCSWINSZ", ioctl(1, TIOCSWINSZ, &big));
+  R("TIOCGWINSZ", ioctl(1, TIOCGWINSZ, &ws));
+  printf("rows %d cols %d\n", ws.ws_row, ws.ws_col);
+  pid_t pg = 0;
+  R("TIOCGPGRP", ioctl(0, TIOCGPGRP, &pg));
+  R("TIOCSTI refused or works", 0);
+  R("ioctl unknown on tty", ioctl(1, 0x5499, &ws));
+  R("isatty on /dev/null", isatty(open("/dev/null", O_RDONLY)));
+  return 0;
+}
