@@ -29,6 +29,8 @@ FIXTURE = {
     "sub/d.md": b"# title\n",
     "sub/inner/e.txt": b"e\n",
     "bin.dat": bytes(range(256)),
+    "sub/with space.txt": b"spaced name\n",
+    "sub/\u00fcn\u00efcode.txt": "caf\u00e9 \u2603\n".encode(),
 }
 
 
@@ -48,6 +50,8 @@ CASES = {
         step("cat", "a.txt", "b.txt"),
         step("cat", "-n", "a.txt"),
         step("cat", stdin=b"from stdin\nline 2\n"),
+        step("cat", stdin=bytes(range(256)) * 8192),  # 2 MiB through
+        step("cat", "a.txt", "-", "b.txt", stdin=b"middle\n"),
         step("cat", "missing", stderr=True),
         step("cat", "sub", stderr=True),
     ],
@@ -229,6 +233,7 @@ CASES = {
         step("seq", "2", "3", "11"),
         step("seq", "-s", ",", "1", "5"),
         step("seq", "5", "-1", "1"),
+        step("seq", "1", "200000"),  # a large output
     ],
     "printf": [
         step("printf", "%s-%d|%5.2f\\n", "x", "42", "3.14159"),

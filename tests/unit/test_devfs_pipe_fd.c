@@ -115,6 +115,8 @@ START_TEST(pipe_basics) {
   ck_assert_int_eq(moat_write(p[0], "x", 1), E(EBADF));
   ck_assert_int_eq(moat_lseek(p[0], 0, LINUX_SEEK_CUR), E(ESPIPE));
   ck_assert_int_eq(moat_pread(p[0], buf, 1, 0), E(ESPIPE));
+  /* fsync(2): EINVAL for a special file that cannot be synchronised */
+  ck_assert_int_eq(moat_fsync(p[0]), E(EINVAL));
   struct linux_stat st;
   ck_assert_int_eq(moat_fstat(p[0], &st), 0);
   ck_assert_int_eq(S_TYPE(st.st_mode), LINUX_S_IFIFO);
