@@ -13,6 +13,8 @@ A step is (argv, options); options may hold:
   sort    compare the lines sorted (the order of directory entries is the
           file system's, not the program's)
   tar     compare a tar stream member by member, in any order (same reason)
+  write   (--root image steps) the step writes: the native side gets a
+          fresh copy of the fixture
   stderr  compare stderr too
 """
 
@@ -32,6 +34,24 @@ FIXTURE = {
     "sub/with space.txt": b"spaced name\n",
     "sub/\u00fcn\u00efcode.txt": "caf\u00e9 \u2603\n".encode(),
 }
+
+
+def _small_tar():
+    """A tar stream for `tar xf -` (built here so nothing on disk is
+    needed)."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        for name, data in (("x/one.txt", b"one\n"), ("x/two.txt", b"two\n")):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mtime, ti.mode = len(data), FIXTURE_MTIME, 0o644
+            tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+SMALL_TAR = _small_tar()
 
 
 def step(*argv, **options):
@@ -298,11 +318,12 @@ TAR_ROOT_STEPS = [
     step("expr", "6", "/", "2"),
     step("echo", "hello"),
     # writes land in the in-memory layer: they succeed
-    step("cp", "a.txt", "copy.txt"),
-    step("mkdir", "-p", "new/dir"),
-    step("rm", "b.txt"),
-    step("mv", "nums.txt", "n.txt"),
-    step("ln", "-s", "a.txt", "l"),
+    step("cp", "a.txt", "copy.txt", write=True),
+    step("mkdir", "-p", "new/dir", write=True),
+    step("rm", "b.txt", write=True),
+    step("mv", "nums.txt", "n.txt", write=True),
+    step("ln", "-s", "a.txt", "l", write=True),
+    step("tar", "xvf", "-", stdin=SMALL_TAR, write=True),
 ]
 
 # Writes into a read-only --mount: each must fail with status 1 and say
