@@ -101,6 +101,10 @@ static inline long restartable(long ret) {
  * regs->rax; a kernel restart code there becomes a restart or -EINTR), or
  * -1 after a fault or rt_sigreturn. */
 void shim_deliver_signals(struct moat_regs *regs, long syscall_nr);
+/* Run the rest of this syscall under mask (ppoll, pselect6): the caller's
+ * mask comes back after signal delivery, through the handler's frame if
+ * one runs. */
+void shim_sigmask_swap(uint64_t mask);
 /* Build the strace/stats table and end: death by signal sig. */
 _Noreturn void shim_die_of_signal(int sig);
 

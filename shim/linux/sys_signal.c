@@ -570,6 +570,14 @@ long sys_pause(SYSARGS) {
   return wait_for_signal();
 }
 
+void shim_sigmask_swap(uint64_t mask) {
+  uint64_t old = 0;
+  mask &= ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  moat_sigprocmask(LINUX_SIG_SETMASK, &mask, &old);
+  g_suspend_mask = old;
+  g_suspend_mask_saved = true;
+}
+
 long sys_rt_sigsuspend(SYSARGS) {
   uint64_t mask, old = 0, pending = 0, all = ~0ull;
   if (a1 != sizeof(uint64_t))
