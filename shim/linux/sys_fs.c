@@ -970,12 +970,26 @@ long sys_ftruncate(SYSARGS) {
   return moat_ftruncate((int)a0, (int64_t)a1);
 }
 
+/* Pipes, sockets and character devices have nothing to flush: Linux
+ * answers EINVAL for them. */
+static long sync_fd(int fd) {
+  struct linux_stat st;
+  int err = moat_fstat(fd, &st);
+  if (err < 0)
+    return err;
+  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFIFO) ||
+      LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFSOCK) ||
+      LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFCHR))
+    return -LINUX_EINVAL;
+  return moat_fsync(fd);
+}
+
 long sys_fsync(SYSARGS) {
-  return moat_fsync((int)a0);
+  return sync_fd((int)a0);
 }
 
 long sys_fdatasync(SYSARGS) {
-  return moat_fsync((int)a0);
+  return sync_fd((int)a0);
 }
 
 long sys_sync(SYSARGS) {

@@ -2,9 +2,12 @@
  * readiness tracking in the core: regular files, directories, block
  * devices and the always-ready character devices (null, zero, full,
  * random, urandom) are ready at once, as Linux reports them; waiting on
- * no descriptor at all is a sleep. A descriptor whose readiness only the
- * core could know (pipes, terminals, the host's streams) makes the call
- * fail with ENOSYS and a one-time warning, rather than guess. */
+ * no descriptor at all is a sleep. For the others (pipes, terminals, the
+ * host's streams) only two answers are certain: bytes waiting to be read
+ * (FIONREAD) mean readable, and a wait without timeout on that one
+ * descriptor alone may as well return at once, since the read or write
+ * that follows blocks exactly as long as the wait would have. Anything
+ * else fails with ENOSYS and a one-time warning, rather than guess. */
 #include "shim.h"
 
 #define POLLIN 0x001
@@ -52,6 +55,11 @@ static enum readiness classify(int fd) {
   }
 }
 
+static bool bytes_waiting(int fd) {
+  int32_t n = 0;
+  return moat_ioctl(fd, LINUX_FIONREAD, &n) == 0 && n > 0;
+}
+
 static long unknown_readiness(void) {
   static bool warned;
   if (!warned) {
@@ -88,7 +96,8 @@ static long wait_nothing(int64_t timeout_ns) {
 static long do_poll(uint64_t gfds, uint64_t nfds, int64_t timeout_ns) {
   struct shim_pollfd *fds;
   struct linux_rlimit lim;
-  long ready = 0, err;
+  long ready = 0, unknown = 0, err;
+  uint64_t last_unknown = 0;
 
   if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0 &&
       nfds > lim.rlim_cur)
@@ -116,11 +125,24 @@ static long do_poll(uint64_t gfds, uint64_t nfds, int64_t timeout_ns) {
           (int16_t)(fds[i].events & (READY_IN | READY_OUT | POLLWRBAND));
       break;
     case FD_UNKNOWN:
-      err = unknown_readiness();
-      goto out;
+      if ((fds[i].events & READY_IN) && bytes_waiting(fds[i].fd))
+        fds[i].revents = (int16_t)(fds[i].events & READY_IN);
+      if (!fds[i].revents && (fds[i].events & (READY_IN | READY_OUT))) {
+        unknown++;
+        last_unknown = i;
+      }
+      break;
     }
     if (fds[i].revents)
       ready++;
+  }
+  if (!ready && unknown == 1 && timeout_ns < 0) {
+    fds[last_unknown].revents =
+        (int16_t)(fds[last_unknown].events & (READY_IN | READY_OUT));
+    ready = 1;
+  } else if (!ready && unknown) {
+    err = unknown_readiness();
+    goto out;
   }
   if (!ready) {
     err = wait_nothing(timeout_ns);
@@ -195,7 +217,8 @@ long sys_ppoll(SYSARGS) {
 static long do_select(int nfds, uint64_t gsets[3], int64_t timeout_ns) {
   uint64_t in[3][SELECT_MAX_FDS / 64], out[3][SELECT_MAX_FDS / 64];
   size_t bytes;
-  long ready = 0, err;
+  long ready = 0, unknown = 0, err;
+  int last_unknown = 0;
 
   if (nfds < 0)
     return -LINUX_EINVAL;
@@ -217,7 +240,14 @@ static long do_select(int nfds, uint64_t gsets[3], int64_t timeout_ns) {
     case FD_BAD:
       return -LINUX_EBADF;
     case FD_UNKNOWN:
-      return unknown_readiness();
+      if (want_in && bytes_waiting(fd)) {
+        out[0][fd / 64] |= bit;
+        ready++;
+      } else if (want_in || want_out) {
+        unknown++;
+        last_unknown = fd;
+      }
+      continue;
     case FD_ALWAYS:
       break;
     }
@@ -229,6 +259,16 @@ static long do_select(int nfds, uint64_t gsets[3], int64_t timeout_ns) {
       out[1][fd / 64] |= bit;
       ready++;
     }
+  }
+  if (!ready && unknown == 1 && timeout_ns < 0) {
+    uint64_t bit = 1ull << (last_unknown % 64);
+    for (int set = 0; set < 2; set++)
+      if (in[set][last_unknown / 64] & bit) {
+        out[set][last_unknown / 64] |= bit;
+        ready++;
+      }
+  } else if (!ready && unknown) {
+    return unknown_readiness();
   }
   if (!ready) {
     err = wait_nothing(timeout_ns);
