@@ -417,7 +417,7 @@ def busybox_test(case, steps):
 # ---------------------------------------------------------------------------
 # --root IMAGE.tar
 
-_tar_lock = threading.Lock()
+_tar_lock = threading.RLock()
 _tar_image = {}
 
 
@@ -460,13 +460,36 @@ def tar_root_image(ctx):
         return img, native
 
 
-def tar_root_test(index):
+_dir_root = {}
+
+
+def dir_root(ctx):
+    """The tar image's content as a host directory, for --root DIR."""
+    with _tar_lock:
+        if "path" not in _dir_root:
+            img, _ = tar_root_image(ctx)
+            d = os.path.join(ctx.tmpdir("dirroot"), "root")
+            os.makedirs(d)
+            with tarfile.open(img) as tf:
+                tf.extractall(d)
+            t = cases.FIXTURE_MTIME
+            for dirpath, _, _ in os.walk(os.path.join(d, "data")):
+                os.utime(dirpath, (t, t))
+            _dir_root["path"] = d
+        return _dir_root["path"]
+
+
+def tar_root_test(index, as_dir=False):
     argv, opt = cases.TAR_ROOT_STEPS[index]
 
     def body(ctx):
         ctx.need_busybox()
         ctx.need_moat()
         img, native_dir = tar_root_image(ctx)
+        before = None
+        if as_dir:
+            img = dir_root(ctx)
+            before = tree_state(img)
         # the write steps change the native copy: give them their own
         if opt.get("write"):
             native_dir = os.path.join(ctx.tmpdir("tarroot-w"), "data")
@@ -476,9 +499,13 @@ def tar_root_test(index):
                      env=ctx.guest_env())
         moat = run(ctx.moat_run("--root", img, "--cwd", "/data", "--",
                                 "/bin/busybox", *argv), stdin=stdin)
-        compare("busybox %s (--root image.tar)" % " ".join(argv), native,
+        compare("busybox %s (--root %s)" % (" ".join(argv), img), native,
                 moat, sort=opt.get("sort", False),
                 stderr=opt.get("stderr", False), tar=opt.get("tar", False))
+        if before is not None and tree_state(img) != before:
+            fail("busybox %s changed the host directory given as --root:\n"
+                 "%s" % (" ".join(argv), diff_text(before, tree_state(img),
+                                                   "before", "after")))
     return body
 
 
@@ -1091,6 +1118,8 @@ def register_all(ctx):
     for i, (argv, _) in enumerate(cases.TAR_ROOT_STEPS):
         register("tarroot/%02d-%s" % (i, argv[0]), tar_root_test(i))
     register("tarroot/isolated", tar_root_isolated)
+    for i, (argv, _) in enumerate(cases.TAR_ROOT_STEPS):
+        register("dirroot/%02d-%s" % (i, argv[0]), tar_root_test(i, True))
     register("romount/reads", ro_reads)
     for i, (argv, _) in enumerate(cases.RO_WRITE_STEPS):
         register("romount/%s" % "-".join(argv[:1] + argv[1:2]).replace(

@@ -267,6 +267,24 @@ CASES = {
         step("expr", "1", "=", "2"),
         step("expr", "abc", ":", "a\\(.\\)"),
     ],
+    # the shell's builtins only: no command here makes ash fork
+    "sh": [
+        step("sh", "-c", "echo a; x=5; echo $((x * 2)); test -f a.txt && "
+             "echo yes; for i in 1 2 3; do printf '%s,' $i; done; echo; "
+             "set -- p q r; echo $# $2; cd sub && echo *; exit 3"),
+        step("sh", "-c", "echo hi > f.txt; echo more >> f.txt; echo err >&2; "
+             "cat_unused=1; [ -s f.txt ] && echo nonempty", stderr=True),
+        step("cat", "f.txt"),
+        step("sh", "-c", "echo 'echo from script; exit 4' > s.sh; . ./s.sh"),
+        step("sh", "-c", "exit 300"),
+        step("sh", "-c", "kill -TERM $$; echo survived"),
+    ],
+    # `read` waits for input with poll(2)
+    "sh-read": [
+        step("sh", "-c", "read a b < b.txt; echo \"[$a] [$b]\""),
+        step("sh", "-c", "while read line; do echo \"<$line>\"; done < a.txt"),
+        step("sh", "-c", "read x; echo got $x", stdin=b"typed\n"),
+    ],
     "misc": [
         step("true"),
         step("false"),
