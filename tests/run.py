@@ -1085,10 +1085,12 @@ def build_clang(ctx):
     p = run(["make", "-C", REPO, "-j2", "CC=clang", "BUILD=" + d, "all"],
             env=dict(os.environ), timeout=900)
     text = (p.stdout + p.stderr).decode("utf-8", "replace")
-    warnings = [l for l in text.splitlines() if "warning:" in l]
-    if p.status != 0 or warnings:
+    lines = text.splitlines()
+    notes = [l for l in lines if "warning:" in l or "error:" in l or
+             "Error " in l or "undefined reference" in l]
+    if p.status != 0 or any("warning:" in l for l in lines):
         fail("make CC=clang: status %d\n%s" % (
-            p.status, "\n".join((warnings or text.splitlines())[-30:])))
+            p.status, "\n".join((notes or lines)[-30:])))
 
 
 def format_check(ctx):
