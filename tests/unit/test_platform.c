@@ -218,6 +218,49 @@ _Noreturn void plat_exit(int status) {
   _exit(status);
 }
 
+/* ---- processes and threads ------------------------------------------------
+ * The unit tests run one thread; fork is a real fork of the test process
+ * (the arena is MAP_SHARED, so it stays shared as the contract asks). */
+
+int plat_fork(void) {
+  fflush(NULL);
+  pid_t pid = fork();
+  return pid < 0 ? -errno : (int)pid;
+}
+
+int plat_thread_create(const struct moat_regs *regs, void *ctx) {
+  (void)regs, (void)ctx;
+  return -LINUX_EAGAIN; /* no guest threads on the test platform */
+}
+
+_Noreturn void plat_thread_exit(uint32_t *clear_word) {
+  if (clear_word) {
+    __atomic_store_n(clear_word, 0, __ATOMIC_SEQ_CST);
+    plat_futex_wake(clear_word, 1, true);
+  }
+  fflush(NULL);
+  _exit(0);
+}
+
+static _Thread_local void *g_thread_ctx;
+
+void *plat_thread_ctx(void) {
+  return g_thread_ctx;
+}
+
+void plat_thread_set_ctx(void *ctx) {
+  g_thread_ctx = ctx;
+}
+
+uint64_t plat_thread_handle(void) {
+  return (uint64_t)syscall(SYS_gettid);
+}
+
+int plat_kick(uint64_t handle) {
+  /* the only thread is the caller, inside the library OS: nothing to do */
+  return handle == plat_thread_handle() ? 0 : -LINUX_ESRCH;
+}
+
 /* ---- waiting and time ---------------------------------------------------- */
 
 int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
