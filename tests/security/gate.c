@@ -1,5 +1,6 @@
 /* A guest that finds the platform's syscall gate and calls it with a
- * syscall the platform's allowlist does not have (getpid): seccomp must
+ * syscall the platform's allowlist does not have (MOAT_GATE_NR, default
+ * 102 = getuid): seccomp must
  * kill the whole sandbox with SIGSYS. tests/run.py passes the gate's
  * address (moat under setarch -R, so the PIE base is fixed, plus the
  * offset of plat_gate_syscall6 from nm) and its first bytes in MOAT_GATE
@@ -37,7 +38,8 @@ int main(void) {
     }
   }
   printf("gate found\n");
-  long r = ((gate_fn)addr)(39, 0, 0, 0, 0, 0, 0); /* getpid */
+  const char *nr = getenv("MOAT_GATE_NR");
+  long r = ((gate_fn)addr)(nr ? atol(nr) : 102, 0, 0, 0, 0, 0, 0);
   printf("gate call returned %ld: not killed\n", r);
   return 0;
 }

@@ -1,9 +1,13 @@
-/* Interception holds for code the guest makes at run time: a `syscall`
- * instruction written into a fresh mapping (RWX, RW then RX, and split
- * across two pages) must reach the sandbox, not the host, so getpid is the
- * sandbox's 1. Expected output is checked by tests/run.py. */
+/* Interception holds for code the guest makes at run time: `syscall`
+ * instructions written into fresh mappings (RWX, RW then RX, and split
+ * across two pages) must reach the sandbox, never the host. Each call is
+ * one whose emulated answer differs from what the host kernel would say:
+ * the ids and hostname the runner gives moat (--user 4242:4343 --hostname
+ * moat-raw-test), the sandbox's cwd (--cwd /tmp), and a file that exists
+ * only inside the sandbox. Expected lines are checked by tests/run.py. */
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "guest.h"
 
@@ -14,12 +18,39 @@ typedef long (*sys6_fn)(long, long, long, long, long, long);
 static const unsigned char k_sys6[] = {
     0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89,
     0xca, 0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x0f, 0x05, 0xc3};
-/* mov $39,%eax; syscall; ret */
-static const unsigned char k_getpid[] = {0xb8, 0x27, 0x00, 0x00,
+/* mov $102,%eax (getuid); syscall; ret */
+static const unsigned char k_getuid[] = {0xb8, 0x66, 0x00, 0x00,
                                          0x00, 0x0f, 0x05, 0xc3};
+
+static void calls(const char *how, sys6_fn sys6) {
+  printf("%s getpid: %ld\n", how, sys6(39, 0, 0, 0, 0, 0));
+  printf("%s getuid: %ld\n", how, sys6(102, 0, 0, 0, 0, 0));
+  printf("%s getgid: %ld\n", how, sys6(104, 0, 0, 0, 0, 0));
+  struct utsname u;
+  memset(&u, 0, sizeof u);
+  long r = sys6(63, (long)&u, 0, 0, 0, 0);
+  printf("%s uname: %ld %s\n", how, r, u.nodename);
+  char cwd[256] = {0};
+  r = sys6(79, (long)cwd, sizeof cwd, 0, 0, 0);
+  printf("%s getcwd: %s\n", how, r > 0 ? cwd : "(failed)");
+  long fd = sys6(257, -100, (long)"/tmp/sandbox-only.txt", O_RDONLY, 0, 0);
+  char buf[64] = {0};
+  if (fd >= 0) {
+    sys6(0, fd, (long)buf, sizeof buf - 1, 0, 0);
+    sys6(3, fd, 0, 0, 0, 0);
+    char *nl = strchr(buf, '\n');
+    if (nl)
+      *nl = 0;
+  }
+  printf("%s open sandbox-only file: %s\n", how, fd >= 0 ? buf : "failed");
+  r = sys6(257, -100, (long)"/root/.bashrc", O_RDONLY, 0, 0);
+  printf("%s open /root/.bashrc: %s\n", how, r < 0 ? "denied" : "opened");
+  printf("%s write: %ld\n", how, sys6(1, 1, (long)"hello\n", 6, 0, 0));
+}
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
+  write_file("/tmp/sandbox-only.txt", "only in the sandbox\n");
   printf("libc getpid: %d\n", getpid());
 
   unsigned char *rwx = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -27,35 +58,26 @@ int main(void) {
   if (rwx == MAP_FAILED) {
     printf("mmap rwx: %s\n", errname(errno));
   } else {
-    memcpy(rwx, k_getpid, sizeof k_getpid);
-    printf("raw getpid (rwx page): %ld\n", ((long (*)(void))rwx)());
+    memcpy(rwx, k_sys6, sizeof k_sys6);
+    calls("rwx", (sys6_fn)rwx);
   }
 
   unsigned char *rx = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   memcpy(rx, k_sys6, sizeof k_sys6);
-  if (mprotect(rx, 4096, PROT_READ | PROT_EXEC) < 0) {
+  if (mprotect(rx, 4096, PROT_READ | PROT_EXEC) < 0)
     printf("mprotect rx: %s\n", errname(errno));
-  } else {
-    sys6_fn sys6 = (sys6_fn)rx;
-    printf("raw getpid (rw then rx page): %ld\n", sys6(39, 0, 0, 0, 0, 0));
-    printf("raw getuid: %ld\n", sys6(102, 0, 0, 0, 0, 0));
-    printf("raw write: %ld\n", sys6(1, 1, (long)"hello\n", 6, 0, 0));
-    long fd = sys6(257, -100, (long)"/root/.bashrc", 0, 0, 0);
-    if (fd < 0)
-      printf("raw open /root/.bashrc: denied\n");
-    else
-      printf("raw open /root/.bashrc: opened %ld\n", fd);
-  }
+  else
+    calls("rx", (sys6_fn)rx);
 
   /* the two bytes of `syscall` on both sides of a page boundary */
   unsigned char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  unsigned char *start = two + 4096 - 6; /* b8 27 00 00 00 0f | 05 c3 */
-  memcpy(start, k_getpid, sizeof k_getpid);
+  unsigned char *start = two + 4096 - 6; /* b8 66 00 00 00 0f | 05 c3 */
+  memcpy(start, k_getuid, sizeof k_getuid);
   if (mprotect(two, 8192, PROT_READ | PROT_EXEC) < 0)
     printf("mprotect split: %s\n", errname(errno));
   else
-    printf("raw getpid (split across pages): %ld\n", ((long (*)(void))start)());
+    printf("split getuid: %ld\n", ((long (*)(void))start)());
   return 0;
 }
