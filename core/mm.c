@@ -878,3 +878,53 @@ void mm_release(void) {
     }
   rt_unlock(&g_mm.lock);
 }
+
+/* ---- fork: the VMA list is private state of each process ---- */
+
+bool mm_addr_shared(uint64_t addr) {
+  bool shared = false;
+  rt_lock(&g_mm.lock);
+  for (struct vma *v = g_mm.head; v && v->start <= addr; v = v->next)
+    if (addr < v->end)
+      shared = (v->flags & VMA_SHARED) != 0;
+  rt_unlock(&g_mm.lock);
+  return shared;
+}
+
+/* Copy the list (new nodes in the arena, new file references) and keep
+ * the lock held across the host fork, so no other thread changes the
+ * address space between the copy and the fork. */
+void *mm_fork_begin(void) {
+  rt_lock(&g_mm.lock);
+  struct vma *copy = NULL, **tail = &copy;
+  for (struct vma *v = g_mm.head; v; v = v->next) {
+    struct vma *n = kmalloc(sizeof(*n));
+    if (!n)
+      break; /* the child then misses mappings: mm_fork_end fails it */
+    *n = *v;
+    n->next = NULL;
+    if (n->file)
+      file_get(n->file);
+    *tail = n;
+    tail = &n->next;
+  }
+  return copy;
+}
+
+void mm_fork_end(void *copy, bool child, bool failed) {
+  struct vma *c = copy;
+  if (child) {
+    /* The lock word was copied held; this process has one thread now. */
+    g_mm.head = c;
+    g_mm.lock.word = 0;
+    return;
+  }
+  rt_unlock(&g_mm.lock);
+  if (failed) {
+    while (c) {
+      struct vma *next = c->next;
+      vma_free(c);
+      c = next;
+    }
+  }
+}

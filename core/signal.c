@@ -35,6 +35,8 @@
    LINUX_SIGBIT(LINUX_SIGTRAP))
 #define SS_AUTODISARM (1u << 31)
 
+int moat_tgkill_info(int tgid, int tid, const struct linux_siginfo *info);
+
 static bool sig_valid(int sig) {
   return sig >= 1 && sig <= LINUX_NSIG;
 }
@@ -45,14 +47,16 @@ void signal_init_proc(struct proc *p) {
   p->queued = 0;
 }
 
-/* Would delivering sig to p right now do nothing at all? */
+/* Would delivering sig to p right now do nothing at all? (Stop signals
+ * are not ignored: their default action stops the process.) */
 static bool sig_ignored(struct proc *p, int sig) {
   uint64_t h = p->sigaction[sig - 1].handler;
+  if (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP)
+    return false;
   if (h == LINUX_SIG_IGN)
-    return sig != LINUX_SIGKILL && sig != LINUX_SIGSTOP;
+    return true;
   if (h == LINUX_SIG_DFL)
-    return (SIG_DEFAULT_IGNORE | SIG_DEFAULT_STOP) & LINUX_SIGBIT(sig) &&
-           sig != LINUX_SIGKILL;
+    return (SIG_DEFAULT_IGNORE & LINUX_SIGBIT(sig)) != 0;
   return false;
 }
 
@@ -112,9 +116,53 @@ static void queue_take(struct proc *p, struct sigqueue *q, int sig,
     q->set &= ~LINUX_SIGBIT(sig);
 }
 
-static void wake_task(struct task *t) {
-  __atomic_add_fetch(&t->wake_word, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&t->wake_word, 1, true);
+void signal_notify(struct proc *p, struct task *t, int sig) {
+  struct task *self = task_current();
+  if (t) {
+    task_wake(t);
+    if (t != self && t->host)
+      plat_kick(t->host);
+    return;
+  }
+  struct task *pick = NULL;
+  for (struct task *w = p->threads; w; w = w->next_in_proc) {
+    task_wake(w);
+    if (!pick && !(w->sigblocked & LINUX_SIGBIT(sig)))
+      pick = w;
+  }
+  if (sig == LINUX_SIGKILL || sig == LINUX_SIGCONT)
+    pick = p->threads;
+  /* The current thread looks before it returns to the guest anyway. */
+  if (pick && pick != self && pick->host)
+    plat_kick(pick->host);
+}
+
+/* SIGCONT resumes a stopped process whatever its handler; a stop signal
+ * still pending is dropped (and SIGCONT drops pending stops). */
+static void continue_locked(struct proc *p, int sig) {
+  if (sig == LINUX_SIGCONT) {
+    uint64_t stops = SIG_DEFAULT_STOP;
+    for (int s = 1; s <= LINUX_NSIG; s++)
+      if (stops & LINUX_SIGBIT(s)) {
+        queue_drop(p, &p->shared_pending, s);
+        for (struct task *t = p->threads; t; t = t->next_in_proc)
+          queue_drop(p, &t->pending, s);
+      }
+    if (p->stopped) {
+      p->stopped = false;
+      p->stop_report = false;
+      p->cont_report = true;
+      __atomic_add_fetch(&p->stop_word, 1, __ATOMIC_SEQ_CST);
+      plat_futex_wake(&p->stop_word, 0x7fffffff, true);
+    }
+  } else if ((SIG_DEFAULT_STOP & LINUX_SIGBIT(sig)) || sig == LINUX_SIGKILL) {
+    queue_drop(p, &p->shared_pending, LINUX_SIGCONT);
+    if (sig == LINUX_SIGKILL && p->stopped) {
+      p->stopped = false;
+      __atomic_add_fetch(&p->stop_word, 1, __ATOMIC_SEQ_CST);
+      plat_futex_wake(&p->stop_word, 0x7fffffff, true);
+    }
+  }
 }
 
 int signal_send(struct proc *p, struct task *t,
@@ -124,13 +172,21 @@ int signal_send(struct proc *p, struct task *t,
   if (!sig_valid(sig))
     return -LINUX_EINVAL;
   rt_lock(&p->lock);
+  if (p->state != PROC_RUNNING)
+    goto out;
+  continue_locked(p, sig);
   struct sigqueue *q = t ? &t->pending : &p->shared_pending;
   /* A signal that would be ignored is discarded when sent unless the
    * receiver blocks it (it may change the handler before unblocking). */
   struct task *any = t ? t : p->threads;
   bool blocked = any && (any->sigblocked & LINUX_SIGBIT(sig));
-  if (!blocked && sig_ignored(p, sig))
+  if (!blocked && sig_ignored(p, sig)) {
+    if (sig == LINUX_SIGCONT || sig == LINUX_SIGCHLD)
+      for (struct task *w = t ? t : p->threads; w;
+           w = t ? NULL : w->next_in_proc)
+        task_wake(w); /* a resumed or a waiting parent must look */
     goto out;
+  }
   if (sig < LINUX_SIGRTMIN && (q->set & LINUX_SIGBIT(sig)))
     goto out; /* standard signals coalesce */
   if (sig >= LINUX_SIGRTMIN &&
@@ -154,8 +210,7 @@ int signal_send(struct proc *p, struct task *t,
     goto out;
   }
   q->set |= LINUX_SIGBIT(sig);
-  for (struct task *w = t ? t : p->threads; w; w = t ? NULL : w->next_in_proc)
-    wake_task(w);
+  signal_notify(p, t, sig);
 out:
   rt_unlock(&p->lock);
   return err;
@@ -163,6 +218,8 @@ out:
 
 bool signal_pending(struct task *t) {
   struct proc *p = t->proc;
+  if (__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) && p->exiter != t)
+    return true;
   uint64_t set = __atomic_load_n(&t->pending.set, __ATOMIC_ACQUIRE) |
                  __atomic_load_n(&p->shared_pending.set, __ATOMIC_ACQUIRE);
   return (set & ~t->sigblocked) != 0;
@@ -273,29 +330,64 @@ static bool may_signal(struct proc *p) {
          me->ruid == p->cred.suid || me->ruid == p->cred.ruid;
 }
 
+static int kill_one(struct proc *p, const struct linux_siginfo *info) {
+  if (p->state != PROC_RUNNING)
+    return -LINUX_ESRCH;
+  if (!may_signal(p))
+    return -LINUX_EPERM;
+  if (!info->si_signo)
+    return 0;
+  return signal_send(p, NULL, info);
+}
+
+/* kill(2) over the sandbox's own task table: nothing outside the sandbox
+ * has a pid here, so nothing outside can be reached. */
 int moat_kill(int pid, int sig) {
   if (sig < 0 || sig > LINUX_NSIG)
     return -LINUX_EINVAL;
-  struct proc *self = proc_current();
-  struct proc *target;
-  if (pid == 0 || pid == self->pid)
-    target = self;
-  else if (pid == -1)
-    /* Every process but the caller and init: none in this sandbox yet. */
-    return -LINUX_ESRCH;
-  else if (pid < -1)
-    target = -pid == self->pgid ? self : NULL;
-  else
-    target = task_find_proc(pid);
-  if (!target)
-    return -LINUX_ESRCH;
-  if (!may_signal(target))
-    return -LINUX_EPERM;
-  if (sig == 0)
-    return 0;
   struct linux_siginfo info;
   fill_kill_info(&info, sig, LINUX_SI_USER);
-  return signal_send(target, NULL, &info);
+  return moat_sigqueue(pid, 0, &info);
+}
+
+int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info) {
+  struct task_table *tt = g_task_table;
+  struct proc *self = proc_current();
+  int sig = info->si_signo;
+  if (sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  if (tid > 0)
+    return moat_tgkill_info(pid, tid, info);
+  if (pid == INT32_MIN)
+    return -LINUX_ESRCH;
+  int err = -LINUX_ESRCH, sent = 0;
+  bool self_hit = false;
+  rt_lock(&tt->lock);
+  int pgid = pid == 0 ? self->pgid : -pid;
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct proc *p = tt->procs[i];
+    if (!p || p->state != PROC_RUNNING)
+      continue;
+    bool match;
+    if (pid > 0)
+      match = p->pid == pid;
+    else if (pid == -1)
+      match = p->pid != 1 && p != self;
+    else
+      match = p->pgid == pgid;
+    if (!match)
+      continue;
+    int r = kill_one(p, info);
+    if (r == 0) {
+      sent++;
+      self_hit |= p == self;
+    } else if (err == -LINUX_ESRCH) {
+      err = r;
+    }
+  }
+  rt_unlock(&tt->lock);
+  (void)self_hit;
+  return sent ? 0 : err;
 }
 
 int moat_tgkill(int tgid, int tid, int sig) {
@@ -303,23 +395,34 @@ int moat_tgkill(int tgid, int tid, int sig) {
     return -LINUX_EINVAL;
   if (tid <= 0 || tgid == 0 || tgid < -1)
     return -LINUX_EINVAL;
-  struct proc *self = proc_current();
-  /* tgid -1 is tkill: any thread with that tid. */
-  if (tgid != -1 && tgid != self->pid)
-    return -LINUX_ESRCH;
-  struct task *target = NULL;
-  rt_lock(&self->lock);
-  for (struct task *t = self->threads; t; t = t->next_in_proc)
-    if (t->tid == tid)
-      target = t;
-  rt_unlock(&self->lock);
-  if (!target)
-    return -LINUX_ESRCH;
-  if (sig == 0)
-    return 0;
   struct linux_siginfo info;
   fill_kill_info(&info, sig, LINUX_SI_TKILL);
-  return signal_send(self, target, &info);
+  return moat_tgkill_info(tgid, tid, &info);
+}
+
+/* tgid -1 is tkill: any thread with that tid. */
+int moat_tgkill_info(int tgid, int tid, const struct linux_siginfo *info) {
+  struct task_table *tt = g_task_table;
+  if (tid <= 0 || tgid == 0 || tgid < -1)
+    return -LINUX_EINVAL;
+  int err = -LINUX_ESRCH;
+  rt_lock(&tt->lock);
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct task *t = tt->tasks[i];
+    if (!t || t->tid != tid || (tgid != -1 && t->proc->pid != tgid))
+      continue;
+    struct proc *p = t->proc;
+    if (p->state != PROC_RUNNING)
+      break;
+    if (!may_signal(p)) {
+      err = -LINUX_EPERM;
+      break;
+    }
+    err = info->si_signo ? signal_send(p, t, info) : 0;
+    break;
+  }
+  rt_unlock(&tt->lock);
+  return err;
 }
 
 int moat_signal_raise(const struct linux_siginfo *info) {
@@ -342,13 +445,54 @@ int moat_signal_raise(const struct linux_siginfo *info) {
   return signal_send(p, t, info);
 }
 
+/* The parent hears of a stop (SIGCHLD with CLD_STOPPED unless it asked
+ * for SA_NOCLDSTOP) and its waiters wake. */
+static void signal_parent_stop(struct proc *p, int sig) {
+  struct task_table *tt = g_task_table;
+  rt_lock(&tt->lock);
+  struct proc *parent = NULL;
+  for (uint32_t i = 0; i < tt->max_tasks && !parent; i++)
+    if (tt->procs[i] && tt->procs[i]->pid == p->ppid &&
+        tt->procs[i]->state == PROC_RUNNING)
+      parent = tt->procs[i];
+  if (parent) {
+    struct linux_sigaction *a = &parent->sigaction[LINUX_SIGCHLD - 1];
+    if (!(a->flags & 1 /* SA_NOCLDSTOP */)) {
+      struct linux_siginfo ci;
+      memset(&ci, 0, sizeof(ci));
+      ci.si_signo = LINUX_SIGCHLD;
+      ci.si_code = 5; /* CLD_STOPPED */
+      ci.u.kill.pid = p->pid;
+      ci.u.kill.uid = p->cred.ruid;
+      ci.u.kill.status = sig;
+      signal_send(parent, NULL, &ci);
+    }
+    task_wake_proc(parent);
+  }
+  rt_unlock(&tt->lock);
+}
+
 int moat_signal_dequeue(struct linux_siginfo *info,
                         struct linux_sigaction *action) {
   struct task *t = task_current();
   struct proc *p = t->proc;
   int ret = 0;
+  if (!t->host)
+    t->host = plat_thread_handle();
   rt_lock(&p->lock);
   for (;;) {
+    if (p->exiting && p->exiter != t) {
+      rt_unlock(&p->lock);
+      task_exit_now();
+    }
+    if (p->stopped) {
+      /* Stopped: sleep until SIGCONT or SIGKILL (which clear it). */
+      uint32_t seen = __atomic_load_n(&p->stop_word, __ATOMIC_ACQUIRE);
+      rt_unlock(&p->lock);
+      plat_futex_wait(&p->stop_word, seen, -1, true);
+      rt_lock(&p->lock);
+      continue;
+    }
     uint64_t ready = (t->pending.set | p->shared_pending.set) & ~t->sigblocked;
     if (!ready)
       break;
@@ -361,6 +505,19 @@ int moat_signal_dequeue(struct linux_siginfo *info,
     if (sig_ignored(p, sig))
       continue;
     struct linux_sigaction *a = &p->sigaction[sig - 1];
+    if (a->handler == LINUX_SIG_DFL && (SIG_DEFAULT_STOP & LINUX_SIGBIT(sig))) {
+      p->stopped = true;
+      p->stop_sig = sig;
+      p->stop_report = true;
+      p->cont_report = false;
+      for (struct task *o = p->threads; o; o = o->next_in_proc)
+        if (o != t && o->host)
+          plat_kick(o->host);
+      rt_unlock(&p->lock);
+      signal_parent_stop(p, sig);
+      rt_lock(&p->lock);
+      continue;
+    }
     *action = *a;
     if (a->handler != LINUX_SIG_DFL && (a->flags & LINUX_SA_RESETHAND)) {
       a->handler = LINUX_SIG_DFL;

@@ -14,9 +14,9 @@
 #include "moat/platform.h"
 #include "proc.h"
 #include "rt.h"
+#include "moat/regs.h"
 
 struct task_table *g_task_table;
-struct task *g_task_current;
 
 #define NR_OPEN_MAX 1048576 /* Linux's fs.nr_open default */
 
@@ -37,7 +37,9 @@ int task_table_init(const char *hostname, uint32_t max_tasks) {
              sizeof(tt->hostname));
   rt_strlcpy(tt->domainname, "(none)", sizeof(tt->domainname));
   tt->boot_ns = rt_now_ns();
+  tt->next_mm_id = 1;
   g_task_table = tt;
+  futex_init();
   return 0;
 }
 
@@ -127,8 +129,10 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
   default_rlimits(p->rlimit, max_files ? max_files : 1024, tt->max_tasks);
   signal_init_proc(p);
   p->start_ns = rt_now_ns();
+  p->mm_id = tt->next_mm_id++;
   t->tid = 1;
   t->proc = p;
+  t->fw_bucket = -1;
   t->altstack.ss_flags = LINUX_SS_DISABLE;
   p->threads = t;
   p->nthreads = 1;
@@ -136,7 +140,8 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
   tt->tasks[ts] = t;
   tt->ntasks++;
   rt_unlock(&tt->lock);
-  g_task_current = t;
+  plat_thread_set_ctx(t);
+  t->host = plat_thread_handle();
   *out = p;
   return 0;
 }
@@ -156,19 +161,24 @@ struct proc *task_find_proc(int pid) {
 }
 
 void task_set_exe(const char *path) {
-  if (!g_task_current || !path)
+  if (!task_current() || !path)
     return;
-  struct proc *p = g_task_current->proc;
+  struct proc *p = task_current()->proc;
   rt_lock(&p->lock);
   rt_strlcpy(p->exe, path, sizeof(p->exe));
   rt_unlock(&p->lock);
 }
 
 int moat_set_program(const char *path, int argc, const char *const *argv) {
-  if (!g_task_current)
+  if (!task_current())
     return -LINUX_ESRCH;
   task_set_exe(path);
-  struct proc *p = g_task_current->proc;
+  struct proc *p = task_current()->proc;
+  /* A successful exec: a vfork parent may go on; the old image's robust
+   * list and tid address are gone with it. */
+  task_vfork_release(p);
+  task_current()->robust_head = 0;
+  task_current()->clear_child_tid = 0;
   rt_lock(&p->lock);
   size_t at = 0;
   for (int i = 0; argv && i < argc && argv[i]; i++) {
@@ -184,30 +194,34 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
 }
 
 uint64_t task_rlimit(int resource) {
-  if (!g_task_current || resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
+  if (!task_current() || resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
     return LINUX_RLIM_INFINITY;
-  return g_task_current->proc->rlimit[resource].rlim_cur;
+  return task_current()->proc->rlimit[resource].rlim_cur;
 }
 
 /* ---- the proc.h interface for the vfs and file layers ---- */
 
 struct fs_context *proc_current_fs(void) {
-  return g_task_current ? g_task_current->proc->fs : NULL;
+  struct task *t = task_current();
+  return t ? t->proc->fs : NULL;
 }
 
 struct fd_table *proc_current_fdt(void) {
-  return g_task_current ? g_task_current->proc->fdt : NULL;
+  struct task *t = task_current();
+  return t ? t->proc->fdt : NULL;
 }
 
 /* Before the first process exists (boot), the vfs acts as root. */
 void proc_current_cred(uint32_t *euid, uint32_t *egid) {
-  struct proc *p = g_task_current ? g_task_current->proc : NULL;
+  struct task *t = task_current();
+  struct proc *p = t ? t->proc : NULL;
   *euid = p ? p->cred.fsuid : 0;
   *egid = p ? p->cred.fsgid : 0;
 }
 
 bool proc_in_group(uint32_t gid) {
-  struct proc *p = g_task_current ? g_task_current->proc : NULL;
+  struct task *t = task_current();
+  struct proc *p = t ? t->proc : NULL;
   if (!p)
     return false;
   for (uint32_t i = 0; i < p->cred.ngroups && i < TASK_NGROUPS_MAX; i++)
@@ -223,7 +237,11 @@ int moat_getpid(void) {
 }
 
 int moat_getppid(void) {
-  return proc_current()->ppid;
+  struct task_table *tt = g_task_table;
+  rt_lock(&tt->lock);
+  int ppid = proc_current()->ppid;
+  rt_unlock(&tt->lock);
+  return ppid;
 }
 
 int moat_gettid(void) {
@@ -387,28 +405,619 @@ int moat_sysinfo(struct linux_sysinfo *out) {
   return 0;
 }
 
-/* Drop the process's files (closing them flushes pipes' ends so readers
- * see EOF) and mark it dead for a future wait. */
-static void proc_release(struct proc *p) {
+/* ---- the life of processes and threads ----
+ *
+ * Locking order: the task table lock, then a process's lock. Every link
+ * between processes (parent, children, groups) is read and changed under
+ * the table lock; a process's threads list under its own lock. */
+
+#define WNOHANG 1
+#define WUNTRACED 2
+#define WEXITED 4
+#define WCONTINUED 8
+#define WNOWAIT 0x01000000
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
+#define CLONE_PARENT_SETTID 0x00100000ull
+#define CLONE_CHILD_CLEARTID 0x00200000ull
+#define CLONE_CHILD_SETTID 0x01000000ull
+
+void task_wake(struct task *t) {
+  __atomic_add_fetch(&t->wake_word, 1, __ATOMIC_SEQ_CST);
+  plat_futex_wake(&t->wake_word, 1, true);
+}
+
+void task_wake_proc(struct proc *p) {
+  rt_lock(&p->lock);
+  for (struct task *t = p->threads; t; t = t->next_in_proc)
+    task_wake(t);
+  rt_unlock(&p->lock);
+}
+
+static struct proc *find_proc_locked(int pid) {
+  struct task_table *tt = g_task_table;
+  for (uint32_t i = 0; i < tt->max_tasks; i++)
+    if (tt->procs[i] && tt->procs[i]->pid == pid)
+      return tt->procs[i];
+  return NULL;
+}
+
+static void remove_slot(void **slots, uint32_t n, void *what) {
+  for (uint32_t i = 0; i < n; i++)
+    if (slots[i] == what)
+      slots[i] = NULL;
+}
+
+/* A new task for process p (caller holds the table lock): a tid, a slot,
+ * the task limit. */
+static int new_task_locked(struct proc *p, struct task **out) {
+  struct task_table *tt = g_task_table;
+  if (tt->ntasks >= tt->max_tasks)
+    return -LINUX_EAGAIN;
+  int ts = table_slot((void **)tt->tasks, tt->max_tasks);
+  if (ts < 0)
+    return -LINUX_EAGAIN;
+  struct task *t = kzalloc(sizeof(*t));
+  if (!t)
+    return -LINUX_ENOMEM;
+  int tid = alloc_pid_locked(tt);
+  if (tid < 0) {
+    kfree(t);
+    return tid;
+  }
+  t->tid = tid;
+  t->proc = p;
+  t->fw_bucket = -1;
+  tt->tasks[ts] = t;
+  tt->ntasks++;
+  *out = t;
+  return 0;
+}
+
+static void free_task_locked(struct task *t) {
+  struct task_table *tt = g_task_table;
+  remove_slot((void **)tt->tasks, tt->max_tasks, t);
+  tt->ntasks--;
+  kfree(t);
+}
+
+int moat_fork(unsigned flags) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  struct proc *parent = self->proc;
+  struct proc *p = kzalloc(sizeof(*p));
+  if (!p)
+    return -LINUX_ENOMEM;
+  struct task *t = NULL;
+  int err;
+
+  rt_lock(&tt->lock);
+  int ps = table_slot((void **)tt->procs, tt->max_tasks);
+  err = ps < 0 ? -LINUX_EAGAIN : new_task_locked(p, &t);
+  if (err) {
+    rt_unlock(&tt->lock);
+    kfree(p);
+    return err;
+  }
+  p->pid = t->tid;
+  p->ppid = parent->pid;
+  p->parent = parent;
+  p->pgid = parent->pgid;
+  p->sid = parent->sid;
+  p->state = PROC_RUNNING;
+  p->mm_id = tt->next_mm_id++;
+  tt->procs[ps] = p;
+  rt_unlock(&tt->lock);
+
+  rt_lock(&parent->lock);
+  p->cred = parent->cred;
+  memcpy(p->rlimit, parent->rlimit, sizeof(p->rlimit));
+  memcpy(p->sigaction, parent->sigaction, sizeof(p->sigaction));
+  memcpy(p->exe, parent->exe, sizeof(p->exe));
+  memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
+  p->cmdline_len = parent->cmdline_len;
+  t->sigblocked = self->sigblocked;
+  t->altstack = self->altstack;
+  t->robust_head = 0;
+  rt_unlock(&parent->lock);
+  p->start_ns = rt_now_ns();
+  p->threads = t;
+  p->nthreads = 1;
+  p->fs = parent->fs ? fs_context_clone(parent->fs) : NULL;
+  p->fdt = parent->fdt ? fdt_clone(parent->fdt) : NULL;
+  if ((parent->fs && !p->fs) || (parent->fdt && !p->fdt)) {
+    err = -LINUX_ENOMEM;
+    goto undo;
+  }
+
+  /* The child may end and be reaped before plat_fork returns here: keep
+   * what the parent needs. */
+  int child_tid = t->tid;
+  if (flags & MOAT_FORK_VFORK) {
+    self->vfork_wait = 0;
+    p->vfork_parent = self;
+  }
+  void *vmas = mm_fork_begin();
+  int r = plat_fork();
+  if (r == 0) {
+    /* The child: a new host process (this thread only). */
+    mm_fork_end(vmas, true, false);
+    plat_thread_set_ctx(t);
+    t->host = plat_thread_handle();
+    return 0;
+  }
+  mm_fork_end(vmas, false, r < 0);
+  if (r < 0) {
+    err = r;
+    goto undo;
+  }
+  if (flags & MOAT_FORK_VFORK) {
+    /* The parent sleeps until the child has exec'd or gone (its memory
+     * is a copy, so this is only about order, as programs expect). */
+    while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE))
+      plat_futex_wait(&self->vfork_wait, 0, -1, true);
+  }
+  return child_tid;
+
+undo:
+  if (p->fs)
+    fs_context_put(p->fs);
+  if (p->fdt)
+    fdt_put(p->fdt);
+  rt_lock(&tt->lock);
+  remove_slot((void **)tt->procs, tt->max_tasks, p);
+  free_task_locked(t);
+  rt_unlock(&tt->lock);
+  kfree(p);
+  return err;
+}
+
+int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
+                      uint64_t ptid, uint64_t ctid) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  struct proc *p = self->proc;
+  struct task *t = NULL;
+  rt_lock(&tt->lock);
+  int err = new_task_locked(p, &t);
+  rt_unlock(&tt->lock);
+  if (err)
+    return err;
+  int tid = t->tid;
+  rt_lock(&p->lock);
+  t->sigblocked = self->sigblocked;
+  t->altstack.ss_flags = LINUX_SS_DISABLE;
+  if (flags & CLONE_CHILD_CLEARTID)
+    t->clear_child_tid = ctid;
+  t->next_in_proc = p->threads;
+  p->threads = t;
+  p->nthreads++;
+  rt_unlock(&p->lock);
+  if ((flags & CLONE_PARENT_SETTID) && moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
+    __atomic_store_n((int32_t *)(uintptr_t)ptid, tid, __ATOMIC_SEQ_CST);
+  if ((flags & CLONE_CHILD_SETTID) && moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
+    __atomic_store_n((int32_t *)(uintptr_t)ctid, tid, __ATOMIC_SEQ_CST);
+  err = plat_thread_create(regs, t);
+  if (err) {
+    rt_lock(&tt->lock);
+    rt_lock(&p->lock);
+    struct task **pp = &p->threads;
+    while (*pp && *pp != t)
+      pp = &(*pp)->next_in_proc;
+    if (*pp)
+      *pp = t->next_in_proc;
+    p->nthreads--;
+    rt_unlock(&p->lock);
+    free_task_locked(t);
+    rt_unlock(&tt->lock);
+    return err;
+  }
+  return tid;
+}
+
+void task_vfork_release(struct proc *p) {
+  struct task *parent =
+      __atomic_exchange_n(&p->vfork_parent, NULL, __ATOMIC_SEQ_CST);
+  if (parent) {
+    __atomic_store_n(&parent->vfork_wait, 1, __ATOMIC_SEQ_CST);
+    plat_futex_wake(&parent->vfork_wait, 1, true);
+  }
+}
+
+/* The new thread records its host handle itself (first kick may come
+ * before that: it then only gets the wake-up). */
+static void note_host_handle(struct task *t) {
+  if (!t->host)
+    t->host = plat_thread_handle();
+}
+
+/* Unlink the calling thread from its process and end its host thread
+ * (not the last one: the process goes on). */
+static _Noreturn void thread_leave(struct task *t) {
+  struct task_table *tt = g_task_table;
+  struct proc *p = t->proc;
+  futex_robust_exit(t);
+  uint64_t ctid = t->clear_child_tid;
+  if (ctid && moat_user_ok(ctid, 4, LINUX_PROT_WRITE)) {
+    __atomic_store_n((uint32_t *)(uintptr_t)ctid, 0, __ATOMIC_SEQ_CST);
+    futex_wake_addr(ctid, true, 1, ~0u);
+  }
+  rt_lock(&tt->lock);
+  rt_lock(&p->lock);
+  struct task **pp = &p->threads;
+  while (*pp && *pp != t)
+    pp = &(*pp)->next_in_proc;
+  if (*pp)
+    *pp = t->next_in_proc;
+  p->nthreads--;
+  struct task *exiter = p->exiting ? p->exiter : NULL;
+  rt_unlock(&p->lock);
+  free_task_locked(t);
+  rt_unlock(&tt->lock);
+  if (exiter)
+    task_wake(exiter);
+  plat_thread_exit(NULL);
+}
+
+/* Every other thread of the process must leave before it can end: they
+ * hold no lock at the point where they notice (return to the guest, or a
+ * sleep cut short), so the arena stays consistent. */
+static void stop_other_threads(struct proc *p, struct task *self, int code) {
+  rt_lock(&p->lock);
+  if (p->exiting && p->exiter != self) {
+    rt_unlock(&p->lock);
+    task_exit_now(); /* someone else is ending the process */
+  }
+  p->exiting = true;
+  p->exiter = self;
+  p->exit_code = code;
+  for (struct task *o = p->threads; o; o = o->next_in_proc) {
+    if (o == self)
+      continue;
+    task_wake(o);
+    if (o->host)
+      plat_kick(o->host);
+  }
+  rt_unlock(&p->lock);
+  /* Bounded: a thread that never comes back (stuck in the host) must not
+   * keep the process from ending; the host exit ends it anyway. */
+  for (int i = 0; i < 200; i++) {
+    uint32_t seen = __atomic_load_n(&self->wake_word, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&p->nthreads, __ATOMIC_ACQUIRE) <= 1)
+      break;
+    plat_futex_wait(&self->wake_word, seen, 10000000, true);
+  }
+}
+
+static void send_chld(struct proc *parent, struct proc *child, int code,
+                      int value) {
+  struct linux_siginfo info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = LINUX_SIGCHLD;
+  info.si_code = code;
+  info.u.kill.pid = child->pid;
+  info.u.kill.uid = child->cred.ruid;
+  info.u.kill.status = value;
+  signal_send(parent, NULL, &info);
+}
+
+/* End the current process with wait status code: its threads, files and
+ * memory go, its children move to pid 1, its parent hears of it. */
+static _Noreturn void proc_exit(int code, int host_status) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  struct proc *p = self->proc;
+  stop_other_threads(p, self, code);
+  futex_robust_exit(self);
   mm_release();
   struct fd_table *fdt = p->fdt;
+  struct fs_context *fs = p->fs;
   p->fdt = NULL;
+  p->fs = NULL;
   if (fdt)
     fdt_put(fdt);
+  if (fs)
+    fs_context_put(fs);
+  task_vfork_release(p);
+
+  rt_lock(&tt->lock);
+  struct proc *init = find_proc_locked(1);
+  bool init_has_zombie = false;
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct proc *c = tt->procs[i];
+    if (!c || c->ppid != p->pid || c == p)
+      continue;
+    if (c->pdeathsig && c->state == PROC_RUNNING) {
+      struct linux_siginfo info;
+      memset(&info, 0, sizeof(info));
+      info.si_signo = c->pdeathsig;
+      info.si_code = LINUX_SI_USER;
+      signal_send(c, NULL, &info);
+    }
+    c->ppid = init && init != p ? 1 : 0;
+    c->parent = init != p ? init : NULL;
+    init_has_zombie |= c->state == PROC_ZOMBIE;
+  }
+  rt_lock(&p->lock);
+  p->state = PROC_ZOMBIE;
+  p->exit_code = code;
+  p->exit_status = code;
+  for (struct task *t = p->threads, *next; t; t = next) {
+    next = t->next_in_proc;
+    if (t != self)
+      free_task_locked(t);
+  }
+  p->threads = NULL;
+  p->nthreads = 0;
+  rt_unlock(&p->lock);
+  struct proc *parent = p->ppid ? find_proc_locked(p->ppid) : NULL;
+  bool reap = !parent;
+  if (parent) {
+    struct linux_sigaction *a = &parent->sigaction[LINUX_SIGCHLD - 1];
+    reap = a->handler == LINUX_SIG_IGN || (a->flags & 2 /* SA_NOCLDWAIT */);
+    int cld = (code & 0x7f) ? CLD_KILLED : CLD_EXITED;
+    int value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
+    send_chld(parent, p, cld, value);
+  }
+  if (reap) {
+    remove_slot((void **)tt->procs, tt->max_tasks, p);
+  }
+  free_task_locked(self);
+  rt_unlock(&tt->lock);
+  if (parent)
+    task_wake_proc(parent);
+  if (init_has_zombie && init && init != p)
+    task_wake_proc(init);
+  if (reap)
+    kfree(p);
+  plat_exit(host_status);
+}
+
+_Noreturn void task_exit_now(void) {
+  struct task *t = task_current();
+  struct proc *p = t->proc;
+  if (p->exiting && p->exiter != t)
+    thread_leave(t);
+  proc_exit(p->exit_code, p->exit_code & 0x7f ? 128 + (p->exit_code & 0x7f)
+                                              : (p->exit_code >> 8) & 0xff);
 }
 
 _Noreturn void moat_exit_group(int status) {
-  struct proc *p = proc_current();
-  proc_release(p);
-  p->state = PROC_ZOMBIE;
-  p->exit_status = (status & 0xff) << 8;
-  plat_exit(status & 0xff);
+  proc_exit((status & 0xff) << 8, status & 0xff);
 }
 
 _Noreturn void moat_exit_signal(int sig) {
-  struct proc *p = proc_current();
-  proc_release(p);
-  p->state = PROC_ZOMBIE;
-  p->exit_status = sig & 0x7f;
-  plat_exit(128 + (sig & 0x7f));
+  proc_exit(sig & 0x7f, 128 + (sig & 0x7f));
+}
+
+_Noreturn void moat_exit_thread(int status) {
+  struct task *t = task_current();
+  struct proc *p = t->proc;
+  rt_lock(&p->lock);
+  bool last = p->nthreads <= 1 && !p->exiting;
+  rt_unlock(&p->lock);
+  if (last)
+    moat_exit_group(status);
+  thread_leave(t);
+}
+
+/* ---- wait ---- */
+
+static bool wait_match(struct proc *c, int idtype, int id) {
+  if (idtype == MOAT_P_PID)
+    return c->pid == id;
+  if (idtype == MOAT_P_PGID)
+    return c->pgid == id;
+  return true;
+}
+
+int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  struct proc *me = self->proc;
+  note_host_handle(self);
+  if (!(options & (WEXITED | WUNTRACED | WCONTINUED)))
+    return -LINUX_EINVAL;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&self->wake_word, __ATOMIC_ACQUIRE);
+    bool any = false;
+    struct proc *found = NULL;
+    rt_lock(&tt->lock);
+    for (uint32_t i = 0; i < tt->max_tasks && !found; i++) {
+      struct proc *c = tt->procs[i];
+      if (!c || c->ppid != me->pid || c == me || !wait_match(c, idtype, id))
+        continue;
+      any = true;
+      memset(info, 0, sizeof(*info));
+      info->pid = c->pid;
+      info->uid = c->cred.ruid;
+      if ((options & WEXITED) && c->state == PROC_ZOMBIE) {
+        int code = c->exit_code;
+        info->status = code;
+        info->code = (code & 0x7f) ? CLD_KILLED : CLD_EXITED;
+        info->value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
+        found = c;
+        if (!(options & WNOWAIT))
+          remove_slot((void **)tt->procs, tt->max_tasks, c);
+        else
+          found = NULL, i = tt->max_tasks; /* report without reaping */
+        break;
+      }
+      if ((options & WUNTRACED) && c->state == PROC_RUNNING && c->stopped &&
+          c->stop_report) {
+        info->status = (c->stop_sig << 8) | 0x7f;
+        info->code = CLD_STOPPED;
+        info->value = c->stop_sig;
+        if (!(options & WNOWAIT))
+          c->stop_report = false;
+        rt_unlock(&tt->lock);
+        return info->pid;
+      }
+      if ((options & WCONTINUED) && c->state == PROC_RUNNING &&
+          c->cont_report) {
+        info->status = 0xffff;
+        info->code = CLD_CONTINUED;
+        info->value = LINUX_SIGCONT;
+        if (!(options & WNOWAIT))
+          c->cont_report = false;
+        rt_unlock(&tt->lock);
+        return info->pid;
+      }
+    }
+    rt_unlock(&tt->lock);
+    if (found) {
+      kfree(found);
+      return info->pid;
+    }
+    if (info->pid && (options & WNOWAIT) && info->code)
+      return info->pid;
+    if (!any)
+      return -LINUX_ECHILD;
+    if (options & WNOHANG) {
+      memset(info, 0, sizeof(*info));
+      return 0;
+    }
+    if (signal_pending(self))
+      return -LINUX_EINTR;
+    plat_futex_wait(&self->wake_word, seen, -1, true);
+  }
+}
+
+/* ---- process groups and sessions ---- */
+
+int moat_getpgid(int pid) {
+  struct task_table *tt = g_task_table;
+  if (pid < 0)
+    return -LINUX_ESRCH;
+  rt_lock(&tt->lock);
+  struct proc *p = pid ? find_proc_locked(pid) : proc_current();
+  int r = p ? p->pgid : -LINUX_ESRCH;
+  rt_unlock(&tt->lock);
+  return r;
+}
+
+int moat_getsid(int pid) {
+  struct task_table *tt = g_task_table;
+  if (pid < 0)
+    return -LINUX_ESRCH;
+  rt_lock(&tt->lock);
+  struct proc *p = pid ? find_proc_locked(pid) : proc_current();
+  int r = p ? p->sid : -LINUX_ESRCH;
+  rt_unlock(&tt->lock);
+  return r;
+}
+
+int moat_setpgid(int pid, int pgid) {
+  struct task_table *tt = g_task_table;
+  struct proc *me = proc_current();
+  if (pgid < 0)
+    return -LINUX_EINVAL;
+  int err = 0;
+  rt_lock(&tt->lock);
+  struct proc *p = pid ? find_proc_locked(pid) : me;
+  if (!p || (p != me && p->ppid != me->pid)) {
+    err = -LINUX_ESRCH;
+    goto out;
+  }
+  if (p != me && p->sid != me->sid) {
+    err = -LINUX_EPERM;
+    goto out;
+  }
+  if (p->sid == p->pid) { /* a session leader */
+    err = -LINUX_EPERM;
+    goto out;
+  }
+  if (!pgid)
+    pgid = p->pid;
+  if (pgid != p->pid) {
+    /* The group must exist in the same session. */
+    bool ok = false;
+    for (uint32_t i = 0; i < tt->max_tasks && !ok; i++) {
+      struct proc *q = tt->procs[i];
+      ok = q && q->state == PROC_RUNNING && q->pgid == pgid && q->sid == p->sid;
+    }
+    if (!ok) {
+      err = -LINUX_EPERM;
+      goto out;
+    }
+  }
+  p->pgid = pgid;
+out:
+  rt_unlock(&tt->lock);
+  return err;
+}
+
+int moat_setsid(void) {
+  struct task_table *tt = g_task_table;
+  struct proc *me = proc_current();
+  int err;
+  rt_lock(&tt->lock);
+  bool leader = false;
+  for (uint32_t i = 0; i < tt->max_tasks && !leader; i++) {
+    struct proc *q = tt->procs[i];
+    leader = q && q->pgid == me->pid;
+  }
+  if (leader) {
+    err = -LINUX_EPERM;
+  } else {
+    me->sid = me->pgid = me->pid;
+    err = me->pid;
+  }
+  rt_unlock(&tt->lock);
+  return err;
+}
+
+int moat_set_pdeathsig(int sig) {
+  if (sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  proc_current()->pdeathsig = sig;
+  return 0;
+}
+
+int moat_get_pdeathsig(void) {
+  return proc_current()->pdeathsig;
+}
+
+int moat_set_tid_address(uint64_t addr) {
+  struct task *t = task_current();
+  t->clear_child_tid = addr;
+  note_host_handle(t);
+  return t->tid;
+}
+
+int moat_set_robust_list(uint64_t head, uint64_t len) {
+  struct task *t = task_current();
+  if (len != 24)
+    return -LINUX_EINVAL;
+  t->robust_head = head;
+  t->robust_len = len;
+  note_host_handle(t);
+  return 0;
+}
+
+int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  if (tid < 0)
+    return -LINUX_ESRCH;
+  if (!tid) {
+    *head = self->robust_head;
+    *len = self->robust_len ? self->robust_len : 24;
+    return 0;
+  }
+  int err = -LINUX_ESRCH;
+  rt_lock(&tt->lock);
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct task *t = tt->tasks[i];
+    if (t && t->tid == tid) {
+      *head = t->robust_head;
+      *len = t->robust_len ? t->robust_len : 24;
+      err = 0;
+      break;
+    }
+  }
+  rt_unlock(&tt->lock);
+  return err;
 }

@@ -64,6 +64,17 @@ struct proc {
   int queued; /* real-time entries queued in the whole process */
   struct task *threads;
   int nthreads;
+  uint32_t mm_id;            /* address-space identity: private futex keys */
+  bool exiting;              /* exit_group or a fatal signal: threads leave */
+  struct task *exiter;       /* the thread that ends the process */
+  int exit_code;             /* wait status the process will report */
+  struct task *vfork_parent; /* set until the vfork child execs or ends */
+  int pdeathsig;             /* PR_SET_PDEATHSIG */
+  bool stopped;              /* SIGSTOP & co. took effect */
+  int stop_sig;
+  bool stop_report;   /* a stop not yet reported by wait (WUNTRACED) */
+  bool cont_report;   /* a continue not yet reported (WCONTINUED) */
+  uint32_t stop_word; /* futex word the stopped threads sleep on */
   int64_t start_ns;
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
@@ -80,6 +91,18 @@ struct task {
   /* Bumped and futex-woken whenever a signal is queued for this thread,
    * so a sleeping thread (nanosleep, later poll/wait) notices it. */
   uint32_t wake_word;
+  uint64_t host;            /* plat_thread_handle, for plat_kick */
+  uint32_t vfork_wait;      /* futex word: 0 while a vfork child runs */
+  uint64_t clear_child_tid; /* guest address: CLONE_CHILD_CLEARTID */
+  uint64_t robust_head;     /* guest address of the robust list head */
+  uint64_t robust_len;
+  /* Futex wait (core/futex.c): a thread waits on at most one futex. */
+  struct task *fw_next;
+  uint64_t fw_addr;
+  uint32_t fw_key; /* mm_id, or 0 for memory shared between processes */
+  uint32_t fw_bitset;
+  uint32_t fw_woken;
+  int fw_bucket; /* -1 when not queued */
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */
@@ -93,17 +116,19 @@ struct task_table {
   char hostname[TASK_HOSTNAME_MAX + 1];
   char domainname[TASK_HOSTNAME_MAX + 1];
   int64_t boot_ns;
+  uint32_t next_mm_id;
 };
 
 extern struct task_table *g_task_table;
-/* The task running in this host process. */
-extern struct task *g_task_current;
 
+/* The task of the calling thread: each host thread carries its own in
+ * the platform's per-thread context (plat_thread_ctx). */
+void *plat_thread_ctx(void);
 static inline struct task *task_current(void) {
-  return g_task_current;
+  return (struct task *)plat_thread_ctx();
 }
 static inline struct proc *proc_current(void) {
-  return g_task_current->proc;
+  return task_current()->proc;
 }
 
 /* Set up the task table (moat_boot, after the arena). */
@@ -136,5 +161,30 @@ int signal_send(struct proc *p, struct task *t,
 /* Is a signal pending that the thread does not block? (Used by sleeping
  * calls to return -EINTR.) */
 bool signal_pending(struct task *t);
+/* Bump t's wake word and wake it (a sleeping call notices). */
+void task_wake(struct task *t);
+/* Make p (or thread t) notice a new signal: wake its sleepers and kick
+ * one thread that runs guest code and does not block sig. Caller holds
+ * p->lock. */
+void signal_notify(struct proc *p, struct task *t, int sig);
+/* The current thread must leave now (its process is exiting): never
+ * returns. */
+_Noreturn void task_exit_now(void);
+/* Is the address inside a guest MAP_SHARED mapping (core/mm.c)? Shared
+ * futexes there are keyed by address alone. */
+bool mm_addr_shared(uint64_t addr);
+/* fork (core/mm.c): copy the VMA list before the host fork and install
+ * the copy in the child. */
+void *mm_fork_begin(void);
+void mm_fork_end(void *copy, bool child, bool failed);
+/* The vfork child execs or ends: its parent goes on. */
+void task_vfork_release(struct proc *p);
+/* Wake all of proc p's threads (children changed state). */
+void task_wake_proc(struct proc *p);
+/* Futex wake for clear_child_tid and robust lists (core/futex.c). */
+int futex_wake_addr(uint64_t uaddr, bool shared, int count, uint32_t bitset);
+void futex_robust_exit(struct task *t);
+/* Make the futex table (before the first fork: every process shares it). */
+void futex_init(void);
 
 #endif

@@ -186,6 +186,55 @@ int moat_set_program(const char *path, int argc, const char *const *argv);
 /* Exit status for death by signal sig (128 + sig). */
 _Noreturn void moat_exit_signal(int sig);
 
+/* ---- processes and threads (docs/processes.md) ---- */
+#define MOAT_FORK_VFORK 1 /* the parent waits until the child execs or ends */
+/* A new process, a copy of the caller (host fork): returns the child's
+ * pid in the parent, 0 in the child; -EAGAIN beyond the task limit. */
+int moat_fork(unsigned flags);
+/* A new thread of the current process that starts with *regs (the shim
+ * sets rax 0, the stack and the thread pointer). flags: the clone flags
+ * (CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID act on
+ * ptid / ctid, guest addresses the shim checked). Returns the new tid. */
+struct moat_regs;
+int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
+                      uint64_t ptid, uint64_t ctid);
+/* End the calling thread (exit); the last one ends the process. */
+_Noreturn void moat_exit_thread(int status);
+/* What wait4/waitid report about a child. */
+struct moat_wait_info {
+  int pid;
+  int status;  /* wait4's status word */
+  int code;    /* CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED */
+  int value;   /* exit code or signal number */
+  uint32_t uid;
+};
+#define MOAT_P_ALL 0
+#define MOAT_P_PID 1
+#define MOAT_P_PGID 2
+/* waitid: options LINUX-style WNOHANG 1, WUNTRACED/WSTOPPED 2, WEXITED 4,
+ * WCONTINUED 8, WNOWAIT 0x01000000. Returns the pid (info filled), 0 for
+ * WNOHANG with nothing to report, -ECHILD, -EINTR. */
+int moat_wait(int idtype, int id, int options, struct moat_wait_info *info);
+int moat_setpgid(int pid, int pgid);
+int moat_getpgid(int pid);
+int moat_setsid(void);
+int moat_getsid(int pid);
+int moat_set_pdeathsig(int sig);
+int moat_get_pdeathsig(void);
+/* set_tid_address: returns the tid. */
+int moat_set_tid_address(uint64_t addr);
+int moat_set_robust_list(uint64_t head, uint64_t len);
+int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len);
+/* futex(2): op and arguments as Linux; timeout NULL = forever (relative
+ * for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET). uaddr and uaddr2 are
+ * guest addresses (the core checks them). */
+long moat_futex(uint64_t uaddr, int op, uint32_t val,
+                const struct linux_timespec *timeout, uint64_t uaddr2,
+                uint32_t val3);
+/* Send sig with info to a process / a thread (rt_sigqueueinfo,
+ * rt_tgsigqueueinfo). */
+int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info);
+
 /* ---------------------------------------------------------------------
  * Time and randomness
  * ------------------------------------------------------------------- */

@@ -102,6 +102,53 @@ int plat_clock(int clock, int64_t *out_ns);
 int plat_random(void *buf, size_t len);
 
 /* ---------------------------------------------------------------------
+ * Processes and threads (docs/processes.md)
+ *
+ * A platform with processes makes each guest process one of its own and
+ * each guest thread one of its threads. Memory from plat_mem_map with
+ * PLAT_MAP_SHARED (the arena) stays shared with a forked child at the same
+ * address; everything else is copied.
+ * ------------------------------------------------------------------- */
+
+/* Duplicate the calling process: the child is a copy of it with only the
+ * calling thread, and returns 0 from this call; the parent gets a
+ * positive number. The child's host-level exit is reaped by the platform
+ * (the core keeps guest zombies itself); the child MUST NOT outlive the
+ * sandbox's first process.
+ * Errors: -EAGAIN (host limit), -ENOMEM, -ENOSYS (no processes). */
+int plat_fork(void);
+
+/* Start a new thread in the calling process that runs guest code with
+ * regs (as plat_enter) and whose context pointer (plat_thread_ctx) is
+ * ctx from its first instruction. The thread gets its own platform stack
+ * for traps and signals.
+ * Errors: -EAGAIN, -ENOMEM. */
+int plat_thread_create(const struct moat_regs *regs, void *ctx);
+
+/* End the calling thread only. When clear_word is not NULL, after the
+ * thread has stopped using all of its memory, MUST store 0 into
+ * *clear_word and wake it (plat_futex_wake, shared) - the platform's own
+ * CLONE_CHILD_CLEARTID, for the core to know the thread is gone.
+ * MUST NOT return. */
+_Noreturn void plat_thread_exit(uint32_t *clear_word);
+
+/* The calling thread's context pointer (NULL until set). */
+void *plat_thread_ctx(void);
+void plat_thread_set_ctx(void *ctx);
+
+/* An opaque non-zero handle naming the calling thread for plat_kick, valid
+ * in every process of the sandbox while the thread lives. */
+uint64_t plat_thread_handle(void);
+
+/* Make the thread named by handle look at its signals soon: if it is
+ * running guest code, the platform interrupts it and calls
+ * north_interrupt() on that thread; if it is inside the library OS,
+ * nothing happens (the shim checks before returning to the guest). A
+ * sleeping thread is not woken by this (wake its futex word). MAY be a
+ * no-op for a thread that is gone. Errors: -ESRCH. */
+int plat_kick(uint64_t handle);
+
+/* ---------------------------------------------------------------------
  * Standard streams: the three host streams the sandbox was given
  * (0 = input, 1 = output, 2 = error). Nothing else of the host's
  * descriptors is reachable.

@@ -33,4 +33,10 @@ void north_syscall(struct moat_regs *regs);
  * The shim delivers it to the guest (rewriting regs) or ends the guest. */
 void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr);
 
+/* A thread running guest code was interrupted (plat_kick, the process's
+ * timer): the shim delivers pending signals (rewriting regs) or ends the
+ * thread. Called on the platform stack, never while the thread is inside
+ * the library OS. */
+void north_interrupt(struct moat_regs *regs);
+
 #endif

@@ -14,7 +14,10 @@
 #define SYS_SECCOMP_CODE 1
 
 bool g_plat_have_fsgsbase;
+/* Private to the host process (threads of a guest process share it, a
+ * forked child gets a copy and drops the other threads' entries). */
 static struct plat_thread *g_threads[PLAT_MAX_THREADS];
+static int g_threads_high; /* slots below this may be in use */
 static struct plat_thread *g_boot_thread;
 
 /* Layout of a signal stack block (PLAT_ALTSTACK_SIZE, aligned to it):
@@ -40,11 +43,22 @@ int plat_thread_create_stack(struct plat_thread **out) {
   t->magic = PLAT_THREAD_MAGIC;
   t->stack_lo = (void *)(base + 8192);
   t->stack_size = size - 8192;
-  for (int i = 0; i < PLAT_MAX_THREADS; i++) {
-    if (!g_threads[i]) {
-      g_threads[i] = t;
-      break;
+  bool placed = false;
+  for (int i = 0; i < PLAT_MAX_THREADS && !placed; i++) {
+    struct plat_thread *none = NULL;
+    if (__atomic_compare_exchange_n(&g_threads[i], &none, t, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+      placed = true;
+      int high = __atomic_load_n(&g_threads_high, __ATOMIC_RELAXED);
+      while (high < i + 1 &&
+             !__atomic_compare_exchange_n(&g_threads_high, &high, i + 1, true,
+                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        ;
     }
+  }
+  if (!placed) {
+    hsys2(HNR_munmap, base, size);
+    return -LINUX_EAGAIN;
   }
   if (!g_boot_thread)
     g_boot_thread = t;
@@ -57,10 +71,25 @@ int plat_thread_create_stack(struct plat_thread **out) {
 struct plat_thread *plat_current_thread(void) {
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
   uintptr_t base = sp & ~(PLAT_ALTSTACK_SIZE - 1);
-  for (int i = 0; i < PLAT_MAX_THREADS; i++)
-    if (g_threads[i] && (uintptr_t)g_threads[i] == base)
+  int high = __atomic_load_n(&g_threads_high, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < high; i++)
+    if ((uintptr_t)__atomic_load_n(&g_threads[i], __ATOMIC_RELAXED) == base)
       return g_threads[i];
   return g_boot_thread;
+}
+
+void plat_thread_forget(struct plat_thread *t) {
+  for (int i = 0; i < PLAT_MAX_THREADS; i++)
+    if (g_threads[i] == t)
+      __atomic_store_n(&g_threads[i], NULL, __ATOMIC_SEQ_CST);
+  if (g_boot_thread == t)
+    g_boot_thread = NULL;
+}
+
+struct plat_thread *plat_thread_at(int index) {
+  if (index < 0 || index >= PLAT_MAX_THREADS)
+    return NULL;
+  return __atomic_load_n(&g_threads[index], __ATOMIC_ACQUIRE);
 }
 
 static uint64_t read_fs_base(struct plat_thread *t) {
@@ -208,8 +237,13 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   /* The kernel put -ENOSYS in rax before the filter ran. */
   regs.rax = (uint64_t)(int64_t)info->si_syscall;
   uint64_t entry_fs = regs.fs_base;
+  t->kicked = false;
   t->in_handler = true;
   north_syscall(&regs);
+  /* A kick that arrived while we were inside the library OS, after the
+   * shim last looked at the signals: look once more. */
+  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST))
+    north_interrupt(&regs);
   t->in_handler = false;
   finish_fs_base(t, entry_fs, regs.fs_base);
   regs_to_uc(&regs, uc);
@@ -225,8 +259,38 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   struct moat_regs regs;
   regs_from_uc(&regs, uc, t);
   uint64_t entry_fs = regs.fs_base;
+  t->kicked = false;
   t->in_handler = true;
   north_fault(&regs, sig, info->si_code, addr);
+  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST))
+    north_interrupt(&regs);
+  t->in_handler = false;
+  finish_fs_base(t, entry_fs, regs.fs_base);
+  regs_to_uc(&regs, uc);
+}
+
+/* plat_kick's signal. In guest code: let the shim deliver what is
+ * pending. Inside the library OS: only note it; the shim looks at the
+ * signals before it returns to the guest, and the trap handlers look
+ * again when a kick came in while they ran. */
+static void kick_handler(int sig, siginfo_t *info, void *ctx) {
+  ucontext_t *uc = ctx;
+  struct plat_thread *t = plat_current_thread();
+  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  if (!t)
+    return;
+  if (!t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+    __atomic_store_n(&t->kicked, true, __ATOMIC_SEQ_CST);
+    return;
+  }
+  struct moat_regs regs;
+  regs_from_uc(&regs, uc, t);
+  uint64_t entry_fs = regs.fs_base;
+  t->kicked = false;
+  t->in_handler = true;
+  do
+    north_interrupt(&regs);
+  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST));
   t->in_handler = false;
   finish_fs_base(t, entry_fs, regs.fs_base);
   regs_to_uc(&regs, uc);
@@ -264,6 +328,12 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGPIPE, NULL, true);
   if (!err)
     err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
+  if (!err)
+    err = raw_sigaction(PLAT_SIG_KICK, kick_handler, false);
+  /* Guest zombies live in the arena; the host reaps our children itself
+   * (SIGCHLD ignored means no host zombie, inherited by every fork). */
+  if (!err)
+    err = raw_sigaction(LINUX_SIGCHLD, NULL, true);
   return err;
 }
 

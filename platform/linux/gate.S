@@ -11,6 +11,8 @@
 	.globl plat_gate_syscall6
 	.globl plat_gate_restorer
 	.globl plat_gate_sigreturn
+	.globl plat_gate_clone_thread
+	.globl plat_gate_thread_exit
 	.hidden plat_gate_start
 	.hidden plat_gate_end
 
@@ -56,6 +58,50 @@ plat_gate_sigreturn:
 	syscall
 	ud2
 	.size plat_gate_sigreturn, .-plat_gate_sigreturn
+
+/* long plat_gate_clone_thread(long flags, void *stack_top, void (*fn)(void *),
+ *                             void *arg): fn and arg ride on the child's
+ * stack, so the child needs no register the parent must keep. */
+	.type plat_gate_clone_thread, @function
+plat_gate_clone_thread:
+	movq %rdx, -8(%rsi)
+	movq %rcx, -16(%rsi)
+	subq $16, %rsi
+	xorl %edx, %edx
+	xorl %r10d, %r10d
+	xorl %r8d, %r8d
+	movq $56, %rax		/* clone */
+	syscall
+	testq %rax, %rax
+	jnz 1f
+	xorl %ebp, %ebp
+	popq %rdi
+	popq %rax
+	call *%rax
+	ud2
+1:	ret
+	.size plat_gate_clone_thread, .-plat_gate_clone_thread
+
+/* _Noreturn void plat_gate_thread_exit(void *base, size_t len,
+ *                                      uint32_t *clear_word) */
+	.type plat_gate_thread_exit, @function
+plat_gate_thread_exit:
+	movq %rdx, %r12
+	movq $11, %rax		/* munmap: our own stack; no memory use below */
+	syscall
+	testq %r12, %r12
+	jz 2f
+	movl $0, (%r12)
+	movq %r12, %rdi
+	movq $1, %rsi		/* FUTEX_WAKE, shared */
+	movq $0x7fffffff, %rdx
+	movq $202, %rax		/* futex */
+	syscall
+2:	xorl %edi, %edi
+	movq $60, %rax		/* exit: this thread only */
+	syscall
+	ud2
+	.size plat_gate_thread_exit, .-plat_gate_thread_exit
 
 plat_gate_end:
 	int3

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "linux_platform.h"
@@ -52,6 +53,79 @@ static int write_file(const char *path, const char *text) {
   return err;
 }
 
+static volatile pid_t g_ns_init;
+static volatile int g_relay_signal;
+
+static void relay_signal(int sig) {
+  /* The namespace's init ignores signals it has no handler for, so a
+   * termination request from outside ends it (and with it every guest
+   * process) by SIGKILL; moat's status still names the request. */
+  g_relay_signal = sig;
+  if (g_ns_init > 0)
+    kill(g_ns_init, SIGKILL);
+}
+
+/* After unshare(CLONE_NEWPID) our next child is the namespace's init
+ * (pid 1): it becomes the sandbox's first guest process, and when it dies
+ * the kernel kills every process left in the namespace. This process stays
+ * outside as a relay: it waits for init and passes its fate on, and dies
+ * with the supervisor (parent-death signal). */
+static void become_pid_namespace_init(void) {
+  static const int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  pid_t supervisor = getppid();
+  fflush(NULL);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+      getppid() != supervisor) {
+    g_plat_lockdown.ns_flags &= ~(unsigned)CLONE_NEWPID;
+    return;
+  }
+  struct sigaction sa = {.sa_handler = relay_signal};
+  sigemptyset(&sa.sa_mask);
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  for (size_t i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+    sigaction(relayed[i], &sa, NULL);
+  pid_t child = fork();
+  if (child < 0) {
+    /* No init could be made: carry on without the PID namespace layer
+     * (recorded); the namespace is unusable for further forks. */
+    g_plat_lockdown.ns_flags &= ~(unsigned)CLONE_NEWPID;
+    g_plat_lockdown.pid_ns_broken = true;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return;
+  }
+  if (child == 0) {
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (size_t i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+      sigaction(relayed[i], &dfl, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return;
+  }
+  g_ns_init = child;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  int status;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR)
+      _exit(125);
+  if (WIFEXITED(status) && !g_relay_signal)
+    _exit(WEXITSTATUS(status));
+  int sig = g_relay_signal ? g_relay_signal
+                           : (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (!sig)
+    _exit(125);
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(sig, &dfl, NULL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, NULL);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  kill(getpid(), sig);
+  _exit(128 + sig);
+}
+
 /* Best effort: a host without unprivileged user namespaces still gets a
  * sandbox, with one layer fewer (recorded). The user namespace maps our
  * own ids to themselves so files created in rw grants keep their owner. */
@@ -74,6 +148,9 @@ static void enter_namespaces(void) {
         g_plat_lockdown.ns_flags |= (unsigned)each[i];
   }
   if (g_plat_lockdown.ns_flags & CLONE_NEWUSER) {
+    /* A PID namespace needs the user namespace (unprivileged). */
+    if (unshare(CLONE_NEWPID) == 0)
+      g_plat_lockdown.ns_flags |= CLONE_NEWPID;
     char map[64];
     int err = write_file("/proc/self/setgroups", "deny");
     snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
@@ -84,6 +161,8 @@ static void enter_namespaces(void) {
       err = write_file("/proc/self/gid_map", map);
     g_plat_lockdown.uid_mapped = !err;
   }
+  if (g_plat_lockdown.ns_flags & CLONE_NEWPID)
+    become_pid_namespace_init();
 }
 
 void plat_linux_isolate(void) {
@@ -225,11 +304,9 @@ void plat_lockdown_report(void) {
   static const struct {
     unsigned flag;
     const char *name;
-  } ns[] = {{CLONE_NEWUSER, " user"},
-            {CLONE_NEWNET, " net"},
-            {CLONE_NEWIPC, " ipc"},
-            {CLONE_NEWUTS, " uts"},
-            {CLONE_NEWNS, " mount"}};
+  } ns[] = {{CLONE_NEWUSER, " user"}, {CLONE_NEWNET, " net"},
+            {CLONE_NEWIPC, " ipc"},   {CLONE_NEWUTS, " uts"},
+            {CLONE_NEWNS, " mount"},  {CLONE_NEWPID, " pid"}};
   po_str(&o, "moat: lockdown: namespaces:");
   for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
     if (s->ns_flags & ns[i].flag)

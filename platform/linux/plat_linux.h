@@ -35,20 +35,26 @@ enum {
   HNR_mprotect = 10,
   HNR_munmap = 11,
   HNR_rt_sigaction = 13,
+  HNR_rt_sigprocmask = 14,
   HNR_rt_sigreturn = 15,
   HNR_ioctl = 16,
   HNR_pread64 = 17,
   HNR_pwrite64 = 18,
+  HNR_getpid = 39,
+  HNR_clone = 56,
+  HNR_exit = 60,
   HNR_fsync = 74,
   HNR_ftruncate = 77,
   HNR_fchmod = 91,
   HNR_sigaltstack = 131,
   HNR_arch_prctl = 158,
+  HNR_gettid = 186,
   HNR_futex = 202,
   HNR_getdents64 = 217,
   HNR_restart_syscall = 219,
   HNR_clock_gettime = 228,
   HNR_exit_group = 231,
+  HNR_tgkill = 234,
   HNR_openat = 257,
   HNR_mkdirat = 258,
   HNR_newfstatat = 262,
@@ -70,6 +76,15 @@ long plat_gate_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
                         long a6);
 void plat_gate_restorer(void);
 _Noreturn void plat_gate_sigreturn(void *ucontext);
+/* clone(flags, stack_top - 16) for a thread: the child calls fn(arg) on
+ * stack_top (16-byte aligned) and must never return; the parent gets the
+ * child's tid or a negative errno. */
+long plat_gate_clone_thread(long flags, void *stack_top, void (*fn)(void *),
+                            void *arg);
+/* munmap(base, len), then *clear_word = 0 and FUTEX_WAKE on it (when not
+ * NULL), then exit(0): all without touching the stack being unmapped. */
+_Noreturn void plat_gate_thread_exit(void *base, size_t len,
+                                     uint32_t *clear_word);
 
 /* ---- host-call counting ---- */
 enum plat_fn {
@@ -98,6 +113,12 @@ enum plat_fn {
   PF_HOST_MOVE,
   PF_HOST_SETATTR,
   PF_HOST_SYNC,
+  PF_FORK,
+  PF_THREAD_CREATE,
+  PF_THREAD_EXIT,
+  PF_THREAD_CTX,
+  PF_THREAD_HANDLE,
+  PF_KICK,
   PF_COUNT
 };
 
@@ -134,15 +155,26 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
  * stack and finds it by masking its own stack pointer. */
 #define PLAT_ALTSTACK_SIZE (1ul << 20) /* also the alignment */
 #define PLAT_THREAD_MAGIC 0x6d6f61745f746872ull
-#define PLAT_MAX_THREADS 64
+#define PLAT_MAX_THREADS 1024 /* per host process */
+/* The host signal that kicks a thread running guest code (plat_kick);
+ * the filter pins tgkill to it. */
+#define PLAT_SIG_KICK 63
+/* The only thread flags the filter allows for clone: a thread of this
+ * process that shares everything the kernel can share (CLONE_VM 0x100,
+ * FS 0x200, FILES 0x400, SIGHAND 0x800, THREAD 0x10000, SYSVSEM 0x40000). */
+#define PLAT_THREAD_CLONE_FLAGS 0x50f00
 
 struct plat_thread {
   uint64_t magic;
   uint64_t fs_base; /* the guest's thread pointer, tracked by us */
   bool in_guest;    /* plat_enter ran: traps now come from the guest */
   bool in_handler;  /* inside north_syscall / north_fault */
+  bool kicked;      /* a kick arrived while inside the library OS */
   void *stack_lo;   /* the usable signal stack */
   size_t stack_size;
+  void *ctx;               /* the core's per-thread pointer (plat_thread_ctx) */
+  int host_tid, host_tgid; /* for plat_thread_handle, 0 until asked */
+  struct moat_regs start;  /* plat_thread_create: where the thread starts */
 };
 
 /* The calling thread's state, or NULL when it has none yet. */
@@ -152,6 +184,10 @@ struct plat_thread *plat_current_thread(void);
 int plat_thread_create_stack(struct plat_thread **out);
 /* Install sigaltstack and our signal handlers for the calling thread. */
 int plat_signals_install(struct plat_thread *t);
+/* Forget a thread block (thread exit, or the other threads after fork). */
+void plat_thread_forget(struct plat_thread *t);
+/* Every registered thread block (fork's child frees the others'). */
+struct plat_thread *plat_thread_at(int index);
 
 /* ---- libc-free output ---- */
 struct plat_out {
@@ -179,9 +215,10 @@ int plat_hostfs_grants(int *fds, bool *writable, int max);
 
 /* ---- lockdown status (for --verbose/--stats and docs) ---- */
 struct plat_lockdown_status {
-  unsigned ns_flags; /* CLONE_NEW* that took effect */
-  bool uid_mapped;   /* uid/gid maps written in the new user namespace */
-  int landlock_abi;  /* 0: unavailable */
+  unsigned ns_flags;  /* CLONE_NEW* that took effect */
+  bool uid_mapped;    /* uid/gid maps written in the new user namespace */
+  bool pid_ns_broken; /* CLONE_NEWPID took effect but no init could start */
+  int landlock_abi;   /* 0: unavailable */
   bool landlock_on;
   bool grants_cloned; /* grants are private mounts, ro ones read-only */
   bool root_emptied;  /* the process root is an empty read-only tmpfs */

@@ -15,6 +15,7 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,15 @@ static const struct rule g_rules[] = {
     R0(HNR_rt_sigreturn),
     R0(HNR_restart_syscall),
     R0(HNR_exit_group),
+    /* processes and threads (proc.c): fork with SIGCHLD only, a thread
+     * with one fixed flag set; a thread's own exit; the kick signal only */
+    R2(HNR_clone, CMP(0, SCMP_CMP_EQ, SIGCHLD), CMP(1, SCMP_CMP_EQ, 0)),
+    R1(HNR_clone, CMP(0, SCMP_CMP_EQ, PLAT_THREAD_CLONE_FLAGS)),
+    R0(HNR_exit),
+    R1(HNR_rt_sigprocmask, CMP(0, SCMP_CMP_EQ, SIG_SETMASK)),
+    R0(HNR_getpid),
+    R0(HNR_gettid),
+    R1(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
     /* waiting, time, entropy */
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),

@@ -33,6 +33,12 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_HOST_MOVE] = "plat_host_move",
     [PF_HOST_SETATTR] = "plat_host_setattr",
     [PF_HOST_SYNC] = "plat_host_sync",
+    [PF_FORK] = "plat_fork",
+    [PF_THREAD_CREATE] = "plat_thread_create",
+    [PF_THREAD_EXIT] = "plat_thread_exit",
+    [PF_THREAD_CTX] = "plat_thread_ctx",
+    [PF_THREAD_HANDLE] = "plat_thread_handle",
+    [PF_KICK] = "plat_kick",
 };
 
 /* Names of the host syscalls the platform can make (the allowlist and the
@@ -49,7 +55,13 @@ static const struct {
     {HNR_mprotect, "mprotect"},
     {HNR_munmap, "munmap"},
     {HNR_rt_sigaction, "rt_sigaction"},
+    {HNR_rt_sigprocmask, "rt_sigprocmask"},
     {HNR_rt_sigreturn, "rt_sigreturn"},
+    {HNR_getpid, "getpid"},
+    {HNR_clone, "clone"},
+    {HNR_exit, "exit"},
+    {HNR_gettid, "gettid"},
+    {HNR_tgkill, "tgkill"},
     {HNR_ioctl, "ioctl"},
     {HNR_pread64, "pread64"},
     {HNR_pwrite64, "pwrite64"},

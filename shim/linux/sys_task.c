@@ -1,8 +1,8 @@
 /* Process and identity syscalls of the Linux shim: exit, the id family,
  * uname, the thread pointer (arch_prctl), limits, and the small start-up
  * calls static glibc and musl make (set_tid_address, set_robust_list,
- * rseq, prctl ...). A guest is one process with one thread for now, so
- * the thread and process-group calls answer for that single task. */
+ * rseq, prctl ...). Process creation, exit, wait, groups and futexes
+ * live in sys_proc.c. */
 #include "moat/platform.h"
 #include "shim.h"
 
@@ -11,29 +11,11 @@
 char g_comm[16] = "moat";
 static bool g_dumpable = true;
 static bool g_no_new_privs;
-static int g_pdeathsig;
 static int g_nice;
 
 /* The highest valid user-space address + 1 on x86-64 with 4-level paging:
  * a thread pointer beyond it is refused as Linux does. */
 #define SHIM_TASK_SIZE_MAX 0x7ffffffff000ull
-
-_Noreturn static void exit_now(int status) {
-  const struct moat_config *cfg = moat_config();
-  if (cfg && cfg->strace)
-    moat_log("+++ exited with %d +++\n", status & 0xff);
-  shim_stats_print();
-  moat_exit_group(status & 0xff);
-}
-
-long sys_exit(SYSARGS) {
-  /* The only thread leaving ends the process. */
-  exit_now((int)a0);
-}
-
-long sys_exit_group(SYSARGS) {
-  exit_now((int)a0);
-}
 
 /* ---- ids -------------------------------------------------------------- */
 
@@ -179,39 +161,6 @@ out:
   return ret;
 }
 
-long sys_getpgrp(SYSARGS) {
-  return moat_getpid();
-}
-
-long sys_getpgid(SYSARGS) {
-  int pid = (int)a0;
-  if (pid < 0)
-    return -LINUX_EINVAL;
-  if (pid && pid != moat_getpid())
-    return -LINUX_ESRCH;
-  return moat_getpid();
-}
-
-long sys_getsid(SYSARGS) {
-  return sys_getpgid(regs, a0, a1, a2, a3, a4, a5);
-}
-
-long sys_setpgid(SYSARGS) {
-  int pid = (int)a0, pgid = (int)a1, self = moat_getpid();
-  if (pgid < 0)
-    return -LINUX_EINVAL;
-  if (pid && pid != self)
-    return -LINUX_ESRCH;
-  if (pgid && pgid != self)
-    return -LINUX_EPERM;
-  return 0;
-}
-
-long sys_setsid(SYSARGS) {
-  /* The process already leads its own group, so Linux refuses. */
-  return -LINUX_EPERM;
-}
-
 /* ---- system identity ------------------------------------------------- */
 
 long sys_uname(SYSARGS) {
@@ -288,20 +237,6 @@ long sys_arch_prctl(SYSARGS) {
   default:
     return -LINUX_EINVAL;
   }
-}
-
-long sys_set_tid_address(SYSARGS) {
-  g_clear_child_tid = a0;
-  return moat_gettid();
-}
-
-/* struct robust_list_head is three words. */
-long sys_set_robust_list(SYSARGS) {
-  if (a1 != 24)
-    return -LINUX_EINVAL;
-  g_robust_list_head = a0;
-  g_robust_list_len = (size_t)a1;
-  return 0;
 }
 
 long sys_rseq(SYSARGS) {
@@ -471,12 +406,11 @@ long sys_personality(SYSARGS) {
 long sys_prctl(SYSARGS) {
   switch ((int)a0) {
   case SHIM_PR_SET_PDEATHSIG:
-    if (a1 > LINUX_NSIG)
-      return -LINUX_EINVAL;
-    g_pdeathsig = (int)a1;
-    return 0;
-  case SHIM_PR_GET_PDEATHSIG:
-    return user_write(a1, &g_pdeathsig, 4) < 0 ? -LINUX_EFAULT : 0;
+    return moat_set_pdeathsig((int)a1);
+  case SHIM_PR_GET_PDEATHSIG: {
+    int32_t sig = moat_get_pdeathsig();
+    return user_write(a1, &sig, 4) < 0 ? -LINUX_EFAULT : 0;
+  }
   case SHIM_PR_GET_DUMPABLE:
     return g_dumpable;
   case SHIM_PR_SET_DUMPABLE:
@@ -553,79 +487,6 @@ long sys_capget(SYSARGS) {
   return user_write(a1, data, words * 4) < 0 ? -LINUX_EFAULT : 0;
 }
 
-/* ---- one-thread synchronisation ----------------------------------------- */
-
-#define SHIM_FUTEX_WAIT 0
-#define SHIM_FUTEX_WAKE 1
-#define SHIM_FUTEX_REQUEUE 3
-#define SHIM_FUTEX_CMP_REQUEUE 4
-#define SHIM_FUTEX_WAKE_OP 5
-#define SHIM_FUTEX_WAIT_BITSET 9
-#define SHIM_FUTEX_WAKE_BITSET 10
-#define SHIM_FUTEX_CMD_MASK 0x7f
-#define SHIM_FUTEX_CLOCK_REALTIME 256
-
-/* With one thread, nobody else can wake a waiter: a wait whose value
- * matches only ends by its timeout or by a signal, exactly as Linux
- * would behave for this process. */
-long sys_futex(SYSARGS) {
-  int cmd = (int)a1 & SHIM_FUTEX_CMD_MASK;
-  uint32_t cur;
-
-  switch (cmd) {
-  case SHIM_FUTEX_WAIT:
-  case SHIM_FUTEX_WAIT_BITSET: {
-    struct linux_timespec ts, *tsp = NULL;
-    int clock = LINUX_CLOCK_MONOTONIC, flags = 0, err;
-    if (a0 & 3)
-      return -LINUX_EINVAL;
-    if (cmd == SHIM_FUTEX_WAIT_BITSET && (uint32_t)a5 == 0)
-      return -LINUX_EINVAL;
-    if (user_read(&cur, a0, 4) < 0)
-      return -LINUX_EFAULT;
-    if (a3) {
-      if (user_read(&ts, a3, sizeof(ts)) < 0)
-        return -LINUX_EFAULT;
-      if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
-        return -LINUX_EINVAL;
-      tsp = &ts;
-    }
-    if (cur != (uint32_t)a2)
-      return -LINUX_EAGAIN;
-    if (cmd == SHIM_FUTEX_WAIT_BITSET) {
-      flags = LINUX_TIMER_ABSTIME;
-      if ((int)a1 & SHIM_FUTEX_CLOCK_REALTIME)
-        clock = LINUX_CLOCK_REALTIME;
-    }
-    if (tsp) {
-      err = moat_clock_nanosleep(clock, flags, tsp, NULL);
-      return err < 0 ? err : -LINUX_ETIMEDOUT;
-    }
-    for (;;) {
-      struct linux_timespec hour = {3600, 0};
-      err = moat_clock_nanosleep(LINUX_CLOCK_MONOTONIC, 0, &hour, NULL);
-      if (err < 0)
-        return restartable(err);
-    }
-  }
-  case SHIM_FUTEX_WAKE:
-  case SHIM_FUTEX_WAKE_BITSET:
-  case SHIM_FUTEX_WAKE_OP:
-  case SHIM_FUTEX_REQUEUE:
-    if (a0 & 3)
-      return -LINUX_EINVAL;
-    return 0;
-  case SHIM_FUTEX_CMP_REQUEUE:
-    if (a0 & 3)
-      return -LINUX_EINVAL;
-    if (user_read(&cur, a0, 4) < 0)
-      return -LINUX_EFAULT;
-    return cur == (uint32_t)a5 ? 0 : -LINUX_EAGAIN;
-  default:
-    return -LINUX_ENOSYS;
-  }
-}
-
 #define SHIM_MEMBARRIER_GLOBAL 1
 #define SHIM_MEMBARRIER_PRIVATE_EXPEDITED 8
 #define SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED 16
@@ -641,34 +502,6 @@ long sys_membarrier(SYSARGS) {
   if (a0 & ~(uint64_t)supported || (a0 & (a0 - 1)))
     return -LINUX_EINVAL;
   return 0;
-}
-
-/* ---- children: there are none yet --------------------------------------- */
-
-#define SHIM_WNOHANG 1
-#define SHIM_WUNTRACED 2
-#define SHIM_WEXITED 4
-#define SHIM_WCONTINUED 8
-#define SHIM_WNOWAIT 0x01000000
-#define SHIM_WALL_FLAGS 0xe0000000u /* __WNOTHREAD __WALL __WCLONE */
-
-long sys_wait4(SYSARGS) {
-  if ((unsigned)a2 &
-      ~(SHIM_WNOHANG | SHIM_WUNTRACED | SHIM_WCONTINUED | SHIM_WALL_FLAGS))
-    return -LINUX_EINVAL;
-  return -LINUX_ECHILD;
-}
-
-long sys_waitid(SYSARGS) {
-  unsigned options = (unsigned)a3;
-  if ((int)a0 < 0 || (int)a0 > 3) /* P_ALL P_PID P_PGID P_PIDFD */
-    return -LINUX_EINVAL;
-  if (options & ~(SHIM_WNOHANG | SHIM_WUNTRACED | SHIM_WEXITED |
-                  SHIM_WCONTINUED | SHIM_WNOWAIT | SHIM_WALL_FLAGS))
-    return -LINUX_EINVAL;
-  if (!(options & (SHIM_WUNTRACED | SHIM_WEXITED | SHIM_WCONTINUED)))
-    return -LINUX_EINVAL;
-  return -LINUX_ECHILD;
 }
 
 /* ---- scheduler queries: everything runs as SCHED_OTHER ------------------ */

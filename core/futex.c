@@ -1,0 +1,371 @@
+/* Guest futexes: wait queues in the arena, so a waker in another guest
+ * process (shared memory) or another thread finds the waiter.
+ *
+ * A waiter queues its own task (a thread waits on one futex at a time)
+ * in a hash bucket and sleeps on its task's wake word, the same word a
+ * signal sender bumps: one sleep notices both a futex wake and a signal,
+ * with no polling. Keys: a private futex is (address space, address); an
+ * address inside a guest MAP_SHARED mapping is keyed by the address alone,
+ * since a forked process sees that memory at the same address. Robust
+ * lists are walked here too when a thread ends. */
+#include "moat/moat.h"
+#include "moat/platform.h"
+#include "rt.h"
+#include "task.h"
+
+#define FUTEX_BUCKETS 256
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_REQUEUE 3
+#define FUTEX_CMP_REQUEUE 4
+#define FUTEX_WAKE_OP 5
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAKE_BITSET 10
+#define FUTEX_PRIVATE 128
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAITERS 0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define FUTEX_TID_MASK 0x3fffffffu
+
+struct futex_bucket {
+  struct rt_lock lock;
+  struct task *head;
+};
+
+static struct futex_bucket *g_futex; /* in the arena, made on first use */
+
+static struct futex_bucket *buckets(void) {
+  struct futex_bucket *b = __atomic_load_n(&g_futex, __ATOMIC_ACQUIRE);
+  if (b)
+    return b;
+  /* The first process makes the table before any fork (its first futex
+   * call or a thread's exit), so every process inherits the pointer. */
+  b = kzalloc(sizeof(*b) * FUTEX_BUCKETS);
+  if (!b)
+    rt_panic("out of memory for the futex table");
+  struct futex_bucket *none = NULL;
+  if (!__atomic_compare_exchange_n(&g_futex, &none, b, false, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_ACQUIRE)) {
+    kfree(b);
+    b = none;
+  }
+  return b;
+}
+
+void futex_init(void) {
+  buckets();
+}
+
+static uint32_t key_of(uint64_t uaddr, bool shared) {
+  if (shared && mm_addr_shared(uaddr))
+    return 0;
+  return proc_current()->mm_id;
+}
+
+static int bucket_of(uint64_t uaddr) {
+  uint64_t h = (uaddr >> 2) * 0x9e3779b97f4a7c15ull;
+  return (int)(h >> 56) % FUTEX_BUCKETS;
+}
+
+/* Wake up to count waiters of (key, uaddr) whose bitset meets bitset;
+ * caller holds the bucket lock. */
+static int wake_locked(struct futex_bucket *b, uint32_t key, uint64_t uaddr,
+                       int count, uint32_t bitset) {
+  int woken = 0;
+  struct task **pp = &b->head;
+  while (*pp && woken < count) {
+    struct task *w = *pp;
+    if (w->fw_addr == uaddr && w->fw_key == key && (w->fw_bitset & bitset)) {
+      *pp = w->fw_next;
+      w->fw_bucket = -1;
+      __atomic_store_n(&w->fw_woken, 1, __ATOMIC_SEQ_CST);
+      task_wake(w);
+      woken++;
+      continue;
+    }
+    pp = &w->fw_next;
+  }
+  return woken;
+}
+
+int futex_wake_addr(uint64_t uaddr, bool shared, int count, uint32_t bitset) {
+  struct futex_bucket *b = &buckets()[bucket_of(uaddr)];
+  uint32_t key = key_of(uaddr, shared);
+  rt_lock(&b->lock);
+  int n = wake_locked(b, key, uaddr, count, bitset);
+  rt_unlock(&b->lock);
+  return n;
+}
+
+static void unqueue(struct task *t) {
+  struct futex_bucket *all = buckets();
+  for (;;) {
+    int idx = __atomic_load_n(&t->fw_bucket, __ATOMIC_ACQUIRE);
+    if (idx < 0)
+      return;
+    struct futex_bucket *b = &all[idx];
+    rt_lock(&b->lock);
+    if (t->fw_bucket == idx) {
+      struct task **pp = &b->head;
+      while (*pp && *pp != t)
+        pp = &(*pp)->fw_next;
+      if (*pp)
+        *pp = t->fw_next;
+      t->fw_bucket = -1;
+      rt_unlock(&b->lock);
+      return;
+    }
+    rt_unlock(&b->lock); /* requeued meanwhile: try its new bucket */
+  }
+}
+
+/* deadline_ns: absolute on clock (REALTIME or MONOTONIC), or < 0. */
+static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
+                       int64_t deadline_ns, int clock, uint32_t bitset) {
+  struct task *t = task_current();
+  if (!moat_user_ok(uaddr, 4, LINUX_PROT_READ))
+    return -LINUX_EFAULT;
+  int idx = bucket_of(uaddr);
+  struct futex_bucket *b = &buckets()[idx];
+  uint32_t seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
+  t->fw_addr = uaddr;
+  t->fw_key = key_of(uaddr, shared);
+  t->fw_bitset = bitset;
+  t->fw_woken = 0;
+  rt_lock(&b->lock);
+  if (__atomic_load_n((uint32_t *)(uintptr_t)uaddr, __ATOMIC_SEQ_CST) != val) {
+    rt_unlock(&b->lock);
+    return -LINUX_EAGAIN;
+  }
+  t->fw_bucket = idx;
+  t->fw_next = b->head;
+  b->head = t;
+  rt_unlock(&b->lock);
+  long ret;
+  for (;;) {
+    if (__atomic_load_n(&t->fw_woken, __ATOMIC_ACQUIRE)) {
+      ret = 0;
+      break;
+    }
+    if (signal_pending(t)) {
+      ret = -LINUX_EINTR;
+      break;
+    }
+    int64_t wait_ns = -1;
+    if (deadline_ns >= 0) {
+      int64_t now =
+          clock == LINUX_CLOCK_REALTIME ? rt_realtime_ns() : rt_now_ns();
+      if (now >= deadline_ns) {
+        ret = -LINUX_ETIMEDOUT;
+        break;
+      }
+      wait_ns = deadline_ns - now;
+    }
+    plat_futex_wait(&t->wake_word, seen, wait_ns, true);
+    seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
+  }
+  unqueue(t);
+  /* Woken at the same moment as a signal or timeout: the wake counts. */
+  if (ret && __atomic_load_n(&t->fw_woken, __ATOMIC_ACQUIRE))
+    ret = 0;
+  return ret;
+}
+
+static long requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
+                    int nmove, bool cmp, uint32_t val3) {
+  if (!moat_user_ok(uaddr, 4, LINUX_PROT_READ) ||
+      !moat_user_ok(uaddr2, 4, LINUX_PROT_READ))
+    return -LINUX_EFAULT;
+  if (nwake < 0 || nmove < 0)
+    return -LINUX_EINVAL;
+  struct futex_bucket *all = buckets();
+  int i1 = bucket_of(uaddr), i2 = bucket_of(uaddr2);
+  struct futex_bucket *b1 = &all[i1], *b2 = &all[i2];
+  uint32_t k1 = key_of(uaddr, shared), k2 = key_of(uaddr2, shared);
+  /* Two bucket locks in index order. */
+  rt_lock(i1 <= i2 ? &b1->lock : &b2->lock);
+  if (i1 != i2)
+    rt_lock(i1 <= i2 ? &b2->lock : &b1->lock);
+  long ret;
+  if (cmp &&
+      __atomic_load_n((uint32_t *)(uintptr_t)uaddr, __ATOMIC_SEQ_CST) != val3) {
+    ret = -LINUX_EAGAIN;
+    goto out;
+  }
+  ret = wake_locked(b1, k1, uaddr, nwake, ~0u);
+  int moved = 0;
+  struct task **pp = &b1->head;
+  while (*pp && moved < nmove) {
+    struct task *w = *pp;
+    if (w->fw_addr == uaddr && w->fw_key == k1) {
+      *pp = w->fw_next;
+      w->fw_addr = uaddr2;
+      w->fw_key = k2;
+      w->fw_next = b2->head;
+      b2->head = w;
+      __atomic_store_n(&w->fw_bucket, i2, __ATOMIC_RELEASE);
+      moved++;
+      if (pp == &b2->head) /* same bucket: skip the one just pushed */
+        pp = &w->fw_next;
+      continue;
+    }
+    pp = &w->fw_next;
+  }
+  ret += moved;
+out:
+  if (i1 != i2)
+    rt_unlock(i1 <= i2 ? &b2->lock : &b1->lock);
+  rt_unlock(i1 <= i2 ? &b1->lock : &b2->lock);
+  return ret;
+}
+
+static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
+                    int n2, uint32_t op) {
+  if (!moat_user_ok(uaddr2, 4, LINUX_PROT_READ | LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  unsigned kind = (op >> 28) & 7, cmp = (op >> 24) & 15;
+  uint32_t oparg = (op >> 12) & 0xfff, cmparg = op & 0xfff;
+  if ((op >> 31) & 1)
+    oparg = 1u << (oparg & 31);
+  uint32_t *w = (uint32_t *)(uintptr_t)uaddr2;
+  uint32_t old = __atomic_load_n(w, __ATOMIC_SEQ_CST), nv;
+  do {
+    switch (kind) {
+    case 0:
+      nv = oparg;
+      break;
+    case 1:
+      nv = old + oparg;
+      break;
+    case 2:
+      nv = old | oparg;
+      break;
+    case 3:
+      nv = old & ~oparg;
+      break;
+    case 4:
+      nv = old ^ oparg;
+      break;
+    default:
+      return -LINUX_ENOSYS;
+    }
+  } while (!__atomic_compare_exchange_n(w, &old, nv, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST));
+  int32_t o = (int32_t)old, c = (int32_t)cmparg;
+  bool hit;
+  switch (cmp) {
+  case 0:
+    hit = o == c;
+    break;
+  case 1:
+    hit = o != c;
+    break;
+  case 2:
+    hit = o < c;
+    break;
+  case 3:
+    hit = o <= c;
+    break;
+  case 4:
+    hit = o > c;
+    break;
+  case 5:
+    hit = o >= c;
+    break;
+  default:
+    return -LINUX_ENOSYS;
+  }
+  long n = futex_wake_addr(uaddr, shared, n1, ~0u);
+  if (hit)
+    n += futex_wake_addr(uaddr2, shared, n2, ~0u);
+  return n;
+}
+
+long moat_futex(uint64_t uaddr, int op, uint32_t val,
+                const struct linux_timespec *timeout, uint64_t uaddr2,
+                uint32_t val3) {
+  int cmd = op & FUTEX_CMD_MASK;
+  bool shared = !(op & FUTEX_PRIVATE);
+  if (uaddr & 3)
+    return -LINUX_EINVAL;
+  if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET &&
+      cmd != FUTEX_WAIT)
+    return -LINUX_ENOSYS;
+  switch (cmd) {
+  case FUTEX_WAIT:
+  case FUTEX_WAIT_BITSET: {
+    uint32_t bitset = cmd == FUTEX_WAIT ? ~0u : val3;
+    if (!bitset)
+      return -LINUX_EINVAL;
+    int64_t deadline = -1;
+    int clock = (op & FUTEX_CLOCK_REALTIME) ? LINUX_CLOCK_REALTIME
+                                            : LINUX_CLOCK_MONOTONIC;
+    if (timeout) {
+      if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+          timeout->tv_nsec >= 1000000000)
+        return -LINUX_EINVAL;
+      int64_t ns = timeout->tv_sec > INT64_MAX / 1000000000 - 1
+                       ? INT64_MAX / 2
+                       : timeout->tv_sec * 1000000000 + timeout->tv_nsec;
+      if (cmd == FUTEX_WAIT) /* relative, always monotonic */
+        deadline = rt_now_ns() + ns, clock = LINUX_CLOCK_MONOTONIC;
+      else
+        deadline = ns;
+    }
+    return futex_wait(uaddr, val, shared, deadline, clock, bitset);
+  }
+  case FUTEX_WAKE:
+  case FUTEX_WAKE_BITSET: {
+    uint32_t bitset = cmd == FUTEX_WAKE ? ~0u : val3;
+    if (!bitset)
+      return -LINUX_EINVAL;
+    return futex_wake_addr(uaddr, shared, (int)MIN(val, 0x7fffffffu), bitset);
+  }
+  case FUTEX_REQUEUE:
+  case FUTEX_CMP_REQUEUE:
+    /* val2 (the number to move) travels in the timeout argument. */
+    return requeue(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
+                   cmd == FUTEX_CMP_REQUEUE, val3);
+  case FUTEX_WAKE_OP:
+    return wake_op(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
+                   val3);
+  default:
+    return -LINUX_ENOSYS;
+  }
+}
+
+/* A thread ends: every robust futex it still holds gets OWNER_DIED and
+ * one waiter is woken, as Linux's exit_robust_list. Guest memory is
+ * checked word by word; a broken list just stops the walk. */
+void futex_robust_exit(struct task *t) {
+  uint64_t head = t->robust_head;
+  if (!head || !moat_user_ok(head, 24, LINUX_PROT_READ))
+    return;
+  const uint64_t *h = (const uint64_t *)(uintptr_t)head;
+  int64_t offset = (int64_t)h[1];
+  uint64_t pending = h[2];
+  uint64_t entry = h[0];
+  for (int n = 0; n < 2048 && entry && entry != head; n++) {
+    if (!moat_user_ok(entry, 8, LINUX_PROT_READ))
+      break;
+    uint64_t next = *(const uint64_t *)(uintptr_t)(entry & ~1ull);
+    uint64_t word = (entry & ~1ull) + (uint64_t)offset;
+    if (entry != pending && !(word & 3) &&
+        moat_user_ok(word, 4, LINUX_PROT_READ | LINUX_PROT_WRITE)) {
+      uint32_t *w = (uint32_t *)(uintptr_t)word;
+      uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+      while ((v & FUTEX_TID_MASK) == (uint32_t)t->tid) {
+        uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if (__atomic_compare_exchange_n(w, &v, nv, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+          if (v & FUTEX_WAITERS)
+            futex_wake_addr(word, true, 1, ~0u);
+          break;
+        }
+      }
+    }
+    entry = next;
+  }
+  t->robust_head = 0;
+}

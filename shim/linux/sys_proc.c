@@ -1,0 +1,356 @@
+/* Processes and threads of the Linux shim: fork, vfork, clone, clone3,
+ * exit and exit_group, wait4 and waitid, process groups and sessions,
+ * futex and the robust-list calls, set_tid_address, rt_sigqueueinfo, and
+ * the north_interrupt upcall (a running thread kicked to take its
+ * signals). The state lives in the core (core/task.c, core/futex.c);
+ * this file decodes the ABI. docs/processes.md describes the model. */
+#include "moat/platform.h"
+#include "shim.h"
+
+#define CLONE_VM 0x00000100ull
+#define CLONE_FS 0x00000200ull
+#define CLONE_FILES 0x00000400ull
+#define CLONE_SIGHAND 0x00000800ull
+#define CLONE_PIDFD 0x00001000ull
+#define CLONE_PTRACE 0x00002000ull
+#define CLONE_VFORK 0x00004000ull
+#define CLONE_PARENT 0x00008000ull
+#define CLONE_THREAD 0x00010000ull
+#define CLONE_NEWNS 0x00020000ull
+#define CLONE_SYSVSEM 0x00040000ull
+#define CLONE_SETTLS 0x00080000ull
+#define CLONE_PARENT_SETTID 0x00100000ull
+#define CLONE_CHILD_CLEARTID 0x00200000ull
+#define CLONE_DETACHED 0x00400000ull
+#define CLONE_UNTRACED 0x00800000ull
+#define CLONE_CHILD_SETTID 0x01000000ull
+#define CLONE_NEWCGROUP 0x02000000ull
+#define CLONE_NEWUTS 0x04000000ull
+#define CLONE_NEWIPC 0x08000000ull
+#define CLONE_NEWUSER 0x10000000ull
+#define CLONE_NEWPID 0x20000000ull
+#define CLONE_NEWNET 0x40000000ull
+#define CLONE_IO 0x80000000ull
+#define CLONE_NAMESPACES                                                       \
+  (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |               \
+   CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+#define WNOHANG 1
+#define WUNTRACED 2
+#define WEXITED 4
+#define WCONTINUED 8
+#define WNOWAIT 0x01000000
+#define WALL_FLAGS 0xe0000000u /* __WNOTHREAD __WALL __WCLONE */
+
+/* The highest valid user-space address + 1 (a thread pointer beyond it is
+ * refused as Linux does). */
+#define TASK_SIZE_MAX 0x7ffffffff000ull
+
+void north_interrupt(struct moat_regs *regs) {
+  shim_deliver_signals(regs, -1);
+}
+
+/* Everything clone and clone3 share. stack/tls/ptid/ctid are guest
+ * values, checked here. */
+static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
+                     uint64_t ptid, uint64_t ctid, uint64_t tls) {
+  uint64_t exit_signal = flags & 0xff;
+  if (flags & CLONE_NAMESPACES)
+    return -LINUX_EPERM; /* no namespaces inside the sandbox */
+  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+    return -LINUX_EINVAL;
+  if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+    return -LINUX_EINVAL;
+  if ((flags & CLONE_SETTLS) && tls >= TASK_SIZE_MAX)
+    return -LINUX_EPERM;
+  if (flags & CLONE_THREAD) {
+    /* A thread: the whole guest address space is shared (one host
+     * process), so CLONE_VM|CLONE_THREAD is the only shape that works. */
+    if (!(flags & CLONE_VM) || !(flags & CLONE_FILES) || !(flags & CLONE_FS))
+      return -LINUX_EINVAL;
+    if ((flags & CLONE_PARENT_SETTID) &&
+        !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
+      return -LINUX_EFAULT;
+    if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
+        !user_buf_ok(ctid, 4, LINUX_PROT_WRITE))
+      return -LINUX_EFAULT;
+    struct moat_regs child = *regs;
+    child.rax = 0;
+    if (stack)
+      child.rsp = stack;
+    if (flags & CLONE_SETTLS)
+      child.fs_base = tls;
+    return moat_clone_thread(&child, flags, ptid, ctid);
+  }
+  /* A new process. CLONE_VM without CLONE_THREAD (vfork-style spawns,
+   * posix_spawn) gets a copy of the address space: each guest process is
+   * a host process. The child then runs on the stack it was given, in its
+   * copy; with CLONE_VFORK the parent waits for its exec or exit as
+   * Linux's would. */
+  if (exit_signal != LINUX_SIGCHLD && exit_signal != 0 &&
+      exit_signal > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  if ((flags & CLONE_PARENT_SETTID) && !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  bool vfork = (flags & CLONE_VFORK) != 0;
+  int pid = moat_fork(vfork ? MOAT_FORK_VFORK : 0);
+  if (pid < 0)
+    return pid;
+  if (pid == 0) {
+    /* The child, in its own copy of memory. */
+    if (stack)
+      regs->rsp = stack;
+    if (flags & CLONE_SETTLS)
+      regs->fs_base = tls;
+    if (flags & CLONE_CHILD_SETTID) {
+      int32_t me = moat_gettid();
+      user_write(ctid, &me, 4);
+    }
+    if (flags & CLONE_CHILD_CLEARTID)
+      moat_set_tid_address(ctid);
+    if (flags & CLONE_PARENT_SETTID) {
+      int32_t me = moat_gettid();
+      user_write(ptid, &me, 4);
+    }
+    return 0;
+  }
+  if (flags & CLONE_PARENT_SETTID) {
+    int32_t child = pid;
+    user_write(ptid, &child, 4);
+  }
+  return pid;
+}
+
+long sys_fork(SYSARGS) {
+  return moat_fork(0);
+}
+
+long sys_vfork(SYSARGS) {
+  return moat_fork(MOAT_FORK_VFORK);
+}
+
+/* x86-64 argument order: flags, stack, parent_tid, child_tid, tls. */
+long sys_clone(SYSARGS) {
+  return do_clone(regs, a0, a1, a2, a3, a4);
+}
+
+struct clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+      tls, set_tid, set_tid_size, cgroup;
+};
+
+long sys_clone3(SYSARGS) {
+  struct clone_args ca;
+  memset(&ca, 0, sizeof(ca));
+  if (a1 < 64 || a1 > 4096)
+    return -LINUX_EINVAL;
+  if (user_read(&ca, a0, MIN((size_t)a1, sizeof(ca))) < 0)
+    return -LINUX_EFAULT;
+  if (ca.flags & ~0xffffffffull) /* CLONE_CLEAR_SIGHAND, INTO_CGROUP */
+    return -LINUX_EINVAL;
+  if ((ca.flags & 0xff) || ca.exit_signal > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  if (ca.set_tid || ca.set_tid_size || (ca.flags & CLONE_PIDFD))
+    return -LINUX_EINVAL;
+  if ((ca.stack == 0) != (ca.stack_size == 0))
+    return -LINUX_EINVAL;
+  uint64_t top = ca.stack ? ca.stack + ca.stack_size : 0;
+  return do_clone(regs, ca.flags | ca.exit_signal, top, ca.parent_tid,
+                  ca.child_tid, ca.tls);
+}
+
+static void trace_exit(int status) {
+  const struct moat_config *cfg = moat_config();
+  if (cfg && cfg->strace)
+    moat_log("+++ exited with %d +++\n", status & 0xff);
+}
+
+long sys_exit(SYSARGS) {
+  /* Only this thread; the last one ends the process. */
+  moat_exit_thread((int)a0 & 0xff);
+}
+
+long sys_exit_group(SYSARGS) {
+  trace_exit((int)a0);
+  shim_stats_print();
+  moat_exit_group((int)a0 & 0xff);
+}
+
+/* ---- wait ---- */
+
+struct shim_rusage {
+  int64_t words[18]; /* utime, stime (timevals), then 14 counters */
+};
+
+long sys_wait4(SYSARGS) {
+  int pid = (int)a0, options = (int)a2;
+  struct moat_wait_info info;
+  if ((unsigned)options & ~(WNOHANG | WUNTRACED | WCONTINUED | WALL_FLAGS))
+    return -LINUX_EINVAL;
+  if (pid == INT32_MIN)
+    return -LINUX_ESRCH;
+  if (a1 && !user_buf_ok(a1, 4, LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  if (a3 && !user_buf_ok(a3, sizeof(struct shim_rusage), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  int idtype = MOAT_P_ALL, id = 0;
+  if (pid > 0) {
+    idtype = MOAT_P_PID;
+    id = pid;
+  } else if (pid == 0) {
+    idtype = MOAT_P_PGID;
+    id = moat_getpgid(0);
+  } else if (pid < -1) {
+    idtype = MOAT_P_PGID;
+    id = -pid;
+  }
+  int r = moat_wait(idtype, id, (options & ~WALL_FLAGS) | WEXITED, &info);
+  if (r == -LINUX_EINTR)
+    return -LINUX_ERESTARTSYS;
+  if (r <= 0)
+    return r;
+  if (a1) {
+    int32_t st = info.status;
+    user_write(a1, &st, 4);
+  }
+  if (a3) {
+    struct shim_rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    user_write(a3, &ru, sizeof(ru));
+  }
+  return r;
+}
+
+long sys_waitid(SYSARGS) {
+  int idtype = (int)a0, id = (int)a1;
+  unsigned options = (unsigned)a3;
+  struct moat_wait_info info;
+  if (idtype < 0 || idtype > 3) /* P_ALL P_PID P_PGID P_PIDFD */
+    return -LINUX_EINVAL;
+  if (idtype == 3)
+    return -LINUX_EINVAL; /* no pidfds */
+  if (options &
+      ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WALL_FLAGS))
+    return -LINUX_EINVAL;
+  if (!(options & (WUNTRACED | WEXITED | WCONTINUED)))
+    return -LINUX_EINVAL;
+  if (a2 && !user_buf_ok(a2, sizeof(struct linux_siginfo), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  if (idtype == MOAT_P_PGID && id == 0)
+    id = moat_getpgid(0);
+  int r = moat_wait(idtype, id, (int)(options & ~WALL_FLAGS), &info);
+  if (r == -LINUX_EINTR)
+    return -LINUX_ERESTARTSYS;
+  if (r < 0)
+    return r;
+  if (a2) {
+    struct linux_siginfo si;
+    memset(&si, 0, sizeof(si));
+    if (r > 0) {
+      si.si_signo = LINUX_SIGCHLD;
+      si.si_code = info.code;
+      si.u.kill.pid = info.pid;
+      si.u.kill.uid = info.uid;
+      si.u.kill.status = info.value;
+    }
+    user_write(a2, &si, sizeof(si));
+  }
+  if (a4) {
+    struct shim_rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    if (user_write(a4, &ru, sizeof(ru)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return 0;
+}
+
+/* ---- process groups and sessions ---- */
+
+long sys_getpgrp(SYSARGS) {
+  return moat_getpgid(0);
+}
+
+long sys_getpgid(SYSARGS) {
+  return moat_getpgid((int)a0);
+}
+
+long sys_getsid(SYSARGS) {
+  return moat_getsid((int)a0);
+}
+
+long sys_setpgid(SYSARGS) {
+  return moat_setpgid((int)a0, (int)a1);
+}
+
+long sys_setsid(SYSARGS) {
+  return moat_setsid();
+}
+
+/* ---- threads: tid address, robust lists, futex ---- */
+
+long sys_set_tid_address(SYSARGS) {
+  return moat_set_tid_address(a0);
+}
+
+long sys_set_robust_list(SYSARGS) {
+  return moat_set_robust_list(a0, a1);
+}
+
+long sys_get_robust_list(SYSARGS) {
+  uint64_t head = 0, len = 0;
+  int r = moat_get_robust_list((int)a0, &head, &len);
+  if (r < 0)
+    return r;
+  if (user_write(a1, &head, 8) < 0 || user_write(a2, &len, 8) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+#define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_LOCK_PI 6
+#define FUTEX_CMD_MASK 0x7f
+
+long sys_futex(SYSARGS) {
+  int cmd = (int)a1 & FUTEX_CMD_MASK;
+  if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
+    struct linux_timespec ts;
+    if (a3 && user_read(&ts, a3, sizeof(ts)) < 0)
+      return -LINUX_EFAULT;
+    long r = moat_futex(a0, (int)a1, (uint32_t)a2, a3 ? &ts : NULL, a4,
+                        (uint32_t)a5);
+    /* Linux restarts an untimed wait; a timed one reports EINTR. */
+    return a3 ? r : restartable(r);
+  }
+  /* REQUEUE, CMP_REQUEUE, WAKE_OP carry a count in the timeout slot. */
+  return moat_futex(a0, (int)a1, (uint32_t)a2,
+                    (const struct linux_timespec *)(uintptr_t)a3, a4,
+                    (uint32_t)a5);
+}
+
+/* ---- signals to other processes with a chosen siginfo ---- */
+
+static long queueinfo(int tgid, int tid, int sig, uint64_t uinfo) {
+  struct linux_siginfo info;
+  if (user_read(&info, uinfo, sizeof(info)) < 0)
+    return -LINUX_EFAULT;
+  if (sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  /* Only the kernel may claim SI_USER or positive codes for another
+   * process (as Linux: EPERM). */
+  if ((info.si_code >= 0 || info.si_code == LINUX_SI_TKILL) &&
+      tgid != moat_getpid())
+    return -LINUX_EPERM;
+  info.si_signo = sig;
+  return moat_sigqueue(tgid, tid, &info);
+}
+
+long sys_rt_sigqueueinfo(SYSARGS) {
+  return queueinfo((int)a0, 0, (int)a1, a2);
+}
+
+long sys_rt_tgsigqueueinfo(SYSARGS) {
+  if ((int)a0 <= 0 || (int)a1 <= 0)
+    return -LINUX_EINVAL;
+  return queueinfo((int)a0, (int)a1, (int)a2, a3);
+}
