@@ -874,7 +874,9 @@ def bad_input_case(name, make_args, want):
         ctx.need_moat()
         d = ctx.tmpdir("badinput")
         args = make_args(ctx, d)
-        p = run([ctx.moat] + args, timeout=30)
+        # run from d, so a core file (with the usual core_pattern) lands
+        # where we look for it
+        p = run([ctx.moat] + args, cwd=d, timeout=30)
         err = p.stderr.decode("utf-8", "replace")
         lines = [l for l in err.splitlines() if l.strip()]
         problems = []
@@ -883,8 +885,11 @@ def bad_input_case(name, make_args, want):
         if len(lines) != 1 or not lines[0].startswith("moat: "):
             problems.append("stderr must be one line starting 'moat: ', "
                             "got %r" % err)
-        if os.path.exists(os.path.join(d, "core")):
+        if any(n == "core" or n.startswith("core.")
+               for n in os.listdir(d)):
             problems.append("a core file was written")
+        if p.status >= 128:
+            problems.append("moat died of signal %d" % (p.status - 128))
         if problems:
             fail("moat %s\n  %s" % (" ".join(args), "\n  ".join(problems)))
     return body
