@@ -46,6 +46,9 @@ void options_usage(FILE *out) {
         "GID\n"
         "                              defaults to UID)\n"
         "  --hostname NAME             the sandbox's hostname (default moat)\n"
+        "  --pids N                    at most N guest processes plus threads "
+        "(default\n"
+        "                              1024); more fail with EAGAIN inside\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
@@ -123,8 +126,8 @@ static bool hostname_ok(const char *s) {
 }
 
 /* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
-static const char *const g_valued[] = {"--root", "--mount", "--env",
-                                       "--cwd",  "--user",  "--hostname"};
+static const char *const g_valued[] = {"--root", "--mount",    "--env", "--cwd",
+                                       "--user", "--hostname", "--pids"};
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -218,6 +221,14 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       o->hostname = value;
+    } else if (!strcmp(name, "--pids")) {
+      char *end;
+      unsigned long n = strtoul(value, &end, 10);
+      if (!*value || *end || n < 1 || n > 65536) {
+        complain("--pids %s: expected a number from 1 to 65536", value);
+        return ACTION_ERROR;
+      }
+      o->max_tasks = (uint32_t)n;
     }
   }
   if (i >= argc) {

@@ -30,6 +30,7 @@ struct run_options {
   const char *cwd;
   uint32_t uid, gid;
   const char *hostname;
+  uint32_t max_tasks; /* --pids, 0 = default */
   bool strace, stats, verbose;
   int argc; /* PROGRAM and its arguments */
   char **argv;

@@ -126,6 +126,7 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->hostname = o->hostname ? o->hostname : "moat";
   cfg->strace = o->strace;
   cfg->stats = o->stats;
+  cfg->max_tasks = o->max_tasks;
   return 0;
 }
 
