@@ -220,6 +220,12 @@ bool signal_pending(struct task *t) {
   struct proc *p = t->proc;
   if (__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) && p->exiter != t)
     return true;
+  /* An expired timer counts as SIGALRM pending: the sleeper returns and
+   * the way back to the guest queues it (signal_timer_poll). */
+  int64_t due = __atomic_load_n(&p->itimer_deadline, __ATOMIC_ACQUIRE);
+  if (due && !(t->sigblocked & LINUX_SIGBIT(LINUX_SIGALRM)) &&
+      rt_now_ns() >= due)
+    return true;
   uint64_t set = __atomic_load_n(&t->pending.set, __ATOMIC_ACQUIRE) |
                  __atomic_load_n(&p->shared_pending.set, __ATOMIC_ACQUIRE);
   return (set & ~t->sigblocked) != 0;
@@ -472,11 +478,67 @@ static void signal_parent_stop(struct proc *p, int sig) {
   rt_unlock(&tt->lock);
 }
 
+void signal_timer_poll(struct proc *p) {
+  if (!__atomic_load_n(&p->itimer_deadline, __ATOMIC_ACQUIRE))
+    return;
+  int64_t now = rt_now_ns();
+  bool fire = false;
+  rt_lock(&p->lock);
+  int64_t due = p->itimer_deadline;
+  if (due && now >= due) {
+    fire = true;
+    if (p->itimer_interval > 0) {
+      int64_t next = due + p->itimer_interval;
+      if (next <= now) /* overruns are not queued, as Linux */
+        next = now + p->itimer_interval - (now - due) % p->itimer_interval;
+      p->itimer_deadline = next;
+      plat_timer_set(next - now);
+    } else {
+      p->itimer_deadline = 0;
+    }
+  } else if (due) {
+    /* Woken early (a spurious host signal): make sure it still fires. */
+    plat_timer_set(due - now);
+  }
+  rt_unlock(&p->lock);
+  if (fire) {
+    struct linux_siginfo info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = LINUX_SIGALRM;
+    info.si_code = LINUX_SI_KERNEL;
+    signal_send(p, NULL, &info);
+  }
+}
+
+int moat_itimer_real(const int64_t *value, const int64_t *interval,
+                     int64_t *old_value, int64_t *old_interval) {
+  struct proc *p = proc_current();
+  int64_t now = rt_now_ns();
+  rt_lock(&p->lock);
+  if (old_value)
+    *old_value = p->itimer_deadline ? MAX(p->itimer_deadline - now, 1) : 0;
+  if (old_interval)
+    *old_interval = p->itimer_interval;
+  if (value) {
+    int64_t v = *value, i = interval ? *interval : 0;
+    if (v < 0 || i < 0) {
+      rt_unlock(&p->lock);
+      return -LINUX_EINVAL;
+    }
+    p->itimer_deadline = v ? now + v : 0;
+    p->itimer_interval = v ? i : 0;
+    plat_timer_set(v);
+  }
+  rt_unlock(&p->lock);
+  return 0;
+}
+
 int moat_signal_dequeue(struct linux_siginfo *info,
                         struct linux_sigaction *action) {
   struct task *t = task_current();
   struct proc *p = t->proc;
   int ret = 0;
+  signal_timer_poll(p);
   if (!t->host)
     t->host = plat_thread_handle();
   rt_lock(&p->lock);

@@ -75,6 +75,10 @@ struct proc {
   bool stop_report;   /* a stop not yet reported by wait (WUNTRACED) */
   bool cont_report;   /* a continue not yet reported (WCONTINUED) */
   uint32_t stop_word; /* futex word the stopped threads sleep on */
+  /* ITIMER_REAL / alarm: monotonic deadline (0 = disarmed) and period;
+   * the host timer of this process fires at the deadline. */
+  int64_t itimer_deadline;
+  int64_t itimer_interval;
   int64_t start_ns;
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
@@ -179,6 +183,9 @@ void *mm_fork_begin(void);
 void mm_fork_end(void *copy, bool child, bool failed);
 /* The vfork child execs or ends: its parent goes on. */
 void task_vfork_release(struct proc *p);
+/* The real-time timer expired: queue SIGALRM (and re-arm a periodic
+ * one). Called on the way back to the guest, with no lock held. */
+void signal_timer_poll(struct proc *p);
 /* Wake all of proc p's threads (children changed state). */
 void task_wake_proc(struct proc *p);
 /* Futex wake for clear_child_tid and robust lists (core/futex.c). */

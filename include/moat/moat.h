@@ -231,6 +231,11 @@ int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len);
 long moat_futex(uint64_t uaddr, int op, uint32_t val,
                 const struct linux_timespec *timeout, uint64_t uaddr2,
                 uint32_t val3);
+/* ITIMER_REAL (setitimer, alarm) in nanoseconds: value 0 disarms,
+ * interval 0 is one-shot. The old setting (remaining time) goes to
+ * old_value/old_interval when not NULL. */
+int moat_itimer_real(const int64_t *value, const int64_t *interval,
+                     int64_t *old_value, int64_t *old_interval);
 /* Send sig with info to a process / a thread (rt_sigqueueinfo,
  * rt_tgsigqueueinfo). */
 int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info);

@@ -148,6 +148,15 @@ uint64_t plat_thread_handle(void);
  * no-op for a thread that is gone. Errors: -ESRCH. */
 int plat_kick(uint64_t handle);
 
+/* Arm (ns > 0) or disarm (ns == 0) the calling process's one-shot timer
+ * on the monotonic clock. When it fires the platform makes the process
+ * look at its signals: north_interrupt() on a thread running guest code,
+ * or, inside the library OS, a spurious wake of a sleeping
+ * plat_futex_wait (-EINTR) and north_interrupt() before the next return
+ * to the guest. Not inherited by plat_fork's child.
+ * Errors: -EINVAL for ns < 0. */
+int plat_timer_set(int64_t ns);
+
 /* ---------------------------------------------------------------------
  * Standard streams: the three host streams the sandbox was given
  * (0 = input, 1 = output, 2 = error). Nothing else of the host's

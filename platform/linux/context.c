@@ -330,6 +330,9 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
   if (!err)
     err = raw_sigaction(PLAT_SIG_KICK, kick_handler, false);
+  /* plat_timer_set's expiry acts as a kick of whichever thread it hits. */
+  if (!err)
+    err = raw_sigaction(LINUX_SIGALRM, kick_handler, false);
   /* Guest zombies live in the arena; the host reaps our children itself
    * (SIGCHLD ignored means no host zombie, inherited by every fork). */
   if (!err)

@@ -40,6 +40,7 @@ enum {
   HNR_ioctl = 16,
   HNR_pread64 = 17,
   HNR_pwrite64 = 18,
+  HNR_setitimer = 38,
   HNR_getpid = 39,
   HNR_clone = 56,
   HNR_exit = 60,
@@ -119,6 +120,7 @@ enum plat_fn {
   PF_THREAD_CTX,
   PF_THREAD_HANDLE,
   PF_KICK,
+  PF_TIMER_SET,
   PF_COUNT
 };
 

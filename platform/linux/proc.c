@@ -36,6 +36,8 @@ int plat_fork(void) {
   }
   if (self)
     refresh_ids(self);
+  /* A forked child does not inherit interval timers (as on Linux): the
+   * kernel already cleared ours. */
   return 0;
 }
 
@@ -110,4 +112,20 @@ int plat_kick(uint64_t handle) {
     return -LINUX_ESRCH;
   long r = hsys3(HNR_tgkill, tgid, tid, PLAT_SIG_KICK);
   return r < 0 ? -LINUX_ESRCH : 0;
+}
+
+int plat_timer_set(int64_t ns) {
+  plat_count(PF_TIMER_SET);
+  if (ns < 0)
+    return -LINUX_EINVAL;
+  struct {
+    int64_t interval_sec, interval_usec, value_sec, value_usec;
+  } it = {0, 0, 0, 0};
+  if (ns > 0) {
+    int64_t us = (ns + 999) / 1000; /* never round a timer down to off */
+    it.value_sec = us / 1000000;
+    it.value_usec = us % 1000000;
+  }
+  long r = hsys3(HNR_setitimer, 0 /* ITIMER_REAL */, &it, 0);
+  return r < 0 ? -LINUX_EINVAL : 0;
 }

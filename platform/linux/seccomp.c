@@ -87,6 +87,7 @@ static const struct rule g_rules[] = {
     R0(HNR_getpid),
     R0(HNR_gettid),
     R1(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
+    R1(HNR_setitimer, CMP(0, SCMP_CMP_EQ, 0 /* ITIMER_REAL */)),
     /* waiting, time, entropy */
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),

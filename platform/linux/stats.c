@@ -39,6 +39,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_THREAD_CTX] = "plat_thread_ctx",
     [PF_THREAD_HANDLE] = "plat_thread_handle",
     [PF_KICK] = "plat_kick",
+    [PF_TIMER_SET] = "plat_timer_set",
 };
 
 /* Names of the host syscalls the platform can make (the allowlist and the
@@ -58,6 +59,7 @@ static const struct {
     {HNR_rt_sigprocmask, "rt_sigprocmask"},
     {HNR_rt_sigreturn, "rt_sigreturn"},
     {HNR_getpid, "getpid"},
+    {HNR_setitimer, "setitimer"},
     {HNR_clone, "clone"},
     {HNR_exit, "exit"},
     {HNR_gettid, "gettid"},

@@ -354,3 +354,79 @@ long sys_rt_tgsigqueueinfo(SYSARGS) {
     return -LINUX_EINVAL;
   return queueinfo((int)a0, (int)a1, (int)a2, a3);
 }
+
+/* ---- the real-time interval timer (ITIMER_REAL, alarm) ---- */
+
+#define ITIMER_REAL 0
+#define ITIMER_VIRTUAL 1
+#define ITIMER_PROF 2
+
+static int64_t tv_to_ns(const struct linux_timeval *tv) {
+  if (tv->tv_sec > INT64_MAX / 1000000000 - 1)
+    return INT64_MAX / 2;
+  return tv->tv_sec * 1000000000 + tv->tv_usec * 1000;
+}
+
+/* Linux rounds a remaining time up to whole microseconds. */
+static void ns_to_tv(int64_t ns, struct linux_timeval *tv) {
+  int64_t us = (ns + 999) / 1000;
+  tv->tv_sec = us / 1000000;
+  tv->tv_usec = us % 1000000;
+}
+
+long sys_getitimer(SYSARGS) {
+  struct linux_timeval out[2]; /* interval, value */
+  memset(out, 0, sizeof(out));
+  if ((int)a0 < ITIMER_REAL || (int)a0 > ITIMER_PROF)
+    return -LINUX_EINVAL;
+  if ((int)a0 == ITIMER_REAL) {
+    int64_t value, interval;
+    moat_itimer_real(NULL, NULL, &value, &interval);
+    ns_to_tv(interval, &out[0]);
+    ns_to_tv(value, &out[1]);
+  }
+  return user_write(a1, out, sizeof(out)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_setitimer(SYSARGS) {
+  struct linux_timeval in[2], out[2];
+  memset(out, 0, sizeof(out));
+  if ((int)a0 < ITIMER_REAL || (int)a0 > ITIMER_PROF)
+    return -LINUX_EINVAL;
+  if (a1 && user_read(in, a1, sizeof(in)) < 0)
+    return -LINUX_EFAULT;
+  if (a1) {
+    for (int i = 0; i < 2; i++)
+      if (in[i].tv_sec < 0 || in[i].tv_usec < 0 || in[i].tv_usec >= 1000000)
+        return -LINUX_EINVAL;
+  }
+  if (a2 && !user_buf_ok(a2, sizeof(out), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  if ((int)a0 != ITIMER_REAL)
+    return -LINUX_EINVAL; /* CPU-time timers are not supported */
+  int64_t value = 0, interval = 0, old_value, old_interval;
+  if (a1) {
+    value = tv_to_ns(&in[1]);
+    interval = tv_to_ns(&in[0]);
+  }
+  int r = moat_itimer_real(&value, &interval, &old_value, &old_interval);
+  if (r < 0)
+    return r;
+  if (a2) {
+    ns_to_tv(old_interval, &out[0]);
+    ns_to_tv(old_value, &out[1]);
+    user_write(a2, out, sizeof(out));
+  }
+  return 0;
+}
+
+long sys_alarm(SYSARGS) {
+  int64_t value = (int64_t)(uint32_t)a0 * 1000000000, interval = 0;
+  int64_t old_value = 0;
+  moat_itimer_real(&value, &interval, &old_value, NULL);
+  /* The seconds left, rounded to the nearest, at least 1 if armed. */
+  int64_t secs = (old_value + 500000000) / 1000000000;
+  if (old_value && !secs)
+    secs = 1;
+  return secs;
+}

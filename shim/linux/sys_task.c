@@ -558,15 +558,6 @@ long sys_sched_get_priority_min(SYSARGS) {
   return priority_bound((int)a0, false);
 }
 
-/* No interval timer can be armed yet (setitimer is not supported), so
- * every one reads as disarmed. */
-long sys_getitimer(SYSARGS) {
-  int64_t value[4] = {0, 0, 0, 0};
-  if ((int)a0 < 0 || (int)a0 > 2)
-    return -LINUX_EINVAL;
-  return user_write(a1, value, sizeof(value)) < 0 ? -LINUX_EFAULT : 0;
-}
-
 long sys_sched_setscheduler(SYSARGS) {
   int32_t prio;
   long err = self_or_esrch((int)a0);
