@@ -817,6 +817,10 @@ int vfs_access(struct inode *inode, int mode) {
 }
 
 int vfs_fsync(struct inode *inode) {
+  /* Only files with storage behind them can be synced: Linux answers
+   * EINVAL for pipes, sockets and character devices. */
+  if (!is_reg(inode) && !is_dir(inode))
+    return -LINUX_EINVAL;
   if (inode->iops && inode->iops->fsync)
     return inode->iops->fsync(inode);
   return 0;
