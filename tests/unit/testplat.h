@@ -32,6 +32,9 @@ extern int testplat_exit_status;
  * memory the platform did not map for it: each one is a core bug. */
 extern int testplat_bad_fixed_maps;
 
+/* The last interval given to plat_timer_set (0: disarmed). */
+extern int64_t testplat_timer_ns;
+
 /* The last value the core gave plat_set_tls. */
 extern uint64_t testplat_tls;
 
