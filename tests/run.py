@@ -615,6 +615,32 @@ def rw_writes(ctx):
         fail("chmod: the host mode did not change")
 
 
+def nested_mounts(ctx):
+    """A rw mount inside a ro mount: each keeps its own rules."""
+    ctx.need_busybox()
+    ctx.need_moat()
+    base = ctx.tmpdir("nested")
+    outer, inner = os.path.join(base, "outer"), os.path.join(base, "inner")
+    make_fixture(outer)
+    os.makedirs(inner)
+    args = ["--mount", outer + ":/m:ro", "--mount", inner + ":/m/sub:rw"]
+    p = run(ctx.moat_run(*args, "--", "busybox", "cp", "/m/a.txt",
+                         "/m/sub/x.txt"))
+    if p.status != 0 or not os.path.exists(os.path.join(inner, "x.txt")):
+        fail("write into the inner rw mount: status %d: %s" % (
+            p.status, show(p.stderr)))
+    if os.path.exists(os.path.join(outer, "sub", "x.txt")):
+        fail("the write went to the outer directory")
+    p = run(ctx.moat_run(*args, "--", "busybox", "touch", "/m/y"))
+    if p.status != 1 or b"Read-only file system" not in p.stderr:
+        fail("write into the outer ro mount: status %d: %s" % (
+            p.status, show(p.stderr)))
+    p = run(ctx.moat_run(*args, "--", "busybox", "ls", "/m/sub"))
+    if p.stdout != b"x.txt\n":
+        fail("ls /m/sub shows %r, expected the inner mount's x.txt" %
+             p.stdout)
+
+
 # ---------------------------------------------------------------------------
 # the host's /etc and /tmp survive writes inside
 
@@ -1137,6 +1163,7 @@ def register_all(ctx):
         register("romount/%s" % "-".join(argv[:1] + argv[1:2]).replace(
             "/", "_"), ro_write_test(i))
     register("rwmount/writes-reach-host", rw_writes)
+    register("rwmount/nested-in-ro", nested_mounts)
     register("options/stats", opt_stats)
     register("options/strace", opt_strace)
     register("options/env-cwd-user", opt_env_cwd_user)
