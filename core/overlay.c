@@ -117,7 +117,8 @@ static struct inode *ovl_new(struct superblock *sb, struct inode *upper,
                              struct inode *lower, struct inode *parent,
                              const char *name) {
   struct inode *r = upper ? upper : lower;
-  struct inode *inode = vfs_inode_alloc(sb, r->mode, &ovl_iops, NULL);
+  /* sync_attrs below takes the real inode's times. */
+  struct inode *inode = vfs_inode_alloc_untimed(sb, r->mode, &ovl_iops, NULL);
   if (!inode)
     return NULL;
   struct ovl_node *n = kzalloc(sizeof(*n));

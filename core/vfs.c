@@ -147,20 +147,28 @@ struct superblock *vfs_sb_alloc(const char *fs_name, uint64_t magic,
   return sb;
 }
 
-struct inode *vfs_inode_alloc(struct superblock *sb, uint32_t mode,
-                              const struct inode_ops *iops,
-                              const struct file_ops *fops) {
+struct inode *vfs_inode_alloc_untimed(struct superblock *sb, uint32_t mode,
+                                      const struct inode_ops *iops,
+                                      const struct file_ops *fops) {
   struct inode *inode = kzalloc(sizeof(*inode));
   if (!inode)
     return NULL;
   inode->ino = __atomic_fetch_add(&sb->next_ino, 1, __ATOMIC_RELAXED);
   inode->mode = mode;
   inode->nlink = LINUX_S_ISTYPE(mode, LINUX_S_IFDIR) ? 2 : 1;
-  inode->atime = inode->mtime = inode->ctime = vfs_now();
   inode->refcount = 1;
   inode->sb = sb;
   inode->iops = iops;
   inode->fops = fops;
+  return inode;
+}
+
+struct inode *vfs_inode_alloc(struct superblock *sb, uint32_t mode,
+                              const struct inode_ops *iops,
+                              const struct file_ops *fops) {
+  struct inode *inode = vfs_inode_alloc_untimed(sb, mode, iops, fops);
+  if (inode)
+    inode->atime = inode->mtime = inode->ctime = vfs_now();
   return inode;
 }
 

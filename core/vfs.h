@@ -251,6 +251,12 @@ struct superblock *vfs_sb_alloc(const char *fs_name, uint64_t magic,
 struct inode *vfs_inode_alloc(struct superblock *sb, uint32_t mode,
                               const struct inode_ops *iops,
                               const struct file_ops *fops);
+/* The same with zero times, for a file system that fills in the times
+ * itself (from the host, an image, a lower layer): reading the clock is a
+ * host call. */
+struct inode *vfs_inode_alloc_untimed(struct superblock *sb, uint32_t mode,
+                                      const struct inode_ops *iops,
+                                      const struct file_ops *fops);
 /* A superblock with an empty root directory of mode (S_IFDIR added). */
 struct superblock *vfs_sb_create_with_root(const char *fs_name, uint64_t magic,
                                            unsigned flags, uint32_t root_mode,
