@@ -741,6 +741,8 @@ def sec_raw_syscall(ctx):
     every call is one whose emulated answer differs from the host's."""
     ctx.need_moat()
     exe = security_bin(ctx, "rawsyscall")
+    leak = "/tmp/sandbox-only.txt"
+    existed = os.path.exists(leak)
     p = run([ctx.moat, "run", "--user", "4242:4343", "--hostname",
              "moat-raw-test", "--cwd", "/tmp", "--mount",
              os.path.dirname(exe) + ":/t:ro", "--", "/t/rawsyscall"])
@@ -756,6 +758,9 @@ def sec_raw_syscall(ctx):
     if p.status != 0 or missing:
         fail("status %d, missing lines %s\noutput:\n%s%s" % (
             p.status, missing, out, show(p.stderr)))
+    if not existed and os.path.exists(leak):
+        os.remove(leak)
+        fail("the guest's /tmp/sandbox-only.txt appeared on the host")
 
 
 def elf_symbol(path, name):
