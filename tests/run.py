@@ -11,8 +11,10 @@ Groups (docs/testing.md says what each proves):
   guest/LIBC/..  tests/guest programs, native vs inside moat
   busybox/...    busybox applets natively vs inside moat (rw mount)
   tarroot/...    the same applets with --root IMAGE.tar
+  dirroot/...    the same applets with --root DIR (DIR never changes)
   romount/...    writes into a read-only --mount fail with EROFS
   rwmount/...    writes through a read-write --mount reach the host
+  options/...    --stats, --strace, --env, --cwd, --user
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
   security/...   interception and escape attempts
   badinput/...   exit codes and messages for bad programs, images, options
