@@ -15,6 +15,7 @@ Groups (docs/testing.md says what each proves):
   romount/...    writes into a read-only --mount fail with EROFS
   rwmount/...    writes through a read-write --mount reach the host
   options/...    --stats, --strace, --env, --cwd, --user
+  defaultroot/.. what the default root shows, and nothing else
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
   security/...   interception and escape attempts
   badinput/...   exit codes and messages for bad programs, images, options
@@ -620,6 +621,41 @@ def rw_writes(ctx):
         fail("chmod: the host mode did not change")
 
 
+def default_root(ctx):
+    """The default root: the host's system directories, empty private
+    /tmp /home /root /var /run, the sandbox's own /dev and /proc, and
+    nothing else of the host."""
+    ctx.need_busybox()
+    ctx.need_moat()
+    p = run(ctx.moat_run("--", "busybox", "ls", "-1a", "/"))
+    got = set(p.stdout.decode().split()) - {".", ".."}
+    want = {"tmp", "home", "root", "var", "run", "dev", "proc"}
+    for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
+                 "etc"):
+        if os.path.lexists("/" + name):
+            want.add(name)
+    if got != want:
+        fail("ls / in the default root: extra %s, missing %s" % (
+            sorted(got - want), sorted(want - got)))
+    for name in ("bin", "lib", "sbin", "lib64"):
+        if os.path.islink("/" + name):
+            q = run(ctx.moat_run("--", "busybox", "readlink", "/" + name))
+            if q.stdout.decode().strip() != os.readlink("/" + name):
+                fail("/%s: the host's symlink is %s, the sandbox's %r" % (
+                    name, os.readlink("/" + name), q.stdout))
+    q = run(ctx.moat_run("--", "busybox", "ls", "-A", "/tmp", "/home",
+                         "/root", "/var", "/run"))
+    names = [l for l in q.stdout.decode().splitlines()
+             if l and not l.endswith(":")]
+    if q.status != 0 or names:
+        fail("/tmp /home /root /var /run must start empty: %s" % names)
+    q = run(ctx.moat_run("--", "busybox", "ls", "/etc/debian_version",
+                         "/usr/bin/busybox"))
+    if q.status != 0:
+        fail("host system files missing in the default root: %s" %
+             show(q.stderr))
+
+
 def nested_mounts(ctx):
     """A rw mount inside a ro mount: each keeps its own rules."""
     ctx.need_busybox()
@@ -1174,6 +1210,7 @@ def register_all(ctx):
             "/", "_"), ro_write_test(i))
     register("rwmount/writes-reach-host", rw_writes)
     register("rwmount/nested-in-ro", nested_mounts)
+    register("defaultroot/layout", default_root)
     register("options/stats", opt_stats)
     register("options/strace", opt_strace)
     register("options/env-cwd-user", opt_env_cwd_user)
