@@ -3,6 +3,8 @@
  * shim checked guest memory); every flag, length and descriptor is
  * checked. */
 #include "moat/moat.h"
+#include "moat/platform.h"
+#include "task.h"
 #include "vfs_impl.h"
 
 #define MAX_IOV 1024
@@ -876,4 +878,65 @@ out:
   file_put(r);
   file_put(w);
   return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * poll
+ * ------------------------------------------------------------------- */
+
+/* How long a poller sleeps before it looks again on its own: devices
+ * without notifications (the host's streams) and signals are noticed at
+ * least this often. */
+#define POLL_RECHECK_NS 20000000ll
+
+void vfs_poll_notify(void) {
+  struct vfs_shared *v = vfs_shared();
+  __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
+  plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
+}
+
+static int16_t poll_one(struct moat_pollfd *p) {
+  if (p->fd < 0)
+    return 0;
+  struct file *f = fd_file(p->fd, false);
+  if (!f)
+    return VFS_POLLNVAL;
+  unsigned want = (uint16_t)p->events | VFS_POLLERR | VFS_POLLHUP;
+  unsigned ready;
+  if (f->ops->poll)
+    ready = f->ops->poll(f, want);
+  else
+    ready = VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLOUT | VFS_POLLWRNORM;
+  file_put(f);
+  return (int16_t)(ready & want);
+}
+
+long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns) {
+  struct fd_table *t = fdt();
+  if (nfds > (t ? fdt_get_max(t) : FDT_DEFAULT_MAX))
+    return -LINUX_EINVAL;
+  struct vfs_shared *v = vfs_shared();
+  int64_t deadline = timeout_ns > 0 ? rt_now_ns() + timeout_ns : 0;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&v->poll_seq, __ATOMIC_SEQ_CST);
+    long ready = 0;
+    for (size_t i = 0; i < nfds; i++) {
+      fds[i].revents = poll_one(&fds[i]);
+      if (fds[i].revents)
+        ready++;
+    }
+    if (ready || timeout_ns == 0)
+      return ready;
+    struct task *self = task_current();
+    if (self && signal_pending(self))
+      return -LINUX_EINTR;
+    int64_t wait = POLL_RECHECK_NS;
+    if (deadline) {
+      int64_t left = deadline - rt_now_ns();
+      if (left <= 0)
+        return 0;
+      wait = MIN(wait, left);
+    }
+    plat_futex_wait(&v->poll_seq, seen, wait, true);
+  }
 }

@@ -51,6 +51,7 @@ void pipe_fifo_release(struct pipe *p) {
 static void changed(struct pipe *p) {
   __atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
   plat_futex_wake(&p->seq, 0x7fffffff, true);
+  vfs_poll_notify();
 }
 
 static bool interrupted(void) {
@@ -210,13 +211,13 @@ static unsigned pipe_poll(struct file *f, unsigned events) {
   rt_lock(&p->lock);
   if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR) {
     if (p->count)
-      ready |= VFS_POLLIN;
+      ready |= VFS_POLLIN | VFS_POLLRDNORM;
     if (!p->writers)
       ready |= VFS_POLLHUP;
   }
   if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR) {
     if (PIPE_SIZE - p->count >= PIPE_BUF)
-      ready |= VFS_POLLOUT;
+      ready |= VFS_POLLOUT | VFS_POLLWRNORM;
     if (!p->readers)
       ready |= VFS_POLLERR;
   }

@@ -156,6 +156,12 @@ struct inode_ops {
 #define VFS_POLLOUT 0x004
 #define VFS_POLLERR 0x008
 #define VFS_POLLHUP 0x010
+#define VFS_POLLNVAL 0x020
+#define VFS_POLLRDNORM 0x040
+#define VFS_POLLWRNORM 0x100
+/* Call after any change that may make a file ready (pipes do): wakes
+ * moat_poll sleepers, who then look again. Lock-free. */
+void vfs_poll_notify(void);
 
 struct file_ops {
   /* Called once when the file is opened (file->inode, flags, ops set).

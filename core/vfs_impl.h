@@ -22,6 +22,7 @@ struct vfs_shared {
   struct mount *mounts; /* newest first */
   uint32_t next_anon_dev;
   uint32_t tmpfile_seq;
+  uint32_t poll_seq; /* futex word: bumped by vfs_poll_notify */
   int nchrdevs;
   struct {
     uint64_t rdev;

@@ -125,6 +125,19 @@ int moat_dup(int fd);
 int moat_dup3(int oldfd, int newfd, int flags);
 int moat_pipe2(int fds[2], int flags);
 
+/* poll(2) over the sandbox's files. Entries have the layout of Linux's
+ * struct pollfd; events and revents use Linux's POLL* bits. timeout_ns < 0
+ * waits forever, 0 not at all. Returns the number of entries whose
+ * revents is not 0, or -EINTR when a signal arrives first. Files without
+ * readiness of their own (regular files, directories, devices without a
+ * poll hook) are always ready, as Linux reports regular files. */
+struct moat_pollfd {
+  int32_t fd;
+  int16_t events;
+  int16_t revents;
+};
+long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns);
+
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */
 int moat_open_exec(const char *path, bool want_exec);
