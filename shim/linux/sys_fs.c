@@ -391,9 +391,19 @@ long sys_fcntl(SYSARGS) {
   }
 }
 
+#define SHIM_LOCK_SH 1
+#define SHIM_LOCK_EX 2
+#define SHIM_LOCK_NB 4
+#define SHIM_LOCK_UN 8
+
 long sys_flock(SYSARGS) {
+  unsigned op = (unsigned)a1 & ~(unsigned)SHIM_LOCK_NB;
   long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
-  return r < 0 ? r : 0;
+  if (r < 0)
+    return r;
+  if (op != SHIM_LOCK_SH && op != SHIM_LOCK_EX && op != SHIM_LOCK_UN)
+    return -LINUX_EINVAL;
+  return 0;
 }
 
 long sys_fadvise64(SYSARGS) {

@@ -32,6 +32,25 @@ struct shim_pollfd {
 
 enum readiness { FD_BAD, FD_ALWAYS, FD_UNKNOWN };
 
+/* Can fd take a write without blocking, as far as we can tell? A pipe
+ * with room left can; a terminal or host stream is taken as writable (a
+ * write that has to wait for the host blocks as the wait would have). */
+static bool writable(int fd) {
+  struct linux_stat st;
+  int32_t queued = 0;
+  long size;
+  if (moat_fstat(fd, &st) < 0)
+    return false;
+  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFCHR))
+    return true;
+  if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFIFO))
+    return false;
+  size = moat_fcntl(fd, LINUX_F_GETPIPE_SZ, 0);
+  if (size <= 0 || moat_ioctl(fd, LINUX_FIONREAD, &queued) < 0)
+    return false;
+  return queued >= 0 && queued < size;
+}
+
 static enum readiness classify(int fd) {
   struct linux_stat st;
   uint64_t major, minor;
@@ -127,6 +146,8 @@ static long do_poll(uint64_t gfds, uint64_t nfds, int64_t timeout_ns) {
     case FD_UNKNOWN:
       if ((fds[i].events & READY_IN) && bytes_waiting(fds[i].fd))
         fds[i].revents = (int16_t)(fds[i].events & READY_IN);
+      if ((fds[i].events & READY_OUT) && writable(fds[i].fd))
+        fds[i].revents |= (int16_t)(fds[i].events & READY_OUT);
       if (!fds[i].revents && (fds[i].events & (READY_IN | READY_OUT))) {
         unknown++;
         last_unknown = i;
@@ -239,14 +260,23 @@ static long do_select(int nfds, uint64_t gsets[3], int64_t timeout_ns) {
     switch (classify(fd)) {
     case FD_BAD:
       return -LINUX_EBADF;
-    case FD_UNKNOWN:
+    case FD_UNKNOWN: {
+      bool got = false;
       if (want_in && bytes_waiting(fd)) {
         out[0][fd / 64] |= bit;
         ready++;
-      } else if (want_in || want_out) {
+        got = true;
+      }
+      if (want_out && writable(fd)) {
+        out[1][fd / 64] |= bit;
+        ready++;
+        got = true;
+      }
+      if (!got && (want_in || want_out)) {
         unknown++;
         last_unknown = fd;
       }
+    }
       continue;
     case FD_ALWAYS:
       break;

@@ -60,11 +60,54 @@ _Static_assert(sizeof(struct shim_rt_sigframe) == 440, "rt_sigframe layout");
 #define SHIM_FX_LEGACY_SIZE 512
 #define SHIM_XSAVE_HEADER_SIZE 64
 
-/* rt_sigsuspend's caller mask: restored by the frame of the handler that
- * ends the suspension (it is the frame's saved mask), or right after
- * delivery when no handler runs. */
-static bool g_suspend_mask_saved;
-static uint64_t g_suspend_mask;
+/* rt_sigsuspend's (and ppoll's, pselect6's) caller mask: restored by the
+ * frame of the handler that ends the call (it is the frame's saved mask),
+ * or right after delivery when no handler runs. It belongs to one thread
+ * for the length of one syscall, so a small table keyed by tid holds it;
+ * threads of a process share this memory. */
+#define SAVED_MASK_SLOTS 256
+static struct {
+  int32_t tid;
+  uint64_t mask;
+} g_saved_masks[SAVED_MASK_SLOTS];
+static int32_t g_saved_mask_count;
+
+static bool saved_mask_take(uint64_t *mask);
+
+static void saved_mask_put(uint64_t mask) {
+  int32_t tid = moat_gettid();
+  uint64_t stale;
+  saved_mask_take(&stale); /* at most one per thread */
+  for (int i = 0; i < SAVED_MASK_SLOTS; i++) {
+    int32_t free_slot = 0;
+    if (__atomic_compare_exchange_n(&g_saved_masks[i].tid, &free_slot, tid,
+                                    false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+      g_saved_masks[i].mask = mask;
+      __atomic_add_fetch(&g_saved_mask_count, 1, __ATOMIC_RELEASE);
+      return;
+    }
+  }
+  /* No room: the caller's mask comes back at once instead of after the
+   * handler, the one difference a full table makes. */
+  moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
+}
+
+static bool saved_mask_take(uint64_t *mask) {
+  int32_t tid;
+  if (!__atomic_load_n(&g_saved_mask_count, __ATOMIC_ACQUIRE))
+    return false;
+  tid = moat_gettid();
+  for (int i = 0; i < SAVED_MASK_SLOTS; i++) {
+    if (__atomic_load_n(&g_saved_masks[i].tid, __ATOMIC_ACQUIRE) == tid) {
+      *mask = g_saved_masks[i].mask;
+      __atomic_store_n(&g_saved_masks[i].tid, 0, __ATOMIC_RELEASE);
+      __atomic_sub_fetch(&g_saved_mask_count, 1, __ATOMIC_RELEASE);
+      return true;
+    }
+  }
+  return false;
+}
 
 static uint64_t current_mask(void) {
   uint64_t mask = 0;
@@ -307,10 +350,7 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
       restart = false;
     }
     oldmask = current_mask();
-    if (g_suspend_mask_saved) {
-      oldmask = g_suspend_mask;
-      g_suspend_mask_saved = false;
-    }
+    saved_mask_take(&oldmask);
     if (!setup_frame(regs, sig, &info, &act, oldmask))
       shim_die_of_signal(LINUX_SIGSEGV);
     newmask = oldmask | act.mask;
@@ -323,9 +363,10 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
       moat_sigaction(sig, &dfl, NULL);
     }
   }
-  if (g_suspend_mask_saved) {
-    g_suspend_mask_saved = false;
-    moat_sigprocmask(LINUX_SIG_SETMASK, &g_suspend_mask, NULL);
+  {
+    uint64_t saved;
+    if (saved_mask_take(&saved))
+      moat_sigprocmask(LINUX_SIG_SETMASK, &saved, NULL);
   }
   /* No handler ran: the interrupted call starts again, invisibly. A
    * restart-block call has no saved state, so it reports EINTR. */
@@ -574,8 +615,7 @@ void shim_sigmask_swap(uint64_t mask) {
   uint64_t old = 0;
   mask &= ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
   moat_sigprocmask(LINUX_SIG_SETMASK, &mask, &old);
-  g_suspend_mask = old;
-  g_suspend_mask_saved = true;
+  saved_mask_put(old);
 }
 
 long sys_rt_sigsuspend(SYSARGS) {
@@ -589,8 +629,7 @@ long sys_rt_sigsuspend(SYSARGS) {
   moat_sigprocmask(LINUX_SIG_SETMASK, &all, &old);
   moat_sigpending(&pending);
   moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
-  g_suspend_mask = old;
-  g_suspend_mask_saved = true;
+  saved_mask_put(old);
   /* A signal already pending that the new mask lets through ends the
    * suspension at once; delivery then runs its handler. */
   if (pending & ~mask)
