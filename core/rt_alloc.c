@@ -16,6 +16,50 @@
 #include "moat/platform.h"
 #include "rt.h"
 
+#ifdef MOAT_TEST_LIBC_HEAP
+/* Hosted test builds may take every block from libc instead, so that
+ * AddressSanitizer sees each one: overflows, use after free and leaks in
+ * the core show up there. Nothing is shared between processes then. */
+void *malloc(size_t size);
+void *realloc(void *p, size_t size);
+void free(void *p);
+
+static size_t g_test_arena_size;
+
+int rt_arena_init(size_t size) {
+  g_test_arena_size = size ? size : 4ull << 30;
+  return 0;
+}
+
+void rt_arena_usage(size_t *used, size_t *size) {
+  *used = 0;
+  *size = g_test_arena_size;
+}
+
+void *kmalloc(size_t size) {
+  return malloc(size ? size : 1);
+}
+
+void *kzalloc(size_t size) {
+  void *p = kmalloc(size);
+  if (p)
+    memset(p, 0, size);
+  return p;
+}
+
+void *krealloc(void *p, size_t size) {
+  if (size == 0) {
+    free(p);
+    return NULL;
+  }
+  return realloc(p, size);
+}
+
+void kfree(void *p) {
+  free(p);
+}
+#else
+
 #define PAGE 4096ul
 #define SLAB_PAGES 4
 #define NBINS 32
@@ -327,3 +371,4 @@ void *krealloc(void *p, size_t size) {
   kfree(p);
   return n;
 }
+#endif
