@@ -37,10 +37,10 @@ struct moat_mount {
   const char *guest_path; /* absolute; "/" replaces the default root */
   enum moat_mount_kind kind;
   enum moat_mount_access access;
-  int handle;             /* MOAT_MOUNT_HOSTDIR: South handle */
-  const void *tar_base;   /* MOAT_MOUNT_TAR */
+  int handle;           /* MOAT_MOUNT_HOSTDIR: South handle */
+  const void *tar_base; /* MOAT_MOUNT_TAR */
   size_t tar_size;
-  const char *target;     /* MOAT_MOUNT_SYMLINK */
+  const char *target; /* MOAT_MOUNT_SYMLINK */
 };
 
 #define MOAT_MAX_MOUNTS 64
@@ -85,8 +85,7 @@ long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt);
 int64_t moat_lseek(int fd, int64_t off, int whence);
 int moat_fstat(int fd, struct linux_stat *st);
 /* flags: LINUX_AT_SYMLINK_NOFOLLOW, LINUX_AT_EMPTY_PATH */
-int moat_fstatat(int dirfd, const char *path, struct linux_stat *st,
-                 int flags);
+int moat_fstatat(int dirfd, const char *path, struct linux_stat *st, int flags);
 int moat_statx(int dirfd, const char *path, int flags, unsigned mask,
                struct linux_statx *stx);
 int moat_statfs(int fd_or_dirfd, const char *path, struct linux_statfs *out);
@@ -152,8 +151,8 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
                int64_t off);
 int moat_munmap(uint64_t addr, size_t len);
 int moat_mprotect(uint64_t addr, size_t len, int prot);
-long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len,
-                 int flags, uint64_t new_addr);
+long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
+                 uint64_t new_addr);
 int moat_madvise(uint64_t addr, size_t len, int advice);
 /* flags: MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4. Writes the shared file
  * mappings in the range back to their files. */
@@ -216,9 +215,9 @@ _Noreturn void moat_exit_thread(int status);
 /* What wait4/waitid report about a child. */
 struct moat_wait_info {
   int pid;
-  int status;  /* wait4's status word */
-  int code;    /* CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED */
-  int value;   /* exit code or signal number */
+  int status; /* wait4's status word */
+  int code;   /* CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED */
+  int value;  /* exit code or signal number */
   uint32_t uid;
 };
 #define MOAT_P_ALL 0

@@ -12,7 +12,7 @@
  *   -ENOENT                      program not found          (exit 127)
  *   -ENOEXEC, -EACCES, -ELIBBAD… cannot be executed         (exit 126)
  */
-int shim_linux_start(int argc, const char *const *argv,
-                     const char *const *envp, char *why, size_t whylen);
+int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
+                     char *why, size_t whylen);
 
 #endif
