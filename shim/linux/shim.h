@@ -140,9 +140,6 @@ int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
                    struct moat_regs *regs, char *why, size_t whylen);
 
 /* ---- task state kept by the shim ------------------------------------- */
-extern uint64_t g_clear_child_tid;
-extern uint64_t g_robust_list_head;
-extern size_t g_robust_list_len;
 /* The task's name for PR_GET_NAME, set from the program's file name. */
 extern char g_comm[16];
 

@@ -132,17 +132,21 @@ static const char *const g_signames[] = {
 };
 
 const char *shim_signal_name(int sig) {
-  static char buf[16];
+  /* Constant strings only: threads may trace at the same time. */
+  static const char *const rt[] = {
+      "SIGRT_1",  "SIGRT_2",  "SIGRT_3",  "SIGRT_4",  "SIGRT_5",  "SIGRT_6",
+      "SIGRT_7",  "SIGRT_8",  "SIGRT_9",  "SIGRT_10", "SIGRT_11", "SIGRT_12",
+      "SIGRT_13", "SIGRT_14", "SIGRT_15", "SIGRT_16", "SIGRT_17", "SIGRT_18",
+      "SIGRT_19", "SIGRT_20", "SIGRT_21", "SIGRT_22", "SIGRT_23", "SIGRT_24",
+      "SIGRT_25", "SIGRT_26", "SIGRT_27", "SIGRT_28", "SIGRT_29", "SIGRT_30",
+      "SIGRT_31", "SIGRT_32"};
   if (sig > 0 && (size_t)sig < ARRAY_SIZE(g_signames))
     return g_signames[sig];
   if (sig == LINUX_SIGRTMIN)
     return "SIGRTMIN";
-  if (sig > LINUX_SIGRTMIN && sig <= LINUX_NSIG) {
-    rt_snprintf(buf, sizeof(buf), "SIGRT_%d", sig - LINUX_SIGRTMIN);
-    return buf;
-  }
-  rt_snprintf(buf, sizeof(buf), "%d", sig);
-  return buf;
+  if (sig > LINUX_SIGRTMIN && sig <= LINUX_NSIG)
+    return rt[sig - LINUX_SIGRTMIN - 1];
+  return "SIG?";
 }
 
 /* ---- flag sets ---------------------------------------------------------- */

@@ -81,7 +81,8 @@ terminate:
 
 /* What exec resets in the process: handled signals go back to their
  * default (ignored ones stay ignored), the alternate stack goes,
- * close-on-exec descriptors are closed. */
+ * close-on-exec descriptors are closed. (The tid address and the robust
+ * list are the core's, reset by moat_set_program.) */
 static void reset_process_state(void) {
   struct linux_stack off;
   struct linux_rlimit lim;
@@ -108,9 +109,6 @@ static void reset_process_state(void) {
     if (flags >= 0 && (flags & LINUX_FD_CLOEXEC))
       moat_close((int)fd);
   }
-  g_clear_child_tid = 0;
-  g_robust_list_head = 0;
-  g_robust_list_len = 0;
 }
 
 /* The new program starts with the FPU in its initial state. */

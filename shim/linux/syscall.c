@@ -46,10 +46,6 @@ static uint8_t g_warned[(SHIM_NR_MAX + 7) / 8];
 static bool g_warned_other;
 static bool g_stats_done;
 
-uint64_t g_clear_child_tid;
-uint64_t g_robust_list_head;
-size_t g_robust_list_len;
-
 const char *shim_syscall_name(long nr) {
   if (nr >= 0 && nr < SHIM_NR_MAX && g_syscalls[nr].name)
     return g_syscalls[nr].name;
@@ -70,18 +66,16 @@ int shim_syscall_args(long nr, uint8_t out[SHIM_MAX_ARGS]) {
 
 static void warn_unimplemented(uint64_t nr) {
   if (nr < SHIM_NR_MAX) {
-    if (g_warned[nr / 8] & (1u << (nr % 8)))
+    uint8_t bit = (uint8_t)(1u << (nr % 8));
+    if (__atomic_fetch_or(&g_warned[nr / 8], bit, __ATOMIC_RELAXED) & bit)
       return;
-    g_warned[nr / 8] |= (uint8_t)(1u << (nr % 8));
     if (g_syscalls[nr].name) {
       moat_log("moat: warning: unimplemented syscall %s (%lu)\n",
                g_syscalls[nr].name, (unsigned long)nr);
       return;
     }
-  } else if (g_warned_other) {
+  } else if (__atomic_exchange_n(&g_warned_other, true, __ATOMIC_RELAXED)) {
     return;
-  } else {
-    g_warned_other = true;
   }
   moat_log("moat: warning: unimplemented syscall %lu\n", (unsigned long)nr);
 }
@@ -129,11 +123,12 @@ void north_syscall(struct moat_regs *regs) {
   shim_handler handler = NULL;
   long ret;
 
+  /* Threads of a process share these counters. */
   if (nr < SHIM_NR_MAX) {
-    g_counts[nr]++;
+    __atomic_fetch_add(&g_counts[nr], 1, __ATOMIC_RELAXED);
     handler = g_syscalls[nr].handler;
   } else {
-    g_count_other++;
+    __atomic_fetch_add(&g_count_other, 1, __ATOMIC_RELAXED);
   }
   /* exit and exit_group never return: trace them before they run. */
   if (strace && (nr == SHIM_NR_EXIT || nr == SHIM_NR_EXIT_GROUP))
