@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# moat's benchmarks, each run natively and inside moat in the same go.
+# Every program prints the median of 7 batches; this script runs each
+# program RUNS times on each side and reports the median of those, and the
+# ratio moat/native. Usage: bench/run.sh [BUILD]   (default build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+runs=${RUNS:-5}
+out=$build/bench
+mkdir -p "$out"
+make -s BUILD="$build" "$build/moat"
+for b in syscall forkwait pingpong; do
+  gcc -O2 -static -o "$out/$b" "bench/$b.c"
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-10s %-6s %12s %12s %8s\n' bench unit native moat ratio
+for b in syscall:ns forkwait:us pingpong:us; do
+  name=${b%%:*} unit=${b##*:}
+  nat=$(for _ in $(seq "$runs"); do "$out/$name"; done | median)
+  in=$(for _ in $(seq "$runs"); do
+    "$build/moat" run --mount "$PWD/$out:/b:ro" "/b/$name"; done | median)
+  ratio=$(awk -v a="$in" -v b="$nat" 'BEGIN {printf "%.1f", a / b}')
+  printf '%-10s %-6s %12s %12s %8s\n' "$name" "$unit" "$nat" "$in" "$ratio"
+done
