@@ -607,6 +607,72 @@ static long wait_for_signal(void) {
   }
 }
 
+/* rt_sigtimedwait: take a signal of set (normally blocked) without running
+ * its handler. The wait runs with set unblocked on top of the caller's
+ * mask, so the core's sleep ends when one arrives; any other signal that
+ * turns up is handed back for normal delivery and the wait reports EINTR,
+ * as on Linux. */
+long sys_rt_sigtimedwait(SYSARGS) {
+  uint64_t set, old = 0, open;
+  struct linux_timespec left = {0, 0};
+  bool forever = !a2;
+
+  if (a3 != sizeof(uint64_t))
+    return -LINUX_EINVAL;
+  if (user_read(&set, a0, sizeof(set)) < 0)
+    return -LINUX_EFAULT;
+  set &= ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  if (a2) {
+    if (user_read(&left, a2, sizeof(left)) < 0)
+      return -LINUX_EFAULT;
+    if (left.tv_sec < 0 || left.tv_nsec < 0 || left.tv_nsec >= 1000000000)
+      return -LINUX_EINVAL;
+  }
+  if (a1 && !user_buf_ok(a1, sizeof(struct linux_siginfo), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  moat_sigprocmask(LINUX_SIG_BLOCK, NULL, &old);
+  open = old & ~set;
+  for (;;) {
+    struct linux_siginfo info;
+    struct linux_sigaction act;
+    struct linux_timespec rem = {0, 0};
+    int sig, err;
+
+    memset(&info, 0, sizeof(info));
+    moat_sigprocmask(LINUX_SIG_SETMASK, &open, NULL);
+    sig = moat_signal_dequeue(&info, &act);
+    if (sig > 0) {
+      moat_sigprocmask(LINUX_SIG_SETMASK, &old, NULL);
+      if (set & LINUX_SIGBIT(sig)) {
+        if (a1 && user_write(a1, &info, sizeof(info)) < 0)
+          return -LINUX_EFAULT;
+        return sig;
+      }
+      /* Not one we wait for: it is delivered as usual on the way out. */
+      moat_signal_raise(&info);
+      return -LINUX_EINTR;
+    }
+    if (!forever && !left.tv_sec && !left.tv_nsec) {
+      moat_sigprocmask(LINUX_SIG_SETMASK, &old, NULL);
+      return -LINUX_EAGAIN;
+    }
+    if (forever) {
+      left.tv_sec = 3600;
+      left.tv_nsec = 0;
+    }
+    err = moat_clock_nanosleep(LINUX_CLOCK_MONOTONIC, 0, &left, &rem);
+    moat_sigprocmask(LINUX_SIG_SETMASK, &old, NULL);
+    if (err == 0) {
+      left.tv_sec = 0;
+      left.tv_nsec = 0;
+    } else if (err == -LINUX_EINTR) {
+      left = rem;
+    } else {
+      return err;
+    }
+  }
+}
+
 long sys_pause(SYSARGS) {
   return wait_for_signal();
 }
