@@ -5,7 +5,15 @@
  * EXDEV. Names are single components, every open adds O_NOFOLLOW and every
  * *at call is relative to a handle's fd, so nothing can leave the grant:
  * no "..", no absolute paths, no symlinks followed. Landlock (lockdown.c)
- * enforces the same boundary a second time in the host kernel. */
+ * enforces the same boundary a second time in the host kernel.
+ *
+ * The handle table is shared by every process of the sandbox (the core
+ * keeps handles in shared inodes), host fds are not: each process keeps
+ * its own fd per handle (g_local), valid while the entry's generation
+ * matches. A process that meets a handle another process opened reopens
+ * it through its parent handle and name, and checks that it is still the
+ * same host inode (-ESTALE otherwise, e.g. after the name was removed). */
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -18,19 +26,75 @@
    LINUX_O_DIRECTORY | LINUX_O_PATH)
 
 struct host_handle {
-  int fd;    /* host fd; -1 when the slot is free */
+  int fd;    /* host fd in the process that opened it; -1: slot free */
   int grant; /* index of the grant this handle descends from */
   bool writable;
-  bool public_only; /* grant shows only what any host user may read */
-  uint32_t mode;    /* host mode at open, kept for public_only grants */
-  bool core_open; /* the core still holds this handle */
-  int refs;       /* core_open + children that may need us to reopen */
-  int parent;     /* handle we were opened below, -1 for a grant */
+  bool public_only;  /* grant shows only what any host user may read */
+  uint32_t mode;     /* host mode at open, kept for public_only grants */
+  bool core_open;    /* the core still holds this handle */
+  int refs;          /* core_open + children that may need us to reopen */
+  int parent;        /* handle we were opened below, -1 for a grant */
+  uint32_t gen;      /* bumped whenever the slot is reused */
+  int hflags;        /* host open flags, to reopen in another process */
+  uint64_t ino, dev; /* the host object, to check a reopen */
   char name[NAME_CAP];
 };
 
-static struct host_handle g_handles[MAX_HANDLES];
-static int g_nhandles; /* high-water mark */
+struct handle_table {
+  uint32_t lock; /* futex word: 0 free, 1 held, 2 held with waiters */
+  int nhandles;  /* high-water mark */
+  struct host_handle h[MAX_HANDLES];
+};
+
+static struct handle_table *g_table; /* shared mapping, made before fork */
+#define g_handles (g_table->h)
+#define g_nhandles (g_table->nhandles)
+
+/* This process's host fd for each handle. */
+static struct {
+  int fd;
+  uint32_t gen;
+} g_local[MAX_HANDLES];
+
+static void table_lock(void) {
+  uint32_t c = 0;
+  if (__atomic_compare_exchange_n(&g_table->lock, &c, 1, false,
+                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  if (c != 2)
+    c = __atomic_exchange_n(&g_table->lock, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    hsys6(HNR_futex, &g_table->lock, 0 /* FUTEX_WAIT */, 2, 0, 0, 0);
+    c = __atomic_exchange_n(&g_table->lock, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+static void table_unlock(void) {
+  if (__atomic_fetch_sub(&g_table->lock, 1, __ATOMIC_RELEASE) != 1) {
+    __atomic_store_n(&g_table->lock, 0, __ATOMIC_RELEASE);
+    hsys6(HNR_futex, &g_table->lock, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
+  }
+}
+
+static int table_init(void) {
+  if (g_table)
+    return 0;
+  long r = hsys6(HNR_mmap, 0, sizeof(struct handle_table),
+                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (r < 0 && r > -4096)
+    return (int)r;
+  g_table = (struct handle_table *)r;
+  for (int i = 0; i < MAX_HANDLES; i++) {
+    g_table->h[i].fd = -1;
+    g_local[i].fd = -1;
+  }
+  return 0;
+}
+
+static void remember_local(int h, int fd) {
+  g_local[h].fd = fd;
+  g_local[h].gen = g_handles[h].gen;
+}
 
 static long host_result(long r) {
   return (r < 0 && r < -4095) ? -LINUX_EIO : r;
@@ -49,44 +113,107 @@ static bool name_ok(const char *name) {
 }
 
 static struct host_handle *get(int h) {
-  if (h < 0 || h >= g_nhandles || g_handles[h].fd < 0 ||
+  if (!g_table || h < 0 || h >= g_nhandles || g_handles[h].fd < 0 ||
       !g_handles[h].core_open)
     return NULL;
   return &g_handles[h];
 }
 
+/* Caller holds the table lock; the slot is reserved (fd 0) until filled. */
 static int alloc_slot(void) {
   for (int i = 0; i < MAX_HANDLES; i++) {
     if (i >= g_nhandles || g_handles[i].fd < 0) {
       if (i >= g_nhandles)
         g_nhandles = i + 1;
+      g_handles[i].gen++;
+      g_handles[i].fd = 0;
+      g_handles[i].core_open = false;
+      if (g_local[i].fd >= 0) /* left from an older use of the slot */
+        hsys1(HNR_close, g_local[i].fd);
+      g_local[i].fd = -1;
       return i;
     }
   }
   return -LINUX_ENFILE;
 }
 
+static void close_local(int h) {
+  if (g_local[h].fd >= 0 && g_local[h].gen == g_handles[h].gen)
+    hsys1(HNR_close, g_local[h].fd);
+  g_local[h].fd = -1;
+}
+
+/* Caller holds the table lock. */
 static void release(int h) {
   while (h >= 0) {
     struct host_handle *e = &g_handles[h];
     if (--e->refs > 0)
       return;
-    hsys1(HNR_close, e->fd);
+    close_local(h);
     e->fd = -1;
     h = e->parent;
   }
 }
 
+static long stat_fd(int fd, const char *name, struct stat *st);
+
+/* This process's host fd for handle e, reopened through its parent and
+ * name when another process opened it. -1 (the host then says EBADF) when
+ * that is impossible. Caller holds the table lock. */
+static int local_fd_locked(struct host_handle *e, int depth) {
+  int h = (int)(e - g_handles);
+  if (g_local[h].fd >= 0 && g_local[h].gen == e->gen)
+    return g_local[h].fd;
+  if (g_local[h].fd >= 0)
+    hsys1(HNR_close, g_local[h].fd); /* a stale fd of an older use */
+  g_local[h].fd = -1;
+  if (e->parent < 0 || depth > 64)
+    return -1; /* grants are open in every process since before fork */
+  int pfd = local_fd_locked(&g_handles[e->parent], depth + 1);
+  if (pfd < 0)
+    return -1;
+  long fd = hsys4(HNR_openat, pfd, e->name[0] ? e->name : ".",
+                  e->hflags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (stat_fd((int)fd, NULL, &st) < 0 ||
+      st.st_ino != e->ino || st.st_dev != e->dev) {
+    hsys1(HNR_close, fd);
+    return -1;
+  }
+  remember_local(h, (int)fd);
+  return (int)fd;
+}
+
+static int hfd(struct host_handle *e) {
+  table_lock();
+  int fd = local_fd_locked(e, 0);
+  table_unlock();
+  return fd;
+}
+
 int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
                           int *out_handle) {
+  int err = table_init();
+  if (err)
+    return err;
+  table_lock();
   int h = alloc_slot();
+  table_unlock();
   if (h < 0)
     return h;
   struct host_handle *e = &g_handles[h];
   struct stat st;
-  if (public_only && hsys4(HNR_newfstatat, fd, "", &st, AT_EMPTY_PATH) < 0)
+  if (hsys4(HNR_newfstatat, fd, "", &st, AT_EMPTY_PATH) < 0) {
+    e->fd = -1;
     return -LINUX_EACCES;
+  }
   e->fd = fd;
+  e->ino = st.st_ino;
+  e->dev = st.st_dev;
+  e->hflags = O_PATH | O_DIRECTORY;
+  remember_local(h, fd);
   e->grant = h;
   e->writable = writable;
   e->public_only = public_only;
@@ -101,6 +228,8 @@ int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
 
 int plat_hostfs_grants(int *fds, bool *writable, int max) {
   int n = 0;
+  if (!g_table)
+    return 0;
   for (int i = 0; i < g_nhandles && n < max; i++) {
     if (g_handles[i].fd >= 0 && g_handles[i].grant == i) {
       fds[n] = g_handles[i].fd;
@@ -129,20 +258,20 @@ static bool public_search_ok(const struct host_handle *d) {
  * still be the same inode (the name may have moved since we opened it). */
 static int self_path(struct host_handle *e, int *dfd, const char **name) {
   if (e->parent < 0) {
-    *dfd = e->fd;
+    *dfd = hfd(e);
     *name = ".";
     return 0;
   }
   struct stat a, b;
   struct host_handle *p = &g_handles[e->parent];
-  long r = stat_fd(e->fd, NULL, &a);
+  long r = stat_fd(hfd(e), NULL, &a);
   if (r == 0)
-    r = stat_fd(p->fd, e->name, &b);
+    r = stat_fd(hfd(p), e->name, &b);
   if (r < 0)
     return (int)host_result(r);
   if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
     return -LINUX_ESTALE;
-  *dfd = p->fd;
+  *dfd = hfd(p);
   *name = e->name;
   return 0;
 }
@@ -170,16 +299,13 @@ int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
     hflags = flags | O_NOCTTY | O_NONBLOCK | O_LARGEFILE;
   }
   hflags |= O_NOFOLLOW | O_CLOEXEC;
-  int slot = alloc_slot();
-  if (slot < 0)
-    return slot;
   long fd;
-  int dfd = d->fd;
+  int dfd = hfd(d);
   const char *nm = name;
   if (!name) {
     /* Reopen: a directory reopens as "."; anything else through the
      * name it was opened by. */
-    fd = hsys4(HNR_openat, d->fd, ".", hflags, mode & 07777);
+    fd = hsys4(HNR_openat, dfd, ".", hflags, mode & 07777);
     if (fd != -LINUX_ENOTDIR)
       goto opened;
     int r = self_path(d, &dfd, &nm);
@@ -201,18 +327,26 @@ opened:
   }
   if (fd < 0)
     return (int)host_result(fd);
-  uint32_t host_mode = 0;
-  if (d->public_only) {
-    struct stat st;
-    if (stat_fd((int)fd, NULL, &st) < 0 ||
-        (!(flags & LINUX_O_PATH) && !(st.st_mode & S_IROTH))) {
-      hsys1(HNR_close, fd);
-      return -LINUX_EACCES;
-    }
-    host_mode = st.st_mode;
+  struct stat st;
+  if (stat_fd((int)fd, NULL, &st) < 0 ||
+      (d->public_only && !(flags & LINUX_O_PATH) && !(st.st_mode & S_IROTH))) {
+    hsys1(HNR_close, fd);
+    return -LINUX_EACCES;
+  }
+  uint32_t host_mode = d->public_only ? st.st_mode : 0;
+  table_lock();
+  int slot = alloc_slot();
+  if (slot < 0) {
+    table_unlock();
+    hsys1(HNR_close, fd);
+    return slot;
   }
   struct host_handle *e = &g_handles[slot];
   e->fd = (int)fd;
+  remember_local(slot, (int)fd);
+  e->hflags = hflags;
+  e->ino = st.st_ino;
+  e->dev = st.st_dev;
   e->grant = d->grant;
   e->writable = d->writable;
   e->public_only = d->public_only;
@@ -220,21 +354,34 @@ opened:
   e->core_open = true;
   e->refs = 1;
   /* The parent stays open while we may need it to reopen by name. */
-  if (nm && dfd >= 0) {
-    int parent = dfd == d->fd ? dir : d->parent;
-    e->parent = parent;
-    g_handles[parent].refs++;
+  if (nm && name) {
+    e->parent = dir;
+    g_handles[dir].refs++;
     size_t i = 0;
     for (; nm[i] && i < NAME_CAP - 1; i++)
       e->name[i] = nm[i];
     e->name[i] = 0;
+  } else if (nm) {
+    /* reopened by its own name below its parent */
+    e->parent = d->parent;
+    g_handles[e->parent].refs++;
+    for (size_t i = 0; i < NAME_CAP; i++)
+      e->name[i] = d->name[i];
   } else {
+    /* a directory reopened as "." */
     e->parent = d->parent >= 0 ? d->parent : -1;
     if (e->parent >= 0)
       g_handles[e->parent].refs++;
     for (size_t i = 0; i < NAME_CAP; i++)
       e->name[i] = d->name[i];
+    if (e->parent < 0) {
+      /* a grant reopened: reach it again through the grant itself */
+      e->parent = dir;
+      g_handles[dir].refs++;
+      e->name[0] = 0;
+    }
   }
+  table_unlock();
   *out = slot;
   return 0;
 }
@@ -244,8 +391,10 @@ int plat_host_close(int handle) {
   struct host_handle *e = get(handle);
   if (!e)
     return -LINUX_EBADF;
+  table_lock();
   e->core_open = false;
   release(handle);
+  table_unlock();
   return 0;
 }
 
@@ -263,7 +412,7 @@ long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
   len = clamp_len(len);
   long r;
   do
-    r = hsys4(HNR_pread64, e->fd, buf, len, off);
+    r = hsys4(HNR_pread64, hfd(e), buf, len, off);
   while (r == -LINUX_EINTR);
   if (r > (long)len)
     return -LINUX_EIO;
@@ -282,7 +431,7 @@ long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
   len = clamp_len(len);
   long r;
   do
-    r = hsys4(HNR_pwrite64, e->fd, buf, len, off);
+    r = hsys4(HNR_pwrite64, hfd(e), buf, len, off);
   while (r == -LINUX_EINTR);
   if (r > (long)len)
     return -LINUX_EIO;
@@ -299,7 +448,7 @@ int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
   if (name && !public_search_ok(d))
     return -LINUX_EACCES;
   struct stat st;
-  long r = stat_fd(d->fd, name, &st);
+  long r = stat_fd(hfd(d), name, &st);
   if (r < 0)
     return (int)host_result(r);
   out->ino = st.st_ino;
@@ -326,12 +475,12 @@ long plat_host_readdir(int handle, void *buf, size_t len, bool rewind) {
   if (!e)
     return -LINUX_EBADF;
   if (rewind) {
-    long r = hsys3(HNR_lseek, e->fd, 0, 0);
+    long r = hsys3(HNR_lseek, hfd(e), 0, 0);
     if (r < 0)
       return host_result(r);
   }
   len = clamp_len(len);
-  long r = hsys3(HNR_getdents64, e->fd, buf, len);
+  long r = hsys3(HNR_getdents64, hfd(e), buf, len);
   if (r > (long)len)
     return -LINUX_EIO;
   return host_result(r);
@@ -347,7 +496,7 @@ long plat_host_readlink(int dir, const char *name, char *buf, size_t len) {
   if (name && !public_search_ok(d))
     return -LINUX_EACCES;
   len = clamp_len(len);
-  long r = hsys4(HNR_readlinkat, d->fd, name ? name : "", buf, len);
+  long r = hsys4(HNR_readlinkat, hfd(d), name ? name : "", buf, len);
   if (r > (long)len)
     return -LINUX_EIO;
   return host_result(r);
@@ -365,11 +514,11 @@ int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
     return -LINUX_EROFS;
   long r;
   if (kind == PLAT_HOST_DIR) {
-    r = hsys3(HNR_mkdirat, d->fd, name, mode & 07777);
+    r = hsys3(HNR_mkdirat, hfd(d), name, mode & 07777);
   } else if (kind == PLAT_HOST_SYMLINK) {
     if (!target || !target[0])
       return -LINUX_EINVAL;
-    r = hsys3(HNR_symlinkat, target, d->fd, name);
+    r = hsys3(HNR_symlinkat, target, hfd(d), name);
   } else {
     return -LINUX_EINVAL;
   }
@@ -385,7 +534,7 @@ int plat_host_remove(int dir, const char *name, bool remove_dir) {
     return -LINUX_EINVAL;
   if (!d->writable)
     return -LINUX_EROFS;
-  long r = hsys3(HNR_unlinkat, d->fd, name, remove_dir ? AT_REMOVEDIR : 0);
+  long r = hsys3(HNR_unlinkat, hfd(d), name, remove_dir ? AT_REMOVEDIR : 0);
   return (int)host_result(r);
 }
 
@@ -405,9 +554,9 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
     return -LINUX_EROFS;
   long r;
   if (hard_link)
-    r = hsys5(HNR_linkat, o->fd, oldname, n->fd, newname, 0);
+    r = hsys5(HNR_linkat, hfd(o), oldname, hfd(n), newname, 0);
   else
-    r = hsys5(HNR_renameat2, o->fd, oldname, n->fd, newname, flags);
+    r = hsys5(HNR_renameat2, hfd(o), oldname, hfd(n), newname, flags);
   return (int)host_result(r);
 }
 
@@ -462,28 +611,29 @@ int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
     return -LINUX_EROFS;
   mode &= 07777;
   if (name)
-    return (int)host_result(setattr_name(d->fd, name, what, mode, times, size));
+    return (int)host_result(
+        setattr_name(hfd(d), name, what, mode, times, size));
 
   /* The handle itself: use its fd where the host allows (not O_PATH, open
    * for writing), else its verified name below its parent. */
   long r = 0;
   unsigned rest = 0;
   if (what & PLAT_SET_MODE) {
-    r = hsys2(HNR_fchmod, d->fd, mode);
+    r = hsys2(HNR_fchmod, hfd(d), mode);
     if (r == -LINUX_EBADF) {
       rest |= PLAT_SET_MODE;
       r = 0;
     }
   }
   if (!r && (what & PLAT_SET_TIMES)) {
-    r = hsys4(HNR_utimensat, d->fd, 0, times, 0);
+    r = hsys4(HNR_utimensat, hfd(d), 0, times, 0);
     if (r == -LINUX_EBADF) {
       rest |= PLAT_SET_TIMES;
       r = 0;
     }
   }
   if (!r && (what & PLAT_SET_SIZE)) {
-    r = hsys2(HNR_ftruncate, d->fd, size);
+    r = hsys2(HNR_ftruncate, hfd(d), size);
     if (r == -LINUX_EBADF || r == -LINUX_EINVAL) {
       rest |= PLAT_SET_SIZE;
       r = 0;
@@ -505,6 +655,6 @@ int plat_host_sync(int handle) {
   struct host_handle *e = get(handle);
   if (!e)
     return -LINUX_EBADF;
-  long r = hsys1(HNR_fsync, e->fd);
+  long r = hsys1(HNR_fsync, hfd(e));
   return (int)host_result(r);
 }
