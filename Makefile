@@ -32,37 +32,53 @@ CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 
 LIBS := -lseccomp
 
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1) $(2)"
+endif
+
 .PHONY: all test clean format format-check check-freestanding docs
 all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
 
 $(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
 $(BUILD)/shim/%.o: shim/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(FREESTANDING) -Ishim/linux -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(FREESTANDING) -Ishim/linux -MMD -MP -c $< -o $@
 $(BUILD)/platform/%.o: platform/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTED) -Iplatform/linux -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(HOSTED) -Iplatform/linux -MMD -MP -c $< -o $@
 $(BUILD)/platform/%.o: platform/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTED) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(HOSTED) -MMD -MP -c $< -o $@
 $(BUILD)/cmd/%.o: cmd/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTED) -Iplatform/linux -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(HOSTED) -Iplatform/linux -MMD -MP -c $< -o $@
 
 $(BUILD)/libmoat.a: $(CORE_OBJS) $(SHIM_OBJS) $(PLAT_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/moat: $(CMD_OBJS) $(BUILD)/libmoat.a
-	$(CC) -pie -o $@ $(CMD_OBJS) $(BUILD)/libmoat.a $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -pie -o $@ $(CMD_OBJS) $(BUILD)/libmoat.a $(LIBS)
 
 # The core and the Linux shim linked together may leave undefined only the
 # South contract (plat_*); anything else would be a hidden host dependency.
 check-freestanding: $(BUILD)/freestanding.ok
 $(BUILD)/freestanding.ok: $(CORE_OBJS) $(SHIM_OBJS)
-	ld -r -o $(BUILD)/north-core.o $^
+	$(Q)ld -r -o $(BUILD)/north-core.o $^
 	@bad=$$(nm -u $(BUILD)/north-core.o | awk '{print $$2}' | grep -v '^plat_' || true); \
 	if [ -n "$$bad" ]; then echo "core+shim reach outside the South contract: $$bad"; exit 1; fi
 	@touch $@

@@ -6,7 +6,8 @@
  * number, so a device node in a tar image or made by mknod works too.
  *
  * The stdio devices are three character devices (136:0..2, as pseudo
- * terminals) that read and write the host's streams through plat_stdio_*.
+ * terminals, when the host stream is a terminal; 0:0 otherwise) that read
+ * and write the host's streams through plat_stdio_*.
  * They back fds 0, 1, 2 of the first process. They always report S_IFCHR,
  * even when the host stream is a pipe or file: a fifo type would make a
  * reopen through /dev/fd go to the vfs's fifo code instead of the host
@@ -398,8 +399,13 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
     err = add(root, "stderr", symlink_node("/proc/self/fd/2"));
   for (int s = 0; s < 3 && !err; s++) {
     g_stdio_tty[s] = stream_is_tty(s);
-    struct inode *n = new_node(LINUX_S_IFCHR | 0620, &devfs_iops, &stdio_fops,
-                               VFS_MKDEV(136, s));
+    /* Only a terminal gets a pseudo-terminal number: glibc line-buffers
+     * any stream whose device major is 136-143 without asking isatty, so
+     * a redirected stream with that number would flush differently from
+     * native. */
+    uint64_t rdev = g_stdio_tty[s] ? VFS_MKDEV(136, s) : 0;
+    struct inode *n =
+        new_node(LINUX_S_IFCHR | 0620, &devfs_iops, &stdio_fops, rdev);
     if (!n) {
       err = -LINUX_ENOMEM;
       break;
