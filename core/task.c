@@ -775,6 +775,27 @@ static _Noreturn void proc_exit(int code, int host_status) {
   plat_exit(host_status);
 }
 
+int moat_exec_single_thread(void) {
+  struct task *self = task_current();
+  struct proc *p = self->proc;
+  rt_lock(&p->lock);
+  bool alone = p->nthreads <= 1;
+  rt_unlock(&p->lock);
+  if (alone)
+    return 0;
+  stop_other_threads(p, self, p->exit_code);
+  rt_lock(&p->lock);
+  int left = p->nthreads;
+  if (left <= 1) {
+    p->exiting = false;
+    p->exiter = NULL;
+    /* As Linux: the thread that execs takes over the process's id. */
+    self->tid = p->pid;
+  }
+  rt_unlock(&p->lock);
+  return left <= 1 ? 0 : -LINUX_EAGAIN;
+}
+
 _Noreturn void task_exit_now(void) {
   struct task *t = task_current();
   struct proc *p = t->proc;

@@ -210,6 +210,10 @@ int moat_fork(unsigned flags);
 struct moat_regs;
 int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
                       uint64_t ptid, uint64_t ctid);
+/* execve: end every other thread of the process first (they leave at
+ * their next return to the library OS). 0, or -EAGAIN when one would not
+ * leave in time. The calling thread then carries the process's id. */
+int moat_exec_single_thread(void);
 /* End the calling thread (exit); the last one ends the process. */
 _Noreturn void moat_exit_thread(int status);
 /* What wait4/waitid report about a child. */
