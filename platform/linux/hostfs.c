@@ -177,8 +177,8 @@ static int local_fd_locked(struct host_handle *e, int depth) {
   if (fd < 0)
     return -1;
   struct stat st;
-  if (stat_fd((int)fd, NULL, &st) < 0 ||
-      st.st_ino != e->ino || st.st_dev != e->dev) {
+  if (stat_fd((int)fd, NULL, &st) < 0 || st.st_ino != e->ino ||
+      st.st_dev != e->dev) {
     hsys1(HNR_close, fd);
     return -1;
   }
