@@ -4,6 +4,7 @@
  * checked. */
 #include "moat/moat.h"
 #include "moat/platform.h"
+#include "poll.h"
 #include "task.h"
 #include "vfs_impl.h"
 
@@ -884,17 +885,6 @@ out:
  * poll
  * ------------------------------------------------------------------- */
 
-/* How long a poller sleeps before it looks again on its own: devices
- * without notifications (the host's streams) and signals are noticed at
- * least this often. */
-#define POLL_RECHECK_NS 20000000ll
-
-void vfs_poll_notify(void) {
-  struct vfs_shared *v = vfs_shared();
-  __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
-}
-
 static int16_t poll_one(struct moat_pollfd *p) {
   if (p->fd < 0)
     return 0;
@@ -915,28 +905,27 @@ long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns) {
   struct fd_table *t = fdt();
   if (nfds > (t ? fdt_get_max(t) : FDT_DEFAULT_MAX))
     return -LINUX_EINVAL;
-  struct vfs_shared *v = vfs_shared();
-  int64_t deadline = timeout_ns > 0 ? rt_now_ns() + timeout_ns : 0;
+  struct poll_wait w;
+  long ready;
+  poll_wait_begin(&w, timeout_ns);
   for (;;) {
-    uint32_t seen = __atomic_load_n(&v->poll_seq, __ATOMIC_SEQ_CST);
-    long ready = 0;
+    poll_wait_arm(&w);
+    ready = 0;
     for (size_t i = 0; i < nfds; i++) {
       fds[i].revents = poll_one(&fds[i]);
       if (fds[i].revents)
         ready++;
     }
-    if (ready || timeout_ns == 0)
-      return ready;
-    struct task *self = task_current();
-    if (self && signal_pending(self))
-      return -LINUX_EINTR;
-    int64_t wait = POLL_RECHECK_NS;
-    if (deadline) {
-      int64_t left = deadline - rt_now_ns();
-      if (left <= 0)
-        return 0;
-      wait = MIN(wait, left);
+    if (ready)
+      break;
+    int rc = poll_wait_sleep(&w);
+    if (rc == -LINUX_ETIMEDOUT)
+      break;
+    if (rc < 0) {
+      ready = rc;
+      break;
     }
-    plat_futex_wait(&v->poll_seq, seen, wait, true);
   }
+  poll_wait_end(&w);
+  return ready;
 }

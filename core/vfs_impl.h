@@ -9,6 +9,7 @@
 #include "vfs.h"
 
 #define VFS_MAX_CHRDEV 32
+#define VFS_POLL_WAITERS 256
 
 /* The vfs's global state. It lives in the arena, not in a process's own
  * data, so that guest processes forked later share its locks and tables
@@ -23,6 +24,10 @@ struct vfs_shared {
   uint32_t next_anon_dev;
   uint32_t tmpfile_seq;
   uint32_t poll_seq; /* futex word: bumped by vfs_poll_notify */
+  /* Sleeping pollers (core/poll.c): struct task pointers, woken through
+   * their wake words by vfs_poll_notify. */
+  uint32_t poll_nwaiters;
+  void *poll_waiters[VFS_POLL_WAITERS];
   int nchrdevs;
   struct {
     uint64_t rdev;

@@ -137,6 +137,23 @@ struct moat_pollfd {
 };
 long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns);
 
+/* epoll(7): create1 flags LINUX_O_CLOEXEC only; ctl ops ADD 1, DEL 2,
+ * MOD 3 with Linux's EPOLL* bits (EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE
+ * accepted); wait fills up to maxevents entries, timeout_ns as moat_poll,
+ * -EINTR when a signal arrives first. The entry has Linux's packed
+ * x86-64 layout. */
+struct moat_epoll_event {
+  uint32_t events;
+  uint64_t data;
+} __attribute__((packed));
+int moat_epoll_create1(int flags);
+int moat_epoll_ctl(int epfd, int op, int fd,
+                   const struct moat_epoll_event *event);
+long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
+                     int64_t timeout_ns);
+/* eventfd2(2): flags EFD_SEMAPHORE (1), LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
+int moat_eventfd2(unsigned initval, int flags);
+
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */
 int moat_open_exec(const char *path, bool want_exec);

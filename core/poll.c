@@ -1,0 +1,120 @@
+/* The poll waiter table (see core/poll.h) and vfs_poll_notify. A waiter
+ * sleeps on its task's wake word, so one futex word serves both kinds of
+ * wake-up a poller needs (a file changed, a signal came) and nothing
+ * sleeps in short steps unless the table is full. */
+#include "poll.h"
+#include "task.h"
+#include "vfs_impl.h"
+
+#include "moat/platform.h"
+
+/* Sleep step when the waiter table is full: then only poll_seq wakes. */
+#define POLL_FALLBACK_NS 20000000ll
+
+void vfs_poll_notify(void) {
+  struct vfs_shared *v = vfs_shared();
+  __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
+  plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
+  if (!__atomic_load_n(&v->poll_nwaiters, __ATOMIC_SEQ_CST))
+    return;
+  for (int i = 0; i < VFS_POLL_WAITERS; i++) {
+    struct task *t = __atomic_load_n(&v->poll_waiters[i], __ATOMIC_SEQ_CST);
+    if (t)
+      task_wake(t);
+  }
+}
+
+void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns) {
+  struct vfs_shared *v = vfs_shared();
+  w->self = task_current();
+  w->slot = -1;
+  w->deadline = -1; /* forever */
+  if (timeout_ns == 0)
+    w->deadline = 0;
+  else if (timeout_ns > 0)
+    w->deadline =
+        timeout_ns > INT64_MAX / 2 ? INT64_MAX / 2 : rt_now_ns() + timeout_ns;
+  if (!w->self || timeout_ns == 0)
+    return;
+  __atomic_add_fetch(&v->poll_nwaiters, 1, __ATOMIC_SEQ_CST);
+  for (int i = 0; i < VFS_POLL_WAITERS; i++) {
+    void *none = NULL;
+    if (__atomic_compare_exchange_n(&v->poll_waiters[i], &none, w->self, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      w->slot = i;
+      return;
+    }
+  }
+  __atomic_sub_fetch(&v->poll_nwaiters, 1, __ATOMIC_SEQ_CST);
+}
+
+void poll_wait_arm(struct poll_wait *w) {
+  if (w->slot >= 0)
+    w->seen = __atomic_load_n(&w->self->wake_word, __ATOMIC_SEQ_CST);
+  else
+    w->seen = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
+}
+
+int poll_wait_sleep(struct poll_wait *w) {
+  if (w->deadline == 0)
+    return -LINUX_ETIMEDOUT;
+  if (w->self && signal_pending(w->self))
+    return -LINUX_EINTR;
+  int64_t wait = -1;
+  if (w->deadline > 0) {
+    wait = w->deadline - rt_now_ns();
+    if (wait <= 0)
+      return -LINUX_ETIMEDOUT;
+  }
+  if (w->slot >= 0) {
+    plat_futex_wait(&w->self->wake_word, w->seen, wait, true);
+  } else {
+    if (wait < 0 || wait > POLL_FALLBACK_NS)
+      wait = POLL_FALLBACK_NS;
+    plat_futex_wait(&vfs_shared()->poll_seq, w->seen, wait, true);
+  }
+  if (w->self && signal_pending(w->self))
+    return -LINUX_EINTR;
+  return 0;
+}
+
+void poll_wait_end(struct poll_wait *w) {
+  struct vfs_shared *v = vfs_shared();
+  if (w->slot < 0)
+    return;
+  __atomic_store_n(&v->poll_waiters[w->slot], NULL, __ATOMIC_SEQ_CST);
+  __atomic_sub_fetch(&v->poll_nwaiters, 1, __ATOMIC_SEQ_CST);
+  w->slot = -1;
+}
+
+#define ANONFS_MAGIC 0x09041934ull
+
+static struct superblock *g_anon_sb;
+
+int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
+                     struct file **out) {
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->pipe_lock);
+  if (!g_anon_sb)
+    g_anon_sb = vfs_sb_alloc("anon_inodefs", ANONFS_MAGIC, 0);
+  struct superblock *sb = g_anon_sb;
+  rt_unlock(&v->pipe_lock);
+  if (!sb)
+    return -LINUX_ENOMEM;
+  struct inode *inode = vfs_inode_alloc(sb, 0600, NULL, ops);
+  if (!inode)
+    return -LINUX_ENOMEM;
+  vfs_cred(&inode->uid, &inode->gid);
+  int rc = file_open_inode(inode, flags, ops, out);
+  vfs_inode_put(inode);
+  if (rc == 0)
+    (*out)->private = private;
+  return rc;
+}
+
+int anon_file_install(struct file *f, bool cloexec) {
+  struct fd_table *t = proc_current_fdt();
+  if (!t)
+    return -LINUX_EBADF;
+  return fdt_install(t, f, 0, cloexec);
+}

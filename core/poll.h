@@ -1,0 +1,35 @@
+/* Sleeping until a file may have become ready, without polling: a waiter
+ * registers its task in the vfs's waiter table (in the arena, so every
+ * guest process sees it) and sleeps on its own wake word, which
+ * vfs_poll_notify and signal senders both bump. Used by moat_poll,
+ * epoll_wait and blocking eventfd reads and writes. */
+#ifndef MOAT_CORE_POLL_H
+#define MOAT_CORE_POLL_H
+
+#include "rt.h"
+
+struct poll_wait {
+  struct task *self;
+  int slot;         /* -1: table full, sleep in short steps instead */
+  int64_t deadline; /* 0: none (forever) */
+  uint32_t seen;
+};
+
+/* Start waiting: timeout_ns < 0 forever, 0 check only. */
+void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns);
+/* Call before looking at readiness: changes after it wake the sleep. */
+void poll_wait_arm(struct poll_wait *w);
+/* Nothing was ready: sleep. 0 to look again, -EINTR when a signal is
+ * pending, -ETIMEDOUT when the time is up (or it was 0). */
+int poll_wait_sleep(struct poll_wait *w);
+void poll_wait_end(struct poll_wait *w);
+
+struct file;
+struct file_ops;
+/* A new open file description on a fresh anonymous inode (mode 0600, no
+ * file type, as Linux's anon inodes), for eventfd and epoll. */
+int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
+                     struct file **out);
+/* Install f in the calling process's table: the fd or -EMFILE. */
+int anon_file_install(struct file *f, bool cloexec);
+#endif

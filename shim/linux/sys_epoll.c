@@ -1,0 +1,97 @@
+/* epoll_* and eventfd/eventfd2 in the Linux shim: argument and guest
+ * memory checks; the sets, counters and sleeping are in the core
+ * (core/epoll.c, core/eventfd.c). */
+#include "shim.h"
+
+#define EPOLL_MAX_EVENTS (0x7fffffff / 12)
+
+long sys_epoll_create(SYSARGS) {
+  if ((int)a0 <= 0)
+    return -LINUX_EINVAL;
+  return moat_epoll_create1(0);
+}
+
+long sys_epoll_create1(SYSARGS) {
+  return moat_epoll_create1((int)a0);
+}
+
+long sys_epoll_ctl(SYSARGS) {
+  struct moat_epoll_event ev;
+  if ((int)a1 != 2 /* EPOLL_CTL_DEL */ && user_read(&ev, a3, sizeof(ev)) < 0)
+    return -LINUX_EFAULT;
+  return moat_epoll_ctl((int)a0, (int)a1, (int)a2, &ev);
+}
+
+static long epoll_wait_common(uint64_t epfd, uint64_t gev, int maxevents,
+                              int64_t timeout_ns) {
+  struct moat_epoll_event *ev;
+  long ret;
+  if (maxevents <= 0 || maxevents > EPOLL_MAX_EVENTS)
+    return -LINUX_EINVAL;
+  if (!moat_user_ok(gev, (size_t)maxevents * sizeof(*ev), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  /* Bounded: events beyond what the guest asked for wait their turn. */
+  if (maxevents > 1024)
+    maxevents = 1024;
+  ev = kmalloc((size_t)maxevents * sizeof(*ev));
+  if (!ev)
+    return -LINUX_ENOMEM;
+  ret = moat_epoll_wait((int)epfd, ev, maxevents, timeout_ns);
+  /* -EINTR stays: epoll_wait is never restarted, as on Linux. */
+  if (ret > 0 && user_write(gev, ev, (size_t)ret * sizeof(*ev)) < 0)
+    ret = -LINUX_EFAULT;
+  kfree(ev);
+  return ret;
+}
+
+long sys_epoll_wait(SYSARGS) {
+  int timeout = (int)a3;
+  return epoll_wait_common(a0, a1, (int)a2,
+                           timeout < 0 ? -1 : (int64_t)timeout * 1000000);
+}
+
+static long swap_mask(uint64_t gmask, uint64_t size) {
+  uint64_t mask;
+  if (!gmask)
+    return 0;
+  if (size != sizeof(mask))
+    return -LINUX_EINVAL;
+  if (user_read(&mask, gmask, sizeof(mask)) < 0)
+    return -LINUX_EFAULT;
+  shim_sigmask_swap(mask);
+  return 0;
+}
+
+long sys_epoll_pwait(SYSARGS) {
+  int timeout = (int)a3;
+  long err = swap_mask(a4, a5);
+  if (err < 0)
+    return err;
+  return epoll_wait_common(a0, a1, (int)a2,
+                           timeout < 0 ? -1 : (int64_t)timeout * 1000000);
+}
+
+long sys_epoll_pwait2(SYSARGS) {
+  int64_t timeout = -1;
+  if (a3) {
+    struct linux_timespec ts;
+    if (user_read(&ts, a3, sizeof(ts)) < 0)
+      return -LINUX_EFAULT;
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+      return -LINUX_EINVAL;
+    timeout = ts.tv_sec >= 9000000000ll ? INT64_MAX / 4
+                                        : ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
+  long err = swap_mask(a4, a5);
+  if (err < 0)
+    return err;
+  return epoll_wait_common(a0, a1, (int)a2, timeout);
+}
+
+long sys_eventfd(SYSARGS) {
+  return moat_eventfd2((unsigned)a0, 0);
+}
+
+long sys_eventfd2(SYSARGS) {
+  return moat_eventfd2((unsigned)a0, (int)a1);
+}
