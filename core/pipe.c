@@ -1,13 +1,14 @@
 /* Pipes and named pipes (fifos), entirely in the core: a 64 KiB ring in
  * the arena. Writes of at most PIPE_BUF bytes are atomic; a reader sees
  * end of file once every writer has gone; a writer with no reader gets
- * EPIPE and SIGPIPE. Sleepers wait on a futex word in the pipe (shared, so
- * it will work between guest processes), bumped on every state change, and
- * wake up regularly to notice signals.
+ * EPIPE and SIGPIPE. Sleepers wait as pollers do (core/poll.h): on their
+ * own wake word, which every state change and every signal bumps, in
+ * whichever guest process it happens.
  *
  * An anonymous pipe is an S_IFIFO inode of an internal "pipefs" with the
  * pipe state in inode->fifo, exactly like a named pipe, so both ends share
  * one inode (fstat shows the same ino) and the state goes with the inode. */
+#include "poll.h"
 #include "task.h"
 #include "vfs_impl.h"
 
@@ -16,8 +17,6 @@
 #define PIPE_SIZE 65536u
 #define PIPE_BUF 4096u
 #define PIPEFS_MAGIC 0x50495045ull
-/* How long a sleeper waits before it looks for a pending signal. */
-#define SIGNAL_POLL_NS 20000000ll
 
 struct pipe {
   struct rt_lock lock;
@@ -50,33 +49,22 @@ void pipe_fifo_release(struct pipe *p) {
 
 static void changed(struct pipe *p) {
   __atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&p->seq, 0x7fffffff, true);
-  vfs_poll_notify();
+  vfs_poll_notify(); /* wakes the pipe's sleepers and pollers */
 }
 
-static bool interrupted(void) {
-  struct task *t = task_current();
-  return t && signal_pending(t);
-}
-
-/* Sleep until the pipe changes (lock dropped meanwhile). -EINTR when a
- * signal is pending. */
+/* Sleep until something changes (lock dropped meanwhile). -EINTR when a
+ * signal is pending. The sleeper registers as a poller before dropping
+ * the lock, so a change (made under the lock) wakes it, in whichever
+ * guest process it happens. */
 static int wait_change(struct pipe *p) {
-  uint32_t seen = __atomic_load_n(&p->seq, __ATOMIC_SEQ_CST);
+  struct poll_wait w;
+  poll_wait_begin(&w, -1);
+  poll_wait_arm(&w);
   rt_unlock(&p->lock);
-  int rc = 0;
-  for (;;) {
-    if (interrupted()) {
-      rc = -LINUX_EINTR;
-      break;
-    }
-    int w = plat_futex_wait(&p->seq, seen, SIGNAL_POLL_NS, true);
-    if (w != -LINUX_ETIMEDOUT ||
-        __atomic_load_n(&p->seq, __ATOMIC_SEQ_CST) != seen)
-      break;
-  }
+  int rc = poll_wait_sleep(&w);
+  poll_wait_end(&w);
   rt_lock(&p->lock);
-  return rc;
+  return rc == -LINUX_EINTR ? rc : 0;
 }
 
 static struct pipe *pipe_of(struct file *f) {
