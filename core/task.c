@@ -725,6 +725,21 @@ static _Noreturn void proc_exit(int code, int host_status) {
   rt_lock(&tt->lock);
   struct proc *init = find_proc_locked(1);
   bool init_has_zombie = false;
+  if (p->pid == 1) {
+    /* The sandbox's first process ends the sandbox: every other guest
+     * process gets SIGKILL and leaves at its next safe point. (In a PID
+     * namespace the host kernel kills them anyway; without one this is
+     * what ends them.) */
+    struct linux_siginfo kill;
+    memset(&kill, 0, sizeof(kill));
+    kill.si_signo = LINUX_SIGKILL;
+    kill.si_code = LINUX_SI_KERNEL;
+    for (uint32_t i = 0; i < tt->max_tasks; i++) {
+      struct proc *o = tt->procs[i];
+      if (o && o != p && o->state == PROC_RUNNING)
+        signal_send(o, NULL, &kill);
+    }
+  }
   for (uint32_t i = 0; i < tt->max_tasks; i++) {
     struct proc *c = tt->procs[i];
     if (!c || c->ppid != p->pid || c == p)
