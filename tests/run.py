@@ -10,6 +10,7 @@ Groups (docs/testing.md says what each proves):
   unit/...       core unit tests (Check, ASan+UBSan), one line per test
   guest/LIBC/..  tests/guest programs, native vs inside moat
   busybox/...    busybox applets natively vs inside moat (rw mount)
+  shell/...      busybox sh scripts (pipes, jobs, traps) natively vs moat
   tarroot/...    the same applets with --root IMAGE.tar
   dirroot/...    the same applets with --root DIR (DIR never changes)
   romount/...    writes into a read-only --mount fail with EROFS
@@ -49,6 +50,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "programs"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cases  # noqa: E402
+import shell_cases  # noqa: E402
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -436,6 +438,35 @@ def busybox_test(case, steps):
         if a != b:
             fail("the trees differ after the run (native vs the host dir "
                  "moat wrote through its rw mount):\n" + diff_text(a, b))
+    return body
+
+
+# ---------------------------------------------------------------------------
+# shell: busybox sh scripts natively vs inside moat (tests/programs/
+# shell_cases.py). The native side runs in a fresh private temp dir; the
+# scripts write relative paths only.
+
+def shell_test(name):
+    script = shell_cases.SCRIPTS[name]
+
+    def body(ctx):
+        ctx.need_busybox()
+        ctx.need_moat()
+        base = ctx.tmpdir("shell-" + name)
+        native_dir = os.path.join(base, "native")
+        moat_dir = os.path.join(base, "moat")
+        os.makedirs(native_dir)
+        os.makedirs(moat_dir)
+        native = run([ctx.busybox, "sh", "-c", script], cwd=native_dir,
+                     env=ctx.guest_env(), timeout=120)
+        moat = run(ctx.moat_run("--mount", moat_dir + ":/w:rw", "--cwd",
+                                "/w", "--", "busybox", "sh", "-c", script),
+                   timeout=120)
+        compare("sh script %s" % name, native, moat)
+        a, b = tree_state(native_dir), tree_state(moat_dir)
+        if a != b:
+            fail("the directories differ after the script:\n" +
+                 diff_text(a, b))
     return body
 
 
@@ -1222,6 +1253,8 @@ def register_all(ctx):
             register("guest/%s/%s" % (libc, name), guest_test(libc, name))
     for case, steps in cases.CASES.items():
         register("busybox/" + case, busybox_test(case, steps))
+    for name in shell_cases.SCRIPTS:
+        register("shell/" + name, shell_test(name))
     for i, (argv, _) in enumerate(cases.TAR_ROOT_STEPS):
         register("tarroot/%02d-%s" % (i, argv[0]), tar_root_test(i))
     register("tarroot/isolated", tar_root_isolated)
