@@ -852,6 +852,175 @@ def sec_raw_syscall(ctx):
         fail("the guest's /tmp/sandbox-only.txt appeared on the host")
 
 
+# ---------------------------------------------------------------------------
+# containment: --pids bounds fork and thread bombs; killing moat leaves no
+# guest process behind
+
+def host_procs():
+    """pid -> (ppid, start time, exe) of every host process we can see."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+            exe = os.readlink("/proc/%s/exe" % d)
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        procs[int(d)] = (int(fields[1]), fields[19], exe)
+    return procs
+
+
+def sandbox_procs(ctx, root):
+    """The moat processes descended from host pid root (root included):
+    pid -> start time."""
+    procs = host_procs()
+    kids = {}
+    for pid, (ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    found, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in procs and procs[pid][2] == ctx.moat:
+            found[pid] = procs[pid][1]
+        todo += kids.get(pid, [])
+    return found
+
+
+def still_alive(pids):
+    """Those of pids (pid -> start time) that still exist, not reused and
+    not yet reaped zombies of someone else."""
+    alive = []
+    procs = host_procs()
+    for pid, start in pids.items():
+        if pid in procs and procs[pid][1] == start:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    st = f.read()
+                if st[st.rfind(")") + 2] != "Z":
+                    alive.append(pid)
+            except OSError:
+                pass
+    return alive
+
+
+def bomb_test(kind, want):
+    def body(ctx):
+        ctx.need_moat()
+        exe = security_bin(ctx, "bomb")
+        limit = 64
+        argv = ctx.moat_run("--pids", str(limit), "--mount",
+                            os.path.dirname(exe) + ":/s:ro", "--",
+                            "/s/bomb", kind)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        peak, peak_tasks, slowest, seen = 0, 0, 0.0, {}
+        deadline = time.time() + 60
+        try:
+            while p.poll() is None and time.time() < deadline:
+                now = sandbox_procs(ctx, p.pid)
+                seen.update(now)
+                peak = max(peak, len(now))
+                tasks = 0
+                for pid in now:
+                    try:
+                        tasks += len(os.listdir("/proc/%d/task" % pid))
+                    except OSError:
+                        pass
+                peak_tasks = max(peak_tasks, tasks)
+                # the host stays responsive: a host process starts and ends
+                t0 = time.time()
+                subprocess.run(["true"], timeout=30)
+                slowest = max(slowest, time.time() - t0)
+                time.sleep(0.02)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+        problems = []
+        if time.time() > deadline:
+            problems.append("the bomb did not end within 60 s")
+        if p.returncode != 0:
+            problems.append("moat exited %d" % p.returncode)
+        for line in want:
+            if line not in out.decode("utf-8", "replace").splitlines():
+                problems.append("missing line %r" % line)
+        # the supervisor, the sandbox's own host process and at most
+        # `limit` guest processes (threads are not processes)
+        if peak > limit + 2:
+            problems.append("%d host processes at the peak for --pids %d" %
+                            (peak, limit))
+        if peak_tasks > limit + 2:
+            problems.append("%d host threads at the peak for --pids %d" %
+                            (peak_tasks, limit))
+        if slowest > 5:
+            problems.append("the host took %.1f s to run `true` during the "
+                            "bomb" % slowest)
+        left = still_alive(seen)
+        if left:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            problems.append("%d guest processes outlived moat" % len(left))
+        if problems:
+            fail("; ".join(problems) + "\noutput:\n" + show(out) +
+                 show(err, 600))
+        return "peak %d host processes, %d threads; host `true` at most " \
+            "%.2f s" % (peak, peak_tasks, slowest)
+    return body
+
+
+def kill9_leaves_nothing(ctx):
+    """SIGKILL of the moat supervisor takes every guest process with it
+    (also ones in their own session, and a sleeping pipeline)."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    script = ("sleep 100 & sleep 100 & (sleep 100; :) & "
+              "setsid sleep 100 & sleep 100 | cat & echo started; wait")
+    argv = ctx.moat_run("--", "busybox", "sh", "-c", script)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    seen = {}
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            seen.update(sandbox_procs(ctx, p.pid))
+            if len(seen) >= 8:  # supervisor, sandbox, sh, 6 guests
+                break
+            time.sleep(0.05)
+        if len(seen) < 8:
+            fail("only %d moat processes appeared for the script" %
+                 len(seen))
+        time.sleep(0.2)
+        seen.update(sandbox_procs(ctx, p.pid))
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        deadline = time.time() + 5
+        left = still_alive(seen)
+        while left and time.time() < deadline:
+            time.sleep(0.05)
+            left = still_alive(seen)
+        if left:
+            fail("%d of %d guest processes still alive 5 s after kill -9 of "
+                 "moat" % (len(left), len(seen)))
+        return "%d host processes, all gone" % len(seen)
+    finally:
+        for pid in still_alive(seen):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+
+
 def elf_symbol(path, name):
     """Address and first bytes of a symbol of a (PIE) ELF file."""
     p = run(["nm", path])
@@ -1275,6 +1444,12 @@ def register_all(ctx):
     register("security/gate-jump-killed", sec_gate)
     register("security/host-files-unreachable", sec_host_files)
     register("security/mount-escapes", sec_mount_escape)
+    register("security/fork-bomb", bomb_test("fork", [
+        "fork bomb: first failure EAGAIN", "fork after the bomb: ok"]))
+    register("security/thread-bomb", bomb_test("thread", [
+        "thread bomb: first failure EAGAIN, threads made some",
+        "thread after the bomb: ok"]))
+    register("security/kill-9-leaves-no-guest", kill9_leaves_nothing)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue
