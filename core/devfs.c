@@ -127,6 +127,20 @@ static int stream_ioctl(struct file *f, unsigned request, void *arg) {
   }
 }
 
+/* The host's answer, checked without waiting (a wait would not notice
+ * the sandbox's own changes or signals; pollers look again instead). A
+ * stream the host cannot poll counts as ready, as before. */
+static unsigned stream_poll(struct file *f, unsigned events) {
+  int s = file_stream(f);
+  if (s < 0)
+    return VFS_POLLNVAL;
+  int r = plat_stdio_poll(s, events, 0);
+  if (r < 0)
+    return events &
+           (VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLOUT | VFS_POLLWRNORM);
+  return (unsigned)r & 0x3ffu;
+}
+
 static int stdio_open(struct inode *inode, struct file *f) {
   for (int s = 0; s < 3; s++)
     if (inode == g_stdio_inode[s])
@@ -139,6 +153,8 @@ static const struct file_ops stdio_fops = {
     .read = stream_read,
     .write = stream_write,
     .ioctl = stream_ioctl,
+    .poll = stream_poll,
+    .poll_unnotified = true,
     .stream = true,
 };
 
@@ -159,6 +175,8 @@ static const struct file_ops tty_fops = {
     .read = stream_read,
     .write = stream_write,
     .ioctl = stream_ioctl,
+    .poll = stream_poll,
+    .poll_unnotified = true,
     .stream = true,
 };
 

@@ -59,7 +59,8 @@ static unsigned file_ready(struct file *f, unsigned events) {
 
 /* Collect ready items (up to max; out NULL: only count, touching
  * nothing). Lock held. */
-static int collect(struct epoll *ep, struct moat_epoll_event *out, int max) {
+static int collect(struct epoll *ep, struct moat_epoll_event *out, int max,
+                   bool *unnotified) {
   struct fd_table *t = proc_current_fdt();
   uint32_t seq = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
   int n = 0;
@@ -78,6 +79,8 @@ static int collect(struct epoll *ep, struct moat_epoll_event *out, int max) {
       continue;
     }
     unsigned ready = 0;
+    if (f->ops->poll_unnotified)
+      *unnotified = true;
     if (!it->disarmed)
       ready = file_ready(f, it->events & 0xffffu);
     file_put(f);
@@ -105,8 +108,9 @@ static unsigned epoll_poll(struct file *f, unsigned events) {
   if (g_nest >= EPOLL_MAX_NEST)
     return 0;
   g_nest++;
+  bool unnotified = false;
   rt_lock(&ep->lock);
-  int n = collect(ep, NULL, 1);
+  int n = collect(ep, NULL, 1, &unnotified);
   rt_unlock(&ep->lock);
   g_nest--;
   return n ? (VFS_POLLIN | VFS_POLLRDNORM) & events : 0;
@@ -280,8 +284,9 @@ long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
   poll_wait_begin(&w, timeout_ns);
   for (;;) {
     poll_wait_arm(&w);
+    w.unnotified = false;
     rt_lock(&ep->lock);
-    rc = collect(ep, events, maxevents);
+    rc = collect(ep, events, maxevents, &w.unnotified);
     rt_unlock(&ep->lock);
     if (rc)
       break;

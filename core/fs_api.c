@@ -885,12 +885,14 @@ out:
  * poll
  * ------------------------------------------------------------------- */
 
-static int16_t poll_one(struct moat_pollfd *p) {
+static int16_t poll_one(struct moat_pollfd *p, bool *unnotified) {
   if (p->fd < 0)
     return 0;
   struct file *f = fd_file(p->fd, false);
   if (!f)
     return VFS_POLLNVAL;
+  if (f->ops->poll_unnotified)
+    *unnotified = true;
   unsigned want = (uint16_t)p->events | VFS_POLLERR | VFS_POLLHUP;
   unsigned ready;
   if (f->ops->poll)
@@ -911,8 +913,9 @@ long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns) {
   for (;;) {
     poll_wait_arm(&w);
     ready = 0;
+    w.unnotified = false;
     for (size_t i = 0; i < nfds; i++) {
-      fds[i].revents = poll_one(&fds[i]);
+      fds[i].revents = poll_one(&fds[i], &w.unnotified);
       if (fds[i].revents)
         ready++;
     }

@@ -10,6 +10,8 @@
 
 /* Sleep step when the waiter table is full: then only poll_seq wakes. */
 #define POLL_FALLBACK_NS 20000000ll
+/* Sleep step while a watched file cannot notify (the host's streams). */
+#define POLL_HOST_STEP_NS 5000000ll
 
 void vfs_poll_notify(void) {
   struct vfs_shared *v = vfs_shared();
@@ -28,6 +30,7 @@ void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns) {
   struct vfs_shared *v = vfs_shared();
   w->self = task_current();
   w->slot = -1;
+  w->unnotified = false;
   w->deadline = -1; /* forever */
   if (timeout_ns == 0)
     w->deadline = 0;
@@ -66,6 +69,8 @@ int poll_wait_sleep(struct poll_wait *w) {
     if (wait <= 0)
       return -LINUX_ETIMEDOUT;
   }
+  if (w->unnotified && (wait < 0 || wait > POLL_HOST_STEP_NS))
+    wait = POLL_HOST_STEP_NS;
   if (w->slot >= 0) {
     plat_futex_wait(&w->self->wake_word, w->seen, wait, true);
   } else {

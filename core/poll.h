@@ -13,6 +13,9 @@ struct poll_wait {
   int slot;         /* -1: table full, sleep in short steps instead */
   int64_t deadline; /* 0: none (forever) */
   uint32_t seen;
+  /* Set by the caller before a sleep: a watched file has no wake-up
+   * (the host's streams), so the sleep is cut to a few ms. */
+  bool unnotified;
 };
 
 /* Start waiting: timeout_ns < 0 forever, 0 check only. */

@@ -178,6 +178,9 @@ struct file_ops {
   /* Ready events (VFS_POLL*) right now; NULL: always readable and
    * writable. */
   unsigned (*poll)(struct file *file, unsigned events);
+  /* true: poll asks the host, which never calls vfs_poll_notify, so a
+   * poller waiting on this file looks again every few milliseconds. */
+  bool poll_unnotified;
   /* true: a stream (pipe, tty, socket): lseek, pread and pwrite fail
    * with -ESPIPE and pos is not used. */
   bool stream;

@@ -178,6 +178,18 @@ long plat_stdio_write(int stream, const void *buf, size_t len);
  * other request. */
 int plat_stdio_ioctl(int stream, unsigned request, void *arg);
 
+/* Readiness of a stream, as poll(2) on it alone. events and the result
+ * use Linux's POLL* bits: POLLIN, POLLRDNORM, POLLOUT, POLLWRNORM as
+ * asked; POLLHUP, POLLERR and POLLNVAL MAY be reported unasked, as the
+ * host does. Waits at most timeout_ns (0: check only), and MAY return
+ * earlier with 0 (a host signal, a timer, a kick). MUST NOT report a bit
+ * the host does not report at that moment; MUST NOT block in any other
+ * way. Returns the ready bits (0: none within the time),
+ * -EBADF for a stream not 0..2, -EINVAL for timeout_ns < 0.
+ * The core has no wake-up for the host's streams: a poller that watches
+ * one checks it again at least every few milliseconds. */
+int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns);
+
 /* ---------------------------------------------------------------------
  * Host directories granted by policy (hostfs)
  *

@@ -69,6 +69,9 @@ static const struct rule g_rules[] = {
     R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2),
        CMP(1, SCMP_CMP_EQ, LINUX_TIOCSWINSZ)),
     R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGPGRP)),
+    /* plat_stdio_poll: one pollfd, no mask (its fd is in memory: only
+     * the gate's own code, which polls 0..2, can issue it). */
+    R2(HNR_ppoll, CMP(1, SCMP_CMP_EQ, 1), CMP(3, SCMP_CMP_EQ, 0)),
     /* memory: anonymous only, no growsdown/hugetlb/populate tricks */
     R1(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
     R0(HNR_munmap),

@@ -673,3 +673,14 @@ int plat_host_sync(int handle) {
     return -LINUX_EBADF;
   return fsync(h->fd) < 0 ? -errno : 0;
 }
+
+/* The test streams never block: input is ready while bytes remain (and at
+ * its end, as a pipe whose writer left), output always. */
+int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns) {
+  if (stream < 0 || stream > 2)
+    return -LINUX_EBADF;
+  if (timeout_ns < 0)
+    return -LINUX_EINVAL;
+  unsigned ready = stream == 0 ? 0x041u : 0x104u; /* IN|RDNORM, OUT|WRNORM */
+  return (int)(ready & events);
+}
