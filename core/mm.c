@@ -500,6 +500,10 @@ int moat_munmap(uint64_t addr, size_t len) {
   uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
   if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
     return -LINUX_EINVAL;
+  /* Emptying the whole window is exec's point of no return: a vfork
+   * child still on its parent's memory must get its own first. */
+  if (addr <= MM_WINDOW_START && addr + size >= MM_WINDOW_END)
+    task_vfork_detach();
   rt_lock(&g_mm.lock);
   int err = unmap_range(addr, addr + size);
   vma_merge_all();

@@ -483,7 +483,7 @@ static void free_task_locked(struct task *t) {
   kfree(t);
 }
 
-int moat_fork(unsigned flags) {
+static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   struct task_table *tt = g_task_table;
   struct task *self = task_current();
   struct proc *parent = self->proc;
@@ -539,6 +539,19 @@ int moat_fork(unsigned flags) {
     self->vfork_wait = 0;
     p->vfork_parent = self;
   }
+  if (thread_regs) {
+    /* vfork: the child is a thread of this host process on the same
+     * memory, as Linux's vfork child shares the parent's; it moves to a
+     * host process of its own when it execs (task_vfork_detach). */
+    p->vfork_thread = true;
+    p->mm_id = parent->mm_id;
+    err = plat_thread_create(thread_regs, t);
+    if (err)
+      goto undo;
+    while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE))
+      plat_futex_wait(&self->vfork_wait, 0, -1, true);
+    return child_tid;
+  }
   void *vmas = mm_fork_begin();
   int r = plat_fork();
   if (r == 0) {
@@ -572,6 +585,41 @@ undo:
   rt_unlock(&tt->lock);
   kfree(p);
   return err;
+}
+
+int moat_fork(unsigned flags) {
+  return fork_common(flags, NULL);
+}
+
+int moat_vfork_thread(const struct moat_regs *regs) {
+  return fork_common(MOAT_FORK_VFORK, regs);
+}
+
+void task_vfork_detach(void) {
+  struct task_table *tt = g_task_table;
+  struct task *t = task_current();
+  struct proc *p = t->proc;
+  if (!p->vfork_thread)
+    return;
+  void *vmas = mm_fork_begin();
+  int r = plat_fork();
+  if (r == 0) {
+    /* The new host process: from here on this child has its own copy of
+     * the memory, which exec replaces. */
+    mm_fork_end(vmas, true, false);
+    t->host = plat_thread_handle();
+    rt_lock(&tt->lock);
+    p->mm_id = tt->next_mm_id++;
+    p->vfork_thread = false;
+    rt_unlock(&tt->lock);
+    task_vfork_release(p);
+    return;
+  }
+  mm_fork_end(vmas, false, r < 0);
+  if (r < 0)
+    moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
+  /* The thread in the parent's host process has moved on. */
+  plat_thread_exit(NULL);
 }
 
 int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
@@ -711,7 +759,9 @@ static _Noreturn void proc_exit(int code, int host_status) {
   struct proc *p = self->proc;
   stop_other_threads(p, self, code);
   futex_robust_exit(self);
-  mm_release();
+  bool shared_host = p->vfork_thread; /* a vfork child before its exec */
+  if (!shared_host)
+    mm_release();
   struct fd_table *fdt = p->fdt;
   struct fs_context *fs = p->fs;
   p->fdt = NULL;
@@ -787,10 +837,13 @@ static _Noreturn void proc_exit(int code, int host_status) {
     task_wake_proc(init);
   if (reap)
     kfree(p);
+  if (shared_host)
+    plat_thread_exit(NULL); /* the parent's host process goes on */
   plat_exit(host_status);
 }
 
 int moat_exec_single_thread(void) {
+  task_vfork_detach();
   struct task *self = task_current();
   struct proc *p = self->proc;
   rt_lock(&p->lock);

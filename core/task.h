@@ -69,8 +69,10 @@ struct proc {
   struct task *exiter;       /* the thread that ends the process */
   int exit_code;             /* wait status the process will report */
   struct task *vfork_parent; /* set until the vfork child execs or ends */
-  int pdeathsig;             /* PR_SET_PDEATHSIG */
-  bool stopped;              /* SIGSTOP & co. took effect */
+  bool vfork_thread; /* a vfork child running as a thread of the parent's
+                        host process, on its memory, until it execs */
+  int pdeathsig;     /* PR_SET_PDEATHSIG */
+  bool stopped;      /* SIGSTOP & co. took effect */
   int stop_sig;
   bool stop_report;   /* a stop not yet reported by wait (WUNTRACED) */
   bool cont_report;   /* a continue not yet reported (WCONTINUED) */
@@ -181,6 +183,10 @@ bool mm_addr_shared(uint64_t addr);
  * the copy in the child. */
 void *mm_fork_begin(void);
 void mm_fork_end(void *copy, bool child, bool failed);
+/* A vfork child that runs as a thread of its parent's host process
+ * moves into a host process of its own (exec is about to replace the
+ * memory). No-op for everyone else. */
+void task_vfork_detach(void);
 /* The vfork child execs or ends: its parent goes on. */
 void task_vfork_release(struct proc *p);
 /* The real-time timer expired: queue SIGALRM (and re-arm a periodic

@@ -225,6 +225,11 @@ int moat_fork(unsigned flags);
  * (CLONE_PARENT_SETTID, CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID act on
  * ptid / ctid, guest addresses the shim checked). Returns the new tid. */
 struct moat_regs;
+/* vfork, and clone(CLONE_VM|CLONE_VFORK) without CLONE_THREAD: the child
+ * starts with *regs as a thread on the parent's memory (as Linux) and
+ * gets its own host process when it execs; the parent sleeps until then
+ * or until the child ends. Returns the child's pid. */
+int moat_vfork_thread(const struct moat_regs *regs);
 int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
                       uint64_t ptid, uint64_t ctid);
 /* execve: end every other thread of the process first (they leave at

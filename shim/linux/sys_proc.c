@@ -82,17 +82,32 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
       child.fs_base = tls;
     return moat_clone_thread(&child, flags, ptid, ctid);
   }
-  /* A new process. CLONE_VM without CLONE_THREAD (vfork-style spawns,
-   * posix_spawn) gets a copy of the address space: each guest process is
-   * a host process. The child then runs on the stack it was given, in its
-   * copy; with CLONE_VFORK the parent waits for its exec or exit as
-   * Linux's would. */
+  /* A new process. With CLONE_VM|CLONE_VFORK (posix_spawn) the child
+   * shares the parent's memory until it execs, as on Linux; CLONE_VM
+   * alone gets a copy of the address space (each guest process is a host
+   * process), running on the stack it was given. */
   if (exit_signal != LINUX_SIGCHLD && exit_signal != 0 &&
       exit_signal > LINUX_NSIG)
     return -LINUX_EINVAL;
   if ((flags & CLONE_PARENT_SETTID) && !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
   bool vfork = (flags & CLONE_VFORK) != 0;
+  if (vfork && (flags & CLONE_VM)) {
+    /* posix_spawn's shape: the child runs on the parent's memory (as a
+     * thread of this host process) until it execs. */
+    struct moat_regs child = *regs;
+    child.rax = 0;
+    if (stack)
+      child.rsp = stack;
+    if (flags & CLONE_SETTLS)
+      child.fs_base = tls;
+    int pid = moat_vfork_thread(&child);
+    if (pid > 0 && (flags & CLONE_PARENT_SETTID)) {
+      int32_t v = pid;
+      user_write(ptid, &v, 4);
+    }
+    return pid;
+  }
   int pid = moat_fork(vfork ? MOAT_FORK_VFORK : 0);
   if (pid < 0)
     return pid;
@@ -126,7 +141,9 @@ long sys_fork(SYSARGS) {
 }
 
 long sys_vfork(SYSARGS) {
-  return moat_fork(MOAT_FORK_VFORK);
+  struct moat_regs child = *regs;
+  child.rax = 0;
+  return moat_vfork_thread(&child);
 }
 
 /* x86-64 argument order: flags, stack, parent_tid, child_tid, tls. */

@@ -40,21 +40,26 @@ int main(void) {
   pthread_condattr_init(&ca);
   pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
   pthread_cond_init(&s->c, &ca);
+  int go[2];
+  pipe(go);
   pid_t c = fork();
   if (c == 0) {
+    char b;
     usleep(50000);
     pthread_mutex_lock(&s->m);
     s->v = 42;
     pthread_cond_signal(&s->c);
     pthread_mutex_unlock(&s->m);
+    read(go[0], &b, 1); /* the parent is done with the mutex */
     pthread_mutex_lock(&s->m);
-    _exit(0);
+    _exit(0); /* dies holding it */
   }
   pthread_mutex_lock(&s->m);
   while (!s->v)
     pthread_cond_wait(&s->c, &s->m);
   printf("cross-process condvar v=%d\n", s->v);
   pthread_mutex_unlock(&s->m);
+  write(go[1], "x", 1);
   waitpid(c, NULL, 0);
   r = pthread_mutex_lock(&s->m);
   printf("robust process: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : strerror(r));

@@ -21,7 +21,7 @@ check() { # name, native command, moat command
 mkdir -p "$out/tmp"
 for cc in gcc musl-gcc; do
   command -v $cc >/dev/null || continue
-  for p in threads threads_signals procsig alarm robust spawn; do
+  for p in threads threads_signals procsig alarm robust spawn vfork; do
     $cc -static -O2 -pthread -o "$out/$p.$cc" tests/proc/$p.c 2>/dev/null ||
       $cc -static -O2 -o "$out/$p.$cc" tests/proc/$p.c
   done
@@ -33,6 +33,7 @@ for cc in gcc musl-gcc; do
   check "$cc/alarm" "$out/alarm.$cc" "$run /t/alarm.$cc"
   check "$cc/robust" "$out/robust.$cc" "$run /t/robust.$cc"
   check "$cc/spawn" "$out/spawn.$cc" "$run /t/spawn.$cc"
+  check "$cc/vfork" "$out/vfork.$cc" "$run /t/vfork.$cc"
 done
 cp tests/proc/script.sh "$out/script.sh"
 check "busybox/script" "busybox sh $out/script.sh" "$moat run --mount $out:/t:ro busybox sh /t/script.sh"
