@@ -591,7 +591,7 @@ long sys_tkill(SYSARGS) {
   int sig = (int)a1;
   if ((int)a0 <= 0 || sig < 0 || sig > LINUX_NSIG)
     return -LINUX_EINVAL;
-  return moat_tgkill(moat_getpid(), (int)a0, sig);
+  return moat_tgkill(-1, (int)a0, sig); /* any thread of the sandbox */
 }
 
 /* Sleep until a signal interrupts: with one thread, only a signal from
