@@ -16,13 +16,28 @@
 void vfs_poll_notify(void) {
   struct vfs_shared *v = vfs_shared();
   __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
+  if (__atomic_load_n(&v->poll_fallback, __ATOMIC_SEQ_CST))
+    plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
   if (!__atomic_load_n(&v->poll_nwaiters, __ATOMIC_SEQ_CST))
     return;
   for (int i = 0; i < VFS_POLL_WAITERS; i++) {
-    struct task *t = __atomic_load_n(&v->poll_waiters[i], __ATOMIC_SEQ_CST);
-    if (t)
-      task_wake(t);
+    void *slot = __atomic_load_n(&v->poll_waiters[i], __ATOMIC_SEQ_CST);
+    struct task *t = slot;
+    if (!t)
+      continue;
+    int32_t tid = __atomic_load_n(&v->poll_waiter_tids[i], __ATOMIC_SEQ_CST);
+    if (!tid)
+      continue; /* registering: it looks at the files after this */
+    /* A waiter whose host thread died in its sleep (its process was torn
+     * down from outside) left its slot behind: the task is gone or
+     * reused, its tid no longer matches. Free the slot, do not touch. */
+    if (__atomic_load_n(&t->tid, __ATOMIC_SEQ_CST) != tid) {
+      if (__atomic_compare_exchange_n(&v->poll_waiters[i], &slot, NULL, false,
+                                      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        __atomic_sub_fetch(&v->poll_nwaiters, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    task_wake(t);
   }
 }
 
@@ -45,6 +60,7 @@ void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns) {
     if (__atomic_compare_exchange_n(&v->poll_waiters[i], &none, w->self, false,
                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
       w->slot = i;
+      __atomic_store_n(&v->poll_waiter_tids[i], w->self->tid, __ATOMIC_SEQ_CST);
       return;
     }
   }
@@ -76,7 +92,10 @@ int poll_wait_sleep(struct poll_wait *w) {
   } else {
     if (wait < 0 || wait > POLL_FALLBACK_NS)
       wait = POLL_FALLBACK_NS;
-    plat_futex_wait(&vfs_shared()->poll_seq, w->seen, wait, true);
+    struct vfs_shared *v = vfs_shared();
+    __atomic_add_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
+    plat_futex_wait(&v->poll_seq, w->seen, wait, true);
+    __atomic_sub_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
   }
   if (w->self && signal_pending(w->self))
     return -LINUX_EINTR;
@@ -87,6 +106,7 @@ void poll_wait_end(struct poll_wait *w) {
   struct vfs_shared *v = vfs_shared();
   if (w->slot < 0)
     return;
+  __atomic_store_n(&v->poll_waiter_tids[w->slot], 0, __ATOMIC_SEQ_CST);
   __atomic_store_n(&v->poll_waiters[w->slot], NULL, __ATOMIC_SEQ_CST);
   __atomic_sub_fetch(&v->poll_nwaiters, 1, __ATOMIC_SEQ_CST);
   w->slot = -1;

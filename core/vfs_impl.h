@@ -27,7 +27,9 @@ struct vfs_shared {
   /* Sleeping pollers (core/poll.c): struct task pointers, woken through
    * their wake words by vfs_poll_notify. */
   uint32_t poll_nwaiters;
+  uint32_t poll_fallback; /* waiters sleeping on poll_seq (table full) */
   void *poll_waiters[VFS_POLL_WAITERS];
+  int32_t poll_waiter_tids[VFS_POLL_WAITERS]; /* 0 while being set */
   int nchrdevs;
   struct {
     uint64_t rdev;
