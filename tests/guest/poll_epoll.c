@@ -287,6 +287,30 @@ static void test_fork(void) {
   R("blocking eventfd read", read(e, &v, 8));
   printf("value %llu\n", (unsigned long long)v);
   waitpid(pid, &st, 0);
+  /* a signal from another process interrupts poll and epoll_wait */
+  struct sigaction sa = {0};
+  sa.sa_handler = on_alarm;
+  sigaction(SIGUSR1, &sa, NULL);
+  pid_t me = getpid();
+  pid = fork();
+  if (pid == 0) {
+    struct timespec d3 = {0, 50000000};
+    nanosleep(&d3, NULL);
+    kill(me, SIGUSR1);
+    nanosleep(&d3, NULL);
+    kill(me, SIGUSR1);
+    nanosleep(&d3, NULL);
+    v = 1;
+    write(e, &v, 8); /* wakes the blocked eventfd read below */
+    _exit(0);
+  }
+  pf.fd = p[0];
+  R("poll read pipe", read(p[0], &v, 2));
+  R("poll killed by other process", poll(&pf, 1, 5000));
+  R("epoll_wait killed by other process", epoll_wait(ep, out, 4, 5000));
+  R("eventfd read after", read(e, &v, 8));
+  printf("value %llu\n", (unsigned long long)v);
+  waitpid(pid, &st, 0);
   close(ep);
   close(e);
   close(p[0]);
