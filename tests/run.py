@@ -1024,6 +1024,40 @@ def kill9_leaves_nothing(ctx):
         p.communicate()
 
 
+def kill_only_sandbox(ctx):
+    """kill/sigqueue to a host pid and group fail inside; kill(-1) kills
+    the sandbox's processes and no host process."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "killhost")
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        p = run(ctx.moat_run("--mount", os.path.dirname(exe) + ":/s:ro",
+                             "--", "/s/killhost", str(victim.pid)))
+        out = p.stdout.decode("utf-8", "replace").splitlines()
+        want = ["kill host pid: -1 ESRCH", "kill host group: -1 ESRCH",
+                "sigqueue host pid: -1 ESRCH", "kill -1: 0",
+                "sandbox child 0: signaled 1 sig 9",
+                "sandbox child 1: signaled 1 sig 9",
+                "sandbox child 2: signaled 1 sig 9",
+                "the caller survived kill -1"]
+        missing = [w for w in want if w not in out]
+        time.sleep(0.1)
+        problems = []
+        if victim.poll() is not None:
+            problems.append("the host process died (status %s)" %
+                            victim.returncode)
+        if p.status != 0 or missing:
+            problems.append("status %d, missing lines %s" % (p.status,
+                                                             missing))
+        if problems:
+            fail("; ".join(problems) + "\noutput:\n" + show(p.stdout) +
+                 show(p.stderr, 600))
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        victim.wait()
+
+
 def elf_symbol(path, name):
     """Address and first bytes of a symbol of a (PIE) ELF file."""
     p = run(["nm", path])
@@ -1453,6 +1487,7 @@ def register_all(ctx):
         "thread bomb: first failure EAGAIN, threads made some",
         "thread after the bomb: ok"]))
     register("security/kill-9-leaves-no-guest", kill9_leaves_nothing)
+    register("security/kill-reaches-only-sandbox", kill_only_sandbox)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue
