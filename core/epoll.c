@@ -160,14 +160,22 @@ int moat_epoll_create1(int flags) {
   return rc;
 }
 
-/* Does the epoll set ep (nested) reach target? */
-static bool reaches(struct epoll *ep, struct file *target, int depth) {
+/* Does the epoll set ep (nested) reach target? Only items whose
+ * descriptor still names their file are followed (the others' files may
+ * be gone). ep's lock is held; nested sets are read without theirs,
+ * which at worst misses a loop being built concurrently. */
+static bool reaches(struct fd_table *t, struct epoll *ep, struct file *target,
+                    int depth) {
   if (depth > EPOLL_MAX_NEST)
     return true;
   for (struct epitem *it = ep->items; it; it = it->next) {
-    if (it->file == target)
-      return true;
-    if (is_epoll(it->file) && reaches(it->file->private, target, depth + 1))
+    struct file *f = fdt_lookup(t, it->fd);
+    bool hit = false;
+    if (f == it->file)
+      hit = f == target ||
+            (is_epoll(f) && reaches(t, f->private, target, depth + 1));
+    file_put(f);
+    if (hit)
       return true;
   }
   return false;
@@ -217,7 +225,7 @@ int moat_epoll_ctl(int epfd, int op, int fd,
       rc = -LINUX_EEXIST;
       break;
     }
-    if (is_epoll(f) && reaches(f->private, ef, 0)) {
+    if (is_epoll(f) && reaches(t, f->private, ef, 0)) {
       rc = -LINUX_ELOOP;
       break;
     }
