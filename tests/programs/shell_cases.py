@@ -148,6 +148,23 @@ for j in $(seq 1 100); do n=$(( n + $(echo 1) )); done
 echo "substitutions $n"
 for j in $(seq 1 50); do (echo $j) ; done | tail -1
 """,
+    "pipes-and-signals": r"""
+yes | head -100000 | wc -l
+yes abc | head -c 1000000 | md5sum
+seq 1 20000 | gzip -c | gunzip -c | sort -rn | head -3
+seq 1 3000 | while read n; do echo $((n * 2)); done | tail -2
+set -o pipefail
+false | true; echo "pipefail: $?"
+set +o pipefail
+timeout 1 sleep 5; echo "timeout: $?"
+sleep 5 & p=$!
+kill -STOP $p
+kill -CONT $p
+kill -TERM $p
+wait $p; echo "stopped, continued, terminated: $?"
+sh -c 'exec cat' < /dev/null; echo "exec cat: $?"
+yes | (read a; echo "read $a"); echo "yes killed by SIGPIPE, pipe: $?"
+""",
     "child-writes-parent-reads": r"""
 (echo from subshell > f1)
 cat f1
