@@ -163,11 +163,14 @@ int plat_timer_set(int64_t ns);
  * descriptors is reachable.
  * ------------------------------------------------------------------- */
 
-/* Read up to len bytes; blocks. Returns bytes read, 0 at end of input. */
+/* Read up to len bytes; blocks. Returns bytes read, 0 at end of input,
+ * or -EINTR when the thread was kicked (plat_kick, the timer) while it
+ * waited: the caller looks at its signals and MAY call again. */
 long plat_stdio_read(int stream, void *buf, size_t len);
 
 /* Write up to len bytes; returns bytes written (> 0 unless len == 0),
- * -EPIPE when the reader went away, -EAGAIN, -EIO. */
+ * -EPIPE when the reader went away, -EAGAIN, -EIO, or -EINTR as
+ * plat_stdio_read. */
 long plat_stdio_write(int stream, const void *buf, size_t len);
 
 /* Terminal control on a stream. request is one of LINUX_TCGETS,

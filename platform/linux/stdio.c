@@ -7,6 +7,14 @@ static bool stream_ok(int stream) {
   return stream >= 0 && stream <= 2;
 }
 
+/* A host call cut short by a signal: retry, unless it was a kick (or the
+ * timer): then the thread must go and look at its signals, so the wait
+ * ends with -EINTR (the shim restarts the call when no handler runs). */
+static bool interrupted_by_kick(void) {
+  struct plat_thread *t = plat_current_thread();
+  return t && __atomic_load_n(&t->kicked, __ATOMIC_SEQ_CST);
+}
+
 long plat_stdio_read(int stream, void *buf, size_t len) {
   plat_count(PF_STDIO_READ);
   if (!stream_ok(stream))
@@ -16,7 +24,7 @@ long plat_stdio_read(int stream, void *buf, size_t len) {
   long r;
   do
     r = hsys3(HNR_read, stream, buf, len);
-  while (r == -LINUX_EINTR);
+  while (r == -LINUX_EINTR && !interrupted_by_kick());
   if (r > (long)len)
     return -LINUX_EIO;
   return r;
@@ -33,7 +41,9 @@ long plat_stdio_write(int stream, const void *buf, size_t len) {
   long r;
   do
     r = hsys3(HNR_write, stream, buf, len);
-  while (r == -LINUX_EINTR);
+  while (r == -LINUX_EINTR && !interrupted_by_kick());
+  if (r == -LINUX_EINTR)
+    return r;
   if (r > (long)len || r == 0)
     return -LINUX_EIO;
   return r;
