@@ -75,7 +75,7 @@ static void *wait_thread(void *arg) {
 
 static void settle(void) {
   /* waiters announce themselves before the call; give them time to sleep */
-  struct timespec ts = {0, 100 * 1000000L};
+  struct timespec ts = {0, 200 * 1000000L};
   nanosleep(&ts, NULL);
 }
 

@@ -181,7 +181,7 @@ int main(void) {
     pthread_t d;
     pthread_create(&d, &attr, detached, NULL);
   }
-  for (int i = 0; i < 1000 && g_detached_done < 16; i++)
+  for (int i = 0; i < 5000 && g_detached_done < 16; i++)
     usleep(1000);
   printf("detached threads ran: %d\n", g_detached_done);
 
