@@ -909,12 +909,14 @@ def still_alive(pids):
     return alive
 
 
-def bomb_test(kind, want):
+def bomb_test(kind, want, pids=64):
+    """limit None: moat's default (1024)."""
     def body(ctx):
         ctx.need_moat()
         exe = security_bin(ctx, "bomb")
-        limit = 64
-        argv = ctx.moat_run("--pids", str(limit), "--mount",
+        opts = ["--pids", str(pids)] if pids else []
+        limit = pids or 1024
+        argv = ctx.moat_run(*opts, "--mount",
                             os.path.dirname(exe) + ":/s:ro", "--",
                             "/s/bomb", kind)
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -1486,6 +1488,9 @@ def register_all(ctx):
     register("security/thread-bomb", bomb_test("thread", [
         "thread bomb: first failure EAGAIN, threads made some",
         "thread after the bomb: ok"]))
+    register("security/thread-bomb-default-pids", bomb_test("thread", [
+        "thread bomb: first failure EAGAIN, threads made some",
+        "thread after the bomb: ok"], None))
     register("security/kill-9-leaves-no-guest", kill9_leaves_nothing)
     register("security/kill-reaches-only-sandbox", kill_only_sandbox)
     for name, make, want in BAD_INPUT:
