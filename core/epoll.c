@@ -1,10 +1,14 @@
 /* epoll: an interest list behind an anonymous file in the arena, so a
  * forked child shares the set as Linux's open file description. Items
- * name a descriptor and the open file description it had when added;
- * readiness comes from the files' poll hooks each time a waiter looks
- * (there are no per-file callbacks), and waiters sleep as pollers do
- * (core/poll.h). An item whose descriptor no longer names its file is
- * dropped, which is how Linux forgets a closed file.
+ * name an open file description; readiness comes from the files' poll
+ * hooks each time a waiter looks (there are no per-file callbacks), and
+ * waiters sleep as pollers do (core/poll.h).
+ *
+ * As on Linux an item lives as long as its file: pipes, eventfds and
+ * epoll sets call epoll_file_released when they go, which removes their
+ * items from every set (a list of all sets in the arena). Other files
+ * (terminals, devices) have no such hook, so their items hold a
+ * reference instead.
  *
  * Edge-triggered items report again only after vfs_poll_notify has run
  * since their last report: any change in the sandbox counts, so an edge
@@ -29,7 +33,8 @@
 struct epitem {
   struct epitem *next;
   int fd;
-  struct file *file; /* not a reference: identity only */
+  struct file *file; /* a reference only when held (see above) */
+  bool held;
   uint32_t events;
   uint64_t data;
   uint32_t reported_seq; /* poll_seq at the last edge-triggered report */
@@ -40,6 +45,7 @@ struct epitem {
 struct epoll {
   struct rt_lock lock;
   struct epitem *items;
+  struct epoll *next_set, **prev_set; /* vfs_shared()->epolls */
 };
 
 static int g_nest; /* depth of nested epoll polls in this thread's call */
@@ -61,29 +67,15 @@ static unsigned file_ready(struct file *f, unsigned events) {
  * nothing). Lock held. */
 static int collect(struct epoll *ep, struct moat_epoll_event *out, int max,
                    bool *unnotified) {
-  struct fd_table *t = proc_current_fdt();
   uint32_t seq = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
   int n = 0;
-  struct epitem **link = &ep->items;
-  while (*link && n < max) {
-    struct epitem *it = *link;
-    struct file *f = t ? fdt_lookup(t, it->fd) : NULL;
-    if (f != it->file) {
-      file_put(f);
-      if (out) { /* the file is gone: forget the item */
-        *link = it->next;
-        kfree(it);
-        continue;
-      }
-      link = &it->next;
-      continue;
-    }
+  for (struct epitem *it = ep->items; it && n < max; it = it->next) {
+    struct file *f = it->file;
     unsigned ready = 0;
     if (f->ops->poll_unnotified)
       *unnotified = true;
     if (!it->disarmed)
       ready = file_ready(f, it->events & 0xffffu);
-    file_put(f);
     if (ready && (it->events & EPOLLET) && it->reported &&
         it->reported_seq == seq)
       ready = 0;
@@ -98,9 +90,35 @@ static int collect(struct epoll *ep, struct moat_epoll_event *out, int max,
       }
       n++;
     }
-    link = &it->next;
   }
   return n;
+}
+
+/* Files whose release calls epoll_file_released. */
+static bool has_release_hook(struct file *f) {
+  return f->ops->epoll_release_hook;
+}
+
+void epoll_file_released(struct file *f) {
+  struct vfs_shared *v = vfs_shared();
+  if (!__atomic_load_n(&v->epolls, __ATOMIC_ACQUIRE))
+    return;
+  rt_lock(&v->epoll_lock);
+  for (struct epoll *ep = v->epolls; ep; ep = ep->next_set) {
+    rt_lock(&ep->lock);
+    struct epitem **link = &ep->items;
+    while (*link) {
+      struct epitem *it = *link;
+      if (it->file == f && !it->held) {
+        *link = it->next;
+        kfree(it);
+      } else {
+        link = &it->next;
+      }
+    }
+    rt_unlock(&ep->lock);
+  }
+  rt_unlock(&v->epoll_lock);
 }
 
 static unsigned epoll_poll(struct file *f, unsigned events) {
@@ -118,11 +136,20 @@ static unsigned epoll_poll(struct file *f, unsigned events) {
 
 static void epoll_release(struct file *f) {
   struct epoll *ep = f->private;
+  struct vfs_shared *v = vfs_shared();
   if (!ep)
     return;
+  rt_lock(&v->epoll_lock);
+  *ep->prev_set = ep->next_set;
+  if (ep->next_set)
+    ep->next_set->prev_set = ep->prev_set;
+  rt_unlock(&v->epoll_lock);
+  epoll_file_released(f); /* as an item of other sets */
   while (ep->items) {
     struct epitem *it = ep->items;
     ep->items = it->next;
+    if (it->held)
+      file_put(it->file);
     kfree(it);
   }
   kfree(ep);
@@ -140,6 +167,7 @@ static const struct file_ops epoll_ops = {
     .write =
         (long (*)(struct file *, const void *, size_t, uint64_t *))epoll_read,
     .poll = epoll_poll,
+    .epoll_release_hook = true,
     .stream = true,
 };
 
@@ -155,28 +183,35 @@ int moat_epoll_create1(int flags) {
     kfree(ep);
     return rc;
   }
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->epoll_lock);
+  ep->next_set = v->epolls;
+  if (ep->next_set)
+    ep->next_set->prev_set = &ep->next_set;
+  ep->prev_set = (struct epoll **)&v->epolls;
+  __atomic_store_n(&v->epolls, ep, __ATOMIC_RELEASE);
+  rt_unlock(&v->epoll_lock);
   rc = anon_file_install(f, flags & LINUX_O_CLOEXEC);
   file_put(f);
   return rc;
 }
 
-/* Does the epoll set ep (nested) reach target? Only items whose
- * descriptor still names their file are followed (the others' files may
- * be gone). ep's lock is held; nested sets are read without theirs,
- * which at worst misses a loop being built concurrently. */
-static bool reaches(struct fd_table *t, struct epoll *ep, struct file *target,
-                    int depth) {
+/* Does the epoll set ep (nested) reach target? ep's lock is held;
+ * nested sets are read under theirs. */
+static bool reaches(struct epoll *ep, struct file *target, int depth) {
   if (depth > EPOLL_MAX_NEST)
     return true;
   for (struct epitem *it = ep->items; it; it = it->next) {
-    struct file *f = fdt_lookup(t, it->fd);
-    bool hit = false;
-    if (f == it->file)
-      hit = f == target ||
-            (is_epoll(f) && reaches(t, f->private, target, depth + 1));
-    file_put(f);
-    if (hit)
+    if (it->file == target)
       return true;
+    if (is_epoll(it->file)) {
+      struct epoll *inner = it->file->private;
+      rt_lock(&inner->lock);
+      bool hit = reaches(inner, target, depth + 1);
+      rt_unlock(&inner->lock);
+      if (hit)
+        return true;
+    }
   }
   return false;
 }
@@ -214,6 +249,7 @@ int moat_epoll_ctl(int epfd, int op, int fd,
     goto out;
   }
   struct epoll *ep = ef->private;
+  struct file *drop = NULL;
   rt_lock(&ep->lock);
   struct epitem **link = &ep->items;
   while (*link && !((*link)->fd == fd && (*link)->file == f))
@@ -225,7 +261,7 @@ int moat_epoll_ctl(int epfd, int op, int fd,
       rc = -LINUX_EEXIST;
       break;
     }
-    if (is_epoll(f) && reaches(t, f->private, ef, 0)) {
+    if (is_epoll(f) && reaches(f->private, ef, 0)) {
       rc = -LINUX_ELOOP;
       break;
     }
@@ -236,6 +272,9 @@ int moat_epoll_ctl(int epfd, int op, int fd,
     }
     it->fd = fd;
     it->file = f;
+    it->held = !has_release_hook(f);
+    if (it->held)
+      file_get(f);
     it->events = events;
     it->data = event->data;
     it->next = ep->items;
@@ -261,12 +300,15 @@ int moat_epoll_ctl(int epfd, int op, int fd,
       break;
     }
     *link = it->next;
+    if (it->held)
+      drop = it->file;
     kfree(it);
     break;
   default:
     rc = -LINUX_EINVAL;
   }
   rt_unlock(&ep->lock);
+  file_put(drop);
   if (rc == 0)
     vfs_poll_notify(); /* a waiter on this set looks again */
 out:

@@ -97,6 +97,7 @@ static unsigned efd_poll(struct file *f, unsigned events) {
 }
 
 static void efd_release(struct file *f) {
+  epoll_file_released(f);
   kfree(f->private);
   f->private = NULL;
 }
@@ -106,6 +107,7 @@ static const struct file_ops eventfd_ops = {
     .read = efd_read,
     .write = efd_write,
     .poll = efd_poll,
+    .epoll_release_hook = true,
     .stream = true,
 };
 

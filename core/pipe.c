@@ -165,6 +165,7 @@ static long pipe_write(struct file *f, const void *buf, size_t len,
 
 static void pipe_release(struct file *f) {
   struct pipe *p = pipe_of(f);
+  epoll_file_released(f);
   if (!p)
     return;
   unsigned acc = f->flags & LINUX_O_ACCMODE;
@@ -277,6 +278,7 @@ const struct file_ops pipe_fifo_ops = {
     .write = pipe_write,
     .ioctl = pipe_ioctl,
     .poll = pipe_poll,
+    .epoll_release_hook = true,
     .stream = true,
 };
 
@@ -292,6 +294,7 @@ static const struct file_ops pipe_anon_ops = {
     .write = pipe_write,
     .ioctl = pipe_ioctl,
     .poll = pipe_poll,
+    .epoll_release_hook = true,
     .stream = true,
 };
 

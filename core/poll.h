@@ -33,6 +33,9 @@ struct file_ops;
  * file type, as Linux's anon inodes), for eventfd and epoll. */
 int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
                      struct file **out);
+/* A pollable file goes: drop it from every epoll set (core/epoll.c).
+ * Called by the release hooks of pipes, eventfds and epoll sets. */
+void epoll_file_released(struct file *f);
 /* Install f in the calling process's table: the fd or -EMFILE. */
 int anon_file_install(struct file *f, bool cloexec);
 #endif

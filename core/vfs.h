@@ -181,6 +181,9 @@ struct file_ops {
   /* true: poll asks the host, which never calls vfs_poll_notify, so a
    * poller waiting on this file looks again every few milliseconds. */
   bool poll_unnotified;
+  /* true: release calls epoll_file_released (core/poll.h), so an epoll
+   * set need not hold a reference to watch the file. */
+  bool epoll_release_hook;
   /* true: a stream (pipe, tty, socket): lseek, pread and pwrite fail
    * with -ESPIPE and pos is not used. */
   bool stream;

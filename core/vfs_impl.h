@@ -30,6 +30,8 @@ struct vfs_shared {
   uint32_t poll_fallback; /* waiters sleeping on poll_seq (table full) */
   void *poll_waiters[VFS_POLL_WAITERS];
   int32_t poll_waiter_tids[VFS_POLL_WAITERS]; /* 0 while being set */
+  struct rt_lock epoll_lock; /* the list of epoll sets (core/epoll.c) */
+  void *epolls;
   int nchrdevs;
   struct {
     uint64_t rdev;

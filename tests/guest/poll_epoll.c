@@ -233,12 +233,32 @@ static void test_epoll(void) {
   uint64_t one = 1;
   write(e, &one, 8);
   show_epoll("eventfd", out, epoll_wait(ep, out, 8, 0));
-  close(e);
+  /* a closed write end: HUP; a closed file leaves the set */
+  pipe(p);
+  ev.events = EPOLLIN;
+  ev.data.u64 = 13;
+  R("ctl add read end", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+  ev.events = EPOLLOUT;
+  ev.data.u64 = 14;
+  R("ctl add write end", epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev));
+  R("ctl del eventfd", epoll_ctl(ep, EPOLL_CTL_DEL, e, NULL));
+  close(p[1]);
+  show_epoll("write end closed", out, epoll_wait(ep, out, 8, 0));
+  close(p[0]);
+  int again = eventfd(0, 0);
+  ev.events = EPOLLIN;
+  ev.data.u64 = 15;
+  R("same fd number again", again == p[0]);
+  R("ctl add new file on the fd", epoll_ctl(ep, EPOLL_CTL_ADD, again, &ev));
+  show_epoll("new file idle", out, epoll_wait(ep, out, 8, 0));
+  R("ctl del new file", epoll_ctl(ep, EPOLL_CTL_DEL, again, NULL));
+  close(again);
   /* EINTR */
   struct itimerval it = {{0, 0}, {0, 30000}};
   setitimer(ITIMER_REAL, &it, NULL);
   R("epoll_wait interrupted", epoll_wait(ep, out, 8, -1));
   close(ep);
+  close(e);
 }
 
 /* A parent blocked in each kind of wait, woken by its child. */
