@@ -126,34 +126,6 @@ static void reset_fpu(struct moat_regs *regs) {
   memcpy(fp + 24, &mxcsr, 4);
 }
 
-/* How many threads the process has, from the sandbox's /proc (the core
- * API has no direct question for it); 1 when it cannot tell. */
-static int thread_count(void) {
-  char buf[512];
-  const char *at;
-  long n;
-  int fd = moat_openat(LINUX_AT_FDCWD, "/proc/self/status",
-                       LINUX_O_RDONLY | LINUX_O_CLOEXEC, 0);
-  if (fd < 0)
-    return 1;
-  n = moat_read(fd, buf, sizeof(buf) - 1);
-  moat_close(fd);
-  if (n <= 0)
-    return 1;
-  buf[n] = 0;
-  for (at = buf; (at = rt_strchr(at, '\n')) != NULL; at++) {
-    if (!rt_strncmp(at + 1, "Threads:", 8)) {
-      int count = 0;
-      for (at += 9; *at == ' ' || *at == '\t'; at++)
-        ;
-      for (; *at >= '0' && *at <= '9'; at++)
-        count = count * 10 + (*at - '0');
-      return count > 0 ? count : 1;
-    }
-  }
-  return 1;
-}
-
 long sys_execve(SYSARGS) {
   char path[LINUX_PATH_MAX];
   char why[256];
@@ -167,15 +139,6 @@ long sys_execve(SYSARGS) {
   err = user_path(path, a0);
   if (err < 0)
     return err;
-  /* Linux ends the other threads first; the core cannot do that for us
-   * yet, and unmapping their memory under them would crash them. */
-  if (thread_count() > 1) {
-    static bool warned;
-    if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
-      moat_log("moat: warning: execve from a process with several threads "
-               "is not supported yet\n");
-    return -LINUX_ENOSYS;
-  }
   tmp = kmalloc(EXEC_STRING_MAX);
   if (!tmp)
     return -LINUX_ENOMEM;
@@ -195,7 +158,12 @@ long sys_execve(SYSARGS) {
   if (err < 0)
     goto out;
 
-  /* The point of no return: the old image goes. */
+  /* The point of no return: as Linux, the other threads end first (they
+   * leave at their next return to the library OS), then the old image
+   * goes. */
+  err = moat_exec_single_thread();
+  if (err < 0)
+    goto out;
   moat_munmap(LINUX_WINDOW_LO, (size_t)(LINUX_WINDOW_HI - LINUX_WINDOW_LO));
   reset_process_state();
   err = shim_exec_load(nargs, args, (const char *const *)envp.v, regs, why,
