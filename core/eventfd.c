@@ -23,7 +23,7 @@ static long efd_wait(struct file *f, bool reading, uint64_t add,
   struct eventfd *e = f->private;
   struct poll_wait w;
   long rc;
-  poll_wait_begin(&w, (f->flags & LINUX_O_NONBLOCK) ? 0 : -1);
+  poll_wait_begin_key(&w, (f->flags & LINUX_O_NONBLOCK) ? 0 : -1, e);
   for (;;) {
     poll_wait_arm(&w);
     rt_lock(&e->lock);
@@ -51,7 +51,7 @@ static long efd_wait(struct file *f, bool reading, uint64_t add,
   }
   poll_wait_end(&w);
   if (rc == 0)
-    vfs_poll_notify();
+    poll_notify_obj(e);
   return rc;
 }
 

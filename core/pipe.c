@@ -49,7 +49,7 @@ void pipe_fifo_release(struct pipe *p) {
 
 static void changed(struct pipe *p) {
   __atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
-  vfs_poll_notify(); /* wakes the pipe's sleepers and pollers */
+  poll_notify_obj(p); /* wakes the pipe's sleepers and pollers */
 }
 
 /* Sleep until something changes (lock dropped meanwhile). -EINTR when a
@@ -58,7 +58,7 @@ static void changed(struct pipe *p) {
  * guest process it happens. */
 static int wait_change(struct pipe *p) {
   struct poll_wait w;
-  poll_wait_begin(&w, -1);
+  poll_wait_begin_key(&w, -1, p);
   poll_wait_arm(&w);
   rt_unlock(&p->lock);
   int rc = poll_wait_sleep(&w);

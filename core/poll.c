@@ -14,6 +14,10 @@
 #define POLL_HOST_STEP_NS 5000000ll
 
 void vfs_poll_notify(void) {
+  poll_notify_obj(NULL);
+}
+
+void poll_notify_obj(void *obj) {
   struct vfs_shared *v = vfs_shared();
   __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&v->poll_fallback, __ATOMIC_SEQ_CST))
@@ -28,6 +32,9 @@ void vfs_poll_notify(void) {
     int32_t tid = __atomic_load_n(&v->poll_waiter_tids[i], __ATOMIC_SEQ_CST);
     if (!tid)
       continue; /* registering: it looks at the files after this */
+    void *key = __atomic_load_n(&v->poll_waiter_keys[i], __ATOMIC_SEQ_CST);
+    if (obj && key && key != obj)
+      continue;
     /* A waiter whose host thread died in its sleep (its process was torn
      * down from outside) left its slot behind: the task is gone or
      * reused, its tid no longer matches. Free the slot, do not touch. */
@@ -42,6 +49,10 @@ void vfs_poll_notify(void) {
 }
 
 void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns) {
+  poll_wait_begin_key(w, timeout_ns, NULL);
+}
+
+void poll_wait_begin_key(struct poll_wait *w, int64_t timeout_ns, void *key) {
   struct vfs_shared *v = vfs_shared();
   w->self = task_current();
   w->slot = -1;
@@ -60,6 +71,7 @@ void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns) {
     if (__atomic_compare_exchange_n(&v->poll_waiters[i], &none, w->self, false,
                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
       w->slot = i;
+      __atomic_store_n(&v->poll_waiter_keys[i], key, __ATOMIC_SEQ_CST);
       __atomic_store_n(&v->poll_waiter_tids[i], w->self->tid, __ATOMIC_SEQ_CST);
       return;
     }

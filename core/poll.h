@@ -20,6 +20,13 @@ struct poll_wait {
 
 /* Start waiting: timeout_ns < 0 forever, 0 check only. */
 void poll_wait_begin(struct poll_wait *w, int64_t timeout_ns);
+/* The same for a sleeper that waits on one object only (a pipe, an
+ * eventfd): only poll_notify_obj(key) and vfs_poll_notify wake it, so a
+ * change to one pipe does not wake every blocked reader of the sandbox. */
+void poll_wait_begin_key(struct poll_wait *w, int64_t timeout_ns, void *key);
+/* obj changed: wake its sleepers and every poller (moat_poll,
+ * epoll_wait), which watch any file. */
+void poll_notify_obj(void *obj);
 /* Call before looking at readiness: changes after it wake the sleep. */
 void poll_wait_arm(struct poll_wait *w);
 /* Nothing was ready: sleep. 0 to look again, -EINTR when a signal is

@@ -30,6 +30,7 @@ struct vfs_shared {
   uint32_t poll_fallback; /* waiters sleeping on poll_seq (table full) */
   void *poll_waiters[VFS_POLL_WAITERS];
   int32_t poll_waiter_tids[VFS_POLL_WAITERS]; /* 0 while being set */
+  void *poll_waiter_keys[VFS_POLL_WAITERS];   /* NULL: woken by anything */
   struct rt_lock epoll_lock; /* the list of epoll sets (core/epoll.c) */
   void *epolls;
   int nchrdevs;
