@@ -201,7 +201,10 @@ static unsigned pipe_poll(struct file *f, unsigned events) {
   if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR) {
     if (p->count)
       ready |= VFS_POLLIN | VFS_POLLRDNORM;
-    if (!p->writers)
+    /* A fifo reader sees HUP only once a writer came after its open and
+     * left, as on Linux (f->pos, unused by streams, holds the count of
+     * write opens at its open). */
+    if (!p->writers && (f->ops != &pipe_fifo_ops || f->pos != p->write_opens))
       ready |= VFS_POLLHUP;
   }
   if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR) {
@@ -237,6 +240,7 @@ static int fifo_open(struct inode *inode, struct file *f) {
   } else if (acc == LINUX_O_RDONLY) {
     p->readers++;
     p->read_opens++;
+    f->pos = p->write_opens;
     changed(p);
     uint32_t opens = p->write_opens;
     while (!nonblock && !p->writers && p->write_opens == opens) {

@@ -5,6 +5,7 @@
  * and semaphore semantics, and blocking waits woken from a forked child
  * (pipe, eventfd, epoll shared across fork). */
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -337,6 +338,39 @@ static void test_fork(void) {
   close(p[1]);
 }
 
+static int g_thread_pipe[2];
+
+static void *late_writer(void *arg) {
+  (void)arg;
+  struct timespec d = {0, 30000000};
+  nanosleep(&d, NULL);
+  write(g_thread_pipe[1], "t", 1);
+  return NULL;
+}
+
+/* A thread blocked in poll, woken by another thread; a named pipe. */
+static void test_threads_fifo(void) {
+  pipe(g_thread_pipe);
+  pthread_t t;
+  pthread_create(&t, NULL, late_writer, NULL);
+  struct pollfd p = {g_thread_pipe[0], POLLIN, 0};
+  show_poll("thread wakes poll", &p, 1, poll(&p, 1, 5000));
+  pthread_join(t, NULL);
+  close(g_thread_pipe[0]);
+  close(g_thread_pipe[1]);
+  R("mkfifo", mkfifo("fifo", 0600));
+  int r = open("fifo", O_RDONLY | O_NONBLOCK);
+  struct pollfd f = {r, POLLIN, 0};
+  show_poll("fifo no writer", &f, 1, poll(&f, 1, 0));
+  int w = open("fifo", O_WRONLY);
+  show_poll("fifo writer, empty", &f, 1, poll(&f, 1, 0));
+  write(w, "z", 1);
+  show_poll("fifo data", &f, 1, poll(&f, 1, 0));
+  close(w);
+  show_poll("fifo writer left", &f, 1, poll(&f, 1, 0));
+  close(r);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   enter_workdir("poll_epoll");
@@ -345,6 +379,7 @@ int main(void) {
   test_eventfd();
   test_epoll();
   test_fork();
+  test_threads_fifo();
   leave_workdir();
   return 0;
 }
