@@ -332,6 +332,29 @@ static void test_fork(void) {
   R("eventfd read after", read(e, &v, 8));
   printf("value %llu\n", (unsigned long long)v);
   waitpid(pid, &st, 0);
+  /* the set is shared: an item the child adds for its own pipe wakes the
+   * parent, and goes when the child's last descriptor of it closes */
+  int sync[2];
+  pipe(sync);
+  pid = fork();
+  if (pid == 0) {
+    int q[2];
+    pipe(q);
+    struct epoll_event cev = {EPOLLIN, {.u64 = 77}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &cev);
+    struct timespec d4 = {0, 30000000};
+    nanosleep(&d4, NULL);
+    write(q[1], "q", 1);
+    char c;
+    read(sync[0], &c, 1);
+    _exit(0);
+  }
+  show_epoll("child's item wakes parent", out, epoll_wait(ep, out, 4, 5000));
+  write(sync[1], "s", 1);
+  waitpid(pid, &st, 0);
+  show_epoll("child's item gone", out, epoll_wait(ep, out, 4, 0));
+  close(sync[0]);
+  close(sync[1]);
   close(ep);
   close(e);
   close(p[0]);
