@@ -315,7 +315,7 @@ static void test_fork(void) {
   pid_t me = getpid();
   pid = fork();
   if (pid == 0) {
-    struct timespec d3 = {0, 50000000};
+    struct timespec d3 = {0, 200000000};
     nanosleep(&d3, NULL);
     kill(me, SIGUSR1);
     nanosleep(&d3, NULL);
