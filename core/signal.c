@@ -337,11 +337,11 @@ static bool may_signal(struct proc *p) {
 }
 
 static int kill_one(struct proc *p, const struct linux_siginfo *info) {
-  if (p->state != PROC_RUNNING)
-    return -LINUX_ESRCH;
   if (!may_signal(p))
     return -LINUX_EPERM;
-  if (!info->si_signo)
+  /* A zombie is found until it is reaped, as on Linux; the signal itself
+   * goes nowhere. */
+  if (!info->si_signo || p->state != PROC_RUNNING)
     return 0;
   return signal_send(p, NULL, info);
 }
@@ -372,7 +372,7 @@ int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info) {
   int pgid = pid == 0 ? self->pgid : -pid;
   for (uint32_t i = 0; i < tt->max_tasks; i++) {
     struct proc *p = tt->procs[i];
-    if (!p || p->state != PROC_RUNNING)
+    if (!p)
       continue;
     bool match;
     if (pid > 0)
