@@ -567,6 +567,17 @@ long moat_getcwd(char *buf, size_t len) {
   return n < 0 ? n : n + 1;
 }
 
+long moat_dir_path(int fd, char *buf, size_t len) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  long n = LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR)
+               ? vfs_path_of(f->inode, buf, len)
+               : -LINUX_ENOTDIR;
+  file_put(f);
+  return n;
+}
+
 uint32_t moat_umask(uint32_t mask) {
   struct fs_context *fs = proc_current_fs();
   if (!fs)

@@ -104,6 +104,9 @@ int moat_chdir(const char *path);
 int moat_fchdir(int fd);
 /* Returns the length including the terminating NUL. */
 long moat_getcwd(char *buf, size_t len);
+/* The path of the directory open at fd, from the process root, as getcwd
+ * shows it. Returns its length, -ENOTDIR when fd is not a directory. */
+long moat_dir_path(int fd, char *buf, size_t len);
 int moat_fchmodat(int dirfd, const char *path, uint32_t mode, int flags);
 int moat_fchmod(int fd, uint32_t mode);
 int moat_fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid,

@@ -80,13 +80,11 @@ terminate:
 }
 
 /* What exec resets in the process: handled signals go back to their
- * default (ignored ones stay ignored), the alternate stack goes,
- * close-on-exec descriptors are closed. (The tid address and the robust
- * list are the core's, reset by moat_set_program.) */
+ * default (ignored ones stay ignored), the alternate stack goes.
+ * (Close-on-exec descriptors: close_on_exec, after the load. The tid address
+ * and the robust list are the core's, reset by moat_set_program.) */
 static void reset_process_state(void) {
   struct linux_stack off;
-  struct linux_rlimit lim;
-  uint64_t max_fd = 1024;
 
   for (int sig = 1; sig <= LINUX_NSIG; sig++) {
     struct linux_sigaction act;
@@ -102,6 +100,15 @@ static void reset_process_state(void) {
   memset(&off, 0, sizeof(off));
   off.ss_flags = LINUX_SS_DISABLE;
   moat_sigaltstack(&off, NULL);
+}
+
+/* Close-on-exec descriptors go after the new image is loaded, so that
+ * fexecve (execveat with AT_EMPTY_PATH) of a close-on-exec fd can still
+ * reach the file through /proc/self/fd, as Linux reaches it. */
+static void close_on_exec(void) {
+  struct linux_rlimit lim;
+  uint64_t max_fd = 1024;
+
   if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0)
     max_fd = MIN(lim.rlim_cur, (uint64_t)1 << 20);
   for (uint64_t fd = 0; fd < max_fd; fd++) {
@@ -126,8 +133,10 @@ static void reset_fpu(struct moat_regs *regs) {
   memcpy(fp + 24, &mxcsr, 4);
 }
 
-long sys_execve(SYSARGS) {
-  char path[LINUX_PATH_MAX];
+/* execve of path (already in library OS memory) with the guest's argv and
+ * envp arrays. */
+static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
+                      uint64_t a2) {
   char why[256];
   struct string_list argv = {0}, envp = {0};
   const char *const *args;
@@ -136,9 +145,6 @@ long sys_execve(SYSARGS) {
   char *tmp;
   long err;
 
-  err = user_path(path, a0);
-  if (err < 0)
-    return err;
   tmp = kmalloc(EXEC_STRING_MAX);
   if (!tmp)
     return -LINUX_ENOMEM;
@@ -174,6 +180,7 @@ long sys_execve(SYSARGS) {
     list_free(&envp);
     shim_die_of_signal(LINUX_SIGSEGV);
   }
+  close_on_exec();
   plat_set_tls(0);
   regs->fs_base = 0;
   reset_fpu(regs);
@@ -182,4 +189,53 @@ out:
   list_free(&argv);
   list_free(&envp);
   return err;
+}
+
+long sys_execve(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  long err = user_path(path, a0);
+  if (err < 0)
+    return err;
+  return do_execve(regs, path, a1, a2);
+}
+
+/* execveat: a path relative to a directory fd, or with AT_EMPTY_PATH the
+ * file open at fd itself (fexecve), which is reached again through
+ * /proc/self/fd as glibc's fexecve does on old kernels. */
+long sys_execveat(SYSARGS) {
+  char rel[LINUX_PATH_MAX], path[LINUX_PATH_MAX];
+  int dirfd = (int)a0, flags = (int)a4;
+  if (flags & ~(LINUX_AT_EMPTY_PATH | LINUX_AT_SYMLINK_NOFOLLOW))
+    return -LINUX_EINVAL;
+  long err = user_path(rel, a1);
+  if (err < 0)
+    return err;
+  if (!rel[0]) {
+    struct linux_stat st;
+    if (!(flags & LINUX_AT_EMPTY_PATH))
+      return -LINUX_ENOENT;
+    err = moat_fstat(dirfd, &st);
+    if (err < 0)
+      return err;
+    rt_snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+  } else if (rel[0] == '/' || dirfd == LINUX_AT_FDCWD) {
+    rt_strlcpy(path, rel, sizeof(path));
+  } else {
+    err = moat_dir_path(dirfd, path, sizeof(path));
+    if (err < 0)
+      return err;
+    size_t n = rt_strlen(path);
+    if (rt_snprintf(path + n, sizeof(path) - n, "%s%s", n > 1 ? "/" : "",
+                    rel) >= (int)(sizeof(path) - n))
+      return -LINUX_ENAMETOOLONG;
+  }
+  if (rel[0] && (flags & LINUX_AT_SYMLINK_NOFOLLOW)) {
+    struct linux_stat st;
+    err = moat_fstatat(LINUX_AT_FDCWD, path, &st, LINUX_AT_SYMLINK_NOFOLLOW);
+    if (err < 0)
+      return err;
+    if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFLNK))
+      return -LINUX_ELOOP;
+  }
+  return do_execve(regs, path, a2, a3);
 }
