@@ -412,6 +412,8 @@ def tree_state(root):
                 state.append("%s -> %s" % (rel, os.readlink(p)))
             elif os.path.isdir(p):
                 state.append("%s/ %o" % (rel, st.st_mode & 0o7777))
+            elif not os.path.isfile(p):  # a fifo: opening it would block
+                state.append("%s special %o" % (rel, st.st_mode))
             else:
                 with open(p, "rb") as f:
                     h = hashlib.sha256(f.read()).hexdigest()[:16]

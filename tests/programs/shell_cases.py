@@ -165,6 +165,21 @@ wait $p; echo "stopped, continued, terminated: $?"
 sh -c 'exec cat' < /dev/null; echo "exec cat: $?"
 yes | (read a; echo "read $a"); echo "yes killed by SIGPIPE, pipe: $?"
 """,
+    "concurrent-pipelines": r"""
+for i in $(seq 1 40); do
+  (echo $i | cat | tr 0-9 a-j | cat > p.$i) &
+done
+wait
+cat p.* | sort | uniq | wc -l
+for i in $(seq 1 20); do
+  seq 1 $((i * 100)) | sort -rn | head -1 > q.$i &
+done
+wait
+cat q.* | sort -n | tr '\n' ' '; echo
+cat <<EOF | sh | sort
+echo one & echo two & echo three & wait
+EOF
+""",
     "child-writes-parent-reads": r"""
 (echo from subshell > f1)
 cat f1
