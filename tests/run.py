@@ -235,16 +235,11 @@ def register(name, fn, heavy=False):
 # "SKIP name: known failure: reason"; if it passes it is a PASS, and its
 # entry should be removed.
 KNOWN_FAILURES = {
-    "guest/*/zombie_kill":
-        "kill(zombie, 0) fails with ESRCH; Linux finds a zombie until reaped",
     "guest/*/sigbus":
         "a read of a shared file mapping past the file's end gives zeros, "
         "not SIGBUS",
     "guest/*/itimer_cpu":
         "setitimer(ITIMER_VIRTUAL or ITIMER_PROF) fails with EINVAL",
-    "guest/*/exec_extra":
-        "execveat is unimplemented (ENOSYS) and execve from a process with "
-        "running threads fails",
 }
 
 
