@@ -1,7 +1,6 @@
 /* execve from a process with a spinning and a sleeping thread, and from
  * a secondary thread (argument "thread"): the other threads end first
  * and the exec'd program carries the process's id. */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>

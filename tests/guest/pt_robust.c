@@ -1,7 +1,6 @@
 /* Robust mutexes (a thread and a process dying while holding one) and a
  * process-shared mutex and condition variable in a MAP_SHARED page
  * across fork. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
