@@ -402,21 +402,28 @@ static size_t clamp_len(size_t len) {
   return len > 0x7ffff000 ? 0x7ffff000 : len;
 }
 
-long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
-  plat_count(PF_HOST_PREAD);
-  struct host_handle *e = get(handle);
-  if (!e)
-    return -LINUX_EBADF;
+/* pread64/pwrite64 on a checked handle: the offset in range, the length
+ * clamped, EINTR retried, and never more bytes than asked believed. */
+static long host_io(int nr, struct host_handle *e, void *buf, size_t len,
+                    uint64_t off) {
   if (off > (uint64_t)INT64_MAX)
     return -LINUX_EINVAL;
   len = clamp_len(len);
   long r;
   do
-    r = hsys4(HNR_pread64, hfd(e), buf, len, off);
+    r = hsys4(nr, hfd(e), buf, len, off);
   while (r == -LINUX_EINTR);
   if (r > (long)len)
     return -LINUX_EIO;
   return host_result(r);
+}
+
+long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
+  plat_count(PF_HOST_PREAD);
+  struct host_handle *e = get(handle);
+  if (!e)
+    return -LINUX_EBADF;
+  return host_io(HNR_pread64, e, buf, len, off);
 }
 
 long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
@@ -426,16 +433,7 @@ long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
     return -LINUX_EBADF;
   if (!e->writable)
     return -LINUX_EROFS;
-  if (off > (uint64_t)INT64_MAX)
-    return -LINUX_EINVAL;
-  len = clamp_len(len);
-  long r;
-  do
-    r = hsys4(HNR_pwrite64, hfd(e), buf, len, off);
-  while (r == -LINUX_EINTR);
-  if (r > (long)len)
-    return -LINUX_EIO;
-  return host_result(r);
+  return host_io(HNR_pwrite64, e, (void *)buf, len, off);
 }
 
 int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
