@@ -20,12 +20,12 @@ NOTLS := -fno-stack-protector -fcf-protection=none -fno-omit-frame-pointer
 FREESTANDING := $(COMMON) $(NOTLS) -ffreestanding -nostdinc -isystem $(CC_INCLUDE) -Icore
 HOSTED := $(COMMON) $(NOTLS) -D_GNU_SOURCE
 
-CORE_SRCS := $(sort $(wildcard core/*.c core/*/*.c))
+CORE_SRCS := $(sort $(wildcard core/*.c core/*/*.c core/*.S))
 SHIM_SRCS := $(sort $(wildcard shim/linux/*.c))
 PLAT_SRCS := $(sort $(wildcard platform/linux/*.c platform/linux/*.S))
 CMD_SRCS := $(sort $(wildcard cmd/moat/*.c))
 
-CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(patsubst %.S,$(BUILD)/%.o,$(CORE_SRCS:%.c=$(BUILD)/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
 PLAT_OBJS := $(patsubst %.S,$(BUILD)/%.o,$(PLAT_SRCS:%.c=$(BUILD)/%.o))
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
@@ -47,6 +47,10 @@ all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
 $(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
+	$(Q)$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
+$(BUILD)/core/%.o: core/%.S
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)
 	$(Q)$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
 $(BUILD)/shim/%.o: shim/%.c
 	@mkdir -p $(dir $@)

@@ -68,6 +68,26 @@ struct rt_lock {
 void rt_lock(struct rt_lock *l);
 void rt_unlock(struct rt_lock *l);
 
+/* Guest memory after a check (core/rt_user.S). A guest thread can unmap
+ * or protect a range the library OS already checked, so every later touch
+ * of guest memory goes through these: a fault in them is not a bug of moat
+ * but an EFAULT for the call (see moat_fault_fixup). */
+size_t rt_ucopy(void *dst, const void *src, size_t n); /* bytes not copied */
+size_t rt_ufill(void *dst, int byte, size_t n);        /* bytes not set */
+/* The string's length (NUL copied too), n if no NUL in n bytes, -1 on a
+ * fault. */
+long rt_ustrncpy(char *dst, const char *src, size_t n);
+int rt_uload32(const uint32_t *p, uint32_t *out); /* 0 or -1 */
+int rt_uload64(const uint64_t *p, uint64_t *out); /* 0 or -1 */
+/* 1 stored, 0 differed (*expected updated), -1 fault. */
+int rt_ucmpxchg32(uint32_t *p, uint32_t *expected, uint32_t desired);
+
+/* A copy into or out of a caller's buffer: len on success, else the bytes
+ * that made it, or -EFAULT when none did (read(2)'s rule). */
+static inline long rt_ucopy_result(size_t len, size_t left) {
+  return left == len && len ? -LINUX_EFAULT : (long)(len - left);
+}
+
 /* A bug in moat itself: print and end the sandbox with status 125. */
 _Noreturn void rt_panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

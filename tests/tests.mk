@@ -19,8 +19,8 @@ TEST_HOSTED := -std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
 	-Iinclude $(SANITIZE)
 TEST_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 
-ASAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,\
-	$(filter-out core/rt_mem.c,$(CORE_SRCS)))
+ASAN_CORE_OBJS := $(patsubst %.S,$(BUILD)/asan/%.o,\
+	$(patsubst %.c,$(BUILD)/asan/%.o,$(filter-out core/rt_mem.c,$(CORE_SRCS))))
 ASAN_SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c,\
 	$(sort $(wildcard tests/unit/*.c)))
@@ -32,6 +32,9 @@ $(BUILD)/asan/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_HOSTED) -Wall -Wextra -Wno-unused-parameter -Icore \
 		-MMD -MP -c $< -o $@
+$(BUILD)/asan/core/%.o: core/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 $(BUILD)/asan/shim/%.o: shim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_HOSTED) -Wall -Wextra -Wno-unused-parameter -Icore \

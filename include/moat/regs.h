@@ -39,4 +39,12 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr);
  * the library OS. */
 void north_interrupt(struct moat_regs *regs);
 
+/* Provided by the core for the platform: a fault (SIGSEGV or SIGBUS) hit
+ * the library OS itself at rip. If rip is one of the core's guest-memory
+ * accessors (a guest thread unmapped the buffer a call was using), this
+ * returns where to resume, with every other register as it was at the
+ * fault; the accessor then reports the fault to its caller as EFAULT.
+ * 0 means the fault is a bug of moat. */
+uint64_t moat_fault_fixup(uint64_t rip);
+
 #endif

@@ -254,8 +254,19 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   struct plat_thread *t = plat_current_thread();
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t addr = (uint64_t)info->si_addr;
-  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
-    internal_fault(sig, uc, addr);
+  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+    /* Inside the library OS, only a guest-memory accessor may fault (the
+     * guest unmapped a buffer under a call): it resumes and returns
+     * EFAULT. */
+    uint64_t fix =
+        (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) && t && t->in_handler
+            ? moat_fault_fixup(rip)
+            : 0;
+    if (!fix)
+      internal_fault(sig, uc, addr);
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fix;
+    return;
+  }
   struct moat_regs regs;
   regs_from_uc(&regs, uc, t);
   uint64_t entry_fs = regs.fs_base;

@@ -1,0 +1,132 @@
+/* Guest-memory accessors that survive a fault. The library OS checks a
+ * guest range (moat_user_ok) and then touches it, but another guest thread
+ * may unmap or mprotect it in between, or while the call sleeps (a pipe
+ * read blocked on a buffer that is gone when the data comes). Every access
+ * to guest memory after a check therefore goes through these routines: the
+ * one instruction of each that touches guest memory is listed in
+ * rt_user_fixups with the address to resume at, and the platform's fault
+ * handler asks moat_fault_fixup (core/rt_user_fixup.c) before it calls a
+ * fault inside the library OS a bug. The registers at the fault are kept,
+ * so a `rep movsb` fixup finds the bytes it did not copy in rcx. The same
+ * idea as Linux's exception table and gVisor's safecopy. */
+
+	.text
+
+/* size_t rt_ucopy(void *dst, const void *src, size_t n): the number of
+ * bytes NOT copied (0 when all were). */
+	.globl rt_ucopy
+	.type rt_ucopy, @function
+rt_ucopy:
+	mov %rdx, %rcx
+.Lcopy_insn:
+	rep movsb
+	xor %eax, %eax
+	ret
+.Lcopy_fix:
+	mov %rcx, %rax
+	ret
+	.size rt_ucopy, . - rt_ucopy
+
+/* size_t rt_ufill(void *dst, int byte, size_t n): the number of bytes NOT
+ * set. */
+	.globl rt_ufill
+	.type rt_ufill, @function
+rt_ufill:
+	mov %rdx, %rcx
+	mov %esi, %eax
+.Lfill_insn:
+	rep stosb
+	xor %eax, %eax
+	ret
+.Lfill_fix:
+	mov %rcx, %rax
+	ret
+	.size rt_ufill, . - rt_ufill
+
+/* long rt_ustrncpy(char *dst, const char *src, size_t n): the length of
+ * the string when a NUL came within n bytes (copied with it), n when none
+ * did, -1 on a fault. */
+	.globl rt_ustrncpy
+	.type rt_ustrncpy, @function
+rt_ustrncpy:
+	xor %eax, %eax
+1:	cmp %rdx, %rax
+	jae 2f
+.Lstr_insn:
+	movzbl (%rsi,%rax), %ecx
+	mov %cl, (%rdi,%rax)
+	test %cl, %cl
+	jz 2f
+	inc %rax
+	jmp 1b
+2:	ret
+.Lstr_fix:
+	mov $-1, %rax
+	ret
+	.size rt_ustrncpy, . - rt_ustrncpy
+
+/* int rt_uload32(const uint32_t *p, uint32_t *out): 0, or -1 on a fault. */
+	.globl rt_uload32
+	.type rt_uload32, @function
+rt_uload32:
+.Lload32_insn:
+	mov (%rdi), %ecx
+	mov %ecx, (%rsi)
+	xor %eax, %eax
+	ret
+.Lload32_fix:
+	mov $-1, %eax
+	ret
+	.size rt_uload32, . - rt_uload32
+
+/* int rt_uload64(const uint64_t *p, uint64_t *out): 0, or -1 on a fault. */
+	.globl rt_uload64
+	.type rt_uload64, @function
+rt_uload64:
+.Lload64_insn:
+	mov (%rdi), %rcx
+	mov %rcx, (%rsi)
+	xor %eax, %eax
+	ret
+.Lload64_fix:
+	mov $-1, %eax
+	ret
+	.size rt_uload64, . - rt_uload64
+
+/* int rt_ucmpxchg32(uint32_t *p, uint32_t *expected, uint32_t desired):
+ * a sequentially consistent compare-and-exchange; 1 when it stored,
+ * 0 when *p differed (then *expected holds what it was), -1 on a fault. */
+	.globl rt_ucmpxchg32
+	.type rt_ucmpxchg32, @function
+rt_ucmpxchg32:
+	mov (%rsi), %eax
+.Lcas_insn:
+	lock cmpxchg %edx, (%rdi)
+	jne 1f
+	mov $1, %eax
+	ret
+1:	mov %eax, (%rsi)
+	xor %eax, %eax
+	ret
+.Lcas_fix:
+	mov $-1, %eax
+	ret
+	.size rt_ucmpxchg32, . - rt_ucmpxchg32
+
+/* Pairs of (faulting instruction, where to resume), read by
+ * moat_fault_fixup. */
+	.section .data.rel.ro, "aw"
+	.balign 8
+	.globl rt_user_fixups
+	.type rt_user_fixups, @object
+rt_user_fixups:
+	.quad .Lcopy_insn, .Lcopy_fix
+	.quad .Lfill_insn, .Lfill_fix
+	.quad .Lstr_insn, .Lstr_fix
+	.quad .Lload32_insn, .Lload32_fix
+	.quad .Lload64_insn, .Lload64_fix
+	.quad .Lcas_insn, .Lcas_fix
+	.quad 0, 0
+	.size rt_user_fixups, . - rt_user_fixups
+
+	.section .note.GNU-stack, "", @progbits
