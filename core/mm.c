@@ -837,12 +837,11 @@ long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {
         (size_t)MIN((uint64_t)(max - done), PAGE - (at & (PAGE - 1)));
     if (!moat_user_ok(at, chunk, LINUX_PROT_READ))
       return -LINUX_EFAULT;
-    const char *src = (const char *)at;
-    for (size_t i = 0; i < chunk; i++) {
-      buf[done + i] = src[i];
-      if (!src[i])
-        return (long)(done + i);
-    }
+    long n = rt_ustrncpy(buf + done, (const char *)at, chunk);
+    if (n < 0)
+      return -LINUX_EFAULT; /* unmapped since the check */
+    if ((size_t)n < chunk)
+      return (long)(done + (size_t)n);
     done += chunk;
   }
   return -LINUX_ENAMETOOLONG;
