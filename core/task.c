@@ -646,7 +646,7 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   if ((flags & CLONE_PARENT_SETTID) && moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
     __atomic_store_n((int32_t *)(uintptr_t)ptid, tid, __ATOMIC_SEQ_CST);
   if ((flags & CLONE_CHILD_SETTID) && moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
-    __atomic_store_n((int32_t *)(uintptr_t)ctid, tid, __ATOMIC_SEQ_CST);
+    rt_ustore32((uint32_t *)(uintptr_t)ctid, (uint32_t)tid);
   err = plat_thread_create(regs, t);
   if (err) {
     rt_lock(&tt->lock);
@@ -688,8 +688,8 @@ static _Noreturn void thread_leave(struct task *t) {
   struct proc *p = t->proc;
   futex_robust_exit(t);
   uint64_t ctid = t->clear_child_tid;
-  if (ctid && moat_user_ok(ctid, 4, LINUX_PROT_WRITE)) {
-    __atomic_store_n((uint32_t *)(uintptr_t)ctid, 0, __ATOMIC_SEQ_CST);
+  if (ctid && moat_user_ok(ctid, 4, LINUX_PROT_WRITE) &&
+      rt_ustore32((uint32_t *)(uintptr_t)ctid, 0) == 0) {
     futex_wake_addr(ctid, true, 1, ~0u);
   }
   rt_lock(&tt->lock);
