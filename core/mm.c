@@ -6,7 +6,15 @@
  * so the libOS's own memory (above the window) can never be named, moved
  * or unmapped by the guest. File mappings are copies: the pages are mapped
  * anonymous, filled through the file's read path, then given their final
- * protection. This is how ld.so and the ELF loader map files. A MAP_SHARED
+ * protection. This is how ld.so and the ELF loader map files.
+ *
+ * Pages wholly past the end of the file (at mmap time, or added by mremap)
+ * are left unfilled, with no access at the host level: Linux raises
+ * SIGBUS for an access there, so the shim's fault path asks
+ * moat_mm_fault, which fills them once the file has grown over them and
+ * otherwise says SIGBUS. A VMA keeps one boundary (the file offset from
+ * which its pages are unfilled), so it still stands for exactly one Linux
+ * VMA and mremap's one-VMA rule keeps working. A MAP_SHARED
  * mapping of a file open for writing keeps the open file and writes its
  * pages back (up to the file's size) at msync, munmap, when replaced, and
  * at exit; in between, read(2) of the file does not see the mapping's
@@ -27,7 +35,8 @@
 #define PAGE LINUX_PAGE_SIZE
 
 enum {
-  VMA_SHARED = 1,  /* MAP_SHARED anonymous: shared with forked children */
+  VMA_SHARED = 1,  /* MAP_SHARED (anonymous, or a file open for writing,
+                      which is then written back): shared host pages */
   VMA_FILE = 2,    /* filled from a file (madvise DONTNEED keeps it) */
   VMA_NOWRITE = 4, /* a shared file mapped as a copy: may never be writable */
   VMA_BRK = 8,     /* the heap that brk moves */
@@ -37,10 +46,26 @@ struct vma {
   uint64_t start, end;
   int prot;
   unsigned flags;
-  struct file *file; /* shared writable file mappings: written back */
+  struct file *file; /* file mappings (a reference); written back when
+                        VMA_SHARED */
   uint64_t off;      /* file offset of start */
+  /* File offset from which the pages are unfilled (no host access until
+   * the file covers them); at or past the end of the VMA when all are
+   * filled. Meaningless without file. */
+  uint64_t unfilled;
   struct vma *next;
 };
+
+/* First address of v whose page is unfilled (v->end when none is). */
+static uint64_t vma_hole(const struct vma *v) {
+  if (!v->file)
+    return v->end;
+  if (v->unfilled <= v->off)
+    return v->start;
+  if (v->unfilled - v->off >= v->end - v->start)
+    return v->end;
+  return v->start + (v->unfilled - v->off);
+}
 
 static void vma_free(struct vma *v) {
   if (v->file)
@@ -112,10 +137,9 @@ static int vma_split_at(uint64_t addr) {
         return -LINUX_ENOMEM;
       *tail = *v;
       tail->start = addr;
-      if (v->file) {
+      tail->off = v->off + (addr - v->start);
+      if (v->file)
         file_get(v->file);
-        tail->off = v->off + (addr - v->start);
-      }
       v->end = addr;
       v->next = tail;
       return 0;
@@ -152,14 +176,26 @@ static void vma_link(struct vma *n) {
   g_mm.committed += vma_charge(n);
 }
 
+/* Can v and its successor n be one VMA? Besides agreeing, a file mapping
+ * must stay one run of filled pages followed by one run of unfilled. */
+static bool vma_mergeable(const struct vma *v, const struct vma *n) {
+  if (v->end != n->start || v->prot != n->prot || v->flags != n->flags ||
+      v->file != n->file)
+    return false;
+  if (!v->file)
+    return true;
+  return v->off + (v->end - v->start) == n->off &&
+         (vma_hole(v) == v->end || vma_hole(n) == n->start);
+}
+
 /* Merge neighbours that touch and agree, so the list stays short. */
 static void vma_merge_all(void) {
   struct vma *v = g_mm.head;
   while (v && v->next) {
     struct vma *n = v->next;
-    if (v->end == n->start && v->prot == n->prot && v->flags == n->flags &&
-        v->file == n->file &&
-        (!v->file || v->off + (v->end - v->start) == n->off)) {
+    if (vma_mergeable(v, n)) {
+      if (v->file && vma_hole(v) == v->end)
+        v->unfilled = MAX(n->unfilled, n->off);
       v->end = n->end;
       v->next = n->next;
       vma_free(n);
@@ -242,7 +278,11 @@ static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
 /* Write the pages of a shared file mapping in [s, e) back to the file,
  * never past its end (a mapping does not extend a file). */
 static int writeback(struct vma *v, uint64_t s, uint64_t e) {
-  if (!v->file || v->prot == LINUX_PROT_NONE)
+  if (!v->file || !(v->flags & VMA_SHARED) || v->prot == LINUX_PROT_NONE)
+    return 0;
+  /* Unfilled pages hold nothing of the guest's (and no host access). */
+  e = MIN(e, vma_hole(v));
+  if (s >= e)
     return 0;
   uint64_t size = v->file->inode->size;
   uint64_t fo = v->off + (s - v->start);
@@ -305,10 +345,11 @@ static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
 #define DEV_ZERO_RDEV ((1ull << 8) | 5)
 
 /* Decide how fd may be mapped: 0 = a file to copy in, 1 = anonymous
- * (/dev/zero), or a negative errno. A shared mapping of a file open for
- * writing gets the open file in *shared_file (a reference). */
+ * (/dev/zero), or a negative errno. A file gets the open file in *file_out
+ * (a reference: unfilled pages are read from it later, shared writable
+ * ones written back) and its size in *size_out. */
 static int check_map_file(int fd, int prot, int type, unsigned *vflags,
-                          struct file **shared_file) {
+                          struct file **file_out, uint64_t *size_out) {
   long fl = moat_fcntl(fd, LINUX_F_GETFL, 0);
   if (fl < 0)
     return (int)fl;
@@ -328,17 +369,21 @@ static int check_map_file(int fd, int prot, int type, unsigned *vflags,
   if (type != LINUX_MAP_PRIVATE) {
     if ((prot & LINUX_PROT_WRITE) && acc != LINUX_O_RDWR)
       return -LINUX_EACCES;
-    if (acc == LINUX_O_RDWR) {
-      *shared_file = fdt_lookup(proc_current_fdt(), fd);
-      if (!*shared_file)
-        return -LINUX_EBADF;
-      *vflags |= VMA_SHARED;
-    } else {
-      *vflags |= VMA_NOWRITE;
-    }
+    *vflags |= acc == LINUX_O_RDWR ? VMA_SHARED : VMA_NOWRITE;
   }
+  *file_out = fdt_lookup(proc_current_fdt(), fd);
+  if (!*file_out)
+    return -LINUX_EBADF;
+  *size_out = st.st_size > 0 ? (uint64_t)st.st_size : 0;
   *vflags |= VMA_FILE;
   return 0;
+}
+
+/* The file offset just past the last page that holds bytes of a file of
+ * size bytes: pages from there on lie wholly past its end. */
+static uint64_t file_pages_end(uint64_t size) {
+  return size > UINT64_MAX - PAGE ? ALIGN_DOWN(UINT64_MAX, PAGE)
+                                  : ALIGN_UP(size, PAGE);
 }
 
 static int fill_from_file(uint64_t start, uint64_t len, int fd, int64_t off) {
@@ -360,7 +405,8 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   int type = flags & LINUX_MAP_TYPE;
   unsigned vflags = 0;
   bool anon = flags & LINUX_MAP_ANONYMOUS;
-  struct file *shared_file = NULL;
+  struct file *file = NULL;
+  uint64_t file_size = 0;
   long ret;
 
   if (off & (int64_t)(PAGE - 1))
@@ -391,7 +437,7 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   if (!anon) {
     if (off < 0 || (uint64_t)off + size < (uint64_t)off)
       return -LINUX_EOVERFLOW;
-    int kind = check_map_file(fd, prot, type, &vflags, &shared_file);
+    int kind = check_map_file(fd, prot, type, &vflags, &file, &file_size);
     if (kind < 0)
       return kind;
     if (kind == 1)
@@ -456,7 +502,14 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
     goto out;
   }
   bool fill = !anon;
+  /* Pages wholly past the end of the file stay unfilled from hole on. */
+  uint64_t hole = end, pages_end = file_pages_end(file_size);
+  if (fill && pages_end < (uint64_t)off + size)
+    hole = pages_end <= (uint64_t)off ? start
+                                      : start + (pages_end - (uint64_t)off);
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
+  if (hole == start)
+    map_prot = LINUX_PROT_NONE;
   writeback_range(start, end); /* a shared file mapping being replaced */
   err = host_map_fixed(start, size, map_prot, vflags & VMA_SHARED);
   if (err) {
@@ -470,15 +523,18 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
                     .end = end,
                     .prot = prot,
                     .flags = vflags,
-                    .file = shared_file,
-                    .off = (uint64_t)off};
-  shared_file = NULL;
+                    .file = file,
+                    .off = (uint64_t)off,
+                    .unfilled = (uint64_t)off + (hole - start)};
+  file = NULL;
   vma_link(n);
 
-  if (fill) {
-    err = fill_from_file(start, size, fd, off);
+  if (fill && hole > start) {
+    err = fill_from_file(start, hole - start, fd, off);
     if (!err && map_prot != prot)
-      err = plat_mem_protect((void *)start, size, plat_prot(prot));
+      err = plat_mem_protect((void *)start, hole - start, plat_prot(prot));
+    if (!err && hole < end)
+      err = plat_mem_protect((void *)hole, end - hole, 0);
     if (err) {
       unmap_range(start, end);
       ret = err;
@@ -489,8 +545,8 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   ret = (long)start;
 out:
   rt_unlock(&g_mm.lock);
-  if (shared_file)
-    file_put(shared_file);
+  if (file)
+    file_put(file);
   return ret;
 }
 
@@ -545,7 +601,23 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     err = vma_split_at(end);
   if (err)
     goto out;
-  err = plat_mem_protect((void *)addr, size, plat_prot(prot));
+  /* Unfilled pages keep no host access whatever the guest's protection
+   * says: their first touch must come to moat_mm_fault. The filled runs
+   * are protected one host call each. */
+  uint64_t run = addr, run_end = addr;
+  for (struct vma *v = g_mm.head; !err && v && v->start < end; v = v->next) {
+    uint64_t hole = vma_hole(v);
+    if (v->start < addr || hole == v->start)
+      continue;
+    if (v->start != run_end) {
+      if (run_end > run)
+        err = plat_mem_protect((void *)run, run_end - run, plat_prot(prot));
+      run = v->start;
+    }
+    run_end = hole;
+  }
+  if (!err && run_end > run)
+    err = plat_mem_protect((void *)run, run_end - run, plat_prot(prot));
   if (err)
     goto out;
   for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
@@ -569,6 +641,10 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   unsigned flags = v->flags;
   struct file *file = v->file;
   uint64_t off = v->off + (old - v->start);
+  /* Only the filled pages move; the rest stays unfilled at dst, and pages
+   * a file mapping grows by are unfilled too (they are the file's). */
+  uint64_t filled = MIN(old_len, MAX(vma_hole(v), old) - old);
+  uint64_t dst_filled = file ? MIN(filled, new_len) : new_len;
   struct vma *n = kmalloc(sizeof(*n));
   if (!n)
     return -LINUX_ENOMEM;
@@ -586,17 +662,21 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
     return err;
   }
   vma_drop_range(dst, dst + new_len);
-  if (prot == LINUX_PROT_NONE) /* PROT_NONE pages: make them readable */
-    plat_mem_protect((void *)old, old_len, PLAT_PROT_READ);
-  memcpy((void *)dst, (const void *)old, MIN(old_len, new_len));
-  if (prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
-    plat_mem_protect((void *)dst, new_len, plat_prot(prot));
+  uint64_t copy = MIN(filled, new_len);
+  if (prot == LINUX_PROT_NONE && copy) /* PROT_NONE pages: make readable */
+    plat_mem_protect((void *)old, copy, PLAT_PROT_READ);
+  memcpy((void *)dst, (const void *)old, copy);
+  if (dst_filled && prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
+    plat_mem_protect((void *)dst, dst_filled, plat_prot(prot));
+  if (dst_filled < new_len)
+    plat_mem_protect((void *)(dst + dst_filled), new_len - dst_filled, 0);
   *n = (struct vma){.start = dst,
                     .end = dst + new_len,
                     .prot = prot,
                     .flags = flags,
                     .file = file ? file_get(file) : NULL,
-                    .off = off};
+                    .off = off,
+                    .unfilled = off + dst_filled};
   vma_link(n);
   /* v may have been split above only if it overlapped dst, which the
    * callers exclude; unmap the old range by address. */
@@ -676,18 +756,23 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
       ret = -LINUX_ENOMEM;
       goto out;
     }
-    int err = host_map_fixed(grow_start, extra, v->prot, v->flags & VMA_SHARED);
+    /* A file mapping grows by pages of the file: unfilled until touched. */
+    int err =
+        host_map_fixed(grow_start, extra, v->file ? LINUX_PROT_NONE : v->prot,
+                       v->flags & VMA_SHARED);
     if (err) {
       kfree(n);
       ret = err;
       goto out;
     }
+    uint64_t off = v->off + (grow_start - v->start);
     *n = (struct vma){.start = grow_start,
                       .end = grow_start + extra,
                       .prot = v->prot,
                       .flags = v->flags,
                       .file = v->file ? file_get(v->file) : NULL,
-                      .off = v->off + (grow_start - v->start)};
+                      .off = off,
+                      .unfilled = off};
     vma_link(n);
     vma_merge_all();
     ret = (long)old_addr;
@@ -798,6 +883,69 @@ out:
   return ret;
 }
 
+/* Fill v's unfilled pages below upto (page-aligned, inside v) from its
+ * file, which must now cover them: 0 when done, LINUX_SIGBUS when the
+ * file still ends before upto's last page, or a negative errno. Every
+ * page up to upto is filled, so the VMA keeps a single boundary. */
+static int vma_fill(struct vma *v, uint64_t upto) {
+  uint64_t hole = vma_hole(v);
+  if (upto <= hole)
+    return 0;
+  struct linux_stat st;
+  int err = vfs_getattr(v->file->inode, &st);
+  if (err)
+    return err;
+  uint64_t want = v->off + (upto - v->start);
+  if (file_pages_end(st.st_size > 0 ? (uint64_t)st.st_size : 0) < want)
+    return LINUX_SIGBUS;
+  uint64_t len = upto - hole, done = 0;
+  err = plat_mem_protect((void *)hole, len, PLAT_PROT_READ | PLAT_PROT_WRITE);
+  if (err)
+    return err;
+  /* The pages were never touched since they were mapped, so what the read
+   * does not reach (past a file that shrank meanwhile) stays zero. */
+  while (done < len) {
+    size_t chunk = (size_t)MIN(len - done, (uint64_t)1 << 30);
+    long n = file_pread(v->file, (void *)(hole + done), chunk,
+                        v->off + (hole - v->start) + done);
+    if (n < 0) {
+      plat_mem_protect((void *)hole, len, 0);
+      return (int)n;
+    }
+    if (n == 0 || (uint64_t)n > chunk)
+      break;
+    done += (uint64_t)n;
+  }
+  if (v->prot != (LINUX_PROT_READ | LINUX_PROT_WRITE)) {
+    err = plat_mem_protect((void *)hole, len, plat_prot(v->prot));
+    if (err)
+      return err;
+  }
+  v->unfilled = want;
+  return 0;
+}
+
+int moat_mm_fault(uint64_t addr, int access) {
+  int ret = 0;
+  rt_lock(&g_mm.lock);
+  struct vma *v = g_mm.head;
+  while (v && v->end <= addr)
+    v = v->next;
+  if (!v || v->start > addr || addr < vma_hole(v))
+    goto out; /* not an unfilled page: the fault stands */
+  int have = v->prot ? v->prot | LINUX_PROT_READ : 0;
+  if (!have || (access & ~have))
+    goto out; /* Linux checks the protection before the file */
+  ret = vma_fill(v, ALIGN_DOWN(addr, PAGE) + PAGE);
+  if (ret == 0)
+    ret = 1;
+  else if (ret < 0)
+    ret = LINUX_SIGBUS; /* the file cannot be read: Linux says SIGBUS too */
+out:
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
 static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
   uint64_t end = addr + len;
   if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
@@ -812,6 +960,11 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
     if (have) /* on x86 every accessible page is readable */
       have |= LINUX_PROT_READ;
     if ((have & prot) != prot)
+      return false;
+    /* The libOS is about to touch the pages: those past the end of the
+     * file are a fault (EFAULT, as Linux) unless the file grew over them. */
+    if (prot && vma_hole(v) < MIN(v->end, end) &&
+        vma_fill(v, ALIGN_UP(MIN(v->end, end), PAGE)) != 0)
       return false;
     at = v->end;
   }

@@ -469,6 +469,7 @@ struct linux_siginfo {
 #define LINUX_SI_TKILL (-6)
 #define LINUX_SEGV_MAPERR 1
 #define LINUX_SEGV_ACCERR 2
+#define LINUX_BUS_ADRERR 2 /* a page past the end of a mapped file */
 
 /* ---- terminals ---- */
 #define LINUX_TCGETS 0x5401

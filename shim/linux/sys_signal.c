@@ -711,6 +711,20 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
 
   if (signo < 1 || signo > LINUX_NSIG)
     signo = LINUX_SIGSEGV;
+  if (signo == LINUX_SIGSEGV) {
+    /* Pages of a file mapping past the file's end have no host access:
+     * the core fills them if the file has grown, else it is SIGBUS. A
+     * fault within an instruction's length of rip is its fetch. */
+    int access = addr >= regs->rip && addr - regs->rip < 16 ? LINUX_PROT_EXEC
+                                                            : LINUX_PROT_READ;
+    int r = moat_mm_fault(addr, access);
+    if (r == 1)
+      return; /* filled: the access runs again */
+    if (r == LINUX_SIGBUS) {
+      signo = LINUX_SIGBUS;
+      code = LINUX_BUS_ADRERR;
+    }
+  }
   memset(&act, 0, sizeof(act));
   moat_sigaction(signo, NULL, &act);
   /* A fault cannot be ignored or blocked away: resuming would fault
