@@ -193,8 +193,7 @@ static long null_write(struct file *f, const void *buf, size_t len,
 
 static long zero_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   len = MIN(len, RW_MAX);
-  memset(buf, 0, len);
-  return (long)len;
+  return rt_ucopy_result(len, rt_ufill(buf, 0, len));
 }
 
 static long full_write(struct file *f, const void *buf, size_t len,

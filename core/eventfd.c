@@ -63,7 +63,8 @@ static long efd_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   long rc = efd_wait(f, true, 0, &v);
   if (rc < 0)
     return rc;
-  memcpy(buf, &v, sizeof(v));
+  if (rt_ucopy(buf, &v, sizeof(v)))
+    return -LINUX_EFAULT; /* consumed all the same, as on Linux */
   return sizeof(v);
 }
 
@@ -73,7 +74,8 @@ static long efd_write(struct file *f, const void *buf, size_t len,
   uint64_t v;
   if (len < sizeof(v))
     return -LINUX_EINVAL;
-  memcpy(&v, buf, sizeof(v));
+  if (rt_ucopy(&v, buf, sizeof(v)))
+    return -LINUX_EFAULT;
   if (v == UINT64_MAX)
     return -LINUX_EINVAL;
   if (v == 0)

@@ -134,7 +134,12 @@ static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
   t->fw_bitset = bitset;
   t->fw_woken = 0;
   rt_lock(&b->lock);
-  if (__atomic_load_n((uint32_t *)(uintptr_t)uaddr, __ATOMIC_SEQ_CST) != val) {
+  uint32_t now;
+  if (rt_uload32((const uint32_t *)(uintptr_t)uaddr, &now) < 0) {
+    rt_unlock(&b->lock);
+    return -LINUX_EFAULT; /* unmapped since the check */
+  }
+  if (now != val) {
     rt_unlock(&b->lock);
     return -LINUX_EAGAIN;
   }
@@ -188,8 +193,12 @@ static long requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
   if (i1 != i2)
     rt_lock(i1 <= i2 ? &b2->lock : &b1->lock);
   long ret;
-  if (cmp &&
-      __atomic_load_n((uint32_t *)(uintptr_t)uaddr, __ATOMIC_SEQ_CST) != val3) {
+  uint32_t now = val3;
+  if (cmp && rt_uload32((const uint32_t *)(uintptr_t)uaddr, &now) < 0) {
+    ret = -LINUX_EFAULT;
+    goto out;
+  }
+  if (now != val3) {
     ret = -LINUX_EAGAIN;
     goto out;
   }
@@ -229,7 +238,10 @@ static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
   if ((op >> 31) & 1)
     oparg = 1u << (oparg & 31);
   uint32_t *w = (uint32_t *)(uintptr_t)uaddr2;
-  uint32_t old = __atomic_load_n(w, __ATOMIC_SEQ_CST), nv;
+  uint32_t old, nv;
+  if (rt_uload32(w, &old) < 0)
+    return -LINUX_EFAULT;
+  int stored;
   do {
     switch (kind) {
     case 0:
@@ -250,8 +262,10 @@ static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
     default:
       return -LINUX_ENOSYS;
     }
-  } while (!__atomic_compare_exchange_n(w, &old, nv, false, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST));
+    stored = rt_ucmpxchg32(w, &old, nv);
+    if (stored < 0)
+      return -LINUX_EFAULT;
+  } while (!stored);
   int32_t o = (int32_t)old, c = (int32_t)cmparg;
   bool hit;
   switch (cmp) {
@@ -343,22 +357,27 @@ void futex_robust_exit(struct task *t) {
   if (!head || !moat_user_ok(head, 24, LINUX_PROT_READ))
     return;
   const uint64_t *h = (const uint64_t *)(uintptr_t)head;
-  int64_t offset = (int64_t)h[1];
-  uint64_t pending = h[2];
-  uint64_t entry = h[0];
+  uint64_t entry, offset, pending;
+  if (rt_uload64(&h[0], &entry) < 0 || rt_uload64(&h[1], &offset) < 0 ||
+      rt_uload64(&h[2], &pending) < 0)
+    entry = 0; /* unmapped by another thread meanwhile */
   for (int n = 0; n < 2048 && entry && entry != head; n++) {
-    if (!moat_user_ok(entry, 8, LINUX_PROT_READ))
+    uint64_t next;
+    if (!moat_user_ok(entry, 8, LINUX_PROT_READ) ||
+        rt_uload64((const uint64_t *)(uintptr_t)(entry & ~1ull), &next) < 0)
       break;
-    uint64_t next = *(const uint64_t *)(uintptr_t)(entry & ~1ull);
-    uint64_t word = (entry & ~1ull) + (uint64_t)offset;
+    uint64_t word = (entry & ~1ull) + offset;
+    uint32_t v;
     if (entry != pending && !(word & 3) &&
-        moat_user_ok(word, 4, LINUX_PROT_READ | LINUX_PROT_WRITE)) {
+        moat_user_ok(word, 4, LINUX_PROT_READ | LINUX_PROT_WRITE) &&
+        rt_uload32((const uint32_t *)(uintptr_t)word, &v) == 0) {
       uint32_t *w = (uint32_t *)(uintptr_t)word;
-      uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
       while ((v & FUTEX_TID_MASK) == (uint32_t)t->tid) {
         uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-        if (__atomic_compare_exchange_n(w, &v, nv, false, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST)) {
+        int stored = rt_ucmpxchg32(w, &v, nv);
+        if (stored < 0)
+          break;
+        if (stored) {
           if (v & FUTEX_WAITERS)
             futex_wake_addr(word, true, 1, ~0u);
           break;

@@ -398,11 +398,11 @@ static long memfs_read(struct inode *inode, void *buf, size_t len,
     size_t in_page = (size_t)(at % PAGE);
     size_t chunk = MIN(len - done, (size_t)(PAGE - in_page));
     uint8_t *p = page_at(n, at / PAGE);
-    if (p)
-      memcpy((char *)buf + done, p + in_page, chunk);
-    else
-      memset((char *)buf + done, 0, chunk);
-    done += chunk;
+    size_t left = p ? rt_ucopy((char *)buf + done, p + in_page, chunk)
+                    : rt_ufill((char *)buf + done, 0, chunk);
+    done += chunk - left;
+    if (left)
+      return rt_ucopy_result(len, len - done);
   }
   return (long)done;
 }
@@ -421,8 +421,13 @@ static long memfs_write(struct inode *inode, const void *buf, size_t len,
     uint8_t *p = page_make(n, at / PAGE);
     if (!p)
       break;
-    memcpy(p + in_page, (const char *)buf + done, chunk);
-    done += chunk;
+    size_t left = rt_ucopy(p + in_page, (const char *)buf + done, chunk);
+    done += chunk - left;
+    if (left) {
+      if (done == 0)
+        return -LINUX_EFAULT;
+      break;
+    }
   }
   if (done == 0)
     return -LINUX_ENOSPC;

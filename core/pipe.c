@@ -81,8 +81,17 @@ static long pipe_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     if (p->count) {
       size_t n = MIN(len, (size_t)p->count);
       size_t first = MIN(n, (size_t)(PIPE_SIZE - p->head));
-      memcpy(buf, p->buf + p->head, first);
-      memcpy((char *)buf + first, p->buf, n - first);
+      /* The buffer is the guest's: what did not copy stays in the pipe. */
+      size_t left = rt_ucopy(buf, p->buf + p->head, first);
+      if (!left)
+        left = rt_ucopy((char *)buf + first, p->buf, n - first);
+      else
+        left += n - first;
+      if (left == n) {
+        rc = -LINUX_EFAULT;
+        break;
+      }
+      n -= left;
       p->head = (uint32_t)((p->head + n) % PIPE_SIZE);
       p->count -= (uint32_t)n;
       if (!p->count)
@@ -149,11 +158,20 @@ static long pipe_write(struct file *f, const void *buf, size_t len,
     size_t n = MIN(len - done, (size_t)room);
     uint32_t tail = (p->head + p->count) % PIPE_SIZE;
     size_t first = MIN(n, (size_t)(PIPE_SIZE - tail));
-    memcpy(p->buf + tail, (const char *)buf + done, first);
-    memcpy(p->buf, (const char *)buf + done + first, n - first);
+    size_t left = rt_ucopy(p->buf + tail, (const char *)buf + done, first);
+    if (!left)
+      left = rt_ucopy(p->buf, (const char *)buf + done + first, n - first);
+    else
+      left += n - first;
+    n -= left;
     p->count += (uint32_t)n;
     done += n;
-    changed(p);
+    if (n)
+      changed(p);
+    if (left) {
+      rc = -LINUX_EFAULT;
+      break;
+    }
   }
   rt_unlock(&p->lock);
   if (rc == -LINUX_EPIPE)

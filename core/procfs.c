@@ -264,9 +264,10 @@ static long gen_read(struct file *file, void *buf, size_t len, uint64_t *pos) {
   if (!g || *pos >= g->len)
     return 0;
   size_t n = MIN(len, g->len - (size_t)*pos);
-  memcpy(buf, g->buf + *pos, n);
-  *pos += n;
-  return (long)n;
+  long rc = rt_ucopy_result(n, rt_ucopy(buf, g->buf + *pos, n));
+  if (rc > 0)
+    *pos += (uint64_t)rc;
+  return rc;
 }
 
 static long gen_write(struct file *file, const void *buf, size_t len,

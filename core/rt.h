@@ -79,6 +79,7 @@ size_t rt_ufill(void *dst, int byte, size_t n);        /* bytes not set */
 long rt_ustrncpy(char *dst, const char *src, size_t n);
 int rt_uload32(const uint32_t *p, uint32_t *out); /* 0 or -1 */
 int rt_uload64(const uint64_t *p, uint64_t *out); /* 0 or -1 */
+int rt_ustore32(uint32_t *p, uint32_t v);         /* 0 or -1 */
 /* 1 stored, 0 differed (*expected updated), -1 fault. */
 int rt_ucmpxchg32(uint32_t *p, uint32_t *expected, uint32_t desired);
 

@@ -93,6 +93,20 @@ rt_uload64:
 	ret
 	.size rt_uload64, . - rt_uload64
 
+/* int rt_ustore32(uint32_t *p, uint32_t v): a sequentially consistent
+ * store; 0, or -1 on a fault. */
+	.globl rt_ustore32
+	.type rt_ustore32, @function
+rt_ustore32:
+.Lstore32_insn:
+	xchg %esi, (%rdi)
+	xor %eax, %eax
+	ret
+.Lstore32_fix:
+	mov $-1, %eax
+	ret
+	.size rt_ustore32, . - rt_ustore32
+
 /* int rt_ucmpxchg32(uint32_t *p, uint32_t *expected, uint32_t desired):
  * a sequentially consistent compare-and-exchange; 1 when it stored,
  * 0 when *p differed (then *expected holds what it was), -1 on a fault. */
@@ -125,6 +139,7 @@ rt_user_fixups:
 	.quad .Lstr_insn, .Lstr_fix
 	.quad .Lload32_insn, .Lload32_fix
 	.quad .Lload64_insn, .Lload64_fix
+	.quad .Lstore32_insn, .Lstore32_fix
 	.quad .Lcas_insn, .Lcas_fix
 	.quad 0, 0
 	.size rt_user_fixups, . - rt_user_fixups

@@ -219,8 +219,7 @@ static long tarfs_read(struct inode *inode, void *buf, size_t len,
   if (off >= n->size)
     return 0;
   size_t count = (size_t)MIN((uint64_t)len, n->size - off);
-  memcpy(buf, n->data + off, count);
-  return (long)count;
+  return rt_ucopy_result(count, rt_ucopy(buf, n->data + off, count));
 }
 
 static void tarfs_evict(struct inode *inode) {

@@ -860,6 +860,7 @@ struct dents {
   size_t used;
   int taken;
   bool full;
+  bool fault; /* the buffer is gone: -EFAULT unless entries were taken */
 };
 
 static int emit_dirent(void *ctx, const char *name, size_t namelen,
@@ -873,16 +874,22 @@ static int emit_dirent(void *ctx, const char *name, size_t namelen,
     d->full = true;
     return 1;
   }
-  struct linux_dirent64 rec;
-  rec.d_ino = ino;
-  rec.d_off = (int64_t)next_pos;
-  rec.d_reclen = (uint16_t)reclen;
-  rec.d_type = (uint8_t)dtype;
-  char *p = d->buf + d->used;
-  memcpy(p, &rec, offsetof(struct linux_dirent64, d_name));
-  memcpy(p + offsetof(struct linux_dirent64, d_name), name, namelen);
-  memset(p + offsetof(struct linux_dirent64, d_name) + namelen, 0,
-         reclen - offsetof(struct linux_dirent64, d_name) - namelen);
+  /* Built here, then one copy into the caller's (the guest's) buffer. */
+  union {
+    struct linux_dirent64 rec;
+    char bytes[ALIGN_UP(
+        offsetof(struct linux_dirent64, d_name) + LINUX_NAME_MAX + 1, 8)];
+  } u;
+  memset(&u, 0, reclen);
+  u.rec.d_ino = ino;
+  u.rec.d_off = (int64_t)next_pos;
+  u.rec.d_reclen = (uint16_t)reclen;
+  u.rec.d_type = (uint8_t)dtype;
+  memcpy(u.bytes + offsetof(struct linux_dirent64, d_name), name, namelen);
+  if (rt_ucopy(d->buf + d->used, u.bytes, reclen)) {
+    d->fault = true;
+    return 1;
+  }
   d->used += reclen;
   d->taken++;
   return 0;
@@ -892,7 +899,7 @@ long vfs_getdents(struct file *f, void *buf, size_t len) {
   struct inode *dir = f->inode;
   if (!is_dir(dir))
     return -LINUX_ENOTDIR;
-  struct dents d = {buf, len, 0, 0, false};
+  struct dents d = {buf, len, 0, 0, false, false};
   long rc = 0;
   rt_lock(&f->lock);
   vfs_lock();
@@ -919,6 +926,8 @@ out:
   rt_unlock(&f->lock);
   if (rc < 0 && d.taken == 0)
     return rc;
+  if (d.taken == 0 && d.fault)
+    return -LINUX_EFAULT;
   if (d.taken == 0 && d.full)
     return -LINUX_EINVAL; /* not even one entry fits */
   return (long)d.used;

@@ -380,9 +380,9 @@ static void put_guest_string(struct line *l, uint64_t p) {
     return;
   }
   while (n <= STRACE_STRLEN) {
-    if (!moat_user_ok(p + n, 1, LINUX_PROT_READ))
+    if (!moat_user_ok(p + n, 1, LINUX_PROT_READ) ||
+        rt_ucopy(&s[n], (const char *)(uintptr_t)(p + n), 1))
       break;
-    s[n] = *(const char *)(uintptr_t)(p + n);
     if (!s[n])
       break;
     n++;
@@ -403,12 +403,13 @@ static void put_guest_buf(struct line *l, uint64_t p, int64_t len) {
     put_ptr(l, p);
     return;
   }
+  char s[STRACE_STRLEN];
   n = MIN((size_t)len, (size_t)STRACE_STRLEN);
-  if (!user_buf_ok(p, n, LINUX_PROT_READ)) {
+  if (user_read(s, p, n) < 0) {
     put_ptr(l, p);
     return;
   }
-  put_escaped(l, (const char *)(uintptr_t)p, n, (size_t)len > n);
+  put_escaped(l, s, n, (size_t)len > n);
 }
 
 static void put_timespec(struct line *l, uint64_t p) {

@@ -623,16 +623,23 @@ long sys_getdents(SYSARGS) {
       break;
     size_t namelen = rt_strnlen(buf + in + sizeof(d), d.d_reclen - sizeof(d));
     size_t reclen = ALIGN_UP(8 + 8 + 2 + namelen + 2, 8);
-    char *dst = (char *)(uintptr_t)a1 + out;
+    char dst[ALIGN_UP(8 + 8 + 2 + LINUX_NAME_MAX + 2, 8)];
+    if (reclen > sizeof(dst))
+      break;
     uint64_t ino = d.d_ino;
     int64_t off = d.d_off;
     uint16_t rl = (uint16_t)reclen;
     memcpy(dst, &ino, 8);
     memcpy(dst + 8, &off, 8);
     memcpy(dst + 16, &rl, 2);
-    memmove(dst + 18, buf + in + sizeof(d), namelen);
+    memcpy(dst + 18, buf + in + sizeof(d), namelen);
     memset(dst + 18 + namelen, 0, reclen - 18 - namelen);
     dst[reclen - 1] = (char)d.d_type;
+    if (user_write(a1 + (uint64_t)out, dst, reclen) < 0) {
+      if (!out)
+        out = -LINUX_EFAULT;
+      break;
+    }
     out += (long)reclen;
     in += d.d_reclen;
   }

@@ -122,6 +122,7 @@ long sys_mincore(SYSARGS) {
   for (uint64_t i = 0; i < pages; i++)
     if (!moat_user_ok(a0 + i * PAGE, PAGE, LINUX_PROT_NONE))
       return -LINUX_ENOMEM;
-  memset((void *)(uintptr_t)a2, 1, (size_t)pages);
+  if (rt_ufill((void *)(uintptr_t)a2, 1, (size_t)pages))
+    return -LINUX_EFAULT;
   return 0;
 }

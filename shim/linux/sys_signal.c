@@ -222,13 +222,15 @@ static bool setup_frame(struct moat_regs *regs, int sig,
 
   if (fpsize) {
     uint32_t magic = 0;
-    memcpy((void *)(uintptr_t)fpaddr, regs->fpstate, fpsize);
+    if (rt_ucopy((void *)(uintptr_t)fpaddr, regs->fpstate, fpsize))
+      return false; /* another thread unmapped the stack meanwhile */
     if (fpsize > SHIM_FX_LEGACY_SIZE)
       memcpy(&magic, (char *)regs->fpstate + SHIM_FX_SW_RESERVED, 4);
     if (magic == SHIM_FP_XSTATE_MAGIC1)
       frame.uc.uc_flags |= SHIM_UC_FP_XSTATE;
   }
-  memcpy((void *)(uintptr_t)sp, &frame, sizeof(frame));
+  if (rt_ucopy((void *)(uintptr_t)sp, &frame, sizeof(frame)))
+    return false;
   /* SS_AUTODISARM: the handler runs without an alternate stack; the
    * frame's copy re-arms it at rt_sigreturn. */
   if ((uint32_t)ss.ss_flags & SHIM_SS_AUTODISARM) {
@@ -405,7 +407,8 @@ long sys_rt_sigreturn(SYSARGS) {
     memcpy(keep, fp + SHIM_FX_SW_RESERVED, keep_len);
     if (size > SHIM_FX_LEGACY_SIZE + SHIM_XSAVE_HEADER_SIZE + 4)
       memcpy(&magic2, fp + size - 4, 4);
-    memcpy(fp, (const void *)(uintptr_t)mc->fpstate, size);
+    if (rt_ucopy(fp, (const void *)(uintptr_t)mc->fpstate, size))
+      shim_die_of_signal(LINUX_SIGSEGV);
     memcpy(fp + SHIM_FX_SW_RESERVED, keep, keep_len);
     if (size > SHIM_FX_LEGACY_SIZE + SHIM_XSAVE_HEADER_SIZE + 4)
       memcpy(fp + size - 4, &magic2, 4);

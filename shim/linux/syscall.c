@@ -164,14 +164,17 @@ bool user_buf_ok(uint64_t addr, size_t len, int prot) {
 int user_read(void *dst, uint64_t src, size_t len) {
   if (!user_buf_ok(src, len, LINUX_PROT_READ))
     return -LINUX_EFAULT;
-  memcpy(dst, (const void *)(uintptr_t)src, len);
+  /* Checked, but another guest thread may unmap it before the copy. */
+  if (rt_ucopy(dst, (const void *)(uintptr_t)src, len))
+    return -LINUX_EFAULT;
   return 0;
 }
 
 int user_write(uint64_t dst, const void *src, size_t len) {
   if (!user_buf_ok(dst, len, LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
-  memcpy((void *)(uintptr_t)dst, src, len);
+  if (rt_ucopy((void *)(uintptr_t)dst, src, len))
+    return -LINUX_EFAULT;
   return 0;
 }
 
