@@ -341,9 +341,14 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
   if (!err)
     err = raw_sigaction(PLAT_SIG_KICK, kick_handler, false);
-  /* plat_timer_set's expiry acts as a kick of whichever thread it hits. */
+  /* plat_timer_set's expiries (ITIMER_REAL, _VIRTUAL, _PROF) act as a
+   * kick of whichever thread they hit. */
   if (!err)
     err = raw_sigaction(LINUX_SIGALRM, kick_handler, false);
+  if (!err)
+    err = raw_sigaction(LINUX_SIGVTALRM, kick_handler, false);
+  if (!err)
+    err = raw_sigaction(LINUX_SIGPROF, kick_handler, false);
   /* Guest zombies live in the arena; the host reaps our children itself
    * (SIGCHLD ignored means no host zombie, inherited by every fork). */
   if (!err)
