@@ -118,7 +118,8 @@ int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
   int ret = 0;
   rt_lock(&g_mm.lock);
   for (struct vma *v = g_mm.head; v && !ret; v = v->next)
-    ret = fn(ctx, v->start, v->end, v->prot, v->flags & VMA_SHARED);
+    ret = fn(ctx, v->start, v->end, v->prot,
+             v->flags & (VMA_SHARED | VMA_NOWRITE)); /* both MAP_SHARED */
   rt_unlock(&g_mm.lock);
   return ret;
 }
@@ -933,9 +934,12 @@ int moat_mm_fault(uint64_t addr, int access) {
     v = v->next;
   if (!v || v->start > addr || addr < vma_hole(v))
     goto out; /* not an unfilled page: the fault stands */
-  int have = v->prot ? v->prot | LINUX_PROT_READ : 0;
-  if (!have || (access & ~have))
-    goto out; /* Linux checks the protection before the file */
+  /* Linux (x86) checks the protection before the file: a write needs
+   * PROT_WRITE, anything else any access at all (a fetch from a page not
+   * present is not checked for PROT_EXEC). */
+  if (!v->prot ||
+      ((access & LINUX_PROT_WRITE) && !(v->prot & LINUX_PROT_WRITE)))
+    goto out;
   ret = vma_fill(v, ALIGN_DOWN(addr, PAGE) + PAGE);
   if (ret == 0)
     ret = 1;

@@ -716,11 +716,10 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
     signo = LINUX_SIGSEGV;
   if (signo == LINUX_SIGSEGV) {
     /* Pages of a file mapping past the file's end have no host access:
-     * the core fills them if the file has grown, else it is SIGBUS. A
-     * fault within an instruction's length of rip is its fetch. */
-    int access = addr >= regs->rip && addr - regs->rip < 16 ? LINUX_PROT_EXEC
-                                                            : LINUX_PROT_READ;
-    int r = moat_mm_fault(addr, access);
+     * the core fills them if the file has grown, else it is SIGBUS. The
+     * kind of access is unknown here (x86 only tells writes apart, and
+     * the platform does not pass that on). */
+    int r = moat_mm_fault(addr, LINUX_PROT_READ);
     if (r == 1)
       return; /* filled: the access runs again */
     if (r == LINUX_SIGBUS) {
