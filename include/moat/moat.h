@@ -190,8 +190,8 @@ bool moat_user_ok(uint64_t addr, size_t len, int prot);
 long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max);
 /* Top of the guest window: where the ELF loader puts the initial stack. */
 uint64_t moat_stack_top(void);
-/* A guest access at addr faulted with SIGSEGV; access is LINUX_PROT_EXEC
- * for an instruction fetch, LINUX_PROT_READ when the kind is unknown.
+/* A guest access at addr faulted with SIGSEGV; access is LINUX_PROT_WRITE
+ * for a write, LINUX_PROT_READ for a read, a fetch or an unknown kind.
  * Returns 1 when addr is in a page of a file mapping left unfilled because
  * it lay past the end of the file, and the file now covers it: the page
  * is filled and the access may be retried. LINUX_SIGBUS when the page
