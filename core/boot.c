@@ -34,6 +34,11 @@ const struct moat_config *moat_config(void) {
   return &g_config;
 }
 
+int moat_cpu_count(void) {
+  uint32_t n = g_config.ncpus;
+  return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
 static const char *errno_text(int err) {
   switch (-err) {
   case LINUX_ENOENT:

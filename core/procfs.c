@@ -101,12 +101,34 @@ static void gen_meminfo(struct pnode *n, struct sbuf *b) {
             (unsigned long long)(free >> 10));
 }
 
+/* As many CPUs as the host lets the sandbox run on (moat_cpu_count), and
+ * nothing that identifies the host's hardware. */
 static void gen_cpuinfo(struct pnode *n, struct sbuf *b) {
-  sb_printf(b, "processor\t: 0\nvendor_id\t: moat\ncpu family\t: 6\n"
-               "model name\t: moat virtual CPU\ncpu MHz\t\t: 1000.000\n"
-               "cache size\t: 0 KB\nphysical id\t: 0\nsiblings\t: 1\n"
-               "core id\t\t: 0\ncpu cores\t: 1\nflags\t\t: fpu sse sse2\n"
-               "bogomips\t: 2000.00\n\n");
+  int cpus = moat_cpu_count();
+  for (int i = 0; i < cpus; i++)
+    sb_printf(b,
+              "processor\t: %d\nvendor_id\t: moat\ncpu family\t: 6\n"
+              "model name\t: moat virtual CPU\ncpu MHz\t\t: 1000.000\n"
+              "cache size\t: 0 KB\nphysical id\t: 0\nsiblings\t: %d\n"
+              "core id\t\t: %d\ncpu cores\t: %d\n"
+              "flags\t\t: fpu sse sse2\nbogomips\t: 2000.00\n\n",
+              i, cpus, i, cpus);
+}
+
+/* The CPU lines are what glibc's get_nprocs counts when there is no
+ * /sys; the sandbox keeps no per-CPU times, so they are zero. */
+static void gen_kstat(struct pnode *n, struct sbuf *b) {
+  int cpus = moat_cpu_count();
+  sb_printf(b, "cpu  0 0 0 0 0 0 0 0 0 0\n");
+  for (int i = 0; i < cpus; i++)
+    sb_printf(b, "cpu%d 0 0 0 0 0 0 0 0 0 0\n", i);
+  int64_t boot = rt_realtime_ns() -
+                 (rt_now_ns() - (g_task_table ? g_task_table->boot_ns : 0));
+  sb_printf(b,
+            "intr 0\nctxt 0\nbtime %lld\nprocesses %u\nprocs_running 1\n"
+            "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+            (long long)(boot > 0 ? boot / 1000000000 : 0),
+            g_task_table ? (unsigned)g_task_table->ntasks : 1u);
 }
 
 static void print_mount(struct sbuf *b, const struct mount *m) {
@@ -490,6 +512,8 @@ int procfs_create(struct superblock **out) {
     err = add_file(r, "meminfo", gen_meminfo);
   if (!err)
     err = add_file(r, "cpuinfo", gen_cpuinfo);
+  if (!err)
+    err = add_file(r, "stat", gen_kstat);
   if (!err)
     err = add_file(r, "mounts", gen_mounts);
   if (!err)

@@ -4,6 +4,7 @@
  * moat_config whose strings stay valid for the life of the process. */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,12 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->strace = o->strace;
   cfg->stats = o->stats;
   cfg->max_tasks = o->max_tasks;
+  /* The guest is shown as many CPUs as moat may run on. */
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  cfg->ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+                   ? (uint32_t)CPU_COUNT(&cpus)
+                   : 1;
   return 0;
 }
 

@@ -60,6 +60,7 @@ struct moat_config {
   uint64_t mem_limit;   /* bytes of guest memory, 0 = default */
   uint32_t max_files;   /* open files per process, 0 = default (1024) */
   uint32_t max_tasks;   /* processes + threads, 0 = default (1024) */
+  uint32_t ncpus;       /* CPUs the guest is shown, 0 = 1 (at most 1024) */
 };
 
 /* Build the sandbox from cfg: the arena, the file system tree and the
@@ -70,6 +71,9 @@ int moat_boot(const struct moat_config *cfg, const char **why);
 
 /* The configuration moat_boot was given. */
 const struct moat_config *moat_config(void);
+/* The number of CPUs the guest is shown (sched_getaffinity, /proc):
+ * cfg->ncpus within [1, 1024]. */
+int moat_cpu_count(void);
 
 /* ---------------------------------------------------------------------
  * Files

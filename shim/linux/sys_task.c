@@ -328,24 +328,49 @@ long sys_sched_yield(SYSARGS) {
   return 0;
 }
 
-long sys_sched_getaffinity(SYSARGS) {
-  uint64_t mask = 1;
+/* The guest is told about moat_cpu_count() CPUs, numbered from 0, all in
+ * its mask (its threads are host threads and run on all of them). The
+ * kernel's mask is a whole number of longs, as on Linux; a setaffinity
+ * is accepted when it leaves at least one CPU, and not enforced. */
+#define SHIM_MAX_CPUS 1024
+
+static size_t cpu_mask_bytes(void) {
+  return ALIGN_UP((size_t)moat_cpu_count(), 64) / 8;
+}
+
+static long affinity_target(uint64_t a0) {
   int pid = (int)a0;
-  if (pid < 0 || (pid && pid != moat_getpid()))
-    return pid < 0 ? -LINUX_EINVAL : -LINUX_ESRCH;
-  if (a1 < 8 || (a1 & 7))
+  if (pid < 0)
     return -LINUX_EINVAL;
-  return user_write(a2, &mask, sizeof(mask)) < 0 ? -LINUX_EFAULT : 8;
+  if (pid && pid != moat_getpid() && pid != moat_gettid())
+    return -LINUX_ESRCH;
+  return 0;
+}
+
+long sys_sched_getaffinity(SYSARGS) {
+  uint64_t mask[SHIM_MAX_CPUS / 64] = {0};
+  size_t bytes = cpu_mask_bytes();
+  long err = affinity_target(a0);
+  if (err)
+    return err;
+  if (a1 < bytes || (a1 & 7))
+    return -LINUX_EINVAL;
+  for (int i = 0; i < moat_cpu_count(); i++)
+    mask[i / 64] |= 1ull << (i % 64);
+  return user_write(a2, mask, bytes) < 0 ? -LINUX_EFAULT : (long)bytes;
 }
 
 long sys_sched_setaffinity(SYSARGS) {
-  uint64_t mask = 0;
-  int pid = (int)a0;
-  if (pid < 0 || (pid && pid != moat_getpid()))
-    return pid < 0 ? -LINUX_EINVAL : -LINUX_ESRCH;
-  if (user_read(&mask, a2, MIN((size_t)a1, sizeof(mask))) < 0)
+  uint64_t mask[SHIM_MAX_CPUS / 64] = {0};
+  long err = affinity_target(a0);
+  if (err)
+    return err;
+  if (user_read(mask, a2, MIN((size_t)a1, cpu_mask_bytes())) < 0)
     return -LINUX_EFAULT;
-  return (mask & 1) ? 0 : -LINUX_EINVAL;
+  for (int i = 0; i < moat_cpu_count(); i++)
+    if (mask[i / 64] & (1ull << (i % 64)))
+      return 0;
+  return -LINUX_EINVAL;
 }
 
 long sys_getcpu(SYSARGS) {

@@ -134,6 +134,13 @@ int main(void) {
   CPU_ZERO(&cs);
   R("sched_getaffinity >= 8", sched_getaffinity(0, sizeof cs, &cs) >= 8);
   FACT("at least one cpu", CPU_COUNT(&cs) >= 1);
+  /* The guest's threads run on the host's CPUs, so it sees as many. */
+  printf("cpus in the mask: %d\n", CPU_COUNT(&cs));
+  printf("online processors: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+  cpu_set_t none;
+  CPU_ZERO(&none);
+  R("sched_setaffinity empty", sched_setaffinity(0, sizeof none, &none));
+  R("sched_setaffinity same", sched_setaffinity(0, sizeof cs, &cs));
   R("sched_get_priority_max FIFO", sched_get_priority_max(SCHED_FIFO));
   R("sched_get_priority_min FIFO", sched_get_priority_min(SCHED_FIFO));
   R("sched_get_priority_max OTHER", sched_get_priority_max(SCHED_OTHER));
