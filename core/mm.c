@@ -40,6 +40,7 @@ enum {
   VMA_FILE = 2,    /* filled from a file (madvise DONTNEED keeps it) */
   VMA_NOWRITE = 4, /* a shared file mapped as a copy: may never be writable */
   VMA_BRK = 8,     /* the heap that brk moves */
+  VMA_LAZY = 16,   /* a file mapping that had unfilled pages */
 };
 
 struct vma {
@@ -80,6 +81,14 @@ static struct {
   uint64_t limit;
   uint64_t brk_start, brk_cur;
   bool brk_ready;
+  /* A thread that faulted on an unfilled page while another filled it
+   * finds the page filled and runs the access again, once: a second
+   * fault at the same page is a real one (a write to a read-only page),
+   * which the platform does not tell apart. One slot per such thread. */
+  struct {
+    int tid;
+    uint64_t page;
+  } retry[64];
 } g_mm;
 
 static int plat_prot(int prot) {
@@ -102,6 +111,7 @@ int mm_init(uint64_t mem_limit) {
   g_mm.limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
   g_mm.brk_start = g_mm.brk_cur = 0;
   g_mm.brk_ready = false;
+  memset(g_mm.retry, 0, sizeof(g_mm.retry));
   return 0;
 }
 
@@ -180,8 +190,8 @@ static void vma_link(struct vma *n) {
 /* Can v and its successor n be one VMA? Besides agreeing, a file mapping
  * must stay one run of filled pages followed by one run of unfilled. */
 static bool vma_mergeable(const struct vma *v, const struct vma *n) {
-  if (v->end != n->start || v->prot != n->prot || v->flags != n->flags ||
-      v->file != n->file)
+  if (v->end != n->start || v->prot != n->prot ||
+      (v->flags | VMA_LAZY) != (n->flags | VMA_LAZY) || v->file != n->file)
     return false;
   if (!v->file)
     return true;
@@ -197,6 +207,7 @@ static void vma_merge_all(void) {
     if (vma_mergeable(v, n)) {
       if (v->file && vma_hole(v) == v->end)
         v->unfilled = MAX(n->unfilled, n->off);
+      v->flags |= n->flags;
       v->end = n->end;
       v->next = n->next;
       vma_free(n);
@@ -523,7 +534,7 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   *n = (struct vma){.start = start,
                     .end = end,
                     .prot = prot,
-                    .flags = vflags,
+                    .flags = vflags | (hole < end ? VMA_LAZY : 0),
                     .file = file,
                     .off = (uint64_t)off,
                     .unfilled = (uint64_t)off + (hole - start)};
@@ -674,7 +685,7 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   *n = (struct vma){.start = dst,
                     .end = dst + new_len,
                     .prot = prot,
-                    .flags = flags,
+                    .flags = flags | (dst_filled < new_len ? VMA_LAZY : 0),
                     .file = file ? file_get(file) : NULL,
                     .off = off,
                     .unfilled = off + dst_filled};
@@ -770,7 +781,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     *n = (struct vma){.start = grow_start,
                       .end = grow_start + extra,
                       .prot = v->prot,
-                      .flags = v->flags,
+                      .flags = v->flags | (v->file ? VMA_LAZY : 0),
                       .file = v->file ? file_get(v->file) : NULL,
                       .off = off,
                       .unfilled = off};
@@ -885,10 +896,19 @@ out:
 }
 
 /* Fill v's unfilled pages below upto (page-aligned, inside v) from its
- * file, which must now cover them: 0 when done, LINUX_SIGBUS when the
- * file still ends before upto's last page, or a negative errno. Every
- * page up to upto is filled, so the VMA keeps a single boundary. */
-static int vma_fill(struct vma *v, uint64_t upto) {
+ * file, which must now cover them, and as far as ahead (>= upto) while
+ * the file covers them: 0 when done, LINUX_SIGBUS when the file still
+ * ends before upto's last page, or a negative errno. Every page up to
+ * there is filled, so the VMA keeps a single boundary.
+ *
+ * Other threads may touch a page as soon as it is accessible, so the
+ * file is read into a bounce buffer first and each page becomes
+ * accessible just for its copy. The platform has no call that maps bytes
+ * in one step, so a thread that reads a page during its copy (a few
+ * hundred nanoseconds) can still see zeros. The mm lock keeps the range
+ * mapped meanwhile. */
+#define FILL_CHUNK (16 * PAGE)
+static int vma_fill(struct vma *v, uint64_t upto, uint64_t ahead) {
   uint64_t hole = vma_hole(v);
   if (upto <= hole)
     return 0;
@@ -896,56 +916,106 @@ static int vma_fill(struct vma *v, uint64_t upto) {
   int err = vfs_getattr(v->file->inode, &st);
   if (err)
     return err;
-  uint64_t want = v->off + (upto - v->start);
-  if (file_pages_end(st.st_size > 0 ? (uint64_t)st.st_size : 0) < want)
+  /* Bytes of v, from its start, that the file covers now. */
+  uint64_t pages_end =
+      file_pages_end(st.st_size > 0 ? (uint64_t)st.st_size : 0);
+  uint64_t covered = pages_end > v->off ? pages_end - v->off : 0;
+  if (covered < upto - v->start)
     return LINUX_SIGBUS;
-  uint64_t len = upto - hole, done = 0;
-  err = plat_mem_protect((void *)hole, len, PLAT_PROT_READ | PLAT_PROT_WRITE);
-  if (err)
-    return err;
-  /* The pages were never touched since they were mapped, so what the read
-   * does not reach (past a file that shrank meanwhile) stays zero. */
-  while (done < len) {
-    size_t chunk = (size_t)MIN(len - done, (uint64_t)1 << 30);
-    long n = file_pread(v->file, (void *)(hole + done), chunk,
-                        v->off + (hole - v->start) + done);
-    if (n < 0) {
-      plat_mem_protect((void *)hole, len, 0);
-      return (int)n;
+  if (covered < ahead - v->start)
+    ahead = v->start + covered;
+  upto = MAX(upto, MIN(ahead, v->end));
+  char *bounce = kmalloc(FILL_CHUNK);
+  if (!bounce)
+    return -LINUX_ENOMEM;
+  for (uint64_t at = hole; at < upto;) {
+    size_t chunk = (size_t)MIN(upto - at, (uint64_t)FILL_CHUNK), got = 0;
+    uint64_t fo = v->off + (at - v->start);
+    while (got < chunk) {
+      long n = file_pread(v->file, bounce + got, chunk - got, fo + got);
+      if (n < 0) {
+        err = (int)n;
+        goto out;
+      }
+      if (n == 0 || (size_t)n > chunk - got)
+        break; /* the file shrank meanwhile: the rest reads zero */
+      got += (size_t)n;
     }
-    if (n == 0 || (uint64_t)n > chunk)
-      break;
-    done += (uint64_t)n;
+    memset(bounce + got, 0, chunk - got);
+    /* Page by page: a thread that comes to the next page meanwhile
+     * faults and waits for this fill. */
+    for (size_t o = 0; o < chunk; o += PAGE) {
+      err = plat_mem_protect((void *)(at + o), PAGE,
+                             PLAT_PROT_READ | PLAT_PROT_WRITE);
+      if (err)
+        goto out;
+      memcpy((void *)(at + o), bounce + o, PAGE);
+      v->unfilled = v->off + (at + o + PAGE - v->start);
+      if (v->prot != (LINUX_PROT_READ | LINUX_PROT_WRITE)) {
+        err = plat_mem_protect((void *)(at + o), PAGE, plat_prot(v->prot));
+        if (err)
+          goto out;
+      }
+    }
+    at += chunk;
   }
-  if (v->prot != (LINUX_PROT_READ | LINUX_PROT_WRITE)) {
-    err = plat_mem_protect((void *)hole, len, plat_prot(v->prot));
-    if (err)
-      return err;
+out:
+  kfree(bounce);
+  return err;
+}
+
+/* The index of thread tid's retry slot, or -1 when it has none (with
+ * claim: when none is free either; then there is no retry). */
+static int retry_slot(int tid, bool claim) {
+  int free_slot = -1;
+  for (int i = 0; i < (int)ARRAY_SIZE(g_mm.retry); i++) {
+    if (g_mm.retry[i].tid == tid)
+      return i;
+    if (!g_mm.retry[i].tid && free_slot < 0)
+      free_slot = i;
   }
-  v->unfilled = want;
-  return 0;
+  if (claim && free_slot >= 0)
+    g_mm.retry[free_slot].tid = tid;
+  return claim ? free_slot : -1;
 }
 
 int moat_mm_fault(uint64_t addr, int access) {
-  int ret = 0;
+  int ret = 0, tid = moat_gettid();
+  uint64_t page = ALIGN_DOWN(addr, PAGE);
   rt_lock(&g_mm.lock);
+  int slot = retry_slot(tid, false);
   struct vma *v = g_mm.head;
   while (v && v->end <= addr)
     v = v->next;
-  if (!v || v->start > addr || addr < vma_hole(v))
-    goto out; /* not an unfilled page: the fault stands */
   /* Linux (x86) checks the protection before the file: a write needs
    * PROT_WRITE, anything else any access at all (a fetch from a page not
    * present is not checked for PROT_EXEC). */
-  if (!v->prot ||
+  if (!v || v->start > addr || !v->file || !v->prot ||
       ((access & LINUX_PROT_WRITE) && !(v->prot & LINUX_PROT_WRITE)))
     goto out;
-  ret = vma_fill(v, ALIGN_DOWN(addr, PAGE) + PAGE);
+  if (addr < vma_hole(v)) {
+    /* Filled: by another thread since this one faulted, or this is a
+     * real fault. Run the access again once. */
+    if (!(v->flags & VMA_LAZY) || (slot >= 0 && g_mm.retry[slot].page == page))
+      goto out;
+    if (slot < 0)
+      slot = retry_slot(tid, true);
+    if (slot >= 0) {
+      g_mm.retry[slot].page = page;
+      ret = 1;
+    }
+    goto out_keep;
+  }
+  /* Fill a little ahead (fewer faults for a sequential reader). */
+  ret = vma_fill(v, page + PAGE, page + FILL_CHUNK);
   if (ret == 0)
     ret = 1;
   else if (ret < 0)
     ret = LINUX_SIGBUS; /* the file cannot be read: Linux says SIGBUS too */
 out:
+  if (slot >= 0)
+    g_mm.retry[slot].tid = 0;
+out_keep:
   rt_unlock(&g_mm.lock);
   return ret;
 }
@@ -968,7 +1038,8 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
     /* The libOS is about to touch the pages: those past the end of the
      * file are a fault (EFAULT, as Linux) unless the file grew over them. */
     if (prot && vma_hole(v) < MIN(v->end, end) &&
-        vma_fill(v, ALIGN_UP(MIN(v->end, end), PAGE)) != 0)
+        vma_fill(v, ALIGN_UP(MIN(v->end, end), PAGE),
+                 ALIGN_UP(MIN(v->end, end), PAGE)) != 0)
       return false;
     at = v->end;
   }
@@ -1077,6 +1148,7 @@ void mm_fork_end(void *copy, bool child, bool failed) {
     /* The lock word was copied held; this process has one thread now. */
     g_mm.head = c;
     g_mm.lock.word = 0;
+    memset(g_mm.retry, 0, sizeof(g_mm.retry));
     return;
   }
   rt_unlock(&g_mm.lock);

@@ -140,6 +140,7 @@ int main(void) {
   maps_line("maps after mprotect none", (void *)m, 2 * PG);
   OK("mprotect read", mprotect((void *)m, 2 * PG, PROT_READ));
   probe("first page again", m, 0);
+  probe("write to the read-only first page", m + 2, 1);
   probe("read past the end again", m + PG + 5, 0);
 
   /* MAP_PRIVATE, read-write: reads and writes past the end alike. */
