@@ -226,6 +226,8 @@ bool signal_pending(struct task *t) {
   if (due && !(t->sigblocked & LINUX_SIGBIT(LINUX_SIGALRM)) &&
       rt_now_ns() >= due)
     return true;
+  if (time_itimer_due(t))
+    return true;
   uint64_t set = __atomic_load_n(&t->pending.set, __ATOMIC_ACQUIRE) |
                  __atomic_load_n(&p->shared_pending.set, __ATOMIC_ACQUIRE);
   return (set & ~t->sigblocked) != 0;
@@ -479,6 +481,7 @@ static void signal_parent_stop(struct proc *p, int sig) {
 }
 
 void signal_timer_poll(struct proc *p) {
+  time_itimer_poll(p);
   if (!__atomic_load_n(&p->itimer_deadline, __ATOMIC_ACQUIRE))
     return;
   int64_t now = rt_now_ns();
@@ -492,13 +495,13 @@ void signal_timer_poll(struct proc *p) {
       if (next <= now) /* overruns are not queued, as Linux */
         next = now + p->itimer_interval - (now - due) % p->itimer_interval;
       p->itimer_deadline = next;
-      plat_timer_set(next - now);
+      plat_timer_set(PLAT_TIMER_REAL, next - now, NULL);
     } else {
       p->itimer_deadline = 0;
     }
   } else if (due) {
     /* Woken early (a spurious host signal): make sure it still fires. */
-    plat_timer_set(due - now);
+    plat_timer_set(PLAT_TIMER_REAL, due - now, NULL);
   }
   rt_unlock(&p->lock);
   if (fire) {
@@ -527,7 +530,7 @@ int moat_itimer_real(const int64_t *value, const int64_t *interval,
     }
     p->itimer_deadline = v ? now + v : 0;
     p->itimer_interval = v ? i : 0;
-    plat_timer_set(v);
+    plat_timer_set(PLAT_TIMER_REAL, v, NULL);
   }
   rt_unlock(&p->lock);
   return 0;

@@ -81,6 +81,11 @@ struct proc {
    * the host timer of this process fires at the deadline. */
   int64_t itimer_deadline;
   int64_t itimer_interval;
+  /* ITIMER_VIRTUAL, ITIMER_PROF (core/time.c), indexed by which - 1: the
+   * deadline on the timer's CPU clock as plat_timer_set reads it (0 =
+   * disarmed) and the period, which Linux keeps while disarmed. */
+  int64_t itimer_cpu_deadline[2];
+  int64_t itimer_cpu_interval[2];
   int64_t start_ns;
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
@@ -192,6 +197,11 @@ void task_vfork_release(struct proc *p);
 /* The real-time timer expired: queue SIGALRM (and re-arm a periodic
  * one). Called on the way back to the guest, with no lock held. */
 void signal_timer_poll(struct proc *p);
+/* The CPU-time timers (core/time.c): queue SIGVTALRM/SIGPROF for those
+ * whose deadline passed (and re-arm a periodic one), no lock held; and
+ * whether one has expired whose signal t does not block. */
+void time_itimer_poll(struct proc *p);
+bool time_itimer_due(struct task *t);
 /* Wake all of proc p's threads (children changed state). */
 void task_wake_proc(struct proc *p);
 /* Futex wake for clear_child_tid and robust lists (core/futex.c). */

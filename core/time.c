@@ -1,6 +1,7 @@
-/* Clocks, sleeping and randomness: clock_gettime/getres over the South
- * clocks, clock_nanosleep on a futex word that a signal wakes, getrandom
- * over the host's random source. */
+/* Clocks, sleeping, CPU-time timers and randomness: clock_gettime/getres
+ * over the South clocks, clock_nanosleep on a futex word that a signal
+ * wakes, ITIMER_VIRTUAL and ITIMER_PROF over the platform's CPU-time
+ * timers, getrandom over the host's random source. */
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "rt.h"
@@ -128,6 +129,114 @@ int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
     if (err)
       return err;
   }
+}
+
+/* ---- ITIMER_VIRTUAL and ITIMER_PROF ----
+ * The core keeps each deadline on the CPU clock that the platform's timer
+ * of the same kind counts (plat_timer_set reads it before arming), and
+ * uses that timer one-shot, only to be woken: when the expiry arrives the
+ * clock has passed the deadline, and the way back to the guest queues the
+ * signal and reloads the period here, as signal_timer_poll does for
+ * ITIMER_REAL. The clocks count the host process, so moat's own work for
+ * the guest counts too (docs/processes.md). */
+
+static const int g_cpu_timer_signal[2] = {LINUX_SIGVTALRM, LINUX_SIGPROF};
+
+static int64_t add_sat(int64_t a, int64_t b) {
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Caller holds p->lock; now is timer k's clock. Did it expire? Then move
+ * it to its next period (re-arming the platform's timer when rearm) or
+ * disarm it. Expiries missed meanwhile make one signal, as on Linux. */
+static bool cpu_timer_expire(struct proc *p, int k, int64_t now, bool rearm) {
+  int64_t due = p->itimer_cpu_deadline[k];
+  if (!due || now < due)
+    return false;
+  int64_t period = p->itimer_cpu_interval[k];
+  if (period > 0) {
+    int64_t next = add_sat(due, period);
+    if (next <= now)
+      next = add_sat(now, period - (now - due) % period);
+    p->itimer_cpu_deadline[k] = next;
+    if (rearm)
+      plat_timer_set(k + 1, next - now, NULL);
+  } else {
+    p->itimer_cpu_deadline[k] = 0;
+  }
+  return true;
+}
+
+static void cpu_timer_signal(struct proc *p, int k) {
+  struct linux_siginfo info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = g_cpu_timer_signal[k];
+  info.si_code = LINUX_SI_KERNEL;
+  signal_send(p, NULL, &info);
+}
+
+void time_itimer_poll(struct proc *p) {
+  for (int k = 0; k < 2; k++) {
+    if (!__atomic_load_n(&p->itimer_cpu_deadline[k], __ATOMIC_ACQUIRE))
+      continue;
+    int64_t now;
+    if (plat_timer_set(k + 1, PLAT_TIMER_KEEP, &now))
+      continue;
+    rt_lock(&p->lock);
+    bool fire = cpu_timer_expire(p, k, now, true);
+    rt_unlock(&p->lock);
+    if (fire)
+      cpu_timer_signal(p, k);
+  }
+}
+
+bool time_itimer_due(struct task *t) {
+  struct proc *p = t->proc;
+  for (int k = 0; k < 2; k++) {
+    int64_t due = __atomic_load_n(&p->itimer_cpu_deadline[k], __ATOMIC_ACQUIRE);
+    int64_t now;
+    if (due && !(t->sigblocked & LINUX_SIGBIT(g_cpu_timer_signal[k])) &&
+        plat_timer_set(k + 1, PLAT_TIMER_KEEP, &now) == 0 && now >= due)
+      return true;
+  }
+  return false;
+}
+
+int moat_itimer(int which, const int64_t *value, const int64_t *interval,
+                int64_t *old_value, int64_t *old_interval) {
+  if (which == MOAT_ITIMER_REAL)
+    return moat_itimer_real(value, interval, old_value, old_interval);
+  if (which != MOAT_ITIMER_VIRTUAL && which != MOAT_ITIMER_PROF)
+    return -LINUX_EINVAL;
+  int64_t v = value ? *value : 0, i = value && interval ? *interval : 0;
+  if (v < 0 || i < 0)
+    return -LINUX_EINVAL;
+  struct proc *p = proc_current();
+  int k = which - 1;
+  int64_t now = 0;
+  bool fire = false;
+  rt_lock(&p->lock);
+  /* One call reads the clock and arms: the new deadline and the old
+   * setting's remaining time both come from that reading. */
+  int err = plat_timer_set(which, value ? v : PLAT_TIMER_KEEP, &now);
+  if (err)
+    goto out;
+  /* An expiry nobody has looked at yet happened before this call. */
+  fire = cpu_timer_expire(p, k, now, !value);
+  int64_t due = p->itimer_cpu_deadline[k];
+  if (old_value)
+    *old_value = due ? MAX(due - now, 1) : 0;
+  if (old_interval)
+    *old_interval = p->itimer_cpu_interval[k];
+  if (value) {
+    p->itimer_cpu_deadline[k] = v ? add_sat(now, v) : 0;
+    p->itimer_cpu_interval[k] = i;
+  }
+out:
+  rt_unlock(&p->lock);
+  if (fire)
+    cpu_timer_signal(p, k);
+  return err;
 }
 
 long moat_getrandom(void *buf, size_t len, unsigned flags) {

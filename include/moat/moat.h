@@ -289,6 +289,16 @@ long moat_futex(uint64_t uaddr, int op, uint32_t val,
  * old_value/old_interval when not NULL. */
 int moat_itimer_real(const int64_t *value, const int64_t *interval,
                      int64_t *old_value, int64_t *old_interval);
+/* setitimer/getitimer (value NULL: only read) of any of the three timers,
+ * as moat_itimer_real: MOAT_ITIMER_REAL, MOAT_ITIMER_VIRTUAL (SIGVTALRM
+ * after the process's user CPU time) or MOAT_ITIMER_PROF (SIGPROF after
+ * its user and system CPU time). A CPU timer keeps its interval while
+ * disarmed, as Linux. -EINVAL for another which or a negative time. */
+#define MOAT_ITIMER_REAL 0
+#define MOAT_ITIMER_VIRTUAL 1
+#define MOAT_ITIMER_PROF 2
+int moat_itimer(int which, const int64_t *value, const int64_t *interval,
+                int64_t *old_value, int64_t *old_interval);
 /* Send sig with info to a process / a thread (rt_sigqueueinfo,
  * rt_tgsigqueueinfo). */
 int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info);

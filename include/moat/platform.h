@@ -148,14 +148,35 @@ uint64_t plat_thread_handle(void);
  * no-op for a thread that is gone. Errors: -ESRCH. */
 int plat_kick(uint64_t handle);
 
-/* Arm (ns > 0) or disarm (ns == 0) the calling process's one-shot timer
- * on the monotonic clock. When it fires the platform makes the process
- * look at its signals: north_interrupt() on a thread running guest code,
- * or, inside the library OS, a spurious wake of a sleeping
- * plat_futex_wait (-EINTR) and north_interrupt() before the next return
- * to the guest. Not inherited by plat_fork's child.
- * Errors: -EINVAL for ns < 0. */
-int plat_timer_set(int64_t ns);
+/* The calling process's three one-shot timers, one per clock (which):
+ *   PLAT_TIMER_REAL     the monotonic clock (ITIMER_REAL);
+ *   PLAT_TIMER_VIRTUAL  the CPU time the process spends in user mode
+ *                       (ITIMER_VIRTUAL);
+ *   PLAT_TIMER_PROF     the CPU time of the process, user and system
+ *                       (ITIMER_PROF).
+ * The CPU clocks count the platform's process that holds the guest
+ * process: where the library OS runs inside it (platform/linux), that
+ * includes the library OS's own work on the guest's behalf.
+ * ns > 0 arms timer which to expire once its clock has advanced by at
+ * least ns; ns == 0 disarms it; ns == PLAT_TIMER_KEEP leaves it as it is.
+ * When out_now is not NULL, MUST store there the timer's clock in ns
+ * (from an arbitrary fixed point of this process; never going backwards)
+ * read BEFORE arming: the timer MUST NOT expire before its clock reaches
+ * *out_now + ns, so that the core, which keeps the deadline and the
+ * period itself, finds the deadline passed when the expiry reaches it.
+ * When a timer expires the platform makes the process look at its
+ * signals: north_interrupt() on a thread running guest code, or, inside
+ * the library OS, a spurious wake of a sleeping plat_futex_wait (-EINTR)
+ * and north_interrupt() before the next return to the guest. The expiry
+ * MAY come late (a host's timer tick). Timers are not inherited by
+ * plat_fork's child.
+ * Errors: -EINVAL for an unknown which, or ns < 0 other than
+ * PLAT_TIMER_KEEP; -EIO for a clock reading the platform cannot give. */
+#define PLAT_TIMER_REAL 0
+#define PLAT_TIMER_VIRTUAL 1
+#define PLAT_TIMER_PROF 2
+#define PLAT_TIMER_KEEP (-1)
+int plat_timer_set(int which, int64_t ns, int64_t *out_now);
 
 /* ---------------------------------------------------------------------
  * Standard streams: the three host streams the sandbox was given

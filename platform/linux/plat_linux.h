@@ -167,6 +167,13 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
  * process that shares everything the kernel can share (CLONE_VM 0x100,
  * FS 0x200, FILES 0x400, SIGHAND 0x800, THREAD 0x10000, SYSVSEM 0x40000). */
 #define PLAT_THREAD_CLONE_FLAGS 0x50f00
+/* The host clocks of the calling process that its ITIMER_VIRTUAL (user
+ * time) and ITIMER_PROF (user + system time) count: Linux's
+ * MAKE_PROCESS_CPUCLOCK(0, CPUCLOCK_VIRT / CPUCLOCK_PROF), pid 0 being
+ * the caller. plat_timer_set reads them; the filter pins clock_gettime
+ * to these two beside the standard clocks. */
+#define PLAT_HOST_CLOCK_VIRT (-7)
+#define PLAT_HOST_CLOCK_PROF (-8)
 
 struct plat_thread {
   uint64_t magic;

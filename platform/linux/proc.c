@@ -3,10 +3,13 @@
  * that also holds its struct plat_thread), the per-thread context pointer
  * of the core, and plat_kick (a pinned host signal that makes a thread
  * running guest code look at its signals). After lockdown: gate only.
+ * The process's timers (plat_timer_set) are the host's interval timers.
  * docs/processes.md explains the model, docs/south.md the pinned host
- * calls (clone with two fixed flag sets, tgkill with one signal). */
+ * calls (clone with two fixed flag sets, tgkill with one signal,
+ * setitimer with the three timers and no old value). */
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include "plat_linux.h"
 
@@ -114,18 +117,42 @@ int plat_kick(uint64_t handle) {
   return r < 0 ? -LINUX_ESRCH : 0;
 }
 
-int plat_timer_set(int64_t ns) {
+/* Each guest timer is the host's interval timer of the same kind
+ * (setitimer's which, pinned to 0..2), used one-shot: the core keeps
+ * the deadlines and periods. The host adds nothing of its own but its
+ * tick: a CPU timer expires at the first tick after its clock passed the
+ * deadline (Linux also adds one tick when arming it), which is never
+ * early. */
+static const int g_timer_clock[] = {
+    [PLAT_TIMER_REAL] = CLOCK_MONOTONIC,
+    [PLAT_TIMER_VIRTUAL] = PLAT_HOST_CLOCK_VIRT,
+    [PLAT_TIMER_PROF] = PLAT_HOST_CLOCK_PROF,
+};
+
+int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
   plat_count(PF_TIMER_SET);
-  if (ns < 0)
+  if (which < PLAT_TIMER_REAL || which > PLAT_TIMER_PROF ||
+      (ns < 0 && ns != PLAT_TIMER_KEEP))
     return -LINUX_EINVAL;
+  if (out_now) {
+    /* Read before arming: the expiry is then never before now + ns. */
+    struct timespec ts;
+    long r = hsys2(HNR_clock_gettime, g_timer_clock[which], &ts);
+    if (r < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0 ||
+        ts.tv_sec > INT64_MAX / 1000000000 - 1)
+      return -LINUX_EIO;
+    *out_now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
+  if (ns == PLAT_TIMER_KEEP)
+    return 0;
   struct {
     int64_t interval_sec, interval_usec, value_sec, value_usec;
   } it = {0, 0, 0, 0};
   if (ns > 0) {
-    int64_t us = (ns + 999) / 1000; /* never round a timer down to off */
+    int64_t us = ns / 1000 + (ns % 1000 != 0); /* never round down to off */
     it.value_sec = us / 1000000;
     it.value_usec = us % 1000000;
   }
-  long r = hsys3(HNR_setitimer, 0 /* ITIMER_REAL */, &it, 0);
+  long r = hsys3(HNR_setitimer, which, &it, 0);
   return r < 0 ? -LINUX_EINVAL : 0;
 }

@@ -90,13 +90,17 @@ static const struct rule g_rules[] = {
     R0(HNR_getpid),
     R0(HNR_gettid),
     R1(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
-    R1(HNR_setitimer, CMP(0, SCMP_CMP_EQ, 0 /* ITIMER_REAL */)),
+    /* plat_timer_set: ITIMER_REAL, _VIRTUAL or _PROF, no old value */
+    R2(HNR_setitimer, CMP(0, SCMP_CMP_LE, 2), CMP(2, SCMP_CMP_EQ, 0)),
     /* waiting, time, entropy */
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT | FUTEX_PRIVATE_FLAG)),
     R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE | FUTEX_PRIVATE_FLAG)),
     R1(HNR_clock_gettime, CMP(0, SCMP_CMP_LE, LINUX_CLOCK_PROCESS_CPUTIME_ID)),
+    /* the clocks of the CPU-time timers (plat_timer_set) */
+    R1(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_VIRT)),
+    R1(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_PROF)),
     R1(HNR_getrandom, CMP(2, SCMP_CMP_EQ, 0)),
     /* hostfs: fds above the standard streams, names relative to them,
      * symlinks never followed */

@@ -372,7 +372,7 @@ long sys_rt_tgsigqueueinfo(SYSARGS) {
   return queueinfo((int)a0, (int)a1, (int)a2, a3);
 }
 
-/* ---- the real-time interval timer (ITIMER_REAL, alarm) ---- */
+/* ---- the interval timers (setitimer, getitimer, alarm) ---- */
 
 #define ITIMER_REAL 0
 #define ITIMER_VIRTUAL 1
@@ -396,12 +396,12 @@ long sys_getitimer(SYSARGS) {
   memset(out, 0, sizeof(out));
   if ((int)a0 < ITIMER_REAL || (int)a0 > ITIMER_PROF)
     return -LINUX_EINVAL;
-  if ((int)a0 == ITIMER_REAL) {
-    int64_t value, interval;
-    moat_itimer_real(NULL, NULL, &value, &interval);
-    ns_to_tv(interval, &out[0]);
-    ns_to_tv(value, &out[1]);
-  }
+  int64_t value, interval;
+  int r = moat_itimer((int)a0, NULL, NULL, &value, &interval);
+  if (r < 0)
+    return r;
+  ns_to_tv(interval, &out[0]);
+  ns_to_tv(value, &out[1]);
   return user_write(a1, out, sizeof(out)) < 0 ? -LINUX_EFAULT : 0;
 }
 
@@ -419,14 +419,12 @@ long sys_setitimer(SYSARGS) {
   }
   if (a2 && !user_buf_ok(a2, sizeof(out), LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
-  if ((int)a0 != ITIMER_REAL)
-    return -LINUX_EINVAL; /* CPU-time timers are not supported */
   int64_t value = 0, interval = 0, old_value, old_interval;
   if (a1) {
     value = tv_to_ns(&in[1]);
     interval = tv_to_ns(&in[0]);
   }
-  int r = moat_itimer_real(&value, &interval, &old_value, &old_interval);
+  int r = moat_itimer((int)a0, &value, &interval, &old_value, &old_interval);
   if (r < 0)
     return r;
   if (a2) {

@@ -262,13 +262,23 @@ int plat_kick(uint64_t handle) {
 }
 
 /* The unit tests never let a timer fire (nothing would interrupt the
- * caller here); the core's bookkeeping is what they check. */
+ * caller here); the core's bookkeeping is what they check. The clocks are
+ * the host's: the CPU-time timers both read the process's CPU clock. */
 int64_t testplat_timer_ns;
 
-int plat_timer_set(int64_t ns) {
-  if (ns < 0)
+int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
+  if (which < PLAT_TIMER_REAL || which > PLAT_TIMER_PROF ||
+      (ns < 0 && ns != PLAT_TIMER_KEEP))
     return -LINUX_EINVAL;
-  testplat_timer_ns = ns;
+  if (out_now) {
+    struct timespec ts;
+    clock_gettime(which == PLAT_TIMER_REAL ? CLOCK_MONOTONIC
+                                           : CLOCK_PROCESS_CPUTIME_ID,
+                  &ts);
+    *out_now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
+  if (ns != PLAT_TIMER_KEEP)
+    testplat_timer_ns = ns;
   return 0;
 }
 
