@@ -235,8 +235,6 @@ def register(name, fn, heavy=False):
 # "SKIP name: known failure: reason"; if it passes it is a PASS, and its
 # entry should be removed.
 KNOWN_FAILURES = {
-    "guest/*/itimer_cpu":
-        "setitimer(ITIMER_VIRTUAL or ITIMER_PROF) fails with EINVAL",
 }
 
 
