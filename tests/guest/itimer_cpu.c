@@ -22,7 +22,7 @@ static void on_timer(int sig, siginfo_t *si, void *ctx) {
   g_code = si->si_code;
 }
 
-static void catch(int sig) {
+static void catch_signal(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = on_timer;
@@ -72,7 +72,7 @@ static void show(const char *what, const struct itimerval *it) {
 static const struct itimerval g_zero;
 
 static void one_shot(int which, int sig, const char *name) {
-  catch(sig);
+  catch_signal(sig);
   g_fired = g_count = g_code = 0;
   struct itimerval it = {{0, 0}, {0, 20000}}, cur;
   int armed = setitimer(which, &it, NULL) == 0;
@@ -97,7 +97,7 @@ static void one_shot(int which, int sig, const char *name) {
 
 /* A period reloads the timer: several signals in one CPU-bound spin. */
 static void periodic(void) {
-  catch(SIGPROF);
+  catch_signal(SIGPROF);
   g_fired = g_count = 0;
   struct itimerval it = {{0, 10000}, {0, 10000}}, cur;
   setitimer(ITIMER_PROF, &it, NULL);
@@ -119,8 +119,7 @@ static void countdown(void) {
   getitimer(ITIMER_VIRTUAL, &b);
   setitimer(ITIMER_VIRTUAL, &g_zero, NULL);
   printf("ITIMER_VIRTUAL counts down: %d, by less than 5 s: %d\n",
-         usec(&b.it_value) < usec(&a.it_value),
-         usec(&b.it_value) > 5000000);
+         usec(&b.it_value) < usec(&a.it_value), usec(&b.it_value) > 5000000);
 }
 
 /* A zero value disarms, and a CPU timer keeps its period (Linux). */
@@ -134,7 +133,7 @@ static void zero_value(void) {
 
 /* A blocked expiry stays pending until unblocked. */
 static void blocked(void) {
-  catch(SIGVTALRM);
+  catch_signal(SIGVTALRM);
   g_fired = g_count = 0;
   sigset_t set, pend;
   sigemptyset(&set);
@@ -163,7 +162,7 @@ static void *spinner(void *arg) {
 }
 
 static void threaded(void) {
-  catch(SIGPROF);
+  catch_signal(SIGPROF);
   g_fired = g_count = 0;
   struct itimerval it = {{0, 0}, {0, 20000}};
   setitimer(ITIMER_PROF, &it, NULL);
@@ -206,7 +205,7 @@ static void exec_keeps(const char *self) {
   pid_t pid = fork();
   if (pid == 0) {
     struct itimerval v = {{0, 0}, {0, 200000}}, p = {{3, 0}, {100, 0}};
-    catch(SIGVTALRM);
+    catch_signal(SIGVTALRM);
     setitimer(ITIMER_PROF, &p, NULL);
     setitimer(ITIMER_VIRTUAL, &v, NULL);
     execl(self, self, "after-exec", (char *)0);
