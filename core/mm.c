@@ -1020,6 +1020,25 @@ out_keep:
   return ret;
 }
 
+int moat_mm_populate(uint64_t addr, size_t len) {
+  uint64_t end = addr + len;
+  int err = 0;
+  if (end < addr)
+    return -LINUX_ENOMEM;
+  rt_lock(&g_mm.lock);
+  if (!range_mapped(addr, end, NULL))
+    err = -LINUX_ENOMEM;
+  for (struct vma *v = g_mm.head; !err && v && v->start < end; v = v->next) {
+    if (v->end <= addr || !v->prot)
+      continue; /* PROT_NONE pages are not populated (Linux) */
+    uint64_t upto = MIN(v->end, end);
+    if (vma_hole(v) < upto && vma_fill(v, upto, upto) != 0)
+      err = -LINUX_ENOMEM;
+  }
+  rt_unlock(&g_mm.lock);
+  return err;
+}
+
 static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
   uint64_t end = addr + len;
   if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)

@@ -202,6 +202,11 @@ uint64_t moat_stack_top(void);
  * still lies wholly past the end of the file (the guest gets SIGBUS,
  * BUS_ADRERR, as on Linux). 0 otherwise: the SIGSEGV stands. */
 int moat_mm_fault(uint64_t addr, int access);
+/* mlock's population of [addr, addr+len) (page-aligned): fills the pages
+ * of file mappings that are still unfilled, in mappings with some access.
+ * -ENOMEM for a hole in the range or a page wholly past the end of its
+ * file, as Linux's mlock. */
+int moat_mm_populate(uint64_t addr, size_t len);
 
 /* ---------------------------------------------------------------------
  * Processes, identity, limits

@@ -91,7 +91,12 @@ static long lock_range(uint64_t addr, uint64_t len) {
 }
 
 long sys_mlock(SYSARGS) {
-  return lock_range(a0, a1);
+  long err = lock_range(a0, a1);
+  uint64_t start = ALIGN_DOWN(a0, PAGE), end = ALIGN_UP(a0 + a1, PAGE);
+  /* mlock faults the pages in: past the end of a mapped file it fails. */
+  if (!err && end > start)
+    err = moat_mm_populate(start, (size_t)(end - start));
+  return err;
 }
 
 long sys_munlock(SYSARGS) {

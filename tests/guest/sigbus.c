@@ -4,8 +4,8 @@
  * beyond the end of the mapped file"), by default and caught with its
  * si_code and si_addr; the partial last page reads zeros past the end;
  * the page becomes readable with the file's content once the file grows
- * over it; mprotect, mremap, fork, system calls and /proc/self/maps on
- * such a mapping. */
+ * over it; mprotect, mremap, mlock, msync, fork, system calls and
+ * /proc/self/maps on such a mapping. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -213,5 +213,40 @@ int main(void) {
   probe("unmapped page", u + 3 * PG, 0);
   probe("partial page", u + 3 * PG - 1, 0);
   maps_line("maps after munmap", (void *)u, 3 * PG);
+
+  /* A mapping that starts past the end; mlock faults pages in and fails
+   * there; moving a mapping keeps its pages past the end. */
+  volatile char *o = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE, ro, 4 * PG);
+  if (o == MAP_FAILED)
+    return 9;
+  probe("offset past the end", o + 1, 0);
+  R("mlock past the end", mlock((void *)o, 2 * PG));
+  R("mlock within the file", mlock((void *)u, 3 * PG));
+  munlock((void *)u, 3 * PG);
+  char *dst = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  volatile char *mv = mremap((void *)u, 3 * PG, 3 * PG,
+                             MREMAP_MAYMOVE | MREMAP_FIXED, dst + 2 * PG);
+  FACT("moved to the fixed address", mv == dst + 2 * PG);
+  probe("moved: first page", mv + 1, 0);
+  probe("moved: partial page", mv + 2 * PG + 9, 0);
+  volatile char *mo =
+      mremap((void *)o, 2 * PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+  FACT("moved past the end to the fixed address", mo == dst);
+  probe("moved: past the end", mo + PG + 1, 0);
+
+  /* A shared writable page the file grew over: a write reaches the file
+   * at msync. */
+  OK("ftruncate smaller", ftruncate(fd, 10));
+  volatile char *w =
+      mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (w == MAP_FAILED)
+    return 10;
+  probe("shared write past the end", w + PG + 3, 1);
+  OK("ftruncate larger again", ftruncate(fd, 2 * PG));
+  probe("shared write after growth", w + PG + 3, 1);
+  OK("msync", msync((void *)w, 2 * PG, MS_SYNC));
+  char c = 0;
+  R("pread", pread(fd, &c, 1, PG + 3));
+  printf("file holds: %c\n", c);
   return 0;
 }
