@@ -179,6 +179,8 @@ static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
 
 static long requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
                     int nmove, bool cmp, uint32_t val3) {
+  if (uaddr2 & 3)
+    return -LINUX_EINVAL;
   if (!moat_user_ok(uaddr, 4, LINUX_PROT_READ) ||
       !moat_user_ok(uaddr2, 4, LINUX_PROT_READ))
     return -LINUX_EFAULT;
@@ -231,6 +233,8 @@ out:
 
 static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
                     int n2, uint32_t op) {
+  if (uaddr2 & 3)
+    return -LINUX_EINVAL; /* as every futex word (and no split lock) */
   if (!moat_user_ok(uaddr2, 4, LINUX_PROT_READ | LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
   unsigned kind = (op >> 28) & 7, cmp = (op >> 24) & 15;

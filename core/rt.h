@@ -75,7 +75,7 @@ void rt_unlock(struct rt_lock *l);
 size_t rt_ucopy(void *dst, const void *src, size_t n); /* bytes not copied */
 size_t rt_ufill(void *dst, int byte, size_t n);        /* bytes not set */
 /* The string's length (NUL copied too), n if no NUL in n bytes, -1 on a
- * fault. */
+ * fault reading src (dst must be the library's own memory). */
 long rt_ustrncpy(char *dst, const char *src, size_t n);
 int rt_uload32(const uint32_t *p, uint32_t *out); /* 0 or -1 */
 int rt_uload64(const uint64_t *p, uint64_t *out); /* 0 or -1 */

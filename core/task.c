@@ -644,7 +644,7 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   p->nthreads++;
   rt_unlock(&p->lock);
   if ((flags & CLONE_PARENT_SETTID) && moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
-    __atomic_store_n((int32_t *)(uintptr_t)ptid, tid, __ATOMIC_SEQ_CST);
+    rt_ustore32((uint32_t *)(uintptr_t)ptid, (uint32_t)tid); /* as put_user */
   if ((flags & CLONE_CHILD_SETTID) && moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
     rt_ustore32((uint32_t *)(uintptr_t)ctid, (uint32_t)tid);
   err = plat_thread_create(regs, t);

@@ -258,10 +258,10 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
     /* Inside the library OS, only a guest-memory accessor may fault (the
      * guest unmapped a buffer under a call): it resumes and returns
      * EFAULT. */
+    bool guest_access = (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) &&
+                        info->si_code > 0 && plat_in_guest_window(addr);
     uint64_t fix =
-        (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) && t && t->in_handler
-            ? moat_fault_fixup(rip)
-            : 0;
+        guest_access && t && t->in_handler ? moat_fault_fixup(rip) : 0;
     if (!fix)
       internal_fault(sig, uc, addr);
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fix;
