@@ -92,6 +92,10 @@ static void futexes(void) {
   R("munmap the futex page", munmap(w, 4096));
   R("FUTEX_WAIT on it", syscall(SYS_futex, w, FUTEX_WAIT, 0, NULL, NULL, 0));
   uint32_t other = 0;
+  static uint32_t pair[2];
+  R("FUTEX_WAKE_OP misaligned",
+    syscall(SYS_futex, &other, FUTEX_WAKE_OP, 1, (void *)1, (char *)pair + 2,
+            WAKE_OP_ADD_1_IF_0));
   R("FUTEX_WAKE_OP on it", syscall(SYS_futex, &other, FUTEX_WAKE_OP, 1,
                                    (void *)1, w, WAKE_OP_ADD_1_IF_0));
 }
