@@ -120,6 +120,10 @@ static void unqueue(struct task *t) {
   }
 }
 
+void futex_forget(struct task *t) {
+  unqueue(t);
+}
+
 /* deadline_ns: absolute on clock (REALTIME or MONOTONIC), or < 0. */
 static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
                        int64_t deadline_ns, int clock, uint32_t bitset) {

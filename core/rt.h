@@ -52,6 +52,8 @@ void kfree(void *p);
 int rt_arena_init(size_t size);
 /* Bytes in use and the arena's size, for sysinfo and --stats. */
 void rt_arena_usage(size_t *used, size_t *size);
+/* The arena's address range [lo, hi); 0, 0 when there is none. */
+void rt_arena_range(uintptr_t *lo, uintptr_t *hi);
 
 /* Formatted output: %d %i %u %x %X %o %s %c %p %% with l, ll, z, h
  * length modifiers, width, precision for %s, and the 0 - flags.
@@ -67,6 +69,17 @@ struct rt_lock {
 };
 void rt_lock(struct rt_lock *l);
 void rt_unlock(struct rt_lock *l);
+/* Take the lock only if it is free now. */
+bool rt_trylock(struct rt_lock *l);
+/* From now on, count in *held the arena locks the calling host process
+ * holds (core/task.c gives each host process a counter in the arena, so
+ * the death of a process holding one is noticed), and end the process
+ * with status 125 when a wait for a lock finds *doom set (the sandbox is
+ * being ended: the lock may never come free). */
+void rt_lock_account(uint32_t *held, const uint32_t *doom);
+/* Arena locks the calling host process holds now (0 before
+ * rt_lock_account). */
+uint32_t rt_lock_held(void);
 
 /* Guest memory after a check (core/rt_user.S). A guest thread can unmap
  * or protect a range the library OS already checked, so every later touch

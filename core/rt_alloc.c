@@ -36,6 +36,10 @@ void rt_arena_usage(size_t *used, size_t *size) {
   *size = g_test_arena_size;
 }
 
+void rt_arena_range(uintptr_t *lo, uintptr_t *hi) {
+  *lo = *hi = 0;
+}
+
 void *kmalloc(size_t size) {
   return malloc(size ? size : 1);
 }
@@ -148,6 +152,11 @@ void rt_arena_usage(size_t *used, size_t *size) {
   }
   *used = g_arena->used;
   *size = g_arena->size;
+}
+
+void rt_arena_range(uintptr_t *lo, uintptr_t *hi) {
+  *lo = (uintptr_t)g_arena;
+  *hi = g_arena ? (uintptr_t)g_arena + g_arena->size : 0;
 }
 
 static unsigned bin_of(size_t pages) {

@@ -1,11 +1,47 @@
 /* Sleeping locks and clocks of the core runtime. The lock is a futex
  * mutex (0 free, 1 held, 2 held with waiters) whose word may live in the
  * shared arena, so it works between guest processes; waits go through the
- * South contract's futex calls with shared=true. */
+ * South contract's futex calls with shared=true. Each host process counts
+ * the arena locks it holds, in the arena, so that its death while holding
+ * one is noticed (core/task.c, docs/processes.md). */
 #include "moat/platform.h"
 #include "rt.h"
 
+/* Private to the host process (a forked child points them at its own
+ * counter): the arena word counting the arena locks this host process
+ * holds, the arena's range, and the sandbox's doom word. The count goes
+ * up before the word is taken and down after it is released, so a
+ * process that dies at any instant while holding a lock shows a count
+ * above zero; a waiter sleeping for a lock does not count. */
+static uint32_t *g_held;
+static const uint32_t *g_doom;
+static uintptr_t g_arena_lo, g_arena_hi;
+
+/* A waiter for a lock whose holder died would sleep forever: it looks at
+ * the doom word this often. */
+#define LOCK_DOOM_CHECK_NS 500000000ll
+
+static inline bool counted(const struct rt_lock *l) {
+  return g_held && (uintptr_t)l - g_arena_lo < g_arena_hi - g_arena_lo;
+}
+
+void rt_lock_account(uint32_t *held, const uint32_t *doom) {
+  rt_arena_range(&g_arena_lo, &g_arena_hi);
+  if (!g_arena_hi)
+    g_arena_hi = ~(uintptr_t)0; /* no arena (hosted tests): count all */
+  g_doom = doom;
+  __atomic_store_n(&g_held, held, __ATOMIC_SEQ_CST);
+}
+
+uint32_t rt_lock_held(void) {
+  uint32_t *h = __atomic_load_n(&g_held, __ATOMIC_RELAXED);
+  return h ? __atomic_load_n(h, __ATOMIC_SEQ_CST) : 0;
+}
+
 void rt_lock(struct rt_lock *l) {
+  bool count = counted(l);
+  if (count)
+    __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
   uint32_t c = 0;
   if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE,
                                   __ATOMIC_RELAXED))
@@ -13,9 +49,28 @@ void rt_lock(struct rt_lock *l) {
   if (c != 2)
     c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
-    plat_futex_wait(&l->word, 2, -1, true);
+    if (count)
+      __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
+    plat_futex_wait(&l->word, 2, LOCK_DOOM_CHECK_NS, true);
+    if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
+      plat_exit(125);
+    if (count)
+      __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
     c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
   }
+}
+
+bool rt_trylock(struct rt_lock *l) {
+  bool count = counted(l);
+  if (count)
+    __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
+  uint32_t c = 0;
+  if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE,
+                                  __ATOMIC_RELAXED))
+    return true;
+  if (count)
+    __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
+  return false;
 }
 
 void rt_unlock(struct rt_lock *l) {
@@ -23,6 +78,8 @@ void rt_unlock(struct rt_lock *l) {
     __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
     plat_futex_wake(&l->word, 1, true);
   }
+  if (counted(l))
+    __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The last monotonic reading, so a host clock that steps backwards never

@@ -218,6 +218,7 @@ out:
 
 bool signal_pending(struct task *t) {
   struct proc *p = t->proc;
+  task_reap_poll(); /* a child the host killed: its SIGCHLD, its pipes */
   if (__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) && p->exiter != t)
     return true;
   /* An expired timer counts as SIGALRM pending: the sleeper returns and
@@ -541,6 +542,7 @@ int moat_signal_dequeue(struct linux_siginfo *info,
   struct task *t = task_current();
   struct proc *p = t->proc;
   int ret = 0;
+  task_reap_poll();
   signal_timer_poll(p);
   if (!t->host)
     t->host = plat_thread_handle();

@@ -27,9 +27,14 @@ int task_table_init(const char *hostname, uint32_t max_tasks) {
   tt->max_tasks = max_tasks ? max_tasks : 1024;
   tt->procs = kzalloc(sizeof(*tt->procs) * tt->max_tasks);
   tt->tasks = kzalloc(sizeof(*tt->tasks) * tt->max_tasks);
-  if (!tt->procs || !tt->tasks) {
+  /* Every live host process has a task, but a host process that ended
+   * keeps its record until its host parent collects it: room for both. */
+  tt->nhosts = 2 * tt->max_tasks;
+  tt->hosts = kzalloc(sizeof(*tt->hosts) * tt->nhosts);
+  if (!tt->procs || !tt->tasks || !tt->hosts) {
     kfree(tt->procs);
     kfree(tt->tasks);
+    kfree(tt->hosts);
     kfree(tt);
     return -LINUX_ENOMEM;
   }
@@ -108,7 +113,9 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
   rt_lock(&tt->lock);
   int ps = table_slot((void **)tt->procs, tt->max_tasks);
   int ts = table_slot((void **)tt->tasks, tt->max_tasks);
-  if (ps < 0 || ts < 0) {
+  /* Its host id stays 0: its host parent is outside the sandbox. */
+  struct task_host *h = tt->hosts;
+  if (ps < 0 || ts < 0 || h->used) {
     rt_unlock(&tt->lock);
     kfree(p);
     kfree(t);
@@ -130,6 +137,8 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
   signal_init_proc(p);
   p->start_ns = rt_now_ns();
   p->mm_id = tt->next_mm_id++;
+  h->used = 1;
+  p->host = h;
   t->tid = 1;
   t->proc = p;
   t->fw_bucket = -1;
@@ -140,8 +149,10 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
   tt->tasks[ts] = t;
   tt->ntasks++;
   rt_unlock(&tt->lock);
+  rt_lock_account(&h->locks, &tt->doomed);
   plat_thread_set_ctx(t);
   t->host = plat_thread_handle();
+  tt->init_host = t->host;
   *out = p;
   return 0;
 }
@@ -483,6 +494,118 @@ static void free_task_locked(struct task *t) {
   kfree(t);
 }
 
+/* ---- host processes (docs/processes.md, "Host-level deaths") ---- */
+
+/* A child's end cuts a sleep short (plat_reap's contract), but one that
+ * comes just before the sleep begins is only noted: a parent that waits
+ * for its children looks this often anyway. */
+#define REAP_CHECK_NS 500000000ll
+
+/* A free host record (caller holds the table lock), or NULL. */
+static struct task_host *host_alloc_locked(void) {
+  struct task_table *tt = g_task_table;
+  for (uint32_t i = 0; i < tt->nhosts; i++) {
+    struct task_host *h = &tt->hosts[i];
+    if (!h->used) {
+      h->used = 1;
+      h->locks = 0;
+      __atomic_store_n(&h->id, 0, __ATOMIC_SEQ_CST);
+      return h;
+    }
+  }
+  return NULL;
+}
+
+static void host_free_locked(struct task_host *h) {
+  __atomic_store_n(&h->id, 0, __ATOMIC_SEQ_CST);
+  h->locks = 0;
+  h->used = 0;
+}
+
+static struct task_host *host_find(int id) {
+  struct task_table *tt = g_task_table;
+  for (uint32_t i = 0; i < tt->nhosts; i++)
+    if (__atomic_load_n(&tt->hosts[i].id, __ATOMIC_SEQ_CST) == id)
+      return &tt->hosts[i];
+  return NULL;
+}
+
+/* Ends plat_reap reported for an id not recorded yet: the child died
+ * before the thread that forked it got back from plat_fork, and another
+ * thread collected it. Private to this host process (the only one that
+ * can collect its children), guarded by the table lock. */
+#define EARLY_ENDS 16
+static struct { int id, how; } g_early_ends[EARLY_ENDS];
+
+static void host_ended(int id, int how);
+
+/* Record the id plat_fork returned for the host process of h. */
+static void host_set_id(struct task_host *h, int id) {
+  struct task_table *tt = g_task_table;
+  int how = -1;
+  rt_lock(&tt->lock);
+  __atomic_store_n(&h->id, id, __ATOMIC_SEQ_CST);
+  for (int i = 0; i < EARLY_ENDS; i++) {
+    if (g_early_ends[i].id == id) {
+      how = g_early_ends[i].how;
+      g_early_ends[i].id = 0;
+    }
+  }
+  rt_unlock(&tt->lock);
+  if (how >= 0)
+    host_ended(id, how);
+}
+
+/* A lock of the arena died with its holder: nothing that takes it can go
+ * on, and nothing can be trusted that it guarded. Every guest process must
+ * end. This one says why (once for the sandbox), marks the arena, kicks
+ * pid 1 (whose end is moat's status and, in a PID namespace, makes the
+ * kernel kill every other process) and, if the table lock can still be
+ * had, every thread; each leaves with 125 at its next look at its signals
+ * or, waiting for a lock, within LOCK_DOOM_CHECK_NS (core/rt_lock.c). */
+static _Noreturn void task_doom(struct task_host *h, int id, int how) {
+  struct task_table *tt = g_task_table;
+  uint32_t none = 0;
+  if (__atomic_compare_exchange_n(&tt->doomed, &none, 1, false,
+                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    /* Its guest pid, for the message: read without the table lock (the
+     * dead one may hold it); the arena stays mapped, so this is safe. */
+    int pid = 0;
+    for (uint32_t i = 0; i < tt->max_tasks && !pid; i++) {
+      struct proc *p = __atomic_load_n(&tt->procs[i], __ATOMIC_ACQUIRE);
+      if (p && p->host == h && p->state == PROC_RUNNING)
+        pid = p->pid;
+    }
+    if (how & 0x7f)
+      moat_log("moat: guest process %d (host pid %d) was killed by host "
+               "signal %d while holding a lock of the sandbox; ending the "
+               "sandbox\n",
+               pid, id, how & 0x7f);
+    else
+      moat_log("moat: guest process %d (host pid %d) ended with status %d "
+               "outside moat's exit path while holding a lock of the "
+               "sandbox; ending the sandbox\n",
+               pid, id, (how >> 8) & 0xff);
+    plat_kick(tt->init_host);
+    for (int i = 0; i < 100; i++) {
+      if (rt_trylock(&tt->lock)) {
+        for (uint32_t k = 0; k < tt->max_tasks; k++) {
+          struct task *t = tt->tasks[k];
+          if (!t || (t->proc->host && t->proc->host->id == id))
+            continue; /* the dead one's ids may be reused */
+          task_wake(t);
+          if (t->host && t != task_current())
+            plat_kick(t->host);
+        }
+        rt_unlock(&tt->lock);
+        break;
+      }
+      plat_futex_wait(&tt->doomed, 1, 1000000, true);
+    }
+  }
+  plat_exit(125);
+}
+
 static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   struct task_table *tt = g_task_table;
   struct task *self = task_current();
@@ -495,12 +618,17 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
 
   rt_lock(&tt->lock);
   int ps = table_slot((void **)tt->procs, tt->max_tasks);
-  err = ps < 0 ? -LINUX_EAGAIN : new_task_locked(p, &t);
+  /* A vfork child runs in this host process until it execs. */
+  struct task_host *h = thread_regs ? parent->host : host_alloc_locked();
+  err = ps < 0 || !h ? -LINUX_EAGAIN : new_task_locked(p, &t);
   if (err) {
+    if (h && !thread_regs)
+      host_free_locked(h);
     rt_unlock(&tt->lock);
     kfree(p);
     return err;
   }
+  p->host = h;
   p->pid = t->tid;
   p->ppid = parent->pid;
   p->parent = parent;
@@ -555,7 +683,9 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   void *vmas = mm_fork_begin();
   int r = plat_fork();
   if (r == 0) {
-    /* The child: a new host process (this thread only). */
+    /* The child: a new host process (this thread only), whose locks
+     * count in its own record from its first one on. */
+    rt_lock_account(&h->locks, &tt->doomed);
     mm_fork_end(vmas, true, false);
     plat_thread_set_ctx(t);
     t->host = plat_thread_handle();
@@ -566,11 +696,15 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     err = r;
     goto undo;
   }
+  host_set_id(h, r);
   if (flags & MOAT_FORK_VFORK) {
     /* The parent sleeps until the child has exec'd or gone (its memory
-     * is a copy, so this is only about order, as programs expect). */
-    while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE))
-      plat_futex_wait(&self->vfork_wait, 0, -1, true);
+     * is a copy, so this is only about order, as programs expect); a
+     * child killed by the host is collected here. */
+    while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE)) {
+      task_reap_poll();
+      plat_futex_wait(&self->vfork_wait, 0, REAP_CHECK_NS, true);
+    }
   }
   return child_tid;
 
@@ -582,6 +716,8 @@ undo:
   rt_lock(&tt->lock);
   remove_slot((void **)tt->procs, tt->max_tasks, p);
   free_task_locked(t);
+  if (!thread_regs)
+    host_free_locked(h);
   rt_unlock(&tt->lock);
   kfree(p);
   return err;
@@ -601,11 +737,22 @@ void task_vfork_detach(void) {
   struct proc *p = t->proc;
   if (!p->vfork_thread)
     return;
+  /* The child moves to its own host record before the fork, so that the
+   * end of the parent's host process does not end it once it left. */
+  struct task_host *old = p->host;
+  rt_lock(&tt->lock);
+  struct task_host *h = host_alloc_locked();
+  if (h)
+    p->host = h;
+  rt_unlock(&tt->lock);
+  if (!h)
+    moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
   void *vmas = mm_fork_begin();
   int r = plat_fork();
   if (r == 0) {
     /* The new host process: from here on this child has its own copy of
      * the memory, which exec replaces. */
+    rt_lock_account(&h->locks, &tt->doomed);
     mm_fork_end(vmas, true, false);
     t->host = plat_thread_handle();
     rt_lock(&tt->lock);
@@ -616,8 +763,14 @@ void task_vfork_detach(void) {
     return;
   }
   mm_fork_end(vmas, false, r < 0);
-  if (r < 0)
+  if (r < 0) {
+    rt_lock(&tt->lock);
+    p->host = old;
+    host_free_locked(h);
+    rt_unlock(&tt->lock);
     moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
+  }
+  host_set_id(h, r);
   /* The thread in the parent's host process has moved on. */
   plat_thread_exit(NULL);
 }
@@ -751,30 +904,24 @@ static void send_chld(struct proc *parent, struct proc *child, int code,
   signal_send(parent, NULL, &info);
 }
 
-/* End the current process with wait status code: its threads, files and
- * memory go, its children move to pid 1, its parent hears of it. */
-static _Noreturn void proc_exit(int code, int host_status) {
-  struct task_table *tt = g_task_table;
-  struct task *self = task_current();
-  struct proc *p = self->proc;
-  stop_other_threads(p, self, code);
-  futex_robust_exit(self);
-  bool shared_host = p->vfork_thread; /* a vfork child before its exec */
-  if (!shared_host)
-    mm_release();
-  struct fd_table *fdt = p->fdt;
-  struct fs_context *fs = p->fs;
-  p->fdt = NULL;
-  p->fs = NULL;
-  if (fdt)
-    fdt_put(fdt);
-  if (fs)
-    fs_context_put(fs);
-  task_vfork_release(p);
+/* What the end of a process leaves to do once the table lock is down. */
+struct proc_end {
+  struct proc *parent, *init;
+  bool init_has_zombie;
+  bool reap; /* nobody will wait for it: free it */
+};
 
-  rt_lock(&tt->lock);
+/* The end of process p with wait status code, whoever ends it (its own
+ * last thread, or the host parent collecting a host-level death): its
+ * children move to pid 1, its threads' slots are freed (all but self,
+ * which the caller still runs on, then self), it becomes a zombie and its
+ * parent hears of it. Caller holds the table lock; its files are gone. */
+static void proc_end_locked(struct proc *p, int code, struct task *self,
+                            struct proc_end *e) {
+  struct task_table *tt = g_task_table;
   struct proc *init = find_proc_locked(1);
-  bool init_has_zombie = false;
+  e->init = init;
+  e->init_has_zombie = false;
   if (p->pid == 1) {
     /* The sandbox's first process ends the sandbox: every other guest
      * process gets SIGKILL and leaves at its next safe point. (In a PID
@@ -792,7 +939,14 @@ static _Noreturn void proc_exit(int code, int host_status) {
   }
   for (uint32_t i = 0; i < tt->max_tasks; i++) {
     struct proc *c = tt->procs[i];
-    if (!c || c->ppid != p->pid || c == p)
+    if (!c || c == p)
+      continue;
+    /* A vfork child must not wake a thread of p once it is freed. */
+    struct task *vp = __atomic_load_n(&c->vfork_parent, __ATOMIC_SEQ_CST);
+    if (vp && vp->proc == p)
+      __atomic_compare_exchange_n(&c->vfork_parent, &vp, NULL, false,
+                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    if (c->ppid != p->pid)
       continue;
     if (c->pdeathsig && c->state == PROC_RUNNING) {
       struct linux_siginfo info;
@@ -803,7 +957,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
     }
     c->ppid = init && init != p ? 1 : 0;
     c->parent = init != p ? init : NULL;
-    init_has_zombie |= c->state == PROC_ZOMBIE;
+    e->init_has_zombie |= c->state == PROC_ZOMBIE;
   }
   rt_lock(&p->lock);
   p->state = PROC_ZOMBIE;
@@ -826,20 +980,143 @@ static _Noreturn void proc_exit(int code, int host_status) {
     int value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
     send_chld(parent, p, cld, value);
   }
-  if (reap) {
-    remove_slot((void **)tt->procs, tt->max_tasks, p);
-  }
-  free_task_locked(self);
-  rt_unlock(&tt->lock);
-  if (parent)
-    task_wake_proc(parent);
-  if (init_has_zombie && init && init != p)
-    task_wake_proc(init);
   if (reap)
+    remove_slot((void **)tt->procs, tt->max_tasks, p);
+  if (self)
+    free_task_locked(self);
+  e->parent = parent;
+  e->reap = reap;
+}
+
+static void proc_end_finish(struct proc *p, const struct proc_end *e) {
+  if (e->parent)
+    task_wake_proc(e->parent);
+  if (e->init_has_zombie && e->init && e->init != p)
+    task_wake_proc(e->init);
+  if (e->reap)
     kfree(p);
+}
+
+/* End the current process with wait status code: its threads, files and
+ * memory go, its children move to pid 1, its parent hears of it. */
+static _Noreturn void proc_exit(int code, int host_status) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  struct proc *p = self->proc;
+  stop_other_threads(p, self, code);
+  futex_robust_exit(self);
+  bool shared_host = p->vfork_thread; /* a vfork child before its exec */
+  if (!shared_host)
+    mm_release();
+  struct fd_table *fdt = p->fdt;
+  struct fs_context *fs = p->fs;
+  p->fdt = NULL;
+  p->fs = NULL;
+  if (fdt)
+    fdt_put(fdt);
+  if (fs)
+    fs_context_put(fs);
+  task_vfork_release(p);
+
+  struct proc_end e;
+  rt_lock(&tt->lock);
+  proc_end_locked(p, code, self, &e);
+  rt_unlock(&tt->lock);
+  proc_end_finish(p, &e);
   if (shared_host)
     plat_thread_exit(NULL); /* the parent's host process goes on */
   plat_exit(host_status);
+}
+
+/* Process p died with its host process (host_dead set by the caller):
+ * end it as its exit would have, as if killed by signal sig. Its memory
+ * went with the host process (the arena nodes of its mappings stay); its
+ * robust futexes cannot be walked. No lock of the arena was held by it. */
+static void proc_end_dead(struct proc *p, int sig) {
+  struct task_table *tt = g_task_table;
+  rt_lock(&p->lock);
+  struct fd_table *fdt = p->fdt;
+  struct fs_context *fs = p->fs;
+  p->fdt = NULL;
+  p->fs = NULL;
+  rt_unlock(&p->lock);
+  if (fdt)
+    fdt_put(fdt); /* pipe peers see EOF or EPIPE */
+  if (fs)
+    fs_context_put(fs);
+  task_vfork_release(p);
+  for (struct task *t = p->threads; t; t = t->next_in_proc)
+    futex_forget(t);
+  struct proc_end e;
+  rt_lock(&tt->lock);
+  proc_end_locked(p, sig & 0x7f, NULL, &e);
+  rt_unlock(&tt->lock);
+  proc_end_finish(p, &e);
+}
+
+/* Host process id ended with wait status how (plat_reap). */
+static void host_ended(int id, int how) {
+  struct task_table *tt = g_task_table;
+  /* Its count is final now. Looked at before the table lock, which the
+   * dead process may be the one to hold. */
+  struct task_host *h = host_find(id);
+  if (h && __atomic_load_n(&h->locks, __ATOMIC_SEQ_CST))
+    task_doom(h, id, how);
+  rt_lock(&tt->lock);
+  h = host_find(id);
+  if (!h) {
+    /* Not recorded yet (see g_early_ends), or not one of ours. */
+    for (int i = 0; i < EARLY_ENDS; i++) {
+      if (!g_early_ends[i].id) {
+        g_early_ends[i].id = id;
+        g_early_ends[i].how = how;
+        break;
+      }
+    }
+    rt_unlock(&tt->lock);
+    return;
+  }
+  if (h->locks) {
+    rt_unlock(&tt->lock);
+    task_doom(h, id, how);
+  }
+  rt_unlock(&tt->lock);
+  /* Killed by a host signal: that signal; an exit status without the
+   * exit path (an internal error of moat): SIGKILL. */
+  int sig = (how & 0x7f) ? (how & 0x7f) : LINUX_SIGKILL;
+  for (;;) {
+    struct proc *p = NULL;
+    rt_lock(&tt->lock);
+    for (uint32_t i = 0; i < tt->max_tasks && !p; i++) {
+      struct proc *c = tt->procs[i];
+      if (c && c->host == h && c->state == PROC_RUNNING && !c->host_dead)
+        p = c;
+    }
+    if (p)
+      p->host_dead = true;
+    else
+      host_free_locked(h); /* every proc of it went its exit path */
+    rt_unlock(&tt->lock);
+    if (!p)
+      return;
+    proc_end_dead(p, sig);
+  }
+}
+
+void task_reap_poll(void) {
+  struct task_table *tt = g_task_table;
+  if (!tt)
+    return;
+  if (__atomic_load_n(&tt->doomed, __ATOMIC_ACQUIRE))
+    plat_exit(125);
+  struct task *self = task_current();
+  if (!self || self->reaping || rt_lock_held())
+    return;
+  self->reaping = true;
+  int how = 0, id;
+  while ((id = plat_reap(&how)) > 0)
+    host_ended(id, how);
+  self->reaping = false;
 }
 
 int moat_exec_single_thread(void) {
@@ -910,6 +1187,7 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
   if (!(options & (WEXITED | WUNTRACED | WCONTINUED)))
     return -LINUX_EINVAL;
   for (;;) {
+    task_reap_poll(); /* a child the host killed becomes a zombie here */
     uint32_t seen = __atomic_load_n(&self->wake_word, __ATOMIC_ACQUIRE);
     bool any = false;
     struct proc *found = NULL;
@@ -970,7 +1248,7 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
     }
     if (signal_pending(self))
       return -LINUX_EINTR;
-    plat_futex_wait(&self->wake_word, seen, -1, true);
+    plat_futex_wait(&self->wake_word, seen, REAP_CHECK_NS, true);
   }
 }
 

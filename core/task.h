@@ -47,6 +47,18 @@ enum proc_state {
 
 struct task;
 
+/* One host process of the sandbox: a guest process, with the vfork
+ * children that run as its threads until they exec. Kept apart from the
+ * procs (a guest zombie may be freed before the host process has been
+ * collected) so that the host parent can tell, when plat_reap reports the
+ * host process's end, which guest processes died with it and whether it
+ * held an arena lock. */
+struct task_host {
+  int32_t id;     /* the id plat_fork returned; 0 until known (and pid 1) */
+  uint32_t used;  /* the slot is taken */
+  uint32_t locks; /* arena rt_locks it holds now (core/rt_lock.c) */
+};
+
 struct proc {
   int pid, ppid, pgid, sid;
   enum proc_state state;
@@ -87,6 +99,8 @@ struct proc {
   int64_t itimer_cpu_deadline[2];
   int64_t itimer_cpu_interval[2];
   int64_t start_ns;
+  struct task_host *host; /* the host process its threads run in */
+  bool host_dead;         /* that host process ended without this proc's exit */
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
   size_t cmdline_len;
@@ -114,6 +128,7 @@ struct task {
   uint32_t fw_bitset;
   uint32_t fw_woken;
   int fw_bucket; /* -1 when not queued */
+  bool reaping;  /* inside task_reap_poll (no nesting) */
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */
@@ -128,6 +143,12 @@ struct task_table {
   char domainname[TASK_HOSTNAME_MAX + 1];
   int64_t boot_ns;
   uint32_t next_mm_id;
+  struct task_host *hosts; /* nhosts slots */
+  uint32_t nhosts;
+  /* Set when a process died holding an arena lock: the arena can no
+   * longer be trusted and every process ends with status 125. */
+  uint32_t doomed;
+  uint64_t init_host; /* plat_thread_handle of pid 1's first thread */
 };
 
 extern struct task_table *g_task_table;
@@ -204,6 +225,18 @@ void time_itimer_poll(struct proc *p);
 bool time_itimer_due(struct task *t);
 /* Wake all of proc p's threads (children changed state). */
 void task_wake_proc(struct proc *p);
+/* Collect the host-level ends of this host process's children
+ * (plat_reap). A guest process that ended without its exit path (killed
+ * by the host, the seccomp filter, an internal error) is ended on its
+ * behalf as if killed by that signal (SIGKILL for an exit code): files
+ * closed, children re-parented, threads' slots freed, the parent told.
+ * One that died holding an arena lock ends the whole sandbox (status
+ * 125). Called where the calling thread may take locks (the way back to
+ * the guest, sleeps): returns at once while this host process holds an
+ * arena lock. Also ends this process (125) once the sandbox is doomed. */
+void task_reap_poll(void);
+/* Take a thread that will never run again off its futex queue. */
+void futex_forget(struct task *t);
 /* Futex wake for clear_child_tid and robust lists (core/futex.c). */
 int futex_wake_addr(uint64_t uaddr, bool shared, int count, uint32_t bitset);
 void futex_robust_exit(struct task *t);

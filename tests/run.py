@@ -19,6 +19,8 @@ Groups (docs/testing.md says what each proves):
   defaultroot/.. what the default root shows, and nothing else
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
   security/...   interception and escape attempts
+  hostdeath/...  a guest process killed from the host: its parent, its
+                 pipes and its slots; one holding a lock ends the sandbox
   badinput/...   exit codes and messages for bad programs, images, options
   fuzz/...       mutated ELF and tar images through the loaders under ASan
   build/...      clang builds warning-free; clang-format is clean
@@ -34,6 +36,7 @@ import difflib
 import hashlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -1057,6 +1060,117 @@ def kill_only_sandbox(ctx):
         victim.wait()
 
 
+# ---------------------------------------------------------------------------
+# hostdeath: a guest process that ends at host level (a SIGKILL from
+# outside, as the OOM killer or an admin would send) is ended in the arena
+# as if killed by that signal; one that held a lock of the sandbox ends
+# the whole sandbox (docs/processes.md, "Host-level deaths")
+
+def _start_hostdeath(ctx, *args):
+    exe = security_bin(ctx, "hostdeath")
+    argv = ctx.moat_run("--pids", "6", "--mount",
+                        os.path.dirname(exe) + ":/s:ro", "--",
+                        "/s/hostdeath", *args)
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def _read_ready(p, timeout=20):
+    """stdout up to the line "ready", or None."""
+    buf, fd = b"", p.stdout.fileno()
+    deadline = time.time() + timeout
+    while b"ready\n" not in buf:
+        left = deadline - time.time()
+        if left <= 0:
+            return None
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return None
+            buf += chunk
+    return buf
+
+
+def _kill_child_a(ctx, p):
+    """SIGKILL, from the host, the sandbox process with two host threads
+    (the program's child A). Returns its host pid or None."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        for pid in sandbox_procs(ctx, p.pid):
+            try:
+                if len(os.listdir("/proc/%d/task" % pid)) == 2:
+                    os.kill(pid, signal.SIGKILL)
+                    return pid
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return None
+
+
+def _run_hostdeath(ctx, *args, delay=0):
+    """(stdout, stderr, status) of hostdeath args after A was killed."""
+    ctx.need_moat()
+    p = _start_hostdeath(ctx, *args)
+    try:
+        head = _read_ready(p)
+        if head is None:
+            fail("no \"ready\" from the program within 20 s")
+        time.sleep(delay)
+        if _kill_child_a(ctx, p) is None:
+            fail("found no sandbox process with two threads to kill")
+        try:
+            out, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            fail("moat hung after a guest process was killed from the host")
+        return head + out, err, p.returncode
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
+def host_death_test(mode, state):
+    def body(ctx):
+        out, err, status = _run_hostdeath(ctx, mode, state)
+        lines = out.decode("utf-8", "replace").splitlines()
+        want = ["ready", "A: signaled sig 9", "write to A's pipe: EPIPE",
+                "C: EOF after 0 bytes, parent now pid 1", "orphan: exited 0",
+                "orphans collected: 1 (ECHILD)", "forks after: 5 of 5"]
+        want += (["B: EOF after 5 bytes", "B: exited 0"] if mode == "wait"
+                 else ["parent: EOF after 5 bytes"])
+        missing = [w for w in want if w not in lines]
+        if status != 0 or missing:
+            fail("status %d, missing lines %s\noutput:\n%s%s" % (
+                status, missing, show(out), show(err, 600)))
+    return body
+
+
+def host_death_holding_lock(ctx):
+    """A killed while it writes big blocks into a memfs file (holding the
+    file's lock most of the time): the sandbox ends with status 125 and
+    one "moat: " line; a kill that lands outside the lock ends normally.
+    Never a hang. At least one of the tries must hit the lock."""
+    doomed = normal = 0
+    for _ in range(6):
+        out, err, status = _run_hostdeath(ctx, "busy", delay=0.2)
+        text = err.decode("utf-8", "replace")
+        lines = [l for l in text.splitlines() if l.startswith("moat: ")]
+        if status == 125:
+            if len(lines) != 1 or "holding a lock of the sandbox" not in \
+                    lines[0]:
+                fail("status 125 with stderr:\n" + show(err, 600))
+            doomed += 1
+        elif status == 0 and b"A: signaled sig 9" in out and not lines:
+            normal += 1
+        else:
+            fail("status %d\noutput:\n%s%s" % (status, show(out),
+                                                show(err, 600)))
+    if not doomed:
+        fail("no kill landed while the process held a lock in 6 tries")
+    return "%d ended the sandbox, %d ended normally" % (doomed, normal)
+
+
 def elf_symbol(path, name):
     """Address and first bytes of a symbol of a (PIE) ELF file."""
     p = run(["nm", path])
@@ -1490,6 +1604,11 @@ def register_all(ctx):
         "thread after the bomb: ok"], None))
     register("security/kill-9-leaves-no-guest", kill9_leaves_nothing)
     register("security/kill-reaches-only-sandbox", kill_only_sandbox)
+    for mode in ("wait", "read"):
+        for state in ("pause", "spin"):
+            register("hostdeath/%s-%s" % (mode, state),
+                     host_death_test(mode, state))
+    register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue

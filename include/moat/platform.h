@@ -111,12 +111,26 @@ int plat_random(void *buf, size_t len);
  * ------------------------------------------------------------------- */
 
 /* Duplicate the calling process: the child is a copy of it with only the
- * calling thread, and returns 0 from this call; the parent gets a
- * positive number. The child's host-level exit is reaped by the platform
- * (the core keeps guest zombies itself); the child MUST NOT outlive the
- * sandbox's first process.
+ * calling thread, and returns 0 from this call; the parent gets the
+ * child's id, a positive number that plat_reap reports when the child
+ * ends (the core keeps guest zombies itself). The child MUST NOT outlive
+ * the sandbox's first process.
  * Errors: -EAGAIN (host limit), -ENOMEM, -ENOSYS (no processes). */
 int plat_fork(void);
+
+/* Without blocking, report one child of the calling process that has
+ * ended: one it made with plat_fork, or a process of the sandbox the
+ * platform handed to it because that process's parent ended first (the
+ * sandbox's first process receives these). Returns the id plat_fork gave
+ * for it (> 0), with *how its end as a Linux wait status (exit code << 8,
+ * or the number of the signal that ended it), or 0 when no end is left
+ * to report. Each end is reported once, whether or not the core's exit
+ * path ran (a process killed from outside the sandbox ends without it).
+ * When a child ends, the platform makes the process look soon: as a
+ * plat_kick of some thread (north_interrupt() in guest code), or a
+ * spurious wake (-EINTR) of a sleeping plat_futex_wait. MUST cost no host
+ * call when nothing ended: the core asks at every return to the guest. */
+int plat_reap(int *how);
 
 /* Start a new thread in the calling process that runs guest code with
  * regs (as plat_enter) and whose context pointer (plat_thread_ctx) is

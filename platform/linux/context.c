@@ -222,6 +222,14 @@ static _Noreturn void stray_syscall(const ucontext_t *uc, int nr) {
     hsys1(HNR_exit_group, 125);
 }
 
+/* Did a kick or a child's end come in while inside the library OS?
+ * Takes both notes. */
+static bool take_notes(struct plat_thread *t) {
+  bool kicked = __atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST);
+  bool ended = __atomic_exchange_n(&t->child_ended, false, __ATOMIC_SEQ_CST);
+  return kicked || ended;
+}
+
 static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
@@ -240,9 +248,9 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   t->kicked = false;
   t->in_handler = true;
   north_syscall(&regs);
-  /* A kick that arrived while we were inside the library OS, after the
-   * shim last looked at the signals: look once more. */
-  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST))
+  /* A kick (or a child's end) that arrived while we were inside the
+   * library OS, after the shim last looked at the signals: look again. */
+  while (take_notes(t))
     north_interrupt(&regs);
   t->in_handler = false;
   finish_fs_base(t, entry_fs, regs.fs_base);
@@ -273,7 +281,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   t->kicked = false;
   t->in_handler = true;
   north_fault(&regs, sig, info->si_code, addr);
-  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST))
+  while (take_notes(t))
     north_interrupt(&regs);
   t->in_handler = false;
   finish_fs_base(t, entry_fs, regs.fs_base);
@@ -301,10 +309,30 @@ static void kick_handler(int sig, siginfo_t *info, void *ctx) {
   t->in_handler = true;
   do
     north_interrupt(&regs);
-  while (__atomic_exchange_n(&t->kicked, false, __ATOMIC_SEQ_CST));
+  while (take_notes(t));
   t->in_handler = false;
   finish_fs_base(t, entry_fs, regs.fs_base);
   regs_to_uc(&regs, uc);
+}
+
+/* A child process ended (plat_reap collects it). In guest code: as a
+ * kick, so the shim's way back collects it now. Inside the library OS:
+ * a sleeping futex wait was cut short (the core looks on its way round),
+ * and the trap handler looks before it returns to the guest. Unlike a
+ * kick it does not end a blocking read or write of a host stream: no
+ * guest signal needs to be delivered for it. */
+static void chld_handler(int sig, siginfo_t *info, void *ctx) {
+  ucontext_t *uc = ctx;
+  struct plat_thread *t = plat_current_thread();
+  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  plat_reap_note();
+  if (!t)
+    return;
+  if (!t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+    __atomic_store_n(&t->child_ended, true, __ATOMIC_SEQ_CST);
+    return;
+  }
+  kick_handler(sig, info, ctx);
 }
 
 static int raw_sigaction(int sig, void (*fn)(int, siginfo_t *, void *),
@@ -349,10 +377,10 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGVTALRM, kick_handler, false);
   if (!err)
     err = raw_sigaction(LINUX_SIGPROF, kick_handler, false);
-  /* Guest zombies live in the arena; the host reaps our children itself
-   * (SIGCHLD ignored means no host zombie, inherited by every fork). */
+  /* A child's host-level end: collected by plat_reap (reap.c), so that
+   * one killed from outside is noticed; guest zombies live in the arena. */
   if (!err)
-    err = raw_sigaction(LINUX_SIGCHLD, NULL, true);
+    err = raw_sigaction(LINUX_SIGCHLD, chld_handler, false);
   return err;
 }
 

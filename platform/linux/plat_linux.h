@@ -44,6 +44,7 @@ enum {
   HNR_getpid = 39,
   HNR_clone = 56,
   HNR_exit = 60,
+  HNR_wait4 = 61,
   HNR_fsync = 74,
   HNR_ftruncate = 77,
   HNR_fchmod = 91,
@@ -123,6 +124,7 @@ enum plat_fn {
   PF_THREAD_HANDLE,
   PF_KICK,
   PF_TIMER_SET,
+  PF_REAP,
   PF_COUNT
 };
 
@@ -181,6 +183,7 @@ struct plat_thread {
   bool in_guest;    /* plat_enter ran: traps now come from the guest */
   bool in_handler;  /* inside north_syscall / north_fault */
   bool kicked;      /* a kick arrived while inside the library OS */
+  bool child_ended; /* a host SIGCHLD arrived while inside the library OS */
   void *stack_lo;   /* the usable signal stack */
   size_t stack_size;
   void *ctx;               /* the core's per-thread pointer (plat_thread_ctx) */
@@ -195,6 +198,8 @@ struct plat_thread *plat_current_thread(void);
 int plat_thread_create_stack(struct plat_thread **out);
 /* Install sigaltstack and our signal handlers for the calling thread. */
 int plat_signals_install(struct plat_thread *t);
+/* The host SIGCHLD handler's note for plat_reap (reap.c). */
+void plat_reap_note(void);
 /* Forget a thread block (thread exit, or the other threads after fork). */
 void plat_thread_forget(struct plat_thread *t);
 /* Every registered thread block (fork's child frees the others'). */

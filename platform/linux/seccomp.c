@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plat_linux.h"
@@ -90,6 +91,9 @@ static const struct rule g_rules[] = {
     R0(HNR_getpid),
     R0(HNR_gettid),
     R1(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
+    /* plat_reap: any child, never blocking, no rusage */
+    R2(HNR_wait4, CMP(2, SCMP_CMP_EQ, WNOHANG | __WALL),
+       CMP(3, SCMP_CMP_EQ, 0)),
     /* plat_timer_set: ITIMER_REAL, _VIRTUAL or _PROF, no old value */
     R2(HNR_setitimer, CMP(0, SCMP_CMP_LE, 2), CMP(2, SCMP_CMP_EQ, 0)),
     /* waiting, time, entropy */

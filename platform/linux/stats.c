@@ -41,6 +41,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_THREAD_HANDLE] = "plat_thread_handle",
     [PF_KICK] = "plat_kick",
     [PF_TIMER_SET] = "plat_timer_set",
+    [PF_REAP] = "plat_reap",
 };
 
 /* Names of the host syscalls the platform can make (the allowlist and the

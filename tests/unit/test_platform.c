@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,10 +224,31 @@ _Noreturn void plat_exit(int status) {
  * The unit tests run one thread; fork is a real fork of the test process
  * (the arena is MAP_SHARED, so it stays shared as the contract asks). */
 
+static void child_ended(int sig) {
+  (void)sig; /* only to cut the parent's futex sleeps short */
+}
+
 int plat_fork(void) {
+  static bool caught;
+  if (!caught) {
+    struct sigaction sa = {.sa_handler = child_ended};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    caught = true;
+  }
   fflush(NULL);
   pid_t pid = fork();
   return pid < 0 ? -errno : (int)pid;
+}
+
+/* No SIGCHLD note here: every call asks the host. */
+int plat_reap(int *how) {
+  int status = 0;
+  pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
+  if (pid <= 0)
+    return 0;
+  *how = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status) << 8;
+  return (int)pid;
 }
 
 int plat_thread_create(const struct moat_regs *regs, void *ctx) {

@@ -58,6 +58,7 @@ Suite *suite_fd(void);
 Suite *suite_mm(void);
 Suite *suite_proc(void);
 Suite *suite_model(void);
+Suite *suite_hostdeath(void);
 
 /* A test case with a timeout that suits ASan. */
 static inline TCase *unit_tcase(Suite *s, const char *name) {
