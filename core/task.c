@@ -621,6 +621,20 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   /* A vfork child runs in this host process until it execs. */
   struct task_host *h = thread_regs ? parent->host : host_alloc_locked();
   err = ps < 0 || !h ? -LINUX_EAGAIN : new_task_locked(p, &t);
+  /* A fatal signal already sent to the parent (kill of its group holds
+   * the table lock as it goes): the child would escape it; Linux fails
+   * the fork then too, and the signal ends the caller on its way out.
+   * Otherwise the child is in the table before the lock drops, and a
+   * later kill finds it. */
+  uint64_t fatal = LINUX_SIGBIT(LINUX_SIGKILL);
+  if (!err &&
+      (__atomic_load_n(&parent->exiting, __ATOMIC_ACQUIRE) ||
+       ((__atomic_load_n(&parent->shared_pending.set, __ATOMIC_ACQUIRE) |
+         __atomic_load_n(&self->pending.set, __ATOMIC_ACQUIRE)) &
+        fatal))) {
+    free_task_locked(t);
+    err = -LINUX_ERESTARTNOINTR;
+  }
   if (err) {
     if (h && !thread_regs)
       host_free_locked(h);
