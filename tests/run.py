@@ -1092,32 +1092,54 @@ def _read_ready(p, timeout=20):
     return buf
 
 
-def _kill_child_a(ctx, p):
+def _settled(pid, state):
+    """Has A's main thread reached its final state: asleep in a futex wait
+    (pause) or running (spin)? Right after "ready" it may still be
+    finishing its write or close, inside a lock."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+            st = f.read()
+        with open("/proc/%d/task/%d/wchan" % (pid, pid)) as f:
+            wchan = f.read()
+    except OSError:
+        return False
+    run = st[st.rfind(")") + 2]
+    if state == "pause":
+        return run == "S" and "futex" in wchan
+    return run == "R"
+
+
+def _kill_child_a(ctx, p, state):
     """SIGKILL, from the host, the sandbox process with two host threads
-    (the program's child A). Returns its host pid or None."""
+    (the program's child A) once it is settled in its state. Returns its
+    host pid or None."""
     deadline = time.time() + 5
     while time.time() < deadline:
         for pid in sandbox_procs(ctx, p.pid):
             try:
-                if len(os.listdir("/proc/%d/task" % pid)) == 2:
-                    os.kill(pid, signal.SIGKILL)
-                    return pid
+                if len(os.listdir("/proc/%d/task" % pid)) != 2:
+                    continue
             except OSError:
-                pass
+                continue
+            time.sleep(0.1)
+            while not _settled(pid, state) and time.time() < deadline:
+                time.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+            return pid
         time.sleep(0.02)
     return None
 
 
-def _run_hostdeath(ctx, *args, delay=0):
+def _run_hostdeath(ctx, mode, state, delay=0):
     """(stdout, stderr, status) of hostdeath args after A was killed."""
     ctx.need_moat()
-    p = _start_hostdeath(ctx, *args)
+    p = _start_hostdeath(ctx, mode, state)
     try:
         head = _read_ready(p)
         if head is None:
             fail("no \"ready\" from the program within 20 s")
         time.sleep(delay)
-        if _kill_child_a(ctx, p) is None:
+        if _kill_child_a(ctx, p, state) is None:
             fail("found no sandbox process with two threads to kill")
         try:
             out, err = p.communicate(timeout=20)
@@ -1153,7 +1175,7 @@ def host_death_holding_lock(ctx):
     Never a hang. At least one of the tries must hit the lock."""
     doomed = normal = 0
     for _ in range(6):
-        out, err, status = _run_hostdeath(ctx, "busy", delay=0.2)
+        out, err, status = _run_hostdeath(ctx, "busy", "busy", delay=0.2)
         text = err.decode("utf-8", "replace")
         lines = [l for l in text.splitlines() if l.startswith("moat: ")]
         if status == 125:
