@@ -532,12 +532,30 @@ static struct task_host *host_find(int id) {
 
 /* Ends plat_reap reported for an id not recorded yet: the child died
  * before the thread that forked it got back from plat_fork, and another
- * thread collected it. Private to this host process (the only one that
- * can collect its children), guarded by the table lock. */
+ * thread collected it. Kept only while a fork of this process is in
+ * flight (an id kept longer could come back for another child), private
+ * to this host process (the only one that can collect its children),
+ * guarded by the table lock. */
 #define EARLY_ENDS 16
 static struct { int id, how; } g_early_ends[EARLY_ENDS];
+static int g_forks_in_flight; /* atomic; plat_fork calls not yet recorded */
 
 static void host_ended(int id, int how);
+
+static void host_fork_begin(void) {
+  __atomic_add_fetch(&g_forks_in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The fork is over: recorded, failed, or this is its child (which starts
+ * with no children and no forks of its own). */
+static void host_fork_done_locked(bool child) {
+  int left =
+      child ? 0 : __atomic_sub_fetch(&g_forks_in_flight, 1, __ATOMIC_SEQ_CST);
+  if (child)
+    __atomic_store_n(&g_forks_in_flight, 0, __ATOMIC_SEQ_CST);
+  if (left <= 0)
+    memset(g_early_ends, 0, sizeof(g_early_ends));
+}
 
 /* Record the id plat_fork returned for the host process of h. */
 static void host_set_id(struct task_host *h, int id) {
@@ -551,6 +569,7 @@ static void host_set_id(struct task_host *h, int id) {
       g_early_ends[i].id = 0;
     }
   }
+  host_fork_done_locked(false);
   rt_unlock(&tt->lock);
   if (how >= 0)
     host_ended(id, how);
@@ -695,11 +714,13 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     return child_tid;
   }
   void *vmas = mm_fork_begin();
+  host_fork_begin();
   int r = plat_fork();
   if (r == 0) {
     /* The child: a new host process (this thread only), whose locks
      * count in its own record from its first one on. */
     rt_lock_account(&h->locks, &tt->doomed);
+    host_fork_done_locked(true); /* nothing else runs here yet */
     mm_fork_end(vmas, true, false);
     plat_thread_set_ctx(t);
     t->host = plat_thread_handle();
@@ -707,6 +728,9 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   }
   mm_fork_end(vmas, false, r < 0);
   if (r < 0) {
+    rt_lock(&tt->lock);
+    host_fork_done_locked(false);
+    rt_unlock(&tt->lock);
     err = r;
     goto undo;
   }
@@ -762,11 +786,13 @@ void task_vfork_detach(void) {
   if (!h)
     moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
   void *vmas = mm_fork_begin();
+  host_fork_begin();
   int r = plat_fork();
   if (r == 0) {
     /* The new host process: from here on this child has its own copy of
      * the memory, which exec replaces. */
     rt_lock_account(&h->locks, &tt->doomed);
+    host_fork_done_locked(true);
     mm_fork_end(vmas, true, false);
     t->host = plat_thread_handle();
     rt_lock(&tt->lock);
@@ -781,6 +807,7 @@ void task_vfork_detach(void) {
     rt_lock(&tt->lock);
     p->host = old;
     host_free_locked(h);
+    host_fork_done_locked(false);
     rt_unlock(&tt->lock);
     moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
   }
@@ -1080,7 +1107,9 @@ static void host_ended(int id, int how) {
   h = host_find(id);
   if (!h) {
     /* Not recorded yet (see g_early_ends), or not one of ours. */
-    for (int i = 0; i < EARLY_ENDS; i++) {
+    for (int i = 0; i < EARLY_ENDS &&
+                    __atomic_load_n(&g_forks_in_flight, __ATOMIC_SEQ_CST);
+         i++) {
       if (!g_early_ends[i].id) {
         g_early_ends[i].id = id;
         g_early_ends[i].how = how;
