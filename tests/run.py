@@ -1066,21 +1066,40 @@ def kill_only_sandbox(ctx):
 # as if killed by that signal; one that held a lock of the sandbox ends
 # the whole sandbox (docs/processes.md, "Host-level deaths")
 
-def _start_hostdeath(ctx, *args):
+# moat as on a host without unprivileged user namespaces (so without a PID
+# namespace): a user namespace of our own whose limit for nested ones is 0.
+NO_USERNS = ["unshare", "-Ur", "sh", "-c",
+             "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+             "sh"]
+
+
+def _no_userns_usable(ctx):
+    """Skip unless moat runs without a PID namespace under NO_USERNS."""
+    if not shutil.which("unshare"):
+        skip("unshare not installed")
+    p = run(NO_USERNS + [ctx.moat, "run", "--verbose", "--", "true"])
+    text = p.stderr.decode("utf-8", "replace")
+    m = re.search(r"namespaces:([a-z ]*)", text)
+    if p.status != 0 or not m or " pid" in m.group(1):
+        skip("cannot run moat without a PID namespace here: %s" %
+             text.strip()[:200])
+
+
+def _start_hostdeath(ctx, mode, state, wrap=()):
     exe = security_bin(ctx, "hostdeath")
     argv = ctx.moat_run("--pids", "6", "--mount",
                         os.path.dirname(exe) + ":/s:ro", "--",
-                        "/s/hostdeath", *args)
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                        "/s/hostdeath", mode, state)
+    return subprocess.Popen(list(wrap) + argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
 
 
-def _read_ready(p, timeout=20):
-    """stdout up to the line "ready", or None."""
+def _read_until(p, want, timeout=20):
+    """stdout up to a line starting with want, or None."""
     buf, fd = b"", p.stdout.fileno()
     deadline = time.time() + timeout
-    while b"ready\n" not in buf:
+    while not re.search(b"(^|\n)" + re.escape(want) + b"[^\n]*\n", buf):
         left = deadline - time.time()
         if left <= 0:
             return None
@@ -1109,10 +1128,10 @@ def _settled(pid, state):
     return run == "R"
 
 
-def _kill_child_a(ctx, p, state):
+def _kill_two_threads(ctx, p, state):
     """SIGKILL, from the host, the sandbox process with two host threads
-    (the program's child A) once it is settled in its state. Returns its
-    host pid or None."""
+    (the program's child A, later its child C) once it is settled in its
+    state. Returns its host pid or None."""
     deadline = time.time() + 5
     while time.time() < deadline:
         for pid in sandbox_procs(ctx, p.pid):
@@ -1130,17 +1149,24 @@ def _kill_child_a(ctx, p, state):
     return None
 
 
-def _run_hostdeath(ctx, mode, state, delay=0):
+def _run_hostdeath(ctx, mode, state, delay=0, wrap=()):
     """(stdout, stderr, status) of hostdeath args after A was killed."""
     ctx.need_moat()
-    p = _start_hostdeath(ctx, mode, state)
+    p = _start_hostdeath(ctx, mode, state, wrap)
     try:
-        head = _read_ready(p)
+        head = _read_until(p, b"ready")
         if head is None:
             fail("no \"ready\" from the program within 20 s")
         time.sleep(delay)
-        if _kill_child_a(ctx, p, state) is None:
+        if _kill_two_threads(ctx, p, state) is None:
             fail("found no sandbox process with two threads to kill")
+        if mode != "busy":
+            more = _read_until(p, b"C: ")
+            if more is None:
+                fail("C did not report within 20 s\noutput:\n" + show(head))
+            head += more
+            if _kill_two_threads(ctx, p, "pause") is None:
+                fail("found no second process with two threads to kill")
         try:
             out, err = p.communicate(timeout=20)
         except subprocess.TimeoutExpired:
@@ -1152,12 +1178,17 @@ def _run_hostdeath(ctx, mode, state, delay=0):
             p.communicate()
 
 
-def host_death_test(mode, state):
+def host_death_test(mode, state, pidns=True):
     def body(ctx):
-        out, err, status = _run_hostdeath(ctx, mode, state)
+        wrap = ()
+        if not pidns:
+            _no_userns_usable(ctx)
+            wrap = NO_USERNS
+        out, err, status = _run_hostdeath(ctx, mode, state, wrap=wrap)
         lines = out.decode("utf-8", "replace").splitlines()
         want = ["ready", "A: signaled sig 9", "write to A's pipe: EPIPE",
-                "C: EOF after 0 bytes, parent now pid 1", "orphan: exited 0",
+                "C: EOF after 0 bytes, parent now pid 1",
+                "orphan: signaled sig 9",
                 "orphans collected: 1 (ECHILD)", "forks after: 5 of 5"]
         want += (["B: EOF after 5 bytes", "B: exited 0"] if mode == "wait"
                  else ["parent: EOF after 5 bytes"])
@@ -1630,6 +1661,10 @@ def register_all(ctx):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),
                      host_death_test(mode, state))
+    # without a PID namespace the first guest process is a subreaper: C,
+    # orphaned at host level too, must still come to it
+    register("hostdeath/no-pid-namespace",
+             host_death_test("wait", "pause", pidns=False))
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     for name, make, want in BAD_INPUT:
         if want is None:

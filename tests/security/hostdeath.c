@@ -9,14 +9,15 @@
  * child B reads p; with "read" the parent itself reads p. A sits in
  * pause() (blocked inside moat, holding no lock) or spins in guest code.
  * Afterwards: A is reported killed by SIGKILL, the readers of p and r see
- * EOF, writing q fails with EPIPE, C was handed to pid 1 and is
- * collected, and A's task slots are free again (the test runs with a
- * small --pids).
+ * EOF, writing q fails with EPIPE, C was handed to pid 1; C then makes a
+ * thread and pauses, the test kills it from the host too, and pid 1 must
+ * collect it as killed; A's task slots are free again (the test runs
+ * with a small --pids).
  *
  * "hostdeath busy": A writes 4 MiB blocks into a memfs file forever, so a
  * kill most likely lands while it holds a lock of the sandbox: then the
  * sandbox must end (status 125, one "moat: " line); otherwise it ends
- * normally as above.
+ * normally as above (C exits by itself).
  *
  * Refuses to run unless it is pid 1 (inside a sandbox). */
 #include <fcntl.h>
@@ -116,8 +117,17 @@ int main(int argc, char **argv) {
        * the new parent shows up soon after the EOF. */
       for (int i = 0; i < 5000 && getppid() != 1; i++)
         usleep(1000);
+      /* Then C too is killed from the host (with a thread, so the test
+       * finds it): an orphan at host level as well, whose end must come
+       * to pid 1's host process. */
+      pthread_t th;
+      if (strcmp(mode, "busy") && pthread_create(&th, NULL, sleeper, NULL))
+        _exit(3);
       printf("C: %s after %ld bytes, parent now pid %d\n",
              n >= 0 ? "EOF" : "error", n, getppid());
+      if (strcmp(mode, "busy"))
+        for (;;)
+          pause();
       _exit(0);
     }
     close(r[0]);
