@@ -1047,6 +1047,10 @@ static _Noreturn void proc_exit(int code, int host_status) {
   stop_other_threads(p, self, code);
   futex_robust_exit(self);
   bool shared_host = p->vfork_thread; /* a vfork child before its exec */
+  int64_t cpu = 0;
+  /* A vfork child's host process is its parent's: nothing of its own. */
+  if (!shared_host && plat_clock(PLAT_CLOCK_CPU, &cpu) == 0 && cpu > 0)
+    p->cpu_ns = cpu;
   if (!shared_host)
     mm_release();
   struct fd_table *fdt = p->fdt;
@@ -1222,6 +1226,14 @@ static bool wait_match(struct proc *c, int idtype, int id) {
   return true;
 }
 
+int64_t moat_children_cpu_ns(void) {
+  struct proc *me = task_current()->proc;
+  rt_lock(&me->lock);
+  int64_t ns = me->children_cpu_ns;
+  rt_unlock(&me->lock);
+  return ns;
+}
+
 int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
   struct task_table *tt = g_task_table;
   struct task *self = task_current();
@@ -1248,10 +1260,14 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
         info->status = code;
         info->code = (code & 0x7f) ? CLD_KILLED : CLD_EXITED;
         info->value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
+        info->cpu_ns = c->cpu_ns + c->children_cpu_ns;
         found = c;
-        if (!(options & WNOWAIT))
+        if (!(options & WNOWAIT)) {
           remove_slot((void **)tt->procs, tt->max_tasks, c);
-        else
+          rt_lock(&me->lock);
+          me->children_cpu_ns += info->cpu_ns;
+          rt_unlock(&me->lock);
+        } else
           found = NULL, i = tt->max_tasks; /* report without reaping */
         break;
       }

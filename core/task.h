@@ -76,10 +76,14 @@ struct proc {
   int queued; /* real-time entries queued in the whole process */
   struct task *threads;
   int nthreads;
-  uint32_t mm_id;            /* address-space identity: private futex keys */
-  bool exiting;              /* exit_group or a fatal signal: threads leave */
-  struct task *exiter;       /* the thread that ends the process */
-  int exit_code;             /* wait status the process will report */
+  uint32_t mm_id;      /* address-space identity: private futex keys */
+  bool exiting;        /* exit_group or a fatal signal: threads leave */
+  struct task *exiter; /* the thread that ends the process */
+  int exit_code;       /* wait status the process will report */
+  /* CPU time (ns) of the process at its end, and what its waited-for
+   * children (with theirs) used: wait4's and getrusage's figures. */
+  int64_t cpu_ns;
+  int64_t children_cpu_ns;
   struct task *vfork_parent; /* set until the vfork child execs or ends */
   bool vfork_thread; /* a vfork child running as a thread of the parent's
                         host process, on its memory, until it execs */

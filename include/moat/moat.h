@@ -265,6 +265,7 @@ struct moat_wait_info {
   int code;   /* CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED */
   int value;  /* exit code or signal number */
   uint32_t uid;
+  int64_t cpu_ns; /* a reaped child's CPU time with its waited-for ones */
 };
 #define MOAT_P_ALL 0
 #define MOAT_P_PID 1
@@ -273,6 +274,9 @@ struct moat_wait_info {
  * WCONTINUED 8, WNOWAIT 0x01000000. Returns the pid (info filled), 0 for
  * WNOHANG with nothing to report, -ECHILD, -EINTR. */
 int moat_wait(int idtype, int id, int options, struct moat_wait_info *info);
+/* CPU time (ns) of the calling process's waited-for children, theirs
+ * included (getrusage RUSAGE_CHILDREN, times). */
+int64_t moat_children_cpu_ns(void);
 int moat_setpgid(int pid, int pgid);
 int moat_getpgid(int pid);
 int moat_setsid(void);

@@ -199,6 +199,16 @@ struct shim_rusage {
   int64_t words[18]; /* utime, stime (timevals), then 14 counters */
 };
 
+/* The child's CPU time, all of it as user time (the platform's clock does
+ * not split it); the counters stay zero. */
+static void fill_rusage(struct shim_rusage *ru, int64_t cpu_ns) {
+  memset(ru, 0, sizeof(*ru));
+  if (cpu_ns > 0) {
+    ru->words[0] = cpu_ns / 1000000000;
+    ru->words[1] = cpu_ns % 1000000000 / 1000;
+  }
+}
+
 long sys_wait4(SYSARGS) {
   int pid = (int)a0, options = (int)a2;
   struct moat_wait_info info;
@@ -232,7 +242,7 @@ long sys_wait4(SYSARGS) {
   }
   if (a3) {
     struct shim_rusage ru;
-    memset(&ru, 0, sizeof(ru));
+    fill_rusage(&ru, info.cpu_ns);
     user_write(a3, &ru, sizeof(ru));
   }
   return r;
@@ -274,7 +284,7 @@ long sys_waitid(SYSARGS) {
   }
   if (a4) {
     struct shim_rusage ru;
-    memset(&ru, 0, sizeof(ru));
+    fill_rusage(&ru, r > 0 ? info.cpu_ns : 0);
     if (user_write(a4, &ru, sizeof(ru)) < 0)
       return -LINUX_EFAULT;
   }

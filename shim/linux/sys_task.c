@@ -304,16 +304,17 @@ long sys_getrusage(SYSARGS) {
   if (who != 0 && who != -1 && who != 1) /* SELF, CHILDREN, THREAD */
     return -LINUX_EINVAL;
   memset(&ru, 0, sizeof(ru));
-  if (who != -1) {
-    int64_t ns = cpu_time_ns();
-    ru.ru_utime.tv_sec = ns / 1000000000;
-    ru.ru_utime.tv_usec = (ns % 1000000000) / 1000;
-  }
+  /* All CPU time shows as user time: the platform's clock does not split
+   * it. */
+  int64_t ns = who == -1 ? moat_children_cpu_ns() : cpu_time_ns();
+  ru.ru_utime.tv_sec = ns / 1000000000;
+  ru.ru_utime.tv_usec = (ns % 1000000000) / 1000;
   return user_write(a1, &ru, sizeof(ru)) < 0 ? -LINUX_EFAULT : 0;
 }
 
 long sys_times(SYSARGS) {
-  int64_t tms[4] = {cpu_time_ns() / 10000000, 0, 0, 0};
+  int64_t tms[4] = {cpu_time_ns() / 10000000, 0,
+                    moat_children_cpu_ns() / 10000000, 0};
   struct linux_timespec now;
   if (a0 && user_write(a0, tms, sizeof(tms)) < 0)
     return -LINUX_EFAULT;
