@@ -1,6 +1,7 @@
 /* The seccomp filter of the Linux platform, built before lockdown (libc
  * and libseccomp are fine here). Two parts, run in order:
- *  1. our own BPF prefix: wrong architecture -> KILL_PROCESS; an
+ *  1. our own BPF prefix: a 32-bit call (int 0x80) -> ENOSYS without
+ *     running it, any other wrong architecture -> KILL_PROCESS; an
  *     instruction pointer outside the syscall gate -> TRAP (SIGSYS, which
  *     context.c turns into north_syscall for the guest);
  *  2. libseccomp's allowlist (default KILL_PROCESS), with arguments pinned
@@ -204,13 +205,13 @@ int plat_seccomp_build(struct sock_filter **out, int *out_rules) {
   uint64_t hi = (uint64_t)(uintptr_t)plat_gate_end;
   uint32_t lo_hi = (uint32_t)(lo >> 32), lo_lo = (uint32_t)lo;
   uint32_t hi_hi = (uint32_t)(hi >> 32), hi_lo = (uint32_t)hi;
-  enum { ALLOW_AT = 12, TRAP_AT = 13, KILL_AT = 14 };
+  enum { ALLOW_AT = 12, TRAP_AT = 13, I386_AT = 14, KILL_AT = 16 };
 #define TO(pc, target) ((uint8_t)((target) - (pc)-1))
   struct sock_filter prefix[] = {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                        offsetof(struct seccomp_data, arch)),
       /* 1 */
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, TO(1, KILL_AT)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, TO(1, I386_AT)),
       /* ip >= lo ? */
       /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_HI),
       /* 3 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, lo_hi, TO(3, 7), 0),
@@ -226,9 +227,14 @@ int plat_seccomp_build(struct sock_filter **out, int *out_rules) {
       BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, hi_lo, TO(11, TRAP_AT),
                TO(11, ALLOW_AT)),
       /* 12: inside the gate: on to the allowlist after the returns */
-      BPF_STMT(BPF_JMP | BPF_JA | BPF_K, 2),
+      BPF_STMT(BPF_JMP | BPF_JA | BPF_K, 4),
       /* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-      /* 14 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      /* A guest's int 0x80 is refused (as a kernel without IA32 emulation
+       * does) and never runs; no other architecture is expected. */
+      /* 14 */
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, TO(14, KILL_AT)),
+      /* 15 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      /* 16 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
   };
 #undef TO
   size_t plen = sizeof(prefix) / sizeof(prefix[0]);

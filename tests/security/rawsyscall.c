@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #include "guest.h"
 
@@ -79,5 +81,30 @@ int main(void) {
     printf("mprotect split: %s\n", errname(errno));
   else
     printf("split getuid: %ld\n", ((long (*)(void))start)());
+
+  /* The 32-bit entry (int 0x80, which clears r8-r11), in a child: it
+   * must never run on the host (natively this write prints LEAK; tests/run.py
+   * checks it does not appear) and never end the sandbox. A host with
+   * IA32 emulation lets the filter see it (ENOSYS); one without raises
+   * SIGSEGV at the instruction, natively too. The message sits in the
+   * static binary, below 4 GiB. */
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    static const char leak[] = "LEAK from int 0x80\n";
+    long r = 4; /* i386 write */
+    __asm__ volatile("int $0x80"
+                     : "+a"(r)
+                     : "b"(1), "c"((long)leak), "d"(sizeof leak - 1)
+                     : "r8", "r9", "r10", "r11", "memory");
+    printf("int80 write: %s\n", r == -38 ? "ENOSYS" : "ran");
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFSIGNALED(status))
+    printf("int80 write: %s\n",
+           WTERMSIG(status) == SIGSEGV ? "SIGSEGV" : "other signal");
+  printf("after int80: alive\n");
   return 0;
 }
