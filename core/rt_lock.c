@@ -38,28 +38,6 @@ uint32_t rt_lock_held(void) {
   return h ? __atomic_load_n(h, __ATOMIC_SEQ_CST) : 0;
 }
 
-void rt_lock(struct rt_lock *l) {
-  bool count = counted(l);
-  if (count)
-    __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-  uint32_t c = 0;
-  if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE,
-                                  __ATOMIC_RELAXED))
-    return;
-  if (c != 2)
-    c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-  while (c != 0) {
-    if (count)
-      __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-    plat_futex_wait(&l->word, 2, LOCK_DOOM_CHECK_NS, true);
-    if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
-      plat_exit(125);
-    if (count)
-      __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-    c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-  }
-}
-
 bool rt_trylock(struct rt_lock *l) {
   bool count = counted(l);
   if (count)
@@ -71,6 +49,24 @@ bool rt_trylock(struct rt_lock *l) {
   if (count)
     __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
   return false;
+}
+
+void rt_lock(struct rt_lock *l) {
+  if (rt_trylock(l))
+    return;
+  /* Contended: counted only while the word may be ours. */
+  bool count = counted(l);
+  for (;;) {
+    if (count)
+      __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) == 0)
+      return;
+    if (count)
+      __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
+    plat_futex_wait(&l->word, 2, LOCK_DOOM_CHECK_NS, true);
+    if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
+      plat_exit(125);
+  }
 }
 
 void rt_unlock(struct rt_lock *l) {
