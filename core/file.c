@@ -1,7 +1,10 @@
 /* Open file descriptions (struct file), the generic file ops for regular
  * files and directories, and per-process descriptor tables. Files and
  * tables live in the arena and are reference counted: dup and fork share
- * a description, CLONE_FILES shares a table. */
+ * a description, CLONE_FILES shares a table. Closing a descriptor and
+ * releasing a description drop the file locks tied to them
+ * (core/flock.c). */
+#include "flock.h"
 #include "vfs_impl.h"
 
 /* The largest single transfer, as Linux caps it (MAX_RW_COUNT). */
@@ -130,6 +133,7 @@ void file_put(struct file *f) {
     rt_panic("open file released too often");
   if (left)
     return;
+  flock_file_released(f); /* its flock and OFD locks */
   if (!(f->flags & LINUX_O_PATH) && f->ops->release)
     f->ops->release(f);
   vfs_inode_put(f->inode);
@@ -175,6 +179,9 @@ long file_pwrite(struct file *f, const void *buf, size_t len, uint64_t off) {
  * ------------------------------------------------------------------- */
 
 struct fd_table *fdt_create(void) {
+  /* The first table is made at boot, before any fork: the lock table
+   * made now is inherited by every guest process. */
+  flock_init();
   struct fd_table *t = kzalloc(sizeof(*t));
   if (!t)
     return NULL;
@@ -290,6 +297,8 @@ int fdt_install_at(struct fd_table *t, int fd, struct file *f, bool cloexec) {
   rc = fd;
 out:
   rt_unlock(&t->lock);
+  if (old)
+    flock_file_closed(old); /* a close: the process's POSIX locks go */
   file_put(old);
   return rc;
 }
@@ -318,6 +327,9 @@ int fdt_close(struct fd_table *t, int fd) {
   rt_unlock(&t->lock);
   if (!f)
     return -LINUX_EBADF;
+  /* Closing any descriptor of a file drops the process's POSIX locks on
+   * it, as POSIX demands (and OFD locks were invented to avoid). */
+  flock_file_closed(f);
   file_put(f);
   return 0;
 }
@@ -360,6 +372,8 @@ void fdt_close_on_exec(struct fd_table *t) {
       t->cloexec[i] = 0;
     }
     rt_unlock(&t->lock);
+    if (f)
+      flock_file_closed(f);
     file_put(f);
   }
 }

@@ -4,6 +4,7 @@
  * checked. */
 #include "moat/moat.h"
 #include "moat/platform.h"
+#include "flock.h"
 #include "poll.h"
 #include "task.h"
 #include "vfs_impl.h"
@@ -710,16 +711,6 @@ int moat_fsync(int fd) {
   (LINUX_O_APPEND | LINUX_O_NONBLOCK | LINUX_O_ASYNC | LINUX_O_DIRECT |        \
    LINUX_O_NOATIME)
 
-/* struct flock (x86-64): only l_type is written back by F_GETLK. */
-struct linux_flock {
-  int16_t l_type;
-  int16_t l_whence;
-  int64_t l_start;
-  int64_t l_len;
-  int32_t l_pid;
-};
-#define LINUX_F_UNLCK 2
-
 long moat_fcntl(int fd, int cmd, uint64_t arg) {
   struct fd_table *t = fdt();
   struct file *f = fd_file(fd, true);
@@ -758,20 +749,12 @@ long moat_fcntl(int fd, int cmd, uint64_t arg) {
     rc = 0;
     break;
   case LINUX_F_GETLK:
-  case LINUX_F_OFD_GETLK:
-    /* One sandbox, no competing lockers yet: always unlocked. */
-    if (f->flags & LINUX_O_PATH) {
-      rc = -LINUX_EBADF;
-      break;
-    }
-    ((struct linux_flock *)(uintptr_t)arg)->l_type = LINUX_F_UNLCK;
-    rc = 0;
-    break;
   case LINUX_F_SETLK:
   case LINUX_F_SETLKW:
+  case LINUX_F_OFD_GETLK:
   case LINUX_F_OFD_SETLK:
   case LINUX_F_OFD_SETLKW:
-    rc = (f->flags & LINUX_O_PATH) ? -LINUX_EBADF : 0;
+    rc = flock_fcntl(f, cmd, (struct linux_flock *)(uintptr_t)arg);
     break;
   case LINUX_F_GETOWN:
     rc = 0;
@@ -787,6 +770,15 @@ long moat_fcntl(int fd, int cmd, uint64_t arg) {
     rc = -LINUX_EINVAL;
     break;
   }
+  file_put(f);
+  return rc;
+}
+
+int moat_flock(int fd, int op) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = flock_bsd(f, op);
   file_put(f);
   return rc;
 }

@@ -9,6 +9,7 @@
 #include "task.h"
 
 #include "file.h"
+#include "flock.h"
 #include "mm.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
@@ -1059,6 +1060,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
   p->fs = NULL;
   if (fdt)
     fdt_put(fdt);
+  flock_proc_gone(p->pid); /* its POSIX record locks */
   if (fs)
     fs_context_put(fs);
   task_vfork_release(p);
@@ -1087,6 +1089,7 @@ static void proc_end_dead(struct proc *p, int sig) {
   rt_unlock(&p->lock);
   if (fdt)
     fdt_put(fdt); /* pipe peers see EOF or EPIPE */
+  flock_proc_gone(p->pid);
   if (fs)
     fs_context_put(fs);
   task_vfork_release(p);

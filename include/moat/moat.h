@@ -123,7 +123,11 @@ int moat_truncate(const char *path, int64_t len);
 int moat_ftruncate(int fd, int64_t len);
 int moat_fsync(int fd);
 uint32_t moat_umask(uint32_t mask);
+/* The lock commands (F_GETLK, F_SETLK(W), F_OFD_*) take arg as a pointer
+ * to a struct flock (x86-64 layout) in core memory; F_GETLK fills it. */
 long moat_fcntl(int fd, int cmd, uint64_t arg);
+/* flock(2): LOCK_SH (1), LOCK_EX (2) or LOCK_UN (8), with LOCK_NB (4). */
+int moat_flock(int fd, int op);
 /* arg points to the request's structure in core memory (or is the value
  * for requests that take an integer). */
 int moat_ioctl(int fd, unsigned request, void *arg);

@@ -346,7 +346,8 @@ long sys_pipe2(SYSARGS) {
   return make_pipe(a0, (int)a1);
 }
 
-/* The kernel's struct flock on x86-64. */
+/* The kernel's struct flock on x86-64 (the core's struct linux_flock has
+ * the same layout). */
 struct shim_flock {
   int16_t l_type;
   int16_t l_whence;
@@ -356,7 +357,6 @@ struct shim_flock {
   int32_t l_pid;
   int32_t pad2;
 };
-#define SHIM_F_UNLCK 2
 
 long sys_fcntl(SYSARGS) {
   int fd = (int)a0, cmd = (int)a1;
@@ -370,40 +370,30 @@ long sys_fcntl(SYSARGS) {
   case LINUX_F_OFD_GETLK:
   case LINUX_F_OFD_SETLK:
   case LINUX_F_OFD_SETLKW:
-    /* One process holds every lock it asks for: nobody else can
-     * conflict, so a lock always succeeds and a query finds none. */
-    r = moat_fcntl(fd, LINUX_F_GETFL, 0);
+    /* A bad descriptor is EBADF before the structure is read. */
+    r = moat_fcntl(fd, LINUX_F_GETFD, 0);
     if (r < 0)
       return r;
     if (user_read(&fl, a2, sizeof(fl)) < 0)
       return -LINUX_EFAULT;
-    if (fl.l_type < 0 || fl.l_type > SHIM_F_UNLCK || fl.l_whence < 0 ||
-        fl.l_whence > LINUX_SEEK_END)
-      return -LINUX_EINVAL;
-    if (cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK) {
-      fl.l_type = SHIM_F_UNLCK;
-      if (user_write(a2, &fl, sizeof(fl)) < 0)
-        return -LINUX_EFAULT;
+    r = moat_fcntl(fd, cmd, (uint64_t)(uintptr_t)&fl);
+    if (r < 0) {
+      /* Linux restarts a blocking lock wait under SA_RESTART. */
+      if (cmd == LINUX_F_SETLKW || cmd == LINUX_F_OFD_SETLKW)
+        return restartable(r);
+      return r;
     }
-    return 0;
+    if ((cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK) &&
+        user_write(a2, &fl, sizeof(fl)) < 0)
+      return -LINUX_EFAULT;
+    return r;
   default:
     return moat_fcntl(fd, cmd, a2);
   }
 }
 
-#define SHIM_LOCK_SH 1
-#define SHIM_LOCK_EX 2
-#define SHIM_LOCK_NB 4
-#define SHIM_LOCK_UN 8
-
 long sys_flock(SYSARGS) {
-  unsigned op = (unsigned)a1 & ~(unsigned)SHIM_LOCK_NB;
-  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
-  if (r < 0)
-    return r;
-  if (op != SHIM_LOCK_SH && op != SHIM_LOCK_EX && op != SHIM_LOCK_UN)
-    return -LINUX_EINVAL;
-  return 0;
+  return restartable(moat_flock((int)a0, (int)a1));
 }
 
 long sys_fadvise64(SYSARGS) {
