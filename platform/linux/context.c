@@ -262,7 +262,13 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   struct plat_thread *t = plat_current_thread();
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t addr = (uint64_t)info->si_addr;
-  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+  /* Guest code that jumped out of its window (a NULL function pointer, a
+   * garbage return address) faults fetching the instruction at rip: the
+   * guest's SIGSEGV, as on Linux, not a fault of moat. */
+  bool jumped_out =
+      t && t->in_guest && !t->in_handler && sig == LINUX_SIGSEGV && addr == rip;
+  if (!jumped_out &&
+      (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))) {
     /* Inside the library OS, only a guest-memory accessor may fault (the
      * guest unmapped a buffer under a call): it resumes and returns
      * EFAULT. */
