@@ -263,10 +263,13 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t addr = (uint64_t)info->si_addr;
   /* Guest code that jumped out of its window (a NULL function pointer, a
-   * garbage return address) faults fetching the instruction at rip: the
-   * guest's SIGSEGV, as on Linux, not a fault of moat. */
-  bool jumped_out =
-      t && t->in_guest && !t->in_handler && sig == LINUX_SIGSEGV && addr == rip;
+   * garbage return address) faults fetching the instruction at rip; a
+   * return to a non-canonical rip (a guest's rt_sigreturn frame) faults
+   * on the way back. Either is the guest's SIGSEGV, as on Linux, not a
+   * fault of moat. */
+  bool noncanonical = rip >= (1ull << 47) && rip < (~0ull << 47);
+  bool jumped_out = t && t->in_guest && !t->in_handler &&
+                    sig == LINUX_SIGSEGV && (addr == rip || noncanonical);
   if (!jumped_out &&
       (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))) {
     /* Inside the library OS, only a guest-memory accessor may fault (the

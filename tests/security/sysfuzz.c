@@ -487,7 +487,8 @@ static int self_sig(void) {
   if (!chance(30))
     return harmless_sig();
   int s = (int)below(66);
-  if (s == SIGSTOP || s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)
+  if (s == SIGSTOP || s == SIGTSTP || s == SIGTTIN || s == SIGTTOU ||
+      s == SIGSYS) /* SIGSYS must only ever mean a host trap */
     s = SIGURG;
   return s;
 }
@@ -670,7 +671,46 @@ static uint64_t str_arg(void) {
   return (uint64_t)(uintptr_t)(paths_page + 64 * (n + m + (int)below(s)));
 }
 
+/* Arguments that pass the first checks, so the call gets deeper: a
+ * valid page-aligned buffer of two pages or more, a length that fits it,
+ * small numbers and flags. */
+static uint64_t sane_arg(int type) {
+  switch (type) {
+  case T_SIZE:
+    return chance(2) ? below(64) : below(2 * PG + 1);
+  case T_INT:
+  case T_UINT:
+  case T_OFF:
+    return below(16);
+  case T_HEX:
+  case T_OFLAGS:
+  case T_ATFLAGS:
+    return chance(2) ? 0 : 1UL << below(20);
+  case T_PTR:
+  case T_INBUF:
+  case T_OUTBUF:
+  case T_OUTSTR:
+  case T_TIMESPEC:
+  case T_OUTSTAT:
+  case T_SIGSET:
+  case T_OUTSIGSET:
+  case T_SIGACTION:
+  case T_OUTSIGACTION:
+    return (uint64_t)(uintptr_t)(scratch + PG * (1 + below(NSCRATCH - 3)));
+  default:
+    return 0;
+  }
+}
+
+static __thread int sane_call;
+
 static uint64_t arg_of(int type) {
+  if (sane_call) {
+    uint64_t v = sane_arg(type);
+    if (v || type == T_SIZE || type == T_INT || type == T_UINT ||
+        type == T_OFF || type == T_HEX)
+      return v;
+  }
   switch (type) {
   case T_FD:
     return fdval(0);
@@ -752,6 +792,7 @@ static int one_call(long idx) {
       s = &table[below(NTABLE)];
     while (!s->name || (!s->handled && !chance(8)));
     nr = s->nr;
+    sane_call = chance(3);
     for (int i = 0; i < 6; i++)
       a[i] = s->args[i] ? arg_of(s->args[i]) : word();
   }
