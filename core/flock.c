@@ -543,6 +543,9 @@ int flock_fcntl(struct file *f, int cmd, struct linux_flock *fl) {
         break;
       }
       slot = note_wait(t, slot, r.pid, l->pid);
+    } else if (slot >= 0) {
+      t->waits[slot].pid = 0; /* no longer waiting for a process */
+      slot = -1;
     }
     rc = wait_change(t, &k);
     if (rc < 0)
