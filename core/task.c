@@ -626,6 +626,27 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
   plat_exit(125);
 }
 
+/* A vfork child's thread in host record h takes no more locks: the host
+ * process may end now without taking one down with it. */
+static void vfork_thread_gone(struct task_host *h) {
+  __atomic_sub_fetch(&h->vfork_threads, 1, __ATOMIC_SEQ_CST);
+  plat_futex_wake(&h->vfork_threads, 1 << 30, true);
+}
+
+/* Before a host process ends: its vfork children's threads finish what
+ * they are doing in the library OS (a parent released by its child's
+ * exit can be back and dying before that thread has left). Bounded: a
+ * vfork child that runs on and never execs cannot keep its parent's end
+ * waiting. */
+static void wait_vfork_threads(struct task_host *h) {
+  for (int i = 0; h && i < 1000; i++) {
+    uint32_t n = __atomic_load_n(&h->vfork_threads, __ATOMIC_SEQ_CST);
+    if (!n)
+      return;
+    plat_futex_wait(&h->vfork_threads, n, 10000000, true);
+  }
+}
+
 static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   struct task_table *tt = g_task_table;
   struct task *self = task_current();
@@ -707,9 +728,12 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
      * host process of its own when it execs (task_vfork_detach). */
     p->vfork_thread = true;
     p->mm_id = parent->mm_id;
+    __atomic_add_fetch(&h->vfork_threads, 1, __ATOMIC_SEQ_CST);
     err = plat_thread_create(thread_regs, t);
-    if (err)
+    if (err) {
+      vfork_thread_gone(h);
       goto undo;
+    }
     while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE))
       plat_futex_wait(&self->vfork_wait, 0, -1, true);
     return child_tid;
@@ -814,6 +838,7 @@ void task_vfork_detach(void) {
   }
   host_set_id(h, r);
   /* The thread in the parent's host process has moved on. */
+  vfork_thread_gone(old);
   plat_thread_exit(NULL);
 }
 
@@ -1048,6 +1073,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
   stop_other_threads(p, self, code);
   futex_robust_exit(self);
   bool shared_host = p->vfork_thread; /* a vfork child before its exec */
+  struct task_host *host = p->host;   /* p may be freed at its end */
   int64_t cpu = 0;
   /* A vfork child's host process is its parent's: nothing of its own. */
   if (!shared_host && plat_clock(PLAT_CLOCK_CPU, &cpu) == 0 && cpu > 0)
@@ -1070,8 +1096,11 @@ static _Noreturn void proc_exit(int code, int host_status) {
   proc_end_locked(p, code, self, &e);
   rt_unlock(&tt->lock);
   proc_end_finish(p, &e);
-  if (shared_host)
+  if (shared_host) {
+    vfork_thread_gone(host);
     plat_thread_exit(NULL); /* the parent's host process goes on */
+  }
+  wait_vfork_threads(host);
   plat_exit(host_status);
 }
 

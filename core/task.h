@@ -57,6 +57,10 @@ struct task_host {
   int32_t id;     /* the id plat_fork returned; 0 until known (and pid 1) */
   uint32_t used;  /* the slot is taken */
   uint32_t locks; /* arena rt_locks it holds now (core/rt_lock.c) */
+  /* vfork children running as threads of this host process, until each
+   * is done with the arena: the host process's end waits for them (it
+   * would take their threads down, perhaps holding a lock) */
+  uint32_t vfork_threads;
 };
 
 struct proc {
