@@ -4,7 +4,7 @@
  * get an error, a bad pointer at worst kills the process that passed it,
  * and the library OS neither crashes nor hangs.
  *
- *   sysfuzz SEED [CHILDREN [CALLS [PARALLEL]]] [-v]
+ *   sysfuzz SEED [CHILDREN [CALLS [PARALLEL]]] [-v] [-1]
  *
  * The parent forks CHILDREN processes (PARALLEL at a time), each seeded
  * from SEED and its index. A child makes CALLS raw system calls chosen from
@@ -37,7 +37,9 @@
  * and exits 1 if a child is missing or died of SIGSYS (every system call
  * is emulated, so SIGSYS would mean a host filter trap reached the guest).
  * Any other end of a child is its own business. -v: each child writes
- * every call to stderr before making it (to reproduce a finding). */
+ * every call to stderr before making it (to reproduce a finding); -1: each
+ * child runs one thread only (no page flapper, no second fuzzing thread),
+ * so that what a call leaves behind is that call's. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -205,6 +207,7 @@ static char stack_anchor;
 static volatile unsigned long ticks;
 static int logfd = -1;
 static int verbose;
+static int single; /* -1: one thread per child (no flapper, no second) */
 
 struct rec {
   long nr, a[6];
@@ -1032,10 +1035,11 @@ static _Noreturn void child_main(int dirfd, uint64_t seed, long calls) {
   n_calls = calls;
   fuzz_tids[0] = gettid();
   pthread_t th;
-  if (pthread_create(&th, NULL, flapper, NULL) != 0)
+  if (!single && pthread_create(&th, NULL, flapper, NULL) != 0)
     _exit(92);
-  if (me % 2 && pthread_create(&th, NULL, second_fuzzer,
-                               (void *)(uintptr_t)(seed + 1)) != 0)
+  if (!single && me % 2 &&
+      pthread_create(&th, NULL, second_fuzzer, (void *)(uintptr_t)(seed + 1)) !=
+          0)
     _exit(93);
   for (long i = 0; i < calls; i++) {
     if (i % 128 == 127) {
@@ -1075,11 +1079,14 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-v") == 0)
       verbose = 1;
+    else if (strcmp(argv[i], "-1") == 0)
+      single = 1;
     else if (pos < 4)
       opt[pos++] = strtol(argv[i], NULL, 0);
   }
   if (pos < 1) {
-    fprintf(stderr, "usage: sysfuzz SEED [CHILDREN [CALLS [PARALLEL]]] [-v]\n");
+    fprintf(stderr,
+            "usage: sysfuzz SEED [CHILDREN [CALLS [PARALLEL]]] [-v] [-1]\n");
     return 2;
   }
   uint64_t seed = (uint64_t)opt[0];
