@@ -9,6 +9,7 @@
  * the output is the same in every run (pids are shown by whose they
  * are). */
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/time.h>
@@ -635,6 +636,61 @@ static void test_sqlite(void) {
   close(fd);
 }
 
+/* ---- mutual exclusion under contention ------------------------------ */
+
+#define WORKERS 4
+#define ROUNDS 100
+
+/* Read a number from the file, yield, write it back plus one: without
+ * the lock, increments get lost. */
+static void bump(int fd) {
+  char buf[16] = {0};
+  if (pread(fd, buf, sizeof buf - 1, 0) < 0)
+    _exit(5);
+  int n = atoi(buf);
+  sched_yield();
+  int len = snprintf(buf, sizeof buf, "%d\n", n + 1);
+  if (pwrite(fd, buf, (size_t)len, 0) != len)
+    _exit(5);
+}
+
+static void contend(const char *path, int use_flock) {
+  pid_t pids[WORKERS];
+  write_file(path, "0\n");
+  for (int w = 0; w < WORKERS; w++) {
+    pids[w] = fork();
+    if (pids[w] == 0) {
+      int fd = open_rw(path);
+      for (int i = 0; i < ROUNDS; i++) {
+        int rc = use_flock ? code(flock(fd, LOCK_EX))
+                           : setlk(fd, F_SETLKW, F_WRLCK, 0, 0);
+        if (rc)
+          _exit(6);
+        bump(fd);
+        rc = use_flock ? code(flock(fd, LOCK_UN))
+                       : setlk(fd, F_SETLK, F_UNLCK, 0, 0);
+        if (rc)
+          _exit(6);
+      }
+      _exit(0);
+    }
+  }
+  int bad = 0;
+  for (int w = 0; w < WORKERS; w++) {
+    int st = 0;
+    if (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+      bad++;
+  }
+  printf("%s: %d workers failed, counter %s", use_flock ? "flock" : "F_SETLKW",
+         bad, read_file(path));
+}
+
+static void test_contention(void) {
+  printf("-- %d processes x %d locked increments\n", WORKERS, ROUNDS);
+  contend("c1", 1);
+  contend("c2", 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   enter_workdir("locks");
@@ -648,5 +704,6 @@ int main(void) {
   test_deadlock();
   test_ofd();
   test_sqlite();
+  test_contention();
   return 0;
 }
