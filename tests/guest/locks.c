@@ -10,6 +10,7 @@
  * are). */
 #include <poll.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/time.h>
@@ -168,6 +169,9 @@ static void test_flock_exclusion(void) {
        code(flock(fd, LOCK_EX | LOCK_NB)));
   show("flock bad op", code(flock(fd, LOCK_SH | LOCK_EX)));
   show("flock bad fd", code(flock(-1, LOCK_SH)));
+  int dir = open(".", O_RDONLY | O_DIRECTORY);
+  show("flock on a directory", code(flock(dir, LOCK_EX | LOCK_NB)));
+  close(dir);
   close(fd);
 }
 
@@ -395,6 +399,13 @@ static void test_ranges(void) {
   show("parent F_SETLK read [100,200)", setlk(fd, F_SETLK, F_RDLCK, 100, 100));
   show("parent F_SETLK write [0,10)", setlk(fd, F_SETLK, F_WRLCK, 0, 10));
   show("parent F_SETLK type 7", setlk(fd, F_SETLK, 7, 0, 1));
+  show("parent F_SETLKW over its own lock", setlk(fd, F_SETLKW, F_WRLCK, 0, 5));
+  getlk("GETLK start INT64_MAX len 2", fd, F_GETLK, F_WRLCK, SEEK_SET,
+        INT64_MAX, 2);
+  getlk("GETLK start INT64_MAX len 1", fd, F_GETLK, F_WRLCK, SEEK_SET,
+        INT64_MAX, 1);
+  getlk("GETLK SEEK_END+INT64_MAX", fd, F_GETLK, F_WRLCK, SEEK_END, INT64_MAX,
+        1);
 
   ask(DO_UNLOCK_MIDDLE, "child unlocks [13,17)");
   getlk("GETLK write [10,100)", fd, F_GETLK, F_WRLCK, SEEK_SET, 10, 90);
