@@ -370,10 +370,13 @@ long sys_fcntl(SYSARGS) {
   case LINUX_F_OFD_GETLK:
   case LINUX_F_OFD_SETLK:
   case LINUX_F_OFD_SETLKW:
-    /* A bad descriptor is EBADF before the structure is read. */
-    r = moat_fcntl(fd, LINUX_F_GETFD, 0);
+    /* A bad or O_PATH descriptor is EBADF before the structure is
+     * read. */
+    r = moat_fcntl(fd, LINUX_F_GETFL, 0);
     if (r < 0)
       return r;
+    if (r & LINUX_O_PATH)
+      return -LINUX_EBADF;
     if (user_read(&fl, a2, sizeof(fl)) < 0)
       return -LINUX_EFAULT;
     r = moat_fcntl(fd, cmd, (uint64_t)(uintptr_t)&fl);
