@@ -128,6 +128,18 @@ void poll_wait_end(struct poll_wait *w) {
 
 static struct superblock *g_anon_sb;
 
+/* An anonymous file's state (an epoll set, an eventfd counter) lives in
+ * its open file description: opening its inode again by path
+ * (/proc/self/fd/N, /dev/fd/N) would make a description without it, so
+ * that open fails with ENXIO, as on Linux. The inode's own ops say so; the
+ * description made here gets the real ones. */
+static int anon_reopen(struct inode *inode, struct file *file) {
+  (void)inode, (void)file;
+  return -LINUX_ENXIO;
+}
+
+static const struct file_ops anon_reopen_ops = {.open = anon_reopen};
+
 int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
                      struct file **out) {
   struct vfs_shared *v = vfs_shared();
@@ -138,7 +150,7 @@ int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
   rt_unlock(&v->pipe_lock);
   if (!sb)
     return -LINUX_ENOMEM;
-  struct inode *inode = vfs_inode_alloc(sb, 0600, NULL, ops);
+  struct inode *inode = vfs_inode_alloc(sb, 0600, NULL, &anon_reopen_ops);
   if (!inode)
     return -LINUX_ENOMEM;
   vfs_cred(&inode->uid, &inode->gid);
