@@ -29,8 +29,9 @@
  * process name only the child, memory-changing calls aim only at the
  * child's scratch memory (rarely at its stack or code), and fork, vfork,
  * clone and clone3 run from a stub whose new process exits at once
- * without touching memory. The parent kills a child that outlives its
- * deadline (and prints the call it was in).
+ * without touching memory (but a plain fork now and then makes a
+ * grandchild that fuzzes for 200 calls). The parent kills a child that
+ * outlives its deadline (and prints the call it was in).
  *
  * The parent prints one line per ending kind and then
  *   sysfuzz: seed S: N of N children reported
@@ -39,7 +40,8 @@
  * Any other end of a child is its own business. -v: each child writes
  * every call to stderr before making it (to reproduce a finding); -1: each
  * child runs one thread only (no page flapper, no second fuzzing thread),
- * so that what a call leaves behind is that call's. */
+ * so that what a call leaves behind is that call's. SYSFUZZ_ONLY=K in the
+ * environment runs child K alone. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -207,7 +209,8 @@ static char stack_anchor;
 static volatile unsigned long ticks;
 static int logfd = -1;
 static int verbose;
-static int single; /* -1: one thread per child (no flapper, no second) */
+static int grandchild; /* a child's child, fuzzing for a short while */
+static int single;     /* -1: one thread per child (no flapper, no second) */
 
 struct rec {
   long nr, a[6];
@@ -222,9 +225,38 @@ static volatile pid_t fuzz_tids[2];
 static long n_calls;
 
 static const char *rel_paths[] = {
-    "f0",  "f1",  "d0",   "d0/f2", "l0",     "loop", "dangling", "nx",
-    "d0/", "f0/", ".",    "..",    "",       "fifo", "d0/../f0", "nx/nx",
-    "l0/", "d1",  "d1/x", "f0/..", "d0/sub", "new0", "new1",
+    "f0",
+    "f1",
+    "d0",
+    "d0/f2",
+    "l0",
+    "loop",
+    "dangling",
+    "nx",
+    "d0/",
+    "f0/",
+    ".",
+    "..",
+    "",
+    "fifo",
+    "d0/../f0",
+    "nx/nx",
+    "l0/",
+    "d1",
+    "d1/x",
+    "f0/..",
+    "d0/sub",
+    "new0",
+    "new1",
+    /* the other children's: renames and links across directories that
+     * other processes change at the same time */
+    "../c0/d0",
+    "../c1/f0",
+    "../c2/d0/f2",
+    "../c3",
+    "../c1/d0/sub",
+    "../c0/new0",
+    "../c3/d0",
 };
 static const char *abs_paths[] = {
     "/",
@@ -961,7 +993,8 @@ static int one_call(long idx) {
   if (nr == SYS_setitimer && (int)a[0] == ITIMER_REAL)
     return 0;
 
-  struct rec *r = &recs[2 * me + my_rec];
+  static struct rec scrap; /* a grandchild's calls are not the child's */
+  struct rec *r = grandchild ? &scrap : &recs[2 * me + my_rec];
   r->nr = nr;
   for (int i = 0; i < 6; i++)
     r->a[i] = (long)a[i];
@@ -974,7 +1007,20 @@ static int one_call(long idx) {
     if (write(logfd, line, (size_t)len) < 0) {
     }
   }
-  if (nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3)
+  if (nr == SYS_fork && !grandchild && chance(4)) {
+    /* a grandchild that fuzzes too, for a while: processes that come and
+     * go, share pipes and files, and are orphaned to pid 1 */
+    if (raw6(SYS_fork, 0, 0, 0, 0, 0, 0) == 0) {
+      grandchild = 1;
+      struct itimerval it = {{0, 20000}, {0, 20000}}; /* not inherited */
+      raw6(SYS_setitimer, ITIMER_REAL, (long)&it, 0, 0, 0, 0);
+      unblock_alarm();
+      for (long i = 0; i < 200; i++)
+        one_call(i);
+      raw6(SYS_exit_group, 0, 0, 0, 0, 0, 0);
+    }
+  } else if (nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone ||
+             nr == SYS_clone3)
     raw_spawn(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4]);
   else
     raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4],
@@ -1089,6 +1135,8 @@ int main(int argc, char **argv) {
             "usage: sysfuzz SEED [CHILDREN [CALLS [PARALLEL]]] [-v] [-1]\n");
     return 2;
   }
+  const char *only_env = getenv("SYSFUZZ_ONLY"); /* a child's index */
+  int only = only_env ? atoi(only_env) : -1;
   uint64_t seed = (uint64_t)opt[0];
   int nchild = (int)opt[1];
   long calls = opt[2];
@@ -1123,6 +1171,11 @@ int main(int argc, char **argv) {
     double t = (double)(now.tv_sec - t0.tv_sec) +
                (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
     while (running < par && next < nchild) {
+      if (only >= 0 && next != only) { /* replaying one child */
+        next++;
+        reported++;
+        continue;
+      }
       fflush(stdout);
       pid_t p = fork();
       if (p == 0) {
