@@ -1599,7 +1599,7 @@ def fuzz(ctx):
 # seccomp lets through and which ends a caller outside a uprobe with
 # SIGILL, natively too), SIGKILL at the parent's deadline. The library OS
 # must never end with an internal fault or error, status 125, or a hang.
-SYSFUZZ_SEEDS = ((1, 2, 3), (4, 5, 6), (7, 8, 9))
+SYSFUZZ_SEEDS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12))
 SYSFUZZ_ARGS = ("8", "2000", "4")  # children, calls each, at a time
 
 
