@@ -950,11 +950,23 @@ static void stop_other_threads(struct proc *p, struct task *self, int code) {
   }
   rt_unlock(&p->lock);
   /* Bounded: a thread that never comes back (stuck in the host) must not
-   * keep the process from ending; the host exit ends it anyway. */
-  for (int i = 0; i < 200; i++) {
+   * keep the process from ending; the host exit ends it anyway. But a
+   * kick cuts every host wait short, so one that is slow to come back is
+   * mostly busy in the library OS (a copy of gigabytes, say): ending the
+   * host process under it would free its task while it runs and take
+   * down any arena lock it holds, which ends the whole sandbox. So: up to
+   * a minute, kicking again every 100 ms. */
+  for (int i = 0; i < 6000; i++) {
     uint32_t seen = __atomic_load_n(&self->wake_word, __ATOMIC_ACQUIRE);
     if (__atomic_load_n(&p->nthreads, __ATOMIC_ACQUIRE) <= 1)
       break;
+    if (i % 10 == 9) {
+      rt_lock(&p->lock);
+      for (struct task *o = p->threads; o; o = o->next_in_proc)
+        if (o != self && o->host)
+          plat_kick(o->host);
+      rt_unlock(&p->lock);
+    }
     plat_futex_wait(&self->wake_word, seen, 10000000, true);
   }
 }
