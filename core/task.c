@@ -1113,6 +1113,14 @@ static _Noreturn void proc_exit(int code, int host_status) {
     plat_thread_exit(NULL); /* the parent's host process goes on */
   }
   wait_vfork_threads(host);
+  /* A thread that has left may still be releasing its last lock (the
+   * count drops just after the lock word): this host process must not end
+   * under it, which would look like a death holding the lock and end the
+   * sandbox. This thread holds none now, and one that left takes no more. */
+  for (int i = 0; i < 1000 && rt_lock_held(); i++) {
+    uint32_t nap = 0;
+    plat_futex_wait(&nap, 0, 1000000, false);
+  }
   plat_exit(host_status);
 }
 
