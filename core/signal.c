@@ -216,6 +216,25 @@ out:
   return err;
 }
 
+bool moat_fatal_pending(void) {
+  struct task *t = task_current();
+  if (!t)
+    return false;
+  struct proc *p = t->proc;
+  if (__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) && p->exiter != t)
+    return true;
+  rt_lock(&p->lock);
+  uint64_t pending = t->pending.set | p->shared_pending.set;
+  bool fatal = (pending & LINUX_SIGBIT(LINUX_SIGKILL)) != 0;
+  pending &= ~t->sigblocked;
+  for (int sig = 1; !fatal && sig <= LINUX_NSIG; sig++)
+    fatal = (pending & LINUX_SIGBIT(sig)) &&
+            p->sigaction[sig - 1].handler == LINUX_SIG_DFL &&
+            !(LINUX_SIGBIT(sig) & (SIG_DEFAULT_IGNORE | SIG_DEFAULT_STOP));
+  rt_unlock(&p->lock);
+  return fatal;
+}
+
 bool signal_pending(struct task *t) {
   struct proc *p = t->proc;
   task_reap_poll(); /* a child the host killed: its SIGCHLD, its pipes */

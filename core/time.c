@@ -254,6 +254,10 @@ long moat_getrandom(void *buf, size_t len, unsigned flags) {
     if (err)
       return done ? (long)done : err;
     done += chunk;
+    /* As Linux: a pending signal ends a long request with what it got. */
+    struct task *t = task_current();
+    if (done < len && t && signal_pending(t))
+      break;
   }
   return (long)done;
 }

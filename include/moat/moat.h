@@ -334,6 +334,11 @@ int moat_sigaction(int sig, const struct linux_sigaction *act,
                    struct linux_sigaction *old);
 int moat_sigprocmask(int how, const uint64_t *set, uint64_t *old);
 int moat_sigpending(uint64_t *out);
+/* Is a signal pending that will end the calling process (SIGKILL, an
+ * exit_group of another thread, or an unblocked signal whose action is
+ * to terminate)? Long loops that Linux would not interrupt for other
+ * signals (regular-file I/O, sendfile, getrandom) stop early on it. */
+bool moat_fatal_pending(void);
 int moat_sigaltstack(const struct linux_stack *ss, struct linux_stack *old);
 /* Send sig to process pid (this sandbox's pids only). */
 int moat_kill(int pid, int sig);

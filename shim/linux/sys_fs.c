@@ -196,12 +196,50 @@ long sys_lseek(SYSARGS) {
   return moat_lseek((int)a0, (int64_t)a1, (int)a2);
 }
 
+/* Move up to len bytes from in to out through a bounce buffer (sendfile,
+ * copy_file_range): each side at *off (not moved here) when given, else
+ * at its file position. Returns the bytes moved, or the first error when
+ * none were. A long copy stops early when the process is about to die. */
+static long copy_between(int in, const int64_t *off_in, int out,
+                         const int64_t *off_out, size_t len) {
+  char *buf = kmalloc(65536);
+  if (!buf)
+    return -LINUX_ENOMEM;
+  size_t done = 0;
+  long ret = 0;
+  while (done < len && !moat_fatal_pending()) {
+    size_t chunk = MIN(len - done, 65536);
+    long got = off_in ? moat_pread(in, buf, chunk, *off_in + (int64_t)done)
+                      : moat_read(in, buf, chunk);
+    if (got <= 0) {
+      ret = got;
+      break;
+    }
+    long put = 0;
+    while (put < got) {
+      long w = off_out ? moat_pwrite(out, buf + put, (size_t)(got - put),
+                                     *off_out + (int64_t)done + put)
+                       : moat_write(out, buf + put, (size_t)(got - put));
+      if (w <= 0) {
+        ret = w ? w : -LINUX_EIO;
+        break;
+      }
+      put += w;
+    }
+    done += (size_t)put;
+    /* Bytes read but not written are lost for a stream; for a
+     * positioned read they are simply not counted. */
+    if (put < got)
+      break;
+  }
+  kfree(buf);
+  return done ? (long)done : ret;
+}
+
 long sys_sendfile(SYSARGS) {
   int out_fd = (int)a0, in_fd = (int)a1;
   size_t count = MIN((size_t)a3, SHIM_MAX_RW);
   int64_t off = 0;
-  long done = 0, ret = 0;
-  char *buf;
 
   if (a2) {
     if (user_read(&off, a2, sizeof(off)) < 0)
@@ -209,40 +247,13 @@ long sys_sendfile(SYSARGS) {
     if (off < 0)
       return -LINUX_EINVAL;
   }
-  buf = kmalloc(65536);
-  if (!buf)
-    return -LINUX_ENOMEM;
-  while ((size_t)done < count) {
-    size_t chunk = MIN(count - (size_t)done, 65536);
-    long got = a2 ? moat_pread(in_fd, buf, chunk, off + done)
-                  : moat_read(in_fd, buf, chunk);
-    if (got <= 0) {
-      ret = got;
-      break;
-    }
-    long put = 0;
-    while (put < got) {
-      long w = moat_write(out_fd, buf + put, (size_t)(got - put));
-      if (w <= 0) {
-        ret = w ? w : -LINUX_EIO;
-        break;
-      }
-      put += w;
-    }
-    done += put;
-    if (put < got) {
-      /* The bytes read but not written are lost for a stream; for a
-       * positioned read they are simply not counted. */
-      break;
-    }
-  }
-  kfree(buf);
-  if (a2) {
-    off += done;
+  long r = copy_between(in_fd, a2 ? &off : NULL, out_fd, NULL, count);
+  if (a2 && r >= 0) {
+    off += r;
     if (user_write(a2, &off, sizeof(off)) < 0)
       return -LINUX_EFAULT;
   }
-  return done ? done : ret;
+  return r;
 }
 
 /* ---- opening, closing, descriptors ------------------------------------- */
@@ -1182,8 +1193,6 @@ long sys_copy_file_range(SYSARGS) {
   int in = (int)a0, out = (int)a2;
   size_t len = MIN((size_t)a4, SHIM_MAX_RW);
   int64_t off_in = 0, off_out = 0;
-  long done = 0, ret = 0;
-  char *buf;
 
   if (a5)
     return -LINUX_EINVAL;
@@ -1196,44 +1205,17 @@ long sys_copy_file_range(SYSARGS) {
   if (moat_fcntl(in, LINUX_F_GETFD, 0) < 0 ||
       moat_fcntl(out, LINUX_F_GETFD, 0) < 0)
     return -LINUX_EBADF;
-  buf = kmalloc(65536);
-  if (!buf)
-    return -LINUX_ENOMEM;
-  while ((size_t)done < len) {
-    size_t chunk = MIN(len - (size_t)done, 65536);
-    long got = a1 ? moat_pread(in, buf, chunk, off_in + done)
-                  : moat_read(in, buf, chunk);
-    long put = 0;
-    if (got <= 0) {
-      ret = got;
-      break;
-    }
-    while (put < got) {
-      long w = a3 ? moat_pwrite(out, buf + put, (size_t)(got - put),
-                                off_out + done + put)
-                  : moat_write(out, buf + put, (size_t)(got - put));
-      if (w <= 0) {
-        ret = w ? w : -LINUX_EIO;
-        break;
-      }
-      put += w;
-    }
-    done += put;
-    if (put < got)
-      break;
-  }
-  kfree(buf);
-  if (a1) {
-    off_in += done;
-    if (user_write(a1, &off_in, sizeof(off_in)) < 0)
-      return -LINUX_EFAULT;
-  }
-  if (a3) {
-    off_out += done;
-    if (user_write(a3, &off_out, sizeof(off_out)) < 0)
-      return -LINUX_EFAULT;
-  }
-  return done ? done : ret;
+  long r =
+      copy_between(in, a1 ? &off_in : NULL, out, a3 ? &off_out : NULL, len);
+  if (r < 0)
+    return r;
+  off_in += r;
+  off_out += r;
+  if (a1 && user_write(a1, &off_in, sizeof(off_in)) < 0)
+    return -LINUX_EFAULT;
+  if (a3 && user_write(a3, &off_out, sizeof(off_out)) < 0)
+    return -LINUX_EFAULT;
+  return r;
 }
 
 #define SHIM_MFD_CLOEXEC 1u
