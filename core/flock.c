@@ -71,19 +71,8 @@ struct flock_table {
 static struct flock_table *g_flock; /* in the arena, made at boot */
 
 static struct flock_table *table(void) {
-  struct flock_table *t = __atomic_load_n(&g_flock, __ATOMIC_ACQUIRE);
-  if (t)
-    return t;
-  t = kzalloc(sizeof(*t));
-  if (!t)
-    rt_panic("out of memory for the file lock table");
-  struct flock_table *none = NULL;
-  if (!__atomic_compare_exchange_n(&g_flock, &none, t, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_ACQUIRE)) {
-    kfree(t);
-    t = none;
-  }
-  return t;
+  return kzalloc_once((void **)&g_flock, sizeof(*g_flock),
+                      "the file lock table");
 }
 
 void flock_init(void) {
@@ -216,15 +205,8 @@ static struct lock *first_conflict(struct lock_file *lf,
  * lock drops, so a change (made under the lock) always wakes it. 0 to
  * look again, -EINTR when a signal is pending. */
 static int wait_change(struct flock_table *t, const struct lock_key *k) {
-  struct poll_wait w;
   prune(t, k);
-  poll_wait_begin_key(&w, -1, &t->buckets[k->bucket]);
-  poll_wait_arm(&w);
-  rt_unlock(&t->lock);
-  int rc = poll_wait_sleep(&w);
-  poll_wait_end(&w);
-  rt_lock(&t->lock);
-  return rc == -LINUX_EINTR ? rc : 0;
+  return poll_sleep_on(&t->buckets[k->bucket], &t->lock);
 }
 
 /* ---------------------------------------------------------------------

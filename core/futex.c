@@ -35,22 +35,11 @@ struct futex_bucket {
 
 static struct futex_bucket *g_futex; /* in the arena, made on first use */
 
+/* The first process makes the table before any fork (its first futex
+ * call or a thread's exit), so every process inherits the pointer. */
 static struct futex_bucket *buckets(void) {
-  struct futex_bucket *b = __atomic_load_n(&g_futex, __ATOMIC_ACQUIRE);
-  if (b)
-    return b;
-  /* The first process makes the table before any fork (its first futex
-   * call or a thread's exit), so every process inherits the pointer. */
-  b = kzalloc(sizeof(*b) * FUTEX_BUCKETS);
-  if (!b)
-    rt_panic("out of memory for the futex table");
-  struct futex_bucket *none = NULL;
-  if (!__atomic_compare_exchange_n(&g_futex, &none, b, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_ACQUIRE)) {
-    kfree(b);
-    b = none;
-  }
-  return b;
+  return kzalloc_once((void **)&g_futex, sizeof(*g_futex) * FUTEX_BUCKETS,
+                      "the futex table");
 }
 
 void futex_init(void) {

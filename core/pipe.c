@@ -52,19 +52,10 @@ static void changed(struct pipe *p) {
   poll_notify_obj(p); /* wakes the pipe's sleepers and pollers */
 }
 
-/* Sleep until something changes (lock dropped meanwhile). -EINTR when a
- * signal is pending. The sleeper registers as a poller before dropping
- * the lock, so a change (made under the lock) wakes it, in whichever
- * guest process it happens. */
+/* Sleep until something changes, in whichever guest process it happens
+ * (the pipe's lock dropped meanwhile). -EINTR when a signal is pending. */
 static int wait_change(struct pipe *p) {
-  struct poll_wait w;
-  poll_wait_begin_key(&w, -1, p);
-  poll_wait_arm(&w);
-  rt_unlock(&p->lock);
-  int rc = poll_wait_sleep(&w);
-  poll_wait_end(&w);
-  rt_lock(&p->lock);
-  return rc == -LINUX_EINTR ? rc : 0;
+  return poll_sleep_on(p, &p->lock);
 }
 
 static struct pipe *pipe_of(struct file *f) {

@@ -86,6 +86,17 @@ void poll_wait_arm(struct poll_wait *w) {
     w->seen = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
 }
 
+int poll_sleep_on(void *key, struct rt_lock *lock) {
+  struct poll_wait w;
+  poll_wait_begin_key(&w, -1, key);
+  poll_wait_arm(&w);
+  rt_unlock(lock);
+  int rc = poll_wait_sleep(&w);
+  poll_wait_end(&w);
+  rt_lock(lock);
+  return rc == -LINUX_EINTR ? rc : 0;
+}
+
 int poll_wait_sleep(struct poll_wait *w) {
   if (w->deadline == 0)
     return -LINUX_ETIMEDOUT;

@@ -33,6 +33,12 @@ void poll_wait_arm(struct poll_wait *w);
  * pending, -ETIMEDOUT when the time is up (or it was 0). */
 int poll_wait_sleep(struct poll_wait *w);
 void poll_wait_end(struct poll_wait *w);
+/* Sleep, untimed, until poll_notify_obj(key) (or a signal), with lock
+ * (held by the caller, who checked the condition under it) dropped
+ * meanwhile and held again on return. The sleeper registers before the
+ * lock drops, so a change made under the lock always wakes it. 0 to look
+ * again, -EINTR when a signal is pending. */
+int poll_sleep_on(void *key, struct rt_lock *lock);
 
 struct file;
 struct file_ops;

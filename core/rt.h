@@ -48,6 +48,11 @@ void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void *krealloc(void *p, size_t size);
 void kfree(void *p);
+/* *slot, or a zeroed arena object of size put there first (by whichever
+ * caller wins). For tables shared by every guest process: made by the
+ * first process before any fork, so all inherit the pointer. Out of
+ * memory this early is a panic naming what. */
+void *kzalloc_once(void **slot, size_t size, const char *what);
 /* Set up the arena (moat_boot calls this first). */
 int rt_arena_init(size_t size);
 /* Bytes in use and the arena's size, for sysinfo and --stats. */

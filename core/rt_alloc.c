@@ -381,3 +381,19 @@ void *krealloc(void *p, size_t size) {
   return n;
 }
 #endif
+
+void *kzalloc_once(void **slot, size_t size, const char *what) {
+  void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (p)
+    return p;
+  p = kzalloc(size);
+  if (!p)
+    rt_panic("out of memory for %s", what);
+  void *none = NULL;
+  if (!__atomic_compare_exchange_n(slot, &none, p, false, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_ACQUIRE)) {
+    kfree(p);
+    p = none;
+  }
+  return p;
+}
