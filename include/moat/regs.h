@@ -29,9 +29,14 @@ struct moat_regs {
 void north_syscall(struct moat_regs *regs);
 
 /* A synchronous fault in guest code: signo is LINUX_SIGSEGV, SIGBUS,
- * SIGFPE, SIGILL or SIGTRAP, code the si_code, addr the faulting address.
- * The shim delivers it to the guest (rewriting regs) or ends the guest. */
-void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr);
+ * SIGFPE, SIGILL or SIGTRAP, code the si_code, addr the faulting address,
+ * err the x86 page-fault error code when the fault was one (bit 1: a
+ * write, bit 4: an instruction fetch), else 0. The shim delivers it to
+ * the guest (rewriting regs) or ends the guest. */
+#define MOAT_FAULT_WRITE 2u
+#define MOAT_FAULT_FETCH 16u
+void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr,
+                 uint64_t err);
 
 /* A thread running guest code was interrupted (plat_kick, the process's
  * timer): the shim delivers pending signals (rewriting regs) or ends the

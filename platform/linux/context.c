@@ -289,7 +289,11 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   uint64_t entry_fs = regs.fs_base;
   t->kicked = false;
   t->in_handler = true;
-  north_fault(&regs, sig, info->si_code, addr);
+  /* The kernel's page-fault error code, for page faults only. */
+  uint64_t err = sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS
+                     ? (uint64_t)uc->uc_mcontext.gregs[REG_ERR]
+                     : 0;
+  north_fault(&regs, sig, info->si_code, addr, err);
   while (take_notes(t))
     north_interrupt(&regs);
   t->in_handler = false;

@@ -708,7 +708,8 @@ long sys_rt_sigsuspend(SYSARGS) {
 
 /* ---- faults ------------------------------------------------------------ */
 
-void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
+void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr,
+                 uint64_t err) {
   struct linux_sigaction act;
   struct linux_siginfo info;
 
@@ -716,10 +717,10 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr) {
     signo = LINUX_SIGSEGV;
   if (signo == LINUX_SIGSEGV) {
     /* Pages of a file mapping past the file's end have no host access:
-     * the core fills them if the file has grown, else it is SIGBUS. The
-     * kind of access is unknown here (x86 only tells writes apart, and
-     * the platform does not pass that on). */
-    int r = moat_mm_fault(addr, LINUX_PROT_READ);
+     * the core fills them if the file has grown, else it is SIGBUS (a
+     * write to a read-only mapping stays SIGSEGV, as on Linux). */
+    int r = moat_mm_fault(addr, (err & MOAT_FAULT_WRITE) ? LINUX_PROT_WRITE
+                                                         : LINUX_PROT_READ);
     if (r == 1)
       return; /* filled: the access runs again */
     if (r == LINUX_SIGBUS) {

@@ -142,6 +142,9 @@ int main(void) {
   probe("first page again", m, 0);
   probe("write to the read-only first page", m + 2, 1);
   probe("read past the end again", m + PG + 5, 0);
+  /* A write past the end of a read-only mapping is a protection fault
+   * first: SIGSEGV, not SIGBUS. */
+  probe("write past the end, read-only", m + PG + 7, 1);
 
   /* MAP_PRIVATE, read-write: reads and writes past the end alike. */
   int ro = open("short", O_RDONLY);
