@@ -1365,26 +1365,24 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
 
 /* ---- process groups and sessions ---- */
 
-int moat_getpgid(int pid) {
+/* The process group (or the session) of process pid, 0 for the caller. */
+static int group_of(int pid, bool session) {
   struct task_table *tt = g_task_table;
   if (pid < 0)
     return -LINUX_ESRCH;
   rt_lock(&tt->lock);
   struct proc *p = pid ? find_proc_locked(pid) : proc_current();
-  int r = p ? p->pgid : -LINUX_ESRCH;
+  int r = !p ? -LINUX_ESRCH : session ? p->sid : p->pgid;
   rt_unlock(&tt->lock);
   return r;
 }
 
+int moat_getpgid(int pid) {
+  return group_of(pid, false);
+}
+
 int moat_getsid(int pid) {
-  struct task_table *tt = g_task_table;
-  if (pid < 0)
-    return -LINUX_ESRCH;
-  rt_lock(&tt->lock);
-  struct proc *p = pid ? find_proc_locked(pid) : proc_current();
-  int r = p ? p->sid : -LINUX_ESRCH;
-  rt_unlock(&tt->lock);
-  return r;
+  return group_of(pid, true);
 }
 
 int moat_setpgid(int pid, int pgid) {

@@ -230,6 +230,28 @@ static bool take_notes(struct plat_thread *t) {
   return kicked || ended;
 }
 
+/* Guest code was stopped by a trap, fault or kick: take its registers and
+ * mark the thread as inside the library OS. Returns the fs base it had. */
+static uint64_t enter_library_os(struct plat_thread *t, const ucontext_t *uc,
+                                 struct moat_regs *regs) {
+  regs_from_uc(regs, uc, t);
+  t->kicked = false;
+  t->in_handler = true;
+  return regs->fs_base;
+}
+
+/* Back to guest code with regs. A kick (or a child's end) that arrived
+ * while we were inside the library OS, after the shim last looked at the
+ * signals: look again first. */
+static void leave_library_os(struct plat_thread *t, ucontext_t *uc,
+                             struct moat_regs *regs, uint64_t entry_fs) {
+  while (take_notes(t))
+    north_interrupt(regs);
+  t->in_handler = false;
+  finish_fs_base(t, entry_fs, regs->fs_base);
+  regs_to_uc(regs, uc);
+}
+
 static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
@@ -241,20 +263,11 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
     stray_syscall(uc, info->si_syscall);
   struct moat_regs regs;
-  regs_from_uc(&regs, uc, t);
+  uint64_t entry_fs = enter_library_os(t, uc, &regs);
   /* The kernel put -ENOSYS in rax before the filter ran. */
   regs.rax = (uint64_t)(int64_t)info->si_syscall;
-  uint64_t entry_fs = regs.fs_base;
-  t->kicked = false;
-  t->in_handler = true;
   north_syscall(&regs);
-  /* A kick (or a child's end) that arrived while we were inside the
-   * library OS, after the shim last looked at the signals: look again. */
-  while (take_notes(t))
-    north_interrupt(&regs);
-  t->in_handler = false;
-  finish_fs_base(t, entry_fs, regs.fs_base);
-  regs_to_uc(&regs, uc);
+  leave_library_os(t, uc, &regs, entry_fs);
 }
 
 static void fault_handler(int sig, siginfo_t *info, void *ctx) {
@@ -285,20 +298,13 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
     return;
   }
   struct moat_regs regs;
-  regs_from_uc(&regs, uc, t);
-  uint64_t entry_fs = regs.fs_base;
-  t->kicked = false;
-  t->in_handler = true;
+  uint64_t entry_fs = enter_library_os(t, uc, &regs);
   /* The kernel's page-fault error code, for page faults only. */
   uint64_t err = sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS
                      ? (uint64_t)uc->uc_mcontext.gregs[REG_ERR]
                      : 0;
   north_fault(&regs, sig, info->si_code, addr, err);
-  while (take_notes(t))
-    north_interrupt(&regs);
-  t->in_handler = false;
-  finish_fs_base(t, entry_fs, regs.fs_base);
-  regs_to_uc(&regs, uc);
+  leave_library_os(t, uc, &regs, entry_fs);
 }
 
 /* plat_kick's signal. In guest code: let the shim deliver what is
@@ -316,16 +322,9 @@ static void kick_handler(int sig, siginfo_t *info, void *ctx) {
     return;
   }
   struct moat_regs regs;
-  regs_from_uc(&regs, uc, t);
-  uint64_t entry_fs = regs.fs_base;
-  t->kicked = false;
-  t->in_handler = true;
-  do
-    north_interrupt(&regs);
-  while (take_notes(t));
-  t->in_handler = false;
-  finish_fs_base(t, entry_fs, regs.fs_base);
-  regs_to_uc(&regs, uc);
+  uint64_t entry_fs = enter_library_os(t, uc, &regs);
+  north_interrupt(&regs);
+  leave_library_os(t, uc, &regs, entry_fs);
 }
 
 /* A child process ended (plat_reap collects it). In guest code: as a

@@ -105,6 +105,13 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr);
  * mask comes back after signal delivery, through the handler's frame if
  * one runs. */
 void shim_sigmask_swap(uint64_t mask);
+/* The optional guest sigmask argument of ppoll, pselect6 and epoll_pwait:
+ * nothing when gmask is 0, else its 8 bytes go to shim_sigmask_swap.
+ * -EINVAL for another size, -EFAULT. (sys_poll.c) */
+long shim_sigmask_arg(uint64_t gmask, uint64_t size);
+/* An optional guest timespec timeout in ns (-1 when gts is 0): -EFAULT,
+ * -EINVAL for a negative or unnormalised one. (sys_poll.c) */
+long shim_timeout_arg(uint64_t gts, int64_t *out);
 /* Build the strace/stats table and end: death by signal sig. */
 _Noreturn void shim_die_of_signal(int sig);
 

@@ -50,21 +50,9 @@ long sys_epoll_wait(SYSARGS) {
                            timeout < 0 ? -1 : (int64_t)timeout * 1000000);
 }
 
-static long swap_mask(uint64_t gmask, uint64_t size) {
-  uint64_t mask;
-  if (!gmask)
-    return 0;
-  if (size != sizeof(mask))
-    return -LINUX_EINVAL;
-  if (user_read(&mask, gmask, sizeof(mask)) < 0)
-    return -LINUX_EFAULT;
-  shim_sigmask_swap(mask);
-  return 0;
-}
-
 long sys_epoll_pwait(SYSARGS) {
   int timeout = (int)a3;
-  long err = swap_mask(a4, a5);
+  long err = shim_sigmask_arg(a4, a5);
   if (err < 0)
     return err;
   return epoll_wait_common(a0, a1, (int)a2,
@@ -72,17 +60,11 @@ long sys_epoll_pwait(SYSARGS) {
 }
 
 long sys_epoll_pwait2(SYSARGS) {
-  int64_t timeout = -1;
-  if (a3) {
-    struct linux_timespec ts;
-    if (user_read(&ts, a3, sizeof(ts)) < 0)
-      return -LINUX_EFAULT;
-    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
-      return -LINUX_EINVAL;
-    timeout = ts.tv_sec >= 9000000000ll ? INT64_MAX / 4
-                                        : ts.tv_sec * 1000000000 + ts.tv_nsec;
-  }
-  long err = swap_mask(a4, a5);
+  int64_t timeout;
+  long err = shim_timeout_arg(a3, &timeout);
+  if (err < 0)
+    return err;
+  err = shim_sigmask_arg(a4, a5);
   if (err < 0)
     return err;
   return epoll_wait_common(a0, a1, (int)a2, timeout);

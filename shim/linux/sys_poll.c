@@ -67,7 +67,7 @@ long sys_poll(SYSARGS) {
                  timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
 }
 
-static long read_sigmask_arg(uint64_t gmask, uint64_t size) {
+long shim_sigmask_arg(uint64_t gmask, uint64_t size) {
   uint64_t mask;
   if (!gmask)
     return 0;
@@ -79,7 +79,7 @@ static long read_sigmask_arg(uint64_t gmask, uint64_t size) {
   return 0;
 }
 
-static long timespec_ns(uint64_t gts, int64_t *out) {
+long shim_timeout_arg(uint64_t gts, int64_t *out) {
   struct linux_timespec ts;
   *out = -1;
   if (!gts)
@@ -105,10 +105,10 @@ static long put_time_left(uint64_t gts, int64_t left, long ret) {
 
 long sys_ppoll(SYSARGS) {
   int64_t timeout, left = 0;
-  long err = timespec_ns(a2, &timeout);
+  long err = shim_timeout_arg(a2, &timeout);
   if (err < 0)
     return err;
-  err = read_sigmask_arg(a3, a4);
+  err = shim_sigmask_arg(a3, a4);
   if (err < 0)
     return err;
   err = do_poll(a0, (uint32_t)a1, timeout, &left);
@@ -244,14 +244,14 @@ long sys_select(SYSARGS) {
 long sys_pselect6(SYSARGS) {
   uint64_t sets[3] = {a1, a2, a3};
   int64_t timeout, left = 0;
-  long err = timespec_ns(a4, &timeout);
+  long err = shim_timeout_arg(a4, &timeout);
   if (err < 0)
     return err;
   if (a5) {
     uint64_t sig[2]; /* { const sigset_t *ss; size_t ss_len; } */
     if (user_read(sig, a5, sizeof(sig)) < 0)
       return -LINUX_EFAULT;
-    err = read_sigmask_arg(sig[0], sig[1]);
+    err = shim_sigmask_arg(sig[0], sig[1]);
     if (err < 0)
       return err;
   }
