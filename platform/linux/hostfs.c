@@ -20,6 +20,11 @@
 #include "plat_linux.h"
 
 #define MAX_HANDLES 4096
+/* Mode bits a host file may get from the sandbox: never set-user-ID or
+ * set-group-ID (a guest must not leave a setuid file on the host; the
+ * seccomp filter kills a call through the gate that tries). A guest's
+ * chmod 4755 succeeds and the host file gets 0755. */
+#define HOST_MODE_BITS 01777
 #define NAME_CAP 256
 #define OPEN_FLAGS_ALLOWED                                                     \
   (LINUX_O_ACCMODE | LINUX_O_CREAT | LINUX_O_EXCL | LINUX_O_TRUNC |            \
@@ -305,14 +310,14 @@ int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
   if (!name) {
     /* Reopen: a directory reopens as "."; anything else through the
      * name it was opened by. */
-    fd = hsys4(HNR_openat, dfd, ".", hflags, mode & 07777);
+    fd = hsys4(HNR_openat, dfd, ".", hflags, mode & HOST_MODE_BITS);
     if (fd != -LINUX_ENOTDIR)
       goto opened;
     int r = self_path(d, &dfd, &nm);
     if (r < 0)
       return r;
   }
-  fd = hsys4(HNR_openat, dfd, nm, hflags, mode & 07777);
+  fd = hsys4(HNR_openat, dfd, nm, hflags, mode & HOST_MODE_BITS);
 opened:
   /* O_PATH|O_NOFOLLOW names a symlink instead of failing; the contract
    * wants -ELOOP for a symlink whatever the flags. */
@@ -512,7 +517,7 @@ int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
     return -LINUX_EROFS;
   long r;
   if (kind == PLAT_HOST_DIR) {
-    r = hsys3(HNR_mkdirat, hfd(d), name, mode & 07777);
+    r = hsys3(HNR_mkdirat, hfd(d), name, mode & HOST_MODE_BITS);
   } else if (kind == PLAT_HOST_SYMLINK) {
     if (!target || !target[0])
       return -LINUX_EINVAL;
@@ -607,7 +612,7 @@ int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
     return -LINUX_EINVAL;
   if (!d->writable)
     return -LINUX_EROFS;
-  mode &= 07777;
+  mode &= HOST_MODE_BITS;
   if (name)
     return (int)host_result(
         setattr_name(hfd(d), name, what, mode, times, size));

@@ -40,97 +40,140 @@
     .datum_b = (uint64_t)(value)                                               \
   }
 
+/* Up to five comparisons, all of which must hold (libseccomp ANDs the
+ * comparisons of one rule). */
 struct rule {
   int nr;
   unsigned nargs;
-  struct scmp_arg_cmp args[2];
+  struct scmp_arg_cmp args[5];
 };
 
+#define RULE(n, ...)                                                           \
+  {                                                                            \
+    .nr = (n),                                                                 \
+    .nargs = sizeof((struct scmp_arg_cmp[]){__VA_ARGS__}) /                    \
+             sizeof(struct scmp_arg_cmp),                                      \
+    .args = {                                                                  \
+      __VA_ARGS__                                                              \
+    }                                                                          \
+  }
 #define R0(n)                                                                  \
   { .nr = (n), .nargs = 0 }
-#define R1(n, a)                                                               \
-  {                                                                            \
-    .nr = (n), .nargs = 1, .args = { a }                                       \
-  }
-#define R2(n, a, b)                                                            \
-  {                                                                            \
-    .nr = (n), .nargs = 2, .args = { a, b }                                    \
-  }
+
+/* The kernel reads an fd as a 32-bit int and ignores the upper half of
+ * the register, while the filter sees all 64 bits: every pinned integer
+ * must be pinned in all 64 bits, or 0x100000002 passes "fd >= 3" and acts
+ * on fd 2. STDIO_FD(n): 0, 1 or 2 as a 64-bit value. The host fds of
+ * hostfs (3..INT_MAX in all 64 bits, never a standard stream, never
+ * AT_FDCWD) are checked by our own prefix (g_host_fd_args below):
+ * libseccomp 2.5 refuses two comparisons of one argument in a rule. */
+#define STDIO_FD(n) CMP(n, SCMP_CMP_LE, 2)
+/* A mode argument never carries set-user-ID or set-group-ID: a guest must
+ * not leave a setuid file on the host (hostfs strips them, the filter
+ * kills a guest that passes them through the gate). The upper bits of
+ * the register are the kernel's to ignore; the low 12 are what it uses. */
+#define NO_SETID(n) MASKED(n, S_ISUID | S_ISGID, 0)
 
 /* Rules for the same syscall are alternatives (any one allows it). */
 static const struct rule g_rules[] = {
     /* standard streams only */
-    R1(HNR_read, CMP(0, SCMP_CMP_LE, 2)),
-    R1(HNR_write, CMP(0, SCMP_CMP_LE, 2)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TCGETS)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TCSETS)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TCSETSW)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TCSETSF)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2),
-       CMP(1, SCMP_CMP_EQ, LINUX_TIOCGWINSZ)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2),
-       CMP(1, SCMP_CMP_EQ, LINUX_TIOCSWINSZ)),
-    R2(HNR_ioctl, CMP(0, SCMP_CMP_LE, 2), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGPGRP)),
+    RULE(HNR_read, STDIO_FD(0)),
+    RULE(HNR_write, STDIO_FD(0)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TCGETS)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TCSETS)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TCSETSW)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TCSETSF)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGWINSZ)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCSWINSZ)),
+    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGPGRP)),
     /* plat_stdio_poll: one pollfd, no mask (its fd is in memory: only
      * the gate's own code, which polls 0..2, can issue it). */
-    R2(HNR_ppoll, CMP(1, SCMP_CMP_EQ, 1), CMP(3, SCMP_CMP_EQ, 0)),
+    RULE(HNR_ppoll, CMP(1, SCMP_CMP_EQ, 1), CMP(3, SCMP_CMP_EQ, 0)),
     /* memory: anonymous only, no growsdown/hugetlb/populate tricks */
-    R1(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
+    RULE(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
     R0(HNR_munmap),
     R0(HNR_mprotect),
     /* execution */
-    R1(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
+    RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
     R0(HNR_rt_sigreturn),
     R0(HNR_restart_syscall),
     R0(HNR_exit_group),
     /* processes and threads (proc.c): fork with SIGCHLD only, a thread
      * with one fixed flag set; a thread's own exit; the kick signal only */
-    R2(HNR_clone, CMP(0, SCMP_CMP_EQ, SIGCHLD), CMP(1, SCMP_CMP_EQ, 0)),
-    R1(HNR_clone, CMP(0, SCMP_CMP_EQ, PLAT_THREAD_CLONE_FLAGS)),
+    RULE(HNR_clone, CMP(0, SCMP_CMP_EQ, SIGCHLD), CMP(1, SCMP_CMP_EQ, 0)),
+    RULE(HNR_clone, CMP(0, SCMP_CMP_EQ, PLAT_THREAD_CLONE_FLAGS)),
     R0(HNR_exit),
-    R1(HNR_rt_sigprocmask, CMP(0, SCMP_CMP_EQ, SIG_SETMASK)),
+    RULE(HNR_rt_sigprocmask, CMP(0, SCMP_CMP_EQ, SIG_SETMASK)),
     R0(HNR_getpid),
     R0(HNR_gettid),
-    R1(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
+    RULE(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
     /* plat_reap: any child, never blocking, no rusage */
-    R2(HNR_wait4, CMP(2, SCMP_CMP_EQ, WNOHANG | __WALL),
-       CMP(3, SCMP_CMP_EQ, 0)),
+    RULE(HNR_wait4, CMP(2, SCMP_CMP_EQ, WNOHANG | __WALL),
+         CMP(3, SCMP_CMP_EQ, 0)),
     /* plat_timer_set: ITIMER_REAL, _VIRTUAL or _PROF, no old value */
-    R2(HNR_setitimer, CMP(0, SCMP_CMP_LE, 2), CMP(2, SCMP_CMP_EQ, 0)),
+    RULE(HNR_setitimer, CMP(0, SCMP_CMP_LE, 2), CMP(2, SCMP_CMP_EQ, 0)),
     /* waiting, time, entropy */
-    R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
-    R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),
-    R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT | FUTEX_PRIVATE_FLAG)),
-    R1(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE | FUTEX_PRIVATE_FLAG)),
-    R1(HNR_clock_gettime, CMP(0, SCMP_CMP_LE, LINUX_CLOCK_PROCESS_CPUTIME_ID)),
+    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
+    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),
+    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT | FUTEX_PRIVATE_FLAG)),
+    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE | FUTEX_PRIVATE_FLAG)),
+    RULE(HNR_clock_gettime,
+         CMP(0, SCMP_CMP_LE, LINUX_CLOCK_PROCESS_CPUTIME_ID)),
     /* the clocks of the CPU-time timers (plat_timer_set) */
-    R1(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_VIRT)),
-    R1(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_PROF)),
-    R1(HNR_getrandom, CMP(2, SCMP_CMP_EQ, 0)),
-    /* hostfs: fds above the standard streams, names relative to them,
-     * symlinks never followed */
-    R2(HNR_openat, MASKED(0, 0x80000000u, 0),
-       MASKED(2, O_NOFOLLOW, O_NOFOLLOW)),
-    R1(HNR_close, CMP(0, SCMP_CMP_GE, 3)),
-    R1(HNR_pread64, CMP(0, SCMP_CMP_GE, 3)),
-    R1(HNR_pwrite64, CMP(0, SCMP_CMP_GE, 3)),
-    R2(HNR_lseek, CMP(1, SCMP_CMP_EQ, 0), CMP(2, SCMP_CMP_EQ, SEEK_SET)),
-    R1(HNR_getdents64, CMP(0, SCMP_CMP_GE, 3)),
-    R1(HNR_newfstatat, MASKED(3, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW)),
+    RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_VIRT)),
+    RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_PROF)),
+    RULE(HNR_getrandom, CMP(2, SCMP_CMP_EQ, 0)),
+    /* hostfs: moat's own host fds (never the standard streams), names
+     * relative to them, symlinks never followed, no set-id mode bits */
+    RULE(HNR_openat, MASKED(2, O_NOFOLLOW, O_NOFOLLOW), NO_SETID(3)),
+    R0(HNR_close),
+    R0(HNR_pread64),
+    R0(HNR_pwrite64),
+    RULE(HNR_lseek, CMP(1, SCMP_CMP_EQ, 0), CMP(2, SCMP_CMP_EQ, SEEK_SET)),
+    R0(HNR_getdents64),
+    RULE(HNR_newfstatat, MASKED(3, AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW)),
     R0(HNR_readlinkat),
-    R0(HNR_mkdirat),
+    RULE(HNR_mkdirat, NO_SETID(2)),
     R0(HNR_symlinkat),
-    R1(HNR_unlinkat, MASKED(2, ~(uint64_t)AT_REMOVEDIR, 0)),
-    R1(HNR_renameat2,
-       MASKED(4, ~(uint64_t)(LINUX_RENAME_NOREPLACE | LINUX_RENAME_EXCHANGE),
-              0)),
-    R1(HNR_linkat, CMP(4, SCMP_CMP_EQ, 0)),
-    R1(HNR_fchmod, CMP(0, SCMP_CMP_GE, 3)),
-    R0(HNR_fchmodat),
-    R1(HNR_fchmodat2, CMP(3, SCMP_CMP_EQ, AT_SYMLINK_NOFOLLOW)),
-    R1(HNR_utimensat, MASKED(3, ~(uint64_t)AT_SYMLINK_NOFOLLOW, 0)),
-    R1(HNR_ftruncate, CMP(0, SCMP_CMP_GE, 3)),
-    R1(HNR_fsync, CMP(0, SCMP_CMP_GE, 3)),
+    RULE(HNR_unlinkat, MASKED(2, ~(uint64_t)AT_REMOVEDIR, 0)),
+    RULE(HNR_renameat2,
+         MASKED(4, ~(uint64_t)(LINUX_RENAME_NOREPLACE | LINUX_RENAME_EXCHANGE),
+                0)),
+    RULE(HNR_linkat, CMP(4, SCMP_CMP_EQ, 0)),
+    RULE(HNR_fchmod, NO_SETID(1)),
+    RULE(HNR_fchmodat, NO_SETID(2)),
+    RULE(HNR_fchmodat2, NO_SETID(2), CMP(3, SCMP_CMP_EQ, AT_SYMLINK_NOFOLLOW)),
+    RULE(HNR_utimensat, MASKED(3, ~(uint64_t)AT_SYMLINK_NOFOLLOW, 0)),
+    R0(HNR_ftruncate),
+    R0(HNR_fsync),
+};
+
+/* Host descriptor arguments, checked by the prefix before the allowlist
+ * for a call from the gate: arguments whose bit is set in `args` must be
+ * 3..INT_MAX as 64-bit values. Every hostfs call is here. */
+static const struct {
+  int nr;
+  unsigned args;
+} g_host_fd_args[] = {
+    {HNR_openat, 1u << 0},
+    {HNR_close, 1u << 0},
+    {HNR_pread64, 1u << 0},
+    {HNR_pwrite64, 1u << 0},
+    {HNR_lseek, 1u << 0},
+    {HNR_getdents64, 1u << 0},
+    {HNR_newfstatat, 1u << 0},
+    {HNR_readlinkat, 1u << 0},
+    {HNR_mkdirat, 1u << 0},
+    {HNR_symlinkat, 1u << 1},
+    {HNR_unlinkat, 1u << 0},
+    {HNR_renameat2, 1u << 0 | 1u << 2},
+    {HNR_linkat, 1u << 0 | 1u << 2},
+    {HNR_fchmod, 1u << 0},
+    {HNR_fchmodat, 1u << 0},
+    {HNR_fchmodat2, 1u << 0},
+    {HNR_utimensat, 1u << 0},
+    {HNR_ftruncate, 1u << 0},
+    {HNR_fsync, 1u << 0},
 };
 
 static int count_syscalls(void) {
@@ -189,6 +232,52 @@ out:
   return err;
 }
 
+/* The prefix's second part: for a call from the gate whose number is in
+ * g_host_fd_args, each marked argument must have its upper 33 bits clear
+ * and be at least 3, else the process is killed. Falls through to the
+ * allowlist. Writes nothing when out is NULL; returns the length. */
+static size_t host_fd_checks(struct sock_filter *out) {
+  size_t n = 0, total = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    n = 0;
+#define EMIT(insn)                                                             \
+  do {                                                                         \
+    if (pass && out)                                                           \
+      out[n] = (struct sock_filter)insn;                                       \
+    n++;                                                                       \
+  } while (0)
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+    for (size_t i = 0; i < sizeof(g_host_fd_args) / sizeof(g_host_fd_args[0]);
+         i++) {
+      unsigned nargs = (unsigned)__builtin_popcount(g_host_fd_args[i].args);
+      /* body: 5 per argument, then the jump out and the kill */
+      uint8_t body = (uint8_t)(5 * nargs + 2);
+      EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)g_host_fd_args[i].nr,
+                    0, body));
+      for (unsigned a = 0, k = 0; a < 6; a++) {
+        if (!(g_host_fd_args[i].args & (1u << a)))
+          continue;
+        uint32_t lo = (uint32_t)(offsetof(struct seccomp_data, args) + 8 * a);
+        /* instructions left before this entry's kill, after each jump */
+        uint8_t left = (uint8_t)(5 * (nargs - k) + 1);
+        EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, lo + 4));
+        EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(left - 2)));
+        EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, lo));
+        EMIT(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80000000u,
+                      (uint8_t)(left - 4), 0));
+        EMIT(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 3, 0, (uint8_t)(left - 5)));
+        k++;
+      }
+      /* checked: on to the allowlist */
+      EMIT(BPF_STMT(BPF_JMP | BPF_JA | BPF_K, (uint32_t)(total - n - 1)));
+      EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+    }
+#undef EMIT
+    total = n;
+  }
+  return total;
+}
+
 #define IP_LO offsetof(struct seccomp_data, instruction_pointer)
 #define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
 
@@ -238,19 +327,21 @@ int plat_seccomp_build(struct sock_filter **out, int *out_rules) {
   };
 #undef TO
   size_t plen = sizeof(prefix) / sizeof(prefix[0]);
-  if (plen + lib_len > BPF_MAXINSNS) {
+  size_t flen = host_fd_checks(NULL);
+  if (plen + flen + lib_len > BPF_MAXINSNS) {
     free(lib);
     return -E2BIG;
   }
-  struct sock_filter *all = malloc((plen + lib_len) * sizeof(*all));
+  struct sock_filter *all = malloc((plen + flen + lib_len) * sizeof(*all));
   if (!all) {
     free(lib);
     return -ENOMEM;
   }
   memcpy(all, prefix, sizeof(prefix));
-  memcpy(all + plen, lib, lib_len * sizeof(*lib));
+  host_fd_checks(all + plen);
+  memcpy(all + plen + flen, lib, lib_len * sizeof(*lib));
   free(lib);
   *out = all;
   *out_rules = count_syscalls();
-  return (int)(plen + lib_len);
+  return (int)(plen + flen + lib_len);
 }
