@@ -366,15 +366,27 @@ int moat_sethostname(const char *name, size_t len) {
   return 0;
 }
 
+/* May the current process change target's limits? Linux's
+ * check_prlimit_permission: itself, or every uid and gid of the target
+ * equal to the caller's real ones, or CAP_SYS_RESOURCE (euid 0 inside). */
+static bool prlimit_allowed(const struct proc *self, const struct proc *t) {
+  const struct task_cred *c = &self->cred, *tc = &t->cred;
+  if (self == t || c->euid == 0)
+    return true;
+  return c->ruid == tc->ruid && c->ruid == tc->euid && c->ruid == tc->suid &&
+         c->rgid == tc->rgid && c->rgid == tc->egid && c->rgid == tc->sgid;
+}
+
+static struct proc *find_proc_locked(int pid);
+
 int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
                  struct linux_rlimit *old_limit) {
-  struct proc *p = proc_current();
+  struct task_table *tt = g_task_table;
+  struct proc *self = proc_current();
   if (resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
     return -LINUX_EINVAL;
   if (pid < 0)
-    return -LINUX_EINVAL;
-  if (pid != 0 && pid != p->pid)
-    return -LINUX_ESRCH;
+    return -LINUX_ESRCH; /* no such process, as Linux's lookup says */
   struct linux_rlimit nl;
   if (new_limit) {
     nl = *new_limit;
@@ -383,10 +395,25 @@ int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
     if (resource == LINUX_RLIMIT_NOFILE && nl.rlim_max > NR_OPEN_MAX)
       return -LINUX_EPERM;
   }
+  /* The table lock keeps another process from being freed meanwhile. */
+  rt_lock(&tt->lock);
+  struct proc *p = self;
+  if (pid != 0 && pid != self->pid) {
+    p = find_proc_locked(pid);
+    if (!p || p->state != PROC_RUNNING) {
+      rt_unlock(&tt->lock);
+      return -LINUX_ESRCH;
+    }
+    if (!prlimit_allowed(self, p)) {
+      rt_unlock(&tt->lock);
+      return -LINUX_EPERM;
+    }
+  }
   int err = 0;
+  bool root = self->cred.euid == 0;
   rt_lock(&p->lock);
   struct linux_rlimit *rl = &p->rlimit[resource];
-  if (new_limit && nl.rlim_max > rl->rlim_max && p->cred.euid != 0) {
+  if (new_limit && nl.rlim_max > rl->rlim_max && !root) {
     err = -LINUX_EPERM;
     goto out;
   }
@@ -401,6 +428,7 @@ int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
     *rl = nl;
 out:
   rt_unlock(&p->lock);
+  rt_unlock(&tt->lock);
   return err;
 }
 

@@ -227,6 +227,11 @@ int moat_setresgid(uint32_t r, uint32_t e, uint32_t s);
 int moat_getgroups(int size, uint32_t *list);
 int moat_uname(struct linux_utsname *out);
 int moat_sethostname(const char *name, size_t len);
+/* The one store of resource limits: per process (struct proc's rlimit
+ * array, core/task.c), inherited by fork, kept across exec. pid 0 is the
+ * caller; another pid of the sandbox needs Linux's permission (same real
+ * ids, or euid 0). Per-resource side effects (RLIMIT_NOFILE's table size)
+ * happen here; readers use task_rlimit (core/task.h). */
 int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
                  struct linux_rlimit *old_limit);
 int moat_sysinfo(struct linux_sysinfo *out);

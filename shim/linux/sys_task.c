@@ -248,8 +248,6 @@ long sys_rseq(SYSARGS) {
 static long prlimit_common(int pid, int res, uint64_t gnew, uint64_t gold) {
   struct linux_rlimit nl, ol;
   int err;
-  if (pid && pid != moat_getpid())
-    return -LINUX_ESRCH;
   if (res < 0 || res >= LINUX_RLIMIT_NLIMITS)
     return -LINUX_EINVAL;
   if (gnew) {
@@ -261,7 +259,7 @@ static long prlimit_common(int pid, int res, uint64_t gnew, uint64_t gold) {
   if (gold && !user_buf_ok(gold, sizeof(ol), LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
   memset(&ol, 0, sizeof(ol));
-  err = moat_prlimit(0, res, gnew ? &nl : NULL, gold ? &ol : NULL);
+  err = moat_prlimit(pid, res, gnew ? &nl : NULL, gold ? &ol : NULL);
   if (err < 0)
     return err;
   if (gold && user_write(gold, &ol, sizeof(ol)) < 0)
