@@ -1592,6 +1592,630 @@ def fuzz(ctx):
     return out.strip().splitlines()[-1] if out.strip() else ""
 
 
+# ---------------------------------------------------------------------------
+# attacks: a guest that has taken over the library OS calls the platform's
+# syscall gate itself (tests/security/hostattack.c; issue 7, host holes
+# 1-4). Every payload also runs natively (hostattack -n: the raw syscall
+# instruction) as the positive control: the detector that must stay quiet
+# under moat has to fire there, so a quiet detector means a closed hole,
+# not a blind test. After every moat run the host is checked unchanged
+# (HostWatch: modes, owners, times, sizes, contents, no extra files) and no
+# process of the run may be left (its session is empty).
+
+ATTACK_HIGH_BITS = (0x100000000, 0xffffffff00000000, 0x8000000000000000)
+SIGSYS_STATUS = 128 + 31
+
+
+def _gate_opts(ctx):
+    """--env options that tell hostattack where the gate is (as sec_gate:
+    moat under setarch -R loads at 0x555555554000)."""
+    ctx.need_moat()
+    if not shutil.which("setarch"):
+        skip("setarch not installed (util-linux)")
+    off, code = elf_symbol(ctx.moat, "plat_gate_syscall6")
+    if off is None or code is None:
+        fail("no plat_gate_syscall6 symbol in %s (nm)" % ctx.moat)
+    return ["--env", "MOAT_GATE=%x" % (0x555555554000 + off),
+            "--env", "MOAT_GATE_BYTES=" + code.hex()]
+
+
+def _attack_argv(ctx, opts, args):
+    exe = security_bin(ctx, "hostattack")
+    return ["setarch", "-R"] + ctx.moat_run(
+        *_gate_opts(ctx), "--mount", os.path.dirname(exe) + ":/t:ro",
+        *opts, "--", "/t/hostattack", *args)
+
+
+def _session_left(sid):
+    """Live (not zombie) processes of session sid."""
+    left = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rfind(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            left.append(int(d))
+    return left
+
+
+def _attack_run(argv, stdin=None, stderr=None, timeout=30):
+    """Run argv in its own session with stdin (a file object, an fd or
+    None) and stderr (a file object or None: captured). Returns the Proc
+    and the processes of its session still alive 2 s after it ended
+    (killed, so that nothing outlives the test)."""
+    p = subprocess.Popen(argv, stdin=stdin if stdin is not None
+                         else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=stderr if stderr is not None
+                         else subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        timed_out = True
+    deadline = time.time() + 2
+    left = _session_left(p.pid)
+    while left and time.time() < deadline:
+        time.sleep(0.05)
+        left = _session_left(p.pid)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    status = p.returncode if p.returncode >= 0 else 128 - p.returncode
+    return Proc(argv, out, err or b"", status, timed_out), left
+
+
+class HostWatch:
+    """The host as it was: every path below the given roots (mode, owner,
+    size, mtime, ctime, content) and the system files a subverted guest
+    would go for (mode, owner, size, times; directories mode and owner
+    only, others may add files there). changes() lists what differs."""
+    SYSTEM = ("/etc/passwd", "/etc/shadow", "/etc/gshadow", "/bin/true",
+              "/etc", "/root", "/tmp")
+
+    def __init__(self, *roots):
+        self.roots = roots
+        self.before = self.snap()
+
+    @staticmethod
+    def _entry(path, full):
+        st = os.lstat(path)
+        e = (oct(st.st_mode), st.st_uid, st.st_gid)
+        if full or not stat_isdir(st.st_mode):
+            e += (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if full and stat_isreg(st.st_mode):
+            with open(path, "rb") as f:
+                e += (hashlib.sha256(f.read()).hexdigest()[:16],)
+        return e
+
+    def snap(self):
+        state = {}
+        for p in self.SYSTEM:
+            if os.path.lexists(p):
+                state[p] = self._entry(p, False)
+        for root in self.roots:
+            state[root] = self._entry(root, True)
+            for dirpath, dirnames, filenames in os.walk(root):
+                for n in dirnames + filenames:
+                    p = os.path.join(dirpath, n)
+                    state[p] = self._entry(p, True)
+        return state
+
+    def changes(self):
+        now = self.snap()
+        out = []
+        for p in sorted(set(self.before) | set(now)):
+            a, b = self.before.get(p), now.get(p)
+            if a is None:
+                out.append("%s appeared (%s)" % (p, b[0]))
+            elif b is None:
+                out.append("%s is gone" % p)
+            elif a != b:
+                what = ["mode", "uid", "gid", "size", "mtime", "ctime",
+                        "content"]
+                out.append("%s: %s" % (p, ", ".join(
+                    "%s %s -> %s" % (what[i], a[i], b[i])
+                    for i in range(len(a)) if a[i] != b[i])))
+        return out
+
+
+def stat_isdir(mode):
+    return (mode & 0o170000) == 0o040000
+
+
+def stat_isreg(mode):
+    return (mode & 0o170000) == 0o100000
+
+
+def _setid_paths(root):
+    """Paths at or below root (relative; "." is root) with S_ISUID or
+    S_ISGID: path -> mode."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for p in [dirpath] + [os.path.join(dirpath, n) for n in filenames]:
+            m = os.lstat(p).st_mode
+            if m & 0o6000:
+                found[os.path.relpath(p, root)] = "%o" % m
+    return found
+
+
+def _killed_by_filter(p, err):
+    """Did seccomp end the sandbox (SIGSYS, status 159) and moat say so in
+    moat: lines only?"""
+    lines = [l for l in err.splitlines() if l.strip()]
+    return p.status == SIGSYS_STATUS and lines and all(
+        l.startswith("moat: ") for l in lines) and any(
+        "seccomp" in l or "SIGSYS" in l or "system call" in l
+        for l in lines)
+
+
+def _must_be_killed(what, p, out, err, changes, left, effects=()):
+    """The verdict on one moat run of a payload the filter must stop: None
+    or what went wrong."""
+    problems = []
+    if "gate found" not in out:
+        problems.append("the guest did not find the gate")
+    if effects:
+        problems.append("the attack worked: " + "; ".join(effects))
+    if changes:
+        problems.append("the host changed: " + "; ".join(changes))
+    if left:
+        problems.append("%d processes of the run outlived it" % len(left))
+    if not _killed_by_filter(p, err):
+        problems.append("status %d, expected %d (SIGSYS) with a moat: line"
+                        % (p.status, SIGSYS_STATUS))
+    if problems:
+        return "%s: %s\n  output: %s%s" % (
+            what, "; ".join(problems), out.replace("\n", " | "),
+            err[-600:].replace("\n", " | "))
+    return None
+
+
+# Hole 1: fd pins. What each call aims at: host fd 0 (the stdin file, or
+# a directory for getdents64) or host fd 2 (the stderr log).
+ATTACK_FD_TARGET = {"close": 0, "pread64": 0, "getdents64": 0, "fchmod": 0,
+                    "lseek": 0, "pwrite64": 2, "ftruncate": 2, "fsync": 2}
+
+
+def _fd_payload(ctx, call, fdval, native):
+    """Run one fd payload with canary stdin and stderr. Returns (Proc,
+    output, moat's stderr lines, what the detector saw, host changes,
+    processes left)."""
+    d = ctx.tmpdir("attack-fd")
+    token = hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    canary = os.path.join(d, "canary")
+    os.mkdir(canary)
+    stdin_path = os.path.join(canary, "stdin.txt")
+    with open(stdin_path, "w") as f:
+        f.write("STDIN-%s\nsecond line\n" % token)
+    os.chmod(stdin_path, 0o644)
+    os.makedirs(os.path.join(canary, "stdin-dir", "entry-" + token))
+    err_path = os.path.join(d, "stderr.log")
+    err_canary = ("STDERR-CANARY-%s\n" % token).encode()
+    with open(err_path, "wb") as f:
+        f.write(err_canary)
+    os.chmod(err_path, 0o644)
+    watch = HostWatch(canary)
+    if call == "getdents64":
+        fin = os.open(os.path.join(canary, "stdin-dir"),
+                      os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fin = os.open(stdin_path, os.O_RDONLY)
+        os.lseek(fin, 7, os.SEEK_SET)
+    args = ["fd", call, "%#x" % fdval]
+    argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
+            else _attack_argv(ctx, [], args))
+    ferr = open(err_path, "r+b")
+    try:
+        ferr.seek(0, os.SEEK_END)
+        p, left = _attack_run(argv, stdin=fin, stderr=ferr)
+        offset = os.lseek(fin, 0, os.SEEK_CUR)
+    finally:
+        os.close(fin)
+        ferr.close()
+    out = p.stdout.decode("utf-8", "replace")
+    effects = []
+    mode = os.stat(stdin_path).st_mode & 0o7777
+    if mode != 0o644:
+        effects.append("the host's stdin file is now mode %04o" % mode)
+    if call != "getdents64" and offset != 7:
+        effects.append("the host's stdin offset moved from 7 to %d" % offset)
+    with open(err_path, "rb") as f:
+        logged = f.read()
+    if not logged.startswith(err_canary):
+        effects.append("the host's stderr log now starts %r (%d bytes)" % (
+            logged[:20], len(logged)))
+    if "read host fd 0 after close: EBADF" in out:
+        effects.append("the host's stdin was closed")
+    if token in out:
+        effects.append("the guest read the host's stdin through %#x" % fdval)
+    if call == "fsync" and "fsync(%#x) = 0" % fdval in out:
+        effects.append("fsync reached host fd 2 (the log file)")
+    tail = logged[len(err_canary):] if logged.startswith(err_canary) \
+        else logged
+    return p, out, tail.decode("utf-8", "replace"), effects, \
+        watch.changes(), left
+
+
+def attack_fd_test(call):
+    def body(ctx):
+        values = [v | ATTACK_FD_TARGET[call] for v in ATTACK_HIGH_BITS]
+        if call == "lseek":
+            values.insert(0, 0)  # lseek on 0..2 is not pinned at all
+        problems = []
+        for v in values:
+            p, out, err, effects, _, _ = _fd_payload(ctx, call, v, True)
+            if not effects:
+                fail("positive control: natively %s(%#x) had no effect the "
+                     "test can see (status %d)\n%s" % (call, v, p.status, out))
+            p, out, err, effects, changes, left = _fd_payload(ctx, call, v,
+                                                              False)
+            problems.append(_must_be_killed("%s(%#x)" % (call, v), p, out,
+                                            err, changes, left, effects))
+        problems = [x for x in problems if x]
+        if problems:
+            fail("%d of %d fd values got through:\n%s" % (
+                len(problems), len(values), "\n".join(problems)))
+        return "%d fd values, each killed; natively each took effect" % \
+            len(values)
+    return body
+
+
+# Hole 2: set-id bits on host files. The grant's files: "file" (0644),
+# "dir" (0755), the grant directory itself (0755).
+def _setid_fixture(root, with_true=False):
+    os.makedirs(root)
+    for n in ("file", "f1", "f2", "f3"):
+        with open(os.path.join(root, n), "w") as f:
+            f.write("x\n")
+        os.chmod(os.path.join(root, n), 0o644)
+    for n in ("dir", "d", "d2"):
+        os.mkdir(os.path.join(root, n))
+        os.chmod(os.path.join(root, n), 0o755)
+    if with_true:
+        shutil.copy("/bin/true", os.path.join(root, "true"))
+        os.chmod(os.path.join(root, "true"), 0o755)
+    os.chmod(root, 0o755)
+
+
+# what the ordinary path asks for: entry -> mode without the set-id bits
+SETID_ORDINARY = {"true": 0o755, "f1": 0o755, "f2": 0o755, "f3": 0o755,
+                  "new": 0o755, "d": 0o777, "d2": 0o1777}
+
+
+def attack_setid_ordinary(ctx):
+    """chmod, fchmod, fchmodat, fchmodat2, open(O_CREAT) and mkdir with
+    set-id bits, and busybox chmod, in an rw grant: the calls succeed as
+    natively, the host files get the permission bits asked for and never
+    S_ISUID/S_ISGID. The same calls natively (the control) do set them."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    exe = security_bin(ctx, "hostattack")
+    d = ctx.tmpdir("attack-setid")
+    nat, grant = os.path.join(d, "native"), os.path.join(d, "grant")
+    _setid_fixture(nat, True)
+    _setid_fixture(grant, True)
+    script = "chmod 6755 /w/file && chmod u+s,g+s /w/dir && " \
+        "chmod 2755 /w/dir/../f1 && echo chmod-done"
+    want_bb = {"file": 0o755, "dir": 0o755}
+    native = run([exe, "chmod", nat])
+    nbb = run([ctx.busybox, "sh", "-c", script.replace("/w", nat)])
+    found = _setid_paths(nat)
+    missed = sorted((set(SETID_ORDINARY) | set(want_bb)) - set(found))
+    if native.status != 0 or nbb.status != 0 or missed:
+        fail("positive control: natively %s have no set-id bits (status "
+             "%d, %d)\n%s" % (missed, native.status, nbb.status,
+                              show(native.stdout)))
+    watch = HostWatch()
+    p, left = _attack_run(ctx.moat_run("--mount", os.path.dirname(exe) +
+                                       ":/t:ro", "--mount", grant + ":/w:rw",
+                                       "--", "/t/hostattack", "chmod", "/w"))
+    q, left2 = _attack_run(ctx.moat_run("--mount", grant + ":/w:rw", "--",
+                                        "busybox", "sh", "-c", script))
+    problems = []
+    found = _setid_paths(grant)
+    if found:
+        problems.append("host entries with set-id bits: %s" % found)
+    if p.stdout != native.stdout:
+        problems.append("the guest's calls did not return what they return "
+                        "natively:\n" + diff_text(native.stdout, p.stdout))
+    if q.status != 0 or q.stdout != b"chmod-done\n":
+        problems.append("busybox chmod: status %d %s" % (q.status,
+                                                         show(q.stderr)))
+    for n, want in list(SETID_ORDINARY.items()) + list(want_bb.items()):
+        path = os.path.join(grant, n)
+        if n in want_bb:
+            want = want_bb[n]
+        m = os.lstat(path).st_mode & 0o1777 if os.path.lexists(path) \
+            else None
+        if m != want:
+            problems.append("%s: host mode %s, expected %04o" % (
+                n, "missing" if m is None else "%04o" % m, want))
+    if watch.changes():
+        problems.append("the host changed: " + "; ".join(watch.changes()))
+    if left or left2:
+        problems.append("processes of the run outlived it")
+    if p.status != 0:
+        problems.append("status %d" % p.status)
+    if problems:
+        fail("\n".join(problems) + "\noutput:\n" + show(p.stdout) +
+             show(p.stderr, 600))
+
+
+# gate payload -> does the native control leave set-id bits? (mkdir never
+# takes them from its mode: natively the control only sees the new dir)
+SETID_GATE = {"openat": True, "fchmodat": True, "fchmodat2": True,
+              "fchmod": True, "fchmod-grant": True, "fchmodat-dir": True,
+              "mkdirat": False}
+
+
+def attack_setid_gate(ctx):
+    """Through the gate, relative to the rw grant's host fd (found by its
+    device and inode): openat(O_CREAT, 06777), fchmodat, fchmodat2, fchmod
+    (of a file and of the grant itself), mkdirat(06777). Each is its own
+    run: the filter must kill the sandbox (the mode's 06000 bits are
+    pinned to 0) and the grant must be exactly as it was."""
+    exe = security_bin(ctx, "hostattack")
+    problems = []
+    for how, bits in SETID_GATE.items():
+        d = ctx.tmpdir("attack-setid-gate")
+        nat, grant = os.path.join(d, "native"), os.path.join(d, "grant")
+        _setid_fixture(nat)
+        _setid_fixture(grant)
+        n, _ = _attack_run([exe, "-n", "grant", how, nat])
+        seen = _setid_paths(nat) if bits else [
+            x for x in os.listdir(nat) if x.startswith("gate-")]
+        if not seen or b"survived" not in n.stdout:
+            fail("positive control: natively %s left nothing the test can "
+                 "see\n%s" % (how, show(n.stdout)))
+        st = os.stat(grant)
+        watch = HostWatch(grant)
+        p, left = _attack_run(_attack_argv(
+            ctx, ["--mount", grant + ":/w:rw", "--env",
+                  "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)],
+            ["grant", how, "/w"]))
+        out = p.stdout.decode("utf-8", "replace")
+        if "survived" in out and "grant fd found" not in out:
+            fail("%s: the guest did not find the grant's fd\n%s" % (how, out))
+        problems.append(_must_be_killed(
+            how, p, out, p.stderr.decode("utf-8", "replace"),
+            watch.changes(), left, ["set-id bits on %s" % _setid_paths(grant)]
+            if _setid_paths(grant) else []))
+    problems = [x for x in problems if x]
+    if problems:
+        fail("%d of %d payloads got through:\n%s" % (
+            len(problems), len(SETID_GATE), "\n".join(problems)))
+    return "%d payloads, each killed; natively each took effect" % len(
+        SETID_GATE)
+
+
+# Hole 3: the host kernel, not moat's memory, keeps /etc/shadow out.
+def _fnv(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+
+
+def attack_etc_shadow(ctx):
+    """Through the gate and /etc's grant fd: /etc/passwd is read (the
+    control: its first line and hash match the host's), /etc/shadow and
+    /etc/gshadow are refused by the host kernel (EACCES; or the call
+    killed), and ../root does not open. Natively (the control of the
+    detector) root reads both and the hashes match."""
+    if os.geteuid() != 0:
+        skip("needs root: the hole is that of moat run by root "
+             "(/etc/shadow is root's)")
+    exe = security_bin(ctx, "hostattack")
+    secret = {}
+    for n in ("passwd", "shadow", "gshadow"):
+        try:
+            with open("/etc/" + n, "rb") as f:
+                secret[n] = f.read()
+        except OSError:
+            pass
+    if "shadow" not in secret or secret["shadow"] and \
+            os.stat("/etc/shadow").st_mode & 0o004:
+        skip("no /etc/shadow that others may not read on this host")
+    n, _ = _attack_run([exe, "-n", "etc", "/etc"])
+    nat = n.stdout.decode("utf-8", "replace")
+    if "shadow: read %d bytes, fnv %s" % (len(secret["shadow"]), _fnv(
+            secret["shadow"])) not in nat:
+        fail("positive control: natively root did not read /etc/shadow "
+             "(or the hash differs)\n" + nat)
+    st = os.stat("/etc")
+    watch = HostWatch()
+    p, left = _attack_run(_attack_argv(
+        ctx, ["--env", "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)],
+        ["etc", "/etc"]))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    lines = out.splitlines()
+    problems = []
+    first = secret["passwd"].split(b"\n")[0].decode("utf-8", "replace")
+    if "passwd: first line: " + first not in lines or \
+            "passwd: read %d bytes, fnv %s" % (
+                len(secret["passwd"]), _fnv(secret["passwd"])) not in lines:
+        problems.append("the control failed: /etc/passwd not read through "
+                        "the grant's fd")
+    for name in ("shadow", "gshadow"):
+        data = secret.get(name)
+        if data is None:
+            continue
+        if _fnv(data) in out:
+            problems.append("/etc/%s was read" % name)
+        mine = [l for l in lines if l.startswith(name + ": ")]
+        killed = _killed_by_filter(p, err) and not mine
+        if not killed and mine not in (["%s: open EACCES" % name],
+                                       ["%s: read EACCES" % name]):
+            problems.append("/etc/%s: %s, expected EACCES" % (name, mine))
+    if "../root: open ok" in lines:
+        problems.append("/root opened through ../ from /etc's fd")
+    if p.status not in (0, SIGSYS_STATUS):
+        problems.append("status %d" % p.status)
+    if watch.changes():
+        problems.append("the host changed: " + "; ".join(watch.changes()))
+    if left:
+        problems.append("processes of the run outlived it")
+    if problems:
+        fail("; ".join(problems) + "\noutput:\n" + out + err[-1000:])
+
+
+def rw_grant_owner(ctx):
+    """Files, directories, links and symlinks the guest makes in an rw
+    grant are owned by the invoking user on the host, and a file of the
+    user's that only its owner may read and write (0600) is read and
+    written by the guest (the user granted it)."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    d = os.path.join(ctx.tmpdir("rw-owner"), "w")
+    os.mkdir(d)
+    token = "MINE-%s" % hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    own = os.path.join(d, "own")
+    with open(own, "w") as f:
+        f.write(token + "\n")
+    os.chmod(own, 0o600)
+    script = ("cat /w/own && echo more >> /w/own && echo x > /w/new && "
+              "mkdir /w/dir && mkdir -p /w/dir/sub && echo y > /w/dir/sub/f "
+              "&& ln /w/new /w/link && ln -s new /w/sym && "
+              "mv /w/new /w/renamed && echo done")
+    watch = HostWatch()
+    p, left = _attack_run(ctx.moat_run("--mount", d + ":/w:rw", "--",
+                                       "busybox", "sh", "-c", script))
+    problems = []
+    if p.status != 0 or p.stdout != (token + "\ndone\n").encode():
+        problems.append("status %d, output %r %s" % (
+            p.status, p.stdout, show(p.stderr)))
+    with open(own) as f:
+        if f.read() != token + "\nmore\n":
+            problems.append("the 0600 file was not appended to")
+    wrong = []
+    for dirpath, dirnames, filenames in os.walk(d):
+        for n in [dirpath] + [os.path.join(dirpath, x)
+                              for x in dirnames + filenames]:
+            st = os.lstat(n)
+            if (st.st_uid, st.st_gid) != (ctx.uid, ctx.gid):
+                wrong.append("%s %d:%d" % (os.path.relpath(n, d), st.st_uid,
+                                           st.st_gid))
+    if wrong:
+        problems.append("owned by others than %d:%d on the host: %s" % (
+            ctx.uid, ctx.gid, ", ".join(sorted(set(wrong)))))
+    if watch.changes() or left:
+        problems.append("the host changed: %s; %d processes left" % (
+            watch.changes(), len(left)))
+    if problems:
+        fail("; ".join(problems))
+
+
+def _sandbox_ids(ctx, opts):
+    """Uid and Gid fields of the sandbox's host processes (all but the
+    supervisor) while a guest waits for its stdin: ({pid: (uids, gids)},
+    None) or (None, what went wrong)."""
+    argv = ctx.moat_run(*opts, "--", "busybox", "sh", "-c",
+                        "echo ready; read x; echo bye")
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    ids = {}
+    try:
+        if _read_until(p, b"ready", 10) is not None:
+            for pid in sandbox_procs(ctx, p.pid):
+                if pid == p.pid:
+                    continue
+                try:
+                    with open("/proc/%d/status" % pid) as f:
+                        st = dict(l.split(":", 1) for l in f if ":" in l)
+                    ids[pid] = (st["Uid"].split(), st["Gid"].split())
+                except OSError:
+                    pass
+        p.stdin.close()
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    if p.returncode != 0 or not ids:
+        return None, "status %d, %d sandbox processes seen: %s" % (
+            p.returncode, len(ids), show(p.stderr.read(), 600).strip())
+    return ids, None
+
+
+def sandbox_host_uid(ctx):
+    """moat run by root: the sandbox's host processes run as an
+    unprivileged host uid (65534 by default, --host-uid UID:GID), so the
+    host kernel, not moat, refuses what that uid may not do."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    if os.geteuid() != 0:
+        skip("needs root: an unprivileged invoker's processes already "
+             "have no root powers")
+    problems = []
+    for opts, uid, gid in (([], "65534", None),
+                           (["--host-uid", "4321:4322"], "4321", "4322")):
+        name = " ".join(opts) or "default"
+        ids, why = _sandbox_ids(ctx, opts)
+        if why:
+            problems.append("%s: %s" % (name, why))
+            continue
+        for pid, (uids, gids) in ids.items():
+            if set(uids) != {uid} or (gid and set(gids) != {gid}) or \
+                    "0" in gids:
+                problems.append("%s: pid %d: Uid %s Gid %s, expected %s%s" % (
+                    name, pid, " ".join(uids), " ".join(gids), uid,
+                    ":" + gid if gid else ""))
+    if problems:
+        fail("\n".join(problems))
+
+
+# Hole 4: a host without user namespaces (NO_USERNS, as hostdeath uses).
+def _no_userns_wrapper_works():
+    if not shutil.which("unshare"):
+        skip("unshare not installed")
+    if run(NO_USERNS + ["true"]).status != 0:
+        skip("cannot make a user namespace to emulate a host without them")
+    if run(NO_USERNS + ["unshare", "-U", "true"]).status == 0:
+        skip("the emulation leaves user namespaces usable")
+
+
+def no_userns_refused(ctx):
+    """Without user namespaces moat refuses to start: status 125 and one
+    moat: line naming --allow-no-userns. The same command runs where user
+    namespaces exist (the control)."""
+    ctx.need_moat()
+    _no_userns_wrapper_works()
+    argv = ctx.moat_run("--", "true")
+    c = run(argv)
+    if c.status != 0:
+        fail("control: moat run true: status %d %s" % (c.status,
+                                                        show(c.stderr)))
+    p, left = _attack_run(NO_USERNS + argv)
+    lines = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
+             if l.strip()]
+    if p.status != 125 or len(lines) != 1 or not lines[0].startswith(
+            "moat: ") or "--allow-no-userns" not in lines[0] or left:
+        fail("status %d, expected 125 and one moat: line naming "
+             "--allow-no-userns; stderr:\n%s" % (p.status, "\n".join(lines)))
+
+
+def no_userns_allowed(ctx):
+    """With --allow-no-userns moat runs without user namespaces."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    _no_userns_wrapper_works()
+    p, left = _attack_run(NO_USERNS + ctx.moat_run(
+        "--allow-no-userns", "--", "busybox", "echo", "hi"))
+    if p.status != 0 or p.stdout != b"hi\n" or left:
+        fail("status %d, output %r, %d processes left\n%s" % (
+            p.status, p.stdout, len(left), show(p.stderr)))
+
+
 # The syscall fuzzer runs inside moat (tests/security/sysfuzz.c says what
 # it calls and how). A child may end any way it likes except SIGSYS: a
 # signal it sent itself, SIGSEGV from its own bad pointer or a garbage
@@ -1716,6 +2340,17 @@ def register_all(ctx):
         "thread after the bomb: ok"], None))
     register("security/kill-9-leaves-no-guest", kill9_leaves_nothing)
     register("security/kill-reaches-only-sandbox", kill_only_sandbox)
+    # issue 7's host holes 1-4, attacked through the gate by a guest that
+    # has taken over the library OS (tests/security/hostattack.c)
+    for call in ATTACK_FD_TARGET:
+        register("security/attack-fd-" + call, attack_fd_test(call))
+    register("security/attack-setid-ordinary", attack_setid_ordinary)
+    register("security/attack-setid-gate", attack_setid_gate)
+    register("security/attack-etc-shadow", attack_etc_shadow)
+    register("security/rw-grant-owner", rw_grant_owner)
+    register("security/sandbox-host-uid", sandbox_host_uid)
+    register("security/no-userns-refused", no_userns_refused)
+    register("security/no-userns-allowed-with-flag", no_userns_allowed)
     for mode in ("wait", "read"):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),

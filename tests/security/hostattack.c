@@ -1,0 +1,309 @@
+/* A guest that has taken over the library OS and attacks the host through
+ * the platform's syscall gate (issue 7, host holes 1-3). tests/run.py
+ * passes the gate's address and first bytes (MOAT_GATE, MOAT_GATE_BYTES,
+ * as for tests/security/gate.c; the bytes are checked before the jump).
+ * With -n the same payload runs natively with the raw syscall()
+ * instruction: that is the positive control, proving that the runner's
+ * detector notices the payload's effect when nothing stops it.
+ *
+ *   hostattack [-n] fd CALL FD       one call of close, pread64, pwrite64,
+ *                                    fchmod, ftruncate, fsync, getdents64
+ *                                    or lseek on a 64-bit fd value (hex
+ *                                    allowed): the kernel uses its low 32
+ *                                    bits
+ *   hostattack [-n] grant HOW DIR    set-id bits through a grant's host fd
+ *                                    (found by MOAT_GRANT=dev:ino; with -n
+ *                                    DIR is opened instead)
+ *   hostattack chmod DIR             set-id bits the ordinary way (libc
+ *                                    calls, under moat through the library
+ *                                    OS): the same natively and inside
+ *   hostattack [-n] etc DIR          /etc/shadow, /etc/gshadow and
+ *                                    /etc/passwd through /etc's grant fd
+ *                                    (MOAT_GRANT; with -n DIR is opened)
+ *
+ * Each prints one line per call with its raw result (-errno on failure),
+ * then "survived". File contents that may be secret are printed only as a
+ * length and an FNV-1a hash, which the runner computes too. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#include "guest.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+typedef long (*gate_fn)(long, long, long, long, long, long, long);
+
+static bool g_native;
+static gate_fn g_gate;
+
+static void on_segv(int sig) {
+  printf("gate address not mapped\n");
+  _exit(3);
+}
+
+/* The gate from the environment, or exit 2/3 (never a silent pass). */
+static void find_gate(void) {
+  const char *a = getenv("MOAT_GATE"), *b = getenv("MOAT_GATE_BYTES");
+  if (!a || !b) {
+    printf("MOAT_GATE / MOAT_GATE_BYTES not set\n");
+    exit(2);
+  }
+  uintptr_t addr = (uintptr_t)strtoull(a, NULL, 16);
+  signal(SIGSEGV, on_segv);
+  const unsigned char *code = (const unsigned char *)addr;
+  size_t n = strlen(b) / 2;
+  for (size_t i = 0; i < n; i++) {
+    unsigned v;
+    sscanf(b + 2 * i, "%2x", &v);
+    if (code[i] != v) {
+      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
+      exit(3);
+    }
+  }
+  signal(SIGSEGV, SIG_DFL);
+  g_gate = (gate_fn)addr;
+  printf("gate found\n");
+}
+
+/* One host syscall: raw natively, through the gate inside moat. */
+static long hc(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+  if (!g_native)
+    return g_gate(nr, a1, a2, a3, a4, a5, a6);
+  long r = syscall(nr, a1, a2, a3, a4, a5, a6);
+  return r == -1 ? -errno : r;
+}
+
+static uint64_t fnv(const char *p, long n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (long i = 0; i < n; i++)
+    h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+static char g_buf[65536];
+
+static int attack_fd(const char *call, long fd) {
+  long r;
+  if (!strcmp(call, "close")) {
+    r = hc(SYS_close, fd, 0, 0, 0, 0, 0);
+    printf("close(%#lx) = %ld\n", fd, r);
+    /* closed or not: the host's fd 0 answers a plain read */
+    long q = hc(SYS_read, 0, (long)g_buf, 64, 0, 0, 0);
+    printf("read host fd 0 after close: %s\n",
+           q == -EBADF ? "EBADF (closed)" : (q < 0 ? "error" : "open"));
+  } else if (!strcmp(call, "pread64") || !strcmp(call, "getdents64")) {
+    bool pread = !strcmp(call, "pread64");
+    r = hc(pread ? SYS_pread64 : SYS_getdents64, fd, (long)g_buf,
+           pread ? 4096 : (long)sizeof(g_buf), 0, 0, 0);
+    printf("%s(%#lx) = %ld\n", call, fd, r);
+    if (pread && r > 0)
+      printf("data: %.*s\n", (int)strcspn(g_buf, "\n"), g_buf);
+    for (long off = 0; !pread && r > 0 && off < r;) {
+      const char *d = g_buf + off;
+      unsigned short reclen;
+      memcpy(&reclen, d + 16, sizeof(reclen));
+      if (reclen == 0)
+        break;
+      printf("entry: %s\n", d + 19);
+      off += reclen;
+    }
+  } else if (!strcmp(call, "pwrite64")) {
+    static const char msg[] = "PWNED-BY-GUEST\n";
+    r = hc(SYS_pwrite64, fd, (long)msg, sizeof(msg) - 1, 0, 0, 0);
+    printf("pwrite64(%#lx) = %ld\n", fd, r);
+  } else if (!strcmp(call, "fchmod")) {
+    r = hc(SYS_fchmod, fd, 06777, 0, 0, 0, 0);
+    printf("fchmod(%#lx, 06777) = %ld\n", fd, r);
+  } else if (!strcmp(call, "ftruncate")) {
+    r = hc(SYS_ftruncate, fd, 0, 0, 0, 0, 0);
+    printf("ftruncate(%#lx, 0) = %ld\n", fd, r);
+  } else if (!strcmp(call, "fsync")) {
+    r = hc(SYS_fsync, fd, 0, 0, 0, 0, 0);
+    printf("fsync(%#lx) = %ld\n", fd, r);
+  } else if (!strcmp(call, "lseek")) {
+    r = hc(SYS_lseek, fd, 0, SEEK_SET, 0, 0, 0);
+    printf("lseek(%#lx, 0, SEEK_SET) = %ld\n", fd, r);
+  } else {
+    printf("unknown call %s\n", call);
+    return 2;
+  }
+  return 0;
+}
+
+/* The grant's host fd: the one whose device and inode are MOAT_GRANT's. */
+static long grant_fd(const char *dir) {
+  if (g_native) {
+    long fd =
+        hc(SYS_openat, AT_FDCWD, (long)dir, O_RDONLY | O_DIRECTORY, 0, 0, 0);
+    if (fd < 0)
+      printf("open %s: %ld\n", dir, fd);
+    return fd;
+  }
+  const char *want = getenv("MOAT_GRANT");
+  unsigned long long dev, ino;
+  if (!want || sscanf(want, "%llu:%llu", &dev, &ino) != 2) {
+    printf("MOAT_GRANT=dev:ino not set\n");
+    return -1;
+  }
+  for (long fd = 3; fd < 5000; fd++) {
+    struct stat st;
+    long r = hc(SYS_newfstatat, fd, (long)"", (long)&st,
+                AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0, 0);
+    if (r == 0 && st.st_dev == dev && st.st_ino == ino) {
+      printf("grant fd found\n");
+      return fd;
+    }
+  }
+  printf("no host fd of the grant among 3..4999\n");
+  return -1;
+}
+
+static int attack_grant(const char *how, const char *dir) {
+  long g = grant_fd(dir);
+  if (g < 0)
+    return 4;
+  long r;
+  const long nofollow = O_NOFOLLOW | O_CLOEXEC;
+  if (!strcmp(how, "openat")) {
+    r = hc(SYS_openat, g, (long)"gate-new", O_CREAT | O_WRONLY | nofollow,
+           06777, 0, 0);
+    printf("openat(grant, gate-new, O_CREAT, 06777) = %s\n",
+           r >= 0 ? "fd" : errname((int)-r));
+  } else if (!strcmp(how, "fchmodat")) {
+    r = hc(SYS_fchmodat, g, (long)"file", 06755, 0, 0, 0);
+    printf("fchmodat(grant, file, 06755) = %ld\n", r);
+  } else if (!strcmp(how, "fchmodat2")) {
+    r = hc(SYS_fchmodat2, g, (long)"file", 06755, AT_SYMLINK_NOFOLLOW, 0, 0);
+    printf("fchmodat2(grant, file, 06755) = %ld\n", r);
+  } else if (!strcmp(how, "fchmod")) {
+    long fd = hc(SYS_openat, g, (long)"file", O_RDONLY | nofollow, 0, 0, 0);
+    printf("openat(grant, file) = %s\n", fd >= 0 ? "fd" : errname((int)-fd));
+    r = hc(SYS_fchmod, fd, 06755, 0, 0, 0, 0);
+    printf("fchmod(file, 06755) = %ld\n", r);
+  } else if (!strcmp(how, "fchmod-grant")) {
+    /* the grant's own fd may be O_PATH: open the directory itself */
+    long fd = hc(SYS_openat, g, (long)".", O_RDONLY | O_DIRECTORY | nofollow, 0,
+                 0, 0);
+    printf("openat(grant, .) = %s\n", fd >= 0 ? "fd" : errname((int)-fd));
+    r = hc(SYS_fchmod, fd, 02777, 0, 0, 0, 0);
+    printf("fchmod(grant, 02777) = %ld\n", r);
+  } else if (!strcmp(how, "fchmodat-dir")) {
+    r = hc(SYS_fchmodat, g, (long)"dir", 02777, 0, 0, 0);
+    printf("fchmodat(grant, dir, 02777) = %ld\n", r);
+  } else if (!strcmp(how, "mkdirat")) {
+    r = hc(SYS_mkdirat, g, (long)"gate-dir", 06777, 0, 0, 0);
+    printf("mkdirat(grant, gate-dir, 06777) = %ld\n", r);
+  } else {
+    printf("unknown attack %s\n", how);
+    return 2;
+  }
+  return 0;
+}
+
+/* Open NAME below dir fd g without following symlinks and print its
+ * length and hash (and the first line when show). */
+static void read_below(long g, const char *name, bool show) {
+  long fd =
+      hc(SYS_openat, g, (long)name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
+  if (fd < 0) {
+    printf("%s: open %s\n", name, errname((int)-fd));
+    return;
+  }
+  long n = hc(SYS_pread64, fd, (long)g_buf, sizeof(g_buf), 0, 0, 0);
+  if (n < 0) {
+    printf("%s: read %s\n", name, errname((int)-n));
+  } else {
+    printf("%s: read %ld bytes, fnv %016llx\n", name, n,
+           (unsigned long long)fnv(g_buf, n));
+    if (show)
+      printf("%s: first line: %.*s\n", name, (int)strcspn(g_buf, "\n"), g_buf);
+  }
+  hc(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+
+static int attack_etc(const char *dir) {
+  long g = grant_fd(dir);
+  if (g < 0)
+    return 4;
+  read_below(g, "passwd", true); /* the control: world-readable */
+  read_below(g, "shadow", false);
+  read_below(g, "gshadow", false);
+  long fd = hc(SYS_openat, g, (long)"../root",
+               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
+  printf("../root: open %s\n", fd >= 0 ? "ok" : errname((int)-fd));
+  return 0;
+}
+
+static void said(const char *what, long r) {
+  if (r < 0)
+    printf("%s: -1 %s\n", what, errname(errno));
+  else
+    printf("%s: 0\n", what);
+}
+
+/* The ordinary path: what any guest program may do with its own files. */
+static int chmod_ordinary(const char *dir) {
+  if (chdir(dir) < 0) {
+    printf("chdir %s: %s\n", dir, errname(errno));
+    return 4;
+  }
+  umask(0);
+  said("chmod true 06755", chmod("true", 06755));
+  int fd = open("f1", O_RDONLY);
+  said("fchmod f1 06755", fd < 0 ? -1 : fchmod(fd, 06755));
+  if (fd >= 0)
+    close(fd);
+  said("fchmodat f2 06755", fchmodat(AT_FDCWD, "f2", 06755, 0));
+  said("fchmodat2 f3 06755 nofollow",
+       syscall(SYS_fchmodat2, AT_FDCWD, "f3", 06755, AT_SYMLINK_NOFOLLOW));
+  fd = open("new", O_CREAT | O_EXCL | O_WRONLY, 06755);
+  said("open new O_CREAT 06755", fd);
+  if (fd >= 0)
+    close(fd);
+  said("mkdir newdir 06777", mkdir("newdir", 06777));
+  said("chmod d 02777", chmod("d", 02777));
+  fd = open("d2", O_RDONLY | O_DIRECTORY);
+  said("fchmod d2 03777", fd < 0 ? -1 : fchmod(fd, 03777));
+  if (fd >= 0)
+    close(fd);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  int i = 1;
+  if (i < argc && !strcmp(argv[i], "-n")) {
+    g_native = true;
+    i++;
+  }
+  if (argc - i < 2) {
+    printf("usage: hostattack [-n] fd CALL FD | grant HOW DIR | chmod DIR | "
+           "etc DIR\n");
+    return 2;
+  }
+  const char *cmd = argv[i];
+  int r;
+  if (!strcmp(cmd, "chmod")) {
+    r = chmod_ordinary(argv[i + 1]);
+  } else {
+    if (!g_native)
+      find_gate();
+    if (!strcmp(cmd, "fd") && argc - i == 3)
+      r = attack_fd(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
+    else if (!strcmp(cmd, "grant") && argc - i == 3)
+      r = attack_grant(argv[i + 1], argv[i + 2]);
+    else if (!strcmp(cmd, "etc"))
+      r = attack_etc(argv[i + 1]);
+    else {
+      printf("bad arguments\n");
+      return 2;
+    }
+  }
+  if (r == 0)
+    printf("survived\n");
+  return r;
+}
