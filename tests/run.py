@@ -1869,6 +1869,72 @@ def attack_fd_test(call):
     return body
 
 
+# Hole 1 for the *at calls: a dirfd of 0x100000000 is the host's fd 0;
+# moat's stdin is a canary directory outside every grant.
+ATTACK_AT_CALLS = ("openat", "newfstatat", "readlinkat", "fchmodat",
+                   "fchmodat2", "utimensat", "mkdirat", "unlinkat",
+                   "renameat2", "linkat", "symlinkat")
+
+
+def _at_payload(ctx, call, fdval, native):
+    """Run one *at payload. Returns (Proc, output, stderr, what the
+    detector saw, host changes, processes left)."""
+    d = ctx.tmpdir("attack-at")
+    token = hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    canary = os.path.join(d, "canary")
+    os.mkdir(canary)
+    path = os.path.join(canary, "file")
+    with open(path, "w") as f:
+        f.write("AT-%s\n" % token)
+    os.chmod(path, 0o644)
+    os.symlink("LINK-" + token, os.path.join(canary, "link"))
+    ino = os.lstat(path).st_ino
+    watch = HostWatch(canary)
+    fin = os.open(canary, os.O_RDONLY | os.O_DIRECTORY)
+    args = ["at", call, "%#x" % fdval]
+    argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
+            else _attack_argv(ctx, [], args))
+    try:
+        p, left = _attack_run(argv, stdin=fin)
+    finally:
+        os.close(fin)
+    out = p.stdout.decode("utf-8", "replace")
+    changes = watch.changes()
+    effects = list(changes)
+    if token in out:
+        effects.append("the guest read a name or file of the host's stdin "
+                       "directory")
+    if "inode %d" % ino in out:
+        effects.append("the guest stat-ed a file of the host's stdin "
+                       "directory")
+    return p, out, p.stderr.decode("utf-8", "replace"), effects, changes, \
+        left
+
+
+def attack_at_test(ctx):
+    """Every *at call of the allowlist with a dirfd whose low 32 bits are
+    0 (the host's stdin, here a directory outside every grant): natively
+    each reaches the directory; inside moat each must be killed."""
+    problems = []
+    n = 0
+    for call in ATTACK_AT_CALLS:
+        for v in ATTACK_HIGH_BITS:
+            n += 1
+            p, out, err, effects, _, _ = _at_payload(ctx, call, v, True)
+            if not effects:
+                fail("positive control: natively %s(%#x) had no effect the "
+                     "test can see (status %d)\n%s" % (call, v, p.status, out))
+            p, out, err, effects, changes, left = _at_payload(ctx, call, v,
+                                                              False)
+            problems.append(_must_be_killed("%s(%#x)" % (call, v), p, out,
+                                            err, [], left, effects))
+    problems = [x for x in problems if x]
+    if problems:
+        fail("%d of %d payloads got through:\n%s" % (
+            len(problems), n, "\n".join(problems)))
+    return "%d payloads, each killed; natively each took effect" % n
+
+
 # Hole 2: set-id bits on host files. The grant's files: "file" (0644),
 # "dir" (0755), the grant directory itself (0755).
 def _setid_fixture(root, with_true=False):
@@ -2025,17 +2091,34 @@ def attack_etc_shadow(ctx):
     if "shadow" not in secret or secret["shadow"] and \
             os.stat("/etc/shadow").st_mode & 0o004:
         skip("no /etc/shadow that others may not read on this host")
-    n, _ = _attack_run([exe, "-n", "etc", "/etc"])
+    # more of /etc that others may not read (files) or list (directories)
+    private = []
+    for name in ["ssl/private"] + sorted(os.listdir("/etc")):
+        try:
+            st = os.lstat("/etc/" + name)
+        except OSError:
+            continue
+        if name in secret or len(private) >= 6:
+            continue
+        if stat_isreg(st.st_mode) and not st.st_mode & 0o004 or \
+                stat_isdir(st.st_mode) and st.st_mode & 0o005 != 0o005:
+            private.append(name)
+    n, _ = _attack_run([exe, "-n", "etc", "/etc"] + private)
     nat = n.stdout.decode("utf-8", "replace")
     if "shadow: read %d bytes, fnv %s" % (len(secret["shadow"]), _fnv(
             secret["shadow"])) not in nat:
         fail("positive control: natively root did not read /etc/shadow "
              "(or the hash differs)\n" + nat)
+    unread = [x for x in private if "%s: read " % x not in nat and
+              "%s: listed" % x not in nat]
+    if unread:
+        fail("positive control: natively root did not read %s\n%s" % (
+            unread, nat))
     st = os.stat("/etc")
     watch = HostWatch()
     p, left = _attack_run(_attack_argv(
         ctx, ["--env", "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)],
-        ["etc", "/etc"]))
+        ["etc", "/etc"] + private))
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
     lines = out.splitlines()
@@ -2056,6 +2139,11 @@ def attack_etc_shadow(ctx):
         killed = _killed_by_filter(p, err) and not mine
         if not killed and mine not in (["%s: open EACCES" % name],
                                        ["%s: read EACCES" % name]):
+            problems.append("/etc/%s: %s, expected EACCES" % (name, mine))
+    for name in private:
+        mine = [l for l in lines if l.startswith(name + ": ")]
+        if mine != ["%s: open EACCES" % name] and not (
+                _killed_by_filter(p, err) and not mine):
             problems.append("/etc/%s: %s, expected EACCES" % (name, mine))
     if "../root: open ok" in lines:
         problems.append("/root opened through ../ from /etc's fd")
@@ -2344,6 +2432,7 @@ def register_all(ctx):
     # has taken over the library OS (tests/security/hostattack.c)
     for call in ATTACK_FD_TARGET:
         register("security/attack-fd-" + call, attack_fd_test(call))
+    register("security/attack-fd-dirfd-at", attack_at_test)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)
     register("security/attack-etc-shadow", attack_etc_shadow)

@@ -11,6 +11,12 @@
  *                                    or lseek on a 64-bit fd value (hex
  *                                    allowed): the kernel uses its low 32
  *                                    bits
+ *   hostattack [-n] at CALL FD       one *at call of openat, newfstatat,
+ *                                    readlinkat, fchmodat, fchmodat2,
+ *                                    utimensat, mkdirat, unlinkat,
+ *                                    renameat2, linkat or symlinkat
+ *                                    relative to a 64-bit dirfd value
+ *                                    (moat's stdin: a host directory)
  *   hostattack [-n] grant HOW DIR    set-id bits through a grant's host fd
  *                                    (found by MOAT_GRANT=dev:ino; with -n
  *                                    DIR is opened instead)
@@ -134,6 +140,62 @@ static int attack_fd(const char *call, long fd) {
   return 0;
 }
 
+/* Names in the directory: "file" (its first line a token), "link" (a
+ * symlink whose target is a token). */
+static int attack_at(const char *call, long fd) {
+  long r;
+  if (!strcmp(call, "openat")) {
+    r = hc(SYS_openat, fd, (long)"file", O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0,
+           0, 0);
+    printf("openat(%#lx, file) = %s\n", fd, r >= 0 ? "fd" : errname((int)-r));
+    long n = r < 0 ? r : hc(SYS_pread64, r, (long)g_buf, 4096, 0, 0, 0);
+    if (n > 0)
+      printf("data: %.*s\n", (int)strcspn(g_buf, "\n"), g_buf);
+  } else if (!strcmp(call, "newfstatat")) {
+    struct stat st;
+    r = hc(SYS_newfstatat, fd, (long)"file", (long)&st, AT_SYMLINK_NOFOLLOW, 0,
+           0);
+    printf("newfstatat(%#lx, file) = %ld\n", fd, r);
+    if (r == 0)
+      printf("inode %llu\n", (unsigned long long)st.st_ino);
+  } else if (!strcmp(call, "readlinkat")) {
+    r = hc(SYS_readlinkat, fd, (long)"link", (long)g_buf, 255, 0, 0);
+    printf("readlinkat(%#lx, link) = %ld\n", fd, r);
+    if (r > 0)
+      printf("data: %.*s\n", (int)r, g_buf);
+  } else if (!strcmp(call, "fchmodat")) {
+    r = hc(SYS_fchmodat, fd, (long)"file", 0600, 0, 0, 0);
+    printf("fchmodat(%#lx, file, 0600) = %ld\n", fd, r);
+  } else if (!strcmp(call, "fchmodat2")) {
+    r = hc(SYS_fchmodat2, fd, (long)"file", 0600, AT_SYMLINK_NOFOLLOW, 0, 0);
+    printf("fchmodat2(%#lx, file, 0600) = %ld\n", fd, r);
+  } else if (!strcmp(call, "utimensat")) {
+    struct timespec ts[2] = {{1, 0}, {1, 0}};
+    r = hc(SYS_utimensat, fd, (long)"file", (long)ts, AT_SYMLINK_NOFOLLOW, 0,
+           0);
+    printf("utimensat(%#lx, file, 1970) = %ld\n", fd, r);
+  } else if (!strcmp(call, "mkdirat")) {
+    r = hc(SYS_mkdirat, fd, (long)"newdir", 0755, 0, 0, 0);
+    printf("mkdirat(%#lx, newdir) = %ld\n", fd, r);
+  } else if (!strcmp(call, "unlinkat")) {
+    r = hc(SYS_unlinkat, fd, (long)"file", 0, 0, 0, 0);
+    printf("unlinkat(%#lx, file) = %ld\n", fd, r);
+  } else if (!strcmp(call, "renameat2")) {
+    r = hc(SYS_renameat2, fd, (long)"file", fd, (long)"moved", 0, 0);
+    printf("renameat2(%#lx, file, moved) = %ld\n", fd, r);
+  } else if (!strcmp(call, "linkat")) {
+    r = hc(SYS_linkat, fd, (long)"file", fd, (long)"hard", 0, 0);
+    printf("linkat(%#lx, file, hard) = %ld\n", fd, r);
+  } else if (!strcmp(call, "symlinkat")) {
+    r = hc(SYS_symlinkat, (long)"file", fd, (long)"sym", 0, 0, 0);
+    printf("symlinkat(file, %#lx, sym) = %ld\n", fd, r);
+  } else {
+    printf("unknown call %s\n", call);
+    return 2;
+  }
+  return 0;
+}
+
 /* The grant's host fd: the one whose device and inode are MOAT_GRANT's. */
 static long grant_fd(const char *dir) {
   if (g_native) {
@@ -214,7 +276,13 @@ static void read_below(long g, const char *name, bool show) {
     return;
   }
   long n = hc(SYS_pread64, fd, (long)g_buf, sizeof(g_buf), 0, 0, 0);
-  if (n < 0) {
+  if (n == -EISDIR) {
+    n = hc(SYS_getdents64, fd, (long)g_buf, sizeof(g_buf), 0, 0, 0);
+    if (n < 0)
+      printf("%s: list %s\n", name, errname((int)-n));
+    else
+      printf("%s: listed\n", name);
+  } else if (n < 0) {
     printf("%s: read %s\n", name, errname((int)-n));
   } else {
     printf("%s: read %ld bytes, fnv %016llx\n", name, n,
@@ -225,13 +293,15 @@ static void read_below(long g, const char *name, bool show) {
   hc(SYS_close, fd, 0, 0, 0, 0, 0);
 }
 
-static int attack_etc(const char *dir) {
+static int attack_etc(const char *dir, char **more) {
   long g = grant_fd(dir);
   if (g < 0)
     return 4;
   read_below(g, "passwd", true); /* the control: world-readable */
   read_below(g, "shadow", false);
   read_below(g, "gshadow", false);
+  for (; *more; more++)
+    read_below(g, *more, false);
   long fd = hc(SYS_openat, g, (long)"../root",
                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
   printf("../root: open %s\n", fd >= 0 ? "ok" : errname((int)-fd));
@@ -281,8 +351,8 @@ int main(int argc, char **argv) {
     i++;
   }
   if (argc - i < 2) {
-    printf("usage: hostattack [-n] fd CALL FD | grant HOW DIR | chmod DIR | "
-           "etc DIR\n");
+    printf("usage: hostattack [-n] fd CALL FD | at CALL FD | grant HOW DIR | "
+           "chmod DIR | etc DIR [NAME...]\n");
     return 2;
   }
   const char *cmd = argv[i];
@@ -294,10 +364,12 @@ int main(int argc, char **argv) {
       find_gate();
     if (!strcmp(cmd, "fd") && argc - i == 3)
       r = attack_fd(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
+    else if (!strcmp(cmd, "at") && argc - i == 3)
+      r = attack_at(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
     else if (!strcmp(cmd, "grant") && argc - i == 3)
       r = attack_grant(argv[i + 1], argv[i + 2]);
     else if (!strcmp(cmd, "etc"))
-      r = attack_etc(argv[i + 1]);
+      r = attack_etc(argv[i + 1], argv + i + 2);
     else {
       printf("bad arguments\n");
       return 2;
