@@ -6,6 +6,7 @@
  * readdir order, with stable cookies) plus a hash table for lookups; each
  * entry holds a reference to its inode, so an inode lives while it has a
  * name or an open file. */
+#include "mm.h"
 #include "vfs_impl.h"
 
 #define PAGE 4096ull
@@ -374,9 +375,15 @@ static uint8_t *page_make(struct memfs_node *n, uint64_t index) {
   }
   uint8_t **slot = &n->leaves[leaf][index % LEAF_PAGES];
   if (!*slot) {
-    *slot = kzalloc(PAGE);
-    if (!*slot)
+    /* File pages live in the arena: they count against --memory, as
+     * tmpfs pages count against a memory cgroup (ENOSPC beyond). */
+    if (mm_charge_sandbox(PAGE) < 0)
       return NULL;
+    *slot = kzalloc(PAGE);
+    if (!*slot) {
+      mm_uncharge_sandbox(PAGE);
+      return NULL;
+    }
     n->pages++;
   }
   return *slot;
@@ -461,6 +468,7 @@ static void truncate_data(struct inode *inode, uint64_t size) {
         kfree(l[j]);
         l[j] = NULL;
         n->pages--;
+        mm_uncharge_sandbox(PAGE);
       }
       if (l[j])
         empty = false;

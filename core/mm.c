@@ -41,6 +41,11 @@ enum {
   VMA_NOWRITE = 4, /* a shared file mapped as a copy: may never be writable */
   VMA_BRK = 8,     /* the heap that brk moves */
   VMA_LAZY = 16,   /* a file mapping that had unfilled pages */
+  VMA_STACK = 32,  /* the main stack (moat_mmap_stack): not data, and not
+                      in the commit charge (Linux charges it as it grows) */
+  VMA_NOACCT = 64, /* not in this process's commit charge: a shared
+                      anonymous mapping inherited by fork (its creator
+                      carries it), or a vfork child's copy before exec */
 };
 
 struct vma {
@@ -74,11 +79,28 @@ static void vma_free(struct vma *v) {
   kfree(v);
 }
 
+/* The sandbox-wide commit charge (--memory), in the arena: every
+ * process's charge plus the in-memory file systems' pages. */
+struct mm_shared {
+  uint64_t committed; /* atomic */
+  uint64_t limit;
+};
+static struct mm_shared *g_share;
+
 static struct {
   struct rt_lock lock;
   struct vma *head;
-  uint64_t committed;
-  uint64_t limit;
+  /* This address space's figures (bytes): its commit charge, and what
+   * RLIMIT_AS (every mapping) and RLIMIT_DATA (private writable, not the
+   * stack) count, as Linux's total_vm and data_vm. */
+  uint64_t charged;
+  uint64_t total;
+  uint64_t data;
+  /* The part of charged already in g_share->committed, and room taken
+   * there for the operation under way (charge_ok); mm_unlock settles. */
+  uint64_t settled;
+  uint64_t reserved;
+  uint64_t fork_charge; /* what a forked child starts with */
   uint64_t brk_start, brk_cur;
   bool brk_ready;
   /* A thread that faulted on an unfilled page while another filled it
@@ -95,8 +117,99 @@ static int plat_prot(int prot) {
   return prot & (PLAT_PROT_READ | PLAT_PROT_WRITE | PLAT_PROT_EXEC);
 }
 
+/* Linux's strict overcommit accounting: private writable mappings and
+ * shared anonymous memory are charged; PROT_NONE reservations, read-only
+ * private mappings and shared file mappings are not. */
+static bool charged_kind(int prot, unsigned flags, bool file) {
+  if (flags & (VMA_STACK | VMA_NOACCT))
+    return false;
+  if (flags & VMA_SHARED)
+    return !file;
+  return !(flags & VMA_NOWRITE) && (prot & LINUX_PROT_WRITE);
+}
+
+/* Linux's is_data_mapping: writable, private, not the stack. */
+static bool data_kind(int prot, unsigned flags) {
+  return (prot & LINUX_PROT_WRITE) &&
+         !(flags & (VMA_SHARED | VMA_NOWRITE | VMA_STACK));
+}
+
 static uint64_t vma_charge(const struct vma *v) {
-  return v->prot ? v->end - v->start : 0;
+  return charged_kind(v->prot, v->flags, v->file) ? v->end - v->start : 0;
+}
+
+static uint64_t vma_data(const struct vma *v) {
+  return data_kind(v->prot, v->flags) ? v->end - v->start : 0;
+}
+
+/* Account v in (sign 1) or out of (-1) this address space's figures. */
+static void vma_account(const struct vma *v, int sign) {
+  uint64_t size = v->end - v->start;
+  if (sign > 0) {
+    g_mm.charged += vma_charge(v);
+    g_mm.total += size;
+    g_mm.data += vma_data(v);
+  } else {
+    g_mm.charged -= vma_charge(v);
+    g_mm.total -= size;
+    g_mm.data -= vma_data(v);
+  }
+}
+
+/* Add bytes to the sandbox-wide charge if it stays within the limit. */
+static bool share_try_add(uint64_t bytes) {
+  if (!g_share || !bytes)
+    return true;
+  uint64_t cur = __atomic_load_n(&g_share->committed, __ATOMIC_RELAXED);
+  for (;;) {
+    if (cur + bytes < cur || cur + bytes > g_share->limit)
+      return false;
+    if (__atomic_compare_exchange_n(&g_share->committed, &cur, cur + bytes,
+                                    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+      return true;
+  }
+}
+
+static void share_sub(uint64_t bytes) {
+  if (g_share && bytes)
+    __atomic_sub_fetch(&g_share->committed, bytes, __ATOMIC_SEQ_CST);
+}
+
+int mm_charge_sandbox(uint64_t bytes) {
+  return share_try_add(bytes) ? 0 : -LINUX_ENOMEM;
+}
+
+void mm_uncharge_sandbox(uint64_t bytes) {
+  share_sub(bytes);
+}
+
+/* The host record of this address space, which carries its charge for the
+ * collector when the host process dies without its exit path. */
+static struct task_host *mm_host(void) {
+  struct task *t = task_current();
+  return t && t->proc ? t->proc->host : NULL;
+}
+
+/* Bring the sandbox-wide charge in line with this address space's
+ * (caller holds the lock): give back what was reserved and not used, or
+ * take what an operation added beyond it. */
+static void charge_settle(void) {
+  uint64_t want = g_mm.charged, have = g_mm.settled + g_mm.reserved;
+  if (want > have)
+    __atomic_add_fetch(&g_share->committed, want - have, __ATOMIC_SEQ_CST);
+  else
+    share_sub(have - want);
+  g_mm.settled = want;
+  g_mm.reserved = 0;
+  struct task_host *h = mm_host();
+  if (h)
+    __atomic_store_n(&h->mem_charge, want, __ATOMIC_SEQ_CST);
+}
+
+static void mm_unlock(void) {
+  if (g_share)
+    charge_settle();
+  rt_unlock(&g_mm.lock);
 }
 
 int mm_init(uint64_t mem_limit) {
@@ -107,8 +220,14 @@ int mm_init(uint64_t mem_limit) {
     v = next;
   }
   g_mm.head = NULL;
-  g_mm.committed = 0;
-  g_mm.limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
+  g_mm.charged = g_mm.total = g_mm.data = 0;
+  g_mm.settled = g_mm.reserved = 0;
+  if (!g_share)
+    g_share = kzalloc(sizeof(*g_share));
+  if (!g_share)
+    return -LINUX_ENOMEM;
+  g_share->committed = 0;
+  g_share->limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
   g_mm.brk_start = g_mm.brk_cur = 0;
   g_mm.brk_ready = false;
   memset(g_mm.retry, 0, sizeof(g_mm.retry));
@@ -116,10 +235,13 @@ int mm_init(uint64_t mem_limit) {
 }
 
 void mm_usage(uint64_t *committed, uint64_t *limit) {
-  rt_lock(&g_mm.lock);
-  *committed = g_mm.committed;
-  *limit = g_mm.limit ? g_mm.limit : MM_DEFAULT_LIMIT;
-  rt_unlock(&g_mm.lock);
+  *committed =
+      g_share ? __atomic_load_n(&g_share->committed, __ATOMIC_SEQ_CST) : 0;
+  *limit = g_share ? g_share->limit : MM_DEFAULT_LIMIT;
+}
+
+void mm_host_gone(struct task_host *h) {
+  share_sub(__atomic_exchange_n(&h->mem_charge, 0, __ATOMIC_SEQ_CST));
 }
 
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
@@ -168,7 +290,7 @@ static void vma_drop_range(uint64_t start, uint64_t end) {
     if (v->start >= end)
       break;
     if (v->start >= start && v->end <= end) {
-      g_mm.committed -= vma_charge(v);
+      vma_account(v, -1);
       *pp = v->next;
       vma_free(v);
       continue;
@@ -184,7 +306,7 @@ static void vma_link(struct vma *n) {
     pp = &(*pp)->next;
   n->next = *pp;
   *pp = n;
-  g_mm.committed += vma_charge(n);
+  vma_account(n, 1);
 }
 
 /* Can v and its successor n be one VMA? Besides agreeing, a file mapping
@@ -245,20 +367,52 @@ static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
   return at >= end;
 }
 
-/* Bytes of charged memory inside [start, end). */
-static uint64_t range_charge(uint64_t start, uint64_t end) {
+/* Bytes inside [start, end) that are charged (what 0), mapped at all
+ * (1) or data (2). */
+static uint64_t range_sum(uint64_t start, uint64_t end, int what) {
   uint64_t sum = 0;
   for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
-    if (!v->prot || v->end <= start)
+    if (v->end <= start)
       continue;
-    sum += MIN(v->end, end) - MAX(v->start, start);
+    bool counts = what == 0   ? charged_kind(v->prot, v->flags, v->file)
+                  : what == 2 ? data_kind(v->prot, v->flags)
+                              : true;
+    if (counts)
+      sum += MIN(v->end, end) - MAX(v->start, start);
   }
   return sum;
 }
 
+static uint64_t range_charge(uint64_t start, uint64_t end) {
+  return range_sum(start, end, 0);
+}
+
+/* Is there room in the sandbox's commit charge for add more bytes once
+ * release bytes of this process's go? Takes the room (settled at
+ * mm_unlock), so that processes allocating at once cannot both pass. */
 static bool charge_ok(uint64_t release, uint64_t add) {
-  uint64_t after = g_mm.committed - release + add;
-  return after >= add && after <= g_mm.limit;
+  if (add <= release)
+    return true;
+  if (!share_try_add(add - release))
+    return false;
+  g_mm.reserved += add - release;
+  return true;
+}
+
+/* Linux's may_expand_vm: would the process's mappings grow past
+ * RLIMIT_AS, or its data mappings past RLIMIT_DATA, by add bytes of which
+ * overlap are replaced? data: the new pages are data. */
+static bool expand_ok(uint64_t add, uint64_t overlap, bool data) {
+  uint64_t as = task_rlimit(LINUX_RLIMIT_AS);
+  uint64_t grow = add > overlap ? add - overlap : 0;
+  if (grow > as || g_mm.total > as - grow)
+    return false;
+  if (data) {
+    uint64_t lim = task_rlimit(LINUX_RLIMIT_DATA);
+    if (grow > lim || g_mm.data > lim - grow)
+      return false;
+  }
+  return true;
 }
 
 static uint64_t mmap_base(void) {
@@ -412,10 +566,9 @@ static int fill_from_file(uint64_t start, uint64_t len, int fd, int64_t off) {
   return 0;
 }
 
-long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
-               int64_t off) {
+static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
+                        int64_t off, unsigned vflags) {
   int type = flags & LINUX_MAP_TYPE;
-  unsigned vflags = 0;
   bool anon = flags & LINUX_MAP_ANONYMOUS;
   struct file *file = NULL;
   uint64_t file_size = 0;
@@ -496,7 +649,9 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   }
   uint64_t end = start + size;
 
-  if (!charge_ok(range_charge(start, end), prot ? size : 0)) {
+  if (!expand_ok(size, range_sum(start, end, 1), data_kind(prot, vflags)) ||
+      !charge_ok(range_charge(start, end),
+                 charged_kind(prot, vflags, file) ? size : 0)) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -556,10 +711,21 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
   vma_merge_all();
   ret = (long)start;
 out:
-  rt_unlock(&g_mm.lock);
+  mm_unlock();
   if (file)
     file_put(file);
   return ret;
+}
+
+long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
+               int64_t off) {
+  return mmap_common(addr, len, prot, flags, fd, off, 0);
+}
+
+long moat_mmap_stack(uint64_t addr, size_t len, int prot) {
+  return mmap_common(addr, len, prot,
+                     LINUX_MAP_FIXED | LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS,
+                     -1, 0, VMA_STACK);
 }
 
 int moat_munmap(uint64_t addr, size_t len) {
@@ -575,7 +741,7 @@ int moat_munmap(uint64_t addr, size_t len) {
   rt_lock(&g_mm.lock);
   int err = unmap_range(addr, addr + size);
   vma_merge_all();
-  rt_unlock(&g_mm.lock);
+  mm_unlock();
   return err;
 }
 
@@ -604,7 +770,20 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
       err = -LINUX_EACCES;
       goto out;
     }
-  if (!charge_ok(range_charge(addr, end), prot ? size : 0)) {
+  /* What the range would be charged, and how much of it becomes data. */
+  uint64_t charge_after = 0, new_data = 0;
+  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+    if (v->end <= addr)
+      continue;
+    uint64_t piece = MIN(v->end, end) - MAX(v->start, addr);
+    if (charged_kind(prot, v->flags, v->file))
+      charge_after += piece;
+    if (data_kind(prot, v->flags) && !data_kind(v->prot, v->flags))
+      new_data += piece;
+  }
+  /* Linux: "check space limits when area turns into data". */
+  if ((new_data && !expand_ok(new_data, 0, true)) ||
+      !charge_ok(range_charge(addr, end), charge_after)) {
     err = -LINUX_ENOMEM;
     goto out;
   }
@@ -635,13 +814,13 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
   for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
     if (v->start < addr)
       continue;
-    g_mm.committed -= vma_charge(v);
+    vma_account(v, -1);
     v->prot = prot;
-    g_mm.committed += vma_charge(v);
+    vma_account(v, 1);
   }
   vma_merge_all();
 out:
-  rt_unlock(&g_mm.lock);
+  mm_unlock();
   return err;
 }
 
@@ -723,7 +902,8 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     ret = -LINUX_EFAULT;
     goto out;
   }
-  uint64_t per_page = v->prot ? 1 : 0;
+  uint64_t per_page = vma_charge(v) ? 1 : 0;
+  bool data = data_kind(v->prot, v->flags);
 
   if (flags & LINUX_MREMAP_FIXED) {
     if ((new_addr & (PAGE - 1)) || new_addr < MM_WINDOW_START ||
@@ -735,7 +915,10 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
       ret = -LINUX_EINVAL;
       goto out;
     }
-    if (!charge_ok(range_charge(new_addr, new_addr + nlen),
+    /* The target's mappings go first (Linux unmaps them first too). */
+    if (!expand_ok(nlen > olen ? nlen - olen : 0,
+                   range_sum(new_addr, new_addr + nlen, 1), data) ||
+        !charge_ok(range_charge(new_addr, new_addr + nlen),
                    per_page * (nlen > olen ? nlen - olen : 0))) {
       ret = -LINUX_ENOMEM;
       goto out;
@@ -757,7 +940,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
 
   uint64_t grow_start = old_addr + olen;
   uint64_t extra = nlen - olen;
-  if (!charge_ok(0, per_page * extra)) {
+  if (!expand_ok(extra, 0, data) || !charge_ok(0, per_page * extra)) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -805,7 +988,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   ret = err ? err : (long)dst;
 out:
   vma_merge_all();
-  rt_unlock(&g_mm.lock);
+  mm_unlock();
   return ret;
 }
 
@@ -871,7 +1054,8 @@ uint64_t moat_brk(uint64_t addr) {
     /* Keep a page of distance to the next mapping, as Linux keeps its
      * stack guard gap. */
     if (MM_WINDOW_END - new_end < PAGE ||
-        !range_free(old_end, new_end + PAGE) || !charge_ok(0, extra))
+        !range_free(old_end, new_end + PAGE) || !expand_ok(extra, 0, true) ||
+        !charge_ok(0, extra))
       goto out;
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
@@ -891,7 +1075,7 @@ uint64_t moat_brk(uint64_t addr) {
   g_mm.brk_cur = addr;
   ret = addr;
 out:
-  rt_unlock(&g_mm.lock);
+  mm_unlock();
   return ret;
 }
 
@@ -1126,7 +1310,9 @@ void mm_release(void) {
       file_put(v->file);
       v->file = NULL;
     }
-  rt_unlock(&g_mm.lock);
+  /* The memory goes with the host process: so does its charge. */
+  g_mm.charged = 0;
+  mm_unlock();
 }
 
 /* ---- fork: the VMA list is private state of each process ---- */
@@ -1144,9 +1330,10 @@ bool mm_addr_shared(uint64_t addr) {
 /* Copy the list (new nodes in the arena, new file references) and keep
  * the lock held across the host fork, so no other thread changes the
  * address space between the copy and the fork. */
-void *mm_fork_begin(void) {
+int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
   rt_lock(&g_mm.lock);
   struct vma *copy = NULL, **tail = &copy;
+  uint64_t charge = 0;
   for (struct vma *v = g_mm.head; v; v = v->next) {
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
@@ -1155,23 +1342,52 @@ void *mm_fork_begin(void) {
     n->next = NULL;
     if (n->file)
       file_get(n->file);
+    /* Shared anonymous memory stays charged to its creator (Linux charges
+     * it once); a vfork child about to exec charges nothing. */
+    if (exec_soon || ((n->flags & VMA_SHARED) && !n->file))
+      n->flags |= VMA_NOACCT;
+    charge += vma_charge(n);
     *tail = n;
     tail = &n->next;
   }
-  return copy;
+  /* The child's charge is taken now, so a fork past --memory fails with
+   * ENOMEM as Linux's does, and its host record carries it from the
+   * start (its death before it ran still gives it back). */
+  if (!share_try_add(charge)) {
+    rt_unlock(&g_mm.lock);
+    while (copy) {
+      struct vma *next = copy->next;
+      vma_free(copy);
+      copy = next;
+    }
+    return -LINUX_ENOMEM;
+  }
+  g_mm.fork_charge = charge;
+  if (h)
+    __atomic_store_n(&h->mem_charge, charge, __ATOMIC_SEQ_CST);
+  *out = copy;
+  return 0;
 }
 
-void mm_fork_end(void *copy, bool child, bool failed) {
+void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
   struct vma *c = copy;
   if (child) {
     /* The lock word was copied held; this process has one thread now. */
     g_mm.head = c;
     g_mm.lock.word = 0;
     memset(g_mm.retry, 0, sizeof(g_mm.retry));
+    g_mm.charged = g_mm.total = g_mm.data = 0;
+    for (struct vma *v = c; v; v = v->next)
+      vma_account(v, 1);
+    g_mm.settled = g_mm.charged; /* == fork_charge, taken by the parent */
+    g_mm.reserved = 0;
     return;
   }
   rt_unlock(&g_mm.lock);
   if (failed) {
+    share_sub(g_mm.fork_charge);
+    if (h)
+      __atomic_store_n(&h->mem_charge, 0, __ATOMIC_SEQ_CST);
     while (c) {
       struct vma *next = c->next;
       vma_free(c);

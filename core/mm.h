@@ -24,9 +24,14 @@
  * default. */
 int mm_init(uint64_t mem_limit);
 
-/* Committed guest memory (bytes in mappings that are not PROT_NONE) and
- * the limit. */
+/* The sandbox's commit charge (every process's charged mappings and the
+ * in-memory file systems' pages) and its limit (--memory). */
 void mm_usage(uint64_t *committed, uint64_t *limit);
+
+/* Charge bytes of the in-memory file systems to the sandbox's commit
+ * charge (-ENOMEM past --memory), or give them back. */
+int mm_charge_sandbox(uint64_t bytes);
+void mm_uncharge_sandbox(uint64_t bytes);
 
 /* The process is ending: write shared file mappings back and let go of
  * their files (moat_exit_group). */

@@ -538,6 +538,7 @@ static struct task_host *host_alloc_locked(void) {
     if (!h->used) {
       h->used = 1;
       h->locks = 0;
+      h->mem_charge = 0;
       __atomic_store_n(&h->id, 0, __ATOMIC_SEQ_CST);
       return h;
     }
@@ -766,7 +767,10 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
       plat_futex_wait(&self->vfork_wait, 0, -1, true);
     return child_tid;
   }
-  void *vmas = mm_fork_begin();
+  void *vmas = NULL;
+  err = mm_fork_begin(h, false, &vmas);
+  if (err)
+    goto undo; /* ENOMEM: the child's memory does not fit (--memory) */
   host_fork_begin();
   int r = plat_fork();
   if (r == 0) {
@@ -774,12 +778,12 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
      * count in its own record from its first one on. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true); /* nothing else runs here yet */
-    mm_fork_end(vmas, true, false);
+    mm_fork_end(vmas, true, false, h);
     plat_thread_set_ctx(t);
     t->host = plat_thread_handle();
     return 0;
   }
-  mm_fork_end(vmas, false, r < 0);
+  mm_fork_end(vmas, false, r < 0, h);
   if (r < 0) {
     rt_lock(&tt->lock);
     host_fork_done_locked(false);
@@ -838,7 +842,9 @@ void task_vfork_detach(void) {
   rt_unlock(&tt->lock);
   if (!h)
     moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
-  void *vmas = mm_fork_begin();
+  void *vmas = NULL;
+  if (mm_fork_begin(h, true, &vmas) < 0) /* charges nothing: cannot fail */
+    moat_exit_signal(LINUX_SIGKILL);
   host_fork_begin();
   int r = plat_fork();
   if (r == 0) {
@@ -846,7 +852,7 @@ void task_vfork_detach(void) {
      * the memory, which exec replaces. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true);
-    mm_fork_end(vmas, true, false);
+    mm_fork_end(vmas, true, false, h);
     t->host = plat_thread_handle();
     rt_lock(&tt->lock);
     p->mm_id = tt->next_mm_id++;
@@ -855,7 +861,7 @@ void task_vfork_detach(void) {
     task_vfork_release(p);
     return;
   }
-  mm_fork_end(vmas, false, r < 0);
+  mm_fork_end(vmas, false, r < 0, h);
   if (r < 0) {
     rt_lock(&tt->lock);
     p->host = old;
@@ -1208,6 +1214,7 @@ static void host_ended(int id, int how) {
     task_doom(h, id, how);
   }
   rt_unlock(&tt->lock);
+  mm_host_gone(h); /* its memory went with it */
   /* Killed by a host signal: that signal; an exit status without the
    * exit path (an internal error of moat): SIGKILL. */
   int sig = (how & 0x7f) ? (how & 0x7f) : LINUX_SIGKILL;

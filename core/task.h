@@ -61,6 +61,9 @@ struct task_host {
    * is done with the arena: the host process's end waits for them (it
    * would take their threads down, perhaps holding a lock) */
   uint32_t vfork_threads;
+  /* Its address space's part of the sandbox's commit charge (core/mm.c),
+   * given back by the collector when it dies without its exit path. */
+  uint64_t mem_charge;
 };
 
 struct proc {
@@ -214,9 +217,14 @@ _Noreturn void task_exit_now(void);
  * futexes there are keyed by address alone. */
 bool mm_addr_shared(uint64_t addr);
 /* fork (core/mm.c): copy the VMA list before the host fork and install
- * the copy in the child. */
-void *mm_fork_begin(void);
-void mm_fork_end(void *copy, bool child, bool failed);
+ * the copy in the child. begin takes the child's commit charge (recorded
+ * in h, the child's host record): -ENOMEM when it does not fit under
+ * --memory. exec_soon: a vfork child about to exec (charged nothing).
+ * end gives the charge back when the fork failed. */
+int mm_fork_begin(struct task_host *h, bool exec_soon, void **copy);
+void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h);
+/* h's host process died without its exit path: its charge goes. */
+void mm_host_gone(struct task_host *h);
 /* A vfork child that runs as a thread of its parent's host process
  * moves into a host process of its own (exec is about to replace the
  * memory). No-op for everyone else. */

@@ -49,6 +49,11 @@ void options_usage(FILE *out) {
         "  --pids N                    at most N guest processes plus threads "
         "(default\n"
         "                              1024); more fail with EAGAIN inside\n"
+        "  --memory SIZE               memory of the whole sandbox (e.g. 512M, "
+        "2G;\n"
+        "                              suffixes K M G T); past it ENOMEM, "
+        "then\n"
+        "                              the host's OOM kill (status 137)\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
@@ -72,6 +77,47 @@ static bool parse_u32(const char *s, uint32_t *out) {
   if (errno || *end || v > 0xfffffffeul)
     return false;
   *out = (uint32_t)v;
+  return true;
+}
+
+/* A size in bytes with an optional K, M, G or T suffix (powers of 1024,
+ * as ulimit and cgroups read them; "KiB"-style tails are refused). */
+static bool parse_size(const char *s, uint64_t *out) {
+  if (!s[0] || s[0] < '0' || s[0] > '9')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno)
+    return false;
+  unsigned shift = 0;
+  switch (*end) {
+  case 0:
+    break;
+  case 'k':
+  case 'K':
+    shift = 10;
+    break;
+  case 'm':
+  case 'M':
+    shift = 20;
+    break;
+  case 'g':
+  case 'G':
+    shift = 30;
+    break;
+  case 't':
+  case 'T':
+    shift = 40;
+    break;
+  default:
+    return false;
+  }
+  if (*end && end[1])
+    return false;
+  if (v > (~0ull >> shift))
+    return false;
+  *out = (uint64_t)v << shift;
   return true;
 }
 
@@ -126,8 +172,9 @@ static bool hostname_ok(const char *s) {
 }
 
 /* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
-static const char *const g_valued[] = {"--root", "--mount",    "--env", "--cwd",
-                                       "--user", "--hostname", "--pids"};
+static const char *const g_valued[] = {"--root", "--mount", "--env",
+                                       "--cwd",  "--user",  "--hostname",
+                                       "--pids", "--memory"};
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -229,6 +276,16 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       o->max_tasks = (uint32_t)n;
+    } else if (!strcmp(name, "--memory")) {
+      /* Below a few MiB not even a shell starts; above 2^48 is no limit. */
+      uint64_t v;
+      if (!parse_size(value, &v) || v < (4ull << 20) || v > (1ull << 48)) {
+        complain("--memory %s: expected a size from 4M to 256T, such as "
+                 "512M or 2G (suffixes K, M, G, T)",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->memory = v;
     }
   }
   if (i >= argc) {

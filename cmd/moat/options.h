@@ -31,6 +31,7 @@ struct run_options {
   uint32_t uid, gid;
   const char *hostname;
   uint32_t max_tasks; /* --pids, 0 = default */
+  uint64_t memory;    /* --memory in bytes, 0 = none given */
   bool strace, stats, verbose;
   int argc; /* PROGRAM and its arguments */
   char **argv;

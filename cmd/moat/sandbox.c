@@ -128,6 +128,7 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->strace = o->strace;
   cfg->stats = o->stats;
   cfg->max_tasks = o->max_tasks;
+  cfg->mem_limit = o->memory;
   /* The guest is shown as many CPUs as moat may run on. */
   cpu_set_t cpus;
   CPU_ZERO(&cpus);

@@ -177,6 +177,9 @@ int moat_open_exec(const char *path, bool want_exec);
 /* Returns the address, or a negative errno (as a long). */
 long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
                int64_t off);
+/* The main stack of a new program (the ELF loader): a fixed private
+ * mapping that is not data (RLIMIT_DATA) and not in the commit charge. */
+long moat_mmap_stack(uint64_t addr, size_t len, int prot);
 int moat_munmap(uint64_t addr, size_t len);
 int moat_mprotect(uint64_t addr, size_t len, int prot);
 long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,

@@ -57,10 +57,7 @@ int linux_stack_build(const struct linux_image *img, int argc,
 
   if (img->exec_stack)
     prot |= LINUX_PROT_EXEC;
-  r = moat_mmap(bottom, LINUX_STACK_SIZE, prot,
-                LINUX_MAP_FIXED | LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS |
-                    LINUX_MAP_STACK,
-                -1, 0);
+  r = moat_mmap_stack(bottom, LINUX_STACK_SIZE, prot);
   if (r < 0) {
     rt_snprintf(why, whylen, "cannot map the stack (%s)",
                 shim_errno_text((int)-r));
