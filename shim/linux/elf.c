@@ -440,7 +440,7 @@ static int load_one(const char *path, const char *who, bool map,
   }
   if (info->type == ELF_ET_DYN)
     bias = dyn_base - info->lo;
-  if (info->hi + bias > moat_stack_top() - LINUX_STACK_SIZE) {
+  if (info->hi + bias > moat_stack_top() - LINUX_STACK_MAX) {
     err = NOEXEC("the program overlaps the stack");
     goto out;
   }

@@ -86,6 +86,9 @@ struct elf64_phdr {
 #define LINUX_DYN_SPAN_MAX 0x10000000000ull
 /* The initial stack, right below moat_stack_top(). */
 #define LINUX_STACK_SIZE (8ull << 20)
+/* Its size follows RLIMIT_STACK at exec, within these bounds. */
+#define LINUX_STACK_MIN (128ull << 10)
+#define LINUX_STACK_MAX (256ull << 20)
 /* The first bytes of a file that decide how to run it (#! line). */
 #define LINUX_BINPRM_BUF 256
 

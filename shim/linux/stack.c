@@ -46,7 +46,6 @@ int linux_stack_build(const struct linux_image *img, int argc,
                       const char *execfn, uint64_t *sp_out, char *why,
                       size_t whylen) {
   uint64_t top = moat_stack_top();
-  uint64_t bottom = top - LINUX_STACK_SIZE;
   uint64_t p, sp, strings = 0, strings_at, execfn_at, platform_at, random_at;
   uint64_t auxv[AUXV_MAX * 2];
   uint64_t *w;
@@ -57,12 +56,6 @@ int linux_stack_build(const struct linux_image *img, int argc,
 
   if (img->exec_stack)
     prot |= LINUX_PROT_EXEC;
-  r = moat_mmap_stack(bottom, LINUX_STACK_SIZE, prot);
-  if (r < 0) {
-    rt_snprintf(why, whylen, "cannot map the stack (%s)",
-                shim_errno_text((int)-r));
-    return (int)r;
-  }
   while (envp && envp[envc])
     envc++;
   for (int i = 0; i < argc; i++)
@@ -71,9 +64,24 @@ int linux_stack_build(const struct linux_image *img, int argc,
     strings += rt_strlen(envp[i]) + 1;
   strings += rt_strlen(execfn) + 1;
   /* Linux refuses argument strings beyond a quarter of the stack limit. */
-  if (strings + (uint64_t)(argc + envc + 2) * 8 > LINUX_STACK_SIZE / 4) {
+  uint64_t args = strings + (uint64_t)(argc + envc + 2) * 8;
+  if (args > LINUX_STACK_SIZE / 4) {
     rt_snprintf(why, whylen, "argument list too long");
     return -LINUX_E2BIG;
+  }
+  /* The stack is as big as RLIMIT_STACK says, as Linux lets it grow that
+   * far (here it is mapped at once, so infinity is LINUX_STACK_MAX), and
+   * always big enough for the arguments. */
+  struct linux_rlimit rl = {.rlim_cur = LINUX_STACK_SIZE};
+  moat_prlimit(0, LINUX_RLIMIT_STACK, NULL, &rl);
+  uint64_t size = MIN(MAX(rl.rlim_cur, LINUX_STACK_MIN), LINUX_STACK_MAX);
+  size = ALIGN_UP(MAX(size, ALIGN_UP(args, 4096) + LINUX_STACK_MIN), 4096);
+  uint64_t bottom = top - size;
+  r = moat_mmap_stack(bottom, size, prot);
+  if (r < 0) {
+    rt_snprintf(why, whylen, "cannot map the stack (%s)",
+                shim_errno_text((int)-r));
+    return (int)r;
   }
 
   /* Strings, highest first: the file name, then env and argv so that

@@ -7,8 +7,8 @@
 
 #include "elf.h"
 
-/* Map the 8 MiB stack below moat_stack_top() and lay out argc, argv,
- * envp, the auxiliary vector and their strings as Linux does for img.
+/* Map the stack (RLIMIT_STACK's size) below moat_stack_top() and lay out argc,
+ * argv, envp, the auxiliary vector and their strings as Linux does for img.
  * *sp_out receives the initial stack pointer (16-byte aligned, pointing
  * at argc). Returns 0 or a negative errno with a reason in why. */
 int linux_stack_build(const struct linux_image *img, int argc,
