@@ -1643,13 +1643,14 @@ def _session_left(sid):
     return left
 
 
-def _attack_run(argv, stdin=None, stderr=None, timeout=30):
+def _attack_run(argv, stdin=None, stderr=None, timeout=30, stdout=None):
     """Run argv in its own session with stdin (a file object, an fd or
-    None) and stderr (a file object or None: captured). Returns the Proc
-    and the processes of its session still alive 2 s after it ended
+    None), stdout and stderr (file objects or None: captured). Returns the
+    Proc and the processes of its session still alive 2 s after it ended
     (killed, so that nothing outlives the test)."""
     p = subprocess.Popen(argv, stdin=stdin if stdin is not None
-                         else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         else subprocess.DEVNULL, stdout=stdout if stdout
+                         is not None else subprocess.PIPE,
                          stderr=stderr if stderr is not None
                          else subprocess.PIPE, start_new_session=True)
     try:
@@ -1670,7 +1671,7 @@ def _attack_run(argv, stdin=None, stderr=None, timeout=30):
         except OSError:
             pass
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
-    return Proc(argv, out, err or b"", status, timed_out), left
+    return Proc(argv, out or b"", err or b"", status, timed_out), left
 
 
 class HostWatch:
@@ -1785,7 +1786,7 @@ ATTACK_FD_TARGET = {"close": 0, "pread64": 0, "getdents64": 0, "fchmod": 0,
                     "lseek": 0, "pwrite64": 2, "ftruncate": 2, "fsync": 2}
 
 
-def _fd_payload(ctx, call, fdval, native):
+def _fd_payload(ctx, call, fdval, native, wrap=(), opts=()):
     """Run one fd payload with canary stdin and stderr. Returns (Proc,
     output, moat's stderr lines, what the detector saw, host changes,
     processes left)."""
@@ -1812,7 +1813,7 @@ def _fd_payload(ctx, call, fdval, native):
         os.lseek(fin, 7, os.SEEK_SET)
     args = ["fd", call, "%#x" % fdval]
     argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
-            else _attack_argv(ctx, [], args))
+            else list(wrap) + _attack_argv(ctx, list(opts), args))
     ferr = open(err_path, "r+b")
     try:
         ferr.seek(0, os.SEEK_END)
@@ -1876,39 +1877,52 @@ ATTACK_AT_CALLS = ("openat", "newfstatat", "readlinkat", "fchmodat",
                    "renameat2", "linkat", "symlinkat")
 
 
-def _at_payload(ctx, call, fdval, native):
-    """Run one *at payload. Returns (Proc, output, stderr, what the
-    detector saw, host changes, processes left)."""
+def _at_payload(ctx, call, native, fdval=None, prefix=None, wrap=(),
+                opts=()):
+    """Run one *at payload against a canary directory: relative to fd
+    fdval with moat's stdin the directory, or (fdval None) relative to an
+    rw grant inside it with names that leave the grant: prefix "abs" (the
+    canary's absolute path) or "up" (../). Returns (Proc, output, stderr,
+    what the detector saw, processes left)."""
     d = ctx.tmpdir("attack-at")
     token = hashlib.sha256(os.urandom(8)).hexdigest()[:12]
     canary = os.path.join(d, "canary")
-    os.mkdir(canary)
+    grant = os.path.join(canary, "grant")
+    os.makedirs(grant)
     path = os.path.join(canary, "file")
     with open(path, "w") as f:
         f.write("AT-%s\n" % token)
     os.chmod(path, 0o644)
     os.symlink("LINK-" + token, os.path.join(canary, "link"))
     ino = os.lstat(path).st_ino
+    st = os.stat(grant)
     watch = HostWatch(canary)
-    fin = os.open(canary, os.O_RDONLY | os.O_DIRECTORY)
-    args = ["at", call, "%#x" % fdval]
+    fin = None
+    if fdval is not None:
+        fin = os.open(canary, os.O_RDONLY | os.O_DIRECTORY)
+        args = ["at", call, "%#x" % fdval]
+    else:
+        args = ["at", call, "grant:" + (grant if native else "/w"),
+                canary + "/" if prefix == "abs" else "../"]
+        opts = list(opts) + ["--mount", grant + ":/w:rw", "--env",
+                             "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)]
     argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
-            else _attack_argv(ctx, [], args))
+            else list(wrap) + _attack_argv(ctx, opts, args))
     try:
         p, left = _attack_run(argv, stdin=fin)
     finally:
-        os.close(fin)
+        if fin is not None:
+            os.close(fin)
     out = p.stdout.decode("utf-8", "replace")
-    changes = watch.changes()
-    effects = list(changes)
+    # what the guest does inside its grant is its right (../ at the
+    # grant's root stays there)
+    effects = [c for c in watch.changes() if not c.startswith(grant)]
     if token in out:
-        effects.append("the guest read a name or file of the host's stdin "
+        effects.append("the guest read a name or file of the canary "
                        "directory")
     if "inode %d" % ino in out:
-        effects.append("the guest stat-ed a file of the host's stdin "
-                       "directory")
-    return p, out, p.stderr.decode("utf-8", "replace"), effects, changes, \
-        left
+        effects.append("the guest stat-ed a file of the canary directory")
+    return p, out, p.stderr.decode("utf-8", "replace"), effects, left
 
 
 def attack_at_test(ctx):
@@ -1920,12 +1934,11 @@ def attack_at_test(ctx):
     for call in ATTACK_AT_CALLS:
         for v in ATTACK_HIGH_BITS:
             n += 1
-            p, out, err, effects, _, _ = _at_payload(ctx, call, v, True)
+            p, out, err, effects, _ = _at_payload(ctx, call, True, v)
             if not effects:
                 fail("positive control: natively %s(%#x) had no effect the "
                      "test can see (status %d)\n%s" % (call, v, p.status, out))
-            p, out, err, effects, changes, left = _at_payload(ctx, call, v,
-                                                              False)
+            p, out, err, effects, left = _at_payload(ctx, call, False, v)
             problems.append(_must_be_killed("%s(%#x)" % (call, v), p, out,
                                             err, [], left, effects))
     problems = [x for x in problems if x]
@@ -1933,6 +1946,110 @@ def attack_at_test(ctx):
         fail("%d of %d payloads got through:\n%s" % (
             len(problems), n, "\n".join(problems)))
     return "%d payloads, each killed; natively each took effect" % n
+
+
+def attack_paths_body(wrap=(), opts=()):
+    """Every *at call through the rw grant's host fd with names that leave
+    the grant: an absolute path (the root is an empty tmpfs) and ../ (a
+    grant is a mount whose root .. cannot leave). Natively each reaches the
+    canary directory; inside none may (an error, or killed)."""
+    def body(ctx):
+        if wrap:
+            ctx.need_moat()
+            _no_userns_wrapper_works()
+        problems = []
+        n = 0
+        for call in ATTACK_AT_CALLS:
+            for prefix in ("abs", "up"):
+                n += 1
+                p, out, err, effects, _ = _at_payload(ctx, call, True,
+                                                      prefix=prefix)
+                if not effects:
+                    fail("positive control: natively %s(grant, %s) had no "
+                         "effect the test can see (status %d)\n%s" % (
+                             call, prefix, p.status, out))
+                p, out, err, effects, left = _at_payload(
+                    ctx, call, False, prefix=prefix, wrap=wrap, opts=opts)
+                what = []
+                if effects:
+                    what.append("the attack worked: " + "; ".join(effects))
+                if left:
+                    what.append("%d processes outlived the run" % len(left))
+                if not (p.status == 0 and "grant fd found" in out and
+                        "survived" in out) and not _killed_by_filter(p, err):
+                    what.append("status %d" % p.status)
+                if what:
+                    problems.append("%s(grant, %s): %s\n  output: %s%s" % (
+                        call, prefix, "; ".join(what),
+                        out.replace("\n", " | "),
+                        err[-600:].replace("\n", " | ")))
+        if problems:
+            fail("%d of %d payloads reached the host:\n%s" % (
+                len(problems), n, "\n".join(problems)))
+        return "%d payloads, none reached the canary; natively each did" % n
+    return body
+
+
+def _kick_payload(ctx, native, wrap=(), opts=()):
+    """Signal 63 through the gate at a host `sleep` of the test's own.
+    Returns (Proc, did the victim die, processes left)."""
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        args = ["kick", str(victim.pid)]
+        argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
+                else list(wrap) + _attack_argv(ctx, list(opts), args))
+        p, left = _attack_run(argv)
+        time.sleep(0.1)
+        return p, victim.poll() is not None, left
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        victim.wait()
+
+
+def _fork_payload(ctx, native, wrap=(), opts=()):
+    """A child forked through the gate that waits forever. Returns (Proc,
+    processes of the run's session left after it ended)."""
+    argv = ([security_bin(ctx, "hostattack"), "-n", "fork"] if native
+            else list(wrap) + _attack_argv(ctx, list(opts), ["fork"]))
+    # files, not pipes: the child keeps them open
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p, left = _attack_run(argv, stdout=out, stderr=err)
+        out.seek(0)
+        err.seek(0)
+        p.stdout, p.stderr = out.read(), err.read()
+    return p, left
+
+
+def attack_kick(ctx):
+    """The kick signal (63, the one tgkill the filter allows) sent through
+    the gate to a host process outside the sandbox does not reach it (the
+    sandbox's PID namespace has no such pid); natively it kills it."""
+    p, died, _ = _kick_payload(ctx, True)
+    if not died:
+        fail("positive control: natively signal 63 did not kill the host "
+             "process\n" + show(p.stdout))
+    p, died, left = _kick_payload(ctx, False)
+    out = p.stdout.decode("utf-8", "replace")
+    if died or left or "gate found" not in out or not (
+            p.status == 0 or _killed_by_filter(p, show(p.stderr))):
+        fail("victim killed: %s, %d processes left, status %d\n%s%s" % (
+            died, len(left), p.status, out, show(p.stderr, 600)))
+
+
+def attack_fork_outlives(ctx):
+    """A host child forked through the gate (clone with SIGCHLD, allowed
+    for moat's own fork) that waits forever ends with moat run; natively
+    it outlives its parent."""
+    p, left = _fork_payload(ctx, True)
+    if not left:
+        fail("positive control: natively the forked child did not outlive "
+             "its parent\n" + show(p.stdout))
+    p, left = _fork_payload(ctx, False)
+    out = p.stdout.decode("utf-8", "replace")
+    if left or "clone(SIGCHLD) = child" not in out:
+        fail("%d processes outlived moat run (status %d)\n%s%s" % (
+            len(left), p.status, out, show(p.stderr, 600)))
 
 
 # Hole 2: set-id bits on host files. The grant's files: "file" (0644),
@@ -2292,6 +2409,57 @@ def no_userns_refused(ctx):
              "--allow-no-userns; stderr:\n%s" % (p.status, "\n".join(lines)))
 
 
+# the *at calls Landlock governs (the others it does not: stat, readlink,
+# chmod, utimes)
+LANDLOCK_AT_CALLS = ("openat", "mkdirat", "unlinkat", "renameat2", "linkat",
+                     "symlinkat")
+
+
+def no_userns_what_holds(ctx):
+    """With --allow-no-userns on a host without user namespaces: the
+    filter still kills an fd with high bits, Landlock still keeps the
+    calls it governs inside the grants (absolute and ../ names). What a
+    subverted guest can still do there (the rest of the *at calls outside
+    the grants, signal 63 to host processes, forked children outliving
+    moat) is listed in the result, for docs/security.md."""
+    ctx.need_moat()
+    _no_userns_wrapper_works()
+    flag = ["--allow-no-userns"]
+    p = run(NO_USERNS + ctx.moat_run(*flag, "--", "true"))
+    if p.status != 0:
+        fail("--allow-no-userns: status %d %s" % (p.status, show(p.stderr)))
+    problems, gaps = [], []
+    p, out, err, effects, changes, left = _fd_payload(
+        ctx, "fchmod", 0x100000000, False, NO_USERNS, flag)
+    problems.append(_must_be_killed("fchmod(0x100000000)", p, out, err,
+                                    changes, left, effects))
+    for call in ATTACK_AT_CALLS:
+        for prefix in ("abs", "up"):
+            p, out, err, effects, left = _at_payload(
+                ctx, call, False, prefix=prefix, wrap=NO_USERNS, opts=flag)
+            if "gate found" not in out:
+                problems.append("%s(grant, %s): no gate: %s" % (
+                    call, prefix, out + err[-300:]))
+            elif effects and call in LANDLOCK_AT_CALLS:
+                problems.append("%s(grant, %s): %s" % (call, prefix,
+                                                       "; ".join(effects)))
+            elif effects:
+                gaps.append("%s(%s)" % (call, prefix))
+            if left:
+                problems.append("%s: processes left" % call)
+    p, died, left = _kick_payload(ctx, False, NO_USERNS, flag)
+    if died:
+        gaps.append("signal 63 to a host process of the invoking user")
+    p, left = _fork_payload(ctx, False, NO_USERNS, flag)
+    if left:
+        gaps.append("a child forked through the gate outlives moat run")
+    problems = [x for x in problems if x]
+    if problems:
+        fail("\n".join(problems))
+    return "holds: fd pins, Landlock-governed *at calls; a subverted " \
+        "guest can still: %s" % (", ".join(gaps) or "nothing of these")
+
+
 def no_userns_allowed(ctx):
     """With --allow-no-userns moat runs without user namespaces."""
     ctx.need_moat()
@@ -2433,6 +2601,9 @@ def register_all(ctx):
     for call in ATTACK_FD_TARGET:
         register("security/attack-fd-" + call, attack_fd_test(call))
     register("security/attack-fd-dirfd-at", attack_at_test)
+    register("security/attack-paths-leave-grant", attack_paths_body())
+    register("security/attack-kick-host-process", attack_kick)
+    register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)
     register("security/attack-etc-shadow", attack_etc_shadow)
@@ -2440,6 +2611,7 @@ def register_all(ctx):
     register("security/sandbox-host-uid", sandbox_host_uid)
     register("security/no-userns-refused", no_userns_refused)
     register("security/no-userns-allowed-with-flag", no_userns_allowed)
+    register("security/no-userns-what-holds", no_userns_what_holds)
     for mode in ("wait", "read"):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),

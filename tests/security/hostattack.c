@@ -11,15 +11,22 @@
  *                                    or lseek on a 64-bit fd value (hex
  *                                    allowed): the kernel uses its low 32
  *                                    bits
- *   hostattack [-n] at CALL FD       one *at call of openat, newfstatat,
+ *   hostattack [-n] at CALL FD [PREFIX]  one *at call of openat, newfstatat,
  *                                    readlinkat, fchmodat, fchmodat2,
  *                                    utimensat, mkdirat, unlinkat,
  *                                    renameat2, linkat or symlinkat
  *                                    relative to a 64-bit dirfd value
- *                                    (moat's stdin: a host directory)
+ *                                    (moat's stdin: a host directory), or
+ *                                    FD grant:DIR (as for grant) with names
+ *                                    PREFIX+name (absolute or ../)
  *   hostattack [-n] grant HOW DIR    set-id bits through a grant's host fd
  *                                    (found by MOAT_GRANT=dev:ino; with -n
  *                                    DIR is opened instead)
+ *   hostattack [-n] kick PID         the platform's kick signal (63) to a
+ *                                    host process outside the sandbox
+ *   hostattack [-n] fork             a host child forked through the gate
+ *                                    (clone with SIGCHLD) that waits
+ *                                    forever: it must not outlive moat run
  *   hostattack chmod DIR             set-id bits the ordinary way (libc
  *                                    calls, under moat through the library
  *                                    OS): the same natively and inside
@@ -141,53 +148,65 @@ static int attack_fd(const char *call, long fd) {
 }
 
 /* Names in the directory: "file" (its first line a token), "link" (a
- * symlink whose target is a token). */
+ * symlink whose target is a token); each name is prefixed by g_prefix
+ * (an absolute path, or ../ to climb out of a grant). */
+static const char *g_prefix = "";
+
+static const char *nm(const char *name) {
+  static char bufs[2][4096];
+  static int next;
+  char *b = bufs[next++ & 1];
+  snprintf(b, sizeof(bufs[0]), "%s%s", g_prefix, name);
+  return b;
+}
+
 static int attack_at(const char *call, long fd) {
   long r;
   if (!strcmp(call, "openat")) {
-    r = hc(SYS_openat, fd, (long)"file", O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0,
-           0, 0);
+    r = hc(SYS_openat, fd, (long)nm("file"), O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+           0, 0, 0);
     printf("openat(%#lx, file) = %s\n", fd, r >= 0 ? "fd" : errname((int)-r));
     long n = r < 0 ? r : hc(SYS_pread64, r, (long)g_buf, 4096, 0, 0, 0);
     if (n > 0)
       printf("data: %.*s\n", (int)strcspn(g_buf, "\n"), g_buf);
   } else if (!strcmp(call, "newfstatat")) {
     struct stat st;
-    r = hc(SYS_newfstatat, fd, (long)"file", (long)&st, AT_SYMLINK_NOFOLLOW, 0,
-           0);
+    r = hc(SYS_newfstatat, fd, (long)nm("file"), (long)&st, AT_SYMLINK_NOFOLLOW,
+           0, 0);
     printf("newfstatat(%#lx, file) = %ld\n", fd, r);
     if (r == 0)
       printf("inode %llu\n", (unsigned long long)st.st_ino);
   } else if (!strcmp(call, "readlinkat")) {
-    r = hc(SYS_readlinkat, fd, (long)"link", (long)g_buf, 255, 0, 0);
+    r = hc(SYS_readlinkat, fd, (long)nm("link"), (long)g_buf, 255, 0, 0);
     printf("readlinkat(%#lx, link) = %ld\n", fd, r);
     if (r > 0)
       printf("data: %.*s\n", (int)r, g_buf);
   } else if (!strcmp(call, "fchmodat")) {
-    r = hc(SYS_fchmodat, fd, (long)"file", 0600, 0, 0, 0);
+    r = hc(SYS_fchmodat, fd, (long)nm("file"), 0600, 0, 0, 0);
     printf("fchmodat(%#lx, file, 0600) = %ld\n", fd, r);
   } else if (!strcmp(call, "fchmodat2")) {
-    r = hc(SYS_fchmodat2, fd, (long)"file", 0600, AT_SYMLINK_NOFOLLOW, 0, 0);
+    r = hc(SYS_fchmodat2, fd, (long)nm("file"), 0600, AT_SYMLINK_NOFOLLOW, 0,
+           0);
     printf("fchmodat2(%#lx, file, 0600) = %ld\n", fd, r);
   } else if (!strcmp(call, "utimensat")) {
     struct timespec ts[2] = {{1, 0}, {1, 0}};
-    r = hc(SYS_utimensat, fd, (long)"file", (long)ts, AT_SYMLINK_NOFOLLOW, 0,
-           0);
+    r = hc(SYS_utimensat, fd, (long)nm("file"), (long)ts, AT_SYMLINK_NOFOLLOW,
+           0, 0);
     printf("utimensat(%#lx, file, 1970) = %ld\n", fd, r);
   } else if (!strcmp(call, "mkdirat")) {
-    r = hc(SYS_mkdirat, fd, (long)"newdir", 0755, 0, 0, 0);
+    r = hc(SYS_mkdirat, fd, (long)nm("newdir"), 0755, 0, 0, 0);
     printf("mkdirat(%#lx, newdir) = %ld\n", fd, r);
   } else if (!strcmp(call, "unlinkat")) {
-    r = hc(SYS_unlinkat, fd, (long)"file", 0, 0, 0, 0);
+    r = hc(SYS_unlinkat, fd, (long)nm("file"), 0, 0, 0, 0);
     printf("unlinkat(%#lx, file) = %ld\n", fd, r);
   } else if (!strcmp(call, "renameat2")) {
-    r = hc(SYS_renameat2, fd, (long)"file", fd, (long)"moved", 0, 0);
+    r = hc(SYS_renameat2, fd, (long)nm("file"), fd, (long)nm("moved"), 0, 0);
     printf("renameat2(%#lx, file, moved) = %ld\n", fd, r);
   } else if (!strcmp(call, "linkat")) {
-    r = hc(SYS_linkat, fd, (long)"file", fd, (long)"hard", 0, 0);
+    r = hc(SYS_linkat, fd, (long)nm("file"), fd, (long)nm("hard"), 0, 0);
     printf("linkat(%#lx, file, hard) = %ld\n", fd, r);
   } else if (!strcmp(call, "symlinkat")) {
-    r = hc(SYS_symlinkat, (long)"file", fd, (long)"sym", 0, 0, 0);
+    r = hc(SYS_symlinkat, (long)"file", fd, (long)nm("sym"), 0, 0, 0);
     printf("symlinkat(file, %#lx, sym) = %ld\n", fd, r);
   } else {
     printf("unknown call %s\n", call);
@@ -308,6 +327,24 @@ static int attack_etc(const char *dir, char **more) {
   return 0;
 }
 
+static int attack_kick(long pid) {
+  long r = hc(SYS_tgkill, pid, pid, 63, 0, 0, 0);
+  printf("tgkill(host pid, 63) = %s\n", r == 0 ? "0" : errname((int)-r));
+  return 0;
+}
+
+static int attack_fork(void) {
+  static int word;
+  long r = hc(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+  if (r == 0) {
+    /* the child: only the gate from here on, no libc */
+    for (;;)
+      hc(SYS_futex, (long)&word, 0 /* FUTEX_WAIT */, 0, 0, 0, 0);
+  }
+  printf("clone(SIGCHLD) = %s\n", r > 0 ? "child" : errname((int)-r));
+  return 0;
+}
+
 static void said(const char *what, long r) {
   if (r < 0)
     printf("%s: -1 %s\n", what, errname(errno));
@@ -350,9 +387,16 @@ int main(int argc, char **argv) {
     g_native = true;
     i++;
   }
+  if (argc - i == 1 && !strcmp(argv[i], "fork")) {
+    if (!g_native)
+      find_gate();
+    if (attack_fork() == 0)
+      printf("survived\n");
+    return 0;
+  }
   if (argc - i < 2) {
     printf("usage: hostattack [-n] fd CALL FD | at CALL FD | grant HOW DIR | "
-           "chmod DIR | etc DIR [NAME...]\n");
+           "kick PID | fork | chmod DIR | etc DIR [NAME...]\n");
     return 2;
   }
   const char *cmd = argv[i];
@@ -364,10 +408,18 @@ int main(int argc, char **argv) {
       find_gate();
     if (!strcmp(cmd, "fd") && argc - i == 3)
       r = attack_fd(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
-    else if (!strcmp(cmd, "at") && argc - i == 3)
-      r = attack_at(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
-    else if (!strcmp(cmd, "grant") && argc - i == 3)
+    else if (!strcmp(cmd, "at") && (argc - i == 3 || argc - i == 4)) {
+      /* FD: a number, or grant:DIR for the grant's host fd */
+      const char *f = argv[i + 2];
+      bool grant = !strncmp(f, "grant:", 6);
+      long fd = grant ? grant_fd(f + 6) : (long)strtoull(f, NULL, 0);
+      if (argc - i == 4)
+        g_prefix = argv[i + 3];
+      r = grant && fd < 0 ? 4 : attack_at(argv[i + 1], fd);
+    } else if (!strcmp(cmd, "grant") && argc - i == 3)
       r = attack_grant(argv[i + 1], argv[i + 2]);
+    else if (!strcmp(cmd, "kick") && argc - i == 2)
+      r = attack_kick(atol(argv[i + 1]));
     else if (!strcmp(cmd, "etc"))
       r = attack_etc(argv[i + 1], argv + i + 2);
     else {
