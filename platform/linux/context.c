@@ -230,6 +230,27 @@ static bool take_notes(struct plat_thread *t) {
   return kicked || ended;
 }
 
+/* Was the thread running guest code when this signal stopped it? That is
+ * decided by the thread's state, not by where rip is: guest code also
+ * runs outside the window (the host's vDSO, the kernel's vsyscall
+ * emulation, a jump into moat's own code), and a trap or fault there is
+ * the guest's. The thread is inside the library OS before plat_enter,
+ * while a handler runs (in_handler), and in the few instructions after a
+ * handler clears in_handler until the rt_sigreturn that resumes the guest
+ * (and in plat_enter before its rt_sigreturn): moat's own code on a moat
+ * stack (the signal stack, or the boot thread's host stack), never in
+ * the window. Guest code that jumps into moat's code runs it on its own
+ * stack, in the window, and stays the guest. */
+static bool running_guest(const struct plat_thread *t, const ucontext_t *uc) {
+  if (!t || !t->in_guest || t->in_handler)
+    return false;
+  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  uint64_t rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+  bool moat_code = rip >= (uint64_t)(uintptr_t)__executable_start &&
+                   rip < (uint64_t)(uintptr_t)_end;
+  return !(moat_code && !plat_in_guest_window(rsp));
+}
+
 /* Guest code was stopped by a trap, fault or kick: take its registers and
  * mark the thread as inside the library OS. Returns the fs base it had. */
 static uint64_t enter_library_os(struct plat_thread *t, const ucontext_t *uc,
@@ -252,21 +273,41 @@ static void leave_library_os(struct plat_thread *t, ucontext_t *uc,
   regs_to_uc(regs, uc);
 }
 
+/* The legacy vsyscall page: the kernel emulates a call to one of its
+ * three entries (gettimeofday, time, getcpu) by running the system call
+ * itself, and seccomp sees it with the entry's address as the call
+ * address. By the time our SIGSYS handler runs the kernel has already
+ * emulated the entry's `ret` (rip is the caller's return address, rsp is
+ * 8 higher). */
+#define VSYSCALL_PAGE 0xffffffffff600000ull
+
 static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
   if (info->si_code != SYS_SECCOMP_CODE)
     return; /* not a trap of ours (sent by someone): nothing to emulate */
-  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-  /* A trapped syscall from moat's own code means a libc call after
-   * lockdown: a bug of moat, never emulated. */
-  if (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))
+  /* A trapped syscall while the thread is inside moat means a libc call
+   * after lockdown: a bug of moat, never emulated. From guest code it is
+   * a guest system call, wherever rip is (the vDSO's fallback `syscall`,
+   * the vsyscall page, guest code that jumped into moat's code). */
+  if (!running_guest(t, uc))
     stray_syscall(uc, info->si_syscall);
+  uint64_t call = (uint64_t)(uintptr_t)info->si_call_addr;
+  bool vsyscall = (call & ~0xfffull) == VSYSCALL_PAGE;
   struct moat_regs regs;
   uint64_t entry_fs = enter_library_os(t, uc, &regs);
   /* The kernel put -ENOSYS in rax before the filter ran. */
   regs.rax = (uint64_t)(int64_t)info->si_syscall;
   north_syscall(&regs);
+  if (vsyscall && regs.rax == (uint64_t)-LINUX_EFAULT) {
+    /* Linux ends a vsyscall whose call faulted on a pointer in SIGSEGV
+     * (SI_KERNEL), at the entry, before the emulated ret, with rax still
+     * -ENOSYS. */
+    regs.rip = call;
+    regs.rsp -= 8;
+    regs.rax = (uint64_t)-LINUX_ENOSYS;
+    north_fault(&regs, LINUX_SIGSEGV, LINUX_SI_KERNEL, 0, 0);
+  }
   leave_library_os(t, uc, &regs, entry_fs);
 }
 
@@ -275,19 +316,15 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   struct plat_thread *t = plat_current_thread();
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t addr = (uint64_t)info->si_addr;
-  /* Guest code that jumped out of its window (a NULL function pointer, a
-   * garbage return address) faults fetching the instruction at rip; a
-   * return to a non-canonical rip (a guest's rt_sigreturn frame) faults
-   * on the way back. Either is the guest's SIGSEGV, as on Linux, not a
-   * fault of moat. */
-  bool noncanonical = rip >= (1ull << 47) && rip < (~0ull << 47);
-  bool jumped_out = t && t->in_guest && !t->in_handler &&
-                    sig == LINUX_SIGSEGV && (addr == rip || noncanonical);
-  if (!jumped_out &&
-      (!t || !t->in_guest || t->in_handler || !plat_in_guest_window(rip))) {
+  /* A fault of guest code is the guest's signal wherever rip is: a jump
+   * out of the window (the fetch at rip faults), a return to a
+   * non-canonical rip, a bad pointer handed to the vDSO, a misaligned
+   * vsyscall entry or one with a bad stack or pointer (the kernel's
+   * emulation sends SIGSEGV), a jump into moat's own code. */
+  if (!running_guest(t, uc)) {
     /* Inside the library OS, only a guest-memory accessor may fault (the
      * guest unmapped a buffer under a call): it resumes and returns
-     * EFAULT. */
+     * EFAULT. Anything else is a bug of moat. */
     bool guest_access = (sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) &&
                         info->si_code > 0 && plat_in_guest_window(addr);
     uint64_t fix =
@@ -314,10 +351,9 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
 static void kick_handler(int sig, siginfo_t *info, void *ctx) {
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
-  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   if (!t)
     return;
-  if (!t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+  if (!running_guest(t, uc)) {
     __atomic_store_n(&t->kicked, true, __ATOMIC_SEQ_CST);
     return;
   }
@@ -336,11 +372,10 @@ static void kick_handler(int sig, siginfo_t *info, void *ctx) {
 static void chld_handler(int sig, siginfo_t *info, void *ctx) {
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
-  uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   plat_reap_note();
   if (!t)
     return;
-  if (!t->in_guest || t->in_handler || !plat_in_guest_window(rip)) {
+  if (!running_guest(t, uc)) {
     __atomic_store_n(&t->child_ended, true, __ATOMIC_SEQ_CST);
     return;
   }
