@@ -47,6 +47,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
     fprintf(stderr, "moat: out of memory\n");
     exit(EXIT_MOAT_ERROR);
   }
+  plat_linux_offer_vdso();
   plat_linux_set_stats(o->stats);
   plat_linux_set_verbose(o->verbose);
   fflush(NULL);

@@ -92,6 +92,7 @@ int plat_futex_wake(uint32_t *word, int count, bool shared);
 #define PLAT_CLOCK_REALTIME 0  /* wall clock, ns since the Unix epoch */
 #define PLAT_CLOCK_MONOTONIC 1 /* ns since an arbitrary fixed point */
 #define PLAT_CLOCK_CPU 2       /* CPU time used by this process, ns */
+#define PLAT_CLOCK_BOOTTIME 3  /* as MONOTONIC, plus time the host slept */
 
 /* Read a clock into *out_ns. -EINVAL for an unknown clock. The core MUST
  * tolerate a monotonic clock that the host moves backwards (it clamps). */
@@ -100,6 +101,14 @@ int plat_clock(int clock, int64_t *out_ns);
 /* Fill buf with len bytes from the host's cryptographic random source.
  * MUST fill all of it or fail with -EIO. */
 int plat_random(void *buf, size_t len);
+
+/* The address of a vDSO the guest may call (its ELF header, page-aligned,
+ * outside the guest window), or 0 when the platform has none to offer.
+ * The shim hands it to the guest as AT_SYSINFO_EHDR. Its code runs as
+ * guest code: what it cannot answer itself it asks with a system call,
+ * which traps like any other guest system call; its clocks must agree
+ * with plat_clock's. */
+uint64_t plat_vdso(void);
 
 /* ---------------------------------------------------------------------
  * Processes and threads (docs/processes.md)

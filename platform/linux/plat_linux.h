@@ -177,6 +177,11 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
 #define PLAT_HOST_CLOCK_VIRT (-7)
 #define PLAT_HOST_CLOCK_PROF (-8)
 
+/* Set before lockdown by plat_linux_offer_vdso: the host's vDSO (0 when
+ * not offered) and how far CLOCK_BOOTTIME was ahead of CLOCK_MONOTONIC. */
+extern uint64_t g_plat_vdso;
+extern int64_t g_plat_boot_offset;
+
 struct plat_thread {
   uint64_t magic;
   uint64_t fs_base; /* the guest's thread pointer, tracked by us */

@@ -1,8 +1,12 @@
 /* The runner-facing setup of the Linux platform before lockdown: opening
- * granted directories, mapping a root image, and the diagnostics switches.
+ * granted directories, mapping a root image, the host's vDSO and boot
+ * clock offset for the guest, and the diagnostics switches.
  * libc is allowed here; nothing in this file runs after lockdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
+#include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +64,22 @@ int plat_linux_map_image(const char *path, const void **out_base,
 out:
   close(fd);
   return err;
+}
+
+void plat_linux_offer_vdso(void) {
+  struct timespec boot, mono;
+  if (clock_gettime(CLOCK_MONOTONIC, &mono) == 0 &&
+      clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {
+    int64_t d = (int64_t)(boot.tv_sec - mono.tv_sec) * 1000000000 +
+                (boot.tv_nsec - mono.tv_nsec);
+    g_plat_boot_offset = d > 0 ? d : 0;
+  }
+  uintptr_t v = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+  /* The vDSO and the data pages before it must stay out of the window:
+   * the guest's mappings could otherwise replace them. */
+  if (v && !(v & 4095) && v >= PLAT_GUEST_HI + (1ull << 20) &&
+      memcmp((const void *)v, "\177ELF", 4) == 0)
+    g_plat_vdso = v;
 }
 
 void plat_linux_set_stats(bool on) {

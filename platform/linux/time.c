@@ -1,6 +1,7 @@
 /* plat_futex_*, plat_clock and plat_random: waiting, clocks and entropy
  * from the Linux host, each reduced to the few operations the seccomp
- * allowlist pins (FUTEX_WAIT/WAKE, three clock ids, getrandom flags 0). */
+ * allowlist pins (FUTEX_WAIT/WAKE, three clock ids, getrandom flags 0);
+ * plat_vdso, the host's vDSO that plat_linux_offer_vdso found. */
 #include <linux/futex.h>
 #include <time.h>
 
@@ -33,15 +34,30 @@ int plat_futex_wake(uint32_t *word, int count, bool shared) {
   return r > count ? count : (int)r;
 }
 
+uint64_t g_plat_vdso;
+int64_t g_plat_boot_offset;
+
+uint64_t plat_vdso(void) {
+  return g_plat_vdso;
+}
+
 int plat_clock(int clock, int64_t *out_ns) {
   plat_count(PF_CLOCK);
   int id;
+  int64_t offset = 0;
   switch (clock) {
   case PLAT_CLOCK_REALTIME:
     id = CLOCK_REALTIME;
     break;
   case PLAT_CLOCK_MONOTONIC:
     id = CLOCK_MONOTONIC;
+    break;
+  case PLAT_CLOCK_BOOTTIME:
+    /* The filter lets only the clocks the platform needs through: boot
+     * time is the monotonic clock plus what the host had slept when the
+     * sandbox started (the host's vDSO adds any sleep since). */
+    id = CLOCK_MONOTONIC;
+    offset = g_plat_boot_offset;
     break;
   case PLAT_CLOCK_CPU:
     id = CLOCK_PROCESS_CPUTIME_ID;
@@ -56,7 +72,7 @@ int plat_clock(int clock, int64_t *out_ns) {
   if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0 ||
       ts.tv_sec > INT64_MAX / 1000000000 - 1)
     return -LINUX_EIO;
-  *out_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  *out_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + offset;
   return 0;
 }
 

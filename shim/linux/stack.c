@@ -5,6 +5,7 @@
  * NULL and the auxiliary vector. C runtimes and ld.so read this layout
  * directly, so its order and alignment matter. */
 #include "elf.h"
+#include "moat/platform.h"
 #include "shim.h"
 #include "stack.h"
 
@@ -118,14 +119,16 @@ int linux_stack_build(const struct linux_image *img, int argc,
   }
   memcpy((void *)(uintptr_t)p, random, sizeof(random));
 
-  /* The auxiliary vector, in Linux's order (there is no vDSO, so no
-   * AT_SYSINFO_EHDR). */
+  /* The auxiliary vector, in Linux's order; AT_SYSINFO_EHDR only when the
+   * platform offers a vDSO. */
 #define AUX(type, value)                                                       \
   do {                                                                         \
     auxv[nauxv * 2] = (type);                                                  \
     auxv[nauxv * 2 + 1] = (value);                                             \
     nauxv++;                                                                   \
   } while (0)
+  if (plat_vdso())
+    AUX(LINUX_AT_SYSINFO_EHDR, plat_vdso());
   AUX(LINUX_AT_MINSIGSTKSZ, min_sigstack_size());
   AUX(LINUX_AT_HWCAP, hwcap());
   AUX(LINUX_AT_PAGESZ, LINUX_PAGE_SIZE);

@@ -326,6 +326,10 @@ int plat_futex_wake(uint32_t *word, int count, bool shared) {
   return r < 0 ? -errno : (int)r;
 }
 
+uint64_t plat_vdso(void) {
+  return 0;
+}
+
 int plat_clock(int clock, int64_t *out_ns) {
   clockid_t id;
   switch (clock) {
@@ -337,6 +341,9 @@ int plat_clock(int clock, int64_t *out_ns) {
     break;
   case PLAT_CLOCK_CPU:
     id = CLOCK_PROCESS_CPUTIME_ID;
+    break;
+  case PLAT_CLOCK_BOOTTIME:
+    id = CLOCK_BOOTTIME;
     break;
   default:
     return -LINUX_EINVAL;
