@@ -231,7 +231,8 @@ static int start_first_process(const struct moat_config *cfg,
   if (err)
     return fail(err, why, "working directory %s", cwd_path);
   struct proc *p;
-  err = task_create_first(cfg->uid, cfg->gid, cfg->max_files, &p);
+  err =
+      task_create_first(cfg->uid, cfg->gid, cfg->rlimits, cfg->rlimits_set, &p);
   if (err) {
     fail(err, why, "%s", "the first process");
     goto out;
@@ -243,8 +244,8 @@ static int start_first_process(const struct moat_config *cfg,
     err = fail(-LINUX_ENOMEM, why, "%s", "the first process");
     goto out;
   }
-  if (cfg->max_files)
-    fdt_set_max(fdt, MIN(cfg->max_files, FDT_HARD_MAX));
+  fdt_set_max(fdt, (uint32_t)MIN(p->rlimit[LINUX_RLIMIT_NOFILE].rlim_cur,
+                                 FDT_HARD_MAX));
   for (int s = 0; s < 3; s++) {
     struct file *f;
     err = devfs_open_stdio(s, &f);
@@ -259,6 +260,7 @@ static int start_first_process(const struct moat_config *cfg,
   }
   p->fdt = fdt;
   fdt = NULL;
+  time_cpu_limit_start(p); /* --cpu-time */
   err = 0;
 out:
   if (fdt)

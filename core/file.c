@@ -51,9 +51,17 @@ long vfs_generic_write(struct file *f, const void *buf, size_t len,
     *pos = inode->size;
   }
   long n;
-  if (*pos > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - *pos) {
+  /* RLIMIT_FSIZE binds regular files only (not devices, not pipes). */
+  uint64_t limit = LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG)
+                       ? proc_current_fsize_limit()
+                       : LINUX_RLIM_INFINITY;
+  bool too_big = limit != LINUX_RLIM_INFINITY && *pos >= limit;
+  if (*pos > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - *pos ||
+      too_big) {
     n = -LINUX_EFBIG;
   } else {
+    if (limit != LINUX_RLIM_INFINITY)
+      len = (size_t)MIN(len, limit - *pos);
     n = inode->iops->write(inode, buf, len, *pos);
     if (n > 0) {
       if ((size_t)n > len)
@@ -62,6 +70,8 @@ long vfs_generic_write(struct file *f, const void *buf, size_t len,
     }
   }
   rt_unlock(&inode->lock);
+  if (too_big)
+    proc_send_xfsz();
   return n;
 }
 

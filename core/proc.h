@@ -31,6 +31,13 @@ void proc_current_cred(uint32_t *euid, uint32_t *egid);
 /* Is gid one of the current thread's supplementary groups? (May always
  * return false while groups are not supported.) */
 bool proc_in_group(uint32_t gid);
+/* RLIMIT_FSIZE of the current process (~0: none): the vfs cuts writes to
+ * regular files at it and refuses to grow one past it (EFBIG), after
+ * proc_send_xfsz, as Linux's generic_write_check_limits and
+ * inode_newsize_ok. */
+uint64_t proc_current_fsize_limit(void);
+/* SIGXFSZ to the calling thread. Call with no lock held. */
+void proc_send_xfsz(void);
 
 /* Implemented in core/vfs.c. */
 /* A context with root and cwd (both referenced here), umask 022. */

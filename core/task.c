@@ -82,15 +82,16 @@ static int table_slot(void **slots, uint32_t n) {
   return -1;
 }
 
-static void default_rlimits(struct linux_rlimit *rl, uint32_t max_files,
-                            uint32_t max_tasks) {
+/* Linux's defaults for a new boot (INR_OPEN_CUR:INR_OPEN_MAX open files,
+ * an 8 MiB stack, no core files), with --pids as RLIMIT_NPROC. */
+static void default_rlimits(struct linux_rlimit *rl, uint32_t max_tasks) {
   for (int i = 0; i < LINUX_RLIMIT_NLIMITS; i++)
     rl[i].rlim_cur = rl[i].rlim_max = LINUX_RLIM_INFINITY;
   rl[LINUX_RLIMIT_STACK].rlim_cur = 8ull << 20;
   rl[LINUX_RLIMIT_CORE].rlim_cur = 0;
   rl[LINUX_RLIMIT_NPROC].rlim_cur = rl[LINUX_RLIMIT_NPROC].rlim_max = max_tasks;
-  rl[LINUX_RLIMIT_NOFILE].rlim_cur = rl[LINUX_RLIMIT_NOFILE].rlim_max =
-      max_files;
+  rl[LINUX_RLIMIT_NOFILE].rlim_cur = FDT_DEFAULT_MAX;
+  rl[LINUX_RLIMIT_NOFILE].rlim_max = 4096;
   rl[LINUX_RLIMIT_MEMLOCK].rlim_cur = rl[LINUX_RLIMIT_MEMLOCK].rlim_max = 8ull
                                                                           << 20;
   rl[11].rlim_cur = rl[11].rlim_max = TASK_SIGQUEUE_MAX; /* SIGPENDING */
@@ -99,7 +100,8 @@ static void default_rlimits(struct linux_rlimit *rl, uint32_t max_files,
   rl[14].rlim_cur = rl[14].rlim_max = 0;                 /* RTPRIO */
 }
 
-int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
+int task_create_first(uint32_t uid, uint32_t gid,
+                      const struct linux_rlimit *rlimits, uint32_t rlimits_set,
                       struct proc **out) {
   struct task_table *tt = g_task_table;
   if (!tt)
@@ -134,7 +136,16 @@ int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
                                .egid = gid,
                                .sgid = gid,
                                .fsgid = gid};
-  default_rlimits(p->rlimit, max_files ? max_files : 1024, tt->max_tasks);
+  default_rlimits(p->rlimit, tt->max_tasks);
+  for (int r = 0; r < LINUX_RLIMIT_NLIMITS; r++) {
+    tt->rlimit_ceiling[r] =
+        r == LINUX_RLIMIT_NOFILE ? NR_OPEN_MAX : LINUX_RLIM_INFINITY;
+    if (rlimits && (rlimits_set & (1u << r)) &&
+        rlimits[r].rlim_cur <= rlimits[r].rlim_max) {
+      p->rlimit[r] = rlimits[r];
+      tt->rlimit_ceiling[r] = MIN(tt->rlimit_ceiling[r], rlimits[r].rlim_max);
+    }
+  }
   signal_init_proc(p);
   p->start_ns = rt_now_ns();
   p->mm_id = tt->next_mm_id++;
@@ -229,6 +240,24 @@ void proc_current_cred(uint32_t *euid, uint32_t *egid) {
   struct proc *p = t ? t->proc : NULL;
   *euid = p ? p->cred.fsuid : 0;
   *egid = p ? p->cred.fsgid : 0;
+}
+
+uint64_t proc_current_fsize_limit(void) {
+  struct task *t = task_current();
+  return t ? t->proc->rlimit[LINUX_RLIMIT_FSIZE].rlim_cur : LINUX_RLIM_INFINITY;
+}
+
+void proc_send_xfsz(void) {
+  struct task *t = task_current();
+  if (!t)
+    return;
+  struct linux_siginfo info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = LINUX_SIGXFSZ;
+  info.si_code = LINUX_SI_USER; /* Linux's send_sig(SIGXFSZ, current, 0) */
+  info.u.kill.pid = t->proc->pid;
+  info.u.kill.uid = t->proc->cred.ruid;
+  signal_send(t->proc, t, &info);
 }
 
 bool proc_in_group(uint32_t gid) {
@@ -366,69 +395,91 @@ int moat_sethostname(const char *name, size_t len) {
   return 0;
 }
 
-/* May the current process change target's limits? Linux's
- * check_prlimit_permission: itself, or every uid and gid of the target
- * equal to the caller's real ones, or CAP_SYS_RESOURCE (euid 0 inside). */
-static bool prlimit_allowed(const struct proc *self, const struct proc *t) {
-  const struct task_cred *c = &self->cred, *tc = &t->cred;
-  if (self == t || c->euid == 0)
-    return true;
-  return c->ruid == tc->ruid && c->ruid == tc->euid && c->ruid == tc->suid &&
-         c->rgid == tc->rgid && c->rgid == tc->egid && c->rgid == tc->sgid;
+static struct proc *find_proc_locked(int pid);
+
+/* Linux's check_prlimit_permission: another process's limits are the
+ * caller's to read or change only if all its user ids are the caller's
+ * real uid and all its group ids the caller's real gid, or with
+ * CAP_SYS_RESOURCE (euid 0 inside). */
+static bool prlimit_allowed(const struct task_cred *c,
+                            const struct task_cred *t) {
+  return c->euid == 0 ||
+         (c->ruid == t->ruid && c->ruid == t->euid && c->ruid == t->suid &&
+          c->rgid == t->rgid && c->rgid == t->egid && c->rgid == t->sgid);
 }
 
-static struct proc *find_proc_locked(int pid);
+/* Caller holds p->lock. Linux's do_prlimit rules: soft above hard is
+ * EINVAL; RLIMIT_NOFILE above fs.nr_open, and raising a hard limit
+ * without CAP_SYS_RESOURCE (euid 0 inside), are EPERM; and moat's: no
+ * hard limit above the sandbox's ceiling (struct moat_config's
+ * rlimits), whoever asks. */
+static int set_rlimit_locked(struct proc *p, int resource,
+                             const struct linux_rlimit *nl, bool capable) {
+  struct linux_rlimit *rl = &p->rlimit[resource];
+  if (nl->rlim_max > rl->rlim_max &&
+      (!capable || nl->rlim_max > g_task_table->rlimit_ceiling[resource]))
+    return -LINUX_EPERM;
+  if (resource == LINUX_RLIMIT_NOFILE && p->fdt) {
+    int err = fdt_set_max(p->fdt, (uint32_t)MIN(nl->rlim_cur, FDT_HARD_MAX));
+    if (err)
+      return err;
+  }
+  *rl = *nl;
+  if (resource == LINUX_RLIMIT_CPU)
+    time_cpu_limit_changed(p);
+  return 0;
+}
 
 int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
                  struct linux_rlimit *old_limit) {
   struct task_table *tt = g_task_table;
   struct proc *self = proc_current();
-  if (resource < 0 || resource >= LINUX_RLIMIT_NLIMITS)
-    return -LINUX_EINVAL;
-  if (pid < 0)
-    return -LINUX_ESRCH; /* no such process, as Linux's lookup says */
   struct linux_rlimit nl;
-  if (new_limit) {
-    nl = *new_limit;
-    if (nl.rlim_cur > nl.rlim_max)
-      return -LINUX_EINVAL;
-    if (resource == LINUX_RLIMIT_NOFILE && nl.rlim_max > NR_OPEN_MAX)
-      return -LINUX_EPERM;
-  }
-  /* The table lock keeps another process from being freed meanwhile. */
-  rt_lock(&tt->lock);
-  struct proc *p = self;
-  if (pid != 0 && pid != self->pid) {
-    p = find_proc_locked(pid);
-    if (!p || p->state != PROC_RUNNING) {
-      rt_unlock(&tt->lock);
-      return -LINUX_ESRCH;
-    }
-    if (!prlimit_allowed(self, p)) {
-      rt_unlock(&tt->lock);
-      return -LINUX_EPERM;
-    }
-  }
+  if (pid < 0)
+    return -LINUX_ESRCH;
+  /* Another process stays in the table while the table lock is held. */
+  bool other = pid != 0 && pid != self->pid;
+  if (other)
+    rt_lock(&tt->lock);
+  struct proc *p = other ? find_proc_locked(pid) : self;
   int err = 0;
-  bool root = self->cred.euid == 0;
-  rt_lock(&p->lock);
-  struct linux_rlimit *rl = &p->rlimit[resource];
-  if (new_limit && nl.rlim_max > rl->rlim_max && !root) {
+  if (!p || p->state != PROC_RUNNING) {
+    err = -LINUX_ESRCH;
+    goto out;
+  }
+  if (other && !prlimit_allowed(&self->cred, &p->cred)) {
     err = -LINUX_EPERM;
     goto out;
   }
-  if (new_limit && resource == LINUX_RLIMIT_NOFILE && p->fdt) {
-    err = fdt_set_max(p->fdt, (uint32_t)MIN(nl.rlim_cur, FDT_HARD_MAX));
+  if (resource < 0 || resource >= LINUX_RLIMIT_NLIMITS) {
+    err = -LINUX_EINVAL;
+    goto out;
+  }
+  if (new_limit) {
+    nl = *new_limit;
+    if (nl.rlim_cur > nl.rlim_max)
+      err = -LINUX_EINVAL;
+    else if (resource == LINUX_RLIMIT_NOFILE && nl.rlim_max > NR_OPEN_MAX)
+      err = -LINUX_EPERM;
     if (err)
       goto out;
   }
+  bool capable = self->cred.euid == 0;
+  rt_lock(&p->lock);
   if (old_limit)
-    *old_limit = *rl;
+    *old_limit = p->rlimit[resource];
   if (new_limit)
-    *rl = nl;
-out:
+    err = set_rlimit_locked(p, resource, &nl, capable);
+  /* Another process arms its CPU-time timer when it looks at its
+   * signals: make it look. */
+  if (!err && other && new_limit && resource == LINUX_RLIMIT_CPU)
+    for (struct task *t = p->threads; t; t = t->next_in_proc)
+      if (t->host)
+        plat_kick(t->host);
   rt_unlock(&p->lock);
-  rt_unlock(&tt->lock);
+out:
+  if (other)
+    rt_unlock(&tt->lock);
   return err;
 }
 
@@ -488,6 +539,28 @@ static void remove_slot(void **slots, uint32_t n, void *what) {
   for (uint32_t i = 0; i < n; i++)
     if (slots[i] == what)
       slots[i] = NULL;
+}
+
+/* RLIMIT_NPROC, as Linux's copy_process: a new process or thread fails
+ * with EAGAIN when the caller's real uid already has that many tasks
+ * (threads, and zombies until they are reaped) in the sandbox, unless
+ * the real uid is 0 or the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN
+ * (euid 0). Caller holds the table lock. */
+static int nproc_check_locked(struct proc *caller) {
+  struct task_table *tt = g_task_table;
+  uint32_t uid = caller->cred.ruid;
+  uint64_t limit = caller->rlimit[LINUX_RLIMIT_NPROC].rlim_cur;
+  if (uid == 0 || caller->cred.euid == 0 || limit >= tt->max_tasks)
+    return 0;
+  uint64_t n = 0;
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct proc *q = tt->procs[i];
+    if (q && q->state != PROC_FREE && q->cred.ruid == uid)
+      n += q->state == PROC_ZOMBIE
+               ? 1
+               : (uint64_t)__atomic_load_n(&q->nthreads, __ATOMIC_RELAXED);
+  }
+  return n >= limit ? -LINUX_EAGAIN : 0;
 }
 
 /* A new task for process p (caller holds the table lock): a tid, a slot,
@@ -690,7 +763,9 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   int ps = table_slot((void **)tt->procs, tt->max_tasks);
   /* A vfork child runs in this host process until it execs. */
   struct task_host *h = thread_regs ? parent->host : host_alloc_locked();
-  err = ps < 0 || !h ? -LINUX_EAGAIN : new_task_locked(p, &t);
+  err = ps < 0 || !h ? -LINUX_EAGAIN : nproc_check_locked(parent);
+  if (!err)
+    err = new_task_locked(p, &t);
   /* A fatal signal already sent to the parent (kill of its group holds
    * the table lock as it goes): the child would escape it; Linux fails
    * the fork then too, and the signal ends the caller on its way out.
@@ -781,6 +856,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     mm_fork_end(vmas, true, false, h);
     plat_thread_set_ctx(t);
     t->host = plat_thread_handle();
+    time_cpu_limit_start(p); /* host timers are not inherited */
     return 0;
   }
   mm_fork_end(vmas, false, r < 0, h);
@@ -858,6 +934,7 @@ void task_vfork_detach(void) {
     p->mm_id = tt->next_mm_id++;
     p->vfork_thread = false;
     rt_unlock(&tt->lock);
+    time_cpu_limit_start(p);
     task_vfork_release(p);
     return;
   }
@@ -883,7 +960,9 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   struct proc *p = self->proc;
   struct task *t = NULL;
   rt_lock(&tt->lock);
-  int err = new_task_locked(p, &t);
+  int err = nproc_check_locked(p);
+  if (!err)
+    err = new_task_locked(p, &t);
   rt_unlock(&tt->lock);
   if (err)
     return err;

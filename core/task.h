@@ -109,6 +109,11 @@ struct proc {
    * disarmed) and the period, which Linux keeps while disarmed. */
   int64_t itimer_cpu_deadline[2];
   int64_t itimer_cpu_interval[2];
+  /* RLIMIT_CPU (core/time.c): the PROF clock reading at which to check
+   * the limits next (0: none), and the one this process's PROF timer was
+   * last armed for (prlimit from another process changes the first). */
+  int64_t cpu_limit_due;
+  int64_t cpu_limit_armed;
   int64_t start_ns;
   struct task_host *host; /* the host process its threads run in */
   bool host_dead;         /* that host process ended without this proc's exit */
@@ -160,6 +165,9 @@ struct task_table {
    * longer be trusted and every process ends with status 125. */
   uint32_t doomed;
   uint64_t init_host; /* plat_thread_handle of pid 1's first thread */
+  /* The highest hard limit a guest process may set, per resource: the
+   * runner's limits (struct moat_config's rlimits) hold even for uid 0. */
+  uint64_t rlimit_ceiling[LINUX_RLIMIT_NLIMITS];
 };
 
 extern struct task_table *g_task_table;
@@ -177,8 +185,11 @@ static inline struct proc *proc_current(void) {
 /* Set up the task table (moat_boot, after the arena). */
 int task_table_init(const char *hostname, uint32_t max_tasks);
 /* Create the first process (pid 1, ppid 0) with one thread and make it
- * current. fs and fdt are filled in by the caller. */
-int task_create_first(uint32_t uid, uint32_t gid, uint32_t max_files,
+ * current, with moat's default limits except those in rlimits_set (bit
+ * 1 << r: rlimits[r]), whose hard limits become the sandbox's ceilings.
+ * fs and fdt are filled in by the caller. */
+int task_create_first(uint32_t uid, uint32_t gid,
+                      const struct linux_rlimit *rlimits, uint32_t rlimits_set,
                       struct proc **out);
 /* A free pid/tid for a new process or thread (fork and clone, next
  * step), or -EAGAIN. */
@@ -239,6 +250,13 @@ void signal_timer_poll(struct proc *p);
  * whether one has expired whose signal t does not block. */
 void time_itimer_poll(struct proc *p);
 bool time_itimer_due(struct task *t);
+/* RLIMIT_CPU of p changed (setrlimit, prlimit): recompute when to check it
+ * and, if p is the calling process, arm its timer. Caller holds p->lock;
+ * another process arms its timer at its next time_itimer_poll. */
+void time_cpu_limit_changed(struct proc *p);
+/* The same for a process starting in a new host process (the first one,
+ * a fork child): takes p->lock. */
+void time_cpu_limit_start(struct proc *p);
 /* Wake all of proc p's threads (children changed state). */
 void task_wake_proc(struct proc *p);
 /* Collect the host-level ends of this host process's children

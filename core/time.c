@@ -1,7 +1,7 @@
 /* Clocks, sleeping, CPU-time timers and randomness: clock_gettime/getres
  * over the South clocks, clock_nanosleep on a futex word that a signal
- * wakes, ITIMER_VIRTUAL and ITIMER_PROF over the platform's CPU-time
- * timers, getrandom over the host's random source. */
+ * wakes, ITIMER_VIRTUAL, ITIMER_PROF and RLIMIT_CPU over the platform's
+ * CPU-time timers, getrandom over the host's random source. */
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "rt.h"
@@ -153,6 +153,94 @@ static int64_t add_sat(int64_t a, int64_t b) {
   return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+/* ---- RLIMIT_CPU ----
+ * As Linux's check_process_timers: once the process's CPU time (the PROF
+ * clock: user and system time of all its threads, from the start of the
+ * process, kept across exec) reaches the hard limit the process gets
+ * SIGKILL; once it reaches the soft limit it gets SIGXCPU, and the soft
+ * limit moves one second on, so that a process that catches SIGXCPU gets
+ * it again every second (getrlimit shows the moved limit, as on Linux).
+ * p->cpu_limit_due is the PROF clock reading at which to look next (0:
+ * both limits are infinite). The platform's PROF timer is one for the
+ * process: it is armed for the earlier of this and ITIMER_PROF's
+ * deadline. */
+
+static int64_t limit_ns(uint64_t seconds) {
+  if (seconds >= (uint64_t)(INT64_MAX / NSEC_PER_SEC))
+    return 0; /* RLIM_INFINITY, or as good as */
+  return seconds ? (int64_t)seconds * NSEC_PER_SEC : 1;
+}
+
+/* Caller holds p->lock. */
+static int64_t cpu_limit_next(const struct proc *p) {
+  int64_t soft = limit_ns(p->rlimit[LINUX_RLIMIT_CPU].rlim_cur);
+  int64_t hard = limit_ns(p->rlimit[LINUX_RLIMIT_CPU].rlim_max);
+  if (!soft || !hard)
+    return soft ? soft : hard;
+  return MIN(soft, hard);
+}
+
+/* Arm the platform's PROF timer for the earlier of ITIMER_PROF and the
+ * RLIMIT_CPU check (or disarm it); now is the PROF clock, read before.
+ * Caller holds p->lock and runs in p's host process. */
+static void prof_timer_arm(struct proc *p, int64_t now) {
+  int64_t a = p->itimer_cpu_deadline[1], b = p->cpu_limit_due;
+  int64_t due = !a ? b : !b ? a : MIN(a, b);
+  p->cpu_limit_armed = b;
+  plat_timer_set(PLAT_TIMER_PROF, due ? MAX(due - now, 1) : 0, NULL);
+}
+
+void time_cpu_limit_changed(struct proc *p) {
+  p->cpu_limit_due = cpu_limit_next(p);
+  if (task_current() && proc_current() == p) {
+    int64_t now;
+    if (plat_timer_set(PLAT_TIMER_PROF, PLAT_TIMER_KEEP, &now) == 0)
+      prof_timer_arm(p, now);
+  }
+  /* Another process (prlimit) arms its own timer when it next looks at
+   * its signals (time_itimer_poll): its threads are kicked by the caller. */
+}
+
+void time_cpu_limit_start(struct proc *p) {
+  rt_lock(&p->lock);
+  time_cpu_limit_changed(p);
+  rt_unlock(&p->lock);
+}
+
+static void cpu_limit_poll(struct proc *p) {
+  int64_t due = __atomic_load_n(&p->cpu_limit_due, __ATOMIC_ACQUIRE);
+  if (!due && !__atomic_load_n(&p->cpu_limit_armed, __ATOMIC_ACQUIRE))
+    return;
+  int64_t now;
+  if (plat_timer_set(PLAT_TIMER_PROF, PLAT_TIMER_KEEP, &now))
+    return;
+  int sig = 0;
+  rt_lock(&p->lock);
+  due = p->cpu_limit_due;
+  if (due && now >= due) {
+    struct linux_rlimit *rl = &p->rlimit[LINUX_RLIMIT_CPU];
+    int64_t hard = limit_ns(rl->rlim_max);
+    if (hard && now >= hard) {
+      sig = LINUX_SIGKILL;
+    } else {
+      sig = LINUX_SIGXCPU;
+      rl->rlim_cur++;
+    }
+    p->cpu_limit_due = sig == LINUX_SIGKILL ? 0 : cpu_limit_next(p);
+    prof_timer_arm(p, now);
+  } else if (due != p->cpu_limit_armed) {
+    prof_timer_arm(p, now); /* changed by prlimit from another process */
+  }
+  rt_unlock(&p->lock);
+  if (sig) {
+    struct linux_siginfo info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = sig;
+    info.si_code = LINUX_SI_KERNEL;
+    signal_send(p, NULL, &info);
+  }
+}
+
 /* Caller holds p->lock; now is timer k's clock. Did it expire? Then move
  * it to its next period (re-arming the platform's timer when rearm) or
  * disarm it. Expiries missed meanwhile make one signal, as on Linux. */
@@ -166,11 +254,13 @@ static bool cpu_timer_expire(struct proc *p, int k, int64_t now, bool rearm) {
     if (next <= now)
       next = add_sat(now, period - (now - due) % period);
     p->itimer_cpu_deadline[k] = next;
-    if (rearm)
-      plat_timer_set(k + 1, next - now, NULL);
+    if (rearm && k == 0)
+      plat_timer_set(PLAT_TIMER_VIRTUAL, next - now, NULL);
   } else {
     p->itimer_cpu_deadline[k] = 0;
   }
+  if (rearm && k == 1)
+    prof_timer_arm(p, now); /* also for RLIMIT_CPU */
   return true;
 }
 
@@ -183,6 +273,7 @@ static void cpu_timer_signal(struct proc *p, int k) {
 }
 
 void time_itimer_poll(struct proc *p) {
+  cpu_limit_poll(p);
   for (int k = 0; k < 2; k++) {
     if (!__atomic_load_n(&p->itimer_cpu_deadline[k], __ATOMIC_ACQUIRE))
       continue;
@@ -238,6 +329,9 @@ int moat_itimer(int which, const int64_t *value, const int64_t *interval,
   if (value) {
     p->itimer_cpu_deadline[k] = v ? add_sat(now, v) : 0;
     p->itimer_cpu_interval[k] = i;
+    /* The PROF timer also serves RLIMIT_CPU: arm it for the earlier. */
+    if (which == MOAT_ITIMER_PROF && (p->cpu_limit_due || p->cpu_limit_armed))
+      prof_timer_arm(p, now);
   }
 out:
   rt_unlock(&p->lock);

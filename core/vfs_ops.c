@@ -797,6 +797,16 @@ int vfs_truncate(struct inode *inode, int64_t len) {
     return -LINUX_EISDIR;
   if (!is_reg(inode))
     return -LINUX_EINVAL;
+  uint64_t limit = proc_current_fsize_limit();
+  if (limit != LINUX_RLIM_INFINITY && (uint64_t)len > limit) {
+    /* Growing past RLIMIT_FSIZE (inode_newsize_ok); shrinking is fine. */
+    if (inode->iops && inode->iops->getattr)
+      inode->iops->getattr(inode);
+    if ((uint64_t)len > inode->size) {
+      proc_send_xfsz();
+      return -LINUX_EFBIG;
+    }
+  }
   vfs_lock();
   struct vfs_attr attr = {.valid = VFS_ATTR_SIZE | VFS_ATTR_MTIME,
                           .size = (uint64_t)len};

@@ -58,9 +58,17 @@ struct moat_config {
   bool strace;          /* print every guest syscall on stderr */
   bool stats;           /* count syscalls and host calls, print at exit */
   uint64_t mem_limit;   /* bytes of guest memory, 0 = default */
-  uint32_t max_files;   /* open files per process, 0 = default (1024) */
-  uint32_t max_tasks;   /* processes + threads, 0 = default (1024) */
-  uint32_t ncpus;       /* CPUs the guest is shown, 0 = 1 (at most 1024) */
+  /* Resource limits of the first process, which every later one
+   * inherits: for each bit (1 << r) of rlimits_set, rlimits[r] replaces
+   * moat's default for LINUX_RLIMIT_r (RLIMIT_NOFILE 1024:4096,
+   * RLIMIT_NPROC max_tasks, RLIMIT_STACK 8 MiB:unlimited, RLIMIT_CORE 0,
+   * the rest unlimited), and its hard limit becomes the sandbox's ceiling
+   * for r: no guest process, not even uid 0, may raise its hard limit
+   * above it (EPERM). */
+  struct linux_rlimit rlimits[LINUX_RLIMIT_NLIMITS];
+  uint32_t rlimits_set;
+  uint32_t max_tasks; /* processes + threads, 0 = default (1024) */
+  uint32_t ncpus;     /* CPUs the guest is shown, 0 = 1 (at most 1024) */
 };
 
 /* Build the sandbox from cfg: the arena, the file system tree and the

@@ -245,18 +245,14 @@ long sys_rseq(SYSARGS) {
 
 /* ---- limits ----------------------------------------------------------- */
 
+/* The rules (pid, permission, resource, values) are the core's
+ * (moat_prlimit); here only the guest's memory, in Linux's order: the new
+ * limit is read first, the old one written last (a new limit has then
+ * taken effect even when that write fails). */
 static long prlimit_common(int pid, int res, uint64_t gnew, uint64_t gold) {
   struct linux_rlimit nl, ol;
   int err;
-  if (res < 0 || res >= LINUX_RLIMIT_NLIMITS)
-    return -LINUX_EINVAL;
-  if (gnew) {
-    if (user_read(&nl, gnew, sizeof(nl)) < 0)
-      return -LINUX_EFAULT;
-    if (nl.rlim_cur > nl.rlim_max)
-      return -LINUX_EINVAL;
-  }
-  if (gold && !user_buf_ok(gold, sizeof(ol), LINUX_PROT_WRITE))
+  if (gnew && user_read(&nl, gnew, sizeof(nl)) < 0)
     return -LINUX_EFAULT;
   memset(&ol, 0, sizeof(ol));
   err = moat_prlimit(pid, res, gnew ? &nl : NULL, gold ? &ol : NULL);

@@ -243,7 +243,8 @@ END_TEST
 
 START_TEST(fd_emfile) {
   static struct moat_config cfg;
-  cfg.max_files = 16;
+  cfg.rlimits[LINUX_RLIMIT_NOFILE] = (struct linux_rlimit){16, 16};
+  cfg.rlimits_set = 1u << LINUX_RLIMIT_NOFILE;
   boot_cfg(&cfg);
   put_file("/tmp/f", "x");
   int n = 0, r;
