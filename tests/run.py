@@ -1295,6 +1295,53 @@ def sec_gate(ctx):
         fail("moat did not report the kill on stderr: %r" % err)
 
 
+# ---- issue 7 item 6: guest code outside the window (vsys) ----
+
+def sec_moat_jump(ctx):
+    """A guest that jumps into moat's own code (rt_strlen, and the trap
+    instructions at the syscall gate's edges) runs it as guest code: the
+    function answers, its fault is the guest's SIGSEGV (a handler sees it;
+    without one the guest dies of SIGSEGV, status 139), the gate's ud2 and
+    int3 are the guest's SIGILL and SIGTRAP, and moat reports no internal
+    fault. Addresses as in security/gate-jump-killed (setarch -R, nm); the
+    guest checks the bytes there before it jumps."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "moatjump")
+    if not shutil.which("setarch"):
+        skip("setarch not installed (util-linux)")
+    env = []
+    for var, sym in (("MOAT_STRLEN", "rt_strlen"),
+                     ("MOAT_UD2", "plat_gate_start"),
+                     ("MOAT_INT3", "plat_gate_end")):
+        off, code = elf_symbol(ctx.moat, sym)
+        if off is None or code is None:
+            fail("no %s symbol in %s (nm)" % (sym, ctx.moat))
+        env += ["--env", "%s=%x" % (var, 0x555555554000 + off),
+                "--env", "%s_BYTES=%s" % (var, code[:4].hex())]
+    mount = ["--mount", os.path.dirname(exe) + ":/t:ro", "--"]
+    expect = ("moat's code found\n"
+              "moat's rt_strlen(\"hello, moat\"): 11\n"
+              "moat's rt_strlen(unmapped): signal 11, si_addr the pointer, "
+              "rip inside the target\n"
+              "the gate's ud2: signal 4, rip at the target\n"
+              "the gate's int3: signal 5, rip inside the target\n"
+              "survived\n")
+    for args, status, out_want in (
+            ([], 0, expect),
+            (["nohandler"], 128 + 11, "moat's code found\n")):
+        p = run(["setarch", "-R"] + ctx.moat_run(*(env + mount + [
+            "/t/moatjump"] + args)))
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if "moat's code found" not in out:
+            fail("the guest did not find moat's code (status %d):\n%s%s" % (
+                p.status, out, err))
+        if p.status != status or out != out_want or "internal" in err:
+            fail("%s: status %d (expected %d)\noutput:\n%s\nexpected:\n%s"
+                 "stderr:\n%s" % (" ".join(args) or "with handlers",
+                                  p.status, status, out, out_want, err))
+
+
 def sec_host_files(ctx):
     """Host files outside the grants stay out of reach."""
     ctx.need_moat()
@@ -2589,6 +2636,7 @@ def register_all(ctx):
     register("hostsafe/etc-and-tmp", host_safe)
     register("security/raw-syscall-instruction", sec_raw_syscall)
     register("security/gate-jump-killed", sec_gate)
+    register("security/moat-code-jump-is-guest", sec_moat_jump)
     register("security/host-files-unreachable", sec_host_files)
     register("security/mount-escapes", sec_mount_escape)
     register("security/fork-bomb", bomb_test("fork", [
