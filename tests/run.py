@@ -1832,9 +1832,10 @@ def _must_be_killed(what, p, out, err, changes, left, effects=()):
 
 
 # Hole 1: fd pins. What each call aims at: host fd 0 (the stdin file, or
-# a directory for getdents64) or host fd 2 (the stderr log).
-ATTACK_FD_TARGET = {"close": 0, "pread64": 0, "getdents64": 0, "fchmod": 0,
-                    "lseek": 0, "pwrite64": 2, "ftruncate": 2, "fsync": 2}
+# a directory for getdents64) and/or host fd 2 (the stderr log).
+ATTACK_FD_TARGET = {"close": (0,), "pread64": (0, 2), "getdents64": (0,),
+                    "fchmod": (0, 2), "lseek": (0,), "pwrite64": (2,),
+                    "ftruncate": (2,), "fsync": (2,)}
 
 
 def _fd_payload(ctx, call, fdval, native, wrap=(), opts=()):
@@ -1878,6 +1879,9 @@ def _fd_payload(ctx, call, fdval, native, wrap=(), opts=()):
     mode = os.stat(stdin_path).st_mode & 0o7777
     if mode != 0o644:
         effects.append("the host's stdin file is now mode %04o" % mode)
+    mode = os.stat(err_path).st_mode & 0o7777
+    if mode != 0o644:
+        effects.append("the host's stderr log is now mode %04o" % mode)
     if call != "getdents64" and offset != 7:
         effects.append("the host's stdin offset moved from 7 to %d" % offset)
     with open(err_path, "rb") as f:
@@ -1888,7 +1892,8 @@ def _fd_payload(ctx, call, fdval, native, wrap=(), opts=()):
     if "read host fd 0 after close: EBADF" in out:
         effects.append("the host's stdin was closed")
     if token in out:
-        effects.append("the guest read the host's stdin through %#x" % fdval)
+        effects.append("the guest read the host's fd %d through %#x" % (
+            fdval & 0xffffffff, fdval))
     if call == "fsync" and "fsync(%#x) = 0" % fdval in out:
         effects.append("fsync reached host fd 2 (the log file)")
     tail = logged[len(err_canary):] if logged.startswith(err_canary) \
@@ -1899,7 +1904,8 @@ def _fd_payload(ctx, call, fdval, native, wrap=(), opts=()):
 
 def attack_fd_test(call):
     def body(ctx):
-        values = [v | ATTACK_FD_TARGET[call] for v in ATTACK_HIGH_BITS]
+        values = [v | fd for fd in ATTACK_FD_TARGET[call]
+                  for v in ATTACK_HIGH_BITS]
         if call == "lseek":
             values.insert(0, 0)  # lseek on 0..2 is not pinned at all
         problems = []
