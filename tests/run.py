@@ -56,6 +56,8 @@ sys.path.insert(0, os.path.join(HERE, "programs"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cases  # noqa: E402
 import shell_cases  # noqa: E402
+sys.path.insert(0, HERE)
+import memlimits  # noqa: E402
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -2680,6 +2682,8 @@ def register_all(ctx):
     register("hostdeath/no-pid-namespace",
              host_death_test("wait", "pause", pidns=False))
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
+    # --memory and the host-enforced --pids (tests/memlimits.py)
+    memlimits.register(register, sys.modules[__name__])
     for name, make, want in BAD_INPUT:
         if want is None:
             continue

@@ -31,6 +31,11 @@ static void forward_signal(int sig) {
 
 /* Runs in the child: after lockdown only the core, the shim and plat_*. */
 static _Noreturn void run_sandbox(const struct run_options *o) {
+  /* Into the sandbox's cgroups before anything else: every host process
+   * of the sandbox descends from this one. */
+  char why[256];
+  plat_linux_limits_enter(why, sizeof(why));
+  plat_linux_limits_report();
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
     sigaction(g_forwarded[i], &dfl, NULL);
@@ -50,9 +55,9 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   plat_linux_offer_vdso();
   plat_linux_set_stats(o->stats);
   plat_linux_set_verbose(o->verbose);
+  plat_linux_limits_rlimits(o->max_tasks);
   fflush(NULL);
 
-  char why[256];
   if (plat_linux_lockdown(why, sizeof(why)) < 0) {
     /* The filter is the last step: if we are here, libc still works. */
     fprintf(stderr, "moat: lockdown failed: %s\n", why);
@@ -72,13 +77,36 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   plat_exit(err == -LINUX_ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 }
 
-static int supervise(pid_t child) {
+/* "512 MiB", "1.5 GiB": --memory as the user will recognise it. */
+static void format_size(uint64_t n, char *buf, size_t len) {
+  if (n >= (1ull << 30) && n % (1ull << 30) == 0)
+    snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+  else if (n >= (1ull << 20))
+    snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+  else
+    snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+}
+
+static int supervise(pid_t child, const struct run_options *o) {
   int status;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
       fprintf(stderr, "moat: waiting for the sandbox: %s\n", strerror(errno));
+      plat_linux_limits_finish();
       return EXIT_MOAT_ERROR;
     }
+  }
+  /* The sandbox's cgroups go now; their OOM counter tells whether the
+   * host killed a guest process for memory (a guest that got past the
+   * library OS's own count: its status is the SIGKILL, 137). */
+  uint64_t oom = plat_linux_limits_finish();
+  if (oom) {
+    char size[32];
+    format_size(o->memory, size, sizeof(size));
+    fprintf(stderr,
+            "moat: out of memory: the host's OOM killer killed %llu guest "
+            "process%s (SIGKILL) at the sandbox's limit (--memory %s)\n",
+            (unsigned long long)oom, oom == 1 ? "" : "es", size);
   }
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
@@ -127,15 +155,19 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
     sigaction(g_forwarded[i], &fwd, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* The host's limits (cgroups) are made by this process, which stays
+   * outside them, so that it can read their counters and remove them. */
+  plat_linux_limits_setup(opts.memory, opts.max_tasks, opts.verbose);
   fflush(NULL);
 
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "moat: cannot start the sandbox: %s\n", strerror(errno));
+    plat_linux_limits_finish();
     return EXIT_MOAT_ERROR;
   }
   if (child == 0)
     run_sandbox(&opts);
   g_child = child;
-  return supervise(child);
+  return supervise(child, &opts);
 }

@@ -53,6 +53,32 @@ void plat_linux_set_verbose(bool on);
  * one-line reason in why (the process is then unusable: exit 125). */
 int plat_linux_lockdown(char *why, size_t whylen);
 
+/* ---- host limits of the whole sandbox (platform/linux/cgroup.c) ----
+ * The supervisor calls plat_linux_limits_setup before it forks: it makes
+ * a memory cgroup (when memory, the --memory bytes, is not 0) and a pids
+ * cgroup below the cgroups moat runs in (cgroup v1 or v2), and prints
+ * what it made with verbose. The child joins them first thing
+ * (plat_linux_limits_enter; on failure the limits fall back as if none
+ * could be made) and, right before lockdown, plat_linux_limits_rlimits
+ * sets RLIMIT_AS/RLIMIT_DATA per host process where no memory cgroup
+ * holds the sandbox. After the sandbox ended the supervisor calls
+ * plat_linux_limits_finish: it returns the number of the memory cgroup's
+ * OOM kills, kills what is left inside and removes the cgroups. */
+void plat_linux_limits_setup(uint64_t memory, uint32_t max_tasks, bool verbose);
+int plat_linux_limits_enter(char *why, size_t whylen);
+void plat_linux_limits_report(void);
+void plat_linux_limits_rlimits(uint32_t max_tasks);
+uint64_t plat_linux_limits_finish(void);
+/* The host's memory limit for a sandbox of memory bytes (the library OS
+ * counts up to memory; the rest is the host's slack for what it does not
+ * count), and the host tasks for --pids max_tasks (0 = the default): what
+ * the cgroups get, and what an RLIMIT_NPROC fallback should use. */
+uint64_t plat_linux_host_memory(uint64_t memory);
+uint32_t plat_linux_host_tasks(uint32_t max_tasks);
+/* Does a pids cgroup hold the sandbox (valid in the supervisor and, after
+ * plat_linux_limits_enter, in the child)? */
+bool plat_linux_pids_cgroup(void);
+
 /* The syscall gate's code range [start, end). */
 void plat_linux_gate_range(uintptr_t *start, uintptr_t *end);
 

@@ -1,0 +1,106 @@
+/* A subverted guest that goes around the library OS's limits through the
+ * platform's syscall gate (found as in gate.c: MOAT_GATE and
+ * MOAT_GATE_BYTES from tests/run.py, moat under setarch -R), so that only
+ * the host kernel can stop it:
+ *
+ *   gatelimits mem MIB    maps MIB MiB through the gate (host mmap, out of
+ *                         the library OS's sight) and touches every page,
+ *                         saying how far it got; the memory cgroup of
+ *                         --memory must kill it (SIGKILL).
+ *   gatelimits fork N     forks N host processes through the gate (each
+ *                         blocks in a host futex wait), prints how many
+ *                         forks worked, then sleeps 2 s so that the test
+ *                         can count the sandbox's host processes; the pids
+ *                         cgroup of --pids must refuse the excess.
+ */
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "guest.h"
+
+typedef long (*gate_fn)(long, long, long, long, long, long, long);
+
+static void on_segv(int sig) {
+  printf("gate address not mapped\n");
+  _exit(3);
+}
+
+static gate_fn find_gate(void) {
+  const char *a = getenv("MOAT_GATE"), *b = getenv("MOAT_GATE_BYTES");
+  if (!a || !b) {
+    printf("MOAT_GATE / MOAT_GATE_BYTES not set\n");
+    exit(2);
+  }
+  uintptr_t addr = (uintptr_t)strtoull(a, NULL, 16);
+  signal(SIGSEGV, on_segv);
+  const unsigned char *code = (const unsigned char *)addr;
+  size_t n = strlen(b) / 2;
+  for (size_t i = 0; i < n; i++) {
+    unsigned v;
+    sscanf(b + 2 * i, "%2x", &v);
+    if (code[i] != v) {
+      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
+      exit(3);
+    }
+  }
+  signal(SIGSEGV, SIG_DFL);
+  printf("gate found\n");
+  return (gate_fn)addr;
+}
+
+static int eat(gate_fn gate, long mib) {
+  long r = gate(9 /* mmap */, 0, mib << 20, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r < 0 && r > -4096) {
+    printf("host mmap failed: %ld\n", r);
+    return 1;
+  }
+  volatile char *p = (volatile char *)r;
+  for (long m = 0; m < mib; m++) {
+    for (long o = 0; o < (1l << 20); o += 4096)
+      p[(m << 20) + o] = 1;
+    if ((m + 1) % 64 == 0)
+      printf("touched %ld MiB\n", m + 1);
+  }
+  printf("survived: touched %ld MiB\n", mib);
+  return 0;
+}
+
+static int forks(gate_fn gate, int n) {
+  static int word;
+  int ok = 0, failed = 0;
+  long first_err = 0;
+  for (int i = 0; i < n; i++) {
+    long r = gate(56 /* clone */, SIGCHLD, 0, 0, 0, 0, 0);
+    if (r == 0) {
+      for (;;)
+        gate(202 /* futex */, (long)&word, FUTEX_WAIT, 0, 0, 0, 0);
+    }
+    if (r > 0) {
+      ok++;
+    } else {
+      failed++;
+      if (!first_err)
+        first_err = r;
+    }
+  }
+  printf("forked ok=%d failed=%d first error %ld\n", ok, failed, first_err);
+  struct timespec ts = {2, 0};
+  nanosleep(&ts, NULL);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc != 3) {
+    printf("usage: gatelimits mem MIB | fork N\n");
+    return 2;
+  }
+  gate_fn gate = find_gate();
+  if (!strcmp(argv[1], "mem"))
+    return eat(gate, atol(argv[2]));
+  return forks(gate, atoi(argv[2]));
+}
