@@ -346,8 +346,9 @@ void plat_linux_limits_rlimits(uint32_t max_tasks) {
     return;
   /* Each host process may map what it has now, the arena, the sandbox's
    * memory with the host's slack, and a signal stack per thread (1 MiB
-   * and a guard each). */
-  uint64_t stacks = (uint64_t)(max_tasks ? max_tasks : 1024) * (2ull << 20);
+   * each, 2 MiB while one is made). */
+  uint64_t stacks =
+      ((uint64_t)(max_tasks ? max_tasks : 1024) + 2) * (1ull << 20);
   uint64_t base = g_cg.host_memory + stacks;
   struct rlimit as = {status_bytes("VmSize") + ARENA_BYTES + base,
                       status_bytes("VmSize") + ARENA_BYTES + base};
