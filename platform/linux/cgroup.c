@@ -14,6 +14,7 @@
  * whatever is left inside (a degraded mode without a PID namespace can
  * leave processes behind) and removes the directories. Runs before
  * lockdown only: libc is fine here. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -203,6 +204,27 @@ static int own_cgroup(const char *ctrl, char *dir, size_t len, bool *v2,
   return 0;
 }
 
+/* A moat killed by SIGKILL could not remove its cgroups: remove those of
+ * supervisors that are gone (empty ones only: rmdir refuses the rest). */
+static void remove_stale(const char *parent) {
+  DIR *d = opendir(parent);
+  if (!d)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    if (strncmp(e->d_name, "moat-", 5))
+      continue;
+    long pid = strtol(e->d_name + 5, &end, 10);
+    if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+      continue;
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+    rmdir(path);
+  }
+  closedir(d);
+}
+
 static int make_one(int which, char *why, size_t wlen) {
   const char *ctrl = g_ctrl_name[which];
   char parent[PATH_MAX];
@@ -232,6 +254,7 @@ static int make_one(int which, char *why, size_t wlen) {
       }
     }
   }
+  remove_stale(parent);
   char dir[PATH_MAX];
   if ((size_t)snprintf(dir, sizeof(dir), "%s/moat-%d", parent, (int)getpid()) >=
       sizeof(dir)) {
