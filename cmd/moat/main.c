@@ -43,7 +43,13 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  plat_linux_isolate();
+  char why[512];
+  plat_linux_set_host_ids(o->host_uid, o->host_gid);
+  plat_linux_allow_no_userns(o->allow_no_userns);
+  if (plat_linux_isolate(why, sizeof(why)) < 0) {
+    fprintf(stderr, "moat: %s\n", why);
+    exit(EXIT_MOAT_ERROR);
+  }
   static struct moat_config cfg;
   if (sandbox_config(o, &cfg) < 0)
     exit(EXIT_MOAT_ERROR);

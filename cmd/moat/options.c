@@ -54,6 +54,13 @@ void options_usage(FILE *out) {
         "                              suffixes K M G T); past it ENOMEM, "
         "then\n"
         "                              the host's OOM kill (status 137)\n"
+        "  --host-uid UID[:GID]        when moat runs as root, the host ids "
+        "of the\n"
+        "                              sandbox's processes (default "
+        "65534:65534;\n"
+        "                              0 keeps root's, which is weaker)\n"
+        "  --allow-no-userns           run even where the host refuses user\n"
+        "                              namespaces (weaker isolation)\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
@@ -121,7 +128,7 @@ static bool parse_size(const char *s, uint64_t *out) {
   return true;
 }
 
-static bool parse_user(const char *s, struct run_options *o) {
+static bool parse_ids(const char *s, uint32_t *uid, uint32_t *gid) {
   char buf[64];
   if (strlen(s) >= sizeof(buf))
     return false;
@@ -129,10 +136,10 @@ static bool parse_user(const char *s, struct run_options *o) {
   char *colon = strchr(buf, ':');
   if (colon)
     *colon = 0;
-  if (!parse_u32(buf, &o->uid))
+  if (!parse_u32(buf, uid))
     return false;
-  o->gid = o->uid;
-  return !colon || parse_u32(colon + 1, &o->gid);
+  *gid = *uid;
+  return !colon || parse_u32(colon + 1, gid);
 }
 
 /* HOST:GUEST[:ro|rw]; HOST may itself hold ':' only if GUEST follows. */
@@ -172,9 +179,9 @@ static bool hostname_ok(const char *s) {
 }
 
 /* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
-static const char *const g_valued[] = {"--root", "--mount", "--env",
-                                       "--cwd",  "--user",  "--hostname",
-                                       "--pids", "--memory"};
+static const char *const g_valued[] = {"--root", "--mount",  "--env",
+                                       "--cwd",  "--user",   "--hostname",
+                                       "--pids", "--memory", "--host-uid"};
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -198,6 +205,10 @@ static enum run_action parse_run(int argc, char **argv, int i,
     }
     if (!strcmp(arg, "--verbose")) {
       o->verbose = true;
+      continue;
+    }
+    if (!strcmp(arg, "--allow-no-userns")) {
+      o->allow_no_userns = true;
       continue;
     }
     const char *name = NULL, *value = NULL;
@@ -256,7 +267,7 @@ static enum run_action parse_run(int argc, char **argv, int i,
       }
       o->cwd = value;
     } else if (!strcmp(name, "--user")) {
-      if (!parse_user(value, o)) {
+      if (!parse_ids(value, &o->uid, &o->gid)) {
         complain("--user %s: expected UID[:GID] (numbers)", value);
         return ACTION_ERROR;
       }
@@ -286,6 +297,11 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       o->memory = v;
+    } else if (!strcmp(name, "--host-uid")) {
+      if (!parse_ids(value, &o->host_uid, &o->host_gid)) {
+        complain("--host-uid %s: expected UID[:GID] (numbers)", value);
+        return ACTION_ERROR;
+      }
     }
   }
   if (i >= argc) {
@@ -299,6 +315,7 @@ static enum run_action parse_run(int argc, char **argv, int i,
 
 enum run_action options_parse(int argc, char **argv, struct run_options *o) {
   memset(o, 0, sizeof(*o));
+  o->host_uid = o->host_gid = 65534;
   if (argc < 2) {
     complain("no command given (see moat --help)");
     return ACTION_ERROR;

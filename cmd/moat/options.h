@@ -30,8 +30,10 @@ struct run_options {
   const char *cwd;
   uint32_t uid, gid;
   const char *hostname;
-  uint32_t max_tasks; /* --pids, 0 = default */
-  uint64_t memory;    /* --memory in bytes, 0 = none given */
+  uint32_t max_tasks;          /* --pids, 0 = default */
+  uint64_t memory;             /* --memory in bytes, 0 = none given */
+  uint32_t host_uid, host_gid; /* --host-uid: the sandbox's host ids as root */
+  bool allow_no_userns;        /* --allow-no-userns */
   bool strace, stats, verbose;
   int argc; /* PROGRAM and its arguments */
   char **argv;

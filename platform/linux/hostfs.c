@@ -245,6 +245,13 @@ int plat_hostfs_grants(int *fds, bool *writable, int max) {
   return n;
 }
 
+bool plat_hostfs_grant_public_only(int fd) {
+  for (int i = 0; g_table && i < g_nhandles; i++)
+    if (g_handles[i].fd == fd && g_handles[i].grant == i)
+      return g_handles[i].public_only;
+  return false;
+}
+
 static long stat_fd(int fd, const char *name, struct stat *st) {
   int flags = AT_SYMLINK_NOFOLLOW | (name ? 0 : AT_EMPTY_PATH);
   return hsys4(HNR_newfstatat, fd, name ? name : "", st, flags);

@@ -10,12 +10,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Enter fresh user, net, ipc, uts and mount namespaces (best effort; what
- * took effect is reported by --verbose). Call it first, before granting
- * anything: grants opened inside the new mount namespace can then become
- * private read-only mounts at lockdown. plat_linux_lockdown calls it
- * itself when the caller did not. */
-void plat_linux_isolate(void);
+/* The sandbox's host identity when moat runs as root (default 65534:65534,
+ * `--host-uid`): its host processes then run as that unprivileged uid in
+ * a user namespace, so that the host kernel, not only moat, refuses what
+ * host root could reach. uid 0 keeps root's identity (weaker: see
+ * docs/security.md). Call before plat_linux_isolate. */
+void plat_linux_set_host_ids(uint32_t uid, uint32_t gid);
+/* Without user namespaces moat refuses to start unless this was called
+ * (`--allow-no-userns`): the sandbox then relies on Landlock, seccomp and
+ * whatever namespaces the host grants (docs/security.md, degraded mode). */
+void plat_linux_allow_no_userns(bool on);
+
+/* Enter fresh user, net, ipc, uts and mount namespaces (what took effect
+ * is reported by --verbose); as root, only prepare the user namespace of
+ * the sandbox's host uid, which lockdown enters after the grants were
+ * opened (as root) and idmapped. Call it first, before granting anything:
+ * grants opened inside the new mount namespace can then become private
+ * read-only mounts at lockdown. plat_linux_lockdown calls it itself when
+ * the caller did not. Returns 0, or a negative errno with a reason in why
+ * (the host refuses user namespaces and plat_linux_allow_no_userns was
+ * not called, or the host uid could not be set up). */
+int plat_linux_isolate(char *why, size_t len);
 
 /* Grant the host directory path (symlinks in path itself are followed:
  * it is the user's choice) read-only or read-write. public_only narrows a

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -104,6 +105,8 @@ static void become_pid_namespace_init(void) {
   }
   g_ns_init = child;
   sigprocmask(SIG_SETMASK, &old, NULL);
+  /* The relay holds nothing of the sandbox's (grants, the image). */
+  syscall(SYS_close_range, 3, ~0u, 0);
   int status;
   while (waitpid(child, &status, 0) < 0)
     if (errno != EINTR)
@@ -126,31 +129,175 @@ static void become_pid_namespace_init(void) {
   _exit(128 + sig);
 }
 
-/* Best effort: a host without unprivileged user namespaces still gets a
- * sandbox, with one layer fewer (recorded). The user namespace maps our
- * own ids to themselves so files created in rw grants keep their owner. */
-static void enter_namespaces(void) {
+static uint32_t g_host_uid = 65534, g_host_gid = 65534;
+static bool g_allow_no_userns;
+/* The user namespace of the sandbox's host uid, made while still root
+ * (prepare_host_uid), entered by enter_namespaces; -1: none. */
+static int g_userns_fd = -1;
+
+void plat_linux_set_host_ids(uint32_t uid, uint32_t gid) {
+  g_host_uid = uid;
+  g_host_gid = gid;
+}
+
+void plat_linux_allow_no_userns(bool on) {
+  g_allow_no_userns = on;
+}
+
+/* As host root: a user namespace whose uid and gid 0 are the sandbox's
+ * unprivileged host ids. A short-lived child makes it (unshare), we write
+ * its maps (only a process privileged in the parent namespace may map
+ * ids other than its own) and keep the namespace by an fd. The same
+ * namespace describes the idmap of the user's grants: host uid 0 (the
+ * invoking user) there is the sandbox's uid 0. */
+static int prepare_host_uid(char *why, size_t len) {
+  int ready[2], done[2];
+  if (pipe2(ready, O_CLOEXEC) < 0)
+    return fail(why, len, -errno, "pipe: %s", strerror(errno));
+  if (pipe2(done, O_CLOEXEC) < 0) {
+    close(ready[0]);
+    close(ready[1]);
+    return fail(why, len, -errno, "pipe: %s", strerror(errno));
+  }
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    close(ready[0]);
+    close(done[1]);
+    char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+    if (write(ready[1], &c, 1) == 1)
+      (void)!read(done[0], &c, 1);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(done[0]);
+  int err = 0;
+  char c = 0, path[64], map[64];
+  if (child < 0) {
+    err = fail(why, len, -errno, "fork: %s", strerror(errno));
+    goto out;
+  }
+  if (read(ready[0], &c, 1) != 1 || c != 'y') {
+    err = -EPERM; /* no user namespace: the caller decides */
+    goto out;
+  }
+  snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)child);
+  snprintf(map, sizeof(map), "0 %u 1\n", g_host_uid);
+  err = write_file(path, map);
+  if (!err) {
+    snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)child);
+    snprintf(map, sizeof(map), "0 %u 1\n", g_host_gid);
+    err = write_file(path, map);
+  }
+  if (err) {
+    err = fail(why, len, err, "cannot map the sandbox's host uid %u:%u: %s",
+               g_host_uid, g_host_gid, strerror(-err));
+    goto out;
+  }
+  snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
+  g_userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (g_userns_fd < 0)
+    err = fail(why, len, -errno, "cannot keep the user namespace: %s",
+               strerror(errno));
+out:
+  close(done[1]);
+  close(ready[0]);
+  if (child > 0)
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+      ;
+  return err;
+}
+
+/* As host root, before the switch (after it, the grants' mounts would
+ * belong to a mount namespace we no longer are in, and open_tree could
+ * not clone them): every grant becomes a private clone. The user's grants
+ * (--mount, --root DIR) are idmapped, so the invoking user's files there
+ * are the sandbox's own and what it writes is the invoking user's on the
+ * host. The default root's system directories are not: the host's owners
+ * stay, and the host kernel refuses the sandbox what "others" may not
+ * read. A file system that cannot be idmapped keeps a plain clone: files
+ * written there are owned by the sandbox's host uid (said on stderr). */
+static int clone_grants_as_root(char *why, size_t len) {
+  int fds[MAX_GRANTS];
+  bool writable[MAX_GRANTS];
+  int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
+  for (int i = 0; i < n; i++) {
+    int err;
+    if (plat_hostfs_grant_public_only(fds[i])) {
+      err = plat_mounts_clone(fds[i], writable[i], -1);
+    } else if (plat_mounts_clone(fds[i], writable[i], g_userns_fd) == 0) {
+      g_plat_lockdown.grants_idmapped++;
+      continue;
+    } else {
+      g_plat_lockdown.grants_not_idmapped++;
+      err = plat_mounts_clone(fds[i], writable[i], -1);
+      if (!err && writable[i]) {
+        char link[64], target[512];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fds[i]);
+        ssize_t k = readlink(link, target, sizeof(target) - 1);
+        target[k > 0 ? k : 0] = 0;
+        fprintf(stderr,
+                "moat: warning: %s cannot be an idmapped mount: files the "
+                "sandbox writes there will be owned by host uid %u\n",
+                k > 0 ? target : "a read-write grant", g_host_uid);
+      }
+    }
+    if (err)
+      return fail(why, len, err, "cannot make a private mount of a grant: %s",
+                  strerror(-err));
+  }
+  return 0;
+}
+
+/* The user namespace maps our own ids to themselves (moat run by a user)
+ * so files created in rw grants keep their owner; as root, the prepared
+ * namespace of the sandbox's unprivileged host uid is entered instead. A
+ * host without user namespaces gets a sandbox only when the user agreed
+ * to the weaker isolation (--allow-no-userns). */
+static int enter_namespaces(char *why, size_t len) {
   static bool done;
   if (done)
-    return;
+    return 0;
   done = true;
   uid_t uid = getuid();
   gid_t gid = getgid();
-  const int all =
-      CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
-  if (unshare(all) == 0) {
-    g_plat_lockdown.ns_flags = all;
+  const int rest = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+  if (g_userns_fd >= 0) {
+    /* setns keeps our host ids: the set*id calls inside the namespace
+     * make them the namespace's 0, the unprivileged host ids; root's
+     * supplementary groups (gid 0 among them) go first. */
+    if (setgroups(0, NULL) < 0 || setns(g_userns_fd, CLONE_NEWUSER) < 0 ||
+        setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+      return fail(why, len, -errno,
+                  "cannot become the sandbox's host uid %u: %s", g_host_uid,
+                  strerror(errno));
+    close(g_userns_fd);
+    g_userns_fd = -1;
+    g_plat_lockdown.ns_flags = CLONE_NEWUSER;
+    g_plat_lockdown.uid_mapped = true;
+    g_plat_lockdown.host_uid_switched = true;
+    g_plat_lockdown.host_uid = g_host_uid;
+    g_plat_lockdown.host_gid = g_host_gid;
+    if (unshare(rest) == 0)
+      g_plat_lockdown.ns_flags |= rest;
+  } else if (unshare(CLONE_NEWUSER | rest) == 0) {
+    g_plat_lockdown.ns_flags = CLONE_NEWUSER | rest;
   } else {
+    if (!g_allow_no_userns)
+      return fail(why, len, -EPERM,
+                  "this host refuses user namespaces (%s), so the host kernel "
+                  "could not hold a subverted sandbox to its grants; pass "
+                  "--allow-no-userns to run with weaker isolation "
+                  "(docs/security.md)",
+                  strerror(errno));
     static const int each[] = {CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC,
                                CLONE_NEWUTS, CLONE_NEWNS};
     for (size_t i = 0; i < sizeof(each) / sizeof(each[0]); i++)
       if (unshare(each[i]) == 0)
         g_plat_lockdown.ns_flags |= (unsigned)each[i];
   }
-  if (g_plat_lockdown.ns_flags & CLONE_NEWUSER) {
-    /* A PID namespace needs the user namespace (unprivileged). */
-    if (unshare(CLONE_NEWPID) == 0)
-      g_plat_lockdown.ns_flags |= CLONE_NEWPID;
+  if ((g_plat_lockdown.ns_flags & CLONE_NEWUSER) &&
+      !g_plat_lockdown.host_uid_switched) {
     char map[64];
     int err = write_file("/proc/self/setgroups", "deny");
     snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
@@ -161,12 +308,27 @@ static void enter_namespaces(void) {
       err = write_file("/proc/self/gid_map", map);
     g_plat_lockdown.uid_mapped = !err;
   }
-  if (g_plat_lockdown.ns_flags & CLONE_NEWPID)
+  /* A PID namespace needs the user namespace (unprivileged). */
+  if ((g_plat_lockdown.ns_flags & CLONE_NEWUSER) &&
+      unshare(CLONE_NEWPID) == 0) {
+    g_plat_lockdown.ns_flags |= CLONE_NEWPID;
     become_pid_namespace_init();
+  }
+  return 0;
 }
 
-void plat_linux_isolate(void) {
-  enter_namespaces();
+int plat_linux_isolate(char *why, size_t len) {
+  if (geteuid() == 0 && g_host_uid != 0) {
+    static bool prepared;
+    if (prepared)
+      return 0;
+    prepared = true;
+    int err = prepare_host_uid(why, len);
+    if (err != -EPERM)
+      return err;
+    /* no user namespace here: enter_namespaces says what follows */
+  }
+  return enter_namespaces(why, len);
 }
 
 static int set_limits(char *why, size_t len) {
@@ -223,8 +385,9 @@ static int close_other_fds(char *why, size_t len) {
 /* Needs our own user and mount namespaces; without them this layer is
  * skipped (recorded), the others still hold. */
 static void harden_mounts(void) {
-  unsigned need = CLONE_NEWUSER | CLONE_NEWNS;
-  if ((g_plat_lockdown.ns_flags & need) != need)
+  /* Our own user namespace gives the rights to mount; so does host root
+   * without one (degraded mode). Without either this fails (recorded). */
+  if (!(g_plat_lockdown.ns_flags & CLONE_NEWNS))
     return;
   int fds[MAX_GRANTS];
   bool writable[MAX_GRANTS];
@@ -280,6 +443,28 @@ static int check_guest_window(char *why, size_t len) {
   return 0;
 }
 
+/* Degraded mode as host root (no user namespace, --allow-no-userns): the
+ * sandbox still leaves host root's identity, so the host kernel refuses
+ * what "others" may not read; without a user namespace there is no
+ * idmap, and files written in rw grants are owned by the host uid. Best
+ * effort (a uid the host cannot map stays as it was; --verbose says).
+ * Before the parent-death signal, which a change of ids clears. */
+static void drop_root_without_userns(void) {
+  if (g_plat_lockdown.host_uid_switched || geteuid() != 0)
+    return;
+  g_plat_lockdown.root_kept = true;
+  if (g_host_uid == 0 || (g_plat_lockdown.ns_flags & CLONE_NEWUSER))
+    return;
+  if (setgroups(0, NULL) == 0 &&
+      setresgid(g_host_gid, g_host_gid, g_host_gid) == 0 &&
+      setresuid(g_host_uid, g_host_uid, g_host_uid) == 0) {
+    g_plat_lockdown.host_uid_switched = true;
+    g_plat_lockdown.host_uid = g_host_uid;
+    g_plat_lockdown.host_gid = g_host_gid;
+    g_plat_lockdown.root_kept = false;
+  }
+}
+
 /* Whatever capabilities we hold (all of them in our own user namespace,
  * real ones when the host runs moat as root without one) go: nothing
  * after lockdown needs more than the rights of the file owner. */
@@ -314,6 +499,22 @@ void plat_lockdown_report(void) {
   if (!s->ns_flags)
     po_str(&o, " none");
   po_str(&o, s->uid_mapped ? " (ids mapped)\n" : "\n");
+  if (s->host_uid_switched) {
+    po_str(&o, "moat: lockdown: host ids: ");
+    po_dec(&o, s->host_uid);
+    po_str(&o, ":");
+    po_dec(&o, s->host_gid);
+    po_str(&o, " (not root); user grants idmapped: ");
+    po_dec(&o, s->grants_idmapped);
+    if (s->grants_not_idmapped) {
+      po_str(&o, ", not idmapped (file system refused): ");
+      po_dec(&o, s->grants_not_idmapped);
+    }
+    po_str(&o, "\n");
+  } else if (s->root_kept) {
+    po_str(&o, "moat: lockdown: host ids: root's (--host-uid 0, or the host "
+               "could not switch; weaker: docs/security.md)\n");
+  }
   po_str(&o, "moat: lockdown: landlock: ");
   if (s->landlock_on) {
     po_str(&o, "on, ABI ");
@@ -343,7 +544,6 @@ void plat_lockdown_report(void) {
 
 int plat_linux_lockdown(char *why, size_t len) {
   int err;
-  pid_t parent = getppid();
   g_plat_have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
 
   struct sock_filter *filter = NULL;
@@ -353,7 +553,20 @@ int plat_linux_lockdown(char *why, size_t len) {
     return fail(why, len, bpf_len, "cannot build the seccomp filter: %s",
                 strerror(-bpf_len));
 
-  enter_namespaces();
+  err = plat_linux_isolate(why, len);
+  if (err)
+    return err;
+  if (g_userns_fd >= 0) {
+    err = clone_grants_as_root(why, len);
+    if (err)
+      return err;
+  }
+  err = enter_namespaces(why, len);
+  if (err)
+    return err;
+  /* After the PID namespace's fork: init's parent is the relay (pid 0
+   * from inside), or the supervisor without a PID namespace. */
+  pid_t parent = getppid();
   err = set_limits(why, len);
   if (err)
     return err;
@@ -383,6 +596,7 @@ int plat_linux_lockdown(char *why, size_t len) {
   err = apply_landlock(why, len);
   if (err)
     return err;
+  drop_root_without_userns();
   /* This process becomes the sandbox's first guest process. Orphans of
    * the sandbox must come to it at host level as they do in the guest's
    * task table, so that their host-level end is collected (plat_reap):

@@ -233,11 +233,19 @@ int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
 /* The host fds of all grants and whether each is writable (to keep them
  * open across close-all and to build the Landlock rules). */
 int plat_hostfs_grants(int *fds, bool *writable, int max);
+/* Whether the grant whose host fd is fd is public-only (a system
+ * directory of the default root). */
+bool plat_hostfs_grant_public_only(int fd);
 
 /* ---- lockdown status (for --verbose/--stats and docs) ---- */
 struct plat_lockdown_status {
-  unsigned ns_flags;  /* CLONE_NEW* that took effect */
-  bool uid_mapped;    /* uid/gid maps written in the new user namespace */
+  unsigned ns_flags;      /* CLONE_NEW* that took effect */
+  bool uid_mapped;        /* uid/gid maps written in the new user namespace */
+  bool host_uid_switched; /* root ran moat: the sandbox is host_uid */
+  unsigned host_uid, host_gid;
+  bool root_kept;          /* the sandbox still has host uid 0 */
+  int grants_idmapped;     /* user grants that are idmapped mounts */
+  int grants_not_idmapped; /* user grants whose fs refused an idmap */
   bool pid_ns_broken; /* CLONE_NEWPID took effect but no init could start */
   int landlock_abi;   /* 0: unavailable */
   bool landlock_on;
@@ -263,6 +271,10 @@ int plat_seccomp_build(struct sock_filter **out, int *out_rules);
 /* mounts.c: grants as private (read-only) mounts, an empty root. */
 int plat_mounts_harden(const int *fds, const bool *writable, int n,
                        bool *out_grants_cloned, bool *out_root_emptied);
+/* mounts.c: replace a grant's fd by a private clone, idmapped through
+ * userns_fd unless it is -1 (as host root, before the switch to the
+ * sandbox's host uid); harden then leaves it alone. */
+int plat_mounts_clone(int fd, bool writable, int userns_fd);
 /* landlock.c: confine host file access to the grants. */
 int plat_landlock_apply(const int *fds, const bool *writable, int n,
                         int *out_abi);
