@@ -1089,7 +1089,8 @@ def _no_userns_usable(ctx):
     """Skip unless moat runs without a PID namespace under NO_USERNS."""
     if not shutil.which("unshare"):
         skip("unshare not installed")
-    p = run(NO_USERNS + [ctx.moat, "run", "--verbose", "--", "true"])
+    p = run(NO_USERNS + [ctx.moat, "run", "--verbose", "--allow-no-userns",
+                         "--", "true"])
     text = p.stderr.decode("utf-8", "replace")
     m = re.search(r"namespaces:([a-z ]*)", text)
     if p.status != 0 or not m or " pid" in m.group(1):
@@ -1099,7 +1100,9 @@ def _no_userns_usable(ctx):
 
 def _start_hostdeath(ctx, mode, state, wrap=()):
     exe = security_bin(ctx, "hostdeath")
-    argv = ctx.moat_run("--pids", "6", "--mount",
+    # NO_USERNS: a host without user namespaces, which needs the flag
+    extra = ("--allow-no-userns",) if wrap else ()
+    argv = ctx.moat_run(*extra, "--pids", "6", "--mount",
                         os.path.dirname(exe) + ":/s:ro", "--",
                         "/s/hostdeath", mode, state)
     return subprocess.Popen(list(wrap) + argv, stdin=subprocess.DEVNULL,

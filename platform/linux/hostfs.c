@@ -245,6 +245,21 @@ int plat_hostfs_grants(int *fds, bool *writable, int max) {
   return n;
 }
 
+static bool g_public_ids;
+
+void plat_hostfs_public_ids(bool on) {
+  g_public_ids = on;
+}
+
+/* The owner a guest sees: the host's own id for the default root's
+ * files, which our user namespace shows shifted (plat_linux.h). */
+static uint32_t host_id(uint32_t id) {
+  if (g_public_ids && id >= PLAT_PUBLIC_ID_BASE &&
+      id - PLAT_PUBLIC_ID_BASE < PLAT_PUBLIC_ID_BASE)
+    return id - PLAT_PUBLIC_ID_BASE;
+  return id;
+}
+
 bool plat_hostfs_grant_public_only(int fd) {
   for (int i = 0; g_table && i < g_nhandles; i++)
     if (g_handles[i].fd == fd && g_handles[i].grant == i)
@@ -467,8 +482,8 @@ int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
   out->blocks = (uint64_t)st.st_blocks;
   out->mode = st.st_mode;
   out->nlink = (uint32_t)st.st_nlink;
-  out->uid = st.st_uid;
-  out->gid = st.st_gid;
+  out->uid = host_id(st.st_uid);
+  out->gid = host_id(st.st_gid);
   out->rdev = st.st_rdev;
   out->atime.tv_sec = st.st_atim.tv_sec;
   out->atime.tv_nsec = st.st_atim.tv_nsec;

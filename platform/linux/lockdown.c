@@ -131,9 +131,21 @@ static void become_pid_namespace_init(void) {
 
 static uint32_t g_host_uid = 65534, g_host_gid = 65534;
 static bool g_allow_no_userns;
-/* The user namespace of the sandbox's host uid, made while still root
- * (prepare_host_uid), entered by enter_namespaces; -1: none. */
-static int g_userns_fd = -1;
+/* User namespaces made while still root (prepare_host_uid), -1: none.
+ *  g_userns_fd   the sandbox's own: uid/gid 0 are its unprivileged host
+ *                ids; PLAT_PUBLIC_ID_BASE + k shows host id
+ *                PUBLIC_HOST_BASE + k (the public view, below);
+ *  g_grant_idmap the idmap of the user's grants: host id 0 (the invoking
+ *                user) is the sandbox's host uid, so the user's files are
+ *                the sandbox's own and what it writes is the user's;
+ *  g_public_idmap the idmap of the default root's system directories:
+ *                host id k appears as PUBLIC_HOST_BASE + k, an id the
+ *                sandbox never has, so the host kernel grants it only
+ *                what "others" may do, and hostfs shows the guest the
+ *                true owner k. */
+static int g_userns_fd = -1, g_grant_idmap = -1, g_public_idmap = -1;
+#define PUBLIC_HOST_BASE 0x40000000u
+#define PUBLIC_IDS 65536u
 
 void plat_linux_set_host_ids(uint32_t uid, uint32_t gid) {
   g_host_uid = uid;
@@ -144,13 +156,12 @@ void plat_linux_allow_no_userns(bool on) {
   g_allow_no_userns = on;
 }
 
-/* As host root: a user namespace whose uid and gid 0 are the sandbox's
- * unprivileged host ids. A short-lived child makes it (unshare), we write
- * its maps (only a process privileged in the parent namespace may map
- * ids other than its own) and keep the namespace by an fd. The same
- * namespace describes the idmap of the user's grants: host uid 0 (the
- * invoking user) there is the sandbox's uid 0. */
-static int prepare_host_uid(char *why, size_t len) {
+/* As host root: a user namespace with the given maps, kept by an fd. A
+ * short-lived child makes it (unshare); we write its maps (only a process
+ * privileged in the parent namespace may map ids other than its own).
+ * -EPERM without a message: this host has no user namespaces. */
+static int make_userns(const char *uid_map, const char *gid_map, int *out_fd,
+                       char *why, size_t len) {
   int ready[2], done[2];
   if (pipe2(ready, O_CLOEXEC) < 0)
     return fail(why, len, -errno, "pipe: %s", strerror(errno));
@@ -172,32 +183,30 @@ static int prepare_host_uid(char *why, size_t len) {
   close(ready[1]);
   close(done[0]);
   int err = 0;
-  char c = 0, path[64], map[64];
+  char c = 0, path[64];
   if (child < 0) {
     err = fail(why, len, -errno, "fork: %s", strerror(errno));
     goto out;
   }
   if (read(ready[0], &c, 1) != 1 || c != 'y') {
-    err = -EPERM; /* no user namespace: the caller decides */
+    err = -EPERM;
     goto out;
   }
   snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)child);
-  snprintf(map, sizeof(map), "0 %u 1\n", g_host_uid);
-  err = write_file(path, map);
+  err = write_file(path, uid_map);
   if (!err) {
     snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)child);
-    snprintf(map, sizeof(map), "0 %u 1\n", g_host_gid);
-    err = write_file(path, map);
+    err = write_file(path, gid_map);
   }
   if (err) {
-    err = fail(why, len, err, "cannot map the sandbox's host uid %u:%u: %s",
+    err = fail(why, len, err, "cannot map the sandbox's host ids %u:%u: %s",
                g_host_uid, g_host_gid, strerror(-err));
     goto out;
   }
   snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
-  g_userns_fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (g_userns_fd < 0)
-    err = fail(why, len, -errno, "cannot keep the user namespace: %s",
+  *out_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*out_fd < 0)
+    err = fail(why, len, -errno, "cannot keep a user namespace: %s",
                strerror(errno));
 out:
   close(done[1]);
@@ -205,6 +214,38 @@ out:
   if (child > 0)
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
       ;
+  return err;
+}
+
+static bool in_public_range(uint32_t id) {
+  return id >= PUBLIC_HOST_BASE && id - PUBLIC_HOST_BASE < PUBLIC_IDS;
+}
+
+/* The three namespaces of g_userns_fd's comment. */
+static int prepare_host_uid(char *why, size_t len) {
+  if (in_public_range(g_host_uid) || in_public_range(g_host_gid))
+    return fail(why, len, -EINVAL,
+                "--host-uid %u:%u: ids %u to %u are reserved for the view "
+                "of host files",
+                g_host_uid, g_host_gid, PUBLIC_HOST_BASE,
+                PUBLIC_HOST_BASE + PUBLIC_IDS - 1);
+  char umap[96], gmap[96], upub[64], gpub[64];
+  snprintf(umap, sizeof(umap), "0 %u 1\n%u %u %u\n", g_host_uid,
+           PLAT_PUBLIC_ID_BASE, PUBLIC_HOST_BASE, PUBLIC_IDS);
+  snprintf(gmap, sizeof(gmap), "0 %u 1\n%u %u %u\n", g_host_gid,
+           PLAT_PUBLIC_ID_BASE, PUBLIC_HOST_BASE, PUBLIC_IDS);
+  int err = make_userns(umap, gmap, &g_userns_fd, why, len);
+  if (err)
+    return err;
+  snprintf(umap, sizeof(umap), "0 %u 1\n", g_host_uid);
+  snprintf(gmap, sizeof(gmap), "0 %u 1\n", g_host_gid);
+  err = make_userns(umap, gmap, &g_grant_idmap, why, len);
+  snprintf(upub, sizeof(upub), "0 %u %u\n", PUBLIC_HOST_BASE, PUBLIC_IDS);
+  snprintf(gpub, sizeof(gpub), "0 %u %u\n", PUBLIC_HOST_BASE, PUBLIC_IDS);
+  if (!err)
+    err = make_userns(upub, gpub, &g_public_idmap, why, len);
+  if (err == -EPERM)
+    err = fail(why, len, err, "cannot make a user namespace");
   return err;
 }
 
@@ -224,8 +265,13 @@ static int clone_grants_as_root(char *why, size_t len) {
   for (int i = 0; i < n; i++) {
     int err;
     if (plat_hostfs_grant_public_only(fds[i])) {
+      if (plat_mounts_clone(fds[i], writable[i], g_public_idmap) == 0) {
+        g_plat_lockdown.public_idmapped++;
+        continue;
+      }
+      /* A plain clone: owners show as the overflow id (65534). */
       err = plat_mounts_clone(fds[i], writable[i], -1);
-    } else if (plat_mounts_clone(fds[i], writable[i], g_userns_fd) == 0) {
+    } else if (plat_mounts_clone(fds[i], writable[i], g_grant_idmap) == 0) {
       g_plat_lockdown.grants_idmapped++;
       continue;
     } else {
@@ -272,7 +318,10 @@ static int enter_namespaces(char *why, size_t len) {
                   "cannot become the sandbox's host uid %u: %s", g_host_uid,
                   strerror(errno));
     close(g_userns_fd);
-    g_userns_fd = -1;
+    close(g_grant_idmap);
+    close(g_public_idmap);
+    g_userns_fd = g_grant_idmap = g_public_idmap = -1;
+    plat_hostfs_public_ids(true);
     g_plat_lockdown.ns_flags = CLONE_NEWUSER;
     g_plat_lockdown.uid_mapped = true;
     g_plat_lockdown.host_uid_switched = true;

@@ -233,6 +233,11 @@ int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
 /* The host fds of all grants and whether each is writable (to keep them
  * open across close-all and to build the Landlock rules). */
 int plat_hostfs_grants(int *fds, bool *writable, int max);
+/* As root, the sandbox sees the default root's owners through an idmap:
+ * host id k as PLAT_PUBLIC_ID_BASE + k inside its user namespace
+ * (lockdown.c); hostfs then reports k. */
+#define PLAT_PUBLIC_ID_BASE 65536u
+void plat_hostfs_public_ids(bool on);
 /* Whether the grant whose host fd is fd is public-only (a system
  * directory of the default root). */
 bool plat_hostfs_grant_public_only(int fd);
@@ -243,6 +248,7 @@ struct plat_lockdown_status {
   bool uid_mapped;        /* uid/gid maps written in the new user namespace */
   bool host_uid_switched; /* root ran moat: the sandbox is host_uid */
   unsigned host_uid, host_gid;
+  int public_idmapped;     /* system directories seen with their owners */
   bool root_kept;          /* the sandbox still has host uid 0 */
   int grants_idmapped;     /* user grants that are idmapped mounts */
   int grants_not_idmapped; /* user grants whose fs refused an idmap */
