@@ -33,7 +33,7 @@ static void forward_signal(int sig) {
 static _Noreturn void run_sandbox(const struct run_options *o) {
   /* Into the sandbox's cgroups before anything else: every host process
    * of the sandbox descends from this one. */
-  char why[256];
+  char why[512];
   plat_linux_limits_enter(why, sizeof(why));
   plat_linux_limits_report();
   struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -43,7 +43,6 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  char why[512];
   plat_linux_set_host_ids(o->host_uid, o->host_gid);
   plat_linux_allow_no_userns(o->allow_no_userns);
   if (plat_linux_isolate(why, sizeof(why)) < 0) {
