@@ -1328,6 +1328,8 @@ def sec_moat_jump(ctx):
               "moat's rt_strlen(\"hello, moat\"): 11\n"
               "moat's rt_strlen(unmapped): signal 11, si_addr the pointer, "
               "rip inside the target\n"
+              "moat's rt_strlen(unmapped), rsp outside the window: "
+              "signal 11, si_addr the pointer, rip inside the target\n"
               "the gate's ud2: signal 4, rip at the target\n"
               "the gate's int3: signal 5, rip inside the target\n"
               "survived\n")

@@ -237,18 +237,22 @@ static bool take_notes(struct plat_thread *t) {
  * the guest's. The thread is inside the library OS before plat_enter,
  * while a handler runs (in_handler), and in the few instructions after a
  * handler clears in_handler until the rt_sigreturn that resumes the guest
- * (and in plat_enter before its rt_sigreturn): moat's own code on a moat
- * stack (the signal stack, or the boot thread's host stack), never in
- * the window. Guest code that jumps into moat's code runs it on its own
- * stack, in the window, and stays the guest. */
+ * (and in plat_enter before its rt_sigreturn): moat's own code on this
+ * thread's signal stack, or, in the boot thread's first plat_enter, on
+ * its host stack. Guest code that jumps into moat's code runs it on its
+ * own stack and stays the guest. */
 static bool running_guest(const struct plat_thread *t, const ucontext_t *uc) {
   if (!t || !t->in_guest || t->in_handler)
     return false;
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
   uint64_t rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-  bool moat_code = rip >= (uint64_t)(uintptr_t)__executable_start &&
-                   rip < (uint64_t)(uintptr_t)_end;
-  return !(moat_code && !plat_in_guest_window(rsp));
+  if (rip < (uint64_t)(uintptr_t)__executable_start ||
+      rip >= (uint64_t)(uintptr_t)_end)
+    return true;
+  uint64_t block = (uint64_t)(uintptr_t)t; /* the signal stack's base */
+  bool signal_stack = rsp >= block && rsp <= block + PLAT_ALTSTACK_SIZE;
+  bool host_stack = t->entering && !plat_in_guest_window(rsp);
+  return !signal_stack && !host_stack;
 }
 
 /* Guest code was stopped by a trap, fault or kick: take its registers and
@@ -258,6 +262,7 @@ static uint64_t enter_library_os(struct plat_thread *t, const ucontext_t *uc,
   regs_from_uc(regs, uc, t);
   t->kicked = false;
   t->in_handler = true;
+  t->entering = false;
   return regs->fs_base;
 }
 
@@ -453,6 +458,7 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
   uc.uc_stack.ss_flags = 0;
   if (set_fs_base(t, regs->fs_base) < 0)
     plat_die("cannot set the guest's fs base", regs->fs_base);
+  t->entering = true;
   t->in_guest = true;
   t->in_handler = false;
   plat_gate_sigreturn(&uc);

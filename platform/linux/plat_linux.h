@@ -187,6 +187,7 @@ struct plat_thread {
   uint64_t fs_base; /* the guest's thread pointer, tracked by us */
   bool in_guest;    /* plat_enter ran: traps now come from the guest */
   bool in_handler;  /* inside north_syscall / north_fault */
+  bool entering;    /* plat_enter ran, no trap since (see running_guest) */
   bool kicked;      /* a kick arrived while inside the library OS */
   bool child_ended; /* a host SIGCHLD arrived while inside the library OS */
   void *stack_lo;   /* the usable signal stack */

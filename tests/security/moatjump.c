@@ -36,6 +36,15 @@ static void on_signal(int sig, siginfo_t *si, void *ucv) {
   siglongjmp(back, 1);
 }
 
+/* Jump (no call: nothing is pushed) to fn with rdi = arg and rsp = sp. */
+static void jump_with_stack(uintptr_t fn, uintptr_t arg, uintptr_t sp) {
+  __asm__ volatile("mov %0, %%rdi\n\tmov %1, %%rsp\n\tjmp *%2"
+                   :
+                   : "r"(arg), "r"(sp), "r"(fn)
+                   : "rdi", "memory");
+  __builtin_unreachable();
+}
+
 /* The address in the environment variable name, after checking that the
  * bytes there are those in name_BYTES; exits 3 when they are not. */
 static uintptr_t found(const char *name) {
@@ -109,6 +118,20 @@ int main(int argc, char **argv) {
            got_sig, got_addr == (uintptr_t)gone ? "the pointer" : "other",
            rip_at(got_rip, strlen_at));
   }
+  /* The same with rsp outside the window (rt_strlen is a leaf: it never
+   * touches the stack): still the guest's fault, not moat's. The handler
+   * runs on the alternate stack. */
+  static char altstack[65536];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  sigaltstack(&ss, NULL);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigaction(SIGSEGV, &sa, NULL);
+  if (sigsetjmp(back, 1) == 0)
+    jump_with_stack(strlen_at, (uintptr_t)gone, 0x500000000000ul);
+  printf("moat's rt_strlen(unmapped), rsp outside the window: signal %d, "
+         "si_addr %s, rip %s\n",
+         got_sig, got_addr == (uintptr_t)gone ? "the pointer" : "other",
+         rip_at(got_rip, strlen_at));
   /* The gate's first and last instructions trap. */
   if (sigsetjmp(back, 1) == 0) {
     ((void (*)(void))ud2_at)();
