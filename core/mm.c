@@ -1310,7 +1310,10 @@ void mm_release(void) {
       file_put(v->file);
       v->file = NULL;
     }
-  /* The memory goes with the host process: so does its charge. */
+  /* The memory goes with the host process: so does its charge, and no
+   * later change of the list may count it again. */
+  for (struct vma *v = g_mm.head; v; v = v->next)
+    v->flags |= VMA_NOACCT;
   g_mm.charged = 0;
   mm_unlock();
 }

@@ -242,6 +242,20 @@ def memory_gate_oom(ctx):
     slow = _host_responsive()
     if slow > 5:
         h.fail("the host took %.1f s to run `true` afterwards" % slow)
+    # the same as a child of a shell: the shell sees it killed by SIGKILL
+    # (the core's collector reports the host-level death) and goes on
+    ctx.need_busybox()
+    status, out, err, _, _, _ = _run_watched(ctx, ["setarch", "-R"] +
+                                             ctx.moat_run(
+        "--memory", "16M", *env, "--mount", os.path.dirname(exe) + ":/s:ro",
+        "--", "busybox", "sh", "-c",
+        "/s/gatelimits mem 400; echo child $?; echo after"))
+    oom = [l for l in err.splitlines() if l.startswith("moat: out of memory")]
+    if status != 0 or "child 137" not in out or "after" not in out or \
+            len(oom) != 1:
+        h.fail("a child of sh under --memory 16M: status %d (want 0), "
+               "want 'child 137' and one 'moat: out of memory' line:\n%s%s"
+               % (status, out, err))
     status, out, err, _, _, _ = _run_watched(ctx, ["setarch", "-R"] +
                                              ctx.moat_run(
         *env, *mount, "/s/gatelimits", "mem", "256"))
@@ -251,6 +265,47 @@ def memory_gate_oom(ctx):
             status, out, err))
     return "killed after %s MiB; cgroups %s" % (
         touched[-1] if touched else "<64", " ".join(dirs))
+
+
+def memory_rlimit_fallback(ctx):
+    """Where no cgroup can be made (moat run by an unprivileged user
+    without delegation: here root's moat under setpriv as nobody), --verbose
+    says so and each host process gets RLIMIT_AS/RLIMIT_DATA: a 6 GiB host
+    mapping through the gate fails under --memory 64M --pids 16, and works
+    without --memory (positive control)."""
+    ctx.need_moat()
+    if os.getuid() != 0 or not shutil.which("setpriv"):
+        h.skip("needs root and setpriv to run moat as nobody")
+    exe = h.security_bin(ctx, "gatelimits")
+    env = _gate_env(ctx)
+    nobody = ["setpriv", "--reuid", "65534", "--regid", "65534",
+              "--clear-groups", "setarch", "-R"]
+    base = [ctx.moat, "run", "--pids", "16", "--verbose"]
+    tail = env + ["--mount", os.path.dirname(exe) + ":/s:ro", "--",
+                  "/s/gatelimits", "map", "6144"]
+    p = h.run(nobody + base + ["--memory", "64M"] + tail)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if "gate found" not in out:
+        h.skip("moat as nobody did not reach the guest here (status %d): %s"
+               % (p.status, err.strip()[-300:]))
+    if not re.search(r"^moat: limits: memory: RLIMIT_AS \d+ MiB, "
+                     r"RLIMIT_DATA \d+ MiB per host process \(no memory "
+                     r"cgroup: ", err, re.M) or \
+            not re.search(r"^moat: limits: pids: no pids cgroup", err, re.M):
+        h.fail("--verbose does not report the fallback:\n" + err)
+    if p.status != 1 or "host mmap failed: -12" not in out:
+        h.fail("the 6 GiB host mapping was not refused (status %d):\n%s%s" %
+               (p.status, out, err))
+    with open("/proc/meminfo") as f:
+        total_kb = int(f.readline().split()[1])
+    if total_kb < (8 << 20):
+        return "refused (no positive control: less than 8 GiB of RAM)"
+    p = h.run(nobody + base + tail)
+    if p.status != 0 or b"host mmap of 6144 MiB worked" not in p.stdout:
+        h.fail("without --memory (positive control): status %d %s%s" % (
+            p.status, h.show(p.stdout), h.show(p.stderr)))
+    return "refused by RLIMIT_AS"
 
 
 def pids_gate_forks(ctx):
@@ -314,3 +369,4 @@ def register(register_fn, run_module):
     register_fn("limits/memory-fork16", memory_fork16)
     register_fn("limits/memory-gate-oom-killed", memory_gate_oom)
     register_fn("limits/pids-gate-forks", pids_gate_forks)
+    register_fn("limits/memory-rlimit-fallback", memory_rlimit_fallback)

@@ -7,6 +7,9 @@
  *                         the library OS's sight) and touches every page,
  *                         saying how far it got; the memory cgroup of
  *                         --memory must kill it (SIGKILL).
+ *   gatelimits map MIB    only maps MIB MiB through the gate (untouched) and
+ *                         says whether the host allowed it: where no
+ *                         cgroup can be made, RLIMIT_AS must refuse it.
  *   gatelimits fork N     forks N host processes through the gate (each
  *                         blocks in a host futex wait), prints how many
  *                         forks worked, then sleeps 2 s so that the test
@@ -15,6 +18,7 @@
  */
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -51,12 +55,16 @@ static gate_fn find_gate(void) {
   return (gate_fn)addr;
 }
 
-static int eat(gate_fn gate, long mib) {
+static int eat(gate_fn gate, long mib, bool touch) {
   long r = gate(9 /* mmap */, 0, mib << 20, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (r < 0 && r > -4096) {
     printf("host mmap failed: %ld\n", r);
     return 1;
+  }
+  if (!touch) {
+    printf("host mmap of %ld MiB worked\n", mib);
+    return 0;
   }
   volatile char *p = (volatile char *)r;
   for (long m = 0; m < mib; m++) {
@@ -96,11 +104,11 @@ static int forks(gate_fn gate, int n) {
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc != 3) {
-    printf("usage: gatelimits mem MIB | fork N\n");
+    printf("usage: gatelimits mem MIB | map MIB | fork N\n");
     return 2;
   }
   gate_fn gate = find_gate();
-  if (!strcmp(argv[1], "mem"))
-    return eat(gate, atol(argv[2]));
+  if (!strcmp(argv[1], "mem") || !strcmp(argv[1], "map"))
+    return eat(gate, atol(argv[2]), !strcmp(argv[1], "mem"));
   return forks(gate, atoi(argv[2]));
 }
