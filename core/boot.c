@@ -287,6 +287,8 @@ int moat_boot(const struct moat_config *cfg, const char **why) {
     return fail(err, why, "%s", "the file system layer");
   err = mm_init(cfg->mem_limit);
   if (!err)
+    err = memfs_pool_init(cfg->tmp_size);
+  if (!err)
     err = task_table_init(cfg->hostname, cfg->max_tasks);
   if (err)
     return fail(err, why, "%s", "the process table");

@@ -693,6 +693,45 @@ int moat_ftruncate(int fd, int64_t len) {
   return rc;
 }
 
+int moat_fallocate(int fd, int64_t off, int64_t len) {
+  if (off < 0 || len <= 0 || off > INT64_MAX - len)
+    return off < 0 || len <= 0 ? -LINUX_EINVAL : -LINUX_EFBIG;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  struct inode *inode = f->inode;
+  int rc = 0;
+  if (!file_writable(f))
+    rc = -LINUX_EBADF;
+  else if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR))
+    rc = -LINUX_EISDIR;
+  else if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG))
+    rc = -LINUX_ENODEV;
+  else if (vfs_is_rdonly(inode))
+    rc = -LINUX_EROFS;
+  if (rc)
+    goto out;
+  if (inode->iops && inode->iops->getattr)
+    inode->iops->getattr(inode);
+  uint64_t end = (uint64_t)off + (uint64_t)len;
+  uint64_t limit = proc_current_fsize_limit();
+  if (end > inode->size && limit != LINUX_RLIM_INFINITY && end > limit) {
+    proc_send_xfsz(); /* inode_newsize_ok, as Linux's tmpfs */
+    rc = -LINUX_EFBIG;
+    goto out;
+  }
+  if (inode->iops && inode->iops->allocate) {
+    rt_lock(&inode->lock);
+    rc = inode->iops->allocate(inode, (uint64_t)off, (uint64_t)len);
+    rt_unlock(&inode->lock);
+  }
+  if (!rc && end > inode->size)
+    rc = vfs_truncate(inode, (int64_t)end);
+out:
+  file_put(f);
+  return rc;
+}
+
 int moat_fsync(int fd) {
   struct file *f = fd_file(fd, false);
   if (!f)

@@ -40,6 +40,55 @@ struct memfs_node {
 
 static const struct inode_ops memfs_iops;
 
+/* --tmp-size: the pages of every memfs together, in the arena so that all
+ * host processes share the count. NULL: no budget of its own. */
+struct memfs_pool {
+  uint64_t limit, used; /* bytes; used is atomic */
+};
+static struct memfs_pool *g_pool;
+
+int memfs_pool_init(uint64_t limit) {
+  if (!limit)
+    return 0;
+  g_pool = kzalloc(sizeof(*g_pool));
+  if (!g_pool)
+    return -LINUX_ENOMEM;
+  g_pool->limit = limit;
+  return 0;
+}
+
+static bool pool_take(uint64_t bytes) {
+  if (!g_pool)
+    return true;
+  uint64_t cur = __atomic_load_n(&g_pool->used, __ATOMIC_RELAXED);
+  for (;;) {
+    if (cur + bytes > g_pool->limit)
+      return false;
+    if (__atomic_compare_exchange_n(&g_pool->used, &cur, cur + bytes, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+      return true;
+  }
+}
+
+static void pool_give(uint64_t bytes) {
+  if (g_pool)
+    __atomic_sub_fetch(&g_pool->used, bytes, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t pool_free(void) {
+  uint64_t used = __atomic_load_n(&g_pool->used, __ATOMIC_RELAXED);
+  return used < g_pool->limit ? g_pool->limit - used : 0;
+}
+
+int memfs_pool_statfs(struct superblock *sb, struct linux_statfs *out) {
+  (void)sb;
+  if (g_pool) {
+    out->f_blocks = g_pool->limit / 4096;
+    out->f_bfree = out->f_bavail = pool_free() / 4096;
+  }
+  return 0;
+}
+
 static struct memfs_node *node(struct inode *inode) {
   return inode->private;
 }
@@ -69,6 +118,7 @@ struct superblock *memfs_create(void) {
     kfree(sb);
     return NULL;
   }
+  sb->statfs = memfs_pool_statfs;
   return sb;
 }
 
@@ -377,11 +427,16 @@ static uint8_t *page_make(struct memfs_node *n, uint64_t index) {
   if (!*slot) {
     /* File pages live in the arena: they count against --memory, as
      * tmpfs pages count against a memory cgroup (ENOSPC beyond). */
-    if (mm_charge_sandbox(PAGE) < 0)
+    if (!pool_take(PAGE))
+      return NULL; /* --tmp-size */
+    if (mm_charge_sandbox(PAGE) < 0) {
+      pool_give(PAGE);
       return NULL;
+    }
     *slot = kzalloc(PAGE);
     if (!*slot) {
       mm_uncharge_sandbox(PAGE);
+      pool_give(PAGE);
       return NULL;
     }
     n->pages++;
@@ -469,6 +524,7 @@ static void truncate_data(struct inode *inode, uint64_t size) {
         l[j] = NULL;
         n->pages--;
         mm_uncharge_sandbox(PAGE);
+        pool_give(PAGE);
       }
       if (l[j])
         empty = false;
@@ -478,6 +534,30 @@ static void truncate_data(struct inode *inode, uint64_t size) {
       n->leaves[leaf] = NULL;
     }
   }
+}
+
+/* fallocate: every page of the range made now, or none (ENOSPC). */
+static int memfs_allocate(struct inode *inode, uint64_t off, uint64_t len) {
+  struct memfs_node *n = node(inode);
+  if (off >= MAX_FILE_SIZE || len > MAX_FILE_SIZE - off)
+    return -LINUX_EFBIG;
+  uint64_t first = off / PAGE, end = (off + len + PAGE - 1) / PAGE;
+  uint64_t missing = 0;
+  for (uint64_t i = first; i < end; i++)
+    missing += !page_at(n, i);
+  if (g_pool && missing * PAGE > pool_free())
+    return -LINUX_ENOSPC;
+  for (uint64_t i = first; i < end; i++) {
+    if (!page_make(n, i)) {
+      /* Give back what lies past the end; pages inside it stay, as
+       * Linux keeps what a failed fallocate wrote in a hole. */
+      truncate_data(inode, inode->size);
+      update_blocks(inode);
+      return -LINUX_ENOSPC;
+    }
+  }
+  update_blocks(inode);
+  return 0;
 }
 
 static int memfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
@@ -528,5 +608,6 @@ static const struct inode_ops memfs_iops = {
     .setattr = memfs_setattr,
     .read = memfs_read,
     .write = memfs_write,
+    .allocate = memfs_allocate,
     .evict = memfs_evict,
 };

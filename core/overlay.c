@@ -142,6 +142,13 @@ static struct inode *ovl_new(struct superblock *sb, struct inode *upper,
   return inode;
 }
 
+/* Its data lives in the upper memfs: the in-memory budget is its size.
+ * (A local function: taking the address of another file's would need the
+ * GOT, outside the freestanding contract.) */
+static int ovl_statfs(struct superblock *sb, struct linux_statfs *out) {
+  return memfs_pool_statfs(sb, out);
+}
+
 struct superblock *overlay_create(struct inode *lower_root) {
   if (!lower_root || !is_dir(lower_root))
     return NULL;
@@ -164,6 +171,7 @@ struct superblock *overlay_create(struct inode *lower_root) {
   if (!sb->root)
     return NULL;
   sb->private = upper;
+  sb->statfs = ovl_statfs;
   return sb;
 }
 

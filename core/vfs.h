@@ -140,6 +140,11 @@ struct inode_ops {
   long (*read)(struct inode *inode, void *buf, size_t len, uint64_t off);
   long (*write)(struct inode *inode, const void *buf, size_t len, uint64_t off);
   int (*fsync)(struct inode *inode);
+  /* fallocate mode 0: give the range [off, off + len) storage now
+   * (-ENOSPC when there is none; then nothing was added), without
+   * changing the size (the vfs extends it afterwards). Called with
+   * inode->lock held. NULL: the file system has nothing to reserve. */
+  int (*allocate)(struct inode *inode, uint64_t off, uint64_t len);
   /* The last reference is gone: free private data. The vfs then frees
    * the struct inode. */
   void (*evict)(struct inode *inode);
@@ -349,6 +354,12 @@ long vfs_path_of(struct inode *inode, char *buf, size_t len);
 
 /* An empty in-memory file system (root mode 0755, owned by 0:0). */
 struct superblock *memfs_create(void);
+/* --tmp-size: one budget (bytes, 0 = none) for the file data of every
+ * memfs, kept in the arena; call once at boot before the first memfs. */
+int memfs_pool_init(uint64_t limit);
+/* statfs of an in-memory file system (memfs, an overlay's upper layer):
+ * the budget as its size when there is one. */
+int memfs_pool_statfs(struct superblock *sb, struct linux_statfs *out);
 /* A writable overlay: an in-memory upper layer over the read-only lower
  * directory (any fs; the overlay never writes to it). Returns NULL when out
  * of memory. */

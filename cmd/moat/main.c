@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,9 @@
 #include "sandbox.h"
 
 static volatile pid_t g_child;
+static volatile sig_atomic_t g_timed_out;
+
+#define EXIT_TIMEOUT 124 /* as timeout(1) */
 
 static const int g_forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
@@ -27,6 +31,33 @@ static void forward_signal(int sig) {
   pid_t child = g_child;
   if (child > 0)
     kill(child, sig);
+}
+
+/* --timeout: SIGKILL of the sandbox's host process. With a PID namespace
+ * that process is the relay outside it, whose death takes the
+ * namespace's init (parent-death signal) and with it every guest
+ * process; without one it is the first guest process, whose children
+ * die with it the same way (docs/security.md). */
+static void end_sandbox(int sig) {
+  (void)sig;
+  g_timed_out = 1;
+  pid_t child = g_child;
+  if (child > 0)
+    kill(child, SIGKILL);
+}
+
+static int arm_timeout(double seconds) {
+  struct sigaction sa = {.sa_handler = end_sandbox};
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, NULL) < 0)
+    return -1;
+  struct itimerval it = {{0, 0}, {0, 0}};
+  it.it_value.tv_sec = (time_t)seconds;
+  it.it_value.tv_usec =
+      (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
+  if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+    it.it_value.tv_usec = 1;
+  return setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* Runs in the child: after lockdown only the core, the shim and plat_*. */
@@ -61,6 +92,13 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   plat_linux_set_stats(o->stats);
   plat_linux_set_verbose(o->verbose);
   plat_linux_limits_rlimits(o->max_tasks);
+  /* --cpu-time's second layer: the host kernel kills a host process of
+   * the sandbox one second past the guest's hard limit, even if the
+   * guest got around moat's own count (every host process inherits it). */
+  if (o->cpu_hard && plat_linux_limit_cpu(o->cpu_hard + 1) < 0) {
+    fprintf(stderr, "moat: --cpu-time: cannot set the host's RLIMIT_CPU\n");
+    exit(EXIT_MOAT_ERROR);
+  }
   fflush(NULL);
 
   if (plat_linux_lockdown(why, sizeof(why)) < 0) {
@@ -112,6 +150,11 @@ static int supervise(pid_t child, const struct run_options *o) {
             "moat: out of memory: the host's OOM killer killed %llu guest "
             "process%s (SIGKILL) at the sandbox's limit (--memory %s)\n",
             (unsigned long long)oom, oom == 1 ? "" : "es", size);
+  }
+  if (g_timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    fprintf(stderr, "moat: sandbox killed: --timeout of %g s reached\n",
+            o->timeout);
+    return EXIT_TIMEOUT;
   }
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
@@ -174,5 +217,11 @@ int main(int argc, char **argv) {
   if (child == 0)
     run_sandbox(&opts);
   g_child = child;
+  if (opts.timeout > 0 && arm_timeout(opts.timeout) < 0) {
+    fprintf(stderr, "moat: --timeout: %s\n", strerror(errno));
+    kill(child, SIGKILL);
+    supervise(child, &opts);
+    return EXIT_MOAT_ERROR;
+  }
   return supervise(child, &opts);
 }

@@ -61,6 +61,25 @@ void options_usage(FILE *out) {
         "                              0 keeps root's, which is weaker)\n"
         "  --allow-no-userns           run even where the host refuses user\n"
         "                              namespaces (weaker isolation)\n"
+        "  --cpu-time SECONDS[:HARD]   CPU time of each guest process: "
+        "SIGXCPU\n"
+        "                              at SECONDS (status 152), SIGKILL at "
+        "HARD\n"
+        "                              (default SECONDS+1; status 137)\n"
+        "  --timeout SECONDS           wall-clock time of the whole sandbox "
+        "(0.5\n"
+        "                              allowed); then it is killed, status "
+        "124\n"
+        "  --tmp-size SIZE             file data of the in-memory file "
+        "systems\n"
+        "                              (/tmp, the writable layer, "
+        "/dev/shm; e.g.\n"
+        "                              64M); past it ENOSPC (default: no "
+        "own limit)\n"
+        "  --files N                   open files per guest process "
+        "(default\n"
+        "                              1024, hard limit 4096); more fail "
+        "with EMFILE\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
@@ -69,9 +88,10 @@ void options_usage(FILE *out) {
         "  -h, --help                  show this help\n"
         "  --version                   show moat's version\n"
         "\n"
-        "exit status: PROGRAM's; 128+N if it died of signal N; 125 error of "
-        "moat;\n"
-        "126 PROGRAM cannot be executed; 127 PROGRAM not found.\n",
+        "exit status: PROGRAM's; 128+N if it died of signal N; 124 "
+        "--timeout;\n"
+        "125 error of moat; 126 PROGRAM cannot be executed; 127 PROGRAM not "
+        "found.\n",
         out);
 }
 
@@ -178,10 +198,48 @@ static bool hostname_ok(const char *s) {
   return true;
 }
 
+/* --cpu-time SOFT[:HARD]: whole seconds (RLIMIT_CPU has no finer unit);
+ * HARD defaults to SOFT + 1 so that SIGXCPU comes first; HARD == SOFT
+ * means SIGKILL straight away, as on Linux. */
+#define MAX_CPU_SECONDS 31536000u /* a year */
+static bool parse_cpu_time(const char *s, struct run_options *o) {
+  char buf[32];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  char *colon = strchr(buf, ':');
+  if (colon)
+    *colon = 0;
+  uint32_t soft, hard;
+  if (!parse_u32(buf, &soft) || soft < 1 || soft > MAX_CPU_SECONDS)
+    return false;
+  hard = soft + 1;
+  if (colon &&
+      (!parse_u32(colon + 1, &hard) || hard < soft || hard > MAX_CPU_SECONDS))
+    return false;
+  o->cpu_soft = soft;
+  o->cpu_hard = hard;
+  return true;
+}
+
+/* --timeout SECONDS: a positive decimal number (fractions allowed). */
+static bool parse_seconds(const char *s, double *out) {
+  if (!s[0] || !((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
+    return false;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || *end || !(v > 0) || v > MAX_CPU_SECONDS)
+    return false; /* also NaN, inf, hex floats' oddities */
+  *out = v;
+  return true;
+}
+
 /* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
-static const char *const g_valued[] = {"--root", "--mount",  "--env",
-                                       "--cwd",  "--user",   "--hostname",
-                                       "--pids", "--memory", "--host-uid"};
+static const char *const g_valued[] = {
+    "--root",     "--mount",    "--env",    "--cwd",      "--user",
+    "--hostname", "--pids",     "--memory", "--host-uid", "--cpu-time",
+    "--timeout",  "--tmp-size", "--files"};
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -300,6 +358,34 @@ static enum run_action parse_run(int argc, char **argv, int i,
     } else if (!strcmp(name, "--host-uid")) {
       if (!parse_ids(value, &o->host_uid, &o->host_gid)) {
         complain("--host-uid %s: expected UID[:GID] (numbers)", value);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--cpu-time")) {
+      if (!parse_cpu_time(value, o)) {
+        complain("--cpu-time %s: expected SECONDS[:HARD], whole seconds "
+                 "from 1 to %u, HARD not below SECONDS",
+                 value, MAX_CPU_SECONDS);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--timeout")) {
+      if (!parse_seconds(value, &o->timeout)) {
+        complain("--timeout %s: expected seconds above 0 (such as 10 or "
+                 "0.5), at most %u",
+                 value, MAX_CPU_SECONDS);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--tmp-size")) {
+      uint64_t v;
+      if (!parse_size(value, &v) || v < 4096 || v > (1ull << 48)) {
+        complain("--tmp-size %s: expected a size from 4K to 256T, such as "
+                 "64M or 1G (suffixes K, M, G, T)",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->tmp_size = v;
+    } else if (!strcmp(name, "--files")) {
+      if (!parse_u32(value, &o->files) || o->files < 1 || o->files > 65536) {
+        complain("--files %s: expected a number from 1 to 65536", value);
         return ACTION_ERROR;
       }
     }

@@ -34,6 +34,12 @@ struct run_options {
   uint64_t memory;             /* --memory in bytes, 0 = none given */
   uint32_t host_uid, host_gid; /* --host-uid: the sandbox's host ids as root */
   bool allow_no_userns;        /* --allow-no-userns */
+  /* --cpu-time SOFT[:HARD] in seconds (RLIMIT_CPU of every guest
+   * process), 0 = none given */
+  uint32_t cpu_soft, cpu_hard;
+  double timeout;    /* --timeout in seconds (wall clock), 0 = none */
+  uint64_t tmp_size; /* --tmp-size in bytes, 0 = none given */
+  uint32_t files;    /* --files (RLIMIT_NOFILE), 0 = none given */
   bool strace, stats, verbose;
   int argc; /* PROGRAM and its arguments */
   char **argv;

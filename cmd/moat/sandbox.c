@@ -129,6 +129,17 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->stats = o->stats;
   cfg->max_tasks = o->max_tasks;
   cfg->mem_limit = o->memory;
+  cfg->tmp_size = o->tmp_size;
+  if (o->files) {
+    cfg->rlimits[LINUX_RLIMIT_NOFILE] =
+        (struct linux_rlimit){o->files, o->files};
+    cfg->rlimits_set |= 1u << LINUX_RLIMIT_NOFILE;
+  }
+  if (o->cpu_soft) {
+    cfg->rlimits[LINUX_RLIMIT_CPU] =
+        (struct linux_rlimit){o->cpu_soft, o->cpu_hard};
+    cfg->rlimits_set |= 1u << LINUX_RLIMIT_CPU;
+  }
   /* The guest is shown as many CPUs as moat may run on. */
   cpu_set_t cpus;
   CPU_ZERO(&cpus);

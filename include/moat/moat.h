@@ -58,6 +58,11 @@ struct moat_config {
   bool strace;          /* print every guest syscall on stderr */
   bool stats;           /* count syscalls and host calls, print at exit */
   uint64_t mem_limit;   /* bytes of guest memory, 0 = default */
+  /* Bytes of file data all in-memory file systems together may hold (the
+   * default root, the writable layer over a read-only root, /dev/shm):
+   * ENOSPC beyond, and statfs shows it as their size. 0 = no limit of
+   * their own (mem_limit and the arena still bound them). */
+  uint64_t tmp_size;
   /* Resource limits of the first process, which every later one
    * inherits: for each bit (1 << r) of rlimits_set, rlimits[r] replaces
    * moat's default for LINUX_RLIMIT_r (RLIMIT_NOFILE 1024:4096,
@@ -129,6 +134,10 @@ int moat_utimensat(int dirfd, const char *path,
                    const struct linux_timespec times[2], int flags);
 int moat_truncate(const char *path, int64_t len);
 int moat_ftruncate(int fd, int64_t len);
+/* fallocate mode 0 on a regular file open for writing: storage for
+ * [off, off + len) now (-ENOSPC, e.g. past --tmp-size), the size extended
+ * to off + len if smaller (RLIMIT_FSIZE applies: SIGXFSZ, -EFBIG). */
+int moat_fallocate(int fd, int64_t off, int64_t len);
 int moat_fsync(int fd);
 uint32_t moat_umask(uint32_t mask);
 /* The lock commands (F_GETLK, F_SETLK(W), F_OFD_*) take arg as a pointer

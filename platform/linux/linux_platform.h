@@ -54,6 +54,12 @@ int plat_linux_map_image(const char *path, const void **out_base,
  * BOOTTIME agrees whether the vDSO or moat answers it. */
 void plat_linux_offer_vdso(void);
 
+/* The host's RLIMIT_CPU (soft and hard) of the calling process, which
+ * every host process it forks inherits: the host kernel sends SIGKILL to
+ * a host process once it has used that much CPU time (soft == hard: no
+ * SIGXCPU first). Call before lockdown. Returns 0 or a negative errno. */
+int plat_linux_limit_cpu(uint64_t seconds);
+
 /* Print the host-call table at plat_exit. */
 void plat_linux_set_stats(bool on);
 /* Report on stderr what lockdown achieved (namespaces, Landlock ABI, the

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,11 @@ void plat_linux_offer_vdso(void) {
   if (v && !(v & 4095) && v >= PLAT_GUEST_HI + (1ull << 20) &&
       memcmp((const void *)v, "\177ELF", 4) == 0)
     g_plat_vdso = v;
+}
+
+int plat_linux_limit_cpu(uint64_t seconds) {
+  struct rlimit r = {seconds, seconds};
+  return setrlimit(RLIMIT_CPU, &r) < 0 ? -errno : 0;
 }
 
 void plat_linux_set_stats(bool on) {

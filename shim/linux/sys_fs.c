@@ -1161,22 +1161,12 @@ long sys_fallocate(SYSARGS) {
 
   if (off < 0 || len <= 0)
     return -LINUX_EINVAL;
-  if (off + len < off)
-    return -LINUX_EFBIG;
   err = moat_fstat(fd, &st);
   if (err < 0)
     return err;
   if (mode != 0)
-    return -LINUX_EOPNOTSUPP;
-  if (LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFDIR))
-    return -LINUX_EISDIR;
-  if (!LINUX_S_ISTYPE(st.st_mode, LINUX_S_IFREG))
-    return -LINUX_ENODEV;
-  /* Memory-backed files have no blocks to reserve: making sure the size
-   * covers the range is all that is left to do. */
-  if (off + len > st.st_size)
-    return moat_ftruncate(fd, off + len);
-  return 0;
+    return -LINUX_EOPNOTSUPP; /* only plain allocation */
+  return moat_fallocate(fd, off, len);
 }
 
 long sys_sync_file_range(SYSARGS) {
