@@ -21,6 +21,8 @@ Groups (docs/testing.md says what each proves):
   security/...   interception and escape attempts
   hostdeath/...  a guest process killed from the host: its parent, its
                  pipes and its slots; one holding a lock ends the sandbox
+  limits/...     --cpu-time, --timeout, --tmp-size, --files reached by a
+                 guest (tests/limits.py)
   badinput/...   exit codes and messages for bad programs, images, options
   fuzz/...       mutated ELF and tar images through the loaders under ASan
   sysfuzz/...    random raw syscalls with hostile arguments inside moat:
@@ -55,6 +57,8 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "programs"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cases  # noqa: E402
+sys.path.insert(0, HERE)
+import limits as limits_tests  # noqa: E402
 import shell_cases  # noqa: E402
 sys.path.insert(0, HERE)
 import memlimits  # noqa: E402
@@ -2693,6 +2697,7 @@ def register_all(ctx):
         if want is None:
             continue
         register("badinput/" + name, bad_input_case(name, make, want))
+    limits_tests.register_all(ctx, register, sys.modules[__name__])
     register("fuzz/elf-and-tar", fuzz, heavy=True)
     for seeds in SYSFUZZ_SEEDS:
         register("sysfuzz/seeds-%s" % "-".join(map(str, seeds)),
