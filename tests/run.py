@@ -21,8 +21,9 @@ Groups (docs/testing.md says what each proves):
   security/...   interception and escape attempts
   hostdeath/...  a guest process killed from the host: its parent, its
                  pipes and its slots; one holding a lock ends the sandbox
-  limits/...     --cpu-time, --timeout, --tmp-size, --files reached by a
-                 guest (tests/limits.py)
+  limits/...     --memory, --pids (tests/memlimits.py), --cpu-time,
+                 --timeout, --tmp-size, --files (tests/limits.py) reached
+                 by a guest
   badinput/...   exit codes and messages for bad programs, images, options
   fuzz/...       mutated ELF and tar images through the loaders under ASan
   sysfuzz/...    random raw syscalls with hostile arguments inside moat:
@@ -57,11 +58,10 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "programs"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cases  # noqa: E402
-sys.path.insert(0, HERE)
-import limits as limits_tests  # noqa: E402
 import shell_cases  # noqa: E402
 sys.path.insert(0, HERE)
 import memlimits  # noqa: E402
+import limits as limits_tests  # noqa: E402
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
