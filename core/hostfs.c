@@ -19,7 +19,25 @@
  * Directory listings: the host's d_off cookies cannot be handed back
  * (the contract has only "rewind"), so a listing is read whole when a
  * reader starts at the beginning and served from that snapshot by index.
- * This keeps "delete while iterating" (rm -r) correct. */
+ * This keeps "delete while iterating" (rm -r) correct.
+ *
+ * Locking. Lock order: vfs lock -> inode->lock -> hostfs->lock -> the
+ * allocator. The vfs lock covers the namespace ops (lookup, create,
+ * unlink, rename, readdir: the listing snapshot). But an inode's last
+ * reference may go anywhere (a close, an exit, with or without the vfs
+ * lock), and data and getattr calls run without the vfs lock, so
+ * hostfs->lock guards what those paths share with the namespace ops:
+ *  - the inode table (buckets, hash_next, host_dev/host_ino). A node found
+ *    there is used only under the lock, or after taking a reference with
+ *    get_unless_zero: an inode whose count reached zero is being evicted
+ *    and is treated as absent (evict removes it, under the lock, before it
+ *    frees anything);
+ *  - a non-directory's name and parent. Readers copy the name and take a
+ *    reference on the parent under the lock (name_ref), since a rename or
+ *    unlink may change or free them at any moment. References are never
+ *    dropped under hostfs->lock (the drop may evict, which takes it).
+ * h_dir is set at creation and closed at eviction; h_ro and h_rw are set
+ * once, under inode->lock, and closed at eviction. */
 #include "hostfs.h"
 
 #include "file.h"
@@ -50,6 +68,7 @@ struct hostfs_node { /* inode->private */
 };
 
 struct hostfs {
+  struct rt_lock lock; /* the table, nodes' names and parents (see above) */
   bool readonly;
   int grant;
   struct hostfs_node *buckets[NBUCKETS];
@@ -128,30 +147,61 @@ static struct hostfs_node *node_of(const struct inode *i) {
   return i->private;
 }
 
-/* The (directory handle, name) pair that names a non-directory. */
-static int name_of(struct inode *inode, int *dir, const char **name) {
+/* Take a reference unless the inode is already being evicted. */
+static bool get_unless_zero(struct inode *inode) {
+  uint32_t c = __atomic_load_n(&inode->refcount, __ATOMIC_ACQUIRE);
+  while (c) {
+    if (__atomic_compare_exchange_n(&inode->refcount, &c, c + 1, true,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
+  }
+  return false;
+}
+
+/* The directory and name that name a non-directory now: a reference to
+ * the directory in *dir (the caller puts it; its h_dir stays open while
+ * referenced) and a copy of the name, as a rename may change both. */
+static int name_ref(struct inode *inode, struct inode **dir,
+                    char name[LINUX_NAME_MAX + 1]) {
+  struct hostfs *fs = fs_of(inode);
   struct hostfs_node *n = node_of(inode);
-  if (!n->parent || !n->name)
-    return -LINUX_ESTALE;
-  *dir = node_of(n->parent)->h_dir;
-  *name = n->name;
-  return 0;
+  int err = 0;
+  rt_lock(&fs->lock);
+  if (!n->parent || !n->name) {
+    err = -LINUX_ESTALE;
+  } else {
+    size_t len = rt_strnlen(n->name, LINUX_NAME_MAX);
+    memcpy(name, n->name, len);
+    name[len] = 0;
+    *dir = vfs_inode_get(n->parent); /* n's reference keeps it above 0 */
+  }
+  rt_unlock(&fs->lock);
+  return err;
+}
+
+/* A regular file's open data handle (read-write first), or -1. Lock-free:
+ * data_handle may publish one at any time. */
+static int open_data_handle(struct hostfs_node *n) {
+  int h = __atomic_load_n(&n->h_rw, __ATOMIC_ACQUIRE);
+  return h >= 0 ? h : __atomic_load_n(&n->h_ro, __ATOMIC_ACQUIRE);
 }
 
 static int refresh(struct inode *inode) {
   struct hostfs_node *n = node_of(inode);
   struct plat_host_stat st;
-  int err;
+  int err, h = open_data_handle(n);
   if (n->h_dir >= 0) {
     err = host_stat(n->h_dir, NULL, &st);
-  } else if (n->h_rw >= 0 || n->h_ro >= 0) {
-    err = host_stat(n->h_rw >= 0 ? n->h_rw : n->h_ro, NULL, &st);
+  } else if (h >= 0) {
+    err = host_stat(h, NULL, &st);
   } else {
-    int dir;
-    const char *name;
-    err = name_of(inode, &dir, &name);
-    if (!err)
-      err = host_stat(dir, name, &st);
+    struct inode *dir;
+    char name[LINUX_NAME_MAX + 1];
+    err = name_ref(inode, &dir, name);
+    if (!err) {
+      err = host_stat(node_of(dir)->h_dir, name, &st);
+      vfs_inode_put(dir);
+    }
   }
   if (err)
     return err;
@@ -168,6 +218,7 @@ static size_t bucket(uint64_t dev, uint64_t ino) {
   return (size_t)((h >> 20) % NBUCKETS);
 }
 
+/* Caller holds fs->lock (all four table helpers). */
 static struct hostfs_node *table_find(struct hostfs *fs, uint64_t dev,
                                       uint64_t ino) {
   for (struct hostfs_node *n = fs->buckets[bucket(dev, ino)]; n;
@@ -187,19 +238,41 @@ static void table_remove(struct hostfs *fs, struct hostfs_node *node) {
     }
 }
 
-static void set_name(struct hostfs_node *n, struct inode *dir,
-                     const char *name) {
+/* Take n out of the table: its host number may now name another object. */
+static void table_forget(struct hostfs *fs, struct hostfs_node *n) {
+  table_remove(fs, n);
+  n->host_dev = n->host_ino = ~0ull;
+}
+
+/* The live node for (dev, ino), with a new reference to its inode, or
+ * NULL. A node being evicted leaves the table here already. */
+static struct hostfs_node *table_get(struct hostfs *fs, uint64_t dev,
+                                     uint64_t ino) {
+  struct hostfs_node *n = table_find(fs, dev, ino);
+  if (n && !get_unless_zero(n->inode)) {
+    table_forget(fs, n);
+    n = NULL;
+  }
+  return n;
+}
+
+/* Give a non-directory node its current name (caller holds fs->lock).
+ * Returns the reference to the old parent, for the caller to put after
+ * unlocking (the put may evict, which takes fs->lock). */
+static struct inode *set_name(struct hostfs_node *n, struct inode *dir,
+                              const char *name) {
   if (is_dir(n->inode))
-    return;
+    return NULL;
   char *copy = rt_strdup(name);
   if (!copy)
-    return; /* keep the old name: still names the object or fails cleanly */
+    return NULL; /* keep the old name: names the object or fails cleanly */
   kfree(n->name);
   n->name = copy;
-  if (n->parent != dir) {
-    vfs_inode_put(n->parent);
-    n->parent = vfs_inode_get(dir);
-  }
+  if (n->parent == dir)
+    return NULL;
+  struct inode *old = n->parent;
+  n->parent = vfs_inode_get(dir);
+  return old;
 }
 
 /* The inode for name below dir, given what the host said about it. For a
@@ -208,25 +281,35 @@ static int make_inode(struct inode *dir, const char *name,
                       const struct plat_host_stat *st, int h_dir,
                       struct inode **out) {
   struct hostfs *fs = fs_of(dir);
-  struct hostfs_node *n = table_find(fs, st->dev, st->ino);
+  struct inode *drop = NULL, *old_parent = NULL;
+  rt_lock(&fs->lock);
+  struct hostfs_node *n = table_get(fs, st->dev, st->ino);
   if (n && !is_dir(n->inode) && !n->name) {
     /* every name we knew is gone: this number names another file now */
-    table_remove(fs, n);
-    n->host_dev = n->host_ino = ~0ull;
+    table_forget(fs, n);
+    drop = n->inode;
+    n = NULL;
+  } else if (n &&
+             (n->inode->mode & LINUX_S_IFMT) != (st->mode & LINUX_S_IFMT)) {
+    /* the host reused the number for another type: forget it */
+    table_forget(fs, n);
+    drop = n->inode;
     n = NULL;
   }
-  if (n && (n->inode->mode & LINUX_S_IFMT) == (st->mode & LINUX_S_IFMT)) {
+  if (n) {
+    fill_attrs(n->inode, st);
+    old_parent = set_name(n, dir, name);
+    rt_unlock(&fs->lock);
+    vfs_inode_put(old_parent);
     if (h_dir >= 0)
       plat_host_close(h_dir);
-    fill_attrs(n->inode, st);
-    set_name(n, dir, name);
-    *out = vfs_inode_get(n->inode);
+    *out = n->inode; /* the reference table_get took */
     return 0;
   }
-  if (n) { /* the host reused the number for another type: forget it */
-    table_remove(fs, n);
-    n->host_dev = n->host_ino = ~0ull;
-  }
+  rt_unlock(&fs->lock);
+  vfs_inode_put(drop);
+  if (LINUX_S_ISTYPE(st->mode, LINUX_S_IFDIR) && h_dir < 0)
+    return -LINUX_EAGAIN; /* lookup_host opens a handle and comes back */
   n = kzalloc(sizeof(*n));
   const struct file_ops *fops =
       LINUX_S_ISTYPE(st->mode, LINUX_S_IFREG) ? &g_reg_fops : NULL;
@@ -253,8 +336,12 @@ static int make_inode(struct inode *dir, const char *name,
     }
     n->parent = vfs_inode_get(dir);
   }
+  /* Namespace ops run under the vfs lock, so no other lookup added this
+   * object since table_get above; only evictions ran meanwhile. */
+  rt_lock(&fs->lock);
   n->hash_next = fs->buckets[bucket(st->dev, st->ino)];
   fs->buckets[bucket(st->dev, st->ino)] = n;
+  rt_unlock(&fs->lock);
   *out = inode;
   return 0;
 }
@@ -267,24 +354,23 @@ static int lookup_host(struct inode *dir, const char *name,
   int err = host_stat(d->h_dir, name, &st);
   if (err)
     return err;
-  int h = -1;
-  if (LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR)) {
-    struct hostfs_node *known = table_find(fs_of(dir), st.dev, st.ino);
-    if (!known || !is_dir(known->inode)) {
-      err = plat_host_open(d->h_dir, name, LINUX_O_PATH | LINUX_O_DIRECTORY, 0,
-                           &h);
-      if (err)
-        return host_err(err);
-      /* The name may have been replaced between the stat and the open:
-       * describe what the handle holds. */
-      err = host_stat(h, NULL, &st);
-      if (!err && !LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR))
-        err = -LINUX_ENOTDIR;
-      if (err) {
-        plat_host_close(h);
-        return err;
-      }
-    }
+  /* A directory already known needs no new handle: make_inode asks for
+   * one (-EAGAIN) only when it must make a new directory inode. */
+  err = make_inode(dir, name, &st, -1, out);
+  if (err != -LINUX_EAGAIN)
+    return err;
+  int h;
+  err = plat_host_open(d->h_dir, name, LINUX_O_PATH | LINUX_O_DIRECTORY, 0, &h);
+  if (err)
+    return host_err(err);
+  /* The name may have been replaced between the stat and the open:
+   * describe what the handle holds. */
+  err = host_stat(h, NULL, &st);
+  if (!err && !LINUX_S_ISTYPE(st.mode, LINUX_S_IFDIR))
+    err = -LINUX_ENOTDIR;
+  if (err) {
+    plat_host_close(h);
+    return err;
   }
   return make_inode(dir, name, &st, h, out);
 }
@@ -332,9 +418,13 @@ static int hostfs_create_op(struct inode *dir, const char *name,
   }
   if (h >= 0) {
     struct hostfs_node *n = node_of(*out);
-    if (n->h_rw < 0)
-      n->h_rw = h;
-    else
+    rt_lock(&(*out)->lock);
+    if (n->h_rw < 0) {
+      __atomic_store_n(&n->h_rw, h, __ATOMIC_RELEASE);
+      h = -1;
+    }
+    rt_unlock(&(*out)->lock);
+    if (h >= 0)
       plat_host_close(h);
   }
   return 0;
@@ -345,12 +435,14 @@ static int hostfs_link(struct inode *dir, const char *name,
   int err = check_writable(dir);
   if (err)
     return err;
-  int odir;
-  const char *oname;
-  err = name_of(target, &odir, &oname);
+  struct inode *odir;
+  char oname[LINUX_NAME_MAX + 1];
+  err = name_ref(target, &odir, oname);
   if (err)
     return err;
-  err = plat_host_move(odir, oname, node_of(dir)->h_dir, name, 0, true);
+  err = plat_host_move(node_of(odir)->h_dir, oname, node_of(dir)->h_dir, name,
+                       0, true);
+  vfs_inode_put(odir);
   if (err)
     return host_err(err);
   target->nlink++;
@@ -365,19 +457,35 @@ static int hostfs_link(struct inode *dir, const char *name,
 static void forget_name(struct inode *dir, const char *name,
                         const struct plat_host_stat *st) {
   struct hostfs *fs = fs_of(dir);
+  rt_lock(&fs->lock);
   struct hostfs_node *n = table_find(fs, st->dev, st->ino);
-  if (!n)
+  if (n) {
+    if (n->inode->nlink)
+      n->inode->nlink--;
+    if (n->parent == dir && n->name && !rt_strcmp(n->name, name)) {
+      kfree(n->name);
+      n->name = NULL;
+    }
+    if (n->inode->nlink == 0 || (is_dir(n->inode) && n->inode->nlink <= 1))
+      table_forget(fs, n);
+  }
+  rt_unlock(&fs->lock);
+}
+
+/* After a rename: the node of the object now at dir/name (if we know it)
+ * takes that name. */
+static void follow_name(struct inode *dir, const char *name) {
+  struct hostfs *fs = fs_of(dir);
+  struct plat_host_stat st;
+  if (host_stat(node_of(dir)->h_dir, name, &st))
     return;
-  if (n->inode->nlink)
-    n->inode->nlink--;
-  if (n->parent == dir && n->name && !rt_strcmp(n->name, name)) {
-    kfree(n->name);
-    n->name = NULL;
-  }
-  if (n->inode->nlink == 0 || (is_dir(n->inode) && n->inode->nlink <= 1)) {
-    table_remove(fs, n);
-    n->host_dev = n->host_ino = ~0ull;
-  }
+  struct inode *old_parent = NULL;
+  rt_lock(&fs->lock);
+  struct hostfs_node *n = table_find(fs, st.dev, st.ino);
+  if (n)
+    old_parent = set_name(n, dir, name);
+  rt_unlock(&fs->lock);
+  vfs_inode_put(old_parent);
 }
 
 static int hostfs_unlink(struct inode *dir, const char *name, bool is_dir_op) {
@@ -411,18 +519,9 @@ static int hostfs_rename(struct inode *olddir, const char *oldname,
   if (replacing)
     forget_name(newdir, newname, &replaced);
   /* Names that our inodes use may have moved: follow them. */
-  struct plat_host_stat st;
-  if (host_stat(node_of(newdir)->h_dir, newname, &st) == 0) {
-    struct hostfs_node *n = table_find(fs_of(newdir), st.dev, st.ino);
-    if (n)
-      set_name(n, newdir, newname);
-  }
-  if ((flags & LINUX_RENAME_EXCHANGE) &&
-      host_stat(node_of(olddir)->h_dir, oldname, &st) == 0) {
-    struct hostfs_node *n = table_find(fs_of(olddir), st.dev, st.ino);
-    if (n)
-      set_name(n, olddir, oldname);
-  }
+  follow_name(newdir, newname);
+  if (flags & LINUX_RENAME_EXCHANGE)
+    follow_name(olddir, oldname);
   return 0;
 }
 
@@ -545,12 +644,7 @@ static int hostfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
   return 0;
 }
 
-static long hostfs_readlink(struct inode *inode, char *buf, size_t len) {
-  int dir;
-  const char *name;
-  int err = name_of(inode, &dir, &name);
-  if (err)
-    return err;
+static long readlink_at(int dir, const char *name, char *buf, size_t len) {
   long n = plat_host_readlink(dir, name, buf, len);
   if (n < 0)
     return host_err(n);
@@ -566,6 +660,17 @@ static long hostfs_readlink(struct inode *inode, char *buf, size_t len) {
     if (full > n && full <= LINUX_PATH_MAX)
       return full;
   }
+  return n;
+}
+
+static long hostfs_readlink(struct inode *inode, char *buf, size_t len) {
+  struct inode *dir;
+  char name[LINUX_NAME_MAX + 1];
+  int err = name_ref(inode, &dir, name);
+  if (err)
+    return err;
+  long n = readlink_at(node_of(dir)->h_dir, name, buf, len);
+  vfs_inode_put(dir);
   return n;
 }
 
@@ -593,15 +698,19 @@ static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
   if (attr->valid & VFS_ATTR_SIZE)
     what |= PLAT_SET_SIZE;
   if (what) {
-    int dir = n->h_dir >= 0 ? n->h_dir : n->h_rw;
-    const char *name = NULL;
-    if (dir < 0) {
-      err = name_of(inode, &dir, &name);
+    int h =
+        n->h_dir >= 0 ? n->h_dir : __atomic_load_n(&n->h_rw, __ATOMIC_ACQUIRE);
+    struct inode *dir = NULL;
+    char name[LINUX_NAME_MAX + 1];
+    if (h < 0) {
+      err = name_ref(inode, &dir, name);
       if (err)
         return err;
+      h = node_of(dir)->h_dir;
     }
-    err = plat_host_setattr(dir, name, what, attr->mode & 07777, times,
-                            attr->size);
+    err = plat_host_setattr(h, dir ? name : NULL, what, attr->mode & 07777,
+                            times, attr->size);
+    vfs_inode_put(dir);
     if (err)
       return host_err(err);
   }
@@ -625,28 +734,29 @@ static int data_handle(struct inode *inode, bool write, int *out) {
     *out = n->h_ro;
     return 0;
   }
-  int dir;
-  const char *name;
-  int err = name_of(inode, &dir, &name);
-  if (err)
-    return err;
-  int h;
   if (write) {
-    err = check_writable(inode);
+    int err = check_writable(inode);
     if (err)
       return err;
-    err = plat_host_open(dir, name, LINUX_O_RDWR, 0, &h);
-    if (err == -LINUX_EACCES) /* write-only on the host */
-      err = plat_host_open(dir, name, LINUX_O_WRONLY, 0, &h);
-    if (err)
-      return host_err(err);
-    n->h_rw = h;
-  } else {
-    err = plat_host_open(dir, name, LINUX_O_RDONLY, 0, &h);
-    if (err)
-      return host_err(err);
-    n->h_ro = h;
   }
+  struct inode *dir;
+  char name[LINUX_NAME_MAX + 1];
+  int err = name_ref(inode, &dir, name);
+  if (err)
+    return err;
+  int d = node_of(dir)->h_dir, h;
+  if (write) {
+    err = plat_host_open(d, name, LINUX_O_RDWR, 0, &h);
+    if (err == -LINUX_EACCES) /* write-only on the host */
+      err = plat_host_open(d, name, LINUX_O_WRONLY, 0, &h);
+  } else {
+    err = plat_host_open(d, name, LINUX_O_RDONLY, 0, &h);
+  }
+  vfs_inode_put(dir);
+  if (err)
+    return host_err(err);
+  /* Published for the lock-free readers (refresh, fsync, setattr). */
+  __atomic_store_n(write ? &n->h_rw : &n->h_ro, h, __ATOMIC_RELEASE);
   *out = h;
   return 0;
 }
@@ -685,7 +795,7 @@ static long hostfs_write(struct inode *inode, const void *buf, size_t len,
 
 static int hostfs_fsync(struct inode *inode) {
   struct hostfs_node *n = node_of(inode);
-  int h = n->h_rw >= 0 ? n->h_rw : n->h_ro;
+  int h = open_data_handle(n);
   if (h < 0)
     return 0;
   int r = plat_host_sync(h);
@@ -697,7 +807,11 @@ static void hostfs_evict(struct inode *inode) {
   if (!n)
     return;
   struct hostfs *fs = fs_of(inode);
+  /* table_get may meet n until it is out of the table, but never takes a
+   * reference to it (the count is zero): after this nobody can reach n. */
+  rt_lock(&fs->lock);
   table_remove(fs, n);
+  rt_unlock(&fs->lock);
   if (n->h_dir >= 0 && n->h_dir != fs->grant)
     plat_host_close(n->h_dir);
   if (n->h_ro >= 0)
@@ -733,8 +847,10 @@ static int hostfs_file_open(struct inode *inode, struct file *file) {
   if (file->flags & LINUX_O_PATH)
     return 0;
   unsigned acc = file->flags & LINUX_O_ACCMODE;
-  int h, err = 0;
+  struct hostfs_node *n = node_of(inode);
+  int h = -1, err = 0;
   rt_lock(&inode->lock);
+  int had_ro = n->h_ro, had_rw = n->h_rw;
   if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
     err = data_handle(inode, acc == LINUX_O_RDWR, &h);
   else if (acc == LINUX_O_WRONLY)
@@ -742,6 +858,14 @@ static int hostfs_file_open(struct inode *inode, struct file *file) {
   rt_unlock(&inode->lock);
   if (err)
     return err;
+  /* A handle another guest process opened is reopened in this one on
+   * first use, by its name: do it now, while the name we just looked up
+   * still names the file, so a later unlink or rename elsewhere cannot
+   * take the file away from this open description. */
+  if (h >= 0 && (h == had_ro || h == had_rw)) {
+    struct plat_host_stat st;
+    plat_host_stat(h, NULL, &st);
+  }
   return vfs_regular_file_ops.open ? vfs_regular_file_ops.open(inode, file) : 0;
 }
 

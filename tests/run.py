@@ -2623,6 +2623,40 @@ def format_check(ctx):
 
 
 # ---------------------------------------------------------------------------
+# issue 7, item 7: concurrent load on host and in-memory files. The guest
+# program tests/guest/fs_stress.c checks every result itself; this runs it
+# for tens of seconds over an rw host grant, the in-memory /tmp and the
+# default root's /usr/include, and wants no line of moat's own.
+
+STRESS_SECONDS = 20
+
+
+def stress_fs_concurrent(ctx):
+    ctx.need_moat()
+    exe = os.path.join(ctx.build, "guest", "glibc", "fs_stress")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    rw = ctx.tmpdir("stress-fs")
+    argv = ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro",
+                        "--mount", rw + ":/rw:rw", "--", "/t/fs_stress",
+                        "-v", "-t", str(STRESS_SECONDS), "-p", "3", "-n", "4",
+                        "-d", "/rw", "-d", "/tmp")
+    p = run(argv, timeout=STRESS_SECONDS + 100)
+    own = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
+           if l.startswith("moat:")]
+    if p.timed_out or p.status != 0 or own or \
+            p.stdout != b"fs_stress: ok\n":
+        fail("status %d%s\nstdout: %s\nstderr: %s" % (
+            p.status, " (timed out)" if p.timed_out else "",
+            show(p.stdout), show(p.stderr)))
+    if os.listdir(rw):
+        fail("left in the grant: %s" % os.listdir(rw))
+    counts = re.findall(rb"(\w+) (\d+)", p.stderr)
+    total = sum(int(n) for _, n in counts)
+    return "%d checked operations in %d s" % (total, STRESS_SECONDS)
+
+
+# ---------------------------------------------------------------------------
 
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
@@ -2693,6 +2727,8 @@ def register_all(ctx):
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
+    # issue 7, items 7 and 8: concurrent load, /dev/stdin
+    register("stress/fs-concurrent", stress_fs_concurrent, heavy=True)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue

@@ -12,7 +12,15 @@
  * its own fd per handle (g_local), valid while the entry's generation
  * matches. A process that meets a handle another process opened reopens
  * it through its parent handle and name, and checks that it is still the
- * same host inode (-ESTALE otherwise, e.g. after the name was removed). */
+ * same host inode (-ESTALE otherwise, e.g. after the name was removed).
+ * A rename through plat_host_move carries the names of the handles it
+ * moves along (under the table lock, with the host's rename, so a reopen
+ * never sees the host's new name beside our old one).
+ *
+ * Locking: the table lock guards the shared table and this process's
+ * g_local; it is a leaf (nothing else is taken under it). A host fd that
+ * hfd returns stays open after the lock is dropped because the core never
+ * closes a handle another of its threads is using. */
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -163,8 +171,8 @@ static void release(int h) {
 static long stat_fd(int fd, const char *name, struct stat *st);
 
 /* This process's host fd for handle e, reopened through its parent and
- * name when another process opened it. -1 (the host then says EBADF) when
- * that is impossible. Caller holds the table lock. */
+ * name when another process opened it. -1 when that is impossible (never
+ * hand -1 to the host: see NO_FD). Caller holds the table lock. */
 static int local_fd_locked(struct host_handle *e, int depth) {
   int h = (int)(e - g_handles);
   if (g_local[h].fd >= 0 && g_local[h].gen == e->gen)
@@ -191,11 +199,19 @@ static int local_fd_locked(struct host_handle *e, int depth) {
   return (int)fd;
 }
 
+/* An fd number no process can have open (above any RLIMIT_NOFILE the
+ * kernel accepts), that the seccomp filter's pin on host fds (3..INT_MAX)
+ * still lets through: a call on it fails with EBADF. Passing -1 instead
+ * would make the filter kill the host process, and the whole sandbox. */
+#define NO_FD 0x7fffffff
+
+/* This process's host fd for e, or NO_FD when the handle cannot be
+ * reopened here (its name no longer names it). */
 static int hfd(struct host_handle *e) {
   table_lock();
   int fd = local_fd_locked(e, 0);
   table_unlock();
-  return fd;
+  return fd >= 0 ? fd : NO_FD;
 }
 
 int plat_hostfs_add_grant(int fd, bool writable, bool public_only,
@@ -563,6 +579,57 @@ int plat_host_remove(int dir, const char *name, bool remove_dir) {
   return (int)host_result(r);
 }
 
+static bool same_dir(const struct host_handle *a, const struct host_handle *b) {
+  return a->ino == b->ino && a->dev == b->dev;
+}
+
+static bool same_name(const char *a, const char *b) {
+  for (; *a && *a == *b; a++, b++)
+    ;
+  return *a == *b;
+}
+
+static void copy_name(char *dst, const char *src) {
+  size_t i = 0;
+  for (; src[i] && i < NAME_CAP - 1; i++)
+    dst[i] = src[i];
+  dst[i] = 0;
+}
+
+/* After olddir/oldname moved to newdir/newname (and, for an exchange, the
+ * reverse): every live handle opened under one of those names, below any
+ * handle of the same directory, takes the new name, so that a process
+ * reopening it finds the object where it now is. Caller holds the table
+ * lock. */
+static void follow_rename(int olddir, const char *oldname, int newdir,
+                          const char *newname, bool exchange) {
+  struct host_handle *o = &g_handles[olddir], *n = &g_handles[newdir];
+  for (int i = 0; i < g_nhandles; i++) {
+    struct host_handle *e = &g_handles[i];
+    if (e->fd < 0 || e->parent < 0)
+      continue;
+    struct host_handle *p = &g_handles[e->parent];
+    int to;
+    const char *name;
+    if (same_dir(p, o) && same_name(e->name, oldname)) {
+      to = newdir;
+      name = newname;
+    } else if (exchange && same_dir(p, n) && same_name(e->name, newname)) {
+      to = olddir;
+      name = oldname;
+    } else {
+      continue;
+    }
+    copy_name(e->name, name);
+    if (e->parent != to) {
+      int old = e->parent;
+      e->parent = to;
+      g_handles[to].refs++;
+      release(old);
+    }
+  }
+}
+
 int plat_host_move(int olddir, const char *oldname, int newdir,
                    const char *newname, unsigned flags, bool hard_link) {
   plat_count(PF_HOST_MOVE);
@@ -578,10 +645,18 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
   if (!o->writable)
     return -LINUX_EROFS;
   long r;
-  if (hard_link)
+  if (hard_link) {
     r = hsys5(HNR_linkat, hfd(o), oldname, hfd(n), newname, 0);
-  else
-    r = hsys5(HNR_renameat2, hfd(o), oldname, hfd(n), newname, flags);
+    return (int)host_result(r);
+  }
+  table_lock();
+  int ofd = local_fd_locked(o, 0), nfd = local_fd_locked(n, 0);
+  r = hsys5(HNR_renameat2, ofd >= 0 ? ofd : NO_FD, oldname,
+            nfd >= 0 ? nfd : NO_FD, newname, flags);
+  if (r == 0)
+    follow_rename(olddir, oldname, newdir, newname,
+                  (flags & LINUX_RENAME_EXCHANGE) != 0);
+  table_unlock();
   return (int)host_result(r);
 }
 
