@@ -2448,34 +2448,48 @@ def sandbox_host_uid(ctx):
         fail("\n".join(problems))
 
 
-# Hole 4: a host without user namespaces (NO_USERNS, as hostdeath uses).
-def _no_userns_wrapper_works():
-    if not shutil.which("unshare"):
-        skip("unshare not installed")
-    if run(NO_USERNS + ["true"]).status != 0:
+# Hole 4: a host without user namespaces. NO_USERNS (as hostdeath uses)
+# runs moat as root of a user namespace, which may still make mount
+# namespaces; NO_USERNS_NO_CAPS also drops every capability (setpriv), as
+# an unprivileged user on such a host is: no namespace at all.
+NO_USERNS_NO_CAPS = NO_USERNS[:4] + [
+    NO_USERNS[4].replace("exec ", "exec setpriv --bounding-set=-all "
+                         "--inh-caps=-all -- ")] + NO_USERNS[5:]
+assert NO_USERNS_NO_CAPS != NO_USERNS
+
+
+def _no_userns_wrapper_works(wrap=NO_USERNS):
+    for tool in ("unshare", "setpriv"):
+        if not shutil.which(tool):
+            skip("%s not installed" % tool)
+    if run(wrap + ["true"]).status != 0:
         skip("cannot make a user namespace to emulate a host without them")
-    if run(NO_USERNS + ["unshare", "-U", "true"]).status == 0:
+    if run(wrap + ["unshare", "-U", "true"]).status == 0:
         skip("the emulation leaves user namespaces usable")
 
 
 def no_userns_refused(ctx):
-    """Without user namespaces moat refuses to start: status 125 and one
-    moat: line naming --allow-no-userns. The same command runs where user
-    namespaces exist (the control)."""
+    """Without user namespaces moat refuses to start (as namespaced root
+    and without capabilities): status 125 and one moat: line naming
+    --allow-no-userns. The same command runs where user namespaces exist
+    (the control)."""
     ctx.need_moat()
-    _no_userns_wrapper_works()
     argv = ctx.moat_run("--", "true")
     c = run(argv)
     if c.status != 0:
         fail("control: moat run true: status %d %s" % (c.status,
                                                         show(c.stderr)))
-    p, left = _attack_run(NO_USERNS + argv)
-    lines = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
-             if l.strip()]
-    if p.status != 125 or len(lines) != 1 or not lines[0].startswith(
-            "moat: ") or "--allow-no-userns" not in lines[0] or left:
-        fail("status %d, expected 125 and one moat: line naming "
-             "--allow-no-userns; stderr:\n%s" % (p.status, "\n".join(lines)))
+    for wrap in (NO_USERNS, NO_USERNS_NO_CAPS):
+        _no_userns_wrapper_works(wrap)
+        p, left = _attack_run(wrap + argv)
+        lines = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
+                 if l.strip()]
+        if p.status != 125 or len(lines) != 1 or not lines[0].startswith(
+                "moat: ") or "--allow-no-userns" not in lines[0] or left:
+            fail("%s: status %d, expected 125 and one moat: line naming "
+                 "--allow-no-userns; stderr:\n%s" % (
+                     "no capabilities" if wrap is NO_USERNS_NO_CAPS
+                     else "namespaced root", p.status, "\n".join(lines)))
 
 
 # the *at calls Landlock governs (the others it does not: stat, readlink,
@@ -2484,15 +2498,22 @@ LANDLOCK_AT_CALLS = ("openat", "mkdirat", "unlinkat", "renameat2", "linkat",
                      "symlinkat")
 
 
-def no_userns_what_holds(ctx):
+def no_userns_what_holds(wrap):
     """With --allow-no-userns on a host without user namespaces: the
     filter still kills an fd with high bits, Landlock still keeps the
     calls it governs inside the grants (absolute and ../ names). What a
     subverted guest can still do there (the rest of the *at calls outside
     the grants, signal 63 to host processes, forked children outliving
     moat) is listed in the result, for docs/security.md."""
-    ctx.need_moat()
-    _no_userns_wrapper_works()
+    def body(ctx):
+        ctx.need_moat()
+        _no_userns_wrapper_works(wrap)
+        return _no_userns_what_holds(ctx, wrap)
+    return body
+
+
+def _no_userns_what_holds(ctx, wrap):
+    NO_USERNS = wrap  # noqa: N806 (the wrapper of this variant)
     flag = ["--allow-no-userns"]
     p = run(NO_USERNS + ctx.moat_run(*flag, "--", "true"))
     if p.status != 0:
@@ -2715,7 +2736,10 @@ def register_all(ctx):
     register("security/sandbox-host-uid", sandbox_host_uid)
     register("security/no-userns-refused", no_userns_refused)
     register("security/no-userns-allowed-with-flag", no_userns_allowed)
-    register("security/no-userns-what-holds", no_userns_what_holds)
+    register("security/no-userns-what-holds",
+             no_userns_what_holds(NO_USERNS))
+    register("security/no-userns-no-caps-what-holds",
+             no_userns_what_holds(NO_USERNS_NO_CAPS))
     for mode in ("wait", "read"):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),
