@@ -2679,6 +2679,50 @@ def stress_fs_concurrent(ctx):
 
 # ---------------------------------------------------------------------------
 
+# Without a pids cgroup (here: a read-only empty tmpfs over /sys/fs/cgroup
+# in a private mount namespace, as on a host that delegates none), --pids
+# is still held by the host kernel: RLIMIT_NPROC of the sandbox's own
+# unprivileged host uid (moat runs as root here).
+NO_CGROUPS = ["unshare", "-m", "sh", "-c",
+              "mount -t tmpfs -o ro none /sys/fs/cgroup && exec \"$@\"", "sh"]
+
+
+def pids_nproc_fallback(ctx):
+    """Forks through the gate under --pids 16 with no cgroup to be had stop
+    at RLIMIT_NPROC (16 + 8 host tasks of the sandbox's host uid, EAGAIN);
+    with --pids 1000 all 200 forks work (positive control)."""
+    ctx.need_moat()
+    if os.geteuid() != 0:
+        skip("needs root (the sandbox's own host uid binds RLIMIT_NPROC)")
+    if not shutil.which("unshare"):
+        skip("unshare not installed")
+    exe = security_bin(ctx, "gatelimits")
+    env = memlimits._gate_env(ctx)
+    res = {}
+    for pids in (16, 1000):
+        p = run(NO_CGROUPS + ["setarch", "-R"] + ctx.moat_run(
+            "--verbose", "--pids", str(pids), *env, "--mount",
+            os.path.dirname(exe) + ":/s:ro", "--", "/s/gatelimits", "fork",
+            "200"), timeout=120)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        m = re.search(r"forked ok=(\d+) failed=(\d+) first error (-?\d+)", out)
+        if p.status != 0 or not m:
+            fail("--pids %d: status %d\n%s%s" % (pids, p.status, out, err))
+        if "RLIMIT_NPROC %d" % (pids + 8) not in err:
+            fail("--pids %d: --verbose does not report RLIMIT_NPROC %d:\n%s"
+                 % (pids, pids + 8, err))
+        res[pids] = tuple(int(x) for x in m.groups())
+    ok, failed, first = res[16]
+    if ok > 16 + 8 or failed == 0 or first != -11:
+        fail("--pids 16 without cgroups: %d forks worked, %d failed "
+             "(first %d)" % res[16])
+    if res[1000][0] != 200:
+        fail("--pids 1000 (positive control): %d forks worked, %d failed "
+             "(first %d)" % res[1000])
+    return "--pids 16: %d of 200 gate forks; --pids 1000: 200" % ok
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -2751,6 +2795,7 @@ def register_all(ctx):
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
+    register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)
     # issue 7, items 7 and 8: concurrent load, /dev/stdin
     register("stress/fs-concurrent", stress_fs_concurrent, heavy=True)
     for name, make, want in BAD_INPUT:

@@ -76,6 +76,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
 
   plat_linux_set_host_ids(o->host_uid, o->host_gid);
   plat_linux_allow_no_userns(o->allow_no_userns);
+  plat_linux_set_max_tasks(o->max_tasks);
   if (plat_linux_isolate(why, sizeof(why)) < 0) {
     fprintf(stderr, "moat: %s\n", why);
     exit(EXIT_MOAT_ERROR);

@@ -20,6 +20,9 @@ void plat_linux_set_host_ids(uint32_t uid, uint32_t gid);
  * (`--allow-no-userns`): the sandbox then relies on Landlock, seccomp and
  * whatever namespaces the host grants (docs/security.md, degraded mode). */
 void plat_linux_allow_no_userns(bool on);
+/* --pids, for RLIMIT_NPROC of the sandbox's host uid where no pids cgroup
+ * holds the sandbox (0: the default 1024). */
+void plat_linux_set_max_tasks(uint32_t n);
 
 /* Enter fresh user, net, ipc, uts and mount namespaces (what took effect
  * is reported by --verbose); as root, only prepare the user namespace of

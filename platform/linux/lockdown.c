@@ -152,6 +152,12 @@ void plat_linux_set_host_ids(uint32_t uid, uint32_t gid) {
   g_host_gid = gid;
 }
 
+static uint32_t g_max_tasks = 1024;
+
+void plat_linux_set_max_tasks(uint32_t n) {
+  g_max_tasks = n ? n : 1024;
+}
+
 void plat_linux_allow_no_userns(bool on) {
   g_allow_no_userns = on;
 }
@@ -393,6 +399,16 @@ static int set_limits(char *why, size_t len) {
     files.rlim_cur = want;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  /* --pids in the host kernel where no pids cgroup holds the sandbox:
+   * RLIMIT_NPROC binds the sandbox's unprivileged host uid (it counts
+   * every task of that uid on the host, so sandboxes sharing a host uid
+   * share it; give each its own --host-uid to keep them apart). */
+  if (g_plat_lockdown.host_uid_switched && !plat_linux_pids_cgroup()) {
+    rlim_t n = (rlim_t)plat_linux_host_tasks(g_max_tasks);
+    struct rlimit nproc = {n, n};
+    if (setrlimit(RLIMIT_NPROC, &nproc) == 0)
+      g_plat_lockdown.nproc_limit = (unsigned)n;
+  }
   g_plat_lockdown.rlimits = true;
   return 0;
 }
@@ -563,6 +579,11 @@ void plat_lockdown_report(void) {
   } else if (s->root_kept) {
     po_str(&o, "moat: lockdown: host ids: root's (--host-uid 0, or the host "
                "could not switch; weaker: docs/security.md)\n");
+  }
+  if (s->nproc_limit) {
+    po_str(&o, "moat: lockdown: host tasks: RLIMIT_NPROC ");
+    po_dec(&o, s->nproc_limit);
+    po_str(&o, " (no pids cgroup)\n");
   }
   po_str(&o, "moat: lockdown: landlock: ");
   if (s->landlock_on) {
