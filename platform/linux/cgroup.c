@@ -164,6 +164,8 @@ static int own_cgroup(const char *ctrl, char *dir, size_t len, bool *v2,
     char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2)
       continue;
+    /* "ID:CONTROLLERS:PATH"; cgroup v2's line is "0::PATH" */
+    *c1 = 0;
     *c2 = 0;
     if (!strcmp(line, "0") && c1[1] == 0) {
       snprintf(v2_path, sizeof(v2_path), "%s", c2 + 1);
@@ -199,6 +201,27 @@ static int own_cgroup(const char *ctrl, char *dir, size_t len, bool *v2,
         !has_word(ctrls, ctrl, " \n")) {
       snprintf(why, wlen, "cgroup v2 does not offer %s at %s", ctrl, dir);
       return -1;
+    }
+    /* cgroup v2 lets a cgroup that holds processes (moat's own, with the
+     * shell that started it) give no controller to children. Where moat's
+     * own cgroup has not enabled ctrl, the nearest ancestor that has (a
+     * systemd slice, the root) takes the sandbox's cgroup instead: still
+     * under every limit of that ancestor. With none, make_one tries to
+     * enable it in moat's own. */
+    char up[PATH_MAX];
+    snprintf(up, sizeof(up), "%s", dir);
+    size_t mlen = strlen(mnt);
+    for (;;) {
+      char sub[512];
+      if (read_text(up, "cgroup.subtree_control", sub, sizeof(sub)) >= 0 &&
+          has_word(sub, ctrl, " \n")) {
+        snprintf(dir, len, "%s", up);
+        break;
+      }
+      char *slash = strrchr(up, '/');
+      if (!slash || (size_t)(slash - up) < mlen)
+        break; /* the hierarchy's root was looked at */
+      *slash = 0;
     }
   }
   return 0;
