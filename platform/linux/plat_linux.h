@@ -250,10 +250,10 @@ struct plat_lockdown_status {
   bool host_uid_switched; /* root ran moat: the sandbox is host_uid */
   unsigned host_uid, host_gid;
   int public_idmapped; /* system directories seen with their owners */
+  /* the sandbox still has host uid 0 */
   bool root_kept;
+  /* RLIMIT_NPROC set for --pids (no pids cgroup) */
   unsigned nproc_limit;
-      /* RLIMIT_NPROC set for --pids (no pids cgroup) */ /* the sandbox still
-                                                            has host uid 0 */
   int grants_idmapped;     /* user grants that are idmapped mounts */
   int grants_not_idmapped; /* user grants whose fs refused an idmap */
   bool pid_ns_broken; /* CLONE_NEWPID took effect but no init could start */
