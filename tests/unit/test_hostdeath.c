@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "mm.h"
 #include "rt.h"
 #include "task.h"
 #include "unit.h"
@@ -92,6 +93,45 @@ START_TEST(killed_child_ends_as_killed) {
   ck_assert_int_eq((int)g_task_table->ntasks, before);
   ck_assert_int_eq(hosts_used(), 1); /* pid 1's own */
   ck_assert_int_eq(moat_wait(MOAT_P_ALL, 0, WEXITED, &info), E(ECHILD));
+}
+END_TEST
+
+/* A child's commit charge (--memory) is taken at fork and given back by
+ * the collector when the child dies at host level, and by the exit path
+ * when it exits; a fork whose child would not fit fails with ENOMEM. */
+START_TEST(charge_returns_at_host_death) {
+  static struct moat_config cfg;
+  cfg.mem_limit = 64ul << 20;
+  boot_cfg(&cfg);
+  long a = moat_mmap(0, 24ul << 20, LINUX_PROT_READ | LINUX_PROT_WRITE,
+                     LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS, -1, 0);
+  ck_assert_int_gt(a, 0);
+  uint64_t c0, c, limit;
+  mm_usage(&c0, &limit);
+  for (int how = 0; how < 2; how++) {
+    int pid = moat_fork(0);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      if (how == 0)
+        kill(getpid(), SIGKILL);
+      moat_exit_group(0);
+    }
+    struct moat_wait_info info;
+    ck_assert_int_eq(moat_wait(MOAT_P_PID, pid, WEXITED, &info), pid);
+    settle_hosts();
+    mm_usage(&c, &limit);
+    ck_assert_uint_eq(c, c0);
+  }
+  /* With 12 MiB more, a second copy of the 36 MiB does not fit in 64. */
+  long b = moat_mmap(0, 12ul << 20, LINUX_PROT_READ | LINUX_PROT_WRITE,
+                     LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS, -1, 0);
+  ck_assert_int_gt(b, 0);
+  int pid = moat_fork(0);
+  if (pid == 0)
+    moat_exit_group(0); /* must not happen; the parent's check fails */
+  ck_assert_int_eq(pid, E(ENOMEM));
+  mm_usage(&c, &limit);
+  ck_assert_uint_eq(c, c0 + (12ul << 20));
 }
 END_TEST
 
@@ -222,6 +262,7 @@ Suite *suite_hostdeath(void) {
   tcase_add_test(tc, lock_count_is_per_arena_lock);
   tcase_add_test(tc, killed_child_ends_as_killed);
   tcase_add_test(tc, exit_without_exit_path_is_sigkill);
+  tcase_add_test(tc, charge_returns_at_host_death);
   tcase_add_test(tc, normal_exit_is_not_ended_twice);
   tcase_add_test(tc, orphan_goes_to_pid_1);
   tcase_add_test(tc, death_holding_a_lock_ends_the_sandbox);

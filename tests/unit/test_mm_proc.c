@@ -6,6 +6,7 @@
  * it directly. */
 #include <string.h>
 
+#include "mm.h"
 #include "unit.h"
 
 #define PAGE 4096ul
@@ -307,6 +308,60 @@ START_TEST(signal_state) {
 }
 END_TEST
 
+/* --memory: one commit charge for the sandbox, counted as Linux's strict
+ * overcommit (core/mm.c, docs/processes.md "Memory accounting"). */
+START_TEST(commit_charge) {
+  static struct moat_config cfg;
+  cfg.mem_limit = 16ul << 20;
+  boot_cfg(&cfg);
+  uint64_t c0, limit;
+  mm_usage(&c0, &limit);
+  ck_assert_uint_eq(limit, 16ul << 20);
+  /* PROT_NONE and read-only private mappings are not charged. */
+  uint64_t none = map(64ul << 20, LINUX_PROT_NONE);
+  uint64_t ro = map(64ul << 20, LINUX_PROT_READ);
+  uint64_t c;
+  mm_usage(&c, &limit);
+  ck_assert_uint_eq(c, c0);
+  /* Writable private mappings are, up to the limit. */
+  uint64_t rw = map(8ul << 20, RW);
+  mm_usage(&c, &limit);
+  ck_assert_uint_eq(c, c0 + (8ul << 20));
+  ck_assert_int_eq(moat_mmap(0, 12ul << 20, RW, ANON, -1, 0), E(ENOMEM));
+  ck_assert_int_eq(moat_mprotect(none, 12ul << 20, RW), E(ENOMEM));
+  ck_assert_int_eq(moat_mprotect(none, 4ul << 20, RW), 0);
+  ck_assert_int_eq(
+      moat_mremap(rw, 8ul << 20, 16ul << 20, LINUX_MREMAP_MAYMOVE, 0),
+      E(ENOMEM));
+  /* Shared anonymous memory is charged whatever its protection. */
+  ck_assert_int_eq(moat_mmap(0, 8ul << 20, LINUX_PROT_READ,
+                             LINUX_MAP_SHARED | LINUX_MAP_ANONYMOUS, -1, 0),
+                   E(ENOMEM));
+  /* munmap gives the charge back. */
+  ck_assert_int_eq(moat_munmap(rw, 8ul << 20), 0);
+  ck_assert_int_eq(moat_munmap(none, 4ul << 20), 0);
+  mm_usage(&c, &limit);
+  ck_assert_uint_eq(c, c0);
+  /* memfs pages count too: a file may not grow past the limit. */
+  int fd =
+      moat_openat(LINUX_AT_FDCWD, "/tmp/f", LINUX_O_CREAT | LINUX_O_RDWR, 0600);
+  ck_assert_int_ge(fd, 0);
+  static char buf[1 << 20];
+  long total = 0, n;
+  while ((n = moat_write(fd, buf, sizeof(buf))) > 0)
+    total += n;
+  ck_assert_int_eq(n, E(ENOSPC));
+  ck_assert_int_le(total, 16l << 20);
+  ck_assert_int_ge(total, 15l << 20);
+  ck_assert_int_eq(moat_ftruncate(fd, 0), 0);
+  mm_usage(&c, &limit);
+  ck_assert_uint_eq(c, c0);
+  moat_close(fd);
+  moat_munmap(ro, 64ul << 20);
+  moat_munmap(none + (4ul << 20), 60ul << 20);
+}
+END_TEST
+
 Suite *suite_mm(void) {
   Suite *s = suite_create("mm");
   TCase *tc = unit_tcase(s, "mm");
@@ -317,6 +372,7 @@ Suite *suite_mm(void) {
   tcase_add_test(tc, brk_moves);
   tcase_add_test(tc, user_pointers);
   tcase_add_test(tc, stack_top);
+  tcase_add_test(tc, commit_charge);
   return s;
 }
 
