@@ -127,6 +127,32 @@ int moat_close(int fd) {
   return fdt_close(t, fd);
 }
 
+int moat_close_range(unsigned first, unsigned last, bool cloexec) {
+  struct fd_table *t = fdt();
+  if (!t)
+    return 0;
+  /* No descriptor lies beyond the table's slots, whatever the limit. */
+  rt_lock(&t->lock);
+  uint32_t cap = t->capacity;
+  rt_unlock(&t->lock);
+  if (cap == 0 || first >= cap)
+    return 0;
+  last = MIN(last, cap - 1);
+  for (unsigned fd = first; fd <= last; fd++) {
+    if (cloexec)
+      fdt_set_cloexec(t, (int)fd, true);
+    else
+      fdt_close(t, (int)fd);
+  }
+  return 0;
+}
+
+void moat_close_on_exec(void) {
+  struct fd_table *t = fdt();
+  if (t)
+    fdt_close_on_exec(t);
+}
+
 /* Read or write at the file's position (pos == NULL) or at *pos. */
 static long do_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   if (!file_readable(f))

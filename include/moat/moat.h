@@ -93,6 +93,12 @@ int moat_cpu_count(void);
  * ------------------------------------------------------------------- */
 int moat_openat(int dirfd, const char *path, int flags, uint32_t mode);
 int moat_close(int fd);
+/* close_range: close (or, with cloexec, mark close-on-exec) every open
+ * descriptor from first to last, also those above a lowered
+ * RLIMIT_NOFILE. Returns 0. */
+int moat_close_range(unsigned first, unsigned last, bool cloexec);
+/* execve: close every close-on-exec descriptor, wherever it is. */
+void moat_close_on_exec(void);
 long moat_read(int fd, void *buf, size_t len);
 long moat_write(int fd, const void *buf, size_t len);
 long moat_pread(int fd, void *buf, size_t len, int64_t off);

@@ -106,16 +106,7 @@ static void reset_process_state(void) {
  * fexecve (execveat with AT_EMPTY_PATH) of a close-on-exec fd can still
  * reach the file through /proc/self/fd, as Linux reaches it. */
 static void close_on_exec(void) {
-  struct linux_rlimit lim;
-  uint64_t max_fd = 1024;
-
-  if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0)
-    max_fd = MIN(lim.rlim_cur, (uint64_t)1 << 20);
-  for (uint64_t fd = 0; fd < max_fd; fd++) {
-    long flags = moat_fcntl((int)fd, LINUX_F_GETFD, 0);
-    if (flags >= 0 && (flags & LINUX_FD_CLOEXEC))
-      moat_close((int)fd);
-  }
+  moat_close_on_exec();
 }
 
 /* The new program starts with the FPU in its initial state. */

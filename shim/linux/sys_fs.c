@@ -293,27 +293,12 @@ long sys_close(SYSARGS) {
 
 long sys_close_range(SYSARGS) {
   unsigned first = (unsigned)a0, last = (unsigned)a1, flags = (unsigned)a2;
-  struct linux_rlimit lim;
 
   if (flags & ~(SHIM_CLOSE_RANGE_UNSHARE | SHIM_CLOSE_RANGE_CLOEXEC))
     return -LINUX_EINVAL;
   if (first > last)
     return -LINUX_EINVAL;
-  /* No fd can be at or above the open-files limit. */
-  if (moat_prlimit(0, LINUX_RLIMIT_NOFILE, NULL, &lim) == 0 &&
-      lim.rlim_max != LINUX_RLIM_INFINITY && last >= lim.rlim_max)
-    last = lim.rlim_max ? (unsigned)lim.rlim_max - 1 : 0;
-  if (last > 1u << 20)
-    last = 1u << 20;
-  for (unsigned fd = first; fd <= last; fd++) {
-    if (flags & SHIM_CLOSE_RANGE_CLOEXEC)
-      moat_fcntl((int)fd, LINUX_F_SETFD, LINUX_FD_CLOEXEC);
-    else
-      moat_close((int)fd);
-    if (fd == last)
-      break;
-  }
-  return 0;
+  return moat_close_range(first, last, flags & SHIM_CLOSE_RANGE_CLOEXEC);
 }
 
 long sys_dup(SYSARGS) {

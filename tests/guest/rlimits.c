@@ -270,6 +270,27 @@ static void nofile_child(void) {
   R("close 0 still works", close(0));
 }
 
+/* Descriptors above a lowered limit: close_range and exec's close-on-exec
+ * still reach them. */
+static void nofile_above_child(void) {
+  set(RLIMIT_NOFILE, 32, 32);
+  R("dup2 to 20", dup2(0, 20));
+  R("dup2 to 21", dup2(0, 21));
+  R("dup2 to 22", dup2(0, 22));
+  R("dup2 to 25", dup2(0, 25));
+  R("cloexec on 20", fcntl(20, F_SETFD, FD_CLOEXEC));
+  R("lower to 8 again", set(RLIMIT_NOFILE, 8, 8));
+  R("close_range 23..", syscall(SYS_close_range, 23, ~0u, 0));
+  R("fd 25 after close_range", fcntl(25, F_GETFD));
+  R("close_range cloexec 22..", syscall(SYS_close_range, 22, ~0u, 4));
+  R("fd 22 flags", fcntl(22, F_GETFD));
+  R("close_range 21", syscall(SYS_close_range, 21, 21, 0));
+  R("fd 21 after close_range", fcntl(21, F_GETFD));
+  fflush(stdout);
+  execl(g_self, g_self, "--fd20", (char *)NULL);
+  printf("exec: %s\n", errname(errno));
+}
+
 /* ---- RLIMIT_FSIZE ---- */
 
 static volatile sig_atomic_t g_xfsz;
@@ -487,6 +508,12 @@ int main(int argc, char **argv) {
     show_limit("exec'd fsize", RLIMIT_FSIZE);
     return 0;
   }
+  if (argc > 1 && !strcmp(argv[1], "--fd20")) {
+    R("fd 20 after exec (close-on-exec)", fcntl(20, F_GETFD));
+    R("fd 22 after exec (close-on-exec)", fcntl(22, F_GETFD));
+    R("fd 0 after exec", fcntl(0, F_GETFD));
+    return 0;
+  }
   g_self = argv[0];
   g_root = geteuid() == 0;
   g_nobody = 50000 + getpid() % 10000;
@@ -494,6 +521,7 @@ int main(int argc, char **argv) {
   in_child("inherit", inherit_child);
   in_child("prlimit other", prlimit_other_child);
   in_child("nofile", nofile_child);
+  in_child("nofile above", nofile_above_child);
   in_child("fsize", fsize_child);
   if (g_root)
     in_child("nproc root", nproc_root_child);
