@@ -22,7 +22,13 @@
  * open read-only is a copy that can never become writable.
  *
  * The address space belongs to one host process, so the list is private
- * state of this host process (the VMA nodes come from kmalloc). */
+ * state of this host process (the VMA nodes come from kmalloc).
+ *
+ * Memory accounting (docs/processes.md): each address space counts its
+ * commit charge (Linux's strict overcommit rules), its total and its data
+ * mappings (RLIMIT_AS, RLIMIT_DATA); the sandbox's charge (--memory) is one
+ * atomic counter in the arena that every process and the in-memory file
+ * systems add to, checked before a mapping grows. */
 #include "mm.h"
 
 #include "file.h"
@@ -45,7 +51,8 @@ enum {
                       in the commit charge (Linux charges it as it grows) */
   VMA_NOACCT = 64, /* not in this process's commit charge: a shared
                       anonymous mapping inherited by fork (its creator
-                      carries it), or a vfork child's copy before exec */
+                      carries it), a vfork child's copy before exec, or
+                      anything left after mm_release */
 };
 
 struct vma {
