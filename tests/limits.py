@@ -320,6 +320,33 @@ def files_limit(h):
     return body
 
 
+def shell_ulimit(h):
+    """busybox sh's ulimit -f, -t and -n, natively and inside moat, same
+    output: a dd past ulimit -f dies of SIGXFSZ (153) leaving the file at
+    the limit, a loop past ulimit -t dies of SIGXCPU (152), ulimit -n
+    lowers and shows the limit."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        script = (
+            'cd "$D"; (ulimit -f 2; busybox dd if=/dev/zero of=f bs=512 '
+            'count=10 2>/dev/null); echo dd $?; busybox wc -c < f; '
+            '(ulimit -t 1; while :; do :; done); echo loop $?; '
+            '(ulimit -S -t 1; while :; do :; done); echo soft loop $?; '
+            'ulimit -n 64; ulimit -n; ulimit -S -n; '
+            'ulimit -f 100; ulimit -f; busybox rm f')
+        d = ctx.tmpdir("ulimit")
+        env = dict(ctx.guest_env(), D=d)
+        native = h.run([ctx.busybox, "sh", "-c", script], env=env)
+        moat = h.run(ctx.moat_run("--env", "D=/tmp", "--", "busybox", "sh",
+                                  "-c", script))
+        h.compare("ulimit in busybox sh", native, moat)
+        if not native.stdout.startswith(
+                b"dd 153\n1024\nloop 137\nsoft loop 152\n"):
+            h.fail("the native run itself differs: %r" % native.stdout)
+    return body
+
+
 BAD_VALUES = [
     ("cpu-time-zero", ["--cpu-time", "0"]),
     ("cpu-time-hard-below", ["--cpu-time", "5:4"]),
@@ -345,6 +372,7 @@ def register_all(ctx, register, h):
     register("limits/timeout-not-reached", timeout_not_reached(h))
     register("limits/tmp-size-enospc", tmp_size(h))
     register("limits/files-emfile", files_limit(h))
+    register("limits/shell-ulimit", shell_ulimit(h))
     for name, args in BAD_VALUES:
         register("badinput/" + name, h.bad_input_case(
             name, lambda c, d, a=args: ["run"] + a + ["true"], 125))

@@ -422,6 +422,35 @@ static void cpu_default_child(void) {
   printf("not killed\n");
 }
 
+/* prlimit of RLIMIT_CPU on another process while it spins: the limit
+ * takes effect there (SIGKILL once it has used a second). */
+static void cpu_other_child(void) {
+  int ready[2];
+  if (pipe(ready) < 0)
+    return;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    if (write(ready[1], "r", 1) != 1)
+      _exit(1);
+    spin_for_xcpu(1); /* bounded by 4 s of CPU time */
+    _exit(0);
+  }
+  close(ready[1]);
+  char c;
+  if (read(ready[0], &c, 1) != 1)
+    return;
+  struct rlimit r = {1, 1};
+  R("prlimit cpu 1:1 of a spinning child", prlimit(pid, RLIMIT_CPU, &r, NULL));
+  int st;
+  waitpid(pid, &st, 0);
+  if (WIFSIGNALED(st))
+    printf("spinning child killed by signal %d\n", WTERMSIG(st));
+  else
+    printf("spinning child exit %d\n", WEXITSTATUS(st));
+}
+
 /* ---- RLIMIT_NPROC ---- */
 
 static void *idle_thread(void *arg) {
@@ -529,5 +558,6 @@ int main(int argc, char **argv) {
   in_child("cpu soft", cpu_soft_child);
   in_child("cpu hard", cpu_hard_child);
   in_child("cpu default", cpu_default_child);
+  in_child("cpu of another", cpu_other_child);
   return 0;
 }
