@@ -261,13 +261,23 @@ def known_failure(name):
 # unit: the Check binary, expanded into one result per test
 
 def run_unit(ctx):
-    exe = os.path.join(ctx.build, "unit", "moat-unit")
+    # moat-unit: every suite, over the shared arena; moat-unit-heap: the
+    # one-process suites over libc's malloc, where ASan sees each kernel
+    # object (tests/tests.mk)
+    return (run_unit_binary(ctx, "moat-unit", None, "unit") +
+            run_unit_binary(ctx, "moat-unit-heap", "concurrent", "unit-heap"))
+
+
+def run_unit_binary(ctx, binary, suite, prefix):
+    exe = os.path.join(ctx.build, "unit", binary)
     if not os.access(exe, os.X_OK):
-        return [("unit", FAIL, "%s is missing (make tests)" % exe)]
+        return [(prefix, FAIL, "%s is missing (make tests)" % exe)]
     env = dict(os.environ)
     env.update({"CK_VERBOSITY": "verbose", "CK_DEFAULT_TIMEOUT": "60",
                 "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
                 "UBSAN_OPTIONS": "print_stacktrace=1"})
+    if suite:
+        env["CK_RUN_SUITE"] = suite
     p = run([exe], env=env, timeout=900)
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
@@ -277,7 +287,7 @@ def run_unit(ctx):
         parts = line.split(":", 6)
         if len(parts) < 7 or parts[2] not in ("P", "F", "E"):
             continue
-        name = "unit/%s/%s" % (parts[3], parts[4])
+        name = "%s/%s/%s" % (prefix, parts[3], parts[4])
         msg = parts[6].strip()
         if parts[2] == "P":
             results.append((name, PASS, ""))
@@ -285,10 +295,10 @@ def run_unit(ctx):
             where = "%s:%s" % (parts[0], parts[1])
             results.append((name, FAIL, "%s: %s" % (where, msg)))
     if not results:
-        results.append(("unit", FAIL, "no test results; status %d\n%s\n%s"
+        results.append((prefix, FAIL, "no test results; status %d\n%s\n%s"
                         % (p.status, show(p.stdout), show(p.stderr))))
     elif p.timed_out:
-        results.append(("unit", FAIL, "the unit test binary timed out"))
+        results.append((prefix, FAIL, "the unit test binary timed out"))
     failed = [i for i, r in enumerate(results) if r[1] == FAIL]
     if failed and err.strip():
         # sanitizer reports and panics of the forked tests go to stderr

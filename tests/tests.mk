@@ -3,6 +3,8 @@
 #
 #   $(BUILD)/unit/moat-unit     core unit tests (Check) on the test platform,
 #                               hosted, under ASan and UBSan
+#   $(BUILD)/unit/moat-unit-heap  the same over libc's malloc (ASan sees
+#                               every kernel object; one-process suites)
 #   $(BUILD)/fuzz/moat-fuzz     mutated ELF and tar images through the loaders,
 #                               under ASan and UBSan
 #   $(BUILD)/guest/glibc/NAME   tests/guest/NAME.c, gcc -static
@@ -48,6 +50,23 @@ $(BUILD)/unit/moat-unit: $(UNIT_OBJS) $(TESTPLAT_OBJS) $(ASAN_CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) -o $@ $^ $(CHECK_LIBS)
 
+# The same tests over a core whose kmalloc is libc's malloc
+# (MOAT_TEST_LIBC_HEAP), so that ASan sees every kernel object: a use
+# after free inside the arena is invisible to it. Nothing is shared
+# between forked processes then, so tests/run.py runs only the suites that
+# stay in one process with it (the concurrent suite's threads).
+HEAP_CORE_OBJS := $(ASAN_CORE_OBJS:$(BUILD)/asan/%=$(BUILD)/asan-heap/%)
+$(BUILD)/asan-heap/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_HOSTED) -DMOAT_TEST_LIBC_HEAP -Wall -Wextra \
+		-Wno-unused-parameter -Icore -MMD -MP -c $< -o $@
+$(BUILD)/asan-heap/core/%.o: core/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/unit/moat-unit-heap: $(UNIT_OBJS) $(TESTPLAT_OBJS) $(HEAP_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -o $@ $^ $(CHECK_LIBS)
+
 $(BUILD)/fuzz/moat-fuzz: $(BUILD)/asan/tests/fuzz/fuzz.o $(TESTPLAT_OBJS) \
 		$(ASAN_CORE_OBJS) $(ASAN_SHIM_OBJS)
 	@mkdir -p $(dir $@)
@@ -79,5 +98,6 @@ $(BUILD)/fuzz/seed-elf: tests/fuzz/seed.c
 	$(if $(MUSL_CC),$(MUSL_CC),$(GUEST_CC)) -static -no-pie -Os -o $@ $<
 
 .PHONY: tests
-tests: $(BUILD)/unit/moat-unit $(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
+tests: $(BUILD)/unit/moat-unit $(BUILD)/unit/moat-unit-heap \
+	$(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
 	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)

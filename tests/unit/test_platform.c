@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -456,14 +457,20 @@ struct handle {
 #define MAX_HANDLES 1024
 static struct handle g_handles[MAX_HANDLES];
 
+/* Tests may call the core from several host threads (test_concurrent.c). */
+static pthread_mutex_t g_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int handle_new(int fd, int grant, bool read_only) {
+  pthread_mutex_lock(&g_handles_lock);
   for (int i = 0; i < MAX_HANDLES; i++) {
     if (!g_handles[i].used) {
       g_handles[i] =
           (struct handle){true, read_only, fd, grant < 0 ? i : grant};
+      pthread_mutex_unlock(&g_handles_lock);
       return i;
     }
   }
+  pthread_mutex_unlock(&g_handles_lock);
   close(fd);
   return -LINUX_ENFILE;
 }
@@ -534,8 +541,10 @@ int plat_host_close(int handle) {
   struct handle *h = handle_get(handle);
   if (!h)
     return -LINUX_EBADF;
+  pthread_mutex_lock(&g_handles_lock);
   close(h->fd);
   h->used = false;
+  pthread_mutex_unlock(&g_handles_lock);
   return 0;
 }
 
