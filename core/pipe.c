@@ -17,6 +17,8 @@
 #define PIPE_SIZE 65536u
 #define PIPE_BUF 4096u
 #define PIPEFS_MAGIC 0x50495045ull
+/* f->pos of a reopened anonymous pipe: no count of write opens equals it */
+#define ANON_REOPEN (~0ull)
 
 struct pipe {
   struct rt_lock lock;
@@ -227,12 +229,17 @@ static unsigned pipe_poll(struct file *f, unsigned events) {
 }
 
 /* Open a named pipe: the reader waits for a writer and the writer for a
- * reader, unless O_NONBLOCK (then a writer without reader gets ENXIO). */
+ * reader, unless O_NONBLOCK (then a writer without reader gets ENXIO).
+ * An anonymous pipe reopened through /proc/self/fd/N (or /dev/stdin) is a
+ * new open file description of the same pipe that never waits, as Linux's
+ * fifo_open does for a pipefs inode: a reader whose writers are all gone
+ * reads EOF (and polls HUP), a writer without readers gets EPIPE. */
 static int fifo_open(struct inode *inode, struct file *f) {
   rt_lock(&vfs_shared()->pipe_lock);
   if (!inode->fifo)
     inode->fifo = pipe_alloc();
   struct pipe *p = inode->fifo;
+  bool anon = inode->sb && inode->sb == vfs_shared()->pipefs;
   rt_unlock(&vfs_shared()->pipe_lock);
   if (!p)
     return -LINUX_ENOMEM;
@@ -240,7 +247,14 @@ static int fifo_open(struct inode *inode, struct file *f) {
   bool nonblock = f->flags & LINUX_O_NONBLOCK;
   int rc = 0;
   rt_lock(&p->lock);
-  if (acc == LINUX_O_RDWR) {
+  if (anon) {
+    if (acc == LINUX_O_RDONLY || acc == LINUX_O_RDWR)
+      p->readers++;
+    if (acc == LINUX_O_WRONLY || acc == LINUX_O_RDWR)
+      p->writers++;
+    f->pos = ANON_REOPEN; /* HUP whenever no writer is left (pipe_poll) */
+    changed(p);
+  } else if (acc == LINUX_O_RDWR) {
     p->readers++;
     p->writers++;
     p->read_opens++;

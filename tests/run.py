@@ -2687,6 +2687,30 @@ def stress_fs_concurrent(ctx):
     return "%d checked operations in %d s" % (total, STRESS_SECONDS)
 
 
+# issue 7, item 8: /dev/stdin (and /proc/self/fd/0, /dev/fd/0) on a pipe
+# whose writer has gone reads the data, then EOF; it hung. Native vs moat,
+# for a host pipe as moat's stdin and for a pipe made inside the sandbox.
+# tests/guest/pipe_reopen.c checks the system calls themselves.
+DEV_STDIN_CASES = [
+    (["cat", "/dev/stdin"], b"hi\n"),
+    (["cat", "/proc/self/fd/0", "/dev/fd/0"], b"hi\n"),
+    (["sh", "-c", "echo hi | cat /dev/stdin"], None),
+    (["sh", "-c", "echo hi | cat /proc/self/fd/0; echo x | cat /dev/fd/0"],
+     None),
+    (["sh", "-c", "(echo a; sleep 1; echo b) | cat /dev/stdin"], None),
+]
+
+
+def dev_stdin_pipe(ctx):
+    ctx.need_moat()
+    for argv, data in DEV_STDIN_CASES:
+        native = run(argv, stdin=data, env=ctx.guest_env(), timeout=20)
+        moat = run(ctx.moat_run("--", *argv), stdin=data, timeout=20)
+        if moat.timed_out:
+            fail("%s hangs in moat" % " ".join(argv))
+        compare(" ".join(argv), native, moat)
+
+
 # ---------------------------------------------------------------------------
 
 # Without a pids cgroup (here: a read-only empty tmpfs over /sys/fs/cgroup
@@ -2808,6 +2832,7 @@ def register_all(ctx):
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)
     # issue 7, items 7 and 8: concurrent load, /dev/stdin
     register("stress/fs-concurrent", stress_fs_concurrent, heavy=True)
+    register("pipes/dev-stdin", dev_stdin_pipe)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue
