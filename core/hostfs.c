@@ -29,7 +29,7 @@
  * hostfs->lock guards what those paths share with the namespace ops:
  *  - the inode table (buckets, hash_next, host_dev/host_ino). A node found
  *    there is used only under the lock, or after taking a reference with
- *    get_unless_zero: an inode whose count reached zero is being evicted
+ *    vfs_inode_tryget: an inode whose count reached zero is being evicted
  *    and is treated as absent (evict removes it, under the lock, before it
  *    frees anything);
  *  - a non-directory's name and parent. Readers copy the name and take a
@@ -147,17 +147,6 @@ static struct hostfs_node *node_of(const struct inode *i) {
   return i->private;
 }
 
-/* Take a reference unless the inode is already being evicted. */
-static bool get_unless_zero(struct inode *inode) {
-  uint32_t c = __atomic_load_n(&inode->refcount, __ATOMIC_ACQUIRE);
-  while (c) {
-    if (__atomic_compare_exchange_n(&inode->refcount, &c, c + 1, true,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      return true;
-  }
-  return false;
-}
-
 /* The directory and name that name a non-directory now: a reference to
  * the directory in *dir (the caller puts it; its h_dir stays open while
  * referenced) and a copy of the name, as a rename may change both. */
@@ -249,7 +238,7 @@ static void table_forget(struct hostfs *fs, struct hostfs_node *n) {
 static struct hostfs_node *table_get(struct hostfs *fs, uint64_t dev,
                                      uint64_t ino) {
   struct hostfs_node *n = table_find(fs, dev, ino);
-  if (n && !get_unless_zero(n->inode)) {
+  if (n && !vfs_inode_tryget(n->inode)) {
     table_forget(fs, n);
     n = NULL;
   }

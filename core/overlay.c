@@ -179,17 +179,6 @@ struct superblock *overlay_create(struct inode *lower_root) {
  * The child cache
  * ------------------------------------------------------------------- */
 
-/* Take a reference unless the inode is already on its way out. */
-static bool get_unless_zero(struct inode *inode) {
-  uint32_t c = __atomic_load_n(&inode->refcount, __ATOMIC_ACQUIRE);
-  while (c) {
-    if (__atomic_compare_exchange_n(&inode->refcount, &c, c + 1, true,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      return true;
-  }
-  return false;
-}
-
 /* Unhook and free the entry after prev (or the head); caller holds
  * the cache lock. Returns the pinned reference it held, or NULL. */
 static struct inode *unhook(struct ovl_node *d, struct ovl_child *prev,
@@ -212,7 +201,7 @@ static struct inode *cache_get(struct inode *dir, const char *name) {
   for (struct ovl_child *c = d->children; c; prev = c, c = c->next) {
     if (rt_strcmp(c->name, name))
       continue;
-    if (get_unless_zero(c->inode))
+    if (vfs_inode_tryget(c->inode))
       found = c->inode;
     else
       unhook(d, prev, c); /* dying, never pinned: no reference to drop */

@@ -193,6 +193,16 @@ struct inode *vfs_inode_get(struct inode *inode) {
   return inode;
 }
 
+bool vfs_inode_tryget(struct inode *inode) {
+  uint32_t c = __atomic_load_n(&inode->refcount, __ATOMIC_ACQUIRE);
+  while (c) {
+    if (__atomic_compare_exchange_n(&inode->refcount, &c, c + 1, true,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
+  }
+  return false;
+}
+
 void vfs_inode_put(struct inode *inode) {
   /* A loop, not recursion: dropping a directory drops its parent. */
   while (inode) {

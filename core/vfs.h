@@ -146,7 +146,11 @@ struct inode_ops {
    * inode->lock held. NULL: the file system has nothing to reserve. */
   int (*allocate)(struct inode *inode, uint64_t off, uint64_t len);
   /* The last reference is gone: free private data. The vfs then frees
-   * the struct inode. */
+   * the struct inode. Runs wherever the last reference went, with or
+   * without the vfs lock: a file system that finds inodes in a cache of
+   * its own (hostfs, overlay) takes references from it only with
+   * vfs_inode_tryget, under a lock that evict also takes to unhook the
+   * inode. */
   void (*evict)(struct inode *inode);
 };
 
@@ -280,6 +284,9 @@ struct superblock *vfs_sb_create_with_root(const char *fs_name, uint64_t magic,
                                            const struct inode_ops *iops);
 struct inode *vfs_inode_get(struct inode *inode); /* NULL-safe; lock-free */
 void vfs_inode_put(struct inode *inode);          /* NULL-safe; lock-free */
+/* Take a reference unless the count already reached zero (the inode is
+ * being evicted); lock-free. */
+bool vfs_inode_tryget(struct inode *inode);
 
 /* Copy the valid fields of attr into inode (generic setattr part); sets
  * ctime to now unless VFS_ATTR_CTIME gave one. Does not touch size. */
