@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "linux_platform.h"
+#include "plat_linux.h"
 
 /* The arena the core maps at boot (core/rt_alloc.c, rt_arena_init(0)): a
  * shared mapping, so it counts in RLIMIT_AS but not in RLIMIT_DATA. */
@@ -78,13 +79,7 @@ bool plat_linux_pids_cgroup(void) {
 static int write_text(const char *dir, const char *file, const char *text) {
   char path[PATH_MAX + 64];
   snprintf(path, sizeof(path), "%s/%s", dir, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  ssize_t n = write(fd, text, strlen(text));
-  int err = n == (ssize_t)strlen(text) ? 0 : (n < 0 ? -errno : -EIO);
-  close(fd);
-  return err;
+  return plat_linux_write_file(path, text);
 }
 
 static ssize_t read_text(const char *dir, const char *file, char *buf,

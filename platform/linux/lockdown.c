@@ -44,7 +44,7 @@ static int fail(char *why, size_t len, int err, const char *fmt, ...) {
   return err < 0 ? err : -EPERM;
 }
 
-static int write_file(const char *path, const char *text) {
+int plat_linux_write_file(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
@@ -199,10 +199,10 @@ static int make_userns(const char *uid_map, const char *gid_map, int *out_fd,
     goto out;
   }
   snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)child);
-  err = write_file(path, uid_map);
+  err = plat_linux_write_file(path, uid_map);
   if (!err) {
     snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)child);
-    err = write_file(path, gid_map);
+    err = plat_linux_write_file(path, gid_map);
   }
   if (err) {
     err = fail(why, len, err, "cannot map the sandbox's host ids %u:%u: %s",
@@ -354,13 +354,13 @@ static int enter_namespaces(char *why, size_t len) {
   if ((g_plat_lockdown.ns_flags & CLONE_NEWUSER) &&
       !g_plat_lockdown.host_uid_switched) {
     char map[64];
-    int err = write_file("/proc/self/setgroups", "deny");
+    int err = plat_linux_write_file("/proc/self/setgroups", "deny");
     snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
     if (!err)
-      err = write_file("/proc/self/uid_map", map);
+      err = plat_linux_write_file("/proc/self/uid_map", map);
     snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
     if (!err)
-      err = write_file("/proc/self/gid_map", map);
+      err = plat_linux_write_file("/proc/self/gid_map", map);
     g_plat_lockdown.uid_mapped = !err;
   }
   /* A PID namespace needs the user namespace (unprivileged). */

@@ -243,6 +243,10 @@ void plat_hostfs_public_ids(bool on);
  * directory of the default root). */
 bool plat_hostfs_grant_public_only(int fd);
 
+/* lockdown.c: write text to a (proc or cgroup) file; 0 or -errno. Before
+ * lockdown only. */
+int plat_linux_write_file(const char *path, const char *text);
+
 /* ---- lockdown status (for --verbose/--stats and docs) ---- */
 struct plat_lockdown_status {
   unsigned ns_flags;      /* CLONE_NEW* that took effect */

@@ -9,37 +9,14 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "gatefind.h"
 #include "guest.h"
-
-typedef long (*gate_fn)(long, long, long, long, long, long, long);
-
-static void on_segv(int sig) {
-  printf("gate address not mapped\n");
-  _exit(3);
-}
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  const char *a = getenv("MOAT_GATE"), *b = getenv("MOAT_GATE_BYTES");
-  if (!a || !b) {
-    printf("MOAT_GATE / MOAT_GATE_BYTES not set\n");
-    return 2;
-  }
-  uintptr_t addr = (uintptr_t)strtoull(a, NULL, 16);
-  signal(SIGSEGV, on_segv);
-  const unsigned char *code = (const unsigned char *)addr;
-  size_t n = strlen(b) / 2;
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    sscanf(b + 2 * i, "%2x", &v);
-    if (code[i] != v) {
-      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
-      return 3;
-    }
-  }
-  printf("gate found\n");
+  gate_fn gate = find_gate();
   const char *nr = getenv("MOAT_GATE_NR");
-  long r = ((gate_fn)addr)(nr ? atol(nr) : 102, 0, 0, 0, 0, 0, 0);
+  long r = gate(nr ? atol(nr) : 102, 0, 0, 0, 0, 0, 0);
   printf("gate call returned %ld: not killed\n", r);
   return 0;
 }

@@ -23,37 +23,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "gatefind.h"
 #include "guest.h"
-
-typedef long (*gate_fn)(long, long, long, long, long, long, long);
-
-static void on_segv(int sig) {
-  printf("gate address not mapped\n");
-  _exit(3);
-}
-
-static gate_fn find_gate(void) {
-  const char *a = getenv("MOAT_GATE"), *b = getenv("MOAT_GATE_BYTES");
-  if (!a || !b) {
-    printf("MOAT_GATE / MOAT_GATE_BYTES not set\n");
-    exit(2);
-  }
-  uintptr_t addr = (uintptr_t)strtoull(a, NULL, 16);
-  signal(SIGSEGV, on_segv);
-  const unsigned char *code = (const unsigned char *)addr;
-  size_t n = strlen(b) / 2;
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    sscanf(b + 2 * i, "%2x", &v);
-    if (code[i] != v) {
-      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
-      exit(3);
-    }
-  }
-  signal(SIGSEGV, SIG_DFL);
-  printf("gate found\n");
-  return (gate_fn)addr;
-}
 
 static int eat(gate_fn gate, long mib, bool touch) {
   long r = gate(9 /* mmap */, 0, mib << 20, PROT_READ | PROT_WRITE,

@@ -42,44 +42,19 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 
+#include "gatefind.h"
 #include "guest.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
 
-typedef long (*gate_fn)(long, long, long, long, long, long, long);
-
 static bool g_native;
 static gate_fn g_gate;
 
-static void on_segv(int sig) {
-  printf("gate address not mapped\n");
-  _exit(3);
-}
-
 /* The gate from the environment, or exit 2/3 (never a silent pass). */
-static void find_gate(void) {
-  const char *a = getenv("MOAT_GATE"), *b = getenv("MOAT_GATE_BYTES");
-  if (!a || !b) {
-    printf("MOAT_GATE / MOAT_GATE_BYTES not set\n");
-    exit(2);
-  }
-  uintptr_t addr = (uintptr_t)strtoull(a, NULL, 16);
-  signal(SIGSEGV, on_segv);
-  const unsigned char *code = (const unsigned char *)addr;
-  size_t n = strlen(b) / 2;
-  for (size_t i = 0; i < n; i++) {
-    unsigned v;
-    sscanf(b + 2 * i, "%2x", &v);
-    if (code[i] != v) {
-      printf("gate bytes differ at +%zu: %02x, expected %02x\n", i, code[i], v);
-      exit(3);
-    }
-  }
-  signal(SIGSEGV, SIG_DFL);
-  g_gate = (gate_fn)addr;
-  printf("gate found\n");
+static void gate_from_env(void) {
+  g_gate = find_gate();
 }
 
 /* One host syscall: raw natively, through the gate inside moat. */
@@ -389,7 +364,7 @@ int main(int argc, char **argv) {
   }
   if (argc - i == 1 && !strcmp(argv[i], "fork")) {
     if (!g_native)
-      find_gate();
+      gate_from_env();
     if (attack_fork() == 0)
       printf("survived\n");
     return 0;
@@ -405,7 +380,7 @@ int main(int argc, char **argv) {
     r = chmod_ordinary(argv[i + 1]);
   } else {
     if (!g_native)
-      find_gate();
+      gate_from_env();
     if (!strcmp(cmd, "fd") && argc - i == 3)
       r = attack_fd(argv[i + 1], (long)strtoull(argv[i + 2], NULL, 0));
     else if (!strcmp(cmd, "at") && (argc - i == 3 || argc - i == 4)) {
