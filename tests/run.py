@@ -1092,19 +1092,24 @@ def kill_only_sandbox(ctx):
 # as if killed by that signal; one that held a lock of the sandbox ends
 # the whole sandbox (docs/processes.md, "Host-level deaths")
 
-# moat as on a host without unprivileged user namespaces (so without a PID
-# namespace): a user namespace of our own whose limit for nested ones is 0.
+# moat as on a host without unprivileged user namespaces: a user namespace
+# of our own whose limit for nested ones is 0 (moat is root there, so it
+# still makes mount and PID namespaces; NO_USERNS_NO_CAPS, below, is the
+# unprivileged user of such a host, without any namespace).
 NO_USERNS = ["unshare", "-Ur", "sh", "-c",
              "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
              "sh"]
 
 
-def _no_userns_usable(ctx):
-    """Skip unless moat runs without a PID namespace under NO_USERNS."""
-    if not shutil.which("unshare"):
-        skip("unshare not installed")
-    p = run(NO_USERNS + [ctx.moat, "run", "--verbose", "--allow-no-userns",
-                         "--", "true"])
+def _no_userns_usable(ctx, wrap):
+    """Skip unless moat runs without a PID namespace under wrap (root may
+    make one even without user namespaces: NO_USERNS_NO_CAPS, below,
+    drops every capability too)."""
+    for tool in ("unshare", "setpriv"):
+        if not shutil.which(tool):
+            skip("%s not installed" % tool)
+    p = run(wrap + [ctx.moat, "run", "--verbose", "--allow-no-userns",
+                    "--", "true"])
     text = p.stderr.decode("utf-8", "replace")
     m = re.search(r"namespaces:([a-z ]*)", text)
     if p.status != 0 or not m or " pid" in m.group(1):
@@ -1211,8 +1216,8 @@ def host_death_test(mode, state, pidns=True):
     def body(ctx):
         wrap = ()
         if not pidns:
-            _no_userns_usable(ctx)
-            wrap = NO_USERNS
+            wrap = NO_USERNS_NO_CAPS
+            _no_userns_usable(ctx, wrap)
         out, err, status = _run_hostdeath(ctx, mode, state, wrap=wrap)
         lines = out.decode("utf-8", "replace").splitlines()
         want = ["ready", "A: signaled sig 9", "write to A's pipe: EPIPE",
@@ -2458,10 +2463,10 @@ def sandbox_host_uid(ctx):
         fail("\n".join(problems))
 
 
-# Hole 4: a host without user namespaces. NO_USERNS (as hostdeath uses)
-# runs moat as root of a user namespace, which may still make mount
+# Hole 4: a host without user namespaces. NO_USERNS runs moat as root of a user namespace, which may still make mount
 # namespaces; NO_USERNS_NO_CAPS also drops every capability (setpriv), as
-# an unprivileged user on such a host is: no namespace at all.
+# an unprivileged user on such a host is: no namespace at all (as
+# hostdeath/no-pid-namespace uses).
 NO_USERNS_NO_CAPS = NO_USERNS[:4] + [
     NO_USERNS[4].replace("exec ", "exec setpriv --bounding-set=-all "
                          "--inh-caps=-all -- ")] + NO_USERNS[5:]
@@ -2570,6 +2575,45 @@ def no_userns_allowed(ctx):
     if p.status != 0 or p.stdout != b"hi\n" or left:
         fail("status %d, output %r, %d processes left\n%s" % (
             p.status, p.stdout, len(left), show(p.stderr)))
+
+
+# Review of issue 7's lockdown (a second attacker's look): host root
+# without user namespaces may still make a PID namespace, and must.
+def no_userns_root_pidns(ctx):
+    """--allow-no-userns run by root (here namespaced root, NO_USERNS):
+    root may make a PID namespace without a user namespace, so the kick
+    signal (63) sent through the gate must not reach a host process
+    outside the sandbox and a child forked through the gate must not
+    outlive moat run. Natively (the control) the kick kills the victim
+    and the child outlives its parent."""
+    ctx.need_moat()
+    _no_userns_wrapper_works(NO_USERNS)
+    flag = ["--allow-no-userns"]
+    p, died, _ = _kick_payload(ctx, True)
+    if not died:
+        fail("positive control: natively signal 63 did not kill the host "
+             "process\n" + show(p.stdout))
+    p, left = _fork_payload(ctx, True)
+    if not left:
+        fail("positive control: natively the forked child did not outlive "
+             "its parent\n" + show(p.stdout))
+    problems = []
+    p, died, left = _kick_payload(ctx, False, NO_USERNS, flag)
+    out = p.stdout.decode("utf-8", "replace")
+    if "gate found" not in out:
+        problems.append("kick: no gate: %s%s" % (out, show(p.stderr, 600)))
+    if died or left:
+        problems.append("kick: host process killed: %s, %d processes left" %
+                        (died, len(left)))
+    p, left = _fork_payload(ctx, False, NO_USERNS, flag)
+    out = p.stdout.decode("utf-8", "replace")
+    if "clone(SIGCHLD) = child" not in out:
+        problems.append("fork: no child made: %s%s" % (out,
+                                                       show(p.stderr, 600)))
+    if left:
+        problems.append("fork: %d processes outlived moat run" % len(left))
+    if problems:
+        fail("\n".join(problems))
 
 
 # The syscall fuzzer runs inside moat (tests/security/sysfuzz.c says what
@@ -2818,6 +2862,8 @@ def register_all(ctx):
              no_userns_what_holds(NO_USERNS))
     register("security/no-userns-no-caps-what-holds",
              no_userns_what_holds(NO_USERNS_NO_CAPS))
+    # review of the lockdown (issue 7): degraded root keeps a PID namespace
+    register("security/no-userns-root-pid-namespace", no_userns_root_pidns)
     for mode in ("wait", "read"):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),

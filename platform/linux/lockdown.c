@@ -363,9 +363,11 @@ static int enter_namespaces(char *why, size_t len) {
       err = plat_linux_write_file("/proc/self/gid_map", map);
     g_plat_lockdown.uid_mapped = !err;
   }
-  /* A PID namespace needs the user namespace (unprivileged). */
-  if ((g_plat_lockdown.ns_flags & CLONE_NEWUSER) &&
-      unshare(CLONE_NEWPID) == 0) {
+  /* A PID namespace needs our own user namespace, or host root's
+   * CAP_SYS_ADMIN without one (--allow-no-userns run as root): then too
+   * the kick signal reaches only the sandbox, and its end ends every
+   * process forked through the gate. Without either, EPERM (recorded). */
+  if (unshare(CLONE_NEWPID) == 0) {
     g_plat_lockdown.ns_flags |= CLONE_NEWPID;
     become_pid_namespace_init();
   }
