@@ -62,6 +62,7 @@ import shell_cases  # noqa: E402
 sys.path.insert(0, HERE)
 import memlimits  # noqa: E402
 import limits as limits_tests  # noqa: E402
+import seccomp_check  # noqa: E402
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -2864,6 +2865,8 @@ def register_all(ctx):
              no_userns_what_holds(NO_USERNS_NO_CAPS))
     # review of the lockdown (issue 7): degraded root keeps a PID namespace
     register("security/no-userns-root-pid-namespace", no_userns_root_pidns)
+    # the installed seccomp program read back and checked rule by rule
+    seccomp_check.register(register, sys.modules[__name__])
     for mode in ("wait", "read"):
         for state in ("pause", "spin"):
             register("hostdeath/%s-%s" % (mode, state),

@@ -1,0 +1,283 @@
+"""The seccomp program moat installs, read back from a running sandbox
+(PTRACE_SECCOMP_GET_FILTER, root only) and run in a small classic-BPF
+interpreter here against the policy of docs/south.md, registered by
+tests/run.py (register(register_fn, run_module)).
+
+The attack tests (security/attack-fd-*, attack-setid-gate) try a few
+payloads through the gate; this one checks every rule of the installed
+program at its edges: each host-fd argument of every hostfs call (two on
+renameat2 and linkat, the second argument of symlinkat) is allowed exactly
+for 3..INT_MAX as a 64-bit value, the standard-stream calls exactly for
+0..2, set-id mode bits and the other pinned flags kill, a call from outside
+the gate traps, a 32-bit call gets ENOSYS, an x32 number or an unlisted call
+kills. The positive control: the same checks on copies of the program with
+one hand-written jump broken (the low bound of an fd check, the test of its
+upper half) must report the breakage, so a quiet checker means a correct
+program, not a blind one.
+"""
+import ctypes
+import os
+import re
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+
+h = None  # the tests/run.py module: fail, skip, show, ...
+
+ALLOW, TRAP, KILL = 0x7fff0000, 0x00030000, 0x80000000
+ERRNO_ENOSYS = 0x00050000 | 38
+AUDIT_ARCH_X86_64, AUDIT_ARCH_I386 = 0xc000003e, 0x40000003
+M64 = (1 << 64) - 1
+
+
+def bpf_run(prog, nr, args, ip, arch=AUDIT_ARCH_X86_64):
+    """The action of a seccomp program for one call (classic BPF, the
+    instructions seccomp accepts)."""
+    data = struct.pack("<IIQ6Q", nr & 0xffffffff, arch, ip & M64,
+                       *[a & M64 for a in args])
+    a = x = 0
+    mem = [0] * 16
+    pc = 0
+    for _ in range(100000):
+        code, jt, jf, k = prog[pc]
+        cls = code & 7
+        if code == 0x20:  # ld [k]
+            a = struct.unpack_from("<I", data, k)[0]
+        elif code == 0x00:
+            a = k
+        elif code == 0x60:
+            a = mem[k]
+        elif code == 0x01:
+            x = k
+        elif code == 0x61:
+            x = mem[k]
+        elif cls == 2:
+            mem[k] = a
+        elif cls == 3:
+            mem[k] = x
+        elif cls == 4:
+            op, src = code & 0xf0, (x if code & 8 else k)
+            a = {0x00: a + src, 0x10: a - src, 0x20: a * src,
+                 0x40: a | src, 0x50: a & src, 0x60: a << (src & 31),
+                 0x70: a >> (src & 31), 0x80: -a, 0xa0: a ^ src}[op]
+            a &= 0xffffffff
+        elif cls == 5:
+            op, src = code & 0xf0, (x if code & 8 else k)
+            if op == 0x00:
+                pc += k
+            else:
+                hit = {0x10: a == src, 0x20: a > src, 0x30: a >= src,
+                       0x40: (a & src) != 0}[op]
+                pc += jt if hit else jf
+        elif cls == 6:
+            return k if code == 0x06 else a
+        elif cls == 7:
+            if code == 0x07:
+                x = a
+            else:
+                a = x
+        else:
+            raise ValueError("instruction %#x at %d" % (code, pc))
+        pc += 1
+        if pc >= len(prog):
+            raise ValueError("ran off the end of the program")
+    raise ValueError("no return")
+
+
+def action_name(r):
+    return {ALLOW: "ALLOW", TRAP: "TRAP", KILL: "KILL",
+            ERRNO_ENOSYS: "ENOSYS"}.get(r, "%#x" % r)
+
+
+# hostfs calls: number -> (valid arguments, indexes of host-fd arguments)
+O_NOFOLLOW, AT_SYMLINK_NOFOLLOW = 0o400000, 0x100
+HOSTFS = {
+    "openat": (257, [5, 0, O_NOFOLLOW, 0o644, 0, 0], [0]),
+    "close": (3, [5, 0, 0, 0, 0, 0], [0]),
+    "pread64": (17, [5, 0, 1, 0, 0, 0], [0]),
+    "pwrite64": (18, [5, 0, 1, 0, 0, 0], [0]),
+    "lseek": (8, [5, 0, 0, 0, 0, 0], [0]),
+    "getdents64": (217, [5, 0, 10, 0, 0, 0], [0]),
+    "newfstatat": (262, [5, 0, 0, AT_SYMLINK_NOFOLLOW, 0, 0], [0]),
+    "readlinkat": (267, [5, 0, 0, 10, 0, 0], [0]),
+    "mkdirat": (258, [5, 0, 0o755, 0, 0, 0], [0]),
+    "symlinkat": (266, [0, 5, 0, 0, 0, 0], [1]),
+    "unlinkat": (263, [5, 0, 0, 0, 0, 0], [0]),
+    "renameat2": (316, [5, 0, 5, 0, 0, 0], [0, 2]),
+    "linkat": (265, [5, 0, 5, 0, 0, 0], [0, 2]),
+    "fchmod": (91, [5, 0o755, 0, 0, 0, 0], [0]),
+    "fchmodat": (268, [5, 0, 0o755, 0, 0, 0], [0]),
+    "fchmodat2": (452, [5, 0, 0o755, AT_SYMLINK_NOFOLLOW, 0, 0], [0]),
+    "utimensat": (280, [5, 0, 0, 0, 0, 0], [0]),
+    "ftruncate": (77, [5, 0, 0, 0, 0, 0], [0]),
+    "fsync": (74, [5, 0, 0, 0, 0, 0], [0]),
+}
+STDIO = {"read": (0, [0, 0, 1, 0, 0, 0]), "write": (1, [0, 0, 1, 0, 0, 0]),
+         "ioctl": (16, [0, 0x5401, 0, 0, 0, 0])}
+FD_VALUES = (0, 1, 2, 3, 4, 0x7fffffff, 0x80000000, 0xffffffff,
+             0x100000000, 0x100000002, 0x100000003, -100 & M64, M64,
+             0x8000000000000003)
+# (call, argument index, mode): what must kill; the valid modes must not
+MODES = {"openat": 3, "mkdirat": 2, "fchmod": 1, "fchmodat": 2,
+         "fchmodat2": 2}
+SETID_MODES = (0o4755, 0o2755, 0o6777, (1 << 32) | 0o4755)
+PLAIN_MODES = (0o777, 0o1777, 0o644)
+
+
+def check(prog, lo, hi):
+    """Mismatches between prog and the policy, for a gate whose syscall
+    instructions' return addresses satisfy lo <= ip < hi."""
+    bad = []
+    ip = lo
+
+    def want(what, nr, args, expect, at=ip, arch=AUDIT_ARCH_X86_64):
+        got = bpf_run(prog, nr, args, at, arch)
+        if got != expect:
+            bad.append("%s: %s, expected %s" % (what, action_name(got),
+                                                 action_name(expect)))
+
+    for name, (nr, args, fds) in HOSTFS.items():
+        want(name + " with valid arguments", nr, args, ALLOW)
+        for i in fds:
+            for v in FD_VALUES:
+                a = list(args)
+                a[i] = v
+                want("%s(arg %d = %#x)" % (name, i, v), nr, a,
+                     ALLOW if 3 <= v <= 0x7fffffff else KILL)
+    for name, (nr, args) in STDIO.items():
+        for v in FD_VALUES:
+            a = list(args)
+            a[0] = v
+            want("%s(fd %#x)" % (name, v), nr, a, ALLOW if v <= 2 else KILL)
+    for name, i in MODES.items():
+        nr, args, _ = HOSTFS[name]
+        for m in SETID_MODES + PLAIN_MODES:
+            a = list(args)
+            a[i] = m
+            want("%s(mode %#o)" % (name, m), nr, a,
+                 KILL if m & 0o6000 else ALLOW)
+    for cmd in (0x100005401, 0x5412, 0x541c):  # high bits, TIOCSTI, TIOCLINUX
+        want("ioctl(0, %#x)" % cmd, 16, [0, cmd, 0, 0, 0, 0], KILL)
+    want("renameat2 RENAME_WHITEOUT", 316, [5, 0, 5, 0, 4, 0], KILL)
+    want("linkat AT_EMPTY_PATH", 265, [5, 0, 5, 0, 0x1000, 0], KILL)
+    want("openat without O_NOFOLLOW", 257, [5, 0, 0, 0, 0, 0], KILL)
+    want("clone CLONE_NEWUSER", 56, [0x10000000 | 17, 0, 0, 0, 0, 0], KILL)
+    want("tgkill SIGKILL", 234, [1, 1, 9, 0, 0, 0], KILL)
+    want("mmap of a file", 9, [0, 4096, 1, 1, 5, 0], KILL)
+    for nr in (41, 59, 101, 102, 105, 165, 272, 304, 321, 425, 435):
+        want("unlisted call %d" % nr, nr, [3, 0, 0, 0, 0, 0], KILL)
+    want("x32 openat", 0x40000000 | 257, HOSTFS["openat"][1], KILL)
+    want("nr -1", 0xffffffff, [0] * 6, KILL)
+    want("32-bit call", 20, [1, 0, 0, 0, 0, 0], ERRNO_ENOSYS,
+         arch=AUDIT_ARCH_I386)
+    for out in (lo - 1, hi, hi + (1 << 32), lo - (1 << 32), 0x401000):
+        want("write from %#x" % out, 1, [1, 0, 1, 0, 0, 0], TRAP, at=out)
+    want("write from the gate's last byte", 1, [1, 0, 1, 0, 0, 0], ALLOW,
+         at=hi - 1)
+    return bad
+
+
+def _broken(prog, what):
+    """A copy of prog with the first fd check's lower bound (JGE 3) or
+    upper-half test (JEQ 0 on the high word) made to pass everything."""
+    p = list(prog)
+    for i, (code, jt, jf, k) in enumerate(p):
+        if what == "low bound" and code == 0x35 and k == 3:
+            p[i] = (code, jt, jf, 0)
+            return p
+        if what == "upper half" and code == 0x15 and k == 0 and \
+                p[i - 1] == (0x20, 0, 0, 0x14):
+            p[i] = (0x05, 0, 0, 0)  # ja +0: skip nothing, never kill
+            return p
+    h.fail("positive control: no %s check found in the program" % what)
+
+
+def _read_filter(pid):
+    """The first seccomp program of pid, as (code, jt, jf, k) tuples."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                            ctypes.c_void_p]
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+    PTRACE_SECCOMP_GET_FILTER = 0x420c
+    if libc.ptrace(PTRACE_SEIZE, pid, None, None) < 0:
+        h.fail("PTRACE_SEIZE %d: %s" % (pid, os.strerror(ctypes.get_errno())))
+    try:
+        libc.ptrace(PTRACE_INTERRUPT, pid, None, None)
+        os.waitpid(pid, 0x40000000)  # __WALL
+        n = libc.ptrace(PTRACE_SECCOMP_GET_FILTER, pid, None, None)
+        if n <= 0:
+            h.fail("PTRACE_SECCOMP_GET_FILTER: %s" %
+                   os.strerror(ctypes.get_errno()))
+        buf = ctypes.create_string_buffer(8 * n)
+        libc.ptrace(PTRACE_SECCOMP_GET_FILTER, pid, None, buf)
+    finally:
+        libc.ptrace(PTRACE_DETACH, pid, None, None)
+    return [struct.unpack_from("<HBBI", buf.raw, 8 * i) for i in range(n)]
+
+
+def _session_seccomp_pid(sid):
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            with open("/proc/%s/status" % d) as f:
+                status = f.read()
+        except OSError:
+            continue
+        if int(st[st.rfind(")") + 2:].split()[3]) == sid and \
+                re.search(r"^Seccomp:\s*2$", status, re.M):
+            return int(d)
+    return None
+
+
+def seccomp_program(ctx):
+    """The installed seccomp program, every rule at its edges (module
+    docstring); the positive control breaks one jump of a copy and the
+    checker must notice."""
+    ctx.need_moat()
+    if os.geteuid() != 0:
+        h.skip("needs root (PTRACE_SECCOMP_GET_FILTER)")
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(ctx.moat_run("--verbose", "--", "sleep", "30"),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=err,
+                             start_new_session=True)
+        try:
+            pid, text = None, ""
+            for _ in range(100):
+                time.sleep(0.1)
+                err.seek(0)
+                text = err.read().decode("utf-8", "replace")
+                pid = _session_seccomp_pid(p.pid)
+                if pid and "gate 0x" in text:
+                    break
+            m = re.search(r"gate (0x[0-9a-f]+)-(0x[0-9a-f]+)", text)
+            if not pid or not m:
+                h.fail("no locked-down sandbox process or no gate range in "
+                       "--verbose\n" + text)
+            prog = _read_filter(pid)
+        finally:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    start, end = int(m.group(1), 16), int(m.group(2), 16)
+    lo, hi = start + 1, end
+    for what in ("low bound", "upper half"):
+        if not check(_broken(prog, what), lo, hi):
+            h.fail("positive control: a program with the %s of an fd check "
+                   "broken passed the checker" % what)
+    bad = check(prog, lo, hi)
+    if bad:
+        h.fail("%d mismatches:\n%s" % (len(bad), "\n".join(bad[:40])))
+    return "%d instructions; %d hostfs calls, every fd argument at %d " \
+        "values" % (len(prog), len(HOSTFS), len(FD_VALUES))
+
+
+def register(register_fn, run_module):
+    global h
+    h = run_module
+    register_fn("security/seccomp-program-checked", seccomp_program)
