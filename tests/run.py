@@ -2617,6 +2617,64 @@ def no_userns_root_pidns(ctx):
         fail("\n".join(problems))
 
 
+def rw_grant_other_ids(ctx):
+    """moat run by root, an rw grant holding ids other than root's: the
+    sandbox writes what the invoking user's files and "others" allow (a
+    root-owned directory of group 100, a world-writable file of uid 1000)
+    and not what only uid 1000 may write. Natively (the control) root
+    writes all of them. The kernel refuses any write to an inode whose
+    owner or group the grant's idmap cannot map, so an idmap of id 0 alone
+    made the first two EACCES."""
+    ctx.need_moat()
+    ctx.need_busybox()
+    if os.geteuid() != 0:
+        skip("needs root (the idmapped grants of moat run by root)")
+    script = ("echo a > /w/grp/new && echo b >> /w/ww && echo ok; "
+              "echo c >> /w/theirs || echo refused; "
+              "touch /w/theirs_d/x || echo refused")
+
+    def fixture(d):
+        os.mkdir(d)
+        os.mkdir(os.path.join(d, "grp"))
+        os.chown(os.path.join(d, "grp"), 0, 100)
+        os.chmod(os.path.join(d, "grp"), 0o775)
+        for n, mode in (("ww", 0o666), ("theirs", 0o644)):
+            with open(os.path.join(d, n), "w") as f:
+                f.write(n + "\n")
+            os.chown(os.path.join(d, n), 1000, 1000)
+            os.chmod(os.path.join(d, n), mode)
+        os.mkdir(os.path.join(d, "theirs_d"))
+        os.chown(os.path.join(d, "theirs_d"), 1000, 1000)
+        os.chmod(os.path.join(d, "theirs_d"), 0o755)
+
+    base = ctx.tmpdir("rw-other-ids")
+    nat, d = os.path.join(base, "native"), os.path.join(base, "grant")
+    fixture(nat)
+    fixture(d)
+    n = run(["busybox", "sh", "-c", script.replace("/w/", nat + "/")])
+    if n.stdout != b"ok\n":
+        fail("positive control: natively root did not write everything: "
+             "%r %s" % (n.stdout, show(n.stderr)))
+    p, left = _attack_run(ctx.moat_run("--mount", d + ":/w:rw", "--",
+                                       "busybox", "sh", "-c", script))
+    problems = []
+    if p.stdout != b"ok\nrefused\nrefused\n" or left:
+        problems.append("status %d, output %r, %d processes left %s" % (
+            p.status, p.stdout, len(left), show(p.stderr)))
+    with open(os.path.join(d, "theirs")) as f:
+        if f.read() != "theirs\n":
+            problems.append("uid 1000's 0644 file was written")
+    if os.path.exists(os.path.join(d, "theirs_d", "x")):
+        problems.append("a file was made in uid 1000's 0755 directory")
+    new = os.path.join(d, "grp", "new")
+    if os.path.exists(new) and (os.stat(new).st_uid, os.stat(new).st_mode &
+                                0o6000) != (0, 0):
+        problems.append("grp/new is owned by uid %d, mode %o" % (
+            os.stat(new).st_uid, os.stat(new).st_mode))
+    if problems:
+        fail("; ".join(problems))
+
+
 # The syscall fuzzer runs inside moat (tests/security/sysfuzz.c says what
 # it calls and how). A child may end any way it likes except SIGSYS: a
 # signal it sent itself, SIGSEGV from its own bad pointer or a garbage
@@ -2865,6 +2923,7 @@ def register_all(ctx):
              no_userns_what_holds(NO_USERNS_NO_CAPS))
     # review of the lockdown (issue 7): degraded root keeps a PID namespace
     register("security/no-userns-root-pid-namespace", no_userns_root_pidns)
+    register("security/rw-grant-other-ids", rw_grant_other_ids)
     # the installed seccomp program read back and checked rule by rule
     seccomp_check.register(register, sys.modules[__name__])
     for mode in ("wait", "read"):

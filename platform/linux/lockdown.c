@@ -227,6 +227,24 @@ static bool in_public_range(uint32_t id) {
   return id >= PUBLIC_HOST_BASE && id - PUBLIC_HOST_BASE < PUBLIC_IDS;
 }
 
+/* The grant idmap for one kind of id: host id 0 (the invoking user) is
+ * the sandbox's host id, every other id except that one is itself. The
+ * kernel refuses any write to an inode whose owner or group the mount's
+ * idmap cannot map (EACCES even for its owner), so with id 0 alone a
+ * root-owned directory of another group, or a world-writable file of
+ * another user, could not be changed; mapped as themselves they give the
+ * sandbox what "others" (or the invoking user, as owner) may do. The
+ * sandbox's own host id stays unmapped on disk: files that host id owns
+ * are not the sandbox's. */
+static void grant_map(char *buf, size_t len, uint32_t id) {
+  int n = snprintf(buf, len, "0 %u 1\n", id);
+  if (id > 1)
+    n += snprintf(buf + n, len - (size_t)n, "1 1 %u\n", id - 1);
+  if (id < 0xfffffffeu)
+    snprintf(buf + n, len - (size_t)n, "%u %u %u\n", id + 1, id + 1,
+             0xfffffffeu - id);
+}
+
 /* The three namespaces of g_userns_fd's comment. */
 static int prepare_host_uid(char *why, size_t len) {
   if (in_public_range(g_host_uid) || in_public_range(g_host_gid))
@@ -243,8 +261,8 @@ static int prepare_host_uid(char *why, size_t len) {
   int err = make_userns(umap, gmap, &g_userns_fd, why, len);
   if (err)
     return err;
-  snprintf(umap, sizeof(umap), "0 %u 1\n", g_host_uid);
-  snprintf(gmap, sizeof(gmap), "0 %u 1\n", g_host_gid);
+  grant_map(umap, sizeof(umap), g_host_uid);
+  grant_map(gmap, sizeof(gmap), g_host_gid);
   err = make_userns(umap, gmap, &g_grant_idmap, why, len);
   snprintf(upub, sizeof(upub), "0 %u %u\n", PUBLIC_HOST_BASE, PUBLIC_IDS);
   snprintf(gpub, sizeof(gpub), "0 %u %u\n", PUBLIC_HOST_BASE, PUBLIC_IDS);
