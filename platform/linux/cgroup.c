@@ -197,27 +197,12 @@ static int own_cgroup(const char *ctrl, char *dir, size_t len, bool *v2,
       snprintf(why, wlen, "cgroup v2 does not offer %s at %s", ctrl, dir);
       return -1;
     }
-    /* cgroup v2 lets a cgroup that holds processes (moat's own, with the
-     * shell that started it) give no controller to children. Where moat's
-     * own cgroup has not enabled ctrl, the nearest ancestor that has (a
-     * systemd slice, the root) takes the sandbox's cgroup instead: still
-     * under every limit of that ancestor. With none, make_one tries to
-     * enable it in moat's own. */
-    char up[PATH_MAX];
-    snprintf(up, sizeof(up), "%s", dir);
-    size_t mlen = strlen(mnt);
-    for (;;) {
-      char sub[512];
-      if (read_text(up, "cgroup.subtree_control", sub, sizeof(sub)) >= 0 &&
-          has_word(sub, ctrl, " \n")) {
-        snprintf(dir, len, "%s", up);
-        break;
-      }
-      char *slash = strrchr(up, '/');
-      if (!slash || (size_t)(slash - up) < mlen)
-        break; /* the hierarchy's root was looked at */
-      *slash = 0;
-    }
+    /* The sandbox's cgroup is always a child of moat's own: placed
+     * anywhere higher it would leave the limits of whoever ran moat (a
+     * systemd unit's MemoryMax or TasksMax). cgroup v2 gives children a
+     * controller only if moat's own cgroup enables it, which a cgroup
+     * holding processes (moat, the shell that started it) usually cannot:
+     * make_one tries, and otherwise the rlimit fallbacks apply. */
   }
   return 0;
 }

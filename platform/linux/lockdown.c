@@ -293,7 +293,8 @@ static int clone_grants_as_root(char *why, size_t len) {
         g_plat_lockdown.public_idmapped++;
         continue;
       }
-      /* A plain clone: owners show as the overflow id (65534). */
+      /* A plain clone: unmapped owners show as the overflow id (65534),
+       * and files the host uid itself owns there are the sandbox's. */
       err = plat_mounts_clone(fds[i], writable[i], -1);
     } else if (plat_mounts_clone(fds[i], writable[i], g_grant_idmap) == 0) {
       g_plat_lockdown.grants_idmapped++;
@@ -420,9 +421,8 @@ static int set_limits(char *why, size_t len) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
   /* --pids in the host kernel where no pids cgroup holds the sandbox:
-   * RLIMIT_NPROC binds the sandbox's unprivileged host uid (it counts
-   * every task of that uid on the host, so sandboxes sharing a host uid
-   * share it; give each its own --host-uid to keep them apart). */
+   * RLIMIT_NPROC binds the sandbox's unprivileged host uid (the kernel
+   * counts it per user namespace: each sandbox has its own count). */
   if (g_plat_lockdown.host_uid_switched && !plat_linux_pids_cgroup()) {
     rlim_t n = (rlim_t)plat_linux_host_tasks(g_max_tasks);
     struct rlimit nproc = {n, n};
