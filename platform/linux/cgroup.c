@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,6 +428,32 @@ static uint64_t oom_kills(void) {
   return 0;
 }
 
+static bool listed(const char *dir, long pid) {
+  char buf[8192];
+  if (read_text(dir, "cgroup.procs", buf, sizeof(buf)) <= 0)
+    return false;
+  for (char *p = buf; *p;) {
+    if (strtol(p, &p, 10) == pid)
+      return true;
+    while (*p == '\n')
+      p++;
+  }
+  return false;
+}
+
+/* SIGKILL to a process read from dir's cgroup.procs, by a pidfd taken
+ * before the pid is checked again: a pid recycled since the list was read
+ * is not hit (unless it too is in the sandbox's cgroup: a sandbox
+ * process). */
+static void kill_listed(const char *dir, long pid) {
+  int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (pfd < 0)
+    return;
+  if (listed(dir, pid))
+    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+  close(pfd);
+}
+
 /* Kill what is left in dir and remove it; bounded (about 2 s). */
 static void empty_and_remove(const char *dir, bool v2) {
   for (int tries = 0; tries < 200; tries++) {
@@ -442,7 +469,7 @@ static void empty_and_remove(const char *dir, bool v2) {
         for (char *p = buf; *p;) {
           long pid = strtol(p, &p, 10);
           if (pid > 0)
-            kill((pid_t)pid, SIGKILL); /* inside the sandbox's cgroup */
+            kill_listed(dir, pid);
           while (*p == '\n')
             p++;
         }
