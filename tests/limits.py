@@ -83,16 +83,7 @@ def _watch(h, ctx, argv, timeout=90, until=None):
             p.wait()
     if timed_out:
         h.fail("moat still ran after %d s" % timeout)
-    deadline = time.time() + 5
-    left = h.still_alive(seen)
-    while left and time.time() < deadline:
-        time.sleep(0.05)
-        left = h.still_alive(seen)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    left = h.kill_stragglers(lambda: h.still_alive(seen), 5)
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
     return status, out.decode("utf-8", "replace"), err.decode(
         "utf-8", "replace"), {"seen": seen, "slowest": slowest,

@@ -60,16 +60,7 @@ def _finish(p, timeout=120):
 def _nothing_left(ctx, pid, seen):
     """No cgroup directory of supervisor pid and none of the host processes
     seen (pid -> start time) alive."""
-    deadline = time.time() + 5
-    left = h.still_alive(seen)
-    while left and time.time() < deadline:
-        time.sleep(0.05)
-        left = h.still_alive(seen)
-    for q in left:
-        try:
-            os.kill(q, signal.SIGKILL)
-        except OSError:
-            pass
+    left = h.kill_stragglers(lambda: h.still_alive(seen), 5)
     dirs = _cgroup_dirs(pid)
     problems = []
     if left:

@@ -919,6 +919,23 @@ def sandbox_procs(ctx, root):
     return found
 
 
+def kill_stragglers(still, wait):
+    """Wait up to wait seconds for still() (pids) to come back empty, then
+    SIGKILL whatever it still names; returns those pids (the test's own
+    finding: something outlived the sandbox)."""
+    deadline = time.time() + wait
+    left = still()
+    while left and time.time() < deadline:
+        time.sleep(0.05)
+        left = still()
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
 def still_alive(pids):
     """Those of pids (pid -> start time) that still exist, not reused and
     not yet reaped zombies of someone else."""
@@ -1738,16 +1755,7 @@ def _attack_run(argv, stdin=None, stderr=None, timeout=30, stdout=None):
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         timed_out = True
-    deadline = time.time() + 2
-    left = _session_left(p.pid)
-    while left and time.time() < deadline:
-        time.sleep(0.05)
-        left = _session_left(p.pid)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    left = kill_stragglers(lambda: _session_left(p.pid), 2)
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
     return Proc(argv, out or b"", err or b"", status, timed_out), left
 
