@@ -17,6 +17,12 @@ void vfs_poll_notify(void) {
   poll_notify_obj(NULL);
 }
 
+void poll_due_at(int64_t mono_ns) {
+  struct task *t = task_current();
+  if (t && mono_ns > 0 && (!t->poll_due || mono_ns < t->poll_due))
+    t->poll_due = mono_ns;
+}
+
 void poll_notify_obj(void *obj) {
   struct vfs_shared *v = vfs_shared();
   __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
@@ -80,6 +86,8 @@ void poll_wait_begin_key(struct poll_wait *w, int64_t timeout_ns, void *key) {
 }
 
 void poll_wait_arm(struct poll_wait *w) {
+  if (w->self)
+    w->self->poll_due = 0;
   if (w->slot >= 0)
     w->seen = __atomic_load_n(&w->self->wake_word, __ATOMIC_SEQ_CST);
   else
@@ -107,6 +115,14 @@ int poll_wait_sleep(struct poll_wait *w) {
     wait = w->deadline - rt_now_ns();
     if (wait <= 0)
       return -LINUX_ETIMEDOUT;
+  }
+  int64_t due = w->self ? w->self->poll_due : 0;
+  if (due) { /* a watched timerfd expires then */
+    int64_t left = due - rt_now_ns();
+    if (left <= 0)
+      return 0;
+    if (wait < 0 || wait > left)
+      wait = left;
   }
   if (w->unnotified && (wait < 0 || wait > POLL_HOST_STEP_NS))
     wait = POLL_HOST_STEP_NS;

@@ -27,6 +27,9 @@ void poll_wait_begin_key(struct poll_wait *w, int64_t timeout_ns, void *key);
 /* obj changed: wake its sleepers and every poller (moat_poll,
  * epoll_wait), which watch any file. */
 void poll_notify_obj(void *obj);
+/* Called by a poll op whose file becomes ready by itself at a monotonic
+ * instant (a timerfd): the current poll sleep ends no later than that. */
+void poll_due_at(int64_t mono_ns);
 /* Call before looking at readiness: changes after it wake the sleep. */
 void poll_wait_arm(struct poll_wait *w);
 /* Nothing was ready: sleep. 0 to look again, -EINTR when a signal is

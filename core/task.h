@@ -132,6 +132,10 @@ struct task {
   /* Bumped and futex-woken whenever a signal is queued for this thread,
    * so a sleeping thread (nanosleep, later poll/wait) notices it. */
   uint32_t wake_word;
+  /* Set by a file's poll op that becomes ready at a time (a timerfd):
+   * the earliest such monotonic instant, 0 for none; the poll sleep
+   * (core/poll.c) wakes then. Reset by poll_wait_arm. */
+  int64_t poll_due;
   uint64_t host;            /* plat_thread_handle, for plat_kick */
   uint32_t vfork_wait;      /* futex word: 0 while a vfork child runs */
   uint64_t clear_child_tid; /* guest address: CLONE_CHILD_CLEARTID */

@@ -6,6 +6,7 @@
 #include "moat/platform.h"
 #include "rt.h"
 #include "task.h"
+#include "timer.h"
 
 #define NSEC_PER_SEC 1000000000ll
 #define COARSE_RES_NS 4000000 /* a 250 Hz tick, as a common Linux build */
@@ -50,6 +51,10 @@ static int read_clock(int clock, int64_t *ns) {
   default:
     return -LINUX_EINVAL;
   }
+}
+
+int time_read_clock(int clock, int64_t *ns) {
+  return read_clock(clock, ns);
 }
 
 int moat_clock_gettime(int clock, struct linux_timespec *ts) {

@@ -187,6 +187,15 @@ long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
                      int64_t timeout_ns);
 /* eventfd2(2): flags EFD_SEMAPHORE (1), LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
 int moat_eventfd2(unsigned initval, int flags);
+/* timerfd_create(2): CLOCK_REALTIME, _MONOTONIC, _BOOTTIME; flags
+ * LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
+int moat_timerfd_create(int clock, int flags);
+/* timerfd_settime(2), timerfd_gettime(2): times in ns, [0] the value
+ * (relative, or absolute on the timer's clock with TFD_TIMER_ABSTIME; 0
+ * disarms), [1] the period. old may be NULL. */
+int moat_timerfd_settime(int fd, int flags, const int64_t val[2],
+                         int64_t old[2]);
+int moat_timerfd_gettime(int fd, int64_t cur[2]);
 
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */

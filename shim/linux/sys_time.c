@@ -95,3 +95,52 @@ long sys_clock_nanosleep(SYSARGS) {
     return -LINUX_EINVAL;
   return sleep_common(clock, (int)a1, a2, a3);
 }
+
+/* ---- timerfd (core/timerfd.c) ---- */
+
+/* A guest itimerspec {interval, value} into ns {value, interval}. */
+static long itimerspec_in(uint64_t g, int64_t v[2]) {
+  struct linux_timespec ts[2];
+  if (user_read(ts, g, sizeof(ts)) < 0)
+    return -LINUX_EFAULT;
+  for (int k = 0; k < 2; k++) {
+    if (!timespec_valid(&ts[k]))
+      return -LINUX_EINVAL;
+    v[1 - k] = ts[k].tv_sec >= 9000000000ll
+                   ? INT64_MAX / 4
+                   : ts[k].tv_sec * 1000000000 + ts[k].tv_nsec;
+  }
+  return 0;
+}
+
+static long itimerspec_out(uint64_t g, const int64_t v[2]) {
+  struct linux_timespec ts[2] = {{v[1] / 1000000000, v[1] % 1000000000},
+                                 {v[0] / 1000000000, v[0] % 1000000000}};
+  return user_write(g, ts, sizeof(ts)) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_timerfd_create(SYSARGS) {
+  return moat_timerfd_create((int)a0, (int)a1);
+}
+
+long sys_timerfd_settime(SYSARGS) {
+  int64_t v[2], old[2];
+  long err = itimerspec_in(a2, v);
+  if (err < 0)
+    return err;
+  if (a3 &&
+      !user_buf_ok(a3, 2 * sizeof(struct linux_timespec), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  err = moat_timerfd_settime((int)a0, (int)a1, v, a3 ? old : NULL);
+  if (err < 0 || !a3)
+    return err;
+  return itimerspec_out(a3, old);
+}
+
+long sys_timerfd_gettime(SYSARGS) {
+  int64_t cur[2];
+  long err = moat_timerfd_gettime((int)a0, cur);
+  if (err < 0)
+    return err;
+  return itimerspec_out(a1, cur);
+}
