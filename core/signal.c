@@ -102,6 +102,8 @@ static void queue_take(struct proc *p, struct sigqueue *q, int sig,
   }
   if (found) {
     *info = found->info;
+    if (info->si_code == LINUX_SI_TIMER)
+      ptimer_dequeued(p, info);
     if (sig >= LINUX_SIGRTMIN)
       p->queued--;
     kfree(found);
@@ -248,6 +250,11 @@ bool signal_pending(struct task *t) {
     return true;
   if (time_itimer_due(t))
     return true;
+  /* A POSIX timer expired: queue its signal now (a thread that does not
+   * block it is told), then look as for any signal. */
+  int64_t pt = __atomic_load_n(&p->ptimer_next, __ATOMIC_ACQUIRE);
+  if (pt && rt_now_ns() >= pt)
+    ptimer_poll(p);
   uint64_t set = __atomic_load_n(&t->pending.set, __ATOMIC_ACQUIRE) |
                  __atomic_load_n(&p->shared_pending.set, __ATOMIC_ACQUIRE);
   return (set & ~t->sigblocked) != 0;
@@ -500,8 +507,15 @@ static void signal_parent_stop(struct proc *p, int sig) {
   rt_unlock(&tt->lock);
 }
 
+void ptimer_arm_real_locked(struct proc *p, int64_t now) {
+  int64_t a = p->itimer_deadline, b = p->ptimer_next;
+  int64_t due = a && b ? MIN(a, b) : a ? a : b;
+  plat_timer_set(PLAT_TIMER_REAL, due ? MAX(due - now, 1) : 0, NULL);
+}
+
 void signal_timer_poll(struct proc *p) {
   time_itimer_poll(p);
+  ptimer_poll(p);
   if (!__atomic_load_n(&p->itimer_deadline, __ATOMIC_ACQUIRE))
     return;
   int64_t now = rt_now_ns();
@@ -515,14 +529,12 @@ void signal_timer_poll(struct proc *p) {
       if (next <= now) /* overruns are not queued, as Linux */
         next = now + p->itimer_interval - (now - due) % p->itimer_interval;
       p->itimer_deadline = next;
-      plat_timer_set(PLAT_TIMER_REAL, next - now, NULL);
     } else {
       p->itimer_deadline = 0;
     }
-  } else if (due) {
-    /* Woken early (a spurious host signal): make sure it still fires. */
-    plat_timer_set(PLAT_TIMER_REAL, due - now, NULL);
   }
+  /* Also when woken early (a spurious host signal): it still fires. */
+  ptimer_arm_real_locked(p, now);
   rt_unlock(&p->lock);
   if (fire) {
     struct linux_siginfo info;
@@ -550,7 +562,7 @@ int moat_itimer_real(const int64_t *value, const int64_t *interval,
     }
     p->itimer_deadline = v ? now + v : 0;
     p->itimer_interval = v ? i : 0;
-    plat_timer_set(PLAT_TIMER_REAL, v, NULL);
+    ptimer_arm_real_locked(p, now);
   }
   rt_unlock(&p->lock);
   return 0;

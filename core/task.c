@@ -203,6 +203,7 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
   task_current()->robust_head = 0;
   task_current()->clear_child_tid = 0;
   rt_lock(&p->lock);
+  ptimer_free_locked(p); /* POSIX timers do not survive exec */
   size_t at = 0;
   for (int i = 0; argv && i < argc && argv[i]; i++) {
     size_t n = rt_strlen(argv[i]) + 1;
@@ -1153,6 +1154,7 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
   }
   rt_lock(&p->lock);
   p->state = PROC_ZOMBIE;
+  ptimer_free_locked(p);
   p->exit_code = code;
   p->exit_status = code;
   for (struct task *t = p->threads, *next; t; t = next) {

@@ -104,6 +104,11 @@ struct proc {
    * the host timer of this process fires at the deadline. */
   int64_t itimer_deadline;
   int64_t itimer_interval;
+  /* POSIX timers (core/posix_timer.c), under lock: the table (NULL until
+   * the first timer_create) and the earliest monotonic deadline of those
+   * that signal (0: none), for which the host timer is also armed. */
+  struct ptimer_table *ptimers;
+  int64_t ptimer_next;
   /* ITIMER_VIRTUAL, ITIMER_PROF (core/time.c), indexed by which - 1: the
    * deadline on the timer's CPU clock as plat_timer_set reads it (0 =
    * disarmed) and the period, which Linux keeps while disarmed. */
@@ -216,6 +221,9 @@ void signal_init_proc(struct proc *p);
  * real-time queue is full). */
 int signal_send(struct proc *p, struct task *t,
                 const struct linux_siginfo *info);
+/* Queue info to thread tid of process tgid (-1: any process): 0 or
+ * -ESRCH, -EPERM (core/signal.c). */
+int moat_tgkill_info(int tgid, int tid, const struct linux_siginfo *info);
 /* Is a signal pending that the thread does not block? (Used by sleeping
  * calls to return -EINTR.) */
 bool signal_pending(struct task *t);
@@ -253,6 +261,16 @@ void signal_timer_poll(struct proc *p);
  * whose deadline passed (and re-arm a periodic one), no lock held; and
  * whether one has expired whose signal t does not block. */
 void time_itimer_poll(struct proc *p);
+/* POSIX timers (core/posix_timer.c). poll: queue the signals of those
+ * that expired, no lock held. dequeued: a SI_TIMER signal leaves a queue
+ * (caller holds p->lock): its overrun count goes into info. free_locked:
+ * exec and exit delete them all (caller holds p->lock). arm_real_locked:
+ * arm the host's real-time timer for the earlier of ITIMER_REAL and the
+ * POSIX timers (caller holds p->lock, p is the calling process). */
+void ptimer_poll(struct proc *p);
+void ptimer_dequeued(struct proc *p, struct linux_siginfo *info);
+void ptimer_free_locked(struct proc *p);
+void ptimer_arm_real_locked(struct proc *p, int64_t now);
 bool time_itimer_due(struct task *t);
 /* RLIMIT_CPU of p changed (setrlimit, prlimit): recompute when to check it
  * and, if p is the calling process, arm its timer. Caller holds p->lock;

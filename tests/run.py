@@ -2868,6 +2868,31 @@ def pids_nproc_fallback(ctx):
     return "--pids 16: %d of 200 gate forks; --pids 1000: 200" % ok
 
 
+# ---------------------------------------------------------------------------
+# issue 9, item 3: util-linux flock -w (a POSIX timer, timer_create with
+# SIGEV_SIGNAL, ends the wait): free, and contended (gives up after about
+# 1 s with status 1), native vs moat.
+
+FLOCK_SCRIPT = (
+    'f=/tmp/moat-flock-$$; flock -w 1 $f true; echo free $?; '
+    'flock $f sleep 3 & sleep 0.5; s=$(date +%s%N); flock -w 1 $f true; '
+    'r=$?; e=$(( ($(date +%s%N) - s) / 1000000 )); echo contended $r; '
+    '[ $e -ge 900 ] && [ $e -lt 2900 ] && echo waited-about-1s; wait; '
+    'flock -w 1 $f echo released; rm -f $f')
+
+
+def flock_wait(ctx):
+    ctx.need_moat()
+    if not shutil.which("flock"):
+        skip("util-linux flock not installed")
+    native = run(["sh", "-c", FLOCK_SCRIPT], env=ctx.guest_env())
+    moat = run(ctx.moat_run("--", "sh", "-c", FLOCK_SCRIPT), env=None)
+    compare("flock -w 1: native vs moat", native, moat)
+    if b"waited-about-1s" not in moat.stdout:
+        fail("flock -w 1 did not give up after about 1 s: %s" %
+             show(moat.stdout))
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -2954,6 +2979,8 @@ def register_all(ctx):
             continue
         register("badinput/" + name, bad_input_case(name, make, want))
     limits_tests.register_all(ctx, register, sys.modules[__name__])
+    # issue 9, item 3: timers
+    register("programs/flock-wait", flock_wait)
     register("fuzz/elf-and-tar", fuzz, heavy=True)
     for seeds in SYSFUZZ_SEEDS:
         register("sysfuzz/seeds-%s" % "-".join(map(str, seeds)),

@@ -196,6 +196,21 @@ int moat_timerfd_create(int clock, int flags);
 int moat_timerfd_settime(int fd, int flags, const int64_t val[2],
                          int64_t old[2]);
 int moat_timerfd_gettime(int fd, int64_t cur[2]);
+/* POSIX timers (timer_create(2) & co.): the notification of a struct
+ * sigevent (notify SIGEV_SIGNAL 0, SIGEV_NONE 1, SIGEV_THREAD 2 or
+ * SIGEV_SIGNAL|SIGEV_THREAD_ID 4), NULL for the default (SIGALRM, the
+ * timer's id as value). create returns the id; times as for timerfd. */
+struct moat_sigevent {
+  uint64_t value;
+  int signo;
+  int notify;
+  int tid;
+};
+int moat_timer_create(int clock, const struct moat_sigevent *sev);
+int moat_timer_settime(int id, int flags, const int64_t val[2], int64_t old[2]);
+int moat_timer_gettime(int id, int64_t cur[2]);
+int moat_timer_getoverrun(int id);
+int moat_timer_delete(int id);
 
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */

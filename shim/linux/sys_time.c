@@ -144,3 +144,64 @@ long sys_timerfd_gettime(SYSARGS) {
     return err;
   return itimerspec_out(a1, cur);
 }
+
+/* ---- POSIX timers (core/posix_timer.c) ---- */
+
+long sys_timer_create(SYSARGS) {
+  struct {
+    uint64_t value;
+    int32_t signo, notify, tid;
+  } gev;
+  struct moat_sigevent ev;
+  if (a1) {
+    if (user_read(&gev, a1, sizeof(gev)) < 0)
+      return -LINUX_EFAULT;
+    ev.value = gev.value;
+    ev.signo = gev.signo;
+    ev.notify = gev.notify;
+    ev.tid = gev.tid;
+  }
+  if (!user_buf_ok(a2, sizeof(int32_t), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  int id = moat_timer_create((int)a0, a1 ? &ev : NULL);
+  if (id < 0)
+    return id;
+  int32_t gid = id;
+  if (user_write(a2, &gid, sizeof(gid)) < 0) {
+    moat_timer_delete(id);
+    return -LINUX_EFAULT;
+  }
+  return 0;
+}
+
+long sys_timer_settime(SYSARGS) {
+  int64_t v[2], old[2];
+  if (!a2)
+    return -LINUX_EINVAL;
+  long err = itimerspec_in(a2, v);
+  if (err < 0)
+    return err;
+  if (a3 &&
+      !user_buf_ok(a3, 2 * sizeof(struct linux_timespec), LINUX_PROT_WRITE))
+    return -LINUX_EFAULT;
+  err = moat_timer_settime((int)a0, (int)a1, v, a3 ? old : NULL);
+  if (err < 0 || !a3)
+    return err;
+  return itimerspec_out(a3, old);
+}
+
+long sys_timer_gettime(SYSARGS) {
+  int64_t cur[2];
+  long err = moat_timer_gettime((int)a0, cur);
+  if (err < 0)
+    return err;
+  return itimerspec_out(a1, cur);
+}
+
+long sys_timer_getoverrun(SYSARGS) {
+  return moat_timer_getoverrun((int)a0);
+}
+
+long sys_timer_delete(SYSARGS) {
+  return moat_timer_delete((int)a0);
+}
