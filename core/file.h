@@ -90,5 +90,14 @@ int pipe_create(unsigned flags, struct file **out_read,
 extern const struct file_ops pipe_fifo_ops;
 /* Free a fifo's pipe state when its inode goes (the vfs calls this). */
 void pipe_fifo_release(struct pipe *p);
+/* SIGPIPE to the calling thread, as a write into a pipe without readers
+ * (or a stream socket without a peer) raises it. */
+void pipe_raise_sigpipe(void);
+
+/* Sockets (core/socket.c): is f one? readv/writev on one are a single
+ * message each (a datagram is not split over the vector). */
+bool sock_file(const struct file *f);
+long sock_readv(struct file *f, const struct linux_iovec *iov, int iovcnt);
+long sock_writev(struct file *f, const struct linux_iovec *iov, int iovcnt);
 
 #endif

@@ -248,6 +248,11 @@ long moat_readv(int fd, const struct linux_iovec *iov, int iovcnt) {
   struct file *f = fd_file(fd, false);
   if (!f)
     return -LINUX_EBADF;
+  if (sock_file(f)) {
+    long n = sock_readv(f, iov, iovcnt);
+    file_put(f);
+    return n;
+  }
   long done = 0;
   for (int i = 0; i < iovcnt; i++) {
     if (!iov[i].iov_len)
@@ -279,6 +284,11 @@ long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt) {
   if (!file_writable(f)) {
     file_put(f);
     return -LINUX_EBADF;
+  }
+  if (sock_file(f)) {
+    done = sock_writev(f, iov, iovcnt);
+    file_put(f);
+    return done;
   }
   for (int i = 0; i < iovcnt; i++) {
     if (!iov[i].iov_len)

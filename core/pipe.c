@@ -109,7 +109,7 @@ static long pipe_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   return rc;
 }
 
-static void raise_sigpipe(void) {
+void pipe_raise_sigpipe(void) {
   struct task *t = task_current();
   if (!t)
     return;
@@ -168,7 +168,7 @@ static long pipe_write(struct file *f, const void *buf, size_t len,
   }
   rt_unlock(&p->lock);
   if (rc == -LINUX_EPIPE)
-    raise_sigpipe();
+    pipe_raise_sigpipe();
   if (done)
     return (long)done;
   return rc;

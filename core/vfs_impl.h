@@ -19,6 +19,7 @@ struct vfs_shared {
   struct rt_lock cache_lock; /* the overlay's child caches */
   struct rt_lock pipe_lock;  /* creation of fifo state and pipefs */
   struct superblock *pipefs;
+  struct superblock *sockfs; /* core/socket.c, made under pipe_lock */
   struct inode *root;
   struct mount *mounts; /* newest first */
   uint32_t next_anon_dev;

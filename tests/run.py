@@ -2893,6 +2893,23 @@ def flock_wait(ctx):
              show(moat.stdout))
 
 
+# ---------------------------------------------------------------------------
+# sockets in real programs (issue 8): asyncio's self-pipe is a socketpair
+
+def python_asyncio_socketpair(ctx):
+    ctx.need_moat()
+    py = "/usr/bin/python3"  # the default root shows the host's /usr
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "asyncio_selfpipe.py")
+    native = run([py, prog], env=ctx.guest_env())
+    if native.status != 0:
+        fail("the native run failed: %s" % show(native.stderr))
+    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
+                            "--", py, "/p/asyncio_selfpipe.py"), env=None)
+    compare("asyncio: native vs moat", native, moat)
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -2968,6 +2985,8 @@ def register_all(ctx):
     register("hostdeath/no-pid-namespace",
              host_death_test("wait", "pause", pidns=False))
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
+    # AF_UNIX sockets in real programs (issue 8)
+    register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)

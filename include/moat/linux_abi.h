@@ -60,6 +60,7 @@
 #define LINUX_EPROTOTYPE 91
 #define LINUX_ENOPROTOOPT 92
 #define LINUX_EPROTONOSUPPORT 93
+#define LINUX_ESOCKTNOSUPPORT 94
 #define LINUX_EOPNOTSUPP 95
 #define LINUX_EAFNOSUPPORT 97
 #define LINUX_EADDRINUSE 98
@@ -481,7 +482,8 @@ struct linux_siginfo {
 #define LINUX_TIOCSPGRP 0x5410
 #define LINUX_TIOCGWINSZ 0x5413
 #define LINUX_TIOCSWINSZ 0x5414
-#define LINUX_FIONREAD 0x541B
+#define LINUX_FIONREAD 0x541B /* SIOCINQ */
+#define LINUX_TIOCOUTQ 0x5411 /* SIOCOUTQ */
 #define LINUX_FIONBIO 0x5421
 #define LINUX_FIOCLEX 0x5451
 #define LINUX_FIONCLEX 0x5450
@@ -551,5 +553,48 @@ _Static_assert(sizeof(struct linux_termios) == 36, "struct termios");
 _Static_assert(sizeof(struct linux_winsize) == 8, "struct winsize");
 _Static_assert(sizeof(struct linux_rlimit) == 16, "struct rlimit");
 _Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
+
+/* Sockets (AF_UNIX so far). */
+#define LINUX_AF_UNIX 1
+#define LINUX_SOCK_STREAM 1
+#define LINUX_SOCK_DGRAM 2
+#define LINUX_SOCK_SEQPACKET 5
+#define LINUX_SOCK_NONBLOCK 04000
+#define LINUX_SOCK_CLOEXEC 02000000
+#define LINUX_MSG_OOB 0x1
+#define LINUX_MSG_PEEK 0x2
+#define LINUX_MSG_TRUNC 0x20
+#define LINUX_MSG_DONTWAIT 0x40
+#define LINUX_MSG_WAITALL 0x100
+#define LINUX_MSG_NOSIGNAL 0x4000
+#define LINUX_MSG_CMSG_CLOEXEC 0x40000000
+#define LINUX_SOL_SOCKET 1
+#define LINUX_SO_TYPE 3
+#define LINUX_SO_ERROR 4
+#define LINUX_SO_SNDBUF 7
+#define LINUX_SO_RCVBUF 8
+#define LINUX_SO_PEERCRED 17
+#define LINUX_SO_ACCEPTCONN 30
+#define LINUX_SO_PROTOCOL 38
+#define LINUX_SO_DOMAIN 39
+#define LINUX_POLLWRBAND 0x200
+#define LINUX_POLLRDHUP 0x2000
+
+struct linux_ucred {
+  int32_t pid;
+  uint32_t uid, gid;
+};
+
+struct linux_msghdr {
+  uint64_t msg_name;
+  uint32_t msg_namelen;
+  uint32_t pad0;
+  uint64_t msg_iov;
+  uint64_t msg_iovlen;
+  uint64_t msg_control;
+  uint64_t msg_controllen;
+  int32_t msg_flags;
+  uint32_t pad1;
+};
 
 #endif

@@ -212,6 +212,26 @@ int moat_timer_gettime(int id, int64_t cur[2]);
 int moat_timer_getoverrun(int id);
 int moat_timer_delete(int id);
 
+/* Sockets (core/socket.c, docs/sockets.md): AF_UNIX socketpair only so
+ * far. type carries LINUX_SOCK_NONBLOCK / LINUX_SOCK_CLOEXEC. Sends and
+ * receives take iovecs in core memory whose buffers the shim checked;
+ * flags are Linux's MSG_*. A send with an address (has_addr) is EISCONN
+ * on a stream, EOPNOTSUPP on a datagram socket (no names yet). A receive
+ * sets *msg_flags (LINUX_MSG_TRUNC for a cut datagram). -ENOTSOCK for a
+ * file that is not a socket. */
+int moat_socketpair(int domain, int type, int protocol, int sv[2]);
+long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
+                    int flags, bool has_addr);
+long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
+                    int flags, int *msg_flags);
+int moat_shutdown(int fd, int how);
+/* val/len in core memory; len is in-out as socklen_t. */
+int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len);
+int moat_setsockopt(int fd, int level, int name, const void *val, uint32_t len);
+/* getsockname (peer false) / getpeername: up to *len bytes of the address
+ * into addr, *len set to its full length. */
+int moat_sock_name(int fd, bool peer, void *addr, uint32_t *len);
+
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */
 int moat_open_exec(const char *path, bool want_exec);

@@ -87,6 +87,14 @@ int user_path(char *buf, uint64_t guest);
  * zero length is always fine. */
 bool user_buf_ok(uint64_t addr, size_t len, int prot);
 
+/* Copy and check a guest iovec array of cnt entries (at most 1024, else
+ * -EINVAL) whose buffers the call reads (prot LINUX_PROT_READ) or fills
+ * (LINUX_PROT_WRITE); *out is kmalloc'd (NULL for 0). A bad buffer is
+ * -EFAULT, or -EBADF when fd is not open. (sys_fs.c) */
+struct linux_iovec;
+long shim_iov_import(int fd, uint64_t guest, int64_t cnt, int prot,
+                     struct linux_iovec **out);
+
 /* The core reports a wait cut short by a signal as -EINTR. For the calls
  * Linux restarts under SA_RESTART (reads, writes, ioctl, opening a fifo,
  * untimed futex waits), the shim turns that into -ERESTARTSYS; signal

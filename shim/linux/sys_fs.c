@@ -52,8 +52,8 @@ long sys_pwrite64(SYSARGS) {
 }
 
 /* Copy and check a guest iovec array; *out is kmalloc'd (NULL for 0). */
-static long iov_import(int fd, uint64_t guest, int64_t cnt, int prot,
-                       struct linux_iovec **out) {
+long shim_iov_import(int fd, uint64_t guest, int64_t cnt, int prot,
+                     struct linux_iovec **out) {
   struct linux_iovec *iov;
   size_t total = 0;
   long err;
@@ -97,7 +97,8 @@ out:
 
 long sys_readv(SYSARGS) {
   struct linux_iovec *iov;
-  long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
+  long ret =
+      shim_iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
   if (ret < 0)
     return ret;
   ret = restartable(moat_readv((int)a0, iov, (int)a2));
@@ -107,7 +108,8 @@ long sys_readv(SYSARGS) {
 
 long sys_writev(SYSARGS) {
   struct linux_iovec *iov;
-  long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
+  long ret =
+      shim_iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
   if (ret < 0)
     return ret;
   ret = restartable(moat_writev((int)a0, iov, (int)a2));
@@ -125,8 +127,8 @@ static long positioned_vector(uint64_t fd, uint64_t giov, uint64_t cnt,
 
   if ((int64_t)off < 0)
     return -LINUX_EINVAL;
-  ret = iov_import((int)fd, giov, (int64_t)(int)cnt,
-                   write ? LINUX_PROT_READ : LINUX_PROT_WRITE, &iov);
+  ret = shim_iov_import((int)fd, giov, (int64_t)(int)cnt,
+                        write ? LINUX_PROT_READ : LINUX_PROT_WRITE, &iov);
   if (ret < 0)
     return ret;
   for (int i = 0; i < (int)cnt; i++) {
@@ -167,7 +169,7 @@ long sys_preadv2(SYSARGS) {
   if ((int64_t)a3 == -1) {
     struct linux_iovec *iov;
     long ret =
-        iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
+        shim_iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_WRITE, &iov);
     if (ret < 0)
       return ret;
     ret = moat_readv((int)a0, iov, (int)a2);
@@ -182,7 +184,8 @@ long sys_pwritev2(SYSARGS) {
     return -LINUX_EOPNOTSUPP;
   if ((int64_t)a3 == -1) {
     struct linux_iovec *iov;
-    long ret = iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
+    long ret =
+        shim_iov_import((int)a0, a1, (int64_t)(int)a2, LINUX_PROT_READ, &iov);
     if (ret < 0)
       return ret;
     ret = moat_writev((int)a0, iov, (int)a2);
@@ -440,6 +443,7 @@ long sys_ioctl(SYSARGS) {
     break;
   case LINUX_TIOCGPGRP:
   case LINUX_FIONREAD:
+  case LINUX_TIOCOUTQ:
     out = sizeof(arg.i);
     break;
   case LINUX_TIOCSPGRP:

@@ -59,6 +59,15 @@ static inline const char *errname(int e) {
       [ELOOP] = "ELOOP",
       [EOVERFLOW] = "EOVERFLOW",
       [EOPNOTSUPP] = "EOPNOTSUPP",
+      [ENOTSOCK] = "ENOTSOCK",
+      [EMSGSIZE] = "EMSGSIZE",
+      [ENOPROTOOPT] = "ENOPROTOOPT",
+      [EPROTONOSUPPORT] = "EPROTONOSUPPORT",
+      [ESOCKTNOSUPPORT] = "ESOCKTNOSUPPORT",
+      [EAFNOSUPPORT] = "EAFNOSUPPORT",
+      [ECONNREFUSED] = "ECONNREFUSED",
+      [ENOTCONN] = "ENOTCONN",
+      [EISCONN] = "EISCONN",
       [ETIMEDOUT] = "ETIMEDOUT",
   };
   if (e > 0 && e < (int)(sizeof names / sizeof names[0]) && names[e])
