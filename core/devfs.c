@@ -64,7 +64,9 @@ static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     return -LINUX_EBADF;
   if (len > RW_MAX)
     len = RW_MAX;
+  task_sleep_mark(true); /* the host's read may block */
   long n = plat_stdio_read(s, buf, len);
+  task_sleep_mark(false);
   if (n > (long)len)
     return -LINUX_EIO; /* the host is untrusted */
   return n;

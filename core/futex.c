@@ -160,7 +160,7 @@ static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
       }
       wait_ns = deadline_ns - now;
     }
-    plat_futex_wait(&t->wake_word, seen, wait_ns, true);
+    task_sleep_wait(&t->wake_word, seen, wait_ns, true);
     seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
   }
   unqueue(t);

@@ -127,13 +127,13 @@ int poll_wait_sleep(struct poll_wait *w) {
   if (w->unnotified && (wait < 0 || wait > POLL_HOST_STEP_NS))
     wait = POLL_HOST_STEP_NS;
   if (w->slot >= 0) {
-    plat_futex_wait(&w->self->wake_word, w->seen, wait, true);
+    task_sleep_wait(&w->self->wake_word, w->seen, wait, true);
   } else {
     if (wait < 0 || wait > POLL_FALLBACK_NS)
       wait = POLL_FALLBACK_NS;
     struct vfs_shared *v = vfs_shared();
     __atomic_add_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
-    plat_futex_wait(&v->poll_seq, w->seen, wait, true);
+    task_sleep_wait(&v->poll_seq, w->seen, wait, true);
     __atomic_sub_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
   }
   if (w->self && signal_pending(w->self))

@@ -189,34 +189,59 @@ static const char *comm_of(struct proc *p) {
   return *c ? c : "init";
 }
 
+static const char *state_name(char c) {
+  switch (c) {
+  case 'S':
+    return "S (sleeping)";
+  case 'T':
+    return "T (stopped)";
+  case 'Z':
+    return "Z (zombie)";
+  default:
+    return "R (running)";
+  }
+}
+
+/* CPU time in clock ticks (USER_HZ, 100 a second), as /proc counts it. */
+static unsigned long long ticks(int64_t ns) {
+  return ns > 0 ? (unsigned long long)(ns / 10000000) : 0;
+}
+
 static void gen_status(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc(n->pid);
+  struct proc *p = task_find_proc_any(n->pid);
   if (!p)
     return;
   struct task_cred *c = &p->cred;
   sb_printf(b,
-            "Name:\t%.15s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%d\n"
+            "Name:\t%.15s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\n"
             "Ngid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n"
             "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\n"
             "Groups:\t\nThreads:\t%d\nSigQ:\t%d/%llu\n",
-            comm_of(p), p->pid, p->pid, p->ppid, c->ruid, c->euid, c->suid,
-            c->fsuid, c->rgid, c->egid, c->sgid, c->fsgid, p->nthreads,
-            p->queued,
+            comm_of(p), state_name(task_proc_state(p)), p->pid, p->pid, p->ppid,
+            c->ruid, c->euid, c->suid, c->fsuid, c->rgid, c->egid, c->sgid,
+            c->fsgid, p->nthreads, p->queued,
             (unsigned long long)p->rlimit[11 /* SIGPENDING */].rlim_cur);
 }
 
+/* Fields 14-17 (utime, stime, cutime, cstime): the core has one CPU clock
+ * per process (user and system together), all shown as user time. */
 static void gen_stat(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc(n->pid);
+  struct proc *p = task_find_proc_any(n->pid);
   if (!p)
     return;
+  char state = task_proc_state(p);
+  unsigned long long cpu = ticks(task_proc_cpu_ns(p));
+  unsigned long long ccpu =
+      ticks(__atomic_load_n(&p->children_cpu_ns, __ATOMIC_ACQUIRE));
   sb_printf(b,
-            "%d (%.15s) R %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 "
-            "0 0\n",
-            p->pid, comm_of(p), p->ppid, p->pgid, p->sid, p->nthreads);
+            "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu 0 %llu 0 20 0 "
+            "%d 0 0 0 0\n",
+            p->pid, comm_of(p), state, p->ppid, p->pgid, p->sid, cpu, ccpu,
+            p->nthreads);
 }
 
 static void gen_comm(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc(n->pid);
+  struct proc *p = task_find_proc_any(n->pid);
   if (p)
     sb_printf(b, "%.15s\n", comm_of(p));
 }
@@ -343,7 +368,7 @@ static int add_file(struct inode *dir, const char *name, gen_fn gen) {
 }
 
 static struct inode *pid_dir(int pid) {
-  struct proc *p = task_find_proc(pid);
+  struct proc *p = task_find_proc_any(pid);
   if (!p)
     return NULL;
   int free_slot = -1;
@@ -353,8 +378,32 @@ static struct inode *pid_dir(int pid) {
     if (!g_pid_dirs[i].dir && free_slot < 0)
       free_slot = i;
   }
-  if (free_slot < 0)
-    return NULL;
+  if (free_slot < 0) {
+    /* All slots taken: a slot whose process is gone (reaped) takes the
+     * new pid, its nodes renamed in place (a file already open keeps the
+     * text it was opened with). */
+    for (int i = 0; i < MAX_PIDS && free_slot < 0; i++)
+      if (!task_find_proc_any(g_pid_dirs[i].pid))
+        free_slot = i;
+    if (free_slot < 0)
+      return NULL;
+    struct inode *d = g_pid_dirs[free_slot].dir;
+    struct pnode *dn = d->private;
+    dn->pid = pid;
+    for (int i = 0; i < dn->nchildren; i++) {
+      struct inode *c = dn->children[i];
+      if (c->iops == &procfs_iops) {
+        ((struct pnode *)c->private)->pid = pid;
+      } else { /* fd/ */
+        c->uid = p->cred.euid;
+        c->gid = p->cred.egid;
+      }
+    }
+    d->uid = p->cred.euid;
+    d->gid = p->cred.egid;
+    g_pid_dirs[free_slot].pid = pid;
+    return d;
+  }
   struct inode *d = new_node(LINUX_S_IFDIR | 0555, P_PID, pid, NULL);
   if (!d)
     return NULL;

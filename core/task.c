@@ -183,6 +183,127 @@ struct proc *task_find_proc(int pid) {
   return found;
 }
 
+struct proc *task_find_proc_any(int pid) {
+  struct task_table *tt = g_task_table;
+  struct proc *found = NULL;
+  if (!tt || pid <= 0)
+    return NULL;
+  rt_lock(&tt->lock);
+  for (uint32_t i = 0; i < tt->max_tasks && !found; i++)
+    if (tt->procs[i] && tt->procs[i]->pid == pid &&
+        (tt->procs[i]->state == PROC_RUNNING ||
+         tt->procs[i]->state == PROC_ZOMBIE))
+      found = tt->procs[i];
+  rt_unlock(&tt->lock);
+  return found;
+}
+
+/* ---- the state and CPU time /proc shows ----
+ * A thread is S while it is blocked in an interruptible wait of the
+ * library OS (every such wait goes through task_sleep_wait or
+ * task_sleep_mark); the process's state is its main thread's, as on
+ * Linux, T while stopped, Z once a zombie. The host's CPU clock of a
+ * process is only readable by that process, so each process publishes
+ * its own in its proc (arena) whenever one of its threads goes to sleep,
+ * and at a north_interrupt after a reader asked for it (kicking it). */
+
+void task_publish_cpu(void) {
+  struct task *t = task_current();
+  if (!t || t->proc->vfork_thread)
+    return; /* a vfork child's host process is its parent's */
+  struct proc *p = t->proc;
+  int64_t cpu;
+  if (plat_clock(PLAT_CLOCK_CPU, &cpu) != 0 || cpu < 0)
+    return;
+  __atomic_store_n(&p->cpu_live_ns, cpu, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&p->cpu_seq, 1, __ATOMIC_ACQ_REL);
+  if (__atomic_exchange_n(&p->cpu_wanted, 0, __ATOMIC_ACQ_REL))
+    plat_futex_wake(&p->cpu_seq, 1 << 30, true);
+}
+
+void moat_interrupted(void) {
+  struct task *t = task_current();
+  if (t && __atomic_load_n(&t->proc->cpu_wanted, __ATOMIC_ACQUIRE))
+    task_publish_cpu();
+}
+
+void task_sleep_mark(bool sleeping) {
+  struct task *t = task_current();
+  if (!t)
+    return;
+  if (sleeping)
+    task_publish_cpu();
+  __atomic_store_n(&t->sleeping, sleeping ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
+int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
+                    bool shared) {
+  task_sleep_mark(true);
+  int rc = plat_futex_wait(word, expected, timeout_ns, shared);
+  task_sleep_mark(false);
+  return rc;
+}
+
+/* The thread whose state stands for p's: its main thread while it lives,
+ * else the first one left. Caller holds p->lock. */
+static struct task *main_thread_locked(struct proc *p) {
+  for (struct task *t = p->threads; t; t = t->next_in_proc)
+    if (t->tid == p->pid)
+      return t;
+  return p->threads;
+}
+
+char task_proc_state(struct proc *p) {
+  if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PROC_ZOMBIE)
+    return 'Z';
+  rt_lock(&p->lock);
+  char c = 'R';
+  struct task *t = main_thread_locked(p);
+  if (p->state == PROC_ZOMBIE)
+    c = 'Z';
+  else if (p->stopped)
+    c = 'T';
+  else if (t && __atomic_load_n(&t->sleeping, __ATOMIC_ACQUIRE))
+    c = 'S';
+  rt_unlock(&p->lock);
+  return c;
+}
+
+#define CPU_ASK_NS 20000000 /* how long a reader waits for a publication */
+
+int64_t task_proc_cpu_ns(struct proc *p) {
+  if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PROC_ZOMBIE)
+    return p->cpu_ns;
+  struct task *self = task_current();
+  if (self && self->proc == p && !p->vfork_thread) {
+    task_publish_cpu();
+    return __atomic_load_n(&p->cpu_live_ns, __ATOMIC_ACQUIRE);
+  }
+  /* Ask a thread of p that runs (not asleep: a sleeper published its
+   * figure when it went to sleep) to publish, and wait a little. */
+  uint32_t seq = __atomic_load_n(&p->cpu_seq, __ATOMIC_ACQUIRE);
+  uint64_t handle = 0;
+  rt_lock(&p->lock);
+  if (p->state == PROC_RUNNING && !p->stopped)
+    for (struct task *t = p->threads; t && !handle; t = t->next_in_proc)
+      if (t->host && !__atomic_load_n(&t->sleeping, __ATOMIC_ACQUIRE))
+        handle = t->host;
+  rt_unlock(&p->lock);
+  if (handle) {
+    __atomic_store_n(&p->cpu_wanted, 1, __ATOMIC_RELEASE);
+    if (plat_kick(handle) == 0) {
+      int64_t end = rt_now_ns() + CPU_ASK_NS;
+      while (__atomic_load_n(&p->cpu_seq, __ATOMIC_ACQUIRE) == seq) {
+        int64_t left = end - rt_now_ns();
+        if (left <= 0)
+          break;
+        plat_futex_wait(&p->cpu_seq, seq, left, true);
+      }
+    }
+  }
+  return __atomic_load_n(&p->cpu_live_ns, __ATOMIC_ACQUIRE);
+}
+
 void task_set_exe(const char *path) {
   if (!task_current() || !path)
     return;
@@ -1475,7 +1596,7 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
     }
     if (signal_pending(self))
       return -LINUX_EINTR;
-    plat_futex_wait(&self->wake_word, seen, REAP_CHECK_NS, true);
+    task_sleep_wait(&self->wake_word, seen, REAP_CHECK_NS, true);
   }
 }
 

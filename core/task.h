@@ -91,6 +91,14 @@ struct proc {
    * children (with theirs) used: wait4's and getrusage's figures. */
   int64_t cpu_ns;
   int64_t children_cpu_ns;
+  /* CPU time (ns) the live process last published (task_publish_cpu),
+   * for /proc/<pid>/stat read by another process: the host's CPU clock
+   * of a process is only readable by that process. cpu_seq counts the
+   * publications (a futex word); cpu_wanted asks a running thread for a
+   * fresh one at its next north_interrupt. */
+  int64_t cpu_live_ns;
+  uint32_t cpu_seq;
+  uint32_t cpu_wanted;
   struct task *vfork_parent; /* set until the vfork child execs or ends */
   bool vfork_thread; /* a vfork child running as a thread of the parent's
                         host process, on its memory, until it execs */
@@ -153,7 +161,10 @@ struct task {
   uint32_t fw_bitset;
   uint32_t fw_woken;
   int fw_bucket; /* -1 when not queued */
-  bool reaping;  /* inside task_reap_poll (no nesting) */
+  /* Non-zero while the thread is blocked in an interruptible wait of the
+   * library OS (task_sleep_wait, a blocking host read): /proc shows S. */
+  uint32_t sleeping;
+  bool reaping; /* inside task_reap_poll (no nesting) */
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */
@@ -205,6 +216,26 @@ int task_create_first(uint32_t uid, uint32_t gid,
 int task_alloc_pid(void);
 /* Look up a live process by pid (NULL if none). */
 struct proc *task_find_proc(int pid);
+/* The same, zombies included (/proc shows them until they are reaped). */
+struct proc *task_find_proc_any(int pid);
+
+/* An interruptible wait of the calling thread: plat_futex_wait with the
+ * thread marked sleeping meanwhile (state S in /proc/<pid>/stat), and
+ * its process's CPU time published first. */
+int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
+                    bool shared);
+/* Mark the calling thread as in an interruptible wait or out of it, for
+ * blocking calls that do not go through task_sleep_wait. */
+void task_sleep_mark(bool sleeping);
+/* Publish the calling process's CPU time (p->cpu_live_ns). */
+void task_publish_cpu(void);
+/* The CPU time (ns) of p so far, its own (not its children's): read
+ * directly for the calling process; for another one, the figure it last
+ * published, after asking a thread of it that runs guest code for a fresh
+ * one (kicked, waited for up to 20 ms). */
+int64_t task_proc_cpu_ns(struct proc *p);
+/* p's state as /proc shows it: 'R', 'S', 'T' or 'Z'. */
+char task_proc_state(struct proc *p);
 
 /* Record the path of the program the current process runs (absolute, as
  * /proc/self/exe shows it); moat_set_program does this and more. */

@@ -136,7 +136,7 @@ int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
         ns_to_ts(deadline - now, rem);
       return -LINUX_EINTR;
     }
-    plat_futex_wait(&t->wake_word, seen, deadline - now, true);
+    task_sleep_wait(&t->wake_word, seen, deadline - now, true);
     err = read_clock(clock, &now);
     if (err)
       return err;

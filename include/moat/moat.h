@@ -356,6 +356,10 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info);
 /* CPU time (ns) of the calling process's waited-for children, theirs
  * included (getrusage RUSAGE_CHILDREN, times). */
 int64_t moat_children_cpu_ns(void);
+/* The core's part of north_interrupt: a reader of /proc/<pid>/stat in
+ * another process may have kicked this thread for its process's CPU time,
+ * which the core then publishes (core/task.c). */
+void moat_interrupted(void);
 int moat_setpgid(int pid, int pgid);
 int moat_getpgid(int pid);
 int moat_setsid(void);

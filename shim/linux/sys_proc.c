@@ -47,6 +47,9 @@
 #define TASK_SIZE_MAX 0x7ffffffff000ull
 
 void north_interrupt(struct moat_regs *regs) {
+  /* Another process reading /proc/<pid>/stat may have kicked us for our
+   * CPU time (core/task.c, task_proc_cpu_ns). */
+  moat_interrupted();
   shim_deliver_signals(regs, -1);
 }
 
