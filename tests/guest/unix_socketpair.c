@@ -402,11 +402,14 @@ static void across_fork(int type) {
     ssize_t n = recv(sv[0], buf, sizeof buf, 0); /* blocks for the parent */
     sleep_ms(50);
     send(sv[0], buf, n > 0 ? (size_t)n : 0, 0);
+    /* Wait for the parent to have read the echo, so that the next message
+     * is never merged with it in a stream, however the two are scheduled. */
+    recv(sv[0], buf, 1, 0);
     struct ucred cr;
     socklen_t len = sizeof cr;
     getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cr, &len);
     send(sv[0], cr.pid == getppid() ? "cred=parent" : "cred=other", 11, 0);
-    sleep_ms(50);
+    recv(sv[0], buf, 1, 0); /* the parent has read it: now exit */
     _exit(0); /* the last reference of sv[0] goes */
   }
   close(sv[0]);
@@ -429,6 +432,7 @@ static void across_fork(int type) {
   show_events(" revents", p.revents);
   n = recv(sv[1], buf, sizeof buf, 0);
   printf("echoed: %zd \"%.*s\"\n", n, (int)(n > 0 ? n : 0), buf);
+  send(sv[1], "k", 1, 0); /* the child may send the next one */
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u32 = 7};
   epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
@@ -438,6 +442,7 @@ static void across_fork(int type) {
   show_events(" events", n > 0 ? out[0].events : 0);
   n = recv(sv[1], buf, sizeof buf, 0);
   printf("cred message: %zd \"%.*s\"\n", n, (int)(n > 0 ? n : 0), buf);
+  send(sv[1], "k", 1, 0); /* the child may exit */
   /* Now the child's exit: a stream/seqpacket reader sees EOF (and epoll
    * RDHUP|HUP); a datagram socket sees nothing, so wait for the child and
    * look without blocking. */
