@@ -410,7 +410,7 @@ static void across_fork(int type) {
     getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cr, &len);
     send(sv[0], cr.pid == getppid() ? "cred=parent" : "cred=other", 11, 0);
     recv(sv[0], buf, 1, 0); /* the parent has read it: now exit */
-    _exit(0); /* the last reference of sv[0] goes */
+    _exit(0);               /* the last reference of sv[0] goes */
   }
   close(sv[0]);
   char buf[64];
