@@ -2910,6 +2910,20 @@ def python_asyncio_socketpair(ctx):
     compare("asyncio: native vs moat", native, moat)
 
 
+def python_localhost_netif(ctx):
+    ctx.need_moat()
+    py = "/usr/bin/python3"  # the default root shows the host's /usr
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "localhost_netif.py")
+    native = run([py, prog], env=ctx.guest_env())
+    if native.status != 0:
+        fail("the native run failed: %s" % show(native.stderr))
+    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
+                            "--", py, "/p/localhost_netif.py"), env=None)
+    compare("localhost and lo: native vs moat", native, moat)
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -2987,6 +3001,7 @@ def register_all(ctx):
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     # AF_UNIX sockets in real programs (issue 8)
     register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
+    register("programs/python-localhost-netif", python_localhost_netif)
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)

@@ -597,4 +597,67 @@ struct linux_msghdr {
   uint32_t pad1;
 };
 
+/* Netlink and network interfaces (core/netlink.c, core/netif.c). */
+#define LINUX_AF_INET 2
+#define LINUX_AF_INET6 10
+#define LINUX_AF_NETLINK 16
+#define LINUX_AF_PACKET 17
+#define LINUX_SOCK_RAW 3
+#define LINUX_NETLINK_ROUTE 0
+#define LINUX_SOL_NETLINK 270
+#define LINUX_SO_RCVBUFFORCE 33
+#define LINUX_SO_SNDBUFFORCE 32
+#define LINUX_SIOCGIFNAME 0x8910
+#define LINUX_SIOCGIFCONF 0x8912
+#define LINUX_SIOCGIFFLAGS 0x8913
+#define LINUX_SIOCGIFADDR 0x8915
+#define LINUX_SIOCGIFDSTADDR 0x8917
+#define LINUX_SIOCGIFBRDADDR 0x8919
+#define LINUX_SIOCGIFNETMASK 0x891b
+#define LINUX_SIOCGIFMETRIC 0x891d
+#define LINUX_SIOCGIFMTU 0x8921
+#define LINUX_SIOCGIFHWADDR 0x8927
+#define LINUX_SIOCGIFINDEX 0x8933
+#define LINUX_SIOCGIFTXQLEN 0x8942
+#define LINUX_IFNAMSIZ 16
+
+/* struct ifreq: a name, then a 24-byte union (sockaddr, flags, index,
+ * mtu ...). */
+struct linux_ifreq {
+  char ifr_name[LINUX_IFNAMSIZ];
+  union {
+    struct {
+      uint16_t family;
+      uint8_t data[14];
+    } addr;
+    int16_t flags;
+    int32_t ivalue; /* ifindex, mtu, metric, qlen */
+    uint8_t raw[24];
+  } u;
+};
+
+struct linux_ifconf {
+  int32_t ifc_len;
+  uint32_t pad;
+  uint64_t ifc_buf;
+};
+
+struct linux_sockaddr_nl {
+  uint16_t nl_family;
+  uint16_t nl_pad;
+  uint32_t nl_pid;
+  uint32_t nl_groups;
+};
+
+struct linux_nlmsghdr {
+  uint32_t nlmsg_len;
+  uint16_t nlmsg_type;
+  uint16_t nlmsg_flags;
+  uint32_t nlmsg_seq;
+  uint32_t nlmsg_pid;
+};
+
+_Static_assert(sizeof(struct linux_ifreq) == 40, "struct ifreq");
+_Static_assert(sizeof(struct linux_ifconf) == 16, "struct ifconf");
+
 #endif

@@ -232,6 +232,49 @@ int moat_setsockopt(int fd, int level, int name, const void *val, uint32_t len);
  * into addr, *len set to its full length. */
 int moat_sock_name(int fd, bool peer, void *addr, uint32_t *len);
 
+/* The sandbox's network interfaces (core/netif.c): lo only. */
+struct moat_netif {
+  const char *name;
+  int index;
+  unsigned flags; /* IFF_* */
+  unsigned type;  /* ARPHRD_* */
+  unsigned mtu, txqlen;
+  uint8_t inet[4];
+  int inet_prefix;
+  uint8_t inet6[16];
+  int inet6_prefix;
+};
+extern const struct moat_netif g_moat_netifs[];
+extern const int g_moat_nnetifs;
+const struct moat_netif *moat_netif_by_index(int index);
+const struct moat_netif *moat_netif_by_name(const char *name);
+/* Is request one of the SIOCGIF* interface requests? */
+bool moat_netif_request(unsigned request);
+/* One SIOCGIF* request (not SIOCGIFCONF) on a socket of family domain,
+ * ifr in core memory, as Linux's dev_ioctl/devinet_ioctl. */
+int moat_netif_ioctl(int domain, unsigned request, struct linux_ifreq *ifr);
+
+/* Netlink sockets (core/netlink.c): NETLINK_ROUTE, answering the
+ * rtnetlink requests that list interfaces and addresses (RTM_GETLINK,
+ * RTM_GETADDR) from core/netif.c. type carries LINUX_SOCK_NONBLOCK /
+ * CLOEXEC. Addresses are struct linux_sockaddr_nl in core memory; iovecs
+ * as moat_sock_send. moat_netlink_fd: 1 when fd is a netlink socket, 0
+ * for another file, -EBADF. */
+int moat_netlink_socket(int type, int protocol);
+int moat_netlink_fd(int fd);
+long moat_netlink_send(int fd, const struct linux_iovec *iov, int iovcnt,
+                       int flags, const void *addr, uint32_t addrlen);
+long moat_netlink_recv(int fd, const struct linux_iovec *iov, int iovcnt,
+                       int flags, int *msg_flags, void *addr,
+                       uint32_t *addrlen);
+int moat_netlink_bind(int fd, const void *addr, uint32_t len);
+int moat_netlink_connect(int fd, const void *addr, uint32_t len);
+int moat_netlink_name(int fd, bool peer, void *addr, uint32_t *len);
+int moat_netlink_getsockopt(int fd, int level, int name, void *val,
+                            uint32_t *len);
+int moat_netlink_setsockopt(int fd, int level, int name, const void *val,
+                            uint32_t len);
+
 /* Read a whole file of the sandbox (for the ELF loader): opens path,
  * checks exec permission when want_exec, returns an fd. */
 int moat_open_exec(const char *path, bool want_exec);

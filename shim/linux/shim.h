@@ -158,4 +158,25 @@ int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
 /* The task's name for PR_GET_NAME, set from the program's file name. */
 extern char g_comm[16];
 
+/* sys_netlink.c: AF_NETLINK sockets and the SIOCGIF* ioctls. sys_net.c
+ * passes every call on a netlink socket here (NETLINK_HOOK). */
+long netlink_socket(int type, int protocol);
+bool netlink_fd(uint64_t fd);
+long netlink_sendto(SYSARGS);
+long netlink_recvfrom(SYSARGS);
+long netlink_sendmsg(SYSARGS);
+long netlink_recvmsg(SYSARGS);
+long netlink_bind(SYSARGS);
+long netlink_connect(SYSARGS);
+long netlink_name(SYSARGS, bool peer);
+long netlink_getsockopt(SYSARGS);
+long netlink_setsockopt(SYSARGS);
+long netlink_unsupported(int fd);
+long netif_ioctl(int fd, unsigned request, uint64_t arg);
+#define NETLINK_HOOK(call)                                                     \
+  do {                                                                         \
+    if (netlink_fd(a0))                                                        \
+      return call;                                                             \
+  } while (0)
+
 #endif

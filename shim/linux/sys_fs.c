@@ -425,6 +425,8 @@ long sys_ioctl(SYSARGS) {
   size_t in = 0, out = 0;
   long r;
 
+  if (moat_netif_request(req))
+    return netif_ioctl(fd, req, a2); /* sys_netlink.c */
   memset(&arg, 0, sizeof(arg));
   switch (req) {
   case LINUX_TCGETS:

@@ -22,6 +22,8 @@ long sys_socket(SYSARGS) {
     return -LINUX_EAFNOSUPPORT;
   if (((int)a1 & SHIM_SOCK_TYPE_MASK) == 0)
     return -LINUX_EINVAL;
+  if (family == LINUX_AF_NETLINK)
+    return netlink_socket((int)a1, (int)a2); /* sys_netlink.c */
   return -LINUX_EAFNOSUPPORT;
 }
 
@@ -75,6 +77,7 @@ static long put_no_addr(uint64_t ulen) {
 }
 
 long sys_sendto(SYSARGS) {
+  NETLINK_HOOK(netlink_sendto(regs, a0, a1, a2, a3, a4, a5));
   int fd = (int)a0;
   size_t len = MIN((size_t)a2, SHIM_MAX_RW);
   bool has;
@@ -91,6 +94,7 @@ long sys_sendto(SYSARGS) {
 }
 
 long sys_recvfrom(SYSARGS) {
+  NETLINK_HOOK(netlink_recvfrom(regs, a0, a1, a2, a3, a4, a5));
   int fd = (int)a0;
   size_t len = MIN((size_t)a2, SHIM_MAX_RW);
   long rc = sock_fd(fd);
@@ -124,6 +128,7 @@ static long msg_import(int fd, uint64_t gmsg, int prot, struct linux_msghdr *m,
 }
 
 long sys_sendmsg(SYSARGS) {
+  NETLINK_HOOK(netlink_sendmsg(regs, a0, a1, a2, a3, a4, a5));
   int fd = (int)a0;
   struct linux_msghdr m;
   struct linux_iovec *iov;
@@ -145,6 +150,7 @@ long sys_sendmsg(SYSARGS) {
 }
 
 long sys_recvmsg(SYSARGS) {
+  NETLINK_HOOK(netlink_recvmsg(regs, a0, a1, a2, a3, a4, a5));
   int fd = (int)a0;
   struct linux_msghdr m;
   struct linux_iovec *iov;
@@ -171,10 +177,12 @@ long sys_recvmsg(SYSARGS) {
 }
 
 long sys_shutdown(SYSARGS) {
+  NETLINK_HOOK(netlink_unsupported((int)a0));
   return moat_shutdown((int)a0, (int)a1);
 }
 
 long sys_getsockopt(SYSARGS) {
+  NETLINK_HOOK(netlink_getsockopt(regs, a0, a1, a2, a3, a4, a5));
   uint8_t val[SHIM_OPT_MAX];
   int32_t len;
   if (user_read(&len, a4, sizeof(len)) < 0)
@@ -191,6 +199,7 @@ long sys_getsockopt(SYSARGS) {
 }
 
 long sys_setsockopt(SYSARGS) {
+  NETLINK_HOOK(netlink_setsockopt(regs, a0, a1, a2, a3, a4, a5));
   uint8_t val[SHIM_OPT_MAX];
   int len = (int)a4;
   long rc = sock_fd((int)a0);
@@ -225,10 +234,12 @@ static long sock_name(SYSARGS, bool peer) {
 }
 
 long sys_getsockname(SYSARGS) {
+  NETLINK_HOOK(netlink_name(regs, a0, a1, a2, a3, a4, a5, false));
   return sock_name(regs, a0, a1, a2, a3, a4, a5, false);
 }
 
 long sys_getpeername(SYSARGS) {
+  NETLINK_HOOK(netlink_name(regs, a0, a1, a2, a3, a4, a5, true));
   return sock_name(regs, a0, a1, a2, a3, a4, a5, true);
 }
 
@@ -239,21 +250,26 @@ static long not_yet(int fd) {
 }
 
 long sys_bind(SYSARGS) {
+  NETLINK_HOOK(netlink_bind(regs, a0, a1, a2, a3, a4, a5));
   return not_yet((int)a0);
 }
 
 long sys_connect(SYSARGS) {
+  NETLINK_HOOK(netlink_connect(regs, a0, a1, a2, a3, a4, a5));
   return not_yet((int)a0);
 }
 
 long sys_listen(SYSARGS) {
+  NETLINK_HOOK(netlink_unsupported((int)a0));
   return not_yet((int)a0);
 }
 
 long sys_accept(SYSARGS) {
+  NETLINK_HOOK(netlink_unsupported((int)a0));
   return not_yet((int)a0);
 }
 
 long sys_accept4(SYSARGS) {
+  NETLINK_HOOK(netlink_unsupported((int)a0));
   return not_yet((int)a0);
 }
