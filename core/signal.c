@@ -627,3 +627,32 @@ int moat_signal_dequeue(struct linux_siginfo *info,
   rt_unlock(&p->lock);
   return ret;
 }
+
+int signal_take(uint64_t mask, struct linux_siginfo *info) {
+  struct task *t = task_current();
+  struct proc *p = t->proc;
+  int sig = 0;
+  signal_timer_poll(p);
+  mask &= ~SIG_UNBLOCKABLE;
+  rt_lock(&p->lock);
+  /* As Linux's dequeue_signal: the thread's own queue first, then the
+   * process's; synchronous faults before the lowest number. */
+  struct sigqueue *qs[2] = {&t->pending, &p->shared_pending};
+  for (int i = 0; i < 2 && !sig; i++) {
+    uint64_t ready = qs[i]->set & mask;
+    if (!ready)
+      continue;
+    uint64_t pick = ready & SIG_SYNC_FAULTS ? ready & SIG_SYNC_FAULTS : ready;
+    sig = __builtin_ctzll(pick) + 1;
+    queue_take(p, qs[i], sig, info);
+  }
+  rt_unlock(&p->lock);
+  return sig;
+}
+
+uint64_t signal_pending_of(struct task *t) {
+  struct proc *p = t->proc;
+  signal_timer_poll(p);
+  return __atomic_load_n(&t->pending.set, __ATOMIC_ACQUIRE) |
+         __atomic_load_n(&p->shared_pending.set, __ATOMIC_ACQUIRE);
+}

@@ -255,6 +255,13 @@ int signal_send(struct proc *p, struct task *t,
 /* Queue info to thread tid of process tgid (-1: any process): 0 or
  * -ESRCH, -EPERM (core/signal.c). */
 int moat_tgkill_info(int tgid, int tid, const struct linux_siginfo *info);
+/* signalfd (core/signalfd.c): take the first pending signal of mask
+ * (SIGKILL and SIGSTOP never) of the calling thread, its own queue
+ * first, then its process's, whether blocked or not: its number, or 0
+ * when none is. pending_of: what is pending for t (thread and process),
+ * blocked or not. */
+int signal_take(uint64_t mask, struct linux_siginfo *info);
+uint64_t signal_pending_of(struct task *t);
 /* Is a signal pending that the thread does not block? (Used by sleeping
  * calls to return -EINTR.) */
 bool signal_pending(struct task *t);

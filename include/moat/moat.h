@@ -187,6 +187,10 @@ long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
                      int64_t timeout_ns);
 /* eventfd2(2): flags EFD_SEMAPHORE (1), LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
 int moat_eventfd2(unsigned initval, int flags);
+/* signalfd4(2): fd -1 makes a new signalfd, an existing one gets the
+ * new mask (SIGKILL, SIGSTOP dropped); flags LINUX_O_NONBLOCK,
+ * LINUX_O_CLOEXEC. Reads dequeue the reader's own pending signals. */
+int moat_signalfd4(int fd, uint64_t mask, int flags);
 /* timerfd_create(2): CLOCK_REALTIME, _MONOTONIC, _BOOTTIME; flags
  * LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
 int moat_timerfd_create(int clock, int flags);
@@ -437,6 +441,16 @@ int moat_itimer(int which, const int64_t *value, const int64_t *interval,
 /* Send sig with info to a process / a thread (rt_sigqueueinfo,
  * rt_tgsigqueueinfo). */
 int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info);
+/* pidfds (core/pidfd.c). open: flags LINUX_O_NONBLOCK only, the fd is
+ * close-on-exec. send_signal: info NULL for kill's, flags 0. getfd: the
+ * same open file description as targetfd of the process, close-on-exec.
+ * pid: the pid a pidfd names (-ECHILD once reaped, -EBADF for another
+ * kind of fd) and whether it is non-blocking. */
+int moat_pidfd_open(int pid, unsigned flags);
+int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
+                           unsigned flags);
+int moat_pidfd_getfd(int fd, int targetfd, unsigned flags);
+int moat_pidfd_pid(int fd, bool *nonblock);
 
 /* ---------------------------------------------------------------------
  * Time and randomness

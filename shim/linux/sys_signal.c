@@ -745,3 +745,25 @@ void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr,
     shim_die_of_signal(signo);
   shim_deliver_signals(regs, -1);
 }
+
+/* signalfd, signalfd4 (core/signalfd.c): the mask is a kernel sigset of
+ * exactly 8 bytes. */
+static long do_signalfd(uint64_t fd, uint64_t umask, uint64_t size,
+                        uint64_t flags) {
+  uint64_t mask;
+  if (size != sizeof(mask))
+    return -LINUX_EINVAL;
+  if ((int)flags & ~(LINUX_O_NONBLOCK | LINUX_O_CLOEXEC))
+    return -LINUX_EINVAL;
+  if (user_read(&mask, umask, sizeof(mask)) < 0)
+    return -LINUX_EFAULT;
+  return moat_signalfd4((int)fd, mask, (int)flags);
+}
+
+long sys_signalfd(SYSARGS) {
+  return do_signalfd(a0, a1, a2, 0);
+}
+
+long sys_signalfd4(SYSARGS) {
+  return do_signalfd(a0, a1, a2, a3);
+}
