@@ -258,8 +258,8 @@ static void answer_error(struct nlsock *ns, const struct linux_nlmsghdr *h,
 static void answer_done(struct nlsock *ns, uint32_t seq) {
   uint8_t mem[64];
   struct nlbuf b = {.p = mem, .cap = sizeof(mem)};
-  struct linux_nlmsghdr *r = nb_msg(&b, NLMSG_DONE, NLM_F_MULTI, seq,
-                                    ns->portid);
+  struct linux_nlmsghdr *r =
+      nb_msg(&b, NLMSG_DONE, NLM_F_MULTI, seq, ns->portid);
   int32_t zero = 0;
   uint8_t *body = nb_put(&b, 4);
   if (body)
@@ -295,8 +295,7 @@ static int dump(struct nlsock *ns, const struct linux_nlmsghdr *h) {
     if (family != LINUX_AF_INET6 && nif->inet_prefix)
       addr_msg(&b, nif, LINUX_AF_INET, NLM_F_MULTI, h->nlmsg_seq, ns->portid);
     if (family != LINUX_AF_INET && nif->inet6_prefix)
-      addr_msg(&b, nif, LINUX_AF_INET6, NLM_F_MULTI, h->nlmsg_seq,
-               ns->portid);
+      addr_msg(&b, nif, LINUX_AF_INET6, NLM_F_MULTI, h->nlmsg_seq, ns->portid);
   }
   enqueue(ns, &b);
   kfree(mem);

@@ -1605,7 +1605,47 @@ BAD_INPUT = [
     ("unknown-command", lambda ctx, d: ["frobnicate"], 125),
     ("no-program", lambda ctx, d: ["run"], 125),
     ("bad-user", lambda ctx, d: ["run", "--user", "root:x", "true"], 125),
+    # --allow-connect and --publish (docs/usage.md, "Network")
+    ("allow-connect-no-port", lambda ctx, d: ["run", "--allow-connect",
+                                              "127.0.0.1", "true"], 125),
+    ("allow-connect-bad-host", lambda ctx, d: ["run", "--allow-connect",
+                                               "1.2.3:80", "true"], 125),
+    ("allow-connect-name", lambda ctx, d: ["run", "--allow-connect",
+                                           "example.com:80", "true"], 125),
+    ("allow-connect-bare-ipv6", lambda ctx, d: ["run", "--allow-connect",
+                                                "::1:80", "true"], 125),
+    ("allow-connect-bad-prefix", lambda ctx, d: ["run", "--allow-connect",
+                                                 "10.0.0.0/33:80", "true"],
+     125),
+    ("allow-connect-port-0", lambda ctx, d: ["run", "--allow-connect",
+                                             "127.0.0.1:0", "true"], 125),
+    ("allow-connect-bad-range", lambda ctx, d: ["run", "--allow-connect",
+                                                "127.0.0.1:90-80", "true"],
+     125),
+    ("allow-connect-bad-proto", lambda ctx, d: ["run", "--allow-connect",
+                                                "127.0.0.1:80/sctp", "true"],
+     125),
+    ("publish-one-port", lambda ctx, d: ["run", "--publish", "8080",
+                                         "true"], 125),
+    ("publish-range", lambda ctx, d: ["run", "--publish", "8080-8081:80",
+                                      "true"], 125),
+    ("publish-bad-addr", lambda ctx, d: ["run", "--publish",
+                                         "localhost:8080:80", "true"], 125),
+    ("publish-udp", lambda ctx, d: ["run", "--publish", "8080:80/udp",
+                                    "true"], 125),
+    ("publish-port-taken", lambda ctx, d: _publish_taken(), 125),
 ]
+
+
+def _publish_taken():
+    """A --publish whose host port is already in use (a listener of ours
+    that lives as long as the test process)."""
+    global _TAKEN
+    _TAKEN = socket.socket()
+    _TAKEN.bind(("127.0.0.1", 0))
+    _TAKEN.listen(1)
+    port = _TAKEN.getsockname()[1]
+    return ["run", "--publish", "127.0.0.1:%d:80" % port, "true"]
 
 
 # ---------------------------------------------------------------------------
@@ -2112,6 +2152,124 @@ def _fork_payload(ctx, native, wrap=(), opts=()):
         err.seek(0)
         p.stdout, p.stderr = out.read(), err.read()
     return p, left
+
+
+class HostListeners:
+    """TCP listeners on 127.0.0.1 (ephemeral ports) that count the
+    connections each one accepts, for the network tests."""
+
+    def __init__(self, n):
+        import threading
+        self.socks, self.count = [], {}
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            self.socks.append(s)
+            self.count[s.getsockname()[1]] = 0
+        for s in self.socks:
+            threading.Thread(target=self._accept, args=(s,),
+                             daemon=True).start()
+
+    def _accept(self, s):
+        port = s.getsockname()[1]
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            self.count[port] += 1
+            try:
+                c.sendall(b"hello from the host\n")
+                c.close()
+            except OSError:
+                pass
+
+    def ports(self):
+        return [s.getsockname()[1] for s in self.socks]
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+
+def _net_attack_argv(ctx, opts, args):
+    exe = security_bin(ctx, "netattack")
+    off, _ = elf_symbol(ctx.moat, "g_sandbox_end")
+    if off is None:
+        fail("no g_sandbox_end symbol in %s (nm)" % ctx.moat)
+    return ["setarch", "-R"] + ctx.moat_run(
+        *_gate_opts(ctx), "--env", "MOAT_NETFD_ADDR=%x" % (0x555555554000 + off),
+        "--mount", os.path.dirname(exe) + ":/t:ro", *opts, "--",
+        "/t/netattack", *args)
+
+
+def attack_net_socket(ctx):
+    """socket(AF_INET) and connect through the gate, with and without a
+    network grant: the filter kills the sandbox at socket (no socket call
+    is on the sandbox's allowlist) and the host listener sees nothing;
+    natively the same payload connects (positive control)."""
+    lis = HostListeners(2)
+    try:
+        granted, target = lis.ports()
+        p = run([security_bin(ctx, "netattack"), "-n", "socket", str(target)])
+        time.sleep(0.2)
+        if p.status != 0 or lis.count[target] != 1:
+            fail("positive control: natively the payload did not connect "
+                 "(%d connections)\n%s" % (lis.count[target], show(p.stdout)))
+        for opts in ([], ["--allow-connect", "127.0.0.1:%d" % granted]):
+            before = lis.count[target]
+            p, left = _attack_run(_net_attack_argv(
+                ctx, opts, ["socket", str(target)]))
+            time.sleep(0.2)
+            out = p.stdout.decode("utf-8", "replace")
+            if ("gate found" not in out or "socket:" in out or left or
+                    not _killed_by_filter(p, show(p.stderr)) or
+                    lis.count[target] != before):
+                fail("%s: status %d, %d connections, %d left\n%s%s" % (
+                    opts or "no grant", p.status, lis.count[target] - before,
+                    len(left), out, show(p.stderr, 600)))
+    finally:
+        lis.close()
+
+
+def attack_net_broker(ctx):
+    """The broker's protocol spoken through the gate on the channel the
+    sandbox has (--allow-connect 127.0.0.1:GRANTED): every destination
+    but the grant is ENETUNREACH (another port, the port next to it,
+    another address, the port as an IPv4-mapped IPv6 address), malformed
+    requests EINVAL, and the denied listener never sees a connection; the
+    granted one is reached (positive control: the channel and the method
+    are real). Then sendto with an address on the socket it got: killed
+    by the filter (only address-less sends are on the allowlist)."""
+    lis = HostListeners(2)
+    try:
+        granted, denied = lis.ports()
+        p, left = _attack_run(_net_attack_argv(
+            ctx, ["--allow-connect", "127.0.0.1:%d" % granted],
+            ["broker", str(granted), str(denied)]))
+        time.sleep(0.2)
+        out = p.stdout.decode("utf-8", "replace")
+        want = ["channel found: 1",
+                "denied port: ENETUNREACH fd no",
+                "denied port, v4-mapped: ENETUNREACH fd no",
+                "granted port, other address: ENETUNREACH fd no",
+                "granted port + 1: ENETUNREACH fd no",
+                "bad magic: EINVAL fd no",
+                "bad family: EINVAL fd no",
+                "bad op: EINVAL fd no",
+                "granted: 0 fd yes",
+                "survived"]
+        missing = [w for w in want if w not in out.splitlines()]
+        if (missing or "sendto elsewhere" in out or left or
+                lis.count[denied] != 0 or lis.count[granted] != 1 or
+                not _killed_by_filter(p, show(p.stderr))):
+            fail("missing %s; connections denied %d granted %d; status %d; "
+                 "%d left\n%s%s" % (missing, lis.count[denied],
+                                     lis.count[granted], p.status, len(left),
+                                     out, show(p.stderr, 600)))
+    finally:
+        lis.close()
 
 
 def attack_kick(ctx):
@@ -2973,6 +3131,8 @@ def register_all(ctx):
     register("security/attack-fd-dirfd-at", attack_at_test)
     register("security/attack-paths-leave-grant", attack_paths_body())
     register("security/attack-kick-host-process", attack_kick)
+    register("security/attack-net-socket", attack_net_socket)
+    register("security/attack-net-broker", attack_net_broker)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)

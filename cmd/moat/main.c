@@ -135,6 +135,7 @@ static int supervise(pid_t child, const struct run_options *o) {
   int status;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
+      plat_linux_net_stop();
       fprintf(stderr, "moat: waiting for the sandbox: %s\n", strerror(errno));
       plat_linux_limits_finish();
       return EXIT_MOAT_ERROR;
@@ -143,6 +144,7 @@ static int supervise(pid_t child, const struct run_options *o) {
   /* The sandbox's cgroups go now; their OOM counter tells whether the
    * host killed a guest process for memory (a guest that got past the
    * library OS's own count: its status is the SIGKILL, 137). */
+  plat_linux_net_stop();
   uint64_t oom = plat_linux_limits_finish();
   if (oom) {
     char size[32];
@@ -207,16 +209,30 @@ int main(int argc, char **argv) {
   /* The host's limits (cgroups) are made by this process, which stays
    * outside them, so that it can read their counters and remove them. */
   plat_linux_limits_setup(opts.memory, opts.max_tasks, opts.verbose);
+  /* --allow-connect, --publish: the network broker, forked here so that
+   * it stays in the host's network namespace, outside the sandbox. */
+  char why[256];
+  if (plat_linux_net_start(opts.grants, opts.ngrants, opts.pubs, opts.npubs,
+                           opts.host_uid, opts.host_gid, why,
+                           sizeof(why)) < 0) {
+    fprintf(stderr, "moat: %s\n", why);
+    plat_linux_limits_finish();
+    return EXIT_MOAT_ERROR;
+  }
   fflush(NULL);
 
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "moat: cannot start the sandbox: %s\n", strerror(errno));
+    plat_linux_net_stop();
     plat_linux_limits_finish();
     return EXIT_MOAT_ERROR;
   }
-  if (child == 0)
+  if (child == 0) {
+    plat_linux_net_forked(true);
     run_sandbox(&opts);
+  }
+  plat_linux_net_forked(false);
   g_child = child;
   if (opts.timeout > 0 && arm_timeout(opts.timeout) < 0) {
     fprintf(stderr, "moat: --timeout: %s\n", strerror(errno));

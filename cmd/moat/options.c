@@ -2,12 +2,14 @@
  * with one "moat: ..." line and exit status 125, before any sandbox is
  * built. Options stop at the first non-option word (or "--"): everything
  * after PROGRAM belongs to PROGRAM. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "moat/platform.h"
 #include "options.h"
 
 static void complain(const char *fmt, ...)
@@ -80,6 +82,22 @@ void options_usage(FILE *out) {
         "(default\n"
         "                              1024, hard limit 4096); more fail "
         "with EMFILE\n"
+        "  --allow-connect HOST:PORT[/tcp|/udp]\n"
+        "                              let the guest reach HOST:PORT on the "
+        "host's\n"
+        "                              network (HOST an IPv4 address, [IPv6] "
+        "or a\n"
+        "                              CIDR; PORT N or N-M; default /tcp); "
+        "repeatable.\n"
+        "                              Nothing else is reachable "
+        "(ENETUNREACH)\n"
+        "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]\n"
+        "                              the host listens on HOSTADDR:HOSTPORT "
+        "(default\n"
+        "                              127.0.0.1) and hands each connection "
+        "to the\n"
+        "                              guest's listener on GUESTPORT; "
+        "repeatable\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
@@ -235,11 +253,141 @@ static bool parse_seconds(const char *s, double *out) {
   return true;
 }
 
+/* "N" or "N-M", 1..65535, N <= M. */
+static bool parse_ports(const char *s, uint16_t *lo, uint16_t *hi) {
+  char buf[16];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  char *dash = strchr(buf, '-');
+  if (dash)
+    *dash = 0;
+  uint32_t a, b;
+  if (!parse_u32(buf, &a) || a < 1 || a > 65535)
+    return false;
+  b = a;
+  if (dash && (!parse_u32(dash + 1, &b) || b < a || b > 65535))
+    return false;
+  *lo = (uint16_t)a;
+  *hi = (uint16_t)b;
+  return true;
+}
+
+/* A trailing /tcp or /udp (removed from s); none is tcp. */
+static unsigned parse_proto(char *s) {
+  size_t n = strlen(s);
+  if (n > 4 && !strcmp(s + n - 4, "/tcp")) {
+    s[n - 4] = 0;
+    return PLAT_NET_TCP;
+  }
+  if (n > 4 && !strcmp(s + n - 4, "/udp")) {
+    s[n - 4] = 0;
+    return PLAT_NET_UDP;
+  }
+  return PLAT_NET_TCP;
+}
+
+/* An IPv4 address, or an IPv6 one in brackets, with an optional /PREFIX
+ * when cidr. */
+static bool parse_host(const char *s, bool cidr, uint16_t *family,
+                       uint8_t addr[16], int *prefix) {
+  char buf[64];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  char *host = buf, *slash = NULL;
+  bool v6 = buf[0] == '[';
+  if (v6) {
+    char *close = strchr(buf, ']');
+    if (!close)
+      return false;
+    *close = 0;
+    host = buf + 1;
+    slash = strchr(host, '/');
+    if (close[1])
+      return false;
+  } else {
+    slash = strchr(buf, '/');
+  }
+  if (slash) {
+    if (!cidr)
+      return false;
+    *slash = 0;
+  }
+  memset(addr, 0, 16);
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+    return false;
+  *family = v6 ? 10 : 2;
+  int max = v6 ? 128 : 32;
+  *prefix = max;
+  if (slash) {
+    uint32_t p;
+    if (!parse_u32(slash + 1, &p) || (int)p > max)
+      return false;
+    *prefix = (int)p;
+  }
+  return true;
+}
+
+/* HOST:PORT[/tcp|/udp], HOST as parse_host with a CIDR allowed. */
+static bool parse_allow_connect(const char *s, struct plat_linux_net_grant *g) {
+  char buf[96];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  memset(g, 0, sizeof(*g));
+  g->protos = parse_proto(buf);
+  char *colon = strrchr(buf, ':');
+  if (!colon || colon == buf)
+    return false;
+  *colon = 0;
+  if (buf[0] != '[' && strchr(buf, ':'))
+    return false; /* IPv6 without brackets */
+  return parse_host(buf, true, &g->family, g->addr, &g->prefix) &&
+         parse_ports(colon + 1, &g->port_lo, &g->port_hi);
+}
+
+/* [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]; /udp is refused by the caller. */
+static bool parse_publish(const char *s, struct plat_linux_publish *p) {
+  char buf[96];
+  if (strlen(s) >= sizeof(buf))
+    return false;
+  strcpy(buf, s);
+  memset(p, 0, sizeof(*p));
+  p->proto = parse_proto(buf);
+  char *last = strrchr(buf, ':');
+  if (!last)
+    return false;
+  *last = 0;
+  uint16_t lo, hi;
+  if (!parse_ports(last + 1, &lo, &hi) || lo != hi)
+    return false;
+  p->guest_port = lo;
+  char *port = strrchr(buf, ':');
+  int prefix;
+  if (port && (buf[0] != '[' || port > strchr(buf, ']'))) {
+    *port++ = 0;
+    if (buf[0] != '[' && strchr(buf, ':'))
+      return false;
+    if (!parse_host(buf, false, &p->family, p->addr, &prefix))
+      return false;
+  } else {
+    port = buf;
+    p->family = 2;
+    p->addr[0] = 127;
+    p->addr[3] = 1;
+  }
+  if (!parse_ports(port, &lo, &hi) || lo != hi)
+    return false;
+  p->host_port = lo;
+  return true;
+}
+
 /* Options that take a value, as "--opt VALUE" or "--opt=VALUE". */
 static const char *const g_valued[] = {
-    "--root",     "--mount",    "--env",    "--cwd",      "--user",
-    "--hostname", "--pids",     "--memory", "--host-uid", "--cpu-time",
-    "--timeout",  "--tmp-size", "--files"};
+    "--root",     "--mount",    "--env",    "--cwd",           "--user",
+    "--hostname", "--pids",     "--memory", "--host-uid",      "--cpu-time",
+    "--timeout",  "--tmp-size", "--files",  "--allow-connect", "--publish"};
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -383,6 +531,36 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       o->tmp_size = v;
+    } else if (!strcmp(name, "--allow-connect")) {
+      if (o->ngrants >= MAX_NET_GRANTS) {
+        complain("--allow-connect: at most %d", MAX_NET_GRANTS);
+        return ACTION_ERROR;
+      }
+      if (!parse_allow_connect(value, &o->grants[o->ngrants])) {
+        complain("--allow-connect %s: expected HOST:PORT[/tcp|/udp], HOST an "
+                 "IPv4 address, [IPv6] or a CIDR (10.0.0.0/8, [fd00::/8]), "
+                 "PORT N or N-M from 1 to 65535",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->ngrants++;
+    } else if (!strcmp(name, "--publish")) {
+      if (o->npubs >= MAX_PUBLISH) {
+        complain("--publish: at most %d", MAX_PUBLISH);
+        return ACTION_ERROR;
+      }
+      if (!parse_publish(value, &o->pubs[o->npubs])) {
+        complain("--publish %s: expected [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp], "
+                 "HOSTADDR an IPv4 address or [IPv6] (default 127.0.0.1), "
+                 "ports from 1 to 65535",
+                 value);
+        return ACTION_ERROR;
+      }
+      if (o->pubs[o->npubs].proto != PLAT_NET_TCP) {
+        complain("--publish %s: /udp is not supported yet (only /tcp)", value);
+        return ACTION_ERROR;
+      }
+      o->npubs++;
     } else if (!strcmp(name, "--files")) {
       if (!parse_u32(value, &o->files) || o->files < 1 || o->files > 65536) {
         complain("--files %s: expected a number from 1 to 65536", value);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "linux_platform.h"
+
 #define MOAT_VERSION "0.1.0"
 #define EXIT_MOAT_ERROR 125
 #define EXIT_NOT_EXECUTABLE 126
@@ -14,6 +16,8 @@
 
 #define MAX_USER_MOUNTS 32
 #define MAX_USER_ENV 256
+#define MAX_NET_GRANTS 64
+#define MAX_PUBLISH 32
 
 struct user_mount {
   const char *host;
@@ -40,6 +44,12 @@ struct run_options {
   double timeout;    /* --timeout in seconds (wall clock), 0 = none */
   uint64_t tmp_size; /* --tmp-size in bytes, 0 = none given */
   uint32_t files;    /* --files (RLIMIT_NOFILE), 0 = none given */
+  /* --allow-connect HOST:PORT[/tcp|/udp], --publish
+   * [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp] (platform/linux/broker.c) */
+  struct plat_linux_net_grant grants[MAX_NET_GRANTS];
+  int ngrants;
+  struct plat_linux_publish pubs[MAX_PUBLISH];
+  int npubs;
   bool strace, stats, verbose;
   int argc; /* PROGRAM and its arguments */
   char **argv;

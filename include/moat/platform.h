@@ -320,4 +320,76 @@ int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
 /* Flush an open handle's data to stable storage. */
 int plat_host_sync(int handle);
 
+/* ---------------------------------------------------------------------
+ * The host network, only by grant (docs/south.md, "Host network")
+ *
+ * A sandbox starts with no host network. Policy (--allow-connect,
+ * --publish) names the destinations it may reach and the host ports
+ * that reach it; the platform holds that list outside the sandbox's
+ * reach and checks every request against it. A handle names one host
+ * socket the platform connected or accepted for the sandbox: a positive
+ * integer, valid in every process of the sandbox, until plat_net_close.
+ * ------------------------------------------------------------------- */
+
+#define PLAT_NET_TCP 1
+#define PLAT_NET_UDP 2
+
+/* An IPv4 or IPv6 endpoint. family LINUX_AF_INET (addr[0..3]) or
+ * LINUX_AF_INET6 (addr[0..15]), in network byte order; port in host
+ * order. */
+struct plat_net_addr {
+  uint16_t family;
+  uint16_t port;
+  uint8_t addr[16];
+};
+
+/* Connect a new host socket of proto (PLAT_NET_TCP, PLAT_NET_UDP: a
+ * connected datagram socket) to dst. MUST refuse every destination the
+ * policy did not grant with -ENETUNREACH before any host connection is
+ * attempted; an IPv4-mapped IPv6 address counts as its IPv4 address.
+ * MAY block until the host's connect ends (bounded by the platform).
+ * On success *out_handle names the socket and *out_local, *out_peer are
+ * its host addresses. Errors: -ENETUNREACH, -EINVAL (family, proto), the
+ * host's connect errors (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...),
+ * -EMFILE/-ENOBUFS when the platform has no room. */
+int plat_net_connect(int proto, const struct plat_net_addr *dst,
+                     int *out_handle, struct plat_net_addr *out_local,
+                     struct plat_net_addr *out_peer);
+
+/* Take one connection waiting at published port index (0..n-1, in the
+ * order of the policy's --publish list) without blocking: *out_handle as
+ * plat_net_connect, *out_peer the host's client. -EAGAIN when none
+ * waits, -EINVAL for an index the policy does not have. */
+int plat_net_accept(int index, int *out_handle, struct plat_net_addr *out_peer);
+
+#define PLAT_NET_DONTWAIT 1 /* never block: -EAGAIN */
+#define PLAT_NET_PEEK 2     /* receive without taking */
+
+/* Send up to len bytes from buf (core or checked guest memory) on a
+ * handle: a stream takes what fits, a datagram socket one datagram.
+ * Returns bytes sent (<= len), -EAGAIN (DONTWAIT, or the host's buffer
+ * is full), -EPIPE/-ECONNRESET once the host connection is gone (never a
+ * signal), -EINTR when the thread was kicked while it waited (as
+ * plat_stdio_read), -EBADF for an unknown handle. */
+long plat_net_send(int handle, const void *buf, size_t len, unsigned flags);
+
+/* Receive up to len bytes into buf: 0 at the end of a stream, one
+ * datagram (cut to len) otherwise. Returns as plat_net_send, -EAGAIN
+ * with DONTWAIT when nothing is there. */
+long plat_net_recv(int handle, void *buf, size_t len, unsigned flags);
+
+/* Readiness of a handle as poll(2) (POLLIN, POLLOUT, POLLHUP, POLLERR,
+ * POLLRDHUP), waiting at most timeout_ns (0: check only); as
+ * plat_stdio_poll, nothing wakes a sleeping core poller, which looks
+ * again every few milliseconds. -EBADF for an unknown handle. */
+int plat_net_poll(int handle, unsigned events, int64_t timeout_ns);
+
+/* shutdown(2) of a handle: how 0 (reading), 1 (writing), 2 (both). */
+int plat_net_shutdown(int handle, int how);
+
+/* The core's last reference to the handle is gone: the host connection
+ * ends (both directions) for every process of the sandbox, and the
+ * handle is no longer valid. */
+int plat_net_close(int handle);
+
 #endif

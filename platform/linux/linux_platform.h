@@ -106,4 +106,44 @@ bool plat_linux_pids_cgroup(void);
 /* The syscall gate's code range [start, end). */
 void plat_linux_gate_range(uintptr_t *start, uintptr_t *end);
 
+/* ---- the host network, by grant (platform/linux/broker.c) ----
+ * --allow-connect and --publish become a broker: a small process the
+ * supervisor forks before the sandbox, outside its namespaces, that
+ * alone may make host sockets (docs/security.md, "The network broker").
+ * A grant: destinations family/addr/prefix (a CIDR; prefix 32 or 128 is
+ * one address), ports port_lo..port_hi, protocols protos
+ * (PLAT_NET_TCP | PLAT_NET_UDP). A published port: the host listens on
+ * addr:host_port (proto PLAT_NET_TCP) and the sandbox takes connections
+ * with plat_net_accept(index), index its place in the list. */
+struct plat_linux_net_grant {
+  uint16_t family;
+  uint8_t addr[16];
+  int prefix;
+  uint16_t port_lo, port_hi;
+  unsigned protos;
+};
+struct plat_linux_publish {
+  uint16_t family;
+  uint8_t addr[16];
+  uint16_t host_port, guest_port;
+  unsigned proto;
+};
+/* In the supervisor, before the sandbox's fork: bind the published ports
+ * (as the invoking user, so root may publish a port below 1024), then
+ * fork the broker, which drops to the host ids uid:gid when run as root,
+ * applies Landlock and its own seccomp filter and serves the sandbox.
+ * Nothing happens without grants. Returns 0, or a negative errno with a
+ * one-line reason in why. */
+int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
+                         const struct plat_linux_publish *pubs, int npubs,
+                         uint32_t uid, uint32_t gid, char *why, size_t len);
+/* After the fork: the supervisor (in_sandbox false) drops its end of the
+ * sandbox's channel and the listeners; the sandbox keeps its end. */
+void plat_linux_net_forked(bool in_sandbox);
+/* The supervisor, once the sandbox ended: end the broker and collect it. */
+void plat_linux_net_stop(void);
+/* The sandbox's end of the channel (-1: no network grants); lockdown
+ * keeps it open and the filter pins sendmsg/recvmsg to it. */
+int plat_linux_net_channel(void);
+
 #endif

@@ -438,11 +438,14 @@ static int cmp_int(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Close every descriptor except 0, 1, 2 and the grants. */
+/* Close every descriptor except 0, 1, 2, the grants and the broker's
+ * channel. */
 static int close_other_fds(char *why, size_t len) {
-  int fds[MAX_GRANTS];
-  bool writable[MAX_GRANTS];
+  int fds[MAX_GRANTS + 1];
+  bool writable[MAX_GRANTS + 1];
   int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
+  if (plat_linux_net_channel() >= 0) /* the network broker's channel */
+    fds[n++] = plat_linux_net_channel();
   qsort(fds, (size_t)n, sizeof(int), cmp_int);
   unsigned next = 3;
   for (int i = 0; i <= n; i++) {

@@ -42,6 +42,11 @@ enum {
   HNR_pwrite64 = 18,
   HNR_setitimer = 38,
   HNR_getpid = 39,
+  HNR_sendto = 44,
+  HNR_recvfrom = 45,
+  HNR_sendmsg = 46,
+  HNR_recvmsg = 47,
+  HNR_shutdown = 48,
   HNR_clone = 56,
   HNR_exit = 60,
   HNR_wait4 = 61,
@@ -125,6 +130,13 @@ enum plat_fn {
   PF_KICK,
   PF_TIMER_SET,
   PF_REAP,
+  PF_NET_CONNECT,
+  PF_NET_ACCEPT,
+  PF_NET_SEND,
+  PF_NET_RECV,
+  PF_NET_POLL,
+  PF_NET_SHUTDOWN,
+  PF_NET_CLOSE,
   PF_COUNT
 };
 
@@ -292,5 +304,9 @@ int plat_mounts_clone(int fd, bool writable, int userns_fd);
 /* landlock.c: confine host file access to the grants. */
 int plat_landlock_apply(const int *fds, const bool *writable, int n,
                         int *out_abi);
+
+/* net.c: the page (MAP_SHARED, mapped before lockdown) that holds the
+ * broker channel's lock for every process of the sandbox. */
+int plat_linux_net_prepare_shared(void *page);
 
 #endif

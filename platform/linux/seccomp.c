@@ -20,11 +20,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "linux_platform.h"
 #include "plat_linux.h"
 
 #define ALLOW SCMP_ACT_ALLOW
@@ -176,6 +178,39 @@ static const struct {
     {HNR_fsync, 1u << 0},
 };
 
+/* Only with a network grant (--allow-connect, --publish): the broker's
+ * channel (its fd pinned exactly; set at build time) and the data path
+ * of the host sockets it hands in, which are connected, so sendto and
+ * recvfrom carry no address. Their fds are host fds (g_net_fd_args). */
+#define NET_RULES 5
+static void net_rules(struct rule *out, int ch) {
+  struct rule r[NET_RULES] = {
+      RULE(HNR_sendmsg, CMP(0, SCMP_CMP_EQ, ch),
+           CMP(2, SCMP_CMP_EQ, MSG_NOSIGNAL)),
+      RULE(HNR_recvmsg, CMP(0, SCMP_CMP_EQ, ch),
+           CMP(2, SCMP_CMP_EQ, MSG_CMSG_CLOEXEC)),
+      RULE(HNR_sendto, MASKED(3, ~(uint64_t)(MSG_DONTWAIT | MSG_NOSIGNAL), 0),
+           CMP(4, SCMP_CMP_EQ, 0), CMP(5, SCMP_CMP_EQ, 0)),
+      RULE(HNR_recvfrom, MASKED(3, ~(uint64_t)(MSG_DONTWAIT | MSG_PEEK), 0),
+           CMP(4, SCMP_CMP_EQ, 0), CMP(5, SCMP_CMP_EQ, 0)),
+      RULE(HNR_shutdown, CMP(1, SCMP_CMP_LE, 2)),
+  };
+  memcpy(out, r, sizeof(r));
+}
+
+static const struct {
+  int nr;
+  unsigned args;
+} g_net_fd_args[] = {
+    {HNR_sendto, 1u << 0},
+    {HNR_recvfrom, 1u << 0},
+    {HNR_shutdown, 1u << 0},
+};
+
+static bool net_granted(void) {
+  return plat_linux_net_channel() >= 0;
+}
+
 static int count_syscalls(void) {
   int n = 0;
   for (size_t i = 0; i < sizeof(g_rules) / sizeof(g_rules[0]); i++) {
@@ -184,7 +219,7 @@ static int count_syscalls(void) {
       seen |= g_rules[j].nr == g_rules[i].nr;
     n += !seen;
   }
-  return n;
+  return n + (net_granted() ? NET_RULES : 0);
 }
 
 /* libseccomp writes its program to an fd; a memfd keeps it off disk. */
@@ -197,6 +232,13 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
   for (size_t i = 0; !err && i < sizeof(g_rules) / sizeof(g_rules[0]); i++)
     err = seccomp_rule_add_array(ctx, ALLOW, g_rules[i].nr, g_rules[i].nargs,
                                  g_rules[i].args);
+  if (!err && net_granted()) {
+    struct rule net[NET_RULES];
+    net_rules(net, plat_linux_net_channel());
+    for (size_t i = 0; !err && i < NET_RULES; i++)
+      err = seccomp_rule_add_array(ctx, ALLOW, net[i].nr, net[i].nargs,
+                                   net[i].args);
+  }
   if (err)
     goto out;
   fd = memfd_create("moat-seccomp", MFD_CLOEXEC);
@@ -237,6 +279,23 @@ out:
  * and be at least 3, else the process is killed. Falls through to the
  * allowlist. Writes nothing when out is NULL; returns the length. */
 static size_t host_fd_checks(struct sock_filter *out) {
+  struct {
+    int nr;
+    unsigned args;
+  } all[sizeof(g_host_fd_args) / sizeof(g_host_fd_args[0]) +
+        sizeof(g_net_fd_args) / sizeof(g_net_fd_args[0])];
+  size_t nall = 0;
+  for (size_t i = 0; i < sizeof(g_host_fd_args) / sizeof(g_host_fd_args[0]);
+       i++, nall++) {
+    all[nall].nr = g_host_fd_args[i].nr;
+    all[nall].args = g_host_fd_args[i].args;
+  }
+  for (size_t i = 0;
+       net_granted() && i < sizeof(g_net_fd_args) / sizeof(g_net_fd_args[0]);
+       i++, nall++) {
+    all[nall].nr = g_net_fd_args[i].nr;
+    all[nall].args = g_net_fd_args[i].args;
+  }
   size_t n = 0, total = 0;
   for (int pass = 0; pass < 2; pass++) {
     n = 0;
@@ -247,15 +306,13 @@ static size_t host_fd_checks(struct sock_filter *out) {
     n++;                                                                       \
   } while (0)
     EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-    for (size_t i = 0; i < sizeof(g_host_fd_args) / sizeof(g_host_fd_args[0]);
-         i++) {
-      unsigned nargs = (unsigned)__builtin_popcount(g_host_fd_args[i].args);
+    for (size_t i = 0; i < nall; i++) {
+      unsigned nargs = (unsigned)__builtin_popcount(all[i].args);
       /* body: 5 per argument, then the jump out and the kill */
       uint8_t body = (uint8_t)(5 * nargs + 2);
-      EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)g_host_fd_args[i].nr,
-                    0, body));
+      EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)all[i].nr, 0, body));
       for (unsigned a = 0, k = 0; a < 6; a++) {
-        if (!(g_host_fd_args[i].args & (1u << a)))
+        if (!(all[i].args & (1u << a)))
           continue;
         uint32_t lo = (uint32_t)(offsetof(struct seccomp_data, args) + 8 * a);
         /* instructions left before this entry's kill, after each jump */

@@ -42,6 +42,13 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_KICK] = "plat_kick",
     [PF_TIMER_SET] = "plat_timer_set",
     [PF_REAP] = "plat_reap",
+    [PF_NET_CONNECT] = "plat_net_connect",
+    [PF_NET_ACCEPT] = "plat_net_accept",
+    [PF_NET_SEND] = "plat_net_send",
+    [PF_NET_RECV] = "plat_net_recv",
+    [PF_NET_POLL] = "plat_net_poll",
+    [PF_NET_SHUTDOWN] = "plat_net_shutdown",
+    [PF_NET_CLOSE] = "plat_net_close",
 };
 
 /* Names of the host syscalls the platform can make (the allowlist and the
@@ -61,6 +68,11 @@ static const struct {
     {HNR_rt_sigprocmask, "rt_sigprocmask"},
     {HNR_rt_sigreturn, "rt_sigreturn"},
     {HNR_getpid, "getpid"},
+    {HNR_sendto, "sendto"},
+    {HNR_recvfrom, "recvfrom"},
+    {HNR_sendmsg, "sendmsg"},
+    {HNR_recvmsg, "recvmsg"},
+    {HNR_shutdown, "shutdown"},
     {HNR_setitimer, "setitimer"},
     {HNR_clone, "clone"},
     {HNR_exit, "exit"},

@@ -60,8 +60,7 @@ long netlink_sendto(SYSARGS) {
   if (rc < 0)
     return rc;
   struct linux_iovec iov = {.iov_base = (void *)(uintptr_t)a1, .iov_len = len};
-  return moat_netlink_send((int)a0, &iov, 1, (int)a3, a4 ? &sa : NULL,
-                           salen);
+  return moat_netlink_send((int)a0, &iov, 1, (int)a3, a4 ? &sa : NULL, salen);
 }
 
 long netlink_recvfrom(SYSARGS) {
@@ -199,8 +198,7 @@ long netlink_setsockopt(SYSARGS) {
   size_t n = MIN((size_t)len, sizeof(val));
   if (n && user_read(val, a3, n) < 0)
     return -LINUX_EFAULT;
-  return moat_netlink_setsockopt((int)a0, (int)a1, (int)a2, val,
-                                 (uint32_t)len);
+  return moat_netlink_setsockopt((int)a0, (int)a1, (int)a2, val, (uint32_t)len);
 }
 
 /* What Linux answers for calls a netlink socket does not support. */

@@ -66,6 +66,7 @@ static inline const char *errname(int e) {
       [ESOCKTNOSUPPORT] = "ESOCKTNOSUPPORT",
       [EAFNOSUPPORT] = "EAFNOSUPPORT",
       [ECONNREFUSED] = "ECONNREFUSED",
+      [ENETUNREACH] = "ENETUNREACH",
       [ENOTCONN] = "ENOTCONN",
       [EISCONN] = "EISCONN",
       [ETIMEDOUT] = "ETIMEDOUT",

@@ -72,8 +72,8 @@ struct rtattr {
   ((len) -= (int)NLMSG_ALIGN((h)->nlmsg_len),                                  \
    (struct nlmsghdr *)((char *)(h) + NLMSG_ALIGN((h)->nlmsg_len)))
 #define RTA_OK(a, len)                                                         \
-  ((len) >= (int)sizeof(struct rtattr) && (a)->rta_len >= sizeof(struct rtattr) && \
-   (a)->rta_len <= (len))
+  ((len) >= (int)sizeof(struct rtattr) &&                                      \
+   (a)->rta_len >= sizeof(struct rtattr) && (a)->rta_len <= (len))
 #define RTA_NEXT(a, len)                                                       \
   ((len) -= (int)NLMSG_ALIGN((a)->rta_len),                                    \
    (struct rtattr *)((char *)(a) + NLMSG_ALIGN((a)->rta_len)))
@@ -93,7 +93,10 @@ struct rtattr {
   } while (0)
 
 static const char *fam(int f) {
-  return f == AF_INET ? "inet" : f == AF_INET6 ? "inet6" : f == AF_PACKET ? "packet" : "?";
+  return f == AF_INET     ? "inet"
+         : f == AF_INET6  ? "inet6"
+         : f == AF_PACKET ? "packet"
+                          : "?";
 }
 
 static void show_addr(const char *what, const struct sockaddr *sa) {
@@ -122,8 +125,7 @@ static void test_getifaddrs(void) {
     if (strcmp(a->ifa_name, "lo"))
       continue;
     printf("getifaddrs lo %s flags 0x%x\n",
-           a->ifa_addr ? fam(a->ifa_addr->sa_family) : "noaddr",
-           a->ifa_flags);
+           a->ifa_addr ? fam(a->ifa_addr->sa_family) : "noaddr", a->ifa_flags);
     show_addr("addr", a->ifa_addr);
     show_addr("netmask", a->ifa_netmask);
     printf("  data %s\n", a->ifa_data ? "yes" : "no");
@@ -260,16 +262,18 @@ static void read_replies(int fd, unsigned seq, unsigned pid, bool dump) {
   for (int rounds = 0; rounds < 64; rounds++) {
     struct sockaddr_nl from;
     struct iovec iov = {buf, sizeof(buf)};
-    struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof(from),
-                       .msg_iov = &iov, .msg_iovlen = 1};
+    struct msghdr m = {.msg_name = &from,
+                       .msg_namelen = sizeof(from),
+                       .msg_iov = &iov,
+                       .msg_iovlen = 1};
     ssize_t n = recvmsg(fd, &m, 0);
     if (n < 0) {
       printf("  recvmsg: %s\n", errname(errno));
       return;
     }
     if (rounds == 0)
-      printf("  from family %d pid %u namelen %u flags 0x%x\n",
-             from.nl_family, from.nl_pid, m.msg_namelen, m.msg_flags);
+      printf("  from family %d pid %u namelen %u flags 0x%x\n", from.nl_family,
+             from.nl_pid, m.msg_namelen, m.msg_flags);
     for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (int)n);
          h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_seq != seq || h->nlmsg_pid != pid)
@@ -314,8 +318,7 @@ static void read_replies(int fd, unsigned seq, unsigned pid, bool dump) {
           char s[64];
           if (a->rta_type == IFA_ADDRESS || a->rta_type == IFA_LOCAL) {
             inet_ntop(i->ifa_family, RTA_DATA(a), s, sizeof(s));
-            printf(" %s %s", a->rta_type == IFA_LOCAL ? "local" : "address",
-                   s);
+            printf(" %s %s", a->rta_type == IFA_LOCAL ? "local" : "address", s);
           } else if (a->rta_type == IFA_LABEL) {
             printf(" label %s", (char *)RTA_DATA(a));
           }

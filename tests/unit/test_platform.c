@@ -733,3 +733,128 @@ int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns) {
   unsigned ready = stream == 0 ? 0x041u : 0x104u; /* IN|RDNORM, OUT|WRNORM */
   return (int)(ready & events);
 }
+
+/* ---- the host network ------------------------------------------------
+ * Real host sockets (the unit tests run unconfined), for the grants the
+ * test gave with testplat_net_grant: one family, address and port each.
+ * A handle is the host fd. */
+#include <netinet/in.h>
+#include <sys/poll.h>
+#include <sys/socket.h>
+
+static struct {
+  int family;
+  uint8_t addr[16];
+  uint16_t port;
+} g_net_grants[16];
+static int g_net_ngrants;
+
+void testplat_net_grant(int family, const uint8_t *addr, uint16_t port) {
+  g_net_grants[g_net_ngrants].family = family;
+  memcpy(g_net_grants[g_net_ngrants].addr, addr, family == AF_INET ? 4 : 16);
+  g_net_grants[g_net_ngrants++].port = port;
+}
+
+void testplat_net_reset(void) {
+  g_net_ngrants = 0;
+}
+
+static void net_addr_of(const struct sockaddr_storage *ss,
+                        struct plat_net_addr *out) {
+  memset(out, 0, sizeof(*out));
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const void *)ss;
+    out->family = LINUX_AF_INET;
+    out->port = ntohs(s->sin_port);
+    memcpy(out->addr, &s->sin_addr, 4);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s = (const void *)ss;
+    out->family = LINUX_AF_INET6;
+    out->port = ntohs(s->sin6_port);
+    memcpy(out->addr, &s->sin6_addr, 16);
+  }
+}
+
+int plat_net_connect(int proto, const struct plat_net_addr *dst,
+                     int *out_handle, struct plat_net_addr *out_local,
+                     struct plat_net_addr *out_peer) {
+  if (proto != PLAT_NET_TCP && proto != PLAT_NET_UDP)
+    return -LINUX_EINVAL;
+  bool ok = false;
+  size_t alen = dst->family == LINUX_AF_INET ? 4 : 16;
+  for (int i = 0; i < g_net_ngrants; i++)
+    ok |= g_net_grants[i].family == dst->family &&
+          g_net_grants[i].port == dst->port &&
+          !memcmp(g_net_grants[i].addr, dst->addr, alen);
+  if (!ok)
+    return -LINUX_ENETUNREACH;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  if (dst->family == LINUX_AF_INET) {
+    struct sockaddr_in *s = (void *)&ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons(dst->port);
+    memcpy(&s->sin_addr, dst->addr, 4);
+    len = sizeof(*s);
+  } else {
+    struct sockaddr_in6 *s = (void *)&ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(dst->port);
+    memcpy(&s->sin6_addr, dst->addr, 16);
+    len = sizeof(*s);
+  }
+  int fd = socket(
+      ss.ss_family,
+      (proto == PLAT_NET_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  len = sizeof(ss);
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  net_addr_of(&ss, out_local);
+  len = sizeof(ss);
+  getpeername(fd, (struct sockaddr *)&ss, &len);
+  net_addr_of(&ss, out_peer);
+  *out_handle = fd;
+  return 0;
+}
+
+int plat_net_accept(int index, int *out_handle,
+                    struct plat_net_addr *out_peer) {
+  (void)index, (void)out_handle, (void)out_peer;
+  return -LINUX_EINVAL;
+}
+
+long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
+  long r =
+      send(handle, buf, len,
+           MSG_NOSIGNAL | ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0));
+  return r < 0 ? -errno : r;
+}
+
+long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
+  long r = recv(handle, buf, len,
+                ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0) |
+                    ((flags & PLAT_NET_PEEK) ? MSG_PEEK : 0));
+  return r < 0 ? -errno : r;
+}
+
+int plat_net_poll(int handle, unsigned events, int64_t timeout_ns) {
+  struct pollfd p = {handle, (short)events, 0};
+  int r = poll(&p, 1, (int)(timeout_ns / 1000000));
+  return r <= 0 ? 0 : (unsigned short)p.revents;
+}
+
+int plat_net_shutdown(int handle, int how) {
+  return shutdown(handle, how) < 0 ? -errno : 0;
+}
+
+int plat_net_close(int handle) {
+  shutdown(handle, SHUT_RDWR);
+  return close(handle) < 0 ? -errno : 0;
+}

@@ -60,6 +60,7 @@ Suite *suite_proc(void);
 Suite *suite_model(void);
 Suite *suite_hostdeath(void);
 Suite *suite_concurrent(void);
+Suite *suite_hostsock(void);
 
 /* A test case with a timeout that suits ASan. */
 static inline TCase *unit_tcase(Suite *s, const char *name) {

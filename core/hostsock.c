@@ -1,0 +1,287 @@
+/* Host-backed sockets: the core's side of the host network (see
+ * core/hostsock.h). Data crosses a bounce buffer in the arena: the host
+ * call never sees a guest pointer, and a fault on the guest's buffer is
+ * the guest's EFAULT (rt_ucopy), never the host's. */
+#include "hostsock.h"
+#include "file.h"
+#include "poll.h"
+#include "vfs_impl.h"
+
+#define BOUNCE 65536u
+#define DGRAM_MAX 65507u /* the largest UDP payload over IPv4 */
+#define SOCKFS_MAGIC 0x534f434bull
+
+
+static struct hostsock *hostsock_new(int type, int handle,
+                                     const struct plat_net_addr *local,
+                                     const struct plat_net_addr *peer) {
+  struct hostsock *h = kzalloc(sizeof(*h));
+  if (!h) {
+    plat_net_close(handle);
+    return NULL;
+  }
+  h->handle = handle;
+  h->type = type;
+  if (local)
+    h->local = *local;
+  if (peer)
+    h->peer = *peer;
+  return h;
+}
+
+int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
+                     struct hostsock **out) {
+  if (type != LINUX_SOCK_STREAM && type != LINUX_SOCK_DGRAM)
+    return -LINUX_EPROTONOSUPPORT;
+  if (family != LINUX_AF_INET && family != LINUX_AF_INET6)
+    return -LINUX_EAFNOSUPPORT;
+  struct plat_net_addr dst = {.family = (uint16_t)family, .port = port};
+  memcpy(dst.addr, addr, family == LINUX_AF_INET ? 4 : 16);
+  struct plat_net_addr local, peer;
+  int handle;
+  int rc = plat_net_connect(type == LINUX_SOCK_STREAM ? PLAT_NET_TCP
+                                                      : PLAT_NET_UDP,
+                            &dst, &handle, &local, &peer);
+  if (rc < 0)
+    return rc;
+  if (handle <= 0)
+    return -LINUX_EIO;
+  *out = hostsock_new(type, handle, &local, &peer);
+  return *out ? 0 : -LINUX_ENOMEM;
+}
+
+int hostsock_accept(int index, struct hostsock **out) {
+  struct plat_net_addr peer;
+  int handle;
+  int rc = plat_net_accept(index, &handle, &peer);
+  if (rc < 0)
+    return rc;
+  if (handle <= 0)
+    return -LINUX_EIO;
+  *out = hostsock_new(LINUX_SOCK_STREAM, handle, NULL, &peer);
+  return *out ? 0 : -LINUX_ENOMEM;
+}
+
+static size_t iov_total(const struct linux_iovec *iov, int iovcnt) {
+  size_t n = 0;
+  for (int i = 0; i < iovcnt; i++)
+    n += iov[i].iov_len;
+  return n;
+}
+
+/* Copy n bytes starting skip bytes into the guest's iovecs out of (to
+ * false) or into (to true) buf. Returns bytes not copied (a fault). */
+static size_t iov_copy(const struct linux_iovec *iov, int iovcnt, size_t skip,
+                       uint8_t *buf, size_t n, bool to_guest) {
+  size_t done = 0;
+  for (int i = 0; i < iovcnt && done < n; i++) {
+    size_t l = iov[i].iov_len;
+    if (skip >= l) {
+      skip -= l;
+      continue;
+    }
+    size_t take = MIN(l - skip, n - done);
+    uint8_t *g = (uint8_t *)iov[i].iov_base + skip;
+    size_t left = to_guest ? rt_ucopy(g, buf + done, take)
+                           : rt_ucopy(buf + done, g, take);
+    skip = 0;
+    done += take - left;
+    if (left)
+      break;
+  }
+  return n - done;
+}
+
+long hostsock_send(struct hostsock *h, const struct linux_iovec *iov,
+                   int iovcnt, int flags, bool nonblock) {
+  (void)flags;
+  size_t total = iov_total(iov, iovcnt);
+  if (h->type == LINUX_SOCK_DGRAM && total > DGRAM_MAX)
+    return -LINUX_EMSGSIZE;
+  uint8_t *buf = kmalloc(BOUNCE);
+  if (!buf)
+    return -LINUX_ENOBUFS;
+  size_t sent = 0;
+  long rc = 0;
+  unsigned pf = nonblock ? PLAT_NET_DONTWAIT : 0;
+  do {
+    size_t n = MIN(total - sent, (size_t)BOUNCE);
+    if (iov_copy(iov, iovcnt, sent, buf, n, false)) {
+      rc = -LINUX_EFAULT;
+      break;
+    }
+    rc = plat_net_send(h->handle, buf, n, pf);
+    if (rc < 0)
+      break;
+    if ((size_t)rc > n) {
+      rc = -LINUX_EIO;
+      break;
+    }
+    sent += (size_t)rc;
+    /* a stream in blocking mode takes everything, as Linux's send */
+  } while (h->type == LINUX_SOCK_STREAM && !nonblock && rc > 0 &&
+           sent < total);
+  kfree(buf);
+  if (sent && h->type == LINUX_SOCK_STREAM)
+    return (long)sent;
+  return rc < 0 ? rc : (long)sent;
+}
+
+long hostsock_recv(struct hostsock *h, const struct linux_iovec *iov,
+                   int iovcnt, int flags, bool nonblock, int *msg_flags) {
+  size_t total = iov_total(iov, iovcnt);
+  bool dgram = h->type == LINUX_SOCK_DGRAM;
+  bool peek = flags & LINUX_MSG_PEEK;
+  bool waitall = (flags & LINUX_MSG_WAITALL) && !dgram && !peek;
+  *msg_flags = 0;
+  if (flags & LINUX_MSG_OOB)
+    return -LINUX_EINVAL;
+  uint8_t *buf = kmalloc(BOUNCE);
+  if (!buf)
+    return -LINUX_ENOBUFS;
+  size_t got = 0;
+  long rc = 0;
+  unsigned pf = (nonblock ? PLAT_NET_DONTWAIT : 0) | (peek ? PLAT_NET_PEEK : 0);
+  do {
+    /* A datagram is taken whole (the bounce holds the largest), then cut
+     * to what the guest gave room for. */
+    size_t n = dgram ? BOUNCE : MIN(total - got, (size_t)BOUNCE);
+    rc = plat_net_recv(h->handle, buf, n, pf);
+    if (rc <= 0)
+      break;
+    if ((size_t)rc > n) {
+      rc = -LINUX_EIO;
+      break;
+    }
+    size_t take = MIN((size_t)rc, total - got);
+    if (iov_copy(iov, iovcnt, got, buf, take, true)) {
+      rc = -LINUX_EFAULT;
+      break;
+    }
+    if (dgram) {
+      if ((size_t)rc > total)
+        *msg_flags |= LINUX_MSG_TRUNC;
+      got = (flags & LINUX_MSG_TRUNC) ? (size_t)rc : take;
+      break;
+    }
+    got += take;
+  } while (waitall && got < total);
+  kfree(buf);
+  if (got)
+    return (long)got;
+  return rc;
+}
+
+unsigned hostsock_poll(struct hostsock *h, unsigned events) {
+  int r = plat_net_poll(h->handle,
+                        events | VFS_POLLIN | VFS_POLLOUT | LINUX_POLLRDHUP, 0);
+  if (r < 0)
+    return VFS_POLLERR;
+  return (unsigned)r & (events | VFS_POLLHUP | VFS_POLLERR);
+}
+
+int hostsock_shutdown(struct hostsock *h, int how) {
+  return plat_net_shutdown(h->handle, how);
+}
+
+void hostsock_name(struct hostsock *h, bool peer, void *out, uint32_t *len) {
+  const struct plat_net_addr *a = peer ? &h->peer : &h->local;
+  uint8_t sa[28];
+  uint32_t n;
+  memset(sa, 0, sizeof(sa));
+  uint16_t family = a->family ? a->family : LINUX_AF_INET;
+  memcpy(sa, &family, 2);
+  sa[2] = (uint8_t)(a->port >> 8); /* network order */
+  sa[3] = (uint8_t)a->port;
+  if (family == LINUX_AF_INET6) {
+    memcpy(sa + 8, a->addr, 16);
+    n = 28;
+  } else {
+    memcpy(sa + 4, a->addr, 4);
+    n = 16;
+  }
+  memcpy(out, sa, MIN(*len, n));
+  *len = n;
+}
+
+void hostsock_release(struct hostsock *h) {
+  if (!h)
+    return;
+  plat_net_close(h->handle);
+  kfree(h);
+}
+
+/* ---- a guest file of its own ------------------------------------------ */
+
+static long hs_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  (void)pos;
+  struct linux_iovec iov = {.iov_base = buf, .iov_len = len};
+  int mf;
+  return hostsock_recv(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK,
+                       &mf);
+}
+
+static long hs_write(struct file *f, const void *buf, size_t len,
+                     uint64_t *pos) {
+  (void)pos;
+  struct linux_iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+  long rc =
+      hostsock_send(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK);
+  if (rc == -LINUX_EPIPE)
+    pipe_raise_sigpipe();
+  return rc;
+}
+
+static unsigned hs_poll(struct file *f, unsigned events) {
+  return hostsock_poll(f->private, events);
+}
+
+static void hs_release(struct file *f) {
+  epoll_file_released(f);
+  hostsock_release(f->private);
+}
+
+static int hs_reopen(struct inode *inode, struct file *f) {
+  (void)inode, (void)f;
+  return -LINUX_ENXIO;
+}
+
+static const struct file_ops hs_reopen_ops = {.open = hs_reopen};
+
+static const struct file_ops hs_ops = {
+    .release = hs_release,
+    .read = hs_read,
+    .write = hs_write,
+    .poll = hs_poll,
+    .poll_unnotified = true,
+    .epoll_release_hook = true,
+    .stream = true,
+};
+
+bool hostsock_file(const struct file *f) {
+  return f && f->ops == &hs_ops;
+}
+
+struct hostsock *hostsock_of(const struct file *f) {
+  return hostsock_file(f) ? f->private : NULL;
+}
+
+int hostsock_file_new(struct hostsock *h, unsigned flags, struct file **out) {
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->pipe_lock);
+  if (!v->sockfs)
+    v->sockfs = vfs_sb_alloc("sockfs", SOCKFS_MAGIC, 0);
+  struct superblock *sb = v->sockfs;
+  rt_unlock(&v->pipe_lock);
+  struct inode *inode =
+      sb ? vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &hs_reopen_ops)
+         : NULL;
+  if (!inode)
+    return -LINUX_ENOMEM;
+  vfs_cred(&inode->uid, &inode->gid);
+  int rc = file_open_inode(inode, LINUX_O_RDWR | flags, &hs_ops, out);
+  vfs_inode_put(inode);
+  if (rc == 0)
+    (*out)->private = h;
+  return rc;
+}

@@ -1,0 +1,61 @@
+/* Host-backed sockets (core/hostsock.c): a guest socket whose other end
+ * is on the host's network, reached only through the South contract's
+ * plat_net_* calls, which the platform grants per destination
+ * (--allow-connect) or per published port (--publish). The socket layer
+ * (core/socket.c) decides that a destination is not the sandbox's own
+ * and asks here; everything after the connect (send, receive, readiness,
+ * shutdown, names) goes through the struct hostsock.
+ *
+ * A struct hostsock lives in the arena and is shared by every guest
+ * process that holds the socket; its handle is valid in all of them (the
+ * platform finds each process's own host descriptor). No lock is held
+ * across a host call: the host socket is itself safe for concurrent use,
+ * as a Linux socket is. */
+#ifndef MOAT_CORE_HOSTSOCK_H
+#define MOAT_CORE_HOSTSOCK_H
+
+#include "moat/platform.h"
+#include "rt.h"
+
+struct file;
+
+struct hostsock {
+  int handle; /* plat_net_* */
+  int type;   /* LINUX_SOCK_STREAM or LINUX_SOCK_DGRAM */
+  struct plat_net_addr local, peer;
+};
+
+/* Connect to family/addr/port on the host network, if granted: 0 and a
+ * new object in *out; -ENETUNREACH when not granted, the host's error
+ * (-ECONNREFUSED, -ETIMEDOUT, ...) otherwise. type: LINUX_SOCK_STREAM
+ * (TCP) or LINUX_SOCK_DGRAM (UDP). addr in network order. */
+int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
+                     struct hostsock **out);
+/* A connection waiting at published port index (plat_net_accept),
+ * without blocking: -EAGAIN when none. */
+int hostsock_accept(int index, struct hostsock **out);
+/* Guest iovecs (checked by the shim); nonblock: O_NONBLOCK or
+ * MSG_DONTWAIT. A send on a stream takes everything unless nonblock;
+ * -EPIPE when the connection is gone (the caller raises SIGPIPE unless
+ * MSG_NOSIGNAL). A receive sets LINUX_MSG_TRUNC in *msg_flags for a cut
+ * datagram; flags LINUX_MSG_PEEK, LINUX_MSG_WAITALL, LINUX_MSG_TRUNC. */
+long hostsock_send(struct hostsock *h, const struct linux_iovec *iov,
+                   int iovcnt, int flags, bool nonblock);
+long hostsock_recv(struct hostsock *h, const struct linux_iovec *iov,
+                   int iovcnt, int flags, bool nonblock, int *msg_flags);
+/* Ready events now (VFS_POLL*, LINUX_POLLRDHUP): the host's answer. */
+unsigned hostsock_poll(struct hostsock *h, unsigned events);
+int hostsock_shutdown(struct hostsock *h, int how);
+/* A sockaddr_in or sockaddr_in6 of the local (peer false) or peer address
+ * into buf (at most *len bytes), *len its full length. */
+void hostsock_name(struct hostsock *h, bool peer, void *buf, uint32_t *len);
+/* The last reference: the host connection ends. */
+void hostsock_release(struct hostsock *h);
+
+/* A guest file for h (S_IFSOCK, read/write/poll as a socket; takes h),
+ * for a socket layer that has no object of its own to hang it on. */
+int hostsock_file_new(struct hostsock *h, unsigned flags, struct file **out);
+bool hostsock_file(const struct file *f);
+struct hostsock *hostsock_of(const struct file *f);
+
+#endif

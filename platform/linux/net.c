@@ -1,0 +1,306 @@
+/* plat_net_*: the host network as the sandbox's side sees it. The
+ * sandbox's host processes can make no host socket (no socket, connect
+ * or bind on the allowlist; Landlock denies TCP connect and bind; an
+ * empty network namespace): they ask the broker (broker.c) over the
+ * channel, one request at a time under a lock shared by every process of
+ * the sandbox, and get a connected host socket as SCM_RIGHTS. After
+ * that, data moves with sendto/recvfrom (no address: the socket is
+ * connected, so the destination is the broker's), ppoll and shutdown on
+ * the host fd, which the filter allows only for fds 3 and above.
+ *
+ * A handle is the broker's id for the socket, the same in every process.
+ * Host fds are per process: each process keeps its own fd per handle in
+ * g_local (copied by fork with the fds themselves) and asks the broker
+ * for a copy (BROKER_DUP) of a handle it does not hold yet. Runs after
+ * lockdown: no libc, only hsys. */
+#include <sys/socket.h>
+
+#include "broker.h"
+#include "linux_platform.h"
+#include "plat_linux.h"
+
+#define LOCAL_SLOTS 256
+#define NET_MAX_LEN 0x7ffff000ul
+
+/* In memory shared by every process of the sandbox (mapped before
+ * lockdown): the channel's lock (a futex word) and the request counter. */
+struct net_shared {
+  uint32_t lock; /* 0 free, 1 held, 2 held with waiters */
+  uint32_t seq;
+};
+static struct net_shared *g_net_shared;
+
+/* This process's own host fd per handle (id % LOCAL_SLOTS): a slot holding
+ * another id is closed and refilled (the other socket's fd is fetched
+ * again when it is next used). */
+static struct {
+  int32_t id;
+  int fd;
+} g_local[LOCAL_SLOTS];
+
+int plat_linux_net_prepare_shared(void *page) {
+  g_net_shared = page;
+  return 0;
+}
+
+static void chan_lock(void) {
+  uint32_t *w = &g_net_shared->lock;
+  uint32_t c = 0;
+  if (__atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE,
+                                  __ATOMIC_RELAXED))
+    return;
+  if (c != 2)
+    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    hsys6(HNR_futex, w, 0 /* FUTEX_WAIT, shared */, 2, 0, 0, 0);
+    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+static void chan_unlock(void) {
+  uint32_t *w = &g_net_shared->lock;
+  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2)
+    hsys6(HNR_futex, w, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
+}
+
+/* One request and its reply; *out_fd the socket passed with it (-1:
+ * none). Replies to an earlier request whose process gave up (it died)
+ * are skipped, their fd closed. The exchange is finished even when the
+ * thread is kicked: the broker's connect is bounded. */
+static int broker_call(struct broker_req *q, struct broker_rep *rep,
+                       int *out_fd) {
+  int ch = plat_linux_net_channel();
+  *out_fd = -1;
+  if (ch < 0 || !g_net_shared)
+    return -LINUX_ENETUNREACH;
+  chan_lock();
+  q->magic = BROKER_MAGIC;
+  q->seq = __atomic_add_fetch(&g_net_shared->seq, 1, __ATOMIC_RELAXED);
+  struct iovec iov = {q, sizeof(*q)};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  long r;
+  do
+    r = hsys3(HNR_sendmsg, ch, &m, MSG_NOSIGNAL);
+  while (r == -LINUX_EINTR);
+  int err = r < 0 ? (int)r : 0;
+  while (!err) {
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct iovec riov = {rep, sizeof(*rep)};
+    struct msghdr rm = {.msg_iov = &riov,
+                        .msg_iovlen = 1,
+                        .msg_control = cm.buf,
+                        .msg_controllen = sizeof(cm.buf)};
+    for (size_t i = 0; i < sizeof(cm.buf); i++)
+      cm.buf[i] = 0;
+    r = hsys3(HNR_recvmsg, ch, &rm, MSG_CMSG_CLOEXEC);
+    if (r == -LINUX_EINTR)
+      continue;
+    if (r <= 0) {
+      err = r == 0 ? -LINUX_ENETUNREACH : (int)r; /* the broker is gone */
+      break;
+    }
+    int fd = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&rm);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int *p = (int *)(void *)CMSG_DATA(c);
+      fd = *p;
+    }
+    if (r != sizeof(*rep) || rep->magic != BROKER_MAGIC ||
+        rep->seq != q->seq) {
+      if (fd >= 3)
+        hsys1(HNR_close, fd);
+      continue; /* a stale reply */
+    }
+    /* The broker is outside the sandbox but still checked: a fd only
+     * with success, and a plausible one. */
+    if (rep->err > 0 || rep->err < -4095)
+      rep->err = -LINUX_EIO;
+    if (rep->err == 0 && fd < 3 && q->op != BROKER_CLOSE)
+      rep->err = -LINUX_EIO;
+    if (rep->err != 0 && fd >= 3) {
+      hsys1(HNR_close, fd);
+      fd = -1;
+    }
+    *out_fd = fd;
+    err = rep->err;
+    break;
+  }
+  chan_unlock();
+  return err;
+}
+
+static void local_put(int32_t id, int fd) {
+  int slot = (int)((uint32_t)id % LOCAL_SLOTS);
+  if (g_local[slot].id && g_local[slot].fd >= 3 && g_local[slot].fd != fd)
+    hsys1(HNR_close, g_local[slot].fd);
+  g_local[slot].id = id;
+  g_local[slot].fd = fd;
+}
+
+/* This process's host fd for a handle, fetched from the broker the first
+ * time. */
+static int local_fd(int handle) {
+  if (handle <= 0)
+    return -LINUX_EBADF;
+  int slot = (int)((uint32_t)handle % LOCAL_SLOTS);
+  if (g_local[slot].id == handle)
+    return g_local[slot].fd;
+  struct broker_req q = {.op = BROKER_DUP, .id = handle};
+  struct broker_rep rep;
+  int fd;
+  int err = broker_call(&q, &rep, &fd);
+  if (err)
+    return err == -LINUX_ENETUNREACH ? -LINUX_EBADF : err;
+  local_put(handle, fd);
+  return fd;
+}
+
+static void from_rep(uint16_t family, uint16_t port, const uint8_t *addr,
+                     struct plat_net_addr *out) {
+  if (!out)
+    return;
+  out->family = family == LINUX_AF_INET || family == LINUX_AF_INET6 ? family
+                                                                    : 0;
+  out->port = port;
+  for (int i = 0; i < 16; i++)
+    out->addr[i] = addr[i];
+}
+
+static int new_socket(struct broker_req *q, int *out_handle,
+                      struct plat_net_addr *out_local,
+                      struct plat_net_addr *out_peer) {
+  struct broker_rep rep;
+  int fd;
+  int err = broker_call(q, &rep, &fd);
+  if (err)
+    return err;
+  if (rep.id <= 0) {
+    hsys1(HNR_close, fd);
+    return -LINUX_EIO;
+  }
+  local_put(rep.id, fd);
+  *out_handle = rep.id;
+  from_rep(rep.lfamily, rep.lport, rep.laddr, out_local);
+  from_rep(rep.pfamily, rep.pport, rep.paddr, out_peer);
+  return 0;
+}
+
+int plat_net_connect(int proto, const struct plat_net_addr *dst,
+                     int *out_handle, struct plat_net_addr *out_local,
+                     struct plat_net_addr *out_peer) {
+  plat_count(PF_NET_CONNECT);
+  if (proto != PLAT_NET_TCP && proto != PLAT_NET_UDP)
+    return -LINUX_EINVAL;
+  if (dst->family != LINUX_AF_INET && dst->family != LINUX_AF_INET6)
+    return -LINUX_EINVAL;
+  struct broker_req q = {.op = BROKER_CONNECT,
+                         .proto = (uint8_t)proto,
+                         .family = dst->family,
+                         .port = dst->port};
+  for (int i = 0; i < 16; i++)
+    q.addr[i] = dst->addr[i];
+  return new_socket(&q, out_handle, out_local, out_peer);
+}
+
+int plat_net_accept(int index, int *out_handle,
+                    struct plat_net_addr *out_peer) {
+  plat_count(PF_NET_ACCEPT);
+  if (index < 0)
+    return -LINUX_EINVAL;
+  struct broker_req q = {.op = BROKER_ACCEPT, .id = index};
+  return new_socket(&q, out_handle, NULL, out_peer);
+}
+
+static bool kicked(void) {
+  struct plat_thread *t = plat_current_thread();
+  return t && __atomic_load_n(&t->kicked, __ATOMIC_SEQ_CST);
+}
+
+long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
+  plat_count(PF_NET_SEND);
+  int fd = local_fd(handle);
+  if (fd < 0)
+    return fd;
+  if (len > NET_MAX_LEN)
+    len = NET_MAX_LEN;
+  int hflags = MSG_NOSIGNAL | ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0);
+  long r;
+  do
+    r = hsys6(HNR_sendto, fd, buf, len, hflags, 0, 0);
+  while (r == -LINUX_EINTR && !kicked());
+  if (r > (long)len)
+    return -LINUX_EIO;
+  return r;
+}
+
+long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
+  plat_count(PF_NET_RECV);
+  int fd = local_fd(handle);
+  if (fd < 0)
+    return fd;
+  if (len > NET_MAX_LEN)
+    len = NET_MAX_LEN;
+  int hflags = ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0) |
+               ((flags & PLAT_NET_PEEK) ? MSG_PEEK : 0);
+  long r;
+  do
+    r = hsys6(HNR_recvfrom, fd, buf, len, hflags, 0, 0);
+  while (r == -LINUX_EINTR && !kicked());
+  if (r > (long)len)
+    return -LINUX_EIO;
+  return r;
+}
+
+int plat_net_poll(int handle, unsigned events, int64_t timeout_ns) {
+  plat_count(PF_NET_POLL);
+  int fd = local_fd(handle);
+  if (fd < 0)
+    return fd;
+  if (timeout_ns < 0)
+    return -LINUX_EINVAL;
+  struct {
+    int32_t fd;
+    int16_t events, revents;
+  } pfd = {fd, (int16_t)(events & 0x3fff), 0};
+  struct linux_timespec ts = {timeout_ns / 1000000000,
+                              timeout_ns % 1000000000};
+  long r = hsys4(HNR_ppoll, &pfd, 1, &ts, 0);
+  if (r <= 0)
+    return 0;
+  return (uint16_t)pfd.revents;
+}
+
+int plat_net_shutdown(int handle, int how) {
+  plat_count(PF_NET_SHUTDOWN);
+  if (how < 0 || how > 2)
+    return -LINUX_EINVAL;
+  int fd = local_fd(handle);
+  if (fd < 0)
+    return fd;
+  return (int)hsys2(HNR_shutdown, fd, how);
+}
+
+int plat_net_close(int handle) {
+  plat_count(PF_NET_CLOSE);
+  if (handle <= 0)
+    return -LINUX_EBADF;
+  int slot = (int)((uint32_t)handle % LOCAL_SLOTS);
+  if (g_local[slot].id == handle) {
+    hsys1(HNR_close, g_local[slot].fd);
+    g_local[slot].id = 0;
+    g_local[slot].fd = -1;
+  }
+  /* The broker shuts its copy down both ways: the connection ends for
+   * every process that still holds a copy. */
+  struct broker_req q = {.op = BROKER_CLOSE, .id = handle};
+  struct broker_rep rep;
+  int fd;
+  int err = broker_call(&q, &rep, &fd);
+  if (fd >= 3)
+    hsys1(HNR_close, fd);
+  return err == -LINUX_ENETUNREACH ? -LINUX_EBADF : err;
+}
