@@ -11,6 +11,7 @@
 #include "file.h"
 #include "flock.h"
 #include "mm.h"
+#include "poll.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "proc.h"
@@ -1304,6 +1305,7 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
 }
 
 static void proc_end_finish(struct proc *p, const struct proc_end *e) {
+  poll_notify_obj(p); /* its pidfds are readable now (core/pidfd.c) */
   if (e->parent)
     task_wake_proc(e->parent);
   if (e->init_has_zombie && e->init && e->init != p)
@@ -1328,10 +1330,13 @@ static _Noreturn void proc_exit(int code, int host_status) {
     p->cpu_ns = cpu;
   if (!shared_host)
     mm_release();
+  /* Under the lock: pidfd_getfd of another process looks at p->fdt. */
+  rt_lock(&p->lock);
   struct fd_table *fdt = p->fdt;
   struct fs_context *fs = p->fs;
   p->fdt = NULL;
   p->fs = NULL;
+  rt_unlock(&p->lock);
   if (fdt)
     fdt_put(fdt);
   flock_proc_gone(p->pid); /* its POSIX record locks */
@@ -1583,6 +1588,7 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
     }
     rt_unlock(&tt->lock);
     if (found) {
+      poll_notify_obj(found); /* its pidfds hang up */
       kfree(found);
       return info->pid;
     }

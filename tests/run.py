@@ -3082,6 +3082,25 @@ def python_localhost_netif(ctx):
     compare("localhost and lo: native vs moat", native, moat)
 
 
+# ---------------------------------------------------------------------------
+# issue 9, item 3: pidfds in a real program (os.pidfd_open,
+# signal.pidfd_send_signal, select.poll, os.waitid(P_PIDFD), asyncio's
+# PidfdChildWatcher), native vs moat.
+
+def python_pidfd(ctx):
+    ctx.need_moat()
+    py = "/usr/bin/python3"  # the default root shows the host's /usr
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "pidfd_asyncio.py")
+    native = run([py, prog], env=ctx.guest_env())
+    if native.status != 0:
+        fail("the native run failed: %s" % show(native.stderr))
+    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
+                            "--", py, "/p/pidfd_asyncio.py"), env=None)
+    compare("pidfds from python3: native vs moat", native, moat)
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -3162,6 +3181,7 @@ def register_all(ctx):
     # AF_UNIX sockets in real programs (issue 8)
     register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
     register("programs/python-localhost-netif", python_localhost_netif)
+    register("programs/python-pidfd", python_pidfd)
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)

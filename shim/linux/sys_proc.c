@@ -55,11 +55,30 @@ void north_interrupt(struct moat_regs *regs) {
 
 /* Everything clone and clone3 share. stack/tls/ptid/ctid are guest
  * values, checked here. */
+/* CLONE_PIDFD: the parent's pidfd of the child (Linux makes it after
+ * the child's copy of the descriptors, so the child has none), written
+ * where the caller asked. */
+static long clone_pidfd(long pid, uint64_t flags, uint64_t pidfd_addr) {
+  if (pid <= 0 || !(flags & CLONE_PIDFD))
+    return pid;
+  int32_t fd = moat_pidfd_open((int)pid, 0);
+  if (fd >= 0)
+    user_write(pidfd_addr, &fd, 4);
+  return pid;
+}
+
 static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
-                     uint64_t ptid, uint64_t ctid, uint64_t tls) {
+                     uint64_t ptid, uint64_t ctid, uint64_t tls,
+                     uint64_t pidfd_addr) {
   uint64_t exit_signal = flags & 0xff;
   if (flags & CLONE_NAMESPACES)
     return -LINUX_EPERM; /* no namespaces inside the sandbox */
+  if (flags & CLONE_PIDFD) {
+    if (flags & (CLONE_THREAD | CLONE_DETACHED))
+      return -LINUX_EINVAL;
+    if (!user_buf_ok(pidfd_addr, 4, LINUX_PROT_WRITE))
+      return -LINUX_EFAULT;
+  }
   if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
     return -LINUX_EINVAL;
   if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
@@ -109,7 +128,7 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
       int32_t v = pid;
       user_write(ptid, &v, 4);
     }
-    return pid;
+    return clone_pidfd(pid, flags, pidfd_addr);
   }
   int pid = moat_fork(vfork ? MOAT_FORK_VFORK : 0);
   if (pid < 0)
@@ -136,7 +155,7 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
     int32_t child = pid;
     user_write(ptid, &child, 4);
   }
-  return pid;
+  return clone_pidfd(pid, flags, pidfd_addr);
 }
 
 long sys_fork(SYSARGS) {
@@ -151,7 +170,10 @@ long sys_vfork(SYSARGS) {
 
 /* x86-64 argument order: flags, stack, parent_tid, child_tid, tls. */
 long sys_clone(SYSARGS) {
-  return do_clone(regs, a0, a1, a2, a3, a4);
+  /* The pidfd goes where the parent's tid would: not both. */
+  if ((a0 & CLONE_PIDFD) && (a0 & CLONE_PARENT_SETTID))
+    return -LINUX_EINVAL;
+  return do_clone(regs, a0, a1, a2, a3, a4, a2);
 }
 
 struct clone_args {
@@ -170,13 +192,13 @@ long sys_clone3(SYSARGS) {
     return -LINUX_EINVAL;
   if ((ca.flags & 0xff) || ca.exit_signal > LINUX_NSIG)
     return -LINUX_EINVAL;
-  if (ca.set_tid || ca.set_tid_size || (ca.flags & CLONE_PIDFD))
+  if (ca.set_tid || ca.set_tid_size)
     return -LINUX_EINVAL;
   if ((ca.stack == 0) != (ca.stack_size == 0))
     return -LINUX_EINVAL;
   uint64_t top = ca.stack ? ca.stack + ca.stack_size : 0;
   return do_clone(regs, ca.flags | ca.exit_signal, top, ca.parent_tid,
-                  ca.child_tid, ca.tls);
+                  ca.child_tid, ca.tls, ca.pidfd);
 }
 
 static void trace_exit(int status) {
@@ -257,8 +279,7 @@ long sys_waitid(SYSARGS) {
   struct moat_wait_info info;
   if (idtype < 0 || idtype > 3) /* P_ALL P_PID P_PGID P_PIDFD */
     return -LINUX_EINVAL;
-  if (idtype == 3)
-    return -LINUX_EINVAL; /* no pidfds */
+  bool pidfd_nonblock = false;
   if (options &
       ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WALL_FLAGS))
     return -LINUX_EINVAL;
@@ -268,7 +289,20 @@ long sys_waitid(SYSARGS) {
     return -LINUX_EFAULT;
   if (idtype == MOAT_P_PGID && id == 0)
     id = moat_getpgid(0);
+  if (idtype == 3) { /* P_PIDFD: its process, which must be a child */
+    int pid = moat_pidfd_pid(id, &pidfd_nonblock);
+    if (pid < 0)
+      return pid;
+    idtype = MOAT_P_PID;
+    id = pid;
+    if (pidfd_nonblock)
+      options |= WNOHANG;
+  }
   int r = moat_wait(idtype, id, (int)(options & ~WALL_FLAGS), &info);
+  /* A non-blocking pidfd of a child that has not changed state: EAGAIN
+   * unless WNOHANG was asked for (Linux 5.10). */
+  if (r == 0 && pidfd_nonblock && !((unsigned)a3 & WNOHANG))
+    return -LINUX_EAGAIN;
   if (r == -LINUX_EINTR)
     return -LINUX_ERESTARTSYS;
   if (r < 0)
@@ -373,6 +407,25 @@ static long queueinfo(int tgid, int tid, int sig, uint64_t uinfo) {
     return -LINUX_EPERM;
   info.si_signo = sig;
   return moat_sigqueue(tgid, tid, &info);
+}
+
+/* ---- pidfds (core/pidfd.c) ---- */
+
+long sys_pidfd_open(SYSARGS) {
+  return moat_pidfd_open((int)a0, (unsigned)a1);
+}
+
+long sys_pidfd_send_signal(SYSARGS) {
+  struct linux_siginfo info;
+  if ((unsigned)a3)
+    return -LINUX_EINVAL; /* no PIDFD_SIGNAL_* scopes */
+  if (a2 && user_read(&info, a2, sizeof(info)) < 0)
+    return -LINUX_EFAULT;
+  return moat_pidfd_send_signal((int)a0, (int)a1, a2 ? &info : NULL, 0);
+}
+
+long sys_pidfd_getfd(SYSARGS) {
+  return moat_pidfd_getfd((int)a0, (int)a1, (unsigned)a2);
 }
 
 long sys_rt_sigqueueinfo(SYSARGS) {

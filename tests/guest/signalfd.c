@@ -23,9 +23,9 @@ static void show(const char *label, const struct signalfd_siginfo *s) {
     printf("%s: signo=RTMIN+%u", label, s->ssi_signo - (uint32_t)SIGRTMIN);
   else
     printf("%s: signo=%u", label, s->ssi_signo);
-  printf(" code=%d pid_is_me=%d uid_ok=%d int=%d",
-         s->ssi_code, s->ssi_pid == (uint32_t)getpid(),
-         s->ssi_uid == (uint32_t)getuid(), s->ssi_int);
+  printf(" code=%d pid_is_me=%d uid_ok=%d int=%d", s->ssi_code,
+         s->ssi_pid == (uint32_t)getpid(), s->ssi_uid == (uint32_t)getuid(),
+         s->ssi_int);
   if (s->ssi_signo == SIGCHLD)
     printf(" status=%d", s->ssi_status);
   printf("\n");
