@@ -3,6 +3,7 @@
  * call never sees a guest pointer, and a fault on the guest's buffer is
  * the guest's EFAULT (rt_ucopy), never the host's. */
 #include "hostsock.h"
+#include "moat/moat.h"
 #include "file.h"
 #include "poll.h"
 #include "vfs_impl.h"
@@ -10,7 +11,6 @@
 #define BOUNCE 65536u
 #define DGRAM_MAX 65507u /* the largest UDP payload over IPv4 */
 #define SOCKFS_MAGIC 0x534f434bull
-
 
 static struct hostsock *hostsock_new(int type, int handle,
                                      const struct plat_net_addr *local,
@@ -39,9 +39,9 @@ int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
   memcpy(dst.addr, addr, family == LINUX_AF_INET ? 4 : 16);
   struct plat_net_addr local, peer;
   int handle;
-  int rc = plat_net_connect(type == LINUX_SOCK_STREAM ? PLAT_NET_TCP
-                                                      : PLAT_NET_UDP,
-                            &dst, &handle, &local, &peer);
+  int rc =
+      plat_net_connect(type == LINUX_SOCK_STREAM ? PLAT_NET_TCP : PLAT_NET_UDP,
+                       &dst, &handle, &local, &peer);
   if (rc < 0)
     return rc;
   if (handle <= 0)
@@ -60,6 +60,36 @@ int hostsock_accept(int index, struct hostsock **out) {
     return -LINUX_EIO;
   *out = hostsock_new(LINUX_SOCK_STREAM, handle, NULL, &peer);
   return *out ? 0 : -LINUX_ENOMEM;
+}
+
+int hostsock_published_index(uint16_t guest_port) {
+  const struct moat_config *cfg = moat_config();
+  for (int i = 0; cfg && i < cfg->npublished && i < MOAT_MAX_PUBLISHED; i++)
+    if (cfg->published[i] == guest_port)
+      return i;
+  return -1;
+}
+
+int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,
+                              struct hostsock **out) {
+  const uint8_t *b = sa;
+  uint16_t family;
+  if (len < 2)
+    return -LINUX_EINVAL;
+  memcpy(&family, b, 2);
+  if (family == LINUX_AF_INET) {
+    if (len < 16)
+      return -LINUX_EINVAL;
+    return hostsock_connect(type, family, b + 4, (uint16_t)(b[2] << 8 | b[3]),
+                            out);
+  }
+  if (family == LINUX_AF_INET6) {
+    if (len < 24)
+      return -LINUX_EINVAL;
+    return hostsock_connect(type, family, b + 8, (uint16_t)(b[2] << 8 | b[3]),
+                            out);
+  }
+  return -LINUX_EAFNOSUPPORT;
 }
 
 static size_t iov_total(const struct linux_iovec *iov, int iovcnt) {
@@ -119,8 +149,7 @@ long hostsock_send(struct hostsock *h, const struct linux_iovec *iov,
     }
     sent += (size_t)rc;
     /* a stream in blocking mode takes everything, as Linux's send */
-  } while (h->type == LINUX_SOCK_STREAM && !nonblock && rc > 0 &&
-           sent < total);
+  } while (h->type == LINUX_SOCK_STREAM && !nonblock && rc > 0 && sent < total);
   kfree(buf);
   if (sent && h->type == LINUX_SOCK_STREAM)
     return (long)sent;
@@ -225,8 +254,7 @@ static long hs_write(struct file *f, const void *buf, size_t len,
                      uint64_t *pos) {
   (void)pos;
   struct linux_iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-  long rc =
-      hostsock_send(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK);
+  long rc = hostsock_send(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK);
   if (rc == -LINUX_EPIPE)
     pipe_raise_sigpipe();
   return rc;

@@ -34,6 +34,14 @@ int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
 /* A connection waiting at published port index (plat_net_accept),
  * without blocking: -EAGAIN when none. */
 int hostsock_accept(int index, struct hostsock **out);
+/* The plat_net_accept index of a published guest TCP port (the
+ * config's published list), or -1: a listener bound to such a port
+ * also takes the host's connections (hostsock_accept). */
+int hostsock_published_index(uint16_t guest_port);
+/* hostsock_connect for a Linux sockaddr_in / sockaddr_in6 (in core
+ * memory): -EAFNOSUPPORT for another family, -EINVAL for a short one. */
+int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,
+                              struct hostsock **out);
 /* Guest iovecs (checked by the shim); nonblock: O_NONBLOCK or
  * MSG_DONTWAIT. A send on a stream takes everything unless nonblock;
  * -EPIPE when the connection is gone (the caller raises SIGPIPE unless

@@ -126,9 +126,19 @@ SETID_MODES = (0o4755, 0o2755, 0o6777, (1 << 32) | 0o4755)
 PLAIN_MODES = (0o777, 0o1777, 0o644)
 
 
-def check(prog, lo, hi):
+MSG_NOSIGNAL, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_PEEK = 0x4000, \
+    0x40000000, 0x40, 0x2
+# the network calls of a sandbox with a grant (docs/south.md 42-46)
+NET_FD_CALLS = {"sendto": (44, [5, 0, 1, MSG_NOSIGNAL, 0, 0]),
+                "recvfrom": (45, [5, 0, 1, MSG_DONTWAIT, 0, 0]),
+                "shutdown": (48, [5, 2, 0, 0, 0, 0])}
+
+
+def check(prog, lo, hi, channel=None):
     """Mismatches between prog and the policy, for a gate whose syscall
-    instructions' return addresses satisfy lo <= ip < hi."""
+    instructions' return addresses satisfy lo <= ip < hi; channel: the
+    broker channel's fd when the sandbox has a network grant (None: the
+    network calls must all kill)."""
     bad = []
     ip = lo
 
@@ -168,6 +178,42 @@ def check(prog, lo, hi):
     want("mmap of a file", 9, [0, 4096, 1, 1, 5, 0], KILL)
     for nr in (41, 59, 101, 102, 105, 165, 272, 304, 321, 425, 435):
         want("unlisted call %d" % nr, nr, [3, 0, 0, 0, 0, 0], KILL)
+    # no socket of its own, with or without a grant
+    for nr in (41, 42, 43, 49, 50, 53, 54, 288):
+        want("socket call %d" % nr, nr, [2, 1, 0, 0, 0, 0], KILL)
+    if channel is None:
+        for name, (nr, args) in NET_FD_CALLS.items():
+            want(name + " without a grant", nr, args, KILL)
+        for nr in (46, 47):
+            want("msg call %d without a grant" % nr, nr, [3, 0, 0, 0, 0, 0],
+                 KILL)
+    else:
+        for name, (nr, args) in NET_FD_CALLS.items():
+            want(name + " with valid arguments", nr, args, ALLOW)
+            for v in FD_VALUES:
+                a = list(args)
+                a[0] = v
+                want("%s(fd %#x)" % (name, v), nr, a,
+                     ALLOW if 3 <= v <= 0x7fffffff else KILL)
+        for nr, name in ((44, "sendto"), (45, "recvfrom")):
+            base = NET_FD_CALLS[name][1]
+            for i, v in ((4, 0x1000), (5, 16), (3, 1), (3, 0x100),
+                         (3, 1 << 32)):
+                a = list(base)
+                a[i] = v
+                want("%s(arg %d = %#x)" % (name, i, v), nr, a, KILL)
+        want("shutdown(how 3)", 48, [5, 3, 0, 0, 0, 0], KILL)
+        for nr, flags, name in ((46, MSG_NOSIGNAL, "sendmsg"),
+                                (47, MSG_CMSG_CLOEXEC, "recvmsg")):
+            want(name + " on the channel", nr, [channel, 0, flags, 0, 0, 0],
+                 ALLOW)
+            for fd in (channel + 1, channel - 1, channel | (1 << 32), 0, 1,
+                       2):
+                want("%s(fd %#x)" % (name, fd), nr, [fd, 0, flags, 0, 0, 0],
+                     KILL)
+            for f in (0, flags | 1, flags | (1 << 32)):
+                want("%s(flags %#x)" % (name, f), nr, [channel, 0, f, 0, 0,
+                                                       0], KILL)
     want("x32 openat", 0x40000000 | 257, HOSTFS["openat"][1], KILL)
     want("nr -1", 0xffffffff, [0] * 6, KILL)
     want("32-bit call", 20, [1, 0, 0, 0, 0, 0], ERRNO_ENOSYS,
@@ -229,21 +275,39 @@ def _session_seccomp_pid(sid):
                 status = f.read()
         except OSError:
             continue
+        # the sandbox's processes are in its PID namespace (NSpid has two
+        # ids); the network broker, filtered too, is not
+        nspid = re.search(r"^NSpid:(.*)$", status, re.M)
         if int(st[st.rfind(")") + 2:].split()[3]) == sid and \
-                re.search(r"^Seccomp:\s*2$", status, re.M):
+                re.search(r"^Seccomp:\s*2$", status, re.M) and \
+                nspid and len(nspid.group(1).split()) > 1:
             return int(d)
     return None
 
 
-def seccomp_program(ctx):
+def _channel_fd(pid):
+    """The one socket fd of a fresh sandbox process: the broker channel."""
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                return int(fd)
+        except OSError:
+            pass
+    return None
+
+
+def seccomp_program(ctx, net=False):
     """The installed seccomp program, every rule at its edges (module
     docstring); the positive control breaks one jump of a copy and the
-    checker must notice."""
+    checker must notice. net: the sandbox has a network grant, and the
+    five network calls are checked at their edges too."""
     ctx.need_moat()
     if os.geteuid() != 0:
         h.skip("needs root (PTRACE_SECCOMP_GET_FILTER)")
+    opts = ["--allow-connect", "127.0.0.1:9"] if net else []
     with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(ctx.moat_run("--verbose", "--", "sleep", "30"),
+        p = subprocess.Popen(ctx.moat_run("--verbose", *opts, "--", "sleep",
+                                          "30"),
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=err,
                              start_new_session=True)
@@ -261,16 +325,19 @@ def seccomp_program(ctx):
                 h.fail("no locked-down sandbox process or no gate range in "
                        "--verbose\n" + text)
             prog = _read_filter(pid)
+            channel = _channel_fd(pid) if net else None
+            if net and channel is None:
+                h.fail("no broker channel in the sandbox process")
         finally:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
     start, end = int(m.group(1), 16), int(m.group(2), 16)
     lo, hi = start + 1, end
     for what in ("low bound", "upper half"):
-        if not check(_broken(prog, what), lo, hi):
+        if not check(_broken(prog, what), lo, hi, channel):
             h.fail("positive control: a program with the %s of an fd check "
                    "broken passed the checker" % what)
-    bad = check(prog, lo, hi)
+    bad = check(prog, lo, hi, channel)
     if bad:
         h.fail("%d mismatches:\n%s" % (len(bad), "\n".join(bad[:40])))
     return "%d instructions; %d hostfs calls, every fd argument at %d " \
@@ -281,3 +348,5 @@ def register(register_fn, run_module):
     global h
     h = run_module
     register_fn("security/seccomp-program-checked", seccomp_program)
+    register_fn("security/seccomp-program-net-checked",
+                lambda ctx: seccomp_program(ctx, True))

@@ -219,6 +219,8 @@ int main(int argc, char **argv) {
     plat_linux_limits_finish();
     return EXIT_MOAT_ERROR;
   }
+  if (opts.verbose)
+    plat_linux_net_report();
   fflush(NULL);
 
   pid_t child = fork();

@@ -140,6 +140,8 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
         (struct linux_rlimit){o->cpu_soft, o->cpu_hard};
     cfg->rlimits_set |= 1u << LINUX_RLIMIT_CPU;
   }
+  for (int i = 0; i < o->npubs && i < MOAT_MAX_PUBLISHED; i++)
+    cfg->published[cfg->npublished++] = o->pubs[i].guest_port;
   /* The guest is shown as many CPUs as moat may run on. */
   cpu_set_t cpus;
   CPU_ZERO(&cpus);

@@ -45,6 +45,8 @@ struct moat_mount {
 
 #define MOAT_MAX_MOUNTS 64
 
+#define MOAT_MAX_PUBLISHED 32
+
 struct moat_config {
   /* Mounts in order; a later one may sit inside an earlier one. Without a
    * "/" entry the root is an in-memory file system holding /tmp, /home,
@@ -74,6 +76,10 @@ struct moat_config {
   uint32_t rlimits_set;
   uint32_t max_tasks; /* processes + threads, 0 = default (1024) */
   uint32_t ncpus;     /* CPUs the guest is shown, 0 = 1 (at most 1024) */
+  /* --publish: the guest's TCP ports whose listeners take the host's
+   * connections; published[i] is plat_net_accept's index i. */
+  uint16_t published[MOAT_MAX_PUBLISHED];
+  int npublished;
 };
 
 /* Build the sandbox from cfg: the arena, the file system tree and the

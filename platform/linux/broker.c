@@ -138,7 +138,8 @@ static void names(int fd, struct broker_rep *rep) {
     to_plat(&ss, &rep->pfamily, &rep->pport, rep->paddr);
 }
 
-static const uint8_t g_v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t g_v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                       0, 0, 0, 0, 0xff, 0xff};
 
 /* BROKER_CONNECT: the grant first, then the host's connect (bounded by
  * CONNECT_TIMEOUT_S through SO_SNDTIMEO, reset afterwards). */
@@ -206,8 +207,8 @@ static int do_accept(const struct broker_req *q, struct broker_rep *rep,
                      int *out_fd) {
   if (q->id < 0 || q->id >= g_npubs)
     return -EINVAL;
-  int fd = accept4(g_listen_fds[q->id], NULL, NULL,
-                   SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd =
+      accept4(g_listen_fds[q->id], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
   /* blocking again: the sandbox asks for DONTWAIT per call */
@@ -380,8 +381,7 @@ static int broker_seccomp(int ch) {
 
 static _Noreturn void broker_main(uint32_t uid, uint32_t gid) {
   pid_t supervisor = getppid();
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-      getppid() != supervisor)
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
     _exit(0);
   signal(SIGPIPE, SIG_IGN);
   static const int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -472,7 +472,8 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
              MAX_GRANTS_NET, MAX_PUBLISH);
     return -E2BIG;
   }
-  memcpy(g_grants, grants, sizeof(*grants) * (size_t)(ngrants > 0 ? ngrants : 0));
+  memcpy(g_grants, grants,
+         sizeof(*grants) * (size_t)(ngrants > 0 ? ngrants : 0));
   g_ngrants = ngrants > 0 ? ngrants : 0;
   for (int i = 0; i < npubs; i++) {
     int fd = publish_listen(&pubs[i], why, len);
@@ -486,8 +487,7 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
   g_npubs = npubs;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    snprintf(why, len, "cannot make the broker's channel: %s",
-             strerror(errno));
+    snprintf(why, len, "cannot make the broker's channel: %s", strerror(errno));
     return -errno;
   }
   g_sandbox_end = sv[0];
@@ -495,8 +495,7 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
-    snprintf(why, len, "cannot start the network broker: %s",
-             strerror(errno));
+    snprintf(why, len, "cannot start the network broker: %s", strerror(errno));
     return -errno;
   }
   if (pid == 0) {
@@ -509,6 +508,16 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
   for (int i = 0; i < g_npubs; i++)
     close(g_listen_fds[i]); /* the broker has them */
   return 0;
+}
+
+void plat_linux_net_report(void) {
+  if (g_broker_pid <= 0)
+    return;
+  fprintf(stderr,
+          "moat: network: broker pid %d (host network namespace): %d "
+          "destination grant%s, %d published port%s; seccomp, Landlock\n",
+          (int)g_broker_pid, g_ngrants, g_ngrants == 1 ? "" : "s", g_npubs,
+          g_npubs == 1 ? "" : "s");
 }
 
 void plat_linux_net_forked(bool in_sandbox) {

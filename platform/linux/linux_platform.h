@@ -140,6 +140,8 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
 /* After the fork: the supervisor (in_sandbox false) drops its end of the
  * sandbox's channel and the listeners; the sandbox keeps its end. */
 void plat_linux_net_forked(bool in_sandbox);
+/* --verbose: one line about the broker (nothing without one). */
+void plat_linux_net_report(void);
 /* The supervisor, once the sandbox ended: end the broker and collect it. */
 void plat_linux_net_stop(void);
 /* The sandbox's end of the channel (-1: no network grants); lockdown

@@ -109,8 +109,7 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
       int *p = (int *)(void *)CMSG_DATA(c);
       fd = *p;
     }
-    if (r != sizeof(*rep) || rep->magic != BROKER_MAGIC ||
-        rep->seq != q->seq) {
+    if (r != sizeof(*rep) || rep->magic != BROKER_MAGIC || rep->seq != q->seq) {
       if (fd >= 3)
         hsys1(HNR_close, fd);
       continue; /* a stale reply */
@@ -163,8 +162,8 @@ static void from_rep(uint16_t family, uint16_t port, const uint8_t *addr,
                      struct plat_net_addr *out) {
   if (!out)
     return;
-  out->family = family == LINUX_AF_INET || family == LINUX_AF_INET6 ? family
-                                                                    : 0;
+  out->family =
+      family == LINUX_AF_INET || family == LINUX_AF_INET6 ? family : 0;
   out->port = port;
   for (int i = 0; i < 16; i++)
     out->addr[i] = addr[i];
@@ -266,8 +265,7 @@ int plat_net_poll(int handle, unsigned events, int64_t timeout_ns) {
     int32_t fd;
     int16_t events, revents;
   } pfd = {fd, (int16_t)(events & 0x3fff), 0};
-  struct linux_timespec ts = {timeout_ns / 1000000000,
-                              timeout_ns % 1000000000};
+  struct linux_timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
   long r = hsys4(HNR_ppoll, &pfd, 1, &ts, 0);
   if (r <= 0)
     return 0;

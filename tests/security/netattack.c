@@ -79,7 +79,8 @@ static int request(struct broker_req *q, int *fd) {
     } cm;
     memset(&cm, 0, sizeof(cm));
     struct iovec riov = {&rep, sizeof(rep)};
-    struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1,
+    struct msghdr rm = {.msg_iov = &riov,
+                        .msg_iovlen = 1,
                         .msg_control = cm.buf,
                         .msg_controllen = sizeof(cm.buf)};
     r = hc(SYS_recvmsg, g_ch, (long)&rm, MSG_CMSG_CLOEXEC, 0, 0, 0);
@@ -129,7 +130,7 @@ static int attack_broker(int granted, int denied) {
   g_ch = *(volatile int *)(uintptr_t)strtoull(a, NULL, 16);
   printf("channel found: %d\n", g_ch >= 3);
   static const uint8_t lo[4] = {127, 0, 0, 1};
-  static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0,   0,
+  static const uint8_t mapped[16] = {0, 0, 0,    0,    0,   0, 0, 0,
                                      0, 0, 0xff, 0xff, 127, 0, 0, 1};
   static const uint8_t other[4] = {127, 0, 0, 2};
   connect_req("denied port", L_AF_INET, lo, denied, BROKER_MAGIC,
@@ -142,8 +143,7 @@ static int attack_broker(int granted, int denied) {
               BROKER_CONNECT, NULL);
   connect_req("bad magic", L_AF_INET, lo, granted, 0x12345678, BROKER_CONNECT,
               NULL);
-  connect_req("bad family", 1, lo, granted, BROKER_MAGIC, BROKER_CONNECT,
-              NULL);
+  connect_req("bad family", 1, lo, granted, BROKER_MAGIC, BROKER_CONNECT, NULL);
   connect_req("bad op", L_AF_INET, lo, granted, BROKER_MAGIC, 99, NULL);
   int fd = -1;
   connect_req("granted", L_AF_INET, lo, granted, BROKER_MAGIC, BROKER_CONNECT,

@@ -46,9 +46,8 @@ START_TEST(tcp_granted) {
   int l = host_listener(SOCK_STREAM, &port);
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
-                                    port, &h),
-                   0);
+  ck_assert_int_eq(
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h), 0);
   int s = accept(l, NULL, NULL);
   ck_assert_int_ge(s, 0);
   char buf[64] = "hello";
@@ -104,23 +103,36 @@ START_TEST(tcp_not_granted) {
   int l2 = host_listener(SOCK_STREAM, &other);
   testplat_net_grant(AF_INET, g_lo, other);
   struct hostsock *h = NULL;
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
-                                    port, &h),
-                   E(ENETUNREACH));
+  ck_assert_int_eq(
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h),
+      E(ENETUNREACH));
   ck_assert_ptr_null(h);
+  /* the same through a sockaddr_in, and families that are not IP */
+  struct sockaddr_in sin = {.sin_family = AF_INET,
+                            .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ck_assert_int_eq(
+      hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, sizeof(sin), &h),
+      E(ENETUNREACH));
+  ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, 8, &h),
+                   E(EINVAL));
+  uint16_t unix_family = LINUX_AF_UNIX;
+  ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &unix_family,
+                                             sizeof(unix_family), &h),
+                   E(EAFNOSUPPORT));
   ck_assert(!pending(l)); /* nothing ever reached the host listener */
   /* positive control: the granted one is reached */
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
-                                    other, &h),
-                   0);
+  sin.sin_port = htons(other);
+  ck_assert_int_eq(
+      hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, sizeof(sin), &h), 0);
   ck_assert(pending(l2));
   hostsock_release(h);
   close(l);
   close(l2);
   /* granted, nobody listening: the host's answer */
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
-                                    other, &h),
-                   E(ECONNREFUSED));
+  ck_assert_int_eq(
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, other, &h),
+      E(ECONNREFUSED));
 }
 END_TEST
 
@@ -131,9 +143,8 @@ START_TEST(udp_truncated) {
   int u = host_listener(SOCK_DGRAM, &port);
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_DGRAM, LINUX_AF_INET, g_lo,
-                                    port, &h),
-                   0);
+  ck_assert_int_eq(
+      hostsock_connect(LINUX_SOCK_DGRAM, LINUX_AF_INET, g_lo, port, &h), 0);
   char big[100];
   memset(big, 'x', sizeof(big));
   struct linux_iovec iov = {.iov_base = big, .iov_len = sizeof(big)};
@@ -141,9 +152,8 @@ START_TEST(udp_truncated) {
   struct sockaddr_in from;
   socklen_t flen = sizeof(from);
   char got[200];
-  ck_assert_int_eq(recvfrom(u, got, sizeof(got), 0, (struct sockaddr *)&from,
-                            &flen),
-                   100);
+  ck_assert_int_eq(
+      recvfrom(u, got, sizeof(got), 0, (struct sockaddr *)&from, &flen), 100);
   ck_assert_int_eq(sendto(u, big, 50, 0, (struct sockaddr *)&from, flen), 50);
   char small[10];
   struct linux_iovec siov = {.iov_base = small, .iov_len = sizeof(small)};
@@ -162,9 +172,8 @@ START_TEST(as_a_file) {
   int l = host_listener(SOCK_STREAM, &port);
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
-  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
-                                    port, &h),
-                   0);
+  ck_assert_int_eq(
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h), 0);
   struct file *f;
   ck_assert_int_eq(hostsock_file_new(h, 0, &f), 0);
   ck_assert(hostsock_file(f));
