@@ -2272,6 +2272,83 @@ def attack_net_broker(ctx):
         lis.close()
 
 
+def _guest_has_inet(ctx):
+    """Can a guest make an AF_INET socket yet (the loopback step of
+    issue 8)? The host-network tests need it to be meaningful."""
+    p = run(ctx.moat_run("--", "/usr/bin/python3", "-c",
+                         "import socket; socket.socket().close()"))
+    return p.status == 0
+
+
+def net_allow_connect(ctx):
+    """--allow-connect 127.0.0.1:GRANTED: a guest reaches the host
+    listener there (it reads its greeting); the other listener's port is
+    refused and that listener sees nothing; 192.0.2.1:80 is unreachable."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    if not _guest_has_inet(ctx):
+        skip("the guest has no AF_INET sockets yet (issue 8, loopback step)")
+    lis = HostListeners(2)
+    try:
+        granted, denied = lis.ports()
+        prog = os.path.join(HERE, "programs", "hostnet_client.py")
+        p = run(ctx.moat_run("--allow-connect", "127.0.0.1:%d" % granted,
+                             "--mount", os.path.dirname(prog) + ":/p:ro",
+                             "--", "/usr/bin/python3", "/p/hostnet_client.py",
+                             str(granted), str(denied)), timeout=120)
+        time.sleep(0.2)
+        out = p.stdout.decode("utf-8", "replace").splitlines()
+        want = ["granted connected: hello from the host",
+                "denied port ECONNREFUSED",
+                "not granted address ENETUNREACH"]
+        if out != want or lis.count[granted] != 1 or lis.count[denied]:
+            fail("got %s (want %s); connections granted %d denied %d\n%s" % (
+                out, want, lis.count[granted], lis.count[denied],
+                show(p.stderr)))
+    finally:
+        lis.close()
+
+
+def net_publish(ctx):
+    """--publish HOSTPORT:GUESTPORT: the host fetches a page from
+    python3 -m http.server listening inside on GUESTPORT."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    if not _guest_has_inet(ctx):
+        skip("the guest has no AF_INET sockets yet (issue 8, loopback step)")
+    import urllib.request
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    host_port = s.getsockname()[1]
+    s.close()
+    d = ctx.tmpdir("publish")
+    with open(os.path.join(d, "page.txt"), "w") as f:
+        f.write("published from inside\n")
+    p = subprocess.Popen(ctx.moat_run(
+        "--publish", "127.0.0.1:%d:8000" % host_port, "--mount", d + ":/w:ro",
+        "--cwd", "/w", "--", "/usr/bin/python3", "-m", "http.server", "8000",
+        "--bind", "127.0.0.1"), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        body, last = None, None
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(
+                    "http://127.0.0.1:%d/page.txt" % host_port,
+                    timeout=5).read()
+                break
+            except OSError as e:
+                last = e
+                time.sleep(0.2)
+        if body != b"published from inside\n":
+            fail("fetched %r (last error %s)" % (body, last))
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
 def attack_kick(ctx):
     """The kick signal (63, the one tgkill the filter allows) sent through
     the gate to a host process outside the sandbox does not reach it (the
@@ -3152,6 +3229,8 @@ def register_all(ctx):
     register("security/attack-kick-host-process", attack_kick)
     register("security/attack-net-socket", attack_net_socket)
     register("security/attack-net-broker", attack_net_broker)
+    register("programs/net-allow-connect", net_allow_connect)
+    register("programs/net-publish", net_publish)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)

@@ -23,9 +23,14 @@
 #define NET_MAX_LEN 0x7ffff000ul
 
 /* In memory shared by every process of the sandbox (mapped before
- * lockdown): the channel's lock (a futex word) and the request counter. */
+ * lockdown): the channel's lock and the request counter. The lock word
+ * is the holder's host tid (0: free), holder_tgid its process (0 while
+ * not yet known), so that a waiter can tell a holder the host killed in
+ * the middle of a request (tgkill finds no such thread) and take the
+ * lock over instead of waiting forever. */
 struct net_shared {
-  uint32_t lock; /* 0 free, 1 held, 2 held with waiters */
+  uint32_t lock;
+  uint32_t holder_tgid;
   uint32_t seq;
 };
 static struct net_shared *g_net_shared;
@@ -43,24 +48,46 @@ int plat_linux_net_prepare_shared(void *page) {
   return 0;
 }
 
+#define LOCK_CHECK_NS 1000000000 /* look at the holder after a second */
+
 static void chan_lock(void) {
-  uint32_t *w = &g_net_shared->lock;
-  uint32_t c = 0;
-  if (__atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE,
-                                  __ATOMIC_RELAXED))
-    return;
-  if (c != 2)
-    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
-  while (c != 0) {
-    hsys6(HNR_futex, w, 0 /* FUTEX_WAIT, shared */, 2, 0, 0, 0);
-    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  struct net_shared *n = g_net_shared;
+  uint64_t me = plat_thread_handle();
+  uint32_t tid = (uint32_t)me ? (uint32_t)me : 1, tgid = (uint32_t)(me >> 32);
+  for (;;) {
+    uint32_t c = 0;
+    if (__atomic_compare_exchange_n(&n->lock, &c, tid, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      __atomic_store_n(&n->holder_tgid, tgid, __ATOMIC_RELEASE);
+      return;
+    }
+    struct linux_timespec ts = {LOCK_CHECK_NS / 1000000000,
+                                LOCK_CHECK_NS % 1000000000};
+    long r =
+        hsys6(HNR_futex, &n->lock, 0 /* FUTEX_WAIT, shared */, c, &ts, 0, 0);
+    if (r != -LINUX_ETIMEDOUT)
+      continue;
+    /* The holder's tgid is cleared before a release and set after an
+     * acquisition, so one read between two equal reads of the lock word
+     * is that holder's. A live holder only gets a harmless kick. */
+    uint32_t t1 = __atomic_load_n(&n->lock, __ATOMIC_ACQUIRE);
+    uint32_t g = __atomic_load_n(&n->holder_tgid, __ATOMIC_ACQUIRE);
+    if (!t1 || !g || __atomic_load_n(&n->lock, __ATOMIC_ACQUIRE) != t1)
+      continue;
+    if (hsys3(HNR_tgkill, g, t1, PLAT_SIG_KICK) == -LINUX_ESRCH &&
+        __atomic_compare_exchange_n(&n->lock, &t1, tid, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      __atomic_store_n(&n->holder_tgid, tgid, __ATOMIC_RELEASE);
+      return;
+    }
   }
 }
 
 static void chan_unlock(void) {
-  uint32_t *w = &g_net_shared->lock;
-  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2)
-    hsys6(HNR_futex, w, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
+  struct net_shared *n = g_net_shared;
+  __atomic_store_n(&n->holder_tgid, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&n->lock, 0, __ATOMIC_RELEASE);
+  hsys6(HNR_futex, &n->lock, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
 }
 
 /* One request and its reply; *out_fd the socket passed with it (-1:
