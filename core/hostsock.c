@@ -30,7 +30,8 @@ static struct hostsock *hostsock_new(int type, int handle,
 }
 
 int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
-                     struct hostsock **out) {
+                     bool nonblock, struct hostsock **out) {
+  *out = NULL;
   if (type != LINUX_SOCK_STREAM && type != LINUX_SOCK_DGRAM)
     return -LINUX_EPROTONOSUPPORT;
   if (family != LINUX_AF_INET && family != LINUX_AF_INET6)
@@ -38,16 +39,33 @@ int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
   struct plat_net_addr dst = {.family = (uint16_t)family, .port = port};
   memcpy(dst.addr, addr, family == LINUX_AF_INET ? 4 : 16);
   struct plat_net_addr local, peer;
-  int handle;
-  int rc =
-      plat_net_connect(type == LINUX_SOCK_STREAM ? PLAT_NET_TCP : PLAT_NET_UDP,
-                       &dst, &handle, &local, &peer);
-  if (rc < 0)
+  int handle = 0;
+  int rc = plat_net_connect(
+      type == LINUX_SOCK_STREAM ? PLAT_NET_TCP : PLAT_NET_UDP, &dst,
+      nonblock ? PLAT_NET_DONTWAIT : 0, &handle, &local, &peer);
+  bool pending = rc == -LINUX_EINPROGRESS || rc == -LINUX_EINTR;
+  if (rc < 0 && !pending)
     return rc;
   if (handle <= 0)
     return -LINUX_EIO;
   *out = hostsock_new(type, handle, &local, &peer);
-  return *out ? 0 : -LINUX_ENOMEM;
+  if (!*out)
+    return -LINUX_ENOMEM;
+  (*out)->connecting = pending;
+  return rc;
+}
+
+int hostsock_connect_state(struct hostsock *h) {
+  if (!__atomic_load_n(&h->connecting, __ATOMIC_ACQUIRE))
+    return 0;
+  long r = plat_net_send(h->handle, NULL, 0, PLAT_NET_DONTWAIT);
+  if (r == -LINUX_EAGAIN)
+    return -LINUX_EINPROGRESS;
+  int one = 1;
+  if (!__atomic_compare_exchange_n(&h->connecting, &one, 0, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return 0; /* another thread took the outcome */
+  return r > 0 ? 0 : (int)r;
 }
 
 int hostsock_accept(int index, struct hostsock **out) {
@@ -71,7 +89,7 @@ int hostsock_published_index(uint16_t guest_port) {
 }
 
 int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,
-                              struct hostsock **out) {
+                              bool nonblock, struct hostsock **out) {
   const uint8_t *b = sa;
   uint16_t family;
   if (len < 2)
@@ -81,13 +99,13 @@ int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,
     if (len < 16)
       return -LINUX_EINVAL;
     return hostsock_connect(type, family, b + 4, (uint16_t)(b[2] << 8 | b[3]),
-                            out);
+                            nonblock, out);
   }
   if (family == LINUX_AF_INET6) {
     if (len < 24)
       return -LINUX_EINVAL;
     return hostsock_connect(type, family, b + 8, (uint16_t)(b[2] << 8 | b[3]),
-                            out);
+                            nonblock, out);
   }
   return -LINUX_EAFNOSUPPORT;
 }

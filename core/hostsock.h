@@ -20,17 +20,27 @@
 struct file;
 
 struct hostsock {
-  int handle; /* plat_net_* */
-  int type;   /* LINUX_SOCK_STREAM or LINUX_SOCK_DGRAM */
+  int handle;     /* plat_net_* */
+  int type;       /* LINUX_SOCK_STREAM or LINUX_SOCK_DGRAM */
+  int connecting; /* atomic: 1 while the host's connect is under way */
   struct plat_net_addr local, peer;
 };
 
 /* Connect to family/addr/port on the host network, if granted: 0 and a
- * new object in *out; -ENETUNREACH when not granted, the host's error
- * (-ECONNREFUSED, -ETIMEDOUT, ...) otherwise. type: LINUX_SOCK_STREAM
- * (TCP) or LINUX_SOCK_DGRAM (UDP). addr in network order. */
+ * new object in *out. With nonblock, -EINPROGRESS and the object in *out
+ * while the host's connect is under way; without, the wait can end with
+ * -EINTR (a signal for the thread) and the object in *out, the connect
+ * going on (Linux's connect(2) after EINTR). Otherwise *out is NULL:
+ * -ENETUNREACH when not granted, the host's error (-ECONNREFUSED,
+ * -ETIMEDOUT, ...). type: LINUX_SOCK_STREAM (TCP) or LINUX_SOCK_DGRAM
+ * (UDP). addr in network order. */
 int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
-                     struct hostsock **out);
+                     bool nonblock, struct hostsock **out);
+/* The outcome of a connect under way, as SO_ERROR and a second
+ * connect(2) need it: 0 connected, -EINPROGRESS still under way, or the
+ * connect's error (reported once; the socket is then unusable: -EPIPE,
+ * -ENOTCONN from the host). */
+int hostsock_connect_state(struct hostsock *h);
 /* A connection waiting at published port index (plat_net_accept),
  * without blocking: -EAGAIN when none. */
 int hostsock_accept(int index, struct hostsock **out);
@@ -41,7 +51,7 @@ int hostsock_published_index(uint16_t guest_port);
 /* hostsock_connect for a Linux sockaddr_in / sockaddr_in6 (in core
  * memory): -EAFNOSUPPORT for another family, -EINVAL for a short one. */
 int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,
-                              struct hostsock **out);
+                              bool nonblock, struct hostsock **out);
 /* Guest iovecs (checked by the shim); nonblock: O_NONBLOCK or
  * MSG_DONTWAIT. A send on a stream takes everything unless nonblock;
  * -EPIPE when the connection is gone (the caller raises SIGPIPE unless

@@ -343,16 +343,25 @@ struct plat_net_addr {
   uint8_t addr[16];
 };
 
+#define PLAT_NET_DONTWAIT 1 /* never block: -EAGAIN / -EINPROGRESS */
+#define PLAT_NET_PEEK 2     /* receive without taking */
+
 /* Connect a new host socket of proto (PLAT_NET_TCP, PLAT_NET_UDP: a
  * connected datagram socket) to dst. MUST refuse every destination the
  * policy did not grant with -ENETUNREACH before any host connection is
  * attempted; an IPv4-mapped IPv6 address counts as its IPv4 address.
- * MAY block until the host's connect ends (bounded by the platform).
- * On success *out_handle names the socket and *out_local, *out_peer are
- * its host addresses. Errors: -ENETUNREACH, -EINVAL (family, proto), the
- * host's connect errors (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...),
- * -EMFILE/-ENOBUFS when the platform has no room. */
-int plat_net_connect(int proto, const struct plat_net_addr *dst,
+ * Returns 0 with *out_handle naming the connected socket and *out_local,
+ * *out_peer its host addresses; or, with a valid *out_handle (the host's
+ * connect still under way), -EINPROGRESS with PLAT_NET_DONTWAIT in flags,
+ * -EINTR when the thread was kicked while it waited. The outcome of such
+ * a connection is then as for a non-blocking connect(2): plat_net_poll
+ * reports POLLOUT once it is decided, and plat_net_send of 0 bytes with
+ * PLAT_NET_DONTWAIT answers 0 (connected), -EAGAIN (still under way) or
+ * the connect's error (once). Errors without a handle: -ENETUNREACH,
+ * -EINVAL (family, proto), the host's connect errors (-ECONNREFUSED,
+ * -ETIMEDOUT, -EHOSTUNREACH, ...), -EMFILE/-ENOBUFS when the platform
+ * has no room. */
+int plat_net_connect(int proto, const struct plat_net_addr *dst, unsigned flags,
                      int *out_handle, struct plat_net_addr *out_local,
                      struct plat_net_addr *out_peer);
 
@@ -361,9 +370,6 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst,
  * plat_net_connect, *out_peer the host's client. -EAGAIN when none
  * waits, -EINVAL for an index the policy does not have. */
 int plat_net_accept(int index, int *out_handle, struct plat_net_addr *out_peer);
-
-#define PLAT_NET_DONTWAIT 1 /* never block: -EAGAIN */
-#define PLAT_NET_PEEK 2     /* receive without taking */
 
 /* Send up to len bytes from buf (core or checked guest memory) on a
  * handle: a stream takes what fits, a datagram socket one datagram.

@@ -42,7 +42,6 @@
 #define MAX_GRANTS_NET 64
 #define MAX_PUBLISH 32
 #define MAX_SOCKETS 1024
-#define CONNECT_TIMEOUT_S 20
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -141,8 +140,11 @@ static void names(int fd, struct broker_rep *rep) {
 static const uint8_t g_v4mapped[12] = {0, 0, 0, 0, 0,    0,
                                        0, 0, 0, 0, 0xff, 0xff};
 
-/* BROKER_CONNECT: the grant first, then the host's connect (bounded by
- * CONNECT_TIMEOUT_S through SO_SNDTIMEO, reset afterwards). */
+/* BROKER_CONNECT: the grant first, then the host's connect, started
+ * without waiting (the broker serves the others meanwhile): a TCP
+ * connection still under way is handed in with BROKER_PENDING, and the
+ * sandbox waits for it on its own copy. The socket goes back to blocking
+ * mode: the sandbox asks for MSG_DONTWAIT per call. */
 static int do_connect(const struct broker_req *q, struct broker_rep *rep,
                       int *out_fd) {
   uint16_t family = q->family;
@@ -177,21 +179,23 @@ static int do_connect(const struct broker_req *q, struct broker_rep *rep,
   }
   int type = q->proto == PLAT_NET_TCP ? SOCK_STREAM : SOCK_DGRAM;
   int fd = socket(family == LINUX_AF_INET ? AF_INET : AF_INET6,
-                  type | SOCK_CLOEXEC, 0);
+                  type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -errno;
-  struct timeval tv = {CONNECT_TIMEOUT_S, 0}, zero = {0, 0};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   int r;
   do
     r = connect(fd, (struct sockaddr *)&ss, sslen);
   while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    int err = errno == EINPROGRESS ? ETIMEDOUT : errno;
+  if (r < 0 && errno != EINPROGRESS) {
+    int err = errno;
     close(fd);
     return -err;
   }
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof(zero));
+  if (r < 0)
+    rep->flags |= BROKER_PENDING;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0)
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   int slot = table_add(fd);
   if (slot < 0) {
     close(fd);
@@ -199,6 +203,11 @@ static int do_connect(const struct broker_req *q, struct broker_rep *rep,
   }
   rep->id = g_socks[slot].id;
   names(fd, rep);
+  if (!rep->pfamily) { /* not connected yet: the destination */
+    rep->pfamily = family;
+    rep->pport = q->port;
+    memcpy(rep->paddr, addr, 16);
+  }
   *out_fd = fd;
   return 0;
 }
@@ -359,8 +368,6 @@ static int broker_seccomp(int ch) {
   ADD(SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
   ADD(SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
   ADD(SCMP_SYS(connect), 0);
-  ADD(SCMP_SYS(setsockopt), 2, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
-      SCMP_A2(SCMP_CMP_EQ, SO_SNDTIMEO));
   ADD(SCMP_SYS(getsockname), 0);
   ADD(SCMP_SYS(getpeername), 0);
   for (int i = 0; i < g_npubs; i++)

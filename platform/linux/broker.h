@@ -40,6 +40,9 @@ struct broker_rep {
   uint8_t laddr[16];
   uint16_t pfamily, pport;
   uint8_t paddr[16];
+  uint32_t flags; /* BROKER_PENDING: the host's connect is under way */
 };
+
+#define BROKER_PENDING 1u
 
 #endif

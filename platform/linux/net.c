@@ -19,7 +19,7 @@
 #include "linux_platform.h"
 #include "plat_linux.h"
 
-#define LOCAL_SLOTS 256
+#define LOCAL_SLOTS 1024
 #define NET_MAX_LEN 0x7ffff000ul
 
 /* In memory shared by every process of the sandbox (mapped before
@@ -35,13 +35,38 @@ struct net_shared {
 };
 static struct net_shared *g_net_shared;
 
-/* This process's own host fd per handle (id % LOCAL_SLOTS): a slot holding
- * another id is closed and refilled (the other socket's fd is fetched
- * again when it is next used). */
+/* This process's own host fd per handle, open addressing from
+ * id % LOCAL_SLOTS, under a per-process lock (threads share it). An
+ * entry stays until plat_net_close in this process; entries of sockets
+ * other processes closed go only when the table is full (the other
+ * socket's fd is fetched again from the broker if it is ever used). */
 static struct {
   int32_t id;
   int fd;
 } g_local[LOCAL_SLOTS];
+static uint32_t g_local_lock;
+
+static void local_lock(void) {
+  while (__atomic_exchange_n(&g_local_lock, 1, __ATOMIC_ACQUIRE))
+    hsys6(HNR_futex, &g_local_lock, 128 /* FUTEX_WAIT_PRIVATE */, 1, 0, 0, 0);
+}
+
+static void local_unlock(void) {
+  __atomic_store_n(&g_local_lock, 0, __ATOMIC_RELEASE);
+  hsys6(HNR_futex, &g_local_lock, 129 /* FUTEX_WAKE_PRIVATE */, 1, 0, 0, 0);
+}
+
+/* The slot of id, or -1 (lock held). */
+static int local_find(int32_t id) {
+  for (int i = 0; i < LOCAL_SLOTS; i++) {
+    int slot = (int)(((uint32_t)id + (uint32_t)i) % LOCAL_SLOTS);
+    if (g_local[slot].id == id)
+      return slot;
+    if (g_local[slot].id == 0)
+      return -1;
+  }
+  return -1;
+}
 
 int plat_linux_net_prepare_shared(void *page) {
   g_net_shared = page;
@@ -93,7 +118,8 @@ static void chan_unlock(void) {
 /* One request and its reply; *out_fd the socket passed with it (-1:
  * none). Replies to an earlier request whose process gave up (it died)
  * are skipped, their fd closed. The exchange is finished even when the
- * thread is kicked: the broker's connect is bounded. */
+ * thread is kicked: the broker answers at once (it never waits for a
+ * host connect). */
 static int broker_call(struct broker_req *q, struct broker_rep *rep,
                        int *out_fd) {
   int ch = plat_linux_net_channel();
@@ -159,29 +185,50 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
   return err;
 }
 
-static void local_put(int32_t id, int fd) {
-  int slot = (int)((uint32_t)id % LOCAL_SLOTS);
-  if (g_local[slot].id && g_local[slot].fd >= 3 && g_local[slot].fd != fd)
+/* Record this process's fd for id (lock held); another thread may have
+ * done it meanwhile: then ours is closed and theirs used. */
+static int local_put(int32_t id, int fd) {
+  int slot = local_find(id);
+  if (slot >= 0) {
+    if (g_local[slot].fd != fd)
+      hsys1(HNR_close, fd);
+    return g_local[slot].fd;
+  }
+  int start = (int)((uint32_t)id % LOCAL_SLOTS), victim = start;
+  for (int i = 0; i < LOCAL_SLOTS; i++) {
+    slot = (start + i) % LOCAL_SLOTS;
+    if (g_local[slot].id <= 0)
+      break;
+    slot = -1;
+  }
+  if (slot < 0) { /* full: drop the first entry's copy */
+    slot = victim;
     hsys1(HNR_close, g_local[slot].fd);
+  }
   g_local[slot].id = id;
   g_local[slot].fd = fd;
+  return fd;
 }
 
 /* This process's host fd for a handle, fetched from the broker the first
- * time. */
+ * time (without the lock held). */
 static int local_fd(int handle) {
   if (handle <= 0)
     return -LINUX_EBADF;
-  int slot = (int)((uint32_t)handle % LOCAL_SLOTS);
-  if (g_local[slot].id == handle)
-    return g_local[slot].fd;
+  local_lock();
+  int slot = local_find(handle);
+  int fd = slot >= 0 ? g_local[slot].fd : -1;
+  local_unlock();
+  if (fd >= 0)
+    return fd;
   struct broker_req q = {.op = BROKER_DUP, .id = handle};
   struct broker_rep rep;
-  int fd;
   int err = broker_call(&q, &rep, &fd);
   if (err)
     return err == -LINUX_ENETUNREACH ? -LINUX_EBADF : err;
-  local_put(handle, fd);
+  local_lock();
+  fd = local_put(handle, fd);
+  local_unlock();
   return fd;
 }
 
@@ -198,7 +245,7 @@ static void from_rep(uint16_t family, uint16_t port, const uint8_t *addr,
 
 static int new_socket(struct broker_req *q, int *out_handle,
                       struct plat_net_addr *out_local,
-                      struct plat_net_addr *out_peer) {
+                      struct plat_net_addr *out_peer, bool *out_pending) {
   struct broker_rep rep;
   int fd;
   int err = broker_call(q, &rep, &fd);
@@ -208,14 +255,39 @@ static int new_socket(struct broker_req *q, int *out_handle,
     hsys1(HNR_close, fd);
     return -LINUX_EIO;
   }
+  local_lock();
   local_put(rep.id, fd);
+  local_unlock();
   *out_handle = rep.id;
+  if (out_pending)
+    *out_pending = rep.flags & BROKER_PENDING;
   from_rep(rep.lfamily, rep.lport, rep.laddr, out_local);
   from_rep(rep.pfamily, rep.pport, rep.paddr, out_peer);
   return 0;
 }
 
-int plat_net_connect(int proto, const struct plat_net_addr *dst,
+static bool kicked(void);
+
+/* Wait for a connection under way on fd: 0 connected, -EINTR kicked, or
+ * the connect's error. */
+static int wait_connected(int fd) {
+  for (;;) {
+    struct {
+      int32_t fd;
+      int16_t events, revents;
+    } pfd = {fd, 0x004 /* POLLOUT */, 0};
+    long r = hsys4(HNR_ppoll, &pfd, 1, 0, 0);
+    if (r == -LINUX_EINTR && kicked())
+      return -LINUX_EINTR;
+    if (r <= 0)
+      continue;
+    r = hsys6(HNR_sendto, fd, 0, 0, MSG_NOSIGNAL | MSG_DONTWAIT, 0, 0);
+    if (r != -LINUX_EAGAIN)
+      return r > 0 ? 0 : (int)r;
+  }
+}
+
+int plat_net_connect(int proto, const struct plat_net_addr *dst, unsigned flags,
                      int *out_handle, struct plat_net_addr *out_local,
                      struct plat_net_addr *out_peer) {
   plat_count(PF_NET_CONNECT);
@@ -229,7 +301,20 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst,
                          .port = dst->port};
   for (int i = 0; i < 16; i++)
     q.addr[i] = dst->addr[i];
-  return new_socket(&q, out_handle, out_local, out_peer);
+  bool pending;
+  int err = new_socket(&q, out_handle, out_local, out_peer, &pending);
+  if (err || !pending)
+    return err;
+  if (flags & PLAT_NET_DONTWAIT)
+    return -LINUX_EINPROGRESS;
+  /* Waited for outside the channel's lock: the others go on meanwhile. */
+  int fd = local_fd(*out_handle);
+  err = fd < 0 ? fd : wait_connected(fd);
+  if (err && err != -LINUX_EINTR) {
+    plat_net_close(*out_handle);
+    *out_handle = 0;
+  }
+  return err;
 }
 
 int plat_net_accept(int index, int *out_handle,
@@ -238,7 +323,7 @@ int plat_net_accept(int index, int *out_handle,
   if (index < 0)
     return -LINUX_EINVAL;
   struct broker_req q = {.op = BROKER_ACCEPT, .id = index};
-  return new_socket(&q, out_handle, NULL, out_peer);
+  return new_socket(&q, out_handle, NULL, out_peer, NULL);
 }
 
 static bool kicked(void) {
@@ -313,12 +398,15 @@ int plat_net_close(int handle) {
   plat_count(PF_NET_CLOSE);
   if (handle <= 0)
     return -LINUX_EBADF;
-  int slot = (int)((uint32_t)handle % LOCAL_SLOTS);
-  if (g_local[slot].id == handle) {
+  local_lock();
+  int slot = local_find(handle);
+  if (slot >= 0) {
     hsys1(HNR_close, g_local[slot].fd);
-    g_local[slot].id = 0;
+    /* a tombstone (-1) keeps the probe chains of the others intact */
+    g_local[slot].id = -1;
     g_local[slot].fd = -1;
   }
+  local_unlock();
   /* The broker shuts its copy down both ways: the connection ends for
    * every process that still holds a copy. */
   struct broker_req q = {.op = BROKER_CLOSE, .id = handle};

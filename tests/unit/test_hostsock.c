@@ -47,7 +47,8 @@ START_TEST(tcp_granted) {
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
   ck_assert_int_eq(
-      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h), 0);
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, false, &h),
+      0);
   int s = accept(l, NULL, NULL);
   ck_assert_int_ge(s, 0);
   char buf[64] = "hello";
@@ -91,6 +92,15 @@ START_TEST(tcp_granted) {
   close(s);
   ck_assert_int_eq(hostsock_recv(h, &iov, 1, 0, false, &mf), 0);
   hostsock_release(h);
+  /* a non-blocking connect: under way or done at once, then connected */
+  int rc =
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, true, &h);
+  ck_assert(rc == 0 || rc == E(EINPROGRESS));
+  ck_assert_ptr_nonnull(h);
+  for (int i = 0; i < 1000 && hostsock_connect_state(h) == E(EINPROGRESS); i++)
+    usleep(1000);
+  ck_assert_int_eq(hostsock_connect_state(h), 0);
+  hostsock_release(h);
   close(l);
 }
 END_TEST
@@ -104,35 +114,37 @@ START_TEST(tcp_not_granted) {
   testplat_net_grant(AF_INET, g_lo, other);
   struct hostsock *h = NULL;
   ck_assert_int_eq(
-      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h),
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, false, &h),
       E(ENETUNREACH));
   ck_assert_ptr_null(h);
   /* the same through a sockaddr_in, and families that are not IP */
   struct sockaddr_in sin = {.sin_family = AF_INET,
                             .sin_port = htons(port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin,
+                                             sizeof(sin), false, &h),
+                   E(ENETUNREACH));
   ck_assert_int_eq(
-      hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, sizeof(sin), &h),
-      E(ENETUNREACH));
-  ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, 8, &h),
-                   E(EINVAL));
+      hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, 8, false, &h),
+      E(EINVAL));
   uint16_t unix_family = LINUX_AF_UNIX;
   ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &unix_family,
-                                             sizeof(unix_family), &h),
+                                             sizeof(unix_family), false, &h),
                    E(EAFNOSUPPORT));
   ck_assert(!pending(l)); /* nothing ever reached the host listener */
   /* positive control: the granted one is reached */
   sin.sin_port = htons(other);
-  ck_assert_int_eq(
-      hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin, sizeof(sin), &h), 0);
+  ck_assert_int_eq(hostsock_connect_sockaddr(LINUX_SOCK_STREAM, &sin,
+                                             sizeof(sin), false, &h),
+                   0);
   ck_assert(pending(l2));
   hostsock_release(h);
   close(l);
   close(l2);
   /* granted, nobody listening: the host's answer */
-  ck_assert_int_eq(
-      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, other, &h),
-      E(ECONNREFUSED));
+  ck_assert_int_eq(hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo,
+                                    other, false, &h),
+                   E(ECONNREFUSED));
 }
 END_TEST
 
@@ -144,7 +156,8 @@ START_TEST(udp_truncated) {
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
   ck_assert_int_eq(
-      hostsock_connect(LINUX_SOCK_DGRAM, LINUX_AF_INET, g_lo, port, &h), 0);
+      hostsock_connect(LINUX_SOCK_DGRAM, LINUX_AF_INET, g_lo, port, false, &h),
+      0);
   char big[100];
   memset(big, 'x', sizeof(big));
   struct linux_iovec iov = {.iov_base = big, .iov_len = sizeof(big)};
@@ -173,7 +186,8 @@ START_TEST(as_a_file) {
   testplat_net_grant(AF_INET, g_lo, port);
   struct hostsock *h;
   ck_assert_int_eq(
-      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, &h), 0);
+      hostsock_connect(LINUX_SOCK_STREAM, LINUX_AF_INET, g_lo, port, false, &h),
+      0);
   struct file *f;
   ck_assert_int_eq(hostsock_file_new(h, 0, &f), 0);
   ck_assert(hostsock_file(f));

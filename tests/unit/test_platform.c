@@ -775,7 +775,9 @@ static void net_addr_of(const struct sockaddr_storage *ss,
   }
 }
 
-int plat_net_connect(int proto, const struct plat_net_addr *dst,
+/* flags: PLAT_NET_DONTWAIT starts a non-blocking connect (-EINPROGRESS
+ * with the handle while it is under way), as the contract allows. */
+int plat_net_connect(int proto, const struct plat_net_addr *dst, unsigned flags,
                      int *out_handle, struct plat_net_addr *out_local,
                      struct plat_net_addr *out_peer) {
   if (proto != PLAT_NET_TCP && proto != PLAT_NET_UDP)
@@ -804,16 +806,24 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst,
     memcpy(&s->sin6_addr, dst->addr, 16);
     len = sizeof(*s);
   }
-  int fd = socket(
-      ss.ss_family,
-      (proto == PLAT_NET_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  bool nb = flags & PLAT_NET_DONTWAIT;
+  int fd = socket(ss.ss_family,
+                  (proto == PLAT_NET_TCP ? SOCK_STREAM : SOCK_DGRAM) |
+                      SOCK_CLOEXEC | (nb ? SOCK_NONBLOCK : 0),
+                  0);
   if (fd < 0)
     return -errno;
+  int pending = 0;
   if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
     int e = errno;
-    close(fd);
-    return -e;
+    if (!(nb && e == EINPROGRESS)) {
+      close(fd);
+      return -e;
+    }
+    pending = 1;
   }
+  if (nb)
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   len = sizeof(ss);
   getsockname(fd, (struct sockaddr *)&ss, &len);
   net_addr_of(&ss, out_local);
@@ -821,7 +831,7 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst,
   getpeername(fd, (struct sockaddr *)&ss, &len);
   net_addr_of(&ss, out_peer);
   *out_handle = fd;
-  return 0;
+  return pending ? -LINUX_EINPROGRESS : 0;
 }
 
 int plat_net_accept(int index, int *out_handle,
