@@ -47,6 +47,7 @@ int task_table_init(const char *hostname, uint32_t max_tasks) {
   tt->next_mm_id = 1;
   g_task_table = tt;
   futex_init();
+  sysv_ipc_init();
   return 0;
 }
 
@@ -1339,7 +1340,8 @@ static _Noreturn void proc_exit(int code, int host_status) {
   rt_unlock(&p->lock);
   if (fdt)
     fdt_put(fdt);
-  flock_proc_gone(p->pid); /* its POSIX record locks */
+  flock_proc_gone(p->pid);    /* its POSIX record locks */
+  sysv_ipc_proc_gone(p->pid); /* its SEM_UNDO adjustments */
   if (fs)
     fs_context_put(fs);
   task_vfork_release(p);
@@ -1380,6 +1382,7 @@ static void proc_end_dead(struct proc *p, int sig) {
   if (fdt)
     fdt_put(fdt); /* pipe peers see EOF or EPIPE */
   flock_proc_gone(p->pid);
+  sysv_ipc_proc_gone(p->pid);
   if (fs)
     fs_context_put(fs);
   task_vfork_release(p);

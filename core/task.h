@@ -329,6 +329,11 @@ void task_wake_proc(struct proc *p);
  * the guest, sleeps): returns at once while this host process holds an
  * arena lock. Also ends this process (125) once the sandbox is doomed. */
 void task_reap_poll(void);
+/* System V IPC (core/sysv_ipc.c): make its table (before the first
+ * fork), and apply and forget the SEM_UNDO adjustments of a process
+ * that ends. */
+void sysv_ipc_init(void);
+void sysv_ipc_proc_gone(int pid);
 /* Take a thread that will never run again off its futex queue. */
 void futex_forget(struct task *t);
 /* Futex wake for clear_child_tid and robust lists (core/futex.c). */

@@ -447,6 +447,71 @@ int moat_itimer(int which, const int64_t *value, const int64_t *interval,
 /* Send sig with info to a process / a thread (rt_sigqueueinfo,
  * rt_tgsigqueueinfo). */
 int moat_sigqueue(int pid, int tid, const struct linux_siginfo *info);
+/* System V IPC (core/sysv_ipc.c, docs/ipc.md): message queues and
+ * semaphore sets of the sandbox, with Linux's x86-64 structures (struct
+ * ipc64_perm, msqid64_ds, semid64_ds, msginfo, seminfo). Keys and flags
+ * as msgget(2)/semget(2); errors as Linux. Blocking calls return
+ * -ERESTARTNOHAND when a signal interrupts them. */
+struct moat_ipc_perm {
+  int32_t key;
+  uint32_t uid, gid, cuid, cgid, mode;
+  uint16_t seq, pad;
+  uint64_t unused[2];
+};
+struct moat_msqid_ds {
+  struct moat_ipc_perm perm;
+  int64_t stime, rtime, ctime;
+  uint64_t cbytes, qnum, qbytes;
+  int32_t lspid, lrpid;
+  uint64_t unused[2];
+};
+struct moat_semid_ds {
+  struct moat_ipc_perm perm;
+  int64_t otime;
+  uint64_t unused1;
+  int64_t ctime;
+  uint64_t unused2;
+  uint64_t nsems;
+  uint64_t unused[2];
+};
+struct moat_msginfo {
+  int32_t msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql;
+  uint16_t msgseg, pad;
+};
+struct moat_seminfo {
+  int32_t semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz,
+      semvmx, semaem;
+};
+struct moat_sembuf {
+  uint16_t num;
+  int16_t op;
+  int16_t flg;
+};
+/* semctl's argument, in the kernel: ds for IPC_STAT/SET/SEM_STAT, info
+ * for IPC_INFO/SEM_INFO, val for SETVAL, values (room for nvalues) for
+ * GETALL/SETALL; GETALL sets nvalues to the set's size. */
+struct moat_semctl_arg {
+  struct moat_semid_ds ds;
+  struct moat_seminfo info;
+  int val;
+  int nvalues;
+  uint16_t *values;
+};
+int moat_msgget(int32_t key, int flags);
+long moat_msgsnd(int id, long mtype, const void *text, size_t size, int flags);
+/* Copies at most size bytes of the message's text into text (a kernel
+ * buffer) and its type into *out_mtype: the number of bytes. */
+long moat_msgrcv(int id, void *text, size_t size, long type, int flags,
+                 long *out_mtype);
+int moat_msgctl(int id, int cmd, struct moat_msqid_ds *buf,
+                struct moat_msginfo *info);
+int moat_semget(int32_t key, int nsems, int flags);
+/* timeout_ns < 0: no timeout (semop). */
+int moat_semtimedop(int id, const struct moat_sembuf *ops, size_t nsops,
+                    int64_t timeout_ns);
+int moat_semctl(int id, int semnum, int cmd, struct moat_semctl_arg *arg);
+/* The number of semaphores of set id, or -EINVAL. */
+int moat_semnsems(int id);
 /* pidfds (core/pidfd.c). open: flags LINUX_O_NONBLOCK only, the fd is
  * close-on-exec. send_signal: info NULL for kill's, flags 0. getfd: the
  * same open file description as targetfd of the process, close-on-exec.

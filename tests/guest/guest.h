@@ -57,6 +57,8 @@ static inline const char *errname(int e) {
       [ENOSYS] = "ENOSYS",
       [ENOTEMPTY] = "ENOTEMPTY",
       [ELOOP] = "ELOOP",
+      [ENOMSG] = "ENOMSG",
+      [EIDRM] = "EIDRM",
       [EOVERFLOW] = "EOVERFLOW",
       [EOPNOTSUPP] = "EOPNOTSUPP",
       [ENOTSOCK] = "ENOTSOCK",
