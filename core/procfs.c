@@ -3,7 +3,8 @@
  * /proc/self (a symlink to the caller's pid), /proc/<pid>/ for the live
  * processes of the sandbox (exe, fd/, maps, status, stat, comm, cmdline,
  * mounts), and meminfo, cpuinfo, mounts, uptime, version, loadavg,
- * sys/kernel/{hostname,osrelease,ostype}. Files are generated when they
+ * sys/kernel/{hostname,osrelease,ostype,msgmni,msgmax,msgmnb,sem},
+ * sysvipc/{msg,sem,shm}. Files are generated when they
  * are opened, from the sandbox's own state only: nothing of the host shows
  * through (the CPU is described generically). /proc/<pid>/exe exists and
  * cmdline is filled once the loader calls moat_set_program. */
@@ -166,6 +167,22 @@ static void gen_loadavg(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "0.00 0.00 0.00 1/%u %d\n",
             g_task_table ? g_task_table->ntasks : 1, last);
 }
+
+/* System V IPC (core/sysv_ipc.c): /proc/sysvipc and the limits. */
+static void sysv_line(void *ctx, const char *line) {
+  sb_printf(ctx, "%s", line);
+}
+#define GEN_SYSV(name, which)                                                  \
+  static void name(struct pnode *n, struct sbuf *b) {                          \
+    sysv_ipc_proc_text(which, sysv_line, b);                                   \
+  }
+GEN_SYSV(gen_sysvipc_msg, SYSV_PROC_MSG)
+GEN_SYSV(gen_sysvipc_sem, SYSV_PROC_SEM)
+GEN_SYSV(gen_sysvipc_shm, SYSV_PROC_SHM)
+GEN_SYSV(gen_msgmni, SYSV_PROC_LIMITS_MSGMNI)
+GEN_SYSV(gen_msgmax, SYSV_PROC_LIMITS_MSGMAX)
+GEN_SYSV(gen_msgmnb, SYSV_PROC_LIMITS_MSGMNB)
+GEN_SYSV(gen_sem, SYSV_PROC_LIMITS_SEM)
 
 static void gen_hostname(struct pnode *n, struct sbuf *b) {
   struct linux_utsname u;
@@ -553,7 +570,8 @@ int procfs_create(struct superblock **out) {
   struct inode *r = new_node(LINUX_S_IFDIR | 0555, P_ROOT, 0, NULL);
   struct inode *sys = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
   struct inode *kernel = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  if (!r || !sys || !kernel)
+  struct inode *sysvipc = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
+  if (!r || !sys || !kernel || !sysvipc)
     return -LINUX_ENOMEM;
   g_sb->root = r;
   int err = add(r, "self", new_node(LINUX_S_IFLNK | 0777, P_SELF, 0, NULL));
@@ -581,6 +599,22 @@ int procfs_create(struct superblock **out) {
     err = add_file(kernel, "osrelease", gen_osrelease);
   if (!err)
     err = add_file(kernel, "ostype", gen_ostype);
+  if (!err)
+    err = add_file(kernel, "msgmni", gen_msgmni);
+  if (!err)
+    err = add_file(kernel, "msgmax", gen_msgmax);
+  if (!err)
+    err = add_file(kernel, "msgmnb", gen_msgmnb);
+  if (!err)
+    err = add_file(kernel, "sem", gen_sem);
+  if (!err)
+    err = add(r, "sysvipc", sysvipc);
+  if (!err)
+    err = add_file(sysvipc, "msg", gen_sysvipc_msg);
+  if (!err)
+    err = add_file(sysvipc, "sem", gen_sysvipc_sem);
+  if (!err)
+    err = add_file(sysvipc, "shm", gen_sysvipc_shm);
   if (err)
     return err;
   *out = g_sb;

@@ -385,8 +385,11 @@ long moat_msgrcv(int id, void *text, size_t size, long type, int flags,
   struct sysv_ipc *s = ipc();
   if (id < 0 || (long)size < 0)
     return -LINUX_EINVAL;
-  if (flags & MSG_COPY)
-    return -LINUX_EINVAL; /* not supported (checkpoint/restore's) */
+  /* MSG_COPY (checkpoint/restore's): a copy of the message at index
+   * type, left in the queue; never waits. */
+  bool copy = (flags & MSG_COPY) != 0;
+  if (copy && ((flags & MSG_EXCEPT) || !(flags & IPC_NOWAIT)))
+    return -LINUX_EINVAL;
   if (type == INT64_MIN)
     type = INT64_MIN + 1;
   long rc;
@@ -406,7 +409,27 @@ long moat_msgrcv(int id, void *text, size_t size, long type, int flags,
       rc = -LINUX_EIDRM;
       break;
     }
-    struct kmsg *prev, *m = msg_find(q, type, flags, &prev);
+    struct kmsg *prev, *m;
+    if (copy) {
+      m = q->head;
+      for (long i = 0; m && i < type; i++)
+        m = m->next;
+      if (type < 0)
+        m = NULL;
+      if (m && m->size > size && !(flags & MSG_NOERROR)) {
+        rc = -LINUX_E2BIG;
+        break;
+      }
+      if (m) {
+        size_t n = MIN(size, m->size);
+        memcpy(text, m->text, n);
+        *out_mtype = m->mtype;
+        rc = (long)n;
+        break;
+      }
+    } else {
+      m = msg_find(q, type, flags, &prev);
+    }
     if (m) {
       if (m->size > size && !(flags & MSG_NOERROR)) {
         rc = -LINUX_E2BIG;
@@ -981,4 +1004,63 @@ int moat_semnsems(int id) {
   int n = set ? set->nsems : -LINUX_EINVAL;
   rt_unlock(&s->lock);
   return n;
+}
+
+/* ---- /proc/sysvipc and /proc/sys/kernel (core/procfs.c) ---- */
+
+void sysv_ipc_proc_text(int which, void (*out)(void *ctx, const char *line),
+                        void *ctx) {
+  struct sysv_ipc *s = ipc();
+  char line[256];
+  if (which == SYSV_PROC_LIMITS_MSGMNI)
+    rt_snprintf(line, sizeof(line), "%d\n", IPC_SLOTS);
+  else if (which == SYSV_PROC_LIMITS_MSGMAX)
+    rt_snprintf(line, sizeof(line), "%d\n", MSGMAX);
+  else if (which == SYSV_PROC_LIMITS_MSGMNB)
+    rt_snprintf(line, sizeof(line), "%d\n", MSGMNB);
+  else if (which == SYSV_PROC_LIMITS_SEM)
+    rt_snprintf(line, sizeof(line), "%d\t%d\t%d\t%d\n", SEMMSL, SEMMNS, SEMOPM,
+                IPC_SLOTS);
+  if (which >= SYSV_PROC_LIMITS_MSGMNI) {
+    out(ctx, line);
+    return;
+  }
+  /* The headers and lines of Linux's ipc/msg.c, sem.c and shm.c. */
+  if (which == SYSV_PROC_MSG)
+    out(ctx, "       key      msqid perms      cbytes       qnum lspid lrpid"
+             "   uid   gid  cuid  cgid      stime      rtime      ctime\n");
+  else if (which == SYSV_PROC_SEM)
+    out(ctx, "       key      semid perms      nsems   uid   gid  cuid  cgid"
+             "      otime      ctime\n");
+  else
+    out(ctx, "       key      shmid perms                  size  cpid  lpid "
+             "nattch   uid   gid  cuid  cgid      atime      dtime      ctime "
+             "                  rss                  swap\n");
+  if (which == SYSV_PROC_SHM)
+    return;
+  rt_lock(&s->lock);
+  for (int i = 0; i < IPC_SLOTS; i++) {
+    if (which == SYSV_PROC_MSG && s->msq[i]) {
+      struct msq *q = s->msq[i];
+      rt_snprintf(line, sizeof(line),
+                  "%10d %10d  %4o  %10llu %10llu %5d %5d %5u %5u %5u %5u "
+                  "%10lld %10lld %10lld\n",
+                  q->perm.key, q->perm.id, q->perm.mode,
+                  (unsigned long long)q->cbytes, (unsigned long long)q->qnum,
+                  q->lspid, q->lrpid, q->perm.uid, q->perm.gid, q->perm.cuid,
+                  q->perm.cgid, (long long)q->stime, (long long)q->rtime,
+                  (long long)q->ctime);
+    } else if (which == SYSV_PROC_SEM && s->sem[i]) {
+      struct semset *set = s->sem[i];
+      rt_snprintf(line, sizeof(line),
+                  "%10d %10d  %4o %10d %5u %5u %5u %5u %10lld %10lld\n",
+                  set->perm.key, set->perm.id, set->perm.mode, set->nsems,
+                  set->perm.uid, set->perm.gid, set->perm.cuid, set->perm.cgid,
+                  (long long)set->otime, (long long)set->ctime);
+    } else {
+      continue;
+    }
+    out(ctx, line); /* the caller only appends to its buffer */
+  }
+  rt_unlock(&s->lock);
 }

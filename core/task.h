@@ -334,6 +334,19 @@ void task_reap_poll(void);
  * that ends. */
 void sysv_ipc_init(void);
 void sysv_ipc_proc_gone(int pid);
+/* The text of /proc/sysvipc/{msg,sem,shm} and of the limits in
+ * /proc/sys/kernel, handed to out line by line. */
+enum {
+  SYSV_PROC_MSG,
+  SYSV_PROC_SEM,
+  SYSV_PROC_SHM,
+  SYSV_PROC_LIMITS_MSGMNI,
+  SYSV_PROC_LIMITS_MSGMAX,
+  SYSV_PROC_LIMITS_MSGMNB,
+  SYSV_PROC_LIMITS_SEM,
+};
+void sysv_ipc_proc_text(int which, void (*out)(void *ctx, const char *line),
+                        void *ctx);
 /* Take a thread that will never run again off its futex queue. */
 void futex_forget(struct task *t);
 /* Futex wake for clear_child_tid and robust lists (core/futex.c). */

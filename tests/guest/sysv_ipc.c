@@ -13,7 +13,9 @@
  * No id, key or pid is printed, only comparisons. */
 #include <signal.h>
 #include <stdint.h>
+#include <sched.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
@@ -181,6 +183,10 @@ static void messages(void) {
          (unsigned long)ds.msg_qbytes, ds.msg_perm.mode & 0777,
          ds.msg_lspid == getpid(), ds.msg_lrpid, ds.msg_perm.uid == geteuid(),
          ds.msg_perm.cuid == geteuid(), ds.msg_stime != 0);
+  rcv("MSG_COPY index 1", q, 100, 1, IPC_NOWAIT | 040000);
+  rcv("MSG_COPY index 9", q, 100, 9, IPC_NOWAIT | 040000);
+  rcv("MSG_COPY index 1 into 2 bytes", q, 2, 1, IPC_NOWAIT | 040000);
+  rcv("MSG_COPY|MSG_EXCEPT", q, 100, 1, IPC_NOWAIT | 040000 | MSG_EXCEPT);
   rcv("type 2", q, 100, 2, 0);
   rcv("type -3 (lowest <= 3)", q, 100, -3, 0);
   rcv("type 3 MSG_EXCEPT", q, 100, 3, MSG_EXCEPT);
@@ -525,12 +531,133 @@ static void permissions(void) {
   semctl(s, 0, IPC_RMID);
 }
 
+/* /proc/sys/kernel's limits and the /proc/sysvipc line of an object
+ * (found by its id; the host has other objects natively). */
+static void proc_files(void) {
+  printf("--- /proc\n");
+  char buf[256];
+  const char *files[] = {"msgmax", "msgmnb"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(buf, sizeof(buf), "/proc/sys/kernel/%s", files[i]);
+    FILE *f = fopen(buf, "r");
+    int v = -1;
+    if (f && fscanf(f, "%d", &v) != 1)
+      v = -1;
+    if (f)
+      fclose(f);
+    printf("%s: %d\n", files[i], v);
+  }
+  FILE *f = fopen("/proc/sys/kernel/sem", "r");
+  int semmsl = -1, semmns = -1, semopm = -1;
+  if (f) {
+    if (fscanf(f, "%d %d %d", &semmsl, &semmns, &semopm) != 3)
+      semmsl = -1;
+    fclose(f);
+  }
+  printf("sem: %d %d %d\n", semmsl, semmns, semopm);
+  int q = msgget(IPC_PRIVATE, 0640);
+  snd(q, 1, "abc", 0);
+  snd(q, 2, "defg", 0);
+  int s = semget(IPC_PRIVATE, 4, 0600);
+  const char *paths[] = {"/proc/sysvipc/msg", "/proc/sysvipc/sem"};
+  for (int k = 0; k < 2; k++) {
+    f = fopen(paths[k], "r");
+    int found = 0;
+    long a = -1, b = -1;
+    unsigned mode = 0;
+    while (f && fgets(buf, sizeof(buf), f)) {
+      long key, id;
+      if (sscanf(buf, "%ld %ld %o %ld %ld", &key, &id, &mode, &a, &b) == 5 &&
+          id == (k ? s : q)) {
+        found = 1;
+        break;
+      }
+    }
+    if (f)
+      fclose(f);
+    if (k == 0)
+      printf("%s: found=%d perms=%o cbytes=%ld qnum=%ld\n", paths[k], found,
+             mode, a, b);
+    else
+      printf("%s: found=%d perms=%o nsems=%ld\n", paths[k], found, mode, a);
+  }
+  msgctl(q, IPC_RMID, NULL);
+  semctl(s, 0, IPC_RMID);
+}
+
+/* Contention: four processes take a semaphore as a mutex (SEM_UNDO)
+ * around a non-atomic increment of a shared counter; two ping-pong 500
+ * messages of two types. The totals are exact whatever the scheduling. */
+static void stress(void) {
+  printf("--- stress\n");
+  volatile long *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  int s = semget(IPC_PRIVATE, 1, 0600);
+  semctl(s, 0, SETVAL, (union semun){.val = 1});
+  pid_t kids[4];
+  for (int k = 0; k < 4; k++) {
+    kids[k] = fork();
+    if (kids[k] == 0) {
+      for (int i = 0; i < 300; i++) {
+        if (sop(s, 0, -1, SEM_UNDO) < 0)
+          _exit(1);
+        long v = *counter;
+        if (i % 16 == 0)
+          sched_yield();
+        *counter = v + 1;
+        if (sop(s, 0, 1, SEM_UNDO) < 0)
+          _exit(2);
+      }
+      _exit(0);
+    }
+  }
+  int bad = 0;
+  for (int k = 0; k < 4; k++) {
+    int st;
+    waitpid(kids[k], &st, 0);
+    bad += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+  }
+  printf("mutex: counter=%ld failed=%d value=%d\n", *counter, bad,
+         semctl(s, 0, GETVAL));
+  semctl(s, 0, IPC_RMID);
+  int q = msgget(IPC_PRIVATE, 0600);
+  pid_t c = fork();
+  if (c == 0) {
+    struct mbuf m;
+    long sum = 0;
+    for (int i = 0; i < 500; i++) {
+      if (msgrcv(q, &m, sizeof(m.text), 1, 0) < 0)
+        _exit(1);
+      sum += m.text[0];
+      m.mtype = 2;
+      if (msgsnd(q, &m, 1, 0) < 0)
+        _exit(2);
+    }
+    _exit(sum == 500 * 'p' ? 0 : 3);
+  }
+  struct mbuf m;
+  int got = 0;
+  for (int i = 0; i < 500; i++) {
+    m.mtype = 1;
+    m.text[0] = 'p';
+    if (msgsnd(q, &m, 1, 0) < 0 || msgrcv(q, &m, sizeof(m.text), 2, 0) != 1)
+      break;
+    got++;
+  }
+  reap("ping-pong child", c);
+  printf("ping-pong: %d rounds\n", got);
+  msgctl(q, IPC_RMID, NULL);
+  munmap((void *)counter, 4096);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   enter_workdir("sysv");
   messages();
   semaphores();
   permissions();
+  proc_files();
+  stress();
   printf("done\n");
   return 0;
 }
