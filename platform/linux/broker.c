@@ -254,7 +254,9 @@ static void serve(int ch) {
     rep.magic = BROKER_MAGIC;
     rep.seq = q.seq;
     int fd = -1;
-    if (n != sizeof(q) || q.magic != BROKER_MAGIC) {
+    /* a longer record arrives cut to sizeof(q), with MSG_TRUNC */
+    if (n != sizeof(q) || (m.msg_flags & MSG_TRUNC) ||
+        q.magic != BROKER_MAGIC) {
       rep.err = -EINVAL;
     } else if (q.op == BROKER_CONNECT) {
       rep.err = do_connect(&q, &rep, &fd);
@@ -358,20 +360,25 @@ static int broker_seccomp(int ch) {
   if (!ctx)
     return -ENOMEM;
   int err = 0;
+/* Our own comparison (libseccomp's SCMP_A0 leaves datum_b unset, which
+ * clang rejects under -Wextra). */
+#define EQ0(x)                                                                 \
+  (struct scmp_arg_cmp){                                                       \
+      .arg = 0, .op = SCMP_CMP_EQ, .datum_a = (uint64_t)(x), .datum_b = 0}
 #define ADD(nr, n, ...)                                                        \
   do {                                                                         \
     if (!err)                                                                  \
       err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, n, ##__VA_ARGS__);       \
   } while (0)
-  ADD(SCMP_SYS(recvmsg), 1, SCMP_A0(SCMP_CMP_EQ, (uint64_t)ch));
-  ADD(SCMP_SYS(sendmsg), 1, SCMP_A0(SCMP_CMP_EQ, (uint64_t)ch));
-  ADD(SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-  ADD(SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+  ADD(SCMP_SYS(recvmsg), 1, EQ0(ch));
+  ADD(SCMP_SYS(sendmsg), 1, EQ0(ch));
+  ADD(SCMP_SYS(socket), 1, EQ0(AF_INET));
+  ADD(SCMP_SYS(socket), 1, EQ0(AF_INET6));
   ADD(SCMP_SYS(connect), 0);
   ADD(SCMP_SYS(getsockname), 0);
   ADD(SCMP_SYS(getpeername), 0);
   for (int i = 0; i < g_npubs; i++)
-    ADD(SCMP_SYS(accept4), 1, SCMP_A0(SCMP_CMP_EQ, (uint64_t)g_listen_fds[i]));
+    ADD(SCMP_SYS(accept4), 1, EQ0(g_listen_fds[i]));
   ADD(SCMP_SYS(fcntl), 0);
   ADD(SCMP_SYS(shutdown), 0);
   ADD(SCMP_SYS(close), 0);
@@ -380,6 +387,7 @@ static int broker_seccomp(int ch) {
   ADD(SCMP_SYS(rt_sigreturn), 0);
   ADD(SCMP_SYS(restart_syscall), 0);
 #undef ADD
+#undef EQ0
   if (!err)
     err = seccomp_load(ctx);
   seccomp_release(ctx);
