@@ -105,6 +105,23 @@ int poll_sleep_on(void *key, struct rt_lock *lock) {
   return rc == -LINUX_EINTR ? rc : 0;
 }
 
+int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline) {
+  int64_t left = -1;
+  if (deadline) {
+    left = deadline - rt_now_ns();
+    if (left <= 0)
+      return 0;
+  }
+  struct poll_wait w;
+  poll_wait_begin_key(&w, left, key);
+  poll_wait_arm(&w);
+  rt_unlock(lock);
+  int rc = poll_wait_sleep(&w);
+  poll_wait_end(&w);
+  rt_lock(lock);
+  return rc == -LINUX_EINTR ? rc : 0;
+}
+
 int poll_wait_sleep(struct poll_wait *w) {
   if (w->deadline == 0)
     return -LINUX_ETIMEDOUT;

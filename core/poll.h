@@ -42,6 +42,10 @@ void poll_wait_end(struct poll_wait *w);
  * lock drops, so a change made under the lock always wakes it. 0 to look
  * again, -EINTR when a signal is pending. */
 int poll_sleep_on(void *key, struct rt_lock *lock);
+/* The same, until the monotonic instant deadline at the latest (0: no
+ * deadline). Returns 0 also when the time is up: the caller looks once
+ * more and compares the clock with its deadline. */
+int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline);
 
 struct file;
 struct file_ops;

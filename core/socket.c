@@ -33,18 +33,48 @@
 #define SOCK_MIN_SNDBUF 4608u /* 2 * (2048 + sizeof(struct sk_buff)) */
 #define SOCK_MIN_RCVBUF 2304u
 #define REC_HDR 4u
+#define REC_SCM 0x80000000u /* a record header's flag: control data queued */
+#define REC_LEN(h) ((h) & ~REC_SCM)
+/* Timeouts are kept in jiffies of a kernel with HZ=250 (this host's), so
+ * getsockopt reports them rounded as Linux does. */
+#define SOCK_HZ 250
+#define NS_PER_JIFFY (1000000000ll / SOCK_HZ)
+#define OVERFLOW_ID 65534u /* an id that does not map: overflowuid */
 #define SOCKFS_MAGIC 0x534f434bull
 
 #define SHUT_RCV 1u
 #define SHUT_SEND 2u
 
+/* Control data queued with a message: passed files (each holds a
+ * reference while in flight) and credentials. On a datagram or seqpacket
+ * socket it belongs to the record whose header has REC_SCM set (the
+ * end's list is in record order). On a stream it covers the bytes
+ * [pos, pos + len) of what the end ever received: a receive stops after
+ * the bytes that carry files, and with SO_PASSCRED does not glue bytes of
+ * different credentials (Linux's unix_stream_read_generic). */
+struct uscm {
+  struct uscm *next;
+  uint64_t pos;
+  uint32_t len;
+  bool has_creds;
+  bool had_files; /* a stream run that carried files never merges */
+  struct linux_ucred creds;
+  int nfiles;
+  struct file *files[];
+};
+
 struct uend {
   uint8_t *buf; /* ring of RING_SIZE: what this end receives */
   uint32_t head, count;
-  uint32_t nrec;  /* records queued (datagram types) */
-  uint32_t shut;  /* SHUT_RCV | SHUT_SEND */
-  bool dead;      /* its last file is closed */
-  bool peer_gone; /* SOCK_DGRAM: a send saw the dead peer (ENOTCONN now) */
+  uint64_t rx_pos; /* stream: bytes ever taken from the ring */
+  struct uscm *scm_head, *scm_tail;
+  bool passcred;      /* SO_PASSCRED */
+  int64_t rcvtimeo_j; /* SO_RCVTIMEO in jiffies, -1 forever */
+  int64_t sndtimeo_j; /* SO_SNDTIMEO */
+  uint32_t nrec;      /* records queued (datagram types) */
+  uint32_t shut;      /* SHUT_RCV | SHUT_SEND */
+  bool dead;          /* its last file is closed */
+  bool peer_gone;     /* SOCK_DGRAM: a send saw the dead peer (ENOTCONN now) */
   uint32_t sndbuf, rcvbuf;
   struct upair *pair;
   int idx; /* 0 or 1: its place in the pair */
@@ -160,6 +190,198 @@ static size_t iov_total(const struct linux_iovec *iov, int iovcnt) {
   return t;
 }
 
+/* ---- control data ------------------------------------------------------ */
+
+static struct uscm *scm_alloc(int nfiles) {
+  return kzalloc(sizeof(struct uscm) + (size_t)nfiles * sizeof(struct file *));
+}
+
+/* Free a list of control data, closing the files in flight. No socket
+ * lock held: the last reference to a passed socket releases it. */
+static void scm_free(struct uscm *s) {
+  while (s) {
+    struct uscm *n = s->next;
+    for (int i = 0; i < s->nfiles; i++)
+      file_put(s->files[i]);
+    kfree(s);
+    s = n;
+  }
+}
+
+static void scm_append(struct uend *e, struct uscm *s) {
+  s->next = NULL;
+  if (e->scm_tail)
+    e->scm_tail->next = s;
+  else
+    e->scm_head = s;
+  e->scm_tail = s;
+}
+
+static struct uscm *scm_pop(struct uend *e) {
+  struct uscm *s = e->scm_head;
+  if (s) {
+    e->scm_head = s->next;
+    if (!e->scm_head)
+      e->scm_tail = NULL;
+    s->next = NULL;
+  }
+  return s;
+}
+
+/* A new reference to each file of s (MSG_PEEK hands out descriptors too,
+ * as Linux's unix_peek_fds). */
+static struct uscm *scm_dup_files(const struct uscm *s) {
+  struct uscm *d = scm_alloc(s->nfiles);
+  if (!d)
+    return NULL;
+  for (int i = 0; i < s->nfiles; i++)
+    d->files[i] = file_get(s->files[i]);
+  d->nfiles = s->nfiles;
+  return d;
+}
+
+/* Move the files of s out (a stream receive that touched its bytes). */
+static struct uscm *scm_take_files(struct uscm *s) {
+  struct uscm *d = scm_alloc(s->nfiles);
+  if (!d)
+    return NULL;
+  memcpy(d->files, s->files, (size_t)s->nfiles * sizeof(struct file *));
+  d->nfiles = s->nfiles;
+  s->nfiles = 0;
+  return d;
+}
+
+static bool same_creds(const struct linux_ucred *a,
+                       const struct linux_ucred *b) {
+  return a->pid == b->pid && a->uid == b->uid && a->gid == b->gid;
+}
+
+/* The caller's credentials as Linux attaches them when nobody sent any
+ * (maybe_add_creds): its pid and real ids. */
+static struct linux_ucred own_creds(void) {
+  struct linux_ucred c = {0, OVERFLOW_ID, OVERFLOW_ID};
+  struct task *t = task_current();
+  if (t) {
+    c.pid = t->proc->pid;
+    c.uid = t->proc->cred.ruid;
+    c.gid = t->proc->cred.rgid;
+  }
+  return c;
+}
+
+/* What a receiver with SO_PASSCRED sees for bytes sent without
+ * credentials: no pid, ids that do not map. */
+static const struct linux_ucred no_creds = {0, OVERFLOW_ID, OVERFLOW_ID};
+
+/* The control data of a send from ctl: a reference to each file behind
+ * its descriptors (-EBADF for one that is not open; O_PATH ones travel
+ * too, as Linux's fget_raw) and credentials checked as Linux's
+ * scm_check_creds: one's own pid and ids, any for euid 0 (the sandbox's
+ * root stands for CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID). */
+static int scm_from_ctl(const struct moat_sock_ctl *ctl, struct uscm **out) {
+  *out = NULL;
+  if (!ctl || (ctl->nfds <= 0 && !ctl->has_creds))
+    return 0;
+  if (ctl->nfds > LINUX_SCM_MAX_FD)
+    return -LINUX_EINVAL;
+  int n = ctl->nfds > 0 ? ctl->nfds : 0;
+  struct uscm *s = scm_alloc(n);
+  if (!s)
+    return -LINUX_ENOMEM;
+  struct fd_table *fdt = proc_current_fdt();
+  for (int i = 0; i < n; i++) {
+    struct file *f = fdt ? fdt_lookup(fdt, ctl->fds[i]) : NULL;
+    if (!f) {
+      scm_free(s);
+      return -LINUX_EBADF;
+    }
+    s->files[s->nfiles++] = f;
+  }
+  s->had_files = s->nfiles > 0;
+  if (ctl->has_creds) {
+    const struct linux_ucred *u = &ctl->creds;
+    struct task *t = task_current();
+    const struct task_cred *c = &t->proc->cred;
+    bool root = c->euid == 0;
+    int rc = 0;
+    if (u->uid == UINT32_MAX || u->gid == UINT32_MAX)
+      rc = -LINUX_EINVAL;
+    else if ((u->pid != t->proc->pid && !root) ||
+             (u->uid != c->ruid && u->uid != c->euid && u->uid != c->suid &&
+              !root) ||
+             (u->gid != c->rgid && u->gid != c->egid && u->gid != c->sgid &&
+              !root))
+      rc = -LINUX_EPERM;
+    else if (!task_find_proc_any(u->pid))
+      rc = -LINUX_ESRCH;
+    if (rc) {
+      scm_free(s);
+      return rc;
+    }
+    s->has_creds = true;
+    s->creds = *u;
+  }
+  *out = s;
+  return 0;
+}
+
+/* Note the control data of a stream send's next n bytes (not yet counted
+ * in e->count) at e: *s (the files and creds given, used for the first
+ * chunk only, then NULL) or just the credentials cr (NULL: none). Plain
+ * credentials extend the run before when it has the same ones. false
+ * when out of memory. */
+static bool stream_mark(struct uend *e, struct uscm **s,
+                        const struct linux_ucred *cr, uint32_t n) {
+  if (!*s && !cr)
+    return true;
+  uint64_t at = e->rx_pos + e->count;
+  struct uscm *t = e->scm_tail;
+  if ((!*s || !(*s)->nfiles) && cr && t && !t->had_files && t->has_creds &&
+      t->pos + t->len == at && same_creds(&t->creds, cr)) {
+    t->len += n;
+    kfree(*s);
+    *s = NULL;
+    return true;
+  }
+  struct uscm *m = *s ? *s : scm_alloc(0);
+  if (!m)
+    return false;
+  *s = NULL;
+  m->pos = at;
+  m->len = n;
+  if (cr) {
+    m->has_creds = true;
+    m->creds = *cr;
+  }
+  scm_append(e, m);
+  return true;
+}
+
+/* Drop the stream runs wholly received (their files went with the first
+ * receive that touched them). */
+static void stream_trim(struct uend *e) {
+  while (e->scm_head && e->scm_head->pos + e->scm_head->len <= e->rx_pos &&
+         !e->scm_head->nfiles)
+    kfree(scm_pop(e));
+}
+
+/* The run holding stream byte at, or NULL for bytes without control data;
+ * *end is where that run of bytes ends. */
+static struct uscm *stream_run(struct uend *e, uint64_t at, uint64_t *end) {
+  for (struct uscm *r = e->scm_head; r; r = r->next) {
+    if (r->pos + r->len <= at)
+      continue;
+    if (r->pos <= at) {
+      *end = r->pos + r->len;
+      return r;
+    }
+    *end = r->pos;
+    return NULL;
+  }
+  *end = UINT64_MAX;
+  return NULL;
+}
+
 /* ---- send and receive ------------------------------------------------- */
 
 static bool is_stream(const struct upair *p) {
@@ -174,8 +396,28 @@ static uint32_t room_for(const struct upair *p, int from, int to) {
   return used >= cap ? 0 : cap - used;
 }
 
+/* The deadline of a blocking call from a timeout in jiffies: 0 none. */
+static int64_t deadline_of(int64_t timeo_j) {
+  if (timeo_j <= 0)
+    return 0;
+  return rt_now_ns() + timeo_j * NS_PER_JIFFY;
+}
+
+/* Sleep on the pair until something changes or the deadline passes
+ * (-EAGAIN, what Linux answers for SO_RCVTIMEO/SO_SNDTIMEO). A signal:
+ * -EINTR for an untimed wait (restarted under SA_RESTART), one never
+ * restarted for a timed one (sock_intr_errno). */
+static int sock_wait(struct upair *p, int64_t deadline) {
+  if (deadline && rt_now_ns() >= deadline)
+    return -LINUX_EAGAIN;
+  int rc = poll_sleep_on_until(p, &p->lock, deadline);
+  if (rc < 0)
+    return deadline ? -MOAT_EINTR_TIMED : -LINUX_EINTR;
+  return 0;
+}
+
 static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
-                      int flags) {
+                      int flags, const struct moat_sock_ctl *ctl) {
   int me;
   struct upair *p = pair_of(f, &me);
   int peer = 1 - me;
@@ -187,9 +429,20 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
   bool sigpipe = false;
   if (flags & LINUX_MSG_OOB)
     return -LINUX_EOPNOTSUPP;
-  if (!is_stream(p) && len > p->end[me].sndbuf - 32)
+  struct uscm *scm;
+  rc = scm_from_ctl(ctl, &scm);
+  if (rc < 0)
+    return rc;
+  if (!is_stream(p) && len > p->end[me].sndbuf - 32) {
+    scm_free(scm);
     return -LINUX_EMSGSIZE;
+  }
+  struct linux_ucred own = own_creds();
   rt_lock(&p->lock);
+  int64_t timeo = p->end[me].sndtimeo_j;
+  int64_t deadline = deadline_of(timeo);
+  if (timeo == 0)
+    nonblock = true;
   for (;;) {
     if (p->end[me].shut & SHUT_SEND) {
       rc = -LINUX_EPIPE;
@@ -220,7 +473,7 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
         rc = -LINUX_EAGAIN;
         break;
       }
-      rc = poll_sleep_on(p, &p->lock);
+      rc = sock_wait(p, deadline);
       if (rc < 0)
         break;
       continue;
@@ -232,9 +485,19 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
         break;
       }
     }
+    /* Credentials go with the bytes when given, or when either end asks
+     * for them (Linux's maybe_add_creds). */
+    const struct linux_ucred *cr = scm && scm->has_creds ? &scm->creds
+                                   : (p->end[me].passcred || dst->passcred)
+                                       ? &own
+                                       : NULL;
     if (is_stream(p)) {
       size_t n = MIN(len - sent, (size_t)room);
       size_t got = ring_put_user(dst, 0, iov, iovcnt, sent, n);
+      if (got && !stream_mark(dst, &scm, cr, (uint32_t)got)) {
+        rc = -LINUX_ENOBUFS;
+        break;
+      }
       dst->count += (uint32_t)got;
       sent += got;
       if (got)
@@ -251,6 +514,20 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       rc = -LINUX_EFAULT;
       break;
     }
+    if (scm || cr) {
+      struct uscm *m = scm ? scm : scm_alloc(0);
+      if (!m) {
+        rc = -LINUX_ENOBUFS;
+        break;
+      }
+      scm = NULL;
+      if (cr && !m->has_creds) {
+        m->has_creds = true;
+        m->creds = *cr;
+      }
+      scm_append(dst, m);
+      hdr |= REC_SCM;
+    }
     ring_put_k(dst, &hdr, REC_HDR);
     dst->count += (uint32_t)len;
     dst->nrec++;
@@ -259,6 +536,7 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
     break;
   }
   rt_unlock(&p->lock);
+  scm_free(scm); /* not queued: an error, or an empty stream send */
   if (sent)
     return (long)sent;
   if (sigpipe && !(flags & LINUX_MSG_NOSIGNAL))
@@ -268,54 +546,140 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
   return rc;
 }
 
+/* What a receive took beside the bytes. */
+struct rx_ctl {
+  struct uscm *files; /* passed files, ours to install or close */
+  bool creds_set;
+  struct linux_ucred creds;
+};
+
+/* Hand a receive's control data to ctl (NULL: read(2), recv(2): the
+ * files are closed): the credentials when the receiver asked for them,
+ * descriptors for as many files as the control buffer and the fd table
+ * take (MSG_CTRUNC for the rest, which are closed, as Linux's
+ * scm_detach_fds). */
+static void rx_deliver(struct rx_ctl *rx, bool want_creds,
+                       struct moat_sock_ctl *ctl) {
+  if (ctl) {
+    ctl->nfds = 0;
+    ctl->ctrunc = false;
+    ctl->has_creds = want_creds;
+    if (want_creds)
+      ctl->creds = rx->creds_set ? rx->creds : no_creds;
+  }
+  struct uscm *s = rx->files;
+  if (!s)
+    return;
+  if (ctl) {
+    /* Room after the credentials' message (CMSG_SPACE(12) = 32 bytes,
+     * or what is left of the buffer), as scm_max_fds sees it. */
+    uint64_t left = ctl->control_len;
+    if (want_creds && left >= 16)
+      left -= MIN(left, 32u);
+    int max = left <= 16 ? 0 : (int)MIN((left - 16) / 4, 1024u);
+    struct fd_table *fdt = proc_current_fdt();
+    int room = MIN(max, s->nfiles);
+    for (int i = 0; fdt && i < room; i++) {
+      int fd = fdt_install(fdt, s->files[i], 0, ctl->cloexec);
+      if (fd < 0)
+        break; /* EMFILE: the rest are dropped */
+      ctl->fds[ctl->nfds++] = fd;
+    }
+    if (ctl->nfds < s->nfiles)
+      ctl->ctrunc = true;
+  }
+  scm_free(s); /* the table holds its own references */
+}
+
 /* Receive into iov. *msg_flags gets LINUX_MSG_TRUNC when a record did not
  * fit. */
 static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
-                      int flags, int *msg_flags) {
+                      int flags, int *msg_flags, struct moat_sock_ctl *ctl) {
   int me;
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
   bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
   bool peek = flags & LINUX_MSG_PEEK;
+  bool badbuf = (unsigned)flags & MOAT_MSG_BADBUF;
   size_t len = iov_total(iov, iovcnt);
   size_t got = 0;
   long rc = 0;
+  struct rx_ctl rx = {0};
   *msg_flags = 0;
   if (flags & LINUX_MSG_OOB)
-    return -LINUX_EINVAL; /* no out-of-band byte is ever queued */
+    return is_stream(p) ? -LINUX_EINVAL /* no out-of-band byte is queued */
+                        : -LINUX_EOPNOTSUPP;
   rt_lock(&p->lock);
+  bool want_creds = e->passcred;
+  int64_t timeo = e->rcvtimeo_j;
+  int64_t deadline = deadline_of(timeo);
+  if (timeo == 0)
+    nonblock = true;
   for (;;) {
     if (!is_stream(p) && e->nrec) {
-      uint32_t rlen;
-      ring_get_k(e, 0, &rlen, REC_HDR);
+      uint32_t hdr;
+      ring_get_k(e, 0, &hdr, REC_HDR);
+      uint32_t rlen = REC_LEN(hdr);
       size_t n = MIN((size_t)rlen, len);
-      size_t c = ring_get_user(e, REC_HDR, iov, iovcnt, 0, n);
-      if (c < n) {
+      size_t c = badbuf ? 0 : ring_get_user(e, REC_HDR, iov, iovcnt, 0, n);
+      if (badbuf || c < n)
         rc = -LINUX_EFAULT;
-        break;
-      }
+      else
+        rc = (flags & LINUX_MSG_TRUNC) ? (long)rlen : (long)n;
       if (rlen > len)
         *msg_flags |= LINUX_MSG_TRUNC;
-      if (!peek) {
+      struct uscm *m = (hdr & REC_SCM) ? e->scm_head : NULL;
+      if (m && m->has_creds) {
+        rx.creds = m->creds;
+        rx.creds_set = true;
+      }
+      if (peek) {
+        if (m && m->nfiles && rc >= 0)
+          rx.files = scm_dup_files(m);
+      } else {
+        /* Taken, even when the copy faulted (Linux dequeues first). */
+        if (m)
+          rx.files = scm_pop(e);
         ring_drop(e, REC_HDR + rlen);
         e->nrec--;
         changed(p);
       }
-      rc = (flags & LINUX_MSG_TRUNC) ? (long)rlen : (long)n;
       break;
     }
     if (is_stream(p)) {
       if (len == 0)
         break;
-      /* Stream: take what is there past what was taken (a peek takes
-       * nothing, so it starts where it stands). */
-      if (e->count > (peek ? got : 0)) {
-        size_t avail = e->count - (peek ? got : 0);
+      /* Take what is there past what was taken (a peek takes nothing, so
+       * it starts where it stands), one run of control data at a time. */
+      uint32_t off = peek ? (uint32_t)got : 0;
+      if (e->count > off) {
+        if (badbuf) {
+          rc = -LINUX_EFAULT;
+          break;
+        }
+        uint64_t at = e->rx_pos + off, end;
+        struct uscm *r = stream_run(e, at, &end);
+        const struct linux_ucred *cr =
+            r && r->has_creds ? &r->creds : &no_creds;
+        if (want_creds) {
+          /* Never glue bytes of different writers (unix_skb_scm_eq). */
+          if (!rx.creds_set) {
+            rx.creds = *cr;
+            rx.creds_set = true;
+          } else if (!same_creds(&rx.creds, cr)) {
+            break;
+          }
+        }
+        size_t avail = (size_t)MIN((uint64_t)(e->count - off), end - at);
         size_t n = MIN(len - got, avail);
-        size_t c =
-            ring_get_user(e, peek ? (uint32_t)got : 0, iov, iovcnt, got, n);
+        size_t c = ring_get_user(e, off, iov, iovcnt, got, n);
+        bool files = r && r->nfiles && c;
+        if (files)
+          rx.files = peek ? scm_dup_files(r) : scm_take_files(r);
         if (!peek && c) {
           ring_drop(e, (uint32_t)c);
+          e->rx_pos += c;
+          stream_trim(e);
           changed(p);
         }
         got += c;
@@ -323,11 +687,12 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
           rc = -LINUX_EFAULT;
           break;
         }
-        if (got == len || !(flags & LINUX_MSG_WAITALL) || peek)
+        /* The bytes that carried files end the receive. */
+        if (files || got == len)
           break;
         continue;
       }
-      if (got && !(flags & LINUX_MSG_WAITALL))
+      if (got && (!(flags & LINUX_MSG_WAITALL) || peek))
         break;
     }
     /* A shut receive side is end of file, but a non-blocking datagram
@@ -338,11 +703,12 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
       rc = -LINUX_EAGAIN;
       break;
     }
-    rc = poll_sleep_on(p, &p->lock);
+    rc = sock_wait(p, deadline);
     if (rc < 0)
       break;
   }
   rt_unlock(&p->lock);
+  rx_deliver(&rx, want_creds, ctl);
   if (is_stream(p) && got)
     return (long)got;
   return rc;
@@ -350,16 +716,18 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
 
 static long sock_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   (void)pos;
+  if (len == 0)
+    return 0; /* sock_read_iter: "match SYS5 behaviour", never waits */
   struct linux_iovec iov = {.iov_base = buf, .iov_len = len};
   int mf;
-  return sock_recv(f, &iov, 1, 0, &mf);
+  return sock_recv(f, &iov, 1, 0, &mf, NULL);
 }
 
 static long sock_write(struct file *f, const void *buf, size_t len,
                        uint64_t *pos) {
   (void)pos;
   struct linux_iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-  return sock_send(f, &iov, 1, 0);
+  return sock_send(f, &iov, 1, 0, NULL);
 }
 
 static void sock_release(struct file *f) {
@@ -376,6 +744,11 @@ static void sock_release(struct file *f) {
   kfree(e->buf);
   e->buf = NULL;
   e->count = e->head = e->nrec = 0;
+  /* Files in flight to this end are closed with it. One of them may be
+   * the other end of this pair (a socket sent over itself): its release
+   * then frees the pair, so p is not touched after scm_free. */
+  struct uscm *inflight = e->scm_head;
+  e->scm_head = e->scm_tail = NULL;
   if (p->type != LINUX_SOCK_DGRAM)
     p->end[peer].shut = SHUT_RCV | SHUT_SEND;
   bool last = p->end[peer].dead;
@@ -385,6 +758,7 @@ static void sock_release(struct file *f) {
     kfree(p->end[peer].buf);
     kfree(p);
   }
+  scm_free(inflight);
 }
 
 static unsigned sock_poll(struct file *f, unsigned events) {
@@ -415,8 +789,9 @@ static int sock_ioctl(struct file *f, unsigned request, void *arg) {
     rt_lock(&p->lock);
     uint32_t n = 0;
     if (p->type == LINUX_SOCK_DGRAM) {
-      if (e->nrec)
+      if (e->nrec) /* the next datagram's size, as unix_ioctl */
         ring_get_k(e, 0, &n, REC_HDR);
+      n = REC_LEN(n);
     } else {
       n = e->count - e->nrec * REC_HDR;
     }
@@ -516,6 +891,7 @@ int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
     p->gid = t->proc->cred.egid;
   }
   for (int i = 0; i < 2; i++) {
+    p->end[i].rcvtimeo_j = p->end[i].sndtimeo_j = -1;
     p->end[i].sndbuf = SOCK_BUF_DEFAULT;
     p->end[i].rcvbuf = SOCK_BUF_DEFAULT;
     p->end[i].pair = p;
@@ -571,7 +947,7 @@ static int sock_lookup(int fd, struct file **out) {
 }
 
 long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, bool has_addr) {
+                    int flags, bool has_addr, const struct moat_sock_ctl *ctl) {
   struct file *f;
   int rc = sock_lookup(fd, &f);
   if (rc < 0)
@@ -584,18 +960,18 @@ long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
   else if (has_addr && p->type == LINUX_SOCK_DGRAM)
     r = -LINUX_EOPNOTSUPP; /* addressed datagrams come with bind/connect */
   else
-    r = sock_send(f, iov, iovcnt, flags);
+    r = sock_send(f, iov, iovcnt, flags, ctl);
   file_put(f);
   return r;
 }
 
 long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, int *msg_flags) {
+                    int flags, int *msg_flags, struct moat_sock_ctl *ctl) {
   struct file *f;
   int rc = sock_lookup(fd, &f);
   if (rc < 0)
     return rc;
-  long r = sock_recv(f, iov, iovcnt, flags, msg_flags);
+  long r = sock_recv(f, iov, iovcnt, flags, msg_flags, ctl);
   file_put(f);
   return r;
 }
@@ -603,11 +979,13 @@ long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
 /* readv/writev on a socket: one message, as Linux's sock_read_iter. */
 long sock_readv(struct file *f, const struct linux_iovec *iov, int iovcnt) {
   int mf;
-  return sock_recv(f, iov, iovcnt, 0, &mf);
+  if (iov_total(iov, iovcnt) == 0)
+    return 0;
+  return sock_recv(f, iov, iovcnt, 0, &mf, NULL);
 }
 
 long sock_writev(struct file *f, const struct linux_iovec *iov, int iovcnt) {
-  return sock_send(f, iov, iovcnt, 0);
+  return sock_send(f, iov, iovcnt, 0, NULL);
 }
 
 int moat_shutdown(int fd, int how) {
@@ -681,6 +1059,31 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
                                                  : p->end[me].rcvbuf));
       rt_unlock(&p->lock);
       break;
+    case LINUX_SO_PASSCRED:
+      rt_lock(&p->lock);
+      rc = put_int(val, len, p->end[me].passcred);
+      rt_unlock(&p->lock);
+      break;
+    case LINUX_SO_RCVTIMEO_OLD:
+    case LINUX_SO_SNDTIMEO_OLD:
+    case LINUX_SO_RCVTIMEO_NEW:
+    case LINUX_SO_SNDTIMEO_NEW: {
+      bool rcv = name == LINUX_SO_RCVTIMEO_OLD || name == LINUX_SO_RCVTIMEO_NEW;
+      rt_lock(&p->lock);
+      int64_t j = rcv ? p->end[me].rcvtimeo_j : p->end[me].sndtimeo_j;
+      rt_unlock(&p->lock);
+      /* Back from jiffies as sock_get_timeout: forever is {0, 0}. */
+      int64_t tv[2] = {0, 0};
+      if (j > 0) {
+        tv[0] = j / SOCK_HZ;
+        tv[1] = (j % SOCK_HZ) * 1000000 / SOCK_HZ;
+      }
+      uint32_t n = MIN(*len, (uint32_t)sizeof(tv));
+      memcpy(val, tv, n);
+      *len = n;
+      rc = 0;
+      break;
+    }
     case LINUX_SO_PEERCRED: {
       struct linux_ucred c = {.pid = p->pid, .uid = p->uid, .gid = p->gid};
       uint32_t n = MIN(*len, (uint32_t)sizeof(c));
@@ -696,6 +1099,33 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
   }
   file_put(f);
   return rc;
+}
+
+/* A struct timeval of SO_RCVTIMEO/SO_SNDTIMEO into jiffies, as Linux's
+ * sock_set_timeout: {0, 0} is forever (-1), a negative time is 0 (the
+ * call does not wait at all), microseconds round up to a jiffy. */
+static int timeo_from_user(const void *val, uint32_t len, int64_t *out) {
+  int64_t tv[2];
+  if (len < sizeof(tv))
+    return -LINUX_EINVAL;
+  memcpy(tv, val, sizeof(tv));
+  if (tv[1] < 0 || tv[1] >= 1000000)
+    return -LINUX_EDOM;
+  if (tv[0] < 0) {
+    *out = 0;
+    return 0;
+  }
+  if (tv[0] == 0 && tv[1] == 0) {
+    *out = -1;
+    return 0;
+  }
+  if (tv[0] >= INT64_MAX / SOCK_HZ / 2) {
+    *out = -1;
+    return 0;
+  }
+  *out =
+      tv[0] * SOCK_HZ + (tv[1] + 1000000 / SOCK_HZ - 1) / (1000000 / SOCK_HZ);
+  return 0;
 }
 
 int moat_setsockopt(int fd, int level, int name, const void *val,
@@ -723,6 +1153,29 @@ int moat_setsockopt(int fd, int level, int name, const void *val,
       changed(p);
       rt_unlock(&p->lock);
       rc = 0;
+    }
+  } else if (name == LINUX_SO_PASSCRED) {
+    if (len < sizeof(int)) {
+      rc = -LINUX_EINVAL;
+    } else {
+      int v;
+      memcpy(&v, val, sizeof(v));
+      rt_lock(&p->lock);
+      p->end[me].passcred = v != 0;
+      rt_unlock(&p->lock);
+      rc = 0;
+    }
+  } else if (name == LINUX_SO_RCVTIMEO_OLD || name == LINUX_SO_SNDTIMEO_OLD ||
+             name == LINUX_SO_RCVTIMEO_NEW || name == LINUX_SO_SNDTIMEO_NEW) {
+    int64_t j;
+    rc = timeo_from_user(val, len, &j);
+    if (rc == 0) {
+      rt_lock(&p->lock);
+      if (name == LINUX_SO_RCVTIMEO_OLD || name == LINUX_SO_RCVTIMEO_NEW)
+        p->end[me].rcvtimeo_j = j;
+      else
+        p->end[me].sndtimeo_j = j;
+      rt_unlock(&p->lock);
     }
   } else {
     rc = -LINUX_ENOPROTOOPT;

@@ -661,4 +661,34 @@ struct linux_nlmsghdr {
 _Static_assert(sizeof(struct linux_ifreq) == 40, "struct ifreq");
 _Static_assert(sizeof(struct linux_ifconf) == 16, "struct ifconf");
 
+/* Control messages and the options around them (SCM_RIGHTS,
+ * SCM_CREDENTIALS, SO_PASSCRED, timeouts, sendmmsg/recvmmsg). */
+#define LINUX_MSG_CTRUNC 0x8
+#define LINUX_MSG_EOR 0x80
+#define LINUX_MSG_WAITFORONE 0x10000
+#define LINUX_SCM_RIGHTS 1
+#define LINUX_SCM_CREDENTIALS 2
+#define LINUX_SCM_MAX_FD 253
+#define LINUX_UIO_MAXIOV 1024
+#define LINUX_SO_PASSCRED 16
+#define LINUX_SO_RCVTIMEO_OLD 20
+#define LINUX_SO_SNDTIMEO_OLD 21
+#define LINUX_SO_RCVTIMEO_NEW 66
+#define LINUX_SO_SNDTIMEO_NEW 67
+
+struct linux_cmsghdr {
+  uint64_t cmsg_len;
+  int32_t cmsg_level;
+  int32_t cmsg_type;
+};
+
+struct linux_mmsghdr {
+  struct linux_msghdr msg_hdr;
+  uint32_t msg_len;
+  uint32_t pad;
+};
+_Static_assert(sizeof(struct linux_msghdr) == 56, "struct msghdr");
+_Static_assert(sizeof(struct linux_mmsghdr) == 64, "struct mmsghdr");
+_Static_assert(sizeof(struct linux_cmsghdr) == 16, "struct cmsghdr");
+
 #endif

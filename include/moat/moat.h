@@ -230,10 +230,36 @@ int moat_timer_delete(int id);
  * sets *msg_flags (LINUX_MSG_TRUNC for a cut datagram). -ENOTSOCK for a
  * file that is not a socket. */
 int moat_socketpair(int domain, int type, int protocol, int sv[2]);
+/* Control data of one message. Send: nfds descriptors to pass
+ * (SCM_RIGHTS, at most LINUX_SCM_MAX_FD), creds when has_creds
+ * (SCM_CREDENTIALS, checked as Linux's scm_check_creds). Receive:
+ * control_len (in) is the size of the guest's control buffer (0 for
+ * none), which bounds the descriptors handed out after the credentials'
+ * message; cloexec (in) asks for MSG_CMSG_CLOEXEC; out: nfds descriptors
+ * installed in the caller's table, has_creds with creds when the
+ * receiver has SO_PASSCRED, ctrunc when passed descriptors were dropped
+ * (no room, EMFILE) and closed. */
+struct moat_sock_ctl {
+  int nfds;
+  uint64_t control_len;
+  bool has_creds;
+  bool cloexec;
+  bool ctrunc;
+  struct linux_ucred creds;
+  int fds[LINUX_SCM_MAX_FD];
+};
+/* A flag of moat_sock_recv beside Linux's MSG_*: the guest's buffer is
+ * not writable. The receive waits as any other and fails with -EFAULT
+ * where it would have copied (Linux checks the buffer only then). */
+#define MOAT_MSG_BADBUF 0x80000000u
+/* A socket wait with SO_RCVTIMEO/SO_SNDTIMEO cut short by a signal:
+ * -EINTR that signal delivery never restarts (signal(7)); the shim's
+ * restartable() turns it into plain -EINTR. */
+#define MOAT_EINTR_TIMED 600
 long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, bool has_addr);
+                    int flags, bool has_addr, const struct moat_sock_ctl *ctl);
 long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, int *msg_flags);
+                    int flags, int *msg_flags, struct moat_sock_ctl *ctl);
 int moat_shutdown(int fd, int how);
 /* val/len in core memory; len is in-out as socklen_t. */
 int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len);

@@ -100,6 +100,8 @@ long shim_iov_import(int fd, uint64_t guest, int64_t cnt, int prot,
  * untimed futex waits), the shim turns that into -ERESTARTSYS; signal
  * delivery then restarts the call or makes it -EINTR. */
 static inline long restartable(long ret) {
+  if (ret == -MOAT_EINTR_TIMED)
+    return -LINUX_EINTR;
   return ret == -LINUX_EINTR ? -LINUX_ERESTARTSYS : ret;
 }
 

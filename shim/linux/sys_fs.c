@@ -259,6 +259,109 @@ long sys_sendfile(SYSARGS) {
   return r;
 }
 
+#define SHIM_SPLICE_F_NONBLOCK 2
+#define SHIM_SPLICE_F_ALL 0xf
+#define SHIM_F_GETFL 3
+#define SHIM_POLLIN 0x001
+#define SHIM_POLLOUT 0x004
+#define SHIM_POLLERR 0x008
+#define SHIM_POLLHUP 0x010
+
+/* What splice needs to know of one side: -EBADF, else its file type. */
+static long splice_side(int fd, bool want_write, uint32_t *mode) {
+  long fl = moat_fcntl(fd, SHIM_F_GETFL, 0);
+  if (fl < 0)
+    return fl;
+  unsigned acc = (unsigned)fl & LINUX_O_ACCMODE;
+  if ((fl & LINUX_O_PATH) ||
+      (want_write ? acc == LINUX_O_RDONLY : acc == LINUX_O_WRONLY))
+    return -LINUX_EBADF;
+  struct linux_stat st;
+  long rc = moat_fstat(fd, &st);
+  if (rc < 0)
+    return rc;
+  *mode = st.st_mode & LINUX_S_IFMT;
+  return fl;
+}
+
+/* splice(2) through a bounce buffer: one side must be a pipe (Linux's
+ * do_splice checks, in its order); up to 64 KiB move per call, read once
+ * from the input and written whole to the output. SPLICE_F_NONBLOCK is
+ * EAGAIN when the input has nothing or an output pipe is full now. */
+long sys_splice(SYSARGS) {
+  int in = (int)a0, out = (int)a2;
+  size_t len = MIN((size_t)a4, SHIM_MAX_RW);
+  unsigned flags = (unsigned)a5;
+  uint32_t min, mout;
+  int64_t off_in = 0, off_out = 0;
+  if (len == 0)
+    return 0;
+  if (flags & ~(unsigned)SHIM_SPLICE_F_ALL)
+    return -LINUX_EINVAL;
+  long fin = splice_side(in, false, &min);
+  if (fin < 0)
+    return fin;
+  long fout = splice_side(out, true, &mout);
+  if (fout < 0)
+    return fout;
+  bool ipipe = min == LINUX_S_IFIFO, opipe = mout == LINUX_S_IFIFO;
+  if (!ipipe && !opipe)
+    return -LINUX_EINVAL;
+  if ((ipipe && a1) || (opipe && a3))
+    return -LINUX_ESPIPE;
+  /* An offset needs a file with pread/pwrite (FMODE_PREAD). */
+  if (a1 && min != LINUX_S_IFREG && min != LINUX_S_IFBLK)
+    return -LINUX_EINVAL;
+  if (a3 && mout != LINUX_S_IFREG && mout != LINUX_S_IFBLK)
+    return -LINUX_EINVAL;
+  if (ipipe && !opipe && (fout & LINUX_O_APPEND))
+    return -LINUX_EINVAL;
+  if ((a1 && user_read(&off_in, a1, sizeof(off_in)) < 0) ||
+      (a3 && user_read(&off_out, a3, sizeof(off_out)) < 0))
+    return -LINUX_EFAULT;
+  if (off_in < 0 || off_out < 0)
+    return -LINUX_EINVAL;
+  if (flags & SHIM_SPLICE_F_NONBLOCK) {
+    struct moat_pollfd p[2] = {{in, SHIM_POLLIN, 0}, {out, SHIM_POLLOUT, 0}};
+    moat_poll(p, 2, 0);
+    if (!(p[0].revents & (SHIM_POLLIN | SHIM_POLLHUP)) ||
+        (opipe && !(p[1].revents & (SHIM_POLLOUT | SHIM_POLLERR))))
+      return -LINUX_EAGAIN;
+  }
+  size_t chunk = MIN(len, 65536);
+  char *buf = kmalloc(chunk);
+  if (!buf)
+    return -LINUX_ENOMEM;
+  long got =
+      a1 ? moat_pread(in, buf, chunk, off_in) : moat_read(in, buf, chunk);
+  long put = 0;
+  while (got > 0 && put < got) {
+    long w =
+        a3 ? moat_pwrite(out, buf + put, (size_t)(got - put), off_out + put)
+           : moat_write(out, buf + put, (size_t)(got - put));
+    if (w <= 0) {
+      if (!put)
+        got = w ? w : -LINUX_EIO;
+      break;
+    }
+    put += w;
+  }
+  kfree(buf);
+  if (got <= 0)
+    return restartable(got);
+  if (a1) {
+    off_in += put;
+    if (user_write(a1, &off_in, sizeof(off_in)) < 0)
+      return -LINUX_EFAULT;
+  }
+  if (a3) {
+    off_out += put;
+    if (user_write(a3, &off_out, sizeof(off_out)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return put;
+}
+
 /* ---- opening, closing, descriptors ------------------------------------- */
 
 long sys_open(SYSARGS) {
