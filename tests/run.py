@@ -2349,6 +2349,18 @@ def net_publish(ctx):
         p.wait()
 
 
+def unit_net_broker(ctx):
+    """platform/linux/net.c and broker.c end to end on the host
+    (tests/unit/net_broker.c): grants, data, fork, close, non-blocking
+    connect, UDP, a published port."""
+    exe = os.path.join(ctx.build, "unit", "net-broker")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    p = run([exe], timeout=60)
+    if p.status != 0 or p.stdout != b"ok\n":
+        fail("status %d\n%s%s" % (p.status, show(p.stdout), show(p.stderr)))
+
+
 def attack_kick(ctx):
     """The kick signal (63, the one tgkill the filter allows) sent through
     the gate to a host process outside the sandbox does not reach it (the
@@ -3227,6 +3239,7 @@ def register_all(ctx):
     register("security/attack-fd-dirfd-at", attack_at_test)
     register("security/attack-paths-leave-grant", attack_paths_body())
     register("security/attack-kick-host-process", attack_kick)
+    register("unit/net-broker", unit_net_broker)
     register("security/attack-net-socket", attack_net_socket)
     register("security/attack-net-broker", attack_net_broker)
     register("programs/net-allow-connect", net_allow_connect)

@@ -24,7 +24,8 @@ TEST_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 ASAN_CORE_OBJS := $(patsubst %.S,$(BUILD)/asan/%.o,\
 	$(patsubst %.c,$(BUILD)/asan/%.o,$(filter-out core/rt_mem.c,$(CORE_SRCS))))
 ASAN_SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/asan/%.o)
-UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c,\
+UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c \
+	tests/unit/net_broker.c,\
 	$(sort $(wildcard tests/unit/*.c)))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 TESTPLAT_OBJS := $(BUILD)/asan/tests/unit/test_platform.o \
@@ -72,6 +73,14 @@ $(BUILD)/fuzz/moat-fuzz: $(BUILD)/asan/tests/fuzz/fuzz.o $(TESTPLAT_OBJS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) -o $@ $^
 
+# The Linux platform's plat_net_* and the network broker, end to end on
+# the host (tests/unit/net_broker.c): the platform's own objects.
+$(BUILD)/unit/net-broker: tests/unit/net_broker.c \
+		$(BUILD)/platform/linux/net.o $(BUILD)/platform/linux/broker.o \
+		$(BUILD)/platform/linux/gate.o
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTED) -Iplatform/linux -o $@ $^ $(LIBS)
+
 # ---- programs that run inside moat -------------------------------------
 GUEST_CC ?= gcc
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
@@ -99,5 +108,6 @@ $(BUILD)/fuzz/seed-elf: tests/fuzz/seed.c
 
 .PHONY: tests
 tests: $(BUILD)/unit/moat-unit $(BUILD)/unit/moat-unit-heap \
+	$(BUILD)/unit/net-broker \
 	$(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
 	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)

@@ -462,7 +462,8 @@ static int publish_listen(const struct plat_linux_publish *p, char *why,
     memcpy(&s->sin6_addr, p->addr, 16);
     sslen = sizeof(*s);
   }
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* non-blocking: BROKER_ACCEPT never waits */
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (fd < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
