@@ -9,9 +9,10 @@
  * ECONNREFUSED; a non-blocking connect reports EINPROGRESS or success and
  * then its outcome; a forked child uses the parent's handle (inherited,
  * and for a socket connected after the fork its own copy from the
- * broker); plat_net_close ends the connection even for the child's copy; a published port hands its connection in
- * (plat_net_accept), EAGAIN when none waits; a UDP grant. Prints "ok" and
- * exits 0, or the first failure and exits 1. tests/run.py: unit/net-broker.
+ * broker); plat_net_close ends the connection even for the child's copy; a
+ * published port hands its connection in (plat_net_accept), EAGAIN when none
+ * waits; a UDP grant. Prints "ok" and exits 0, or the first failure and
+ * exits 1. tests/run.py: unit/net-broker.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,21 +89,31 @@ int main(void) {
   f = listener(SOCK_STREAM, &pub);
   close(f); /* a free port to publish */
   struct plat_linux_net_grant g[3] = {
-      {.family = LINUX_AF_INET, .prefix = 32, .port_lo = tcp, .port_hi = tcp,
+      {.family = LINUX_AF_INET,
+       .prefix = 32,
+       .port_lo = tcp,
+       .port_hi = tcp,
        .protos = PLAT_NET_TCP},
-      {.family = LINUX_AF_INET, .prefix = 8, .port_lo = free_port,
-       .port_hi = free_port, .protos = PLAT_NET_TCP},
-      {.family = LINUX_AF_INET, .prefix = 32, .port_lo = udp, .port_hi = udp,
+      {.family = LINUX_AF_INET,
+       .prefix = 8,
+       .port_lo = free_port,
+       .port_hi = free_port,
+       .protos = PLAT_NET_TCP},
+      {.family = LINUX_AF_INET,
+       .prefix = 32,
+       .port_lo = udp,
+       .port_hi = udp,
        .protos = PLAT_NET_UDP},
   };
   for (int i = 0; i < 3; i++)
     memcpy(g[i].addr, (uint8_t[]){127, 0, 0, 1}, 4);
-  struct plat_linux_publish p = {.family = LINUX_AF_INET, .host_port = pub,
-                                 .guest_port = 80, .proto = PLAT_NET_TCP};
+  struct plat_linux_publish p = {.family = LINUX_AF_INET,
+                                 .host_port = pub,
+                                 .guest_port = 80,
+                                 .proto = PLAT_NET_TCP};
   memcpy(p.addr, (uint8_t[]){127, 0, 0, 1}, 4);
   char why[256];
-  CHECK(plat_linux_net_start(g, 3, &p, 1, 65534, 65534, why, sizeof(why)) ==
-            0,
+  CHECK(plat_linux_net_start(g, 3, &p, 1, 65534, 65534, why, sizeof(why)) == 0,
         "start: %s", why);
   plat_linux_net_forked(true);
   CHECK(plat_linux_net_channel() >= 3, "no channel");
@@ -215,7 +226,8 @@ int main(void) {
   CHECK(plat_net_accept(0, &h, &peer) == -EAGAIN, "nothing waiting");
   CHECK(plat_net_accept(1, &h, &peer) == -EINVAL, "no such index");
   int c = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in pa = {.sin_family = AF_INET, .sin_port = htons(pub),
+  struct sockaddr_in pa = {.sin_family = AF_INET,
+                           .sin_port = htons(pub),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   CHECK(connect(c, (struct sockaddr *)&pa, sizeof(pa)) == 0, "publish connect");
   for (int i = 0; i < 100 && (rc = plat_net_accept(0, &h, &peer)) == -EAGAIN;
