@@ -69,6 +69,7 @@ static inline const char *errname(int e) {
       [EAFNOSUPPORT] = "EAFNOSUPPORT",
       [ECONNREFUSED] = "ECONNREFUSED",
       [ENETUNREACH] = "ENETUNREACH",
+      [EADDRNOTAVAIL] = "EADDRNOTAVAIL",
       [ENOTCONN] = "ENOTCONN",
       [EISCONN] = "EISCONN",
       [ETIMEDOUT] = "ETIMEDOUT",
