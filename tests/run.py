@@ -3162,6 +3162,20 @@ def python_asyncio_socketpair(ctx):
     compare("asyncio: native vs moat", native, moat)
 
 
+def python_scm_rights(ctx):
+    ctx.need_moat()
+    py = "/usr/bin/python3"  # the default root shows the host's /usr
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "scm_fds.py")
+    native = run([py, prog], env=ctx.guest_env())
+    if native.status != 0:
+        fail("the native run failed: %s" % show(native.stderr))
+    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
+                            "--", py, "/p/scm_fds.py"), env=None)
+    compare("fd passing from python3: native vs moat", native, moat)
+
+
 def python_localhost_netif(ctx):
     ctx.need_moat()
     py = "/usr/bin/python3"  # the default root shows the host's /usr
@@ -3277,6 +3291,7 @@ def register_all(ctx):
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     # AF_UNIX sockets in real programs (issue 8)
     register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
+    register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
     # --memory and the host-enforced --pids (tests/memlimits.py)
