@@ -2724,6 +2724,93 @@ def sandbox_host_uid(ctx):
         fail("\n".join(problems))
 
 
+def _confinement(pid):
+    """What /proc says about a process: (ids, CapEff, NoNewPrivs,
+    Seccomp, its fds' targets)."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+    fds = []
+    for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+        try:
+            fds.append((int(fd), os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+    return (st["Uid"].split(), st["Gid"].split(), st["CapEff"].strip(),
+            st["NoNewPrivs"].strip(), st["Seccomp"].strip(), fds)
+
+
+def _broker_problems(pid, uid):
+    uids, gids, cap, nnp, secc, fds = _confinement(pid)
+    problems = []
+    if uid is not None and (set(uids) != {uid} or "0" in gids):
+        problems.append("Uid %s Gid %s" % (uids, gids))
+    if int(cap, 16) != 0:
+        problems.append("CapEff %s" % cap)
+    if nnp != "1":
+        problems.append("NoNewPrivs %s" % nnp)
+    if secc != "2":
+        problems.append("Seccomp %s" % secc)
+    extra = [t for fd, t in fds if fd > 2 and not t.startswith("socket:")]
+    if extra:
+        problems.append("fds other than sockets: %s" % extra)
+    return problems
+
+
+def broker_confined(ctx):
+    """The network broker of a run with --allow-connect and --publish: a
+    process of the run that is not in the sandbox's PID namespace, with
+    the sandbox's unprivileged host uid (run as root), no capabilities,
+    no_new_privs, a seccomp filter, and no fd but its sockets (and the
+    standard streams). The control: the same checks on the supervisor
+    (root, unfiltered) must report it."""
+    ctx.need_moat()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    pub = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen(ctx.moat_run(
+        "--allow-connect", "127.0.0.1:9", "--publish", "%d:80" % pub, "--",
+        "sleep", "30"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        broker = None
+        for _ in range(100):
+            time.sleep(0.1)
+            mine = []
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        stat = f.read()
+                    with open("/proc/%s/status" % d) as f:
+                        status = f.read()
+                except OSError:
+                    continue
+                fields = stat[stat.rfind(")") + 2:].split()
+                nspid = re.search(r"^NSpid:(.*)$", status, re.M)
+                if int(fields[3]) == p.pid and int(fields[1]) == p.pid and \
+                        int(d) != p.pid and nspid and \
+                        len(nspid.group(1).split()) == 1 and \
+                        re.search(r"^Seccomp:\s*2$", status, re.M):
+                    mine.append(int(d))
+            if len(mine) == 1:
+                broker = mine[0]
+                break
+        if broker is None:
+            fail("no broker found among the run's processes")
+        uid = "65534" if os.geteuid() == 0 else None
+        problems = _broker_problems(broker, uid)
+        control = _broker_problems(p.pid, uid)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    if problems:
+        fail("broker %d: %s" % (broker, "; ".join(problems)))
+    if os.geteuid() == 0 and not control:
+        fail("positive control: the supervisor passed the broker's checks")
+
+
 # Hole 4: a host without user namespaces. NO_USERNS runs moat as root of a user namespace, which may still make mount
 # namespaces; NO_USERNS_NO_CAPS also drops every capability (setpriv), as
 # an unprivileged user on such a host is: no namespace at all (as
@@ -3260,6 +3347,7 @@ def register_all(ctx):
     register("security/attack-kick-host-process", attack_kick)
     register("unit/net-broker", unit_net_broker)
     register("security/attack-net-socket", attack_net_socket)
+    register("security/broker-confined", broker_confined)
     register("security/attack-net-broker", attack_net_broker)
     register("programs/net-allow-connect", net_allow_connect)
     register("programs/net-publish", net_publish)

@@ -372,8 +372,17 @@ static int broker_seccomp(int ch) {
   } while (0)
   ADD(SCMP_SYS(recvmsg), 1, EQ0(ch));
   ADD(SCMP_SYS(sendmsg), 1, EQ0(ch));
-  ADD(SCMP_SYS(socket), 1, EQ0(AF_INET));
-  ADD(SCMP_SYS(socket), 1, EQ0(AF_INET6));
+  /* socket: IPv4 or IPv6, TCP or UDP only (never SOCK_RAW, even where
+   * the broker kept root's uid with --host-uid 0) */
+  static const int families[] = {AF_INET, AF_INET6};
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM};
+  for (int f = 0; f < 2; f++)
+    for (int t = 0; t < 2; t++)
+      ADD(SCMP_SYS(socket), 2, EQ0(families[f]),
+          ((struct scmp_arg_cmp){.arg = 1,
+                                 .op = SCMP_CMP_MASKED_EQ,
+                                 .datum_a = 0xf,
+                                 .datum_b = (uint64_t)types[t]}));
   ADD(SCMP_SYS(connect), 0);
   ADD(SCMP_SYS(getsockname), 0);
   ADD(SCMP_SYS(getpeername), 0);
@@ -433,6 +442,16 @@ static _Noreturn void broker_main(uint32_t uid, uint32_t gid) {
     if (getppid() != supervisor)
       _exit(0);
   }
+  /* No capabilities either (they remain only with --host-uid 0). */
+  struct {
+    uint32_t version;
+    int pid;
+  } header = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+  struct {
+    uint32_t effective, permitted, inheritable;
+  } caps[2] = {{0, 0, 0}, {0, 0, 0}};
+  if (syscall(SYS_capset, &header, caps) < 0)
+    _exit(125);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     _exit(125);
   broker_landlock();
