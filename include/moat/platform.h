@@ -371,6 +371,12 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst, unsigned flags,
  * waits, -EINVAL for an index the policy does not have. */
 int plat_net_accept(int index, int *out_handle, struct plat_net_addr *out_peer);
 
+/* A handle for the host's listening socket of published port index, for
+ * plat_net_poll only (POLLIN: a connection waits for plat_net_accept);
+ * the same handle every time, never to be closed. -EINVAL for an index
+ * the policy does not have. */
+int plat_net_listener(int index, int *out_handle);
+
 /* Send up to len bytes from buf (core or checked guest memory) on a
  * handle: a stream takes what fits, a datagram socket one datagram.
  * Returns bytes sent (<= len), -EAGAIN (DONTWAIT, or the host's buffer

@@ -49,6 +49,7 @@
 static struct plat_linux_net_grant g_grants[MAX_GRANTS_NET];
 static int g_ngrants;
 static int g_listen_fds[MAX_PUBLISH];
+static int32_t g_listen_ids[MAX_PUBLISH]; /* BROKER_LISTENER's ids */
 static int g_npubs;
 static int g_sandbox_end = -1, g_broker_end = -1;
 static pid_t g_broker_pid;
@@ -262,6 +263,21 @@ static void serve(int ch) {
       rep.err = do_connect(&q, &rep, &fd);
     } else if (q.op == BROKER_ACCEPT) {
       rep.err = do_accept(&q, &rep, &fd);
+    } else if (q.op == BROKER_LISTENER) {
+      rep.err = q.id < 0 || q.id >= g_npubs ? -EINVAL : 0;
+      if (!rep.err) {
+        int slot = table_find(g_listen_ids[q.id]);
+        if (slot < 0) { /* the first time: an id of its own */
+          slot = table_add(g_listen_fds[q.id]);
+          if (slot >= 0)
+            g_listen_ids[q.id] = g_socks[slot].id;
+        }
+        rep.err = slot < 0 ? -EMFILE : 0;
+        if (slot >= 0) {
+          fd = g_socks[slot].fd;
+          rep.id = g_socks[slot].id;
+        }
+      }
     } else if (q.op == BROKER_DUP) {
       int slot = table_find(q.id);
       rep.err = slot < 0 ? -EBADF : 0;
@@ -271,8 +287,11 @@ static void serve(int ch) {
       }
     } else if (q.op == BROKER_CLOSE) {
       int slot = table_find(q.id);
-      rep.err = slot < 0 ? -EBADF : 0;
-      if (slot >= 0) {
+      bool listener = false;
+      for (int i = 0; i < g_npubs; i++)
+        listener |= q.id == g_listen_ids[i];
+      rep.err = slot < 0 || listener ? -EBADF : 0;
+      if (slot >= 0 && !listener) {
         shutdown(g_socks[slot].fd, SHUT_RDWR);
         close(g_socks[slot].fd);
         g_socks[slot].id = 0;

@@ -13,10 +13,12 @@
 #define BROKER_MAGIC 0x6d6e6574u /* "mnet" */
 
 enum broker_op {
-  BROKER_CONNECT = 1, /* proto, family, port, addr: a new host connection */
-  BROKER_ACCEPT = 2,  /* index: a connection waiting at a published port */
-  BROKER_DUP = 3,     /* id: this process's own copy of a handed-out socket */
-  BROKER_CLOSE = 4,   /* id: the sandbox is done with it */
+  BROKER_CONNECT = 1,  /* proto, family, port, addr: a new host connection */
+  BROKER_ACCEPT = 2,   /* index: a connection waiting at a published port */
+  BROKER_DUP = 3,      /* id: this process's own copy of a handed-out socket */
+  BROKER_CLOSE = 4,    /* id: the sandbox is done with it */
+  BROKER_LISTENER = 5, /* index: the published port's listening socket,
+                        * for the sandbox to poll (it cannot accept) */
 };
 
 struct broker_req {

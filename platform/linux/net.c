@@ -326,6 +326,14 @@ int plat_net_accept(int index, int *out_handle,
   return new_socket(&q, out_handle, NULL, out_peer, NULL);
 }
 
+int plat_net_listener(int index, int *out_handle) {
+  plat_count(PF_NET_ACCEPT);
+  if (index < 0)
+    return -LINUX_EINVAL;
+  struct broker_req q = {.op = BROKER_LISTENER, .id = index};
+  return new_socket(&q, out_handle, NULL, NULL, NULL);
+}
+
 static bool kicked(void) {
   struct plat_thread *t = plat_current_thread();
   return t && __atomic_load_n(&t->kicked, __ATOMIC_SEQ_CST);

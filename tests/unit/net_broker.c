@@ -222,7 +222,13 @@ int main(void) {
         "udp got");
   plat_net_close(h);
 
-  /* a published port */
+  /* a published port: its listener polls readable when a connection
+   * waits, the same handle each time, not closable */
+  int lh = 0, lh2 = 0;
+  CHECK(plat_net_listener(0, &lh) == 0 && lh > 0, "listener handle");
+  CHECK(plat_net_listener(0, &lh2) == 0 && lh2 == lh, "same listener handle");
+  CHECK(plat_net_listener(1, &lh2) == -EINVAL, "no such listener");
+  CHECK(plat_net_poll(lh, POLLIN, 0) == 0, "listener readable too early");
   CHECK(plat_net_accept(0, &h, &peer) == -EAGAIN, "nothing waiting");
   CHECK(plat_net_accept(1, &h, &peer) == -EINVAL, "no such index");
   int c = socket(AF_INET, SOCK_STREAM, 0);
@@ -230,6 +236,7 @@ int main(void) {
                            .sin_port = htons(pub),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   CHECK(connect(c, (struct sockaddr *)&pa, sizeof(pa)) == 0, "publish connect");
+  CHECK(plat_net_poll(lh, POLLIN, 2000000000) & POLLIN, "listener readable");
   for (int i = 0; i < 100 && (rc = plat_net_accept(0, &h, &peer)) == -EAGAIN;
        i++)
     usleep(10000);
@@ -242,6 +249,8 @@ int main(void) {
   CHECK(recv(c, buf, sizeof(buf), 0) == 3, "client got");
   plat_net_close(h);
   close(c);
+  CHECK(plat_net_close(lh) == -EBADF, "a listener closed");
+  CHECK(plat_net_accept(0, &h, &peer) == -EAGAIN, "the listener went away");
 
   plat_linux_net_forked(false);
   plat_linux_net_stop();

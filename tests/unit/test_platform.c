@@ -840,6 +840,11 @@ int plat_net_accept(int index, int *out_handle,
   return -LINUX_EINVAL;
 }
 
+int plat_net_listener(int index, int *out_handle) {
+  (void)index, (void)out_handle;
+  return -LINUX_EINVAL;
+}
+
 long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
   long r =
       send(handle, buf, len,
