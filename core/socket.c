@@ -77,7 +77,12 @@ struct uend {
   bool peer_gone;     /* SOCK_DGRAM: a send saw the dead peer (ENOTCONN now) */
   uint32_t sndbuf, rcvbuf;
   struct upair *pair;
-  int idx; /* 0 or 1: its place in the pair */
+  int idx;           /* 0 or 1: its place in the pair */
+  struct file *file; /* its one open file description (not a reference) */
+  uint32_t inflight; /* atomic: references to it held by control data */
+  /* The collector's marks (under vfs_shared's sock_gc_lock). */
+  bool gc_cand, gc_scanned;
+  uint32_t gc_found;
 };
 
 struct upair {
@@ -87,7 +92,11 @@ struct upair {
   int32_t pid;  /* SO_PEERCRED of both ends: the creator's */
   uint32_t uid, gid;
   struct uend end[2];
+  struct upair *gc_next, *gc_prev; /* vfs_shared's sock_pairs */
+  bool gc_listed;
 };
+
+static void sock_gc(void);
 
 /* f->private points to the file's end of the pair. */
 static struct upair *pair_of(struct file *f, int *me) {
@@ -192,6 +201,19 @@ static size_t iov_total(const struct linux_iovec *iov, int iovcnt) {
 
 /* ---- control data ------------------------------------------------------ */
 
+/* Control data takes (d 1) or drops (d -1) a reference to f: counted
+ * for a socket, so the garbage collector can tell sockets that only
+ * control data holds. Called before the file_get is dropped and after
+ * it is taken. */
+static void inflight_adj(struct file *f, int d) {
+  if (!sock_file(f))
+    return;
+  struct uend *e = f->private;
+  __atomic_add_fetch(&e->inflight, (uint32_t)d, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&vfs_shared()->sock_inflight, (uint32_t)d,
+                     __ATOMIC_SEQ_CST);
+}
+
 static struct uscm *scm_alloc(int nfiles) {
   return kzalloc(sizeof(struct uscm) + (size_t)nfiles * sizeof(struct file *));
 }
@@ -201,8 +223,10 @@ static struct uscm *scm_alloc(int nfiles) {
 static void scm_free(struct uscm *s) {
   while (s) {
     struct uscm *n = s->next;
-    for (int i = 0; i < s->nfiles; i++)
+    for (int i = 0; i < s->nfiles; i++) {
+      inflight_adj(s->files[i], -1);
       file_put(s->files[i]);
+    }
     kfree(s);
     s = n;
   }
@@ -234,8 +258,10 @@ static struct uscm *scm_dup_files(const struct uscm *s) {
   struct uscm *d = scm_alloc(s->nfiles);
   if (!d)
     return NULL;
-  for (int i = 0; i < s->nfiles; i++)
+  for (int i = 0; i < s->nfiles; i++) {
     d->files[i] = file_get(s->files[i]);
+    inflight_adj(d->files[i], 1);
+  }
   d->nfiles = s->nfiles;
   return d;
 }
@@ -296,6 +322,7 @@ static int scm_from_ctl(const struct moat_sock_ctl *ctl, struct uscm **out) {
       return -LINUX_EBADF;
     }
     s->files[s->nfiles++] = f;
+    inflight_adj(f, 1);
   }
   s->had_files = s->nfiles > 0;
   if (ctl->has_creds) {
@@ -537,6 +564,8 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
   }
   rt_unlock(&p->lock);
   scm_free(scm); /* not queued: an error, or an empty stream send */
+  if (ctl && ctl->nfds > 0)
+    sock_gc(); /* it returns at once while no socket is in flight */
   if (sent)
     return (long)sent;
   if (sigpipe && !(flags & LINUX_MSG_NOSIGNAL))
@@ -730,6 +759,144 @@ static long sock_write(struct file *f, const void *buf, size_t len,
   return sock_send(f, &iov, 1, 0, NULL);
 }
 
+/* ---- garbage collection of sockets in flight --------------------------
+ * A socket whose every reference is held by control data queued at
+ * sockets that are themselves unreachable (each end of a pair in the
+ * other's queue, both closed) can never be received: Linux's unix_gc
+ * frees such cycles, and so does this, at the same moments (a socket
+ * released, a socket sent). Candidates are the live ends whose file's
+ * references all come from control data; every file queued at a
+ * reachable end is reachable, to a fixpoint; the queues of the
+ * candidates left are emptied, which releases them. Sound because
+ * nobody can reach a candidate's queue (no descriptor, no call in
+ * progress: those hold a reference of their own). Lock order: the
+ * collector's lock, then a pair's. */
+
+static void pair_list(struct upair *p) {
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->sock_gc_lock);
+  p->gc_prev = NULL;
+  p->gc_next = v->sock_pairs;
+  if (p->gc_next)
+    p->gc_next->gc_prev = p;
+  v->sock_pairs = p;
+  p->gc_listed = true;
+  rt_unlock(&v->sock_gc_lock);
+}
+
+static void pair_unlist(struct upair *p) {
+  if (!p->gc_listed)
+    return;
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->sock_gc_lock);
+  if (p->gc_prev)
+    p->gc_prev->gc_next = p->gc_next;
+  else
+    v->sock_pairs = p->gc_next;
+  if (p->gc_next)
+    p->gc_next->gc_prev = p->gc_prev;
+  p->gc_listed = false;
+  rt_unlock(&v->sock_gc_lock);
+}
+
+/* Is end e (of p, locked) a candidate: alive, and held only by control
+ * data? */
+static bool gc_candidate(const struct uend *e) {
+  uint32_t in = __atomic_load_n(&e->inflight, __ATOMIC_SEQ_CST);
+  return !e->dead && e->file && in &&
+         __atomic_load_n(&e->file->refcount, __ATOMIC_SEQ_CST) == in;
+}
+
+static void sock_gc(void) {
+  struct vfs_shared *v = vfs_shared();
+  if (!__atomic_load_n(&v->sock_inflight, __ATOMIC_SEQ_CST))
+    return;
+  rt_lock(&v->sock_gc_lock);
+  if (v->sock_gc_running) {
+    rt_unlock(&v->sock_gc_lock);
+    return;
+  }
+  v->sock_gc_running = true;
+  /* Pass 1: candidates (flags in the pair, under the collector's lock). */
+  for (struct upair *p = v->sock_pairs; p; p = p->gc_next) {
+    rt_lock(&p->lock);
+    for (int i = 0; i < 2; i++) {
+      p->end[i].gc_cand = gc_candidate(&p->end[i]);
+      p->end[i].gc_found = 0;
+    }
+    rt_unlock(&p->lock);
+  }
+  /* A candidate must be found in queues as often as it is counted: a
+   * reference in transit (a receive about to install it, a send about
+   * to queue it) is held by a call that can still use it. */
+  for (struct upair *p = v->sock_pairs; p; p = p->gc_next) {
+    rt_lock(&p->lock);
+    for (int i = 0; i < 2; i++)
+      for (struct uscm *q = p->end[i].scm_head; q; q = q->next)
+        for (int k = 0; k < q->nfiles; k++)
+          if (sock_file(q->files[k]))
+            ((struct uend *)q->files[k]->private)->gc_found++;
+    rt_unlock(&p->lock);
+  }
+  for (struct upair *p = v->sock_pairs; p; p = p->gc_next)
+    for (int i = 0; i < 2; i++) {
+      struct uend *e = &p->end[i];
+      if (e->gc_cand &&
+          e->gc_found != __atomic_load_n(&e->inflight, __ATOMIC_SEQ_CST))
+        e->gc_cand = false;
+    }
+  /* Pass 2: what reachable ends hold is reachable, to a fixpoint. */
+  bool changed_any = true;
+  while (changed_any) {
+    changed_any = false;
+    for (struct upair *p = v->sock_pairs; p; p = p->gc_next) {
+      rt_lock(&p->lock);
+      for (int i = 0; i < 2; i++) {
+        struct uend *e = &p->end[i];
+        if (e->dead || e->gc_cand || e->gc_scanned)
+          continue;
+        e->gc_scanned = true;
+        for (struct uscm *s = e->scm_head; s; s = s->next)
+          for (int k = 0; k < s->nfiles; k++) {
+            if (!sock_file(s->files[k]))
+              continue;
+            struct uend *x = s->files[k]->private;
+            /* x's pair may be p itself (locked) or another: the flag
+             * is only touched under the collector's lock. */
+            if (x->gc_cand) {
+              x->gc_cand = false;
+              changed_any = true;
+            }
+          }
+      }
+      rt_unlock(&p->lock);
+    }
+  }
+  /* Pass 3: empty the queues of the unreachable. */
+  struct uscm *kill = NULL;
+  for (struct upair *p = v->sock_pairs; p; p = p->gc_next) {
+    rt_lock(&p->lock);
+    for (int i = 0; i < 2; i++) {
+      struct uend *e = &p->end[i];
+      e->gc_scanned = false;
+      if (!e->gc_cand)
+        continue;
+      e->gc_cand = false;
+      if (e->scm_tail) {
+        e->scm_tail->next = kill;
+        kill = e->scm_head;
+        e->scm_head = e->scm_tail = NULL;
+      }
+    }
+    rt_unlock(&p->lock);
+  }
+  rt_unlock(&v->sock_gc_lock);
+  scm_free(kill); /* releases the garbage; their sock_gc calls return */
+  rt_lock(&v->sock_gc_lock);
+  v->sock_gc_running = false;
+  rt_unlock(&v->sock_gc_lock);
+}
+
 static void sock_release(struct file *f) {
   epoll_file_released(f);
   int me;
@@ -755,10 +922,12 @@ static void sock_release(struct file *f) {
   changed(p);
   rt_unlock(&p->lock);
   if (last) {
+    pair_unlist(p);
     kfree(p->end[peer].buf);
     kfree(p);
   }
   scm_free(inflight);
+  sock_gc();
 }
 
 static unsigned sock_poll(struct file *f, unsigned events) {
@@ -858,6 +1027,7 @@ static int sock_file_new(struct upair *p, int which, unsigned flags,
   vfs_inode_put(inode);
   if (rc == 0) {
     (*out)->private = &p->end[which];
+    p->end[which].file = *out;
   }
   return rc;
 }
@@ -912,6 +1082,7 @@ int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
     }
     return rc;
   }
+  pair_list(p);
   int fa = anon_file_install(a, cloexec);
   int fb = fa < 0 ? fa : anon_file_install(b, cloexec);
   if (fb < 0) {

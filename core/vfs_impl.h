@@ -20,6 +20,12 @@ struct vfs_shared {
   struct rt_lock pipe_lock;  /* creation of fifo state and pipefs */
   struct superblock *pipefs;
   struct superblock *sockfs; /* core/socket.c, made under pipe_lock */
+  /* core/socket.c's garbage collector of sockets in flight: every pair,
+   * and whether a collection runs (both under sock_gc_lock). */
+  struct rt_lock sock_gc_lock;
+  void *sock_pairs;
+  bool sock_gc_running;
+  uint32_t sock_inflight; /* atomic: socket files held by control data */
   struct inode *root;
   struct mount *mounts; /* newest first */
   uint32_t next_anon_dev;

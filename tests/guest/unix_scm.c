@@ -16,6 +16,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -427,14 +428,25 @@ static void inflight(void) {
     show_read("self: pipe after both ends closed", p[0], 8);
     close(p[0]);
 
-    /* Each end in the other's queue, then both closed: Linux's garbage
-     * collector frees them; moat keeps them (docs/sockets.md). Only
-     * checks that nothing breaks. */
+    /* Each end in the other's queue with a pipe writer, then all
+     * closed: only the garbage collector can free the cycle, at the next
+     * release of a socket (asynchronously on Linux: wait up to 10 s). */
     socketpair(AF_UNIX, type ? SOCK_DGRAM : SOCK_STREAM, 0, sv);
-    send_fds(sv[0], "z", &sv[0], 1, NULL);
-    send_fds(sv[1], "z", &sv[1], 1, NULL);
+    pipe(p);
+    int a[2] = {sv[0], p[1]};
+    R("gc: send", send_fds(sv[0], "z", a, 2, NULL));
+    R("gc: send", send_fds(sv[1], "z", &sv[1], 1, NULL));
+    close(p[1]);
     close(sv[0]);
     close(sv[1]);
+    int t[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, t);
+    close(t[0]);
+    close(t[1]);
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    R("gc: the cycle's pipe writer closed", poll(&pf, 1, 10000));
+    show_read("gc: pipe", p[0], 8);
+    close(p[0]);
   }
 }
 
