@@ -53,6 +53,9 @@ enum {
                       anonymous mapping inherited by fork (its creator
                       carries it), a vfork child's copy before exec, or
                       anything left after mm_release */
+  VMA_SHM = 128,   /* an attached System V shared memory segment (shm):
+                      its pages are the segment's in the pool (charged to
+                      the sandbox by shmget), each VMA counts one attach */
 };
 
 struct vma {
@@ -66,6 +69,11 @@ struct vma {
    * the file covers them); at or past the end of the VMA when all are
    * filled. Meaningless without file. */
   uint64_t unfilled;
+  /* VMA_SHM: the segment (core/sysv_ipc.c; off is then the offset in
+   * the segment). Each VMA that names it counts in its shm_nattch:
+   * sysv_shm_vma_open when one appears (attach, split, fork's copy),
+   * sysv_shm_vma_close when it goes. Lock order: mm, then IPC. */
+  void *shm;
   struct vma *next;
 };
 
@@ -83,6 +91,8 @@ static uint64_t vma_hole(const struct vma *v) {
 static void vma_free(struct vma *v) {
   if (v->file)
     file_put(v->file);
+  if (v->shm)
+    sysv_shm_vma_close(v->shm);
   kfree(v);
 }
 
@@ -280,6 +290,8 @@ static int vma_split_at(uint64_t addr) {
       tail->off = v->off + (addr - v->start);
       if (v->file)
         file_get(v->file);
+      if (v->shm)
+        sysv_shm_vma_open(v->shm);
       v->end = addr;
       v->next = tail;
       return 0;
@@ -319,6 +331,8 @@ static void vma_link(struct vma *n) {
 /* Can v and its successor n be one VMA? Besides agreeing, a file mapping
  * must stay one run of filled pages followed by one run of unfilled. */
 static bool vma_mergeable(const struct vma *v, const struct vma *n) {
+  if (v->shm || n->shm)
+    return false; /* each attach piece counts in shm_nattch */
   if (v->end != n->start || v->prot != n->prot ||
       (v->flags | VMA_LAZY) != (n->flags | VMA_LAZY) || v->file != n->file)
     return false;
@@ -909,6 +923,10 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     ret = -LINUX_EFAULT;
     goto out;
   }
+  if (v->shm) {
+    ret = -LINUX_EINVAL; /* moving or resizing an attached segment: no */
+    goto out;
+  }
   uint64_t per_page = vma_charge(v) ? 1 : 0;
   bool data = data_kind(v->prot, v->flags);
 
@@ -1312,11 +1330,16 @@ int moat_msync(uint64_t addr, size_t len, int flags) {
 void mm_release(void) {
   rt_lock(&g_mm.lock);
   writeback_range(MM_WINDOW_START, MM_WINDOW_END);
-  for (struct vma *v = g_mm.head; v; v = v->next)
+  for (struct vma *v = g_mm.head; v; v = v->next) {
     if (v->file) {
       file_put(v->file);
       v->file = NULL;
     }
+    if (v->shm) { /* detached: the memory goes with the host process */
+      sysv_shm_vma_close(v->shm);
+      v->shm = NULL;
+    }
+  }
   /* The memory goes with the host process: so does its charge, and no
    * later change of the list may count it again. */
   for (struct vma *v = g_mm.head; v; v = v->next)
@@ -1352,6 +1375,8 @@ int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
     n->next = NULL;
     if (n->file)
       file_get(n->file);
+    if (n->shm)
+      sysv_shm_vma_open(n->shm); /* the child's attach */
     /* Shared anonymous memory stays charged to its creator (Linux charges
      * it once); a vfork child about to exec charges nothing. */
     if (exec_soon || ((n->flags & VMA_SHARED) && !n->file))
@@ -1404,4 +1429,105 @@ void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
       c = next;
     }
   }
+}
+
+/* ---- System V shared memory (core/sysv_ipc.c) ---- */
+
+long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
+                   bool nowrite, const void *pool, void *seg) {
+  uint64_t size = ALIGN_UP(len, PAGE);
+  long ret;
+  if (!size || size < len || size > MM_WINDOW_END)
+    return -LINUX_EINVAL;
+  rt_lock(&g_mm.lock);
+  uint64_t start = addr;
+  if (addr) {
+    if (start < MM_WINDOW_START || start >= MM_WINDOW_END ||
+        MM_WINDOW_END - start < size) {
+      ret = -LINUX_EINVAL;
+      goto out;
+    }
+    if (!remap && !range_free(start, start + size)) {
+      ret = -LINUX_EINVAL; /* Linux: busy without SHM_REMAP */
+      goto out;
+    }
+  } else {
+    start = find_free_top_down(size, mmap_base());
+    if (!start)
+      start = find_free_top_down(size, MM_WINDOW_END);
+    if (!start) {
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+  }
+  uint64_t end = start + size;
+  unsigned vflags =
+      VMA_SHARED | VMA_SHM | VMA_NOACCT | (nowrite ? VMA_NOWRITE : 0);
+  if (!expand_ok(size, range_sum(start, end, 1), false) ||
+      !charge_ok(range_charge(start, end), 0)) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  struct vma *n = kzalloc(sizeof(*n));
+  if (!n) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  int err = vma_split_at(start);
+  if (!err)
+    err = vma_split_at(end);
+  if (!err) {
+    writeback_range(start, end);
+    err = plat_mem_alias((void *)start, pool, size, plat_prot(prot));
+  }
+  if (err) {
+    kfree(n);
+    ret = err < 0 ? err : -LINUX_ENOMEM;
+    goto out;
+  }
+  vma_drop_range(start, end);
+  *n = (struct vma){.start = start,
+                    .end = end,
+                    .prot = prot,
+                    .flags = vflags,
+                    .off = 0,
+                    .unfilled = 0,
+                    .shm = seg};
+  sysv_shm_vma_open(seg);
+  vma_link(n);
+  vma_merge_all();
+  ret = (long)start;
+out:
+  mm_unlock();
+  return ret;
+}
+
+int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg)) {
+  int ret = -LINUX_EINVAL;
+  rt_lock(&g_mm.lock);
+  /* As Linux's shmdt: the first shm VMA from addr on whose offset in its
+   * segment is its distance from addr (the attach itself, or what munmap
+   * or mprotect left of it) names the segment; then every such piece of
+   * that segment within its size from addr goes. */
+  void *seg = NULL;
+  uint64_t limit = 0;
+  for (;;) {
+    struct vma *v = g_mm.head;
+    while (v && !(v->end > addr && v->start >= addr && v->shm &&
+                  v->off == v->start - addr &&
+                  (!seg || (v->shm == seg && v->end - addr <= limit))))
+      v = v->next;
+    if (!v)
+      break;
+    if (!seg) {
+      seg = v->shm;
+      limit = ALIGN_UP(seg_size(seg), PAGE);
+      ret = 0;
+    }
+    uint64_t s = v->start, e = v->end;
+    plat_mem_unmap((void *)s, e - s);
+    vma_drop_range(s, e); /* may destroy seg: only compared after */
+  }
+  mm_unlock();
+  return ret;
 }

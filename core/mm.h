@@ -37,6 +37,18 @@ void mm_uncharge_sandbox(uint64_t bytes);
  * their files (moat_exit_group). */
 void mm_release(void);
 
+/* System V shared memory (core/sysv_ipc.c). attach: map len bytes of the
+ * pool at pool (shared memory of the arena's kind, plat_mem_alias) at
+ * addr (0: anywhere; else exactly there, -EINVAL if busy unless remap),
+ * as one VMA naming seg (nowrite: SHM_RDONLY, mprotect may never add
+ * PROT_WRITE); the address or -errno. detach: unmap the attach that
+ * starts at addr (seg_size gives its segment's size); -EINVAL if none.
+ * Both take the mm lock, then (through sysv_shm_vma_open/close) the IPC
+ * lock: never call them holding the IPC lock. */
+long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
+                   bool nowrite, const void *pool, void *seg);
+int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg));
+
 /* Call fn for every guest mapping in address order (for /proc/self/maps);
  * stops early when fn returns non-zero and returns that value. */
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,

@@ -15,9 +15,19 @@
  * SEM_UNDO adjustments are kept per process (by pid: threads share them,
  * a forked child starts with none, exec keeps them) and applied when the
  * process ends (sysv_ipc_proc_gone, from both ends of a process in
- * core/task.c). Shared memory (shmget & co.) is not here: see
- * docs/ipc.md for what it needs from the memory layer. */
+ * core/task.c).
+ *
+ * Shared memory segments live in the pool: one PLAT_MAP_SHARED reservation
+ * mapped at boot, before any fork, so every process of the sandbox has
+ * it at the same address (never accessible there: PROT_NONE). A segment
+ * is a page-aligned range of it, and shmat maps that range into the
+ * guest with plat_mem_alias (core/mm.c, mm_shm_attach), so a process
+ * that attaches later, forked before or after the segment was made,
+ * shares the very pages. A destroyed segment's pages go back to the host
+ * (plat_mem_discard) and its range to the pool's free list. */
+#include "mm.h"
 #include "moat/moat.h"
+#include "moat/platform.h"
 #include "poll.h"
 #include "proc.h"
 #include "task.h"
@@ -108,11 +118,32 @@ struct sem_undo {
   int16_t adj[];
 };
 
+struct shmseg {
+  struct kperm perm; /* mode carries SHM_DEST and SHM_LOCKED too */
+  uint64_t size;     /* as asked; the pool range is page-aligned */
+  uint64_t off;      /* in the pool */
+  uint32_t nattch;   /* VMAs that map it (core/mm.c) */
+  bool dest;         /* IPC_RMID came: destroyed at the last detach */
+  int cpid, lpid;
+  int64_t atime, dtime, ctime;
+};
+
+/* A free range of the pool. */
+struct extent {
+  struct extent *next;
+  uint64_t off, len;
+};
+
 struct sysv_ipc {
   struct rt_lock lock; /* everything below and in the objects */
   struct msq *msq[IPC_SLOTS];
   struct semset *sem[IPC_SLOTS];
-  uint16_t msq_seq, sem_seq;
+  struct shmseg *shm[IPC_SLOTS];
+  uint16_t msq_seq, sem_seq, shm_seq;
+  char *pool; /* NULL when the reservation failed: shmget is ENOMEM */
+  uint64_t pool_size;
+  struct extent *free;           /* sorted by offset, merged */
+  uint64_t shm_pages;            /* in all segments */
   uint64_t msg_count, msg_bytes; /* in all queues */
   uint64_t sems_in_use;
   struct sem_undo *undos;
@@ -124,8 +155,26 @@ static struct sysv_ipc *ipc(void) {
   return kzalloc_once((void **)&g_ipc, sizeof(*g_ipc), "the System V IPC");
 }
 
+/* The pool: as large as --memory allows the segments to be (they are
+ * charged to it) plus room for fragmentation, reserved, never committed. */
 void sysv_ipc_init(void) {
-  ipc();
+  struct sysv_ipc *s = ipc();
+  uint64_t used, limit;
+  mm_usage(&used, &limit);
+  uint64_t size = ALIGN_UP(limit + limit / 4 + (64ull << 20), 4096);
+  void *pool = NULL;
+  if (plat_mem_map(NULL, size, 0, PLAT_MAP_SHARED | PLAT_MAP_NORESERVE,
+                   &pool) != 0)
+    return;
+  struct extent *e = kzalloc(sizeof(*e));
+  if (!e) {
+    plat_mem_unmap(pool, size);
+    return;
+  }
+  e->len = size;
+  s->free = e;
+  s->pool_size = size;
+  s->pool = pool;
 }
 
 static int64_t now_sec(void) {
@@ -1006,6 +1055,322 @@ int moat_semnsems(int id) {
   return n;
 }
 
+/* ---- shared memory ---- */
+
+#define SHM_RDONLY 010000
+#define SHM_RND 020000
+#define SHM_REMAP 040000
+#define SHM_EXEC 0100000
+#define SHM_DEST 01000
+#define SHM_LOCKED 02000
+#define SHM_LOCK 11
+#define SHM_UNLOCK 12
+#define SHM_STAT 13
+#define SHM_INFO 14
+#define SHM_STAT_ANY 15
+#define SHMMIN 1
+#define SHMMAX (UINT64_MAX - (1ull << 24)) /* Linux's default */
+#define PAGE 4096ull
+
+/* First fit; caller holds the lock. UINT64_MAX when nothing fits. */
+static uint64_t pool_alloc(struct sysv_ipc *s, uint64_t len) {
+  for (struct extent **pe = &s->free; *pe; pe = &(*pe)->next) {
+    struct extent *e = *pe;
+    if (e->len < len)
+      continue;
+    uint64_t off = e->off;
+    e->off += len;
+    e->len -= len;
+    if (!e->len) {
+      *pe = e->next;
+      kfree(e);
+    }
+    return off;
+  }
+  return UINT64_MAX;
+}
+
+/* Give a range back, merged with its neighbours (a range whose record
+ * cannot be allocated is lost from the pool, nothing worse). */
+static void pool_free(struct sysv_ipc *s, uint64_t off, uint64_t len) {
+  struct extent **pe = &s->free, *prev = NULL;
+  while (*pe && (*pe)->off < off) {
+    prev = *pe;
+    pe = &(*pe)->next;
+  }
+  struct extent *next = *pe;
+  if (prev && prev->off + prev->len == off) {
+    prev->len += len;
+    if (next && prev->off + prev->len == next->off) {
+      prev->len += next->len;
+      prev->next = next->next;
+      kfree(next);
+    }
+    return;
+  }
+  if (next && off + len == next->off) {
+    next->off = off;
+    next->len += len;
+    return;
+  }
+  struct extent *e = kzalloc(sizeof(*e));
+  if (!e)
+    return;
+  e->off = off;
+  e->len = len;
+  e->next = next;
+  *pe = e;
+}
+
+static uint64_t seg_pages(const struct shmseg *g) {
+  return ALIGN_UP(g->size, PAGE) / PAGE;
+}
+
+/* Caller holds the lock; nobody maps it any more. */
+static void shm_destroy(struct sysv_ipc *s, struct shmseg *g) {
+  uint64_t len = seg_pages(g) * PAGE;
+  if (s->shm[g->perm.id % IPCMNI] == g)
+    s->shm[g->perm.id % IPCMNI] = NULL;
+  plat_mem_discard(s->pool + g->off, len);
+  pool_free(s, g->off, len);
+  s->shm_pages -= seg_pages(g);
+  mm_uncharge_sandbox(len);
+  kfree(g);
+}
+
+void sysv_shm_vma_open(void *seg) {
+  struct sysv_ipc *s = ipc();
+  struct shmseg *g = seg;
+  rt_lock(&s->lock);
+  g->nattch++;
+  g->atime = now_sec();
+  g->lpid = proc_current()->pid;
+  rt_unlock(&s->lock);
+}
+
+void sysv_shm_vma_close(void *seg) {
+  struct sysv_ipc *s = ipc();
+  struct shmseg *g = seg;
+  rt_lock(&s->lock);
+  g->nattch--;
+  g->dtime = now_sec();
+  if (task_current())
+    g->lpid = proc_current()->pid;
+  if (!g->nattch && g->dest)
+    shm_destroy(s, g);
+  rt_unlock(&s->lock);
+}
+
+int moat_shmget(int32_t key, uint64_t size, int flags) {
+  struct sysv_ipc *s = ipc();
+  int rc;
+  rt_lock(&s->lock);
+  int slot = key == 0 ? -1 : find_key((void **)s->shm, key);
+  if (slot >= 0) {
+    struct shmseg *g = s->shm[slot];
+    if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
+      rc = -LINUX_EEXIST;
+    else if (g->size < size)
+      rc = -LINUX_EINVAL;
+    else if (!perm_ok(&g->perm, flags))
+      rc = -LINUX_EACCES;
+    else
+      rc = g->perm.id;
+    goto out;
+  }
+  if (key != 0 && !(flags & IPC_CREAT)) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  if (size < SHMMIN || size > SHMMAX) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  uint64_t len = ALIGN_UP(size, PAGE);
+  slot = free_slot((void **)s->shm);
+  if (slot < 0 || !s->pool) {
+    rc = slot < 0 ? -LINUX_ENOSPC : -LINUX_ENOMEM;
+    goto out;
+  }
+  /* Charged to the sandbox as shmem is to Linux's commit (even with
+   * SHM_NORESERVE: the pool has no other bound). */
+  if (mm_charge_sandbox(len) < 0) {
+    rc = -LINUX_ENOMEM;
+    goto out;
+  }
+  struct shmseg *g = kzalloc(sizeof(*g));
+  uint64_t off = g ? pool_alloc(s, len) : UINT64_MAX;
+  if (off == UINT64_MAX) {
+    kfree(g);
+    mm_uncharge_sandbox(len);
+    rc = -LINUX_ENOMEM;
+    goto out;
+  }
+  perm_init(&g->perm, key, flags);
+  g->size = size;
+  g->off = off;
+  g->cpid = proc_current()->pid;
+  g->ctime = now_sec();
+  assign_id(&g->perm, &s->shm_seq, slot);
+  s->shm[slot] = g;
+  s->shm_pages += len / PAGE;
+  rc = g->perm.id;
+out:
+  rt_unlock(&s->lock);
+  return rc;
+}
+
+static uint64_t seg_size(void *seg) {
+  return ((struct shmseg *)seg)->size;
+}
+
+long moat_shmat(int id, uint64_t addr, int flags) {
+  struct sysv_ipc *s = ipc();
+  if (id < 0)
+    return -LINUX_EINVAL;
+  if (addr & (PAGE - 1)) {
+    if (!(flags & SHM_RND))
+      return -LINUX_EINVAL;
+    addr &= ~(PAGE - 1); /* SHMLBA is the page size on x86-64 */
+    if (!addr && (flags & SHM_REMAP))
+      return -LINUX_EINVAL;
+  } else if (!addr && (flags & SHM_REMAP)) {
+    return -LINUX_EINVAL;
+  }
+  int prot = LINUX_PROT_READ, want = 0444;
+  if (!(flags & SHM_RDONLY)) {
+    prot |= LINUX_PROT_WRITE;
+    want |= 0222;
+  }
+  if (flags & SHM_EXEC) {
+    prot |= LINUX_PROT_EXEC;
+    want |= 0111;
+  }
+  long rc;
+  rt_lock(&s->lock);
+  struct shmseg *g = lookup((void **)s->shm, id);
+  if (!g) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  if (!perm_ok(&g->perm, want)) {
+    rc = -LINUX_EACCES;
+    goto out;
+  }
+  /* Held across the mapping (the mm lock comes before this one). */
+  g->nattch++;
+  rt_unlock(&s->lock);
+  rc = mm_shm_attach(addr, g->size, prot, (flags & SHM_REMAP) != 0,
+                     (flags & SHM_RDONLY) != 0, s->pool + g->off, g);
+  rt_lock(&s->lock);
+  g->nattch--;
+  if (!g->nattch && g->dest)
+    shm_destroy(s, g);
+out:
+  rt_unlock(&s->lock);
+  return rc;
+}
+
+int moat_shmdt(uint64_t addr) {
+  if (addr & (PAGE - 1))
+    return -LINUX_EINVAL;
+  return mm_shm_detach(addr, seg_size);
+}
+
+int moat_shmctl(int id, int cmd, struct moat_shmid_ds *buf,
+                struct moat_shminfo *info) {
+  struct sysv_ipc *s = ipc();
+  int rc = 0;
+  if (id < 0 || cmd < 0)
+    return -LINUX_EINVAL;
+  rt_lock(&s->lock);
+  if (cmd == IPC_INFO || cmd == SHM_INFO) {
+    memset(info, 0, sizeof(*info));
+    int used = 0;
+    for (int i = 0; i < IPC_SLOTS; i++)
+      used += s->shm[i] != NULL;
+    if (cmd == IPC_INFO) {
+      info->a = SHMMAX;
+      info->b = SHMMIN;
+      info->c = IPC_SLOTS;
+      info->d = 4096; /* SHMSEG */
+      info->e = SHMMAX;
+    } else {
+      info->used_ids = used;
+      info->a = s->shm_pages; /* shm_tot */
+      info->b = s->shm_pages; /* shm_rss: nothing is swapped here */
+    }
+    rc = max_index((void **)s->shm);
+    goto out;
+  }
+  struct shmseg *g;
+  if (cmd == SHM_STAT || cmd == SHM_STAT_ANY)
+    g = id < IPC_SLOTS ? s->shm[id] : NULL;
+  else
+    g = lookup((void **)s->shm, id);
+  if (!g) {
+    rc = -LINUX_EINVAL;
+    goto out;
+  }
+  switch (cmd) {
+  case IPC_STAT:
+  case SHM_STAT:
+  case SHM_STAT_ANY:
+    if (cmd != SHM_STAT_ANY && !perm_ok(&g->perm, 0444)) {
+      rc = -LINUX_EACCES;
+      break;
+    }
+    memset(buf, 0, sizeof(*buf));
+    perm_out(&g->perm, &buf->perm);
+    buf->segsz = g->size;
+    buf->atime = g->atime;
+    buf->dtime = g->dtime;
+    buf->ctime = g->ctime;
+    buf->cpid = g->cpid;
+    buf->lpid = g->lpid;
+    buf->nattch = g->nattch;
+    rc = cmd == IPC_STAT ? 0 : g->perm.id;
+    break;
+  case IPC_SET:
+    if (!owner_ok(&g->perm)) {
+      rc = -LINUX_EPERM;
+      break;
+    }
+    perm_set(&g->perm, &buf->perm);
+    g->ctime = now_sec();
+    break;
+  case IPC_RMID:
+    if (!owner_ok(&g->perm)) {
+      rc = -LINUX_EPERM;
+      break;
+    }
+    /* Gone for shmget at once (its key becomes IPC_PRIVATE); by id it
+     * stays until the last detach, as Linux. */
+    g->dest = true;
+    g->perm.mode |= SHM_DEST;
+    g->perm.key = 0;
+    if (!g->nattch)
+      shm_destroy(s, g);
+    break;
+  case SHM_LOCK:
+  case SHM_UNLOCK:
+    if (!owner_ok(&g->perm)) {
+      rc = -LINUX_EPERM;
+      break;
+    }
+    if (cmd == SHM_LOCK)
+      g->perm.mode |= SHM_LOCKED; /* nothing is ever swapped out here */
+    else
+      g->perm.mode &= ~(uint32_t)SHM_LOCKED;
+    break;
+  default:
+    rc = -LINUX_EINVAL;
+  }
+out:
+  rt_unlock(&s->lock);
+  return rc;
+}
+
 /* ---- /proc/sysvipc and /proc/sys/kernel (core/procfs.c) ---- */
 
 void sysv_ipc_proc_text(int which, void (*out)(void *ctx, const char *line),
@@ -1036,8 +1401,6 @@ void sysv_ipc_proc_text(int which, void (*out)(void *ctx, const char *line),
     out(ctx, "       key      shmid perms                  size  cpid  lpid "
              "nattch   uid   gid  cuid  cgid      atime      dtime      ctime "
              "                  rss                  swap\n");
-  if (which == SYSV_PROC_SHM)
-    return;
   rt_lock(&s->lock);
   for (int i = 0; i < IPC_SLOTS; i++) {
     if (which == SYSV_PROC_MSG && s->msq[i]) {
@@ -1057,6 +1420,16 @@ void sysv_ipc_proc_text(int which, void (*out)(void *ctx, const char *line),
                   set->perm.key, set->perm.id, set->perm.mode, set->nsems,
                   set->perm.uid, set->perm.gid, set->perm.cuid, set->perm.cgid,
                   (long long)set->otime, (long long)set->ctime);
+    } else if (which == SYSV_PROC_SHM && s->shm[i]) {
+      struct shmseg *g = s->shm[i];
+      rt_snprintf(line, sizeof(line),
+                  "%10d %10d  %4o %21llu %5d %5d  %5u %5u %5u %5u %5u %10lld "
+                  "%10lld %10lld %21llu %21llu\n",
+                  g->perm.key, g->perm.id, g->perm.mode,
+                  (unsigned long long)g->size, g->cpid, g->lpid, g->nattch,
+                  g->perm.uid, g->perm.gid, g->perm.cuid, g->perm.cgid,
+                  (long long)g->atime, (long long)g->dtime, (long long)g->ctime,
+                  (unsigned long long)(seg_pages(g) * PAGE), 0ull);
     } else {
       continue;
     }

@@ -334,6 +334,11 @@ void task_reap_poll(void);
  * that ends. */
 void sysv_ipc_init(void);
 void sysv_ipc_proc_gone(int pid);
+/* A VMA of an attached shm segment appears or goes (core/mm.c, which
+ * holds its own lock): the segment's shm_nattch counts them, and the
+ * last one of a segment marked for removal destroys it. */
+void sysv_shm_vma_open(void *seg);
+void sysv_shm_vma_close(void *seg);
 /* The text of /proc/sysvipc/{msg,sem,shm} and of the limits in
  * /proc/sys/kernel, handed to out line by line. */
 enum {

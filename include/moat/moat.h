@@ -536,6 +536,28 @@ int moat_semget(int32_t key, int nsems, int flags);
 int moat_semtimedop(int id, const struct moat_sembuf *ops, size_t nsops,
                     int64_t timeout_ns);
 int moat_semctl(int id, int semnum, int cmd, struct moat_semctl_arg *arg);
+/* Shared memory: struct shmid64_ds, and for IPC_INFO struct shminfo64
+ * (a..e: shmmax, shmmin, shmmni, shmseg, shmall) or for SHM_INFO struct
+ * shm_info (used_ids; a, b: shm_tot, shm_rss in pages). shmat returns
+ * the address. */
+struct moat_shmid_ds {
+  struct moat_ipc_perm perm;
+  uint64_t segsz;
+  int64_t atime, dtime, ctime;
+  int32_t cpid, lpid;
+  uint64_t nattch;
+  uint64_t unused[2];
+};
+struct moat_shminfo {
+  int32_t used_ids, pad;
+  uint64_t a, b, c, d, e;
+  uint64_t unused[3];
+};
+int moat_shmget(int32_t key, uint64_t size, int flags);
+long moat_shmat(int id, uint64_t addr, int flags);
+int moat_shmdt(uint64_t addr);
+int moat_shmctl(int id, int cmd, struct moat_shmid_ds *buf,
+                struct moat_shminfo *info);
 /* The number of semaphores of set id, or -EINVAL. */
 int moat_semnsems(int id);
 /* pidfds (core/pidfd.c). open: flags LINUX_O_NONBLOCK only, the fd is

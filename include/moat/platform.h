@@ -38,6 +38,9 @@
 
 #define PLAT_MAP_FIXED 1  /* place exactly at addr, replacing what is there */
 #define PLAT_MAP_SHARED 2 /* shared with processes forked from this one */
+/* With PLAT_MAP_SHARED: a reservation whose pages are taken only when
+ * touched (the System V shared memory pool, core/sysv_ipc.c). */
+#define PLAT_MAP_NORESERVE 4
 
 /* Map len bytes (a multiple of the page size) of zeroed memory.
  * MUST: return page-aligned memory with protection prot in *out.
@@ -53,6 +56,21 @@ int plat_mem_unmap(void *addr, size_t len);
 
 /* Change the protection of [addr, addr+len). -EINVAL, -ENOMEM as mprotect. */
 int plat_mem_protect(void *addr, size_t len, int prot);
+
+/* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) the
+ * same pages as [src, src+len) of a region the core mapped with
+ * PLAT_MAP_SHARED before the first fork, with protection prot. MUST:
+ * afterwards a write through either address, in any process of the
+ * sandbox that maps those pages, is seen through all of them at once
+ * (this is how two guest processes that did not inherit a mapping from
+ * each other share memory: System V shared memory). -EINVAL when src is
+ * not such memory or a range is not page-aligned, -ENOMEM as mmap. */
+int plat_mem_alias(void *addr, const void *src, size_t len, int prot);
+
+/* Give the pages of [addr, addr+len), part of a PLAT_MAP_SHARED region,
+ * back to the host: they read as zeros afterwards in every process.
+ * -EINVAL for a range that is not such memory. */
+int plat_mem_discard(void *addr, size_t len);
 
 /* ---------------------------------------------------------------------
  * Execution

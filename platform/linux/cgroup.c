@@ -34,6 +34,11 @@
 /* The arena the core maps at boot (core/rt_alloc.c, rt_arena_init(0)): a
  * shared mapping, so it counts in RLIMIT_AS but not in RLIMIT_DATA. */
 #define ARENA_BYTES (4ull << 30)
+/* The System V shared memory pool the core reserves at boot, also a
+ * shared mapping (core/sysv_ipc.c, sysv_ipc_init: --memory, or the
+ * core's 8 GiB default, plus a quarter and 64 MiB). */
+#define SHM_POOL_BYTES(memory)                                                 \
+  (((memory) ? (memory) : (8ull << 30)) * 5 / 4 + (64ull << 20))
 /* What the library OS does not count in --memory but the host does:
  * copies of read-only file mappings (program text is copied in, not
  * shared with the host's page cache), the library OS's own structures in
@@ -377,8 +382,9 @@ void plat_linux_limits_rlimits(uint32_t max_tasks) {
   uint64_t stacks =
       ((uint64_t)(max_tasks ? max_tasks : 1024) + 2) * (1ull << 20);
   uint64_t base = g_cg.host_memory + stacks;
-  struct rlimit as = {status_bytes("VmSize") + ARENA_BYTES + base,
-                      status_bytes("VmSize") + ARENA_BYTES + base};
+  uint64_t shared = ARENA_BYTES + SHM_POOL_BYTES(g_cg.memory);
+  struct rlimit as = {status_bytes("VmSize") + shared + base,
+                      status_bytes("VmSize") + shared + base};
   struct rlimit data = {status_bytes("VmData") + base,
                         status_bytes("VmData") + base};
   setrlimit(RLIMIT_AS, &as);

@@ -95,6 +95,11 @@ static const struct rule g_rules[] = {
     RULE(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
     R0(HNR_munmap),
     R0(HNR_mprotect),
+    /* plat_mem_alias: only a second mapping of shared pages (old size 0),
+     * placed at a fixed address; plat_mem_discard: MADV_REMOVE only */
+    RULE(HNR_mremap, CMP(1, SCMP_CMP_EQ, 0),
+         CMP(3, SCMP_CMP_EQ, MREMAP_MAYMOVE | MREMAP_FIXED)),
+    RULE(HNR_madvise, CMP(2, SCMP_CMP_EQ, MADV_REMOVE)),
     /* execution */
     RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
     R0(HNR_rt_sigreturn),

@@ -181,3 +181,51 @@ long sys_semctl(SYSARGS) {
   }
   return rc;
 }
+
+/* ---- shared memory ---- */
+
+#define SHM_STAT 13
+#define SHM_INFO 14
+#define SHM_STAT_ANY 15
+
+_Static_assert(sizeof(struct moat_shmid_ds) == 112, "shmid64_ds");
+_Static_assert(sizeof(struct moat_shminfo) == 72, "shminfo64");
+
+long sys_shmget(SYSARGS) {
+  return moat_shmget((int32_t)a0, a1, (int)a2);
+}
+
+long sys_shmat(SYSARGS) {
+  return moat_shmat((int)a0, a1, (int)a2);
+}
+
+long sys_shmdt(SYSARGS) {
+  return moat_shmdt(a0);
+}
+
+long sys_shmctl(SYSARGS) {
+  int cmd = (int)a1;
+  struct moat_shmid_ds ds;
+  struct moat_shminfo info;
+  memset(&ds, 0, sizeof(ds));
+  if (cmd == IPC_SET && user_read(&ds, a2, sizeof(ds)) < 0)
+    return -LINUX_EFAULT;
+  long rc = moat_shmctl((int)a0, cmd, &ds, &info);
+  if (rc < 0)
+    return rc;
+  if (cmd == IPC_INFO) {
+    if (user_write(a2, &info.a, 9 * sizeof(uint64_t)) < 0)
+      return -LINUX_EFAULT;
+  } else if (cmd == SHM_INFO) {
+    /* struct shm_info: int used_ids, then shm_tot, shm_rss, shm_swp,
+     * swap_attempts, swap_successes */
+    uint64_t out[6] = {
+        (uint64_t)(uint32_t)info.used_ids, info.a, info.b, 0, 0, 0};
+    if (user_write(a2, out, sizeof(out)) < 0)
+      return -LINUX_EFAULT;
+  } else if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
+    if (user_write(a2, &ds, sizeof(ds)) < 0)
+      return -LINUX_EFAULT;
+  }
+  return rc;
+}

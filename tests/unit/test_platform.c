@@ -123,6 +123,8 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
     return -LINUX_EINVAL;
   int mflags =
       MAP_ANONYMOUS | ((flags & PLAT_MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+  if ((flags & PLAT_MAP_NORESERVE) && (flags & PLAT_MAP_SHARED))
+    mflags |= MAP_NORESERVE;
   if (!(flags & PLAT_MAP_FIXED)) {
     void *p = mmap(addr, len, prot, mflags, -1, 0);
     if (p == MAP_FAILED)
@@ -191,6 +193,28 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
   if (start < WINDOW_HIGH && end > WINDOW_LOW && !is_ours(start, end))
     return -LINUX_ENOMEM;
   if (mprotect(addr, len, prot) < 0)
+    return -errno;
+  return 0;
+}
+
+int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
+  uint64_t start = (uintptr_t)addr, end = start + len;
+  if (len == 0 || start % 4096 != 0 || len % 4096 != 0)
+    return -LINUX_EINVAL;
+  if (start < WINDOW_LOW || end > WINDOW_HIGH || end < start)
+    return -LINUX_EINVAL;
+  void *p = mremap((void *)src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);
+  if (p == MAP_FAILED)
+    return -errno;
+  if (ranges_add(start, end) < 0)
+    return -LINUX_ENOMEM;
+  if (mprotect(addr, len, prot) < 0)
+    return -errno;
+  return 0;
+}
+
+int plat_mem_discard(void *addr, size_t len) {
+  if (madvise(addr, len, MADV_REMOVE) < 0)
     return -errno;
   return 0;
 }
