@@ -127,6 +127,10 @@ static void names_and_deathsig(void) {
   int fd[2];
   if (pipe(fd) < 0)
     return;
+  /* Before the fork: natively the orphaned grandchild must come to us
+   * (inside, we are pid 1), or the wait below returns at once and its
+   * line races with the ones after it. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   p = xfork();
   if (p == 0) {
     pid_t g = xfork();
@@ -156,7 +160,6 @@ static void names_and_deathsig(void) {
   status_of(p);
   /* the grandchild is re-parented to us (pid 1 inside; natively we are the
    * subreaper) */
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   int st;
   while (wait(&st) > 0)
     ;
