@@ -60,6 +60,7 @@ struct uscm {
   bool had_files; /* a stream run that carried files never merges */
   struct linux_ucred creds;
   int nfiles;
+  uint32_t charge; /* what it counts against the send buffer, queued */
   struct file *files[];
 };
 
@@ -68,6 +69,7 @@ struct uend {
   uint32_t head, count;
   uint64_t rx_pos; /* stream: bytes ever taken from the ring */
   struct uscm *scm_head, *scm_tail;
+  uint32_t scm_bytes; /* the charges of what is queued there */
   bool passcred;      /* SO_PASSCRED */
   int64_t rcvtimeo_j; /* SO_RCVTIMEO in jiffies, -1 forever */
   int64_t sndtimeo_j; /* SO_SNDTIMEO */
@@ -206,6 +208,8 @@ static size_t iov_total(const struct linux_iovec *iov, int iovcnt) {
  * control data holds. Called before the file_get is dropped and after
  * it is taken. */
 static void inflight_adj(struct file *f, int d) {
+  __atomic_add_fetch(&vfs_shared()->files_inflight, (uint32_t)d,
+                     __ATOMIC_SEQ_CST);
   if (!sock_file(f))
     return;
   struct uend *e = f->private;
@@ -232,7 +236,16 @@ static void scm_free(struct uscm *s) {
   }
 }
 
+/* Control data queued at an end counts against the sender's buffer
+ * beside the bytes (as Linux counts each message's truesize), so queued
+ * files cannot grow the arena without bound. */
+static uint32_t scm_charge(const struct uscm *s) {
+  return (uint32_t)(sizeof(*s) + (size_t)s->nfiles * sizeof(struct file *));
+}
+
 static void scm_append(struct uend *e, struct uscm *s) {
+  s->charge = scm_charge(s);
+  e->scm_bytes += s->charge;
   s->next = NULL;
   if (e->scm_tail)
     e->scm_tail->next = s;
@@ -248,6 +261,7 @@ static struct uscm *scm_pop(struct uend *e) {
     if (!e->scm_head)
       e->scm_tail = NULL;
     s->next = NULL;
+    e->scm_bytes -= s->charge;
   }
   return s;
 }
@@ -311,10 +325,18 @@ static int scm_from_ctl(const struct moat_sock_ctl *ctl, struct uscm **out) {
   if (ctl->nfds > LINUX_SCM_MAX_FD)
     return -LINUX_EINVAL;
   int n = ctl->nfds > 0 ? ctl->nfds : 0;
+  /* Linux's too_many_unix_fds: more files in flight than the sender's
+   * RLIMIT_NOFILE, unless privileged. Counted for the whole sandbox (one
+   * user, usually) rather than per user. */
+  struct fd_table *fdt = proc_current_fdt();
+  if (n && fdt &&
+      __atomic_load_n(&vfs_shared()->files_inflight, __ATOMIC_SEQ_CST) >
+          fdt_get_max(fdt) &&
+      task_current()->proc->cred.euid != 0)
+    return -LINUX_ETOOMANYREFS;
   struct uscm *s = scm_alloc(n);
   if (!s)
     return -LINUX_ENOMEM;
-  struct fd_table *fdt = proc_current_fdt();
   for (int i = 0; i < n; i++) {
     struct file *f = fdt ? fdt_lookup(fdt, ctl->fds[i]) : NULL;
     if (!f) {
@@ -419,7 +441,7 @@ static bool is_stream(const struct upair *p) {
  * by the sender's send buffer as Linux bounds sk_wmem_alloc. */
 static uint32_t room_for(const struct upair *p, int from, int to) {
   uint32_t cap = MIN(p->end[from].sndbuf, RING_SIZE);
-  uint32_t used = p->end[to].count;
+  uint32_t used = p->end[to].count + p->end[to].scm_bytes;
   return used >= cap ? 0 : cap - used;
 }
 
@@ -494,8 +516,10 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       break;
     }
     uint32_t room = room_for(p, me, peer);
-    size_t need = is_stream(p) ? 1 : len + REC_HDR;
-    if (room < need) {
+    size_t need =
+        (is_stream(p) ? 1 : len + REC_HDR) + (scm ? scm_charge(scm) : 0);
+    /* An empty queue takes any message that passed the EMSGSIZE check. */
+    if (room < need && (dst->count || dst->scm_bytes)) {
       if (nonblock) {
         rc = -LINUX_EAGAIN;
         break;
@@ -886,6 +910,7 @@ static void sock_gc(void) {
         e->scm_tail->next = kill;
         kill = e->scm_head;
         e->scm_head = e->scm_tail = NULL;
+        e->scm_bytes = 0;
       }
     }
     rt_unlock(&p->lock);
@@ -916,6 +941,7 @@ static void sock_release(struct file *f) {
    * then frees the pair, so p is not touched after scm_free. */
   struct uscm *inflight = e->scm_head;
   e->scm_head = e->scm_tail = NULL;
+  e->scm_bytes = 0;
   if (p->type != LINUX_SOCK_DGRAM)
     p->end[peer].shut = SHUT_RCV | SHUT_SEND;
   bool last = p->end[peer].dead;
@@ -944,7 +970,8 @@ static unsigned sock_poll(struct file *f, unsigned events) {
     mask |= VFS_POLLIN | VFS_POLLRDNORM;
   /* What this end has queued at its peer, at most a quarter of its send
    * buffer (Linux's unix_writable). */
-  if ((uint64_t)p->end[1 - me].count * 4 <= e->sndbuf)
+  if ((uint64_t)(p->end[1 - me].count + p->end[1 - me].scm_bytes) * 4 <=
+      e->sndbuf)
     mask |= VFS_POLLOUT | VFS_POLLWRNORM | LINUX_POLLWRBAND;
   rt_unlock(&p->lock);
   return mask & (events | VFS_POLLHUP | VFS_POLLERR);

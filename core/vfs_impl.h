@@ -25,7 +25,8 @@ struct vfs_shared {
   struct rt_lock sock_gc_lock;
   void *sock_pairs;
   bool sock_gc_running;
-  uint32_t sock_inflight; /* atomic: socket files held by control data */
+  uint32_t sock_inflight;  /* atomic: socket files held by control data */
+  uint32_t files_inflight; /* atomic: all files held by control data */
   struct inode *root;
   struct mount *mounts; /* newest first */
   uint32_t next_anon_dev;

@@ -73,6 +73,7 @@ static inline const char *errname(int e) {
       [ENOTCONN] = "ENOTCONN",
       [EISCONN] = "EISCONN",
       [ETIMEDOUT] = "ETIMEDOUT",
+      [ETOOMANYREFS] = "ETOOMANYREFS",
   };
   if (e > 0 && e < (int)(sizeof names / sizeof names[0]) && names[e])
     return names[e];

@@ -355,6 +355,39 @@ static void cloexec_and_ctrunc(void) {
   close(sv[1]);
 }
 
+/* Files in flight beyond RLIMIT_NOFILE: ETOOMANYREFS for an unprivileged
+ * sender (Linux counts per user, moat per sandbox: nothing else of this
+ * test is in flight then). Never waits. */
+static void too_many_refs(void) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* Linux counts per user: a uid of our own, so that a copy of this
+     * test running at the same time (glibc and musl) is not counted. */
+    uid_t uid = 40000 + (uid_t)(getpid() % 20000);
+    if (getuid() == 0 && (setgid(uid) < 0 || setuid(uid) < 0))
+      _exit(3);
+    struct rlimit r = {20, 20};
+    setrlimit(RLIMIT_NOFILE, &r);
+    int sv[2], other[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, other);
+    int n = 0;
+    ssize_t rc;
+    while (n < 100 && (rc = send_fds(sv[0], "r", &other[0], 1, NULL)) > 0)
+      n++;
+    printf("refs: sent %d, then %s\n", n, rc < 0 ? errname(errno) : "ok");
+    struct rx got = recv_fds(sv[1], 64, MSG_DONTWAIT);
+    show_rx("refs: one received", &got);
+    close_rx(&got);
+    R("refs: room for one more", send_fds(sv[0], "r", &other[0], 1, NULL));
+    R("refs: and then", send_fds(sv[0], "r", &other[0], 1, NULL));
+    fflush(stdout);
+    _exit(0);
+  }
+  wait_child("refs", pid);
+}
+
 /* ---- streams: where files cut the bytes ------------------------------ */
 
 static void stream_cuts(void) {
@@ -916,6 +949,7 @@ int main(int argc, char **argv) {
   enter_workdir("unix_scm");
   across_fork(self);
   cloexec_and_ctrunc();
+  too_many_refs();
   stream_cuts();
   inflight();
   creds();
