@@ -236,6 +236,8 @@ static long copy_between(int in, const int64_t *off_in, int out,
       break;
   }
   kfree(buf);
+  if (ret == -MOAT_EINTR_TIMED) /* a socket's timed wait: plain EINTR */
+    ret = -LINUX_EINTR;
   return done ? (long)done : ret;
 }
 
