@@ -10,14 +10,14 @@ runs=${RUNS:-5}
 out=$build/bench
 mkdir -p "$out"
 make -s BUILD="$build" "$build/moat"
-for b in syscall forkwait pingpong; do
+for b in syscall forkwait pingpong scmpass; do
   gcc -O2 -static -o "$out/$b" "bench/$b.c"
 done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 printf '%-10s %-6s %12s %12s %8s\n' bench unit native moat ratio
-for b in syscall:ns forkwait:us pingpong:us; do
+for b in syscall:ns forkwait:us pingpong:us scmpass:us; do
   name=${b%%:*} unit=${b##*:}
   nat=$(for _ in $(seq "$runs"); do "$out/$name"; done | median)
   in=$(for _ in $(seq "$runs"); do
