@@ -192,6 +192,7 @@ struct fd_table *fdt_create(void) {
   /* The first table is made at boot, before any fork: the lock table
    * made now is inherited by every guest process. */
   flock_init();
+  sock_init();
   struct fd_table *t = kzalloc(sizeof(*t));
   if (!t)
     return NULL;

@@ -97,6 +97,8 @@ void pipe_raise_sigpipe(void);
 /* Sockets (core/socket.c): is f one? readv/writev on one are a single
  * message each (a datagram is not split over the vector). */
 bool sock_file(const struct file *f);
+/* The socket name table (core/sock_conn.c), made at boot before any fork. */
+void sock_init(void);
 long sock_readv(struct file *f, const struct linux_iovec *iov, int iovcnt);
 long sock_writev(struct file *f, const struct linux_iovec *iov, int iovcnt);
 

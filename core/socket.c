@@ -20,10 +20,11 @@
  * pair, which every state change wakes through poll_notify_obj, in
  * whichever guest process it happens.
  *
- * Not yet: bind/connect/listen/accept (socket(2) itself still answers
- * EAFNOSUPPORT), control messages, SO_RCVTIMEO/SO_SNDTIMEO, MSG_OOB. */
+ * socket(2) sockets, names, listeners and connections are
+ * core/sock_conn.c's (socket.h holds the objects). Not yet: MSG_OOB. */
 #include "moat/moat.h"
 #include "poll.h"
+#include "socket.h"
 #include "task.h"
 #include "vfs_impl.h"
 
@@ -42,9 +43,6 @@
 #define OVERFLOW_ID 65534u /* an id that does not map: overflowuid */
 #define SOCKFS_MAGIC 0x534f434bull
 
-#define SHUT_RCV 1u
-#define SHUT_SEND 2u
-
 /* Control data queued with a message: passed files (each holds a
  * reference while in flight) and credentials. On a datagram or seqpacket
  * socket it belongs to the record whose header has REC_SCM set (the
@@ -62,40 +60,6 @@ struct uscm {
   int nfiles;
   uint32_t charge; /* what it counts against the send buffer, queued */
   struct file *files[];
-};
-
-struct uend {
-  uint8_t *buf; /* ring of RING_SIZE: what this end receives */
-  uint32_t head, count;
-  uint64_t rx_pos; /* stream: bytes ever taken from the ring */
-  struct uscm *scm_head, *scm_tail;
-  uint32_t scm_bytes; /* the charges of what is queued there */
-  bool passcred;      /* SO_PASSCRED */
-  int64_t rcvtimeo_j; /* SO_RCVTIMEO in jiffies, -1 forever */
-  int64_t sndtimeo_j; /* SO_SNDTIMEO */
-  uint32_t nrec;      /* records queued (datagram types) */
-  uint32_t shut;      /* SHUT_RCV | SHUT_SEND */
-  bool dead;          /* its last file is closed */
-  bool peer_gone;     /* SOCK_DGRAM: a send saw the dead peer (ENOTCONN now) */
-  uint32_t sndbuf, rcvbuf;
-  struct upair *pair;
-  int idx;           /* 0 or 1: its place in the pair */
-  struct file *file; /* its one open file description (not a reference) */
-  uint32_t inflight; /* atomic: references to it held by control data */
-  /* The collector's marks (under vfs_shared's sock_gc_lock). */
-  bool gc_cand, gc_scanned;
-  uint32_t gc_found;
-};
-
-struct upair {
-  struct rt_lock lock;
-  int type;     /* LINUX_SOCK_STREAM, _DGRAM, _SEQPACKET */
-  int protocol; /* 0 or PF_UNIX, as given */
-  int32_t pid;  /* SO_PEERCRED of both ends: the creator's */
-  uint32_t uid, gid;
-  struct uend end[2];
-  struct upair *gc_next, *gc_prev; /* vfs_shared's sock_pairs */
-  bool gc_listed;
 };
 
 static void sock_gc(void);
@@ -439,9 +403,9 @@ static bool is_stream(const struct upair *p) {
 
 /* Bytes end `to` may still take from the sender `from`: its ring, bounded
  * by the sender's send buffer as Linux bounds sk_wmem_alloc. */
-static uint32_t room_for(const struct upair *p, int from, int to) {
-  uint32_t cap = MIN(p->end[from].sndbuf, RING_SIZE);
-  uint32_t used = p->end[to].count + p->end[to].scm_bytes;
+static uint32_t room_for(const struct uend *from, const struct uend *to) {
+  uint32_t cap = MIN(from->sndbuf, RING_SIZE);
+  uint32_t used = to->count + to->scm_bytes;
   return used >= cap ? 0 : cap - used;
 }
 
@@ -465,12 +429,20 @@ static int sock_wait(struct upair *p, int64_t deadline) {
   return 0;
 }
 
-static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
-                      int flags, const struct moat_sock_ctl *ctl) {
+/* Send to the connected peer, or to target (a datagram socket's
+ * addressee or connected peer, whose pair the caller holds a reference
+ * on): then it is target's pair lock that is held. from: a datagram's
+ * sender address (NULL: the sender's name). */
+long sock_send_to(struct file *f, const struct linux_iovec *iov, int iovcnt,
+                  int flags, const struct moat_sock_ctl *ctl,
+                  struct uend *target, const struct sock_addr *from) {
   int me;
   struct upair *p = pair_of(f, &me);
-  int peer = 1 - me;
-  struct uend *dst = &p->end[peer];
+  struct uend *src = &p->end[me];
+  if (!target && p->type == LINUX_SOCK_DGRAM && src->state != SST_PAIR)
+    return sock_dgram_send(f, iov, iovcnt, flags, ctl, NULL); /* its dpeer */
+  struct uend *dst = target ? target : &p->end[1 - me];
+  struct upair *dp = dst->pair;
   bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
   size_t len = iov_total(iov, iovcnt);
   size_t sent = 0;
@@ -482,18 +454,25 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
   rc = scm_from_ctl(ctl, &scm);
   if (rc < 0)
     return rc;
-  if (!is_stream(p) && len > p->end[me].sndbuf - 32) {
+  if (!is_stream(p) && len > src->sndbuf - 32) {
     scm_free(scm);
     return -LINUX_EMSGSIZE;
   }
+  rc = sock_conn_check(src, true);
+  if (rc < 0) {
+    scm_free(scm);
+    if (rc == -LINUX_EPIPE && is_stream(p) && !(flags & LINUX_MSG_NOSIGNAL))
+      pipe_raise_sigpipe();
+    return rc;
+  }
   struct linux_ucred own = own_creds();
-  rt_lock(&p->lock);
-  int64_t timeo = p->end[me].sndtimeo_j;
+  rt_lock(&dp->lock);
+  int64_t timeo = src->sndtimeo_j;
   int64_t deadline = deadline_of(timeo);
   if (timeo == 0)
     nonblock = true;
   for (;;) {
-    if (p->end[me].shut & SHUT_SEND) {
+    if (src->shut & SHUT_SEND) {
       rc = -LINUX_EPIPE;
       sigpipe = is_stream(p);
       break;
@@ -502,8 +481,8 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       break; /* a stream's empty send reaches no peer */
     if (dst->dead) {
       if (p->type == LINUX_SOCK_DGRAM) {
-        rc = p->end[me].peer_gone ? -LINUX_ENOTCONN : -LINUX_ECONNREFUSED;
-        p->end[me].peer_gone = true;
+        rc = src->peer_gone ? -LINUX_ENOTCONN : -LINUX_ECONNREFUSED;
+        src->peer_gone = true;
       } else {
         rc = -LINUX_EPIPE;
         sigpipe = is_stream(p);
@@ -515,16 +494,20 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       sigpipe = is_stream(p);
       break;
     }
-    uint32_t room = room_for(p, me, peer);
+    uint32_t room = room_for(src, dst);
     size_t need =
         (is_stream(p) ? 1 : len + REC_HDR) + (scm ? scm_charge(scm) : 0);
     /* An empty queue takes any message that passed the EMSGSIZE check. */
     if (room < need && (dst->count || dst->scm_bytes)) {
+      if (p->family != LINUX_AF_UNIX && !is_stream(p)) {
+        sent = len; /* UDP drops what does not fit */
+        break;
+      }
       if (nonblock) {
         rc = -LINUX_EAGAIN;
         break;
       }
-      rc = sock_wait(p, deadline);
+      rc = sock_wait(dp, deadline);
       if (rc < 0)
         break;
       continue;
@@ -539,9 +522,8 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
     /* Credentials go with the bytes when given, or when either end asks
      * for them (Linux's maybe_add_creds). */
     const struct linux_ucred *cr = scm && scm->has_creds ? &scm->creds
-                                   : (p->end[me].passcred || dst->passcred)
-                                       ? &own
-                                       : NULL;
+                                   : (src->passcred || dst->passcred) ? &own
+                                                                      : NULL;
     if (is_stream(p)) {
       size_t n = MIN(len - sent, (size_t)room);
       size_t got = ring_put_user(dst, 0, iov, iovcnt, sent, n);
@@ -552,7 +534,7 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       dst->count += (uint32_t)got;
       sent += got;
       if (got)
-        changed(p);
+        changed(dp);
       if (got < n) {
         rc = -LINUX_EFAULT;
         break;
@@ -565,12 +547,22 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
       rc = -LINUX_EFAULT;
       break;
     }
+    struct uscm *m = NULL;
     if (scm || cr) {
-      struct uscm *m = scm ? scm : scm_alloc(0);
+      m = scm ? scm : scm_alloc(0);
       if (!m) {
         rc = -LINUX_ENOBUFS;
         break;
       }
+    }
+    if (p->type == LINUX_SOCK_DGRAM &&
+        !sock_from_push(dst, from ? from : &src->name)) {
+      if (m != scm)
+        kfree(m);
+      rc = -LINUX_ENOBUFS;
+      break;
+    }
+    if (m) {
       scm = NULL;
       if (cr && !m->has_creds) {
         m->has_creds = true;
@@ -583,10 +575,10 @@ static long sock_send(struct file *f, const struct linux_iovec *iov, int iovcnt,
     dst->count += (uint32_t)len;
     dst->nrec++;
     sent = len;
-    changed(p);
+    changed(dp);
     break;
   }
-  rt_unlock(&p->lock);
+  rt_unlock(&dp->lock);
   scm_free(scm); /* not queued: an error, or an empty stream send */
   if (ctl && ctl->nfds > 0)
     sock_gc(); /* it returns at once while no socket is in flight */
@@ -645,9 +637,10 @@ static void rx_deliver(struct rx_ctl *rx, bool want_creds,
 }
 
 /* Receive into iov. *msg_flags gets LINUX_MSG_TRUNC when a record did not
- * fit. */
-static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
-                      int flags, int *msg_flags, struct moat_sock_ctl *ctl) {
+ * fit; *from (when not NULL) a datagram's sender. */
+long sock_recv_from(struct file *f, const struct linux_iovec *iov, int iovcnt,
+                    int flags, int *msg_flags, struct moat_sock_ctl *ctl,
+                    struct sock_addr *from) {
   int me;
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
@@ -662,6 +655,11 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
   if (flags & LINUX_MSG_OOB)
     return is_stream(p) ? -LINUX_EINVAL /* no out-of-band byte is queued */
                         : -LINUX_EOPNOTSUPP;
+  if (from)
+    from->len = 0;
+  rc = sock_conn_check(e, false);
+  if (rc < 0)
+    return rc;
   rt_lock(&p->lock);
   bool want_creds = e->passcred;
   int64_t timeo = e->rcvtimeo_j;
@@ -681,6 +679,8 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
         rc = (flags & LINUX_MSG_TRUNC) ? (long)rlen : (long)n;
       if (rlen > len)
         *msg_flags |= LINUX_MSG_TRUNC;
+      if (p->type == LINUX_SOCK_DGRAM && from)
+        sock_from_peek(e, from);
       struct uscm *m = (hdr & REC_SCM) ? e->scm_head : NULL;
       if (m && m->has_creds) {
         rx.creds = m->creds;
@@ -695,6 +695,8 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
           rx.files = scm_pop(e);
         ring_drop(e, REC_HDR + rlen);
         e->nrec--;
+        if (p->type == LINUX_SOCK_DGRAM)
+          sock_from_pop(e, NULL);
         changed(p);
       }
       break;
@@ -748,6 +750,11 @@ static long sock_recv(struct file *f, const struct linux_iovec *iov, int iovcnt,
       if (got && (!(flags & LINUX_MSG_WAITALL) || peek))
         break;
     }
+    if (e->err) { /* a reset or refused connection, reported once */
+      rc = -e->err;
+      e->err = 0;
+      break;
+    }
     /* A shut receive side is end of file, but a non-blocking datagram
      * receive still says EAGAIN (Linux's unix_dgram_recvmsg). */
     if ((e->shut & SHUT_RCV) && !(nonblock && p->type == LINUX_SOCK_DGRAM))
@@ -773,14 +780,14 @@ static long sock_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     return 0; /* sock_read_iter: "match SYS5 behaviour", never waits */
   struct linux_iovec iov = {.iov_base = buf, .iov_len = len};
   int mf;
-  return sock_recv(f, &iov, 1, 0, &mf, NULL);
+  return sock_recv_from(f, &iov, 1, 0, &mf, NULL, NULL);
 }
 
 static long sock_write(struct file *f, const void *buf, size_t len,
                        uint64_t *pos) {
   (void)pos;
   struct linux_iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-  return sock_send(f, &iov, 1, 0, NULL);
+  return sock_send_to(f, &iov, 1, 0, NULL, NULL, NULL);
 }
 
 /* ---- garbage collection of sockets in flight --------------------------
@@ -922,6 +929,28 @@ static void sock_gc(void) {
   rt_unlock(&v->sock_gc_lock);
 }
 
+void upair_get(struct upair *p) {
+  __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* The last reference frees the pair, closing what is still in flight to
+ * an end that never had a file (a connection nobody accepted). */
+void upair_put(struct upair *p) {
+  if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL))
+    return;
+  pair_unlist(p);
+  struct uscm *inflight[2];
+  for (int i = 0; i < 2; i++) {
+    kfree(p->end[i].buf);
+    sock_from_clear(&p->end[i]);
+    kfree(p->end[i].opts);
+    inflight[i] = p->end[i].scm_head;
+  }
+  kfree(p);
+  scm_free(inflight[0]);
+  scm_free(inflight[1]);
+}
+
 static void sock_release(struct file *f) {
   epoll_file_released(f);
   int me;
@@ -929,6 +958,7 @@ static void sock_release(struct file *f) {
   if (!p)
     return;
   int peer = 1 - me;
+  sock_conn_release(&p->end[me]);
   rt_lock(&p->lock);
   struct uend *e = &p->end[me];
   e->dead = true;
@@ -936,22 +966,18 @@ static void sock_release(struct file *f) {
   kfree(e->buf);
   e->buf = NULL;
   e->count = e->head = e->nrec = 0;
+  sock_from_clear(e);
   /* Files in flight to this end are closed with it. One of them may be
    * the other end of this pair (a socket sent over itself): its release
-   * then frees the pair, so p is not touched after scm_free. */
+   * then drops the pair's last reference, so p is not touched after. */
   struct uscm *inflight = e->scm_head;
   e->scm_head = e->scm_tail = NULL;
   e->scm_bytes = 0;
   if (p->type != LINUX_SOCK_DGRAM)
     p->end[peer].shut = SHUT_RCV | SHUT_SEND;
-  bool last = p->end[peer].dead;
   changed(p);
   rt_unlock(&p->lock);
-  if (last) {
-    pair_unlist(p);
-    kfree(p->end[peer].buf);
-    kfree(p);
-  }
+  upair_put(p);
   scm_free(inflight);
   sock_gc();
 }
@@ -961,7 +987,11 @@ static unsigned sock_poll(struct file *f, unsigned events) {
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
   unsigned mask = 0;
+  if (sock_conn_poll(e, &mask))
+    return mask & (events | VFS_POLLHUP | VFS_POLLERR);
   rt_lock(&p->lock);
+  if (e->err)
+    mask |= VFS_POLLERR;
   if (e->shut == (SHUT_RCV | SHUT_SEND))
     mask |= VFS_POLLHUP;
   if (e->shut & SHUT_RCV)
@@ -1040,8 +1070,8 @@ static struct superblock *sockfs(void) {
   return sb;
 }
 
-static int sock_file_new(struct upair *p, int which, unsigned flags,
-                         struct file **out) {
+int sock_file_new(struct upair *p, int which, unsigned flags,
+                  struct file **out) {
   struct superblock *sb = sockfs();
   if (!sb)
     return -LINUX_ENOMEM;
@@ -1057,6 +1087,33 @@ static int sock_file_new(struct upair *p, int which, unsigned flags,
     p->end[which].file = *out;
   }
   return rc;
+}
+
+/* A pair with no reference yet; PF_UNIX is reported as protocol 0. */
+struct upair *upair_new(int family, int type, int protocol) {
+  struct upair *p = kzalloc(sizeof(*p));
+  if (!p)
+    return NULL;
+  p->family = family;
+  p->type = type;
+  p->protocol = protocol;
+  struct task *t = task_current();
+  if (t) {
+    p->pid = t->proc->pid;
+    p->uid = t->proc->cred.euid;
+    p->gid = t->proc->cred.egid;
+  }
+  for (int i = 0; i < 2; i++) {
+    p->end[i].rcvtimeo_j = p->end[i].sndtimeo_j = -1;
+    p->end[i].sndbuf = SOCK_BUF_DEFAULT;
+    p->end[i].rcvbuf = SOCK_BUF_DEFAULT;
+    p->end[i].pair = p;
+    p->end[i].idx = i;
+    p->end[i].state = SST_UNCONN;
+    p->end[i].peercred = (struct linux_ucred){0, ~0u, ~0u};
+  }
+  pair_list(p); /* the collector sees every pair */
+  return p;
 }
 
 int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
@@ -1076,24 +1133,12 @@ int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
   if (kind != LINUX_SOCK_STREAM && kind != LINUX_SOCK_DGRAM &&
       kind != LINUX_SOCK_SEQPACKET)
     return -LINUX_ESOCKTNOSUPPORT;
-  struct upair *p = kzalloc(sizeof(*p));
+  struct upair *p = upair_new(LINUX_AF_UNIX, kind, 0);
   if (!p)
     return -LINUX_ENOMEM;
-  p->type = kind;
-  p->protocol = 0; /* PF_UNIX is accepted and reported as 0 */
-  struct task *t = task_current();
-  if (t) {
-    p->pid = t->proc->pid;
-    p->uid = t->proc->cred.euid;
-    p->gid = t->proc->cred.egid;
-  }
-  for (int i = 0; i < 2; i++) {
-    p->end[i].rcvtimeo_j = p->end[i].sndtimeo_j = -1;
-    p->end[i].sndbuf = SOCK_BUF_DEFAULT;
-    p->end[i].rcvbuf = SOCK_BUF_DEFAULT;
-    p->end[i].pair = p;
-    p->end[i].idx = i;
-  }
+  p->refs = 2; /* one per end */
+  for (int i = 0; i < 2; i++)
+    p->end[i].state = SST_PAIR;
   unsigned fl = (type & LINUX_SOCK_NONBLOCK) ? LINUX_O_NONBLOCK : 0;
   bool cloexec = type & LINUX_SOCK_CLOEXEC;
   struct file *a = NULL, *b = NULL;
@@ -1101,15 +1146,13 @@ int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
   if (rc == 0)
     rc = sock_file_new(p, 1, fl, &b);
   if (rc < 0) {
-    if (a) {
-      p->end[1].dead = true; /* so the release of a frees p */
+    if (a)
       file_put(a);
-    } else {
-      kfree(p);
-    }
+    else
+      upair_put(p);
+    upair_put(p);
     return rc;
   }
-  pair_list(p);
   int fa = anon_file_install(a, cloexec);
   int fb = fa < 0 ? fa : anon_file_install(b, cloexec);
   if (fb < 0) {
@@ -1127,7 +1170,7 @@ int moat_socketpair(int domain, int type, int protocol, int sv[2]) {
 }
 
 /* The socket at fd: -EBADF, or -ENOTSOCK for another file. */
-static int sock_lookup(int fd, struct file **out) {
+int sock_lookup(int fd, struct file **out) {
   struct fd_table *t = proc_current_fdt();
   struct file *f = t ? fdt_lookup(t, fd) : NULL;
   if (!f)
@@ -1144,46 +1187,16 @@ static int sock_lookup(int fd, struct file **out) {
   return 0;
 }
 
-long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, bool has_addr, const struct moat_sock_ctl *ctl) {
-  struct file *f;
-  int rc = sock_lookup(fd, &f);
-  if (rc < 0)
-    return rc;
-  int me;
-  struct upair *p = pair_of(f, &me);
-  long r;
-  if (has_addr && p->type == LINUX_SOCK_STREAM)
-    r = -LINUX_EISCONN;
-  else if (has_addr && p->type == LINUX_SOCK_DGRAM)
-    r = -LINUX_EOPNOTSUPP; /* addressed datagrams come with bind/connect */
-  else
-    r = sock_send(f, iov, iovcnt, flags, ctl);
-  file_put(f);
-  return r;
-}
-
-long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, int *msg_flags, struct moat_sock_ctl *ctl) {
-  struct file *f;
-  int rc = sock_lookup(fd, &f);
-  if (rc < 0)
-    return rc;
-  long r = sock_recv(f, iov, iovcnt, flags, msg_flags, ctl);
-  file_put(f);
-  return r;
-}
-
 /* readv/writev on a socket: one message, as Linux's sock_read_iter. */
 long sock_readv(struct file *f, const struct linux_iovec *iov, int iovcnt) {
   int mf;
   if (iov_total(iov, iovcnt) == 0)
     return 0;
-  return sock_recv(f, iov, iovcnt, 0, &mf, NULL);
+  return sock_recv_from(f, iov, iovcnt, 0, &mf, NULL, NULL);
 }
 
 long sock_writev(struct file *f, const struct linux_iovec *iov, int iovcnt) {
-  return sock_send(f, iov, iovcnt, 0, NULL);
+  return sock_send_to(f, iov, iovcnt, 0, NULL, NULL, NULL);
 }
 
 int moat_shutdown(int fd, int how) {
@@ -1199,11 +1212,21 @@ int moat_shutdown(int fd, int how) {
   struct upair *p = pair_of(f, &me);
   unsigned mode = (unsigned)how + 1; /* SHUT_RD 0 -> RCV 1, WR -> 2, both */
   rt_lock(&p->lock);
+  int st = p->end[me].state;
+  if (p->family != LINUX_AF_UNIX &&
+      (st == SST_UNCONN || st == SST_CONNECTING) &&
+      !(p->type == LINUX_SOCK_DGRAM && p->end[me].peer.len)) {
+    rt_unlock(&p->lock);
+    file_put(f);
+    return -LINUX_ENOTCONN; /* inet_shutdown on a closed socket */
+  }
   p->end[me].shut |= mode;
   struct uend *o = &p->end[1 - me];
-  if (p->type != LINUX_SOCK_DGRAM && !o->dead) {
+  bool linked = st == SST_PAIR || st == SST_CONN || st == SST_EMBRYO;
+  if (p->type != LINUX_SOCK_DGRAM && !o->dead && linked) {
     unsigned peer_mode = 0;
-    if (mode & SHUT_RCV)
+    /* TCP sends nothing for SHUT_RD; AF_UNIX shuts the peer's send. */
+    if ((mode & SHUT_RCV) && p->family == LINUX_AF_UNIX)
       peer_mode |= SHUT_SEND;
     if (mode & SHUT_SEND)
       peer_mode |= SHUT_RCV;
@@ -1233,21 +1256,26 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
   if ((int32_t)*len < 0) {
     rc = -LINUX_EINVAL;
   } else if (level != LINUX_SOL_SOCKET) {
-    rc = -LINUX_EOPNOTSUPP;
+    rc = sock_opt_get(&p->end[me], level, name, val, len);
   } else {
     switch (name) {
     case LINUX_SO_TYPE:
       rc = put_int(val, len, p->type);
       break;
     case LINUX_SO_DOMAIN:
-      rc = put_int(val, len, LINUX_AF_UNIX);
+      rc = put_int(val, len, p->family);
       break;
     case LINUX_SO_PROTOCOL:
       rc = put_int(val, len, p->protocol);
       break;
     case LINUX_SO_ERROR:
+      rt_lock(&p->lock);
+      rc = put_int(val, len, p->end[me].err);
+      p->end[me].err = 0;
+      rt_unlock(&p->lock);
+      break;
     case LINUX_SO_ACCEPTCONN:
-      rc = put_int(val, len, 0);
+      rc = put_int(val, len, p->end[me].state == SST_LISTEN);
       break;
     case LINUX_SO_SNDBUF:
     case LINUX_SO_RCVBUF:
@@ -1284,6 +1312,11 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
     }
     case LINUX_SO_PEERCRED: {
       struct linux_ucred c = {.pid = p->pid, .uid = p->uid, .gid = p->gid};
+      if (p->end[me].state != SST_PAIR) {
+        rt_lock(&p->lock);
+        c = p->end[me].peercred; /* set at connect and accept */
+        rt_unlock(&p->lock);
+      }
       uint32_t n = MIN(*len, (uint32_t)sizeof(c));
       memcpy(val, &c, n);
       *len = n;
@@ -1291,7 +1324,7 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
       break;
     }
     default:
-      rc = -LINUX_ENOPROTOOPT;
+      rc = sock_opt_get(&p->end[me], level, name, val, len);
       break;
     }
   }
@@ -1335,7 +1368,7 @@ int moat_setsockopt(int fd, int level, int name, const void *val,
   int me;
   struct upair *p = pair_of(f, &me);
   if (level != LINUX_SOL_SOCKET) {
-    rc = -LINUX_EOPNOTSUPP;
+    rc = sock_opt_set(&p->end[me], level, name, val, len);
   } else if (name == LINUX_SO_SNDBUF || name == LINUX_SO_RCVBUF) {
     if (len < sizeof(int)) {
       rc = -LINUX_EINVAL;
@@ -1376,30 +1409,8 @@ int moat_setsockopt(int fd, int level, int name, const void *val,
       rt_unlock(&p->lock);
     }
   } else {
-    rc = -LINUX_ENOPROTOOPT;
+    rc = sock_opt_set(&p->end[me], level, name, val, len);
   }
   file_put(f);
   return rc;
-}
-
-/* getsockname/getpeername of an unnamed AF_UNIX socket: sun_family only. */
-int moat_sock_name(int fd, bool peer, void *addr, uint32_t *len) {
-  struct file *f;
-  int rc = sock_lookup(fd, &f);
-  if (rc < 0)
-    return rc;
-  int me;
-  struct upair *p = pair_of(f, &me);
-  rt_lock(&p->lock);
-  bool gone = p->end[me].peer_gone; /* a datagram socket's peer was dropped */
-  rt_unlock(&p->lock);
-  file_put(f);
-  if (peer && gone)
-    return -LINUX_ENOTCONN;
-  if ((int32_t)*len < 0)
-    return -LINUX_EINVAL;
-  uint16_t fam = LINUX_AF_UNIX;
-  memcpy(addr, &fam, MIN(*len, (uint32_t)sizeof(fam)));
-  *len = sizeof(fam);
-  return 0;
 }

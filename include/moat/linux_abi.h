@@ -556,7 +556,7 @@ _Static_assert(sizeof(struct linux_winsize) == 8, "struct winsize");
 _Static_assert(sizeof(struct linux_rlimit) == 16, "struct rlimit");
 _Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
 
-/* Sockets (AF_UNIX so far). */
+/* Sockets. */
 #define LINUX_AF_UNIX 1
 #define LINUX_SOCK_STREAM 1
 #define LINUX_SOCK_DGRAM 2
@@ -579,6 +579,39 @@ _Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
 #define LINUX_SO_ACCEPTCONN 30
 #define LINUX_SO_PROTOCOL 38
 #define LINUX_SO_DOMAIN 39
+#define LINUX_AF_UNSPEC 0
+#define LINUX_AF_INET 2
+#define LINUX_AF_INET6 10
+#define LINUX_SOCK_RAW 3
+#define LINUX_IPPROTO_IP 0
+#define LINUX_IPPROTO_TCP 6
+#define LINUX_IPPROTO_UDP 17
+#define LINUX_IPPROTO_IPV6 41
+#define LINUX_SO_REUSEADDR 2
+#define LINUX_SO_DONTROUTE 5
+#define LINUX_SO_BROADCAST 6
+#define LINUX_SO_KEEPALIVE 9
+#define LINUX_SO_OOBINLINE 10
+#define LINUX_SO_PRIORITY 12
+#define LINUX_SO_LINGER 13
+#define LINUX_SO_REUSEPORT 15
+#define LINUX_SO_PASSCRED 16
+#define LINUX_SO_RCVLOWAT 18
+#define LINUX_SO_SNDLOWAT 19
+#define LINUX_IP_TOS 1
+#define LINUX_IP_TTL 2
+#define LINUX_IPV6_UNICAST_HOPS 16
+#define LINUX_IPV6_V6ONLY 26
+#define LINUX_IPV6_TCLASS 67
+#define LINUX_TCP_NODELAY 1
+#define LINUX_TCP_MAXSEG 2
+#define LINUX_TCP_KEEPIDLE 4
+#define LINUX_TCP_KEEPINTVL 5
+#define LINUX_TCP_KEEPCNT 6
+#define LINUX_TCP_INFO 11
+#define LINUX_TCP_QUICKACK 12
+#define LINUX_TCP_USER_TIMEOUT 18
+#define LINUX_SOMAXCONN 4096
 #define LINUX_POLLWRBAND 0x200
 #define LINUX_POLLRDHUP 0x2000
 

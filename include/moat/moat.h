@@ -222,13 +222,17 @@ int moat_timer_gettime(int id, int64_t cur[2]);
 int moat_timer_getoverrun(int id);
 int moat_timer_delete(int id);
 
-/* Sockets (core/socket.c, docs/sockets.md): AF_UNIX socketpair only so
- * far. type carries LINUX_SOCK_NONBLOCK / LINUX_SOCK_CLOEXEC. Sends and
- * receives take iovecs in core memory whose buffers the shim checked;
- * flags are Linux's MSG_*. A send with an address (has_addr) is EISCONN
- * on a stream, EOPNOTSUPP on a datagram socket (no names yet). A receive
- * sets *msg_flags (LINUX_MSG_TRUNC for a cut datagram). -ENOTSOCK for a
- * file that is not a socket. */
+/* Sockets (core/socket.c, core/sock_conn.c, docs/sockets.md): AF_UNIX
+ * (pairs, paths, abstract names), AF_INET and AF_INET6 over loopback.
+ * type carries LINUX_SOCK_NONBLOCK / LINUX_SOCK_CLOEXEC. Addresses are
+ * sockaddr bytes in core memory (the shim copied them, at most 128).
+ * Sends and receives take iovecs in core memory whose buffers the shim
+ * checked; flags are Linux's MSG_*. A send's address (addr NULL or
+ * addrlen 0: none) names a datagram's destination. A receive sets
+ * *msg_flags (LINUX_MSG_TRUNC for a cut datagram) and, when addrlen is
+ * not NULL, up to *addrlen bytes of the sender's address into addr and
+ * *addrlen to its full length (0: none). -ENOTSOCK for a file that is not
+ * a socket. */
 int moat_socketpair(int domain, int type, int protocol, int sv[2]);
 /* Control data of one message. Send: nfds descriptors to pass
  * (SCM_RIGHTS, at most LINUX_SCM_MAX_FD), creds when has_creds
@@ -256,10 +260,18 @@ struct moat_sock_ctl {
  * -EINTR that signal delivery never restarts (signal(7)); the shim's
  * restartable() turns it into plain -EINTR. */
 #define MOAT_EINTR_TIMED 600
+int moat_socket(int domain, int type, int protocol);
+int moat_bind(int fd, const void *addr, uint32_t len);
+int moat_listen(int fd, int backlog);
+int moat_connect(int fd, const void *addr, uint32_t len);
+/* addr/len as a receive's; flags LINUX_SOCK_NONBLOCK | _CLOEXEC. */
+int moat_accept4(int fd, void *addr, uint32_t *len, int flags);
 long moat_sock_send(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, bool has_addr, const struct moat_sock_ctl *ctl);
+                    int flags, const void *addr, uint32_t addrlen,
+                    const struct moat_sock_ctl *ctl);
 long moat_sock_recv(int fd, const struct linux_iovec *iov, int iovcnt,
-                    int flags, int *msg_flags, struct moat_sock_ctl *ctl);
+                    int flags, int *msg_flags, void *addr, uint32_t *addrlen,
+                    struct moat_sock_ctl *ctl);
 int moat_shutdown(int fd, int how);
 /* val/len in core memory; len is in-out as socklen_t. */
 int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len);

@@ -2,11 +2,9 @@
  * pointers, copies message headers, iovecs, addresses and options in and
  * out, and calls the core's socket API (core/socket.c).
  *
- * What exists so far is AF_UNIX socketpair (docs/sockets.md). socket()
- * still answers as a kernel built without any address family would, so
- * programs that probe for a service (nscd, syslog) fall back quietly;
- * bind, connect, listen and accept on a socket are EOPNOTSUPP until named
- * sockets come. */
+ * AF_UNIX, and AF_INET/AF_INET6 over loopback (core/sock_conn.c),
+ * AF_NETLINK (sys_netlink.c); other families are EAFNOSUPPORT
+ * (docs/sockets.md). */
 #include "shim.h"
 
 #define SHIM_SOCK_TYPE_MASK 0xf
@@ -14,17 +12,18 @@
 #define SHIM_MAX_RW 0x7ffff000ul
 #define SHIM_UIO_MAXIOV 1024
 #define SHIM_SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
-#define SHIM_OPT_MAX 64
+#define SHIM_OPT_MAX 256      /* struct tcp_info fits */
 
 long sys_socket(SYSARGS) {
   int family = (int)a0;
   if (family < 0 || family >= SHIM_AF_MAX)
     return -LINUX_EAFNOSUPPORT;
-  if (((int)a1 & SHIM_SOCK_TYPE_MASK) == 0)
-    return -LINUX_EINVAL;
-  if (family == LINUX_AF_NETLINK)
+  if (family == LINUX_AF_NETLINK) {
+    if (((int)a1 & SHIM_SOCK_TYPE_MASK) == 0)
+      return -LINUX_EINVAL;
     return netlink_socket((int)a1, (int)a2); /* sys_netlink.c */
-  return -LINUX_EAFNOSUPPORT;
+  }
+  return moat_socket(family, (int)a1, (int)a2);
 }
 
 long sys_socketpair(SYSARGS) {
@@ -49,48 +48,61 @@ static long sock_fd(int fd) {
   return moat_getsockopt(fd, LINUX_SOL_SOCKET, LINUX_SO_TYPE, &v, &len);
 }
 
-/* A socket address argument: its length must fit a sockaddr_storage and
- * it must be readable. true when there is one (a NULL or empty address is
- * none). */
-static long addr_arg(uint64_t addr, uint64_t addrlen, bool *has) {
-  *has = false;
+/* A socket address argument copied in (Linux's move_addr_to_kernel):
+ * its length must fit a sockaddr_storage, its bytes be readable. A NULL
+ * address is none (*len 0). */
+static long addr_in(uint64_t addr, uint64_t addrlen, uint8_t *buf,
+                    uint32_t *len) {
+  *len = 0;
   if (!addr)
     return 0;
   if ((int)addrlen < 0 || (int)addrlen > SHIM_SOCKADDR_MAX)
     return -LINUX_EINVAL;
-  if (!user_buf_ok(addr, (size_t)(int)addrlen, LINUX_PROT_READ))
+  if (addrlen && user_read(buf, addr, (size_t)(int)addrlen) < 0)
     return -LINUX_EFAULT;
-  *has = (int)addrlen > 0;
+  *len = (uint32_t)(int)addrlen;
   return 0;
 }
 
-/* The peer address of a receive: unnamed sockets have none, so the
- * length becomes 0 (Linux's move_addr_to_user with klen 0). */
-static long put_no_addr(uint64_t ulen) {
+/* The length a caller offers for an address out: -EFAULT, -EINVAL for a
+ * negative one. */
+static long addr_room(uint64_t ulen, uint32_t *room) {
   int32_t len;
   if (user_read(&len, ulen, sizeof(len)) < 0)
     return -LINUX_EFAULT;
   if (len < 0)
     return -LINUX_EINVAL;
-  len = 0;
-  return user_write(ulen, &len, sizeof(len)) < 0 ? -LINUX_EFAULT : 0;
+  *room = (uint32_t)MIN(len, SHIM_SOCKADDR_MAX);
+  return 0;
+}
+
+/* An address out (move_addr_to_user): min(room, klen) bytes, then klen. */
+static long addr_out(uint64_t uaddr, uint64_t ulen, const uint8_t *a,
+                     uint32_t room, uint32_t klen) {
+  uint32_t n = MIN(room, klen);
+  if (n && user_write(uaddr, a, n) < 0)
+    return -LINUX_EFAULT;
+  int32_t l = (int32_t)klen;
+  return user_write(ulen, &l, sizeof(l)) < 0 ? -LINUX_EFAULT : 0;
 }
 
 long sys_sendto(SYSARGS) {
   NETLINK_HOOK(netlink_sendto(regs, a0, a1, a2, a3, a4, a5));
   int fd = (int)a0;
   size_t len = MIN((size_t)a2, SHIM_MAX_RW);
-  bool has;
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t alen;
   long rc = sock_fd(fd);
   if (rc < 0)
     return rc;
   if (!user_buf_ok(a1, len, LINUX_PROT_READ))
     return -LINUX_EFAULT;
-  rc = addr_arg(a4, a5, &has);
+  rc = addr_in(a4, a5, addr, &alen);
   if (rc < 0)
     return rc;
   struct linux_iovec iov = {.iov_base = (void *)(uintptr_t)a1, .iov_len = len};
-  return restartable(moat_sock_send(fd, &iov, 1, (int)a3, has, NULL));
+  return restartable(
+      moat_sock_send(fd, &iov, 1, (int)a3, alen ? addr : NULL, alen, NULL));
 }
 
 long sys_recvfrom(SYSARGS) {
@@ -107,9 +119,14 @@ long sys_recvfrom(SYSARGS) {
     flags = (int)((unsigned)flags | MOAT_MSG_BADBUF);
   struct linux_iovec iov = {.iov_base = (void *)(uintptr_t)a1, .iov_len = len};
   int mf;
-  rc = restartable(moat_sock_recv(fd, &iov, 1, flags, &mf, NULL));
-  if (rc >= 0 && a4 && a5) {
-    long e = put_no_addr(a5);
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t room = 0, alen = sizeof(addr);
+  rc = restartable(
+      moat_sock_recv(fd, &iov, 1, flags, &mf, addr, a4 ? &alen : NULL, NULL));
+  if (rc >= 0 && a4) {
+    long e = addr_room(a5, &room);
+    if (e == 0)
+      e = addr_out(a4, a5, addr, room, alen);
     if (e < 0)
       return e;
   }
@@ -245,17 +262,18 @@ static long send_one(int fd, uint64_t gmsg, int flags,
                      struct moat_sock_ctl *ctl) {
   struct linux_msghdr m;
   struct linux_iovec *iov;
-  bool has = false;
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t alen = 0;
   long rc = msg_import(fd, gmsg, LINUX_PROT_READ, &m, &iov);
   if (rc < 0)
     return rc;
   if (m.msg_name)
-    rc = addr_arg(m.msg_name, m.msg_namelen, &has);
+    rc = addr_in(m.msg_name, m.msg_namelen, addr, &alen);
   if (rc == 0)
     rc = cmsg_import(&m, ctl);
   if (rc == 0)
-    rc = restartable(
-        moat_sock_send(fd, iov, (int)m.msg_iovlen, flags, has, ctl));
+    rc = restartable(moat_sock_send(fd, iov, (int)m.msg_iovlen, flags,
+                                    alen ? addr : NULL, alen, ctl));
   kfree(iov);
   return rc;
 }
@@ -295,12 +313,15 @@ static long recv_one(int fd, uint64_t gmsg, int flags,
   int mf = 0;
   ctl->control_len = m.msg_control ? m.msg_controllen : 0;
   ctl->cloexec = flags & LINUX_MSG_CMSG_CLOEXEC;
-  rc = restartable(moat_sock_recv(fd, iov, (int)m.msg_iovlen, flags, &mf, ctl));
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t alen = sizeof(addr);
+  rc = restartable(
+      moat_sock_recv(fd, iov, (int)m.msg_iovlen, flags, &mf, addr, &alen, ctl));
   kfree(iov);
   if (rc < 0)
     return rc;
-  /* No peer name (unnamed sockets); msg_flags keeps MSG_CMSG_CLOEXEC
-   * from the call's flags, as Linux does. */
+  /* The sender's name; msg_flags keeps MSG_CMSG_CLOEXEC from the call's
+   * flags, as Linux does. */
   uint64_t used;
   long e = cmsg_export(&m, ctl, &mf, &used);
   if (e < 0)
@@ -310,7 +331,10 @@ static long recv_one(int fd, uint64_t gmsg, int flags,
   if (m.msg_name) {
     if ((int32_t)m.msg_namelen < 0)
       return -LINUX_EINVAL;
-    m.msg_namelen = 0;
+    uint32_t n = MIN(MIN(m.msg_namelen, alen), SHIM_SOCKADDR_MAX);
+    if (n && user_write(m.msg_name, addr, n) < 0)
+      return -LINUX_EFAULT;
+    m.msg_namelen = alen;
   }
   if (user_write(gmsg, &m, sizeof(m)) < 0)
     return -LINUX_EFAULT;
@@ -513,33 +537,65 @@ long sys_getpeername(SYSARGS) {
   return sock_name(regs, a0, a1, a2, a3, a4, a5, true);
 }
 
-/* Named sockets are the next step: on a socket these fail clearly. */
-static long not_yet(int fd) {
-  long rc = sock_fd(fd);
-  return rc < 0 ? rc : -LINUX_EOPNOTSUPP;
-}
-
 long sys_bind(SYSARGS) {
   NETLINK_HOOK(netlink_bind(regs, a0, a1, a2, a3, a4, a5));
-  return not_yet((int)a0);
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t alen;
+  long rc = sock_fd((int)a0);
+  if (rc < 0)
+    return rc;
+  rc = addr_in(a1 ? a1 : 1, a2, addr, &alen); /* NULL: EFAULT unless 0 */
+  if (rc < 0)
+    return rc;
+  return moat_bind((int)a0, addr, alen);
 }
 
 long sys_connect(SYSARGS) {
   NETLINK_HOOK(netlink_connect(regs, a0, a1, a2, a3, a4, a5));
-  return not_yet((int)a0);
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t alen;
+  long rc = sock_fd((int)a0);
+  if (rc < 0)
+    return rc;
+  rc = addr_in(a1 ? a1 : 1, a2, addr, &alen);
+  if (rc < 0)
+    return rc;
+  return restartable(moat_connect((int)a0, addr, alen));
 }
 
 long sys_listen(SYSARGS) {
   NETLINK_HOOK(netlink_unsupported((int)a0));
-  return not_yet((int)a0);
+  return moat_listen((int)a0, (int)a1);
+}
+
+static long do_accept(uint64_t fd, uint64_t uaddr, uint64_t ulen, int flags) {
+  uint8_t addr[SHIM_SOCKADDR_MAX];
+  uint32_t room = 0, alen = sizeof(addr);
+  long rc = sock_fd((int)fd);
+  if (rc < 0)
+    return rc;
+  if (uaddr) {
+    rc = addr_room(ulen, &room);
+    if (rc < 0)
+      return rc;
+  }
+  rc = restartable(moat_accept4((int)fd, addr, &alen, flags));
+  if (rc < 0 || !uaddr)
+    return rc;
+  long e = addr_out(uaddr, ulen, addr, room, alen);
+  if (e < 0) {
+    moat_close((int)rc);
+    return e;
+  }
+  return rc;
 }
 
 long sys_accept(SYSARGS) {
   NETLINK_HOOK(netlink_unsupported((int)a0));
-  return not_yet((int)a0);
+  return do_accept(a0, a1, a2, 0);
 }
 
 long sys_accept4(SYSARGS) {
   NETLINK_HOOK(netlink_unsupported((int)a0));
-  return not_yet((int)a0);
+  return do_accept(a0, a1, a2, (int)a3);
 }

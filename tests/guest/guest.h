@@ -74,6 +74,12 @@ static inline const char *errname(int e) {
       [EISCONN] = "EISCONN",
       [ETIMEDOUT] = "ETIMEDOUT",
       [ETOOMANYREFS] = "ETOOMANYREFS",
+      [EADDRINUSE] = "EADDRINUSE",
+      [EPROTOTYPE] = "EPROTOTYPE",
+      [ECONNRESET] = "ECONNRESET",
+      [EINPROGRESS] = "EINPROGRESS",
+      [EALREADY] = "EALREADY",
+      [EDESTADDRREQ] = "EDESTADDRREQ",
   };
   if (e > 0 && e < (int)(sizeof names / sizeof names[0]) && names[e])
     return names[e];
