@@ -133,10 +133,20 @@ int moat_pidfd_pid(int fd, bool *nonblock) {
   return pid;
 }
 
+#define PIDFD_SIGNAL_THREAD 1u
+#define PIDFD_SIGNAL_THREAD_GROUP 2u
+#define PIDFD_SIGNAL_PROCESS_GROUP 4u
+
 int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
                            unsigned flags) {
   struct task_table *tt = g_task_table;
-  if (flags)
+  /* Linux 6.9's scopes: at most one of them. THREAD names the pidfd's
+   * own thread (a process's pidfd: its first thread, whose tid is its
+   * pid), PROCESS_GROUP the process group it is in. */
+  if (flags & ~(PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP |
+                PIDFD_SIGNAL_PROCESS_GROUP))
+    return -LINUX_EINVAL;
+  if (flags & (flags - 1))
     return -LINUX_EINVAL;
   struct file *f = pidfd_lookup(fd);
   if (!f)
@@ -151,8 +161,10 @@ int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
       err = -LINUX_EINVAL;
       goto out;
     }
-    /* Only to itself may a process send any si_code. */
-    if ((d->proc != self || d->pid != self->pid) &&
+    /* Only to itself (not to its group) may a process send any
+     * si_code. */
+    if ((d->proc != self || d->pid != self->pid ||
+         (flags & PIDFD_SIGNAL_PROCESS_GROUP)) &&
         (k.si_code >= 0 || k.si_code == LINUX_SI_TKILL)) {
       err = -LINUX_EPERM;
       goto out;
@@ -160,22 +172,27 @@ int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
   } else {
     memset(&k, 0, sizeof(k));
     k.si_signo = sig;
-    k.si_code = LINUX_SI_USER;
+    k.si_code = (flags & PIDFD_SIGNAL_THREAD) ? LINUX_SI_TKILL : LINUX_SI_USER;
     k.u.kill.pid = self->pid;
     k.u.kill.uid = self->cred.ruid;
   }
   rt_lock(&tt->lock);
   struct proc *p = pidfd_proc_locked(d);
-  int pid = p ? d->pid : 0;
+  int pid = p ? d->pid : 0, pgid = p ? p->pgid : 0;
   rt_unlock(&tt->lock);
   if (!p) {
     err = -LINUX_ESRCH;
     goto out;
   }
-  /* The same delivery as kill (permissions, zombies), by pid: the table
-   * lock is taken again there, and a process that went meanwhile is
-   * ESRCH, as on Linux. */
-  err = moat_sigqueue(pid, 0, &k);
+  /* The same delivery as kill, tgkill or kill(-pgid) (permissions,
+   * zombies), by id: the table lock is taken again there, and a process
+   * that went meanwhile is ESRCH, as on Linux. */
+  if (flags & PIDFD_SIGNAL_THREAD)
+    err = moat_tgkill_info(pid, pid, &k);
+  else if (flags & PIDFD_SIGNAL_PROCESS_GROUP)
+    err = moat_sigqueue(-pgid, 0, &k);
+  else
+    err = moat_sigqueue(pid, 0, &k);
 out:
   file_put(f);
   return err;

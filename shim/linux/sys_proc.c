@@ -417,11 +417,12 @@ long sys_pidfd_open(SYSARGS) {
 
 long sys_pidfd_send_signal(SYSARGS) {
   struct linux_siginfo info;
-  if ((unsigned)a3)
-    return -LINUX_EINVAL; /* no PIDFD_SIGNAL_* scopes */
+  if (((unsigned)a3 & ~7u) || ((unsigned)a3 & ((unsigned)a3 - 1)))
+    return -LINUX_EINVAL; /* before the fd, as Linux */
   if (a2 && user_read(&info, a2, sizeof(info)) < 0)
     return -LINUX_EFAULT;
-  return moat_pidfd_send_signal((int)a0, (int)a1, a2 ? &info : NULL, 0);
+  return moat_pidfd_send_signal((int)a0, (int)a1, a2 ? &info : NULL,
+                                (unsigned)a3);
 }
 
 long sys_pidfd_getfd(SYSARGS) {

@@ -132,6 +132,60 @@ int main(void) {
   R("sigwaitinfo", sigwaitinfo(&usr, &got));
   printf("got: code=%d pid_ok=%d\n", got.si_code, got.si_pid == 0);
 
+  /* Linux 6.9's scopes. */
+  R("two scopes", pidfd_send_signal(self, 0, NULL, 3));
+  R("unknown scope bit", pidfd_send_signal(self, 0, NULL, 8));
+  R("PIDFD_SIGNAL_THREAD to self", pidfd_send_signal(self, SIGUSR2, NULL, 1));
+  R("sigwaitinfo", sigwaitinfo(&usr, &got));
+  printf("got: code=%d\n", got.si_code);
+  R("PIDFD_SIGNAL_THREAD_GROUP to self",
+    pidfd_send_signal(self, SIGUSR2, NULL, 2));
+  R("sigwaitinfo", sigwaitinfo(&usr, &got));
+  printf("got: code=%d\n", got.si_code);
+  memset(&si, 0, sizeof(si));
+  si.si_signo = SIGUSR1;
+  si.si_code = SI_USER;
+  R("forged SI_USER to own group", pidfd_send_signal(self, SIGUSR1, &si, 4));
+  {
+    /* A child leading its own group, with a grandchild in it: both get
+     * the group's signal. */
+    int gl[2], lm[2]; /* grandchild to leader, leader to us */
+    if (pipe(gl) < 0 || pipe(lm) < 0)
+      return 1;
+    pid_t leader = fork();
+    if (leader == 0) {
+      setpgid(0, 0);
+      pid_t g = fork();
+      if (g == 0) {
+        if (write(gl[1], "g", 1) != 1)
+          _exit(1);
+        int s;
+        sigwait(&usr, &s);
+        _exit(s == SIGUSR2 ? 20 : 21);
+      }
+      char ch;
+      if (read(gl[0], &ch, 1) != 1) /* the grandchild is in the group */
+        _exit(1);
+      if (write(lm[1], "l", 1) != 1)
+        _exit(1);
+      int s, st = 0;
+      sigwait(&usr, &s);
+      waitpid(g, &st, 0);
+      _exit((s == SIGUSR2 ? 10 : 11) + WEXITSTATUS(st));
+    }
+    char ch;
+    if (read(lm[0], &ch, 1) != 1) /* both are ready */
+      return 1;
+    int lfd = pidfd_open(leader, 0);
+    R("PIDFD_SIGNAL_PROCESS_GROUP", pidfd_send_signal(lfd, SIGUSR2, NULL, 4));
+    show_waitid("group leader", lfd, WEXITED, leader);
+    close(lfd);
+    close(gl[0]);
+    close(gl[1]);
+    close(lm[0]);
+    close(lm[1]);
+  }
+
   /* A thread's id is not a process's. */
   pthread_t th;
   pid_t tid = 0;
