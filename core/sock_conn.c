@@ -478,8 +478,7 @@ static int in_takes(const struct uend *e, const struct sock_inaddr *x) {
 }
 
 /* Would binding e at x clash with a bound end? (g_socks.lock held) */
-static bool in_clash(const struct uend *e, const struct sock_inaddr *x,
-                     bool listening) {
+static bool in_clash(const struct uend *e, const struct sock_inaddr *x) {
   bool ra = opt_int(e, LINUX_SOL_SOCKET, LINUX_SO_REUSEADDR, 0);
   bool rp = opt_int(e, LINUX_SOL_SOCKET, LINUX_SO_REUSEPORT, 0);
   for (struct uend *o = socks()->bound; o; o = o->bnext) {
@@ -491,9 +490,10 @@ static bool in_clash(const struct uend *e, const struct sock_inaddr *x,
       continue;
     if (rp && opt_int(o, LINUX_SOL_SOCKET, LINUX_SO_REUSEPORT, 0))
       continue;
+    /* Both SO_REUSEADDR: fine unless the other listens (inet_bind_conflict). */
     bool olisten = o->state == SST_LISTEN;
     if (ra && opt_int(o, LINUX_SOL_SOCKET, LINUX_SO_REUSEADDR, 0) &&
-        (e->pair->type == LINUX_SOCK_DGRAM || (!olisten && !listening)))
+        (e->pair->type == LINUX_SOCK_DGRAM || !olisten))
       continue;
     return true;
   }
@@ -545,7 +545,7 @@ static int in_bind_locked(struct uend *e, struct sock_inaddr *x) {
     }
     if (!found)
       return -LINUX_EADDRINUSE;
-  } else if (in_clash(e, x, false)) {
+  } else if (in_clash(e, x)) {
     return -LINUX_EADDRINUSE;
   }
   in_format(e->pair->family, x, &e->name);
@@ -895,7 +895,7 @@ int moat_listen(int fd, int backlog) {
     struct sock_inaddr x;
     if (is_inet(p)) {
       in_of_end(e, &x);
-      if (in_clash(e, &x, true))
+      if (in_clash(e, &x))
         rc = -LINUX_EADDRINUSE;
     }
     struct ulisten *lq = rc ? NULL : kzalloc(sizeof(*lq));
@@ -1004,6 +1004,10 @@ static int in_connect_stream(struct file *f, struct uend *e,
   int st = e->state;
   if (st == SST_LISTEN)
     return -LINUX_EINVAL;
+  if (st == SST_CONN && e->nb_connect) {
+    e->nb_connect = false; /* the connect after EINPROGRESS says 0 once */
+    return 0;
+  }
   if (st == SST_CONN || st == SST_EMBRYO)
     return -LINUX_EISCONN;
   if (st == SST_CONNECTING)
@@ -1062,8 +1066,10 @@ static int in_connect_stream(struct file *f, struct uend *e,
   rt_unlock(&t->lock);
   rc = connect_listener(f, e, L, &epeer, &fname, &fpeer, true);
   upair_put(L->pair);
-  if (rc == 0 && nonblock)
+  if (rc == 0 && nonblock) {
+    e->nb_connect = true;
     return -LINUX_EINPROGRESS;
+  }
   if (rc == -LINUX_ECONNREFUSED && nonblock) {
     rt_lock(&p->lock);
     e->err = LINUX_ECONNREFUSED;
@@ -1145,8 +1151,8 @@ int moat_connect(int fd, const void *addr, uint32_t len) {
   }
   struct sock_inaddr x;
   rc = in_parse(p->family, b, len, &x);
-  if (rc == 1 && p->type == LINUX_SOCK_STREAM)
-    rc = -LINUX_EAFNOSUPPORT; /* tcp_v6_connect wants AF_INET6 */
+  if (rc == 1 && p->type == LINUX_SOCK_STREAM) /* tcp_v6_connect */
+    rc = len < 24 ? -LINUX_EINVAL : -LINUX_EAFNOSUPPORT;
   if (rc < 0)
     goto out;
   if (p->type == LINUX_SOCK_STREAM) {

@@ -73,6 +73,7 @@ struct uend {
   /* ---- names and connections (core/sock_conn.c) ---- */
   int state;             /* SST_* */
   int err;               /* pending error (SO_ERROR, next call) */
+  bool nb_connect;       /* a non-blocking connect said EINPROGRESS */
   struct sock_addr name; /* bound name (len 0: none) */
   struct sock_addr peer; /* the peer's name as getpeername shows it */
   struct uend *dpeer;    /* datagram connect: the end (a pair ref) */

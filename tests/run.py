@@ -3296,6 +3296,45 @@ def python_pidfd(ctx):
     compare("pidfds from python3: native vs moat", native, moat)
 
 
+# sockets in real programs (issue 8, loopback step): TCP, HTTP, an
+# AF_UNIX listener and busybox nc between the sandbox's own processes
+
+def _program_vs_native(ctx, script, shell=False, need_busybox=False):
+    ctx.need_moat()
+    py = "/usr/bin/python3"  # the default root shows the host's /usr
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    if need_busybox:
+        ctx.need_busybox()
+    prog = os.path.join(HERE, "programs", script)
+    argv = ["/bin/sh"] if shell else [py]
+    env = ctx.guest_env()
+    env["PATH"] = "/usr/bin:/bin"
+    native = run(argv + [prog], env=env, timeout=120)
+    if native.status != 0:
+        fail("the native run failed: %s" % show(native.stderr))
+    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
+                            "--", *argv, "/p/" + script), env=None,
+               timeout=120)
+    compare(script + ": native vs moat", native, moat)
+
+
+def python_inet_echo(ctx):
+    _program_vs_native(ctx, "inet_echo.py")
+
+
+def python_http_server(ctx):
+    _program_vs_native(ctx, "http_fetch.sh", shell=True)
+
+
+def python_mp_manager(ctx):
+    _program_vs_native(ctx, "mp_manager.py")
+
+
+def busybox_nc(ctx):
+    _program_vs_native(ctx, "nc_pair.sh", shell=True, need_busybox=True)
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -3379,6 +3418,10 @@ def register_all(ctx):
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
     # AF_UNIX sockets in real programs (issue 8)
     register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
+    register("programs/python-asyncio-tcp-echo", python_inet_echo)
+    register("programs/python-http-server", python_http_server)
+    register("programs/python-mp-manager", python_mp_manager)
+    register("programs/busybox-nc", busybox_nc)
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
