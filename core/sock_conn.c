@@ -1598,12 +1598,11 @@ void sock_conn_release(struct uend *e) {
   e->state = SST_UNCONN;
   struct ulisten *lq = e->lq;
   e->lq = NULL;
-  struct upair *c = lq->head;
+  struct upair *c = lq->head, *reset = lq->head;
   lq->head = lq->tail = NULL;
   lq->n = 0;
   while (c) {
     struct upair *next = c->qnext;
-    c->qnext = NULL;
     rt_lock(&c->lock);
     struct uend *far = &c->end[1];
     far->dead = true;
@@ -1615,10 +1614,17 @@ void sock_conn_release(struct uend *e) {
     c->end[0].err = LINUX_ECONNRESET;
     poll_notify_obj(c);
     rt_unlock(&c->lock);
-    upair_put(c);
     c = next;
   }
   poll_notify_obj(p);
   rt_unlock(&p->lock);
   kfree(lq);
+  /* The backlog's references go without a lock held: the last one takes
+   * the collector's lock and may close files in flight. */
+  while (reset) {
+    struct upair *next = reset->qnext;
+    reset->qnext = NULL;
+    upair_put(reset);
+    reset = next;
+  }
 }

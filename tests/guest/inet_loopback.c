@@ -25,8 +25,7 @@ static struct sockaddr_in v4(const char *ip, int port) {
 }
 
 static struct sockaddr_in6 v6(const char *ip, int port) {
-  struct sockaddr_in6 a = {.sin6_family = AF_INET6,
-                           .sin6_port = htons(port)};
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
   inet_pton(AF_INET6, ip, &a.sin6_addr);
   return a;
 }
@@ -57,8 +56,7 @@ static void show(const char *label, int fd, bool peer) {
   }
   char buf[64];
   if (a.ss_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, buf,
-              sizeof buf);
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, buf, sizeof buf);
   else
     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a)->sin6_addr, buf,
               sizeof buf);
@@ -76,14 +74,15 @@ static int opt(int fd, int level, int name) {
 static void creation(void) {
   R("tcp", socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : -1);
   R("tcp IPPROTO_TCP", socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) >= 0 ? 0 : -1);
-  R("udp6 IPPROTO_UDP", socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP) >= 0 ? 0 : -1);
+  R("udp6 IPPROTO_UDP",
+    socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP) >= 0 ? 0 : -1);
   R("tcp with IPPROTO_UDP", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
   R("udp with IPPROTO_TCP", socket(AF_INET6, SOCK_DGRAM, IPPROTO_TCP));
   R("seqpacket", socket(AF_INET, SOCK_SEQPACKET, 0));
   R("bad type", socket(AF_INET, 12, 0));
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  printf("flags: nonblock %d cloexec %d\n",
-         !!(fcntl(fd, F_GETFL) & O_NONBLOCK), fcntl(fd, F_GETFD));
+  printf("flags: nonblock %d cloexec %d\n", !!(fcntl(fd, F_GETFL) & O_NONBLOCK),
+         fcntl(fd, F_GETFD));
   printf("domain %d type %d protocol %d\n", opt(fd, SOL_SOCKET, SO_DOMAIN),
          opt(fd, SOL_SOCKET, SO_TYPE), opt(fd, SOL_SOCKET, SO_PROTOCOL));
   show("fresh name", fd, false);
@@ -152,8 +151,8 @@ static void options(void) {
   printf("v6only %d\n", opt(t, IPPROTO_IPV6, IPV6_V6ONLY));
   struct sockaddr_in6 a = v6("::1", 0);
   bind(t, (struct sockaddr *)&a, sizeof a);
-  R("v6only once bound", setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-                                    sizeof one));
+  R("v6only once bound",
+    setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one));
   struct tcp_info ti;
   socklen_t til = sizeof ti;
   R("tcp_info", getsockopt(t, IPPROTO_TCP, TCP_INFO, &ti, &til));
@@ -162,10 +161,10 @@ static void options(void) {
   int u = socket(AF_INET, SOCK_DGRAM, 0);
   setsockopt(u, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
   printf("udp: broadcast %d\n", opt(u, SOL_SOCKET, SO_BROADCAST));
-  R("udp: tcp option", setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one,
-                                  sizeof one));
-  R("udp: v6 option on v4", setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-                                       sizeof one));
+  R("udp: tcp option",
+    setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));
+  R("udp: v6 option on v4",
+    setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one));
   close(u);
 }
 
@@ -244,8 +243,8 @@ static void tcp(void) {
     struct sockaddr_storage pa;
     socklen_t pl = sizeof pa;
     int s = accept(l, (struct sockaddr *)&pa, &pl);
-    printf("%s: accept peer len %d, client port ephemeral %d, same %d\n",
-           label, (int)pl, eph(port_of(c)),
+    printf("%s: accept peer len %d, client port ephemeral %d, same %d\n", label,
+           (int)pl, eph(port_of(c)),
            ntohs(((struct sockaddr_in *)&pa)->sin_port) == port_of(c));
     show("  client name", c, false);
     show("  client peer", c, true);
@@ -330,8 +329,8 @@ static void ports(void) {
   bind(a, (struct sockaddr *)&w, sizeof w);
   b = socket(AF_INET, SOCK_STREAM, 0);
   any = v4("127.0.0.1", port_of(a));
-  R("v4 bind under a dual-stack wildcard", bind(b, (struct sockaddr *)&any,
-                                                sizeof any));
+  R("v4 bind under a dual-stack wildcard",
+    bind(b, (struct sockaddr *)&any, sizeof any));
   close(a);
   close(b);
   a = socket(AF_INET6, SOCK_STREAM, 0);
@@ -339,8 +338,8 @@ static void ports(void) {
   bind(a, (struct sockaddr *)&w, sizeof w);
   b = socket(AF_INET, SOCK_STREAM, 0);
   any = v4("127.0.0.1", port_of(a));
-  R("v4 bind under a v6only wildcard", bind(b, (struct sockaddr *)&any,
-                                            sizeof any));
+  R("v4 bind under a v6only wildcard",
+    bind(b, (struct sockaddr *)&any, sizeof any));
   close(a);
   close(b);
   /* listen of an unbound socket picks a port. */
@@ -430,8 +429,8 @@ static void udp(void) {
   int pa = port_of(a), pb = port_of(b);
   printf("udp ports ephemeral %d %d\n", eph(pa), eph(pb));
   struct sockaddr_in tb = v4("127.0.0.1", pb);
-  R("sendto v6 wildcard", sendto(a, "one", 3, 0, (struct sockaddr *)&tb,
-                                 sizeof tb));
+  R("sendto v6 wildcard",
+    sendto(a, "one", 3, 0, (struct sockaddr *)&tb, sizeof tb));
   R("sendto empty", sendto(a, "", 0, 0, (struct sockaddr *)&tb, sizeof tb));
   R("sendto", sendto(a, "three", 5, 0, (struct sockaddr *)&tb, sizeof tb));
   char buf[16];
@@ -450,8 +449,8 @@ static void udp(void) {
   struct sockaddr_in f4;
   fl = sizeof f4;
   memset(buf, 0, sizeof buf);
-  R("v4 recvfrom", recvfrom(a, buf, sizeof buf, 0, (struct sockaddr *)&f4,
-                            &fl));
+  R("v4 recvfrom",
+    recvfrom(a, buf, sizeof buf, 0, (struct sockaddr *)&f4, &fl));
   inet_ntop(AF_INET, &f4.sin_addr, ip, sizeof ip);
   printf("got %s from %s len %d\n", buf, ip, (int)fl);
   /* Connected UDP: others' datagrams are dropped. */
@@ -482,8 +481,8 @@ static void udp(void) {
   R("recv after it", recv(d, buf, sizeof buf, 0));
   R("recv again", recv(d, buf, sizeof buf, MSG_DONTWAIT));
   int e = socket(AF_INET, SOCK_DGRAM, 0);
-  R("unconnected sendto nobody", sendto(e, "x", 1, 0, (struct sockaddr *)&td,
-                                        sizeof td));
+  R("unconnected sendto nobody",
+    sendto(e, "x", 1, 0, (struct sockaddr *)&td, sizeof td));
   R("then recv", recv(e, buf, sizeof buf, MSG_DONTWAIT));
   close(d);
   close(e);
