@@ -22,6 +22,7 @@
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "file.h"
+#include "hostsock.h"
 #include "poll.h"
 #include "socket.h"
 #include "task.h"
@@ -572,11 +573,93 @@ static void in_source(const struct uend *e, const struct sock_inaddr *dst,
 }
 
 /* The hook where a destination outside the sandbox is decided: a
- * connect or sendto to anything but loopback comes here. No host
- * network is granted yet, so it is unreachable. */
-int sock_remote_connect(struct uend *e, const struct sock_inaddr *dst) {
-  (void)e, (void)dst;
-  return -LINUX_ENETUNREACH;
+ * connect or sendto to anything but loopback comes here (and a loopback
+ * connect nobody in the sandbox listens for). The platform reaches the
+ * host network only where --allow-connect granted it (core/hostsock.c),
+ * -ENETUNREACH otherwise. The end keeps the host connection (e->host)
+ * and the data path hands every call on it there. connect: a connect(2)
+ * (the end becomes connected to dst); false for a UDP sendto, which
+ * only borrows the connection. */
+static int remote_attach(struct uend *e, const struct sock_inaddr *dst,
+                         bool nonblock, bool connect) {
+  struct upair *p = e->pair;
+  struct hostsock *h = NULL;
+  int rc = hostsock_connect(p->type, LINUX_AF_INET6, dst->a, dst->port,
+                            nonblock, &h);
+  if (!h)
+    return rc;
+  struct sock_inaddr local;
+  memset(&local, 0, sizeof(local));
+  if (h->local.family == LINUX_AF_INET) {
+    memcpy(local.a, g_mapped, 12);
+    memcpy(local.a + 12, h->local.addr, 4);
+  } else {
+    memcpy(local.a, h->local.addr, 16);
+  }
+  local.port = h->local.port;
+  struct sock_table *t = socks();
+  rt_lock(&t->lock);
+  rt_lock(&p->lock);
+  if (e->host) { /* another thread of the guest got there first */
+    rt_unlock(&p->lock);
+    rt_unlock(&t->lock);
+    hostsock_release(h);
+    return connect ? -LINUX_EALREADY : 0;
+  }
+  e->host = h;
+  if (!e->bound)
+    in_format(p->family, &local, &e->name);
+  if (connect) {
+    in_format(p->family, dst, &e->peer);
+    e->state = rc == 0 ? SST_CONN : SST_CONNECTING;
+  }
+  poll_notify_obj(p);
+  rt_unlock(&p->lock);
+  rt_unlock(&t->lock);
+  return rc;
+}
+
+int sock_remote_connect(struct uend *e, const struct sock_inaddr *dst,
+                        bool nonblock) {
+  return remote_attach(e, dst, nonblock, true);
+}
+
+/* A connect under way on the host (SST_CONNECTING): its outcome now, as
+ * a second connect(2) and SO_ERROR see it; a decided one moves the end
+ * on. */
+int sock_remote_state(struct uend *e) {
+  int rc = hostsock_connect_state(e->host);
+  if (rc == -LINUX_EINPROGRESS)
+    return rc;
+  rt_lock(&e->pair->lock);
+  if (e->state == SST_CONNECTING)
+    e->state = rc == 0 ? SST_CONN : SST_UNCONN;
+  rt_unlock(&e->pair->lock);
+  return rc;
+}
+
+/* A UDP datagram to a remote destination: through the end's host socket,
+ * made for the first such destination (one per socket for now: another
+ * remote destination is -ENETUNREACH). */
+static long remote_sendto(struct file *f, struct uend *e,
+                          const struct sock_inaddr *dst,
+                          const struct linux_iovec *iov, int iovcnt,
+                          int flags) {
+  bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
+  if (!e->host) {
+    int rc = remote_attach(e, dst, false, false);
+    if (rc < 0)
+      return rc;
+  }
+  const struct plat_net_addr *pa = &e->host->peer;
+  bool same =
+      pa->port == dst->port &&
+      (pa->family == LINUX_AF_INET
+           ? !memcmp(pa->addr, dst->a + 12, 4) && !memcmp(dst->a, g_mapped, 12)
+           : !memcmp(pa->addr, dst->a, 16));
+  if (!same)
+    return -LINUX_ENETUNREACH;
+  return hostsock_send(e->host, iov, iovcnt, flags, nonblock);
 }
 
 /* Autobind an unbound inet end to an ephemeral port. */
@@ -1010,10 +1093,14 @@ static int in_connect_stream(struct file *f, struct uend *e,
   }
   if (st == SST_CONN || st == SST_EMBRYO)
     return -LINUX_EISCONN;
+  if (st == SST_CONNECTING && e->host) {
+    int rc = sock_remote_state(e);
+    return rc == -LINUX_EINPROGRESS ? -LINUX_EALREADY : rc;
+  }
   if (st == SST_CONNECTING)
     return -LINUX_EALREADY;
   if (!in_is_local(dst))
-    return sock_remote_connect(e, dst);
+    return sock_remote_connect(e, dst, nonblock);
   int rc = in_autobind(e);
   if (rc < 0)
     return rc;
@@ -1048,6 +1135,11 @@ static int in_connect_stream(struct file *f, struct uend *e,
   src.port = me.port;
   rt_unlock(&t->lock);
   if (!L) {
+    /* Nobody in the sandbox listens there: a grant may name the host's
+     * own loopback port (--allow-connect 127.0.0.1:PORT). */
+    rc = sock_remote_connect(e, &to, nonblock);
+    if (rc != -LINUX_ENETUNREACH)
+      return rc;
     if (nonblock) {
       rt_lock(&p->lock);
       e->err = LINUX_ECONNREFUSED;
@@ -1161,7 +1253,7 @@ int moat_connect(int fd, const void *addr, uint32_t len) {
   }
   /* UDP: remember the peer; each send finds the socket behind it. */
   if (!in_is_local(&x)) {
-    rc = sock_remote_connect(e, &x);
+    rc = sock_remote_connect(e, &x, false);
     goto out;
   }
   rc = in_autobind(e);
@@ -1188,6 +1280,68 @@ int moat_connect(int fd, const void *addr, uint32_t len) {
 out:
   file_put(f);
   return rc;
+}
+
+/* --publish: a TCP listener on a published guest port (bound to the
+ * wildcard or loopback) also takes the host's connections there. The
+ * plat_net_accept index, or -1. */
+static int published_index(struct uend *L) {
+  struct upair *lp = L->pair;
+  if (!is_inet(lp) || lp->type != LINUX_SOCK_STREAM)
+    return -1;
+  struct sock_inaddr x;
+  in_of_end(L, &x);
+  if (!in_is_local(&x))
+    return -1;
+  return hostsock_published_index(x.port);
+}
+
+/* A host connection waiting at L's published port, as a pair whose end
+ * 1 is the accepted side (as a queued connection's), or NULL. */
+static struct upair *published_accept(struct uend *L) {
+  int idx = published_index(L);
+  struct hostsock *h;
+  if (idx < 0 || hostsock_accept(idx, &h) < 0)
+    return NULL;
+  struct upair *c = upair_new(L->pair->family, LINUX_SOCK_STREAM, 0);
+  if (!c) {
+    hostsock_release(h);
+    return NULL;
+  }
+  c->refs = 1;           /* end 1's file, as the backlog's reference */
+  c->end[0].dead = true; /* the far side is on the host */
+  struct uend *e = &c->end[1];
+  e->host = h;
+  e->state = SST_EMBRYO;
+  rt_lock(&L->pair->lock);
+  e->name = L->name;
+  rt_unlock(&L->pair->lock);
+  struct sock_inaddr peer;
+  memset(&peer, 0, sizeof(peer));
+  if (h->peer.family == LINUX_AF_INET) {
+    memcpy(peer.a, g_mapped, 12);
+    memcpy(peer.a + 12, h->peer.addr, 4);
+  } else {
+    memcpy(peer.a, h->peer.addr, 16);
+  }
+  peer.port = h->peer.port;
+  in_format(c->family, &peer, &e->peer);
+  return c;
+}
+
+/* Is a host connection waiting at L's published port? (A poller is told
+ * to look again soon: nothing wakes it for the host's.) */
+static bool published_ready(struct uend *L) {
+  int idx = published_index(L);
+  if (idx < 0)
+    return false;
+  int handle;
+  if (plat_net_listener(idx, &handle) < 0)
+    return false;
+  if (plat_net_poll(handle, VFS_POLLIN, 0) & VFS_POLLIN)
+    return true;
+  poll_due_at(rt_now_ns() + 10000000);
+  return false;
 }
 
 int moat_accept4(int fd, void *addr, uint32_t *len, int flags) {
@@ -1222,11 +1376,21 @@ int moat_accept4(int fd, void *addr, uint32_t *len, int flags) {
       poll_notify_obj(lp); /* room for a blocked connect */
       break;
     }
+    if (published_index(L) >= 0) { /* the host's, if one waits */
+      rt_unlock(&lp->lock);
+      c = published_accept(L);
+      rt_lock(&lp->lock);
+      if (c)
+        break;
+    }
     if ((f->flags & LINUX_O_NONBLOCK)) {
       rc = -LINUX_EAGAIN;
       break;
     }
-    rc = poll_sleep_on(lp, &lp->lock);
+    if (published_index(L) >= 0) /* nothing wakes us for the host's */
+      rc = poll_sleep_on_until(lp, &lp->lock, rt_now_ns() + 10000000);
+    else
+      rc = poll_sleep_on(lp, &lp->lock);
     if (rc < 0)
       break;
   }
@@ -1317,7 +1481,7 @@ static long udp_send(struct file *f, struct uend *e,
                      const struct sock_inaddr *dst_in, bool connected) {
   struct sock_inaddr dst = *dst_in;
   if (!in_is_local(&dst))
-    return sock_remote_connect(e, &dst);
+    return remote_sendto(f, e, &dst, iov, iovcnt, flags);
   int rc = in_autobind(e);
   if (rc < 0)
     return rc;
@@ -1566,6 +1730,12 @@ bool sock_conn_poll(struct uend *e, unsigned *mask) {
   if (st == SST_LISTEN) {
     *mask = e->lq->n ? VFS_POLLIN | VFS_POLLRDNORM : 0;
     mine = true;
+    if (!*mask && published_index(e) >= 0) {
+      rt_unlock(&p->lock);
+      if (published_ready(e))
+        *mask = VFS_POLLIN | VFS_POLLRDNORM;
+      return true;
+    }
   } else if (st == SST_UNCONN || st == SST_CONNECTING) {
     /* Never connected: hung up, and writable as Linux says. */
     *mask = VFS_POLLHUP | VFS_POLLOUT | VFS_POLLWRNORM;

@@ -23,6 +23,7 @@
  * socket(2) sockets, names, listeners and connections are
  * core/sock_conn.c's (socket.h holds the objects). Not yet: MSG_OOB. */
 #include "moat/moat.h"
+#include "hostsock.h"
 #include "poll.h"
 #include "socket.h"
 #include "task.h"
@@ -433,12 +434,51 @@ static int sock_wait(struct upair *p, int64_t deadline) {
  * addressee or connected peer, whose pair the caller holds a reference
  * on): then it is target's pair lock that is held. from: a datagram's
  * sender address (NULL: the sender's name). */
+/* ---- the host network (core/hostsock.c) ---------------------------------
+ * An end with a host connection (e->host, made by sock_remote_connect)
+ * sends, receives, polls and shuts down there; no control data crosses
+ * to the host. */
+
+static long host_send(struct file *f, struct uend *e,
+                      const struct linux_iovec *iov, int iovcnt, int flags,
+                      const struct moat_sock_ctl *ctl) {
+  if (ctl && (ctl->nfds > 0 || ctl->has_creds))
+    return -LINUX_EOPNOTSUPP;
+  if (flags & LINUX_MSG_OOB)
+    return -LINUX_EOPNOTSUPP;
+  if (e->state == SST_CONNECTING) {
+    int rc = sock_remote_state(e);
+    if (rc < 0 && rc != -LINUX_EINPROGRESS)
+      return rc;
+  }
+  bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
+  long rc = hostsock_send(e->host, iov, iovcnt, flags, nonblock);
+  if (rc == -LINUX_EPIPE && !(flags & LINUX_MSG_NOSIGNAL))
+    pipe_raise_sigpipe();
+  return rc;
+}
+
+static long host_recv(struct file *f, struct uend *e,
+                      const struct linux_iovec *iov, int iovcnt, int flags,
+                      int *msg_flags, struct sock_addr *from) {
+  bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
+  long rc = hostsock_recv(e->host, iov, iovcnt, flags, nonblock, msg_flags);
+  if (rc >= 0 && from && e->pair->type == LINUX_SOCK_DGRAM) {
+    rt_lock(&e->pair->lock);
+    *from = e->peer;
+    rt_unlock(&e->pair->lock);
+  }
+  return rc;
+}
+
 long sock_send_to(struct file *f, const struct linux_iovec *iov, int iovcnt,
                   int flags, const struct moat_sock_ctl *ctl,
                   struct uend *target, const struct sock_addr *from) {
   int me;
   struct upair *p = pair_of(f, &me);
   struct uend *src = &p->end[me];
+  if (src->host && !target) /* a connection on the host network */
+    return host_send(f, src, iov, iovcnt, flags, ctl);
   if (!target && p->type == LINUX_SOCK_DGRAM && src->state != SST_PAIR)
     return sock_dgram_send(f, iov, iovcnt, flags, ctl, NULL); /* its dpeer */
   struct uend *dst = target ? target : &p->end[1 - me];
@@ -657,6 +697,8 @@ long sock_recv_from(struct file *f, const struct linux_iovec *iov, int iovcnt,
                         : -LINUX_EOPNOTSUPP;
   if (from)
     from->len = 0;
+  if (e->host)
+    return host_recv(f, e, iov, iovcnt, flags, msg_flags, from);
   rc = sock_conn_check(e, false);
   if (rc < 0)
     return rc;
@@ -958,6 +1000,10 @@ static void sock_release(struct file *f) {
   if (!p)
     return;
   int peer = 1 - me;
+  if (p->end[me].host) { /* the host connection ends with the last file */
+    hostsock_release(p->end[me].host);
+    p->end[me].host = NULL;
+  }
   sock_conn_release(&p->end[me]);
   rt_lock(&p->lock);
   struct uend *e = &p->end[me];
@@ -987,6 +1033,8 @@ static unsigned sock_poll(struct file *f, unsigned events) {
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
   unsigned mask = 0;
+  if (e->host)
+    return hostsock_poll(e->host, events);
   if (sock_conn_poll(e, &mask))
     return mask & (events | VFS_POLLHUP | VFS_POLLERR);
   rt_lock(&p->lock);
@@ -1211,6 +1259,11 @@ int moat_shutdown(int fd, int how) {
   int me;
   struct upair *p = pair_of(f, &me);
   unsigned mode = (unsigned)how + 1; /* SHUT_RD 0 -> RCV 1, WR -> 2, both */
+  if (p->end[me].host && p->end[me].state == SST_CONN) {
+    rc = hostsock_shutdown(p->end[me].host, how);
+    file_put(f);
+    return rc;
+  }
   rt_lock(&p->lock);
   int st = p->end[me].state;
   if (p->family != LINUX_AF_UNIX &&
@@ -1269,6 +1322,11 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
       rc = put_int(val, len, p->protocol);
       break;
     case LINUX_SO_ERROR:
+      if (p->end[me].host && p->end[me].state == SST_CONNECTING) {
+        int st = sock_remote_state(&p->end[me]);
+        rc = put_int(val, len, st == -LINUX_EINPROGRESS ? 0 : -st);
+        break;
+      }
       rt_lock(&p->lock);
       rc = put_int(val, len, p->end[me].err);
       p->end[me].err = 0;

@@ -84,6 +84,10 @@ struct uend {
   struct urec_from *from_head, *from_tail; /* SOCK_DGRAM senders */
   struct linux_ucred peercred;             /* SO_PEERCRED */
   struct sock_opts *opts;                  /* options past the defaults */
+  /* A connection on the host network (--allow-connect, --publish;
+   * core/hostsock.h): set once under the pair lock, then every data
+   * call of the end goes there. */
+  struct hostsock *host;
 };
 
 struct upair {
@@ -130,7 +134,11 @@ struct sock_inaddr {
 /* The one place a connect or sendto to an inet destination outside the
  * sandbox (not loopback) is decided: -ENETUNREACH, as no host network is
  * granted yet (the host-network broker plugs in here). */
-int sock_remote_connect(struct uend *e, const struct sock_inaddr *dst);
+int sock_remote_connect(struct uend *e, const struct sock_inaddr *dst,
+                        bool nonblock);
+/* The outcome of a host connect under way (SST_CONNECTING with host):
+ * 0, -EINPROGRESS or its error (once). */
+int sock_remote_state(struct uend *e);
 /* The end's release: unbind, reset the backlog, drop a datagram peer
  * (called before the data path's own release, no lock held). */
 void sock_conn_release(struct uend *e);
