@@ -247,11 +247,6 @@ def register(name, fn, heavy=False):
 # "SKIP name: known failure: reason"; if it passes it is a PASS, and its
 # entry should be removed.
 KNOWN_FAILURES = {
-    # The guest's inet sockets decide a non-loopback destination in
-    # sock_remote_connect() (core/sock_conn.c), which does not call
-    # hostsock_connect yet, and no listener takes published connections.
-    "programs/net-allow-connect": "guest connect not wired to the broker",
-    "programs/net-publish": "guest listener not wired to --publish",
 }
 
 
