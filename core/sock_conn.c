@@ -1496,6 +1496,11 @@ static long udp_send(struct file *f, struct uend *e,
     return -LINUX_EINVAL;
   struct uend *o = udp_find(&dst, &src);
   if (!o) {
+    /* Nobody in the sandbox there: a grant may name the host's own
+     * loopback port (--allow-connect 127.0.0.1:PORT/udp). */
+    long r = remote_sendto(f, e, &dst, iov, iovcnt, flags);
+    if (r != -LINUX_ENETUNREACH)
+      return r;
     /* Nobody at that port: the datagram is lost; loopback's ICMP error
      * reaches a connected socket as ECONNREFUSED on its next call. */
     if (connected) {

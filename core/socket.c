@@ -467,6 +467,23 @@ static long host_recv(struct file *f, struct uend *e,
     rt_lock(&e->pair->lock);
     *from = e->peer;
     rt_unlock(&e->pair->lock);
+    if (!from->len) { /* a sendto's connection: its host peer */
+      uint8_t sa[28];
+      uint32_t n = sizeof(sa);
+      hostsock_name(e->host, true, sa, &n);
+      memset(from, 0, sizeof(*from));
+      if (e->pair->family == LINUX_AF_INET6 && n == 16) { /* v4-mapped */
+        uint16_t fam = LINUX_AF_INET6;
+        memcpy(from->b, &fam, 2);
+        memcpy(from->b + 2, sa + 2, 2);
+        from->b[18] = from->b[19] = 0xff;
+        memcpy(from->b + 20, sa + 4, 4);
+        from->len = 28;
+      } else {
+        memcpy(from->b, sa, n);
+        from->len = n;
+      }
+    }
   }
   return rc;
 }

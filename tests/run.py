@@ -2283,31 +2283,52 @@ def _guest_has_inet(ctx):
 def net_allow_connect(ctx):
     """--allow-connect 127.0.0.1:GRANTED: a guest reaches the host
     listener there (it reads its greeting); the other listener's port is
-    refused and that listener sees nothing; 192.0.2.1:80 is unreachable."""
+    refused and that listener sees nothing; 192.0.2.1:80 is unreachable;
+    with 127.0.0.1:UDP/udp, a host echo answers a sendto (with the host's
+    address as the sender) and a connected send."""
     ctx.need_moat()
     if not os.access("/usr/bin/python3", os.X_OK):
         skip("no /usr/bin/python3 on the host")
     if not _guest_has_inet(ctx):
         skip("the guest has no AF_INET sockets yet (issue 8, loopback step)")
+    import threading
     lis = HostListeners(2)
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    echo.settimeout(60)
+
+    def serve_udp():
+        for _ in range(2):
+            try:
+                d, a = echo.recvfrom(100)
+                echo.sendto(b"echo " + d, a)
+            except OSError:
+                return
+    threading.Thread(target=serve_udp, daemon=True).start()
     try:
         granted, denied = lis.ports()
+        udp = echo.getsockname()[1]
         prog = os.path.join(HERE, "programs", "hostnet_client.py")
         p = run(ctx.moat_run("--allow-connect", "127.0.0.1:%d" % granted,
+                             "--allow-connect", "127.0.0.1:%d/udp" % udp,
                              "--mount", os.path.dirname(prog) + ":/p:ro",
                              "--", "/usr/bin/python3", "/p/hostnet_client.py",
-                             str(granted), str(denied)), timeout=120)
+                             str(granted), str(denied), str(udp)),
+                timeout=120)
         time.sleep(0.2)
         out = p.stdout.decode("utf-8", "replace").splitlines()
         want = ["granted connected: hello from the host",
                 "denied port ECONNREFUSED",
-                "not granted address ENETUNREACH"]
+                "not granted address ENETUNREACH",
+                "udp sendto: echo ping True",
+                "udp connected: echo pong True"]
         if out != want or lis.count[granted] != 1 or lis.count[denied]:
             fail("got %s (want %s); connections granted %d denied %d\n%s" % (
                 out, want, lis.count[granted], lis.count[denied],
                 show(p.stderr)))
     finally:
         lis.close()
+        echo.close()
 
 
 def net_publish(ctx):
