@@ -574,15 +574,14 @@ static long do_accept(uint64_t fd, uint64_t uaddr, uint64_t ulen, int flags) {
   long rc = sock_fd((int)fd);
   if (rc < 0)
     return rc;
-  if (uaddr) {
-    rc = addr_room(ulen, &room);
-    if (rc < 0)
-      return rc;
-  }
   rc = restartable(moat_accept4((int)fd, addr, &alen, flags));
   if (rc < 0 || !uaddr)
     return rc;
-  long e = addr_out(uaddr, ulen, addr, room, alen);
+  /* As Linux's do_accept: the address goes out after the accept, and a
+   * fault there drops the new connection. */
+  long e = addr_room(ulen, &room);
+  if (e == 0)
+    e = addr_out(uaddr, ulen, addr, room, alen);
   if (e < 0) {
     moat_close((int)rc);
     return e;

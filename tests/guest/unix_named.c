@@ -472,6 +472,43 @@ static void stress(void) {
   close(l);
 }
 
+/* Bad pointers and lengths: the errno, never a crash. */
+static void bad_input(void) {
+  struct sockaddr_un a;
+  socklen_t al = mkaddr(&a, "bad");
+  int l = socket(AF_UNIX, SOCK_DGRAM, 0);
+  void *bad = (void *)16;
+  R("bind bad pointer", bind(l, bad, al));
+  R("bind length 200", bind(l, (struct sockaddr *)&a, 200));
+  R("bind length -1", bind(l, (struct sockaddr *)&a, (socklen_t)-1));
+  R("connect bad pointer", connect(l, bad, al));
+  R("sendto bad address", sendto(l, "x", 1, 0, bad, al));
+  R("sendto bad buffer", sendto(l, bad, 1, 0, (struct sockaddr *)&a, al));
+  OK("bind", bind(l, (struct sockaddr *)&a, al));
+  R("getsockname bad address", getsockname(l, bad, &al));
+  R("getsockname bad length", getsockname(l, (struct sockaddr *)&a, bad));
+  socklen_t neg = (socklen_t)-1;
+  R("getsockname negative length", getsockname(l, (struct sockaddr *)&a, &neg));
+  sendto(l, "y", 1, 0, (struct sockaddr *)&a, al);
+  char c;
+  R("recvfrom bad length pointer",
+    recvfrom(l, &c, 1, 0, (struct sockaddr *)&a, bad));
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un b;
+  socklen_t bl = mkaddr(&b, "badl");
+  bind(s, (struct sockaddr *)&b, bl);
+  listen(s, 1);
+  int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+  connect(c2, (struct sockaddr *)&b, bl);
+  R("accept bad length pointer", accept(s, (struct sockaddr *)&a, bad));
+  R("the connection was dropped", read(c2, &c, 1));
+  close(c2);
+  close(s);
+  close(l);
+  unlink("bad");
+  unlink("badl");
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   signal(SIGPIPE, SIG_IGN);
@@ -483,6 +520,7 @@ int main(void) {
   backlog();
   permission();
   across_fork();
+  bad_input();
   stress();
   return 0;
 }
