@@ -494,6 +494,10 @@ long sock_send_to(struct file *f, const struct linux_iovec *iov, int iovcnt,
   int me;
   struct upair *p = pair_of(f, &me);
   struct uend *src = &p->end[me];
+  /* TCP and UDP ignore SCM_RIGHTS and SCM_CREDENTIALS ("semantically in
+   * SOL_UNIX", __sock_cmsg_send): nothing travels. */
+  if (p->family != LINUX_AF_UNIX)
+    ctl = NULL;
   if (src->host && !target) /* a connection on the host network */
     return host_send(f, src, iov, iovcnt, flags, ctl);
   if (!target && p->type == LINUX_SOCK_DGRAM && src->state != SST_PAIR)
@@ -1361,6 +1365,10 @@ int moat_getsockopt(int fd, int level, int name, void *val, uint32_t *len) {
       rt_unlock(&p->lock);
       break;
     case LINUX_SO_PASSCRED:
+      if (p->family != LINUX_AF_UNIX) { /* Linux 6.16+: UNIX and NETLINK */
+        rc = -LINUX_EOPNOTSUPP;
+        break;
+      }
       rt_lock(&p->lock);
       rc = put_int(val, len, p->end[me].passcred);
       rt_unlock(&p->lock);
@@ -1461,7 +1469,9 @@ int moat_setsockopt(int fd, int level, int name, const void *val,
       rc = 0;
     }
   } else if (name == LINUX_SO_PASSCRED) {
-    if (len < sizeof(int)) {
+    if (p->family != LINUX_AF_UNIX) {
+      rc = -LINUX_EOPNOTSUPP;
+    } else if (len < sizeof(int)) {
       rc = -LINUX_EINVAL;
     } else {
       int v;

@@ -22,7 +22,11 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -587,6 +591,96 @@ static void creds(void) {
   close(sv[1]);
 }
 
+/* ---- named sockets, and TCP/UDP that ignore control messages -------- */
+
+static void named_and_inet(void) {
+  int f = open("data.txt", O_RDONLY);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  /* An abstract name of our own (the glibc and musl runs overlap). */
+  int nl = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "moat-scm-%d",
+                    (int)getpid());
+  socklen_t al = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nl);
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  OK("named: bind", bind(l, (struct sockaddr *)&a, al));
+  listen(l, 4);
+  int c = socket(AF_UNIX, SOCK_STREAM, 0);
+  OK("named: connect", connect(c, (struct sockaddr *)&a, al));
+  R("named: send before accept", send_fds(c, "pre", &f, 1, NULL));
+  int s = accept(l, NULL, NULL);
+  struct rx r = recv_fds(s, 64, 0);
+  show_rx("named: accepted side", &r);
+  close_rx(&r);
+  int on = 1;
+  setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+  R("named: send", send_fds(c, "post", &f, 1, NULL));
+  r = recv_fds(s, 64, 0);
+  show_rx("named: with SO_PASSCRED", &r);
+  close_rx(&r);
+  close(c);
+  close(s);
+  close(l);
+  a.sun_path[1] = 'D';
+  int d1 = socket(AF_UNIX, SOCK_DGRAM, 0);
+  OK("named: bind datagram", bind(d1, (struct sockaddr *)&a, al));
+  int d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct iovec iov = {.iov_base = "to", .iov_len = 2};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr m = {.msg_name = &a,
+                     .msg_namelen = al,
+                     .msg_iov = &iov,
+                     .msg_iovlen = 1,
+                     .msg_control = u.buf,
+                     .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &f, sizeof f);
+  R("named: sendto with a file", syscall(SYS_sendmsg, d2, &m, 0));
+  r = recv_fds(d1, 64, 0);
+  show_rx("named: datagram", &r);
+  close_rx(&r);
+  close(d1);
+  close(d2);
+
+  /* TCP and UDP ignore SCM_RIGHTS; SO_PASSCRED is not theirs. */
+  struct sockaddr_in in = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t il = sizeof in;
+  l = socket(AF_INET, SOCK_STREAM, 0);
+  bind(l, (struct sockaddr *)&in, il);
+  listen(l, 1);
+  getsockname(l, (struct sockaddr *)&in, &il);
+  c = socket(AF_INET, SOCK_STREAM, 0);
+  OK("tcp: connect", connect(c, (struct sockaddr *)&in, il));
+  s = accept(l, NULL, NULL);
+  R("tcp: send with a file", send_fds(c, "tcp", &f, 1, NULL));
+  r = recv_fds(s, 64, 0);
+  show_rx("tcp: received", &r);
+  close_rx(&r);
+  R("tcp: SO_PASSCRED", setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof on));
+  close(c);
+  close(s);
+  close(l);
+  int ud = socket(AF_INET, SOCK_DGRAM, 0);
+  bind(ud, (struct sockaddr *)&in, 0); /* no-op: autobind on send */
+  in.sin_port = 0;
+  il = sizeof in;
+  bind(ud, (struct sockaddr *)&in, il);
+  getsockname(ud, (struct sockaddr *)&in, &il);
+  OK("udp: connect to itself", connect(ud, (struct sockaddr *)&in, il));
+  R("udp: send with a file", send_fds(ud, "udp", &f, 1, NULL));
+  r = recv_fds(ud, 64, 0);
+  show_rx("udp: received", &r);
+  close_rx(&r);
+  close(ud);
+  close(f);
+}
+
 /* ---- sendmmsg / recvmmsg --------------------------------------------- */
 
 /* The system calls themselves: musl's wrappers copy the vector first. */
@@ -953,6 +1047,7 @@ int main(int argc, char **argv) {
   stream_cuts();
   inflight();
   creds();
+  named_and_inet();
   mmsg();
   timeouts();
   buffers();
