@@ -38,26 +38,6 @@ static int pidfd_getfd(int fd, int target, unsigned flags) {
   return (int)syscall(SYS_pidfd_getfd, fd, target, flags);
 }
 
-/* Until pid is in an interruptible sleep (state S in /proc/PID/stat). */
-static void wait_sleeping(pid_t pid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  for (;;) {
-    int f = open(path, O_RDONLY);
-    if (f < 0)
-      return;
-    ssize_t n = read(f, buf, sizeof(buf) - 1);
-    close(f);
-    if (n > 0) {
-      buf[n] = 0;
-      char *r = strrchr(buf, ')');
-      if (r && r[1] == ' ' && r[2] == 'S')
-        return;
-    }
-    usleep(1000);
-  }
-}
-
 static void show_waitid(const char *label, int fd, int options, pid_t pid) {
   siginfo_t si;
   memset(&si, 0, sizeof(si));

@@ -36,26 +36,6 @@ union semun {
   struct seminfo *info;
 };
 
-/* Until pid is in an interruptible sleep (state S in /proc/PID/stat). */
-static void wait_sleeping(pid_t pid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  for (;;) {
-    int f = open(path, O_RDONLY);
-    if (f < 0)
-      return;
-    ssize_t n = read(f, buf, sizeof(buf) - 1);
-    close(f);
-    if (n > 0) {
-      buf[n] = 0;
-      char *r = strrchr(buf, ')');
-      if (r && r[1] == ' ' && r[2] == 'S')
-        return;
-    }
-    usleep(1000);
-  }
-}
-
 /* The result of a call that wakes a child, printed only after the child
  * has ended (it prints too), so the order never depends on scheduling. */
 struct later {
