@@ -149,6 +149,12 @@ int task_create_first(uint32_t uid, uint32_t gid,
     }
   }
   signal_init_proc(p);
+  const struct moat_config *cfg = moat_config();
+  uint64_t keep = ~(LINUX_SIGBIT(LINUX_SIGKILL) | LINUX_SIGBIT(LINUX_SIGSTOP));
+  for (int sig = 1; sig <= LINUX_NSIG && cfg; sig++)
+    if (cfg->sig_ignored & keep & LINUX_SIGBIT(sig))
+      p->sigaction[sig - 1].handler = LINUX_SIG_IGN;
+  t->sigblocked = cfg ? cfg->sig_blocked & keep : 0;
   p->start_ns = rt_now_ns();
   p->mm_id = tt->next_mm_id++;
   h->used = 1;

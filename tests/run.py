@@ -3177,6 +3177,30 @@ def dev_stdin_pipe(ctx):
         compare(" ".join(argv), native, moat)
 
 
+# What a program exec'd by the launcher inherits, the guest inherits too:
+# ignored signals (nohup's SIGHUP) and the blocked mask (execve(2)).
+INHERIT_SIGNALS = ["/usr/bin/python3", "-c",
+                   "import os, signal, sys\n"
+                   "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+                   "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
+                   "os.execvp(sys.argv[1], sys.argv[1:])"]
+INHERIT_SCRIPT = "kill -HUP $$; echo survived HUP; kill -USR1 $$; echo survived USR1"
+
+
+def launcher_signals(ctx):
+    ctx.need_moat()
+    argv = ["busybox", "sh", "-c", INHERIT_SCRIPT]
+    # positive control: without the launcher's dispositions the script
+    # really kills itself with SIGHUP
+    bare = run(argv, env=ctx.guest_env(), timeout=20)
+    if bare.status != 128 + signal.SIGHUP:
+        fail("control: the script was not killed by SIGHUP natively "
+             "(status %d)" % bare.status)
+    native = run(INHERIT_SIGNALS + argv, env=ctx.guest_env(), timeout=20)
+    moat = run(INHERIT_SIGNALS + ctx.moat_run("--", *argv), timeout=20)
+    compare("launched with SIGHUP ignored and SIGUSR1 blocked", native, moat)
+
+
 # ---------------------------------------------------------------------------
 
 # Without a pids cgroup (here: a read-only empty tmpfs over /sys/fs/cgroup
@@ -3447,6 +3471,7 @@ def register_all(ctx):
     # issue 7, items 7 and 8: concurrent load, /dev/stdin
     register("stress/fs-concurrent", stress_fs_concurrent, heavy=True)
     register("pipes/dev-stdin", dev_stdin_pipe)
+    register("signals/launcher-dispositions", launcher_signals)
     for name, make, want in BAD_INPUT:
         if want is None:
             continue

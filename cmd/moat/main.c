@@ -69,7 +69,8 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   plat_linux_limits_report();
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
-    sigaction(g_forwarded[i], &dfl, NULL);
+    if (!(o->sig_ignored & (1ull << (g_forwarded[i] - 1))))
+      sigaction(g_forwarded[i], &dfl, NULL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -199,12 +200,27 @@ int main(int argc, char **argv) {
     break;
   }
 
+  /* What the guest inherits, as a program exec'd here would: ignored
+   * signals (nohup's SIGHUP) and the blocked mask. */
+  sigset_t blocked;
+  sigprocmask(SIG_BLOCK, NULL, &blocked);
+  for (int sig = 1; sig <= 64; sig++) {
+    struct sigaction old;
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 &&
+        old.sa_handler == SIG_IGN)
+      opts.sig_ignored |= 1ull << (sig - 1);
+    if (sigismember(&blocked, sig) == 1)
+      opts.sig_blocked |= 1ull << (sig - 1);
+  }
+
   /* Forwarders go in before fork so no signal falls between the two; the
-   * child puts the defaults back. No SA_RESTART: waitpid just retries. */
+   * child puts the defaults back. No SA_RESTART: waitpid just retries. A
+   * signal the launcher ignored stays ignored (the guest ignores it too). */
   struct sigaction fwd = {.sa_handler = forward_signal};
   sigemptyset(&fwd.sa_mask);
   for (size_t i = 0; i < sizeof(g_forwarded) / sizeof(g_forwarded[0]); i++)
-    sigaction(g_forwarded[i], &fwd, NULL);
+    if (!(opts.sig_ignored & (1ull << (g_forwarded[i] - 1))))
+      sigaction(g_forwarded[i], &fwd, NULL);
   signal(SIGPIPE, SIG_IGN);
   /* The host's limits (cgroups) are made by this process, which stays
    * outside them, so that it can read their counters and remove them. */

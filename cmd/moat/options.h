@@ -26,6 +26,9 @@ struct user_mount {
 };
 
 struct run_options {
+  /* The launcher's ignored signals and blocked mask (bit sig-1), which
+   * the first guest process inherits as across execve(2). */
+  uint64_t sig_ignored, sig_blocked;
   const char *root; /* NULL: the host's system directories */
   struct user_mount mounts[MAX_USER_MOUNTS];
   int nmounts;

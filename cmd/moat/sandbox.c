@@ -130,6 +130,8 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->max_tasks = o->max_tasks;
   cfg->mem_limit = o->memory;
   cfg->tmp_size = o->tmp_size;
+  cfg->sig_ignored = o->sig_ignored;
+  cfg->sig_blocked = o->sig_blocked;
   if (o->files) {
     cfg->rlimits[LINUX_RLIMIT_NOFILE] =
         (struct linux_rlimit){o->files, o->files};

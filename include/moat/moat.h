@@ -80,6 +80,10 @@ struct moat_config {
    * connections; published[i] is plat_net_accept's index i. */
   uint16_t published[MOAT_MAX_PUBLISHED];
   int npublished;
+  /* What the first guest process inherits, as across execve(2): the
+   * signals (LINUX_SIGBIT) the launcher ignored (nohup: SIGHUP) and its
+   * blocked mask. SIGKILL and SIGSTOP are never taken. */
+  uint64_t sig_ignored, sig_blocked;
 };
 
 /* Build the sandbox from cfg: the arena, the file system tree and the
