@@ -287,13 +287,6 @@ static void hs_release(struct file *f) {
   hostsock_release(f->private);
 }
 
-static int hs_reopen(struct inode *inode, struct file *f) {
-  (void)inode, (void)f;
-  return -LINUX_ENXIO;
-}
-
-static const struct file_ops hs_reopen_ops = {.open = hs_reopen};
-
 static const struct file_ops hs_ops = {
     .release = hs_release,
     .read = hs_read,
@@ -320,7 +313,7 @@ int hostsock_file_new(struct hostsock *h, unsigned flags, struct file **out) {
   struct superblock *sb = v->sockfs;
   rt_unlock(&v->pipe_lock);
   struct inode *inode =
-      sb ? vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &hs_reopen_ops)
+      sb ? vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops)
          : NULL;
   if (!inode)
     return -LINUX_ENOMEM;

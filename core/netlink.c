@@ -463,13 +463,6 @@ static int nl_ioctl(struct file *f, unsigned request, void *arg) {
   return -LINUX_ENOTTY;
 }
 
-static int nl_reopen(struct inode *inode, struct file *f) {
-  (void)inode, (void)f;
-  return -LINUX_ENXIO;
-}
-
-static const struct file_ops nl_reopen_ops = {.open = nl_reopen};
-
 static const struct file_ops nl_ops = {
     .release = nl_release,
     .read = nl_read,
@@ -629,7 +622,7 @@ int moat_netlink_socket(int type, int protocol) {
   ns->type = kind;
   ns->sndbuf = ns->rcvbuf = NL_BUF_DEFAULT;
   struct inode *inode =
-      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &nl_reopen_ops);
+      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops);
   if (!inode) {
     kfree(ns);
     return -LINUX_ENOMEM;

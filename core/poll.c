@@ -182,7 +182,7 @@ static int anon_reopen(struct inode *inode, struct file *file) {
   return -LINUX_ENXIO;
 }
 
-static const struct file_ops anon_reopen_ops = {.open = anon_reopen};
+const struct file_ops anon_reopen_ops = {.open = anon_reopen};
 
 int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
                      struct file **out) {

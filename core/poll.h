@@ -51,6 +51,10 @@ struct file;
 struct file_ops;
 /* A new open file description on a fresh anonymous inode (mode 0600, no
  * file type, as Linux's anon inodes), for eventfd and epoll. */
+/* The ops of an anonymous inode (epoll set, eventfd, socket, ...): opening
+ * it again by path (/proc/self/fd/N) fails with ENXIO, as on Linux. */
+extern const struct file_ops anon_reopen_ops;
+
 int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
                      struct file **out);
 /* A pollable file goes: drop it from every epoll set (core/epoll.c).

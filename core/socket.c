@@ -1105,14 +1105,6 @@ static int sock_ioctl(struct file *f, unsigned request, void *arg) {
   return -LINUX_ENOTTY;
 }
 
-/* Opening a socket again by path (/proc/self/fd/N) fails as on Linux. */
-static int sock_reopen(struct inode *inode, struct file *f) {
-  (void)inode, (void)f;
-  return -LINUX_ENXIO;
-}
-
-static const struct file_ops sock_reopen_ops = {.open = sock_reopen};
-
 static const struct file_ops sock_ops = {
     .release = sock_release,
     .read = sock_read,
@@ -1145,7 +1137,7 @@ int sock_file_new(struct upair *p, int which, unsigned flags,
   if (!sb)
     return -LINUX_ENOMEM;
   struct inode *inode =
-      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &sock_reopen_ops);
+      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops);
   if (!inode)
     return -LINUX_ENOMEM;
   vfs_cred(&inode->uid, &inode->gid);
