@@ -3276,45 +3276,15 @@ def flock_wait(ctx):
 # sockets in real programs (issue 8): asyncio's self-pipe is a socketpair
 
 def python_asyncio_socketpair(ctx):
-    ctx.need_moat()
-    py = "/usr/bin/python3"  # the default root shows the host's /usr
-    if not os.access(py, os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "asyncio_selfpipe.py")
-    native = run([py, prog], env=ctx.guest_env())
-    if native.status != 0:
-        fail("the native run failed: %s" % show(native.stderr))
-    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
-                            "--", py, "/p/asyncio_selfpipe.py"), env=None)
-    compare("asyncio: native vs moat", native, moat)
+    _program_vs_native(ctx, "asyncio_selfpipe.py")
 
 
 def python_scm_rights(ctx):
-    ctx.need_moat()
-    py = "/usr/bin/python3"  # the default root shows the host's /usr
-    if not os.access(py, os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "scm_fds.py")
-    native = run([py, prog], env=ctx.guest_env())
-    if native.status != 0:
-        fail("the native run failed: %s" % show(native.stderr))
-    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
-                            "--", py, "/p/scm_fds.py"), env=None)
-    compare("fd passing from python3: native vs moat", native, moat)
+    _program_vs_native(ctx, "scm_fds.py")
 
 
 def python_localhost_netif(ctx):
-    ctx.need_moat()
-    py = "/usr/bin/python3"  # the default root shows the host's /usr
-    if not os.access(py, os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "localhost_netif.py")
-    native = run([py, prog], env=ctx.guest_env())
-    if native.status != 0:
-        fail("the native run failed: %s" % show(native.stderr))
-    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
-                            "--", py, "/p/localhost_netif.py"), env=None)
-    compare("localhost and lo: native vs moat", native, moat)
+    _program_vs_native(ctx, "localhost_netif.py")
 
 
 # ---------------------------------------------------------------------------
@@ -3323,17 +3293,7 @@ def python_localhost_netif(ctx):
 # PidfdChildWatcher), native vs moat.
 
 def python_pidfd(ctx):
-    ctx.need_moat()
-    py = "/usr/bin/python3"  # the default root shows the host's /usr
-    if not os.access(py, os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "pidfd_asyncio.py")
-    native = run([py, prog], env=ctx.guest_env())
-    if native.status != 0:
-        fail("the native run failed: %s" % show(native.stderr))
-    moat = run(ctx.moat_run("--mount", os.path.dirname(prog) + ":/p:ro",
-                            "--", py, "/p/pidfd_asyncio.py"), env=None)
-    compare("pidfds from python3: native vs moat", native, moat)
+    _program_vs_native(ctx, "pidfd_asyncio.py")
 
 
 # sockets in real programs (issue 8, loopback step): TCP, HTTP, an
