@@ -171,8 +171,6 @@ long netlink_recvmsg(SYSARGS);
 long netlink_bind(SYSARGS);
 long netlink_connect(SYSARGS);
 long netlink_name(SYSARGS, bool peer);
-long netlink_getsockopt(SYSARGS);
-long netlink_setsockopt(SYSARGS);
 long netlink_unsupported(int fd);
 long netif_ioctl(int fd, unsigned request, uint64_t arg);
 #define NETLINK_HOOK(call)                                                     \

@@ -475,15 +475,18 @@ long sys_shutdown(SYSARGS) {
   return moat_shutdown((int)a0, (int)a1);
 }
 
+/* getsockopt/setsockopt copy the value in and out here for every kind of
+ * socket; the core answers (netlink sockets have their own options). */
 long sys_getsockopt(SYSARGS) {
-  NETLINK_HOOK(netlink_getsockopt(regs, a0, a1, a2, a3, a4, a5));
+  bool nl = netlink_fd(a0);
   uint8_t val[SHIM_OPT_MAX];
   int32_t len;
   if (user_read(&len, a4, sizeof(len)) < 0)
     return -LINUX_EFAULT;
   uint32_t n = len < 0 ? (uint32_t)len : MIN((uint32_t)len, SHIM_OPT_MAX);
   memset(val, 0, sizeof(val));
-  long rc = moat_getsockopt((int)a0, (int)a1, (int)a2, val, &n);
+  long rc = nl ? moat_netlink_getsockopt((int)a0, (int)a1, (int)a2, val, &n)
+               : moat_getsockopt((int)a0, (int)a1, (int)a2, val, &n);
   if (rc < 0)
     return rc;
   if (n && user_write(a3, val, n) < 0)
@@ -493,10 +496,10 @@ long sys_getsockopt(SYSARGS) {
 }
 
 long sys_setsockopt(SYSARGS) {
-  NETLINK_HOOK(netlink_setsockopt(regs, a0, a1, a2, a3, a4, a5));
+  bool nl = netlink_fd(a0);
   uint8_t val[SHIM_OPT_MAX];
   int len = (int)a4;
-  long rc = sock_fd((int)a0);
+  long rc = nl ? 0 : sock_fd((int)a0);
   if (rc < 0)
     return rc;
   if (len < 0)
@@ -504,6 +507,9 @@ long sys_setsockopt(SYSARGS) {
   size_t n = MIN((size_t)len, sizeof(val));
   if (n && user_read(val, a3, n) < 0)
     return -LINUX_EFAULT;
+  if (nl)
+    return moat_netlink_setsockopt((int)a0, (int)a1, (int)a2, val,
+                                   (uint32_t)len);
   return moat_setsockopt((int)a0, (int)a1, (int)a2, val, (uint32_t)len);
 }
 

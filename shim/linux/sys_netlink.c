@@ -6,7 +6,6 @@
 
 #define NL_MAX_RW 0x7ffff000ul
 #define NL_UIO_MAXIOV 1024
-#define NL_OPT_MAX 64
 
 long netlink_socket(int type, int protocol) {
   return moat_netlink_socket(type, protocol);
@@ -170,35 +169,6 @@ long netlink_name(SYSARGS, bool peer) {
   if (rc < 0)
     return rc;
   return addr_out(a1, a2, &sa, n);
-}
-
-long netlink_getsockopt(SYSARGS) {
-  (void)regs, (void)a5;
-  uint8_t val[NL_OPT_MAX];
-  int32_t len;
-  if (user_read(&len, a4, sizeof(len)) < 0)
-    return -LINUX_EFAULT;
-  uint32_t n = len < 0 ? (uint32_t)len : MIN((uint32_t)len, NL_OPT_MAX);
-  memset(val, 0, sizeof(val));
-  long rc = moat_netlink_getsockopt((int)a0, (int)a1, (int)a2, val, &n);
-  if (rc < 0)
-    return rc;
-  if (n && user_write(a3, val, n) < 0)
-    return -LINUX_EFAULT;
-  len = (int32_t)n;
-  return user_write(a4, &len, sizeof(len)) < 0 ? -LINUX_EFAULT : 0;
-}
-
-long netlink_setsockopt(SYSARGS) {
-  (void)regs, (void)a5;
-  uint8_t val[NL_OPT_MAX];
-  int len = (int)a4;
-  if (len < 0)
-    return -LINUX_EINVAL;
-  size_t n = MIN((size_t)len, sizeof(val));
-  if (n && user_read(val, a3, n) < 0)
-    return -LINUX_EFAULT;
-  return moat_netlink_setsockopt((int)a0, (int)a1, (int)a2, val, (uint32_t)len);
 }
 
 /* What Linux answers for calls a netlink socket does not support. */
