@@ -1705,6 +1705,15 @@ int moat_sock_name(int fd, bool peer, void *addr, uint32_t *len) {
 
 /* ---- the data path's hooks ------------------------------------------- */
 
+bool sock_linger_abort(struct uend *e) {
+  struct upair *p = e->pair;
+  rt_lock(&p->lock);
+  int i = opt_find(e, LINUX_SOL_SOCKET, LINUX_SO_LINGER);
+  bool abort = i >= 0 && e->opts->o[i].v[0] && e->opts->o[i].v[1] == 0;
+  rt_unlock(&p->lock);
+  return abort;
+}
+
 int sock_conn_check(struct uend *e, bool send) {
   struct upair *p = e->pair;
   int st = e->state;

@@ -535,11 +535,25 @@ long sock_send_to(struct file *f, const struct linux_iovec *iov, int iovcnt,
   for (;;) {
     if (src->shut & SHUT_SEND) {
       rc = -LINUX_EPIPE;
-      sigpipe = is_stream(p);
+      /* A reset's error comes first, once (sk_stream_error). */
+      if (src->err && !sent && p->family != LINUX_AF_UNIX) {
+        rc = -src->err;
+        src->err = 0;
+      }
+      sigpipe = is_stream(p) && rc == -LINUX_EPIPE;
       break;
     }
     if (is_stream(p) && sent == len)
       break; /* a stream's empty send reaches no peer */
+    if (dst->dead && is_stream(p) && p->family != LINUX_AF_UNIX) {
+      /* TCP to a peer that closed: the bytes go out and are answered
+       * with a reset, which arrives in CLOSE_WAIT as EPIPE (tcp_reset). */
+      src->shut = SHUT_RCV | SHUT_SEND;
+      src->err = LINUX_EPIPE;
+      sent = len;
+      changed(dp);
+      break;
+    }
     if (dst->dead) {
       if (p->type == LINUX_SOCK_DGRAM) {
         rc = src->peer_gone ? -LINUX_ENOTCONN : -LINUX_ECONNREFUSED;
@@ -814,8 +828,10 @@ long sock_recv_from(struct file *f, const struct linux_iovec *iov, int iovcnt,
         break;
     }
     if (e->err) { /* a reset or refused connection, reported once */
-      rc = -e->err;
-      e->err = 0;
+      if (!got) { /* after bytes it waits for the next call */
+        rc = -e->err;
+        e->err = 0;
+      }
       break;
     }
     /* A shut receive side is end of file, but a non-blocking datagram
@@ -1025,9 +1041,16 @@ static void sock_release(struct file *f) {
     hostsock_release(p->end[me].host);
     p->end[me].host = NULL;
   }
+  bool tcp = p->family != LINUX_AF_UNIX && is_stream(p);
+  bool abort = tcp && sock_linger_abort(&p->end[me]);
   sock_conn_release(&p->end[me]);
   rt_lock(&p->lock);
   struct uend *e = &p->end[me];
+  /* TCP's close (tcp_close): unread data or SO_LINGER {1, 0} resets the
+   * connection (the peer's next call is ECONNRESET, it polls POLLERR and
+   * POLLHUP); otherwise a FIN: the peer reads end of file and may still
+   * write, once (then sock_send_to plays the reset it earns). */
+  abort = abort || (tcp && e->count);
   e->dead = true;
   e->shut = SHUT_RCV | SHUT_SEND;
   kfree(e->buf);
@@ -1040,8 +1063,14 @@ static void sock_release(struct file *f) {
   struct uscm *inflight = e->scm_head;
   e->scm_head = e->scm_tail = NULL;
   e->scm_bytes = 0;
-  if (p->type != LINUX_SOCK_DGRAM)
-    p->end[peer].shut = SHUT_RCV | SHUT_SEND;
+  struct uend *o = &p->end[peer];
+  if (tcp && !abort) {
+    o->shut |= SHUT_RCV;
+  } else if (p->type != LINUX_SOCK_DGRAM) {
+    if (tcp && !o->dead)
+      o->err = LINUX_ECONNRESET;
+    o->shut = SHUT_RCV | SHUT_SEND;
+  }
   changed(p);
   rt_unlock(&p->lock);
   upair_put(p);

@@ -142,6 +142,8 @@ int sock_remote_state(struct uend *e);
 /* The end's release: unbind, reset the backlog, drop a datagram peer
  * (called before the data path's own release, no lock held). */
 void sock_conn_release(struct uend *e);
+/* Does closing e reset a TCP connection (SO_LINGER on with time 0)? */
+bool sock_linger_abort(struct uend *e);
 /* Is a send or receive allowed in e's state: 0, or the errno. */
 int sock_conn_check(struct uend *e, bool send);
 /* The poll mask of a listener or an unconnected socket; false when the
