@@ -1,5 +1,7 @@
-/* The guest address space: a sorted list of VMAs in the guest window and
- * the moat_mmap family that edits it, brk, and the pointer checks the
+/* The guest address space: the VMAs in the guest window (a balanced
+ * tree in address order, core/vma_tree.c, so that 65530 of them cost
+ * O(log n) per call; vm.max_map_count enforced with Linux's rules) and
+ * the moat_mmap family that edits them, brk, and the pointer checks the
  * shim runs on every guest pointer (moat_user_ok, moat_user_strncpy).
  *
  * Every guest mapping is placed by this file and made with PLAT_MAP_FIXED,
@@ -21,7 +23,7 @@
  * writes (there is no page cache to share). A shared mapping of a file
  * open read-only is a copy that can never become writable.
  *
- * The address space belongs to one host process, so the list is private
+ * The address space belongs to one host process, so the tree is private
  * state of this host process (the VMA nodes come from kmalloc).
  *
  * Memory accounting (docs/processes.md): each address space counts its
@@ -37,6 +39,7 @@
 #include "proc.h"
 #include "rt.h"
 #include "task.h"
+#include "vma.h"
 
 #define PAGE LINUX_PAGE_SIZE
 
@@ -56,25 +59,6 @@ enum {
   VMA_SHM = 128,   /* an attached System V shared memory segment (shm):
                       its pages are the segment's in the pool (charged to
                       the sandbox by shmget), each VMA counts one attach */
-};
-
-struct vma {
-  uint64_t start, end;
-  int prot;
-  unsigned flags;
-  struct file *file; /* file mappings (a reference); written back when
-                        VMA_SHARED */
-  uint64_t off;      /* file offset of start */
-  /* File offset from which the pages are unfilled (no host access until
-   * the file covers them); at or past the end of the VMA when all are
-   * filled. Meaningless without file. */
-  uint64_t unfilled;
-  /* VMA_SHM: the segment (core/sysv_ipc.c; off is then the offset in
-   * the segment). Each VMA that names it counts in its shm_nattch:
-   * sysv_shm_vma_open when one appears (attach, split, fork's copy),
-   * sysv_shm_vma_close when it goes. Lock order: mm, then IPC. */
-  void *shm;
-  struct vma *next;
 };
 
 /* First address of v whose page is unfilled (v->end when none is). */
@@ -106,7 +90,14 @@ static struct mm_shared *g_share;
 
 static struct {
   struct rt_lock lock;
-  struct vma *head;
+  struct vma_tree vmas;
+  uint64_t max_map_count; /* vm.max_map_count */
+  /* Address ranges whose VMAs may have become mergeable with a neighbour
+   * (vma_merge_dirty merges there, the set being too long to walk). */
+  struct {
+    uint64_t lo, hi;
+  } dirty[4];
+  int ndirty;
   /* This address space's figures (bytes): its commit charge, and what
    * RLIMIT_AS (every mapping) and RLIMIT_DATA (private writable, not the
    * stack) count, as Linux's total_vm and data_vm. */
@@ -230,13 +221,15 @@ static void mm_unlock(void) {
 }
 
 int mm_init(uint64_t mem_limit) {
-  struct vma *v = g_mm.head;
+  struct vma *v = g_mm.vmas.first;
   while (v) {
     struct vma *next = v->next;
     vma_free(v);
     v = next;
   }
-  g_mm.head = NULL;
+  vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
+  g_mm.ndirty = 0;
+  g_mm.max_map_count = MM_MAX_MAP_COUNT;
   g_mm.charged = g_mm.total = g_mm.data = 0;
   g_mm.settled = g_mm.reserved = 0;
   if (!g_share)
@@ -257,6 +250,24 @@ void mm_usage(uint64_t *committed, uint64_t *limit) {
   *limit = g_share ? g_share->limit : MM_DEFAULT_LIMIT;
 }
 
+uint64_t mm_max_map_count(void) {
+  return g_mm.max_map_count;
+}
+
+void mm_set_max_map_count(uint64_t limit) {
+  rt_lock(&g_mm.lock);
+  g_mm.max_map_count = limit;
+  rt_unlock(&g_mm.lock);
+}
+
+int mm_vma_count(void) {
+  rt_lock(&g_mm.lock);
+  int n = (int)g_mm.vmas.count;
+  int bad = vma_tree_check(&g_mm.vmas);
+  rt_unlock(&g_mm.lock);
+  return bad ? bad : n;
+}
+
 void mm_host_gone(struct task_host *h) {
   share_sub(__atomic_exchange_n(&h->mem_charge, 0, __ATOMIC_SEQ_CST));
 }
@@ -266,75 +277,92 @@ int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
                void *ctx) {
   int ret = 0;
   rt_lock(&g_mm.lock);
-  for (struct vma *v = g_mm.head; v && !ret; v = v->next)
+  for (struct vma *v = g_mm.vmas.first; v && !ret; v = v->next)
     ret = fn(ctx, v->start, v->end, v->prot,
              v->flags & (VMA_SHARED | VMA_NOWRITE)); /* both MAP_SHARED */
   rt_unlock(&g_mm.lock);
   return ret;
 }
 
-/* ---- list primitives (caller holds the lock) ---- */
+/* ---- VMA set primitives (caller holds the lock) ---- */
 
-/* Make sure no VMA straddles addr. Splitting changes no semantics, so a
- * caller may split and still fail afterwards. */
-static int vma_split_at(uint64_t addr) {
-  for (struct vma *v = g_mm.head; v; v = v->next) {
-    if (v->start >= addr)
-      return 0;
-    if (v->end > addr) {
-      struct vma *tail = kmalloc(sizeof(*tail));
-      if (!tail)
-        return -LINUX_ENOMEM;
-      *tail = *v;
-      tail->start = addr;
-      tail->off = v->off + (addr - v->start);
-      if (v->file)
-        file_get(v->file);
-      if (v->shm)
-        sysv_shm_vma_open(v->shm);
-      v->end = addr;
-      v->next = tail;
-      return 0;
+/* The first VMA that ends above addr, or NULL. */
+static struct vma *vma_find(uint64_t addr) {
+  return vma_tree_find(&g_mm.vmas, addr);
+}
+
+/* VMAs around [lo, hi] may now merge with a neighbour. */
+static void mark_dirty(uint64_t lo, uint64_t hi) {
+  for (int i = 0; i < g_mm.ndirty; i++) {
+    if (lo <= g_mm.dirty[i].hi && g_mm.dirty[i].lo <= hi) {
+      g_mm.dirty[i].lo = MIN(lo, g_mm.dirty[i].lo);
+      g_mm.dirty[i].hi = MAX(hi, g_mm.dirty[i].hi);
+      return;
     }
   }
+  if (g_mm.ndirty == (int)ARRAY_SIZE(g_mm.dirty)) {
+    int i = g_mm.ndirty - 1; /* full: widen the last one */
+    g_mm.dirty[i].lo = MIN(lo, g_mm.dirty[i].lo);
+    g_mm.dirty[i].hi = MAX(hi, g_mm.dirty[i].hi);
+    return;
+  }
+  g_mm.dirty[g_mm.ndirty].lo = lo;
+  g_mm.dirty[g_mm.ndirty].hi = hi;
+  g_mm.ndirty++;
+}
+
+/* Make sure no VMA straddles addr. Splitting changes no semantics, so a
+ * caller may split and still fail afterwards (the pieces merge again at
+ * the next vma_merge_dirty). */
+static int vma_split_at(uint64_t addr) {
+  struct vma *v = vma_find(addr);
+  if (!v || v->start >= addr)
+    return 0;
+  struct vma *tail = kmalloc(sizeof(*tail));
+  if (!tail)
+    return -LINUX_ENOMEM;
+  *tail = *v;
+  tail->start = addr;
+  tail->off = v->off + (addr - v->start);
+  if (v->file)
+    file_get(v->file);
+  if (v->shm)
+    sysv_shm_vma_open(v->shm);
+  v->end = addr;
+  vma_tree_insert(&g_mm.vmas, tail);
+  mark_dirty(addr, addr);
   return 0;
 }
 
 /* Drop the VMAs inside [start, end) (already split at both ends) from the
- * list; the host mapping is the caller's business. */
+ * set; the host mapping is the caller's business. */
 static void vma_drop_range(uint64_t start, uint64_t end) {
-  struct vma **pp = &g_mm.head;
-  while (*pp) {
-    struct vma *v = *pp;
-    if (v->start >= end)
-      break;
+  struct vma *v = vma_find(start);
+  while (v && v->start < end) {
+    struct vma *next = v->next;
     if (v->start >= start && v->end <= end) {
       vma_account(v, -1);
-      *pp = v->next;
+      vma_tree_erase(&g_mm.vmas, v);
       vma_free(v);
-      continue;
     }
-    pp = &v->next;
+    v = next;
   }
 }
 
 /* Link a prepared node into the free range it describes. */
 static void vma_link(struct vma *n) {
-  struct vma **pp = &g_mm.head;
-  while (*pp && (*pp)->start < n->start)
-    pp = &(*pp)->next;
-  n->next = *pp;
-  *pp = n;
+  vma_tree_insert(&g_mm.vmas, n);
   vma_account(n, 1);
+  mark_dirty(n->start, n->end);
 }
 
 /* Can v and its successor n be one VMA? Besides agreeing, a file mapping
  * must stay one run of filled pages followed by one run of unfilled. */
-static bool vma_mergeable(const struct vma *v, const struct vma *n) {
+static bool vma_mergeable_but_prot(const struct vma *v, const struct vma *n) {
   if (v->shm || n->shm)
     return false; /* each attach piece counts in shm_nattch */
-  if (v->end != n->start || v->prot != n->prot ||
-      (v->flags | VMA_LAZY) != (n->flags | VMA_LAZY) || v->file != n->file)
+  if (v->end != n->start || (v->flags | VMA_LAZY) != (n->flags | VMA_LAZY) ||
+      v->file != n->file)
     return false;
   if (!v->file)
     return true;
@@ -342,32 +370,41 @@ static bool vma_mergeable(const struct vma *v, const struct vma *n) {
          (vma_hole(v) == v->end || vma_hole(n) == n->start);
 }
 
-/* Merge neighbours that touch and agree, so the list stays short. */
-static void vma_merge_all(void) {
-  struct vma *v = g_mm.head;
-  while (v && v->next) {
-    struct vma *n = v->next;
-    if (vma_mergeable(v, n)) {
-      if (v->file && vma_hole(v) == v->end)
-        v->unfilled = MAX(n->unfilled, n->off);
-      v->flags |= n->flags;
-      v->end = n->end;
-      v->next = n->next;
-      vma_free(n);
-      continue;
+static bool vma_mergeable(const struct vma *v, const struct vma *n) {
+  return v->prot == n->prot && vma_mergeable_but_prot(v, n);
+}
+
+/* Merge neighbours that touch and agree around the ranges marked dirty
+ * since the last call, so the set stays as short as Linux's. */
+static void vma_merge_dirty(void) {
+  for (int i = 0; i < g_mm.ndirty; i++) {
+    uint64_t hi = g_mm.dirty[i].hi;
+    struct vma *v = vma_find(g_mm.dirty[i].lo);
+    if (!v)
+      v = g_mm.vmas.last;
+    else if (v->prev)
+      v = v->prev;
+    while (v && v->next && v->start <= hi) {
+      struct vma *n = v->next;
+      if (vma_mergeable(v, n)) {
+        if (v->file && vma_hole(v) == v->end)
+          v->unfilled = MAX(n->unfilled, n->off);
+        v->flags |= n->flags;
+        vma_tree_erase(&g_mm.vmas, n);
+        v->end = n->end;
+        vma_tree_end_changed(&g_mm.vmas, v);
+        vma_free(n);
+        continue;
+      }
+      v = n;
     }
-    v = n;
   }
+  g_mm.ndirty = 0;
 }
 
 static bool range_free(uint64_t start, uint64_t end) {
-  for (struct vma *v = g_mm.head; v; v = v->next) {
-    if (v->start >= end)
-      return true;
-    if (v->end > start)
-      return false;
-  }
-  return true;
+  struct vma *v = vma_find(start);
+  return !v || v->start >= end;
 }
 
 /* Is [start, end) covered without holes? Fills *one with the VMA when a
@@ -376,9 +413,7 @@ static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
   uint64_t at = start;
   if (one)
     *one = NULL;
-  for (struct vma *v = g_mm.head; v && at < end; v = v->next) {
-    if (v->end <= at)
-      continue;
+  for (struct vma *v = vma_find(start); v && at < end; v = v->next) {
     if (v->start > at)
       return false;
     if (one && at == start && v->end >= end)
@@ -388,11 +423,42 @@ static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
   return at >= end;
 }
 
+/* Linux's vm.max_map_count: would splitting the VMAs at start and end
+ * (for an operation on [start, end) that changes them to prot) take the
+ * address space past it? As Linux's split_vma, each split needs the count
+ * below the limit, and a piece that merges with its outside neighbour
+ * instead (Linux's vma_modify) costs none. munmap and a replacing mmap
+ * only check the one split that adds a VMA (a range strictly inside one):
+ * pass prot -1 for them. */
+static bool split_over_limit(uint64_t start, uint64_t end, int prot) {
+  uint64_t count = g_mm.vmas.count;
+  struct vma *v = vma_find(start);
+  if (!v || v->start >= end)
+    return false;
+  bool head = v->start < start;
+  if (prot < 0) /* unmapping: only a hole in the middle of one VMA adds */
+    return head && v->end > end && count >= g_mm.max_map_count;
+  struct vma *last = v;
+  while (last->next && last->next->start < end)
+    last = last->next;
+  bool tail = last->end > end;
+  if (head && v->end <= end && v->next && v->next->start == v->end &&
+      v->next->prot == prot && vma_mergeable_but_prot(v, v->next))
+    head = false; /* the tail piece joins the next VMA */
+  if (tail && last->start >= start && last->prev &&
+      last->prev->end == last->start &&
+      (last->prev->start >= start || last->prev->prot == prot) &&
+      vma_mergeable_but_prot(last->prev, last))
+    tail = false; /* the head piece joins the previous VMA */
+  int splits = (head ? 1 : 0) + (tail ? 1 : 0);
+  return splits && count + (uint64_t)splits > g_mm.max_map_count;
+}
+
 /* Bytes inside [start, end) that are charged (what 0), mapped at all
  * (1) or data (2). */
 static uint64_t range_sum(uint64_t start, uint64_t end, int what) {
   uint64_t sum = 0;
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(start); v && v->start < end; v = v->next) {
     if (v->end <= start)
       continue;
     bool counts = what == 0   ? charged_kind(v->prot, v->flags, v->file)
@@ -447,19 +513,7 @@ static uint64_t mmap_base(void) {
 
 /* The highest free range of len bytes below limit (0 when none). */
 static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
-  uint64_t best = 0, prev_end = MM_WINDOW_START;
-  for (struct vma *v = g_mm.head;; v = v->next) {
-    uint64_t gap_end = v ? v->start : MM_WINDOW_END;
-    if (gap_end > limit)
-      gap_end = limit;
-    if (gap_end > prev_end && gap_end - prev_end >= len)
-      best = gap_end - len;
-    if (!v || v->start >= limit)
-      break;
-    if (v->end > prev_end)
-      prev_end = v->end;
-  }
-  return best;
+  return vma_tree_gap_top_down(&g_mm.vmas, len, limit);
 }
 
 /* Write the pages of a shared file mapping in [s, e) back to the file,
@@ -489,7 +543,7 @@ static int writeback(struct vma *v, uint64_t s, uint64_t e) {
 
 static int writeback_range(uint64_t start, uint64_t end) {
   int err = 0;
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(start); v && v->start < end; v = v->next) {
     if (v->end <= start || !v->file)
       continue;
     int e = writeback(v, MAX(v->start, start), MIN(v->end, end));
@@ -500,7 +554,7 @@ static int writeback_range(uint64_t start, uint64_t end) {
 }
 
 /* Unmap the host pages of every VMA piece inside [start, end) and drop
- * them from the list. */
+ * them from the set. */
 static int unmap_range(uint64_t start, uint64_t end) {
   int err = vma_split_at(start);
   if (!err)
@@ -508,11 +562,18 @@ static int unmap_range(uint64_t start, uint64_t end) {
   if (err)
     return err;
   writeback_range(start, end);
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next)
-    if (v->start >= start)
-      plat_mem_unmap((void *)v->start, v->end - v->start);
-  vma_drop_range(start, end);
-  return 0;
+  /* The host may refuse (its own map count at its limit, when a piece is
+   * the middle of a host mapping): the pieces from there on stay mapped
+   * and in the set, and the caller gets its error. */
+  uint64_t done = start;
+  for (struct vma *v = vma_find(start); !err && v && v->start < end;
+       v = v->next) {
+    err = plat_mem_unmap((void *)v->start, v->end - v->start);
+    if (!err)
+      done = v->end;
+  }
+  vma_drop_range(start, err ? done : end);
+  return err;
 }
 
 static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
@@ -635,6 +696,10 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   rt_lock(&g_mm.lock);
   uint64_t start;
   bool fixed = flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE);
+  if (g_mm.vmas.count > g_mm.max_map_count) { /* as Linux's do_mmap */
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
   if (fixed) {
     start = addr;
     if (start & (PAGE - 1)) {
@@ -670,7 +735,8 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   }
   uint64_t end = start + size;
 
-  if (!expand_ok(size, range_sum(start, end, 1), data_kind(prot, vflags)) ||
+  if (split_over_limit(start, end, -1) ||
+      !expand_ok(size, range_sum(start, end, 1), data_kind(prot, vflags)) ||
       !charge_ok(range_charge(start, end),
                  charged_kind(prot, vflags, file) ? size : 0)) {
     ret = -LINUX_ENOMEM;
@@ -729,7 +795,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
       goto out;
     }
   }
-  vma_merge_all();
+  vma_merge_dirty();
   ret = (long)start;
 out:
   mm_unlock();
@@ -760,8 +826,10 @@ int moat_munmap(uint64_t addr, size_t len) {
   if (addr <= MM_WINDOW_START && addr + size >= MM_WINDOW_END)
     task_vfork_detach();
   rt_lock(&g_mm.lock);
-  int err = unmap_range(addr, addr + size);
-  vma_merge_all();
+  int err = split_over_limit(addr, addr + size, -1)
+                ? -LINUX_ENOMEM
+                : unmap_range(addr, addr + size);
+  vma_merge_dirty();
   mm_unlock();
   return err;
 }
@@ -785,7 +853,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     err = -LINUX_ENOMEM;
     goto out;
   }
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next)
+  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next)
     if (v->end > addr && (v->flags & VMA_NOWRITE) &&
         (prot & LINUX_PROT_WRITE)) {
       err = -LINUX_EACCES;
@@ -793,7 +861,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     }
   /* What the range would be charged, and how much of it becomes data. */
   uint64_t charge_after = 0, new_data = 0;
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
     if (v->end <= addr)
       continue;
     uint64_t piece = MIN(v->end, end) - MAX(v->start, addr);
@@ -803,7 +871,8 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
       new_data += piece;
   }
   /* Linux: "check space limits when area turns into data". */
-  if ((new_data && !expand_ok(new_data, 0, true)) ||
+  if (split_over_limit(addr, end, prot) ||
+      (new_data && !expand_ok(new_data, 0, true)) ||
       !charge_ok(range_charge(addr, end), charge_after)) {
     err = -LINUX_ENOMEM;
     goto out;
@@ -817,7 +886,8 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
    * says: their first touch must come to moat_mm_fault. The filled runs
    * are protected one host call each. */
   uint64_t run = addr, run_end = addr;
-  for (struct vma *v = g_mm.head; !err && v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(addr); !err && v && v->start < end;
+       v = v->next) {
     uint64_t hole = vma_hole(v);
     if (v->start < addr || hole == v->start)
       continue;
@@ -832,15 +902,16 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     err = plat_mem_protect((void *)run, run_end - run, plat_prot(prot));
   if (err)
     goto out;
-  for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
     if (v->start < addr)
       continue;
     vma_account(v, -1);
     v->prot = prot;
     vma_account(v, 1);
   }
-  vma_merge_all();
+  mark_dirty(addr, end);
 out:
+  vma_merge_dirty(); /* also the pieces of a split that failed after */
   mm_unlock();
   return err;
 }
@@ -940,8 +1011,11 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
       ret = -LINUX_EINVAL;
       goto out;
     }
-    /* The target's mappings go first (Linux unmaps them first too). */
-    if (!expand_ok(nlen > olen ? nlen - olen : 0,
+    /* The target's mappings go first (Linux unmaps them first too).
+     * Linux's mremap_to wants room for two more VMAs below its margin of
+     * three under vm.max_map_count. */
+    if (g_mm.vmas.count + 2 >= g_mm.max_map_count - 3 ||
+        !expand_ok(nlen > olen ? nlen - olen : 0,
                    range_sum(new_addr, new_addr + nlen, 1), data) ||
         !charge_ok(range_charge(new_addr, new_addr + nlen),
                    per_page * (nlen > olen ? nlen - olen : 0))) {
@@ -958,7 +1032,11 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   }
 
   if (nlen <= olen) {
-    int err = nlen < olen ? unmap_range(old_addr + nlen, old_addr + olen) : 0;
+    int err = 0;
+    if (nlen < olen)
+      err = split_over_limit(old_addr + nlen, old_addr + olen, -1)
+                ? -LINUX_ENOMEM
+                : unmap_range(old_addr + nlen, old_addr + olen);
     ret = err ? err : (long)old_addr;
     goto out;
   }
@@ -994,11 +1072,13 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
                       .off = off,
                       .unfilled = off};
     vma_link(n);
-    vma_merge_all();
+    vma_merge_dirty();
     ret = (long)old_addr;
     goto out;
   }
-  if (!(flags & LINUX_MREMAP_MAYMOVE)) {
+  /* Linux's move_vma keeps a margin of three under vm.max_map_count. */
+  if (!(flags & LINUX_MREMAP_MAYMOVE) ||
+      g_mm.vmas.count >= g_mm.max_map_count - 3) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -1012,7 +1092,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   int err = move_mapping(v, old_addr, olen, dst, nlen);
   ret = err ? err : (long)dst;
 out:
-  vma_merge_all();
+  vma_merge_dirty();
   mm_unlock();
   return ret;
 }
@@ -1037,7 +1117,7 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
     /* Private anonymous pages read back as zero afterwards: give them
      * fresh pages. Shared and file-backed ones keep their content (file
      * copies cannot be re-read once their fd is gone). */
-    for (struct vma *v = g_mm.head; v && v->start < end; v = v->next) {
+    for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
       if (v->end <= addr || (v->flags & (VMA_SHARED | VMA_FILE)))
         continue;
       uint64_t s = MAX(v->start, addr), e = MIN(v->end, end);
@@ -1078,7 +1158,8 @@ uint64_t moat_brk(uint64_t addr) {
     uint64_t extra = new_end - old_end;
     /* Keep a page of distance to the next mapping, as Linux keeps its
      * stack guard gap. */
-    if (MM_WINDOW_END - new_end < PAGE ||
+    if (g_mm.vmas.count > g_mm.max_map_count || /* Linux's do_brk_flags */
+        MM_WINDOW_END - new_end < PAGE ||
         !range_free(old_end, new_end + PAGE) || !expand_ok(extra, 0, true) ||
         !charge_ok(0, extra))
       goto out;
@@ -1095,7 +1176,7 @@ uint64_t moat_brk(uint64_t addr) {
                       .prot = LINUX_PROT_READ | LINUX_PROT_WRITE,
                       .flags = VMA_BRK};
     vma_link(n);
-    vma_merge_all();
+    vma_merge_dirty();
   }
   g_mm.brk_cur = addr;
   ret = addr;
@@ -1193,7 +1274,7 @@ int moat_mm_fault(uint64_t addr, int access) {
   uint64_t page = ALIGN_DOWN(addr, PAGE);
   rt_lock(&g_mm.lock);
   int slot = retry_slot(tid, false);
-  struct vma *v = g_mm.head;
+  struct vma *v = vma_find(addr);
   while (v && v->end <= addr)
     v = v->next;
   /* Linux (x86) checks the protection before the file: a write needs
@@ -1237,7 +1318,8 @@ int moat_mm_populate(uint64_t addr, size_t len) {
   rt_lock(&g_mm.lock);
   if (!range_mapped(addr, end, NULL))
     err = -LINUX_ENOMEM;
-  for (struct vma *v = g_mm.head; !err && v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(addr); !err && v && v->start < end;
+       v = v->next) {
     if (v->end <= addr || !v->prot)
       continue; /* PROT_NONE pages are not populated (Linux) */
     uint64_t upto = MIN(v->end, end);
@@ -1253,7 +1335,7 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
   if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return false;
   uint64_t at = addr;
-  for (struct vma *v = g_mm.head; v && at < end; v = v->next) {
+  for (struct vma *v = vma_find(addr); v && at < end; v = v->next) {
     if (v->end <= at)
       continue;
     if (v->start > at)
@@ -1330,7 +1412,7 @@ int moat_msync(uint64_t addr, size_t len, int flags) {
 void mm_release(void) {
   rt_lock(&g_mm.lock);
   writeback_range(MM_WINDOW_START, MM_WINDOW_END);
-  for (struct vma *v = g_mm.head; v; v = v->next) {
+  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
     if (v->file) {
       file_put(v->file);
       v->file = NULL;
@@ -1341,33 +1423,33 @@ void mm_release(void) {
     }
   }
   /* The memory goes with the host process: so does its charge, and no
-   * later change of the list may count it again. */
-  for (struct vma *v = g_mm.head; v; v = v->next)
+   * later change of the set may count it again. */
+  for (struct vma *v = g_mm.vmas.first; v; v = v->next)
     v->flags |= VMA_NOACCT;
   g_mm.charged = 0;
   mm_unlock();
 }
 
-/* ---- fork: the VMA list is private state of each process ---- */
+/* ---- fork: the VMA set is private state of each process ---- */
 
 bool mm_addr_shared(uint64_t addr) {
   bool shared = false;
   rt_lock(&g_mm.lock);
-  for (struct vma *v = g_mm.head; v && v->start <= addr; v = v->next)
+  for (struct vma *v = vma_find(addr); v && v->start <= addr; v = v->next)
     if (addr < v->end)
       shared = (v->flags & VMA_SHARED) != 0;
   rt_unlock(&g_mm.lock);
   return shared;
 }
 
-/* Copy the list (new nodes in the arena, new file references) and keep
+/* Copy the set (new nodes in the arena, new file references) and keep
  * the lock held across the host fork, so no other thread changes the
  * address space between the copy and the fork. */
 int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
   rt_lock(&g_mm.lock);
   struct vma *copy = NULL, **tail = &copy;
   uint64_t charge = 0;
-  for (struct vma *v = g_mm.head; v; v = v->next) {
+  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
       break; /* the child then misses mappings: mm_fork_end fails it */
@@ -1408,12 +1490,17 @@ void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
   struct vma *c = copy;
   if (child) {
     /* The lock word was copied held; this process has one thread now. */
-    g_mm.head = c;
+    vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
+    g_mm.ndirty = 0;
     g_mm.lock.word = 0;
     memset(g_mm.retry, 0, sizeof(g_mm.retry));
     g_mm.charged = g_mm.total = g_mm.data = 0;
-    for (struct vma *v = c; v; v = v->next)
-      vma_account(v, 1);
+    while (c) {
+      struct vma *next = c->next;
+      vma_tree_insert(&g_mm.vmas, c);
+      vma_account(c, 1);
+      c = next;
+    }
     g_mm.settled = g_mm.charged; /* == fork_charge, taken by the parent */
     g_mm.reserved = 0;
     return;
@@ -1441,6 +1528,10 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
     return -LINUX_EINVAL;
   rt_lock(&g_mm.lock);
   uint64_t start = addr;
+  if (g_mm.vmas.count > g_mm.max_map_count) { /* shmat is a do_mmap */
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
   if (addr) {
     if (start < MM_WINDOW_START || start >= MM_WINDOW_END ||
         MM_WINDOW_END - start < size) {
@@ -1495,7 +1586,7 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
                     .shm = seg};
   sysv_shm_vma_open(seg);
   vma_link(n);
-  vma_merge_all();
+  vma_merge_dirty();
   ret = (long)start;
 out:
   mm_unlock();
@@ -1512,7 +1603,7 @@ int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg)) {
   void *seg = NULL;
   uint64_t limit = 0;
   for (;;) {
-    struct vma *v = g_mm.head;
+    struct vma *v = vma_find(addr);
     while (v && !(v->end > addr && v->start >= addr && v->shm &&
                   v->off == v->start - addr &&
                   (!seg || (v->shm == seg && v->end - addr <= limit))))

@@ -17,6 +17,9 @@
 /* Linux leaves at least this much between the stack top and the highest
  * mmap placement, so the stack can grow to its rlimit. */
 #define MM_STACK_GAP_MIN (128ull << 20)
+/* Linux's default vm.max_map_count: how many VMAs one address space may
+ * have (/proc/sys/vm/max_map_count). */
+#define MM_MAX_MAP_COUNT 65530
 /* Guest memory limit when the configuration says 0. */
 #define MM_DEFAULT_LIMIT (8ull << 30)
 
@@ -48,6 +51,16 @@ void mm_release(void);
 long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
                    bool nowrite, const void *pool, void *seg);
 int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg));
+
+/* vm.max_map_count: the VMAs an address space may have (Linux's rules:
+ * mmap fails past it, a split that would go beyond it fails; ENOMEM).
+ * The setter is for tests; mm_init starts from MM_MAX_MAP_COUNT. */
+uint64_t mm_max_map_count(void);
+void mm_set_max_map_count(uint64_t limit);
+
+/* How many VMAs this address space has, or a negative number when the
+ * bookkeeping's invariants do not hold (for tests). */
+int mm_vma_count(void);
 
 /* Call fn for every guest mapping in address order (for /proc/self/maps);
  * stops early when fn returns non-zero and returns that value. */

@@ -4,6 +4,7 @@
  * processes of the sandbox (exe, fd/, maps, status, stat, comm, cmdline,
  * mounts), and meminfo, cpuinfo, mounts, uptime, version, loadavg,
  * sys/kernel/{hostname,osrelease,ostype,msgmni,msgmax,msgmnb,sem},
+ * sys/vm/max_map_count,
  * sysvipc/{msg,sem,shm}. Files are generated when they
  * are opened, from the sandbox's own state only: nothing of the host shows
  * through (the CPU is described generically). /proc/<pid>/exe exists and
@@ -194,6 +195,11 @@ static void gen_osrelease(struct pnode *n, struct sbuf *b) {
   struct linux_utsname u;
   moat_uname(&u);
   sb_printf(b, "%s\n", u.release);
+}
+
+/* The mapping-count limit core/mm.c enforces (Linux's default). */
+static void gen_max_map_count(struct pnode *n, struct sbuf *b) {
+  sb_printf(b, "%llu\n", (unsigned long long)mm_max_map_count());
 }
 
 static void gen_ostype(struct pnode *n, struct sbuf *b) {
@@ -571,7 +577,8 @@ int procfs_create(struct superblock **out) {
   struct inode *sys = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
   struct inode *kernel = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
   struct inode *sysvipc = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  if (!r || !sys || !kernel || !sysvipc)
+  struct inode *vm = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
+  if (!r || !sys || !kernel || !sysvipc || !vm)
     return -LINUX_ENOMEM;
   g_sb->root = r;
   int err = add(r, "self", new_node(LINUX_S_IFLNK | 0777, P_SELF, 0, NULL));
@@ -607,6 +614,10 @@ int procfs_create(struct superblock **out) {
     err = add_file(kernel, "msgmnb", gen_msgmnb);
   if (!err)
     err = add_file(kernel, "sem", gen_sem);
+  if (!err)
+    err = add(sys, "vm", vm);
+  if (!err)
+    err = add_file(vm, "max_map_count", gen_max_map_count);
   if (!err)
     err = add(r, "sysvipc", sysvipc);
   if (!err)

@@ -4,10 +4,12 @@
  * signal state), with Linux's documented results. Guest memory is real
  * memory of this test process inside the guest window, so the tests touch
  * it directly. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "mm.h"
 #include "unit.h"
+#include "vma.h"
 
 #define PAGE 4096ul
 #define RW (LINUX_PROT_READ | LINUX_PROT_WRITE)
@@ -362,6 +364,143 @@ START_TEST(commit_charge) {
 }
 END_TEST
 
+/* The VMA set (core/vma_tree.c) against a plain array: random inserts,
+ * removals, moved ends and free-range searches, with the tree's
+ * invariants (order, links, AVL balance, subtree gaps) checked after
+ * every step. Units of one "page" in [base, top). */
+#define T_BASE 16u
+#define T_TOP 2048u
+START_TEST(vma_tree_model) {
+  static struct vma *at[T_TOP]; /* the node covering each unit, or NULL */
+  struct vma_tree t;
+  vma_tree_init(&t, T_BASE, T_TOP);
+  srand(12345);
+  uint64_t count = 0;
+  for (int step = 0; step < 20000; step++) {
+    int op = rand() % 8;
+    uint64_t a = T_BASE + (uint64_t)rand() % (T_TOP - T_BASE);
+    if (op < 4) { /* insert [a, a+len) if free */
+      uint64_t len = 1 + (uint64_t)rand() % 8, e = a + len;
+      bool free_range = e <= T_TOP;
+      for (uint64_t u = a; free_range && u < e; u++)
+        free_range = !at[u];
+      if (free_range) {
+        struct vma *n = calloc(1, sizeof(*n));
+        n->start = a;
+        n->end = e;
+        vma_tree_insert(&t, n);
+        for (uint64_t u = a; u < e; u++)
+          at[u] = n;
+        count++;
+      }
+    } else if (op < 6 && at[a]) { /* erase */
+      struct vma *v = at[a];
+      for (uint64_t u = v->start; u < v->end; u++)
+        at[u] = NULL;
+      vma_tree_erase(&t, v);
+      free(v);
+      count--;
+    } else if (op == 6 && at[a] && at[a]->end - at[a]->start > 1) {
+      struct vma *v = at[a]; /* shrink its end by one */
+      at[--v->end] = NULL;
+      vma_tree_end_changed(&t, v);
+    }
+    ck_assert_int_eq(vma_tree_check(&t), 0);
+    ck_assert_uint_eq(t.count, count);
+    /* find: the first node ending above a */
+    struct vma *want = NULL;
+    for (uint64_t u = a; u < T_TOP && !want; u++)
+      want = at[u];
+    ck_assert_ptr_eq(vma_tree_find(&t, a), want);
+    /* the highest free run of len units ending at or below limit */
+    uint64_t len = 1 + (uint64_t)rand() % 12;
+    uint64_t limit = T_BASE + (uint64_t)rand() % (T_TOP - T_BASE + 1);
+    uint64_t best = 0;
+    for (uint64_t s = limit >= len ? limit - len : 0; s >= T_BASE && !best;
+         s--) {
+      bool ok = true;
+      for (uint64_t u = s; ok && u < s + len; u++)
+        ok = !at[u];
+      if (ok)
+        best = s;
+    }
+    ck_assert_uint_eq(vma_tree_gap_top_down(&t, len, limit), best);
+  }
+  for (struct vma *v = t.first, *n; v; v = n) {
+    n = v->next;
+    vma_tree_erase(&t, v);
+    free(v);
+  }
+  ck_assert_ptr_null(t.root);
+  ck_assert_uint_eq(t.count, 0);
+}
+END_TEST
+
+static long map_fixed(uint64_t addr, size_t len, int prot) {
+  return moat_mmap(addr, len, prot, ANON | LINUX_MAP_FIXED, -1, 0);
+}
+
+/* vm.max_map_count with Linux's rules, on a small limit: mmap works while
+ * the count is at most the limit (so it ends one past it), a split that
+ * adds a VMA needs the count below it, a split whose piece merges with a
+ * neighbour instead costs nothing. */
+START_TEST(map_count_limit) {
+  boot_memfs();
+  ck_assert_uint_eq(mm_max_map_count(), 65530);
+  int c0 = mm_vma_count();
+  ck_assert_int_ge(c0, 0);
+  uint64_t lim = (uint64_t)c0 + 8;
+  mm_set_max_map_count(lim);
+  uint64_t base = map(64 * PAGE, RW);
+  ck_assert_int_eq(moat_munmap(base, 64 * PAGE), 0);
+  ck_assert_int_eq(map_fixed(base, 3 * PAGE, RW), (long)base);
+  /* Single pages with a hole between each: no merging. */
+  uint64_t i = 0;
+  long r;
+  while ((r = map_fixed(base + (4 + 2 * i) * PAGE, PAGE, LINUX_PROT_READ)) > 0)
+    i++;
+  ck_assert_int_eq(r, E(ENOMEM));
+  ck_assert_uint_eq(i, lim - (uint64_t)c0);
+  ck_assert_int_eq(mm_vma_count(), (int)lim + 1);
+  /* Middle splits: refused, nothing changes. */
+  ck_assert_int_eq(moat_mprotect(base + PAGE, PAGE, LINUX_PROT_READ),
+                   E(ENOMEM));
+  ck_assert_int_eq(moat_munmap(base + PAGE, PAGE), E(ENOMEM));
+  ck_assert(moat_user_ok(base, 3 * PAGE, RW));
+  /* An edge split for mprotect needs room too; for munmap it does not. */
+  ck_assert_int_eq(moat_mprotect(base, PAGE, LINUX_PROT_READ), E(ENOMEM));
+  ck_assert_int_eq(moat_munmap(base, PAGE), 0);
+  ck_assert_int_eq(mm_vma_count(), (int)lim + 1);
+  /* [base+P, base+3P) RW, then read-only pages at base+4P, base+6P, ...
+   * Drop one, fill base+3P read-only: it joins base+4P's (count lim). */
+  ck_assert_int_eq(moat_munmap(base + 6 * PAGE, PAGE), 0);
+  ck_assert_int_eq(map_fixed(base + 3 * PAGE, PAGE, LINUX_PROT_READ),
+                   (long)(base + 3 * PAGE));
+  ck_assert_int_eq(mm_vma_count(), (int)lim);
+  ck_assert_int_eq(map_fixed(base + 6 * PAGE, PAGE, RW),
+                   (long)(base + 6 * PAGE));
+  ck_assert_int_eq(mm_vma_count(), (int)lim + 1);
+  ck_assert_int_eq(map_fixed(base + 62 * PAGE, PAGE, RW), E(ENOMEM));
+  /* The tail page of the RW pair turns read-only: it joins the next VMA
+   * instead of splitting (Linux's vma_modify), allowed at the limit; and
+   * back. */
+  ck_assert_int_eq(moat_mprotect(base + 2 * PAGE, PAGE, LINUX_PROT_READ), 0);
+  ck_assert_int_eq(mm_vma_count(), (int)lim + 1);
+  ck_assert_int_eq(moat_mprotect(base + 2 * PAGE, PAGE, RW), 0);
+  ck_assert_int_eq(mm_vma_count(), (int)lim + 1);
+  /* mremap that must move keeps Linux's margin of three. */
+  ck_assert_int_eq(
+      moat_mremap(base + PAGE, 2 * PAGE, 4 * PAGE, LINUX_MREMAP_MAYMOVE, 0),
+      E(ENOMEM));
+  mm_set_max_map_count(65530);
+  long moved =
+      moat_mremap(base + PAGE, 2 * PAGE, 4 * PAGE, LINUX_MREMAP_MAYMOVE, 0);
+  ck_assert_int_gt(moved, 0);
+  ck_assert_int_ne(moved, (long)(base + PAGE));
+  ck_assert_int_ge(mm_vma_count(), 0);
+}
+END_TEST
+
 Suite *suite_mm(void) {
   Suite *s = suite_create("mm");
   TCase *tc = unit_tcase(s, "mm");
@@ -373,6 +512,8 @@ Suite *suite_mm(void) {
   tcase_add_test(tc, user_pointers);
   tcase_add_test(tc, stack_top);
   tcase_add_test(tc, commit_charge);
+  tcase_add_test(tc, vma_tree_model);
+  tcase_add_test(tc, map_count_limit);
   return s;
 }
 
