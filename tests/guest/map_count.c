@@ -95,8 +95,7 @@ int main(void) {
   /* Splits in the middle of the three pages: no room for another VMA. */
   printf("mprotect of the middle page: %s\n",
          result(mprotect(three + PAGE, PAGE, PROT_READ)));
-  printf("munmap of the middle page: %s\n",
-         result(munmap(three + PAGE, PAGE)));
+  printf("munmap of the middle page: %s\n", result(munmap(three + PAGE, PAGE)));
   printf("the three pages still hold a b c: %s\n",
          three[0] == 'a' && three[PAGE] == 'b' && three[2 * PAGE] == 'c'
              ? "yes"
