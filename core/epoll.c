@@ -178,7 +178,7 @@ int moat_epoll_create1(int flags) {
   if (!ep)
     return -LINUX_ENOMEM;
   struct file *f;
-  int rc = anon_file_create(&epoll_ops, ep, LINUX_O_RDWR, &f);
+  int rc = anon_file_create(&epoll_ops, ep, "[eventpoll]", LINUX_O_RDWR, &f);
   if (rc < 0) {
     kfree(ep);
     return rc;

@@ -122,7 +122,7 @@ int moat_eventfd2(unsigned initval, int flags) {
   e->count = initval;
   e->semaphore = flags & EFD_SEMAPHORE;
   struct file *f;
-  int rc = anon_file_create(&eventfd_ops, e,
+  int rc = anon_file_create(&eventfd_ops, e, "[eventfd]",
                             LINUX_O_RDWR | (flags & LINUX_O_NONBLOCK), &f);
   if (rc < 0) {
     kfree(e);

@@ -312,9 +312,9 @@ int hostsock_file_new(struct hostsock *h, unsigned flags, struct file **out) {
     v->sockfs = vfs_sb_alloc("sockfs", SOCKFS_MAGIC, 0);
   struct superblock *sb = v->sockfs;
   rt_unlock(&v->pipe_lock);
-  struct inode *inode =
-      sb ? vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops)
-         : NULL;
+  struct inode *inode = sb ? vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777,
+                                             &nameless_iops, &anon_reopen_ops)
+                           : NULL;
   if (!inode)
     return -LINUX_ENOMEM;
   vfs_cred(&inode->uid, &inode->gid);

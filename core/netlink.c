@@ -621,8 +621,8 @@ int moat_netlink_socket(int type, int protocol) {
     return -LINUX_ENOMEM;
   ns->type = kind;
   ns->sndbuf = ns->rcvbuf = NL_BUF_DEFAULT;
-  struct inode *inode =
-      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops);
+  struct inode *inode = vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777,
+                                        &nameless_iops, &anon_reopen_ops);
   if (!inode) {
     kfree(ns);
     return -LINUX_ENOMEM;

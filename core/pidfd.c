@@ -96,7 +96,7 @@ int moat_pidfd_open(int pid, unsigned flags) {
     return err;
   }
   struct file *f;
-  int rc = anon_file_create(&pidfd_ops, d,
+  int rc = anon_file_create(&pidfd_ops, d, "[pidfd]",
                             LINUX_O_RDWR | (flags & PIDFD_NONBLOCK), &f);
   if (rc < 0) {
     kfree(d);

@@ -337,7 +337,8 @@ int pipe_create(unsigned flags, struct file **out_read,
   rt_unlock(&vfs_shared()->pipe_lock);
   if (!sb)
     return -LINUX_ENOMEM;
-  struct inode *inode = vfs_inode_alloc(sb, LINUX_S_IFIFO | 0600, NULL, NULL);
+  struct inode *inode =
+      vfs_inode_alloc(sb, LINUX_S_IFIFO | 0600, &nameless_iops, NULL);
   if (!inode)
     return -LINUX_ENOMEM;
   vfs_cred(&inode->uid, &inode->gid);

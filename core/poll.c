@@ -184,8 +184,35 @@ static int anon_reopen(struct inode *inode, struct file *file) {
 
 const struct file_ops anon_reopen_ops = {.open = anon_reopen};
 
-int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
-                     struct file **out) {
+#define SOCKFS_MAGIC 0x534f434bull
+#define PIPEFS_MAGIC 0x50495045ull
+
+/* What Linux's d_dname of sockfs, pipefs and anon_inodefs print. An
+ * anonymous inode's private is its name (a constant of the core). */
+static long nameless_readlink(struct inode *inode, char *buf, size_t len) {
+  char tmp[64];
+  int n;
+  uint64_t magic = inode->sb ? inode->sb->magic : 0;
+  if (magic == SOCKFS_MAGIC || magic == PIPEFS_MAGIC)
+    n = rt_snprintf(tmp, sizeof(tmp), "%s:[%llu]",
+                    magic == SOCKFS_MAGIC ? "socket" : "pipe",
+                    (unsigned long long)inode->ino);
+  else if (magic == ANONFS_MAGIC && inode->private)
+    n = rt_snprintf(tmp, sizeof(tmp), "anon_inode:%s",
+                    (const char *)inode->private);
+  else
+    return -LINUX_EINVAL;
+  if (n < 0 || (size_t)n >= sizeof(tmp))
+    return -LINUX_EINVAL;
+  memcpy(buf, tmp, MIN((size_t)n, len));
+  return n;
+}
+
+const struct inode_ops nameless_iops = {.readlink = nameless_readlink,
+                                        .nameless = true};
+
+int anon_file_create(const struct file_ops *ops, void *private,
+                     const char *name, unsigned flags, struct file **out) {
   struct vfs_shared *v = vfs_shared();
   rt_lock(&v->pipe_lock);
   if (!g_anon_sb)
@@ -194,9 +221,11 @@ int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
   rt_unlock(&v->pipe_lock);
   if (!sb)
     return -LINUX_ENOMEM;
-  struct inode *inode = vfs_inode_alloc(sb, 0600, NULL, &anon_reopen_ops);
+  struct inode *inode =
+      vfs_inode_alloc(sb, 0600, &nameless_iops, &anon_reopen_ops);
   if (!inode)
     return -LINUX_ENOMEM;
+  inode->private = (void *)name;
   vfs_cred(&inode->uid, &inode->gid);
   int rc = file_open_inode(inode, flags, ops, out);
   vfs_inode_put(inode);

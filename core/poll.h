@@ -54,9 +54,16 @@ struct file_ops;
 /* The ops of an anonymous inode (epoll set, eventfd, socket, ...): opening
  * it again by path (/proc/self/fd/N) fails with ENXIO, as on Linux. */
 extern const struct file_ops anon_reopen_ops;
+/* The inode ops of pipes, sockets and anonymous files: readlink of
+ * /proc/self/fd/N says "pipe:[INO]", "socket:[INO]" or "anon_inode:NAME"
+ * (core/vfs.h, nameless). */
+struct inode_ops;
+extern const struct inode_ops nameless_iops;
 
-int anon_file_create(const struct file_ops *ops, void *private, unsigned flags,
-                     struct file **out);
+/* name: what readlink of /proc/self/fd/N shows after "anon_inode:", as
+ * Linux's anon_inode_getfile ("[eventfd]"). */
+int anon_file_create(const struct file_ops *ops, void *private,
+                     const char *name, unsigned flags, struct file **out);
 /* A pollable file goes: drop it from every epoll set (core/epoll.c).
  * Called by the release hooks of pipes, eventfds and epoll sets. */
 void epoll_file_released(struct file *f);

@@ -197,7 +197,7 @@ int moat_signalfd4(int fd, uint64_t mask, int flags) {
     return -LINUX_ENOMEM;
   s->mask = mask;
   struct file *f;
-  int rc = anon_file_create(&signalfd_ops, s,
+  int rc = anon_file_create(&signalfd_ops, s, "[signalfd]",
                             LINUX_O_RDWR | (flags & SFD_NONBLOCK), &f);
   if (rc < 0) {
     kfree(s);

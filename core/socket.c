@@ -1165,8 +1165,8 @@ int sock_file_new(struct upair *p, int which, unsigned flags,
   struct superblock *sb = sockfs();
   if (!sb)
     return -LINUX_ENOMEM;
-  struct inode *inode =
-      vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777, NULL, &anon_reopen_ops);
+  struct inode *inode = vfs_inode_alloc(sb, LINUX_S_IFSOCK | 0777,
+                                        &nameless_iops, &anon_reopen_ops);
   if (!inode)
     return -LINUX_ENOMEM;
   vfs_cred(&inode->uid, &inode->gid);

@@ -130,7 +130,7 @@ int moat_timerfd_create(int clock, int flags) {
     return -LINUX_ENOMEM;
   tf->clock = clock;
   struct file *f;
-  int rc = anon_file_create(&timerfd_ops, tf,
+  int rc = anon_file_create(&timerfd_ops, tf, "[timerfd]",
                             LINUX_O_RDWR | (flags & LINUX_O_NONBLOCK), &f);
   if (rc < 0) {
     kfree(tf);

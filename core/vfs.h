@@ -125,6 +125,11 @@ struct inode_ops {
   /* Copy a symlink's target (not terminated, at most len bytes) into buf;
    * return its full length. */
   long (*readlink)(struct inode *inode, char *buf, size_t len);
+  /* The inode of an object without a name (a pipe, a socket, an
+   * anonymous file), which only /proc/PID/fd/N and /dev/fd/N reach: it is
+   * no symlink, but readlink there says what it is (Linux's d_dname:
+   * "socket:[INO]"). */
+  bool nameless;
   /* Apply attr (valid fields) and set ctime. The fs MUST update the
    * struct inode fields (vfs_attr_copy does the generic part) and, for
    * VFS_ATTR_SIZE, free or extend data. NULL: the vfs copies the fields

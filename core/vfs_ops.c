@@ -653,7 +653,15 @@ long vfs_readlink_at(struct inode *base, const char *path, char *buf,
   rc = vfs_resolve_locked(base, path, VFS_EMPTY_PATH, &link);
   if (rc < 0)
     goto out;
-  if (!is_lnk(link) || !link->iops || !link->iops->readlink) {
+  /* An empty path names dirfd's own file: only a symlink reads
+   * (do_readlinkat: ENOENT otherwise); a nameless object reads only
+   * through /proc/PID/fd. */
+  if (!is_lnk(link) && !path[0]) {
+    rc = -LINUX_ENOENT;
+    goto out;
+  }
+  if (!link->iops || !link->iops->readlink ||
+      (!is_lnk(link) && !link->iops->nameless)) {
     rc = -LINUX_EINVAL;
     goto out;
   }

@@ -122,8 +122,7 @@ static void wr(const char *label, int fd, int flags) {
  * it earns makes the next EPIPE. */
 static void write_after_close(int family, int flags) {
   printf("-- write after the peer closed (%s, flags %s)\n",
-         family == AF_INET ? "v4" : "v6",
-         flags ? "MSG_NOSIGNAL" : "none");
+         family == AF_INET ? "v4" : "v6", flags ? "MSG_NOSIGNAL" : "none");
   int c, a;
   tcp_pair(family, &c, &a);
   close(a);
@@ -146,9 +145,10 @@ enum { READS, WRITES, SO_ERROR_FIRST };
 static void close_resets(int family, int linger, int unread, int then) {
   printf("-- close with %s%s (%s), peer then %s\n",
          unread ? "unread data" : "nothing unread",
-         linger ? " and SO_LINGER {1, 0}" : "",
-         family == AF_INET ? "v4" : "v6",
-         then == WRITES ? "writes" : then == READS ? "reads" : "SO_ERROR");
+         linger ? " and SO_LINGER {1, 0}" : "", family == AF_INET ? "v4" : "v6",
+         then == WRITES  ? "writes"
+         : then == READS ? "reads"
+                         : "SO_ERROR");
   int c, a;
   tcp_pair(family, &c, &a);
   R("a sends", write(a, "hello", 5));
