@@ -6,6 +6,7 @@
 #include "moat/moat.h"
 #include "file.h"
 #include "poll.h"
+#include "task.h"
 #include "vfs_impl.h"
 
 #define BOUNCE 65536u
@@ -219,11 +220,79 @@ long hostsock_recv(struct hostsock *h, const struct linux_iovec *iov,
   return rc;
 }
 
+static const uint8_t g_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+struct hostsock *hostsock_find_peer(struct hostsock *h, const uint8_t *addr,
+                                    uint16_t port) {
+  for (; h; h = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE)) {
+    const struct plat_net_addr *pa = &h->peer;
+    if (pa->port != port)
+      continue;
+    if (pa->family == LINUX_AF_INET
+            ? !memcmp(addr, g_mapped, 12) && !memcmp(pa->addr, addr + 12, 4)
+            : !memcmp(pa->addr, addr, 16))
+      return h;
+  }
+  return NULL;
+}
+
+void hostsock_chain(struct hostsock *h, struct hostsock *n) {
+  while (h->next)
+    h = h->next;
+  __atomic_store_n(&h->next, n, __ATOMIC_RELEASE);
+}
+
+int hostsock_chain_len(struct hostsock *h) {
+  int n = 0;
+  for (; h; h = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE))
+    n++;
+  return n;
+}
+
+#define ANY_STEP_NS 2000000 /* a turn of hostsock_recv_any's wait */
+
+long hostsock_recv_any(struct hostsock *h, const struct linux_iovec *iov,
+                       int iovcnt, int flags, bool nonblock, int *msg_flags,
+                       struct hostsock **got) {
+  *got = h;
+  if (!__atomic_load_n(&h->next, __ATOMIC_ACQUIRE))
+    return hostsock_recv(h, iov, iovcnt, flags, nonblock, msg_flags);
+  for (;;) {
+    for (struct hostsock *m = h; m;
+         m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE)) {
+      long rc = hostsock_recv(m, iov, iovcnt, flags, true, msg_flags);
+      if (rc != -LINUX_EAGAIN) {
+        *got = m;
+        return rc;
+      }
+    }
+    if (nonblock)
+      return -LINUX_EAGAIN;
+    /* Each in turn, a few ms: a datagram at the one waited for ends the
+     * turn at once. */
+    for (struct hostsock *m = h; m;
+         m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE)) {
+      struct task *t = task_current();
+      if (t && signal_pending(t))
+        return -LINUX_EINTR;
+      if (plat_net_poll(m->handle, VFS_POLLIN, ANY_STEP_NS) & VFS_POLLIN)
+        break;
+    }
+  }
+}
+
 unsigned hostsock_poll(struct hostsock *h, unsigned events) {
   int r = plat_net_poll(h->handle,
                         events | VFS_POLLIN | VFS_POLLOUT | LINUX_POLLRDHUP, 0);
   if (r < 0)
     return VFS_POLLERR;
+  for (struct hostsock *m = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
+       m && !(r & VFS_POLLIN);
+       m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE)) {
+    int q = plat_net_poll(m->handle, VFS_POLLIN, 0);
+    if (q > 0)
+      r |= q & VFS_POLLIN;
+  }
   return (unsigned)r & (events | VFS_POLLHUP | VFS_POLLERR);
 }
 
@@ -252,10 +321,12 @@ void hostsock_name(struct hostsock *h, bool peer, void *out, uint32_t *len) {
 }
 
 void hostsock_release(struct hostsock *h) {
-  if (!h)
-    return;
-  plat_net_close(h->handle);
-  kfree(h);
+  while (h) {
+    struct hostsock *n = h->next;
+    plat_net_close(h->handle);
+    kfree(h);
+    h = n;
+  }
 }
 
 /* ---- a guest file of its own ------------------------------------------ */

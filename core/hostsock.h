@@ -24,7 +24,15 @@ struct hostsock {
   int type;       /* LINUX_SOCK_STREAM or LINUX_SOCK_DGRAM */
   int connecting; /* atomic: 1 while the host's connect is under way */
   struct plat_net_addr local, peer;
+  /* UDP: the connected host sockets of the same guest socket's other
+   * destinations (an unconnected socket's sendto to several granted
+   * ones), appended under the guest socket's lock, read without it;
+   * released with the first. */
+  struct hostsock *next;
 };
+
+/* The most host destinations one guest UDP socket sends to. */
+#define HOSTSOCK_DGRAM_MAX 32
 
 /* Connect to family/addr/port on the host network, if granted: 0 and a
  * new object in *out. With nonblock, -EINPROGRESS and the object in *out
@@ -61,7 +69,21 @@ long hostsock_send(struct hostsock *h, const struct linux_iovec *iov,
                    int iovcnt, int flags, bool nonblock);
 long hostsock_recv(struct hostsock *h, const struct linux_iovec *iov,
                    int iovcnt, int flags, bool nonblock, int *msg_flags);
-/* Ready events now (VFS_POLL*, LINUX_POLLRDHUP): the host's answer. */
+/* A datagram from any socket of h's chain (hostsock_recv's flags); *got
+ * the one it came from (its peer is the sender). Several sockets are
+ * waited for in turns of a few ms (the South contract polls one handle
+ * at a time); -EINTR for a signal. */
+long hostsock_recv_any(struct hostsock *h, const struct linux_iovec *iov,
+                       int iovcnt, int flags, bool nonblock, int *msg_flags,
+                       struct hostsock **got);
+/* The socket of h's chain whose peer is addr (16 bytes, v4 mapped) and
+ * port, or NULL; hostsock_chain appends n (the caller serialises). */
+struct hostsock *hostsock_find_peer(struct hostsock *h, const uint8_t *addr,
+                                    uint16_t port);
+void hostsock_chain(struct hostsock *h, struct hostsock *n);
+int hostsock_chain_len(struct hostsock *h);
+/* Ready events now (VFS_POLL*, LINUX_POLLRDHUP): the host's answer (for
+ * a chain: any socket's POLLIN, the first one's other events). */
 unsigned hostsock_poll(struct hostsock *h, unsigned events);
 int hostsock_shutdown(struct hostsock *h, int how);
 /* A sockaddr_in or sockaddr_in6 of the local (peer false) or peer address

@@ -638,9 +638,11 @@ int sock_remote_state(struct uend *e) {
   return rc;
 }
 
-/* A UDP datagram to a remote destination: through the end's host socket,
- * made for the first such destination (one per socket for now: another
- * remote destination is -ENETUNREACH). */
+/* A UDP datagram to a remote destination: through the end's host socket
+ * for it, one connected host socket per granted destination (the first
+ * is e->host, the others chained to it: hostsock_recv_any receives from
+ * all). The host shows each destination its own source port (the
+ * sandbox's host side never binds); getsockname shows the first's. */
 static long remote_sendto(struct file *f, struct uend *e,
                           const struct sock_inaddr *dst,
                           const struct linux_iovec *iov, int iovcnt,
@@ -651,15 +653,31 @@ static long remote_sendto(struct file *f, struct uend *e,
     if (rc < 0)
       return rc;
   }
-  const struct plat_net_addr *pa = &e->host->peer;
-  bool same =
-      pa->port == dst->port &&
-      (pa->family == LINUX_AF_INET
-           ? !memcmp(pa->addr, dst->a + 12, 4) && !memcmp(dst->a, g_mapped, 12)
-           : !memcmp(pa->addr, dst->a, 16));
-  if (!same)
-    return -LINUX_ENETUNREACH;
-  return hostsock_send(e->host, iov, iovcnt, flags, nonblock);
+  struct hostsock *h = hostsock_find_peer(e->host, dst->a, dst->port);
+  rt_lock(&e->pair->lock);
+  bool connected = e->peer.len != 0;
+  rt_unlock(&e->pair->lock);
+  if (!h && connected)
+    return -LINUX_ENETUNREACH; /* a connected socket keeps its one peer */
+  if (!h) {
+    if (hostsock_chain_len(e->host) >= HOSTSOCK_DGRAM_MAX)
+      return -LINUX_ENOBUFS;
+    struct hostsock *n = NULL;
+    int rc = hostsock_connect(LINUX_SOCK_DGRAM, LINUX_AF_INET6, dst->a,
+                              dst->port, false, &n);
+    if (!n)
+      return rc;
+    rt_lock(&e->pair->lock);
+    h = hostsock_find_peer(e->host, dst->a, dst->port); /* another thread? */
+    if (!h)
+      hostsock_chain(e->host, n);
+    rt_unlock(&e->pair->lock);
+    if (h)
+      hostsock_release(n);
+    else
+      h = n;
+  }
+  return hostsock_send(h, iov, iovcnt, flags, nonblock);
 }
 
 /* Autobind an unbound inet end to an ephemeral port. */

@@ -43,6 +43,7 @@
 #define NS_PER_JIFFY (1000000000ll / SOCK_HZ)
 #define OVERFLOW_ID 65534u /* an id that does not map: overflowuid */
 #define SOCKFS_MAGIC 0x534f434bull
+#define HOST_POLL_STEP_NS 5000000 /* poll.c's step for the host's streams */
 
 /* Control data queued with a message: passed files (each holds a
  * reference while in flight) and credentials. On a datagram or seqpacket
@@ -462,7 +463,12 @@ static long host_recv(struct file *f, struct uend *e,
                       const struct linux_iovec *iov, int iovcnt, int flags,
                       int *msg_flags, struct sock_addr *from) {
   bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
-  long rc = hostsock_recv(e->host, iov, iovcnt, flags, nonblock, msg_flags);
+  struct hostsock *got = e->host;
+  long rc =
+      e->pair->type == LINUX_SOCK_DGRAM
+          ? hostsock_recv_any(e->host, iov, iovcnt, flags, nonblock, msg_flags,
+                              &got)
+          : hostsock_recv(e->host, iov, iovcnt, flags, nonblock, msg_flags);
   if (rc >= 0 && from && e->pair->type == LINUX_SOCK_DGRAM) {
     rt_lock(&e->pair->lock);
     *from = e->peer;
@@ -470,7 +476,7 @@ static long host_recv(struct file *f, struct uend *e,
     if (!from->len) { /* a sendto's connection: its host peer */
       uint8_t sa[28];
       uint32_t n = sizeof(sa);
-      hostsock_name(e->host, true, sa, &n);
+      hostsock_name(got, true, sa, &n);
       memset(from, 0, sizeof(*from));
       if (e->pair->family == LINUX_AF_INET6 && n == 16) { /* v4-mapped */
         uint16_t fam = LINUX_AF_INET6;
@@ -1083,8 +1089,14 @@ static unsigned sock_poll(struct file *f, unsigned events) {
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
   unsigned mask = 0;
-  if (e->host)
-    return hostsock_poll(e->host, events);
+  if (e->host) {
+    /* Nothing wakes a sleeping poller for the host's events (as for the
+     * host's streams): it looks again in a few ms while none is ready. */
+    mask = hostsock_poll(e->host, events);
+    if (!mask)
+      poll_due_at(rt_now_ns() + HOST_POLL_STEP_NS);
+    return mask;
+  }
   if (sock_conn_poll(e, &mask))
     return mask & (events | VFS_POLLHUP | VFS_POLLERR);
   rt_lock(&p->lock);

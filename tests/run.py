@@ -2370,6 +2370,87 @@ def net_publish(ctx):
         p.wait()
 
 
+class HostEchoes:
+    """The host's side of programs/net-host-more: a TCP listener that
+    answers "late" a while after the guest's "go", and UDP echoes (a
+    datagram starting with "late" answered after a while)."""
+
+    def __init__(self, nudp):
+        import threading
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen(4)
+        self.udp = []
+        for _ in range(nudp):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            self.udp.append(u)
+            threading.Thread(target=self._echo, args=(u,), daemon=True).start()
+        threading.Thread(target=self._late, daemon=True).start()
+
+    def _late(self):
+        while True:
+            try:
+                c, _ = self.tcp.accept()
+                c.settimeout(60)
+                c.recv(2)
+                time.sleep(0.3)
+                c.sendall(b"late")
+                c.close()
+            except OSError:
+                return
+
+    def _echo(self, u):
+        while True:
+            try:
+                d, a = u.recvfrom(100)
+                if d.startswith(b"late"):
+                    time.sleep(0.3)
+                u.sendto(b"echo " + d, a)
+            except OSError:
+                return
+
+    def ports(self):
+        return ([self.tcp.getsockname()[1]] +
+                [u.getsockname()[1] for u in self.udp])
+
+    def close(self):
+        for s in [self.tcp] + self.udp:
+            s.close()
+
+
+def net_host_more(ctx):
+    """--allow-connect a TCP port and two UDP ports: a select on a host
+    connection is woken by the host's late answer; one unconnected UDP
+    socket sends to both UDP destinations and receives each answer with
+    its sender (select, timeout and blocking receives). The same program
+    natively against the same host servers gives the same output."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "hostnet_more.py")
+    hs = HostEchoes(2)
+    try:
+        ports = [str(x) for x in hs.ports()]
+        nat = run(["/usr/bin/python3", prog] + ports, timeout=120)
+        p = run(ctx.moat_run(
+            "--allow-connect", "127.0.0.1:%s" % ports[0],
+            "--allow-connect", "127.0.0.1:%s/udp" % ports[1],
+            "--allow-connect", "127.0.0.1:%s/udp" % ports[2],
+            "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+            "/usr/bin/python3", "/p/hostnet_more.py", *ports), timeout=120)
+        want = nat.stdout.decode("utf-8", "replace")
+        out = p.stdout.decode("utf-8", "replace")
+        if nat.status != 0 or "tcp select woken: True True" not in want:
+            fail("natively: status %d\n%s%s" % (nat.status, want,
+                                                show(nat.stderr)))
+        if out != want or p.status != 0:
+            fail("status %d\n--- native\n%s--- moat\n%s%s" % (
+                p.status, want, out, show(p.stderr)))
+    finally:
+        hs.close()
+
+
 def unit_net_broker(ctx):
     """platform/linux/net.c and broker.c end to end on the host
     (tests/unit/net_broker.c): grants, data, fork, close, non-blocking
@@ -3390,6 +3471,7 @@ def register_all(ctx):
     register("security/attack-net-broker", attack_net_broker)
     register("programs/net-allow-connect", net_allow_connect)
     register("programs/net-publish", net_publish)
+    register("programs/net-host-more", net_host_more)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)
