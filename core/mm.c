@@ -1365,6 +1365,37 @@ bool moat_user_ok(uint64_t addr, size_t len, int prot) {
   return ok;
 }
 
+/* The platform's system call fast path asks before it rewrites guest
+ * code: the protection of [addr, addr + len) when one private mapping
+ * covers it (not MAP_SHARED, not System V shared memory, every page
+ * filled) and it is executable; -1 otherwise. */
+int moat_mm_code_prot(uint64_t addr, size_t len) {
+  uint64_t end = addr + len;
+  int prot = -1;
+  if (len == 0 || end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
+    return -1;
+  rt_lock(&g_mm.lock);
+  for (struct vma *v = g_mm.head; v; v = v->next) {
+    if (v->end <= addr)
+      continue;
+    if (v->start <= addr && end <= v->end &&
+        !(v->flags & (VMA_SHARED | VMA_SHM)) && (v->prot & LINUX_PROT_EXEC) &&
+        vma_hole(v) >= end)
+      prot = v->prot;
+    break;
+  }
+  rt_unlock(&g_mm.lock);
+  return prot;
+}
+
+/* Nothing of the guest's is mapped in [addr, addr + len). */
+bool moat_mm_range_free(uint64_t addr, size_t len) {
+  rt_lock(&g_mm.lock);
+  bool free = range_free(addr, addr + len);
+  rt_unlock(&g_mm.lock);
+  return free;
+}
+
 long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {
   size_t done = 0;
   while (done < max) {

@@ -92,6 +92,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   }
   plat_linux_offer_vdso();
   plat_linux_set_stats(o->stats);
+  plat_linux_set_fast_path(!o->no_fast_path);
   plat_linux_set_verbose(o->verbose);
   plat_linux_limits_rlimits(o->max_tasks);
   /* --cpu-time's second layer: the host kernel kills a host process of

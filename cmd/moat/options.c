@@ -102,6 +102,9 @@ void options_usage(FILE *out) {
         "stderr\n"
         "  --stats                     print guest syscalls and host calls at "
         "exit\n"
+        "  --no-fast-path              trap every guest system call (do not "
+        "rewrite\n"
+        "                              syscall sites into jumps into moat)\n"
         "  --verbose                   report what the lockdown achieved\n"
         "  -h, --help                  show this help\n"
         "  --version                   show moat's version\n"
@@ -407,6 +410,10 @@ static enum run_action parse_run(int argc, char **argv, int i,
     }
     if (!strcmp(arg, "--stats")) {
       o->stats = true;
+      continue;
+    }
+    if (!strcmp(arg, "--no-fast-path")) {
+      o->no_fast_path = true;
       continue;
     }
     if (!strcmp(arg, "--verbose")) {

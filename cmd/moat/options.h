@@ -54,7 +54,8 @@ struct run_options {
   struct plat_linux_publish pubs[MAX_PUBLISH];
   int npubs;
   bool strace, stats, verbose;
-  int argc; /* PROGRAM and its arguments */
+  bool no_fast_path; /* --no-fast-path */
+  int argc;          /* PROGRAM and its arguments */
   char **argv;
 };
 

@@ -467,6 +467,7 @@ struct linux_siginfo {
 };
 #define LINUX_SI_USER 0
 #define LINUX_SI_KERNEL 0x80
+#define LINUX_ILL_ILLOPN 2
 #define LINUX_SI_QUEUE (-1)
 #define LINUX_SI_TIMER (-2)
 #define LINUX_SI_TKILL (-6)

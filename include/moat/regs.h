@@ -4,6 +4,8 @@
 #ifndef MOAT_REGS_H
 #define MOAT_REGS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct moat_regs {
@@ -51,5 +53,13 @@ void north_interrupt(struct moat_regs *regs);
  * fault; the accessor then reports the fault to its caller as EFAULT.
  * 0 means the fault is a bug of moat. */
 uint64_t moat_fault_fixup(uint64_t rip);
+
+/* Provided by the core for the platform: the guest protection of
+ * [addr, addr + len) when it lies in one private, executable, filled
+ * mapping of the guest (a place where code may be rewritten), else -1. */
+int moat_mm_code_prot(uint64_t addr, size_t len);
+/* Provided by the core for the platform: no guest mapping touches
+ * [addr, addr + len), which lies in the guest window. */
+bool moat_mm_range_free(uint64_t addr, size_t len);
 
 #endif

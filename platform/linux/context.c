@@ -43,6 +43,7 @@ int plat_thread_create_stack(struct plat_thread **out) {
   t->magic = PLAT_THREAD_MAGIC;
   t->stack_lo = (void *)(base + 8192);
   t->stack_size = size - 8192;
+  plat_fast_thread_init(t);
   bool placed = false;
   for (int i = 0; i < PLAT_MAX_THREADS && !placed; i++) {
     struct plat_thread *none = NULL;
@@ -76,6 +77,15 @@ struct plat_thread *plat_current_thread(void) {
     if ((uintptr_t)__atomic_load_n(&g_threads[i], __ATOMIC_RELAXED) == base)
       return g_threads[i];
   return g_boot_thread;
+}
+
+/* Threads of this host process. */
+int plat_thread_count(void) {
+  int n = 0, high = __atomic_load_n(&g_threads_high, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < high; i++)
+    if (__atomic_load_n(&g_threads[i], __ATOMIC_RELAXED))
+      n++;
+  return n;
 }
 
 void plat_thread_forget(struct plat_thread *t) {
@@ -260,6 +270,7 @@ static bool running_guest(const struct plat_thread *t, const ucontext_t *uc) {
 static uint64_t enter_library_os(struct plat_thread *t, const ucontext_t *uc,
                                  struct moat_regs *regs) {
   regs_from_uc(regs, uc, t);
+  plat_fast_window(t, regs);
   t->kicked = false;
   t->in_handler = true;
   t->entering = false;
@@ -303,6 +314,9 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
   uint64_t entry_fs = enter_library_os(t, uc, &regs);
   /* The kernel put -ENOSYS in rax before the filter ran. */
   regs.rax = (uint64_t)(int64_t)info->si_syscall;
+  plat_count_entry(PE_TRAP);
+  if (!vsyscall)
+    plat_fast_trap(call, regs.rax);
   north_syscall(&regs);
   if (vsyscall && regs.rax == (uint64_t)-LINUX_EFAULT) {
     /* Linux ends a vsyscall whose call faulted on a pointer in SIGSEGV
@@ -458,6 +472,7 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
   uc.uc_stack.ss_flags = 0;
   if (set_fs_base(t, regs->fs_base) < 0)
     plat_die("cannot set the guest's fs base", regs->fs_base);
+  plat_fast_thread_enter(t);
   t->entering = true;
   t->in_guest = true;
   t->in_handler = false;
@@ -467,4 +482,48 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
 int plat_set_tls(uint64_t value) {
   plat_count(PF_SET_TLS);
   return set_fs_base(plat_current_thread(), value);
+}
+
+/* A rewritten system call site jumped here (fast.S, fastpath.c) with
+ * the guest's registers in r (rsp, rip, rcx, r11 and rax still to be
+ * filled in) and its FPU state in the thread block's XSAVE area: run the
+ * call as sigsys_handler does. fast.S resumes the guest at t->fast_rip
+ * on t->fast_rsp with r. */
+void plat_fast_syscall(unsigned slot, struct moat_regs *r) {
+  struct plat_thread *t = plat_current_thread();
+  uint64_t flags_in = r->rflags, ret = 0;
+  r->rsp = t->fast_rsp;
+  r->r11 = flags_in; /* what `syscall` leaves in r11 and rcx */
+  r->fs_base = read_fs_base(t);
+  r->fpstate = (void *)(uintptr_t)t->fast_xsave;
+  r->fpstate_size = plat_fast_fpstate_size();
+  r->pad = 0;
+  t->kicked = false;
+  t->in_handler = true;
+  t->entering = false;
+  uint64_t entry_fs = r->fs_base;
+  plat_count_entry(PE_FAST);
+  switch (plat_fast_site(slot, r, &ret)) {
+  case FAST_RUN:
+    r->rip = r->rcx = ret;
+    north_syscall(r);
+    break;
+  case FAST_TRAP:
+    break;
+  case FAST_FAULT:
+    north_fault(r, LINUX_SIGSEGV, LINUX_SEGV_MAPERR, ret, 4);
+    break;
+  default:
+    /* A jump through a slot that names no site (the guest's own): an
+     * invalid instruction there. */
+    r->rip = 0x050f0000ull + 8ull * slot;
+    north_fault(r, LINUX_SIGILL, LINUX_ILL_ILLOPN, r->rip, 0);
+  }
+  while (take_notes(t))
+    north_interrupt(r);
+  t->in_handler = false;
+  finish_fs_base(t, entry_fs, r->fs_base);
+  r->rflags = (flags_in & ~RFLAGS_ARITH) | (r->rflags & RFLAGS_ARITH);
+  t->fast_rip = r->rip;
+  t->fast_rsp = r->rsp;
 }

@@ -65,6 +65,9 @@ int plat_linux_limit_cpu(uint64_t seconds);
 
 /* Print the host-call table at plat_exit. */
 void plat_linux_set_stats(bool on);
+/* Rewrite guest system call sites into jumps into moat (on by default;
+ * `moat run --no-fast-path` turns it off). */
+void plat_linux_set_fast_path(bool on);
 /* Report on stderr what lockdown achieved (namespaces, Landlock ABI, the
  * gate's address range, filter size). */
 void plat_linux_set_verbose(bool on);

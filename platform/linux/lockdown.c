@@ -638,6 +638,7 @@ void plat_lockdown_report(void) {
 int plat_linux_lockdown(char *why, size_t len) {
   int err;
   g_plat_have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
+  plat_fast_setup();
 
   struct sock_filter *filter = NULL;
   int rules = 0;

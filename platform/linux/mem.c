@@ -39,6 +39,7 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
     if (!range_ok(addr, len))
       return -LINUX_EINVAL;
     hflags |= MAP_FIXED;
+    plat_fast_range_gone((uintptr_t)addr, len);
   } else if (plat_range_touches_window((uintptr_t)addr,
                                        (uintptr_t)addr + len)) {
     addr = NULL;
@@ -64,6 +65,7 @@ int plat_mem_unmap(void *addr, size_t len) {
   plat_count(PF_MEM_UNMAP);
   if (!range_ok(addr, len))
     return -LINUX_EINVAL;
+  plat_fast_range_gone((uintptr_t)addr, len);
   long r = hsys2(HNR_munmap, addr, len);
   return r < 0 ? (int)r : 0;
 }
@@ -73,6 +75,8 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
   if (!range_ok(addr, len) || (prot & ~7))
     return -LINUX_EINVAL;
   long r = hsys3(HNR_mprotect, addr, len, host_prot(prot));
+  if (r == 0)
+    plat_fast_range_protect((uintptr_t)addr, len, host_prot(prot));
   return r < 0 ? (int)r : 0;
 }
 
@@ -83,6 +87,7 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
   if (!plat_range_touches_window((uintptr_t)addr, (uintptr_t)addr + len) ||
       plat_range_touches_window((uintptr_t)src, (uintptr_t)src + len))
     return -LINUX_EINVAL;
+  plat_fast_range_gone((uintptr_t)addr, len);
   /* Old size 0: a new mapping of the same shared pages, placed at addr
    * (replacing what was there). It gets the source's protection first. */
   long r = hsys5(HNR_mremap, src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr);

@@ -147,6 +147,13 @@ enum plat_fn {
 extern uint64_t g_plat_fn_count[PF_COUNT];
 extern uint64_t g_host_syscall_count[HNR_MAX];
 extern bool g_plat_stats;
+/* How guest system calls entered moat (--stats): a trap, the fast path,
+ * and the sites the fast path rewrote. */
+enum { PE_TRAP, PE_FAST, PE_SITES, PE_COUNT };
+extern uint64_t g_plat_entry_count[PE_COUNT];
+static inline void plat_count_entry(int kind) {
+  __atomic_fetch_add(&g_plat_entry_count[kind], 1, __ATOMIC_RELAXED);
+}
 
 static inline void plat_count(enum plat_fn fn) {
   __atomic_fetch_add(&g_plat_fn_count[fn], 1, __ATOMIC_RELAXED);
@@ -200,13 +207,21 @@ extern int64_t g_plat_boot_offset;
 
 struct plat_thread {
   uint64_t magic;
-  uint64_t fs_base; /* the guest's thread pointer, tracked by us */
-  bool in_guest;    /* plat_enter ran: traps now come from the guest */
-  bool in_handler;  /* inside north_syscall / north_fault */
-  bool entering;    /* plat_enter ran, no trap since (see running_guest) */
-  bool kicked;      /* a kick arrived while inside the library OS */
-  bool child_ended; /* a host SIGCHLD arrived while inside the library OS */
-  void *stack_lo;   /* the usable signal stack */
+  /* The system call fast path (fastpath.c, fast.S) reaches these through
+   * the gs segment, whose base is this block: the offsets are fixed
+   * (PLAT_T_* in fast.S, checked in fastpath.c). */
+  uint64_t fast_rsp;   /* the guest's stack pointer at entry and return */
+  uint64_t fast_rip;   /* where the guest resumes */
+  uint64_t fast_stack; /* the top of this thread's signal stack */
+  uint64_t fast_xsave; /* this block's XSAVE area for the guest's FPU */
+  bool gs_set;         /* the host gs base is this block */
+  uint64_t fs_base;    /* the guest's thread pointer, tracked by us */
+  bool in_guest;       /* plat_enter ran: traps now come from the guest */
+  bool in_handler;     /* inside north_syscall / north_fault */
+  bool entering;       /* plat_enter ran, no trap since (see running_guest) */
+  bool kicked;         /* a kick arrived while inside the library OS */
+  bool child_ended;    /* a host SIGCHLD arrived while inside the library OS */
+  void *stack_lo;      /* the usable signal stack */
   size_t stack_size;
   void *ctx;               /* the core's per-thread pointer (plat_thread_ctx) */
   int host_tid, host_tgid; /* for plat_thread_handle, 0 until asked */
@@ -226,6 +241,20 @@ void plat_reap_note(void);
 void plat_thread_forget(struct plat_thread *t);
 /* Every registered thread block (fork's child frees the others'). */
 struct plat_thread *plat_thread_at(int index);
+
+/* ---- the system call fast path (fastpath.c, fast.S) ---- */
+void plat_fast_setup(void);
+bool plat_fast_enabled(void);
+void plat_fast_thread_init(struct plat_thread *t);
+void plat_fast_thread_enter(struct plat_thread *t);
+uint32_t plat_fast_fpstate_size(void);
+void plat_fast_trap(uint64_t call, uint64_t nr);
+void plat_fast_range_gone(uint64_t addr, uint64_t len);
+void plat_fast_range_protect(uint64_t addr, uint64_t len, int prot);
+enum { FAST_NONE, FAST_RUN, FAST_TRAP, FAST_FAULT };
+int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t *ret);
+int plat_thread_count(void);
+void plat_fast_window(const struct plat_thread *t, struct moat_regs *r);
 
 /* ---- libc-free output ---- */
 struct plat_out {

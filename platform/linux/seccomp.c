@@ -102,6 +102,8 @@ static const struct rule g_rules[] = {
     RULE(HNR_madvise, CMP(2, SCMP_CMP_EQ, MADV_REMOVE)),
     /* execution */
     RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
+    /* the fast path: each thread's gs base is its own block */
+    RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_GS)),
     R0(HNR_rt_sigreturn),
     R0(HNR_restart_syscall),
     R0(HNR_exit_group),

@@ -6,6 +6,7 @@
 uint64_t g_plat_fn_count[PF_COUNT];
 uint64_t g_host_syscall_count[HNR_MAX];
 bool g_plat_stats;
+uint64_t g_plat_entry_count[PE_COUNT];
 
 static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_MEM_MAP] = "plat_mem_map",
@@ -257,6 +258,11 @@ static void print_stats(void) {
     }
   }
   print_row(&o, "total", total_sys);
+
+  print_header(&o, "moat: guest system calls by entry", "entry");
+  print_row(&o, "trap (SIGSYS)", g_plat_entry_count[PE_TRAP]);
+  print_row(&o, "fast path", g_plat_entry_count[PE_FAST]);
+  print_row(&o, "sites rewritten", g_plat_entry_count[PE_SITES]);
   if (g_plat_lockdown.seccomp_on)
     plat_lockdown_report();
 }

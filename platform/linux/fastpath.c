@@ -1,0 +1,398 @@
+/* The system call fast path: guest `syscall` sites rewritten into jumps
+ * that enter moat without a signal.
+ *
+ * Every guest system call traps (seccomp SECCOMP_RET_TRAP, a SIGSYS
+ * handler, rt_sigreturn back), which costs several times a native call.
+ * When a trap comes from the commonest site shape, `mov $NR, %eax;
+ * syscall` (b8 NR 0f 05, the shape of glibc's and musl's wrappers), the
+ * 5-byte `mov` is rewritten, at that first trap, into `jmp *ABS` (ff 24
+ * 25 + a 32-bit absolute address), an indirect jump through slot k of a
+ * table moat maps at PLAT_FAST_TABLE in the guest's address space. The
+ * slot's address is chosen so that its two high bytes are 0f 05: the
+ * jump's last two bytes are the unchanged `syscall` instruction. So:
+ *   - the rewrite is exact: only the 5 bytes of one instruction change,
+ *     and a jump to the `syscall` itself (a retry loop) still finds a
+ *     `syscall` there, which traps as before;
+ *   - a restarted call (SA_RESTART, restart_syscall) resumes at that
+ *     `syscall` with rax = NR, as Linux does, through the trap;
+ *   - the red zone below the guest's stack pointer is never touched (a
+ *     jump pushes nothing).
+ * Slot k holds the address of thunk k in moat's text (fast.S), which
+ * joins plat_fast_common with k in %ecx; plat_fast_syscall finds NR and
+ * the return address in this process's site table and runs the call
+ * exactly as the trap handler does (north_syscall, kicks, the fs base),
+ * with the guest's FPU state saved by XSAVE in the thread block.
+ *
+ * Which sites are rewritten (fast_trap): the trapping instruction is a
+ * `syscall` (the kernel reports the address after it), the five bytes
+ * before it are b8 + a 32-bit immediate equal to the number the guest
+ * asked for, the byte before them is no instruction prefix, the seven
+ * bytes lie in one private executable mapping of the guest (the core
+ * says so: never a shared mapping, whose bytes would reach a file), the
+ * number is not one that rewrites the whole context (rt_sigreturn,
+ * execve, execveat, fork, vfork, clone, clone3 stay on the trap), and the
+ * process runs one thread (no other thread can be executing the bytes
+ * being changed). Everything else keeps trapping: the trap is the safety
+ * net, the fast path changes speed, never what a guest can do.
+ *
+ * Security: the guest can read the rewritten bytes and the table, and
+ * can jump to any thunk itself; that gives it nothing: a thunk runs the
+ * system call its slot names through north_syscall, as a trap would,
+ * and a guest that jumps into moat's code could do that anyway. Host
+ * system calls are still allowed only from the gate (seccomp), so
+ * nothing here widens the host interface; the one new host call is
+ * arch_prctl(ARCH_SET_GS) once per thread (the gs base is the thread's
+ * block; the guest never gets gs: its arch_prctl(ARCH_SET_GS) is EPERM).
+ *
+ * The table and the sites live in this host process's private memory;
+ * a fork's child inherits both with the rewritten code. When guest
+ * memory under a site is unmapped or replaced the site is forgotten;
+ * when a guest mapping takes the table's place (MAP_FIXED there, brk
+ * growing into it) every site is rewritten back first and the fast path
+ * stays off in this process. */
+#include <sys/mman.h>
+
+#include "plat_linux.h"
+
+/* The core's fault-safe copy (a fault returns nonzero, moat_fault_fixup) */
+size_t rt_ucopy(void *dst, const void *src, size_t len);
+
+#define FAST_TABLE 0x050f0000ull /* bytes 2 and 3 of every slot: 0f 05 */
+#define FAST_SLOTS 4096          /* = PLAT_FAST_SLOTS in fast.S */
+#define FAST_TABLE_SIZE (FAST_SLOTS * 8ull)
+#define FAST_SITE_LEN 7 /* mov $NR, %eax; syscall */
+#define FAST_PATCH_LEN 5
+#define XSAVE_OFFSET 1024 /* of the XSAVE area in the thread block */
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+
+extern char plat_fast_thunks[], plat_fast_thunks_end[], plat_fast_common[],
+    plat_fast_switched[], plat_fast_exit_jmp[];
+
+_Static_assert(offsetof(struct plat_thread, fast_rsp) == 8, "fast.S");
+_Static_assert(offsetof(struct plat_thread, fast_rip) == 16, "fast.S");
+_Static_assert(offsetof(struct plat_thread, fast_stack) == 24, "fast.S");
+_Static_assert(offsetof(struct plat_thread, fast_xsave) == 32, "fast.S");
+_Static_assert(sizeof(struct plat_thread) <= XSAVE_OFFSET, "thread block");
+_Static_assert(sizeof(struct moat_regs) <= 176, "fast.S REGS_SIZE");
+_Static_assert((FAST_TABLE >> 16) == 0x050f, "the slots end in 0f 05");
+
+/* The instruction a site's jump replaced, which the fast path performs
+ * before the call. */
+enum {
+  SITE_MOV_EAX = 1, /* b8 imm32: mov $NR, %eax (the number is known) */
+  SITE_MOV_R9 = 2,  /* 4c 8b 4c 24 08: mov 0x8(%rsp), %r9, glibc's
+                       syscall(3) (the number is in rax) */
+};
+
+struct fast_site {
+  uint64_t site; /* address of the rewritten instruction; 0: slot free */
+  uint32_t nr;   /* SITE_MOV_EAX */
+  uint8_t kind;
+  int prot; /* the guest protection of the site's pages */
+};
+
+/* Private to the host process (a fork's child gets a copy). */
+static struct {
+  bool wanted;         /* --no-fast-path clears it */
+  bool usable;         /* the CPU allows it (plat_fast_setup) */
+  bool table;          /* the table is mapped in this process */
+  bool off;            /* a guest mapping took the table's place */
+  uint32_t xsave_size; /* XSAVE area for XCR0 */
+  uint64_t xcr0;
+  uint64_t lo, hi; /* every site lies in [lo, hi) */
+  int used;        /* slots below this may be in use */
+  struct fast_site sites[FAST_SLOTS];
+} g_fast = {.wanted = true};
+
+void plat_linux_set_fast_path(bool on) {
+  g_fast.wanted = on;
+}
+
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+  __asm__ volatile("cpuid"
+                   : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                   : "a"(leaf), "c"(sub));
+}
+
+/* Before lockdown: can this CPU save the guest's FPU state the way the
+ * kernel saves it in a signal frame (XSAVE, standard format), within
+ * the thread block? */
+void plat_fast_setup(void) {
+  uint32_t r[4];
+  cpuid(0, 0, r);
+  if (r[0] < 0xd)
+    return;
+  cpuid(1, 0, r);
+  if (!(r[2] & (1u << 27))) /* OSXSAVE */
+    return;
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  cpuid(0xd, 0, r);
+  uint32_t size = r[1]; /* for the features enabled in XCR0 */
+  if (size < 576 || XSAVE_OFFSET + size + 4 > 4096)
+    return;
+  g_fast.xcr0 = ((uint64_t)hi << 32) | lo;
+  g_fast.xsave_size = size;
+  g_fast.usable = true;
+}
+
+bool plat_fast_enabled(void) {
+  return g_fast.wanted && g_fast.usable && !g_fast.off;
+}
+
+/* A new thread block: where the fast path saves the guest's state. The
+ * XSAVE area carries the software bytes the kernel writes in a signal
+ * frame, so the shim copies it into the guest's frames like a host one. */
+void plat_fast_thread_init(struct plat_thread *t) {
+  t->fast_stack = (uint64_t)(uintptr_t)t->stack_lo + t->stack_size;
+  t->fast_xsave = (uint64_t)(uintptr_t)t + XSAVE_OFFSET;
+  if (!g_fast.usable)
+    return;
+  uint32_t *sw = (uint32_t *)(uintptr_t)(t->fast_xsave + 464);
+  sw[0] = FP_XSTATE_MAGIC1;
+  sw[1] = g_fast.xsave_size + 4; /* extended_size */
+  sw[2] = (uint32_t)g_fast.xcr0; /* xfeatures */
+  sw[3] = (uint32_t)(g_fast.xcr0 >> 32);
+  sw[4] = g_fast.xsave_size;
+  *(uint32_t *)(uintptr_t)(t->fast_xsave + g_fast.xsave_size) =
+      FP_XSTATE_MAGIC2;
+}
+
+/* Each thread's gs base is its block, before it first runs guest code. */
+void plat_fast_thread_enter(struct plat_thread *t) {
+  if (!g_fast.wanted || !g_fast.usable || t->gs_set)
+    return;
+  long r = hsys2(HNR_arch_prctl, LINUX_ARCH_SET_GS, t);
+  if (r < 0)
+    plat_die("internal error: cannot set the gs base", (uint64_t)-r);
+  t->gs_set = true;
+}
+
+uint32_t plat_fast_fpstate_size(void) {
+  return g_fast.xsave_size + 4;
+}
+
+static bool excluded(uint64_t nr) {
+  switch (nr) {
+  case 15:  /* rt_sigreturn: a whole context from guest memory */
+  case 56:  /* clone */
+  case 57:  /* fork */
+  case 58:  /* vfork */
+  case 59:  /* execve */
+  case 322: /* execveat */
+  case 435: /* clone3 */
+    return true;
+  default:
+    return nr >= 1024;
+  }
+}
+
+static bool is_prefix(uint8_t b) {
+  return (b >= 0x40 && b <= 0x4f) || b == 0x66 || b == 0x67 || b == 0xf0 ||
+         b == 0xf2 || b == 0xf3 || b == 0x26 || b == 0x2e || b == 0x36 ||
+         b == 0x3e || b == 0x64 || b == 0x65;
+}
+
+/* Write len bytes of guest code at addr, whose pages have guest
+ * protection prot, making them writable for the moment. */
+static bool code_write(uint64_t addr, const uint8_t *bytes, size_t len,
+                       int prot) {
+  uint64_t first = addr & ~4095ull;
+  uint64_t span = ((addr + len + 4095) & ~4095ull) - first;
+  bool writable = prot & LINUX_PROT_WRITE;
+  if (!writable &&
+      hsys3(HNR_mprotect, first, span, (prot & 7) | PROT_READ | PROT_WRITE) < 0)
+    return false;
+  volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
+  for (size_t i = 0; i < len; i++)
+    p[i] = bytes[i];
+  if (!writable && hsys3(HNR_mprotect, first, span, prot & 7) < 0)
+    plat_die("internal error: cannot restore a code page's protection", first);
+  return true;
+}
+
+static bool map_table(void) {
+  if (!moat_mm_range_free(FAST_TABLE, FAST_TABLE_SIZE))
+    return false;
+  long r = hsys6(HNR_mmap, FAST_TABLE, FAST_TABLE_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  if (r != (long)FAST_TABLE)
+    return false;
+  uint64_t *slot = (uint64_t *)(uintptr_t)FAST_TABLE;
+  for (int k = 0; k < FAST_SLOTS; k++)
+    slot[k] = (uint64_t)(uintptr_t)plat_fast_thunks + 16ull * (uint64_t)k;
+  hsys3(HNR_mprotect, FAST_TABLE, FAST_TABLE_SIZE, PROT_READ);
+  g_fast.table = true;
+  return true;
+}
+
+/* A guest system call trapped; call is the address after its `syscall`.
+ * Rewrite the site when it has the shape above. */
+static int site_kind(const volatile uint8_t *p, uint64_t nr) {
+  uint32_t imm = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+                 (uint32_t)p[4] << 24;
+  if (p[5] != 0x0f || p[6] != 0x05 || is_prefix(p[-1]))
+    return 0;
+  if (p[0] == 0xb8 && imm == nr && !excluded(nr))
+    return SITE_MOV_EAX;
+  if (p[0] == 0x4c && p[1] == 0x8b && p[2] == 0x4c && p[3] == 0x24 &&
+      p[4] == 0x08)
+    return SITE_MOV_R9;
+  return 0;
+}
+
+void plat_fast_trap(uint64_t call, uint64_t nr) {
+  if (!plat_fast_enabled() || call < 4096 + FAST_SITE_LEN + 1)
+    return;
+  uint64_t site = call - FAST_SITE_LEN;
+  const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)site;
+  /* The `syscall` at call - 2 just ran, so its page is mapped and
+   * readable: when the bytes before it share that page, look at their
+   * shape before asking anything (most traps are no site to rewrite). */
+  bool same_page = ((site - 1) >> 12) == ((call - 1) >> 12);
+  if (same_page && !site_kind(p, nr))
+    return;
+  /* The byte before the site too: it must be no prefix of it. */
+  int prot = moat_mm_code_prot(site - 1, FAST_SITE_LEN + 1);
+  if (prot < 0 || plat_thread_count() != 1)
+    return;
+  int kind = site_kind(p, nr);
+  if (!kind)
+    return;
+  int slot = -1;
+  for (int k = 0; k < g_fast.used && slot < 0; k++)
+    if (!g_fast.sites[k].site)
+      slot = k;
+  if (slot < 0) {
+    if (g_fast.used == FAST_SLOTS)
+      return;
+    slot = g_fast.used;
+  }
+  if (!g_fast.table && !map_table())
+    return;
+  uint64_t entry = FAST_TABLE + 8ull * (uint64_t)slot;
+  uint8_t jmp[FAST_PATCH_LEN] = {0xff, 0x24, 0x25, (uint8_t)entry,
+                                 (uint8_t)(entry >> 8)};
+  g_fast.sites[slot] = (struct fast_site){
+      .site = site, .nr = (uint32_t)nr, .kind = (uint8_t)kind, .prot = prot};
+  if (!code_write(site, jmp, FAST_PATCH_LEN, prot)) {
+    g_fast.sites[slot].site = 0;
+    return;
+  }
+  plat_count_entry(PE_SITES);
+  if (slot == g_fast.used)
+    g_fast.used++;
+  if (!g_fast.lo || site < g_fast.lo)
+    g_fast.lo = site;
+  if (site + FAST_SITE_LEN > g_fast.hi)
+    g_fast.hi = site + FAST_SITE_LEN;
+}
+
+/* Rewrite every site back (the table is about to go). Their pages are
+ * still mapped: a site goes from the table as soon as its page does. */
+static void unpatch_all(void) {
+  for (int k = 0; k < g_fast.used; k++) {
+    struct fast_site *s = &g_fast.sites[k];
+    if (!s->site)
+      continue;
+    uint8_t mov[FAST_PATCH_LEN] = {0xb8, (uint8_t)s->nr, (uint8_t)(s->nr >> 8),
+                                   0, 0};
+    if (s->kind == SITE_MOV_R9) {
+      static const uint8_t r9[FAST_PATCH_LEN] = {0x4c, 0x8b, 0x4c, 0x24, 0x08};
+      __builtin_memcpy(mov, r9, FAST_PATCH_LEN);
+    }
+    const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)s->site;
+    if ((s->prot & (LINUX_PROT_READ | LINUX_PROT_EXEC)) && p[0] == 0xff &&
+        p[1] == 0x24 && p[2] == 0x25)
+      code_write(s->site, mov, FAST_PATCH_LEN, s->prot);
+    s->site = 0;
+  }
+  g_fast.used = 0;
+}
+
+/* Guest memory [addr, addr + len) is about to be unmapped or replaced:
+ * forget the sites there; when it covers the table, the guest is taking
+ * that place: every site goes back to a plain `syscall` first. */
+void plat_fast_range_gone(uint64_t addr, uint64_t len) {
+  uint64_t end = addr + len;
+  if (g_fast.table && addr < FAST_TABLE + FAST_TABLE_SIZE && end > FAST_TABLE) {
+    unpatch_all();
+    g_fast.table = false;
+    g_fast.off = true;
+    return;
+  }
+  if (!g_fast.used || end <= g_fast.lo || addr >= g_fast.hi)
+    return;
+  for (int k = 0; k < g_fast.used; k++) {
+    struct fast_site *s = &g_fast.sites[k];
+    if (s->site && s->site < end && s->site + FAST_SITE_LEN > addr)
+      s->site = 0;
+  }
+}
+
+/* The guest changed the protection of [addr, addr + len). */
+void plat_fast_range_protect(uint64_t addr, uint64_t len, int prot) {
+  uint64_t end = addr + len;
+  if (!g_fast.used || end <= g_fast.lo || addr >= g_fast.hi)
+    return;
+  for (int k = 0; k < g_fast.used; k++) {
+    struct fast_site *s = &g_fast.sites[k];
+    if (s->site && s->site < end && s->site + FAST_SITE_LEN > addr)
+      s->prot = prot;
+  }
+}
+
+/* Perform the instruction slot k's jump replaced, on r (the guest's
+ * registers at the jump), and say what comes next: FAST_RUN, the system
+ * call runs here and returns to *ret; FAST_TRAP, r is at the site's
+ * `syscall` (a number that must trap); FAST_FAULT, the instruction's
+ * load faults at *ret (r is at the site); FAST_NONE, the slot names no
+ * site. */
+int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t *ret) {
+  if (slot >= FAST_SLOTS || !g_fast.sites[slot].site)
+    return FAST_NONE;
+  const struct fast_site *s = &g_fast.sites[slot];
+  *ret = s->site + FAST_SITE_LEN;
+  if (s->kind == SITE_MOV_EAX) {
+    r->rax = s->nr;
+    return FAST_RUN;
+  }
+  uint64_t v, at = r->rsp + 8;
+  if (rt_ucopy(&v, (const void *)(uintptr_t)at, 8)) {
+    r->rip = s->site;
+    *ret = at;
+    return FAST_FAULT;
+  }
+  r->r9 = v;
+  if (!excluded(r->rax))
+    return FAST_RUN;
+  r->rip = s->site + FAST_SITE_LEN - 2;
+  return FAST_TRAP;
+}
+
+/* A signal stopped the thread on its way into or out of the fast path,
+ * while its stack was still the guest's (fast.S): make regs what the
+ * guest's own state is. On the way in, the guest has not made its
+ * system call: it is at its `syscall` with rax = NR. On the way out, it
+ * is at its return address. */
+void plat_fast_window(const struct plat_thread *t, struct moat_regs *r) {
+  uint64_t rip = r->rip;
+  unsigned slot;
+  if (rip == (uint64_t)(uintptr_t)plat_fast_exit_jmp) {
+    r->rip = t->fast_rip;
+    return;
+  }
+  if (rip >= (uint64_t)(uintptr_t)plat_fast_thunks &&
+      rip < (uint64_t)(uintptr_t)plat_fast_thunks_end)
+    slot = (unsigned)((rip - (uint64_t)(uintptr_t)plat_fast_thunks) / 16);
+  else if (rip >= (uint64_t)(uintptr_t)plat_fast_common &&
+           rip < (uint64_t)(uintptr_t)plat_fast_switched)
+    slot = (unsigned)r->rcx;
+  else
+    return;
+  if (slot >= FAST_SLOTS || !g_fast.sites[slot].site)
+    return;
+  /* The jump has not been taken: the guest is at the site. */
+  r->rip = g_fast.sites[slot].site;
+}
