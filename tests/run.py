@@ -370,7 +370,7 @@ def run_pty(argv, env, timeout=60):
     return Proc(argv, out, err, status, timed_out)
 
 
-def guest_test(libc, name):
+def guest_test(libc, name, opts=()):
     def body(ctx):
         ctx.need_moat()
         d = os.path.join(ctx.build, "guest", libc)
@@ -386,10 +386,48 @@ def guest_test(libc, name):
                                                       "sigpipe"):
             fail("the native run itself crashed (status %d): %s" % (
                 native.status, show(native.stderr)))
-        moat = runner(ctx.moat_run("--mount", d + ":/t:ro", "--",
+        moat = runner(ctx.moat_run(*opts, "--mount", d + ":/t:ro", "--",
                                    "/t/" + name, *args), env=None)
-        compare("%s: native vs moat" % name, native, moat)
+        compare("%s: native vs moat %s" % (name, " ".join(opts)), native,
+                moat)
     return body
+
+
+# Guest programs also run with every system call trapped (moat run
+# --no-fast-path): the fast path must change nothing a program sees.
+TRAP_ONLY = ("fastpath", "signals", "sig_frames", "sig_altstack", "sig_cross",
+             "futex", "pt_condvar_ring", "proc_fork", "fileio", "poll_epoll",
+             "unix_socketpair", "vsyscall_vdso")
+
+
+def fast_path_used(ctx):
+    """--stats counts the entries: a python3 loop of 20000 getppid calls
+    enters moat through rewritten sites, and through none with
+    --no-fast-path (the same program, the same output)."""
+    ctx.need_moat()
+    code = "import os\nfor i in range(20000): os.getppid()\nprint('done')"
+    counts = {}
+    for opts in ((), ("--no-fast-path",)):
+        r = run(ctx.moat_run("--stats", *opts, "--", "/usr/bin/python3",
+                             "-c", code))
+        if r.status != 0 or r.stdout.strip() != b"done":
+            fail("python3 %s: status %d, %s" % (" ".join(opts), r.status,
+                                                 show(r.stdout + r.stderr)))
+        got = {}
+        for line in r.stderr.decode(errors="replace").splitlines():
+            parts = line.split()
+            if line.startswith("  fast path"):
+                got["fast"] = int(parts[-1])
+            elif line.startswith("  trap (SIGSYS)"):
+                got["trap"] = int(parts[-1])
+            elif line.startswith("  sites rewritten"):
+                got["sites"] = int(parts[-1])
+        counts[opts] = got
+    on, off = counts[()], counts[("--no-fast-path",)]
+    if on.get("fast", 0) < 20000 or on.get("sites", 0) < 1:
+        fail("fast path not used: %s" % on)
+    if off.get("fast", -1) != 0 or off.get("trap", 0) < 20000:
+        fail("--no-fast-path still used it: %s" % off)
 
 
 # ---------------------------------------------------------------------------
@@ -1384,6 +1422,39 @@ def sec_moat_jump(ctx):
             fail("%s: status %d (expected %d)\noutput:\n%s\nexpected:\n%s"
                  "stderr:\n%s" % (" ".join(args) or "with handlers",
                                   p.status, status, out, out_want, err))
+
+
+def sec_fast_forge(ctx):
+    """The system call fast path, attacked by a guest that reads its table
+    (security/fastforge.c): a jump to an unused slot's thunk or to the
+    common entry with a slot number past the table is the guest's SIGILL;
+    a store into the table is its SIGSEGV; mprotect of the table is ENOMEM
+    (no guest mapping is there) and arch_prctl(ARCH_SET_GS) EPERM, and
+    sites keep working after both; moat reports no internal fault. The
+    control jumps to the slot of a site of its own with rax garbage: the
+    site's getppid runs and returns (the path the attacks use is live);
+    natively there is no table at all."""
+    ctx.need_moat()
+    exe = security_bin(ctx, "fastforge")
+    native = run([exe])
+    if native.stdout != b"no table (signal 11)\n":
+        fail("native run: %s" % show(native.stdout + native.stderr))
+    found = "table found, own site's slot found\n"
+    for case, status, out in (
+            ("control", 0, "control: getppid ok\n"),
+            ("forge-slot", 128 + 4, "forge-slot: jumping\n"),
+            ("forge-common", 128 + 4, "forge-common: jumping\n"),
+            ("write-table", 128 + 11, "write-table: storing\n"),
+            ("protect-table", 0, "protect-table: ENOMEM\ngetppid after: ok\n"),
+            ("set-gs", 0, "set-gs: EPERM\ngetppid after: ok\n")):
+        p = run(ctx.moat_run("--mount", os.path.dirname(exe) + ":/t:ro", "--",
+                             "/t/fastforge", case))
+        got = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if p.status != status or got != found + out or "internal" in err:
+            fail("%s: status %d (expected %d)\noutput:\n%s\nexpected:\n%s%s"
+                 "stderr:\n%s" % (case, p.status, status, got, found, out,
+                                  err))
 
 
 def sec_host_files(ctx):
@@ -3423,6 +3494,10 @@ def register_all(ctx):
         _, names = guest_names(ctx, libc)
         for name in names:
             register("guest/%s/%s" % (libc, name), guest_test(libc, name))
+    for name in TRAP_ONLY:
+        register("trap/glibc/%s" % name,
+                 guest_test("glibc", name, ("--no-fast-path",)))
+    register("fastpath/used-by-python", fast_path_used)
     for case, steps in cases.CASES.items():
         register("busybox/" + case, busybox_test(case, steps))
     for name in shell_cases.SCRIPTS:
@@ -3446,6 +3521,7 @@ def register_all(ctx):
     register("security/raw-syscall-instruction", sec_raw_syscall)
     register("security/gate-jump-killed", sec_gate)
     register("security/moat-code-jump-is-guest", sec_moat_jump)
+    register("security/fast-path-forged-entries", sec_fast_forge)
     register("security/host-files-unreachable", sec_host_files)
     register("security/mount-escapes", sec_mount_escape)
     register("security/fork-bomb", bomb_test("fork", [

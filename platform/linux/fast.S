@@ -68,7 +68,7 @@ plat_fast_common:
 	movq %rsp, %gs:PLAT_T_RSP
 	movq %gs:PLAT_T_STACK, %rsp
 plat_fast_switched:
-	subq $REGS_SIZE, %rsp
+	leaq -REGS_SIZE(%rsp), %rsp	/* lea: the guest's flags are not saved yet */
 	movq %r8, R_R8(%rsp)
 	movq %r9, R_R9(%rsp)
 	movq %r10, R_R10(%rsp)

@@ -1,0 +1,279 @@
+/* What a rewritten system call site must keep of the `syscall`
+ * instruction's contract (moat's fast path, platform/linux/fastpath.c),
+ * compared with the native run: the result, rcx = the return address,
+ * r11 = rflags and every other register (flags, the red zone below the
+ * stack pointer, the SSE registers) unchanged; signal handlers that
+ * clobber the FPU in between; SA_RESTART and EINTR; a jump straight to
+ * the `syscall` of a site; a mapping placed over any address moat might
+ * use; fork and threads running the same sites. Sites are written as
+ * `mov $NR, %eax; syscall`, the shape the fast path rewrites, and each
+ * runs many times (the first run traps and rewrites it). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include "guest.h"
+
+/* getppid through the site shape, returning rcx and r11 as the
+ * instruction left them and whether CF survived. */
+static long site_getppid(uint64_t *rcx, uint64_t *r11, uint64_t *ret_addr,
+                         int *cf) {
+  long r;
+  uint64_t c, f, at;
+  unsigned char carry;
+  __asm__ volatile("lea 1f(%%rip), %[at]\n\t"
+                   "stc\n\t"
+                   "movl $110, %%eax\n\t"
+                   "syscall\n"
+                   "1:\n\t"
+                   "setc %[carry]\n\t"
+                   "mov %%r11, %[f]\n\t"
+                   : "=a"(r), "=c"(c), [f] "=&r"(f), [at] "=&r"(at),
+                     [carry] "=&r"(carry)
+                   :
+                   : "r11", "memory", "cc");
+  *rcx = c;
+  *r11 = f;
+  *ret_addr = at;
+  *cf = carry;
+  return r;
+}
+
+/* write(2) through the site shape. */
+static long site_write(int fd, const void *buf, size_t len) {
+  long r;
+  __asm__ volatile("movl $1, %%eax\n\tsyscall"
+                   : "=a"(r)
+                   : "D"((long)fd), "S"(buf), "d"(len)
+                   : "rcx", "r11", "memory");
+  return r;
+}
+
+/* read(2) through the site shape. */
+static long site_read(int fd, void *buf, size_t len) {
+  long r;
+  __asm__ volatile("movl $0, %%eax\n\tsyscall"
+                   : "=a"(r)
+                   : "D"((long)fd), "S"(buf), "d"(len)
+                   : "rcx", "r11", "memory");
+  return r;
+}
+
+/* The red zone: 128 bytes below rsp that a leaf function may use and a
+ * system call must not touch. */
+static int red_zone_kept(void) {
+  long bad;
+  __asm__ volatile("movq $0x1111, -8(%%rsp)\n\t"
+                   "movq $0x2222, -64(%%rsp)\n\t"
+                   "movq $0x3333, -128(%%rsp)\n\t"
+                   "movl $110, %%eax\n\t"
+                   "syscall\n\t"
+                   "xorl %%eax, %%eax\n\t"
+                   "cmpq $0x1111, -8(%%rsp)\n\t"
+                   "setne %%al\n\t"
+                   "cmpq $0x2222, -64(%%rsp)\n\t"
+                   "setne %%cl\n\t"
+                   "orb %%cl, %%al\n\t"
+                   "cmpq $0x3333, -128(%%rsp)\n\t"
+                   "setne %%cl\n\t"
+                   "orb %%cl, %%al\n\t"
+                   : "=a"(bad)
+                   :
+                   : "rcx", "r11", "memory", "cc");
+  return !bad;
+}
+
+/* xmm6 and xmm7 hold values across a site while signal handlers that
+ * use the FPU run in between. */
+static volatile sig_atomic_t g_alarms;
+static volatile double g_sink;
+
+static void clobber_fpu(int sig) {
+  double x = 1.5;
+  for (int i = 0; i < 50; i++)
+    x = x * 1.0001 + (double)i;
+  g_sink = x;
+  __asm__ volatile("pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7" ::
+                       : "xmm6", "xmm7");
+  g_alarms++;
+}
+
+static int fpu_kept(int rounds) {
+  int bad = 0;
+  for (int i = 0; i < rounds; i++) {
+    uint64_t lo = 0x0123456789abcdefull + (uint64_t)i, hi = ~lo, olo, ohi;
+    __asm__ volatile("movq %[lo], %%xmm6\n\t"
+                     "movq %[hi], %%xmm7\n\t"
+                     "movl $110, %%eax\n\t"
+                     "syscall\n\t"
+                     "movq %%xmm6, %[olo]\n\t"
+                     "movq %%xmm7, %[ohi]\n\t"
+                     : [olo] "=r"(olo), [ohi] "=r"(ohi)
+                     : [lo] "r"(lo), [hi] "r"(hi)
+                     : "rax", "rcx", "r11", "xmm6", "xmm7", "memory");
+    if (olo != lo || ohi != hi)
+      bad++;
+  }
+  return bad;
+}
+
+static volatile sig_atomic_t g_usr1;
+static void on_usr1(int sig) { g_usr1++; }
+
+/* A read blocked at a site is interrupted by a signal: with SA_RESTART it
+ * goes on (through the site's `syscall`), without it fails with EINTR. */
+static void restart_case(int restart) {
+  int p[2];
+  if (pipe(p) < 0)
+    return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = restart ? SA_RESTART : 0;
+  sigaction(SIGUSR1, &sa, NULL);
+  g_usr1 = 0;
+  pid_t parent = getpid();
+  pid_t child = fork();
+  if (child == 0) {
+    /* The signal comes while the parent sleeps in its read; the byte
+     * (with SA_RESTART) after it: the output is the same whichever the
+     * parent sees first. */
+    wait_sleeping(parent);
+    kill(parent, SIGUSR1);
+    if (restart) {
+      usleep(2000);
+      site_write(p[1], "x", 1);
+    }
+    _exit(0);
+  }
+  char c = 0;
+  long r = site_read(p[0], &c, 1);
+  int st;
+  waitpid(child, &st, 0);
+  if (r < 0)
+    printf("restart=%d: read %s, handler ran %d\n", restart, errname((int)-r),
+           (int)g_usr1);
+  else
+    printf("restart=%d: read %ld '%c', handler ran %d\n", restart, r, c,
+           (int)g_usr1);
+  close(p[0]);
+  close(p[1]);
+}
+
+/* A jump to the `syscall` of a site with rax set, as a retry loop does. */
+static long jump_to_syscall(void) {
+  long r;
+  __asm__ volatile("movl $110, %%eax\n\t"
+                   "jmp 2f\n\t"
+                   "1:\n\t"
+                   "movl $110, %%eax\n\t"
+                   "2:\n\t"
+                   "syscall\n\t"
+                   : "=a"(r)
+                   :
+                   : "rcx", "r11", "memory");
+  return r;
+}
+
+static void *thread_main(void *arg) {
+  long *ok = arg;
+  for (int i = 0; i < 2000; i++) {
+    uint64_t c, f, at;
+    int cf;
+    if (site_getppid(&c, &f, &at, &cf) == getppid())
+      (*ok)++;
+  }
+  return NULL;
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  long want = getppid();
+  int same = 0, rcx_ok = 0, cf_ok = 0, r11_ok = 0;
+  for (int i = 0; i < 1000; i++) {
+    uint64_t c, f, at;
+    int cf;
+    if (site_getppid(&c, &f, &at, &cf) == want)
+      same++;
+    rcx_ok += c == at;
+    cf_ok += cf == 1;
+    r11_ok += (f & 1) == 1; /* CF was set when the call was made */
+  }
+  printf("getppid: %d of 1000 right, rcx %d, r11 %d, CF kept %d\n", same,
+         rcx_ok, r11_ok, cf_ok);
+
+  int zone = 0;
+  for (int i = 0; i < 100; i++)
+    zone += red_zone_kept();
+  printf("red zone kept: %d of 100\n", zone);
+
+  /* Signals that clobber the FPU arrive every 200 us while the loop runs
+   * its site. */
+  signal(SIGALRM, clobber_fpu);
+  struct itimerval it = {{0, 200}, {0, 200}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  int bad = fpu_kept(200000);
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, NULL);
+  signal(SIGALRM, SIG_DFL);
+  printf("fpu: %d rounds changed, alarms %s\n", bad,
+         g_alarms > 0 ? "came" : "never came");
+
+  restart_case(1);
+  restart_case(0);
+
+  printf("jump to syscall: %s\n", jump_to_syscall() == want ? "ok" : "wrong");
+
+  pid_t child = fork();
+  if (child == 0) {
+    long ok = 0;
+    for (int i = 0; i < 1000; i++) {
+      uint64_t c, f, r;
+      int cf;
+      ok += site_getppid(&c, &f, &r, &cf) > 0;
+    }
+    _exit(ok == 1000 ? 0 : 1);
+  }
+  int st;
+  waitpid(child, &st, 0);
+  printf("fork child: %s\n",
+         WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "wrong");
+
+  pthread_t th[4];
+  long ok[4] = {0};
+  for (int i = 0; i < 4; i++)
+    pthread_create(&th[i], NULL, thread_main, &ok[i]);
+  long total = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    total += ok[i];
+  }
+  printf("threads: %ld of 8000 right\n", total);
+  /* A mapping at addresses moat might use for itself (the fast path's
+   * table lies at 0x050f0000): the guest's own, and sites still work. */
+  size_t len = 1 << 20;
+  char *at = mmap((void *)0x05000000, len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  if (at == MAP_FAILED) {
+    printf("mmap fixed: %s\n", errname(errno));
+  } else {
+    memset(at, 0x5a, len);
+    unsigned sum = 0;
+    for (size_t i = 0; i < len; i += 4096)
+      sum += (unsigned char)at[i];
+    uint64_t c, f, r;
+    int cf;
+    long got = 0;
+    for (int i = 0; i < 100; i++)
+      got += site_getppid(&c, &f, &r, &cf) == want;
+    printf("mmap fixed: sum %u, getppid after: %ld of 100, write %ld\n", sum,
+           got, site_write(1, "", 0));
+    munmap(at, len);
+  }
+
+  return 0;
+}
