@@ -1375,15 +1375,11 @@ int moat_mm_code_prot(uint64_t addr, size_t len) {
   if (len == 0 || end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return -1;
   rt_lock(&g_mm.lock);
-  for (struct vma *v = g_mm.head; v; v = v->next) {
-    if (v->end <= addr)
-      continue;
-    if (v->start <= addr && end <= v->end &&
-        !(v->flags & (VMA_SHARED | VMA_SHM)) && (v->prot & LINUX_PROT_EXEC) &&
-        vma_hole(v) >= end)
-      prot = v->prot;
-    break;
-  }
+  struct vma *v = vma_find(addr);
+  if (v && v->start <= addr && end <= v->end &&
+      !(v->flags & (VMA_SHARED | VMA_SHM)) && (v->prot & LINUX_PROT_EXEC) &&
+      vma_hole(v) >= end)
+    prot = v->prot;
   rt_unlock(&g_mm.lock);
   return prot;
 }
