@@ -32,8 +32,8 @@ static long site_getppid(uint64_t *rcx, uint64_t *r11, uint64_t *ret_addr,
                    "1:\n\t"
                    "setc %[carry]\n\t"
                    "mov %%r11, %[f]\n\t"
-                   : "=a"(r), "=c"(c), [f] "=&r"(f), [at] "=&r"(at),
-                     [carry] "=&r"(carry)
+                   : "=a"(r),
+                     "=c"(c), [f] "=&r"(f), [at] "=&r"(at), [carry] "=&r"(carry)
                    :
                    : "r11", "memory", "cc");
   *rcx = c;
@@ -122,7 +122,9 @@ static int fpu_kept(int rounds) {
 }
 
 static volatile sig_atomic_t g_usr1;
-static void on_usr1(int sig) { g_usr1++; }
+static void on_usr1(int sig) {
+  g_usr1++;
+}
 
 /* A read blocked at a site is interrupted by a signal: with SA_RESTART it
  * goes on (through the site's `syscall`), without it fails with EINTR. */

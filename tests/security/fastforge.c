@@ -33,7 +33,9 @@ static long site_getppid(void) {
 }
 
 static sigjmp_buf g_env;
-static void on_sig(int sig) { siglongjmp(g_env, sig); }
+static void on_sig(int sig) {
+  siglongjmp(g_env, sig);
+}
 
 /* The site above, rewritten: ff 24 25 + the low bytes of its slot. */
 static long site_slot(void) {
@@ -77,8 +79,7 @@ int main(int argc, char **argv) {
                      "call *%%rdx\n\t"
                      : "=a"(r), "+d"(target)
                      :
-                     : "rcx", "rsi", "rdi", "r8", "r9", "r10", "r11",
-                       "memory");
+                     : "rcx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
     printf("control: getppid %s\n", r == want ? "ok" : "wrong");
     return 0;
   }
