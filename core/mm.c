@@ -210,8 +210,10 @@ static void charge_settle(void) {
   g_mm.settled = want;
   g_mm.reserved = 0;
   struct task_host *h = mm_host();
-  if (h)
+  if (h) {
     __atomic_store_n(&h->mem_charge, want, __ATOMIC_SEQ_CST);
+    task_host_note_vm(h, g_mm.total, g_mm.data, want); /* for /proc */
+  }
 }
 
 static void mm_unlock(void) {

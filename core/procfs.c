@@ -1,31 +1,46 @@
 /* procfs: the parts of /proc that ordinary programs read.
  *
- * /proc/self (a symlink to the caller's pid), /proc/<pid>/ for the live
- * processes of the sandbox (exe, fd/, maps, status, stat, comm, cmdline,
- * mounts), and meminfo, cpuinfo, mounts, uptime, version, loadavg,
- * sys/kernel/{hostname,osrelease,ostype,msgmni,msgmax,msgmnb,sem},
- * sys/vm/max_map_count,
- * sysvipc/{msg,sem,shm}. Files are generated when they
- * are opened, from the sandbox's own state only: nothing of the host shows
- * through (the CPU is described generically). /proc/<pid>/exe exists and
- * cmdline is filled once the loader calls moat_set_program. */
+ * /proc/self and /proc/thread-self (symlinks), /proc/<pid>/ for every
+ * process of the sandbox (exe, cwd-less fd/, task/<tid>/, maps, status,
+ * stat, statm, comm, cmdline, environ, limits, mounts, mountinfo,
+ * cgroup), and meminfo, cpuinfo, stat, mounts, uptime, version, loadavg,
+ * sys/kernel/{hostname,domainname,osrelease,ostype,version,pid_max,
+ * threads-max,ngroups_max,cap_last_cap,overflowuid,overflowgid,
+ * random/{boot_id,uuid},msgmni,msgmax,msgmnb,sem}, sys/fs/{file-max,
+ * file-nr,nr_open,pipe-max-size}, sys/vm/{overcommit_memory,
+ * max_map_count}, sysvipc/{msg,sem,shm}. Files are generated when they
+ * are opened, from the sandbox's own state only: nothing of the host
+ * shows through (the CPU is described generically, limits are the
+ * sandbox's, boot_id is drawn at boot). /proc/<pid>/exe exists and
+ * cmdline and environ are filled once the loader calls moat_set_program
+ * and moat_set_environ.
+ *
+ * The fixed part of the tree is built once at boot. A /proc/<pid> or
+ * task/<tid> directory and its files are made at each lookup (fresh
+ * inodes with numbers derived from the ids, freed with their last
+ * reference), so any number of processes and threads show. */
 #include "procfs.h"
 
 #include "devfs.h"
 #include "file.h"
 #include "mm.h"
 #include "moat/moat.h"
+#include "moat/platform.h"
+#include "proc.h"
 #include "rt.h"
 #include "task.h"
 #include "vfs.h"
 
 enum pkind {
-  P_DIR,  /* a fixed directory */
-  P_ROOT, /* /proc: fixed entries and the pids */
-  P_PID,  /* /proc/<pid> */
-  P_SELF, /* the symlink self */
-  P_EXE,  /* /proc/<pid>/exe */
-  P_FILE, /* generated text */
+  P_DIR,         /* a fixed directory */
+  P_ROOT,        /* /proc: fixed entries and the pids */
+  P_PID,         /* /proc/<pid> */
+  P_TASKDIR,     /* /proc/<pid>/task */
+  P_TID,         /* /proc/<pid>/task/<tid> */
+  P_SELF,        /* the symlink self */
+  P_THREAD_SELF, /* the symlink thread-self */
+  P_EXE,         /* /proc/<pid>/exe */
+  P_FILE,        /* generated text */
 };
 
 struct sbuf {
@@ -36,16 +51,19 @@ struct sbuf {
 
 struct pnode;
 typedef void (*gen_fn)(struct pnode *n, struct sbuf *b);
-
-#define MAX_CHILDREN 12
+/* A writable file's handler: the bytes written, all at once. */
+typedef long (*put_fn)(struct pnode *n, const char *buf, size_t len);
 
 struct pnode {
   enum pkind kind;
-  int pid;
+  int pid; /* the process of a /proc/<pid> node, 0 elsewhere */
+  int tid; /* the thread of a task/<tid> node, 0 for the process's */
   gen_fn gen;
-  int nchildren;
-  const char *names[MAX_CHILDREN];
-  struct inode *children[MAX_CHILDREN];
+  put_fn put;
+  /* fixed directories: their entries */
+  int nchildren, cap;
+  const char **names;
+  struct inode **children;
 };
 
 struct gen_file { /* file->private of a generated file */
@@ -55,11 +73,8 @@ struct gen_file { /* file->private of a generated file */
 
 static struct superblock *g_sb;
 static const char *g_root_fs = "rootfs";
-#define MAX_PIDS 16
-static struct {
-  int pid;
-  struct inode *dir;
-} g_pid_dirs[MAX_PIDS];
+static uint64_t g_root_dev; /* generators run under the vfs lock: no vfs_root */
+static char g_boot_id[40];  /* drawn at boot, inherited by every process */
 
 /* ---- text ---- */
 
@@ -89,18 +104,54 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...) {
   }
 }
 
+/* Bytes as they are (NUL-separated lists). */
+static void sb_bytes(struct sbuf *b, const char *src, size_t len) {
+  if (b->oom || !len)
+    return;
+  if (b->len + len > b->cap) {
+    size_t cap = b->len + len;
+    char *nb = krealloc(b->buf, cap);
+    if (!nb) {
+      b->oom = true;
+      return;
+    }
+    b->buf = nb;
+    b->cap = cap;
+  }
+  memcpy(b->buf + b->len, src, len);
+  b->len += len;
+}
+
+/* ---- system-wide files ---- */
+
 static void gen_meminfo(struct pnode *n, struct sbuf *b) {
   uint64_t used, limit;
   mm_usage(&used, &limit);
-  uint64_t free = used < limit ? limit - used : 0;
+  unsigned long long total = limit >> 10, u = used >> 10;
+  unsigned long long free = u < total ? total - u : 0;
+  /* The sandbox's memory is its --memory limit; what it has committed is
+   * in use. No swap, no page cache of its own to report. */
   sb_printf(b,
             "MemTotal:       %8llu kB\nMemFree:        %8llu kB\n"
             "MemAvailable:   %8llu kB\nBuffers:               0 kB\n"
             "Cached:                0 kB\nSwapCached:            0 kB\n"
+            "Active:         %8llu kB\nInactive:              0 kB\n"
+            "Active(anon):   %8llu kB\nInactive(anon):        0 kB\n"
+            "Active(file):          0 kB\nInactive(file):        0 kB\n"
+            "Unevictable:           0 kB\nMlocked:               0 kB\n"
             "SwapTotal:             0 kB\nSwapFree:              0 kB\n"
-            "Shmem:                 0 kB\n",
-            (unsigned long long)(limit >> 10), (unsigned long long)(free >> 10),
-            (unsigned long long)(free >> 10));
+            "Dirty:                 0 kB\nWriteback:             0 kB\n"
+            "AnonPages:      %8llu kB\nMapped:                0 kB\n"
+            "Shmem:                 0 kB\nKReclaimable:          0 kB\n"
+            "Slab:                  0 kB\nSReclaimable:          0 kB\n"
+            "SUnreclaim:            0 kB\nKernelStack:           0 kB\n"
+            "PageTables:            0 kB\nCommitLimit:    %8llu kB\n"
+            "Committed_AS:   %8llu kB\nVmallocTotal:   34359738367 kB\n"
+            "VmallocUsed:           0 kB\nVmallocChunk:          0 kB\n"
+            "HugePages_Total:       0\nHugePages_Free:        0\n"
+            "HugePages_Rsvd:        0\nHugePages_Surp:        0\n"
+            "Hugepagesize:       2048 kB\n",
+            total, free, free, u, u, u, total, u);
 }
 
 /* As many CPUs as the host lets the sandbox run on (moat_cpu_count), and
@@ -117,6 +168,11 @@ static void gen_cpuinfo(struct pnode *n, struct sbuf *b) {
               i, cpus, i, cpus);
 }
 
+static int64_t uptime_ns(void) {
+  int64_t up = rt_now_ns() - (g_task_table ? g_task_table->boot_ns : 0);
+  return up > 0 ? up : 0;
+}
+
 /* The CPU lines are what glibc's get_nprocs counts when there is no
  * /sys; the sandbox keeps no per-CPU times, so they are zero. */
 static void gen_kstat(struct pnode *n, struct sbuf *b) {
@@ -124,8 +180,7 @@ static void gen_kstat(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "cpu  0 0 0 0 0 0 0 0 0 0\n");
   for (int i = 0; i < cpus; i++)
     sb_printf(b, "cpu%d 0 0 0 0 0 0 0 0 0 0\n", i);
-  int64_t boot = rt_realtime_ns() -
-                 (rt_now_ns() - (g_task_table ? g_task_table->boot_ns : 0));
+  int64_t boot = rt_realtime_ns() - uptime_ns();
   sb_printf(b,
             "intr 0\nctxt 0\nbtime %lld\nprocesses %u\nprocs_running 1\n"
             "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
@@ -148,10 +203,46 @@ static void gen_mounts(struct pnode *n, struct sbuf *b) {
     print_mount(b, m);
 }
 
+/* mountinfo: ids in mount order from 1 (the root), each mount's parent
+ * the one whose path is the longest prefix of its own. */
+#define MOUNTINFO_MAX 64
+static void gen_mountinfo(struct pnode *n, struct sbuf *b) {
+  const struct mount *list[MOUNTINFO_MAX];
+  int count = 0;
+  for (const struct mount *m = vfs_mounts(); m && count < MOUNTINFO_MAX;
+       m = m->next)
+    list[count++] = m;
+  uint64_t rdev = g_root_dev;
+  sb_printf(b, "1 0 %u:%u / / rw,relatime shared:1 - %s %s rw\n",
+            VFS_MAJOR(rdev), VFS_MINOR(rdev), g_root_fs, g_root_fs);
+  for (int i = count - 1; i >= 0; i--) {
+    const struct mount *m = list[i];
+    const char *path = m->path ? m->path : "?";
+    size_t best = 0;
+    int parent = 1;
+    for (int j = count - 1; j > i; j--) {
+      const char *pp = list[j]->path ? list[j]->path : "";
+      size_t pl = rt_strlen(pp);
+      if (pl > best && !rt_strncmp(path, pp, pl) &&
+          (path[pl] == '/' || (pl == 1 && pp[0] == '/'))) {
+        best = pl;
+        parent = count - j + 1;
+      }
+    }
+    bool ro = m->sb->flags & VFS_SB_RDONLY;
+    sb_printf(b, "%d %d %u:%u / %s %s,relatime - %s %s %s\n", count - i + 1,
+              parent, VFS_MAJOR(m->sb->dev), VFS_MINOR(m->sb->dev), path,
+              ro ? "ro" : "rw", m->sb->fs_name, m->sb->fs_name,
+              ro ? "ro" : "rw");
+  }
+}
+
+static void gen_cgroup(struct pnode *n, struct sbuf *b) {
+  sb_printf(b, "0::/\n"); /* one cgroup v2 hierarchy, the sandbox at its root */
+}
+
 static void gen_uptime(struct pnode *n, struct sbuf *b) {
-  int64_t up = rt_now_ns() - (g_task_table ? g_task_table->boot_ns : 0);
-  if (up < 0)
-    up = 0;
+  int64_t up = uptime_ns();
   unsigned long long s = (unsigned long long)(up / 1000000000);
   unsigned long long cs = (unsigned long long)(up % 1000000000 / 10000000);
   sb_printf(b, "%llu.%02llu %llu.%02llu\n", s, cs, s, cs);
@@ -163,10 +254,26 @@ static void gen_version(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "%s version %s (moat) %s\n", u.sysname, u.release, u.version);
 }
 
+/* Threads not asleep in the library OS count as running. */
 static void gen_loadavg(struct pnode *n, struct sbuf *b) {
-  int last = g_task_table ? g_task_table->last_pid : 1;
-  sb_printf(b, "0.00 0.00 0.00 1/%u %d\n",
-            g_task_table ? g_task_table->ntasks : 1, last);
+  struct task_table *tt = g_task_table;
+  unsigned running = 0, total = 0;
+  int last = 1;
+  if (tt) {
+    rt_lock(&tt->lock);
+    for (uint32_t i = 0; i < tt->max_tasks; i++) {
+      struct task *t = tt->tasks[i];
+      if (!t)
+        continue;
+      total++;
+      if (!__atomic_load_n(&t->sleeping, __ATOMIC_ACQUIRE))
+        running++;
+    }
+    last = tt->last_pid;
+    rt_unlock(&tt->lock);
+  }
+  sb_printf(b, "0.00 0.00 0.00 %u/%u %d\n", MAX(running, 1u), MAX(total, 1u),
+            last);
 }
 
 /* System V IPC (core/sysv_ipc.c): /proc/sysvipc and the limits. */
@@ -191,25 +298,174 @@ static void gen_hostname(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "%s\n", u.nodename);
 }
 
+static void gen_domainname(struct pnode *n, struct sbuf *b) {
+  struct linux_utsname u;
+  moat_uname(&u);
+  sb_printf(b, "%s\n", u.domainname);
+}
+
 static void gen_osrelease(struct pnode *n, struct sbuf *b) {
   struct linux_utsname u;
   moat_uname(&u);
   sb_printf(b, "%s\n", u.release);
 }
 
-/* The mapping-count limit core/mm.c enforces (Linux's default). */
-static void gen_max_map_count(struct pnode *n, struct sbuf *b) {
-  sb_printf(b, "%llu\n", (unsigned long long)mm_max_map_count());
+static void gen_kversion(struct pnode *n, struct sbuf *b) {
+  struct linux_utsname u;
+  moat_uname(&u);
+  sb_printf(b, "%s\n", u.version);
 }
 
 static void gen_ostype(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "Linux\n");
 }
 
-static const char *comm_of(struct proc *p) {
-  const char *slash = rt_strrchr(p->exe, '/');
-  const char *c = slash ? slash + 1 : p->exe;
-  return *c ? c : "init";
+/* The sandbox's own limits and Linux's constants. */
+#define GEN_NUMBER(name, expr)                                                 \
+  static void name(struct pnode *n, struct sbuf *b) {                          \
+    sb_printf(b, "%llu\n", (unsigned long long)(expr));                        \
+  }
+GEN_NUMBER(gen_pid_max, TASK_PID_MAX)
+GEN_NUMBER(gen_threads_max, g_task_table ? g_task_table->max_tasks : 1)
+GEN_NUMBER(gen_ngroups_max, 65536)
+GEN_NUMBER(gen_cap_last_cap, 40)
+GEN_NUMBER(gen_overflowid, 65534)
+GEN_NUMBER(gen_file_max, 9223372036854775807ull)
+GEN_NUMBER(gen_nr_open, 1048576) /* Linux's default, above every ceiling */
+GEN_NUMBER(gen_pipe_max_size, 1048576)
+/* Strict accounting: mappings are charged against --memory when made
+ * (core/mm.c), as Linux's mode 2. */
+GEN_NUMBER(gen_overcommit, 2)
+GEN_NUMBER(gen_max_map_count, mm_max_map_count()) /* core/mm.c enforces it */
+
+static void gen_file_nr(struct pnode *n, struct sbuf *b) {
+  sb_printf(b, "0\t0\t9223372036854775807\n");
+}
+
+static void print_uuid(struct sbuf *b, const uint8_t r[16]) {
+  static const char hex[] = "0123456789abcdef";
+  char s[37];
+  int at = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      s[at++] = '-';
+    s[at++] = hex[r[i] >> 4];
+    s[at++] = hex[r[i] & 15];
+  }
+  s[at] = 0;
+  sb_printf(b, "%s\n", s);
+}
+
+/* A random (version 4) uuid. */
+static void make_uuid(uint8_t r[16]) {
+  if (plat_random(r, 16) != 0)
+    memset(r, 0, 16);
+  r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+  r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+}
+
+static void gen_uuid(struct pnode *n, struct sbuf *b) {
+  uint8_t r[16];
+  make_uuid(r);
+  print_uuid(b, r);
+}
+
+static void gen_boot_id(struct pnode *n, struct sbuf *b) {
+  sb_printf(b, "%s", g_boot_id);
+}
+
+/* ---- per process and per thread ---- */
+
+/* What a process's files show, copied under its lock. */
+struct psnap {
+  int pid, tid, ppid, pgid, sid, nthreads;
+  char state;
+  bool zombie;
+  char comm[16];
+  struct task_cred cred;
+  uint32_t umask;
+  bool have_umask;
+  uint64_t blocked, pending, shared, ignored, caught;
+  int queued;
+  struct linux_rlimit rlimit[LINUX_RLIMIT_NLIMITS];
+  int64_t start_ns;
+  bool nnp;
+  uint64_t vm_total, vm_data, vm_rss, vm_peak, vm_hwm;
+};
+
+static char thread_state(struct proc *p, struct task *t) {
+  if (p->state == PROC_ZOMBIE)
+    return 'Z';
+  if (p->stopped)
+    return 'T';
+  return __atomic_load_n(&t->sleeping, __ATOMIC_ACQUIRE) ? 'S' : 'R';
+}
+
+/* The process of n (NULL when gone); *out filled for n's thread, or for
+ * the process (its main thread) when n->tid is 0. */
+static struct proc *snapshot(struct pnode *n, struct psnap *out) {
+  struct proc *p = task_find_proc_any(n->pid);
+  if (!p)
+    return NULL;
+  memset(out, 0, sizeof(*out));
+  rt_lock(&p->lock);
+  struct task *t = NULL;
+  if (n->tid) {
+    t = task_find_thread_locked(p, n->tid);
+    if (!t) {
+      rt_unlock(&p->lock);
+      return NULL;
+    }
+  } else {
+    t = task_find_thread_locked(p, p->pid);
+    if (!t)
+      t = p->threads;
+  }
+  out->pid = p->pid;
+  out->tid = n->tid ? n->tid : p->pid;
+  out->ppid = p->ppid;
+  out->pgid = p->pgid;
+  out->sid = p->sid;
+  out->nthreads = p->nthreads;
+  out->zombie = p->state == PROC_ZOMBIE;
+  out->state = t ? thread_state(p, t) : out->zombie ? 'Z' : 'R';
+  if (t)
+    memcpy(out->comm, t->comm, 15);
+  else
+    rt_strlcpy(out->comm, "moat", sizeof(out->comm));
+  out->cred = p->cred;
+  if (p->fs) {
+    out->umask = __atomic_load_n(&p->fs->umask, __ATOMIC_RELAXED);
+    out->have_umask = true;
+  }
+  if (t) {
+    out->blocked = t->sigblocked;
+    out->pending = t->pending.set;
+  }
+  out->shared = p->shared_pending.set;
+  for (int s = 1; s <= 64 && s <= LINUX_NSIG; s++) {
+    uint64_t h = p->sigaction[s - 1].handler;
+    if (h == LINUX_SIG_IGN)
+      out->ignored |= LINUX_SIGBIT(s);
+    else if (h != LINUX_SIG_DFL)
+      out->caught |= LINUX_SIGBIT(s);
+  }
+  out->queued = p->queued;
+  memcpy(out->rlimit, p->rlimit, sizeof(out->rlimit));
+  out->start_ns = p->start_ns;
+  out->nnp = p->no_new_privs;
+  struct task_host *h = p->host;
+  if (h && !out->zombie) {
+    out->vm_total = __atomic_load_n(&h->vm_total, __ATOMIC_RELAXED);
+    out->vm_data = __atomic_load_n(&h->vm_data, __ATOMIC_RELAXED);
+    out->vm_rss = __atomic_load_n(&h->vm_rss, __ATOMIC_RELAXED);
+    out->vm_peak = __atomic_load_n(&h->vm_peak, __ATOMIC_RELAXED);
+    out->vm_hwm = __atomic_load_n(&h->vm_hwm, __ATOMIC_RELAXED);
+  }
+  rt_unlock(&p->lock);
+  out->vm_peak = MAX(out->vm_peak, out->vm_total);
+  out->vm_hwm = MAX(out->vm_hwm, out->vm_rss);
+  return p;
 }
 
 static const char *state_name(char c) {
@@ -230,58 +486,181 @@ static unsigned long long ticks(int64_t ns) {
   return ns > 0 ? (unsigned long long)(ns / 10000000) : 0;
 }
 
-static void gen_status(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc_any(n->pid);
-  if (!p)
-    return;
-  struct task_cred *c = &p->cred;
-  sb_printf(b,
-            "Name:\t%.15s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\n"
-            "Ngid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n"
-            "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\n"
-            "Groups:\t\nThreads:\t%d\nSigQ:\t%d/%llu\n",
-            comm_of(p), state_name(task_proc_state(p)), p->pid, p->pid, p->ppid,
-            c->ruid, c->euid, c->suid, c->fsuid, c->rgid, c->egid, c->sgid,
-            c->fsgid, p->nthreads, p->queued,
-            (unsigned long long)p->rlimit[11 /* SIGPENDING */].rlim_cur);
+static unsigned long long kb(uint64_t bytes) {
+  return (unsigned long long)(bytes >> 10);
 }
 
-/* Fields 14-17 (utime, stime, cutime, cstime): the core has one CPU clock
- * per process (user and system together), all shown as user time. */
+#define CAP_ALL 0x1ffffffffffull /* capabilities 0 .. 40 */
+
+static void gen_status(struct pnode *n, struct sbuf *b) {
+  struct psnap s;
+  if (!snapshot(n, &s))
+    return;
+  struct task_cred *c = &s.cred;
+  sb_printf(b, "Name:\t%s\n", s.comm);
+  if (s.have_umask)
+    sb_printf(b, "Umask:\t%04o\n", s.umask);
+  sb_printf(b,
+            "State:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"
+            "TracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n"
+            "FDSize:\t64\nGroups:\t",
+            state_name(s.state), s.pid, s.tid, s.ppid, c->ruid, c->euid,
+            c->suid, c->fsuid, c->rgid, c->egid, c->sgid, c->fsgid);
+  for (uint32_t i = 0; i < c->ngroups && i < TASK_NGROUPS_MAX; i++)
+    sb_printf(b, "%u ", c->groups[i]);
+  sb_printf(b,
+            "\nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n"
+            "Kthread:\t0\n",
+            s.pid, s.tid, s.pgid, s.sid);
+  if (!s.zombie)
+    sb_printf(b,
+              "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmLck:\t       0 kB\n"
+              "VmPin:\t       0 kB\nVmHWM:\t%8llu kB\nVmRSS:\t%8llu kB\n"
+              "RssAnon:\t%8llu kB\nRssFile:\t       0 kB\n"
+              "RssShmem:\t       0 kB\nVmData:\t%8llu kB\n"
+              "VmStk:\t       0 kB\nVmExe:\t       0 kB\n"
+              "VmLib:\t       0 kB\nVmPTE:\t       0 kB\n"
+              "VmSwap:\t       0 kB\nHugetlbPages:\t       0 kB\n"
+              "CoreDumping:\t0\nTHP_enabled:\t1\n",
+              kb(s.vm_peak), kb(s.vm_total), kb(s.vm_hwm), kb(s.vm_rss),
+              kb(s.vm_rss), kb(s.vm_data));
+  unsigned long long caps = c->euid == 0 ? CAP_ALL : 0;
+  int cpus = moat_cpu_count();
+  sb_printf(b,
+            "Threads:\t%d\nSigQ:\t%d/%llu\nSigPnd:\t%016llx\n"
+            "ShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\n"
+            "SigCgt:\t%016llx\nCapInh:\t0000000000000000\n"
+            "CapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\n"
+            "CapAmb:\t0000000000000000\nNoNewPrivs:\t%d\nSeccomp:\t0\n"
+            "Seccomp_filters:\t0\nCpus_allowed:\t",
+            s.nthreads, s.queued,
+            (unsigned long long)s.rlimit[11 /* SIGPENDING */].rlim_cur,
+            (unsigned long long)s.pending, (unsigned long long)s.shared,
+            (unsigned long long)s.blocked, (unsigned long long)s.ignored,
+            (unsigned long long)s.caught, caps, caps, CAP_ALL, s.nnp ? 1 : 0);
+  /* The mask in 32-bit words, most significant first, comma-separated. */
+  int words = (cpus + 31) / 32;
+  for (int w = words - 1; w >= 0; w--) {
+    int bits = MIN(32, cpus - w * 32);
+    uint32_t v = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    sb_printf(b, w == words - 1 ? "%x" : "%08x", v);
+    if (w)
+      sb_printf(b, ",");
+  }
+  if (cpus > 1)
+    sb_printf(b, "\nCpus_allowed_list:\t0-%d\n", cpus - 1);
+  else
+    sb_printf(b, "\nCpus_allowed_list:\t0\n");
+  sb_printf(b, "Mems_allowed:\t00000001\nMems_allowed_list:\t0\n"
+               "voluntary_ctxt_switches:\t0\n"
+               "nonvoluntary_ctxt_switches:\t0\n");
+}
+
+/* The 52 fields of Linux 6's stat. CPU time: the core has one clock per
+ * process (user and system together), shown as user time. */
 static void gen_stat(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc_any(n->pid);
+  struct psnap s;
+  struct proc *p = snapshot(n, &s);
   if (!p)
     return;
-  char state = task_proc_state(p);
   unsigned long long cpu = ticks(task_proc_cpu_ns(p));
   unsigned long long ccpu =
       ticks(__atomic_load_n(&p->children_cpu_ns, __ATOMIC_ACQUIRE));
+  int64_t boot = g_task_table ? g_task_table->boot_ns : 0;
+  unsigned long long start = ticks(s.start_ns - boot);
+  unsigned long long rsslim =
+      (unsigned long long)s.rlimit[LINUX_RLIMIT_RSS].rlim_cur;
+  int exit_signal = s.tid == s.pid ? LINUX_SIGCHLD : -1;
   sb_printf(b,
-            "%d (%.15s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu 0 %llu 0 20 0 "
-            "%d 0 0 0 0\n",
-            p->pid, comm_of(p), state, p->ppid, p->pgid, p->sid, cpu, ccpu,
-            p->nthreads);
+            "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu 0 %llu 0 20 0 %d 0 "
+            "%llu %llu %llu %llu 0 0 0 0 0 %llu %llu %llu %llu 0 0 0 %d 0 0 "
+            "0 0 0 0 0 0 0 0 0 0 0 0\n",
+            s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, cpu, ccpu,
+            s.nthreads, start, (unsigned long long)s.vm_total,
+            (unsigned long long)(s.vm_rss >> 12), rsslim,
+            (unsigned long long)(s.shared | s.pending) & 0x7fffffffffffffffull,
+            (unsigned long long)s.blocked, (unsigned long long)s.ignored,
+            (unsigned long long)s.caught, exit_signal);
+}
+
+static void gen_statm(struct pnode *n, struct sbuf *b) {
+  struct psnap s;
+  if (!snapshot(n, &s))
+    return;
+  sb_printf(b, "%llu %llu 0 0 0 %llu 0\n",
+            (unsigned long long)(s.vm_total >> 12),
+            (unsigned long long)(s.vm_rss >> 12),
+            (unsigned long long)(s.vm_data >> 12));
 }
 
 static void gen_comm(struct pnode *n, struct sbuf *b) {
-  struct proc *p = task_find_proc_any(n->pid);
-  if (p)
-    sb_printf(b, "%.15s\n", comm_of(p));
+  struct psnap s;
+  if (snapshot(n, &s))
+    sb_printf(b, "%s\n", s.comm);
+}
+
+/* Writing comm renames a thread of the caller's own process (Linux:
+ * EINVAL for another process's). */
+static long put_comm(struct pnode *n, const char *buf, size_t len) {
+  if (!task_current() || proc_current()->pid != n->pid)
+    return -LINUX_EINVAL;
+  int err = task_set_comm(n->tid ? n->tid : n->pid, buf, len);
+  return err < 0 ? err : (long)len;
+}
+
+static const struct {
+  const char *name, *unit;
+} g_limit_names[LINUX_RLIMIT_NLIMITS] = {
+    {"Max cpu time", "seconds"},     {"Max file size", "bytes"},
+    {"Max data size", "bytes"},      {"Max stack size", "bytes"},
+    {"Max core file size", "bytes"}, {"Max resident set", "bytes"},
+    {"Max processes", "processes"},  {"Max open files", "files"},
+    {"Max locked memory", "bytes"},  {"Max address space", "bytes"},
+    {"Max file locks", "locks"},     {"Max pending signals", "signals"},
+    {"Max msgqueue size", "bytes"},  {"Max nice priority", NULL},
+    {"Max realtime priority", NULL}, {"Max realtime timeout", "us"},
+};
+
+static void print_limit(struct sbuf *b, uint64_t v) {
+  if (v == LINUX_RLIM_INFINITY)
+    sb_printf(b, "%-20s ", "unlimited");
+  else
+    sb_printf(b, "%-20llu ", (unsigned long long)v);
+}
+
+static void gen_limits(struct pnode *n, struct sbuf *b) {
+  struct psnap s;
+  if (!snapshot(n, &s))
+    return;
+  sb_printf(b, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit",
+            "Units");
+  for (int i = 0; i < LINUX_RLIMIT_NLIMITS; i++) {
+    sb_printf(b, "%-25s ", g_limit_names[i].name);
+    print_limit(b, s.rlimit[i].rlim_cur);
+    print_limit(b, s.rlimit[i].rlim_max);
+    if (g_limit_names[i].unit)
+      sb_printf(b, "%-10s\n", g_limit_names[i].unit);
+    else
+      sb_printf(b, "\n");
+  }
 }
 
 static void gen_cmdline(struct pnode *n, struct sbuf *b) {
   struct proc *p = task_find_proc(n->pid);
-  if (!p || !p->cmdline_len)
+  if (!p)
     return;
-  /* NUL-separated: copied as bytes, not through printf. */
-  char *nb = krealloc(b->buf, p->cmdline_len);
-  if (!nb) {
-    b->oom = true;
+  rt_lock(&p->lock);
+  sb_bytes(b, p->cmdline, p->cmdline_len);
+  rt_unlock(&p->lock);
+}
+
+static void gen_environ(struct pnode *n, struct sbuf *b) {
+  struct proc *p = task_find_proc(n->pid);
+  if (!p)
     return;
-  }
-  memcpy(nb, p->cmdline, p->cmdline_len);
-  b->buf = nb;
-  b->len = b->cap = p->cmdline_len;
+  rt_lock(&p->lock);
+  sb_bytes(b, p->environ, p->environ_len);
+  rt_unlock(&p->lock);
 }
 
 static int map_line(void *ctx, uint64_t start, uint64_t end, int prot,
@@ -342,7 +721,15 @@ static long gen_read(struct file *file, void *buf, size_t len, uint64_t *pos) {
 
 static long gen_write(struct file *file, const void *buf, size_t len,
                       uint64_t *pos) {
-  return -LINUX_EACCES;
+  struct pnode *n = file->inode->private;
+  if (!n->put)
+    return -LINUX_EACCES;
+  char tmp[64];
+  size_t take = MIN(len, sizeof(tmp));
+  long rc = rt_ucopy_result(take, rt_ucopy(tmp, buf, take));
+  if (rc < 0)
+    return rc;
+  return n->put(n, tmp, take) < 0 ? -LINUX_EINVAL : (long)len;
 }
 
 static const struct file_ops gen_fops = {
@@ -356,7 +743,7 @@ static const struct file_ops gen_fops = {
 
 static const struct inode_ops procfs_iops;
 
-static struct inode *new_node(uint32_t mode, enum pkind kind, int pid,
+static struct inode *new_node(uint32_t mode, enum pkind kind, int pid, int tid,
                               gen_fn gen) {
   struct pnode *n = kzalloc(sizeof(*n));
   struct inode *i = n ? vfs_inode_alloc(g_sb, mode, &procfs_iops,
@@ -368,6 +755,7 @@ static struct inode *new_node(uint32_t mode, enum pkind kind, int pid,
   }
   n->kind = kind;
   n->pid = pid;
+  n->tid = tid;
   n->gen = gen;
   i->private = n;
   return i;
@@ -377,7 +765,19 @@ static int add(struct inode *dir, const char *name, struct inode *child) {
   struct pnode *d = dir->private;
   if (!child)
     return -LINUX_ENOMEM;
-  RT_ASSERT(d->nchildren < MAX_CHILDREN);
+  if (d->nchildren == d->cap) {
+    int cap = d->cap ? d->cap * 2 : 8;
+    const char **names = krealloc(d->names, sizeof(*names) * (size_t)cap);
+    if (!names)
+      return -LINUX_ENOMEM;
+    d->names = names;
+    struct inode **children =
+        krealloc(d->children, sizeof(*children) * (size_t)cap);
+    if (!children)
+      return -LINUX_ENOMEM;
+    d->children = children;
+    d->cap = cap;
+  }
   d->names[d->nchildren] = name;
   d->children[d->nchildren++] = child;
   if (LINUX_S_ISTYPE(child->mode, LINUX_S_IFDIR))
@@ -386,78 +786,88 @@ static int add(struct inode *dir, const char *name, struct inode *child) {
 }
 
 static int add_file(struct inode *dir, const char *name, gen_fn gen) {
-  struct pnode *d = dir->private;
-  return add(dir, name, new_node(LINUX_S_IFREG | 0444, P_FILE, d->pid, gen));
+  return add(dir, name, new_node(LINUX_S_IFREG | 0444, P_FILE, 0, 0, gen));
 }
 
-static struct inode *pid_dir(int pid) {
+static struct inode *add_dir(struct inode *dir, const char *name, int *err) {
+  struct inode *d = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, 0, NULL);
+  if (!*err)
+    *err = add(dir, name, d);
+  return *err ? NULL : d;
+}
+
+/* What a /proc/<pid> and a task/<tid> directory hold. */
+enum pid_what { W_FD, W_EXE, W_TASK, W_FILE };
+static const struct pid_entry {
+  const char *name;
+  enum pid_what what;
+  uint32_t mode;
+  gen_fn gen;
+  put_fn put;
+} g_pid_entries[] = {
+    {"fd", W_FD, LINUX_S_IFDIR | 0500, NULL, NULL},
+    {"exe", W_EXE, LINUX_S_IFLNK | 0777, NULL, NULL},
+    {"task", W_TASK, LINUX_S_IFDIR | 0555, NULL, NULL},
+    {"maps", W_FILE, LINUX_S_IFREG | 0444, gen_maps, NULL},
+    {"status", W_FILE, LINUX_S_IFREG | 0444, gen_status, NULL},
+    {"stat", W_FILE, LINUX_S_IFREG | 0444, gen_stat, NULL},
+    {"statm", W_FILE, LINUX_S_IFREG | 0444, gen_statm, NULL},
+    {"comm", W_FILE, LINUX_S_IFREG | 0644, gen_comm, put_comm},
+    {"cmdline", W_FILE, LINUX_S_IFREG | 0444, gen_cmdline, NULL},
+    {"environ", W_FILE, LINUX_S_IFREG | 0400, gen_environ, NULL},
+    {"limits", W_FILE, LINUX_S_IFREG | 0444, gen_limits, NULL},
+    {"mounts", W_FILE, LINUX_S_IFREG | 0444, gen_mounts, NULL},
+    {"mountinfo", W_FILE, LINUX_S_IFREG | 0444, gen_mountinfo, NULL},
+    {"cgroup", W_FILE, LINUX_S_IFREG | 0444, gen_cgroup, NULL},
+};
+#define NPID_ENTRIES (sizeof(g_pid_entries) / sizeof(g_pid_entries[0]))
+
+/* Inode numbers of the made-on-lookup nodes: apart from the fixed ones
+ * (counted from 1 by vfs_inode_alloc), stable for one id and entry. */
+static uint64_t dyn_ino(int id, bool thread, int entry) {
+  return (1ull << 40) | ((uint64_t)thread << 39) | ((uint64_t)id << 8) |
+         (uint64_t)(entry + 1);
+}
+
+/* The owner of a process's directory and files: its effective ids. */
+static void owner_of(int pid, struct inode *i) {
   struct proc *p = task_find_proc_any(pid);
-  if (!p)
-    return NULL;
-  int free_slot = -1;
-  for (int i = 0; i < MAX_PIDS; i++) {
-    if (g_pid_dirs[i].dir && g_pid_dirs[i].pid == pid)
-      return g_pid_dirs[i].dir;
-    if (!g_pid_dirs[i].dir && free_slot < 0)
-      free_slot = i;
+  if (p) {
+    i->uid = p->cred.euid;
+    i->gid = p->cred.egid;
   }
-  if (free_slot < 0) {
-    /* All slots taken: a slot whose process is gone (reaped) takes the
-     * new pid, its nodes renamed in place (a file already open keeps the
-     * text it was opened with). */
-    for (int i = 0; i < MAX_PIDS && free_slot < 0; i++)
-      if (!task_find_proc_any(g_pid_dirs[i].pid))
-        free_slot = i;
-    if (free_slot < 0)
-      return NULL;
-    struct inode *d = g_pid_dirs[free_slot].dir;
-    struct pnode *dn = d->private;
-    dn->pid = pid;
-    for (int i = 0; i < dn->nchildren; i++) {
-      struct inode *c = dn->children[i];
-      if (c->iops == &procfs_iops) {
-        ((struct pnode *)c->private)->pid = pid;
-      } else { /* fd/ */
-        c->uid = p->cred.euid;
-        c->gid = p->cred.egid;
-      }
-    }
-    d->uid = p->cred.euid;
-    d->gid = p->cred.egid;
-    g_pid_dirs[free_slot].pid = pid;
-    return d;
-  }
-  struct inode *d = new_node(LINUX_S_IFDIR | 0555, P_PID, pid, NULL);
+}
+
+/* A pid or tid directory (tid 0: /proc/<pid>). */
+static struct inode *pid_dir(int pid, int tid) {
+  struct inode *d =
+      new_node(LINUX_S_IFDIR | 0555, tid ? P_TID : P_PID, pid, tid, NULL);
   if (!d)
     return NULL;
-  d->uid = p->cred.euid;
-  d->gid = p->cred.egid;
-  struct inode *fd =
-      vfs_inode_alloc(g_sb, LINUX_S_IFDIR | 0500, &devfs_fd_iops, NULL);
-  if (fd) {
-    fd->uid = d->uid;
-    fd->gid = d->gid;
-  }
-  int err = add(d, "fd", fd);
-  if (!err)
-    err = add(d, "exe", new_node(LINUX_S_IFLNK | 0777, P_EXE, pid, NULL));
-  if (!err)
-    err = add_file(d, "maps", gen_maps);
-  if (!err)
-    err = add_file(d, "status", gen_status);
-  if (!err)
-    err = add_file(d, "stat", gen_stat);
-  if (!err)
-    err = add_file(d, "comm", gen_comm);
-  if (!err)
-    err = add_file(d, "cmdline", gen_cmdline);
-  if (!err)
-    err = add_file(d, "mounts", gen_mounts);
-  if (err)
-    return NULL; /* the partial directory stays unreachable in the arena */
-  g_pid_dirs[free_slot].pid = pid;
-  g_pid_dirs[free_slot].dir = d;
+  d->ino = dyn_ino(tid ? tid : pid, tid != 0, -1);
+  d->nlink = 4;
+  owner_of(pid, d);
   return d;
+}
+
+static struct inode *pid_entry_node(struct pnode *dn, int e) {
+  const struct pid_entry *pe = &g_pid_entries[e];
+  struct inode *i;
+  if (pe->what == W_FD) {
+    i = vfs_inode_alloc(g_sb, pe->mode, &devfs_fd_iops, NULL);
+  } else {
+    enum pkind kind = pe->what == W_EXE    ? P_EXE
+                      : pe->what == W_TASK ? P_TASKDIR
+                                           : P_FILE;
+    i = new_node(pe->mode, kind, dn->pid, dn->tid, pe->gen);
+    if (i)
+      ((struct pnode *)i->private)->put = pe->put;
+  }
+  if (!i)
+    return NULL;
+  i->ino = dyn_ino(dn->tid ? dn->tid : dn->pid, dn->tid != 0, e);
+  owner_of(dn->pid, i);
+  return i;
 }
 
 static bool parse_pid(const char *name, int *out) {
@@ -473,45 +883,137 @@ static bool parse_pid(const char *name, int *out) {
   return v < TASK_PID_MAX;
 }
 
-static bool exe_known(struct pnode *n) {
-  struct proc *p = task_find_proc(n->pid);
+static bool exe_known(int pid) {
+  struct proc *p = task_find_proc(pid);
   return p && p->exe[0];
+}
+
+static bool thread_of(int pid, int tid) {
+  struct proc *p = task_find_proc_any(pid);
+  if (!p)
+    return false;
+  rt_lock(&p->lock);
+  bool found = task_find_thread_locked(p, tid) != NULL;
+  rt_unlock(&p->lock);
+  return found;
 }
 
 static int procfs_lookup(struct inode *dir, const char *name,
                          struct inode **out) {
   struct pnode *d = dir->private;
+  int id;
+  switch (d->kind) {
+  case P_PID:
+  case P_TID:
+    if (!task_find_proc_any(d->pid))
+      return -LINUX_ENOENT;
+    for (int e = 0; e < (int)NPID_ENTRIES; e++) {
+      if (rt_strcmp(g_pid_entries[e].name, name))
+        continue;
+      if (d->kind == P_TID && g_pid_entries[e].what == W_TASK)
+        break;
+      if (g_pid_entries[e].what == W_EXE && !exe_known(d->pid))
+        return -LINUX_ENOENT;
+      *out = pid_entry_node(d, e);
+      return *out ? 0 : -LINUX_ENOMEM;
+    }
+    return -LINUX_ENOENT;
+  case P_TASKDIR:
+    if (!parse_pid(name, &id) || !thread_of(d->pid, id))
+      return -LINUX_ENOENT;
+    *out = pid_dir(d->pid, id);
+    return *out ? 0 : -LINUX_ENOMEM;
+  default:
+    break;
+  }
   for (int i = 0; i < d->nchildren; i++)
     if (!rt_strcmp(d->names[i], name)) {
-      struct inode *c = d->children[i];
-      struct pnode *cn = c->private;
-      if (c->iops == &procfs_iops && cn->kind == P_EXE && !exe_known(cn))
-        return -LINUX_ENOENT;
-      *out = vfs_inode_get(c);
+      *out = vfs_inode_get(d->children[i]);
       return 0;
     }
-  int pid;
-  if (d->kind == P_ROOT && parse_pid(name, &pid)) {
-    struct inode *p = pid_dir(pid);
-    if (p) {
-      *out = vfs_inode_get(p);
-      return 0;
-    }
+  if (d->kind == P_ROOT && parse_pid(name, &id) && task_find_proc_any(id)) {
+    *out = pid_dir(id, 0);
+    return *out ? 0 : -LINUX_ENOMEM;
   }
   return -LINUX_ENOENT;
+}
+
+/* The smallest pid (a process of the table) or tid (a thread of process
+ * pid) above after, or 0. */
+static int next_id(int pid, int after) {
+  struct task_table *tt = g_task_table;
+  int best = 0;
+  if (!tt)
+    return 0;
+  if (pid) {
+    struct proc *p = task_find_proc_any(pid);
+    if (!p)
+      return 0;
+    rt_lock(&p->lock);
+    for (struct task *t = p->threads; t; t = t->next_in_proc)
+      if (t->tid > after && (!best || t->tid < best))
+        best = t->tid;
+    rt_unlock(&p->lock);
+    return best;
+  }
+  rt_lock(&tt->lock);
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct proc *p = tt->procs[i];
+    if (p && (p->state == PROC_RUNNING || p->state == PROC_ZOMBIE) &&
+        p->pid > after && (!best || p->pid < best))
+      best = p->pid;
+  }
+  rt_unlock(&tt->lock);
+  return best;
+}
+
+/* Ids listed from this cookie on: cookie = ID_BASE + id. */
+#define ID_BASE 1024
+
+static int emit_ids(int pid, bool thread, uint64_t *pos, vfs_emit_fn emit,
+                    void *ctx) {
+  int after = *pos > ID_BASE ? (int)(*pos - ID_BASE) : 0;
+  for (int id; (id = next_id(pid, after)); after = id) {
+    char name[16];
+    int len = rt_snprintf(name, sizeof(name), "%d", id);
+    int r = emit(ctx, name, (size_t)len, dyn_ino(id, thread, -1), LINUX_DT_DIR,
+                 ID_BASE + (uint64_t)id);
+    if (r > 0)
+      return 0;
+    if (r < 0)
+      return r;
+    *pos = ID_BASE + (uint64_t)id;
+  }
+  return 0;
 }
 
 static int procfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
                           void *ctx) {
   struct pnode *d = dir->private;
-  uint64_t i = *pos - 2;
-  for (; i < (uint64_t)d->nchildren; i++) {
-    struct inode *c = d->children[i];
-    struct pnode *cn = c->private;
-    if (c->iops == &procfs_iops && cn->kind == P_EXE && !exe_known(cn)) {
-      *pos = i + 3;
-      continue;
+  if (d->kind == P_TASKDIR)
+    return emit_ids(d->pid, true, pos, emit, ctx);
+  if (d->kind == P_PID || d->kind == P_TID) {
+    for (uint64_t e = *pos - 2; e < NPID_ENTRIES; e++) {
+      const struct pid_entry *pe = &g_pid_entries[e];
+      if ((d->kind == P_TID && pe->what == W_TASK) ||
+          (pe->what == W_EXE && !exe_known(d->pid))) {
+        *pos = e + 3;
+        continue;
+      }
+      int r = emit(ctx, pe->name, rt_strlen(pe->name),
+                   dyn_ino(d->tid ? d->tid : d->pid, d->tid != 0, (int)e),
+                   vfs_dtype(pe->mode), e + 3);
+      if (r > 0)
+        return 0;
+      if (r < 0)
+        return r;
+      *pos = e + 3;
     }
+    return 0;
+  }
+  for (uint64_t i = *pos - 2; i < (uint64_t)d->nchildren && *pos < ID_BASE;
+       i++) {
+    struct inode *c = d->children[i];
     const char *name = d->names[i];
     int r = emit(ctx, name, rt_strlen(name), c->ino, vfs_dtype(c->mode), i + 3);
     if (r > 0)
@@ -520,37 +1022,34 @@ static int procfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
       return r;
     *pos = i + 3;
   }
-  if (d->kind == P_ROOT && i == (uint64_t)d->nchildren && task_current()) {
-    /* The pids: only the caller's own for now (one process). */
-    char name[16];
-    int pid = proc_current()->pid;
-    int len = rt_snprintf(name, sizeof(name), "%d", pid);
-    struct inode *p = pid_dir(pid);
-    if (p) {
-      int r = emit(ctx, name, (size_t)len, p->ino, LINUX_DT_DIR, i + 3);
-      if (r > 0)
-        return 0;
-      if (r < 0)
-        return r;
-      *pos = i + 3;
-    }
-  }
+  if (d->kind == P_ROOT)
+    return emit_ids(0, false, pos, emit, ctx);
   return 0;
 }
 
 static long procfs_readlink(struct inode *inode, char *buf, size_t len) {
   struct pnode *n = inode->private;
-  char tmp[16];
+  char tmp[32];
   const char *target = tmp;
-  if (n->kind == P_SELF) {
+  char exe[LINUX_PATH_MAX];
+  if (n->kind == P_SELF || n->kind == P_THREAD_SELF) {
     if (!task_current())
       return -LINUX_ENOENT;
-    rt_snprintf(tmp, sizeof(tmp), "%d", proc_current()->pid);
+    if (n->kind == P_SELF)
+      rt_snprintf(tmp, sizeof(tmp), "%d", proc_current()->pid);
+    else
+      rt_snprintf(tmp, sizeof(tmp), "%d/task/%d", proc_current()->pid,
+                  task_current()->tid);
   } else if (n->kind == P_EXE) {
     struct proc *p = task_find_proc(n->pid);
-    if (!p || !p->exe[0])
+    if (!p)
       return -LINUX_ENOENT;
-    target = p->exe;
+    rt_lock(&p->lock);
+    rt_strlcpy(exe, p->exe, sizeof(exe));
+    rt_unlock(&p->lock);
+    if (!exe[0])
+      return -LINUX_ENOENT;
+    target = exe;
   } else {
     return -LINUX_EINVAL;
   }
@@ -559,10 +1058,20 @@ static long procfs_readlink(struct inode *inode, char *buf, size_t len) {
   return (long)tl;
 }
 
+static void procfs_evict(struct inode *inode) {
+  struct pnode *n = inode->private;
+  if (n) {
+    kfree(n->names);
+    kfree(n->children);
+    kfree(n);
+  }
+}
+
 static const struct inode_ops procfs_iops = {
     .lookup = procfs_lookup,
     .readdir = procfs_readdir,
     .readlink = procfs_readlink,
+    .evict = procfs_evict,
 };
 
 int procfs_create(struct superblock **out) {
@@ -570,62 +1079,78 @@ int procfs_create(struct superblock **out) {
   if (!g_sb)
     return -LINUX_ENOMEM;
   struct inode *root = vfs_root();
-  if (root && root->sb && root->sb->fs_name)
+  if (root && root->sb && root->sb->fs_name) {
     g_root_fs = root->sb->fs_name;
+    g_root_dev = root->sb->dev;
+  }
   vfs_inode_put(root);
-  struct inode *r = new_node(LINUX_S_IFDIR | 0555, P_ROOT, 0, NULL);
-  struct inode *sys = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  struct inode *kernel = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  struct inode *sysvipc = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  struct inode *vm = new_node(LINUX_S_IFDIR | 0555, P_DIR, 0, NULL);
-  if (!r || !sys || !kernel || !sysvipc || !vm)
+  uint8_t id[16];
+  make_uuid(id);
+  struct sbuf idb = {g_boot_id, 0, sizeof(g_boot_id), false};
+  print_uuid(&idb, id);
+
+  struct inode *r = new_node(LINUX_S_IFDIR | 0555, P_ROOT, 0, 0, NULL);
+  if (!r)
     return -LINUX_ENOMEM;
   g_sb->root = r;
-  int err = add(r, "self", new_node(LINUX_S_IFLNK | 0777, P_SELF, 0, NULL));
+  int err = add(r, "self", new_node(LINUX_S_IFLNK | 0777, P_SELF, 0, 0, NULL));
   if (!err)
-    err = add_file(r, "meminfo", gen_meminfo);
-  if (!err)
-    err = add_file(r, "cpuinfo", gen_cpuinfo);
-  if (!err)
-    err = add_file(r, "stat", gen_kstat);
-  if (!err)
-    err = add_file(r, "mounts", gen_mounts);
-  if (!err)
-    err = add_file(r, "uptime", gen_uptime);
-  if (!err)
-    err = add_file(r, "version", gen_version);
-  if (!err)
-    err = add_file(r, "loadavg", gen_loadavg);
-  if (!err)
-    err = add(r, "sys", sys);
-  if (!err)
-    err = add(sys, "kernel", kernel);
-  if (!err)
-    err = add_file(kernel, "hostname", gen_hostname);
-  if (!err)
-    err = add_file(kernel, "osrelease", gen_osrelease);
-  if (!err)
-    err = add_file(kernel, "ostype", gen_ostype);
-  if (!err)
-    err = add_file(kernel, "msgmni", gen_msgmni);
-  if (!err)
-    err = add_file(kernel, "msgmax", gen_msgmax);
-  if (!err)
-    err = add_file(kernel, "msgmnb", gen_msgmnb);
-  if (!err)
-    err = add_file(kernel, "sem", gen_sem);
-  if (!err)
-    err = add(sys, "vm", vm);
-  if (!err)
-    err = add_file(vm, "max_map_count", gen_max_map_count);
-  if (!err)
-    err = add(r, "sysvipc", sysvipc);
-  if (!err)
-    err = add_file(sysvipc, "msg", gen_sysvipc_msg);
-  if (!err)
-    err = add_file(sysvipc, "sem", gen_sysvipc_sem);
-  if (!err)
-    err = add_file(sysvipc, "shm", gen_sysvipc_shm);
+    err = add(r, "thread-self",
+              new_node(LINUX_S_IFLNK | 0777, P_THREAD_SELF, 0, 0, NULL));
+  static const struct {
+    const char *name;
+    gen_fn gen;
+  } top[] = {
+      {"meminfo", gen_meminfo}, {"cpuinfo", gen_cpuinfo},
+      {"stat", gen_kstat},      {"mounts", gen_mounts},
+      {"uptime", gen_uptime},   {"version", gen_version},
+      {"loadavg", gen_loadavg},
+  };
+  for (size_t i = 0; i < sizeof(top) / sizeof(top[0]) && !err; i++)
+    err = add_file(r, top[i].name, top[i].gen);
+  struct inode *sys = add_dir(r, "sys", &err);
+  struct inode *kernel = add_dir(sys, "kernel", &err);
+  struct inode *random = add_dir(kernel, "random", &err);
+  struct inode *fs = add_dir(sys, "fs", &err);
+  struct inode *vm = add_dir(sys, "vm", &err);
+  struct inode *sysvipc = add_dir(r, "sysvipc", &err);
+  if (err)
+    return err;
+  static const struct {
+    int dir;
+    const char *name;
+    gen_fn gen;
+  } files[] = {
+      {0, "hostname", gen_hostname},
+      {0, "domainname", gen_domainname},
+      {0, "osrelease", gen_osrelease},
+      {0, "ostype", gen_ostype},
+      {0, "version", gen_kversion},
+      {0, "pid_max", gen_pid_max},
+      {0, "threads-max", gen_threads_max},
+      {0, "ngroups_max", gen_ngroups_max},
+      {0, "cap_last_cap", gen_cap_last_cap},
+      {0, "overflowuid", gen_overflowid},
+      {0, "overflowgid", gen_overflowid},
+      {0, "msgmni", gen_msgmni},
+      {0, "msgmax", gen_msgmax},
+      {0, "msgmnb", gen_msgmnb},
+      {0, "sem", gen_sem},
+      {1, "boot_id", gen_boot_id},
+      {1, "uuid", gen_uuid},
+      {2, "file-max", gen_file_max},
+      {2, "file-nr", gen_file_nr},
+      {2, "nr_open", gen_nr_open},
+      {2, "pipe-max-size", gen_pipe_max_size},
+      {3, "overcommit_memory", gen_overcommit},
+      {3, "max_map_count", gen_max_map_count},
+      {4, "msg", gen_sysvipc_msg},
+      {4, "sem", gen_sysvipc_sem},
+      {4, "shm", gen_sysvipc_shm},
+  };
+  struct inode *dirs[] = {kernel, random, fs, vm, sysvipc};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !err; i++)
+    err = add_file(dirs[files[i].dir], files[i].name, files[i].gen);
   if (err)
     return err;
   *out = g_sb;

@@ -154,6 +154,7 @@ int task_create_first(uint32_t uid, uint32_t gid,
   for (int sig = 1; sig <= LINUX_NSIG && cfg; sig++)
     if (cfg->sig_ignored & keep & LINUX_SIGBIT(sig))
       p->sigaction[sig - 1].handler = LINUX_SIG_IGN;
+  rt_strlcpy(t->comm, "moat", sizeof(t->comm));
   t->sigblocked = cfg ? cfg->sig_blocked & keep : 0;
   p->start_ns = rt_now_ns();
   p->mm_id = tt->next_mm_id++;
@@ -343,7 +344,92 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
   }
   p->cmdline_len = at;
   rt_unlock(&p->lock);
+  /* A new address space: its peaks start again, as Linux's new mm. */
+  struct task_host *h = p->host;
+  if (h && !p->vfork_thread) {
+    __atomic_store_n(&h->vm_peak,
+                     __atomic_load_n(&h->vm_total, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&h->vm_hwm, __atomic_load_n(&h->vm_rss, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
+  }
   return 0;
+}
+
+int moat_set_environ(const char *const *envp) {
+  if (!task_current())
+    return -LINUX_ESRCH;
+  struct proc *p = task_current()->proc;
+  rt_lock(&p->lock);
+  size_t at = 0;
+  for (int i = 0; envp && envp[i]; i++) {
+    size_t n = rt_strlen(envp[i]) + 1;
+    if (at + n > sizeof(p->environ))
+      break;
+    memcpy(p->environ + at, envp[i], n);
+    at += n;
+  }
+  p->environ_len = at;
+  rt_unlock(&p->lock);
+  return 0;
+}
+
+void task_host_note_vm(struct task_host *h, uint64_t total, uint64_t data,
+                       uint64_t rss) {
+  rss = MIN(rss, total);
+  __atomic_store_n(&h->vm_total, total, __ATOMIC_RELAXED);
+  __atomic_store_n(&h->vm_data, data, __ATOMIC_RELAXED);
+  __atomic_store_n(&h->vm_rss, rss, __ATOMIC_RELAXED);
+  if (total > __atomic_load_n(&h->vm_peak, __ATOMIC_RELAXED))
+    __atomic_store_n(&h->vm_peak, total, __ATOMIC_RELAXED);
+  if (rss > __atomic_load_n(&h->vm_hwm, __ATOMIC_RELAXED))
+    __atomic_store_n(&h->vm_hwm, rss, __ATOMIC_RELAXED);
+}
+
+struct task *task_find_thread_locked(struct proc *p, int tid) {
+  for (struct task *t = p->threads; t; t = t->next_in_proc)
+    if (t->tid == tid)
+      return t;
+  return NULL;
+}
+
+int task_set_comm(int tid, const char *name, size_t len) {
+  struct task *self = task_current();
+  if (!self)
+    return -LINUX_ESRCH;
+  struct proc *p = self->proc;
+  rt_lock(&p->lock);
+  struct task *t = tid ? task_find_thread_locked(p, tid) : self;
+  if (t) {
+    len = MIN(len, sizeof(t->comm) - 1);
+    memcpy(t->comm, name, len);
+    memset(t->comm + len, 0, sizeof(t->comm) - len);
+  }
+  rt_unlock(&p->lock);
+  return t ? 0 : -LINUX_ESRCH;
+}
+
+int moat_set_comm(const char *name) {
+  return task_set_comm(0, name, rt_strlen(name));
+}
+
+void moat_get_comm(char out[16]) {
+  struct task *self = task_current();
+  memset(out, 0, 16);
+  if (!self)
+    return;
+  rt_lock(&self->proc->lock);
+  memcpy(out, self->comm, 15);
+  rt_unlock(&self->proc->lock);
+}
+
+bool moat_no_new_privs(bool set) {
+  struct task *self = task_current();
+  if (!self)
+    return false;
+  if (set)
+    __atomic_store_n(&self->proc->no_new_privs, true, __ATOMIC_RELAXED);
+  return __atomic_load_n(&self->proc->no_new_privs, __ATOMIC_RELAXED);
 }
 
 uint64_t task_rlimit(int resource) {
@@ -935,6 +1021,10 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   memcpy(p->exe, parent->exe, sizeof(p->exe));
   memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
   p->cmdline_len = parent->cmdline_len;
+  memcpy(p->environ, parent->environ, sizeof(p->environ));
+  p->environ_len = parent->environ_len;
+  p->no_new_privs = parent->no_new_privs;
+  memcpy(t->comm, self->comm, sizeof(t->comm));
   t->sigblocked = self->sigblocked;
   t->altstack = self->altstack;
   t->robust_head = 0;
@@ -975,7 +1065,14 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   void *vmas = NULL;
   err = mm_fork_begin(h, false, &vmas);
   if (err)
-    goto undo; /* ENOMEM: the child's memory does not fit (--memory) */
+    goto undo;        /* ENOMEM: the child's memory does not fit (--memory) */
+  if (parent->host) { /* the child's address space is a copy */
+    h->vm_total = parent->host->vm_total;
+    h->vm_data = parent->host->vm_data;
+    h->vm_rss = parent->host->vm_rss;
+    h->vm_peak = parent->host->vm_total;
+    h->vm_hwm = parent->host->vm_rss;
+  }
   host_fork_begin();
   int r = plat_fork();
   if (r == 0) {
@@ -1099,6 +1196,7 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   int tid = t->tid;
   rt_lock(&p->lock);
   t->sigblocked = self->sigblocked;
+  memcpy(t->comm, self->comm, sizeof(t->comm));
   t->altstack.ss_flags = LINUX_SS_DISABLE;
   if (flags & CLONE_CHILD_CLEARTID)
     t->clear_child_tid = ctid;

@@ -64,6 +64,11 @@ struct task_host {
   /* Its address space's part of the sandbox's commit charge (core/mm.c),
    * given back by the collector when it dies without its exit path. */
   uint64_t mem_charge;
+  /* Its address space's figures as /proc shows them (bytes), published
+   * by core/mm.c at each change (task_host_note_vm): every mapping, the
+   * data mappings, the resident estimate (the commit charge), and the
+   * peaks of the first and the last since the last exec. */
+  uint64_t vm_total, vm_data, vm_rss, vm_peak, vm_hwm;
 };
 
 struct proc {
@@ -133,6 +138,9 @@ struct proc {
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
   size_t cmdline_len;
+  char environ[LINUX_PATH_MAX]; /* NUL-separated environment (cut) */
+  size_t environ_len;
+  bool no_new_privs; /* PR_SET_NO_NEW_PRIVS: kept by fork and exec */
 };
 
 struct task {
@@ -165,6 +173,10 @@ struct task {
    * library OS (task_sleep_wait, a blocking host read): /proc shows S. */
   uint32_t sleeping;
   bool reaping; /* inside task_reap_poll (no nesting) */
+  /* The thread's name (PR_SET_NAME, /proc/PID/task/TID/comm), under
+   * proc->lock: the program's base name at exec, a creator's for a new
+   * thread or process. */
+  char comm[16];
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */
@@ -236,6 +248,15 @@ void task_publish_cpu(void);
 int64_t task_proc_cpu_ns(struct proc *p);
 /* p's state as /proc shows it: 'R', 'S', 'T' or 'Z'. */
 char task_proc_state(struct proc *p);
+
+/* Publish h's address-space figures (core/mm.c, under its lock). */
+void task_host_note_vm(struct task_host *h, uint64_t total, uint64_t data,
+                       uint64_t rss);
+/* A thread of p by tid (NULL if none); caller holds p->lock. */
+struct task *task_find_thread_locked(struct proc *p, int tid);
+/* Set the name of thread tid of the calling process (0: the calling
+ * thread), cut at 15 bytes: 0 or -ESRCH (not one of its threads). */
+int task_set_comm(int tid, const char *name, size_t len);
 
 /* Record the path of the program the current process runs (absolute, as
  * /proc/self/exe shows it); moat_set_program does this and more. */

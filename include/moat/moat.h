@@ -406,6 +406,15 @@ _Noreturn void moat_exit_group(int status);
  * arguments) for /proc/self/exe, cmdline, comm and status. The ELF loader
  * calls it after a successful load; argv may be NULL. */
 int moat_set_program(const char *path, int argc, const char *const *argv);
+/* The environment the program started with (NULL-terminated), for
+ * /proc/PID/environ (kept up to 4 KiB, as cmdline). */
+int moat_set_environ(const char *const *envp);
+/* The calling thread's name (PR_SET_NAME, /proc/self/comm): set cuts it
+ * at 15 bytes; get fills 16 bytes, NUL-terminated. */
+int moat_set_comm(const char *name);
+void moat_get_comm(char out[16]);
+/* PR_SET_NO_NEW_PRIVS (set true; it cannot be cleared) and its value. */
+bool moat_no_new_privs(bool set);
 /* Exit status for death by signal sig (128 + sig). */
 _Noreturn void moat_exit_signal(int sig);
 

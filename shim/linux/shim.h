@@ -158,7 +158,6 @@ int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
 
 /* ---- task state kept by the shim ------------------------------------- */
 /* The task's name for PR_GET_NAME, set from the program's file name. */
-extern char g_comm[16];
 
 /* sys_netlink.c: AF_NETLINK sockets and the SIOCGIF* ioctls. sys_net.c
  * passes every call on a netlink socket here (NETLINK_HOOK). */

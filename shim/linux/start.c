@@ -110,7 +110,7 @@ static long read_head(const char *path, char *head, size_t len) {
 static void set_comm(const char *path) {
   const char *base = rt_strrchr(path, '/');
   base = base ? base + 1 : path;
-  rt_strlcpy(g_comm, base, sizeof(g_comm));
+  moat_set_comm(base);
 }
 
 /* The canonical absolute path of a file, symlinks resolved, as
@@ -290,6 +290,7 @@ int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
     if (real_path(g_path, exe, sizeof(exe)) < 0)
       rt_strlcpy(exe, g_path, sizeof(exe));
     moat_set_program(exe, nargs, args);
+    moat_set_environ(envp);
   }
   memset(regs, 0, offsetof(struct moat_regs, fpstate));
   regs->rip = g_image.entry;

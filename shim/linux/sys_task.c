@@ -6,11 +6,7 @@
 #include "moat/platform.h"
 #include "shim.h"
 
-/* The name PR_GET_NAME reports: the program's base name, as Linux sets
- * comm at exec (set by the loader, 15 characters and a NUL). */
-char g_comm[16] = "moat";
 static bool g_dumpable = true;
-static bool g_no_new_privs;
 static int g_nice;
 
 /* The highest valid user-space address + 1 on x86-64 with 4-level paging:
@@ -449,11 +445,13 @@ long sys_prctl(SYSARGS) {
     } else if (n < 0) {
       return -LINUX_EFAULT;
     }
-    memcpy(g_comm, name, sizeof(g_comm));
-    return 0;
+    return moat_set_comm(name);
   }
-  case SHIM_PR_GET_NAME:
-    return user_write(a1, g_comm, sizeof(g_comm)) < 0 ? -LINUX_EFAULT : 0;
+  case SHIM_PR_GET_NAME: {
+    char comm[16];
+    moat_get_comm(comm);
+    return user_write(a1, comm, sizeof(comm)) < 0 ? -LINUX_EFAULT : 0;
+  }
   case SHIM_PR_CAPBSET_READ:
     if (a1 > SHIM_CAP_LAST_CAP)
       return -LINUX_EINVAL;
@@ -461,12 +459,12 @@ long sys_prctl(SYSARGS) {
   case SHIM_PR_SET_NO_NEW_PRIVS:
     if (a1 != 1 || a2 || a3 || a4)
       return -LINUX_EINVAL;
-    g_no_new_privs = true;
+    moat_no_new_privs(true);
     return 0;
   case SHIM_PR_GET_NO_NEW_PRIVS:
     if (a1 || a2 || a3 || a4)
       return -LINUX_EINVAL;
-    return g_no_new_privs;
+    return moat_no_new_privs(false);
   default:
     return -LINUX_EINVAL;
   }
