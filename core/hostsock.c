@@ -81,10 +81,11 @@ int hostsock_accept(int index, struct hostsock **out) {
   return *out ? 0 : -LINUX_ENOMEM;
 }
 
-int hostsock_published_index(uint16_t guest_port) {
+int hostsock_published_index(int type, uint16_t guest_port) {
   const struct moat_config *cfg = moat_config();
+  bool udp = type == LINUX_SOCK_DGRAM;
   for (int i = 0; cfg && i < cfg->npublished && i < MOAT_MAX_PUBLISHED; i++)
-    if (cfg->published[i] == guest_port)
+    if (cfg->published[i] == guest_port && cfg->published_udp[i] == udp)
       return i;
   return -1;
 }
@@ -327,6 +328,52 @@ void hostsock_release(struct hostsock *h) {
     kfree(h);
     h = n;
   }
+}
+
+long hostsock_dgram_recv(int index, const struct linux_iovec *iov, int iovcnt,
+                         int flags, int *msg_flags,
+                         struct plat_net_addr *from) {
+  size_t total = iov_total(iov, iovcnt);
+  uint8_t *buf = kmalloc(BOUNCE);
+  if (!buf)
+    return -LINUX_ENOBUFS;
+  unsigned pf =
+      PLAT_NET_DONTWAIT | ((flags & LINUX_MSG_PEEK) ? PLAT_NET_PEEK : 0);
+  long rc = plat_net_dgram_recv(index, buf, BOUNCE, pf, from);
+  if (rc >= 0) {
+    size_t have = MIN((size_t)rc, (size_t)BOUNCE);
+    size_t take = MIN(have, total);
+    if (iov_copy(iov, iovcnt, 0, buf, take, true)) {
+      rc = -LINUX_EFAULT;
+    } else {
+      if ((size_t)rc > total)
+        *msg_flags |= LINUX_MSG_TRUNC;
+      if (!(flags & LINUX_MSG_TRUNC))
+        rc = (long)take;
+    }
+  }
+  kfree(buf);
+  return rc;
+}
+
+long hostsock_dgram_send(int index, const struct linux_iovec *iov, int iovcnt,
+                         const uint8_t *addr16, uint16_t port) {
+  size_t total = iov_total(iov, iovcnt);
+  if (total > DGRAM_MAX)
+    return -LINUX_EMSGSIZE;
+  uint8_t *buf = kmalloc(BOUNCE);
+  if (!buf)
+    return -LINUX_ENOBUFS;
+  long rc;
+  if (iov_copy(iov, iovcnt, 0, buf, total, false)) {
+    rc = -LINUX_EFAULT;
+  } else {
+    struct plat_net_addr to = {.family = LINUX_AF_INET6, .port = port};
+    memcpy(to.addr, addr16, 16);
+    rc = plat_net_dgram_send(index, buf, total, &to);
+  }
+  kfree(buf);
+  return rc;
 }
 
 /* ---- a guest file of its own ------------------------------------------ */

@@ -52,10 +52,21 @@ int hostsock_connect_state(struct hostsock *h);
 /* A connection waiting at published port index (plat_net_accept),
  * without blocking: -EAGAIN when none. */
 int hostsock_accept(int index, struct hostsock **out);
-/* The plat_net_accept index of a published guest TCP port (the
- * config's published list), or -1: a listener bound to such a port
- * also takes the host's connections (hostsock_accept). */
-int hostsock_published_index(uint16_t guest_port);
+/* The plat_net_accept index of a published guest port of type
+ * (LINUX_SOCK_STREAM: TCP, LINUX_SOCK_DGRAM: UDP; the config's published
+ * list), or -1: a listener bound to such a TCP port also takes the
+ * host's connections (hostsock_accept), a UDP socket bound to such a port
+ * the host's datagrams (hostsock_dgram_recv). */
+int hostsock_published_index(int type, uint16_t guest_port);
+/* A datagram that reached published UDP port index, without waiting
+ * (-EAGAIN); flags LINUX_MSG_PEEK, LINUX_MSG_TRUNC (the full length),
+ * *msg_flags LINUX_MSG_TRUNC when cut, *from its host sender. */
+long hostsock_dgram_recv(int index, const struct linux_iovec *iov, int iovcnt,
+                         int flags, int *msg_flags, struct plat_net_addr *from);
+/* A datagram from published UDP port index to a host sender it received
+ * from (addr16: IPv6 or v4-mapped): -ENETUNREACH for anyone else. */
+long hostsock_dgram_send(int index, const struct linux_iovec *iov, int iovcnt,
+                         const uint8_t *addr16, uint16_t port);
 /* hostsock_connect for a Linux sockaddr_in / sockaddr_in6 (in core
  * memory): -EAFNOSUPPORT for another family, -EINVAL for a short one. */
 int hostsock_connect_sockaddr(int type, const void *sa, uint32_t len,

@@ -1305,13 +1305,44 @@ out:
  * plat_net_accept index, or -1. */
 static int published_index(struct uend *L) {
   struct upair *lp = L->pair;
-  if (!is_inet(lp) || lp->type != LINUX_SOCK_STREAM)
+  if (!is_inet(lp) || !moat_config() || !moat_config()->npublished)
+    return -1;
+  if (lp->type != LINUX_SOCK_STREAM && lp->type != LINUX_SOCK_DGRAM)
     return -1;
   struct sock_inaddr x;
   in_of_end(L, &x);
-  if (!in_is_local(&x))
+  if (!in_is_local(&x) || !L->bound)
     return -1;
-  return hostsock_published_index(x.port);
+  return hostsock_published_index(lp->type, x.port);
+}
+
+int sock_published_index(struct uend *e) {
+  return e->pair->type == LINUX_SOCK_DGRAM ? published_index(e) : -1;
+}
+
+bool sock_published_ready(struct uend *e) {
+  int idx = sock_published_index(e);
+  int handle;
+  if (idx < 0 || plat_net_listener(idx, &handle) < 0)
+    return false;
+  if (plat_net_poll(handle, VFS_POLLIN, 0) & VFS_POLLIN)
+    return true;
+  poll_due_at(rt_now_ns() + 5000000);
+  return false;
+}
+
+void sock_addr_from_plat(const struct plat_net_addr *pa,
+                         struct sock_addr *out) {
+  struct sock_inaddr x;
+  memset(&x, 0, sizeof(x));
+  if (pa->family == LINUX_AF_INET) {
+    memcpy(x.a, g_mapped, 12);
+    memcpy(x.a + 12, pa->addr, 4);
+  } else {
+    memcpy(x.a, pa->addr, 16);
+  }
+  x.port = pa->port;
+  in_format(LINUX_AF_INET6, &x, out); /* the receiver reformats it */
 }
 
 /* A host connection waiting at L's published port, as a pair whose end
@@ -1498,6 +1529,14 @@ static long udp_send(struct file *f, struct uend *e,
                      const struct moat_sock_ctl *ctl,
                      const struct sock_inaddr *dst_in, bool connected) {
   struct sock_inaddr dst = *dst_in;
+  /* A UDP socket on a published port answers the host's senders from
+   * there (the platform knows who sent: -ENETUNREACH for anyone else). */
+  int pub = sock_published_index(e);
+  if (pub >= 0) {
+    long r = hostsock_dgram_send(pub, iov, iovcnt, dst.a, dst.port);
+    if (r != -LINUX_ENETUNREACH)
+      return r;
+  }
   if (!in_is_local(&dst))
     return remote_sendto(f, e, &dst, iov, iovcnt, flags);
   int rc = in_autobind(e);

@@ -494,6 +494,58 @@ static long host_recv(struct file *f, struct uend *e,
   return rc;
 }
 
+static long recv_queued(struct file *f, const struct linux_iovec *iov,
+                        int iovcnt, int flags, int *msg_flags,
+                        struct moat_sock_ctl *ctl, struct sock_addr *from);
+
+/* A UDP socket on published port idx: the sandbox's own datagrams
+ * first, then the host's (hostsock_dgram_recv), waiting for either. The
+ * host's wake the wait at once (it sleeps in the host, on the published
+ * socket); the sandbox's are looked for again every 10 ms. */
+#define PUBLISHED_STEP_NS 10000000ll
+static long published_recv(struct file *f, struct uend *e, int idx,
+                           const struct linux_iovec *iov, int iovcnt, int flags,
+                           int *msg_flags, struct moat_sock_ctl *ctl,
+                           struct sock_addr *from) {
+  bool nonblock = (f->flags & LINUX_O_NONBLOCK) || (flags & LINUX_MSG_DONTWAIT);
+  rt_lock(&e->pair->lock);
+  int64_t timeo = e->rcvtimeo_j;
+  rt_unlock(&e->pair->lock);
+  int64_t deadline = deadline_of(timeo);
+  if (timeo == 0)
+    nonblock = true;
+  int handle = -1;
+  plat_net_listener(idx, &handle);
+  for (;;) {
+    long rc = recv_queued(f, iov, iovcnt, flags | LINUX_MSG_DONTWAIT, msg_flags,
+                          ctl, from);
+    if (rc != -LINUX_EAGAIN)
+      return rc;
+    struct plat_net_addr pa;
+    *msg_flags = 0;
+    rc = hostsock_dgram_recv(idx, iov, iovcnt, flags, msg_flags, &pa);
+    if (rc != -LINUX_EAGAIN) {
+      if (rc >= 0 && from)
+        sock_addr_from_plat(&pa, from);
+      return rc;
+    }
+    if (nonblock)
+      return -LINUX_EAGAIN;
+    int64_t step = PUBLISHED_STEP_NS;
+    if (deadline) {
+      int64_t left = deadline - rt_now_ns();
+      if (left <= 0)
+        return -LINUX_EAGAIN;
+      step = MIN(step, left);
+    }
+    struct task *t = task_current();
+    if (t && signal_pending(t))
+      return deadline ? -MOAT_EINTR_TIMED : -LINUX_EINTR;
+    if (handle > 0)
+      plat_net_poll(handle, VFS_POLLIN, step);
+  }
+}
+
 long sock_send_to(struct file *f, const struct linux_iovec *iov, int iovcnt,
                   int flags, const struct moat_sock_ctl *ctl,
                   struct uend *target, const struct sock_addr *from) {
@@ -718,10 +770,28 @@ static void rx_deliver(struct rx_ctl *rx, bool want_creds,
 }
 
 /* Receive into iov. *msg_flags gets LINUX_MSG_TRUNC when a record did not
- * fit; *from (when not NULL) a datagram's sender. */
+ * fit; *from (when not NULL) a datagram's sender. A UDP socket on a
+ * published port (--publish .../udp) also takes the host's datagrams. */
 long sock_recv_from(struct file *f, const struct linux_iovec *iov, int iovcnt,
                     int flags, int *msg_flags, struct moat_sock_ctl *ctl,
                     struct sock_addr *from) {
+  int me;
+  struct upair *p = pair_of(f, &me);
+  struct uend *e = &p->end[me];
+  if (p->type == LINUX_SOCK_DGRAM && p->family != LINUX_AF_UNIX && !e->host &&
+      !(flags & LINUX_MSG_OOB)) {
+    int idx = sock_published_index(e);
+    if (idx >= 0)
+      return published_recv(f, e, idx, iov, iovcnt, flags, msg_flags, ctl,
+                            from);
+  }
+  return recv_queued(f, iov, iovcnt, flags, msg_flags, ctl, from);
+}
+
+/* The sandbox's own queue (and a host connection). */
+static long recv_queued(struct file *f, const struct linux_iovec *iov,
+                        int iovcnt, int flags, int *msg_flags,
+                        struct moat_sock_ctl *ctl, struct sock_addr *from) {
   int me;
   struct upair *p = pair_of(f, &me);
   struct uend *e = &p->end[me];
@@ -1114,6 +1184,12 @@ static unsigned sock_poll(struct file *f, unsigned events) {
       e->sndbuf)
     mask |= VFS_POLLOUT | VFS_POLLWRNORM | LINUX_POLLWRBAND;
   rt_unlock(&p->lock);
+  /* A UDP socket on a published port: the host's datagrams too (looked
+   * at again every few ms while none waits, as the host's sockets). */
+  if (!(mask & VFS_POLLIN) && (events & (VFS_POLLIN | VFS_POLLRDNORM)) &&
+      p->type == LINUX_SOCK_DGRAM && p->family != LINUX_AF_UNIX &&
+      sock_published_ready(e))
+    mask |= VFS_POLLIN | VFS_POLLRDNORM;
   return mask & (events | VFS_POLLHUP | VFS_POLLERR);
 }
 

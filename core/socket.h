@@ -17,6 +17,7 @@
 #define MOAT_CORE_SOCKET_H
 
 #include "moat/moat.h"
+#include "moat/platform.h"
 #include "rt.h"
 
 #define SOCK_ADDR_MAX 112
@@ -142,6 +143,13 @@ int sock_remote_state(struct uend *e);
 /* The end's release: unbind, reset the backlog, drop a datagram peer
  * (called before the data path's own release, no lock held). */
 void sock_conn_release(struct uend *e);
+/* --publish .../udp: the published index of a UDP end bound to a
+ * published port (on the wildcard or loopback), or -1; is a host
+ * datagram waiting there (a poller is told to look again soon when not);
+ * a host sender as a datagram's sender address. */
+int sock_published_index(struct uend *e);
+bool sock_published_ready(struct uend *e);
+void sock_addr_from_plat(const struct plat_net_addr *pa, struct sock_addr *out);
 /* Does closing e reset a TCP connection (SO_LINGER on with time 0)? */
 bool sock_linger_abort(struct uend *e);
 /* Is a send or receive allowed in e's state: 0, or the errno. */

@@ -1702,8 +1702,8 @@ BAD_INPUT = [
                                       "true"], 125),
     ("publish-bad-addr", lambda ctx, d: ["run", "--publish",
                                          "localhost:8080:80", "true"], 125),
-    ("publish-udp", lambda ctx, d: ["run", "--publish", "8080:80/udp",
-                                    "true"], 125),
+    ("publish-sctp", lambda ctx, d: ["run", "--publish", "8080:80/sctp",
+                                     "true"], 125),
     ("publish-port-taken", lambda ctx, d: _publish_taken(), 125),
 ]
 
@@ -2520,6 +2520,80 @@ def net_host_more(ctx):
                 p.status, want, out, show(p.stderr)))
     finally:
         hs.close()
+
+
+def _udp_publish_drive(argv, target):
+    """Run the UDP echo server argv (tests/programs/udp_publish.py) and
+    talk to it at 127.0.0.1:target from the host: three datagrams, each
+    answer and its sender, and what a host port that never sent to the
+    server received. Returns the lines seen."""
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(60)
+    p = subprocess.Popen(argv + [str(other.getsockname()[1])],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    seen = []
+    try:
+        seen.append(p.stdout.readline().decode().strip())
+        for msg in (b"one", b"two", b"three"):
+            c.sendto(msg, ("127.0.0.1", target))
+            d, a = c.recvfrom(100)
+            seen.append("%s from the published port %s" % (
+                d.decode(), a == ("127.0.0.1", target)))
+        out, err = p.communicate(timeout=60)
+        seen += out.decode().splitlines()
+        other.settimeout(0.5)
+        try:
+            seen.append("other got %r" % (other.recvfrom(100)[0],))
+        except socket.timeout:
+            seen.append("other got nothing")
+        seen.append("status %d" % p.returncode)
+        if p.returncode:
+            seen.append(err.decode(errors="replace")[-600:])
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        c.close()
+        other.close()
+    return seen
+
+
+def net_publish_udp(ctx):
+    """--publish HOSTPORT:GUESTPORT/udp: a UDP echo server inside on
+    GUESTPORT answers the host's datagrams from the published port
+    (select, blocking and peeked receives), the same as natively bound to
+    the host port itself; its datagram to a host port that never sent to
+    it goes nowhere (as natively, where the port receives it: the line
+    differs and is compared to what each side must say)."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "udp_publish.py")
+
+    def free_port():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    nport = free_port()
+    nat = _udp_publish_drive(["/usr/bin/python3", prog, str(nport)], nport)
+    hport = free_port()
+    moat = _udp_publish_drive(ctx.moat_run(
+        "--publish", "127.0.0.1:%d:5353/udp" % hport,
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/udp_publish.py", "5353"), hport)
+    # Natively the leak reaches the other port; inside, a host port that
+    # never sent to the published port is not reachable from it.
+    if "other got b'leak'" not in nat or "status 0" not in nat:
+        fail("natively: %s" % nat)
+    want = ["other got nothing" if x == "other got b'leak'" else x
+            for x in nat]
+    if moat != want:
+        fail("moat: %s\nwant: %s" % (moat, want))
 
 
 def unit_net_broker(ctx):
@@ -3548,6 +3622,7 @@ def register_all(ctx):
     register("programs/net-allow-connect", net_allow_connect)
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)
+    register("programs/net-publish-udp", net_publish_udp)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)

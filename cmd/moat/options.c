@@ -91,12 +91,14 @@ void options_usage(FILE *out) {
         "repeatable.\n"
         "                              Nothing else is reachable "
         "(ENETUNREACH)\n"
-        "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]\n"
+        "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
         "                              the host listens on HOSTADDR:HOSTPORT "
         "(default\n"
         "                              127.0.0.1) and hands each connection "
         "to the\n"
-        "                              guest's listener on GUESTPORT; "
+        "                              guest's listener on GUESTPORT (/udp: "
+        "each\n"
+        "                              datagram to the guest's socket there); "
         "repeatable\n"
         "  --strace                    trace every guest system call on "
         "stderr\n"
@@ -350,7 +352,7 @@ static bool parse_allow_connect(const char *s, struct plat_linux_net_grant *g) {
          parse_ports(colon + 1, &g->port_lo, &g->port_hi);
 }
 
-/* [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp]; /udp is refused by the caller. */
+/* [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]. */
 static bool parse_publish(const char *s, struct plat_linux_publish *p) {
   char buf[96];
   if (strlen(s) >= sizeof(buf))
@@ -557,14 +559,16 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       if (!parse_publish(value, &o->pubs[o->npubs])) {
-        complain("--publish %s: expected [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp], "
+        complain("--publish %s: expected "
+                 "[HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp], "
                  "HOSTADDR an IPv4 address or [IPv6] (default 127.0.0.1), "
                  "ports from 1 to 65535",
                  value);
         return ACTION_ERROR;
       }
-      if (o->pubs[o->npubs].proto != PLAT_NET_TCP) {
-        complain("--publish %s: /udp is not supported yet (only /tcp)", value);
+      if (o->pubs[o->npubs].proto != PLAT_NET_TCP &&
+          o->pubs[o->npubs].proto != PLAT_NET_UDP) {
+        complain("--publish %s: one protocol, /tcp or /udp", value);
         return ACTION_ERROR;
       }
       o->npubs++;

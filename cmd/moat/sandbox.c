@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "moat/platform.h"
 #include "linux_platform.h"
 #include "sandbox.h"
 
@@ -142,8 +143,10 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
         (struct linux_rlimit){o->cpu_soft, o->cpu_hard};
     cfg->rlimits_set |= 1u << LINUX_RLIMIT_CPU;
   }
-  for (int i = 0; i < o->npubs && i < MOAT_MAX_PUBLISHED; i++)
+  for (int i = 0; i < o->npubs && i < MOAT_MAX_PUBLISHED; i++) {
+    cfg->published_udp[cfg->npublished] = o->pubs[i].proto == PLAT_NET_UDP;
     cfg->published[cfg->npublished++] = o->pubs[i].guest_port;
+  }
   /* The guest is shown as many CPUs as moat may run on. */
   cpu_set_t cpus;
   CPU_ZERO(&cpus);

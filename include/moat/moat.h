@@ -77,8 +77,11 @@ struct moat_config {
   uint32_t max_tasks; /* processes + threads, 0 = default (1024) */
   uint32_t ncpus;     /* CPUs the guest is shown, 0 = 1 (at most 1024) */
   /* --publish: the guest's TCP ports whose listeners take the host's
-   * connections; published[i] is plat_net_accept's index i. */
+   * connections, and UDP ports (published_udp[i]) whose sockets take the
+   * host's datagrams; published[i] is plat_net_accept's and
+   * plat_net_dgram_recv's index i. */
   uint16_t published[MOAT_MAX_PUBLISHED];
+  bool published_udp[MOAT_MAX_PUBLISHED];
   int npublished;
   /* What the first guest process inherits, as across execve(2): the
    * signals (LINUX_SIGBIT) the launcher ignored (nohup: SIGHUP) and its

@@ -395,6 +395,19 @@ int plat_net_accept(int index, int *out_handle, struct plat_net_addr *out_peer);
  * the policy does not have. */
 int plat_net_listener(int index, int *out_handle);
 
+/* A published UDP port (--publish .../udp), by index as plat_net_accept:
+ * the next datagram that reached it, without blocking (-EAGAIN when none;
+ * wait with plat_net_poll of plat_net_listener's handle), cut to len, its
+ * full length returned, its sender in *out_from; PLAT_NET_PEEK leaves it
+ * there. A datagram back goes only to a sender the port received from
+ * (-ENETUNREACH otherwise: a published port is no way to the host network
+ * around the grants), from the published port. -EINVAL for an index the
+ * policy does not have or that is not UDP. */
+long plat_net_dgram_recv(int index, void *buf, size_t len, unsigned flags,
+                         struct plat_net_addr *out_from);
+long plat_net_dgram_send(int index, const void *buf, size_t len,
+                         const struct plat_net_addr *to);
+
 /* Send up to len bytes from buf (core or checked guest memory) on a
  * handle: a stream takes what fits, a datagram socket one datagram.
  * Returns bytes sent (<= len), -EAGAIN (DONTWAIT, or the host's buffer

@@ -50,7 +50,19 @@ static struct plat_linux_net_grant g_grants[MAX_GRANTS_NET];
 static int g_ngrants;
 static int g_listen_fds[MAX_PUBLISH];
 static int32_t g_listen_ids[MAX_PUBLISH]; /* BROKER_LISTENER's ids */
+static unsigned g_pub_proto[MAX_PUBLISH]; /* PLAT_NET_TCP, PLAT_NET_UDP */
+static int g_pub_family[MAX_PUBLISH];     /* AF_INET, AF_INET6 */
 static int g_npubs;
+
+/* A published UDP port answers only who sent to it: the last senders
+ * seen there, per port (a reply to anyone else is -ENETUNREACH, so the
+ * port is no way around --allow-connect). */
+#define SEEN_MAX 64
+static struct {
+  uint16_t family, port;
+  uint8_t addr[16];
+} g_seen[MAX_PUBLISH][SEEN_MAX];
+static int g_seen_next[MAX_PUBLISH];
 static int g_sandbox_end = -1, g_broker_end = -1;
 static pid_t g_broker_pid;
 
@@ -215,7 +227,7 @@ static int do_connect(const struct broker_req *q, struct broker_rep *rep,
 
 static int do_accept(const struct broker_req *q, struct broker_rep *rep,
                      int *out_fd) {
-  if (q->id < 0 || q->id >= g_npubs)
+  if (q->id < 0 || q->id >= g_npubs || g_pub_proto[q->id] != PLAT_NET_TCP)
     return -EINVAL;
   int fd =
       accept4(g_listen_fds[q->id], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -236,12 +248,110 @@ static int do_accept(const struct broker_req *q, struct broker_rep *rep,
   return 0;
 }
 
+static bool seen(int idx, uint16_t family, const uint8_t *addr, uint16_t port) {
+  for (int i = 0; i < SEEN_MAX; i++)
+    if (g_seen[idx][i].family == family && g_seen[idx][i].port == port &&
+        !memcmp(g_seen[idx][i].addr, addr, 16))
+      return true;
+  return false;
+}
+
+static bool is_dgram_pub(int32_t idx) {
+  return idx >= 0 && idx < g_npubs && g_pub_proto[idx] == PLAT_NET_UDP;
+}
+
+static uint8_t g_dgram[BROKER_DGRAM_MAX + 1];
+
+/* BROKER_DGRAM_RECV: the next datagram at published UDP port q->id into
+ * g_dgram (*out_len bytes), its sender noted as one that may be
+ * answered. */
+static int do_dgram_recv(const struct broker_req *q, struct broker_rep *rep,
+                         size_t *out_len) {
+  if (!is_dgram_pub(q->id) || (q->flags & ~BROKER_DGRAM_PEEK))
+    return -EINVAL;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  memset(&ss, 0, sizeof(ss));
+  int fl = MSG_DONTWAIT | MSG_TRUNC |
+           ((q->flags & BROKER_DGRAM_PEEK) ? MSG_PEEK : 0);
+  ssize_t n = recvfrom(g_listen_fds[q->id], g_dgram, sizeof(g_dgram), fl,
+                       (struct sockaddr *)&ss, &sl);
+  if (n < 0)
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  to_plat(&ss, &rep->pfamily, &rep->pport, rep->paddr);
+  if (rep->pfamily == LINUX_AF_INET6 && !memcmp(rep->paddr, g_v4mapped, 12)) {
+    rep->pfamily = LINUX_AF_INET; /* a v4 sender on a v6 socket */
+    memmove(rep->paddr, rep->paddr + 12, 4);
+    memset(rep->paddr + 4, 0, 12);
+  }
+  if (!seen(q->id, rep->pfamily, rep->paddr, rep->pport)) {
+    int i = g_seen_next[q->id]++ % SEEN_MAX;
+    g_seen[q->id][i].family = rep->pfamily;
+    g_seen[q->id][i].port = rep->pport;
+    memcpy(g_seen[q->id][i].addr, rep->paddr, 16);
+  }
+  rep->id = (int32_t)n; /* the datagram's length, even when cut */
+  *out_len = (size_t)n < sizeof(g_dgram) ? (size_t)n : sizeof(g_dgram);
+  return 0;
+}
+
+/* BROKER_DGRAM_SEND: len bytes from published UDP port q->id to a
+ * sender it received from. */
+static int do_dgram_send(const struct broker_req *q, const void *data,
+                         size_t len, struct broker_rep *rep) {
+  if (!is_dgram_pub(q->id))
+    return -EINVAL;
+  uint16_t family = q->family;
+  uint8_t addr[16];
+  memcpy(addr, q->addr, 16);
+  if (family == LINUX_AF_INET6 && !memcmp(addr, g_v4mapped, 12)) {
+    family = LINUX_AF_INET;
+    memmove(addr, addr + 12, 4);
+    memset(addr + 4, 0, 12);
+  }
+  if (family != LINUX_AF_INET && family != LINUX_AF_INET6)
+    return -EINVAL;
+  if (family == LINUX_AF_INET)
+    memset(addr + 4, 0, 12);
+  if (!seen(q->id, family, addr, q->port))
+    return -ENETUNREACH;
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  memset(&ss, 0, sizeof(ss));
+  if (family == LINUX_AF_INET && g_pub_family[q->id] == AF_INET) {
+    struct sockaddr_in *s = (void *)&ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons(q->port);
+    memcpy(&s->sin_addr, addr, 4);
+    sl = sizeof(*s);
+  } else {
+    struct sockaddr_in6 *s = (void *)&ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(q->port);
+    if (family == LINUX_AF_INET) { /* v4 through a v6 socket: mapped */
+      memcpy(&s->sin6_addr, g_v4mapped, 12);
+      memcpy((uint8_t *)&s->sin6_addr + 12, addr, 4);
+    } else {
+      memcpy(&s->sin6_addr, addr, 16);
+    }
+    sl = sizeof(*s);
+  }
+  ssize_t n = sendto(g_listen_fds[q->id], data, len,
+                     MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
+  if (n < 0)
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  rep->id = (int32_t)n;
+  return 0;
+}
+
 static void serve(int ch) {
+  static uint8_t payload[BROKER_DGRAM_MAX];
   for (;;) {
     struct broker_req q;
-    struct iovec iov = {&q, sizeof(q)};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct iovec iov[2] = {{&q, sizeof(q)}, {payload, sizeof(payload)}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
     memset(&q, 0, sizeof(q));
+    size_t reply_len = 0; /* bytes of g_dgram after the reply */
     ssize_t n = recvmsg(ch, &m, 0);
     if (n == 0)
       _exit(0); /* every sandbox process is gone */
@@ -255,10 +365,16 @@ static void serve(int ch) {
     rep.magic = BROKER_MAGIC;
     rep.seq = q.seq;
     int fd = -1;
-    /* a longer record arrives cut to sizeof(q), with MSG_TRUNC */
-    if (n != sizeof(q) || (m.msg_flags & MSG_TRUNC) ||
-        q.magic != BROKER_MAGIC) {
+    /* a longer record arrives cut, with MSG_TRUNC; only a datagram to
+     * send has bytes after the request */
+    if (n < (ssize_t)sizeof(q) || (m.msg_flags & MSG_TRUNC) ||
+        q.magic != BROKER_MAGIC ||
+        (n != sizeof(q) && q.op != BROKER_DGRAM_SEND)) {
       rep.err = -EINVAL;
+    } else if (q.op == BROKER_DGRAM_RECV) {
+      rep.err = do_dgram_recv(&q, &rep, &reply_len);
+    } else if (q.op == BROKER_DGRAM_SEND) {
+      rep.err = do_dgram_send(&q, payload, (size_t)n - sizeof(q), &rep);
     } else if (q.op == BROKER_CONNECT) {
       rep.err = do_connect(&q, &rep, &fd);
     } else if (q.op == BROKER_ACCEPT) {
@@ -303,8 +419,8 @@ static void serve(int ch) {
       struct cmsghdr h;
       char buf[CMSG_SPACE(sizeof(int))];
     } cm;
-    struct iovec riov = {&rep, sizeof(rep)};
-    struct msghdr r = {.msg_iov = &riov, .msg_iovlen = 1};
+    struct iovec riov[2] = {{&rep, sizeof(rep)}, {g_dgram, reply_len}};
+    struct msghdr r = {.msg_iov = riov, .msg_iovlen = reply_len ? 2 : 1};
     if (fd >= 0) {
       memset(&cm, 0, sizeof(cm));
       r.msg_control = cm.buf;
@@ -405,8 +521,16 @@ static int broker_seccomp(int ch) {
   ADD(SCMP_SYS(connect), 0);
   ADD(SCMP_SYS(getsockname), 0);
   ADD(SCMP_SYS(getpeername), 0);
-  for (int i = 0; i < g_npubs; i++)
-    ADD(SCMP_SYS(accept4), 1, EQ0(g_listen_fds[i]));
+  /* accept4 only on the TCP listeners; recvfrom and sendto (the relay of
+   * datagrams) only on the published UDP sockets */
+  for (int i = 0; i < g_npubs; i++) {
+    if (g_pub_proto[i] == PLAT_NET_TCP) {
+      ADD(SCMP_SYS(accept4), 1, EQ0(g_listen_fds[i]));
+    } else {
+      ADD(SCMP_SYS(recvfrom), 1, EQ0(g_listen_fds[i]));
+      ADD(SCMP_SYS(sendto), 1, EQ0(g_listen_fds[i]));
+    }
+  }
   ADD(SCMP_SYS(fcntl), 0);
   ADD(SCMP_SYS(shutdown), 0);
   ADD(SCMP_SYS(close), 0);
@@ -500,12 +624,16 @@ static int publish_listen(const struct plat_linux_publish *p, char *why,
     memcpy(&s->sin6_addr, p->addr, 16);
     sslen = sizeof(*s);
   }
-  /* non-blocking: BROKER_ACCEPT never waits */
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  /* non-blocking: BROKER_ACCEPT and BROKER_DGRAM_* never wait */
+  bool udp = p->proto == PLAT_NET_UDP;
+  int fd = socket(
+      ss.ss_family,
+      (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (fd < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-      bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 128) < 0) {
+      bind(fd, (struct sockaddr *)&ss, sslen) < 0 ||
+      (!udp && listen(fd, 128) < 0)) {
     int e = errno;
     if (fd >= 0)
       close(fd);
@@ -537,6 +665,9 @@ int plat_linux_net_start(const struct plat_linux_net_grant *grants, int ngrants,
       return fd;
     }
     g_listen_fds[i] = fd;
+    g_pub_proto[i] =
+        pubs[i].proto == PLAT_NET_UDP ? PLAT_NET_UDP : PLAT_NET_TCP;
+    g_pub_family[i] = pubs[i].family == LINUX_AF_INET ? AF_INET : AF_INET6;
   }
   g_npubs = npubs;
   int sv[2];

@@ -120,8 +120,17 @@ static void chan_unlock(void) {
  * are skipped, their fd closed. The exchange is finished even when the
  * thread is kicked: the broker answers at once (it never waits for a
  * host connect). */
-static int broker_call(struct broker_req *q, struct broker_rep *rep,
-                       int *out_fd) {
+/* Bytes that go after a request (out) or come after its reply (in: *got
+ * of them, cut to len). */
+struct broker_extra {
+  const void *out;
+  size_t out_len;
+  void *in;
+  size_t in_len, got;
+};
+
+static int broker_call_x(struct broker_req *q, struct broker_rep *rep,
+                         int *out_fd, struct broker_extra *x) {
   int ch = plat_linux_net_channel();
   *out_fd = -1;
   if (ch < 0 || !g_net_shared)
@@ -129,8 +138,9 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
   chan_lock();
   q->magic = BROKER_MAGIC;
   q->seq = __atomic_add_fetch(&g_net_shared->seq, 1, __ATOMIC_RELAXED);
-  struct iovec iov = {q, sizeof(*q)};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  struct iovec iov[2] = {{q, sizeof(*q)},
+                         {(void *)(x ? x->out : 0), x ? x->out_len : 0}};
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = x && x->out_len ? 2 : 1};
   long r;
   do
     r = hsys3(HNR_sendmsg, ch, &m, MSG_NOSIGNAL);
@@ -141,9 +151,10 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
       struct cmsghdr h;
       char buf[CMSG_SPACE(sizeof(int))];
     } cm;
-    struct iovec riov = {rep, sizeof(*rep)};
-    struct msghdr rm = {.msg_iov = &riov,
-                        .msg_iovlen = 1,
+    struct iovec riov[2] = {{rep, sizeof(*rep)},
+                            {x ? x->in : 0, x ? x->in_len : 0}};
+    struct msghdr rm = {.msg_iov = riov,
+                        .msg_iovlen = x && x->in_len ? 2 : 1,
                         .msg_control = cm.buf,
                         .msg_controllen = sizeof(cm.buf)};
     for (size_t i = 0; i < sizeof(cm.buf); i++)
@@ -162,7 +173,8 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
       int *p = (int *)(void *)CMSG_DATA(c);
       fd = *p;
     }
-    if (r != sizeof(*rep) || rep->magic != BROKER_MAGIC || rep->seq != q->seq) {
+    if (r < (long)sizeof(*rep) || (r > (long)sizeof(*rep) && !x) ||
+        rep->magic != BROKER_MAGIC || rep->seq != q->seq) {
       if (fd >= 3)
         hsys1(HNR_close, fd);
       continue; /* a stale reply */
@@ -171,8 +183,15 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
      * with success, and a plausible one. */
     if (rep->err > 0 || rep->err < -4095)
       rep->err = -LINUX_EIO;
-    if (rep->err == 0 && fd < 3 && q->op != BROKER_CLOSE)
+    bool dgram = q->op == BROKER_DGRAM_RECV || q->op == BROKER_DGRAM_SEND;
+    if (rep->err == 0 && fd < 3 && q->op != BROKER_CLOSE && !dgram)
       rep->err = -LINUX_EIO;
+    if (dgram && fd >= 3) { /* no socket comes with a datagram */
+      hsys1(HNR_close, fd);
+      fd = -1;
+    }
+    if (x)
+      x->got = (size_t)r - sizeof(*rep);
     if (rep->err != 0 && fd >= 3) {
       hsys1(HNR_close, fd);
       fd = -1;
@@ -183,6 +202,11 @@ static int broker_call(struct broker_req *q, struct broker_rep *rep,
   }
   chan_unlock();
   return err;
+}
+
+static int broker_call(struct broker_req *q, struct broker_rep *rep,
+                       int *out_fd) {
+  return broker_call_x(q, rep, out_fd, NULL);
 }
 
 /* Record this process's fd for id (lock held); another thread may have
@@ -424,4 +448,50 @@ int plat_net_close(int handle) {
   if (fd >= 3)
     hsys1(HNR_close, fd);
   return err == -LINUX_ENETUNREACH ? -LINUX_EBADF : err;
+}
+
+long plat_net_dgram_recv(int index, void *buf, size_t len, unsigned flags,
+                         struct plat_net_addr *out_from) {
+  plat_count(PF_NET_DGRAM);
+  if (index < 0 || (flags & ~(unsigned)(PLAT_NET_DONTWAIT | PLAT_NET_PEEK)))
+    return -LINUX_EINVAL;
+  struct broker_req q = {.op = BROKER_DGRAM_RECV, .id = index};
+  if (flags & PLAT_NET_PEEK)
+    q.flags = BROKER_DGRAM_PEEK;
+  struct broker_rep rep;
+  struct broker_extra x = {.in = buf, .in_len = len};
+  int fd;
+  int err = broker_call_x(&q, &rep, &fd, &x);
+  if (err)
+    return err == -LINUX_ENETUNREACH ? -LINUX_EINVAL : err;
+  if (rep.id < 0 || rep.id > (int32_t)BROKER_DGRAM_MAX ||
+      x.got != (len < (size_t)rep.id ? len : (size_t)rep.id))
+    return -LINUX_EIO;
+  from_rep(rep.pfamily, rep.pport, rep.paddr, out_from);
+  return rep.id;
+}
+
+long plat_net_dgram_send(int index, const void *buf, size_t len,
+                         const struct plat_net_addr *to) {
+  plat_count(PF_NET_DGRAM);
+  if (index < 0 || !to ||
+      (to->family != LINUX_AF_INET && to->family != LINUX_AF_INET6))
+    return -LINUX_EINVAL;
+  if (len > BROKER_DGRAM_MAX)
+    return -LINUX_EMSGSIZE;
+  struct broker_req q = {.op = BROKER_DGRAM_SEND,
+                         .id = index,
+                         .family = to->family,
+                         .port = to->port};
+  for (int i = 0; i < 16; i++)
+    q.addr[i] = to->addr[i];
+  struct broker_rep rep;
+  struct broker_extra x = {.out = buf, .out_len = len};
+  int fd;
+  int err = broker_call_x(&q, &rep, &fd, &x);
+  if (err)
+    return err;
+  if (rep.id < 0 || (size_t)rep.id > len)
+    return -LINUX_EIO;
+  return rep.id;
 }

@@ -141,6 +141,7 @@ enum plat_fn {
   PF_NET_POLL,
   PF_NET_SHUTDOWN,
   PF_NET_CLOSE,
+  PF_NET_DGRAM,
   PF_COUNT
 };
 

@@ -52,6 +52,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_NET_POLL] = "plat_net_poll",
     [PF_NET_SHUTDOWN] = "plat_net_shutdown",
     [PF_NET_CLOSE] = "plat_net_close",
+    [PF_NET_DGRAM] = "plat_net_dgram_recv/send",
 };
 
 /* Names of the host syscalls the platform can make (the allowlist and the

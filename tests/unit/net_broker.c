@@ -80,7 +80,7 @@ static const struct plat_net_addr *lo(uint16_t port) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  uint16_t tcp, other, udp, free_port, pub;
+  uint16_t tcp, other, udp, free_port, pub, pubu;
   int l = listener(SOCK_STREAM, &tcp);
   int l2 = listener(SOCK_STREAM, &other);
   int u = listener(SOCK_DGRAM, &udp);
@@ -88,6 +88,8 @@ int main(void) {
   close(f); /* granted, nobody listening */
   f = listener(SOCK_STREAM, &pub);
   close(f); /* a free port to publish */
+  f = listener(SOCK_DGRAM, &pubu);
+  close(f); /* and one for UDP */
   struct plat_linux_net_grant g[3] = {
       {.family = LINUX_AF_INET,
        .prefix = 32,
@@ -107,13 +109,18 @@ int main(void) {
   };
   for (int i = 0; i < 3; i++)
     memcpy(g[i].addr, (uint8_t[]){127, 0, 0, 1}, 4);
-  struct plat_linux_publish p = {.family = LINUX_AF_INET,
-                                 .host_port = pub,
-                                 .guest_port = 80,
-                                 .proto = PLAT_NET_TCP};
-  memcpy(p.addr, (uint8_t[]){127, 0, 0, 1}, 4);
+  struct plat_linux_publish p[2] = {{.family = LINUX_AF_INET,
+                                     .host_port = pub,
+                                     .guest_port = 80,
+                                     .proto = PLAT_NET_TCP},
+                                    {.family = LINUX_AF_INET,
+                                     .host_port = pubu,
+                                     .guest_port = 53,
+                                     .proto = PLAT_NET_UDP}};
+  memcpy(p[0].addr, (uint8_t[]){127, 0, 0, 1}, 4);
+  memcpy(p[1].addr, (uint8_t[]){127, 0, 0, 1}, 4);
   char why[256];
-  CHECK(plat_linux_net_start(g, 3, &p, 1, 65534, 65534, why, sizeof(why)) == 0,
+  CHECK(plat_linux_net_start(g, 3, p, 2, 65534, 65534, why, sizeof(why)) == 0,
         "start: %s", why);
   plat_linux_net_forked(true);
   CHECK(plat_linux_net_channel() >= 3, "no channel");
@@ -227,10 +234,11 @@ int main(void) {
   int lh = 0, lh2 = 0;
   CHECK(plat_net_listener(0, &lh) == 0 && lh > 0, "listener handle");
   CHECK(plat_net_listener(0, &lh2) == 0 && lh2 == lh, "same listener handle");
-  CHECK(plat_net_listener(1, &lh2) == -EINVAL, "no such listener");
+  CHECK(plat_net_listener(2, &lh2) == -EINVAL, "no such listener");
   CHECK(plat_net_poll(lh, POLLIN, 0) == 0, "listener readable too early");
   CHECK(plat_net_accept(0, &h, &peer) == -EAGAIN, "nothing waiting");
-  CHECK(plat_net_accept(1, &h, &peer) == -EINVAL, "no such index");
+  CHECK(plat_net_accept(2, &h, &peer) == -EINVAL, "no such index");
+  CHECK(plat_net_accept(1, &h, &peer) == -EINVAL, "accept on a UDP port");
   int c = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in pa = {.sin_family = AF_INET,
                            .sin_port = htons(pub),
@@ -251,6 +259,41 @@ int main(void) {
   close(c);
   CHECK(plat_net_close(lh) == -EBADF, "a listener closed");
   CHECK(plat_net_accept(0, &h, &peer) == -EAGAIN, "the listener went away");
+
+  /* a published UDP port: datagrams relayed with their sender; an answer
+   * only to a sender it received from */
+  CHECK(plat_net_listener(1, &lh) == 0 && lh > 0, "udp listener handle");
+  CHECK(plat_net_dgram_recv(1, buf, sizeof(buf), 0, &peer) == -EAGAIN,
+        "udp nothing waiting");
+  CHECK(plat_net_dgram_recv(0, buf, sizeof(buf), 0, &peer) == -EINVAL,
+        "dgram_recv on a TCP port");
+  struct sockaddr_in ua = {.sin_family = AF_INET,
+                           .sin_port = htons(udp),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  rc = (int)plat_net_dgram_send(1, "sneak", 5, lo(udp));
+  CHECK(rc == -ENETUNREACH, "answer to a stranger: %d", rc);
+  CHECK(!pending(u, 100), "the stranger got a datagram");
+  int uc = socket(AF_INET, SOCK_DGRAM, 0);
+  pa.sin_port = htons(pubu);
+  CHECK(sendto(uc, "query", 5, 0, (struct sockaddr *)&pa, sizeof(pa)) == 5,
+        "client sendto");
+  CHECK(plat_net_poll(lh, POLLIN, 2000000000) & POLLIN, "udp readable");
+  memset(buf, 0, sizeof(buf));
+  CHECK(plat_net_dgram_recv(1, buf, 2, PLAT_NET_PEEK, &peer) == 5 &&
+            !memcmp(buf, "qu", 2),
+        "peek, cut");
+  memset(buf, 0, sizeof(buf));
+  CHECK(plat_net_dgram_recv(1, buf, sizeof(buf), 0, &peer) == 5 &&
+            !strcmp(buf, "query") && peer.family == LINUX_AF_INET &&
+            peer.addr[0] == 127,
+        "udp relayed");
+  CHECK(plat_net_dgram_send(1, "answer", 6, &peer) == 6, "answer");
+  fl = sizeof(from);
+  CHECK(recvfrom(uc, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) == 6 &&
+            from.sin_port == htons(pubu),
+        "client got the answer from the published port");
+  (void)ua;
+  close(uc);
 
   plat_linux_net_forked(false);
   plat_linux_net_stop();

@@ -869,6 +869,18 @@ int plat_net_listener(int index, int *out_handle) {
   return -LINUX_EINVAL;
 }
 
+long plat_net_dgram_recv(int index, void *buf, size_t len, unsigned flags,
+                         struct plat_net_addr *out_from) {
+  (void)index, (void)buf, (void)len, (void)flags, (void)out_from;
+  return -LINUX_EINVAL;
+}
+
+long plat_net_dgram_send(int index, const void *buf, size_t len,
+                         const struct plat_net_addr *to) {
+  (void)index, (void)buf, (void)len, (void)to;
+  return -LINUX_EINVAL;
+}
+
 long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
   long r =
       send(handle, buf, len,
