@@ -503,11 +503,13 @@ void plat_fast_syscall(unsigned slot, struct moat_regs *r) {
   t->entering = false;
   uint64_t entry_fs = r->fs_base;
   plat_count_entry(PE_FAST);
-  switch (plat_fast_site(slot, r, &ret)) {
+  switch (plat_fast_site(slot, r, entry_fs, &ret)) {
   case FAST_RUN:
     r->rip = r->rcx = ret;
+    r->r11 = r->rflags; /* with the flags the site's own code set */
     north_syscall(r);
     break;
+  case FAST_JUMP:
   case FAST_TRAP:
     break;
   case FAST_FAULT:

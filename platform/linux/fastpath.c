@@ -60,8 +60,6 @@ size_t rt_ucopy(void *dst, const void *src, size_t len);
 #define FAST_TABLE 0x050f0000ull /* bytes 2 and 3 of every slot: 0f 05 */
 #define FAST_SLOTS 4096          /* = PLAT_FAST_SLOTS in fast.S */
 #define FAST_TABLE_SIZE (FAST_SLOTS * 8ull)
-#define FAST_SITE_LEN 7 /* mov $NR, %eax; syscall */
-#define FAST_PATCH_LEN 5
 #define XSAVE_OFFSET 1024 /* of the XSAVE area in the thread block */
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
@@ -77,19 +75,45 @@ _Static_assert(sizeof(struct plat_thread) <= XSAVE_OFFSET, "thread block");
 _Static_assert(sizeof(struct moat_regs) <= 176, "fast.S REGS_SIZE");
 _Static_assert((FAST_TABLE >> 16) == 0x050f, "the slots end in 0f 05");
 
-/* The instruction a site's jump replaced, which the fast path performs
- * before the call. */
+/* The shapes of site rewritten. Each ends in the `syscall` at call - 2
+ * and begins with the one instruction the jump replaces (len bytes
+ * before call; the jump takes that instruction's bytes, padded with
+ * nops); the fast path performs that instruction and what follows up to
+ * the `syscall` itself. */
 enum {
-  SITE_MOV_EAX = 1, /* b8 imm32: mov $NR, %eax (the number is known) */
-  SITE_MOV_R9 = 2,  /* 4c 8b 4c 24 08: mov 0x8(%rsp), %r9, glibc's
-                       syscall(3) (the number is in rax) */
+  /* b8 imm32 0f 05: mov $NR, %eax; syscall (glibc's and musl's
+   * wrappers). The jump's last two bytes are the `syscall` itself. */
+  SITE_MOV_EAX = 1,
+  /* 4c 8b 4c 24 08 0f 05: mov 0x8(%rsp), %r9; syscall: glibc's
+   * syscall(3), the number in rax. */
+  SITE_MOV_R9,
+  /* 80 3d d32 00 74 r8 31 c0 0f 05: cmpb $0, d32(%rip); je r8; xor
+   * %eax, %eax; syscall: read(2) in glibc's libc.so (the byte is
+   * __libc_single_threaded: zero takes the cancellable path). */
+  SITE_READ_DYN,
+  /* 64 8b 04 25 18 00 00 00 85 c0 75 r8 0f 05: mov %fs:0x18, %eax; test
+   * %eax, %eax; jne r8; syscall: read(2) in static glibc (eax is the
+   * thread's cancellation state, zero when single-threaded). */
+  SITE_READ_STATIC,
 };
+
+static const struct site_shape {
+  uint8_t len;   /* bytes from the site to the end of its `syscall` */
+  uint8_t patch; /* bytes of the replaced instruction */
+} g_shapes[] = {
+    [SITE_MOV_EAX] = {7, 5},
+    [SITE_MOV_R9] = {7, 5},
+    [SITE_READ_DYN] = {13, 7},
+    [SITE_READ_STATIC] = {14, 8},
+};
+#define SHAPE_MAX_LEN 14
 
 struct fast_site {
   uint64_t site; /* address of the rewritten instruction; 0: slot free */
   uint32_t nr;   /* SITE_MOV_EAX */
   uint8_t kind;
-  int prot; /* the guest protection of the site's pages */
+  uint8_t orig[8]; /* the replaced instruction's bytes */
+  int prot;        /* the guest protection of the site's pages */
 };
 
 /* Private to the host process (a fork's child gets a copy). */
@@ -227,37 +251,59 @@ static bool map_table(void) {
   return true;
 }
 
-/* A guest system call trapped; call is the address after its `syscall`.
- * Rewrite the site when it has the shape above. */
-static int site_kind(const volatile uint8_t *p, uint64_t nr) {
-  uint32_t imm = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-                 (uint32_t)p[4] << 24;
-  if (p[5] != 0x0f || p[6] != 0x05 || is_prefix(p[-1]))
+static uint32_t le32(const volatile uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* The shape of the site ending at call (its bytes readable), or 0. */
+static int site_kind(uint64_t call, uint64_t nr) {
+  const volatile uint8_t *c = (const volatile uint8_t *)(uintptr_t)call;
+  if (c[-2] != 0x0f || c[-1] != 0x05)
     return 0;
-  if (p[0] == 0xb8 && imm == nr && !excluded(nr))
-    return SITE_MOV_EAX;
-  if (p[0] == 0x4c && p[1] == 0x8b && p[2] == 0x4c && p[3] == 0x24 &&
-      p[4] == 0x08)
-    return SITE_MOV_R9;
+  const volatile uint8_t *p = c - 7;
+  if (!is_prefix(p[-1])) {
+    if (p[0] == 0xb8 && le32(p + 1) == nr && !excluded(nr))
+      return SITE_MOV_EAX;
+    if (p[0] == 0x4c && p[1] == 0x8b && p[2] == 0x4c && p[3] == 0x24 &&
+        p[4] == 0x08)
+      return SITE_MOV_R9;
+  }
+  if (nr != 0)
+    return 0;
+  p = c - 13;
+  if (p[0] == 0x80 && p[1] == 0x3d && p[6] == 0 && p[7] == 0x74 &&
+      p[9] == 0x31 && p[10] == 0xc0 && !is_prefix(p[-1]))
+    return SITE_READ_DYN;
+  p = c - 14;
+  static const uint8_t fs18[10] = {0x64, 0x8b, 0x04, 0x25, 0x18,
+                                   0x00, 0x00, 0x00, 0x85, 0xc0};
+  for (int i = 0; i < 10; i++)
+    if (p[i] != fs18[i])
+      return 0;
+  if (p[10] == 0x75 && !is_prefix(p[-1]))
+    return SITE_READ_STATIC;
   return 0;
 }
 
+/* A guest system call trapped; call is the address after its `syscall`.
+ * Rewrite its site when it has one of the shapes above. */
 void plat_fast_trap(uint64_t call, uint64_t nr) {
-  if (!plat_fast_enabled() || call < 4096 + FAST_SITE_LEN + 1)
+  if (!plat_fast_enabled() || call < 4096 + SHAPE_MAX_LEN + 1 ||
+      !plat_in_guest_window(call))
     return;
-  uint64_t site = call - FAST_SITE_LEN;
-  const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)site;
   /* The `syscall` at call - 2 just ran, so its page is mapped and
    * readable: when the bytes before it share that page, look at their
    * shape before asking anything (most traps are no site to rewrite). */
-  bool same_page = ((site - 1) >> 12) == ((call - 1) >> 12);
-  if (same_page && !site_kind(p, nr))
+  bool same_page = ((call - SHAPE_MAX_LEN - 1) >> 12) == ((call - 1) >> 12);
+  int kind = same_page ? site_kind(call, nr) : -1;
+  if (!kind)
     return;
-  /* The byte before the site too: it must be no prefix of it. */
-  int prot = moat_mm_code_prot(site - 1, FAST_SITE_LEN + 1);
+  /* The byte before the longest shape too: it must be no prefix. */
+  int prot = moat_mm_code_prot(call - SHAPE_MAX_LEN - 1, SHAPE_MAX_LEN + 1);
   if (prot < 0 || plat_thread_count() != 1)
     return;
-  int kind = site_kind(p, nr);
+  kind = site_kind(call, nr);
   if (!kind)
     return;
   int slot = -1;
@@ -271,13 +317,25 @@ void plat_fast_trap(uint64_t call, uint64_t nr) {
   }
   if (!g_fast.table && !map_table())
     return;
+  const struct site_shape *sh = &g_shapes[kind];
+  uint64_t site = call - sh->len;
   uint64_t entry = FAST_TABLE + 8ull * (uint64_t)slot;
-  uint8_t jmp[FAST_PATCH_LEN] = {0xff, 0x24, 0x25, (uint8_t)entry,
-                                 (uint8_t)(entry >> 8)};
-  g_fast.sites[slot] = (struct fast_site){
+  /* jmp *entry, then nops to the end of the replaced instruction */
+  uint8_t jmp[8] = {0xff,
+                    0x24,
+                    0x25,
+                    (uint8_t)entry,
+                    (uint8_t)(entry >> 8),
+                    (uint8_t)(entry >> 16),
+                    (uint8_t)(entry >> 24),
+                    0x90};
+  struct fast_site *fs = &g_fast.sites[slot];
+  *fs = (struct fast_site){
       .site = site, .nr = (uint32_t)nr, .kind = (uint8_t)kind, .prot = prot};
-  if (!code_write(site, jmp, FAST_PATCH_LEN, prot)) {
-    g_fast.sites[slot].site = 0;
+  for (int i = 0; i < sh->patch; i++)
+    fs->orig[i] = ((const volatile uint8_t *)(uintptr_t)site)[i];
+  if (!code_write(site, jmp, sh->patch, prot)) {
+    fs->site = 0;
     return;
   }
   plat_count_entry(PE_SITES);
@@ -285,8 +343,8 @@ void plat_fast_trap(uint64_t call, uint64_t nr) {
     g_fast.used++;
   if (!g_fast.lo || site < g_fast.lo)
     g_fast.lo = site;
-  if (site + FAST_SITE_LEN > g_fast.hi)
-    g_fast.hi = site + FAST_SITE_LEN;
+  if (site + SHAPE_MAX_LEN > g_fast.hi)
+    g_fast.hi = site + SHAPE_MAX_LEN;
 }
 
 /* Rewrite every site back (the table is about to go). Their pages are
@@ -296,16 +354,10 @@ static void unpatch_all(void) {
     struct fast_site *s = &g_fast.sites[k];
     if (!s->site)
       continue;
-    uint8_t mov[FAST_PATCH_LEN] = {0xb8, (uint8_t)s->nr, (uint8_t)(s->nr >> 8),
-                                   0, 0};
-    if (s->kind == SITE_MOV_R9) {
-      static const uint8_t r9[FAST_PATCH_LEN] = {0x4c, 0x8b, 0x4c, 0x24, 0x08};
-      __builtin_memcpy(mov, r9, FAST_PATCH_LEN);
-    }
     const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)s->site;
     if ((s->prot & (LINUX_PROT_READ | LINUX_PROT_EXEC)) && p[0] == 0xff &&
         p[1] == 0x24 && p[2] == 0x25)
-      code_write(s->site, mov, FAST_PATCH_LEN, s->prot);
+      code_write(s->site, s->orig, g_shapes[s->kind].patch, s->prot);
     s->site = 0;
   }
   g_fast.used = 0;
@@ -326,7 +378,7 @@ void plat_fast_range_gone(uint64_t addr, uint64_t len) {
     return;
   for (int k = 0; k < g_fast.used; k++) {
     struct fast_site *s = &g_fast.sites[k];
-    if (s->site && s->site < end && s->site + FAST_SITE_LEN > addr)
+    if (s->site && s->site < end && s->site + g_shapes[s->kind].len > addr)
       s->site = 0;
   }
 }
@@ -338,37 +390,98 @@ void plat_fast_range_protect(uint64_t addr, uint64_t len, int prot) {
     return;
   for (int k = 0; k < g_fast.used; k++) {
     struct fast_site *s = &g_fast.sites[k];
-    if (s->site && s->site < end && s->site + FAST_SITE_LEN > addr)
+    if (s->site && s->site < end && s->site + g_shapes[s->kind].len > addr)
       s->prot = prot;
   }
 }
 
-/* Perform the instruction slot k's jump replaced, on r (the guest's
- * registers at the jump), and say what comes next: FAST_RUN, the system
- * call runs here and returns to *ret; FAST_TRAP, r is at the site's
- * `syscall` (a number that must trap); FAST_FAULT, the instruction's
- * load faults at *ret (r is at the site); FAST_NONE, the slot names no
- * site. */
-int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t *ret) {
+/* The arithmetic flags `test`/`cmp` with 0 leave for a value of width
+ * bits (CF, OF and AF clear). */
+static uint64_t flags_of(uint64_t v, int bits) {
+  uint64_t f = 0;
+  uint8_t low = (uint8_t)v;
+  low ^= low >> 4;
+  low ^= low >> 2;
+  low ^= low >> 1;
+  if (!(low & 1))
+    f |= 0x4; /* PF: even parity of the low byte */
+  if (!(v & ((bits == 64 ? 0 : 1ull << bits) - 1)))
+    f |= 0x40; /* ZF */
+  if (v >> (bits - 1) & 1)
+    f |= 0x80; /* SF */
+  return f;
+}
+#define FLAGS_TESTED 0x8d5ull /* CF PF AF ZF SF OF */
+
+static void set_flags(struct moat_regs *r, uint64_t f) {
+  r->rflags = (r->rflags & ~FLAGS_TESTED) | f;
+}
+
+/* Perform what slot k's site does before its `syscall`, on r (the
+ * guest's registers at the jump), and say what comes next: FAST_RUN, the
+ * system call runs here and returns to *ret; FAST_JUMP, the site's
+ * branch leaves before the call: resume at r->rip; FAST_TRAP, r is at
+ * the site's `syscall` (a number that must trap); FAST_FAULT, a load of
+ * the site faults at *ret (r is at the site); FAST_NONE, the slot names
+ * no site. */
+int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t fs_base,
+                   uint64_t *ret) {
   if (slot >= FAST_SLOTS || !g_fast.sites[slot].site)
     return FAST_NONE;
   const struct fast_site *s = &g_fast.sites[slot];
-  *ret = s->site + FAST_SITE_LEN;
-  if (s->kind == SITE_MOV_EAX) {
+  /* The site's bytes as they were: the jump replaced the first ones. */
+  uint8_t p[SHAPE_MAX_LEN];
+  const volatile uint8_t *live = (const volatile uint8_t *)(uintptr_t)s->site;
+  for (int i = 0; i < g_shapes[s->kind].len; i++)
+    p[i] = i < g_shapes[s->kind].patch ? s->orig[i] : live[i];
+  uint64_t call = s->site + g_shapes[s->kind].len, at = 0;
+  *ret = call;
+  switch (s->kind) {
+  case SITE_MOV_EAX:
     r->rax = s->nr;
     return FAST_RUN;
+  case SITE_MOV_R9: {
+    uint64_t v;
+    at = r->rsp + 8;
+    if (rt_ucopy(&v, (const void *)(uintptr_t)at, 8))
+      break;
+    r->r9 = v;
+    if (!excluded(r->rax))
+      return FAST_RUN;
+    r->rip = call - 2;
+    return FAST_TRAP;
   }
-  uint64_t v, at = r->rsp + 8;
-  if (rt_ucopy(&v, (const void *)(uintptr_t)at, 8)) {
-    r->rip = s->site;
-    *ret = at;
-    return FAST_FAULT;
-  }
-  r->r9 = v;
-  if (!excluded(r->rax))
+  case SITE_READ_DYN: {
+    uint8_t b;
+    at = s->site + 7 + (uint64_t)(int64_t)(int32_t)le32(p + 2);
+    if (rt_ucopy(&b, (const void *)(uintptr_t)at, 1))
+      break;
+    if (!b) { /* cmpb: ZF, je taken */
+      set_flags(r, flags_of(0, 8));
+      r->rip = s->site + 9 + (uint64_t)(int64_t)(int8_t)p[8];
+      return FAST_JUMP;
+    }
+    r->rax = 0; /* xor %eax, %eax */
+    set_flags(r, flags_of(0, 32));
     return FAST_RUN;
-  r->rip = s->site + FAST_SITE_LEN - 2;
-  return FAST_TRAP;
+  }
+  case SITE_READ_STATIC: {
+    uint32_t v;
+    at = fs_base + 0x18;
+    if (rt_ucopy(&v, (const void *)(uintptr_t)at, 4))
+      break;
+    r->rax = v;
+    set_flags(r, flags_of(v, 32));
+    if (v) { /* jne taken */
+      r->rip = s->site + 12 + (uint64_t)(int64_t)(int8_t)p[11];
+      return FAST_JUMP;
+    }
+    return FAST_RUN;
+  }
+  }
+  r->rip = s->site;
+  *ret = at;
+  return FAST_FAULT;
 }
 
 /* A signal stopped the thread on its way into or out of the fast path,

@@ -252,8 +252,9 @@ uint32_t plat_fast_fpstate_size(void);
 void plat_fast_trap(uint64_t call, uint64_t nr);
 void plat_fast_range_gone(uint64_t addr, uint64_t len);
 void plat_fast_range_protect(uint64_t addr, uint64_t len, int prot);
-enum { FAST_NONE, FAST_RUN, FAST_TRAP, FAST_FAULT };
-int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t *ret);
+enum { FAST_NONE, FAST_RUN, FAST_JUMP, FAST_TRAP, FAST_FAULT };
+int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t fs_base,
+                   uint64_t *ret);
 int plat_thread_count(void);
 void plat_fast_window(const struct plat_thread *t, struct moat_regs *r);
 

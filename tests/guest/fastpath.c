@@ -192,6 +192,30 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+/* read(2) and write(2) through libc's own wrappers (glibc's read has a
+ * shape of its own: a branch on whether the process is single-threaded
+ * before its `syscall`). */
+static void libc_read_loop(const char *label) {
+  int p[2];
+  int ok = 0;
+  if (pipe(p) < 0)
+    return;
+  for (int i = 0; i < 1000; i++) {
+    char c = 0;
+    if (write(p[1], "z", 1) == 1 && read(p[0], &c, 1) == 1 && c == 'z')
+      ok++;
+  }
+  printf("%s: libc read %d of 1000\n", label, ok);
+  close(p[0]);
+  close(p[1]);
+}
+
+static int g_park[2];
+static void *parked(void *arg) {
+  char c;
+  return (void *)(long)read(g_park[0], &c, 1);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   long want = getppid();
@@ -244,6 +268,16 @@ int main(void) {
   waitpid(child, &st, 0);
   printf("fork child: %s\n",
          WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "wrong");
+
+  libc_read_loop("one thread");
+  pthread_t park;
+  if (pipe(g_park) == 0 && pthread_create(&park, NULL, parked, NULL) == 0) {
+    libc_read_loop("two threads");
+    write(g_park[1], "w", 1);
+    void *got;
+    pthread_join(park, &got);
+    printf("parked thread's read: %ld\n", (long)got);
+  }
 
   pthread_t th[4];
   long ok[4] = {0};
