@@ -14,6 +14,7 @@
  * read-only root without /dev or /proc those are left out (there is no
  * place to mount them). */
 #include "devfs.h"
+#include "pty.h"
 #include "file.h"
 #include "hostfs.h"
 #include "mm.h"
@@ -209,6 +210,12 @@ static int build_system_dirs(const struct moat_config *cfg, const char **why) {
     err = vfs_mount("/dev/shm", shm);
     if (err)
       return fail(err, why, "cannot mount %s", "/dev/shm");
+    struct superblock *pts;
+    err = devpts_create(&pts);
+    if (!err)
+      err = vfs_mount("/dev/pts", pts);
+    if (err)
+      return fail(err, why, "cannot mount %s", "/dev/pts");
   } else if (err != -LINUX_EROFS) {
     return fail(err, why, "cannot mount %s", "/dev");
   }

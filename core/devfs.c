@@ -26,6 +26,7 @@
 #include "file.h"
 #include "moat/platform.h"
 #include "proc.h"
+#include "pty.h"
 #include "rt.h"
 #include "task.h"
 #include "vfs.h"
@@ -160,10 +161,17 @@ static const struct file_ops stdio_fops = {
     .stream = true,
 };
 
-/* /dev/tty: the first host stream that is a terminal. Reads come from
- * stream 0 when it is one. */
+/* /dev/tty: the caller's controlling terminal when it is a pty of the
+ * sandbox; otherwise, unless the caller made a session of its own, the
+ * first host stream that is a terminal (reads come from stream 0 when it
+ * is one). */
 static int tty_open(struct inode *inode, struct file *f) {
   static const int order[3] = {0, 2, 1};
+  int rc = pty_open_dev_tty(f);
+  if (rc != -LINUX_ENOENT)
+    return rc;
+  if (task_current() && proc_current()->no_host_tty)
+    return -LINUX_ENXIO;
   for (int i = 0; i < 3; i++)
     if (stream_is_tty(order[i])) {
       f->private = (void *)(intptr_t)(order[i] + 1);
@@ -327,6 +335,18 @@ static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
   return 0;
 }
 
+long devfs_fd_readlink(const char *name, char *buf, size_t len) {
+  int fd;
+  if (!parse_fd(name, &fd))
+    return -LINUX_ENOENT;
+  struct file *f = fdt_lookup(proc_current_fdt(), fd);
+  if (!f)
+    return -LINUX_ENOENT;
+  long n = pty_fd_link(f, buf, len);
+  file_put(f);
+  return n;
+}
+
 const struct inode_ops devfs_fd_iops = {
     .lookup = fd_lookup,
     .readdir = fd_readdir,
@@ -381,6 +401,7 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
       {"null", 1, 3, &null_fops},      {"zero", 1, 5, &zero_fops},
       {"full", 1, 7, &full_fops},      {"random", 1, 8, &random_fops},
       {"urandom", 1, 9, &random_fops}, {"tty", 5, 0, &tty_fops},
+      {"ptmx", 5, 2, &pty_ptmx_fops},
   };
   struct superblock *sb = vfs_sb_alloc("devfs", DEVFS_MAGIC, 0);
   if (!sb)
@@ -410,6 +431,9 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
   if (!err)
     err =
         add(root, "shm", new_node(LINUX_S_IFDIR | 01777, &devfs_iops, NULL, 0));
+  if (!err) /* devpts is mounted here (core/pty.c) */
+    err =
+        add(root, "pts", new_node(LINUX_S_IFDIR | 0755, &devfs_iops, NULL, 0));
   if (!err)
     err = add(root, "stdin", symlink_node("/proc/self/fd/0"));
   if (!err)

@@ -8,14 +8,18 @@
 
 #define DEVFS_MAGIC 0x01021994ull /* devtmpfs reports TMPFS_MAGIC */
 
-/* Build /dev (null, zero, full, random, urandom, tty, stdin, stdout,
- * stderr, fd/, shm/) and register its character devices with the vfs.
+/* Build /dev (null, zero, full, random, urandom, tty, ptmx, stdin, stdout,
+ * stderr, fd/, shm/, pts/) and register its character devices with the vfs.
  * uid/gid own the stdio devices (the guest's user, as a login's tty). */
 int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out);
 
 /* The operations of /dev/fd (the caller's open files), for
  * /proc/<pid>/fd too. */
 extern const struct inode_ops devfs_fd_iops;
+
+/* readlink of entry name of such a directory: the path of what is open
+ * there when the core knows it (a pseudo-terminal), else -EINVAL. */
+long devfs_fd_readlink(const char *name, char *buf, size_t len);
 
 /* A new open file on host stream 0, 1 or 2 (after devfs_create). */
 int devfs_open_stdio(int stream, struct file **out);

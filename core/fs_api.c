@@ -6,6 +6,7 @@
 #include "moat/platform.h"
 #include "flock.h"
 #include "poll.h"
+#include "pty.h"
 #include "task.h"
 #include "vfs_impl.h"
 
@@ -90,6 +91,8 @@ int moat_openat(int dirfd, const char *path, int flags, uint32_t mode) {
   vfs_inode_put(base);
   if (rc < 0)
     return rc;
+  if (!(flags & LINUX_O_NOCTTY))
+    pty_open_ctty(f); /* a session leader's first terminal */
   rc = fdt_install(fdt(), f, 0, flags & LINUX_O_CLOEXEC);
   file_put(f);
   return rc;

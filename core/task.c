@@ -15,6 +15,7 @@
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "proc.h"
+#include "pty.h"
 #include "rt.h"
 #include "moat/regs.h"
 
@@ -1009,6 +1010,8 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   p->parent = parent;
   p->pgid = parent->pgid;
   p->sid = parent->sid;
+  p->ctty = parent->ctty;
+  p->no_host_tty = parent->no_host_tty;
   p->state = PROC_RUNNING;
   p->mm_id = tt->next_mm_id++;
   tt->procs[ps] = p;
@@ -1444,6 +1447,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
   rt_unlock(&p->lock);
   if (fdt)
     fdt_put(fdt);
+  pty_proc_exit(p);           /* a session leader's terminal hangs up */
   flock_proc_gone(p->pid);    /* its POSIX record locks */
   sysv_ipc_proc_gone(p->pid); /* its SEM_UNDO adjustments */
   if (fs)
@@ -1485,6 +1489,7 @@ static void proc_end_dead(struct proc *p, int sig) {
   rt_unlock(&p->lock);
   if (fdt)
     fdt_put(fdt); /* pipe peers see EOF or EPIPE */
+  pty_proc_exit(p);
   flock_proc_gone(p->pid);
   sysv_ipc_proc_gone(p->pid);
   if (fs)
@@ -1789,6 +1794,8 @@ int moat_setsid(void) {
     err = -LINUX_EPERM;
   } else {
     me->sid = me->pgid = me->pid;
+    me->ctty = NULL; /* a new session has no controlling terminal */
+    me->no_host_tty = true;
     err = me->pid;
   }
   rt_unlock(&tt->lock);

@@ -46,6 +46,7 @@ enum proc_state {
 };
 
 struct task;
+struct pty;
 
 /* One host process of the sandbox: a guest process, with the vfork
  * children that run as its threads until they exec. Kept apart from the
@@ -108,7 +109,12 @@ struct proc {
   bool vfork_thread; /* a vfork child running as a thread of the parent's
                         host process, on its memory, until it execs */
   int pdeathsig;     /* PR_SET_PDEATHSIG */
-  bool stopped;      /* SIGSTOP & co. took effect */
+  /* The controlling terminal, a pty (core/pty.c; under the task table's
+   * lock), and whether the host's terminal can no longer be it (a new
+   * session was made): /dev/tty then fails without a pty. */
+  struct pty *ctty;
+  bool no_host_tty;
+  bool stopped; /* SIGSTOP & co. took effect */
   int stop_sig;
   bool stop_report;   /* a stop not yet reported by wait (WUNTRACED) */
   bool cont_report;   /* a continue not yet reported (WCONTINUED) */

@@ -6,6 +6,8 @@
  * before it asks the file system. */
 #include "vfs_impl.h"
 
+#include "devfs.h"
+
 static bool is_dot_or_dotdot(const char *name) {
   return (name[0] == '.' && name[1] == 0) ||
          (name[0] == '.' && name[1] == '.' && name[2] == 0);
@@ -659,6 +661,29 @@ long vfs_readlink_at(struct inode *base, const char *path, char *buf,
   if (!is_lnk(link) && !path[0]) {
     rc = -LINUX_ENOENT;
     goto out;
+  }
+  if (!is_lnk(link) && path[0]) {
+    /* /proc/self/fd/N and /dev/fd/N name the open file itself: its path
+     * where the core knows it (a pseudo-terminal: ttyname reads it). */
+    struct inode *dir = NULL;
+    char last[LINUX_NAME_MAX + 1];
+    bool slash;
+    if (vfs_walk_parent(base, path, 0, &dir, last, &slash) == 0) {
+      if (dir->iops == &devfs_fd_iops && !slash) {
+        char tmp[64];
+        long n = devfs_fd_readlink(last, tmp, sizeof(tmp));
+        if (n >= 0) {
+          n = MIN(n, (long)sizeof(tmp));
+          rc = MIN(n, (long)len);
+          memcpy(buf, tmp, (size_t)rc);
+        }
+        vfs_inode_put(dir);
+        if (n >= 0)
+          goto out;
+      } else {
+        vfs_inode_put(dir);
+      }
+    }
   }
   if (!link->iops || !link->iops->readlink ||
       (!is_lnk(link) && !link->iops->nameless)) {

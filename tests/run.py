@@ -3545,6 +3545,28 @@ def _program_vs_native(ctx, script, shell=False, need_busybox=False):
     compare(script + ": native vs moat", native, moat)
 
 
+def pty_program(name):
+    """A program of cases.PTY_PROGRAMS, native vs moat, /dev/pts/N
+    normalised."""
+    def body(ctx):
+        ctx.need_moat()
+        argv = cases.PTY_PROGRAMS[name]
+        if not shutil.which(argv[0]):
+            skip("%s is not installed (tools/deps.sh)" % argv[0])
+        here = os.path.join(HERE, "programs")
+        env = ctx.guest_env()
+        env["PATH"] = "/usr/bin:/bin"
+        native = run([a.replace("{p}", here) for a in argv], env=env,
+                     timeout=120)
+        moat = run(ctx.moat_run("--mount", here + ":/p:ro", "--",
+                                *[a.replace("{p}", "/p") for a in argv]),
+                   env=None, timeout=120)
+        for p in (native, moat):
+            p.stdout = re.sub(rb"/dev/pts/[0-9]+", b"/dev/pts/N", p.stdout)
+        compare("%s: native vs moat" % name, native, moat)
+    return body
+
+
 def python_inet_echo(ctx):
     _program_vs_native(ctx, "inet_echo.py")
 
@@ -3658,6 +3680,8 @@ def register_all(ctx):
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
+    for name in cases.PTY_PROGRAMS:
+        register("programs/pty-" + name, pty_program(name))
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)

@@ -16,6 +16,7 @@ packages=(
   musl-tools         # musl-gcc for the musl builds of the guest programs
   busybox-static     # the real programs the suite runs inside moat
   python3            # tests/run.py
+  bsdutils           # script(1), run on a pseudo-terminal by the tests
 )
 
 missing=()

@@ -551,10 +551,17 @@ long sys_ioctl(SYSARGS) {
   case LINUX_TIOCGPGRP:
   case LINUX_FIONREAD:
   case LINUX_TIOCOUTQ:
+  case LINUX_TIOCGSID:
+  case LINUX_TIOCGPTN:
+  case LINUX_TIOCGPTLCK:
+  case LINUX_TIOCGETD:
+  case LINUX_TIOCGEXCL:
     out = sizeof(arg.i);
     break;
   case LINUX_TIOCSPGRP:
   case LINUX_FIONBIO:
+  case LINUX_TIOCSPTLCK:
+  case LINUX_TIOCSETD:
     in = sizeof(arg.i);
     break;
   case LINUX_FIOCLEX:
@@ -563,7 +570,16 @@ long sys_ioctl(SYSARGS) {
   case LINUX_FIONCLEX:
     return moat_fcntl(fd, LINUX_F_SETFD, 0) < 0 ? -LINUX_EBADF : 0;
   case LINUX_TIOCSCTTY:
-    return moat_ioctl(fd, req, (void *)(uintptr_t)a2);
+  case LINUX_TIOCNOTTY:
+  case LINUX_TIOCEXCL:
+  case LINUX_TIOCNXCL:
+  case LINUX_TCFLSH:
+  case LINUX_TCXONC:
+  case LINUX_TCSBRK:
+  case LINUX_TCSBRKP:
+  case LINUX_TIOCGPTPEER:
+    /* the argument is a value, not a pointer */
+    return restartable(moat_ioctl(fd, req, (void *)(uintptr_t)a2));
   default:
     r = moat_fcntl(fd, LINUX_F_GETFD, 0);
     return r < 0 ? r : -LINUX_ENOTTY;

@@ -400,3 +400,19 @@ RO_WRITE_STEPS = [
     step("chmod", "600", "a.txt"),
     step("rmdir", "sub/inner"),
 ]
+
+# Programs that make a pseudo-terminal inside and run something on it
+# (issue 9, item 5): name -> argv, run natively and inside moat with
+# stdin from /dev/null. "{p}" is this directory (mounted at /p inside).
+# The outputs are compared once every /dev/pts/N reads /dev/pts/N: the
+# host's numbers are not the sandbox's.
+PTY_SPAWN = ("import pty, sys; sys.exit(pty.spawn(['/bin/sh', '-c', "
+             "'tty; stty size; stty -a | head -1; printf \"a\\\\tb\\\\n\"; "
+             "stty -echo; stty | tail -1; exit 3']) >> 8)")
+PTY_PROGRAMS = {
+    "script-tty-stty": ["script", "-qc", "tty; stty -a", "/dev/null"],
+    "script-exit-status": ["script", "-qec", "tty -s && echo on a tty; "
+                           "exit 5", "/dev/null"],
+    "python-pty-spawn": ["/usr/bin/python3", "-c", PTY_SPAWN],
+    "python-pty-drive": ["/usr/bin/python3", "{p}/pty_drive.py"],
+}
