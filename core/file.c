@@ -5,6 +5,7 @@
  * releasing a description drop the file locks tied to them
  * (core/flock.c). */
 #include "flock.h"
+#include "pcache.h"
 #include "vfs_impl.h"
 
 /* The largest single transfer, as Linux caps it (MAX_RW_COUNT). */
@@ -25,6 +26,8 @@ long vfs_generic_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     return 0;
   rt_lock(&inode->lock);
   long n = inode->iops->read(inode, buf, len, *pos);
+  if (n > 0 && inode->pcache) /* a mapping's writes not yet written back */
+    pcache_after_read(inode, buf, MIN((size_t)n, len), *pos);
   rt_unlock(&inode->lock);
   if (n > 0) {
     if ((size_t)n > len)
@@ -66,6 +69,8 @@ long vfs_generic_write(struct file *f, const void *buf, size_t len,
     if (n > 0) {
       if ((size_t)n > len)
         n = (long)len;
+      if (inode->pcache) /* the mappings see it at once */
+        pcache_after_write(inode, buf, (size_t)n, *pos);
       *pos += (uint64_t)n;
     }
   }

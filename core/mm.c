@@ -6,22 +6,35 @@
  *
  * Every guest mapping is placed by this file and made with PLAT_MAP_FIXED,
  * so the libOS's own memory (above the window) can never be named, moved
- * or unmapped by the guest. File mappings are copies: the pages are mapped
- * anonymous, filled through the file's read path, then given their final
- * protection. This is how ld.so and the ELF loader map files.
+ * or unmapped by the guest.
  *
- * Pages wholly past the end of the file (at mmap time, or added by mremap)
+ * A MAP_SHARED file mapping maps the file's page cache (core/pcache.c),
+ * which every process of the sandbox shares: the host range starts as a
+ * reservation without access, and the shim's fault path asks
+ * moat_mm_fault, which fills the page in the cache from the file if it is
+ * not there yet and maps the cache's page at the faulting address with
+ * plat_mem_alias (a little ahead for a reader); a clean page is mapped
+ * without PROT_WRITE, so its first write faults again and marks it dirty.
+ * Another process's mapping, read(2) and write(2) of the file therefore
+ * see a write at once. Dirty pages are written back at msync, munmap,
+ * when replaced, at exit, and when the last mapping of the file anywhere
+ * goes. Past the end of the file a touch is SIGBUS; a truncation by this
+ * process takes its mapped pages back (cache_map, mm_file_truncated).
+ * mprotect and mremap let go of the pages, which the next touch maps
+ * again. A shared mapping of a file open read-only can never become
+ * writable (VMA_NOWRITE). Without the cache's pool (the host gave no
+ * room at boot) shared file mappings are copies as private ones are.
+ *
+ * MAP_PRIVATE file mappings are copies: the pages are mapped anonymous,
+ * filled through the file's read path, then given their final
+ * protection. This is how ld.so and the ELF loader map files. Pages
+ * wholly past the end of the file (at mmap time, or added by mremap)
  * are left unfilled, with no access at the host level: Linux raises
  * SIGBUS for an access there, so the shim's fault path asks
  * moat_mm_fault, which fills them once the file has grown over them and
  * otherwise says SIGBUS. A VMA keeps one boundary (the file offset from
  * which its pages are unfilled), so it still stands for exactly one Linux
- * VMA and mremap's one-VMA rule keeps working. A MAP_SHARED
- * mapping of a file open for writing keeps the open file and writes its
- * pages back (up to the file's size) at msync, munmap, when replaced, and
- * at exit; in between, read(2) of the file does not see the mapping's
- * writes (there is no page cache to share). A shared mapping of a file
- * open read-only is a copy that can never become writable.
+ * VMA and mremap's one-VMA rule keeps working.
  *
  * The address space belongs to one host process, so the tree is private
  * state of this host process (the VMA nodes come from kmalloc).
@@ -36,6 +49,7 @@
 #include "file.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
+#include "pcache.h"
 #include "proc.h"
 #include "rt.h"
 #include "task.h"
@@ -73,6 +87,8 @@ static uint64_t vma_hole(const struct vma *v) {
 }
 
 static void vma_free(struct vma *v) {
+  if (v->cache) /* first: its last put writes back through the file */
+    pcache_put(v->cache);
   if (v->file)
     file_put(v->file);
   if (v->shm)
@@ -330,6 +346,8 @@ static int vma_split_at(uint64_t addr) {
     file_get(v->file);
   if (v->shm)
     sysv_shm_vma_open(v->shm);
+  if (v->cache)
+    pcache_ref(v->cache);
   v->end = addr;
   vma_tree_insert(&g_mm.vmas, tail);
   mark_dirty(addr, addr);
@@ -364,10 +382,12 @@ static bool vma_mergeable_but_prot(const struct vma *v, const struct vma *n) {
   if (v->shm || n->shm)
     return false; /* each attach piece counts in shm_nattch */
   if (v->end != n->start || (v->flags | VMA_LAZY) != (n->flags | VMA_LAZY) ||
-      v->file != n->file)
+      v->file != n->file || v->cache != n->cache)
     return false;
   if (!v->file)
     return true;
+  if (v->cache) /* pages come from the cache: only the offsets matter */
+    return v->off + (v->end - v->start) == n->off;
   return v->off + (v->end - v->start) == n->off &&
          (vma_hole(v) == v->end || vma_hole(n) == n->start);
 }
@@ -521,7 +541,11 @@ static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
 /* Write the pages of a shared file mapping in [s, e) back to the file,
  * never past its end (a mapping does not extend a file). */
 static int writeback(struct vma *v, uint64_t s, uint64_t e) {
-  if (!v->file || !(v->flags & VMA_SHARED) || v->prot == LINUX_PROT_NONE)
+  if (v->cache && (v->flags & VMA_SHARED) && s < e) /* its dirty pages */
+    return pcache_writeback(v->cache, (v->off + (s - v->start)) / PAGE,
+                            (e - s) / PAGE);
+  if (v->cache || !v->file || !(v->flags & VMA_SHARED) ||
+      v->prot == LINUX_PROT_NONE)
     return 0;
   /* Unfilled pages hold nothing of the guest's (and no host access). */
   e = MIN(e, vma_hole(v));
@@ -555,6 +579,12 @@ static int writeback_range(uint64_t start, uint64_t end) {
   return err;
 }
 
+/* This process's host mappings change: a fault at a page already retried
+ * once may be a new one (moat_mm_fault). */
+static void retry_forget(void) {
+  memset(g_mm.retry, 0, sizeof(g_mm.retry));
+}
+
 /* Unmap the host pages of every VMA piece inside [start, end) and drop
  * them from the set. */
 static int unmap_range(uint64_t start, uint64_t end) {
@@ -568,6 +598,7 @@ static int unmap_range(uint64_t start, uint64_t end) {
    * the middle of a host mapping): the pieces from there on stay mapped
    * and in the set, and the caller gets its error. */
   uint64_t done = start;
+  retry_forget();
   for (struct vma *v = vma_find(start); !err && v && v->start < end;
        v = v->next) {
     err = plat_mem_unmap((void *)v->start, v->end - v->start);
@@ -580,6 +611,7 @@ static int unmap_range(uint64_t start, uint64_t end) {
 
 static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
   void *out = NULL;
+  retry_forget();
   int flags = PLAT_MAP_FIXED | (shared ? PLAT_MAP_SHARED : 0);
   int err = plat_mem_map((void *)start, len, plat_prot(prot), flags, &out);
   if (err)
@@ -758,17 +790,32 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     goto out;
   }
   bool fill = !anon;
+  /* A shared mapping of a file maps the file's page cache, page by page
+   * as they are touched (moat_mm_fault); the host range is a
+   * reservation meanwhile. Without the cache's pool it is a copy. */
+  struct pcache *cache = NULL;
+  if (fill && (vflags & (VMA_SHARED | VMA_NOWRITE)) && pcache_ready()) {
+    cache = pcache_get(file->inode);
+    if (!cache) {
+      kfree(n);
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+    fill = false;
+  }
   /* Pages wholly past the end of the file stay unfilled from hole on. */
   uint64_t hole = end, pages_end = file_pages_end(file_size);
   if (fill && pages_end < (uint64_t)off + size)
     hole = pages_end <= (uint64_t)off ? start
                                       : start + (pages_end - (uint64_t)off);
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
-  if (hole == start)
+  if (hole == start || cache)
     map_prot = LINUX_PROT_NONE;
   writeback_range(start, end); /* a shared file mapping being replaced */
-  err = host_map_fixed(start, size, map_prot, vflags & VMA_SHARED);
+  err = host_map_fixed(start, size, map_prot, (vflags & VMA_SHARED) && !cache);
   if (err) {
+    if (cache)
+      pcache_put(cache);
     kfree(n);
     ret = err;
     goto out;
@@ -778,10 +825,12 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   *n = (struct vma){.start = start,
                     .end = end,
                     .prot = prot,
-                    .flags = vflags | (hole < end ? VMA_LAZY : 0),
+                    .flags = vflags | (hole < end && !cache ? VMA_LAZY : 0),
                     .file = file,
                     .off = (uint64_t)off,
-                    .unfilled = (uint64_t)off + (hole - start)};
+                    .unfilled = cache ? (uint64_t)off + size
+                                      : (uint64_t)off + (hole - start),
+                    .cache = cache};
   file = NULL;
   vma_link(n);
 
@@ -890,7 +939,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
   uint64_t run = addr, run_end = addr;
   for (struct vma *v = vma_find(addr); !err && v && v->start < end;
        v = v->next) {
-    uint64_t hole = vma_hole(v);
+    uint64_t hole = v->cache ? v->start : vma_hole(v);
     if (v->start < addr || hole == v->start)
       continue;
     if (v->start != run_end) {
@@ -902,6 +951,11 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
   }
   if (!err && run_end > run)
     err = plat_mem_protect((void *)run, run_end - run, plat_prot(prot));
+  /* Page cache mappings let go of their pages: the next touch maps them
+   * again with the new protection (and a page's dirtiness). */
+  for (struct vma *v = vma_find(addr); !err && v && v->start < end; v = v->next)
+    if (v->cache && v->start >= addr)
+      err = host_map_fixed(v->start, v->end - v->start, LINUX_PROT_NONE, false);
   if (err)
     goto out;
   for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
@@ -939,6 +993,26 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   if (err) {
     kfree(n);
     return err;
+  }
+  if (v->cache) {
+    /* The pages are the cache's: the new place maps them on fault. */
+    err = host_map_fixed(dst, new_len, LINUX_PROT_NONE, false);
+    if (err) {
+      kfree(n);
+      return err;
+    }
+    vma_drop_range(dst, dst + new_len);
+    pcache_ref(v->cache);
+    *n = (struct vma){.start = dst,
+                      .end = dst + new_len,
+                      .prot = prot,
+                      .flags = flags,
+                      .file = file_get(file),
+                      .off = off,
+                      .unfilled = off + new_len,
+                      .cache = v->cache};
+    vma_link(n);
+    return unmap_range(old, old + old_len);
   }
   err = host_map_fixed(dst, new_len, LINUX_PROT_READ | LINUX_PROT_WRITE,
                        flags & VMA_SHARED);
@@ -1059,7 +1133,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     /* A file mapping grows by pages of the file: unfilled until touched. */
     int err =
         host_map_fixed(grow_start, extra, v->file ? LINUX_PROT_NONE : v->prot,
-                       v->flags & VMA_SHARED);
+                       (v->flags & VMA_SHARED) && !v->cache);
     if (err) {
       kfree(n);
       ret = err;
@@ -1069,10 +1143,13 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     *n = (struct vma){.start = grow_start,
                       .end = grow_start + extra,
                       .prot = v->prot,
-                      .flags = v->flags | (v->file ? VMA_LAZY : 0),
+                      .flags = v->flags | (v->file && !v->cache ? VMA_LAZY : 0),
                       .file = v->file ? file_get(v->file) : NULL,
                       .off = off,
-                      .unfilled = off};
+                      .unfilled = v->cache ? off + extra : off,
+                      .cache = v->cache};
+    if (v->cache)
+      pcache_ref(v->cache);
     vma_link(n);
     vma_merge_dirty();
     ret = (long)old_addr;
@@ -1256,6 +1333,33 @@ out:
   return err;
 }
 
+/* Map v's pages of [s, e) (page-aligned, inside v) from the file's page
+ * cache, filling them from the file as needed, marked dirty when write:
+ * 0, or LINUX_SIGBUS when a page below need lies wholly past the end of
+ * the file (pages from need on are a read-ahead that stops there), or a
+ * negative errno. A clean page is mapped without PROT_WRITE, so that the
+ * first write to it comes to moat_mm_fault, which marks it dirty. */
+static int cache_map(struct vma *v, uint64_t s, uint64_t e, uint64_t need,
+                     bool write) {
+  while (s < e) {
+    void *pool;
+    bool dirty;
+    long n = pcache_pages(v->cache, (v->off + (s - v->start)) / PAGE,
+                          (e - s) / PAGE, write, &pool, &dirty);
+    if (n <= 0)
+      return n < 0 ? (int)n : s < need ? LINUX_SIGBUS : 0;
+    int prot = v->prot;
+    if (!dirty)
+      prot &= ~LINUX_PROT_WRITE;
+    int err =
+        plat_mem_alias((void *)s, pool, (size_t)n * PAGE, plat_prot(prot));
+    if (err)
+      return err;
+    s += (uint64_t)n * PAGE;
+  }
+  return 0;
+}
+
 /* The index of thread tid's retry slot, or -1 when it has none (with
  * claim: when none is free either; then there is no retry). */
 static int retry_slot(int tid, bool claim) {
@@ -1285,6 +1389,30 @@ int moat_mm_fault(uint64_t addr, int access) {
   if (!v || v->start > addr || !v->file || !v->prot ||
       ((access & LINUX_PROT_WRITE) && !(v->prot & LINUX_PROT_WRITE)))
     goto out;
+  if (v->cache) {
+    /* Not mapped here yet (or clean, and this is its first write): map
+     * it from the cache, a little ahead for a reader. The same fault
+     * again right after is a real one (a fetch from a page without
+     * PROT_EXEC, which the platform reports as a read): every change of
+     * this process's host mappings forgets the retries (retry_forget). */
+    bool write = access & LINUX_PROT_WRITE;
+    uint64_t key = page | (write ? 1 : 0);
+    if (slot >= 0 && g_mm.retry[slot].page == key)
+      goto out;
+    ret =
+        cache_map(v, page, write ? page + PAGE : MIN(v->end, page + FILL_CHUNK),
+                  page + PAGE, write);
+    if (ret != 0) {
+      ret = LINUX_SIGBUS; /* past the end, or unreadable: as Linux */
+      goto out;
+    }
+    if (slot < 0)
+      slot = retry_slot(tid, true);
+    if (slot >= 0)
+      g_mm.retry[slot].page = key;
+    ret = 1;
+    goto out_keep;
+  }
   if (addr < vma_hole(v)) {
     /* Filled: by another thread since this one faulted, or this is a
      * real fault. Run the access again once. */
@@ -1325,8 +1453,14 @@ int moat_mm_populate(uint64_t addr, size_t len) {
     if (v->end <= addr || !v->prot)
       continue; /* PROT_NONE pages are not populated (Linux) */
     uint64_t upto = MIN(v->end, end);
-    if (vma_hole(v) < upto && vma_fill(v, upto, upto) != 0)
+    if (v->cache) {
+      uint64_t s = ALIGN_DOWN(MAX(v->start, addr), PAGE);
+      upto = ALIGN_UP(upto, PAGE);
+      if (cache_map(v, s, upto, upto, false) != 0)
+        err = -LINUX_ENOMEM;
+    } else if (vma_hole(v) < upto && vma_fill(v, upto, upto) != 0) {
       err = -LINUX_ENOMEM;
+    }
   }
   rt_unlock(&g_mm.lock);
   return err;
@@ -1347,6 +1481,15 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
       have |= LINUX_PROT_READ;
     if ((have & prot) != prot)
       return false;
+    /* The libOS is about to touch the pages: map a page cache
+     * mapping's here (a write marks them dirty). */
+    if (prot && v->cache) {
+      uint64_t s = ALIGN_DOWN(at, PAGE), e = ALIGN_UP(MIN(v->end, end), PAGE);
+      if (cache_map(v, s, e, e, prot & LINUX_PROT_WRITE) != 0)
+        return false;
+      at = v->end;
+      continue;
+    }
     /* The libOS is about to touch the pages: those past the end of the
      * file are a fault (EFAULT, as Linux) unless the file grew over them. */
     if (prot && vma_hole(v) < MIN(v->end, end) &&
@@ -1369,7 +1512,8 @@ bool moat_user_ok(uint64_t addr, size_t len, int prot) {
 
 /* The platform's system call fast path asks before it rewrites guest
  * code: the protection of [addr, addr + len) when one private mapping
- * covers it (not MAP_SHARED, not System V shared memory, every page
+ * covers it (not MAP_SHARED, not the page cache, not System V shared
+ * memory, every page
  * filled) and it is executable; -1 otherwise. */
 int moat_mm_code_prot(uint64_t addr, size_t len) {
   uint64_t end = addr + len;
@@ -1379,8 +1523,8 @@ int moat_mm_code_prot(uint64_t addr, size_t len) {
   rt_lock(&g_mm.lock);
   struct vma *v = vma_find(addr);
   if (v && v->start <= addr && end <= v->end &&
-      !(v->flags & (VMA_SHARED | VMA_SHM)) && (v->prot & LINUX_PROT_EXEC) &&
-      vma_hole(v) >= end)
+      !(v->flags & (VMA_SHARED | VMA_SHM)) && !v->cache &&
+      (v->prot & LINUX_PROT_EXEC) && vma_hole(v) >= end)
     prot = v->prot;
   rt_unlock(&g_mm.lock);
   return prot;
@@ -1438,10 +1582,28 @@ int moat_msync(uint64_t addr, size_t len, int flags) {
   return err;
 }
 
+void mm_file_truncated(struct inode *inode, uint64_t size) {
+  uint64_t keep = file_pages_end(size);
+  rt_lock(&g_mm.lock);
+  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
+    if (!v->cache || pcache_inode(v->cache) != inode)
+      continue;
+    uint64_t len = v->end - v->start;
+    uint64_t from = keep <= v->off ? 0 : keep - v->off;
+    if (from < len)
+      host_map_fixed(v->start + from, len - from, LINUX_PROT_NONE, false);
+  }
+  rt_unlock(&g_mm.lock);
+}
+
 void mm_release(void) {
   rt_lock(&g_mm.lock);
   writeback_range(MM_WINDOW_START, MM_WINDOW_END);
   for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
+    if (v->cache) {
+      pcache_put(v->cache);
+      v->cache = NULL;
+    }
     if (v->file) {
       file_put(v->file);
       v->file = NULL;
@@ -1488,6 +1650,8 @@ int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
       file_get(n->file);
     if (n->shm)
       sysv_shm_vma_open(n->shm); /* the child's attach */
+    if (n->cache)
+      pcache_ref(n->cache);
     /* Shared anonymous memory stays charged to its creator (Linux charges
      * it once); a vfork child about to exec charges nothing. */
     if (exec_soon || ((n->flags & VMA_SHARED) && !n->file))

@@ -62,6 +62,12 @@ void mm_set_max_map_count(uint64_t limit);
  * bookkeeping's invariants do not hold (for tests). */
 int mm_vma_count(void);
 
+/* inode's size became size: this process's page cache mappings of it
+ * drop their pages past the end (a touch there is then SIGBUS, as
+ * Linux). Other processes see zeros there until they map them again. */
+struct inode;
+void mm_file_truncated(struct inode *inode, uint64_t size);
+
 /* Call fn for every guest mapping in address order (for /proc/self/maps);
  * stops early when fn returns non-zero and returns that value. */
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,

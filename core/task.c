@@ -11,6 +11,7 @@
 #include "file.h"
 #include "flock.h"
 #include "mm.h"
+#include "pcache.h"
 #include "poll.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
@@ -49,6 +50,7 @@ int task_table_init(const char *hostname, uint32_t max_tasks) {
   g_task_table = tt;
   futex_init();
   sysv_ipc_init();
+  pcache_init(); /* without it shared file mappings stay copies */
   return 0;
 }
 

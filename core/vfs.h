@@ -253,6 +253,10 @@ struct inode {
   char *name;
   /* Named pipe state, created by the vfs on the first open of a fifo. */
   struct pipe *fifo;
+  /* The page cache of its shared mappings (core/pcache.c), while one
+   * exists; set and cleared under the page cache's lock and this
+   * inode's lock. */
+  struct pcache *pcache;
   unsigned vfs_flags; /* VFS_INODE_*: the vfs's own marks */
 };
 

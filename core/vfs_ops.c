@@ -4,6 +4,8 @@
  * Linux semantics are the reference (open(2), rename(2), unlink(2) ...);
  * each operation checks permissions, read-only file systems and types
  * before it asks the file system. */
+#include "mm.h"
+#include "pcache.h"
 #include "vfs_impl.h"
 
 #include "devfs.h"
@@ -71,6 +73,8 @@ static int setattr_locked(struct inode *inode, struct vfs_attr *attr) {
     rt_lock(&inode->lock);
   if (inode->iops && inode->iops->setattr) {
     rc = inode->iops->setattr(inode, attr);
+    if (!rc && (attr->valid & VFS_ATTR_SIZE) && inode->pcache)
+      pcache_truncated(inode, inode->size);
   } else if (attr->valid & VFS_ATTR_SIZE) {
     rc = -LINUX_EPERM;
   } else {
@@ -79,6 +83,10 @@ static int setattr_locked(struct inode *inode, struct vfs_attr *attr) {
   }
   if (attr->valid & VFS_ATTR_SIZE)
     rt_unlock(&inode->lock);
+  /* This process's mappings of the pages past the end let go of them, so
+   * that touching them is SIGBUS (after the inode lock: mm comes first). */
+  if (!rc && (attr->valid & VFS_ATTR_SIZE) && inode->pcache)
+    mm_file_truncated(inode, attr->size);
   return rc;
 }
 

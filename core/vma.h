@@ -27,6 +27,9 @@ struct vma {
    * sysv_shm_vma_open when one appears (attach, split, fork's copy),
    * sysv_shm_vma_close when it goes. Lock order: mm, then IPC. */
   void *shm;
+  /* A MAP_SHARED file mapping: its pages are the file's page cache
+   * (core/pcache.c; a count of it per VMA), mapped on fault. */
+  struct pcache *cache;
 
   /* The set's links (core/vma_tree.c's to maintain): neighbours in
    * address order, and the tree. */

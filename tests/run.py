@@ -3583,6 +3583,12 @@ def busybox_nc(ctx):
     _program_vs_native(ctx, "nc_pair.sh", shell=True, need_busybox=True)
 
 
+def sqlite_wal(ctx):
+    if not os.access("/usr/bin/sqlite3", os.X_OK):
+        skip("no /usr/bin/sqlite3 on the host (tools/deps.sh installs it)")
+    _program_vs_native(ctx, "sqlite_wal.sh", shell=True)
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -3677,6 +3683,7 @@ def register_all(ctx):
     register("programs/python-http-server", python_http_server)
     register("programs/python-mp-manager", python_mp_manager)
     register("programs/busybox-nc", busybox_nc)
+    register("programs/sqlite-wal-two-processes", sqlite_wal)
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)

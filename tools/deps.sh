@@ -17,6 +17,7 @@ packages=(
   busybox-static     # the real programs the suite runs inside moat
   python3            # tests/run.py
   bsdutils           # script(1), run on a pseudo-terminal by the tests
+  sqlite3            # programs/sqlite-wal-two-processes (shared mappings)
 )
 
 missing=()

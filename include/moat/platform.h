@@ -63,8 +63,13 @@ int plat_mem_protect(void *addr, size_t len, int prot);
  * afterwards a write through either address, in any process of the
  * sandbox that maps those pages, is seen through all of them at once
  * (this is how two guest processes that did not inherit a mapping from
- * each other share memory: System V shared memory). -EINVAL when src is
- * not such memory or a range is not page-aligned, -ENOMEM as mmap. */
+ * each other share memory: System V shared memory, and shared file
+ * mappings, whose pages are the core's page cache). The core calls it
+ * again on pages it already aliased (to change their protection, or
+ * after a fault) and for single pages next to each other: a platform
+ * SHOULD keep that cheap (the Linux host merges such mappings into one).
+ * -EINVAL when src is not such memory or a range is not page-aligned,
+ * -ENOMEM as mmap. */
 int plat_mem_alias(void *addr, const void *src, size_t len, int prot);
 
 /* Give the pages of [addr, addr+len), part of a PLAT_MAP_SHARED region,

@@ -39,6 +39,9 @@
  * core's 8 GiB default, plus a quarter and 64 MiB). */
 #define SHM_POOL_BYTES(memory)                                                 \
   (((memory) ? (memory) : (8ull << 30)) * 5 / 4 + (64ull << 20))
+/* The page cache's pool (core/pcache.c, pcache_init): the same size,
+ * rounded up to its 256 KiB chunks. */
+#define PCACHE_POOL_BYTES(memory) (SHM_POOL_BYTES(memory) + (256ull << 10))
 /* What the library OS does not count in --memory but the host does:
  * copies of read-only file mappings (program text is copied in, not
  * shared with the host's page cache), the library OS's own structures in
@@ -382,7 +385,8 @@ void plat_linux_limits_rlimits(uint32_t max_tasks) {
   uint64_t stacks =
       ((uint64_t)(max_tasks ? max_tasks : 1024) + 2) * (1ull << 20);
   uint64_t base = g_cg.host_memory + stacks;
-  uint64_t shared = ARENA_BYTES + SHM_POOL_BYTES(g_cg.memory);
+  uint64_t shared = ARENA_BYTES + SHM_POOL_BYTES(g_cg.memory) +
+                    PCACHE_POOL_BYTES(g_cg.memory);
   struct rlimit as = {status_bytes("VmSize") + shared + base,
                       status_bytes("VmSize") + shared + base};
   struct rlimit data = {status_bytes("VmData") + base,

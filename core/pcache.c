@@ -1,0 +1,402 @@
+/* The page cache of shared file mappings: one cache per inode (memfs,
+ * tarfs, overlay and host files alike: it sits above the file systems,
+ * on the inode's read and write operations), made when the first
+ * MAP_SHARED mapping of the file appears and dropped when the last one
+ * goes, in any process.
+ *
+ * Its pages live in the pool: one PLAT_MAP_SHARED reservation (never
+ * committed until touched) made at boot, before any fork, so every host
+ * process of the sandbox has it at the same address and the library OS
+ * reads and writes the pages there. core/mm.c maps a cached page into a
+ * guest mapping with plat_mem_alias, so every process that maps the file
+ * shares the very page, as every process shares a Linux page cache
+ * page. The pool is carved in chunks of 64 pages (256 KiB); a file's
+ * chunk covers 64 consecutive pages of the file, contiguous in the pool,
+ * so consecutive pages map as one host mapping.
+ *
+ * A page is filled from the file on its first fault (pcache_pages): a
+ * sparse 4 GiB file touched at both ends costs two pages. It is dirty
+ * once a process wrote to it through a mapping (a clean page is mapped
+ * read-only, so the first write faults and marks it); dirty pages are
+ * written back at msync, munmap, exit and when the cache is dropped, and
+ * stay dirty while the cache lives (another process may still hold it
+ * writable). read(2) and write(2) keep the file and the cache one: a
+ * write reaches the file and every cached page it covers, a read sees
+ * the dirty pages. Truncation zeroes what lies past the new end (its
+ * whole pages go back to the host); a fault there is SIGBUS.
+ *
+ * Locks: a cache's chunks are its inode's: every use of them holds the
+ * inode lock (filling and writing back run the file system's read and
+ * write under it, as the generic read and write paths do). The pool's
+ * lock, a leaf (mm, then inode, then pool), guards the pool, each
+ * cache's count of mappings and the inode's pointer to its cache. */
+#include "pcache.h"
+
+#include "mm.h"
+#include "moat/platform.h"
+#include "rt.h"
+#include "vfs.h"
+
+#define PAGE 4096ull
+#define CHUNK_PAGES 64
+#define CHUNK (CHUNK_PAGES * PAGE)
+
+struct pc_chunk {
+  uint64_t index;    /* file offset / CHUNK */
+  uint64_t pool_off; /* in the pool */
+  uint64_t filled;   /* one bit per page */
+  uint64_t dirty;
+};
+
+struct pcache {
+  struct inode *inode; /* not a reference: the mappings' files hold one */
+  uint32_t maps;       /* VMAs that name this cache, in every process */
+  uint32_t nchunks, cap;
+  struct pc_chunk *chunks; /* sorted by index */
+};
+
+struct pc_pool {
+  struct rt_lock lock; /* the pool, maps and inode->pcache */
+  char *base;
+  uint64_t size, next; /* chunks below next were handed out once */
+  uint64_t *free;      /* offsets of chunks given back */
+  uint32_t nfree, free_cap;
+};
+
+static struct pc_pool *g_pc; /* in the arena, made at boot */
+
+bool pcache_init(void) {
+  struct pc_pool *p =
+      kzalloc_once((void **)&g_pc, sizeof(*g_pc), "the page cache");
+  if (p->base)
+    return true;
+  /* As large as --memory allows plus room for half-used chunks; only
+   * address space until touched. The platform's RLIMIT_AS fallback
+   * counts it (platform/linux/cgroup.c). */
+  uint64_t used, limit;
+  mm_usage(&used, &limit);
+  uint64_t size = ALIGN_UP(limit + limit / 4 + (64ull << 20), CHUNK);
+  void *base = NULL;
+  if (plat_mem_map(NULL, size, PLAT_PROT_READ | PLAT_PROT_WRITE,
+                   PLAT_MAP_SHARED | PLAT_MAP_NORESERVE, &base) != 0)
+    return false;
+  p->size = size;
+  p->base = base;
+  return true;
+}
+
+bool pcache_ready(void) {
+  return g_pc && g_pc->base;
+}
+
+/* ---- pool chunks (they take the pool lock) ---- */
+
+static uint64_t chunk_alloc(struct pc_pool *p) {
+  uint64_t off = UINT64_MAX;
+  rt_lock(&p->lock);
+  if (p->nfree) {
+    off = p->free[--p->nfree];
+  } else if (p->size - p->next >= CHUNK) {
+    off = p->next;
+    p->next += CHUNK;
+  }
+  rt_unlock(&p->lock);
+  return off;
+}
+
+/* The chunk's pages go back to the host (zeros for its next user). */
+static void chunk_free(struct pc_pool *p, uint64_t off) {
+  plat_mem_discard(p->base + off, CHUNK);
+  rt_lock(&p->lock);
+  if (p->nfree == p->free_cap) {
+    uint32_t cap = p->free_cap ? p->free_cap * 2 : 64;
+    uint64_t *n = krealloc(p->free, cap * sizeof(*n));
+    if (!n) {
+      rt_unlock(&p->lock);
+      return; /* lost to the pool, nothing worse */
+    }
+    p->free = n;
+    p->free_cap = cap;
+  }
+  p->free[p->nfree++] = off;
+  rt_unlock(&p->lock);
+}
+
+/* The position of chunk index in c (or where it would go). */
+static uint32_t chunk_pos(const struct pcache *c, uint64_t index) {
+  uint32_t lo = 0, hi = c->nchunks;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->chunks[mid].index < index)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static struct pc_chunk *chunk_make(struct pcache *c, uint64_t index) {
+  uint32_t at = chunk_pos(c, index);
+  if (at < c->nchunks && c->chunks[at].index == index)
+    return &c->chunks[at];
+  if (c->nchunks == c->cap) {
+    uint32_t cap = c->cap ? c->cap * 2 : 4;
+    struct pc_chunk *n = krealloc(c->chunks, cap * sizeof(*n));
+    if (!n)
+      return NULL;
+    c->chunks = n;
+    c->cap = cap;
+  }
+  uint64_t off = chunk_alloc(g_pc);
+  if (off == UINT64_MAX)
+    return NULL;
+  memmove(&c->chunks[at + 1], &c->chunks[at],
+          (c->nchunks - at) * sizeof(c->chunks[0]));
+  c->nchunks++;
+  c->chunks[at] = (struct pc_chunk){.index = index, .pool_off = off};
+  return &c->chunks[at];
+}
+
+static char *page_addr(const struct pc_chunk *k, unsigned page) {
+  return g_pc->base + k->pool_off + (uint64_t)page * PAGE;
+}
+
+/* ---- the cache of an inode ---- */
+
+struct pcache *pcache_get(struct inode *inode) {
+  if (!pcache_ready())
+    return NULL;
+  rt_lock(&g_pc->lock);
+  struct pcache *c = inode->pcache;
+  if (!c) {
+    c = kzalloc(sizeof(*c));
+    if (c) {
+      c->inode = inode;
+      inode->pcache = c;
+    }
+  }
+  if (c)
+    c->maps++;
+  rt_unlock(&g_pc->lock);
+  return c;
+}
+
+struct inode *pcache_inode(const struct pcache *c) {
+  return c->inode;
+}
+
+void pcache_ref(struct pcache *c) {
+  rt_lock(&g_pc->lock);
+  c->maps++;
+  rt_unlock(&g_pc->lock);
+}
+
+/* The file's size now (hostfs asks the host); inode->lock held. */
+static uint64_t file_size(struct inode *inode) {
+  if (inode->iops && inode->iops->getattr)
+    inode->iops->getattr(inode);
+  return inode->size;
+}
+
+/* Write k's dirty pages among mask back, never past size (caller holds
+ * the inode lock). */
+static int chunk_writeback(struct inode *inode, const struct pc_chunk *k,
+                           uint64_t mask, uint64_t size) {
+  int err = 0;
+  uint64_t bits = k->dirty & k->filled & mask;
+  if (!bits || !inode->iops || !inode->iops->write)
+    return 0;
+  for (unsigned i = 0; i < CHUNK_PAGES; i++) {
+    if (!(bits & (1ull << i)))
+      continue;
+    uint64_t at = k->index * CHUNK + (uint64_t)i * PAGE;
+    if (at >= size)
+      break;
+    size_t len = (size_t)MIN(PAGE, size - at);
+    long n = inode->iops->write(inode, page_addr(k, i), len, at);
+    if (n < 0 && !err)
+      err = (int)n;
+  }
+  return err;
+}
+
+void pcache_put(struct pcache *c) {
+  struct inode *inode = c->inode;
+  rt_lock(&inode->lock);
+  rt_lock(&g_pc->lock);
+  bool last = --c->maps == 0;
+  if (last) /* a new mapping from now on makes a new cache */
+    inode->pcache = NULL;
+  rt_unlock(&g_pc->lock);
+  if (last) {
+    uint64_t size = file_size(inode);
+    for (uint32_t i = 0; i < c->nchunks; i++) {
+      chunk_writeback(inode, &c->chunks[i], ~0ull, size);
+      chunk_free(g_pc, c->chunks[i].pool_off);
+    }
+  }
+  rt_unlock(&inode->lock);
+  if (last) {
+    kfree(c->chunks);
+    kfree(c);
+  }
+}
+
+long pcache_pages(struct pcache *c, uint64_t first, uint64_t count, bool write,
+                  void **pool_out, bool *dirty_out) {
+  struct inode *inode = c->inode;
+  long ret;
+  rt_lock(&inode->lock);
+  uint64_t size = file_size(inode);
+  uint64_t pages = size / PAGE + (size % PAGE ? 1 : 0);
+  if (first >= pages) {
+    ret = 0;
+    goto out;
+  }
+  /* Stay inside one chunk and the file. */
+  unsigned at = (unsigned)(first % CHUNK_PAGES);
+  count = MIN(count, (uint64_t)(CHUNK_PAGES - at));
+  count = MIN(count, pages - first);
+  struct pc_chunk *k = chunk_make(c, first / CHUNK_PAGES);
+  if (!k) {
+    ret = -LINUX_ENOMEM;
+    goto out;
+  }
+  bool dirty = true;
+  for (unsigned i = at; i < at + count; i++) {
+    uint64_t bit = 1ull << i;
+    if (!(k->filled & bit)) {
+      /* Bytes the file does not have (a hole, the tail past its end)
+       * stay zero: the pool's pages start as zeros. */
+      char *p = page_addr(k, i);
+      uint64_t fo = k->index * CHUNK + (uint64_t)i * PAGE;
+      size_t got = 0;
+      long n = 0;
+      while (got < PAGE && inode->iops && inode->iops->read) {
+        n = inode->iops->read(inode, p + got, PAGE - got, fo + got);
+        if (n <= 0 || (size_t)n > PAGE - got)
+          break;
+        got += (size_t)n;
+      }
+      if (n < 0) { /* unreadable: the run ends before this page */
+        if (i == at) {
+          ret = n;
+          goto out;
+        }
+        count = i - at;
+        break;
+      }
+      if (got < PAGE)
+        memset(p + got, 0, PAGE - got);
+      k->filled |= bit;
+    }
+    if (write)
+      k->dirty |= bit;
+    dirty &= (k->dirty & bit) != 0;
+  }
+  *pool_out = page_addr(k, at);
+  *dirty_out = dirty;
+  ret = (long)count;
+out:
+  rt_unlock(&inode->lock);
+  return ret;
+}
+
+int pcache_writeback(struct pcache *c, uint64_t first, uint64_t count) {
+  struct inode *inode = c->inode;
+  int err = 0;
+  if (!count)
+    return 0;
+  uint64_t last = first + count - 1;
+  if (last < first)
+    last = UINT64_MAX;
+  rt_lock(&inode->lock);
+  uint64_t size = file_size(inode);
+  for (uint32_t i = chunk_pos(c, first / CHUNK_PAGES); i < c->nchunks; i++) {
+    const struct pc_chunk *k = &c->chunks[i];
+    if (k->index > last / CHUNK_PAGES)
+      break;
+    uint64_t mask = ~0ull;
+    if (k->index == first / CHUNK_PAGES)
+      mask &= ~0ull << (first % CHUNK_PAGES);
+    if (k->index == last / CHUNK_PAGES && last % CHUNK_PAGES != 63)
+      mask &= (1ull << (last % CHUNK_PAGES + 1)) - 1;
+    int e = chunk_writeback(inode, k, mask, size);
+    if (e && !err)
+      err = e;
+  }
+  rt_unlock(&inode->lock);
+  return err;
+}
+
+/* ---- the generic read and write paths, truncation ---- */
+
+/* Call fn for each filled page of inode's cache that [off, off + len)
+ * overlaps, with the overlap (caller holds the inode lock). */
+static void
+for_cached(struct inode *inode, uint64_t off, size_t len, bool dirty_only,
+           void (*fn)(char *page_part, size_t n, size_t buf_at, void *ctx),
+           void *ctx) {
+  struct pcache *c = inode->pcache;
+  if (!c || !len)
+    return;
+  uint64_t end = off + len;
+  if (end < off)
+    end = UINT64_MAX;
+  for (uint32_t i = chunk_pos(c, off / CHUNK); i < c->nchunks; i++) {
+    const struct pc_chunk *k = &c->chunks[i];
+    uint64_t kstart = k->index * CHUNK;
+    if (kstart >= end)
+      break;
+    uint64_t bits = dirty_only ? k->dirty & k->filled : k->filled;
+    for (unsigned p = 0; bits && p < CHUNK_PAGES; p++) {
+      if (!(bits & (1ull << p)))
+        continue;
+      uint64_t ps = kstart + (uint64_t)p * PAGE, pe = ps + PAGE;
+      uint64_t s = MAX(ps, off), e = MIN(pe, end);
+      if (s < e)
+        fn(page_addr(k, p) + (s - ps), (size_t)(e - s), (size_t)(s - off), ctx);
+    }
+  }
+}
+
+static void copy_out(char *page_part, size_t n, size_t buf_at, void *ctx) {
+  rt_ucopy((char *)ctx + buf_at, page_part, n);
+}
+
+static void copy_in(char *page_part, size_t n, size_t buf_at, void *ctx) {
+  rt_ucopy(page_part, (const char *)ctx + buf_at, n);
+}
+
+void pcache_after_read(struct inode *inode, void *buf, size_t len,
+                       uint64_t off) {
+  /* Clean pages hold what the file holds; dirty ones are newer. */
+  for_cached(inode, off, len, true, copy_out, buf);
+}
+
+void pcache_after_write(struct inode *inode, const void *buf, size_t len,
+                        uint64_t off) {
+  for_cached(inode, off, len, false, copy_in, (void *)buf);
+}
+
+void pcache_truncated(struct inode *inode, uint64_t size) {
+  struct pcache *c = inode->pcache;
+  if (!c)
+    return;
+  for (uint32_t i = chunk_pos(c, size / CHUNK); i < c->nchunks; i++) {
+    struct pc_chunk *k = &c->chunks[i];
+    for (unsigned p = 0; p < CHUNK_PAGES; p++) {
+      uint64_t ps = k->index * CHUNK + (uint64_t)p * PAGE;
+      if (ps + PAGE <= size || !(k->filled & (1ull << p)))
+        continue;
+      if (ps < size) { /* the page that holds the new end */
+        memset(page_addr(k, p) + (size - ps), 0, (size_t)(ps + PAGE - size));
+        continue;
+      }
+      /* Wholly past the end: back to the host; it stays filled (with
+       * the zeros the file has there if it grows again) and clean. */
+      plat_mem_discard(page_addr(k, p), PAGE);
+      k->dirty &= ~(1ull << p);
+    }
+  }
+}
