@@ -1513,8 +1513,7 @@ bool moat_user_ok(uint64_t addr, size_t len, int prot) {
 /* The platform's system call fast path asks before it rewrites guest
  * code: the protection of [addr, addr + len) when one private mapping
  * covers it (not MAP_SHARED, not the page cache, not System V shared
- * memory, every page
- * filled) and it is executable; -1 otherwise. */
+ * memory, every page filled) and it is executable; -1 otherwise. */
 int moat_mm_code_prot(uint64_t addr, size_t len) {
   uint64_t end = addr + len;
   int prot = -1;
