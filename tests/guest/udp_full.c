@@ -65,8 +65,8 @@ int main(void) {
   FACT("some dropped", got < N);
   FACT("in order, whole", ordered);
   FACT("the first one kept", first == 0);
-  R("send after draining", sendto(s, "new", 3, 0, (struct sockaddr *)&a,
-                                  sizeof(a)));
+  R("send after draining",
+    sendto(s, "new", 3, 0, (struct sockaddr *)&a, sizeof(a)));
   R("received", recv(r, buf, sizeof(buf), 0));
   return 0;
 }
