@@ -350,6 +350,7 @@ long devfs_fd_readlink(const char *name, char *buf, size_t len) {
 const struct inode_ops devfs_fd_iops = {
     .lookup = fd_lookup,
     .readdir = fd_readdir,
+    .magic_entries = true, /* each entry stands for a magic link */
 };
 
 /* ---- building the tree ---- */

@@ -196,24 +196,58 @@ int moat_epoll_create1(int flags) {
   return rc;
 }
 
-/* Does the epoll set ep (nested) reach target? ep's lock is held;
- * nested sets are read under theirs. */
-static bool reaches(struct epoll *ep, struct file *target, int depth) {
-  if (depth > EPOLL_MAX_NEST)
-    return true;
-  for (struct epitem *it = ep->items; it; it = it->next) {
-    if (it->file == target)
-      return true;
+/* Linux's ep_loop_check: adding the set `to` into `ep` is refused when
+ * it closes a loop or when the longest path of sets through the new link
+ * would exceed EP_MAX_NESTS (4) links. down: the longest chain of sets
+ * below e (0: it watches none); up: above e. Caller holds the sets' list
+ * lock (v->epoll_lock), which keeps nesting still meanwhile. */
+#define EP_MAX_NESTS 4
+#define NEST_TOO_DEEP 1000
+
+static int nest_down(struct epoll *e, struct epoll *target, int depth) {
+  if (e == target)
+    return NEST_TOO_DEEP; /* a loop */
+  if (depth > EP_MAX_NESTS + 1)
+    return NEST_TOO_DEEP;
+  int best = 0;
+  rt_lock(&e->lock);
+  for (struct epitem *it = e->items; it && best < NEST_TOO_DEEP; it = it->next)
     if (is_epoll(it->file)) {
-      struct epoll *inner = it->file->private;
-      rt_lock(&inner->lock);
-      bool hit = reaches(inner, target, depth + 1);
-      rt_unlock(&inner->lock);
-      if (hit)
-        return true;
+      int d = nest_down(it->file->private, target, depth + 1);
+      best = MAX(best, d >= NEST_TOO_DEEP ? d : d + 1);
+    }
+  rt_unlock(&e->lock);
+  return best;
+}
+
+static int nest_up(struct vfs_shared *v, struct epoll *e, int depth) {
+  if (depth > EP_MAX_NESTS + 1)
+    return NEST_TOO_DEEP;
+  int best = 0;
+  for (struct epoll *s = v->epolls; s && best < NEST_TOO_DEEP;
+       s = s->next_set) {
+    bool holds = false;
+    rt_lock(&s->lock);
+    for (struct epitem *it = s->items; it && !holds; it = it->next)
+      holds = is_epoll(it->file) && it->file->private == e;
+    rt_unlock(&s->lock);
+    if (holds) {
+      int u = nest_up(v, s, depth + 1);
+      best = MAX(best, u >= NEST_TOO_DEEP ? u : u + 1);
     }
   }
-  return false;
+  return best;
+}
+
+static bool nest_refused(struct epoll *ep, struct epoll *to) {
+  struct vfs_shared *v = vfs_shared();
+  rt_lock(&v->epoll_lock);
+  int down = nest_down(to, ep, 0);
+  bool refused = down > EP_MAX_NESTS;
+  if (!refused)
+    refused = down + 1 + nest_up(v, ep, 0) > EP_MAX_NESTS;
+  rt_unlock(&v->epoll_lock);
+  return refused;
 }
 
 int moat_epoll_ctl(int epfd, int op, int fd,
@@ -250,6 +284,10 @@ int moat_epoll_ctl(int epfd, int op, int fd,
   }
   struct epoll *ep = ef->private;
   struct file *drop = NULL;
+  if (op == EPOLL_CTL_ADD && is_epoll(f) && nest_refused(ep, f->private)) {
+    rc = -LINUX_ELOOP;
+    goto out;
+  }
   rt_lock(&ep->lock);
   struct epitem **link = &ep->items;
   while (*link && !((*link)->fd == fd && (*link)->file == f))
@@ -259,10 +297,6 @@ int moat_epoll_ctl(int epfd, int op, int fd,
   case EPOLL_CTL_ADD:
     if (it) {
       rc = -LINUX_EEXIST;
-      break;
-    }
-    if (is_epoll(f) && reaches(f->private, ef, 0)) {
-      rc = -LINUX_ELOOP;
       break;
     }
     it = kzalloc(sizeof(*it));

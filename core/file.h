@@ -34,6 +34,9 @@ int file_open_inode(struct inode *inode, unsigned flags,
                     const struct file_ops *ops, struct file **out);
 /* Open path like openat(2) (flags LINUX_O_*, mode before umask) relative
  * to base (NULL: cwd). All permission, type and creation rules apply. */
+/* vfs_open with openat2's resolve flags (VFS_BENEATH ... in vfs.h). */
+int vfs_open2(struct inode *base, const char *path, unsigned flags,
+              uint32_t mode, unsigned resolve, struct file **out);
 int vfs_open(struct inode *base, const char *path, unsigned flags,
              uint32_t mode, struct file **out);
 struct file *file_get(struct file *f);

@@ -98,6 +98,27 @@ int moat_openat(int dirfd, const char *path, int flags, uint32_t mode) {
   return rc;
 }
 
+int moat_openat2(int dirfd, const char *path, int flags, uint32_t mode,
+                 unsigned resolve) {
+  struct inode *base = NULL;
+  struct file *f = NULL;
+  if (!fdt())
+    return -LINUX_EBADF;
+  /* The anchor of a scoped walk is dirfd, for an absolute path too. */
+  bool scoped = resolve & (VFS_BENEATH | VFS_IN_ROOT);
+  int rc = dir_base(dirfd, scoped && path[0] == '/' ? "." : path, false, &base);
+  if (rc < 0)
+    return rc;
+  rc = vfs_open2(base, path, (unsigned)flags, mode, resolve & VFS_RESOLVE_MASK,
+                 &f);
+  vfs_inode_put(base);
+  if (rc < 0)
+    return rc;
+  rc = fdt_install(fdt(), f, 0, flags & LINUX_O_CLOEXEC);
+  file_put(f);
+  return rc;
+}
+
 int moat_open_exec(const char *path, bool want_exec) {
   struct inode *inode = NULL;
   struct file *f = NULL;
@@ -242,6 +263,71 @@ static int check_iov(const struct linux_iovec *iov, int iovcnt) {
     total += iov[i].iov_len;
   }
   return 0;
+}
+
+int moat_rw_nowait(int fd, bool write) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = 0;
+  /* Only a stream can make a caller wait here; a file's data is in
+   * memory or a host call away, which Linux counts as not blocking. */
+  if (f->ops->stream && f->ops->poll && !(f->flags & LINUX_O_NONBLOCK)) {
+    unsigned want = write ? VFS_POLLOUT : VFS_POLLIN;
+    unsigned ev = f->ops->poll(f, want | VFS_POLLHUP | VFS_POLLERR);
+    if (!(ev & (want | VFS_POLLHUP | VFS_POLLERR)))
+      rc = -LINUX_EAGAIN;
+  }
+  file_put(f);
+  return rc;
+}
+
+long moat_writev_append(int fd, const struct linux_iovec *iov, int iovcnt,
+                        int64_t off, bool append) {
+  int rc = check_iov(iov, iovcnt);
+  if (rc < 0)
+    return rc;
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  if (!file_writable(f)) {
+    file_put(f);
+    return -LINUX_EBADF;
+  }
+  if (f->ops->stream || sock_file(f) || !f->ops->write) {
+    file_put(f);
+    return append || off < 0 ? moat_writev(fd, iov, iovcnt) : -LINUX_ESPIPE;
+  }
+  /* The same description with O_APPEND set or clear for this call only
+   * (the write ops read the flag, nothing else of the copy changes). */
+  struct file call = *f;
+  if (append)
+    call.flags |= LINUX_O_APPEND;
+  else
+    call.flags &= ~(unsigned)LINUX_O_APPEND;
+  uint64_t pos = off < 0 ? 0 : (uint64_t)off;
+  if (off < 0)
+    rt_lock(&f->lock);
+  uint64_t *at = off < 0 ? &f->pos : &pos;
+  long done = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_len)
+      continue;
+    long n = f->ops->write(&call, iov[i].iov_base,
+                           MIN(iov[i].iov_len, (uint64_t)MAX_RW), at);
+    if (n < 0) {
+      if (!done)
+        done = n;
+      break;
+    }
+    done += n;
+    if ((size_t)n < iov[i].iov_len || (uint64_t)done >= MAX_RW)
+      break;
+  }
+  if (off < 0)
+    rt_unlock(&f->lock);
+  file_put(f);
+  return done;
 }
 
 long moat_readv(int fd, const struct linux_iovec *iov, int iovcnt) {

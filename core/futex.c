@@ -69,7 +69,12 @@ static int wake_locked(struct futex_bucket *b, uint32_t key, uint64_t uaddr,
       *pp = w->fw_next;
       w->fw_bucket = -1;
       __atomic_store_n(&w->fw_woken, 1, __ATOMIC_SEQ_CST);
-      task_wake(w);
+      if (w->fw_owner) { /* a futex_waitv stand-in: wake its thread */
+        __atomic_store_n(&w->fw_owner->fw_woken, 1, __ATOMIC_SEQ_CST);
+        task_wake(w->fw_owner);
+      } else {
+        task_wake(w);
+      }
       woken++;
       continue;
     }
@@ -111,6 +116,86 @@ static void unqueue(struct task *t) {
 
 void futex_forget(struct task *t) {
   unqueue(t);
+  for (int i = 0; i < t->fw_nproxies; i++)
+    unqueue(&t->fw_proxies[i]);
+}
+
+/* futex_waitv: wait on n futexes at once (32-bit words), until one is
+ * woken (its index) or the deadline passes. The calling thread queues a
+ * stand-in task per futex, each pointing back at it, and sleeps on its
+ * own wake word as futex_wait does. */
+long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
+                      int64_t deadline_ns, int clock) {
+  struct task *t = task_current();
+  for (int i = 0; i < n; i++)
+    if (!moat_user_ok(ws[i].uaddr, 4, LINUX_PROT_READ))
+      return -LINUX_EFAULT;
+  struct task *px = kzalloc(sizeof(*px) * (size_t)n);
+  if (!px)
+    return -LINUX_ENOMEM;
+  for (int i = 0; i < n; i++) {
+    px[i].fw_owner = t;
+    px[i].fw_addr = ws[i].uaddr;
+    px[i].fw_key = key_of(ws[i].uaddr, !ws[i].private_key);
+    px[i].fw_bitset = ~0u;
+    px[i].fw_bucket = -1;
+  }
+  uint32_t seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
+  t->fw_woken = 0;
+  t->fw_proxies = px;
+  long ret = 1; /* > 0: still waiting */
+  int queued = 0;
+  for (; queued < n; queued++) {
+    int idx = bucket_of(ws[queued].uaddr);
+    struct futex_bucket *b = &buckets()[idx];
+    rt_lock(&b->lock);
+    uint32_t now;
+    if (rt_uload32((const uint32_t *)(uintptr_t)ws[queued].uaddr, &now) < 0)
+      ret = -LINUX_EFAULT;
+    else if (now != ws[queued].val)
+      ret = -LINUX_EAGAIN;
+    if (ret <= 0) {
+      rt_unlock(&b->lock);
+      break;
+    }
+    px[queued].fw_bucket = idx;
+    px[queued].fw_next = b->head;
+    b->head = &px[queued];
+    t->fw_nproxies = queued + 1;
+    rt_unlock(&b->lock);
+  }
+  while (ret > 0) {
+    if (__atomic_load_n(&t->fw_woken, __ATOMIC_ACQUIRE))
+      break;
+    if (signal_pending(t)) {
+      ret = -LINUX_EINTR;
+      break;
+    }
+    int64_t wait_ns = -1;
+    if (deadline_ns >= 0) {
+      int64_t now =
+          clock == LINUX_CLOCK_REALTIME ? rt_realtime_ns() : rt_now_ns();
+      if (now >= deadline_ns) {
+        ret = -LINUX_ETIMEDOUT;
+        break;
+      }
+      wait_ns = deadline_ns - now;
+    }
+    task_sleep_wait(&t->wake_word, seen, wait_ns, true);
+    seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
+  }
+  for (int i = 0; i < queued; i++)
+    unqueue(&px[i]);
+  /* A wake counts over a timeout, a signal or a later word's change. */
+  for (int i = 0; i < queued; i++)
+    if (__atomic_load_n(&px[i].fw_woken, __ATOMIC_ACQUIRE)) {
+      ret = i;
+      break;
+    }
+  t->fw_nproxies = 0;
+  t->fw_proxies = NULL;
+  kfree(px);
+  return ret;
 }
 
 /* deadline_ns: absolute on clock (REALTIME or MONOTONIC), or < 0. */

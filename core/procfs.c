@@ -742,6 +742,7 @@ static const struct file_ops gen_fops = {
 /* ---- the tree ---- */
 
 static const struct inode_ops procfs_iops;
+static const struct inode_ops procfs_magic_iops;
 
 static struct inode *new_node(uint32_t mode, enum pkind kind, int pid, int tid,
                               gen_fn gen) {
@@ -862,6 +863,8 @@ static struct inode *pid_entry_node(struct pnode *dn, int e) {
     i = new_node(pe->mode, kind, dn->pid, dn->tid, pe->gen);
     if (i)
       ((struct pnode *)i->private)->put = pe->put;
+    if (i && kind == P_EXE)
+      i->iops = &procfs_magic_iops;
   }
   if (!i)
     return NULL;
@@ -1072,6 +1075,13 @@ static const struct inode_ops procfs_iops = {
     .readdir = procfs_readdir,
     .readlink = procfs_readlink,
     .evict = procfs_evict,
+};
+
+/* /proc/<pid>/exe: a magic link (openat2's RESOLVE_NO_MAGICLINKS). */
+static const struct inode_ops procfs_magic_iops = {
+    .readlink = procfs_readlink,
+    .evict = procfs_evict,
+    .magic_link = true,
 };
 
 int procfs_create(struct superblock **out) {

@@ -617,10 +617,9 @@ int moat_signal_dequeue(struct linux_siginfo *info,
       continue;
     }
     *action = *a;
-    if (a->handler != LINUX_SIG_DFL && (a->flags & LINUX_SA_RESETHAND)) {
+    /* Linux resets the handler only: the flags (SA_SIGINFO too) stay. */
+    if (a->handler != LINUX_SIG_DFL && (a->flags & LINUX_SA_RESETHAND))
       a->handler = LINUX_SIG_DFL;
-      a->flags &= ~LINUX_SA_SIGINFO;
-    }
     ret = sig;
     break;
   }

@@ -347,7 +347,9 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
   }
   p->cmdline_len = at;
   rt_unlock(&p->lock);
-  /* A new address space: its peaks start again, as Linux's new mm. */
+  /* A new address space: its peaks and membarrier registrations start
+   * again, as Linux's new mm. */
+  __atomic_store_n(&p->membarrier, 0, __ATOMIC_RELAXED);
   struct task_host *h = p->host;
   if (h && !p->vfork_thread) {
     __atomic_store_n(&h->vm_peak,
@@ -424,6 +426,23 @@ void moat_get_comm(char out[16]) {
   rt_lock(&self->proc->lock);
   memcpy(out, self->comm, 15);
   rt_unlock(&self->proc->lock);
+}
+
+uint32_t moat_personality(uint32_t persona) {
+  struct task *self = task_current();
+  if (!self)
+    return 0;
+  if (persona == 0xffffffffu)
+    return __atomic_load_n(&self->proc->personality, __ATOMIC_RELAXED);
+  return __atomic_exchange_n(&self->proc->personality, persona,
+                             __ATOMIC_RELAXED);
+}
+
+uint32_t moat_membarrier_register(uint32_t add) {
+  struct task *self = task_current();
+  if (!self)
+    return 0;
+  return __atomic_or_fetch(&self->proc->membarrier, add, __ATOMIC_RELAXED);
 }
 
 bool moat_no_new_privs(bool set) {
@@ -1029,6 +1048,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   memcpy(p->environ, parent->environ, sizeof(p->environ));
   p->environ_len = parent->environ_len;
   p->no_new_privs = parent->no_new_privs;
+  p->personality = parent->personality;
   memcpy(t->comm, self->comm, sizeof(t->comm));
   t->sigblocked = self->sigblocked;
   t->altstack = self->altstack;

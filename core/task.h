@@ -146,7 +146,9 @@ struct proc {
   size_t cmdline_len;
   char environ[LINUX_PATH_MAX]; /* NUL-separated environment (cut) */
   size_t environ_len;
-  bool no_new_privs; /* PR_SET_NO_NEW_PRIVS: kept by fork and exec */
+  bool no_new_privs;    /* PR_SET_NO_NEW_PRIVS: kept by fork and exec */
+  uint32_t personality; /* personality(2): kept by fork and exec */
+  uint32_t membarrier;  /* membarrier registrations: reset by fork, exec */
 };
 
 struct task {
@@ -175,6 +177,11 @@ struct task {
   uint32_t fw_bitset;
   uint32_t fw_woken;
   int fw_bucket; /* -1 when not queued */
+  /* futex_waitv: a stand-in queued for one futex of its owner's wait
+   * (whose wake it is), and the owner's array of them while it waits. */
+  struct task *fw_owner;
+  struct task *fw_proxies;
+  int fw_nproxies;
   /* Non-zero while the thread is blocked in an interruptible wait of the
    * library OS (task_sleep_wait, a blocking host read): /proc shows S. */
   uint32_t sleeping;

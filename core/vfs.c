@@ -426,10 +426,12 @@ struct inode *vfs_root(void) {
  * ------------------------------------------------------------------- */
 
 struct walk {
-  struct inode *root; /* the process root: ".." never goes above it */
-  struct inode *cur;  /* where we are */
-  int links;          /* symlinks followed so far */
-  unsigned flags;     /* VFS_NO_PERM */
+  struct inode *root;      /* the process root: ".." never goes above it */
+  struct inode *cur;       /* where we are */
+  int links;               /* symlinks followed so far */
+  unsigned flags;          /* VFS_NO_PERM, VFS_BENEATH ... */
+  struct inode *anchor;    /* VFS_BENEATH: the walk stays below it */
+  struct superblock *home; /* VFS_NO_XDEV: the file system it stays on */
   /* parent mode: the last component, not looked up */
   char last[LINUX_NAME_MAX + 1];
   size_t last_len;
@@ -565,7 +567,11 @@ static int walk_path(struct walk *w, const char *path, bool want_parent,
                      bool follow_last) {
   const char *p = path;
   if (*p == '/') {
+    if (w->flags & VFS_BENEATH)
+      return -LINUX_EXDEV;
     walk_set(w, vfs_inode_get(w->root));
+    if ((w->flags & VFS_NO_XDEV) && w->cur->sb != w->home)
+      return -LINUX_EXDEV;
     while (*p == '/')
       p++;
   }
@@ -603,7 +609,11 @@ static int walk_path(struct walk *w, const char *path, bool want_parent,
     if (len == 1 && comp[0] == '.')
       continue;
     if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+      if ((w->flags & VFS_BENEATH) && vfs_same_inode(w->cur, w->anchor))
+        return -LINUX_EXDEV;
       walk_up(w);
+      if ((w->flags & VFS_NO_XDEV) && w->cur->sb != w->home)
+        return -LINUX_EXDEV;
       continue;
     }
     char name[LINUX_NAME_MAX + 1];
@@ -613,8 +623,26 @@ static int walk_path(struct walk *w, const char *path, bool want_parent,
     int rc = lookup_child(w->cur, name, &child);
     if (rc < 0)
       return rc;
-    if (LINUX_S_ISTYPE(child->mode, LINUX_S_IFLNK) &&
-        (!is_last || follow_last || slash_after)) {
+    bool follow = !is_last || follow_last || slash_after;
+    if (w->flags & VFS_RESOLVE_MASK) {
+      bool link = LINUX_S_ISTYPE(child->mode, LINUX_S_IFLNK);
+      bool magic = (link && child->iops && child->iops->magic_link) ||
+                   (w->cur->iops && w->cur->iops->magic_entries);
+      rc = 0;
+      if ((w->flags & VFS_NO_XDEV) && child->sb != w->home)
+        rc = -LINUX_EXDEV;
+      else if (follow && link && (w->flags & VFS_NO_SYMLINKS))
+        rc = -LINUX_ELOOP;
+      else if (follow && magic && (w->flags & VFS_NO_MAGICLINKS))
+        rc = -LINUX_ELOOP;
+      else if (magic && follow && (w->flags & (VFS_BENEATH | VFS_IN_ROOT)))
+        rc = -LINUX_EXDEV; /* Linux: a magic link may jump anywhere */
+      if (rc < 0) {
+        vfs_inode_put(child);
+        return rc;
+      }
+    }
+    if (LINUX_S_ISTYPE(child->mode, LINUX_S_IFLNK) && follow) {
       rc = walk_link(w, child);
       vfs_inode_put(child);
       if (rc < 0)
@@ -638,12 +666,20 @@ static int walk_start(struct walk *w, struct inode *base, const char *path,
     vfs_inode_put(cwd);
     return -LINUX_ENOENT;
   }
-  if (base && path[0] != '/') {
+  bool anchored = flags & (VFS_BENEATH | VFS_IN_ROOT);
+  if (base && (path[0] != '/' || anchored)) {
     vfs_inode_put(cwd);
     w->cur = vfs_inode_get(base);
   } else {
     w->cur = cwd;
   }
+  if (flags & VFS_IN_ROOT) { /* ".." and "/" stop at the start */
+    vfs_inode_put(w->root);
+    w->root = vfs_inode_get(w->cur);
+  }
+  if (flags & VFS_BENEATH)
+    w->anchor = vfs_inode_get(w->cur);
+  w->home = w->cur->sb;
   size_t len = rt_strnlen(path, LINUX_PATH_MAX);
   if (len >= LINUX_PATH_MAX)
     return -LINUX_ENAMETOOLONG;
@@ -655,7 +691,8 @@ static int walk_start(struct walk *w, struct inode *base, const char *path,
 static void walk_end(struct walk *w) {
   vfs_inode_put(w->cur);
   vfs_inode_put(w->root);
-  w->cur = w->root = NULL;
+  vfs_inode_put(w->anchor);
+  w->cur = w->root = w->anchor = NULL;
 }
 
 /* Resolve a whole path with the lock held. */

@@ -130,6 +130,11 @@ struct inode_ops {
    * no symlink, but readlink there says what it is (Linux's d_dname:
    * "socket:[INO]"). */
   bool nameless;
+  /* openat2's RESOLVE_NO_MAGICLINKS: a symlink of this inode_ops is a
+   * magic link (/proc/PID/exe); every entry a directory of this
+   * inode_ops holds stands for one (/proc/PID/fd/N, /dev/fd/N). */
+  bool magic_link;
+  bool magic_entries;
   /* Apply attr (valid fields) and set ctime. The fs MUST update the
    * struct inode fields (vfs_attr_copy does the generic part) and, for
    * VFS_ATTR_SIZE, free or extend data. NULL: the vfs copies the fields
@@ -331,6 +336,14 @@ struct inode *vfs_root(void); /* a new reference */
 #define VFS_DIRECTORY 0x2  /* the result must be a directory */
 #define VFS_EMPTY_PATH 0x4 /* "" names base itself (AT_EMPTY_PATH) */
 #define VFS_NO_PERM 0x8    /* skip search permission (boot) */
+/* openat2's RESOLVE_* (core/vfs.c walk): base is the anchor, for an
+ * absolute path too (base NULL: the cwd). */
+#define VFS_BENEATH 0x100       /* never above base: EXDEV */
+#define VFS_IN_ROOT 0x200       /* base is "/" for this walk */
+#define VFS_NO_SYMLINKS 0x400   /* a symlink to follow: ELOOP */
+#define VFS_NO_MAGICLINKS 0x800 /* a /proc magic link to follow: ELOOP */
+#define VFS_NO_XDEV 0x1000      /* crossing a mount: EXDEV */
+#define VFS_RESOLVE_MASK 0x1f00
 
 /* Resolve path relative to base (NULL: the process cwd; absolute paths
  * start at the process root) and store a new reference in *out.

@@ -120,12 +120,13 @@ static int create_in(struct inode *dir, const char *name, uint32_t mode,
 
 /* Find or create the last component for O_CREAT; *out gets a reference. */
 static int open_create(struct inode *base, const char *path, unsigned flags,
-                       uint32_t mode, struct inode **out, bool *created) {
+                       uint32_t mode, unsigned resolve, struct inode **out,
+                       bool *created) {
   struct inode *dir = NULL, *child = NULL;
   char last[LINUX_NAME_MAX + 1];
   bool trailing;
   int links = 0;
-  int rc = vfs_walk_parent(base, path, 0, &dir, last, &trailing);
+  int rc = vfs_walk_parent(base, path, resolve, &dir, last, &trailing);
   if (rc < 0)
     goto out;
   for (;;) {
@@ -158,6 +159,12 @@ static int open_create(struct inode *base, const char *path, unsigned flags,
     }
     if (!is_lnk(child) || (flags & LINUX_O_NOFOLLOW))
       break;
+    /* openat2: the target is created only where a plain lookup of it
+     * could go (the restricted walk does not continue through it). */
+    if (resolve & (VFS_NO_SYMLINKS | VFS_BENEATH | VFS_IN_ROOT)) {
+      rc = resolve & VFS_NO_SYMLINKS ? -LINUX_ELOOP : -LINUX_EXDEV;
+      goto out;
+    }
     /* O_CREAT through a symlink creates its target, as Linux does. */
     struct inode *next_dir = NULL;
     rc = vfs_walk_link_parent(dir, child, &links, &next_dir, last, &trailing);
@@ -236,6 +243,11 @@ out:
 
 int vfs_open(struct inode *base, const char *path, unsigned flags,
              uint32_t mode, struct file **out) {
+  return vfs_open2(base, path, flags, mode, 0, out);
+}
+
+int vfs_open2(struct inode *base, const char *path, unsigned flags,
+              uint32_t mode, unsigned resolve, struct file **out) {
   unsigned acc = flags & LINUX_O_ACCMODE;
   struct inode *inode = NULL;
   const struct file_ops *ops = NULL;
@@ -260,9 +272,9 @@ int vfs_open(struct inode *base, const char *path, unsigned flags,
   }
   vfs_lock();
   if (flags & LINUX_O_CREAT) {
-    rc = open_create(base, path, flags, mode, &inode, &created);
+    rc = open_create(base, path, flags, mode, resolve, &inode, &created);
   } else {
-    unsigned rflags = (flags & LINUX_O_NOFOLLOW) ? 0 : VFS_FOLLOW;
+    unsigned rflags = resolve | ((flags & LINUX_O_NOFOLLOW) ? 0 : VFS_FOLLOW);
     if (flags & LINUX_O_DIRECTORY)
       rflags |= VFS_DIRECTORY;
     rc = vfs_resolve_locked(base, path, rflags, &inode);

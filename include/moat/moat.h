@@ -105,6 +105,11 @@ int moat_cpu_count(void);
  * Files
  * ------------------------------------------------------------------- */
 int moat_openat(int dirfd, const char *path, int flags, uint32_t mode);
+/* openat2's resolution rules (VFS_BENEATH ... of core/vfs.h: 0x100
+ * BENEATH, 0x200 IN_ROOT, 0x400 NO_SYMLINKS, 0x800 NO_MAGICLINKS, 0x1000
+ * NO_XDEV); the shim checks struct open_how. */
+int moat_openat2(int dirfd, const char *path, int flags, uint32_t mode,
+                 unsigned resolve);
 int moat_close(int fd);
 /* close_range: close (or, with cloexec, mark close-on-exec) every open
  * descriptor from first to last, also those above a lowered
@@ -118,6 +123,14 @@ long moat_pread(int fd, void *buf, size_t len, int64_t off);
 long moat_pwrite(int fd, const void *buf, size_t len, int64_t off);
 long moat_readv(int fd, const struct linux_iovec *iov, int iovcnt);
 long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt);
+/* preadv2/pwritev2's RWF_NOWAIT: -EAGAIN when a read (write) of the
+ * stream fd would wait now, else 0. */
+int moat_rw_nowait(int fd, bool write);
+/* pwritev2 with RWF_APPEND (append true) or RWF_NOAPPEND: the write as
+ * if O_APPEND were set or clear for this call; off < 0: at the file
+ * position. */
+long moat_writev_append(int fd, const struct linux_iovec *iov, int iovcnt,
+                        int64_t off, bool append);
 int64_t moat_lseek(int fd, int64_t off, int whence);
 int moat_fstat(int fd, struct linux_stat *st);
 /* flags: LINUX_AT_SYMLINK_NOFOLLOW, LINUX_AT_EMPTY_PATH */
@@ -418,6 +431,11 @@ int moat_set_comm(const char *name);
 void moat_get_comm(char out[16]);
 /* PR_SET_NO_NEW_PRIVS (set true; it cannot be cleared) and its value. */
 bool moat_no_new_privs(bool set);
+/* personality(2): set persona (0xffffffff: only ask), return the old one. */
+uint32_t moat_personality(uint32_t persona);
+/* Add membarrier registrations (bits of the REGISTER commands) to the
+ * calling process; returns them all (0 adds nothing). */
+uint32_t moat_membarrier_register(uint32_t add);
 /* Exit status for death by signal sig (128 + sig). */
 _Noreturn void moat_exit_signal(int sig);
 
@@ -477,6 +495,17 @@ int moat_get_pdeathsig(void);
 int moat_set_tid_address(uint64_t addr);
 int moat_set_robust_list(uint64_t head, uint64_t len);
 int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len);
+/* futex_waitv(2): one entry per 32-bit futex word (the shim checks the
+ * flags); deadline_ns absolute on clock (REALTIME or MONOTONIC), or < 0
+ * for none. The index of the futex woken, or -EAGAIN (a word differs),
+ * -ETIMEDOUT, -EINTR, -EFAULT. */
+struct moat_futex_waiter {
+  uint64_t uaddr;
+  uint32_t val;
+  bool private_key;
+};
+long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
+                      int64_t deadline_ns, int clock);
 /* futex(2): op and arguments as Linux; timeout NULL = forever (relative
  * for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET). uaddr and uaddr2 are
  * guest addresses (the core checks them). */

@@ -184,10 +184,25 @@ struct clone_args {
 long sys_clone3(SYSARGS) {
   struct clone_args ca;
   memset(&ca, 0, sizeof(ca));
-  if (a1 < 64 || a1 > 4096)
+  /* Linux's copy_struct_from_user: older (shorter) structs are
+   * zero-extended, a newer one must be zero past what we know (E2BIG),
+   * and no struct is larger than a page. */
+  if (a1 > 4096)
+    return -LINUX_E2BIG;
+  if (a1 < 64)
     return -LINUX_EINVAL;
   if (user_read(&ca, a0, MIN((size_t)a1, sizeof(ca))) < 0)
     return -LINUX_EFAULT;
+  for (size_t at = sizeof(ca); at < a1;) {
+    uint8_t tail[128];
+    size_t n = MIN(sizeof(tail), (size_t)a1 - at);
+    if (user_read(tail, a0 + at, n) < 0)
+      return -LINUX_EFAULT;
+    for (size_t i = 0; i < n; i++)
+      if (tail[i])
+        return -LINUX_E2BIG;
+    at += n;
+  }
   if (ca.flags & ~0xffffffffull) /* CLONE_CLEAR_SIGHAND, INTO_CGROUP */
     return -LINUX_EINVAL;
   if ((ca.flags & 0xff) || ca.exit_signal > LINUX_NSIG)
@@ -390,6 +405,60 @@ long sys_futex(SYSARGS) {
   return moat_futex(a0, (int)a1, (uint32_t)a2,
                     (const struct linux_timespec *)(uintptr_t)a3, a4,
                     (uint32_t)a5);
+}
+
+/* futex_waitv: struct futex_waitv {u64 val, uaddr; u32 flags, reserved}
+ * per word, checked in Linux's order; only 32-bit words (FUTEX2_SIZE_U32,
+ * optionally FUTEX2_PRIVATE), as Linux. The timeout is absolute. */
+#define FUTEX_WAITV_MAX 128
+#define FUTEX2_SIZE_MASK 0x03u
+#define FUTEX2_SIZE_U32 0x02u
+#define FUTEX2_NUMA 0x04u
+#define FUTEX2_PRIVATE 128u
+
+long sys_futex_waitv(SYSARGS) {
+  struct {
+    uint64_t val, uaddr;
+    uint32_t flags, reserved;
+  } w;
+  unsigned n = (unsigned)a1;
+  if (a2)
+    return -LINUX_EINVAL;
+  if (!a0 || !n || n > FUTEX_WAITV_MAX)
+    return -LINUX_EINVAL;
+  int64_t deadline = -1;
+  int clock = (int)a4;
+  if (a3) {
+    if (clock != LINUX_CLOCK_REALTIME && clock != LINUX_CLOCK_MONOTONIC)
+      return -LINUX_EINVAL;
+    struct linux_timespec ts;
+    if (user_read(&ts, a3, sizeof(ts)) < 0)
+      return -LINUX_EFAULT;
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+      return -LINUX_EINVAL;
+    deadline = ts.tv_sec > INT64_MAX / 1000000000 - 1
+                   ? INT64_MAX / 2
+                   : ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
+  struct moat_futex_waiter *ws = kmalloc(sizeof(*ws) * n);
+  if (!ws)
+    return -LINUX_ENOMEM;
+  long r = 0;
+  for (unsigned i = 0; i < n && !r; i++) {
+    if (user_read(&w, a0 + (uint64_t)i * sizeof(w), sizeof(w)) < 0)
+      r = -LINUX_EFAULT;
+    else if ((w.flags & ~(FUTEX2_SIZE_MASK | FUTEX2_NUMA | FUTEX2_PRIVATE)) ||
+             w.reserved || (w.flags & FUTEX2_SIZE_MASK) != FUTEX2_SIZE_U32 ||
+             (w.flags & FUTEX2_NUMA) || w.val > 0xffffffffull || (w.uaddr & 3))
+      r = -LINUX_EINVAL;
+    ws[i].uaddr = w.uaddr;
+    ws[i].val = (uint32_t)w.val;
+    ws[i].private_key = w.flags & FUTEX2_PRIVATE;
+  }
+  if (!r)
+    r = moat_futex_waitv(ws, (int)n, deadline, clock);
+  kfree(ws);
+  return r == -LINUX_EINTR ? -LINUX_ERESTARTSYS : r;
 }
 
 /* ---- signals to other processes with a chosen siginfo ---- */

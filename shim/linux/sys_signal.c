@@ -360,9 +360,12 @@ void shim_deliver_signals(struct moat_regs *regs, long syscall_nr) {
       newmask |= LINUX_SIGBIT(sig);
     moat_sigprocmask(LINUX_SIG_SETMASK, &newmask, NULL);
     if (act.flags & LINUX_SA_RESETHAND) {
-      struct linux_sigaction dfl;
-      memset(&dfl, 0, sizeof(dfl));
-      moat_sigaction(sig, &dfl, NULL);
+      /* The handler only, as Linux: the flags and mask stay. */
+      struct linux_sigaction cur;
+      if (moat_sigaction(sig, NULL, &cur) == 0 && cur.handler == act.handler) {
+        cur.handler = LINUX_SIG_DFL;
+        moat_sigaction(sig, &cur, NULL);
+      }
     }
   }
   {

@@ -329,11 +329,16 @@ static size_t cpu_mask_bytes(void) {
   return ALIGN_UP((size_t)moat_cpu_count(), 64) / 8;
 }
 
+/* A process of the sandbox (any thread's tid counts as its own). Linux
+ * looks a negative pid up as any other: ESRCH. */
+static bool pid_exists(int pid) {
+  return pid > 0 && (pid == moat_getpid() || pid == moat_gettid() ||
+                     moat_getpgid(pid) >= 0);
+}
+
 static long affinity_target(uint64_t a0) {
   int pid = (int)a0;
-  if (pid < 0)
-    return -LINUX_EINVAL;
-  if (pid && pid != moat_getpid() && pid != moat_gettid())
+  if (pid && !pid_exists(pid))
     return -LINUX_ESRCH;
   return 0;
 }
@@ -399,11 +404,11 @@ long sys_setpriority(SYSARGS) {
 
 #define SHIM_PER_QUERY 0xffffffffu
 
+/* Linux records any persona (the flags, such as ADDR_NO_RANDOMIZE, and
+ * the execution domain) and returns the old one; moat runs every
+ * persona as PER_LINUX on x86-64. */
 long sys_personality(SYSARGS) {
-  unsigned p = (unsigned)a0;
-  if (p == SHIM_PER_QUERY || p == 0)
-    return 0;
-  return -LINUX_EINVAL;
+  return (long)moat_personality((uint32_t)a0);
 }
 
 /* ---- prctl -------------------------------------------------------------- */
@@ -506,20 +511,53 @@ long sys_capget(SYSARGS) {
 }
 
 #define SHIM_MEMBARRIER_GLOBAL 1
+#define SHIM_MEMBARRIER_GLOBAL_EXPEDITED 2
+#define SHIM_MEMBARRIER_REGISTER_GLOBAL_EXPEDITED 4
 #define SHIM_MEMBARRIER_PRIVATE_EXPEDITED 8
 #define SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED 16
+#define SHIM_MEMBARRIER_GET_REGISTRATIONS 512
 
+/* The barrier itself: every guest thread is a host thread, and a host
+ * system call is a full barrier on each side; the registrations are kept
+ * per process (a new address space, at fork and exec, has none) so that
+ * an unregistered PRIVATE_EXPEDITED is EPERM as on Linux. */
 long sys_membarrier(SYSARGS) {
   const long supported = SHIM_MEMBARRIER_GLOBAL |
+                         SHIM_MEMBARRIER_GLOBAL_EXPEDITED |
+                         SHIM_MEMBARRIER_REGISTER_GLOBAL_EXPEDITED |
                          SHIM_MEMBARRIER_PRIVATE_EXPEDITED |
-                         SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED;
+                         SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED |
+                         SHIM_MEMBARRIER_GET_REGISTRATIONS;
   if (a1)
     return -LINUX_EINVAL;
   if (a0 == 0)
     return supported;
   if (a0 & ~(uint64_t)supported || (a0 & (a0 - 1)))
     return -LINUX_EINVAL;
-  return 0;
+  switch (a0) {
+  case SHIM_MEMBARRIER_REGISTER_GLOBAL_EXPEDITED:
+  case SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED:
+    moat_membarrier_register((uint32_t)a0);
+    return 0;
+  case SHIM_MEMBARRIER_PRIVATE_EXPEDITED:
+    return moat_membarrier_register(0) &
+                   SHIM_MEMBARRIER_REGISTER_PRIVATE_EXPEDITED
+               ? 0
+               : -LINUX_EPERM;
+  case SHIM_MEMBARRIER_GET_REGISTRATIONS:
+    return moat_membarrier_register(0);
+  default:
+    return 0;
+  }
+}
+
+long sys_sched_rr_get_interval(SYSARGS) {
+  struct linux_timespec ts = {0, 0}; /* SCHED_OTHER has no round-robin slice */
+  if ((int)a0 < 0)
+    return -LINUX_EINVAL;
+  if ((int)a0 && !pid_exists((int)a0))
+    return -LINUX_ESRCH;
+  return user_write(a1, &ts, sizeof(ts)) < 0 ? -LINUX_EFAULT : 0;
 }
 
 /* ---- scheduler queries: everything runs as SCHED_OTHER ------------------ */
