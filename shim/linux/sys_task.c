@@ -421,6 +421,7 @@ long sys_personality(SYSARGS) {
 #define SHIM_PR_GET_NAME 16
 #define SHIM_PR_CAPBSET_READ 23
 #define SHIM_PR_SET_NO_NEW_PRIVS 38
+#define SHIM_PR_CAP_AMBIENT 47
 #define SHIM_PR_GET_NO_NEW_PRIVS 39
 #define SHIM_CAP_LAST_CAP 40
 
@@ -461,6 +462,18 @@ long sys_prctl(SYSARGS) {
     if (a1 > SHIM_CAP_LAST_CAP)
       return -LINUX_EINVAL;
     return 1;
+  case SHIM_PR_CAP_AMBIENT:
+    /* The ambient set stays empty: a capability must be permitted and
+     * inheritable to be raised, and nothing is inheritable (no capset). */
+    if (a1 == 4) /* CLEAR_ALL */
+      return a2 || a3 || a4 ? -LINUX_EINVAL : 0;
+    if (a2 > SHIM_CAP_LAST_CAP || a3 || a4)
+      return -LINUX_EINVAL;
+    if (a1 == 1) /* IS_SET */
+      return 0;
+    if (a1 == 2) /* RAISE */
+      return -LINUX_EPERM;
+    return a1 == 3 ? 0 : -LINUX_EINVAL; /* LOWER */
   case SHIM_PR_SET_NO_NEW_PRIVS:
     if (a1 != 1 || a2 || a3 || a4)
       return -LINUX_EINVAL;

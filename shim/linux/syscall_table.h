@@ -174,7 +174,7 @@ SYS(153, vhangup, PARTIAL("refused with EPERM: the sandbox grants no administrat
 NOSYS(154, modify_ldt, ARGS(T_INT, T_PTR, T_SIZE))
 SYS(155, pivot_root, PARTIAL("refused with EPERM: the sandbox grants no administrative rights"), ARGS(T_PATH, T_PATH))
 NOSYS(156, _sysctl, ARGS(T_PTR))
-SYS(157, prctl, PARTIAL("PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS only"), ARGS(T_INT, T_HEX, T_HEX, T_HEX, T_HEX))
+SYS(157, prctl, PARTIAL("PR_SET_NAME, PR_GET_NAME, PR_SET/GET_PDEATHSIG, PR_GET/SET_DUMPABLE, PR_SET/GET_NO_NEW_PRIVS, PR_CAPBSET_READ, PR_CAP_AMBIENT (the ambient set stays empty) only"), ARGS(T_INT, T_HEX, T_HEX, T_HEX, T_HEX))
 SYS(158, arch_prctl, PARTIAL("ARCH_SET_GS is refused (the gs base belongs to moat) and ARCH_SET_CPUID fails with ENODEV"), ARGS(T_ARCHPRCTL, T_HEX))
 NOSYS(159, adjtimex, ARGS(T_PTR))
 SYS(160, setrlimit, SUPPORTED, ARGS(T_RLIMIT, T_PTR))

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -507,6 +508,22 @@ static void futex_waitv_calls(void) {
   pthread_join(th, NULL);
 }
 
+/* ---- capability queries of prctl (root: every cap bounded, none
+ * inheritable, so none can be raised into the ambient set) ---- */
+
+static void caps(void) {
+  R("PR_CAPBSET_READ CAP_SYS_ADMIN", prctl(23, 21, 0, 0, 0));
+  R("PR_CAPBSET_READ 64", prctl(23, 64, 0, 0, 0));
+  R("PR_CAP_AMBIENT IS_SET", prctl(47, 1, 21, 0, 0));
+  R("PR_CAP_AMBIENT RAISE (not inheritable)", prctl(47, 2, 21, 0, 0));
+  R("PR_CAP_AMBIENT LOWER", prctl(47, 3, 21, 0, 0));
+  R("PR_CAP_AMBIENT CLEAR_ALL", prctl(47, 4, 0, 0, 0));
+  R("PR_CAP_AMBIENT CLEAR_ALL with an argument", prctl(47, 4, 1, 0, 0));
+  R("PR_CAP_AMBIENT IS_SET of cap 64", prctl(47, 1, 64, 0, 0));
+  R("PR_CAP_AMBIENT unknown op", prctl(47, 9, 0, 0, 0));
+  R("PR_CAP_AMBIENT IS_SET extra argument", prctl(47, 1, 21, 1, 0));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   enter_workdir("exact");
@@ -520,5 +537,6 @@ int main(void) {
   epoll_nesting();
   openat2_calls();
   futex_waitv_calls();
+  caps();
   return 0;
 }
