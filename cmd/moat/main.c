@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,15 +204,19 @@ int main(int argc, char **argv) {
 
   /* What the guest inherits, as a program exec'd here would: ignored
    * signals (nohup's SIGHUP) and the blocked mask. */
-  sigset_t blocked;
-  sigprocmask(SIG_BLOCK, NULL, &blocked);
+  /* Raw calls: glibc's wrappers hide signals 32 and 33 (its own), which
+   * a launcher may still have ignored or blocked for its children. */
+  uint64_t blocked = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
+  opts.sig_blocked = blocked;
   for (int sig = 1; sig <= 64; sig++) {
-    struct sigaction old;
-    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 &&
-        old.sa_handler == SIG_IGN)
+    struct {
+      uint64_t handler, flags, restorer, mask;
+    } old = {0, 0, 0, 0};
+    if (sig != SIGKILL && sig != SIGSTOP &&
+        syscall(SYS_rt_sigaction, sig, NULL, &old, 8) == 0 &&
+        old.handler == (uint64_t)(uintptr_t)SIG_IGN)
       opts.sig_ignored |= 1ull << (sig - 1);
-    if (sigismember(&blocked, sig) == 1)
-      opts.sig_blocked |= 1ull << (sig - 1);
   }
 
   /* Forwarders go in before fork so no signal falls between the two; the
