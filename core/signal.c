@@ -181,7 +181,8 @@ int signal_send(struct proc *p, struct task *t,
   /* A signal that would be ignored is discarded when sent unless the
    * receiver blocks it (it may change the handler before unblocking). */
   struct task *any = t ? t : p->threads;
-  bool blocked = any && (any->sigblocked & LINUX_SIGBIT(sig));
+  bool blocked =
+      any && ((any->sigblocked | any->sigwait_set) & LINUX_SIGBIT(sig));
   if (!blocked && sig_ignored(p, sig)) {
     if (sig == LINUX_SIGCONT || sig == LINUX_SIGCHLD)
       for (struct task *w = t ? t : p->threads; w;
@@ -283,6 +284,13 @@ int moat_sigaction(int sig, const struct linux_sigaction *act,
   }
   rt_unlock(&p->lock);
   return 0;
+}
+
+/* rt_sigtimedwait waits for set (0: done waiting): see sigwait_set. */
+void moat_sigwait_set(uint64_t set) {
+  struct task *t = task_current();
+  if (t)
+    __atomic_store_n(&t->sigwait_set, set, __ATOMIC_SEQ_CST);
 }
 
 int moat_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
@@ -600,7 +608,7 @@ int moat_signal_dequeue(struct linux_siginfo *info,
     struct sigqueue *q =
         t->pending.set & LINUX_SIGBIT(sig) ? &t->pending : &p->shared_pending;
     queue_take(p, q, sig, info);
-    if (sig_ignored(p, sig))
+    if (sig_ignored(p, sig) && !(t->sigwait_set & LINUX_SIGBIT(sig)))
       continue;
     struct linux_sigaction *a = &p->sigaction[sig - 1];
     if (a->handler == LINUX_SIG_DFL && (SIG_DEFAULT_STOP & LINUX_SIGBIT(sig))) {

@@ -156,6 +156,9 @@ struct task {
   struct proc *proc;
   struct task *next_in_proc;
   uint64_t sigblocked;
+  /* rt_sigtimedwait's set while it waits (unblocked for the wait): Linux's
+   * real_blocked, so a signal ignored but waited for is still queued. */
+  uint64_t sigwait_set;
   struct sigqueue pending; /* signals sent to this thread (tgkill, faults) */
   struct linux_stack altstack;
   /* Bumped and futex-woken whenever a signal is queued for this thread,

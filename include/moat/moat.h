@@ -645,6 +645,9 @@ long moat_getrandom(void *buf, size_t len, unsigned flags);
 int moat_sigaction(int sig, const struct linux_sigaction *act,
                    struct linux_sigaction *old);
 int moat_sigprocmask(int how, const uint64_t *set, uint64_t *old);
+/* The set rt_sigtimedwait waits for, 0 when it is done: a signal of it is
+ * queued even when ignored, as Linux's real_blocked makes it. */
+void moat_sigwait_set(uint64_t set);
 int moat_sigpending(uint64_t *out);
 /* Is a signal pending that will end the calling process (SIGKILL, an
  * exit_group of another thread, or an unblocked signal whose action is

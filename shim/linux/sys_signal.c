@@ -618,7 +618,8 @@ static long wait_for_signal(void) {
  * mask, so the core's sleep ends when one arrives; any other signal that
  * turns up is handed back for normal delivery and the wait reports EINTR,
  * as on Linux. */
-long sys_rt_sigtimedwait(SYSARGS) {
+static long sigtimedwait(struct moat_regs *regs, uint64_t a0, uint64_t a1,
+                         uint64_t a2, uint64_t a3) {
   uint64_t set, old = 0, open;
   struct linux_timespec left = {0, 0};
   bool forever = !a2;
@@ -638,6 +639,7 @@ long sys_rt_sigtimedwait(SYSARGS) {
     return -LINUX_EFAULT;
   moat_sigprocmask(LINUX_SIG_BLOCK, NULL, &old);
   open = old & ~set;
+  moat_sigwait_set(set);
   for (;;) {
     struct linux_siginfo info;
     struct linux_sigaction act;
@@ -677,6 +679,12 @@ long sys_rt_sigtimedwait(SYSARGS) {
       return err;
     }
   }
+}
+
+long sys_rt_sigtimedwait(SYSARGS) {
+  long r = sigtimedwait(regs, a0, a1, a2, a3);
+  moat_sigwait_set(0);
+  return r;
 }
 
 long sys_pause(SYSARGS) {
