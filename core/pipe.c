@@ -72,25 +72,10 @@ static long pipe_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   rt_lock(&p->lock);
   for (;;) {
     if (p->count) {
-      size_t n = MIN(len, (size_t)p->count);
-      size_t first = MIN(n, (size_t)(PIPE_SIZE - p->head));
       /* The buffer is the guest's: what did not copy stays in the pipe. */
-      size_t left = rt_ucopy(buf, p->buf + p->head, first);
-      if (!left)
-        left = rt_ucopy((char *)buf + first, p->buf, n - first);
-      else
-        left += n - first;
-      if (left == n) {
-        rc = -LINUX_EFAULT;
-        break;
-      }
-      n -= left;
-      p->head = (uint32_t)((p->head + n) % PIPE_SIZE);
-      p->count -= (uint32_t)n;
-      if (!p->count)
-        p->head = 0;
-      changed(p);
-      rc = (long)n;
+      rc = rt_ring_take_user(buf, p->buf, PIPE_SIZE, &p->head, &p->count, len);
+      if (rc > 0)
+        changed(p);
       break;
     }
     if (!p->writers) {

@@ -182,24 +182,10 @@ static long master_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   rt_lock(&p->lock);
   for (;;) {
     if (p->out_count) {
-      size_t n = MIN(len, (size_t)p->out_count);
-      size_t first = MIN(n, (size_t)(PTY_OUT_SIZE - p->out_head));
-      size_t left = rt_ucopy(buf, p->out + p->out_head, first);
-      if (!left)
-        left = rt_ucopy((char *)buf + first, p->out, n - first);
-      else
-        left += n - first;
-      if (left == n) {
-        rc = -LINUX_EFAULT;
-        break;
-      }
-      n -= left;
-      p->out_head = (uint32_t)((p->out_head + n) % PTY_OUT_SIZE);
-      p->out_count -= (uint32_t)n;
-      if (!p->out_count)
-        p->out_head = 0;
-      changed(p);
-      rc = (long)n;
+      rc = rt_ring_take_user(buf, p->out, PTY_OUT_SIZE, &p->out_head,
+                             &p->out_count, len);
+      if (rc > 0)
+        changed(p);
       break;
     }
     if (p->other_closed) {

@@ -107,6 +107,29 @@ static inline long rt_ucopy_result(size_t len, size_t left) {
   return left == len && len ? -LINUX_EFAULT : (long)(len - left);
 }
 
+/* Take up to len bytes from a ring of size bytes (*head, *count) into
+ * guest memory at dst. What does not reach the guest stays in the ring.
+ * Returns the bytes taken, or -EFAULT when none could be copied. */
+static inline long rt_ring_take_user(void *dst, const void *ring, uint32_t size,
+                                     uint32_t *head, uint32_t *count,
+                                     size_t len) {
+  size_t n = len < *count ? len : *count;
+  size_t first = n < size - *head ? n : size - *head;
+  size_t left = rt_ucopy(dst, (const char *)ring + *head, first);
+  if (!left)
+    left = rt_ucopy((char *)dst + first, ring, n - first);
+  else
+    left += n - first;
+  if (left == n)
+    return -LINUX_EFAULT;
+  n -= left;
+  *head = (uint32_t)((*head + n) % size);
+  *count -= (uint32_t)n;
+  if (!*count)
+    *head = 0;
+  return (long)n;
+}
+
 /* A bug in moat itself: print and end the sandbox with status 125. */
 _Noreturn void rt_panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

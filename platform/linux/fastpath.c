@@ -429,17 +429,18 @@ int plat_fast_site(unsigned slot, struct moat_regs *r, uint64_t fs_base,
   if (slot >= FAST_SLOTS || !g_fast.sites[slot].site)
     return FAST_NONE;
   const struct fast_site *s = &g_fast.sites[slot];
+  uint64_t call = s->site + g_shapes[s->kind].len, at = 0;
+  *ret = call;
+  if (s->kind == SITE_MOV_EAX) { /* the common case: nothing to decode */
+    r->rax = s->nr;
+    return FAST_RUN;
+  }
   /* The site's bytes as they were: the jump replaced the first ones. */
   uint8_t p[SHAPE_MAX_LEN];
   const volatile uint8_t *live = (const volatile uint8_t *)(uintptr_t)s->site;
   for (int i = 0; i < g_shapes[s->kind].len; i++)
     p[i] = i < g_shapes[s->kind].patch ? s->orig[i] : live[i];
-  uint64_t call = s->site + g_shapes[s->kind].len, at = 0;
-  *ret = call;
   switch (s->kind) {
-  case SITE_MOV_EAX:
-    r->rax = s->nr;
-    return FAST_RUN;
   case SITE_MOV_R9: {
     uint64_t v;
     at = r->rsp + 8;
