@@ -556,27 +556,33 @@ static void gen_status(struct pnode *n, struct sbuf *b) {
                "nonvoluntary_ctxt_switches:\t0\n");
 }
 
-/* The 52 fields of Linux 6's stat. CPU time: the core has one clock per
- * process (user and system together), shown as user time. */
+/* The 52 fields of Linux 6's stat. CPU time: the process's, split into
+ * user and system time as getrusage splits it (a thread's entry shows
+ * its process's). */
 static void gen_stat(struct pnode *n, struct sbuf *b) {
   struct psnap s;
   struct proc *p = snapshot(n, &s);
   if (!p)
     return;
-  unsigned long long cpu = ticks(task_proc_cpu_ns(p));
-  unsigned long long ccpu =
-      ticks(__atomic_load_n(&p->children_cpu_ns, __ATOMIC_ACQUIRE));
+  int64_t sys = 0, csys;
+  int64_t cpu = task_proc_cpu_ns(p, &sys);
+  rt_lock(&p->lock);
+  int64_t ccpu = p->children_cpu_ns;
+  csys = p->children_sys_ns;
+  rt_unlock(&p->lock);
   int64_t boot = g_task_table ? g_task_table->boot_ns : 0;
   unsigned long long start = ticks(s.start_ns - boot);
   unsigned long long rsslim =
       (unsigned long long)s.rlimit[LINUX_RLIMIT_RSS].rlim_cur;
   int exit_signal = s.tid == s.pid ? LINUX_SIGCHLD : -1;
   sb_printf(b,
-            "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu 0 %llu 0 20 0 %d 0 "
+            "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu %llu %llu %llu 20 "
+            "0 %d 0 "
             "%llu %llu %llu %llu 0 0 0 0 0 %llu %llu %llu %llu 0 0 0 %d 0 0 "
             "0 0 0 0 0 0 0 0 0 0 0 0\n",
-            s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, cpu, ccpu,
-            s.nthreads, start, (unsigned long long)s.vm_total,
+            s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, ticks(cpu - sys),
+            ticks(sys), ticks(ccpu - csys), ticks(csys), s.nthreads, start,
+            (unsigned long long)s.vm_total,
             (unsigned long long)(s.vm_rss >> 12), rsslim,
             (unsigned long long)(s.shared | s.pending) & 0x7fffffffffffffffull,
             (unsigned long long)s.blocked, (unsigned long long)s.ignored,

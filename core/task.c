@@ -219,17 +219,40 @@ struct proc *task_find_proc_any(int pid) {
  * its own in its proc (arena) whenever one of its threads goes to sleep,
  * and at a north_interrupt after a reader asked for it (kicking it). */
 
+/* The calling process's CPU time now and its system part: what the host
+ * does not count as the process's own (user) time. The user clock may
+ * be coarser than the total (sampled at the host's tick), so the split
+ * is clamped into [0, total]. */
+static int64_t own_cpu_ns(int64_t *sys_ns) {
+  int64_t total = 0, user = 0;
+  if (plat_clock(PLAT_CLOCK_CPU, &total) != 0 || total < 0)
+    total = 0;
+  if (sys_ns) {
+    if (plat_clock(PLAT_CLOCK_CPU_USER, &user) != 0 || user < 0 || user > total)
+      user = total;
+    *sys_ns = total - user;
+  }
+  return total;
+}
+
+/* The total is published at every sleep (one host clock read); the split
+ * costs a second read, so only a reader's request (cpu_wanted) gets a
+ * fresh one. */
 void task_publish_cpu(void) {
   struct task *t = task_current();
   if (!t || t->proc->vfork_thread)
     return; /* a vfork child's host process is its parent's */
   struct proc *p = t->proc;
-  int64_t cpu;
-  if (plat_clock(PLAT_CLOCK_CPU, &cpu) != 0 || cpu < 0)
+  bool asked = __atomic_exchange_n(&p->cpu_wanted, 0, __ATOMIC_ACQ_REL);
+  int64_t sys = 0;
+  int64_t cpu = own_cpu_ns(asked ? &sys : NULL);
+  if (cpu <= 0 && !asked)
     return;
+  if (asked)
+    __atomic_store_n(&p->cpu_live_sys_ns, sys, __ATOMIC_RELEASE);
   __atomic_store_n(&p->cpu_live_ns, cpu, __ATOMIC_RELEASE);
   __atomic_add_fetch(&p->cpu_seq, 1, __ATOMIC_ACQ_REL);
-  if (__atomic_exchange_n(&p->cpu_wanted, 0, __ATOMIC_ACQ_REL))
+  if (asked)
     plat_futex_wake(&p->cpu_seq, 1 << 30, true);
 }
 
@@ -283,13 +306,24 @@ char task_proc_state(struct proc *p) {
 
 #define CPU_ASK_NS 20000000 /* how long a reader waits for a publication */
 
-int64_t task_proc_cpu_ns(struct proc *p) {
+/* A published split may be older than the total: the time since counts
+ * as user time. */
+static int64_t split_of(int64_t total, int64_t sys, int64_t *sys_ns) {
+  if (sys_ns)
+    *sys_ns = sys < 0 ? 0 : sys > total ? total : sys;
+  return total;
+}
+
+int64_t task_proc_cpu_ns(struct proc *p, int64_t *sys_ns) {
   if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PROC_ZOMBIE)
-    return p->cpu_ns;
+    return split_of(p->cpu_ns, p->cpu_sys_ns, sys_ns);
   struct task *self = task_current();
   if (self && self->proc == p && !p->vfork_thread) {
-    task_publish_cpu();
-    return __atomic_load_n(&p->cpu_live_ns, __ATOMIC_ACQUIRE);
+    int64_t sys = 0;
+    int64_t cpu = own_cpu_ns(&sys);
+    __atomic_store_n(&p->cpu_live_sys_ns, sys, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->cpu_live_ns, cpu, __ATOMIC_RELEASE);
+    return split_of(cpu, sys, sys_ns);
   }
   /* Ask a thread of p that runs (not asleep: a sleeper published its
    * figure when it went to sleep) to publish, and wait a little. */
@@ -313,7 +347,9 @@ int64_t task_proc_cpu_ns(struct proc *p) {
       }
     }
   }
-  return __atomic_load_n(&p->cpu_live_ns, __ATOMIC_ACQUIRE);
+  return split_of(__atomic_load_n(&p->cpu_live_ns, __ATOMIC_ACQUIRE),
+                  __atomic_load_n(&p->cpu_live_sys_ns, __ATOMIC_ACQUIRE),
+                  sys_ns);
 }
 
 void task_set_exe(const char *path) {
@@ -1454,10 +1490,15 @@ static _Noreturn void proc_exit(int code, int host_status) {
   futex_robust_exit(self);
   bool shared_host = p->vfork_thread; /* a vfork child before its exec */
   struct task_host *host = p->host;   /* p may be freed at its end */
-  int64_t cpu = 0;
   /* A vfork child's host process is its parent's: nothing of its own. */
-  if (!shared_host && plat_clock(PLAT_CLOCK_CPU, &cpu) == 0 && cpu > 0)
-    p->cpu_ns = cpu;
+  if (!shared_host) {
+    int64_t sys = 0;
+    int64_t cpu = own_cpu_ns(&sys);
+    if (cpu > 0) {
+      p->cpu_ns = cpu;
+      p->cpu_sys_ns = sys;
+    }
+  }
   if (!shared_host)
     mm_release();
   /* Under the lock: pidfd_getfd of another process looks at p->fdt. */
@@ -1654,12 +1695,41 @@ static bool wait_match(struct proc *c, int idtype, int id) {
   return true;
 }
 
-int64_t moat_children_cpu_ns(void) {
+int64_t moat_children_cpu_ns(int64_t *sys_ns) {
   struct proc *me = task_current()->proc;
   rt_lock(&me->lock);
   int64_t ns = me->children_cpu_ns;
+  if (sys_ns)
+    *sys_ns = me->children_sys_ns;
   rt_unlock(&me->lock);
   return ns;
+}
+
+int64_t moat_cpu_ns(int who, int64_t *sys_ns) {
+  struct task *t = task_current();
+  if (who == MOAT_CPU_CHILDREN)
+    return moat_children_cpu_ns(sys_ns);
+  int64_t sys = 0;
+  int64_t total = task_proc_cpu_ns(t->proc, &sys);
+  if (who != MOAT_CPU_THREAD)
+    return split_of(total, sys, sys_ns);
+  /* The host splits only the process's time: a thread's gets its
+   * process's proportion. */
+  int64_t mine = 0;
+  if (plat_clock(PLAT_CLOCK_THREAD_CPU, &mine) != 0 || mine < 0)
+    mine = 0;
+  if (mine > total)
+    mine = total;
+  /* mine * sys / total without a 128-bit division (the core has none):
+   * all three scaled down together until the product fits. */
+  uint64_t a = (uint64_t)mine, b = (uint64_t)sys, c = (uint64_t)total;
+  int shift = 0;
+  while (a > 0xffffffffu || b > 0xffffffffu) {
+    a >>= 1, b >>= 1, c >>= 1;
+    shift++;
+  }
+  int64_t msys = c ? (int64_t)((a * b / c) << shift) : 0;
+  return split_of(mine, msys, sys_ns);
 }
 
 int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
@@ -1689,11 +1759,13 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
         info->code = (code & 0x7f) ? CLD_KILLED : CLD_EXITED;
         info->value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
         info->cpu_ns = c->cpu_ns + c->children_cpu_ns;
+        info->cpu_sys_ns = c->cpu_sys_ns + c->children_sys_ns;
         found = c;
         if (!(options & WNOWAIT)) {
           remove_slot((void **)tt->procs, tt->max_tasks, c);
           rt_lock(&me->lock);
           me->children_cpu_ns += info->cpu_ns;
+          me->children_sys_ns += info->cpu_sys_ns;
           rt_unlock(&me->lock);
         } else
           found = NULL, i = tt->max_tasks; /* report without reaping */

@@ -97,12 +97,16 @@ struct proc {
    * children (with theirs) used: wait4's and getrusage's figures. */
   int64_t cpu_ns;
   int64_t children_cpu_ns;
+  /* The system-time parts of those two (the rest is user time). */
+  int64_t cpu_sys_ns;
+  int64_t children_sys_ns;
   /* CPU time (ns) the live process last published (task_publish_cpu),
    * for /proc/<pid>/stat read by another process: the host's CPU clock
    * of a process is only readable by that process. cpu_seq counts the
    * publications (a futex word); cpu_wanted asks a running thread for a
    * fresh one at its next north_interrupt. */
   int64_t cpu_live_ns;
+  int64_t cpu_live_sys_ns; /* its system part, published when asked */
   uint32_t cpu_seq;
   uint32_t cpu_wanted;
   struct task *vfork_parent; /* set until the vfork child execs or ends */
@@ -261,7 +265,8 @@ void task_publish_cpu(void);
  * directly for the calling process; for another one, the figure it last
  * published, after asking a thread of it that runs guest code for a fresh
  * one (kicked, waited for up to 20 ms). */
-int64_t task_proc_cpu_ns(struct proc *p);
+/* p's CPU time (ns) and, in *sys_ns when not NULL, its system part. */
+int64_t task_proc_cpu_ns(struct proc *p, int64_t *sys_ns);
 /* p's state as /proc shows it: 'R', 'S', 'T' or 'Z'. */
 char task_proc_state(struct proc *p);
 

@@ -469,7 +469,8 @@ struct moat_wait_info {
   int code;   /* CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED */
   int value;  /* exit code or signal number */
   uint32_t uid;
-  int64_t cpu_ns; /* a reaped child's CPU time with its waited-for ones */
+  int64_t cpu_ns;     /* a reaped child's CPU time with its waited-for ones */
+  int64_t cpu_sys_ns; /* its system-time part */
 };
 #define MOAT_P_ALL 0
 #define MOAT_P_PID 1
@@ -480,7 +481,13 @@ struct moat_wait_info {
 int moat_wait(int idtype, int id, int options, struct moat_wait_info *info);
 /* CPU time (ns) of the calling process's waited-for children, theirs
  * included (getrusage RUSAGE_CHILDREN, times). */
-int64_t moat_children_cpu_ns(void);
+int64_t moat_children_cpu_ns(int64_t *sys_ns);
+/* CPU time (ns) of the calling process, its waited-for children or the
+ * calling thread; *sys_ns (optional) gets its system-time part. */
+#define MOAT_CPU_SELF 0
+#define MOAT_CPU_CHILDREN (-1)
+#define MOAT_CPU_THREAD 1
+int64_t moat_cpu_ns(int who, int64_t *sys_ns);
 /* The core's part of north_interrupt: a reader of /proc/<pid>/stat in
  * another process may have kicked this thread for its process's CPU time,
  * which the core then publishes (core/task.c). */

@@ -116,6 +116,12 @@ int plat_futex_wake(uint32_t *word, int count, bool shared);
 #define PLAT_CLOCK_MONOTONIC 1 /* ns since an arbitrary fixed point */
 #define PLAT_CLOCK_CPU 2       /* CPU time used by this process, ns */
 #define PLAT_CLOCK_BOOTTIME 3  /* as MONOTONIC, plus time the host slept */
+/* The part of PLAT_CLOCK_CPU the host counts as the process's own work
+ * (user time; the rest is time the host spent for it). It may be coarser
+ * than PLAT_CLOCK_CPU (sampled at the host's tick); a platform that does
+ * not split CPU time answers PLAT_CLOCK_CPU's figure. */
+#define PLAT_CLOCK_CPU_USER 4
+#define PLAT_CLOCK_THREAD_CPU 5 /* CPU time used by the calling thread, ns */
 
 /* Read a clock into *out_ns. -EINVAL for an unknown clock. The core MUST
  * tolerate a monotonic clock that the host moves backwards (it clamps). */

@@ -126,8 +126,7 @@ static const struct rule g_rules[] = {
     RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),
     RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT | FUTEX_PRIVATE_FLAG)),
     RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE | FUTEX_PRIVATE_FLAG)),
-    RULE(HNR_clock_gettime,
-         CMP(0, SCMP_CMP_LE, LINUX_CLOCK_PROCESS_CPUTIME_ID)),
+    RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_LE, LINUX_CLOCK_THREAD_CPUTIME_ID)),
     /* the clocks of the CPU-time timers (plat_timer_set) */
     RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_VIRT)),
     RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_PROF)),

@@ -62,6 +62,12 @@ int plat_clock(int clock, int64_t *out_ns) {
   case PLAT_CLOCK_CPU:
     id = CLOCK_PROCESS_CPUTIME_ID;
     break;
+  case PLAT_CLOCK_CPU_USER:
+    id = PLAT_HOST_CLOCK_VIRT;
+    break;
+  case PLAT_CLOCK_THREAD_CPU:
+    id = CLOCK_THREAD_CPUTIME_ID;
+    break;
   default:
     return -LINUX_EINVAL;
   }

@@ -239,14 +239,21 @@ struct shim_rusage {
   int64_t words[18]; /* utime, stime (timevals), then 14 counters */
 };
 
-/* The child's CPU time, all of it as user time (the platform's clock does
- * not split it); the counters stay zero. */
-static void fill_rusage(struct shim_rusage *ru, int64_t cpu_ns) {
+/* The child's CPU time, split into user and system time as getrusage
+ * splits it; the counters stay zero. */
+static void fill_rusage(struct shim_rusage *ru,
+                        const struct moat_wait_info *in) {
   memset(ru, 0, sizeof(*ru));
-  if (cpu_ns > 0) {
-    ru->words[0] = cpu_ns / 1000000000;
-    ru->words[1] = cpu_ns % 1000000000 / 1000;
-  }
+  if (!in || in->cpu_ns <= 0)
+    return;
+  int64_t sys = in->cpu_sys_ns < 0            ? 0
+                : in->cpu_sys_ns > in->cpu_ns ? in->cpu_ns
+                                              : in->cpu_sys_ns;
+  int64_t user = in->cpu_ns - sys;
+  ru->words[0] = user / 1000000000;
+  ru->words[1] = user % 1000000000 / 1000;
+  ru->words[2] = sys / 1000000000;
+  ru->words[3] = sys % 1000000000 / 1000;
 }
 
 long sys_wait4(SYSARGS) {
@@ -282,7 +289,7 @@ long sys_wait4(SYSARGS) {
   }
   if (a3) {
     struct shim_rusage ru;
-    fill_rusage(&ru, info.cpu_ns);
+    fill_rusage(&ru, &info);
     user_write(a3, &ru, sizeof(ru));
   }
   return r;
@@ -336,7 +343,7 @@ long sys_waitid(SYSARGS) {
   }
   if (a4) {
     struct shim_rusage ru;
-    fill_rusage(&ru, r > 0 ? info.cpu_ns : 0);
+    fill_rusage(&ru, r > 0 ? &info : NULL);
     if (user_write(a4, &ru, sizeof(ru)) < 0)
       return -LINUX_EFAULT;
   }

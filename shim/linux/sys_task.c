@@ -281,30 +281,36 @@ struct shim_rusage {
   int64_t rest[14];
 };
 
-static int64_t cpu_time_ns(void) {
-  struct linux_timespec ts;
-  if (moat_clock_gettime(LINUX_CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
-    return 0;
-  return ts.tv_sec * 1000000000 + ts.tv_nsec;
+static void ns_to_tv(int64_t ns, struct linux_timeval *tv) {
+  tv->tv_sec = ns / 1000000000;
+  tv->tv_usec = (ns % 1000000000) / 1000;
 }
 
+/* User time is what the host counts as the process's own; system time
+ * is the rest of its CPU time (moat's own work for the guest counts as
+ * user time, since it runs in the guest's host process). The counters
+ * stay zero. */
 long sys_getrusage(SYSARGS) {
   struct shim_rusage ru;
   int who = (int)a0;
-  if (who != 0 && who != -1 && who != 1) /* SELF, CHILDREN, THREAD */
+  if (who != MOAT_CPU_SELF && who != MOAT_CPU_CHILDREN &&
+      who != MOAT_CPU_THREAD)
     return -LINUX_EINVAL;
   memset(&ru, 0, sizeof(ru));
-  /* All CPU time shows as user time: the platform's clock does not split
-   * it. */
-  int64_t ns = who == -1 ? moat_children_cpu_ns() : cpu_time_ns();
-  ru.ru_utime.tv_sec = ns / 1000000000;
-  ru.ru_utime.tv_usec = (ns % 1000000000) / 1000;
+  int64_t sys = 0;
+  int64_t total = moat_cpu_ns(who, &sys);
+  ns_to_tv(total - sys, &ru.ru_utime);
+  ns_to_tv(sys, &ru.ru_stime);
   return user_write(a1, &ru, sizeof(ru)) < 0 ? -LINUX_EFAULT : 0;
 }
 
+/* clock_t ticks of USER_HZ (100). */
 long sys_times(SYSARGS) {
-  int64_t tms[4] = {cpu_time_ns() / 10000000, 0,
-                    moat_children_cpu_ns() / 10000000, 0};
+  int64_t sys = 0, csys = 0;
+  int64_t total = moat_cpu_ns(MOAT_CPU_SELF, &sys);
+  int64_t ctotal = moat_cpu_ns(MOAT_CPU_CHILDREN, &csys);
+  int64_t tms[4] = {(total - sys) / 10000000, sys / 10000000,
+                    (ctotal - csys) / 10000000, csys / 10000000};
   struct linux_timespec now;
   if (a0 && user_write(a0, tms, sizeof(tms)) < 0)
     return -LINUX_EFAULT;

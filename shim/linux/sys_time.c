@@ -2,8 +2,10 @@
  * gettimeofday/time interfaces, converted to the core's clock calls. */
 #include "shim.h"
 
+/* Negative ids are the CPU clocks of clock_getcpuclockid and
+ * pthread_getcpuclockid, which the core decodes and checks. */
 static bool clock_valid(int clock) {
-  return clock >= LINUX_CLOCK_REALTIME && clock <= LINUX_CLOCK_BOOTTIME;
+  return clock <= LINUX_CLOCK_BOOTTIME;
 }
 
 static bool timespec_valid(const struct linux_timespec *ts) {
@@ -85,8 +87,10 @@ long sys_nanosleep(SYSARGS) {
 
 long sys_clock_nanosleep(SYSARGS) {
   int clock = (int)a0;
-  if (clock == LINUX_CLOCK_THREAD_CPUTIME_ID)
-    return -LINUX_EINVAL;
+  if (clock == LINUX_CLOCK_THREAD_CPUTIME_ID || (clock < 0 && (clock & 4)))
+    return -LINUX_EINVAL; /* a thread's CPU clock, as Linux */
+  if (clock < 0)
+    return -LINUX_EOPNOTSUPP; /* sleeping on a CPU clock: not supported */
   if (!clock_valid(clock) || clock == LINUX_CLOCK_MONOTONIC_RAW ||
       clock == LINUX_CLOCK_REALTIME_COARSE ||
       clock == LINUX_CLOCK_MONOTONIC_COARSE)
