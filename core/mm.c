@@ -73,7 +73,17 @@ enum {
   VMA_SHM = 128,   /* an attached System V shared memory segment (shm):
                       its pages are the segment's in the pool (charged to
                       the sandbox by shmget), each VMA counts one attach */
+  VMA_COW = 256,   /* a MAP_PRIVATE file mapping whose filled pages are
+                      private views of the page cache (plat_mem_view):
+                      the host copies a page at its first write */
 };
+
+/* A MAP_SHARED file mapping of the page cache (mapped on fault, pages
+ * written back); a VMA_COW one names the cache too but keeps the filled
+ * run / unfilled run model of private file mappings. */
+static bool shared_cache(const struct vma *v) {
+  return v->cache && !(v->flags & VMA_COW);
+}
 
 /* First address of v whose page is unfilled (v->end when none is). */
 static uint64_t vma_hole(const struct vma *v) {
@@ -386,7 +396,7 @@ static bool vma_mergeable_but_prot(const struct vma *v, const struct vma *n) {
     return false;
   if (!v->file)
     return true;
-  if (v->cache) /* pages come from the cache: only the offsets matter */
+  if (shared_cache(v)) /* pages come from the cache: offsets matter */
     return v->off + (v->end - v->start) == n->off;
   return v->off + (v->end - v->start) == n->off &&
          (vma_hole(v) == v->end || vma_hole(n) == n->start);
@@ -682,6 +692,32 @@ static int fill_from_file(uint64_t start, uint64_t len, int fd, int64_t off) {
   return 0;
 }
 
+/* Map v's pages of [s, e) (page-aligned, inside v; VMA_COW) as private
+ * views of the file's page cache, filling the cache from the file as
+ * needed; v's unfilled boundary follows (*done too: the first page not
+ * viewed). 0, LINUX_SIGBUS when the file ends before e, or a negative
+ * errno (-ENOMEM: the cache's pool is full; -EINVAL: the platform has
+ * no views). The host range there must hold nothing of the guest's: a
+ * view replaces it. */
+static int cow_map(struct vma *v, uint64_t s, uint64_t e, uint64_t *done) {
+  while (s < e) {
+    void *pool;
+    bool dirty;
+    long n = pcache_pages(v->cache, (v->off + (s - v->start)) / PAGE,
+                          (e - s) / PAGE, false, &pool, &dirty);
+    if (n <= 0)
+      return n < 0 ? (int)n : LINUX_SIGBUS;
+    int err =
+        plat_mem_view((void *)s, pool, (size_t)n * PAGE, plat_prot(v->prot));
+    if (err)
+      return err;
+    s += (uint64_t)n * PAGE;
+    v->unfilled = MAX(v->unfilled, v->off + (s - v->start));
+    *done = s;
+  }
+  return 0;
+}
+
 static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                         int64_t off, unsigned vflags) {
   int type = flags & LINUX_MAP_TYPE;
@@ -792,8 +828,12 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   bool fill = !anon;
   /* A shared mapping of a file maps the file's page cache, page by page
    * as they are touched (moat_mm_fault); the host range is a
-   * reservation meanwhile. Without the cache's pool it is a copy. */
+   * reservation meanwhile. Without the cache's pool it is a copy. A
+   * private one maps the cache's pages as private views (VMA_COW), all
+   * at once as a copy would be filled; when the cache cannot (no views,
+   * no memory) it is a copy. */
   struct pcache *cache = NULL;
+  bool cow = false;
   if (fill && (vflags & (VMA_SHARED | VMA_NOWRITE)) && pcache_ready()) {
     cache = pcache_get(file->inode);
     if (!cache) {
@@ -802,6 +842,9 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
       goto out;
     }
     fill = false;
+  } else if (fill && pcache_ready()) {
+    cache = pcache_get(file->inode);
+    cow = cache != NULL;
   }
   /* Pages wholly past the end of the file stay unfilled from hole on. */
   uint64_t hole = end, pages_end = file_pages_end(file_size);
@@ -810,8 +853,8 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                                       : start + (pages_end - (uint64_t)off);
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
   if (hole == start || cache)
-    map_prot = LINUX_PROT_NONE;
-  writeback_range(start, end); /* a shared file mapping being replaced */
+    map_prot = LINUX_PROT_NONE; /* views replace it page run by run */
+  writeback_range(start, end);  /* a shared file mapping being replaced */
   err = host_map_fixed(start, size, map_prot, (vflags & VMA_SHARED) && !cache);
   if (err) {
     if (cache)
@@ -825,16 +868,47 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   *n = (struct vma){.start = start,
                     .end = end,
                     .prot = prot,
-                    .flags = vflags | (hole < end && !cache ? VMA_LAZY : 0),
+                    .flags = vflags | (hole < end && fill ? VMA_LAZY : 0) |
+                             (cow ? VMA_COW : 0),
                     .file = file,
                     .off = (uint64_t)off,
-                    .unfilled = cache ? (uint64_t)off + size
-                                      : (uint64_t)off + (hole - start),
+                    .unfilled = cow     ? (uint64_t)off
+                                : cache ? (uint64_t)off + size
+                                        : (uint64_t)off + (hole - start),
                     .cache = cache};
   file = NULL;
   vma_link(n);
 
-  if (fill && hole > start) {
+  if (cow && hole > start) {
+    /* Views of the cache up to hole; what they cannot cover (the cache
+     * is full, or the platform has no views) is copied below. */
+    uint64_t from = start;
+    err = cow_map(n, start, hole, &from);
+    if (err == LINUX_SIGBUS) { /* the file shrank: the rest stays unfilled */
+      n->flags |= VMA_LAZY;
+      err = 0;
+      fill = false;
+    } else if (err) {
+      if (from == start) { /* nothing viewed: a plain copy */
+        pcache_put(n->cache);
+        n->cache = NULL;
+        n->flags &= ~(unsigned)VMA_COW;
+      }
+      err = host_map_fixed(from, hole - from,
+                           LINUX_PROT_READ | LINUX_PROT_WRITE, false);
+      if (!err)
+        err = fill_from_file(from, hole - from, fd,
+                             off + (int64_t)(from - start));
+      if (!err && prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
+        err = plat_mem_protect((void *)from, hole - from, plat_prot(prot));
+      n->unfilled = (uint64_t)off + (hole - start);
+      if (err) {
+        unmap_range(start, end);
+        ret = err;
+        goto out;
+      }
+    }
+  } else if (fill && hole > start) {
     err = fill_from_file(start, hole - start, fd, off);
     if (!err && map_prot != prot)
       err = plat_mem_protect((void *)start, hole - start, plat_prot(prot));
@@ -939,7 +1013,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
   uint64_t run = addr, run_end = addr;
   for (struct vma *v = vma_find(addr); !err && v && v->start < end;
        v = v->next) {
-    uint64_t hole = v->cache ? v->start : vma_hole(v);
+    uint64_t hole = shared_cache(v) ? v->start : vma_hole(v);
     if (v->start < addr || hole == v->start)
       continue;
     if (v->start != run_end) {
@@ -954,7 +1028,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
   /* Page cache mappings let go of their pages: the next touch maps them
    * again with the new protection (and a page's dirtiness). */
   for (struct vma *v = vma_find(addr); !err && v && v->start < end; v = v->next)
-    if (v->cache && v->start >= addr)
+    if (shared_cache(v) && v->start >= addr)
       err = host_map_fixed(v->start, v->end - v->start, LINUX_PROT_NONE, false);
   if (err)
     goto out;
@@ -994,7 +1068,7 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
     kfree(n);
     return err;
   }
-  if (v->cache) {
+  if (shared_cache(v)) {
     /* The pages are the cache's: the new place maps them on fault. */
     err = host_map_fixed(dst, new_len, LINUX_PROT_NONE, false);
     if (err) {
@@ -1029,10 +1103,13 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
     plat_mem_protect((void *)dst, dst_filled, plat_prot(prot));
   if (dst_filled < new_len)
     plat_mem_protect((void *)(dst + dst_filled), new_len - dst_filled, 0);
+  /* A VMA_COW mapping moves as a copy (its written pages cannot be told
+   * from its views here): it no longer sees later writes to the file. */
   *n = (struct vma){.start = dst,
                     .end = dst + new_len,
                     .prot = prot,
-                    .flags = flags | (dst_filled < new_len ? VMA_LAZY : 0),
+                    .flags = (flags & ~(unsigned)VMA_COW) |
+                             (dst_filled < new_len ? VMA_LAZY : 0),
                     .file = file ? file_get(file) : NULL,
                     .off = off,
                     .unfilled = off + dst_filled};
@@ -1133,7 +1210,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     /* A file mapping grows by pages of the file: unfilled until touched. */
     int err =
         host_map_fixed(grow_start, extra, v->file ? LINUX_PROT_NONE : v->prot,
-                       (v->flags & VMA_SHARED) && !v->cache);
+                       (v->flags & VMA_SHARED) && !shared_cache(v));
     if (err) {
       kfree(n);
       ret = err;
@@ -1143,10 +1220,11 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     *n = (struct vma){.start = grow_start,
                       .end = grow_start + extra,
                       .prot = v->prot,
-                      .flags = v->flags | (v->file && !v->cache ? VMA_LAZY : 0),
+                      .flags = v->flags |
+                               (v->file && !shared_cache(v) ? VMA_LAZY : 0),
                       .file = v->file ? file_get(v->file) : NULL,
                       .off = off,
-                      .unfilled = v->cache ? off + extra : off,
+                      .unfilled = shared_cache(v) ? off + extra : off,
                       .cache = v->cache};
     if (v->cache)
       pcache_ref(v->cache);
@@ -1176,6 +1254,32 @@ out:
   return ret;
 }
 
+/* Give v's filled pages [s, e) (VMA_FILE, private) the file's content
+ * again, as Linux's MADV_DONTNEED does: views of the cache for a VMA_COW
+ * mapping (the written copies go), a fresh copy otherwise. */
+static int file_refill(struct vma *v, uint64_t s, uint64_t e) {
+  if (s >= e)
+    return 0;
+  if (v->flags & VMA_COW) {
+    uint64_t done = s;
+    int err = cow_map(v, s, e, &done);
+    if (!err || err == LINUX_SIGBUS) /* past the end now: left as is */
+      return 0;
+    s = done;
+  }
+  int err = host_map_fixed(s, e - s, LINUX_PROT_READ | LINUX_PROT_WRITE, false);
+  for (uint64_t at = s; !err && at < e;) {
+    long n = file_pread(v->file, (void *)at, (size_t)MIN(e - at, 1ull << 30),
+                        v->off + (at - v->start));
+    if (n <= 0 || (uint64_t)n > e - at)
+      break; /* the rest reads zero */
+    at += (uint64_t)n;
+  }
+  if (!err && v->prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
+    err = plat_mem_protect((void *)s, e - s, plat_prot(v->prot));
+  return err;
+}
+
 int moat_madvise(uint64_t addr, size_t len, int advice) {
   if (addr & (PAGE - 1))
     return -LINUX_EINVAL;
@@ -1194,13 +1298,17 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
   bool holes = !range_mapped(addr, end, NULL);
   if (advice == LINUX_MADV_DONTNEED) {
     /* Private anonymous pages read back as zero afterwards: give them
-     * fresh pages. Shared and file-backed ones keep their content (file
-     * copies cannot be re-read once their fd is gone). */
+     * fresh pages. Private file pages read back the file's content: its
+     * views again (their written copies go), or a fresh copy. Shared ones
+     * keep their content. */
     for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
-      if (v->end <= addr || (v->flags & (VMA_SHARED | VMA_FILE)))
+      if (v->end <= addr || (v->flags & (VMA_SHARED | VMA_NOWRITE | VMA_SHM)))
         continue;
       uint64_t s = MAX(v->start, addr), e = MIN(v->end, end);
-      err = host_map_fixed(s, e - s, v->prot, false);
+      if (v->flags & VMA_FILE)
+        err = file_refill(v, s, MIN(e, MAX(s, vma_hole(v))));
+      else
+        err = host_map_fixed(s, e - s, v->prot, false);
       if (err)
         goto out;
     }
@@ -1293,7 +1401,19 @@ static int vma_fill(struct vma *v, uint64_t upto, uint64_t ahead) {
     return LINUX_SIGBUS;
   if (covered < ahead - v->start)
     ahead = v->start + covered;
+  uint64_t need = upto;
   upto = MAX(upto, MIN(ahead, v->end));
+  if (v->flags & VMA_COW) {
+    /* Views of the cache; what they cannot cover is copied below. */
+    uint64_t done = hole;
+    err = cow_map(v, hole, upto, &done);
+    if (err == LINUX_SIGBUS) /* the file shrank meanwhile */
+      return vma_hole(v) >= need ? 0 : LINUX_SIGBUS;
+    if (!err)
+      return 0;
+    hole = done;
+    err = 0;
+  }
   char *bounce = kmalloc(FILL_CHUNK);
   if (!bounce)
     return -LINUX_ENOMEM;
@@ -1389,7 +1509,7 @@ int moat_mm_fault(uint64_t addr, int access) {
   if (!v || v->start > addr || !v->file || !v->prot ||
       ((access & LINUX_PROT_WRITE) && !(v->prot & LINUX_PROT_WRITE)))
     goto out;
-  if (v->cache) {
+  if (shared_cache(v)) {
     /* Not mapped here yet (or clean, and this is its first write): map
      * it from the cache, a little ahead for a reader. The same fault
      * again right after is a real one (a fetch from a page without
@@ -1453,7 +1573,7 @@ int moat_mm_populate(uint64_t addr, size_t len) {
     if (v->end <= addr || !v->prot)
       continue; /* PROT_NONE pages are not populated (Linux) */
     uint64_t upto = MIN(v->end, end);
-    if (v->cache) {
+    if (shared_cache(v)) {
       uint64_t s = ALIGN_DOWN(MAX(v->start, addr), PAGE);
       upto = ALIGN_UP(upto, PAGE);
       if (cache_map(v, s, upto, upto, false) != 0)
@@ -1483,7 +1603,7 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
       return false;
     /* The libOS is about to touch the pages: map a page cache
      * mapping's here (a write marks them dirty). */
-    if (prot && v->cache) {
+    if (prot && shared_cache(v)) {
       uint64_t s = ALIGN_DOWN(at, PAGE), e = ALIGN_UP(MIN(v->end, end), PAGE);
       if (cache_map(v, s, e, e, prot & LINUX_PROT_WRITE) != 0)
         return false;
@@ -1522,7 +1642,7 @@ int moat_mm_code_prot(uint64_t addr, size_t len) {
   rt_lock(&g_mm.lock);
   struct vma *v = vma_find(addr);
   if (v && v->start <= addr && end <= v->end &&
-      !(v->flags & (VMA_SHARED | VMA_SHM)) && !v->cache &&
+      !(v->flags & (VMA_SHARED | VMA_SHM)) && !shared_cache(v) &&
       (v->prot & LINUX_PROT_EXEC) && vma_hole(v) >= end)
     prot = v->prot;
   rt_unlock(&g_mm.lock);
@@ -1589,8 +1709,20 @@ void mm_file_truncated(struct inode *inode, uint64_t size) {
       continue;
     uint64_t len = v->end - v->start;
     uint64_t from = keep <= v->off ? 0 : keep - v->off;
-    if (from < len)
+    if (from >= len)
+      continue;
+    if (shared_cache(v)) {
       host_map_fixed(v->start + from, len - from, LINUX_PROT_NONE, false);
+      continue;
+    }
+    /* A private mapping (VMA_COW): its views and written copies past the
+     * end go too (Linux unmaps both), and its unfilled run starts there. */
+    uint64_t at = v->start + from, hole = vma_hole(v);
+    if (at < hole) {
+      host_map_fixed(at, hole - at, LINUX_PROT_NONE, false);
+      v->unfilled = v->off + from;
+      v->flags |= VMA_LAZY;
+    }
   }
   rt_unlock(&g_mm.lock);
 }

@@ -78,7 +78,8 @@ bool pcache_init(void) {
   uint64_t size = ALIGN_UP(limit + limit / 4 + (64ull << 20), CHUNK);
   void *base = NULL;
   if (plat_mem_map(NULL, size, PLAT_PROT_READ | PLAT_PROT_WRITE,
-                   PLAT_MAP_SHARED | PLAT_MAP_NORESERVE, &base) != 0)
+                   PLAT_MAP_SHARED | PLAT_MAP_NORESERVE | PLAT_MAP_VIEWS,
+                   &base) != 0)
     return false;
   p->size = size;
   p->base = base;

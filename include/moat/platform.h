@@ -41,6 +41,12 @@
 /* With PLAT_MAP_SHARED: a reservation whose pages are taken only when
  * touched (the System V shared memory pool, core/sysv_ipc.c). */
 #define PLAT_MAP_NORESERVE 4
+/* With PLAT_MAP_SHARED | PLAT_MAP_NORESERVE, before the first fork: a
+ * region plat_mem_view can make private views of (the page cache's pool,
+ * core/pcache.c). A platform MAY offer only one such region, or none
+ * (then it maps the region as without the flag, and plat_mem_view says
+ * -EINVAL). */
+#define PLAT_MAP_VIEWS 8
 
 /* Map len bytes (a multiple of the page size) of zeroed memory.
  * MUST: return page-aligned memory with protection prot in *out.
@@ -71,6 +77,21 @@ int plat_mem_protect(void *addr, size_t len, int prot);
  * -EINVAL when src is not such memory or a range is not page-aligned,
  * -ENOMEM as mmap. */
 int plat_mem_alias(void *addr, const void *src, size_t len, int prot);
+
+/* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) a
+ * private, copy-on-write view of [src, src+len), part of the region made
+ * with PLAT_MAP_VIEWS, with protection prot. MUST: until this process
+ * writes a page of the view, reading it gives what the region holds
+ * there now (a later write to the region, or a discard, included); the
+ * first write to a page (by the guest, or by the library OS itself)
+ * gives this process a copy of its own, which the region and every other
+ * process never see; a fork copies those pages like private memory and
+ * keeps the untouched ones views. mprotect (plat_mem_protect) of a view
+ * MAY add PROT_WRITE: writes still only reach the copies. This is how
+ * MAP_PRIVATE file mappings share the page cache's pages until written.
+ * -EINVAL when src is not inside such a region (or the platform has
+ * none: the core then copies), -ENOMEM as mmap. */
+int plat_mem_view(void *addr, const void *src, size_t len, int prot);
 
 /* Give the pages of [addr, addr+len), part of a PLAT_MAP_SHARED region,
  * back to the host: they read as zeros afterwards in every process.

@@ -70,6 +70,10 @@ static struct {
   bool verbose;
 } g_cg;
 
+uint64_t plat_linux_pcache_pool_bytes(void) {
+  return PCACHE_POOL_BYTES(g_cg.memory);
+}
+
 uint64_t plat_linux_host_memory(uint64_t memory) {
   uint64_t slack = memory / 2;
   if (slack < MEMORY_SLACK_MIN)

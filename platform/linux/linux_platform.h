@@ -106,6 +106,17 @@ uint32_t plat_linux_host_tasks(uint32_t max_tasks);
  * plat_linux_limits_enter, in the child)? */
 bool plat_linux_pids_cgroup(void);
 
+/* The page cache's pool (platform/linux/mem.c): before lockdown, a host
+ * memfd of size bytes that the core's PLAT_MAP_VIEWS region becomes, so
+ * that plat_mem_view can map private views of it. Returns its descriptor
+ * (kept open by lockdown, pinned by the filter) or -1 (none: private file
+ * mappings stay copies). */
+int plat_linux_pool_setup(uint64_t size);
+int plat_linux_pool_fd(void);
+/* The size the page cache's pool needs (cgroup.c: the --memory given to
+ * plat_linux_limits_setup). */
+uint64_t plat_linux_pcache_pool_bytes(void);
+
 /* The syscall gate's code range [start, end). */
 void plat_linux_gate_range(uintptr_t *start, uintptr_t *end);
 

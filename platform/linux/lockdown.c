@@ -441,11 +441,13 @@ static int cmp_int(const void *a, const void *b) {
 /* Close every descriptor except 0, 1, 2, the grants and the broker's
  * channel. */
 static int close_other_fds(char *why, size_t len) {
-  int fds[MAX_GRANTS + 1];
-  bool writable[MAX_GRANTS + 1];
+  int fds[MAX_GRANTS + 2];
+  bool writable[MAX_GRANTS + 2];
   int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
   if (plat_linux_net_channel() >= 0) /* the network broker's channel */
     fds[n++] = plat_linux_net_channel();
+  if (plat_linux_pool_fd() >= 0) /* the page cache's pool */
+    fds[n++] = plat_linux_pool_fd();
   qsort(fds, (size_t)n, sizeof(int), cmp_int);
   unsigned next = 3;
   for (int i = 0; i <= n; i++) {
@@ -639,6 +641,8 @@ int plat_linux_lockdown(char *why, size_t len) {
   int err;
   g_plat_have_fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
   plat_fast_setup();
+  /* Before the filter, which pins its descriptor. */
+  plat_linux_pool_setup(plat_linux_pcache_pool_bytes());
 
   struct sock_filter *filter = NULL;
   int rules = 0;

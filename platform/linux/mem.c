@@ -4,8 +4,15 @@
  * window is ignored and a result inside it is refused. Only anonymous
  * mappings exist after lockdown (the filter allows nothing else); a
  * second mapping of shared anonymous pages is made by mremap with an old
- * size of 0 (plat_mem_alias), which only shared mappings allow. */
+ * size of 0 (plat_mem_alias), which only shared mappings allow. The one
+ * exception is the page cache's pool: a host memfd made before lockdown
+ * (plat_linux_pool_setup), mapped shared once (PLAT_MAP_VIEWS) and
+ * privately at fixed guest addresses (plat_mem_view), the filter pinning
+ * both mmap forms to its descriptor: a private mapping of a file is the
+ * only host object whose pages are shared until written and copied at the
+ * first write, which MAP_PRIVATE file mappings need (docs/south.md). */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "plat_linux.h"
 
@@ -22,6 +29,34 @@ static int host_prot(int prot) {
   return p;
 }
 
+/* The page cache's pool: its memfd (-1: none), and once mapped, where. */
+static struct {
+  int fd;
+  uint64_t size;  /* of the memfd */
+  uintptr_t base; /* 0 until plat_mem_map(PLAT_MAP_VIEWS) */
+  uint64_t len;   /* of the mapping */
+} g_pool = {.fd = -1};
+
+int plat_linux_pool_setup(uint64_t size) {
+  /* Before lockdown (libc is fine). A host without memfd (or with
+   * vm.memfd_noexec = 2) leaves the pool anonymous: private file mappings
+   * are then copies. */
+  int fd = memfd_create("moat-pcache", MFD_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  if (ftruncate(fd, (off_t)size) < 0) {
+    close(fd);
+    return -1;
+  }
+  g_pool.fd = fd;
+  g_pool.size = size;
+  return fd;
+}
+
+int plat_linux_pool_fd(void) {
+  return g_pool.fd;
+}
+
 static bool range_ok(void *addr, size_t len) {
   uintptr_t a = (uintptr_t)addr;
   return len && !(a & PAGE_MASK) && !(len & PAGE_MASK) && a + len > a;
@@ -29,8 +64,26 @@ static bool range_ok(void *addr, size_t len) {
 
 int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
   plat_count(PF_MEM_MAP);
-  if (!len || (len & PAGE_MASK) || (prot & ~7) || (flags & ~7))
+  if (!len || (len & PAGE_MASK) || (prot & ~7) || (flags & ~15))
     return -LINUX_EINVAL;
+  if ((flags & PLAT_MAP_VIEWS) && (flags & PLAT_MAP_SHARED) &&
+      !(flags & PLAT_MAP_FIXED) && g_pool.fd >= 0 && !g_pool.base &&
+      len <= g_pool.size) {
+    long r = hsys6(HNR_mmap, NULL, len, host_prot(prot),
+                   MAP_SHARED | MAP_NORESERVE, g_pool.fd, 0);
+    if (r >= 0 || r <= -4096) {
+      uintptr_t got = (uintptr_t)r;
+      if (plat_range_touches_window(got, got + len) || got + len < got) {
+        hsys2(HNR_munmap, got, len);
+        return -LINUX_ENOMEM;
+      }
+      g_pool.base = got;
+      g_pool.len = len;
+      *out = (void *)got;
+      return 0;
+    }
+    /* The memfd refused: an anonymous region, without views. */
+  }
   int hflags = MAP_ANONYMOUS;
   hflags |= (flags & PLAT_MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE;
   if ((flags & PLAT_MAP_NORESERVE) && (flags & PLAT_MAP_SHARED))
@@ -99,6 +152,28 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
   }
   r = hsys3(HNR_mprotect, addr, len, host_prot(prot));
   return r < 0 ? (int)r : 0;
+}
+
+int plat_mem_view(void *addr, const void *src, size_t len, int prot) {
+  plat_count(PF_MEM_VIEW);
+  uintptr_t s = (uintptr_t)src;
+  if (!range_ok(addr, len) || !range_ok((void *)src, len) || (prot & ~7))
+    return -LINUX_EINVAL;
+  if (!g_pool.base || s < g_pool.base || s - g_pool.base > g_pool.len ||
+      len > g_pool.len - (s - g_pool.base))
+    return -LINUX_EINVAL;
+  if (!plat_range_touches_window((uintptr_t)addr, (uintptr_t)addr + len))
+    return -LINUX_EINVAL;
+  plat_fast_range_gone((uintptr_t)addr, len);
+  long r = hsys6(HNR_mmap, addr, len, host_prot(prot), MAP_PRIVATE | MAP_FIXED,
+                 g_pool.fd, s - g_pool.base);
+  if (r < 0 && r > -4096)
+    return (int)r;
+  if ((uintptr_t)r != (uintptr_t)addr) {
+    hsys2(HNR_munmap, r, len);
+    return -LINUX_ENOMEM;
+  }
+  return 0;
 }
 
 int plat_mem_discard(void *addr, size_t len) {

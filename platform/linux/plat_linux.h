@@ -103,6 +103,7 @@ enum plat_fn {
   PF_MEM_PROTECT,
   PF_MEM_ALIAS,
   PF_MEM_DISCARD,
+  PF_MEM_VIEW,
   PF_ENTER,
   PF_SET_TLS,
   PF_EXIT,

@@ -238,6 +238,20 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
   for (size_t i = 0; !err && i < sizeof(g_rules) / sizeof(g_rules[0]); i++)
     err = seccomp_rule_add_array(ctx, ALLOW, g_rules[i].nr, g_rules[i].nargs,
                                  g_rules[i].args);
+  if (!err && plat_linux_pool_fd() >= 0) {
+    /* The page cache's pool (mem.c): mapped shared once, anywhere, and
+     * privately at fixed places (plat_mem_view); its descriptor only. */
+    int fd = plat_linux_pool_fd();
+    struct rule pool[2] = {
+        RULE(HNR_mmap, CMP(3, SCMP_CMP_EQ, MAP_SHARED | MAP_NORESERVE),
+             CMP(4, SCMP_CMP_EQ, fd), CMP(5, SCMP_CMP_EQ, 0)),
+        RULE(HNR_mmap, CMP(3, SCMP_CMP_EQ, MAP_PRIVATE | MAP_FIXED),
+             CMP(4, SCMP_CMP_EQ, fd)),
+    };
+    for (size_t i = 0; !err && i < 2; i++)
+      err = seccomp_rule_add_array(ctx, ALLOW, pool[i].nr, pool[i].nargs,
+                                   pool[i].args);
+  }
   if (!err && net_granted()) {
     struct rule net[NET_RULES];
     net_rules(net, plat_linux_net_channel());

@@ -14,6 +14,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_MEM_PROTECT] = "plat_mem_protect",
     [PF_MEM_ALIAS] = "plat_mem_alias",
     [PF_MEM_DISCARD] = "plat_mem_discard",
+    [PF_MEM_VIEW] = "plat_mem_view",
     [PF_ENTER] = "plat_enter",
     [PF_SET_TLS] = "plat_set_tls",
     [PF_EXIT] = "plat_exit",

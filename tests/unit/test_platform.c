@@ -213,6 +213,15 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
   return 0;
 }
 
+/* No views here: private file mappings are copies in the unit tests. */
+int plat_mem_view(void *addr, const void *src, size_t len, int prot) {
+  (void)addr;
+  (void)src;
+  (void)len;
+  (void)prot;
+  return -LINUX_EINVAL;
+}
+
 int plat_mem_discard(void *addr, size_t len) {
   if (madvise(addr, len, MADV_REMOVE) < 0)
     return -errno;
