@@ -534,11 +534,17 @@ int moat_faccessat(int dirfd, const char *path, int mode, int flags) {
       ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
     return -LINUX_EINVAL;
   struct inode *inode = NULL;
+  /* Linux checks with the real ids unless AT_EACCESS, the walk too. */
+  bool real = !(flags & LINUX_AT_EACCESS);
+  if (real)
+    proc_access_real(true);
   int rc = resolve_at(dirfd, path, flags & ~LINUX_AT_EACCESS, &inode);
-  if (rc < 0)
-    return rc;
-  rc = vfs_access(inode, mode);
-  vfs_inode_put(inode);
+  if (rc >= 0) {
+    rc = vfs_access(inode, mode);
+    vfs_inode_put(inode);
+  }
+  if (real)
+    proc_access_real(false);
   return rc;
 }
 
@@ -638,9 +644,7 @@ int moat_mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev) {
     break;
   case LINUX_S_IFCHR:
   case LINUX_S_IFBLK: {
-    uint32_t euid, egid;
-    vfs_cred(&euid, &egid);
-    if (euid != 0)
+    if (!moat_capable(LINUX_CAP_MKNOD))
       return -LINUX_EPERM;
     break;
   }

@@ -201,7 +201,7 @@ out:
 /* Linux's ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS): all of the
  * target's user and group ids are the caller's real ones, or root. */
 static bool may_take_fd(const struct task_cred *me, const struct task_cred *t) {
-  if (me->euid == 0)
+  if (moat_capable(LINUX_CAP_SYS_PTRACE))
     return true;
   return me->ruid == t->ruid && me->ruid == t->euid && me->ruid == t->suid &&
          me->rgid == t->rgid && me->rgid == t->egid && me->rgid == t->sgid;

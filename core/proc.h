@@ -28,6 +28,9 @@ struct fs_context *proc_current_fs(void);
 struct fd_table *proc_current_fdt(void);
 /* The effective (file system) ids of the current thread. */
 void proc_current_cred(uint32_t *euid, uint32_t *egid);
+/* Until called again with false, the calling thread's permission checks
+ * use its real ids (faccessat without AT_EACCESS). */
+void proc_access_real(bool on);
 /* Is gid one of the current thread's supplementary groups? (May always
  * return false while groups are not supported.) */
 bool proc_in_group(uint32_t gid);

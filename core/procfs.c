@@ -490,8 +490,6 @@ static unsigned long long kb(uint64_t bytes) {
   return (unsigned long long)(bytes >> 10);
 }
 
-#define CAP_ALL 0x1ffffffffffull /* capabilities 0 .. 40 */
-
 static void gen_status(struct pnode *n, struct sbuf *b) {
   struct psnap s;
   if (!snapshot(n, &s))
@@ -524,20 +522,23 @@ static void gen_status(struct pnode *n, struct sbuf *b) {
               "CoreDumping:\t0\nTHP_enabled:\t1\n",
               kb(s.vm_peak), kb(s.vm_total), kb(s.vm_hwm), kb(s.vm_rss),
               kb(s.vm_rss), kb(s.vm_data));
-  unsigned long long caps = c->euid == 0 ? CAP_ALL : 0;
+
   int cpus = moat_cpu_count();
   sb_printf(b,
             "Threads:\t%d\nSigQ:\t%d/%llu\nSigPnd:\t%016llx\n"
             "ShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\n"
-            "SigCgt:\t%016llx\nCapInh:\t0000000000000000\n"
+            "SigCgt:\t%016llx\nCapInh:\t%016llx\n"
             "CapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\n"
-            "CapAmb:\t0000000000000000\nNoNewPrivs:\t%d\nSeccomp:\t0\n"
+            "CapAmb:\t%016llx\nNoNewPrivs:\t%d\nSeccomp:\t0\n"
             "Seccomp_filters:\t0\nCpus_allowed:\t",
             s.nthreads, s.queued,
             (unsigned long long)s.rlimit[11 /* SIGPENDING */].rlim_cur,
             (unsigned long long)s.pending, (unsigned long long)s.shared,
             (unsigned long long)s.blocked, (unsigned long long)s.ignored,
-            (unsigned long long)s.caught, caps, caps, CAP_ALL, s.nnp ? 1 : 0);
+            (unsigned long long)s.caught, (unsigned long long)c->cap_inh,
+            (unsigned long long)c->cap_prm, (unsigned long long)c->cap_eff,
+            (unsigned long long)c->cap_bnd, (unsigned long long)c->cap_amb,
+            s.nnp ? 1 : 0);
   /* The mask in 32-bit words, most significant first, comma-separated. */
   int words = (cpus + 31) / 32;
   for (int w = words - 1; w >= 0; w--) {

@@ -5,6 +5,7 @@
  * discipline of core/pty_ldisc.c. Sleepers wait as pipes' do (core/poll.h)
  * on the pty's key. Everything lives in the arena: a pair made in one
  * guest process is used by its children, as on Linux. */
+#include "moat/moat.h"
 #include "pty.h"
 
 #include "poll.h"
@@ -624,7 +625,7 @@ static int tiocsctty(struct pty *p, long arg) {
   int owner = p->sid;
   rt_unlock(&p->lock);
   if (owner) {
-    if (arg != 1 || me->cred.euid != 0) {
+    if (arg != 1 || !moat_capable(LINUX_CAP_SYS_ADMIN)) {
       rc = -LINUX_EPERM;
       goto out;
     }

@@ -367,7 +367,7 @@ static void fill_kill_info(struct linux_siginfo *info, int sig, int code) {
  * a matching real or effective uid (as Linux's kill_ok_by_cred). */
 static bool may_signal(struct proc *p) {
   struct task_cred *me = &proc_current()->cred;
-  if (me->euid == 0 || p == proc_current())
+  if (p == proc_current() || moat_capable(LINUX_CAP_KILL))
     return true;
   return me->euid == p->cred.suid || me->euid == p->cred.ruid ||
          me->ruid == p->cred.suid || me->ruid == p->cred.ruid;

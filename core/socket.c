@@ -298,7 +298,8 @@ static int scm_from_ctl(const struct moat_sock_ctl *ctl, struct uscm **out) {
   if (n && fdt &&
       __atomic_load_n(&vfs_shared()->files_inflight, __ATOMIC_SEQ_CST) >
           fdt_get_max(fdt) &&
-      task_current()->proc->cred.euid != 0)
+      !moat_capable(LINUX_CAP_SYS_RESOURCE) &&
+      !moat_capable(LINUX_CAP_SYS_ADMIN))
     return -LINUX_ETOOMANYREFS;
   struct uscm *s = scm_alloc(n);
   if (!s)
@@ -317,15 +318,16 @@ static int scm_from_ctl(const struct moat_sock_ctl *ctl, struct uscm **out) {
     const struct linux_ucred *u = &ctl->creds;
     struct task *t = task_current();
     const struct task_cred *c = &t->proc->cred;
-    bool root = c->euid == 0;
+    /* Linux's scm_check_creds: another pid takes CAP_SYS_ADMIN, another
+     * uid CAP_SETUID, another gid CAP_SETGID. */
     int rc = 0;
     if (u->uid == UINT32_MAX || u->gid == UINT32_MAX)
       rc = -LINUX_EINVAL;
-    else if ((u->pid != t->proc->pid && !root) ||
+    else if ((u->pid != t->proc->pid && !moat_capable(LINUX_CAP_SYS_ADMIN)) ||
              (u->uid != c->ruid && u->uid != c->euid && u->uid != c->suid &&
-              !root) ||
+              !moat_capable(LINUX_CAP_SETUID)) ||
              (u->gid != c->rgid && u->gid != c->egid && u->gid != c->sgid &&
-              !root))
+              !moat_capable(LINUX_CAP_SETGID)))
       rc = -LINUX_EPERM;
     else if (!task_find_proc_any(u->pid))
       rc = -LINUX_ESRCH;

@@ -194,13 +194,14 @@ static bool perm_ok(const struct kperm *p, int flag) {
   else if (c->egid == p->cgid || c->egid == p->gid || proc_in_group(p->cgid) ||
            proc_in_group(p->gid))
     granted >>= 3;
-  return !(requested & ~granted & 7) || c->euid == 0;
+  return !(requested & ~granted & 7) || moat_capable(LINUX_CAP_IPC_OWNER);
 }
 
 /* IPC_SET and IPC_RMID: the owner, the creator or root. */
 static bool owner_ok(const struct kperm *p) {
   struct task_cred *c = &proc_current()->cred;
-  return c->euid == 0 || c->euid == p->uid || c->euid == p->cuid;
+  return c->euid == p->uid || c->euid == p->cuid ||
+         moat_capable(LINUX_CAP_SYS_ADMIN);
 }
 
 static void perm_init(struct kperm *p, int32_t key, int flags) {
@@ -600,7 +601,7 @@ int moat_msgctl(int id, int cmd, struct moat_msqid_ds *buf,
       break;
     }
     /* Raising the limit above MSGMNB takes CAP_SYS_RESOURCE. */
-    if (buf->qbytes > MSGMNB && proc_current()->cred.euid != 0) {
+    if (buf->qbytes > MSGMNB && !moat_capable(LINUX_CAP_SYS_RESOURCE)) {
       rc = -LINUX_EPERM;
       break;
     }

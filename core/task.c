@@ -140,7 +140,10 @@ int task_create_first(uint32_t uid, uint32_t gid,
                                .rgid = gid,
                                .egid = gid,
                                .sgid = gid,
-                               .fsgid = gid};
+                               .fsgid = gid,
+                               .cap_bnd = LINUX_CAP_ALL};
+  if (uid == 0)
+    p->cred.cap_eff = p->cred.cap_prm = LINUX_CAP_ALL;
   default_rlimits(p->rlimit, tt->max_tasks);
   for (int r = 0; r < LINUX_RLIMIT_NLIMITS; r++) {
     tt->rlimit_ceiling[r] =
@@ -361,6 +364,23 @@ void task_set_exe(const char *path) {
   rt_unlock(&p->lock);
 }
 
+/* Linux's execve of a file without file capabilities or set-id bits:
+ * for root (real or effective uid 0) the permitted set becomes the
+ * bounding and inheritable sets, and the effective one the permitted
+ * set when the effective uid is 0; for anyone else both become the
+ * ambient set. keep_caps is cleared. */
+static void caps_exec_locked(struct task_cred *c) {
+  if (c->euid == 0 || c->ruid == 0) {
+    c->cap_prm = (c->cap_bnd | c->cap_inh) & LINUX_CAP_ALL;
+    c->cap_eff = c->euid == 0 ? c->cap_prm : 0;
+    c->cap_amb = 0;
+  } else {
+    c->cap_prm = c->cap_amb;
+    c->cap_eff = c->cap_amb;
+  }
+  c->keep_caps = false;
+}
+
 int moat_set_program(const char *path, int argc, const char *const *argv) {
   if (!task_current())
     return -LINUX_ESRCH;
@@ -372,6 +392,7 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
   task_current()->robust_head = 0;
   task_current()->clear_child_tid = 0;
   rt_lock(&p->lock);
+  caps_exec_locked(&p->cred);
   ptimer_free_locked(p); /* POSIX timers do not survive exec */
   size_t at = 0;
   for (int i = 0; argv && i < argc && argv[i]; i++) {
@@ -512,8 +533,15 @@ struct fd_table *proc_current_fdt(void) {
 void proc_current_cred(uint32_t *euid, uint32_t *egid) {
   struct task *t = task_current();
   struct proc *p = t ? t->proc : NULL;
-  *euid = p ? p->cred.fsuid : 0;
-  *egid = p ? p->cred.fsgid : 0;
+  bool real = t && t->access_real;
+  *euid = p ? (real ? p->cred.ruid : p->cred.fsuid) : 0;
+  *egid = p ? (real ? p->cred.rgid : p->cred.fsgid) : 0;
+}
+
+void proc_access_real(bool on) {
+  struct task *t = task_current();
+  if (t)
+    t->access_real = on;
 }
 
 uint64_t proc_current_fsize_limit(void) {
@@ -604,12 +632,38 @@ static int set_res_ids(uint32_t *real, uint32_t *eff, uint32_t *saved,
   return 0;
 }
 
+static bool cred_capable(const struct task_cred *c, int cap) {
+  return (c->cap_eff >> cap) & 1;
+}
+
+/* Linux's cap_emulate_setxuid: leaving uid 0 in all of the real,
+ * effective and saved ids drops the permitted set (unless keep_caps) and
+ * the effective one; an effective uid leaving 0 drops the effective set,
+ * one becoming 0 raises it to the permitted set. */
+static void caps_fix_setuid(struct task_cred *c, const struct task_cred *old) {
+  bool was_root = old->ruid == 0 || old->euid == 0 || old->suid == 0;
+  if (was_root && c->ruid != 0 && c->euid != 0 && c->suid != 0) {
+    if (!c->keep_caps)
+      c->cap_prm = 0;
+    c->cap_eff = 0;
+    c->cap_amb = 0;
+  }
+  if (old->euid == 0 && c->euid != 0)
+    c->cap_eff = 0;
+  if (old->euid != 0 && c->euid == 0)
+    c->cap_eff = c->cap_prm;
+  c->cap_amb &= c->cap_prm & c->cap_inh;
+}
+
 int moat_setresuid(uint32_t r, uint32_t e, uint32_t s) {
   struct proc *p = proc_current();
   rt_lock(&p->lock);
   struct task_cred *c = &p->cred;
+  struct task_cred old = *c;
   int err = set_res_ids(&c->ruid, &c->euid, &c->suid, &c->fsuid, r, e, s,
-                        c->euid == 0);
+                        cred_capable(c, LINUX_CAP_SETUID));
+  if (!err)
+    caps_fix_setuid(c, &old);
   rt_unlock(&p->lock);
   return err;
 }
@@ -619,9 +673,126 @@ int moat_setresgid(uint32_t r, uint32_t e, uint32_t s) {
   rt_lock(&p->lock);
   struct task_cred *c = &p->cred;
   int err = set_res_ids(&c->rgid, &c->egid, &c->sgid, &c->fsgid, r, e, s,
-                        c->euid == 0);
+                        cred_capable(c, LINUX_CAP_SETGID));
   rt_unlock(&p->lock);
   return err;
+}
+
+bool moat_capable(int cap) {
+  struct task *t = task_current();
+  if (!t)
+    return true; /* the library OS's own start */
+  if (cap < 0 || cap > LINUX_CAP_LAST_CAP)
+    return false;
+  /* Lock-free: callers may hold any lock (an aligned 64-bit load). */
+  struct task_cred *c = &t->proc->cred;
+  uint64_t set = __atomic_load_n(&c->cap_eff, __ATOMIC_RELAXED);
+  if (t->access_real) /* Linux's faccessat: root's permitted set */
+    set = c->ruid == 0 ? __atomic_load_n(&c->cap_prm, __ATOMIC_RELAXED) : 0;
+  return (set >> cap) & 1;
+}
+
+int moat_capget(int pid, struct moat_caps *out) {
+  struct proc *p = pid ? task_find_proc(pid) : proc_current();
+  if (!p)
+    return -LINUX_ESRCH;
+  rt_lock(&p->lock);
+  out->effective = p->cred.cap_eff;
+  out->permitted = p->cred.cap_prm;
+  out->inheritable = p->cred.cap_inh;
+  rt_unlock(&p->lock);
+  return 0;
+}
+
+static bool subset(uint64_t a, uint64_t b) {
+  return (a & ~b) == 0;
+}
+
+int moat_capset(const struct moat_caps *in) {
+  struct proc *p = proc_current();
+  rt_lock(&p->lock);
+  struct task_cred *c = &p->cred;
+  int err = 0;
+  uint64_t eff = in->effective & LINUX_CAP_ALL;
+  uint64_t prm = in->permitted & LINUX_CAP_ALL;
+  uint64_t inh = in->inheritable & LINUX_CAP_ALL;
+  if (!cred_capable(c, LINUX_CAP_SETPCAP) &&
+      !subset(inh, c->cap_inh | c->cap_prm))
+    err = -LINUX_EPERM;
+  else if (!subset(inh, c->cap_inh | c->cap_bnd))
+    err = -LINUX_EPERM;
+  else if (!subset(prm, c->cap_prm))
+    err = -LINUX_EPERM;
+  else if (!subset(eff, prm))
+    err = -LINUX_EPERM;
+  else {
+    c->cap_eff = eff;
+    c->cap_prm = prm;
+    c->cap_inh = inh;
+    c->cap_amb &= prm & inh;
+  }
+  rt_unlock(&p->lock);
+  return err;
+}
+
+int moat_capbset(int cap, bool drop) {
+  if (cap < 0 || cap > LINUX_CAP_LAST_CAP)
+    return -LINUX_EINVAL;
+  struct proc *p = proc_current();
+  rt_lock(&p->lock);
+  int r = (int)((p->cred.cap_bnd >> cap) & 1);
+  if (drop) {
+    if (cred_capable(&p->cred, LINUX_CAP_SETPCAP)) {
+      p->cred.cap_bnd &= ~(1ull << cap);
+      r = 0;
+    } else
+      r = -LINUX_EPERM;
+  }
+  rt_unlock(&p->lock);
+  return r;
+}
+
+int moat_cap_ambient(int op, int cap) {
+  struct proc *p = proc_current();
+  if (op != 4 && (cap < 0 || cap > LINUX_CAP_LAST_CAP))
+    return -LINUX_EINVAL;
+  uint64_t bit = op == 4 ? 0 : 1ull << cap;
+  rt_lock(&p->lock);
+  struct task_cred *c = &p->cred;
+  int r = 0;
+  switch (op) {
+  case 1: /* IS_SET */
+    r = (c->cap_amb & bit) != 0;
+    break;
+  case 2: /* RAISE: permitted and inheritable */
+    if (!(c->cap_prm & bit) || !(c->cap_inh & bit))
+      r = -LINUX_EPERM;
+    else
+      c->cap_amb |= bit;
+    break;
+  case 3: /* LOWER */
+    c->cap_amb &= ~bit;
+    break;
+  case 4: /* CLEAR_ALL */
+    c->cap_amb = 0;
+    break;
+  default:
+    r = -LINUX_EINVAL;
+  }
+  rt_unlock(&p->lock);
+  return r;
+}
+
+int moat_keepcaps(int set) {
+  struct proc *p = proc_current();
+  rt_lock(&p->lock);
+  int r = p->cred.keep_caps;
+  if (set >= 0) {
+    p->cred.keep_caps = set;
+    r = 0;
+  }
+  rt_unlock(&p->lock);
+  return r;
 }
 
 int moat_getgroups(int size, uint32_t *list) {
@@ -660,7 +831,7 @@ int moat_sethostname(const char *name, size_t len) {
   struct task_table *tt = g_task_table;
   if (len > TASK_HOSTNAME_MAX)
     return -LINUX_EINVAL;
-  if (proc_current()->cred.euid != 0)
+  if (!moat_capable(LINUX_CAP_SYS_ADMIN))
     return -LINUX_EPERM;
   rt_lock(&tt->lock);
   memcpy(tt->hostname, name, len);
@@ -677,7 +848,7 @@ static struct proc *find_proc_locked(int pid);
  * CAP_SYS_RESOURCE (euid 0 inside). */
 static bool prlimit_allowed(const struct task_cred *c,
                             const struct task_cred *t) {
-  return c->euid == 0 ||
+  return cred_capable(c, LINUX_CAP_SYS_RESOURCE) ||
          (c->ruid == t->ruid && c->ruid == t->euid && c->ruid == t->suid &&
           c->rgid == t->rgid && c->rgid == t->egid && c->rgid == t->sgid);
 }
@@ -738,7 +909,7 @@ int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
     if (err)
       goto out;
   }
-  bool capable = self->cred.euid == 0;
+  bool capable = cred_capable(&self->cred, LINUX_CAP_SYS_RESOURCE);
   rt_lock(&p->lock);
   if (old_limit)
     *old_limit = p->rlimit[resource];
@@ -824,7 +995,9 @@ static int nproc_check_locked(struct proc *caller) {
   struct task_table *tt = g_task_table;
   uint32_t uid = caller->cred.ruid;
   uint64_t limit = caller->rlimit[LINUX_RLIMIT_NPROC].rlim_cur;
-  if (uid == 0 || caller->cred.euid == 0 || limit >= tt->max_tasks)
+  if (uid == 0 || cred_capable(&caller->cred, LINUX_CAP_SYS_RESOURCE) ||
+      cred_capable(&caller->cred, LINUX_CAP_SYS_ADMIN) ||
+      limit >= tt->max_tasks)
     return 0;
   uint64_t n = 0;
   for (uint32_t i = 0; i < tt->max_tasks; i++) {

@@ -25,6 +25,9 @@ struct task_cred {
   uint32_t rgid, egid, sgid, fsgid;
   uint32_t ngroups;
   uint32_t groups[TASK_NGROUPS_MAX];
+  /* capabilities(7): bit n is capability n */
+  uint64_t cap_eff, cap_prm, cap_inh, cap_bnd, cap_amb;
+  bool keep_caps; /* PR_SET_KEEPCAPS: a uid change keeps permitted */
 };
 
 /* One queued signal. Standard signals (< SIGRTMIN) have at most one entry
@@ -158,6 +161,9 @@ struct proc {
 struct task {
   int tid;
   struct proc *proc;
+  /* faccessat without AT_EACCESS: permission checks use the real ids,
+   * and for real uid 0 the permitted capabilities (proc_access_real). */
+  bool access_real;
   struct task *next_in_proc;
   uint64_t sigblocked;
   /* rt_sigtimedwait's set while it waits (unblocked for the wait): Linux's

@@ -3,6 +3,7 @@
  * target and ".." goes through walk() below, which never leaves the
  * process root and counts every symlink it follows.
  * The namespace-changing operations are in core/vfs_ops.c. */
+#include "moat/moat.h"
 #include "vfs_impl.h"
 
 static struct vfs_shared *g_vfs;
@@ -345,12 +346,6 @@ int vfs_permission(struct inode *inode, int mask) {
   uint32_t euid, egid;
   vfs_cred(&euid, &egid);
   mask &= 7;
-  if (euid == 0) {
-    if ((mask & LINUX_X_OK) && !LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR) &&
-        !(inode->mode & 0111))
-      return -LINUX_EACCES;
-    return 0;
-  }
   uint32_t bits;
   if (inode->uid == euid)
     bits = inode->mode >> 6;
@@ -358,7 +353,20 @@ int vfs_permission(struct inode *inode, int mask) {
     bits = inode->mode >> 3;
   else
     bits = inode->mode;
-  return ((uint32_t)mask & bits & 7) == (uint32_t)mask ? 0 : -LINUX_EACCES;
+  if (((uint32_t)mask & bits & 7) == (uint32_t)mask)
+    return 0;
+  /* Linux's generic_permission: CAP_DAC_OVERRIDE grants everything on a
+   * directory, and reading, writing and (with any execute bit set)
+   * executing a file; CAP_DAC_READ_SEARCH reading a file and reading and
+   * searching a directory. */
+  bool dir = LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR);
+  if (moat_capable(LINUX_CAP_DAC_OVERRIDE) &&
+      (dir || !(mask & LINUX_X_OK) || (inode->mode & 0111)))
+    return 0;
+  if (moat_capable(LINUX_CAP_DAC_READ_SEARCH) &&
+      (dir ? !(mask & LINUX_W_OK) : mask == LINUX_R_OK))
+    return 0;
+  return -LINUX_EACCES;
 }
 
 /* ---------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * before it asks the file system. */
 #include "mm.h"
 #include "pcache.h"
+#include "moat/moat.h"
 #include "vfs_impl.h"
 
 #include "devfs.h"
@@ -34,7 +35,7 @@ static int sticky_ok(struct inode *dir, struct inode *child) {
     return 0;
   uint32_t euid, egid;
   vfs_cred(&euid, &egid);
-  if (euid == 0 || euid == dir->uid || euid == child->uid)
+  if (euid == dir->uid || euid == child->uid || moat_capable(LINUX_CAP_FOWNER))
     return 0;
   return -LINUX_EPERM;
 }
@@ -735,7 +736,7 @@ out:
 static bool is_owner_or_root(struct inode *inode) {
   uint32_t euid, egid;
   vfs_cred(&euid, &egid);
-  return euid == 0 || euid == inode->uid;
+  return euid == inode->uid || moat_capable(LINUX_CAP_FOWNER);
 }
 
 int vfs_chmod(struct inode *inode, uint32_t mode) {
@@ -749,8 +750,8 @@ int vfs_chmod(struct inode *inode, uint32_t mode) {
   vfs_cred(&euid, &egid);
   mode &= 07777;
   /* A non-member may not leave the set-group-id bit on a file. */
-  if (euid != 0 && !is_dir(inode) && inode->gid != egid &&
-      !proc_in_group(inode->gid))
+  if (!is_dir(inode) && inode->gid != egid && !proc_in_group(inode->gid) &&
+      !moat_capable(LINUX_CAP_FSETID))
     mode &= ~(uint32_t)LINUX_S_ISGID;
   struct vfs_attr attr = {.valid = VFS_ATTR_MODE, .mode = mode};
   rc = setattr_locked(inode, &attr);
@@ -765,8 +766,9 @@ int vfs_chown(struct inode *inode, uint32_t uid, uint32_t gid) {
   vfs_cred(&euid, &egid);
   vfs_lock();
   struct vfs_attr attr = {0};
+  bool can_chown = moat_capable(LINUX_CAP_CHOWN);
   if (uid != 0xffffffffu && uid != inode->uid) {
-    if (euid != 0) {
+    if (!can_chown) {
       rc = -LINUX_EPERM;
       goto out;
     }
@@ -774,7 +776,7 @@ int vfs_chown(struct inode *inode, uint32_t uid, uint32_t gid) {
     attr.uid = uid;
   }
   if (gid != 0xffffffffu && gid != inode->gid) {
-    if (euid != 0 &&
+    if (!can_chown &&
         (euid != inode->uid || (gid != egid && !proc_in_group(gid)))) {
       rc = -LINUX_EPERM;
       goto out;
@@ -783,7 +785,7 @@ int vfs_chown(struct inode *inode, uint32_t uid, uint32_t gid) {
     attr.gid = gid;
   }
   if (uid != 0xffffffffu || gid != 0xffffffffu) {
-    if (euid != 0 && euid != inode->uid) {
+    if (!can_chown && euid != inode->uid) {
       rc = -LINUX_EPERM;
       goto out;
     }

@@ -405,6 +405,29 @@ uint32_t moat_getgid(void);
 uint32_t moat_getegid(void);
 int moat_setresuid(uint32_t r, uint32_t e, uint32_t s); /* -1 = keep */
 int moat_setresgid(uint32_t r, uint32_t e, uint32_t s);
+
+/* Capabilities (capabilities(7)) of the sandbox's processes, kept per
+ * process with Linux's rules: root's sets are full, a uid change away
+ * from root clears them, exec recomputes them. They gate what the
+ * library OS lets a guest do; the host grants the sandbox none. */
+struct moat_caps {
+  uint64_t effective, permitted, inheritable;
+};
+/* Is cap in the calling process's effective set? (true before any
+ * process exists: the library OS's own start.) */
+bool moat_capable(int cap);
+/* The sets of process pid (0: the caller); -ESRCH. */
+int moat_capget(int pid, struct moat_caps *out);
+/* Set the caller's sets: -EPERM unless permitted only shrinks, effective
+ * stays within the new permitted set and inheritable within the old
+ * inheritable and permitted sets (any, with CAP_SETPCAP) and within the
+ * bounding set. */
+int moat_capset(const struct moat_caps *in);
+/* prctl: PR_CAPBSET_READ/DROP, PR_CAP_AMBIENT (op 1 IS_SET, 2 RAISE,
+ * 3 LOWER, 4 CLEAR_ALL), PR_GET/SET_KEEPCAPS (set < 0: get). */
+int moat_capbset(int cap, bool drop);
+int moat_cap_ambient(int op, int cap);
+int moat_keepcaps(int set);
 int moat_getgroups(int size, uint32_t *list);
 int moat_uname(struct linux_utsname *out);
 int moat_sethostname(const char *name, size_t len);

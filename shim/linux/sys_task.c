@@ -55,7 +55,7 @@ long sys_setuid(SYSARGS) {
   uint32_t id = (uint32_t)a0;
   if (id == (uint32_t)-1)
     return -LINUX_EINVAL;
-  if (moat_geteuid() == 0)
+  if (moat_capable(LINUX_CAP_SETUID))
     return moat_setresuid(id, id, id);
   return moat_setresuid((uint32_t)-1, id, (uint32_t)-1);
 }
@@ -64,7 +64,7 @@ long sys_setgid(SYSARGS) {
   uint32_t id = (uint32_t)a0;
   if (id == (uint32_t)-1)
     return -LINUX_EINVAL;
-  if (moat_geteuid() == 0)
+  if (moat_capable(LINUX_CAP_SETGID))
     return moat_setresgid(id, id, id);
   return moat_setresgid((uint32_t)-1, id, (uint32_t)-1);
 }
@@ -131,7 +131,7 @@ long sys_setgroups(SYSARGS) {
 
   if (size < 0 || size > SHIM_NGROUPS_MAX)
     return -LINUX_EINVAL;
-  if (moat_geteuid() != 0)
+  if (!moat_capable(LINUX_CAP_SETGID))
     return -LINUX_EPERM;
   n = moat_getgroups(0, NULL);
   if (n < 0)
@@ -402,7 +402,7 @@ long sys_setpriority(SYSARGS) {
   if ((int)a1 && (int)a1 != moat_getpid())
     return -LINUX_ESRCH;
   nice = MAX(-20, MIN(19, nice));
-  if (nice < g_nice && moat_geteuid() != 0)
+  if (nice < g_nice && !moat_capable(LINUX_CAP_SYS_NICE))
     return -LINUX_EACCES;
   g_nice = nice;
   return 0;
@@ -425,7 +425,10 @@ long sys_personality(SYSARGS) {
 #define SHIM_PR_SET_DUMPABLE 4
 #define SHIM_PR_SET_NAME 15
 #define SHIM_PR_GET_NAME 16
+#define SHIM_PR_GET_KEEPCAPS 7
+#define SHIM_PR_SET_KEEPCAPS 8
 #define SHIM_PR_CAPBSET_READ 23
+#define SHIM_PR_CAPBSET_DROP 24
 #define SHIM_PR_SET_NO_NEW_PRIVS 38
 #define SHIM_PR_CAP_AMBIENT 47
 #define SHIM_PR_GET_NO_NEW_PRIVS 39
@@ -467,19 +470,25 @@ long sys_prctl(SYSARGS) {
   case SHIM_PR_CAPBSET_READ:
     if (a1 > SHIM_CAP_LAST_CAP)
       return -LINUX_EINVAL;
-    return 1;
-  case SHIM_PR_CAP_AMBIENT:
-    /* The ambient set stays empty: a capability must be permitted and
-     * inheritable to be raised, and nothing is inheritable (no capset). */
-    if (a1 == 4) /* CLEAR_ALL */
-      return a2 || a3 || a4 ? -LINUX_EINVAL : 0;
-    if (a2 > SHIM_CAP_LAST_CAP || a3 || a4)
+    return moat_capbset((int)a1, false);
+  case SHIM_PR_CAPBSET_DROP:
+    if (a1 > SHIM_CAP_LAST_CAP)
       return -LINUX_EINVAL;
-    if (a1 == 1) /* IS_SET */
-      return 0;
-    if (a1 == 2) /* RAISE */
-      return -LINUX_EPERM;
-    return a1 == 3 ? 0 : -LINUX_EINVAL; /* LOWER */
+    return moat_capbset((int)a1, true);
+  case SHIM_PR_GET_KEEPCAPS:
+    if (a1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    return moat_keepcaps(-1);
+  case SHIM_PR_SET_KEEPCAPS:
+    if (a1 > 1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    return moat_keepcaps((int)a1);
+  case SHIM_PR_CAP_AMBIENT:
+    if (a1 == 4) /* CLEAR_ALL */
+      return a2 || a3 || a4 ? -LINUX_EINVAL : moat_cap_ambient(4, 0);
+    if (a2 > SHIM_CAP_LAST_CAP || a3 || a4 || a1 < 1 || a1 > 3)
+      return -LINUX_EINVAL;
+    return moat_cap_ambient((int)a1, (int)a2);
   case SHIM_PR_SET_NO_NEW_PRIVS:
     if (a1 != 1 || a2 || a3 || a4)
       return -LINUX_EINVAL;
@@ -500,33 +509,66 @@ long sys_prctl(SYSARGS) {
 #define SHIM_CAP_V2 0x20071026u
 #define SHIM_CAP_V3 0x20080522u
 
-long sys_capget(SYSARGS) {
-  uint32_t hdr[2];
-  uint32_t data[6];
-  size_t words;
-  if (user_read(hdr, a0, sizeof(hdr)) < 0)
+/* The header's version: v1 has one 32-bit word per set, v2 and v3 two.
+ * An unknown version gets the preferred one written back and EINVAL
+ * (capget with no data: 0, as libcap probes it). */
+static long cap_header(uint64_t hdrp, uint32_t hdr[2], bool want_data) {
+  if (user_read(hdr, hdrp, 8) < 0)
     return -LINUX_EFAULT;
   if (hdr[0] != SHIM_CAP_V1 && hdr[0] != SHIM_CAP_V2 && hdr[0] != SHIM_CAP_V3) {
     hdr[0] = SHIM_CAP_V3;
-    if (user_write(a0, hdr, 4) < 0)
+    if (user_write(hdrp, hdr, 4) < 0)
       return -LINUX_EFAULT;
-    return a1 ? -LINUX_EINVAL : 0;
+    return want_data ? -LINUX_EINVAL : 1;
   }
-  if ((int)hdr[1] < 0)
-    return -LINUX_EINVAL;
-  if (hdr[1] && (int)hdr[1] != moat_getpid())
-    return -LINUX_ESRCH;
+  return 0;
+}
+
+long sys_capget(SYSARGS) {
+  uint32_t hdr[2];
+  uint32_t data[6];
+  long r = cap_header(a0, hdr, a1 != 0);
+  if (r)
+    return r < 0 ? r : 0;
   if (!a1)
     return 0;
-  memset(data, 0, sizeof(data));
-  /* Root inside the sandbox has every capability, as far as the guest
-   * can tell; the host grants none of them. */
-  if (moat_geteuid() == 0) {
-    data[0] = data[1] = 0xffffffffu;
-    data[3] = data[4] = (1u << (SHIM_CAP_LAST_CAP - 31)) - 1;
-  }
-  words = hdr[0] == SHIM_CAP_V1 ? 3 : 6;
+  if ((int)hdr[1] < 0)
+    return -LINUX_EINVAL;
+  struct moat_caps c;
+  int pid = (int)hdr[1] == moat_getpid() ? 0 : (int)hdr[1];
+  int err = moat_capget(pid, &c);
+  if (err)
+    return err;
+  /* struct __user_cap_data_struct: effective, permitted, inheritable,
+   * low words first, then the high words. */
+  data[0] = (uint32_t)c.effective;
+  data[1] = (uint32_t)c.permitted;
+  data[2] = (uint32_t)c.inheritable;
+  data[3] = (uint32_t)(c.effective >> 32);
+  data[4] = (uint32_t)(c.permitted >> 32);
+  data[5] = (uint32_t)(c.inheritable >> 32);
+  size_t words = hdr[0] == SHIM_CAP_V1 ? 3 : 6;
   return user_write(a1, data, words * 4) < 0 ? -LINUX_EFAULT : 0;
+}
+
+/* Only the caller's own sets (pid 0 or its own pid; another is EPERM). */
+long sys_capset(SYSARGS) {
+  uint32_t hdr[2];
+  uint32_t data[6] = {0};
+  long r = cap_header(a0, hdr, true);
+  if (r)
+    return r;
+  if (hdr[1] && (int)hdr[1] != moat_getpid())
+    return -LINUX_EPERM;
+  size_t words = hdr[0] == SHIM_CAP_V1 ? 3 : 6;
+  if (user_read(data, a1, words * 4) < 0)
+    return -LINUX_EFAULT;
+  struct moat_caps c = {
+      .effective = data[0] | (uint64_t)data[3] << 32,
+      .permitted = data[1] | (uint64_t)data[4] << 32,
+      .inheritable = data[2] | (uint64_t)data[5] << 32,
+  };
+  return moat_capset(&c);
 }
 
 #define SHIM_MEMBARRIER_GLOBAL 1

@@ -110,8 +110,8 @@ int main(void) {
     fclose(f);
     char *s = strrchr(buf, ')');
     if (s)
-      sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-             &ut, &st);
+      sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+             &st);
   }
   FACT("/proc/self/stat utime >= 0.25 s", (double)ut / hz >= 0.25);
   FACT("/proc/self/stat stime >= 0.04 s", (double)st / hz >= 0.04);
