@@ -197,10 +197,15 @@ static int build_mounts(const struct moat_config *cfg, int root_index,
 /* /dev and /proc; on a read-only root without those directories there is
  * nowhere to put them, so they are left out. */
 static int build_system_dirs(const struct moat_config *cfg, const char **why) {
-  struct superblock *dev;
+  struct superblock *dev, *pts;
   int err = devfs_create(cfg->uid, cfg->gid, &dev);
   if (err)
     return fail(err, why, "%s", "/dev");
+  /* The pty table exists even where /dev cannot be mounted: the console
+   * needs it. */
+  err = devpts_create(&pts);
+  if (err)
+    return fail(err, why, "%s", "/dev/pts");
   err = vfs_mount("/dev", dev);
   if (err == 0) {
     struct superblock *shm = memfs_create();
@@ -210,10 +215,7 @@ static int build_system_dirs(const struct moat_config *cfg, const char **why) {
     err = vfs_mount("/dev/shm", shm);
     if (err)
       return fail(err, why, "cannot mount %s", "/dev/shm");
-    struct superblock *pts;
-    err = devpts_create(&pts);
-    if (!err)
-      err = vfs_mount("/dev/pts", pts);
+    err = vfs_mount("/dev/pts", pts);
     if (err)
       return fail(err, why, "cannot mount %s", "/dev/pts");
   } else if (err != -LINUX_EROFS) {
@@ -255,7 +257,8 @@ static int start_first_process(const struct moat_config *cfg,
                                  FDT_HARD_MAX));
   for (int s = 0; s < 3; s++) {
     struct file *f;
-    err = devfs_open_stdio(s, &f);
+    err =
+        pty_console_stream(s) ? pty_console_open(&f) : devfs_open_stdio(s, &f);
     if (!err) {
       err = fdt_install_at(fdt, s, f, false);
       file_put(f);
@@ -267,6 +270,7 @@ static int start_first_process(const struct moat_config *cfg,
   }
   p->fdt = fdt;
   fdt = NULL;
+  pty_console_attach(p);   /* its session's terminal, its group in front */
   time_cpu_limit_start(p); /* --cpu-time */
   err = 0;
 out:
@@ -305,8 +309,18 @@ int moat_boot(const struct moat_config *cfg, const char **why) {
     err = build_mounts(cfg, root_index, why);
   if (!err)
     err = build_system_dirs(cfg, why);
+  if (!err && cfg->console) {
+    err = pty_console_create(&cfg->console_tio, cfg->console_streams);
+    if (err)
+      fail(err, why, "%s", "the console (the host's terminal)");
+  }
   if (!err)
     err = start_first_process(cfg, why);
+  if (!err && cfg->console) {
+    err = pty_console_start();
+    if (err)
+      fail(err, why, "%s", "the console's reader");
+  }
   if (err)
     return err;
   g_booted = true;

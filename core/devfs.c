@@ -170,8 +170,8 @@ static int tty_open(struct inode *inode, struct file *f) {
   int rc = pty_open_dev_tty(f);
   if (rc != -LINUX_ENOENT)
     return rc;
-  if (task_current() && proc_current()->no_host_tty)
-    return -LINUX_ENXIO;
+  if ((task_current() && proc_current()->no_host_tty) || pty_console_active())
+    return -LINUX_ENXIO; /* no terminal, or only the console's slave */
   for (int i = 0; i < 3; i++)
     if (stream_is_tty(order[i])) {
       f->private = (void *)(intptr_t)(order[i] + 1);

@@ -33,6 +33,10 @@ static void changed(struct pty *p) {
   poll_notify_obj(p);
 }
 
+void pty_changed(struct pty *p) {
+  changed(p);
+}
+
 static void pty_get(struct pty *p) {
   __atomic_add_fetch(&p->refs, 1, __ATOMIC_SEQ_CST);
 }
@@ -69,6 +73,10 @@ static void signal_pgrp(int pgid, int sig) {
   rt_lock(&g_task_table->lock);
   signal_pgrp_locked(pgid, sig);
   rt_unlock(&g_task_table->lock);
+}
+
+void pty_signal_pgrp(int pgid, int sig) {
+  signal_pgrp(pgid, sig);
 }
 
 static struct proc *find_locked(int pid) {
@@ -269,11 +277,7 @@ static unsigned master_poll(struct file *f, unsigned events) {
 /* The master goes: the slave hangs up (its reads see end of file, its
  * writes EIO), the session leader gets SIGHUP and SIGCONT, the session
  * loses its terminal and /dev/pts/N disappears. */
-static void master_release(struct file *f) {
-  struct pty *p = f->private;
-  epoll_file_released(f);
-  if (!p)
-    return;
+void pty_hangup(struct pty *p) {
   rt_lock(&p->lock);
   p->master_open = false;
   p->stopped = false;
@@ -297,6 +301,14 @@ static void master_release(struct file *f) {
   }
   forget_ctty_locked(p);
   rt_unlock(&tt->lock);
+}
+
+static void master_release(struct file *f) {
+  struct pty *p = f->private;
+  epoll_file_released(f);
+  if (!p)
+    return;
+  pty_hangup(p);
   rt_lock(&g_ptys->lock);
   struct inode *slave = p->slave;
   p->slave = NULL;
@@ -307,9 +319,7 @@ static void master_release(struct file *f) {
 
 static const struct inode_ops pts_node_iops;
 
-/* open of /dev/ptmx: a new pair, its slave locked until unlockpt. */
-static int ptmx_open(struct inode *inode, struct file *f) {
-  (void)inode;
+int pty_new(const struct linux_termios *tio, struct pty **out) {
   if (!g_ptys)
     return -LINUX_ENODEV;
   struct pty *p = kzalloc(sizeof(*p));
@@ -320,10 +330,13 @@ static int ptmx_open(struct inode *inode, struct file *f) {
     kfree(p);
     return -LINUX_ENOMEM;
   }
-  p->refs = 2; /* this file and the slave inode */
+  p->refs = 2; /* the master and the slave inode */
   p->locked = true;
   p->master_open = true;
-  ldisc_default_termios(&p->tio);
+  if (tio)
+    p->tio = *tio;
+  else
+    ldisc_default_termios(&p->tio);
   rt_lock(&g_ptys->lock);
   int index = -1;
   for (int i = 0; i < PTY_MAX && index < 0; i++)
@@ -353,8 +366,18 @@ static int ptmx_open(struct inode *inode, struct file *f) {
   rt_lock(&g_ptys->lock);
   p->slave = n;
   rt_unlock(&g_ptys->lock);
-  f->private = p;
+  *out = p;
   return 0;
+}
+
+/* open of /dev/ptmx: a new pair, its slave locked until unlockpt. */
+static int ptmx_open(struct inode *inode, struct file *f) {
+  (void)inode;
+  struct pty *p;
+  int rc = pty_new(NULL, &p);
+  if (rc == 0)
+    f->private = p;
+  return rc;
 }
 
 /* ---- the slave ---- */
@@ -528,6 +551,13 @@ static long slave_write(struct file *f, const void *buf, size_t len,
         i++;
         continue;
       }
+      if (p->console && !p->stopped) {
+        /* the host's terminal takes what is there, then room is free */
+        rt_unlock(&p->lock);
+        pty_console_flush(p);
+        rt_lock(&p->lock);
+        continue;
+      }
       if (f->flags & LINUX_O_NONBLOCK) {
         rc = -LINUX_EAGAIN;
         break;
@@ -543,6 +573,8 @@ static long slave_write(struct file *f, const void *buf, size_t len,
     if (left && i == n && rc == 0)
       rc = -LINUX_EFAULT;
   }
+  if (p->console) /* the host's terminal shows it before write returns */
+    pty_console_flush(p);
   if (done)
     return (long)done;
   return rc;
@@ -744,7 +776,10 @@ static int set_termios(struct pty *p, bool master, unsigned request,
   if (!(p->tio.c_iflag & LINUX_IXON))
     p->stopped = false;
   changed(p);
+  bool console = p->console;
   rt_unlock(&p->lock);
+  if (console)
+    pty_console_flush(p);
   return 0;
 }
 
@@ -853,7 +888,10 @@ static int pty_ioctl(struct file *f, unsigned request, void *arg, bool master) {
       rt_lock(&p->lock);
       p->stopped = how == 0;
       changed(p);
+      bool console = p->console;
       rt_unlock(&p->lock);
+      if (console && how == 1)
+        pty_console_flush(p);
     }
     return 0;
   }

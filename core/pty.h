@@ -27,6 +27,7 @@ struct pty {
   bool master_open;  /* false: hung up (the master was closed) */
   bool other_closed; /* every slave file closed after one was open */
   bool stopped;      /* output stopped (IXON's STOP, TCOOFF) */
+  bool console;      /* the host's terminal is the master (pty_console.c) */
   bool lnext;        /* the next input byte is literal (VLNEXT) */
   uint32_t slave_opens;
   struct linux_termios tio; /* the slave's; the master's calls use it too */
@@ -86,5 +87,37 @@ long pty_fd_link(struct file *f, char *buf, size_t len);
 /* The process p ends (before it becomes a zombie): a session leader's
  * controlling terminal hangs up its foreground group (SIGHUP). */
 void pty_proc_exit(struct proc *p);
+
+/* ---- shared with the console (core/pty_console.c) ---- */
+extern const struct file_ops pty_slave_fops;
+/* A new pair with its slave unlocked and the master side held by the
+ * caller (one reference), as ptmx_open makes it; tio its termios. */
+int pty_new(const struct linux_termios *tio, struct pty **out);
+/* The master side is gone: the slave hangs up (master_release). */
+void pty_hangup(struct pty *p);
+/* sig to process group pgid (nothing for pgid <= 0); no lock held. */
+void pty_signal_pgrp(int pgid, int sig);
+/* p changed: wake its sleepers and pollers. */
+void pty_changed(struct pty *p);
+/* The console's output ring has bytes: send them to the host's terminal
+ * (pty_console.c). No lock held. */
+void pty_console_flush(struct pty *p);
+/* The host's terminal as the sandbox's console (docs/ptys.md, "The
+ * host's terminal"): made by moat_boot when the configuration says the
+ * host's stream 0 is a terminal. */
+int pty_console_create(const struct linux_termios *tio, unsigned streams);
+/* Is host stream s the console (the slave stands in for it)? */
+bool pty_console_stream(int s);
+/* A slave file of the console, open read-write (for fds 0..2 of the
+ * first process). */
+int pty_console_open(struct file **out);
+/* The first process p takes the console as its controlling terminal, its
+ * group in the foreground. */
+void pty_console_attach(struct proc *p);
+/* Fork the host process that reads the host's terminal into the
+ * console's line discipline. */
+int pty_console_start(void);
+/* Is there a console (then /dev/tty never reaches the host's streams)? */
+bool pty_console_active(void);
 
 #endif

@@ -188,7 +188,10 @@ int rt_snprintf(char *buf, size_t size, const char *fmt, ...) {
   return n;
 }
 
-static void write_all(const char *s, size_t len) {
+/* core/pty.h: is host stream s the console's (the host's terminal)? */
+bool pty_console_stream(int s);
+
+static void write_all_raw(const char *s, size_t len) {
   while (len) {
     long n = plat_stdio_write(2, s, len);
     if (n <= 0 || (size_t)n > len)
@@ -196,6 +199,23 @@ static void write_all(const char *s, size_t len) {
     s += n;
     len -= (size_t)n;
   }
+}
+
+static void write_all(const char *s, size_t len) {
+  /* On the console the host's terminal is raw: a line ends with "\r\n"
+   * (moat's own messages and --strace bypass the pty's ONLCR). */
+  if (pty_console_stream(2)) {
+    for (size_t k = 0; k < len; k++) {
+      if (s[k] != '\n')
+        continue;
+      write_all_raw(s, k);
+      write_all_raw("\r\n", 2);
+      s += k + 1;
+      len -= k + 1;
+      k = (size_t)-1;
+    }
+  }
+  write_all_raw(s, len);
 }
 
 void moat_log(const char *fmt, ...) {

@@ -24,6 +24,9 @@ Groups (docs/testing.md says what each proves):
   limits/...     --memory, --pids (tests/memlimits.py), --cpu-time,
                  --timeout, --tmp-size, --files (tests/limits.py) reached
                  by a guest
+  terminal/...   moat run on a host terminal: ^C, ^Z, ^\\, jobs, stty,
+                 window size, the host's termios restored
+                 (tests/terminal.py)
   badinput/...   exit codes and messages for bad programs, images, options
   fuzz/...       mutated ELF and tar images through the loaders under ASan
   sysfuzz/...    random raw syscalls with hostile arguments inside moat:
@@ -62,6 +65,7 @@ import shell_cases  # noqa: E402
 sys.path.insert(0, HERE)
 import memlimits  # noqa: E402
 import limits as limits_tests  # noqa: E402
+import terminal as terminal_tests  # noqa: E402
 import seccomp_check  # noqa: E402
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -3689,6 +3693,8 @@ def register_all(ctx):
     register("programs/python-pidfd", python_pidfd)
     for name in cases.PTY_PROGRAMS:
         register("programs/pty-" + name, pty_program(name))
+    # moat run on the host's terminal (tests/terminal.py)
+    terminal_tests.register(register, sys.modules[__name__])
     # --memory and the host-enforced --pids (tests/memlimits.py)
     memlimits.register(register, sys.modules[__name__])
     register("limits/pids-gate-forks-no-cgroup", pids_nproc_fallback)

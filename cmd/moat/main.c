@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "linux_platform.h"
@@ -61,6 +64,64 @@ static int arm_timeout(double seconds) {
   return setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* ---- the host's terminal (docs/ptys.md, "The host's terminal") ----
+ * When stdin is a terminal, the guest runs on a pseudo-terminal of the
+ * sandbox whose master is this terminal, put in raw mode here: no echo,
+ * no line editing, no signal characters (the host kernel never sends
+ * SIGINT or SIGTSTP to moat for ^C or ^Z; the sandbox's line discipline
+ * turns them into signals for the guest's foreground group). The
+ * supervisor puts the modes back exactly as they were on every way out
+ * it lives through: the sandbox's end, its own errors, SIGTERM, SIGHUP,
+ * SIGINT and SIGQUIT (forwarded, then waited for). */
+static struct termios g_tty_saved;
+static bool g_tty_raw;
+
+/* Which of streams 0..2 are the terminal on stdin (the same device). */
+static unsigned terminal_streams(void) {
+  struct stat in, st;
+  unsigned mask = 1;
+  if (fstat(0, &in) < 0)
+    return mask;
+  for (int fd = 1; fd <= 2; fd++)
+    if (isatty(fd) && fstat(fd, &st) == 0 && st.st_rdev == in.st_rdev)
+      mask |= 1u << fd;
+  return mask;
+}
+
+static void console_setup(struct run_options *o) {
+  if (o->no_tty || !isatty(0) || tcgetattr(0, &g_tty_saved) < 0 ||
+      ioctl(0, TCGETS, &o->console_tio) < 0)
+    return;
+  o->console = true;
+  o->console_streams = terminal_streams();
+}
+
+/* Raw mode as cfmakeraw, after fork's preparations: nothing can fail
+ * between this and the fork but the fork itself. */
+static void console_raw(const struct run_options *o) {
+  if (!o->console)
+    return;
+  struct termios raw = g_tty_saved;
+  cfmakeraw(&raw);
+  raw.c_cc[VMIN] = 1;
+  raw.c_cc[VTIME] = 0;
+  if (tcsetattr(0, TCSADRAIN, &raw) == 0)
+    g_tty_raw = true;
+}
+
+static void console_restore(void) {
+  if (!g_tty_raw)
+    return;
+  /* Even from a background group (the shell took the terminal back). */
+  struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGTTOU, &ign, &old);
+  while (tcsetattr(0, TCSADRAIN, &g_tty_saved) < 0 && errno == EINTR)
+    ;
+  sigaction(SIGTTOU, &old, NULL);
+  g_tty_raw = false;
+}
+
 /* Runs in the child: after lockdown only the core, the shim and plat_*. */
 static _Noreturn void run_sandbox(const struct run_options *o) {
   /* Into the sandbox's cgroups before anything else: every host process
@@ -95,6 +156,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   plat_linux_set_stats(o->stats);
   plat_linux_set_fast_path(!o->no_fast_path);
   plat_linux_set_verbose(o->verbose);
+  plat_linux_set_console(o->console);
   plat_linux_limits_rlimits(o->max_tasks);
   /* --cpu-time's second layer: the host kernel kills a host process of
    * the sandbox one second past the guest's hard limit, even if the
@@ -138,6 +200,7 @@ static int supervise(pid_t child, const struct run_options *o) {
   int status;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
+      console_restore();
       plat_linux_net_stop();
       fprintf(stderr, "moat: waiting for the sandbox: %s\n", strerror(errno));
       plat_linux_limits_finish();
@@ -147,6 +210,8 @@ static int supervise(pid_t child, const struct run_options *o) {
   /* The sandbox's cgroups go now; their OOM counter tells whether the
    * host killed a guest process for memory (a guest that got past the
    * library OS's own count: its status is the SIGKILL, 137). */
+  /* The host's terminal as it was, before moat's own last words. */
+  console_restore();
   plat_linux_net_stop();
   uint64_t oom = plat_linux_limits_finish();
   if (oom) {
@@ -243,10 +308,13 @@ int main(int argc, char **argv) {
   }
   if (opts.verbose)
     plat_linux_net_report();
+  console_setup(&opts);
   fflush(NULL);
 
+  console_raw(&opts);
   pid_t child = fork();
   if (child < 0) {
+    console_restore();
     fprintf(stderr, "moat: cannot start the sandbox: %s\n", strerror(errno));
     plat_linux_net_stop();
     plat_linux_limits_finish();

@@ -107,6 +107,10 @@ void options_usage(FILE *out) {
         "  --no-fast-path              trap every guest system call (do not "
         "rewrite\n"
         "                              syscall sites into jumps into moat)\n"
+        "  --no-tty                    leave a terminal on stdin as it is "
+        "(no raw\n"
+        "                              mode, no pseudo-terminal for the "
+        "guest)\n"
         "  --verbose                   report what the lockdown achieved\n"
         "  -h, --help                  show this help\n"
         "  --version                   show moat's version\n"
@@ -416,6 +420,10 @@ static enum run_action parse_run(int argc, char **argv, int i,
     }
     if (!strcmp(arg, "--no-fast-path")) {
       o->no_fast_path = true;
+      continue;
+    }
+    if (!strcmp(arg, "--no-tty")) {
+      o->no_tty = true;
       continue;
     }
     if (!strcmp(arg, "--verbose")) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "linux_platform.h"
+#include "moat/linux_abi.h"
 
 #define MOAT_VERSION "0.1.0"
 #define EXIT_MOAT_ERROR 125
@@ -55,7 +56,15 @@ struct run_options {
   int npubs;
   bool strace, stats, verbose;
   bool no_fast_path; /* --no-fast-path */
-  int argc;          /* PROGRAM and its arguments */
+  bool no_tty;       /* --no-tty: the host's terminal stays as it is */
+  /* Set by main: stdin is a terminal that the supervisor put in raw mode
+   * and the sandbox's console (docs/ptys.md); console_streams has bit s
+   * for each of streams 0..2 on that terminal, console_tio its termios
+   * (struct linux_termios, the kernel's) before raw mode. */
+  bool console;
+  unsigned console_streams;
+  struct linux_termios console_tio;
+  int argc; /* PROGRAM and its arguments */
   char **argv;
 };
 

@@ -133,6 +133,9 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->tmp_size = o->tmp_size;
   cfg->sig_ignored = o->sig_ignored;
   cfg->sig_blocked = o->sig_blocked;
+  cfg->console = o->console;
+  cfg->console_streams = o->console_streams;
+  cfg->console_tio = o->console_tio;
   if (o->files) {
     cfg->rlimits[LINUX_RLIMIT_NOFILE] =
         (struct linux_rlimit){o->files, o->files};

@@ -87,6 +87,15 @@ struct moat_config {
    * signals (LINUX_SIGBIT) the launcher ignored (nohup: SIGHUP) and its
    * blocked mask. SIGKILL and SIGSTOP are never taken. */
   uint64_t sig_ignored, sig_blocked;
+  /* The host's stream 0 is a terminal the runner put in raw mode (and
+   * restores): the host streams in console_streams (bit s for stream s;
+   * 0 always) are the slave of a pseudo-terminal of the sandbox whose
+   * master is that terminal, with termios console_tio (the terminal's
+   * own before raw mode), the first process's controlling terminal
+   * (docs/ptys.md, "The host's terminal"). */
+  bool console;
+  unsigned console_streams;
+  struct linux_termios console_tio;
 };
 
 /* Build the sandbox from cfg: the arena, the file system tree and the

@@ -401,6 +401,14 @@ static void chld_handler(int sig, siginfo_t *info, void *ctx) {
   kick_handler(sig, info, ctx);
 }
 
+/* The host terminal's size changed (console mode only). Nothing to do
+ * here: the signal ends the console reader's plat_stdio_poll, which then
+ * reads the new size (core/pty_console.c); elsewhere it is as harmless
+ * as a SIGCHLD (a host call ends with EINTR and is retried). */
+static void winch_handler(int sig, siginfo_t *info, void *ctx) {
+  (void)sig, (void)info, (void)ctx;
+}
+
 static int raw_sigaction(int sig, void (*fn)(int, siginfo_t *, void *),
                          bool ignore) {
   struct linux_sigaction sa = {
@@ -447,6 +455,8 @@ int plat_signals_install(struct plat_thread *t) {
    * one killed from outside is noticed; guest zombies live in the arena. */
   if (!err)
     err = raw_sigaction(LINUX_SIGCHLD, chld_handler, false);
+  if (!err && g_plat_console)
+    err = raw_sigaction(LINUX_SIGWINCH, winch_handler, false);
   return err;
 }
 

@@ -68,6 +68,12 @@ void plat_linux_set_stats(bool on);
 /* Rewrite guest system call sites into jumps into moat (on by default;
  * `moat run --no-fast-path` turns it off). */
 void plat_linux_set_fast_path(bool on);
+/* The host's stream 0 is a terminal the runner put in raw mode and the
+ * sandbox's console (struct moat_config's console): the sandbox may only
+ * read its attributes and size (the filter allows TCGETS and TIOCGWINSZ
+ * only), and a change of its size ends a plat_stdio_poll (the host's
+ * SIGWINCH gets a handler that does nothing else). Call before lockdown. */
+void plat_linux_set_console(bool on);
 /* Report on stderr what lockdown achieved (namespaces, Landlock ABI, the
  * gate's address range, filter size). */
 void plat_linux_set_verbose(bool on);

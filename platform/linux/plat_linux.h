@@ -149,6 +149,8 @@ enum plat_fn {
 extern uint64_t g_plat_fn_count[PF_COUNT];
 extern uint64_t g_host_syscall_count[HNR_MAX];
 extern bool g_plat_stats;
+/* The host's terminal is the sandbox's console (plat_linux_set_console). */
+extern bool g_plat_console;
 /* How guest system calls entered moat (--stats): a trap, the fast path,
  * and the sites the fast path rewrote. */
 enum { PE_TRAP, PE_FAST, PE_SITES, PE_COUNT };

@@ -213,6 +213,14 @@ static const struct {
     {HNR_shutdown, 1u << 0},
 };
 
+/* With the console the host's terminal is the runner's: of the terminal
+ * requests only TCGETS and TIOCGWINSZ stay (plat_stdio_ioctl). */
+static bool rule_dropped(const struct rule *r) {
+  return g_plat_console && r->nr == HNR_ioctl && r->nargs >= 2 &&
+         r->args[1].datum_a != LINUX_TCGETS &&
+         r->args[1].datum_a != LINUX_TIOCGWINSZ;
+}
+
 static bool net_granted(void) {
   return plat_linux_net_channel() >= 0;
 }
@@ -236,8 +244,9 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
     return -ENOMEM;
   err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   for (size_t i = 0; !err && i < sizeof(g_rules) / sizeof(g_rules[0]); i++)
-    err = seccomp_rule_add_array(ctx, ALLOW, g_rules[i].nr, g_rules[i].nargs,
-                                 g_rules[i].args);
+    if (!rule_dropped(&g_rules[i]))
+      err = seccomp_rule_add_array(ctx, ALLOW, g_rules[i].nr, g_rules[i].nargs,
+                                   g_rules[i].args);
   if (!err && plat_linux_pool_fd() >= 0) {
     /* The page cache's pool (mem.c): mapped shared once, anywhere, and
      * privately at fixed places (plat_mem_view); its descriptor only. */

@@ -92,6 +92,10 @@ void plat_linux_set_stats(bool on) {
   g_plat_stats = on;
 }
 
+void plat_linux_set_console(bool on) {
+  g_plat_console = on;
+}
+
 void plat_linux_set_verbose(bool on) {
   g_plat_verbose = on;
 }

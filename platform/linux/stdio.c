@@ -3,6 +3,8 @@
  * only the terminal requests listed in platform.h pass. */
 #include "plat_linux.h"
 
+bool g_plat_console;
+
 static bool stream_ok(int stream) {
   return stream >= 0 && stream <= 2;
 }
@@ -53,6 +55,11 @@ int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
   plat_count(PF_STDIO_IOCTL);
   if (!stream_ok(stream))
     return -LINUX_EBADF;
+  /* With the console the host's terminal belongs to the runner: the
+   * sandbox only looks at it (the filter allows no more). Every other
+   * request on a stream would be ENOTTY or is the console's job. */
+  if (g_plat_console && request != LINUX_TCGETS && request != LINUX_TIOCGWINSZ)
+    return -LINUX_ENOTTY;
   switch (request) {
   case LINUX_TCGETS:
   case LINUX_TCSETS:

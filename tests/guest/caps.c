@@ -144,24 +144,24 @@ static void drop_permitted(void) {
 }
 
 static void ambient(void) {
-  R("AMBIENT_IS_SET", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET,
-                            CAP_NET_BIND_SERVICE, 0, 0));
+  R("AMBIENT_IS_SET",
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0));
   R("AMBIENT_RAISE (not inheritable)",
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
   struct caps c;
   cget(0, &c);
   c.inh = BIT(CAP_NET_BIND_SERVICE);
   R("capset inheritable", cset(&c));
-  R("AMBIENT_RAISE", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
-                           CAP_NET_BIND_SERVICE, 0, 0));
-  R("AMBIENT_IS_SET", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET,
-                            CAP_NET_BIND_SERVICE, 0, 0));
+  R("AMBIENT_RAISE",
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
+  R("AMBIENT_IS_SET",
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0));
   c.inh = 0;
   R("capset dropping inheritable", cset(&c));
-  R("AMBIENT_IS_SET after", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET,
-                                  CAP_NET_BIND_SERVICE, 0, 0));
-  R("AMBIENT_CLEAR_ALL", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0,
-                               0, 0));
+  R("AMBIENT_IS_SET after",
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0));
+  R("AMBIENT_CLEAR_ALL",
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 }
 
 static void bounding(void) {

@@ -110,10 +110,8 @@ static void protections(void) {
   printf("-- mprotect\n");
   int fd = make_file("prot", 2);
   char *p = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
-  printf("write to a read-only private mapping: %s\n",
-         signame(probe(p, 1)));
-  printf("mprotect rw: %d\n",
-         mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE));
+  printf("write to a read-only private mapping: %s\n", signame(probe(p, 1)));
+  printf("mprotect rw: %d\n", mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE));
   p[0] = 'W';
   printf("written %c, file %c\n", p[0], xpread(fd, 0));
   printf("mprotect none: %d\n", mprotect(p, 2 * PAGE, PROT_NONE));
@@ -131,8 +129,7 @@ static void protections(void) {
     printf("mmap ro fd private rw: %s\n", errname(errno));
   } else {
     q[0] = 'V';
-    printf("private rw of a read-only fd: %c, file %c\n", q[0],
-           xpread(fd, 0));
+    printf("private rw of a read-only fd: %c, file %c\n", q[0], xpread(fd, 0));
     munmap(q, PAGE);
   }
   close(ro);
@@ -196,14 +193,12 @@ static void truncation(void) {
   printf("ftruncate: %d\n", ftruncate(fd, PAGE + 10));
   printf("page holding the new end: %c, past it in the page: %d\n", p[PAGE],
          p[PAGE + 20]);
-  printf("unwritten page past the end: %s\n",
-         signame(probe(p + 2 * PAGE, 0)));
+  printf("unwritten page past the end: %s\n", signame(probe(p + 2 * PAGE, 0)));
   printf("ftruncate to one page: %d\n", ftruncate(fd, PAGE));
   printf("written page past the end: %s\n", signame(probe(p + PAGE, 0)));
   printf("first page: %c\n", p[0]);
   printf("ftruncate to four pages: %d\n", ftruncate(fd, 4 * PAGE));
-  printf("pages again (zeros): %d %d %d\n", p[PAGE], p[2 * PAGE],
-         p[3 * PAGE]);
+  printf("pages again (zeros): %d %d %d\n", p[PAGE], p[2 * PAGE], p[3 * PAGE]);
   xpwrite(fd, 'N', 3 * PAGE);
   printf("grown page sees the file: %c\n", p[3 * PAGE]);
   munmap(p, 4 * PAGE);
