@@ -93,6 +93,19 @@ int pipe_create(unsigned flags, struct file **out_read,
 extern const struct file_ops pipe_fifo_ops;
 /* Free a fifo's pipe state when its inode goes (the vfs calls this). */
 void pipe_fifo_release(struct pipe *p);
+/* Is f an open pipe or fifo (not an O_PATH one)? */
+bool pipe_is_pipe(struct file *f);
+/* F_GETPIPE_SZ / F_SETPIPE_SZ: the size in bytes, or -EBADF when f is no
+ * pipe, -EINVAL, -EPERM (above pipe-max-size), -EBUSY (below what the
+ * pipe holds), as Linux. */
+long pipe_get_size(struct file *f);
+long pipe_set_size(struct file *f, unsigned arg);
+/* tee(2) between two pipes (-EINVAL otherwise) and vmsplice(2) on one
+ * (-EBADF otherwise); iov is in the core's memory, its buffers the
+ * guest's (checked by the caller). */
+long pipe_tee(struct file *in, struct file *out, size_t len, bool nonblock);
+long pipe_vmsplice(struct file *f, const struct linux_iovec *iov, int iovcnt,
+                   bool nonblock);
 /* SIGPIPE to the calling thread, as a write into a pipe without readers
  * (or a stream socket without a peer) raises it. */
 void pipe_raise_sigpipe(void);

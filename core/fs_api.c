@@ -379,6 +379,28 @@ long moat_writev(int fd, const struct linux_iovec *iov, int iovcnt) {
     file_put(f);
     return done;
   }
+  if (pipe_is_pipe(f) && iovcnt > 1) {
+    /* One write into a pipe, as Linux's: atomic up to PIPE_BUF bytes, one
+     * packet in packet mode (a bounce buffer for the usual sizes). */
+    uint64_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+      total += iov[i].iov_len;
+    char *bounce = total && total <= 65536 ? kmalloc(total) : NULL;
+    if (bounce) {
+      size_t at = 0;
+      long fault = 0;
+      for (int i = 0; i < iovcnt && !fault; i++) {
+        size_t left = rt_ucopy(bounce + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len - left;
+        if (left)
+          fault = -LINUX_EFAULT;
+      }
+      done = at ? do_write(f, bounce, at, NULL) : fault;
+      kfree(bounce);
+      file_put(f);
+      return done;
+    }
+  }
   for (int i = 0; i < iovcnt; i++) {
     if (!iov[i].iov_len)
       continue;
@@ -930,9 +952,20 @@ long moat_fcntl(int fd, int cmd, uint64_t arg) {
   case LINUX_F_SETOWN:
     rc = 0;
     break;
+  /* Leases and dnotify answer as on a Linux whose
+   * /proc/sys/fs/leases-enable and dir-notify-enable are 0: no lease is
+   * ever held, taking one and F_NOTIFY are EINVAL (docs/syscalls.md). */
+  case LINUX_F_GETLEASE:
+    rc = 2; /* F_UNLCK */
+    break;
+  case LINUX_F_SETLEASE:
+    rc = arg == 2 ? 0 : -LINUX_EINVAL;
+    break;
   case LINUX_F_GETPIPE_SZ:
+    rc = pipe_get_size(f);
+    break;
   case LINUX_F_SETPIPE_SZ:
-    rc = LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFIFO) ? 65536 : -LINUX_EBADF;
+    rc = pipe_set_size(f, (unsigned)arg); /* an unsigned int, as Linux */
     break;
   default:
     rc = -LINUX_EINVAL;
@@ -1049,6 +1082,30 @@ int moat_pipe2(int fds[2], int flags) {
 out:
   file_put(r);
   file_put(w);
+  return rc;
+}
+
+long moat_tee(int in_fd, int out_fd, size_t len, bool nonblock) {
+  if (len == 0)
+    return 0;
+  struct file *in = fd_file(in_fd, false), *out = fd_file(out_fd, false);
+  long rc = -LINUX_EBADF;
+  if (in && out && file_readable(in) && file_writable(out))
+    rc = pipe_tee(in, out, len, nonblock);
+  file_put(in);
+  file_put(out);
+  return rc;
+}
+
+long moat_vmsplice(int fd, const struct linux_iovec *iov, int iovcnt,
+                   bool nonblock) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  long rc = check_iov(iov, iovcnt);
+  if (rc == 0)
+    rc = pipe_vmsplice(f, iov, iovcnt, nonblock);
+  file_put(f);
   return rc;
 }
 

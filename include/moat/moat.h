@@ -192,6 +192,12 @@ int moat_ioctl(int fd, unsigned request, void *arg);
 int moat_dup(int fd);
 int moat_dup3(int oldfd, int newfd, int flags);
 int moat_pipe2(int fds[2], int flags);
+/* tee(2) (in and out pipes) and vmsplice(2) (fd a pipe; iov in the
+ * caller's memory, its buffers checked by the caller); nonblock is
+ * SPLICE_F_NONBLOCK. */
+long moat_tee(int in_fd, int out_fd, size_t len, bool nonblock);
+long moat_vmsplice(int fd, const struct linux_iovec *iov, int iovcnt,
+                   bool nonblock);
 
 /* poll(2) over the sandbox's files. Entries have the layout of Linux's
  * struct pollfd; events and revents use Linux's POLL* bits. timeout_ns < 0

@@ -405,6 +405,42 @@ long sys_splice(SYSARGS) {
   return put;
 }
 
+/* tee(2): both ends pipes (core/pipe.c copies the slots). */
+long sys_tee(SYSARGS) {
+  unsigned flags = (unsigned)a3;
+  if (flags & ~(unsigned)SHIM_SPLICE_F_ALL)
+    return -LINUX_EINVAL;
+  return restartable(moat_tee((int)a0, (int)a1, MIN((size_t)a2, SHIM_MAX_RW),
+                              flags & SHIM_SPLICE_F_NONBLOCK));
+}
+
+/* vmsplice(2): into a pipe opened for writing, else out of one opened
+ * for reading; the data is copied (SPLICE_F_GIFT changes nothing). */
+long sys_vmsplice(SYSARGS) {
+  unsigned flags = (unsigned)a3;
+  if (flags & ~(unsigned)SHIM_SPLICE_F_ALL)
+    return -LINUX_EINVAL;
+  long fl = moat_fcntl((int)a0, SHIM_F_GETFL, 0);
+  if (fl < 0)
+    return fl;
+  if (fl & LINUX_O_PATH)
+    return -LINUX_EBADF;
+  if ((uint64_t)a2 > SHIM_IOV_MAX)
+    return -LINUX_EINVAL;
+  struct linux_iovec *iov;
+  /* The buffers' rights matter only to the copy (a fault there is
+   * EFAULT): a file that is no pipe is EBADF first, as Linux. */
+  long ret = shim_iov_import((int)a0, a1, (int64_t)a2, 0, &iov);
+  if (ret < 0)
+    return ret;
+  if (!iov)
+    return 0;
+  ret = restartable(
+      moat_vmsplice((int)a0, iov, (int)a2, flags & SHIM_SPLICE_F_NONBLOCK));
+  kfree(iov);
+  return ret;
+}
+
 /* ---- opening, closing, descriptors ------------------------------------- */
 
 long sys_open(SYSARGS) {
