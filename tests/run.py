@@ -328,6 +328,11 @@ def guest_names(ctx, libc):
 GUEST_ARGS = {"args": ["one", "two words", "", "--dash", "ünïcode"]}
 # Programs that must run on a terminal.
 GUEST_PTY = {"tty"}
+# Guest programs that run in a fresh directory of their own: natively a
+# host directory (the cwd), inside moat the same kind of directory granted
+# as an rw --mount at /w (the cwd): what a grant shows must be what the
+# host's file system shows.
+GUEST_ON_GRANT = {"grant_walk"}
 
 
 def run_pty(argv, env, timeout=60):
@@ -385,13 +390,23 @@ def guest_test(libc, name, opts=()):
             fail("%s is missing (make tests)" % exe)
         args = GUEST_ARGS.get(name, [])
         runner = run_pty if name in GUEST_PTY else run
-        native = runner([exe] + args, env=ctx.guest_env())
+        grant = []
+        kw = {}
+        if name in GUEST_ON_GRANT:
+            base = ctx.tmpdir("grant-%s-%s-%s" % (
+                name, libc, "-".join(o.strip("-") for o in opts)))
+            for side in ("native", "moat"):
+                os.makedirs(os.path.join(base, side))
+            kw["cwd"] = os.path.join(base, "native")
+            grant = ["--mount", os.path.join(base, "moat") + ":/w:rw",
+                     "--cwd", "/w"]
+        native = runner([exe] + args, env=ctx.guest_env(), **kw)
         if native.status >= 128 and name not in ("signals", "crash",
                                                       "sigpipe"):
             fail("the native run itself crashed (status %d): %s" % (
                 native.status, show(native.stderr)))
-        moat = runner(ctx.moat_run(*opts, "--mount", d + ":/t:ro", "--",
-                                   "/t/" + name, *args), env=None)
+        moat = runner(ctx.moat_run(*opts, "--mount", d + ":/t:ro", *grant,
+                                   "--", "/t/" + name, *args), env=None)
         compare("%s: native vs moat %s" % (name, " ".join(opts)), native,
                 moat)
     return body
@@ -2865,6 +2880,80 @@ def attack_etc_shadow(ctx):
         fail("; ".join(problems) + "\noutput:\n" + out + err[-1000:])
 
 
+def attack_grant_other_owner(ctx):
+    """The file capabilities the sandbox keeps in its user namespace
+    (docs/security.md, lockdown step 13) reach only inodes whose owner and
+    group both map there. Through the gate and an rw grant's fd: a 0000
+    file of the invoking user (the sandbox's own) is read, a 0000 file
+    of another host user, a 0000 file of the invoking user with another
+    host group and a 0700 directory of another user are refused by the
+    host kernel (EACCES). Natively (the control of the detector) root
+    reads and lists all of them."""
+    if os.geteuid() != 0:
+        skip("needs root: the idmapped grant of moat run by root")
+    d = os.path.join(ctx.tmpdir("attack-owner"), "g")
+    os.makedirs(d)
+    token = hashlib.sha256(os.urandom(8)).hexdigest()[:12]
+    files = {}
+    for name, uid, gid in (("passwd", 0, 0), ("mine", 0, 0),
+                           ("other", 1234, 1234), ("othergrp", 0, 1234)):
+        path = os.path.join(d, name)
+        data = ("%s-%s\n" % (name, token)).encode()
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, uid, gid)
+        os.chmod(path, 0o644 if name == "passwd" else 0)
+        files[name] = data
+    os.mkdir(os.path.join(d, "otherdir"))
+    os.chown(os.path.join(d, "otherdir"), 1234, 1234)
+    os.chmod(os.path.join(d, "otherdir"), 0o700)
+    names = ["mine", "other", "othergrp", "otherdir"]
+    exe = security_bin(ctx, "hostattack")
+    n, _ = _attack_run([exe, "-n", "etc", d] + names)
+    nat = n.stdout.decode("utf-8", "replace")
+    for name in ("mine", "other", "othergrp"):
+        if "%s: read %d bytes, fnv %s" % (name, len(files[name]),
+                                         _fnv(files[name])) not in nat:
+            fail("positive control: natively root did not read %s\n%s" % (
+                name, nat))
+    if "otherdir: listed" not in nat:
+        fail("positive control: natively root did not list otherdir\n" +
+             nat)
+    st = os.stat(d)
+    watch = HostWatch(d)
+    p, left = _attack_run(_attack_argv(
+        ctx, ["--mount", d + ":/g:rw", "--env",
+              "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)],
+        ["etc", "/g"] + names))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    lines = out.splitlines()
+    problems = []
+    if "mine: read %d bytes, fnv %s" % (len(files["mine"]),
+                                        _fnv(files["mine"])) not in lines:
+        problems.append("the control failed: the sandbox's own 0000 file "
+                        "was not read through the grant's fd (the kept "
+                        "CAP_DAC_OVERRIDE)")
+    for name in ("other", "othergrp"):
+        if _fnv(files[name]) in out:
+            problems.append("%s was read" % name)
+        mine = [l for l in lines if l.startswith(name + ": ")]
+        if mine not in (["%s: open EACCES" % name],
+                        ["%s: read EACCES" % name]):
+            problems.append("%s: %s, expected EACCES" % (name, mine))
+    mine = [l for l in lines if l.startswith("otherdir: ")]
+    if mine not in (["otherdir: open EACCES"], ["otherdir: list EACCES"]):
+        problems.append("otherdir: %s, expected EACCES" % mine)
+    if p.status != 0:
+        problems.append("status %d" % p.status)
+    if watch.changes():
+        problems.append("the host changed: " + "; ".join(watch.changes()))
+    if left:
+        problems.append("processes of the run outlived it")
+    if problems:
+        fail("; ".join(problems) + "\noutput:\n" + out + err[-1000:])
+
+
 def rw_grant_owner(ctx):
     """Files, directories, links and symlinks the guest makes in an rw
     grant are owned by the invoking user on the host, and a file of the
@@ -3659,6 +3748,7 @@ def register_all(ctx):
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)
     register("security/attack-etc-shadow", attack_etc_shadow)
+    register("security/attack-grant-other-owner", attack_grant_other_owner)
     register("security/rw-grant-owner", rw_grant_owner)
     register("security/sandbox-host-uid", sandbox_host_uid)
     register("security/no-userns-refused", no_userns_refused)

@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -144,6 +145,10 @@ static bool g_allow_no_userns;
  *                what "others" may do, and hostfs shows the guest the
  *                true owner k. */
 static int g_userns_fd = -1, g_grant_idmap = -1, g_public_idmap = -1;
+/* The sandbox's host processes are in a user namespace of their own whose
+ * ids are the sandbox's alone (root-run: the unprivileged host ids; a
+ * user: the user's own): then they keep the file capabilities there. */
+static bool g_own_userns;
 #define PUBLIC_HOST_BASE 0x40000000u
 #define PUBLIC_IDS 65536u
 
@@ -256,8 +261,12 @@ static int prepare_host_uid(char *why, size_t len) {
   char umap[96], gmap[96], upub[64], gpub[64];
   snprintf(umap, sizeof(umap), "0 %u 1\n%u %u %u\n", g_host_uid,
            PLAT_PUBLIC_ID_BASE, PUBLIC_HOST_BASE, PUBLIC_IDS);
-  snprintf(gmap, sizeof(gmap), "0 %u 1\n%u %u %u\n", g_host_gid,
-           PLAT_PUBLIC_ID_BASE, PUBLIC_HOST_BASE, PUBLIC_IDS);
+  /* The public view maps owners, not groups: the sandbox keeps the file
+   * capabilities of its user namespace (drop_capabilities), which the
+   * kernel honours only for an inode whose owner AND group both map
+   * there, so no default-root file may have a mapped group (its groups
+   * show as the overflow gid). */
+  snprintf(gmap, sizeof(gmap), "0 %u 1\n", g_host_gid);
   int err = make_userns(umap, gmap, &g_userns_fd, why, len);
   if (err)
     return err;
@@ -354,8 +363,10 @@ static int enter_namespaces(char *why, size_t len) {
     g_plat_lockdown.host_gid = g_host_gid;
     if (unshare(rest) == 0)
       g_plat_lockdown.ns_flags |= rest;
+    g_own_userns = true;
   } else if (unshare(CLONE_NEWUSER | rest) == 0) {
     g_plat_lockdown.ns_flags = CLONE_NEWUSER | rest;
+    g_own_userns = uid != 0; /* not --host-uid 0: root's ids stay root's */
   } else {
     if (!g_allow_no_userns)
       return fail(why, len, -EPERM,
@@ -556,20 +567,35 @@ static void drop_root_without_userns(void) {
 }
 
 /* Whatever capabilities we hold (all of them in our own user namespace,
- * real ones when the host runs moat as root without one) go: nothing
- * after lockdown needs more than the rights of the file owner. */
+ * real ones when the host runs moat as root without one) go, except, in
+ * a user namespace of the sandbox's own (g_own_userns), the four that
+ * make guest root's file access Linux's root's: CAP_CHOWN,
+ * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER. The kernel honours
+ * them only for inodes whose owner and group both map into that
+ * namespace (capable_wrt_inode_uidgid): the sandbox's own files on the
+ * grants (the invoking user's, idmapped), never the default root's system
+ * files (their groups are unmapped, prepare_host_uid), never another host
+ * user's. Landlock, the mounts and the filter bound them as before; none
+ * of them reaches beyond the sandbox's user namespace. */
+#define KEPT_CAPS                                                              \
+  ((1u << 0) /* CAP_CHOWN */ | (1u << 1) /* CAP_DAC_OVERRIDE */ |              \
+   (1u << 2) /* CAP_DAC_READ_SEARCH */ | (1u << 3) /* CAP_FOWNER */)
 static int drop_capabilities(char *why, size_t len) {
   struct {
     uint32_t version;
     int pid;
   } header = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+  uint32_t keep = g_own_userns && (g_plat_lockdown.ns_flags & CLONE_NEWUSER)
+                      ? KEPT_CAPS
+                      : 0;
   struct {
     uint32_t effective, permitted, inheritable;
-  } data[2] = {{0, 0, 0}, {0, 0, 0}};
+  } data[2] = {{keep, keep, 0}, {0, 0, 0}};
   if (syscall(SYS_capset, &header, data) < 0)
     return fail(why, len, -errno, "cannot drop capabilities: %s",
                 strerror(errno));
   g_plat_lockdown.caps_dropped = true;
+  g_plat_lockdown.file_caps_kept = keep != 0;
   return 0;
 }
 
@@ -625,6 +651,11 @@ void plat_lockdown_report(void) {
                              : "host root still visible");
   po_str(&o, "\nmoat: lockdown: no_new_privs, capabilities dropped, core "
              "dumps off, fds closed, parent-death signal\n");
+  po_flush(&o, 2);
+  if (s->file_caps_kept)
+    po_str(&o, "moat: lockdown: kept over the sandbox's own files only: "
+               "CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER "
+               "(in its user namespace)\n");
   po_str(&o, "moat: lockdown: seccomp: ");
   po_dec(&o, s->seccomp_rules);
   po_str(&o, " host syscalls allowed from the gate, ");
@@ -711,6 +742,9 @@ int plat_linux_lockdown(char *why, size_t len) {
   err = drop_capabilities(why, len);
   if (err)
     return err;
+  /* The guest's umask is the core's: a mode reaches the host with it
+   * applied already, and the host's own must not take more away. */
+  umask(0);
 
   struct sock_fprog prog = {.len = (unsigned short)bpf_len, .filter = filter};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)

@@ -318,6 +318,7 @@ struct plat_lockdown_status {
   bool no_new_privs;
   bool pdeathsig;
   bool caps_dropped;
+  bool file_caps_kept; /* CAP_CHOWN, CAP_DAC_*, CAP_FOWNER in our userns */
   bool fds_closed;
   bool rlimits;
   bool seccomp_on;
