@@ -32,3 +32,8 @@ for b in syscall:ns forkwait:us pingpong:us scmpass:us \
   ratio=$(awk -v a="$in" -v b="$nat" 'BEGIN {printf "%.1f", a / b}')
   printf '%-14s %-6s %12s %12s %8s\n' "$label" "$unit" "$nat" "$in" "$ratio"
 done
+
+# Memory: 8 concurrent python3 in one sandbox vs natively (sum of Pss of
+# every host process of the run; bench/pymem.py says why Pss).
+echo
+python3 bench/pymem.py "$build" 8

@@ -25,9 +25,16 @@
  * writable (VMA_NOWRITE). Without the cache's pool (the host gave no
  * room at boot) shared file mappings are copies as private ones are.
  *
- * MAP_PRIVATE file mappings are copies: the pages are mapped anonymous,
- * filled through the file's read path, then given their final
- * protection. This is how ld.so and the ELF loader map files. Pages
+ * MAP_PRIVATE file mappings (VMA_COW) map the same cache's pages as
+ * private views (plat_mem_view): the host copies a page at its first
+ * write, in this process only, so an unwritten page sees later changes
+ * of the file and a written one keeps its copy, fork and mprotect need
+ * nothing of ours, and every process running a program shares its text
+ * (the ELF loader and ld.so map files this way). The views are made at
+ * mmap for every page the file covers; when the cache cannot (its pool
+ * is full, or the platform has no views) the pages are copies: mapped
+ * anonymous, filled through the file's read path, then given their
+ * final protection. MADV_DONTNEED gives both the file's content back. Pages
  * wholly past the end of the file (at mmap time, or added by mremap)
  * are left unfilled, with no access at the host level: Linux raises
  * SIGBUS for an access there, so the shim's fault path asks

@@ -1,8 +1,9 @@
-/* The page cache of shared file mappings: one cache per inode (memfs,
- * tarfs, overlay and host files alike: it sits above the file systems,
- * on the inode's read and write operations), made when the first
- * MAP_SHARED mapping of the file appears and dropped when the last one
- * goes, in any process.
+/* The page cache of file mappings: one cache per inode (memfs, tarfs,
+ * overlay and host files alike: it sits above the file systems, on the
+ * inode's read and write operations), made when the first mapping of
+ * the file appears (MAP_SHARED, or MAP_PRIVATE, whose pages are private
+ * copy-on-write views of the cache's: core/mm.c, plat_mem_view) and
+ * dropped when the last one goes, in any process.
  *
  * Its pages live in the pool: one PLAT_MAP_SHARED reservation (never
  * committed until touched) made at boot, before any fork, so every host

@@ -3682,6 +3682,10 @@ def sqlite_wal(ctx):
     _program_vs_native(ctx, "sqlite_wal.sh", shell=True)
 
 
+def python_many(ctx):
+    _program_vs_native(ctx, "python_many.py")
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -3778,6 +3782,7 @@ def register_all(ctx):
     register("programs/python-mp-manager", python_mp_manager)
     register("programs/busybox-nc", busybox_nc)
     register("programs/sqlite-wal-two-processes", sqlite_wal)
+    register("programs/python-many", python_many)
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)

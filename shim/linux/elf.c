@@ -1,7 +1,8 @@
 /* The ELF loader of the Linux shim: validates an executable (every header
  * field the loader relies on, every offset and size against the file and
  * the guest window) and maps it into the guest through the core's
- * moat_mmap, copying the file data in and zero-filling the bss. A dynamic
+ * moat_mmap, as private file mappings of the file's pages (shared with
+ * every process running it until written) and zero-filling the bss. A dynamic
  * program's PT_INTERP interpreter is loaded the same way at its own base.
  * The file is untrusted input: nothing is used before it is checked. */
 #include "elf.h"
@@ -281,9 +282,34 @@ static int page_prot(const struct elf64_phdr *ph, unsigned n, uint64_t page) {
   return prot;
 }
 
+/* May segment i be a mapping of its file pages (as Linux maps it)? Its
+ * address and offset must agree within a page, and no other segment may
+ * touch its pages (such a shared page is a copy, filled from both). */
+static bool file_mappable(const struct elf64_phdr *ph, unsigned n,
+                          unsigned self) {
+  const struct elf64_phdr *p = &ph[self];
+  if (p->p_vaddr % PAGE != p->p_offset % PAGE)
+    return false;
+  uint64_t start = ALIGN_DOWN(p->p_vaddr, PAGE);
+  uint64_t end = ALIGN_UP(p->p_vaddr + p->p_memsz, PAGE);
+  for (unsigned i = 0; i < n; i++) {
+    if (i == self || ph[i].p_type != ELF_PT_LOAD || !ph[i].p_memsz)
+      continue;
+    if (ALIGN_DOWN(ph[i].p_vaddr, PAGE) < end &&
+        ALIGN_UP(ph[i].p_vaddr + ph[i].p_memsz, PAGE) > start)
+      return false;
+  }
+  return true;
+}
+
 /* Map the checked segments at bias: one anonymous read-write mapping over
- * the whole span, the file bytes copied in (the rest, bss included, stays
- * zero), then each segment's own protection; gaps become PROT_NONE. */
+ * the whole span (bss and gaps stay zero), then each segment's file pages
+ * as a private file mapping over it (copy-on-write views of the page
+ * cache, so every process running the program shares its text), the
+ * bytes of its last file page past p_filesz zeroed when bss follows, as
+ * Linux's padzero; a segment that shares a page with another gets its
+ * bytes copied in instead. Then each segment's own protection; gaps
+ * become PROT_NONE. */
 static int map_segments(int fd, const struct elf64_phdr *ph,
                         const struct linux_elf_info *info, uint64_t bias,
                         char *why, size_t whylen) {
@@ -302,6 +328,28 @@ static int map_segments(int fd, const struct elf64_phdr *ph,
     uint64_t vaddr, off, len, head;
     if (p->p_type != ELF_PT_LOAD || !p->p_memsz || !p->p_filesz)
       continue;
+    if (file_mappable(ph, info->phnum, i)) {
+      uint64_t start = ALIGN_DOWN(p->p_vaddr, PAGE);
+      uint64_t fend = p->p_vaddr + p->p_filesz;
+      r = moat_mmap(start + bias, (size_t)(ALIGN_UP(fend, PAGE) - start),
+                    LINUX_PROT_READ | LINUX_PROT_WRITE,
+                    LINUX_MAP_FIXED | LINUX_MAP_PRIVATE, fd,
+                    (int64_t)(p->p_offset - (p->p_vaddr - start)));
+      if (r >= 0) {
+        if (p->p_memsz > p->p_filesz && fend % PAGE)
+          memset((void *)(uintptr_t)(fend + bias), 0,
+                 (size_t)(ALIGN_UP(fend, PAGE) - fend));
+        continue;
+      }
+      /* Not mappable after all (a file system without mappings): copy. */
+      r = moat_mmap(start + bias, (size_t)(ALIGN_UP(fend, PAGE) - start),
+                    LINUX_PROT_READ | LINUX_PROT_WRITE,
+                    LINUX_MAP_FIXED | LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS,
+                    -1, 0);
+      if (r < 0)
+        return fail(why, whylen, (int)r, "cannot map the program (%s)",
+                    shim_errno_text((int)-r));
+    }
     /* Linux maps whole file pages, so the bytes before p_vaddr in its
      * first page are file bytes too (the ELF header, typically). */
     head = p->p_vaddr % PAGE;
