@@ -20,6 +20,7 @@
  * inodes with numbers derived from the ids, freed with their last
  * reference), so any number of processes and threads show. */
 #include "procfs.h"
+#include "pty.h"
 
 #include "devfs.h"
 #include "file.h"
@@ -576,14 +577,17 @@ static void gen_stat(struct pnode *n, struct sbuf *b) {
   unsigned long long rsslim =
       (unsigned long long)s.rlimit[LINUX_RLIMIT_RSS].rlim_cur;
   int exit_signal = s.tid == s.pid ? LINUX_SIGCHLD : -1;
+  uint32_t tty_nr;
+  int tpgid;
+  pty_ctty_of(p, &tty_nr, &tpgid);
   sb_printf(b,
-            "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 %llu %llu %llu %llu 20 "
+            "%d (%s) %c %d %d %d %u %d 4194304 0 0 0 0 %llu %llu %llu %llu 20 "
             "0 %d 0 "
             "%llu %llu %llu %llu 0 0 0 0 0 %llu %llu %llu %llu 0 0 0 %d 0 0 "
             "0 0 0 0 0 0 0 0 0 0 0 0\n",
-            s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, ticks(cpu - sys),
-            ticks(sys), ticks(ccpu - csys), ticks(csys), s.nthreads, start,
-            (unsigned long long)s.vm_total,
+            s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, tty_nr, tpgid,
+            ticks(cpu - sys), ticks(sys), ticks(ccpu - csys), ticks(csys),
+            s.nthreads, start, (unsigned long long)s.vm_total,
             (unsigned long long)(s.vm_rss >> 12), rsslim,
             (unsigned long long)(s.shared | s.pending) & 0x7fffffffffffffffull,
             (unsigned long long)s.blocked, (unsigned long long)s.ignored,

@@ -732,6 +732,34 @@ static bool is_my_ctty(struct pty *p) {
   return mine;
 }
 
+/* TIOCSTI: c as if typed on the terminal (the slave's input, through
+ * the line discipline) or, on a master, as if the slave had written it.
+ * Only on one's controlling terminal, or with CAP_SYS_ADMIN, as Linux
+ * (whose dev.tty.legacy_tiocsti is taken as on). */
+static int tiocsti(struct pty *p, bool master, uint8_t c) {
+  if ((master || !is_my_ctty(p)) && !moat_capable(LINUX_CAP_SYS_ADMIN))
+    return -LINUX_EPERM;
+  int sig = 0, pgrp = 0;
+  rt_lock(&p->lock);
+  if (master) {
+    if (p->out_count < PTY_OUT_SIZE) {
+      p->out[(p->out_head + p->out_count) % PTY_OUT_SIZE] = c;
+      p->out_count++;
+    }
+  } else if (!ldisc_input_full(p)) {
+    ldisc_receive(p, c, &sig);
+    pgrp = p->pgrp;
+  }
+  changed(p);
+  bool console = p->console;
+  rt_unlock(&p->lock);
+  if (sig)
+    signal_pgrp(pgrp, sig);
+  if (console)
+    pty_console_flush(p);
+  return 0;
+}
+
 /* ---- ioctl, for both sides ---- */
 
 /* TIOCGPTPEER: the slave opened with flags (others are ignored, as
@@ -895,6 +923,8 @@ static int pty_ioctl(struct file *f, unsigned request, void *arg, bool master) {
     }
     return 0;
   }
+  case LINUX_TIOCSTI:
+    return tiocsti(p, master, *(const uint8_t *)arg);
   case LINUX_TIOCGETD:
     *(int32_t *)arg = 0; /* N_TTY */
     return 0;
@@ -963,6 +993,22 @@ const struct file_ops pty_slave_fops = {
     .epoll_release_hook = true,
     .stream = true,
 };
+
+void pty_ctty_of(struct proc *p, uint32_t *out_dev, int *out_pgrp) {
+  *out_dev = 0;
+  *out_pgrp = -1;
+  rt_lock(&g_task_table->lock);
+  struct pty *c = p->ctty;
+  if (c) {
+    /* new_encode_dev(MKDEV(136, N)) */
+    uint32_t minor = (uint32_t)c->index;
+    *out_dev = (minor & 0xff) | (PTS_MAJOR << 8) | ((minor & ~0xffu) << 12);
+    rt_lock(&c->lock);
+    *out_pgrp = c->pgrp ? c->pgrp : -1;
+    rt_unlock(&c->lock);
+  }
+  rt_unlock(&g_task_table->lock);
+}
 
 long pty_fd_link(struct file *f, char *buf, size_t len) {
   char tmp[32];

@@ -88,6 +88,11 @@ long pty_fd_link(struct file *f, char *buf, size_t len);
  * controlling terminal hangs up its foreground group (SIGHUP). */
 void pty_proc_exit(struct proc *p);
 
+/* /proc/PID/stat's tty_nr and tpgid: p's controlling terminal as Linux
+ * encodes a device number, and its foreground group (0 and -1 without
+ * one). */
+void pty_ctty_of(struct proc *p, uint32_t *out_dev, int *out_pgrp);
+
 /* ---- shared with the console (core/pty_console.c) ---- */
 extern const struct file_ops pty_slave_fops;
 /* A new pair with its slave unlocked and the master side held by the

@@ -702,6 +702,9 @@ long sys_ioctl(SYSARGS) {
   case LINUX_TIOCGEXCL:
     out = sizeof(arg.i);
     break;
+  case LINUX_TIOCSTI:
+    in = 1;
+    break;
   case LINUX_TIOCSPGRP:
   case LINUX_FIONBIO:
   case LINUX_TIOCSPTLCK:

@@ -235,8 +235,8 @@ static void tee_vmsplice(void) {
   struct iovec o = {out, sizeof out};
   R("vmsplice out", sc(SYS_vmsplice, b[0], (long)&o, 1, 0));
   printf("out: %s\n", out);
-  R("vmsplice out nonblock", sc(SYS_vmsplice, b[0], (long)&o, 1,
-                                SPLICE_NONBLOCK));
+  R("vmsplice out nonblock",
+    sc(SYS_vmsplice, b[0], (long)&o, 1, SPLICE_NONBLOCK));
   fill(b[1], 4096);
   R("vmsplice into a full pipe",
     sc(SYS_vmsplice, b[1], (long)iov, 2, SPLICE_NONBLOCK));
