@@ -394,8 +394,14 @@ static int hostfs_create_op(struct inode *dir, const char *name,
   case LINUX_S_IFLNK:
     err = plat_host_create(d->h_dir, name, PLAT_HOST_SYMLINK, 0, args->target);
     break;
+  case LINUX_S_IFIFO: /* a name on the host; the pipe is the core's */
+    err = plat_host_create(d->h_dir, name, PLAT_HOST_FIFO, perm, NULL);
+    break;
+  case LINUX_S_IFSOCK: /* a name on the host; bind keys on its (dev, ino) */
+    err = plat_host_create(d->h_dir, name, PLAT_HOST_SOCKET, perm, NULL);
+    break;
   default:
-    return -LINUX_EPERM; /* the host contract has no mknod */
+    return -LINUX_EPERM; /* devices: as in a user namespace */
   }
   if (err)
     return host_err(err);

@@ -332,7 +332,7 @@ GUEST_PTY = {"tty"}
 # host directory (the cwd), inside moat the same kind of directory granted
 # as an rw --mount at /w (the cwd): what a grant shows must be what the
 # host's file system shows.
-GUEST_ON_GRANT = {"grant_walk"}
+GUEST_ON_GRANT = {"grant_walk", "grant_nodes"}
 
 
 def run_pty(argv, env, timeout=60):
@@ -2743,13 +2743,15 @@ def attack_setid_ordinary(ctx):
 # takes them from its mode: natively the control only sees the new dir)
 SETID_GATE = {"openat": True, "fchmodat": True, "fchmodat2": True,
               "fchmod": True, "fchmod-grant": True, "fchmodat-dir": True,
-              "mkdirat": False}
+              "mkdirat": False, "mknodat-dev": False, "mknodat-setid": False,
+              "mknodat-file": False}
 
 
 def attack_setid_gate(ctx):
     """Through the gate, relative to the rw grant's host fd (found by its
     device and inode): openat(O_CREAT, 06777), fchmodat, fchmodat2, fchmod
-    (of a file and of the grant itself), mkdirat(06777). Each is its own
+    (of a file and of the grant itself), mkdirat(06777), mknodat of a
+    device, of a set-id FIFO and of a regular file. Each is its own
     run: the filter must kill the sandbox (the mode's 06000 bits are
     pinned to 0) and the grant must be exactly as it was."""
     exe = security_bin(ctx, "hostattack")

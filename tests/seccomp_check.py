@@ -103,6 +103,7 @@ HOSTFS = {
     "newfstatat": (262, [5, 0, 0, AT_SYMLINK_NOFOLLOW, 0, 0], [0]),
     "readlinkat": (267, [5, 0, 0, 10, 0, 0], [0]),
     "mkdirat": (258, [5, 0, 0o755, 0, 0, 0], [0]),
+    "mknodat": (259, [5, 0, 0o10644, 0, 0, 0], [0]),
     "symlinkat": (266, [0, 5, 0, 0, 0, 0], [1]),
     "unlinkat": (263, [5, 0, 0, 0, 0, 0], [0]),
     "renameat2": (316, [5, 0, 5, 0, 0, 0], [0, 2]),
@@ -170,6 +171,17 @@ def check(prog, lo, hi, channel=None):
                  KILL if m & 0o6000 else ALLOW)
     for cmd in (0x100005401, 0x5412, 0x541c):  # high bits, TIOCSTI, TIOCLINUX
         want("ioctl(0, %#x)" % cmd, 16, [0, cmd, 0, 0, 0, 0], KILL)
+    # mknodat: a FIFO or socket node only, never a device or a file,
+    # never set-id bits, device number 0
+    for m, ok in ((0o10644, True), (0o140777, True), (0o11777, True),
+                  (0o20644, False), (0o60644, False), (0o100644, False),
+                  (0o14755, False), (0o142755, False), (0o644, False),
+                  ((1 << 32) | 0o20644, False)):
+        want("mknodat(mode %#o)" % m, 259, [5, 0, m, 0, 0, 0],
+             ALLOW if ok else KILL)
+    want("mknodat(FIFO, dev 0x103)", 259, [5, 0, 0o10644, 0x103, 0, 0], KILL)
+    want("mknodat(FIFO, dev 1<<32)", 259, [5, 0, 0o10644, 1 << 32, 0, 0],
+         KILL)
     want("renameat2 RENAME_WHITEOUT", 316, [5, 0, 5, 0, 4, 0], KILL)
     want("linkat AT_EMPTY_PATH", 265, [5, 0, 5, 0, 0x1000, 0], KILL)
     want("openat without O_NOFOLLOW", 257, [5, 0, 0, 0, 0, 0], KILL)

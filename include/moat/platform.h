@@ -344,8 +344,15 @@ long plat_host_readlink(int dir, const char *name, char *buf, size_t len);
 
 #define PLAT_HOST_DIR 1     /* mkdir name with mode */
 #define PLAT_HOST_SYMLINK 2 /* symlink name -> target */
+#define PLAT_HOST_FIFO 3    /* a FIFO node name with mode */
+#define PLAT_HOST_SOCKET 4  /* a socket node name with mode */
 
-/* Create a directory or a symlink name below dir. -EEXIST if present. */
+/* Create a directory, a symlink, a FIFO node or a socket node name below
+ * dir. -EEXIST if present. A FIFO or socket node is only a name on the
+ * host: what it carries is the sandbox's own (the core serves it); the
+ * platform MUST NOT create any other kind of node (devices: -EPERM). The
+ * mode is the one the core computed (umask applied): the platform MUST
+ * NOT let a host umask change it, and MUST drop set-id bits. */
 int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
                      const char *target);
 

@@ -560,6 +560,11 @@ int plat_host_create(int dir, const char *name, int kind, uint32_t mode,
     if (!target || !target[0])
       return -LINUX_EINVAL;
     r = hsys3(HNR_symlinkat, target, hfd(d), name);
+  } else if (kind == PLAT_HOST_FIFO || kind == PLAT_HOST_SOCKET) {
+    r = hsys4(HNR_mknodat, hfd(d), name,
+              (kind == PLAT_HOST_FIFO ? S_IFIFO : S_IFSOCK) |
+                  (mode & HOST_MODE_BITS),
+              0);
   } else {
     return -LINUX_EINVAL;
   }

@@ -66,6 +66,7 @@ enum {
   HNR_tgkill = 234,
   HNR_openat = 257,
   HNR_mkdirat = 258,
+  HNR_mknodat = 259,
   HNR_newfstatat = 262,
   HNR_unlinkat = 263,
   HNR_linkat = 265,

@@ -21,7 +21,8 @@ static void mode_of(const char *label, const char *path) {
 static void umask_case(mode_t mask, const char *name, bool dir, mode_t mode) {
   char label[96];
   umask(mask);
-  int r = dir ? mkdir(name, mode) : open(name, O_CREAT | O_EXCL | O_WRONLY, mode);
+  int r =
+      dir ? mkdir(name, mode) : open(name, O_CREAT | O_EXCL | O_WRONLY, mode);
   if (r < 0) {
     printf("create %s: -1 %s\n", name, errname(errno));
     return;

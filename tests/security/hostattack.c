@@ -253,6 +253,16 @@ static int attack_grant(const char *how, const char *dir) {
   } else if (!strcmp(how, "mkdirat")) {
     r = hc(SYS_mkdirat, g, (long)"gate-dir", 06777, 0, 0, 0);
     printf("mkdirat(grant, gate-dir, 06777) = %ld\n", r);
+  } else if (!strcmp(how, "mknodat-dev")) {
+    /* a device node (/dev/null's numbers): never on the allowlist */
+    r = hc(SYS_mknodat, g, (long)"gate-dev", S_IFCHR | 0666, 0x103, 0, 0);
+    printf("mknodat(grant, gate-dev, S_IFCHR, 1:3) = %ld\n", r);
+  } else if (!strcmp(how, "mknodat-setid")) {
+    r = hc(SYS_mknodat, g, (long)"gate-fifo", S_IFIFO | 06666, 0, 0, 0);
+    printf("mknodat(grant, gate-fifo, S_IFIFO|06666) = %ld\n", r);
+  } else if (!strcmp(how, "mknodat-file")) {
+    r = hc(SYS_mknodat, g, (long)"gate-file", S_IFREG | 0644, 0, 0, 0);
+    printf("mknodat(grant, gate-file, S_IFREG) = %ld\n", r);
   } else {
     printf("unknown attack %s\n", how);
     return 2;
