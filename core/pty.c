@@ -190,6 +190,33 @@ static long master_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     return 0;
   rt_lock(&p->lock);
   for (;;) {
+    if (p->packet && p->pktstatus) {
+      /* an event: its status byte alone */
+      uint8_t st = p->pktstatus;
+      if (rt_ucopy(buf, &st, 1)) {
+        rc = -LINUX_EFAULT;
+        break;
+      }
+      p->pktstatus = 0;
+      rc = 1;
+      break;
+    }
+    if (p->out_count && p->packet) {
+      /* data after a TIOCPKT_DATA byte */
+      uint8_t zero = LINUX_TIOCPKT_DATA;
+      if (rt_ucopy(buf, &zero, 1)) {
+        rc = -LINUX_EFAULT;
+        break;
+      }
+      rc = 1;
+      if (len > 1) {
+        long n = rt_ring_take_user((char *)buf + 1, p->out, PTY_OUT_SIZE,
+                                   &p->out_head, &p->out_count, len - 1);
+        rc = n < 0 ? n : n + 1;
+      }
+      changed(p);
+      break;
+    }
     if (p->out_count) {
       rc = rt_ring_take_user(buf, p->out, PTY_OUT_SIZE, &p->out_head,
                              &p->out_count, len);
@@ -266,6 +293,8 @@ static unsigned master_poll(struct file *f, unsigned events) {
   rt_lock(&p->lock);
   if (p->out_count)
     ready |= VFS_POLLIN | VFS_POLLRDNORM;
+  if (p->packet && p->pktstatus)
+    ready |= VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLPRI;
   if (p->other_closed)
     ready |= VFS_POLLHUP;
   if (!ldisc_input_full(p))
@@ -798,11 +827,24 @@ static int set_termios(struct pty *p, bool master, unsigned request,
    * pty_set_termios) */
   p->tio.c_cflag &= ~(uint32_t)(LINUX_CSIZE | LINUX_PARENB);
   p->tio.c_cflag |= LINUX_CS8 | LINUX_CREAD;
-  if (request == LINUX_TCSETSF)
+  if (request == LINUX_TCSETSF) {
     ldisc_flush_input(p);
+    if (!master)
+      pty_pkt(p, LINUX_TIOCPKT_FLUSHREAD, 0);
+  }
   ldisc_termios_changed(p, &old);
   if (!(p->tio.c_iflag & LINUX_IXON))
-    p->stopped = false;
+    pty_flow(p, false, !master);
+  /* packet mode: whether ^S/^Q stop output now (Linux's pty_set_termios) */
+  const struct linux_termios *n = &p->tio;
+  if (!master && ((old.c_iflag ^ n->c_iflag) & LINUX_IXON ||
+                  old.c_cc[LINUX_VSTART] != n->c_cc[LINUX_VSTART] ||
+                  old.c_cc[LINUX_VSTOP] != n->c_cc[LINUX_VSTOP])) {
+    bool dostop = (n->c_iflag & LINUX_IXON) && n->c_cc[LINUX_VSTART] == 021 &&
+                  n->c_cc[LINUX_VSTOP] == 023;
+    pty_pkt(p, dostop ? LINUX_TIOCPKT_DOSTOP : LINUX_TIOCPKT_NOSTOP,
+            LINUX_TIOCPKT_DOSTOP | LINUX_TIOCPKT_NOSTOP);
+  }
   changed(p);
   bool console = p->console;
   rt_unlock(&p->lock);
@@ -826,6 +868,11 @@ static int flush(struct pty *p, bool master, long how) {
     ldisc_flush_input(p);
   if (out)
     p->out_head = p->out_count = 0;
+  if (!master) /* packet mode: the slave's flushes are events */
+    pty_pkt(p,
+            (in ? LINUX_TIOCPKT_FLUSHREAD : 0) |
+                (out ? LINUX_TIOCPKT_FLUSHWRITE : 0),
+            0);
   changed(p);
   rt_unlock(&p->lock);
   return 0;
@@ -914,7 +961,7 @@ static int pty_ioctl(struct file *f, unsigned request, void *arg, bool master) {
       return -LINUX_EINVAL;
     if (how <= 1) {
       rt_lock(&p->lock);
-      p->stopped = how == 0;
+      pty_flow(p, how == 0, !master);
       changed(p);
       bool console = p->console;
       rt_unlock(&p->lock);
@@ -925,6 +972,27 @@ static int pty_ioctl(struct file *f, unsigned request, void *arg, bool master) {
   }
   case LINUX_TIOCSTI:
     return tiocsti(p, master, *(const uint8_t *)arg);
+  case LINUX_TIOCPKT:
+    if (!master)
+      return -LINUX_ENOTTY;
+    rt_lock(&p->lock);
+    if (*(const int32_t *)arg) {
+      if (!p->packet)
+        p->pktstatus = 0;
+      p->packet = true;
+    } else {
+      p->packet = false;
+    }
+    changed(p);
+    rt_unlock(&p->lock);
+    return 0;
+  case LINUX_TIOCGPKT:
+    if (!master)
+      return -LINUX_ENOTTY;
+    rt_lock(&p->lock);
+    *(int32_t *)arg = p->packet;
+    rt_unlock(&p->lock);
+    return 0;
   case LINUX_TIOCGETD:
     *(int32_t *)arg = 0; /* N_TTY */
     return 0;

@@ -28,6 +28,8 @@ struct pty {
   bool other_closed; /* every slave file closed after one was open */
   bool stopped;      /* output stopped (IXON's STOP, TCOOFF) */
   bool console;      /* the host's terminal is the master (pty_console.c) */
+  bool packet;       /* TIOCPKT: master reads start with a status byte */
+  uint8_t pktstatus; /* LINUX_TIOCPKT_* events the master has not read */
   bool lnext;        /* the next input byte is literal (VLNEXT) */
   uint32_t slave_opens;
   struct linux_termios tio; /* the slave's; the master's calls use it too */
@@ -51,6 +53,23 @@ struct pty {
 static inline bool pty_bit(const uint8_t *map, uint32_t i) {
   i %= PTY_IN_SIZE;
   return (map[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Packet mode: events for the master's next read (pty->lock held). */
+static inline void pty_pkt(struct pty *p, uint8_t set, uint8_t clear) {
+  if (p->packet)
+    p->pktstatus = (uint8_t)((p->pktstatus & ~clear) | set);
+}
+
+/* Output stopped or started (IXON's STOP and START, TCOOFF, TCOON):
+ * in packet mode, an event when the slave's side did it. */
+static inline void pty_flow(struct pty *p, bool stop, bool report) {
+  if (p->stopped == stop)
+    return;
+  p->stopped = stop;
+  if (report)
+    pty_pkt(p, stop ? LINUX_TIOCPKT_STOP : LINUX_TIOCPKT_START,
+            stop ? LINUX_TIOCPKT_START : LINUX_TIOCPKT_STOP);
 }
 
 /* ---- line discipline (core/pty_ldisc.c), pty->lock held ---- */

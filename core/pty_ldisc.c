@@ -288,15 +288,15 @@ void ldisc_receive(struct pty *p, uint8_t c, int *sig) {
     c = (uint8_t)(c - 'A' + 'a');
   if (iflag(p, LINUX_IXON)) {
     if (is_cc(p, c, LINUX_VSTOP)) {
-      p->stopped = true;
+      pty_flow(p, true, true);
       return;
     }
     if (is_cc(p, c, LINUX_VSTART)) {
-      p->stopped = false;
+      pty_flow(p, false, true);
       return;
     }
     if (iflag(p, LINUX_IXANY))
-      p->stopped = false;
+      pty_flow(p, false, true);
   }
   if (c == '\r') {
     if (iflag(p, LINUX_IGNCR))
@@ -314,10 +314,13 @@ void ldisc_receive(struct pty *p, uint8_t c, int *sig) {
     if (s) {
       /* Linux also drops output the master's side has not taken in
        * yet (microseconds' worth, behind a work queue): no equivalent */
-      if (!lflag(p, LINUX_NOFLSH))
+      if (!lflag(p, LINUX_NOFLSH)) {
         ldisc_flush_input(p);
+        /* Linux also flushes the driver's output (see above): both */
+        pty_pkt(p, LINUX_TIOCPKT_FLUSHREAD | LINUX_TIOCPKT_FLUSHWRITE, 0);
+      }
       if (iflag(p, LINUX_IXON))
-        p->stopped = false;
+        pty_flow(p, false, true);
       if (lflag(p, LINUX_ECHO))
         echo_char(p, c);
       *sig = s;

@@ -700,12 +700,14 @@ long sys_ioctl(SYSARGS) {
   case LINUX_TIOCGPTLCK:
   case LINUX_TIOCGETD:
   case LINUX_TIOCGEXCL:
+  case LINUX_TIOCGPKT:
     out = sizeof(arg.i);
     break;
   case LINUX_TIOCSTI:
     in = 1;
     break;
   case LINUX_TIOCSPGRP:
+  case LINUX_TIOCPKT:
   case LINUX_FIONBIO:
   case LINUX_TIOCSPTLCK:
   case LINUX_TIOCSETD:
