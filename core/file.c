@@ -5,6 +5,7 @@
  * releasing a description drop the file locks tied to them
  * (core/flock.c). */
 #include "flock.h"
+#include "inotify.h"
 #include "pcache.h"
 #include "vfs_impl.h"
 
@@ -149,8 +150,12 @@ void file_put(struct file *f) {
   if (left)
     return;
   flock_file_released(f); /* its flock and OFD locks */
+  if (inotify_active() && !(f->flags & LINUX_O_PATH))
+    inotify_file_event(f, file_writable(f) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
   if (!(f->flags & LINUX_O_PATH) && f->ops->release)
     f->ops->release(f);
+  vfs_inode_put(f->notify_dir);
+  kfree(f->notify_name);
   vfs_inode_put(f->inode);
   kfree(f);
 }

@@ -25,6 +25,10 @@ struct file {
   unsigned flags;
   uint64_t pos;
   void *private; /* the file_ops' own */
+  /* For inotify: the directory it was opened in (a reference) and its
+   * name there, kept only for files opened while inotify is in use. */
+  struct inode *notify_dir;
+  char *notify_name;
 };
 
 /* A new open file description for inode (takes a new inode reference)

@@ -5,6 +5,7 @@
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "flock.h"
+#include "inotify.h"
 #include "poll.h"
 #include "pty.h"
 #include "task.h"
@@ -73,6 +74,31 @@ static int resolve_at(int dirfd, const char *path, int flags,
   rc = vfs_resolve(base, path, rflags, out);
   vfs_inode_put(base);
   return rc;
+}
+
+/* An inotify event about inode, reached by path from dirfd: its parent
+ * directory's watches hear it with the name (a second walk, only while a
+ * watch exists), its own watches without. */
+static void notify_at(int dirfd, const char *path, struct inode *inode,
+                      uint32_t mask) {
+  if (!inotify_active())
+    return;
+  struct inode *base = NULL, *dir = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  if (path && path[0] && dir_base(dirfd, path, false, &base) == 0) {
+    vfs_lock();
+    if (vfs_walk_parent(base, path, 0, &dir, last, &trailing) < 0)
+      dir = NULL;
+    vfs_unlock();
+  }
+  bool named = dir && last[0] && rt_strcmp(last, ".") && rt_strcmp(last, "..");
+  if (named)
+    inotify_child_event(dir, inode, mask, last);
+  else
+    inotify_inode_event(inode, mask);
+  vfs_inode_put(dir);
+  vfs_inode_put(base);
 }
 
 /* ---------------------------------------------------------------------
@@ -177,8 +203,28 @@ void moat_close_on_exec(void) {
     fdt_close_on_exec(t);
 }
 
-/* Read or write at the file's position (pos == NULL) or at *pos. */
+static long do_read_op(struct file *f, void *buf, size_t len, uint64_t *pos);
+static long do_write_op(struct file *f, const void *buf, size_t len,
+                        uint64_t *pos);
+
+/* Read or write at the file's position (pos == NULL) or at *pos; what
+ * moved is an inotify IN_ACCESS or IN_MODIFY. */
 static long do_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
+  long n = do_read_op(f, buf, len, pos);
+  if (n > 0 && inotify_active())
+    inotify_file_event(f, IN_ACCESS);
+  return n;
+}
+
+static long do_write(struct file *f, const void *buf, size_t len,
+                     uint64_t *pos) {
+  long n = do_write_op(f, buf, len, pos);
+  if (n > 0 && inotify_active())
+    inotify_file_event(f, IN_MODIFY);
+  return n;
+}
+
+static long do_read_op(struct file *f, void *buf, size_t len, uint64_t *pos) {
   if (!file_readable(f))
     return -LINUX_EBADF;
   if (!f->ops->read)
@@ -194,8 +240,8 @@ static long do_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   return n;
 }
 
-static long do_write(struct file *f, const void *buf, size_t len,
-                     uint64_t *pos) {
+static long do_write_op(struct file *f, const void *buf, size_t len,
+                        uint64_t *pos) {
   if (!file_writable(f))
     return -LINUX_EBADF;
   if (!f->ops->write)
@@ -756,6 +802,8 @@ int moat_fchmodat(int dirfd, const char *path, uint32_t mode, int flags) {
     rc = -LINUX_EOPNOTSUPP; /* Linux has no symlink modes */
   else
     rc = vfs_chmod(inode, mode);
+  if (rc == 0)
+    notify_at(dirfd, path, inode, IN_ATTRIB);
   vfs_inode_put(inode);
   return rc;
 }
@@ -765,6 +813,8 @@ int moat_fchmod(int fd, uint32_t mode) {
   if (!f)
     return -LINUX_EBADF;
   int rc = vfs_chmod(f->inode, mode);
+  if (rc == 0)
+    inotify_file_event(f, IN_ATTRIB);
   file_put(f);
   return rc;
 }
@@ -778,6 +828,8 @@ int moat_fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid,
   if (rc < 0)
     return rc;
   rc = vfs_chown(inode, uid, gid);
+  if (rc == 0)
+    notify_at(dirfd, path, inode, IN_ATTRIB);
   vfs_inode_put(inode);
   return rc;
 }
@@ -787,6 +839,8 @@ int moat_fchown(int fd, uint32_t uid, uint32_t gid) {
   if (!f)
     return -LINUX_EBADF;
   int rc = vfs_chown(f->inode, uid, gid);
+  if (rc == 0)
+    inotify_file_event(f, IN_ATTRIB);
   file_put(f);
   return rc;
 }
@@ -796,21 +850,26 @@ int moat_utimensat(int dirfd, const char *path,
   if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))
     return -LINUX_EINVAL;
   struct inode *inode = NULL;
+  struct file *f = NULL;
   int rc;
   if (!path) {
     if (dirfd == LINUX_AT_FDCWD)
       return -LINUX_EFAULT; /* as Linux: futimens needs a real fd */
-    struct file *f = fd_file(dirfd, true);
+    f = fd_file(dirfd, true);
     if (!f)
       return -LINUX_EBADF;
     inode = vfs_inode_get(f->inode);
-    file_put(f);
   } else {
     rc = resolve_at(dirfd, path, flags, &inode);
     if (rc < 0)
       return rc;
   }
   rc = vfs_utimes(inode, times);
+  if (rc == 0 && f)
+    inotify_file_event(f, IN_ATTRIB);
+  else if (rc == 0)
+    notify_at(dirfd, path, inode, IN_ATTRIB);
+  file_put(f);
   vfs_inode_put(inode);
   return rc;
 }
@@ -826,6 +885,8 @@ int moat_truncate(const char *path, int64_t len) {
     rc = vfs_permission(inode, LINUX_W_OK);
   if (rc == 0)
     rc = vfs_truncate(inode, len);
+  if (rc == 0)
+    notify_at(LINUX_AT_FDCWD, path, inode, IN_MODIFY);
   vfs_inode_put(inode);
   return rc;
 }
@@ -840,6 +901,8 @@ int moat_ftruncate(int fd, int64_t len) {
     rc = -LINUX_EINVAL;
   else
     rc = vfs_truncate(f->inode, len);
+  if (rc == 0)
+    inotify_file_event(f, IN_MODIFY);
   file_put(f);
   return rc;
 }

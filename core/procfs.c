@@ -19,6 +19,7 @@
  * task/<tid> directory and its files are made at each lookup (fresh
  * inodes with numbers derived from the ids, freed with their last
  * reference), so any number of processes and threads show. */
+#include "inotify.h"
 #include "procfs.h"
 #include "pty.h"
 
@@ -334,6 +335,9 @@ GEN_NUMBER(gen_overflowid, 65534)
 GEN_NUMBER(gen_file_max, 9223372036854775807ull)
 GEN_NUMBER(gen_nr_open, 1048576) /* Linux's default, above every ceiling */
 GEN_NUMBER(gen_pipe_max_size, 1048576)
+GEN_NUMBER(gen_in_queued, INOTIFY_MAX_QUEUED)
+GEN_NUMBER(gen_in_instances, INOTIFY_MAX_INSTANCES)
+GEN_NUMBER(gen_in_watches, INOTIFY_MAX_WATCHES)
 /* Strict accounting: mappings are charged against --memory when made
  * (core/mm.c), as Linux's mode 2. */
 GEN_NUMBER(gen_overcommit, 2)
@@ -1134,6 +1138,7 @@ int procfs_create(struct superblock **out) {
   struct inode *random = add_dir(kernel, "random", &err);
   struct inode *fs = add_dir(sys, "fs", &err);
   struct inode *vm = add_dir(sys, "vm", &err);
+  struct inode *ino = add_dir(fs, "inotify", &err);
   struct inode *sysvipc = add_dir(r, "sysvipc", &err);
   if (err)
     return err;
@@ -1168,8 +1173,11 @@ int procfs_create(struct superblock **out) {
       {4, "msg", gen_sysvipc_msg},
       {4, "sem", gen_sysvipc_sem},
       {4, "shm", gen_sysvipc_shm},
+      {5, "max_queued_events", gen_in_queued},
+      {5, "max_user_instances", gen_in_instances},
+      {5, "max_user_watches", gen_in_watches},
   };
-  struct inode *dirs[] = {kernel, random, fs, vm, sysvipc};
+  struct inode *dirs[] = {kernel, random, fs, vm, sysvipc, ino};
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !err; i++)
     err = add_file(dirs[files[i].dir], files[i].name, files[i].gen);
   if (err)

@@ -263,6 +263,8 @@ struct inode {
    * inode's lock. */
   struct pcache *pcache;
   unsigned vfs_flags; /* VFS_INODE_*: the vfs's own marks */
+  /* Its inotify watches (core/inotify.c), under that file's lock. */
+  void *inotify;
 };
 
 /* An O_TMPFILE file that linkat may still give a name. */

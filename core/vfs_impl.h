@@ -39,6 +39,7 @@ struct vfs_shared {
   void *poll_waiters[VFS_POLL_WAITERS];
   int32_t poll_waiter_tids[VFS_POLL_WAITERS]; /* 0 while being set */
   void *poll_waiter_keys[VFS_POLL_WAITERS];   /* NULL: woken by anything */
+  void *inotify; /* core/inotify.c's shared state, made on first use */
   struct rt_lock epoll_lock; /* the list of epoll sets (core/epoll.c) */
   void *epolls;
   int nchrdevs;

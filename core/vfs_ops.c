@@ -7,6 +7,7 @@
 #include "mm.h"
 #include "pcache.h"
 #include "moat/moat.h"
+#include "inotify.h"
 #include "vfs_impl.h"
 
 #include "devfs.h"
@@ -111,8 +112,29 @@ static int create_in(struct inode *dir, const char *name, uint32_t mode,
   if (rc < 0)
     return rc;
   vfs_note_parent(dir, child, name);
+  inotify_child_event(dir, child, IN_CREATE, name);
   *out = child;
   return 0;
+}
+
+/* An opened file remembers its directory and name, for the directory's
+ * inotify watches (only once inotify is in use: it costs a walk). */
+static void note_open_dir(struct inode *base, const char *path,
+                          unsigned resolve, struct file *f) {
+  if (!inotify_used() || (f->flags & LINUX_O_PATH))
+    return;
+  struct inode *dir = NULL;
+  char last[LINUX_NAME_MAX + 1];
+  bool trailing;
+  if (vfs_walk_parent(base, path, resolve, &dir, last, &trailing) == 0 &&
+      last[0] && !is_dot_or_dotdot(last)) {
+    f->notify_name = rt_strdup(last);
+    if (f->notify_name) {
+      f->notify_dir = dir;
+      dir = NULL;
+    }
+  }
+  vfs_inode_put(dir);
 }
 
 /* ---------------------------------------------------------------------
@@ -252,7 +274,7 @@ int vfs_open2(struct inode *base, const char *path, unsigned flags,
   unsigned acc = flags & LINUX_O_ACCMODE;
   struct inode *inode = NULL;
   const struct file_ops *ops = NULL;
-  bool created = false;
+  bool created = false, truncated = false;
   int rc;
   /* The flag checks Linux makes before it looks at the path. */
   if ((flags & LINUX_O_TMPFILE) == LINUX_O_TMPFILE) {
@@ -339,6 +361,7 @@ int vfs_open2(struct inode *base, const char *path, unsigned flags,
     rc = setattr_locked(inode, &attr);
     if (rc < 0)
       goto out;
+    truncated = true;
   }
 open_it:
   if (ops == &pipe_fifo_ops) {
@@ -346,12 +369,21 @@ open_it:
     vfs_unlock();
     rc = file_open_inode(inode, flags, ops, out);
     vfs_inode_put(inode);
+    if (rc == 0)
+      inotify_file_event(*out, IN_OPEN);
     return rc;
   }
   rc = file_open_inode(inode, flags, ops, out);
+  if (rc == 0)
+    note_open_dir(base, path, resolve, *out);
 out:
   vfs_unlock();
   vfs_inode_put(inode);
+  if (rc == 0) {
+    if (truncated)
+      inotify_file_event(*out, IN_MODIFY);
+    inotify_file_event(*out, IN_OPEN);
+  }
   return rc;
 }
 
@@ -454,6 +486,13 @@ int vfs_unlink_at(struct inode *base, const char *path, bool rmdir) {
     goto out;
   }
   rc = dir->iops->unlink(dir, last, rmdir);
+  if (rc == 0) {
+    if (!rmdir)
+      inotify_child_event(NULL, child, IN_ATTRIB, NULL); /* its link count */
+    if (!child->nlink || rmdir)
+      inotify_inode_deleted(child);
+    inotify_child_event(dir, NULL, IN_DELETE | (rmdir ? IN_ISDIR : 0), last);
+  }
 out:
   vfs_unlock();
   vfs_inode_put(child);
@@ -591,6 +630,11 @@ int vfs_rename_at(struct inode *obase, const char *opath, struct inode *nbase,
   note_moved(ndir, old, nname);
   if (exchange)
     note_moved(odir, new, oname);
+  inotify_move(odir, oname, ndir, nname, old);
+  if (exchange)
+    inotify_move(ndir, nname, odir, oname, new);
+  else if (new && (!new->nlink || is_dir(new)))
+    inotify_inode_deleted(new);
 out:
   vfs_unlock();
   vfs_inode_put(old);
@@ -658,6 +702,10 @@ int vfs_link_at(struct inode *obase, const char *opath, struct inode *nbase,
     goto out;
   }
   rc = dir->iops->link(dir, last, target);
+  if (rc == 0) {
+    inotify_child_event(NULL, target, IN_ATTRIB, NULL); /* its link count */
+    inotify_child_event(dir, target, IN_CREATE, last);
+  }
 out:
   vfs_unlock();
   vfs_inode_put(existing);

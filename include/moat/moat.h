@@ -228,6 +228,10 @@ long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
                      int64_t timeout_ns);
 /* eventfd2(2): flags EFD_SEMAPHORE (1), LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
 int moat_eventfd2(unsigned initval, int flags);
+/* inotify (core/inotify.c): flags IN_NONBLOCK|IN_CLOEXEC; mask IN_*. */
+int moat_inotify_init1(int flags);
+int moat_inotify_add_watch(int fd, const char *path, uint32_t mask);
+int moat_inotify_rm_watch(int fd, int wd);
 /* signalfd4(2): fd -1 makes a new signalfd, an existing one gets the
  * new mask (SIGKILL, SIGSTOP dropped); flags LINUX_O_NONBLOCK,
  * LINUX_O_CLOEXEC. Reads dequeue the reader's own pending signals. */

@@ -70,6 +70,26 @@ long sys_epoll_pwait2(SYSARGS) {
   return epoll_wait_common(a0, a1, (int)a2, timeout);
 }
 
+long sys_inotify_init(SYSARGS) {
+  return moat_inotify_init1(0);
+}
+
+long sys_inotify_init1(SYSARGS) {
+  return moat_inotify_init1((int)a0);
+}
+
+long sys_inotify_add_watch(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  int err = user_path(path, a1);
+  if (err < 0)
+    return err;
+  return moat_inotify_add_watch((int)a0, path, (uint32_t)a2);
+}
+
+long sys_inotify_rm_watch(SYSARGS) {
+  return moat_inotify_rm_watch((int)a0, (int)a1);
+}
+
 long sys_eventfd(SYSARGS) {
   return moat_eventfd2((unsigned)a0, 0);
 }
