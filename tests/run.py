@@ -3617,6 +3617,12 @@ def python_pidfd(ctx):
     _program_vs_native(ctx, "pidfd_asyncio.py")
 
 
+def tail_follow(ctx):
+    if not os.access("/usr/bin/tail", os.X_OK):
+        skip("no /usr/bin/tail on the host")
+    _program_vs_native(ctx, "tail_follow.py")
+
+
 # sockets in real programs (issue 8, loopback step): TCP, HTTP, an
 # AF_UNIX listener and busybox nc between the sandbox's own processes
 
@@ -3788,6 +3794,7 @@ def register_all(ctx):
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
+    register("programs/tail-follow-inotify", tail_follow)
     for name in cases.PTY_PROGRAMS:
         register("programs/pty-" + name, pty_program(name))
     # moat run on the host's terminal (tests/terminal.py)
