@@ -194,9 +194,9 @@ static void event(struct inode *dir, struct inode *child, uint32_t mask,
     deliver_locked(s, dir, mask, cookie, name, child, drop, &ndrop);
   /* The object's own watches hear about it without a name, and not the
    * directory-only events (create, delete, moves of children). */
-  uint32_t self = mask & (IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE |
-                          IN_CLOSE_NOWRITE | IN_OPEN | IN_DELETE_SELF |
-                          IN_MOVE_SELF);
+  uint32_t self =
+      mask & (IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE |
+              IN_CLOSE_NOWRITE | IN_OPEN | IN_DELETE_SELF | IN_MOVE_SELF);
   if (child && child->inotify && self && (!dir || child != dir))
     deliver_locked(s, child, self | (mask & IN_ISDIR), 0, NULL, NULL, drop,
                    &ndrop);
@@ -216,8 +216,8 @@ void inotify_inode_event(struct inode *inode, uint32_t mask) {
     event(NULL, inode, mask, 0, NULL);
 }
 
-void inotify_child_event(struct inode *dir, struct inode *child,
-                         uint32_t mask, const char *name) {
+void inotify_child_event(struct inode *dir, struct inode *child, uint32_t mask,
+                         const char *name) {
   event(dir, child, mask, 0, name);
 }
 
@@ -445,10 +445,9 @@ static struct file *inotify_file(int fd, int *err) {
 }
 
 int moat_inotify_add_watch(int fd, const char *path, uint32_t mask) {
-  const uint32_t all = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW |
-                       IN_IGNORED | IN_ONLYDIR | IN_DONT_FOLLOW |
-                       IN_EXCL_UNLINK | IN_MASK_CREATE | IN_MASK_ADD |
-                       IN_ISDIR | IN_ONESHOT;
+  const uint32_t all = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED |
+                       IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK |
+                       IN_MASK_CREATE | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT;
   if (!(mask & all))
     return -LINUX_EINVAL;
   if ((mask & IN_MASK_ADD) && (mask & IN_MASK_CREATE))

@@ -48,8 +48,8 @@ bool inotify_used(void);
 void inotify_inode_event(struct inode *inode, uint32_t mask);
 /* An event on child, named name in dir: dir's watches get it with the
  * name, child's own watches without (child may be NULL). */
-void inotify_child_event(struct inode *dir, struct inode *child,
-                         uint32_t mask, const char *name);
+void inotify_child_event(struct inode *dir, struct inode *child, uint32_t mask,
+                         const char *name);
 /* A rename: MOVED_FROM in olddir and MOVED_TO in newdir with one cookie,
  * MOVE_SELF on the object. */
 void inotify_move(struct inode *olddir, const char *oldname,

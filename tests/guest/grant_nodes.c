@@ -79,8 +79,8 @@ int main(void) {
   int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
   R("bind sock again", bind(l2, (struct sockaddr *)&a, sizeof a));
   strcpy(a.sun_path, "s");
-  R("connect to an unbound socket node", connect(l2, (struct sockaddr *)&a,
-                                                 sizeof a));
+  R("connect to an unbound socket node",
+    connect(l2, (struct sockaddr *)&a, sizeof a));
   close(l2);
   strcpy(a.sun_path, "p");
   int c = socket(AF_UNIX, SOCK_STREAM, 0);
