@@ -591,6 +591,8 @@ long moat_getdents64(int fd, void *buf, size_t len) {
   if (!f)
     return -LINUX_EBADF;
   long rc = vfs_getdents(f, buf, MIN(len, (size_t)MAX_RW));
+  if (rc >= 0 && f->inode->nlink && inotify_active())
+    inotify_file_event(f, IN_ACCESS); /* as Linux's iterate_dir */
   file_put(f);
   return rc;
 }

@@ -249,6 +249,24 @@ static void flags(void) {
   close(fd);
 }
 
+static void listing(void) {
+  mkdir("ls", 0755);
+  write_file("ls/x", "");
+  int fd = inotify_init();
+  inotify_add_watch(fd, ".", IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE);
+  inotify_add_watch(fd, "ls", IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE);
+  DIR *d = opendir("ls");
+  int n = 0;
+  while (readdir(d))
+    n++;
+  closedir(d);
+  R("entries", n);
+  drain_events(fd, "listing");
+  close(fd);
+  unlink("ls/x");
+  rmdir("ls");
+}
+
 static void overflow(void) {
   write_file("o", "");
   int fd = inotify_init1(IN_NONBLOCK);
@@ -302,6 +320,7 @@ int main(void) {
   readiness();
   blocked_reader();
   flags();
+  listing();
   overflow();
   etc_file();
   return 0;
