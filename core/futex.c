@@ -4,8 +4,11 @@
  * A waiter queues its own task (a thread waits on one futex at a time)
  * in a hash bucket and sleeps on its task's wake word, the same word a
  * signal sender bumps: one sleep notices both a futex wake and a signal,
- * with no polling. Keys: a private futex is (address space, address); an
- * address inside a guest MAP_SHARED mapping is keyed by the address alone,
+ * with no polling. Keys: a private futex is (address space, address); a
+ * shared futex in a MAP_SHARED file mapping is keyed by the file's page
+ * (the address of its page in the page cache's pool, the same in every
+ * process, whatever address each maps it at, as Linux keys it by inode
+ * and offset); one in other MAP_SHARED memory by the address alone,
  * since a forked process sees that memory at the same address. Robust
  * lists are walked here too when a thread ends. */
 #include "moat/moat.h"
@@ -46,9 +49,19 @@ void futex_init(void) {
   buckets();
 }
 
-static uint32_t key_of(uint64_t uaddr, bool shared) {
-  if (shared && mm_addr_shared(uaddr))
-    return 0;
+/* The futex's identity: its key (returned) and *uaddr made the address
+ * that names it (a page cache page's pool address lies above the guest
+ * window, so it never meets a guest address). */
+static uint32_t key_of(uint64_t *uaddr, bool shared) {
+  if (shared) {
+    uint64_t page = mm_futex_file_page(*uaddr);
+    if (page) {
+      *uaddr = page;
+      return 0;
+    }
+    if (mm_addr_shared(*uaddr))
+      return 0;
+  }
   return proc_current()->mm_id;
 }
 
@@ -84,8 +97,8 @@ static int wake_locked(struct futex_bucket *b, uint32_t key, uint64_t uaddr,
 }
 
 int futex_wake_addr(uint64_t uaddr, bool shared, int count, uint32_t bitset) {
+  uint32_t key = key_of(&uaddr, shared);
   struct futex_bucket *b = &buckets()[bucket_of(uaddr)];
-  uint32_t key = key_of(uaddr, shared);
   rt_lock(&b->lock);
   int n = wake_locked(b, key, uaddr, count, bitset);
   rt_unlock(&b->lock);
@@ -136,7 +149,7 @@ long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
   for (int i = 0; i < n; i++) {
     px[i].fw_owner = t;
     px[i].fw_addr = ws[i].uaddr;
-    px[i].fw_key = key_of(ws[i].uaddr, !ws[i].private_key);
+    px[i].fw_key = key_of(&px[i].fw_addr, !ws[i].private_key);
     px[i].fw_bitset = ~0u;
     px[i].fw_bucket = -1;
   }
@@ -146,7 +159,7 @@ long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
   long ret = 1; /* > 0: still waiting */
   int queued = 0;
   for (; queued < n; queued++) {
-    int idx = bucket_of(ws[queued].uaddr);
+    int idx = bucket_of(px[queued].fw_addr);
     struct futex_bucket *b = &buckets()[idx];
     rt_lock(&b->lock);
     uint32_t now;
@@ -204,11 +217,13 @@ static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
   struct task *t = task_current();
   if (!moat_user_ok(uaddr, 4, LINUX_PROT_READ))
     return -LINUX_EFAULT;
-  int idx = bucket_of(uaddr);
+  uint64_t kaddr = uaddr;
+  uint32_t key = key_of(&kaddr, shared);
+  int idx = bucket_of(kaddr);
   struct futex_bucket *b = &buckets()[idx];
   uint32_t seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
-  t->fw_addr = uaddr;
-  t->fw_key = key_of(uaddr, shared);
+  t->fw_addr = kaddr;
+  t->fw_key = key;
   t->fw_bitset = bitset;
   t->fw_woken = 0;
   rt_lock(&b->lock);
@@ -265,9 +280,10 @@ static long requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
   if (nwake < 0 || nmove < 0)
     return -LINUX_EINVAL;
   struct futex_bucket *all = buckets();
-  int i1 = bucket_of(uaddr), i2 = bucket_of(uaddr2);
+  uint64_t a1 = uaddr, a2 = uaddr2; /* the futexes' identities */
+  uint32_t k1 = key_of(&a1, shared), k2 = key_of(&a2, shared);
+  int i1 = bucket_of(a1), i2 = bucket_of(a2);
   struct futex_bucket *b1 = &all[i1], *b2 = &all[i2];
-  uint32_t k1 = key_of(uaddr, shared), k2 = key_of(uaddr2, shared);
   /* Two bucket locks in index order. */
   rt_lock(i1 <= i2 ? &b1->lock : &b2->lock);
   if (i1 != i2)
@@ -282,14 +298,14 @@ static long requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
     ret = -LINUX_EAGAIN;
     goto out;
   }
-  ret = wake_locked(b1, k1, uaddr, nwake, ~0u);
+  ret = wake_locked(b1, k1, a1, nwake, ~0u);
   int moved = 0;
   struct task **pp = &b1->head;
   while (*pp && moved < nmove) {
     struct task *w = *pp;
-    if (w->fw_addr == uaddr && w->fw_key == k1) {
+    if (w->fw_addr == a1 && w->fw_key == k1) {
       *pp = w->fw_next;
-      w->fw_addr = uaddr2;
+      w->fw_addr = a2;
       w->fw_key = k2;
       w->fw_next = b2->head;
       b2->head = w;

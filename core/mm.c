@@ -1771,6 +1771,22 @@ bool mm_addr_shared(uint64_t addr) {
   return shared;
 }
 
+uint64_t mm_futex_file_page(uint64_t addr) {
+  uint64_t ret = 0;
+  rt_lock(&g_mm.lock);
+  struct vma *v = vma_find(addr);
+  if (v && v->start <= addr && shared_cache(v)) {
+    void *pool;
+    bool dirty;
+    uint64_t page = ALIGN_DOWN(addr, PAGE);
+    if (pcache_pages(v->cache, (v->off + (page - v->start)) / PAGE, 1, false,
+                     &pool, &dirty) > 0)
+      ret = (uint64_t)(uintptr_t)pool + (addr - page);
+  }
+  rt_unlock(&g_mm.lock);
+  return ret;
+}
+
 /* Copy the set (new nodes in the arena, new file references) and keep
  * the lock held across the host fork, so no other thread changes the
  * address space between the copy and the fork. */

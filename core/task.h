@@ -325,6 +325,9 @@ _Noreturn void task_exit_now(void);
 /* Is the address inside a guest MAP_SHARED mapping (core/mm.c)? Shared
  * futexes there are keyed by address alone. */
 bool mm_addr_shared(uint64_t addr);
+/* The pool address of the page cache byte a MAP_SHARED file mapping
+ * shows at addr (the futex key of a shared futex there), or 0. */
+uint64_t mm_futex_file_page(uint64_t addr);
 /* fork (core/mm.c): copy the VMA list before the host fork and install
  * the copy in the child. begin takes the child's commit charge (recorded
  * in h, the child's host record): -ENOMEM when it does not fit under
