@@ -31,8 +31,8 @@ int main(void) {
   pid_t pid = fork();
   if (pid == 0) {
     /* Another address than the parent's: a page in front of it. */
-    void *pad = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    void *pad =
+        mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint32_t *w = mmap((char *)pad + 4096, 4096, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_FIXED, fd, 0);
     write(ready[1], "r", 1);
@@ -44,8 +44,7 @@ int main(void) {
     printf("child: wait ended, word %u\n", *w);
     _exit(0);
   }
-  uint32_t *w =
-      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   char c;
   read(ready[0], &c, 1);
   long woken = 0;
