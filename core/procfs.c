@@ -509,10 +509,11 @@ static void gen_status(struct pnode *n, struct sbuf *b) {
             "FDSize:\t64\nGroups:\t",
             state_name(s.state), s.pid, s.tid, s.ppid, c->ruid, c->euid,
             c->suid, c->fsuid, c->rgid, c->egid, c->sgid, c->fsgid);
+  /* Linux: the groups separated by spaces, then one space, always */
   for (uint32_t i = 0; i < c->ngroups && i < TASK_NGROUPS_MAX; i++)
-    sb_printf(b, "%u ", c->groups[i]);
+    sb_printf(b, i ? " %u" : "%u", c->groups[i]);
   sb_printf(b,
-            "\nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n"
+            " \nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n"
             "Kthread:\t0\n",
             s.pid, s.tid, s.pgid, s.sid);
   if (!s.zombie)

@@ -813,6 +813,31 @@ int moat_getgroups(int size, uint32_t *list) {
   return ret;
 }
 
+int moat_setgroups(int size, const uint32_t *list) {
+  if (size < 0 || size > 65536) /* Linux's NGROUPS_MAX */
+    return -LINUX_EINVAL;
+  if (size > TASK_NGROUPS_MAX)
+    return -LINUX_ENOMEM; /* more than a process of the sandbox may hold */
+  struct proc *p = proc_current();
+  rt_lock(&p->lock);
+  int ret = -LINUX_EPERM;
+  if (cred_capable(&p->cred, LINUX_CAP_SETGID)) {
+    /* Linux keeps the list sorted (groups_sort): getgroups shows it so */
+    uint32_t *g = p->cred.groups;
+    for (int i = 0; i < size; i++) {
+      uint32_t v = list[i];
+      int j = i;
+      for (; j > 0 && g[j - 1] > v; j--)
+        g[j] = g[j - 1];
+      g[j] = v;
+    }
+    p->cred.ngroups = (uint32_t)size;
+    ret = 0;
+  }
+  rt_unlock(&p->lock);
+  return ret;
+}
+
 int moat_uname(struct linux_utsname *out) {
   struct task_table *tt = g_task_table;
   memset(out, 0, sizeof(*out));

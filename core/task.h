@@ -15,7 +15,7 @@
 #include "moat/linux_abi.h"
 #include "rt.h"
 
-#define TASK_NGROUPS_MAX 32
+#define TASK_NGROUPS_MAX 128 /* supplementary groups a process may hold */
 #define TASK_PID_MAX 4194304 /* Linux's pid_max ceiling */
 #define TASK_HOSTNAME_MAX 64
 #define TASK_SIGQUEUE_MAX 1024 /* queued real-time signals per process */

@@ -448,6 +448,9 @@ int moat_capbset(int cap, bool drop);
 int moat_cap_ambient(int op, int cap);
 int moat_keepcaps(int set);
 int moat_getgroups(int size, uint32_t *list);
+/* Replace the supplementary groups (CAP_SETGID; EINVAL above 65536,
+ * ENOMEM above what a process of the sandbox may hold, 128). */
+int moat_setgroups(int size, const uint32_t *list);
 int moat_uname(struct linux_utsname *out);
 int moat_sethostname(const char *name, size_t len);
 /* The one store of resource limits: per process (struct proc's rlimit

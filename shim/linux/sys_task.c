@@ -125,35 +125,21 @@ long sys_getgroups(SYSARGS) {
 
 long sys_setgroups(SYSARGS) {
   int size = (int)a0;
-  uint32_t *want = NULL, *have = NULL;
-  int n;
-  long ret = -LINUX_EPERM;
+  uint32_t *want;
+  long ret;
 
   if (size < 0 || size > SHIM_NGROUPS_MAX)
     return -LINUX_EINVAL;
   if (!moat_capable(LINUX_CAP_SETGID))
     return -LINUX_EPERM;
-  n = moat_getgroups(0, NULL);
-  if (n < 0)
-    return n;
   want = kmalloc((size_t)(size ? size : 1) * 4);
-  have = kmalloc((size_t)(n ? n : 1) * 4);
-  if (!want || !have) {
-    ret = -LINUX_ENOMEM;
-    goto out;
-  }
-  if (size && user_read(want, a1, (size_t)size * 4) < 0) {
+  if (!want)
+    return -LINUX_ENOMEM;
+  if (size && user_read(want, a1, (size_t)size * 4) < 0)
     ret = -LINUX_EFAULT;
-    goto out;
-  }
-  n = n ? moat_getgroups(n, have) : 0;
-  /* Setting the list it already has is a success; anything else would
-   * need group lists the core does not keep yet. */
-  if (n == size && (!size || memcmp(want, have, (size_t)size * 4) == 0))
-    ret = 0;
-out:
+  else
+    ret = moat_setgroups(size, want);
   kfree(want);
-  kfree(have);
   return ret;
 }
 
