@@ -291,28 +291,42 @@ static bool parse_fd(const char *name, int *out) {
   return true;
 }
 
+/* Whose files a fd directory shows: /dev/fd the caller's, /proc/PID/fd
+ * process PID's (its pid in the inode's private word). */
+static struct fd_table *dir_fdt(struct inode *dir) {
+  return proc_fdt_get(dir->sb == g_devfs_sb ? 0 : (int)(uintptr_t)dir->private);
+}
+
+static struct file *dir_fd_lookup(struct inode *dir, int fd) {
+  struct fd_table *fdt = dir_fdt(dir);
+  if (!fdt)
+    return NULL;
+  struct file *f = fdt_lookup(fdt, fd);
+  fdt_put(fdt);
+  return f;
+}
+
 static int fd_lookup(struct inode *dir, const char *name, struct inode **out) {
   int fd;
   if (!parse_fd(name, &fd))
     return -LINUX_ENOENT;
-  struct file *f = fdt_lookup(proc_current_fdt(), fd);
+  struct file *f = dir_fd_lookup(dir, fd);
   if (!f)
     return -LINUX_ENOENT;
-  int err = -LINUX_ENOENT;
-  if (!LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR)) {
-    *out = vfs_inode_get(f->inode);
-    err = 0;
-  }
+  /* A directory too (cd /proc/self/fd/N works), though the listing
+   * leaves directories out (fd_readdir). */
+  *out = vfs_inode_get(f->inode);
   file_put(f);
-  return err;
+  return 0;
 }
 
 static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
                       void *ctx) {
-  struct fd_table *fdt = proc_current_fdt();
+  struct fd_table *fdt = dir_fdt(dir);
   if (!fdt)
     return 0;
   uint32_t max = fdt_get_max(fdt);
+  int r = 0;
   for (uint64_t fd = *pos - 2; fd < max; fd++) {
     struct file *f = fdt_lookup(fdt, (int)fd);
     if (!f)
@@ -325,24 +339,55 @@ static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
       continue;
     char name[16];
     int n = rt_snprintf(name, sizeof(name), "%llu", (unsigned long long)fd);
-    int r = emit(ctx, name, (size_t)n, ino, type, fd + 3);
-    if (r > 0)
-      return 0;
-    if (r < 0)
-      return r;
+    r = emit(ctx, name, (size_t)n, ino, type, fd + 3);
+    if (r)
+      break;
     *pos = fd + 3;
   }
-  return 0;
+  fdt_put(fdt);
+  return r > 0 ? 0 : r;
 }
 
-long devfs_fd_readlink(const char *name, char *buf, size_t len) {
+/* The path of what f was opened as (VFS lock held), as Linux's d_path:
+ * the directory's path and the name it was opened by, " (deleted)" once
+ * it has no name left; a directory's own path. -EINVAL when unknown (an
+ * object without a name: the caller asks the inode). */
+static long file_path_locked(struct file *f, char *buf, size_t len) {
+  char *tmp = kmalloc(LINUX_PATH_MAX);
+  if (!tmp)
+    return -LINUX_ENOMEM;
+  long n;
+  if (LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR)) {
+    n = vfs_path_of_locked(f->inode, tmp, LINUX_PATH_MAX);
+  } else if (f->notify_dir && f->notify_name) {
+    n = vfs_path_of_locked(f->notify_dir, tmp, LINUX_PATH_MAX);
+    if (n >= 0) {
+      const char *del = f->inode->nlink == 0 ? " (deleted)" : "";
+      int m = rt_snprintf(tmp + n, LINUX_PATH_MAX - (size_t)n, "%s%s%s",
+                          n == 1 ? "" : "/", f->notify_name, del);
+      n = m < 0 || (size_t)n + (size_t)m >= LINUX_PATH_MAX ? -LINUX_ENAMETOOLONG
+                                                           : n + m;
+    }
+  } else {
+    n = -LINUX_EINVAL;
+  }
+  if (n >= 0)
+    memcpy(buf, tmp, MIN((size_t)n, len));
+  kfree(tmp);
+  return n;
+}
+
+long devfs_fd_readlink(struct inode *dir, const char *name, char *buf,
+                       size_t len) {
   int fd;
   if (!parse_fd(name, &fd))
     return -LINUX_ENOENT;
-  struct file *f = fdt_lookup(proc_current_fdt(), fd);
+  struct file *f = dir_fd_lookup(dir, fd);
   if (!f)
     return -LINUX_ENOENT;
   long n = pty_fd_link(f, buf, len);
+  if (n < 0)
+    n = file_path_locked(f, buf, len);
   file_put(f);
   return n;
 }

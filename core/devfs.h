@@ -19,7 +19,10 @@ extern const struct inode_ops devfs_fd_iops;
 
 /* readlink of entry name of such a directory: the path of what is open
  * there when the core knows it (a pseudo-terminal), else -EINVAL. */
-long devfs_fd_readlink(const char *name, char *buf, size_t len);
+long devfs_fd_readlink(struct inode *dir, const char *name, char *buf,
+                       size_t len);
+/* A directory with devfs_fd_iops shows the open files of the process
+ * whose pid is its private word (NULL: the caller, as /dev/fd). */
 
 /* A new open file on host stream 0, 1 or 2 (after devfs_create). */
 int devfs_open_stdio(int stream, struct file **out);

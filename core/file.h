@@ -25,8 +25,10 @@ struct file {
   unsigned flags;
   uint64_t pos;
   void *private; /* the file_ops' own */
-  /* For inotify: the directory it was opened in (a reference) and its
-   * name there, kept only for files opened while inotify is in use. */
+  /* The directory it was opened through (a reference) and its name there:
+   * readlink of /proc/PID/fd/N, inotify's events in that directory. Set
+   * for a non-directory opened by name (a directory knows its own path;
+   * one is noted here only while inotify is in use). */
   struct inode *notify_dir;
   char *notify_name;
 };

@@ -31,6 +31,12 @@ void proc_current_cred(uint32_t *euid, uint32_t *egid);
 /* Until called again with false, the calling thread's permission checks
  * use its real ids (faccessat without AT_EACCESS). */
 void proc_access_real(bool on);
+/* A reference to the fd table of live process pid (0: the caller's), or
+ * NULL: /proc/PID/fd and fdinfo. */
+struct fd_table *proc_fdt_get(int pid);
+/* A reference to the root (root true) or working directory of live
+ * process pid, or NULL: /proc/PID/root and cwd. */
+struct inode *proc_fs_inode(int pid, bool root);
 /* Is gid one of the current thread's supplementary groups? (May always
  * return false while groups are not supported.) */
 bool proc_in_group(uint32_t gid);

@@ -42,6 +42,9 @@ enum pkind {
   P_SELF,        /* the symlink self */
   P_THREAD_SELF, /* the symlink thread-self */
   P_EXE,         /* /proc/<pid>/exe */
+  P_CWD,         /* /proc/<pid>/cwd */
+  P_ROOTLINK,    /* /proc/<pid>/root */
+  P_FDINFODIR,   /* /proc/<pid>/fdinfo */
   P_FILE,        /* generated text */
 };
 
@@ -60,6 +63,7 @@ struct pnode {
   enum pkind kind;
   int pid; /* the process of a /proc/<pid> node, 0 elsewhere */
   int tid; /* the thread of a task/<tid> node, 0 for the process's */
+  int fd;  /* the descriptor of a fdinfo/<fd> file */
   gen_fn gen;
   put_fn put;
   /* fixed directories: their entries */
@@ -237,6 +241,19 @@ static void gen_mountinfo(struct pnode *n, struct sbuf *b) {
               ro ? "ro" : "rw", m->sb->fs_name, m->sb->fs_name,
               ro ? "ro" : "rw");
   }
+}
+
+/* The mountinfo id of the mount of sb (1: the root's, or when none). */
+static int mount_id_of(const struct superblock *sb) {
+  const struct mount *list[MOUNTINFO_MAX];
+  int count = 0;
+  for (const struct mount *m = vfs_mounts(); m && count < MOUNTINFO_MAX;
+       m = m->next)
+    list[count++] = m;
+  for (int i = count - 1; i >= 0; i--)
+    if (list[i]->sb == sb)
+      return count - i + 1;
+  return 1;
 }
 
 static void gen_cgroup(struct pnode *n, struct sbuf *b) {
@@ -813,8 +830,91 @@ static struct inode *add_dir(struct inode *dir, const char *name, int *err) {
   return *err ? NULL : d;
 }
 
+static void owner_of(int pid, struct inode *i);
+
+/* /proc/<pid>/fdinfo/<fd>: the position, the status flags (with
+ * O_CLOEXEC for a close-on-exec descriptor, in octal), the mount and the
+ * inode, as Linux's first four lines. */
+static void gen_fdinfo(struct pnode *n, struct sbuf *b) {
+  struct fd_table *fdt = proc_fdt_get(n->pid);
+  if (!fdt)
+    return;
+  struct file *f = fdt_lookup(fdt, n->fd);
+  int cloexec = fdt_get_cloexec(fdt, n->fd);
+  fdt_put(fdt);
+  if (!f)
+    return;
+  rt_lock(&f->lock);
+  uint64_t pos = f->pos;
+  rt_unlock(&f->lock);
+  unsigned flags = f->flags | (cloexec > 0 ? LINUX_O_CLOEXEC : 0);
+  sb_printf(b, "pos:\t%llu\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n",
+            (unsigned long long)pos, flags, mount_id_of(f->inode->sb),
+            (unsigned long long)f->inode->ino);
+  file_put(f);
+}
+
+static bool parse_fd_name(const char *name, int *out) {
+  int v = 0;
+  if (!name[0] || (name[0] == '0' && name[1]))
+    return false;
+  for (const char *p = name; *p; p++) {
+    if (*p < '0' || *p > '9' || v > (0x7fffffff - 9) / 10)
+      return false;
+    v = v * 10 + (*p - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static int fdinfo_lookup(struct pnode *d, const char *name,
+                         struct inode **out) {
+  int fd;
+  if (!parse_fd_name(name, &fd))
+    return -LINUX_ENOENT;
+  struct fd_table *fdt = proc_fdt_get(d->pid);
+  struct file *f = fdt ? fdt_lookup(fdt, fd) : NULL;
+  if (fdt)
+    fdt_put(fdt);
+  if (!f)
+    return -LINUX_ENOENT;
+  file_put(f);
+  struct inode *i =
+      new_node(LINUX_S_IFREG | 0444, P_FILE, d->pid, 0, gen_fdinfo);
+  if (!i)
+    return -LINUX_ENOMEM;
+  ((struct pnode *)i->private)->fd = fd;
+  owner_of(d->pid, i);
+  *out = i;
+  return 0;
+}
+
+static int fdinfo_readdir(struct pnode *d, uint64_t *pos, vfs_emit_fn emit,
+                          void *ctx) {
+  struct fd_table *fdt = proc_fdt_get(d->pid);
+  if (!fdt)
+    return 0;
+  uint32_t max = fdt_get_max(fdt);
+  int r = 0;
+  for (uint64_t fd = *pos - 2; fd < max; fd++) {
+    struct file *f = fdt_lookup(fdt, (int)fd);
+    if (!f)
+      continue;
+    uint64_t ino = f->inode->ino;
+    file_put(f);
+    char name[16];
+    int n = rt_snprintf(name, sizeof(name), "%llu", (unsigned long long)fd);
+    r = emit(ctx, name, (size_t)n, ino, LINUX_DT_REG, fd + 3);
+    if (r)
+      break;
+    *pos = fd + 3;
+  }
+  fdt_put(fdt);
+  return r > 0 ? 0 : r;
+}
+
 /* What a /proc/<pid> and a task/<tid> directory hold. */
-enum pid_what { W_FD, W_EXE, W_TASK, W_FILE };
+enum pid_what { W_FD, W_EXE, W_CWD, W_ROOT, W_FDINFO, W_TASK, W_FILE };
 static const struct pid_entry {
   const char *name;
   enum pid_what what;
@@ -824,6 +924,9 @@ static const struct pid_entry {
 } g_pid_entries[] = {
     {"fd", W_FD, LINUX_S_IFDIR | 0500, NULL, NULL},
     {"exe", W_EXE, LINUX_S_IFLNK | 0777, NULL, NULL},
+    {"cwd", W_CWD, LINUX_S_IFLNK | 0777, NULL, NULL},
+    {"root", W_ROOT, LINUX_S_IFLNK | 0777, NULL, NULL},
+    {"fdinfo", W_FDINFO, LINUX_S_IFDIR | 0500, NULL, NULL},
     {"task", W_TASK, LINUX_S_IFDIR | 0555, NULL, NULL},
     {"maps", W_FILE, LINUX_S_IFREG | 0444, gen_maps, NULL},
     {"status", W_FILE, LINUX_S_IFREG | 0444, gen_status, NULL},
@@ -872,14 +975,19 @@ static struct inode *pid_entry_node(struct pnode *dn, int e) {
   struct inode *i;
   if (pe->what == W_FD) {
     i = vfs_inode_alloc(g_sb, pe->mode, &devfs_fd_iops, NULL);
+    if (i) /* the process's own files, not the reader's */
+      i->private = (void *)(uintptr_t)dn->pid;
   } else {
-    enum pkind kind = pe->what == W_EXE    ? P_EXE
-                      : pe->what == W_TASK ? P_TASKDIR
-                                           : P_FILE;
+    enum pkind kind = pe->what == W_EXE      ? P_EXE
+                      : pe->what == W_CWD    ? P_CWD
+                      : pe->what == W_ROOT   ? P_ROOTLINK
+                      : pe->what == W_FDINFO ? P_FDINFODIR
+                      : pe->what == W_TASK   ? P_TASKDIR
+                                             : P_FILE;
     i = new_node(pe->mode, kind, dn->pid, dn->tid, pe->gen);
     if (i)
       ((struct pnode *)i->private)->put = pe->put;
-    if (i && kind == P_EXE)
+    if (i && (kind == P_EXE || kind == P_CWD || kind == P_ROOTLINK))
       i->iops = &procfs_magic_iops;
   }
   if (!i)
@@ -942,6 +1050,8 @@ static int procfs_lookup(struct inode *dir, const char *name,
       return -LINUX_ENOENT;
     *out = pid_dir(d->pid, id);
     return *out ? 0 : -LINUX_ENOMEM;
+  case P_FDINFODIR:
+    return fdinfo_lookup(d, name, out);
   default:
     break;
   }
@@ -1011,6 +1121,8 @@ static int procfs_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
   struct pnode *d = dir->private;
   if (d->kind == P_TASKDIR)
     return emit_ids(d->pid, true, pos, emit, ctx);
+  if (d->kind == P_FDINFODIR)
+    return fdinfo_readdir(d, pos, emit, ctx);
   if (d->kind == P_PID || d->kind == P_TID) {
     for (uint64_t e = *pos - 2; e < NPID_ENTRIES; e++) {
       const struct pid_entry *pe = &g_pid_entries[e];
@@ -1059,6 +1171,15 @@ static long procfs_readlink(struct inode *inode, char *buf, size_t len) {
     else
       rt_snprintf(tmp, sizeof(tmp), "%d/task/%d", proc_current()->pid,
                   task_current()->tid);
+  } else if (n->kind == P_CWD || n->kind == P_ROOTLINK) {
+    struct inode *i = proc_fs_inode(n->pid, n->kind == P_ROOTLINK);
+    if (!i)
+      return -LINUX_ENOENT;
+    long r = vfs_path_of_locked(i, exe, sizeof(exe)); /* under the lock */
+    vfs_inode_put(i);
+    if (r < 0)
+      return r;
+    target = exe;
   } else if (n->kind == P_EXE) {
     struct proc *p = task_find_proc(n->pid);
     if (!p)

@@ -538,6 +538,37 @@ void proc_current_cred(uint32_t *euid, uint32_t *egid) {
   *egid = p ? (real ? p->cred.rgid : p->cred.fsgid) : 0;
 }
 
+struct fd_table *proc_fdt_get(int pid) {
+  struct task *t = task_current();
+  if (pid == 0 || (t && pid == t->proc->pid)) {
+    struct fd_table *fdt = proc_current_fdt();
+    return fdt ? fdt_get(fdt) : NULL;
+  }
+  struct proc *p = task_find_proc(pid);
+  if (!p)
+    return NULL;
+  rt_lock(&p->lock);
+  struct fd_table *fdt = p->pid == pid && p->fdt ? fdt_get(p->fdt) : NULL;
+  rt_unlock(&p->lock);
+  return fdt;
+}
+
+struct inode *proc_fs_inode(int pid, bool root) {
+  struct proc *p = task_find_proc(pid);
+  struct inode *i = NULL;
+  if (!p)
+    return NULL;
+  rt_lock(&p->lock);
+  struct fs_context *fs = p->pid == pid ? p->fs : NULL;
+  if (fs) {
+    rt_lock(&fs->lock);
+    i = vfs_inode_get(root ? fs->root : fs->cwd);
+    rt_unlock(&fs->lock);
+  }
+  rt_unlock(&p->lock);
+  return i;
+}
+
 void proc_access_real(bool on) {
   struct task *t = task_current();
   if (t)

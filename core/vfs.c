@@ -444,6 +444,12 @@ struct walk {
   char last[LINUX_NAME_MAX + 1];
   size_t last_len;
   bool trailing_slash;
+  /* The directory (a reference) and name through which the walk last
+   * reached a non-directory by name, and that inode (no reference): the
+   * name an opened file keeps for /proc/PID/fd/N. */
+  struct inode *leaf_dir;
+  const struct inode *leaf;
+  char leaf_name[LINUX_NAME_MAX + 1];
 };
 
 static void walk_set(struct walk *w, struct inode *inode) {
@@ -471,6 +477,9 @@ static void walk_up(struct walk *w) {
 static void note_parent(struct inode *dir, struct inode *child,
                         const char *name) {
   if (!LINUX_S_ISTYPE(child->mode, LINUX_S_IFDIR) || child == dir)
+    return;
+  /* /proc/PID/fd/N stands for a directory opened elsewhere: not its name. */
+  if (dir->iops && dir->iops->magic_entries)
     return;
   /* A file system root has no parent of its own ("..": the mount point's
    * side). A host that shows it again further down (a bind mount) must
@@ -656,6 +665,13 @@ static int walk_path(struct walk *w, const char *path, bool want_parent,
       if (rc < 0)
         return rc;
     } else {
+      if (!LINUX_S_ISTYPE(child->mode, LINUX_S_IFDIR) &&
+          !(w->cur->iops && w->cur->iops->magic_entries)) {
+        vfs_inode_put(w->leaf_dir);
+        w->leaf_dir = vfs_inode_get(w->cur);
+        w->leaf = child;
+        memcpy(w->leaf_name, name, len + 1);
+      }
       walk_set(w, child);
     }
     if (slash_after && !LINUX_S_ISTYPE(w->cur->mode, LINUX_S_IFDIR))
@@ -700,12 +716,15 @@ static void walk_end(struct walk *w) {
   vfs_inode_put(w->cur);
   vfs_inode_put(w->root);
   vfs_inode_put(w->anchor);
-  w->cur = w->root = w->anchor = NULL;
+  vfs_inode_put(w->leaf_dir);
+  w->cur = w->root = w->anchor = w->leaf_dir = NULL;
 }
 
-/* Resolve a whole path with the lock held. */
+/* Resolve a whole path with the lock held; with dir, also the directory
+ * and name through which a non-directory result was reached (*dir NULL
+ * when there is none: a directory, a magic link's target). */
 static int resolve_locked(struct inode *base, const char *path, unsigned flags,
-                          struct inode **out) {
+                          struct inode **out, struct inode **dir, char *name) {
   struct walk w;
   int rc = walk_start(&w, base, path, flags);
   if (rc < 0)
@@ -717,6 +736,13 @@ static int resolve_locked(struct inode *base, const char *path, unsigned flags,
     rc = -LINUX_ENOTDIR;
     goto out;
   }
+  if (dir && w.leaf_dir && w.leaf == w.cur) {
+    *dir = w.leaf_dir;
+    w.leaf_dir = NULL;
+    rt_strlcpy(name, w.leaf_name, LINUX_NAME_MAX + 1);
+  } else if (dir) {
+    *dir = NULL;
+  }
   *out = w.cur;
   w.cur = NULL;
 out:
@@ -727,7 +753,7 @@ out:
 int vfs_resolve(struct inode *base, const char *path, unsigned flags,
                 struct inode **out) {
   vfs_lock();
-  int rc = resolve_locked(base, path, flags, out);
+  int rc = resolve_locked(base, path, flags, out, NULL, NULL);
   vfs_unlock();
   return rc;
 }
@@ -737,11 +763,17 @@ int vfs_resolve(struct inode *base, const char *path, unsigned flags,
  * ------------------------------------------------------------------- */
 
 long vfs_path_of(struct inode *inode, char *buf, size_t len) {
+  vfs_lock();
+  long rc = vfs_path_of_locked(inode, buf, len);
+  vfs_unlock();
+  return rc;
+}
+
+long vfs_path_of_locked(struct inode *inode, char *buf, size_t len) {
   if (len == 0)
     return -LINUX_ERANGE;
   struct inode *root, *cwd;
   long rc;
-  vfs_lock();
   context_dirs(&root, &cwd);
   vfs_inode_put(cwd);
   /* Build the path backwards at the end of a scratch buffer. */
@@ -802,7 +834,6 @@ long vfs_path_of(struct inode *inode, char *buf, size_t len) {
 out:
   kfree(tmp);
   vfs_inode_put(root);
-  vfs_unlock();
   return rc;
 }
 
@@ -852,7 +883,7 @@ static int mkdir_p_locked(const char *path, uint32_t mode, struct inode **out) {
     buf[end] = 0;
     vfs_inode_put(cur);
     cur = NULL;
-    rc = resolve_locked(NULL, buf, VFS_FOLLOW | VFS_NO_PERM, &cur);
+    rc = resolve_locked(NULL, buf, VFS_FOLLOW | VFS_NO_PERM, &cur, NULL, NULL);
     if (rc == -LINUX_ENOENT) {
       struct inode *dir = NULL;
       char last[LINUX_NAME_MAX + 1];
@@ -1066,7 +1097,13 @@ void vfs_note_parent(struct inode *dir, struct inode *child, const char *name) {
 
 int vfs_resolve_locked(struct inode *base, const char *path, unsigned flags,
                        struct inode **out) {
-  return resolve_locked(base, path, flags, out);
+  return resolve_locked(base, path, flags, out, NULL, NULL);
+}
+
+int vfs_resolve_named_locked(struct inode *base, const char *path,
+                             unsigned flags, struct inode **out,
+                             struct inode **dir, char *name) {
+  return resolve_locked(base, path, flags, out, dir, name);
 }
 
 /* ".." of an open directory for getdents: its parent's ino. */

@@ -376,6 +376,8 @@ int vfs_permission(struct inode *inode, int mask);
  * Returns the length without the NUL, -ERANGE if it does not fit, -ENOENT
  * for a removed directory. */
 long vfs_path_of(struct inode *inode, char *buf, size_t len);
+/* The same with the VFS lock held (an inode op's readlink). */
+long vfs_path_of_locked(struct inode *inode, char *buf, size_t len);
 
 /* ---------------------------------------------------------------------
  * File systems the core provides (constructors; lock-free)

@@ -64,6 +64,12 @@ uint32_t vfs_umask(void);
 /* Resolution pieces for core/vfs_ops.c (vfs lock held). */
 int vfs_resolve_locked(struct inode *base, const char *path, unsigned flags,
                        struct inode **out);
+/* The same, and for a non-directory reached by name, that directory (a
+ * reference in *dir, NULL otherwise) and the name (a LINUX_NAME_MAX+1
+ * buffer). */
+int vfs_resolve_named_locked(struct inode *base, const char *path,
+                             unsigned flags, struct inode **out,
+                             struct inode **dir, char *name);
 /* Resolve all but the last component: *dir (a reference) and last (a
  * LINUX_NAME_MAX+1 buffer; "" when the path has no last component, as
  * "/"), and whether a slash followed it. */

@@ -144,7 +144,7 @@ static void note_open_dir(struct inode *base, const char *path,
 /* Find or create the last component for O_CREAT; *out gets a reference. */
 static int open_create(struct inode *base, const char *path, unsigned flags,
                        uint32_t mode, unsigned resolve, struct inode **out,
-                       bool *created) {
+                       bool *created, struct inode **named_dir, char *named) {
   struct inode *dir = NULL, *child = NULL;
   char last[LINUX_NAME_MAX + 1];
   bool trailing;
@@ -200,10 +200,30 @@ static int open_create(struct inode *base, const char *path, unsigned flags,
   }
   *out = child;
   child = NULL;
+  if (!is_dir(*out)) {
+    *named_dir = dir;
+    dir = NULL;
+    rt_strlcpy(named, last, LINUX_NAME_MAX + 1);
+  }
 out:
   vfs_inode_put(child);
   vfs_inode_put(dir);
   return rc;
+}
+
+/* An opened file keeps the directory and name it was opened through
+ * (takes the reference in dir): readlink of /proc/PID/fd/N says it, and
+ * the directory's inotify watches see the file's events. */
+static void name_file(struct file *f, struct inode *dir, const char *name) {
+  if (!dir)
+    return;
+  char *copy = rt_strdup(name);
+  if (!copy) {
+    vfs_inode_put(dir); /* readlink degrades to EINVAL */
+    return;
+  }
+  f->notify_dir = dir;
+  f->notify_name = copy;
 }
 
 /* O_TMPFILE: a regular file with no name in the directory at path. Any
@@ -272,9 +292,10 @@ int vfs_open(struct inode *base, const char *path, unsigned flags,
 int vfs_open2(struct inode *base, const char *path, unsigned flags,
               uint32_t mode, unsigned resolve, struct file **out) {
   unsigned acc = flags & LINUX_O_ACCMODE;
-  struct inode *inode = NULL;
+  struct inode *inode = NULL, *named_dir = NULL;
   const struct file_ops *ops = NULL;
   bool created = false, truncated = false;
+  char named[LINUX_NAME_MAX + 1];
   int rc;
   /* The flag checks Linux makes before it looks at the path. */
   if ((flags & LINUX_O_TMPFILE) == LINUX_O_TMPFILE) {
@@ -295,12 +316,14 @@ int vfs_open2(struct inode *base, const char *path, unsigned flags,
   }
   vfs_lock();
   if (flags & LINUX_O_CREAT) {
-    rc = open_create(base, path, flags, mode, resolve, &inode, &created);
+    rc = open_create(base, path, flags, mode, resolve, &inode, &created,
+                     &named_dir, named);
   } else {
     unsigned rflags = resolve | ((flags & LINUX_O_NOFOLLOW) ? 0 : VFS_FOLLOW);
     if (flags & LINUX_O_DIRECTORY)
       rflags |= VFS_DIRECTORY;
-    rc = vfs_resolve_locked(base, path, rflags, &inode);
+    rc =
+        vfs_resolve_named_locked(base, path, rflags, &inode, &named_dir, named);
   }
   if (rc < 0)
     goto out;
@@ -369,15 +392,24 @@ open_it:
     vfs_unlock();
     rc = file_open_inode(inode, flags, ops, out);
     vfs_inode_put(inode);
-    if (rc == 0)
+    if (rc == 0) {
+      name_file(*out, named_dir, named);
       inotify_file_event(*out, IN_OPEN);
+    } else {
+      vfs_inode_put(named_dir);
+    }
     return rc;
   }
   rc = file_open_inode(inode, flags, ops, out);
-  if (rc == 0)
-    note_open_dir(base, path, resolve, *out);
+  if (rc == 0) {
+    name_file(*out, named_dir, named);
+    named_dir = NULL;
+    if (!(*out)->notify_dir)
+      note_open_dir(base, path, resolve, *out);
+  }
 out:
   vfs_unlock();
+  vfs_inode_put(named_dir);
   vfs_inode_put(inode);
   if (rc == 0) {
     if (truncated)
@@ -739,13 +771,11 @@ long vfs_readlink_at(struct inode *base, const char *path, char *buf,
     bool slash;
     if (vfs_walk_parent(base, path, 0, &dir, last, &slash) == 0) {
       if (dir->iops == &devfs_fd_iops && !slash) {
-        char tmp[64];
-        long n = devfs_fd_readlink(last, tmp, sizeof(tmp));
-        if (n >= 0) {
-          n = MIN(n, (long)sizeof(tmp));
+        /* The link's text is at most a path: a caller's shorter buffer
+         * gets its start, as readlink(2) does. */
+        long n = devfs_fd_readlink(dir, last, buf, len);
+        if (n >= 0)
           rc = MIN(n, (long)len);
-          memcpy(buf, tmp, (size_t)rc);
-        }
         vfs_inode_put(dir);
         if (n >= 0)
           goto out;

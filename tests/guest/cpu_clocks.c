@@ -78,11 +78,14 @@ static void *thread_main(void *arg) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  struct rusage ru;
+  struct rusage ru, before;
+  /* What the burning adds (the start's own system time varies, with
+   * moat's start more on a loaded machine). */
+  getrusage(RUSAGE_SELF, &before);
   burn(CLOCK_PROCESS_CPUTIME_ID, 0.3);
   R("getrusage self", getrusage(RUSAGE_SELF, &ru));
-  FACT("user time >= 0.25 s after burning 0.3 s in user code",
-       tv(ru.ru_utime) >= 0.25);
+  FACT("user time grows >= 0.2 s while burning 0.3 s in user code",
+       tv(ru.ru_utime) - tv(before.ru_utime) >= 0.2);
   double total = tv(ru.ru_utime) + tv(ru.ru_stime);
   double clock = clock_s(CLOCK_PROCESS_CPUTIME_ID);
   FACT("user + system within 20 ms of the CPU clock",
@@ -97,7 +100,7 @@ int main(void) {
   FACT("times returns a clock", now != (clock_t)-1);
   long hz = sysconf(_SC_CLK_TCK);
   double tu = (double)t.tms_utime / hz, tsys = (double)t.tms_stime / hz;
-  FACT("times utime >= 0.25 s", tu >= 0.25);
+  FACT("times utime >= 0.2 s", tu >= 0.2);
   FACT("times stime >= 0.04 s", tsys >= 0.04);
 
   /* /proc/self/stat fields 14 and 15 (utime, stime) in ticks. */
@@ -113,7 +116,7 @@ int main(void) {
       sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
              &st);
   }
-  FACT("/proc/self/stat utime >= 0.25 s", (double)ut / hz >= 0.25);
+  FACT("/proc/self/stat utime >= 0.2 s", (double)ut / hz >= 0.2);
   FACT("/proc/self/stat stime >= 0.04 s", (double)st / hz >= 0.04);
 
   /* The process's CPU clock by id, and errors for what does not exist. */
@@ -127,7 +130,7 @@ int main(void) {
   /* the CPUCLOCK_VIRT (user time) flavour of the same clock */
   clockid_t virt = (clockid_t)((~(unsigned)getpid() << 3) | 1);
   double v = clock_s(virt);
-  FACT("its user-time clock reads >= 0.25 s", v >= 0.25);
+  FACT("its user-time clock reads >= 0.2 s", v >= 0.2);
   FACT("and no more than the whole", v <= clock_s(cid) + 0.001);
   printf("clock_getcpuclockid(no such pid): %s\n",
          errname(clock_getcpuclockid(999999, &cid)));
@@ -144,7 +147,14 @@ int main(void) {
   if (c == 0) {
     char b;
     close(pfd[1]);
-    burn(CLOCK_PROCESS_CPUTIME_ID, 0.1);
+    /* 0.1 s of user time (its CPU clock also counts the system time
+     * of the fork's first writes, more of it on a loaded machine) */
+    struct rusage mine;
+    time_t give_up = time(NULL) + 20;
+    do
+      burn(CLOCK_PROCESS_CPUTIME_ID, 0.01);
+    while (getrusage(RUSAGE_SELF, &mine) == 0 && tv(mine.ru_utime) < 0.1 &&
+           time(NULL) < give_up);
     read(pfd[0], &b, 1);
     _exit(0);
   }
