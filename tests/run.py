@@ -3684,6 +3684,10 @@ def python_mp_manager(ctx):
     _program_vs_native(ctx, "mp_manager.py")
 
 
+def python_mp_shared(ctx):
+    _program_vs_native(ctx, "mp_shared.py")
+
+
 def busybox_nc(ctx):
     _program_vs_native(ctx, "nc_pair.sh", shell=True, need_busybox=True)
 
@@ -3792,6 +3796,7 @@ def register_all(ctx):
     register("programs/python-asyncio-tcp-echo", python_inet_echo)
     register("programs/python-http-server", python_http_server)
     register("programs/python-mp-manager", python_mp_manager)
+    register("programs/python-mp-shared", python_mp_shared)
     register("programs/busybox-nc", busybox_nc)
     register("programs/sqlite-wal-two-processes", sqlite_wal)
     register("programs/python-many", python_many)
