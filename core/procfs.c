@@ -602,18 +602,22 @@ static void gen_stat(struct pnode *n, struct sbuf *b) {
   uint32_t tty_nr;
   int tpgid;
   pty_ctty_of(p, &tty_nr, &tpgid);
+  /* priority: 20 + nice, or -1 - the real-time priority (as Linux). */
+  struct moat_sched sc = {0};
+  moat_sched_get(s.tid, &sc);
+  int prio = sc.prio ? -1 - sc.prio : 20 + sc.nice;
   sb_printf(b,
-            "%d (%s) %c %d %d %d %u %d 4194304 0 0 0 0 %llu %llu %llu %llu 20 "
-            "0 %d 0 "
-            "%llu %llu %llu %llu 0 0 0 0 0 %llu %llu %llu %llu 0 0 0 %d 0 0 "
-            "0 0 0 0 0 0 0 0 0 0 0 0\n",
+            "%d (%s) %c %d %d %d %u %d 4194304 0 0 0 0 %llu %llu %llu %llu %d "
+            "%d %d 0 "
+            "%llu %llu %llu %llu 0 0 0 0 0 %llu %llu %llu %llu 0 0 0 %d 0 %d "
+            "%d 0 0 0 0 0 0 0 0 0 0 0\n",
             s.tid, s.comm, s.state, s.ppid, s.pgid, s.sid, tty_nr, tpgid,
-            ticks(cpu - sys), ticks(sys), ticks(ccpu - csys), ticks(csys),
-            s.nthreads, start, (unsigned long long)s.vm_total,
+            ticks(cpu - sys), ticks(sys), ticks(ccpu - csys), ticks(csys), prio,
+            sc.nice, s.nthreads, start, (unsigned long long)s.vm_total,
             (unsigned long long)(s.vm_rss >> 12), rsslim,
             (unsigned long long)(s.shared | s.pending) & 0x7fffffffffffffffull,
             (unsigned long long)s.blocked, (unsigned long long)s.ignored,
-            (unsigned long long)s.caught, exit_signal);
+            (unsigned long long)s.caught, exit_signal, sc.prio, sc.policy);
 }
 
 static void gen_statm(struct pnode *n, struct sbuf *b) {

@@ -735,6 +735,128 @@ int moat_capget(int pid, struct moat_caps *out) {
   return 0;
 }
 
+/* ---- scheduling attributes (sched(7)) ----
+ * Kept per thread under its process's lock and found through the task
+ * table (table lock, then the process's: the documented order). */
+
+#define SCHED_OTHER_ 0
+#define SCHED_FIFO_ 1
+#define SCHED_RR_ 2
+#define SCHED_BATCH_ 3
+#define SCHED_IDLE_ 5
+
+static bool sched_rt(int policy) {
+  return policy == SCHED_FIFO_ || policy == SCHED_RR_;
+}
+
+/* Thread tid (0: the caller) with the table and its process locked;
+ * NULL (nothing locked) when there is none. */
+static struct task *sched_lock(int tid) {
+  struct task_table *tt = g_task_table;
+  struct task *self = task_current();
+  if (!tt || !self)
+    return NULL;
+  if (!tid)
+    tid = self->tid;
+  rt_lock(&tt->lock);
+  for (uint32_t i = 0; i < tt->max_tasks; i++) {
+    struct task *t = tt->tasks[i];
+    if (t && t->tid == tid && t->proc->state == PROC_RUNNING) {
+      rt_lock(&t->proc->lock);
+      return t;
+    }
+  }
+  rt_unlock(&tt->lock);
+  return NULL;
+}
+
+static void sched_unlock(struct task *t) {
+  rt_unlock(&t->proc->lock);
+  rt_unlock(&g_task_table->lock);
+}
+
+int moat_sched_get(int tid, struct moat_sched *out) {
+  struct task *t = sched_lock(tid);
+  if (!t)
+    return -LINUX_ESRCH;
+  out->policy = t->sched_policy;
+  out->prio = t->sched_prio;
+  out->nice = t->nice;
+  out->reset_on_fork = t->sched_reset;
+  sched_unlock(t);
+  return 0;
+}
+
+int moat_sched_set(int tid, const struct moat_sched *in, unsigned what) {
+  bool nice_cap = moat_capable(LINUX_CAP_SYS_NICE);
+  uint32_t euid = proc_current()->cred.euid;
+  struct task *t = sched_lock(tid);
+  if (!t)
+    return -LINUX_ESRCH;
+  int err = 0;
+  int policy = what & MOAT_SCHED_SET_POLICY ? in->policy : t->sched_policy;
+  /* Another user's thread: CAP_SYS_NICE (Linux's check_same_owner). */
+  const struct task_cred *c = &t->proc->cred;
+  if (t->proc != proc_current() && euid != c->euid && euid != c->ruid &&
+      !nice_cap) {
+    err = -LINUX_EPERM;
+    goto out;
+  }
+  if (what & (MOAT_SCHED_SET_POLICY | MOAT_SCHED_SET_PRIO)) {
+    if (policy != SCHED_OTHER_ && policy != SCHED_BATCH_ &&
+        policy != SCHED_IDLE_ && !sched_rt(policy)) {
+      err = -LINUX_EINVAL;
+      goto out;
+    }
+    if (sched_rt(policy) ? in->prio < 1 || in->prio > 99 : in->prio != 0) {
+      err = -LINUX_EINVAL;
+      goto out;
+    }
+    /* Real-time scheduling needs the capability (RLIMIT_RTPRIO is 0). */
+    if (sched_rt(policy) && !nice_cap) {
+      err = -LINUX_EPERM;
+      goto out;
+    }
+    if ((what & MOAT_SCHED_SET_POLICY) && t->sched_reset &&
+        !in->reset_on_fork && !nice_cap) {
+      err = -LINUX_EPERM;
+      goto out;
+    }
+    t->sched_policy = (uint8_t)policy;
+    t->sched_prio = (uint8_t)in->prio;
+    if (what & MOAT_SCHED_SET_POLICY)
+      t->sched_reset = in->reset_on_fork;
+  }
+  if (what & MOAT_SCHED_SET_NICE) {
+    int nice = MAX(-20, MIN(19, in->nice));
+    if (nice < t->nice && !nice_cap) {
+      err = -LINUX_EACCES;
+      goto out;
+    }
+    t->nice = (int8_t)nice;
+  }
+out:
+  sched_unlock(t);
+  return err;
+}
+
+/* A new thread or process takes its creator's attributes, less what
+ * SCHED_RESET_ON_FORK takes back (creator's process locked). */
+static void sched_inherit(struct task *t, const struct task *from) {
+  t->nice = from->nice;
+  t->sched_policy = from->sched_policy;
+  t->sched_prio = from->sched_prio;
+  t->sched_reset = false;
+  if (from->sched_reset) {
+    if (sched_rt(from->sched_policy)) {
+      t->sched_policy = SCHED_OTHER_;
+      t->sched_prio = 0;
+    }
+    if (t->nice < 0)
+      t->nice = 0;
+  }
+}
+
 static bool subset(uint64_t a, uint64_t b) {
   return (a & ~b) == 0;
 }
@@ -1318,6 +1440,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   t->sigblocked = self->sigblocked;
   t->altstack = self->altstack;
   t->robust_head = 0;
+  sched_inherit(t, self);
   rt_unlock(&parent->lock);
   p->start_ns = rt_now_ns();
   p->threads = t;
@@ -1488,6 +1611,7 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   t->sigblocked = self->sigblocked;
   memcpy(t->comm, self->comm, sizeof(t->comm));
   t->altstack.ss_flags = LINUX_SS_DISABLE;
+  sched_inherit(t, self);
   if (flags & CLONE_CHILD_CLEARTID)
     t->clear_child_tid = ctid;
   t->next_in_proc = p->threads;

@@ -68,6 +68,7 @@ static int read_clock(int clock, int64_t *ns) {
   switch (clock) {
   case LINUX_CLOCK_REALTIME:
   case LINUX_CLOCK_REALTIME_COARSE:
+  case LINUX_CLOCK_TAI: /* the host's TAI offset is not known: 0 */
     *ns = rt_realtime_ns();
     return 0;
   case LINUX_CLOCK_MONOTONIC:
@@ -124,6 +125,7 @@ int moat_clock_getres(int clock, struct linux_timespec *ts) {
   case LINUX_CLOCK_MONOTONIC:
   case LINUX_CLOCK_MONOTONIC_RAW:
   case LINUX_CLOCK_BOOTTIME:
+  case LINUX_CLOCK_TAI:
   case LINUX_CLOCK_PROCESS_CPUTIME_ID:
   case LINUX_CLOCK_THREAD_CPUTIME_ID:
     res = 1;
@@ -144,25 +146,56 @@ int moat_clock_getres(int clock, struct linux_timespec *ts) {
   return 0;
 }
 
-int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
-                         struct linux_timespec *rem) {
+/* Which clocks sleep, as Linux's clock_nanosleep: a clock without a
+ * sleep is EOPNOTSUPP (the thread CPU clock by its constant, the raw and
+ * coarse ones, the alarm clocks: no wake-up alarms here), one that does
+ * not exist EINVAL, as is the caller's own thread's CPU clock by its
+ * encoded id. *cpu: a CPU clock. */
+static int sleep_clock(int clock, bool *cpu) {
   switch (clock) {
   case LINUX_CLOCK_REALTIME:
   case LINUX_CLOCK_MONOTONIC:
   case LINUX_CLOCK_BOOTTIME:
-    break;
-  case LINUX_CLOCK_THREAD_CPUTIME_ID:
-    return -LINUX_EINVAL;
+  case LINUX_CLOCK_TAI:
+    return 0;
   case LINUX_CLOCK_PROCESS_CPUTIME_ID:
-    /* Sleeping until a CPU clock advances: not supported. */
-    return -LINUX_EOPNOTSUPP;
+    *cpu = true;
+    return 0;
+  case LINUX_CLOCK_THREAD_CPUTIME_ID:
   case LINUX_CLOCK_MONOTONIC_RAW:
   case LINUX_CLOCK_REALTIME_COARSE:
   case LINUX_CLOCK_MONOTONIC_COARSE:
+  case LINUX_CLOCK_REALTIME_ALARM:
+  case LINUX_CLOCK_BOOTTIME_ALARM:
     return -LINUX_EOPNOTSUPP;
-  default:
-    return -LINUX_EINVAL;
+  default: {
+    if (clock >= 0 || CPUCLOCK_WHICH(clock) == 3)
+      return -LINUX_EINVAL;
+    struct task *self = task_current();
+    if (CPUCLOCK_PERTHREAD(clock) &&
+        (CPUCLOCK_ID(clock) == 0 || (self && CPUCLOCK_ID(clock) == self->tid)))
+      return -LINUX_EINVAL;
+    int64_t ignored; /* a process (or another thread) that exists */
+    int err = read_cpu_clock(clock, &ignored);
+    if (err)
+      return err;
+    *cpu = true;
+    return 0;
   }
+  }
+}
+
+int moat_clock_sleep_check(int clock) {
+  bool cpu = false;
+  return sleep_clock(clock, &cpu);
+}
+
+int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
+                         struct linux_timespec *rem) {
+  bool cpu = false;
+  int err = sleep_clock(clock, &cpu);
+  if (err)
+    return err;
   if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= NSEC_PER_SEC)
     return -LINUX_EINVAL;
   bool absolute = flags & LINUX_TIMER_ABSTIME;
@@ -172,7 +205,7 @@ int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
                        ? INT64_MAX / 2
                        : req->tv_sec * NSEC_PER_SEC + req->tv_nsec;
   int64_t now;
-  int err = read_clock(clock, &now);
+  err = read_clock(clock, &now);
   if (err)
     return err;
   int64_t deadline;
@@ -191,7 +224,12 @@ int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
         ns_to_ts(deadline - now, rem);
       return -LINUX_EINTR;
     }
-    task_sleep_wait(&t->wake_word, seen, deadline - now, true);
+    /* A CPU clock may run faster than the wall clock (threads on
+     * several CPUs): look again well before the time could be up. */
+    int64_t wait = deadline - now;
+    if (cpu)
+      wait = wait / 4 > 1000000 ? wait / 4 : 1000000;
+    task_sleep_wait(&t->wake_word, seen, wait, true);
     err = read_clock(clock, &now);
     if (err)
       return err;

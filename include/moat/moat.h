@@ -437,6 +437,26 @@ struct moat_caps {
 bool moat_capable(int cap);
 /* The sets of process pid (0: the caller); -ESRCH. */
 int moat_capget(int pid, struct moat_caps *out);
+
+/* Scheduling attributes of a thread (sched(7)): the library OS keeps and
+ * reports them with Linux's rules (permissions, ranges, inheritance,
+ * SCHED_RESET_ON_FORK); the host runs every thread as it is. */
+struct moat_sched {
+  int policy; /* 0 OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE */
+  int prio;   /* 1..99 for FIFO and RR, else 0 */
+  int nice;   /* -20..19 */
+  bool reset_on_fork;
+};
+#define MOAT_SCHED_SET_POLICY 1 /* policy, prio and reset_on_fork */
+#define MOAT_SCHED_SET_PRIO 2   /* prio only, for the current policy */
+#define MOAT_SCHED_SET_NICE 4   /* nice */
+/* Thread tid (0: the caller) of any process of the sandbox; -ESRCH. */
+int moat_sched_get(int tid, struct moat_sched *out);
+/* -ESRCH; -EINVAL for a bad policy or priority; -EPERM for another
+ * user's thread without CAP_SYS_NICE, a real-time policy without it or
+ * clearing reset_on_fork without it; -EACCES for a lower nice without
+ * it. */
+int moat_sched_set(int tid, const struct moat_sched *in, unsigned what);
 /* Set the caller's sets: -EPERM unless permitted only shrinks, effective
  * stays within the new permitted set and inheritable within the old
  * inheritable and permitted sets (any, with CAP_SETPCAP) and within the
@@ -689,6 +709,9 @@ int moat_clock_getres(int clock, struct linux_timespec *ts);
  * arrives (rem then holds what was left). */
 int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
                          struct linux_timespec *rem);
+/* 0 when clock_nanosleep can sleep on clock; -EOPNOTSUPP for a clock
+ * without a sleep, -EINVAL for one that does not exist. */
+int moat_clock_sleep_check(int clock);
 long moat_getrandom(void *buf, size_t len, unsigned flags);
 
 /* ---------------------------------------------------------------------

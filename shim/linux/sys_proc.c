@@ -263,10 +263,6 @@ long sys_wait4(SYSARGS) {
     return -LINUX_EINVAL;
   if (pid == INT32_MIN)
     return -LINUX_ESRCH;
-  if (a1 && !user_buf_ok(a1, 4, LINUX_PROT_WRITE))
-    return -LINUX_EFAULT;
-  if (a3 && !user_buf_ok(a3, sizeof(struct shim_rusage), LINUX_PROT_WRITE))
-    return -LINUX_EFAULT;
   int idtype = MOAT_P_ALL, id = 0;
   if (pid > 0) {
     idtype = MOAT_P_PID;
@@ -283,14 +279,15 @@ long sys_wait4(SYSARGS) {
     return -LINUX_ERESTARTSYS;
   if (r <= 0)
     return r;
-  if (a1) {
-    int32_t st = info.status;
-    user_write(a1, &st, 4);
-  }
+  /* As Linux: the child is reaped first, a bad pointer is EFAULT after. */
+  int32_t st = info.status;
+  if (a1 && user_write(a1, &st, 4) < 0)
+    return -LINUX_EFAULT;
   if (a3) {
     struct shim_rusage ru;
     fill_rusage(&ru, &info);
-    user_write(a3, &ru, sizeof(ru));
+    if (user_write(a3, &ru, sizeof(ru)) < 0)
+      return -LINUX_EFAULT;
   }
   return r;
 }
@@ -307,8 +304,6 @@ long sys_waitid(SYSARGS) {
     return -LINUX_EINVAL;
   if (!(options & (WUNTRACED | WEXITED | WCONTINUED)))
     return -LINUX_EINVAL;
-  if (a2 && !user_buf_ok(a2, sizeof(struct linux_siginfo), LINUX_PROT_WRITE))
-    return -LINUX_EFAULT;
   if (idtype == MOAT_P_PGID && id == 0)
     id = moat_getpgid(0);
   if (idtype == 3) { /* P_PIDFD: its process, which must be a child */
@@ -339,7 +334,9 @@ long sys_waitid(SYSARGS) {
       si.u.kill.uid = info.uid;
       si.u.kill.status = info.value;
     }
-    user_write(a2, &si, sizeof(si));
+    /* As Linux: after the wait (a reaped child stays reaped). */
+    if (user_write(a2, &si, sizeof(si)) < 0)
+      return -LINUX_EFAULT;
   }
   if (a4) {
     struct shim_rusage ru;

@@ -7,7 +7,6 @@
 #include "shim.h"
 
 static bool g_dumpable = true;
-static int g_nice;
 
 /* The highest valid user-space address + 1 on x86-64 with 4-level paging:
  * a thread pointer beyond it is refused as Linux does. */
@@ -372,26 +371,36 @@ long sys_getcpu(SYSARGS) {
 
 #define SHIM_PRIO_PROCESS 0
 
-long sys_getpriority(SYSARGS) {
-  if ((int)a0 < 0 || (int)a0 > 2)
+/* Nice values are kept per thread by the core (moat_sched_*), as Linux
+ * keeps them: PRIO_PROCESS names any thread id of the sandbox. For
+ * PRIO_PGRP and PRIO_USER only the caller's own thread counts (who 0,
+ * or the caller's group or user). */
+static long prio_target(int which, int who) {
+  if (which < 0 || which > 2 || who < 0)
     return -LINUX_EINVAL;
-  if ((int)a1 && (int)a1 != moat_getpid())
-    return -LINUX_ESRCH;
+  if (which == SHIM_PRIO_PROCESS || who == 0)
+    return who;
+  if (which == 1 ? who == moat_getpgid(0) : (uint32_t)who == moat_geteuid())
+    return 0;
+  return -LINUX_ESRCH;
+}
+
+long sys_getpriority(SYSARGS) {
+  long tid = prio_target((int)a0, (int)a1);
+  if (tid < 0)
+    return tid;
+  struct moat_sched sc;
+  int err = moat_sched_get((int)tid, &sc);
   /* The raw syscall returns 20 - nice so that it is never negative. */
-  return 20 - g_nice;
+  return err < 0 ? err : 20 - sc.nice;
 }
 
 long sys_setpriority(SYSARGS) {
-  int nice = (int)a2;
-  if ((int)a0 < 0 || (int)a0 > 2)
-    return -LINUX_EINVAL;
-  if ((int)a1 && (int)a1 != moat_getpid())
-    return -LINUX_ESRCH;
-  nice = MAX(-20, MIN(19, nice));
-  if (nice < g_nice && !moat_capable(LINUX_CAP_SYS_NICE))
-    return -LINUX_EACCES;
-  g_nice = nice;
-  return 0;
+  long tid = prio_target((int)a0, (int)a1);
+  if (tid < 0)
+    return tid;
+  struct moat_sched sc = {.nice = MAX(-20, MIN(19, (int)a2))};
+  return moat_sched_set((int)tid, &sc, MOAT_SCHED_SET_NICE);
 }
 
 #define SHIM_PER_QUERY 0xffffffffu
@@ -607,35 +616,40 @@ long sys_sched_rr_get_interval(SYSARGS) {
   return user_write(a1, &ts, sizeof(ts)) < 0 ? -LINUX_EFAULT : 0;
 }
 
-/* ---- scheduler queries: everything runs as SCHED_OTHER ------------------ */
+/* ---- scheduling policies (sched(7)) ------------------------------------
+ * The core keeps each thread's policy, priority and nice value with
+ * Linux's rules; the host runs every thread as it is (docs/syscalls.md). */
 
 #define SHIM_SCHED_OTHER 0
 #define SHIM_SCHED_FIFO 1
 #define SHIM_SCHED_RR 2
 #define SHIM_SCHED_BATCH 3
 #define SHIM_SCHED_IDLE 5
+#define SHIM_SCHED_DEADLINE 6
+#define SHIM_SCHED_RESET_ON_FORK 0x40000000
 
-static long self_or_esrch(int pid) {
+static long sched_of(int pid, struct moat_sched *sc) {
   if (pid < 0)
     return -LINUX_EINVAL;
-  if (pid && pid != moat_getpid())
-    return -LINUX_ESRCH;
-  return 0;
+  return moat_sched_get(pid, sc);
 }
 
 long sys_sched_getscheduler(SYSARGS) {
-  long err = self_or_esrch((int)a0);
-  return err < 0 ? err : SHIM_SCHED_OTHER;
+  struct moat_sched sc;
+  long err = sched_of((int)a0, &sc);
+  if (err < 0)
+    return err;
+  return sc.policy | (sc.reset_on_fork ? SHIM_SCHED_RESET_ON_FORK : 0);
 }
 
 long sys_sched_getparam(SYSARGS) {
-  int32_t prio = 0;
-  long err;
+  struct moat_sched sc;
   if (!a1)
     return -LINUX_EINVAL;
-  err = self_or_esrch((int)a0);
+  long err = sched_of((int)a0, &sc);
   if (err < 0)
     return err;
+  int32_t prio = sc.prio;
   return user_write(a1, &prio, sizeof(prio)) < 0 ? -LINUX_EFAULT : 0;
 }
 
@@ -647,6 +661,7 @@ static long priority_bound(int policy, bool max) {
   case SHIM_SCHED_OTHER:
   case SHIM_SCHED_BATCH:
   case SHIM_SCHED_IDLE:
+  case SHIM_SCHED_DEADLINE:
     return 0;
   default:
     return -LINUX_EINVAL;
@@ -661,29 +676,127 @@ long sys_sched_get_priority_min(SYSARGS) {
   return priority_bound((int)a0, false);
 }
 
+/* SCHED_DEADLINE asks for admission control of the host's CPUs, which
+ * the sandbox does not have: refused as for a thread without
+ * CAP_SYS_NICE. */
+static long set_policy(int pid, int policy, int prio, bool reset) {
+  struct moat_sched sc = {
+      .policy = policy, .prio = prio, .reset_on_fork = reset};
+  if (policy == SHIM_SCHED_DEADLINE)
+    return priority_bound(policy, false) < 0 ? -LINUX_EINVAL : -LINUX_EPERM;
+  return moat_sched_set(pid, &sc, MOAT_SCHED_SET_POLICY);
+}
+
 long sys_sched_setscheduler(SYSARGS) {
+  int policy = (int)a1;
+  bool reset = policy & SHIM_SCHED_RESET_ON_FORK;
   int32_t prio;
-  long err = self_or_esrch((int)a0);
-  if (err < 0)
-    return err;
+  if (!a2 || (int)a0 < 0)
+    return -LINUX_EINVAL;
+  policy &= ~SHIM_SCHED_RESET_ON_FORK;
+  if (priority_bound(policy, false) < 0)
+    return -LINUX_EINVAL;
   if (user_read(&prio, a2, sizeof(prio)) < 0)
     return -LINUX_EFAULT;
-  if ((int)a1 == SHIM_SCHED_OTHER || (int)a1 == SHIM_SCHED_BATCH ||
-      (int)a1 == SHIM_SCHED_IDLE)
-    return prio == 0 ? 0 : -LINUX_EINVAL;
-  if ((int)a1 == SHIM_SCHED_FIFO || (int)a1 == SHIM_SCHED_RR)
-    return -LINUX_EPERM;
-  return -LINUX_EINVAL;
+  return set_policy((int)a0, policy, prio, reset);
 }
 
 long sys_sched_setparam(SYSARGS) {
   int32_t prio;
-  long err = self_or_esrch((int)a0);
-  if (err < 0)
-    return err;
+  struct moat_sched sc;
+  if (!a1 || (int)a0 < 0)
+    return -LINUX_EINVAL;
   if (user_read(&prio, a1, sizeof(prio)) < 0)
     return -LINUX_EFAULT;
-  return prio == 0 ? 0 : -LINUX_EINVAL;
+  sc.prio = prio;
+  return moat_sched_set((int)a0, &sc, MOAT_SCHED_SET_PRIO);
+}
+
+/* struct sched_attr: SCHED_ATTR_SIZE_VER0 48 bytes, VER1 56 (the
+ * utilization clamps). */
+struct shim_sched_attr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+  uint32_t util_min, util_max;
+};
+#define SHIM_SCHED_ATTR_VER0 48
+#define SHIM_SCHED_FLAG_RESET_ON_FORK 0x01
+#define SHIM_SCHED_FLAG_KEEP_POLICY 0x08
+#define SHIM_SCHED_FLAG_KEEP_PARAMS 0x10
+#define SHIM_SCHED_FLAG_ALL 0x7f
+
+long sys_sched_getattr(SYSARGS) {
+  struct moat_sched sc;
+  uint32_t usize = (uint32_t)a2;
+  if (!a1 || (int)a0 < 0 || a3 || usize < SHIM_SCHED_ATTR_VER0 || usize > 4096)
+    return -LINUX_EINVAL;
+  long err = moat_sched_get((int)a0, &sc);
+  if (err < 0)
+    return err;
+  struct shim_sched_attr at = {0};
+  at.size = MIN(usize, (uint32_t)sizeof(at));
+  at.policy = (uint32_t)sc.policy;
+  at.flags = sc.reset_on_fork ? SHIM_SCHED_FLAG_RESET_ON_FORK : 0;
+  at.nice = sc.nice;
+  at.priority = (uint32_t)sc.prio;
+  at.util_max = 1024; /* SCHED_CAPACITY_SCALE: no clamp */
+  return user_write(a1, &at, at.size) < 0 ? -LINUX_EFAULT : 0;
+}
+
+long sys_sched_setattr(SYSARGS) {
+  struct shim_sched_attr at = {0};
+  uint32_t usize;
+  if (!a1 || (int)a0 < 0 || a2)
+    return -LINUX_EINVAL;
+  if (user_read(&usize, a1, sizeof(usize)) < 0)
+    return -LINUX_EFAULT;
+  if (usize == 0)
+    usize = SHIM_SCHED_ATTR_VER0;
+  if (usize < SHIM_SCHED_ATTR_VER0 || usize > 4096) {
+    uint32_t want = sizeof(at); /* Linux writes back the size it knows */
+    user_write(a1, &want, sizeof(want));
+    return -LINUX_E2BIG;
+  }
+  if (user_read(&at, a1, MIN(usize, (uint32_t)sizeof(at))) < 0)
+    return -LINUX_EFAULT;
+  for (uint32_t off = sizeof(at); off < usize; off++) {
+    uint8_t b;
+    if (user_read(&b, a1 + off, 1) < 0)
+      return -LINUX_EFAULT;
+    if (b) {
+      uint32_t want = sizeof(at);
+      user_write(a1, &want, sizeof(want));
+      return -LINUX_E2BIG;
+    }
+  }
+  if (at.flags & ~(uint64_t)SHIM_SCHED_FLAG_ALL)
+    return -LINUX_EINVAL;
+  int policy = (int)at.policy;
+  if (!(at.flags & SHIM_SCHED_FLAG_KEEP_POLICY) &&
+      priority_bound(policy, false) < 0)
+    return -LINUX_EINVAL;
+  struct moat_sched cur;
+  long err = moat_sched_get((int)a0, &cur);
+  if (err < 0)
+    return err;
+  if (at.flags & SHIM_SCHED_FLAG_KEEP_POLICY)
+    policy = cur.policy;
+  bool rt = policy == SHIM_SCHED_FIFO || policy == SHIM_SCHED_RR;
+  if (!rt && policy != SHIM_SCHED_DEADLINE) {
+    struct moat_sched sc = {.nice = at.nice};
+    if (at.nice < -20 || at.nice > 19)
+      sc.nice = MAX(-20, MIN(19, at.nice));
+    err = moat_sched_set((int)a0, &sc, MOAT_SCHED_SET_NICE);
+    if (err < 0)
+      return err == -LINUX_EACCES ? -LINUX_EPERM : err;
+  }
+  if (at.flags & SHIM_SCHED_FLAG_KEEP_PARAMS)
+    at.priority = (uint32_t)cur.prio;
+  return set_policy((int)a0, policy, (int)at.priority,
+                    at.flags & SHIM_SCHED_FLAG_RESET_ON_FORK);
 }
 
 #define SHIM_IOPRIO_WHO_PROCESS 1
