@@ -215,6 +215,8 @@ static int wait_change(struct flock_table *t, const struct lock_key *k) {
 
 int flock_bsd(struct file *f, int op) {
   uint8_t type;
+  if (op & 32) /* LOCK_MAND: Linux ignores it (and says so in its log) */
+    return 0;
   switch (op & ~LINUX_LOCK_NB) {
   case LINUX_LOCK_SH:
     type = LINUX_F_RDLCK;

@@ -1011,11 +1011,68 @@ long moat_fcntl(int fd, int cmd, uint64_t arg) {
   case LINUX_F_OFD_SETLKW:
     rc = flock_fcntl(f, cmd, (struct linux_flock *)(uintptr_t)arg);
     break;
+  /* The owner for SIGIO, as Linux keeps it: F_SETOWN's negative id is
+   * a process group; F_GETOWN answers a thread owner with its id. */
   case LINUX_F_GETOWN:
-    rc = 0;
+    rt_lock(&f->lock);
+    rc = f->owner_type == LINUX_F_OWNER_PGRP ? -(long)f->owner_pid
+                                             : f->owner_pid;
+    rt_unlock(&f->lock);
     break;
   case LINUX_F_SETOWN:
+  case LINUX_F_SETOWN_EX: {
+    struct linux_f_owner_ex own = {LINUX_F_OWNER_PID, (int32_t)arg};
+    if (cmd == LINUX_F_SETOWN_EX)
+      own = *(const struct linux_f_owner_ex *)(uintptr_t)arg;
+    else if ((int32_t)arg < 0) {
+      own.type = LINUX_F_OWNER_PGRP;
+      own.pid = (int32_t)arg == INT32_MIN ? 0 : -(int32_t)arg;
+      if ((int32_t)arg == INT32_MIN) {
+        rc = -LINUX_EINVAL;
+        break;
+      }
+    }
+    if (own.type < LINUX_F_OWNER_TID || own.type > LINUX_F_OWNER_PGRP ||
+        own.pid < 0) {
+      rc = -LINUX_EINVAL;
+      break;
+    }
+    struct moat_sched exists;
+    if (own.pid && own.type != LINUX_F_OWNER_PGRP &&
+        moat_sched_get(own.pid, &exists) < 0) {
+      rc = -LINUX_ESRCH;
+      break;
+    }
+    rt_lock(&f->lock);
+    f->owner_type = own.type;
+    f->owner_pid = own.pid;
+    rt_unlock(&f->lock);
     rc = 0;
+    break;
+  }
+  case LINUX_F_GETOWN_EX: {
+    struct linux_f_owner_ex *own = (struct linux_f_owner_ex *)(uintptr_t)arg;
+    rt_lock(&f->lock);
+    own->type = f->owner_pid ? f->owner_type : LINUX_F_OWNER_PID;
+    own->pid = f->owner_pid;
+    rt_unlock(&f->lock);
+    rc = 0;
+    break;
+  }
+  case LINUX_F_SETSIG:
+    if (arg > LINUX_NSIG) {
+      rc = -LINUX_EINVAL;
+      break;
+    }
+    rt_lock(&f->lock);
+    f->owner_sig = (int32_t)arg;
+    rt_unlock(&f->lock);
+    rc = 0;
+    break;
+  case LINUX_F_GETSIG:
+    rt_lock(&f->lock);
+    rc = f->owner_sig;
+    rt_unlock(&f->lock);
     break;
   /* Leases and dnotify answer as on a Linux whose
    * /proc/sys/fs/leases-enable and dir-notify-enable are 0: no lease is

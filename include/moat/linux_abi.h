@@ -144,6 +144,17 @@
 #define LINUX_F_SETLKW 7
 #define LINUX_F_SETOWN 8
 #define LINUX_F_GETOWN 9
+#define LINUX_F_SETSIG 10
+#define LINUX_F_GETSIG 11
+#define LINUX_F_SETOWN_EX 15
+#define LINUX_F_GETOWN_EX 16
+#define LINUX_F_OWNER_TID 0
+#define LINUX_F_OWNER_PID 1
+#define LINUX_F_OWNER_PGRP 2
+struct linux_f_owner_ex {
+  int32_t type;
+  int32_t pid;
+};
 #define LINUX_F_OFD_GETLK 36
 #define LINUX_F_OFD_SETLK 37
 #define LINUX_F_OFD_SETLKW 38

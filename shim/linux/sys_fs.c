@@ -638,6 +638,17 @@ long sys_fcntl(SYSARGS) {
         user_write(a2, &fl, sizeof(fl)) < 0)
       return -LINUX_EFAULT;
     return r;
+  case LINUX_F_SETOWN_EX:
+  case LINUX_F_GETOWN_EX: {
+    struct linux_f_owner_ex own;
+    if (cmd == LINUX_F_SETOWN_EX && user_read(&own, a2, sizeof(own)) < 0)
+      return -LINUX_EFAULT;
+    r = moat_fcntl(fd, cmd, (uint64_t)(uintptr_t)&own);
+    if (r == 0 && cmd == LINUX_F_GETOWN_EX &&
+        user_write(a2, &own, sizeof(own)) < 0)
+      return -LINUX_EFAULT;
+    return r;
+  }
   default:
     return moat_fcntl(fd, cmd, a2);
   }
@@ -1452,10 +1463,31 @@ long sys_copy_file_range(SYSARGS) {
   if (a3 && user_read(&off_out, a3, sizeof(off_out)) < 0)
     return -LINUX_EFAULT;
   if (off_in < 0 || off_out < 0)
-    return -LINUX_EINVAL;
-  if (moat_fcntl(in, LINUX_F_GETFD, 0) < 0 ||
-      moat_fcntl(out, LINUX_F_GETFD, 0) < 0)
+    return -LINUX_EOVERFLOW; /* as Linux 6 answers a negative offset */
+  /* Linux's checks: readable in, writable out not in append mode
+   * (EBADF), regular files (EISDIR, EINVAL), no overlap within one
+   * file (EINVAL). */
+  long fin = moat_fcntl(in, LINUX_F_GETFL, 0);
+  long fout = moat_fcntl(out, LINUX_F_GETFL, 0);
+  if (fin < 0 || fout < 0 || (fin & LINUX_O_PATH) || (fout & LINUX_O_PATH) ||
+      (fin & LINUX_O_ACCMODE) == LINUX_O_WRONLY ||
+      (fout & LINUX_O_ACCMODE) == LINUX_O_RDONLY || (fout & LINUX_O_APPEND))
     return -LINUX_EBADF;
+  struct linux_stat sin, sout;
+  if (moat_fstat(in, &sin) < 0 || moat_fstat(out, &sout) < 0)
+    return -LINUX_EBADF;
+  if (LINUX_S_ISTYPE(sin.st_mode, LINUX_S_IFDIR) ||
+      LINUX_S_ISTYPE(sout.st_mode, LINUX_S_IFDIR))
+    return -LINUX_EISDIR;
+  if (!LINUX_S_ISTYPE(sin.st_mode, LINUX_S_IFREG) ||
+      !LINUX_S_ISTYPE(sout.st_mode, LINUX_S_IFREG))
+    return -LINUX_EINVAL;
+  if (sin.st_dev == sout.st_dev && sin.st_ino == sout.st_ino) {
+    int64_t pin = a1 ? off_in : moat_lseek(in, 0, LINUX_SEEK_CUR);
+    int64_t pout = a3 ? off_out : moat_lseek(out, 0, LINUX_SEEK_CUR);
+    if (pin < pout + (int64_t)len && pout < pin + (int64_t)len)
+      return -LINUX_EINVAL;
+  }
   long r =
       copy_between(in, a1 ? &off_in : NULL, out, a3 ? &off_out : NULL, len);
   if (r < 0)

@@ -47,8 +47,8 @@ static void stat_fields(const char *label, pid_t pid) {
       while (*q == ' ')
         q++;
     }
-  printf("%s: priority %ld nice %ld rt_priority %ld policy %ld\n", label,
-         f[18], f[19], f[40], f[41]);
+  printf("%s: priority %ld nice %ld rt_priority %ld policy %ld\n", label, f[18],
+         f[19], f[40], f[41]);
 }
 
 static void show(const char *label) {
@@ -207,11 +207,19 @@ int main(void) {
   setpriority(PRIO_PROCESS, 0, 0);
 
   /* ---- clocks: which sleep, which can be set ---- */
-  static const int ids[] = {CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID,
-                            CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW,
-                            CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
-                            CLOCK_BOOTTIME, 10, CLOCK_TAI, 12, 99,
-                            -2 /* own thread's */, -6 /* own process's */};
+  static const int ids[] = {CLOCK_MONOTONIC,
+                            CLOCK_PROCESS_CPUTIME_ID,
+                            CLOCK_THREAD_CPUTIME_ID,
+                            CLOCK_MONOTONIC_RAW,
+                            CLOCK_REALTIME_COARSE,
+                            CLOCK_MONOTONIC_COARSE,
+                            CLOCK_BOOTTIME,
+                            10,
+                            CLOCK_TAI,
+                            12,
+                            99,
+                            -2 /* own thread's */,
+                            -6 /* own process's */};
   for (unsigned i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
     struct timespec zero = {0, 0}, now;
     char label[64];
@@ -227,15 +235,15 @@ int main(void) {
   R("a bad request pointer",
     syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, 1, NULL));
   struct timespec bad = {0, 1000000000};
-  R("a bad request", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &bad,
-                             NULL));
+  R("a bad request",
+    syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &bad, NULL));
   R("settime monotonic bad pointer",
     syscall(SYS_clock_settime, CLOCK_MONOTONIC, 1));
   struct timespec real, tai;
   clock_gettime(CLOCK_REALTIME, &real);
   R("gettime TAI", syscall(SYS_clock_gettime, CLOCK_TAI, &tai));
-  FACT("TAI within 40 s of UTC", tai.tv_sec - real.tv_sec >= -1 &&
-                                     tai.tv_sec - real.tv_sec <= 40);
+  FACT("TAI within 40 s of UTC",
+       tai.tv_sec - real.tv_sec >= -1 && tai.tv_sec - real.tv_sec <= 40);
 
   /* Sleep for 50 ms of the process's CPU time while a thread burns it. */
   pthread_t th;
