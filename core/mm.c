@@ -751,7 +751,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     type = LINUX_MAP_SHARED;
   }
   if (flags & LINUX_MAP_HUGETLB)
-    return -LINUX_EINVAL;
+    return -LINUX_ENOMEM; /* no huge pages reserved (vm.nr_hugepages 0) */
   if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
     return -LINUX_EINVAL;
   if (len > MM_WINDOW_END)
@@ -794,6 +794,13 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     if ((flags & LINUX_MAP_FIXED_NOREPLACE) && !(flags & LINUX_MAP_FIXED) &&
         !range_free(start, start + size)) {
       ret = -LINUX_EEXIST;
+      goto out;
+    }
+  } else if (flags & LINUX_MAP_32BIT) {
+    /* The first 2 GiB, as Linux's x86-64 MAP_32BIT (the hint ignored). */
+    start = find_free_top_down(size, 0x80000000ull);
+    if (!start) {
+      ret = -LINUX_ENOMEM;
       goto out;
     }
   } else {
@@ -1303,6 +1310,13 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
   int err = 0;
   rt_lock(&g_mm.lock);
   bool holes = !range_mapped(addr, end, NULL);
+  if (advice == LINUX_MADV_REMOVE) { /* shared mappings only */
+    for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next)
+      if (v->end > addr && !(v->flags & (VMA_SHARED | VMA_SHM))) {
+        err = -LINUX_EINVAL;
+        goto out;
+      }
+  }
   if (advice == LINUX_MADV_DONTNEED) {
     /* Private anonymous pages read back as zero afterwards: give them
      * fresh pages. Private file pages read back the file's content: its

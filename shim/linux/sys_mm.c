@@ -13,6 +13,9 @@ long sys_mmap(SYSARGS) {
 
   if (off & (int64_t)(PAGE - 1))
     return -LINUX_EINVAL;
+  /* A file mapping's descriptor first, as Linux's ksys_mmap_pgoff. */
+  if (!(flags & LINUX_MAP_ANONYMOUS) && moat_fcntl(fd, LINUX_F_GETFD, 0) < 0)
+    return -LINUX_EBADF;
   if (!len)
     return -LINUX_EINVAL;
   if (ALIGN_UP(len, PAGE) < len)
@@ -24,6 +27,8 @@ long sys_mmap(SYSARGS) {
   if ((flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE)) &&
       (addr & (PAGE - 1)))
     return -LINUX_EINVAL;
+  /* PROT_SEM means nothing on x86 (Linux accepts and drops it). */
+  prot &= ~LINUX_PROT_SEM;
   if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
     return -LINUX_EINVAL;
   return moat_mmap(addr, len, prot, flags, fd, off);
@@ -38,11 +43,37 @@ long sys_munmap(SYSARGS) {
 long sys_mprotect(SYSARGS) {
   if (a0 & (PAGE - 1))
     return -LINUX_EINVAL;
-  if ((int)a2 & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC))
+  int prot = (int)a2 & ~LINUX_PROT_SEM; /* accepted and dropped on x86 */
+  if (prot & ~(LINUX_PROT_READ | LINUX_PROT_WRITE | LINUX_PROT_EXEC |
+               LINUX_PROT_GROWSDOWN | LINUX_PROT_GROWSUP))
     return -LINUX_EINVAL;
+  if ((prot & LINUX_PROT_GROWSDOWN) && (prot & LINUX_PROT_GROWSUP))
+    return -LINUX_EINVAL;
+  prot &= ~(LINUX_PROT_GROWSDOWN | LINUX_PROT_GROWSUP);
   if (!a1)
     return 0;
-  return moat_mprotect(a0, (size_t)a1, (int)a2);
+  return moat_mprotect(a0, (size_t)a1, prot);
+}
+
+/* Deprecated nonlinear mappings: not emulated. */
+long sys_remap_file_pages(SYSARGS) {
+  return -LINUX_EINVAL;
+}
+
+/* Protection keys: none here (Linux without PKU support: EINVAL);
+ * pkey_mprotect with key -1 is mprotect. */
+long sys_pkey_alloc(SYSARGS) {
+  return -LINUX_EINVAL;
+}
+
+long sys_pkey_free(SYSARGS) {
+  return -LINUX_EINVAL;
+}
+
+long sys_pkey_mprotect(SYSARGS) {
+  if ((int)a3 != -1)
+    return -LINUX_EINVAL;
+  return sys_mprotect(regs, a0, a1, a2, 0, 0, 0);
 }
 
 long sys_brk(SYSARGS) {
@@ -97,6 +128,16 @@ long sys_mlock(SYSARGS) {
   if (!err && end > start)
     err = moat_mm_populate(start, (size_t)(end - start));
   return err;
+}
+
+/* MLOCK_ONFAULT (1) locks pages as they are touched: nothing to fault in
+ * now. */
+long sys_mlock2(SYSARGS) {
+  if (a2 & ~1ull)
+    return -LINUX_EINVAL;
+  if (a2)
+    return lock_range(a0, a1);
+  return sys_mlock(regs, a0, a1, 0, 0, 0, 0);
 }
 
 long sys_munlock(SYSARGS) {
