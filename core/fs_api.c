@@ -746,6 +746,16 @@ int moat_chdir(const char *path) {
   return rc;
 }
 
+int moat_chroot(const char *path) {
+  struct inode *dir = NULL;
+  int rc = vfs_resolve(NULL, path, VFS_FOLLOW | VFS_DIRECTORY, &dir);
+  if (rc < 0)
+    return rc;
+  rc = vfs_chroot(dir);
+  vfs_inode_put(dir);
+  return rc;
+}
+
 int moat_fchdir(int fd) {
   struct file *f = fd_file(fd, true);
   if (!f)

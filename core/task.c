@@ -783,6 +783,7 @@ int moat_sched_get(int tid, struct moat_sched *out) {
   out->prio = t->sched_prio;
   out->nice = t->nice;
   out->reset_on_fork = t->sched_reset;
+  out->ioprio = t->ioprio;
   sched_unlock(t);
   return 0;
 }
@@ -827,6 +828,13 @@ int moat_sched_set(int tid, const struct moat_sched *in, unsigned what) {
     if (what & MOAT_SCHED_SET_POLICY)
       t->sched_reset = in->reset_on_fork;
   }
+  if (what & MOAT_SCHED_SET_IOPRIO) {
+    if ((in->ioprio >> 13) == 1 && !nice_cap) { /* IOPRIO_CLASS_RT */
+      err = -LINUX_EPERM;
+      goto out;
+    }
+    t->ioprio = (uint16_t)in->ioprio;
+  }
   if (what & MOAT_SCHED_SET_NICE) {
     int nice = MAX(-20, MIN(19, in->nice));
     if (nice < t->nice && !nice_cap) {
@@ -844,6 +852,7 @@ out:
  * SCHED_RESET_ON_FORK takes back (creator's process locked). */
 static void sched_inherit(struct task *t, const struct task *from) {
   t->nice = from->nice;
+  t->ioprio = from->ioprio;
   t->sched_policy = from->sched_policy;
   t->sched_prio = from->sched_prio;
   t->sched_reset = false;
@@ -1014,6 +1023,19 @@ int moat_sethostname(const char *name, size_t len) {
   rt_lock(&tt->lock);
   memcpy(tt->hostname, name, len);
   tt->hostname[len] = 0;
+  rt_unlock(&tt->lock);
+  return 0;
+}
+
+int moat_setdomainname(const char *name, size_t len) {
+  struct task_table *tt = g_task_table;
+  if (len >= sizeof(tt->domainname))
+    return -LINUX_EINVAL;
+  if (!moat_capable(LINUX_CAP_SYS_ADMIN))
+    return -LINUX_EPERM;
+  rt_lock(&tt->lock);
+  memcpy(tt->domainname, name, len);
+  tt->domainname[len] = 0;
   rt_unlock(&tt->lock);
   return 0;
 }
@@ -1741,6 +1763,7 @@ static void send_chld(struct proc *parent, struct proc *child, int code,
 /* What the end of a process leaves to do once the table lock is down. */
 struct proc_end {
   struct proc *parent, *init;
+  struct proc *heir; /* a subreaper that took children, or NULL */
   bool init_has_zombie;
   bool reap; /* nobody will wait for it: free it */
 };
@@ -1756,6 +1779,20 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
   struct proc *init = find_proc_locked(1);
   e->init = init;
   e->init_has_zombie = false;
+  e->heir = NULL;
+  /* Orphans go to the nearest living ancestor that is a child subreaper
+   * (PR_SET_CHILD_SUBREAPER), else to pid 1, as Linux's find_new_reaper. */
+  struct proc *heir = NULL;
+  int depth = 0;
+  for (struct proc *a = p->ppid ? find_proc_locked(p->ppid) : NULL;
+       a && depth < 4096;
+       a = a->ppid ? find_proc_locked(a->ppid) : NULL, depth++) {
+    if (a != p && a->child_subreaper && a->state == PROC_RUNNING &&
+        a->pid != 1) {
+      heir = a;
+      break;
+    }
+  }
   if (p->pid == 1) {
     /* The sandbox's first process ends the sandbox: every other guest
      * process gets SIGKILL and leaves at its next safe point. (In a PID
@@ -1788,6 +1825,17 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
       info.si_signo = c->pdeathsig;
       info.si_code = LINUX_SI_USER;
       signal_send(c, NULL, &info);
+    }
+    if (heir) {
+      c->ppid = heir->pid;
+      c->parent = heir;
+      e->heir = heir;
+      if (c->state == PROC_ZOMBIE) { /* the new parent hears of it */
+        int code = c->exit_code;
+        send_chld(heir, c, (code & 0x7f) ? CLD_KILLED : CLD_EXITED,
+                  (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff));
+      }
+      continue;
     }
     c->ppid = init && init != p ? 1 : 0;
     c->parent = init != p ? init : NULL;
@@ -1829,6 +1877,8 @@ static void proc_end_finish(struct proc *p, const struct proc_end *e) {
     task_wake_proc(e->parent);
   if (e->init_has_zombie && e->init && e->init != p)
     task_wake_proc(e->init);
+  if (e->heir)
+    task_wake_proc(e->heir);
   if (e->reap)
     kfree(p);
 }
@@ -2258,6 +2308,59 @@ int moat_set_pdeathsig(int sig) {
 
 int moat_get_pdeathsig(void) {
   return proc_current()->pdeathsig;
+}
+
+int moat_prctl_flag(int which, int set) {
+  struct proc *p = proc_current();
+  bool *flag =
+      which == MOAT_PRCTL_SUBREAPER ? &p->child_subreaper : &p->thp_disable;
+  rt_lock(&p->lock);
+  bool old = *flag;
+  if (set >= 0)
+    *flag = set != 0;
+  rt_unlock(&p->lock);
+  return old;
+}
+
+uint64_t moat_timer_slack(uint64_t ns) {
+  struct task *t = task_current();
+  uint64_t old = t->timer_slack ? t->timer_slack : 50000;
+  if (ns != (uint64_t)-1)
+    t->timer_slack = ns ? ns : 50000; /* 0: back to the default */
+  return old;
+}
+
+uint64_t moat_clear_tid_address(void) {
+  return task_current()->clear_child_tid;
+}
+
+/* CAP_FS_MASK: what an fsuid leaving or reaching 0 takes or gives back. */
+#define FS_CAPS                                                                \
+  ((1ull << LINUX_CAP_CHOWN) | (1ull << LINUX_CAP_DAC_OVERRIDE) |              \
+   (1ull << LINUX_CAP_DAC_READ_SEARCH) | (1ull << LINUX_CAP_FOWNER) |          \
+   (1ull << LINUX_CAP_FSETID) | (1ull << 9) | (1ull << LINUX_CAP_MKNOD) |      \
+   (1ull << LINUX_CAP_MAC_OVERRIDE))
+
+uint32_t moat_setfsid(bool group, uint32_t id) {
+  struct proc *p = proc_current();
+  rt_lock(&p->lock);
+  struct task_cred *c = &p->cred;
+  uint32_t *fs = group ? &c->fsgid : &c->fsuid;
+  uint32_t old = *fs;
+  bool ok = id != (uint32_t)-1 &&
+            (group ? id == c->rgid || id == c->egid || id == c->sgid ||
+                         id == c->fsgid || cred_capable(c, LINUX_CAP_SETGID)
+                   : id == c->ruid || id == c->euid || id == c->suid ||
+                         id == c->fsuid || cred_capable(c, LINUX_CAP_SETUID));
+  if (ok && id != old) {
+    *fs = id;
+    if (!group && old == 0 && id != 0)
+      c->cap_eff &= ~FS_CAPS;
+    else if (!group && old != 0 && id == 0)
+      c->cap_eff |= c->cap_prm & FS_CAPS;
+  }
+  rt_unlock(&p->lock);
+  return old;
 }
 
 int moat_set_tid_address(uint64_t addr) {

@@ -116,6 +116,10 @@ struct proc {
   bool vfork_thread; /* a vfork child running as a thread of the parent's
                         host process, on its memory, until it execs */
   int pdeathsig;     /* PR_SET_PDEATHSIG */
+  /* PR_SET_CHILD_SUBREAPER: orphans below it come here, not to pid 1 (not
+   * inherited) */
+  bool child_subreaper;
+  bool thp_disable; /* PR_SET_THP_DISABLE (recorded) */
   /* The controlling terminal, a pty (core/pty.c; under the task table's
    * lock), and whether the host's terminal can no longer be it (a new
    * session was made): /dev/tty then fails without a pty. */
@@ -183,6 +187,7 @@ struct task {
   uint64_t clear_child_tid; /* guest address: CLONE_CHILD_CLEARTID */
   uint64_t robust_head;     /* guest address of the robust list head */
   uint64_t robust_len;
+  uint64_t timer_slack; /* PR_SET_TIMERSLACK, ns (recorded) */
   /* Futex wait (core/futex.c): a thread waits on at most one futex. */
   struct task *fw_next;
   uint64_t fw_addr;
@@ -210,6 +215,7 @@ struct task {
   uint8_t sched_policy; /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5 */
   uint8_t sched_prio;   /* 1..99 for FIFO and RR, else 0 */
   bool sched_reset;     /* SCHED_RESET_ON_FORK */
+  uint16_t ioprio;      /* ioprio_set (0: none set, as Linux answers) */
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */

@@ -115,6 +115,28 @@ int vfs_chdir(struct inode *dir) {
   return 0;
 }
 
+/* The caller's root becomes dir: every later absolute path and ".." stop
+ * there, as Linux's chroot (the working directory may stay outside). */
+int vfs_chroot(struct inode *dir) {
+  if (!LINUX_S_ISTYPE(dir->mode, LINUX_S_IFDIR))
+    return -LINUX_ENOTDIR;
+  int rc = vfs_permission(dir, LINUX_X_OK);
+  if (rc < 0)
+    return rc;
+  if (!moat_capable(LINUX_CAP_SYS_CHROOT))
+    return -LINUX_EPERM;
+  struct fs_context *fs = proc_current_fs();
+  if (!fs)
+    return -LINUX_ESRCH;
+  vfs_inode_get(dir);
+  rt_lock(&fs->lock);
+  struct inode *old = fs->root;
+  fs->root = dir;
+  rt_unlock(&fs->lock);
+  vfs_inode_put(old);
+  return 0;
+}
+
 /* ---------------------------------------------------------------------
  * Superblocks and inodes
  * ------------------------------------------------------------------- */

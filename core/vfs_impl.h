@@ -117,6 +117,7 @@ int vfs_access(struct inode *inode, int mode);
 long vfs_getdents(struct file *f, void *buf, size_t len);
 int vfs_statfs(struct inode *inode, struct linux_statfs *out);
 int vfs_chdir(struct inode *dir);
+int vfs_chroot(struct inode *dir);
 int vfs_fsync(struct inode *inode);
 
 #endif

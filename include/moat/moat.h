@@ -159,6 +159,9 @@ int moat_renameat2(int olddirfd, const char *oldpath, int newdirfd,
 int moat_mkdirat(int dirfd, const char *path, uint32_t mode);
 int moat_mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev);
 int moat_chdir(const char *path);
+/* chroot(2): the caller's root becomes path (a directory it may search);
+ * -EPERM without CAP_SYS_CHROOT. The working directory stays. */
+int moat_chroot(const char *path);
 int moat_fchdir(int fd);
 /* Returns the length including the terminating NUL. */
 long moat_getcwd(char *buf, size_t len);
@@ -446,10 +449,13 @@ struct moat_sched {
   int prio;   /* 1..99 for FIFO and RR, else 0 */
   int nice;   /* -20..19 */
   bool reset_on_fork;
+  int ioprio; /* ioprio_set's value: class << 13 | data */
 };
 #define MOAT_SCHED_SET_POLICY 1 /* policy, prio and reset_on_fork */
 #define MOAT_SCHED_SET_PRIO 2   /* prio only, for the current policy */
 #define MOAT_SCHED_SET_NICE 4   /* nice */
+#define MOAT_SCHED_SET_IOPRIO                                                  \
+  8 /* ioprio (the real-time class needs CAP_SYS_NICE) */
 /* Thread tid (0: the caller) of any process of the sandbox; -ESRCH. */
 int moat_sched_get(int tid, struct moat_sched *out);
 /* -ESRCH; -EINVAL for a bad policy or priority; -EPERM for another
@@ -563,6 +569,21 @@ int moat_setsid(void);
 int moat_getsid(int pid);
 int moat_set_pdeathsig(int sig);
 int moat_get_pdeathsig(void);
+/* prctl flags of the calling process: the old value; set < 0 reads. */
+#define MOAT_PRCTL_SUBREAPER 0 /* PR_SET_CHILD_SUBREAPER */
+#define MOAT_PRCTL_THP 1       /* PR_SET_THP_DISABLE */
+int moat_prctl_flag(int which, int set);
+/* PR_SET/GET_TIMERSLACK of the calling thread: the old slack (50 us by
+ * default); (uint64_t)-1 reads only, 0 restores the default. */
+uint64_t moat_timer_slack(uint64_t ns);
+/* PR_GET_TID_ADDRESS: the calling thread's clear_child_tid address. */
+uint64_t moat_clear_tid_address(void);
+/* setfsuid/setfsgid: the old id; the new one is taken when it is one of
+ * the real, effective, saved or file-system ids or with CAP_SETUID/GID
+ * (an fsuid leaving 0 drops the file capabilities, reaching it raises
+ * them from the permitted set). */
+uint32_t moat_setfsid(bool group, uint32_t id);
+int moat_setdomainname(const char *name, size_t len);
 /* set_tid_address: returns the tid. */
 int moat_set_tid_address(uint64_t addr);
 int moat_set_robust_list(uint64_t head, uint64_t len);

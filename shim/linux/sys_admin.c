@@ -13,17 +13,14 @@
 REFUSE(mount)
 REFUSE(umount2)
 REFUSE(pivot_root)
-REFUSE(chroot)
 REFUSE(swapon)
 REFUSE(swapoff)
 REFUSE(reboot)
-REFUSE(setdomainname)
 REFUSE(init_module)
 REFUSE(finit_module)
 REFUSE(delete_module)
 REFUSE(kexec_load)
 REFUSE(kexec_file_load)
-REFUSE(acct)
 REFUSE(iopl)
 REFUSE(ioperm)
 REFUSE(settimeofday)
@@ -35,6 +32,46 @@ REFUSE(vhangup)
  * is EINVAL); the time is read, then refused as a process without
  * CAP_SYS_TIME in the host's namespace is (EPERM): the sandbox never sets
  * the host's clock, and a CPU clock is never settable. */
+/* chroot inside the sandbox's own file system tree (CAP_SYS_CHROOT). */
+long sys_chroot(SYSARGS) {
+  char path[LINUX_PATH_MAX];
+  long n = moat_user_strncpy(path, a0, sizeof(path));
+  if (n < 0)
+    return n == -LINUX_ENAMETOOLONG ? n : -LINUX_EFAULT;
+  return moat_chroot(path);
+}
+
+long sys_setdomainname(SYSARGS) {
+  char name[65];
+  if (a1 > 64)
+    return -LINUX_EINVAL;
+  if (user_read(name, a0, (size_t)a1) < 0)
+    return -LINUX_EFAULT;
+  return moat_setdomainname(name, (size_t)a1);
+}
+
+/* Process accounting is never on: turning it off (NULL) is what a
+ * privileged caller may do; turning it on is refused. */
+long sys_acct(SYSARGS) {
+  if (!moat_capable(20 /* CAP_SYS_PACCT */))
+    return -LINUX_EPERM;
+  return a0 ? -LINUX_EPERM : 0;
+}
+
+long sys_setfsuid(SYSARGS) {
+  return moat_setfsid(false, (uint32_t)a0);
+}
+
+long sys_setfsgid(SYSARGS) {
+  return moat_setfsid(true, (uint32_t)a0);
+}
+
+/* Called by hand (not after an interrupted call): nothing to restart,
+ * Linux's do_no_restart_syscall. */
+long sys_restart_syscall(SYSARGS) {
+  return -LINUX_EINTR;
+}
+
 long sys_clock_settime(SYSARGS) {
   int clock = (int)a0;
   struct linux_timespec ts;

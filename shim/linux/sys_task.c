@@ -493,6 +493,49 @@ long sys_prctl(SYSARGS) {
     if (a1 || a2 || a3 || a4)
       return -LINUX_EINVAL;
     return moat_no_new_privs(false);
+  case 36: /* PR_SET_CHILD_SUBREAPER */
+    moat_prctl_flag(MOAT_PRCTL_SUBREAPER, a1 != 0);
+    return 0;
+  case 37: { /* PR_GET_CHILD_SUBREAPER */
+    int32_t v = moat_prctl_flag(MOAT_PRCTL_SUBREAPER, -1);
+    return user_write(a1, &v, 4) < 0 ? -LINUX_EFAULT : 0;
+  }
+  case 29: /* PR_SET_TIMERSLACK */
+    moat_timer_slack(a1);
+    return 0;
+  case 30: /* PR_GET_TIMERSLACK */
+    return (long)moat_timer_slack((uint64_t)-1);
+  case 41: /* PR_SET_THP_DISABLE */
+    if (a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    moat_prctl_flag(MOAT_PRCTL_THP, a1 != 0);
+    return 0;
+  case 42: /* PR_GET_THP_DISABLE */
+    if (a1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    return moat_prctl_flag(MOAT_PRCTL_THP, -1);
+  case 40: { /* PR_GET_TID_ADDRESS */
+    uint64_t addr = moat_clear_tid_address();
+    return user_write(a1, &addr, 8) < 0 ? -LINUX_EFAULT : 0;
+  }
+  case 21: /* PR_GET_SECCOMP: the guest has no filter of its own */
+    return 0;
+  case 27: /* PR_GET_SECUREBITS: none set */
+    return 0;
+  case 28: /* PR_SET_SECUREBITS: needs CAP_SETPCAP; only "none" is kept */
+    if (!moat_capable(8 /* CAP_SETPCAP */))
+      return -LINUX_EPERM;
+    return a1 ? -LINUX_EPERM : 0;
+  case 33: /* PR_MCE_KILL: nothing to keep, the host handles errors */
+    return a1 > 1 || a3 || a4 ? -LINUX_EINVAL : 0;
+  case 34: /* PR_MCE_KILL_GET */
+    if (a1 || a2 || a3 || a4)
+      return -LINUX_EINVAL;
+    return 2;      /* PR_MCE_KILL_DEFAULT */
+  case 25: {       /* PR_GET_TSC: the time stamp counter is readable */
+    int32_t v = 1; /* PR_TSC_ENABLE */
+    return user_write(a1, &v, 4) < 0 ? -LINUX_EFAULT : 0;
+  }
   default:
     return -LINUX_EINVAL;
   }
@@ -800,20 +843,38 @@ long sys_sched_setattr(SYSARGS) {
 }
 
 #define SHIM_IOPRIO_WHO_PROCESS 1
-#define SHIM_IOPRIO_CLASS_BE 2
+
+/* I/O priorities are kept per thread (moat_sched_*) and reported; the
+ * host's I/O scheduler never sees them. IOPRIO_WHO_PGRP and
+ * IOPRIO_WHO_USER reach the caller's own thread only. */
+static long ioprio_target(int which, int who) {
+  if (which < SHIM_IOPRIO_WHO_PROCESS || which > 3 || who < 0)
+    return -LINUX_EINVAL;
+  if (which == SHIM_IOPRIO_WHO_PROCESS || who == 0)
+    return who;
+  if (which == 2 ? who == moat_getpgid(0) : (uint32_t)who == moat_geteuid())
+    return 0;
+  return -LINUX_ESRCH;
+}
 
 long sys_ioprio_get(SYSARGS) {
-  if ((int)a0 < 1 || (int)a0 > 3)
-    return -LINUX_EINVAL;
-  if ((int)a0 == SHIM_IOPRIO_WHO_PROCESS && (int)a1 && (int)a1 != moat_getpid())
-    return -LINUX_ESRCH;
-  return (SHIM_IOPRIO_CLASS_BE << 13) | 4;
+  long tid = ioprio_target((int)a0, (int)a1);
+  if (tid < 0)
+    return tid;
+  struct moat_sched sc;
+  long err = moat_sched_get((int)tid, &sc);
+  return err < 0 ? err : sc.ioprio;
 }
 
 long sys_ioprio_set(SYSARGS) {
-  if ((int)a0 < 1 || (int)a0 > 3)
+  long tid = ioprio_target((int)a0, (int)a1);
+  if (tid < 0)
+    return tid;
+  int v = (int)a2, class = (v >> 13) & 7, level = v & 7;
+  /* Linux's ioprio_check_cap: classes NONE (level 0), RT and BE (levels
+   * 0-7), IDLE; the bits between are hints, accepted. */
+  if (v < 0 || v > 0xffff || class > 3 || (class == 0 && level))
     return -LINUX_EINVAL;
-  if ((int)a0 == SHIM_IOPRIO_WHO_PROCESS && (int)a1 && (int)a1 != moat_getpid())
-    return -LINUX_ESRCH;
-  return 0;
+  struct moat_sched sc = {.ioprio = v};
+  return moat_sched_set((int)tid, &sc, MOAT_SCHED_SET_IOPRIO);
 }
