@@ -674,10 +674,16 @@ static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
   int err = check_writable(inode);
   if (err)
     return err;
-  if (((attr->valid & VFS_ATTR_UID) && attr->uid != inode->uid) ||
-      ((attr->valid & VFS_ATTR_GID) && attr->gid != inode->gid))
-    return -LINUX_EPERM; /* the host contract cannot chown */
   unsigned what = 0;
+  uint32_t uid = PLAT_ID_KEEP, gid = PLAT_ID_KEEP;
+  /* An owner the grant cannot map: -EOVERFLOW from the platform, as
+   * Linux's notify_change on an idmapped mount. */
+  if (attr->valid & VFS_ATTR_UID)
+    uid = attr->uid;
+  if (attr->valid & VFS_ATTR_GID)
+    gid = attr->gid;
+  if (uid != PLAT_ID_KEEP || gid != PLAT_ID_KEEP)
+    what |= PLAT_SET_OWNER;
   struct linux_timespec times[2] = {{0, LINUX_UTIME_OMIT},
                                     {0, LINUX_UTIME_OMIT}};
   if (attr->valid & VFS_ATTR_MODE)
@@ -704,7 +710,7 @@ static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
       h = node_of(dir)->h_dir;
     }
     err = plat_host_setattr(h, dir ? name : NULL, what, attr->mode & 07777,
-                            times, attr->size);
+                            times, attr->size, uid, gid);
     vfs_inode_put(dir);
     if (err)
       return host_err(err);

@@ -867,13 +867,30 @@ int vfs_chown(struct inode *inode, uint32_t uid, uint32_t gid) {
       rc = -LINUX_EPERM;
       goto out;
     }
-    /* Changing owners drops set-id bits of executables, as Linux does. */
-    if (!is_dir(inode) && (inode->mode & 0111) &&
-        (inode->mode & (LINUX_S_ISUID | LINUX_S_ISGID))) {
-      attr.valid |= VFS_ATTR_MODE;
-      attr.mode =
-          inode->mode & 07777 & ~(uint32_t)(LINUX_S_ISUID | LINUX_S_ISGID);
+  }
+  /* Any chown of a non-directory, even chown(-1, -1) or one to the same
+   * owner, drops set-user-ID, and set-group-ID where it means "set group
+   * on exec" (group-exec set) or where the caller could not set it (not
+   * in the file's group, no CAP_FSETID); Linux's chown_common and
+   * notify_change. Changing the mode so needs the owner or CAP_FOWNER
+   * (setattr_prepare), or the chown fails with EPERM. */
+  uint32_t kill = 0;
+  if (!is_dir(inode)) {
+    if (inode->mode & LINUX_S_ISUID)
+      kill |= LINUX_S_ISUID;
+    if ((inode->mode & LINUX_S_ISGID) &&
+        ((inode->mode & 0010) ||
+         (inode->gid != egid && !proc_in_group(inode->gid) &&
+          !moat_capable(LINUX_CAP_FSETID))))
+      kill |= LINUX_S_ISGID;
+  }
+  if (kill) {
+    if (!is_owner_or_root(inode)) {
+      rc = -LINUX_EPERM;
+      goto out;
     }
+    attr.valid |= VFS_ATTR_MODE;
+    attr.mode = inode->mode & 07777 & ~kill;
   }
   rc = setattr_locked(inode, &attr);
 out:

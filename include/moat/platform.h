@@ -368,11 +368,20 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
 #define PLAT_SET_MODE 1  /* mode */
 #define PLAT_SET_TIMES 2 /* atime and mtime (LINUX_UTIME_OMIT honoured) */
 #define PLAT_SET_SIZE 4  /* size: truncate or extend */
+#define PLAT_SET_OWNER 8 /* uid, gid (PLAT_ID_KEEP: unchanged) */
+#define PLAT_ID_KEEP 0xffffffffu
 
 /* Change attributes of an open handle (name == NULL) or of name below
- * dir: what selects which of mode, times, size apply. */
+ * dir: what selects which of mode, times, size, owner apply (the owner
+ * first, so a mode given with it is the one that stays). A grant maps
+ * exactly one id of each kind, the one plat_host_stat reports for the
+ * sandbox's own files: an owner change to any other uid or gid MUST fail
+ * with -EOVERFLOW (as Linux's on a mount whose idmap cannot map the id)
+ * before the host is asked, and the host MUST enforce the same. A
+ * symlink's own owner changes (the link is never followed). */
 int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
-                      const struct linux_timespec times[2], uint64_t size);
+                      const struct linux_timespec times[2], uint64_t size,
+                      uint32_t uid, uint32_t gid);
 
 /* Flush an open handle's data to stable storage. */
 int plat_host_sync(int handle);

@@ -675,6 +675,11 @@ int plat_linux_lockdown(char *why, size_t len) {
   /* Before the filter, which pins its descriptor. */
   plat_linux_pool_setup(plat_linux_pcache_pool_bytes());
 
+  /* The ids the sandbox's host processes will have in their namespace
+   * (root: 0 in the sandbox's own; a user: their own, mapped to
+   * themselves): the one id of each kind a grant maps, which the filter
+   * pins chown to. */
+  plat_hostfs_set_owner((uint32_t)getuid(), (uint32_t)getgid());
   struct sock_filter *filter = NULL;
   int rules = 0;
   int bpf_len = plat_seccomp_build(&filter, &rules);

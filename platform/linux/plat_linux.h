@@ -67,6 +67,7 @@ enum {
   HNR_openat = 257,
   HNR_mkdirat = 258,
   HNR_mknodat = 259,
+  HNR_fchownat = 260,
   HNR_newfstatat = 262,
   HNR_unlinkat = 263,
   HNR_linkat = 265,
@@ -293,6 +294,12 @@ void plat_hostfs_public_ids(bool on);
 /* Whether the grant whose host fd is fd is public-only (a system
  * directory of the default root). */
 bool plat_hostfs_grant_public_only(int fd);
+/* The one uid and gid a grant maps (the sandbox's own ids in its host
+ * namespace, fixed before the filter is built, which pins the owner
+ * arguments of fchownat to them); plat_host_setattr refuses any other
+ * owner with -EOVERFLOW. */
+void plat_hostfs_set_owner(uint32_t uid, uint32_t gid);
+void plat_hostfs_owner(uint32_t *uid, uint32_t *gid);
 
 /* lockdown.c: write text to a (proc or cgroup) file; 0 or -errno. Before
  * lockdown only. */

@@ -188,6 +188,7 @@ static const struct {
     {HNR_utimensat, 1u << 0},
     {HNR_ftruncate, 1u << 0},
     {HNR_fsync, 1u << 0},
+    {HNR_fchownat, 1u << 0},
 };
 
 /* Only with a network grant (--allow-connect, --publish): the broker's
@@ -231,6 +232,26 @@ static bool net_granted(void) {
   return plat_linux_net_channel() >= 0;
 }
 
+/* fchownat (plat_host_setattr's PLAT_SET_OWNER): the owner and group each
+ * the sandbox's own id (plat_hostfs_owner, in all 64 bits) or -1 (as a
+ * 32-bit value: unchanged), the link itself, by name or by fd. Four rules,
+ * as libseccomp takes one comparison per argument in a rule. What a
+ * subverted guest could pass is then only what hostfs passes; the host
+ * kernel's id maps would refuse any other id as well (docs/security.md). */
+#define OWNER_RULES 4
+static void owner_rules(struct rule *out) {
+  uint32_t uid, gid;
+  plat_hostfs_owner(&uid, &gid);
+  const uint64_t keep = 0xffffffffu,
+                 flags = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
+  for (int i = 0; i < OWNER_RULES; i++) {
+    struct rule r = RULE(HNR_fchownat, CMP(2, SCMP_CMP_EQ, i & 1 ? keep : uid),
+                         CMP(3, SCMP_CMP_EQ, i & 2 ? keep : gid),
+                         CMP(4, SCMP_CMP_EQ, flags));
+    out[i] = r;
+  }
+}
+
 static int count_syscalls(void) {
   int n = 0;
   for (size_t i = 0; i < sizeof(g_rules) / sizeof(g_rules[0]); i++) {
@@ -239,7 +260,7 @@ static int count_syscalls(void) {
       seen |= g_rules[j].nr == g_rules[i].nr;
     n += !seen;
   }
-  return n + (net_granted() ? NET_RULES : 0);
+  return n + 1 /* fchownat */ + (net_granted() ? NET_RULES : 0);
 }
 
 /* libseccomp writes its program to an fd; a memfd keeps it off disk. */
@@ -266,6 +287,13 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
     for (size_t i = 0; !err && i < 2; i++)
       err = seccomp_rule_add_array(ctx, ALLOW, pool[i].nr, pool[i].nargs,
                                    pool[i].args);
+  }
+  if (!err) {
+    struct rule own[OWNER_RULES];
+    owner_rules(own);
+    for (size_t i = 0; !err && i < OWNER_RULES; i++)
+      err = seccomp_rule_add_array(ctx, ALLOW, own[i].nr, own[i].nargs,
+                                   own[i].args);
   }
   if (!err && net_granted()) {
     struct rule net[NET_RULES];

@@ -697,7 +697,8 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
 }
 
 int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
-                      const struct linux_timespec times[2], uint64_t size) {
+                      const struct linux_timespec times[2], uint64_t size,
+                      uint32_t uid, uint32_t gid) {
   struct handle *d = handle_get(dir);
   if (!d)
     return -LINUX_EBADF;
@@ -723,6 +724,12 @@ int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
   }
   if (S_ISLNK(st.st_mode) && (what & (PLAT_SET_MODE | PLAT_SET_SIZE))) {
     ret = -LINUX_EOPNOTSUPP;
+    goto out;
+  }
+  /* The test platform's grants map the test's own ids only. */
+  if ((what & PLAT_SET_OWNER) && ((uid != PLAT_ID_KEEP && uid != getuid()) ||
+                                  (gid != PLAT_ID_KEEP && gid != getgid()))) {
+    ret = -LINUX_EOVERFLOW;
     goto out;
   }
   if ((what & PLAT_SET_MODE) && chmod(p, mode & 07777) < 0) {
