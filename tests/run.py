@@ -2960,6 +2960,112 @@ def attack_grant_other_owner(ctx):
         fail("; ".join(problems) + "\noutput:\n" + out + err[-1000:])
 
 
+# chown through the gate (docs/security.md, "What a fully subverted guest
+# can still do"): what hostfs never passes the filter kills; what it may
+# pass (the mapped ids, the link itself) the host kernel refuses for
+# anything but the sandbox's own files below the grant.
+CHOWN_KILLED = ("uid", "gid", "public-uid", "uid-high", "follow")
+
+
+def _chown_fixture(base):
+    """base/g the grant: mine 0:0, other and otherdir 1234:1234, othergrp
+    0:1234, outlink -> base/outside (1234:1234, outside the grant)."""
+    g = os.path.join(base, "g")
+    os.makedirs(g)
+    outside = os.path.join(base, "outside")
+    for path, uid, gid in ((os.path.join(g, "mine"), 0, 0),
+                           (os.path.join(g, "other"), 1234, 1234),
+                           (os.path.join(g, "othergrp"), 0, 1234),
+                           (outside, 1234, 1234)):
+        with open(path, "w") as f:
+            f.write("x\n")
+        os.chown(path, uid, gid)
+    os.mkdir(os.path.join(g, "otherdir"))
+    os.chown(os.path.join(g, "otherdir"), 1234, 1234)
+    os.symlink(outside, os.path.join(g, "outlink"))
+    return g, outside
+
+
+def _owners(base):
+    """(path, uid, gid) of everything below base, symlinks not followed."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        for n in sorted(dirnames + filenames):
+            st = os.lstat(os.path.join(dirpath, n))
+            out.append((os.path.relpath(os.path.join(dirpath, n), base),
+                        st.st_uid, st.st_gid))
+    return sorted(out)
+
+
+def attack_grant_chown(ctx):
+    """fchownat through the gate and an rw grant's host fd. Killed by the
+    filter (owner and group pinned to the sandbox's own id or -1 in all
+    64 bits, the link never followed): a grant file given to uid 1234,
+    to gid 1234, to uid 65536 (which the sandbox's user namespace does
+    map, to host uid 0x40000000), to 1<<32 (uid 0 to the kernel), and a
+    chown through a symlink to a file outside the grant. Refused by the
+    host kernel: another host user's file and directory taken (EPERM: the
+    namespace's CAP_CHOWN does not reach them), ../outside and an
+    absolute path outside the grant (ENOENT: the grant's .. stays inside,
+    the root is an empty tmpfs). The control: the group of the invoking
+    user's file of another group becomes the invoking user's (0), through
+    the same gate. Natively (the detector's control) every payload takes
+    effect."""
+    if os.geteuid() != 0:
+        skip("needs root: the idmapped grant of moat run by root")
+    exe = security_bin(ctx, "hostattack")
+    problems = []
+    for how in CHOWN_KILLED + ("other", "outside", "control"):
+        d = ctx.tmpdir("attack-chown")
+        nat_g, nat_out = _chown_fixture(os.path.join(d, "native"))
+        g, outside = _chown_fixture(os.path.join(d, "moat"))
+        before = _owners(os.path.join(d, "native"))
+        n, _ = _attack_run([exe, "-n", "chown", how, nat_g, nat_out])
+        if b"survived" not in n.stdout or \
+                _owners(os.path.join(d, "native")) == before:
+            fail("positive control: natively chown %s changed nothing\n%s"
+                 % (how, show(n.stdout + n.stderr)))
+        st = os.stat(g)
+        watch = HostWatch(os.path.join(d, "moat"))
+        p, left = _attack_run(_attack_argv(
+            ctx, ["--mount", g + ":/w:rw", "--env",
+                  "MOAT_GRANT=%d:%d" % (st.st_dev, st.st_ino)],
+            ["chown", how, "/w", outside]))
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if "grant fd found" not in out:
+            problems.append("%s: the guest did not find the grant's fd\n%s"
+                            % (how, out))
+            continue
+        if how in CHOWN_KILLED:
+            problems.append(_must_be_killed(how, p, out, err, watch.changes(),
+                                            left))
+            continue
+        changes = watch.changes()
+        lines = [l for l in out.splitlines() if l.startswith("fchownat")]
+        if how == "control":
+            want = ["fchownat(grant, othergrp, -1, 0) = 0"]
+            moved = [c for c in changes if "othergrp" not in c]
+            if os.lstat(os.path.join(g, "othergrp")).st_gid != 0:
+                problems.append("control: othergrp's group did not change")
+            changes = moved
+        elif how == "other":
+            want = ["fchownat(grant, other, 0, 0) = EPERM",
+                    "fchownat(grant, otherdir, 0, -1) = EPERM"]
+        else:
+            want = ["fchownat(grant, ../outside, 0, 0) = ENOENT",
+                    "fchownat(grant, PATH, 0, 0) = ENOENT"]
+        if lines != want or p.status != 0 or changes or left:
+            problems.append("%s: %s (expected %s), status %d, host changes "
+                            "%s%s" % (how, lines, want, p.status, changes,
+                                      ", processes left" if left else ""))
+    problems = [x for x in problems if x]
+    if problems:
+        fail("\n".join(problems))
+    return "%d payloads killed, 2 refused by the host kernel, the control " \
+        "changed the group; natively each took effect" % len(CHOWN_KILLED)
+
+
 def rw_grant_owner(ctx):
     """Files, directories, links and symlinks the guest makes in an rw
     grant are owned by the invoking user on the host, and a file of the
@@ -3769,6 +3875,7 @@ def register_all(ctx):
     register("security/attack-setid-gate", attack_setid_gate)
     register("security/attack-etc-shadow", attack_etc_shadow)
     register("security/attack-grant-other-owner", attack_grant_other_owner)
+    register("security/attack-grant-chown", attack_grant_chown)
     register("security/rw-grant-owner", rw_grant_owner)
     register("security/sandbox-host-uid", sandbox_host_uid)
     register("security/no-userns-refused", no_userns_refused)

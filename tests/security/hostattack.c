@@ -30,6 +30,13 @@
  *   hostattack chmod DIR             set-id bits the ordinary way (libc
  *                                    calls, under moat through the library
  *                                    OS): the same natively and inside
+ *   hostattack [-n] chown HOW DIR [PATH]  fchownat through a grant's host
+ *                                    fd (MOAT_GRANT, as for grant): to ids
+ *                                    the grant does not map, following a
+ *                                    symlink, another host user's file,
+ *                                    files outside the grant (../NAME and
+ *                                    the absolute PATH), and the control:
+ *                                    a group change to the mapped id
  *   hostattack [-n] etc DIR          /etc/shadow, /etc/gshadow and
  *                                    /etc/passwd through /etc's grant fd
  *                                    (MOAT_GRANT; with -n DIR is opened)
@@ -270,6 +277,57 @@ static int attack_grant(const char *how, const char *dir) {
   return 0;
 }
 
+/* fchownat through the gate: what hostfs never passes (an id other than
+ * the sandbox's own, a followed symlink) the filter must kill; what it
+ * may pass (ids 0 and -1, the link itself) the host kernel must refuse
+ * for anything but the sandbox's own files below the grant. */
+static int attack_chown(const char *how, const char *dir, const char *path) {
+  long g = grant_fd(dir);
+  if (g < 0)
+    return 4;
+  const long flags = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, keep = 0xffffffff;
+  long r;
+  if (!strcmp(how, "uid")) {
+    r = hc(SYS_fchownat, g, (long)"mine", 1234, keep, flags, 0);
+    printf("fchownat(grant, mine, 1234, -1) = %ld\n", r);
+  } else if (!strcmp(how, "gid")) {
+    r = hc(SYS_fchownat, g, (long)"mine", keep, 1234, flags, 0);
+    printf("fchownat(grant, mine, -1, 1234) = %ld\n", r);
+  } else if (!strcmp(how, "public-uid")) {
+    /* the sandbox's user namespace maps it (the default root's owners
+     * show through it): host uid 0x40000000 */
+    r = hc(SYS_fchownat, g, (long)"mine", 65536, keep, flags, 0);
+    printf("fchownat(grant, mine, 65536, -1) = %ld\n", r);
+  } else if (!strcmp(how, "uid-high")) {
+    /* the kernel takes the low 32 bits: 0 */
+    r = hc(SYS_fchownat, g, (long)"other", 1L << 32, keep, flags, 0);
+    printf("fchownat(grant, other, 1<<32, -1) = %ld\n", r);
+  } else if (!strcmp(how, "follow")) {
+    r = hc(SYS_fchownat, g, (long)"outlink", 0, 0, 0, 0);
+    printf("fchownat(grant, outlink, 0, 0, follow) = %ld\n", r);
+  } else if (!strcmp(how, "other")) {
+    r = hc(SYS_fchownat, g, (long)"other", 0, 0, flags, 0);
+    printf("fchownat(grant, other, 0, 0) = %s\n", r ? errname((int)-r) : "0");
+    r = hc(SYS_fchownat, g, (long)"otherdir", 0, keep, flags, 0);
+    printf("fchownat(grant, otherdir, 0, -1) = %s\n",
+           r ? errname((int)-r) : "0");
+  } else if (!strcmp(how, "outside")) {
+    r = hc(SYS_fchownat, g, (long)"../outside", 0, 0, flags, 0);
+    printf("fchownat(grant, ../outside, 0, 0) = %s\n",
+           r ? errname((int)-r) : "0");
+    r = hc(SYS_fchownat, g, (long)path, 0, 0, flags, 0);
+    printf("fchownat(grant, PATH, 0, 0) = %s\n", r ? errname((int)-r) : "0");
+  } else if (!strcmp(how, "control")) {
+    r = hc(SYS_fchownat, g, (long)"othergrp", keep, 0, flags, 0);
+    printf("fchownat(grant, othergrp, -1, 0) = %s\n",
+           r ? errname((int)-r) : "0");
+  } else {
+    printf("unknown attack %s\n", how);
+    return 2;
+  }
+  return 0;
+}
+
 /* Open NAME below dir fd g without following symlinks and print its
  * length and hash (and the first line when show). */
 static void read_below(long g, const char *name, bool show) {
@@ -381,7 +439,8 @@ int main(int argc, char **argv) {
   }
   if (argc - i < 2) {
     printf("usage: hostattack [-n] fd CALL FD | at CALL FD | grant HOW DIR | "
-           "kick PID | fork | chmod DIR | etc DIR [NAME...]\n");
+           "kick PID | fork | chmod DIR | etc DIR [NAME...] | "
+           "chown HOW DIR [PATH]\n");
     return 2;
   }
   const char *cmd = argv[i];
@@ -403,6 +462,9 @@ int main(int argc, char **argv) {
       r = grant && fd < 0 ? 4 : attack_at(argv[i + 1], fd);
     } else if (!strcmp(cmd, "grant") && argc - i == 3)
       r = attack_grant(argv[i + 1], argv[i + 2]);
+    else if (!strcmp(cmd, "chown") && (argc - i == 3 || argc - i == 4))
+      r = attack_chown(argv[i + 1], argv[i + 2],
+                       argc - i == 4 ? argv[i + 3] : "/nonexistent");
     else if (!strcmp(cmd, "kick") && argc - i == 2)
       r = attack_kick(atol(argv[i + 1]));
     else if (!strcmp(cmd, "etc"))
