@@ -140,8 +140,10 @@ class Proc:
         self.timed_out = timed_out
 
 
-def run(argv, stdin=None, cwd="/", env=None, timeout=60):
-    """Run argv in its own process group; kill the group on timeout."""
+def run(argv, stdin=None, cwd="/", env=None, timeout=60, cwd_fd=None):
+    """Run argv in its own process group; kill the group on timeout.
+    cwd_fd: a directory fd to start in instead of cwd (a detached
+    mount: idmapped_tree)."""
     if env is None:
         env = {"PATH": os.environ.get("PATH", GUEST_PATH)}
     try:
@@ -149,7 +151,9 @@ def run(argv, stdin=None, cwd="/", env=None, timeout=60):
                              stdin=subprocess.PIPE if stdin is not None
                              else subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
+                             start_new_session=True,
+                             preexec_fn=None if cwd_fd is None else
+                             (lambda: os.fchdir(cwd_fd)))
     except OSError as e:
         return Proc(argv, b"", str(e).encode(), 127)
     try:
@@ -332,7 +336,56 @@ GUEST_PTY = {"tty"}
 # host directory (the cwd), inside moat the same kind of directory granted
 # as an rw --mount at /w (the cwd): what a grant shows must be what the
 # host's file system shows.
-GUEST_ON_GRANT = {"grant_walk", "grant_nodes"}
+GUEST_ON_GRANT = {"grant_walk", "grant_nodes", "grant_chown"}
+# Of those, the ones whose native run is as root in an idmapped mount of
+# its directory that maps only id 0 (idmapped_tree), the file system a
+# grant stands for: chown to any other id fails there as in moat.
+GUEST_NATIVE_IDMAP = {"grant_chown"}
+
+
+def idmapped_tree(path):
+    """A detached clone of the mount at path (an fd; fchdir into it) whose
+    idmap maps only id 0 to the caller's own ids, as a grant of moat run
+    by root: the native side of a grant. Needs root (skip otherwise)."""
+    import ctypes
+    if os.geteuid() != 0:
+        skip("needs root for a native idmapped mount")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+
+    def sysc(*args):
+        r = libc.syscall(*args)
+        if r < 0:
+            e = ctypes.get_errno()
+            skip("no native idmapped mount here: %s" % os.strerror(e))
+        return r
+    # a user namespace with the map, kept by an fd (as lockdown.c does)
+    p = subprocess.Popen(["unshare", "-U", "sleep", "60"])
+    try:
+        mine = os.readlink("/proc/self/ns/user")
+        for _ in range(500):
+            if os.readlink("/proc/%d/ns/user" % p.pid) != mine:
+                break
+            time.sleep(0.01)
+        with open("/proc/%d/uid_map" % p.pid, "w") as f:
+            f.write("0 %d 1\n" % os.getuid())
+        with open("/proc/%d/gid_map" % p.pid, "w") as f:
+            f.write("0 %d 1\n" % os.getgid())
+        ns = os.open("/proc/%d/ns/user" % p.pid, os.O_RDONLY)
+    finally:
+        p.kill()
+        p.wait()
+    OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, AT_EMPTY_PATH = 1, 0o2000000, 0x1000
+    MOUNT_ATTR_IDMAP = 0x00100000
+    try:
+        fd = sysc(428, -100, path.encode(), OPEN_TREE_CLONE |
+                  OPEN_TREE_CLOEXEC)  # open_tree
+        attr = ctypes.create_string_buffer(struct.pack(
+            "QQQQ", MOUNT_ATTR_IDMAP, 0, 0, ns))
+        sysc(442, fd, b"", AT_EMPTY_PATH, attr, 32)  # mount_setattr
+    finally:
+        os.close(ns)
+    return fd
 
 
 def run_pty(argv, env, timeout=60):
@@ -398,9 +451,15 @@ def guest_test(libc, name, opts=()):
             for side in ("native", "moat"):
                 os.makedirs(os.path.join(base, side))
             kw["cwd"] = os.path.join(base, "native")
+            if name in GUEST_NATIVE_IDMAP:
+                kw["cwd_fd"] = idmapped_tree(kw["cwd"])
             grant = ["--mount", os.path.join(base, "moat") + ":/w:rw",
                      "--cwd", "/w"]
-        native = runner([exe] + args, env=ctx.guest_env(), **kw)
+        try:
+            native = runner([exe] + args, env=ctx.guest_env(), **kw)
+        finally:
+            if "cwd_fd" in kw:
+                os.close(kw["cwd_fd"])
         if native.status >= 128 and name not in ("signals", "crash",
                                                       "sigpipe"):
             fail("the native run itself crashed (status %d): %s" % (

@@ -1,7 +1,8 @@
 /* Supplementary groups (issue 9, item 6): root sets them with setgroups
  * (the list comes back sorted, as Linux keeps it), they show in
  * /proc/self/status and they count in the permission checks; a process
- * without CAP_SETGID may not change them. */
+ * without CAP_SETGID may not change them; initgroups gives root the
+ * groups /etc/group names. */
 #include <grp.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -91,6 +92,12 @@ int main(void) {
   }
   waitpid(pid, &status, 0);
   printf("child: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+  /* login, su and sshd start a session this way: the groups /etc/group
+   * lists root in, plus gid 0 (the sandbox's /etc/group is the host's) */
+  OK("initgroups root 0", initgroups("root", 0));
+  show_groups("after initgroups");
+  status_groups();
   leave_workdir();
   return 0;
 }
