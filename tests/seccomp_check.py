@@ -114,6 +114,7 @@ HOSTFS = {
     "utimensat": (280, [5, 0, 0, 0, 0, 0], [0]),
     "ftruncate": (77, [5, 0, 0, 0, 0, 0], [0]),
     "fsync": (74, [5, 0, 0, 0, 0, 0], [0]),
+    "fchownat": (260, [5, 0, 0, 0, 0x1100, 0], [0]),
 }
 STDIO = {"read": (0, [0, 0, 1, 0, 0, 0]), "write": (1, [0, 0, 1, 0, 0, 0]),
          "ioctl": (16, [0, 0x5401, 0, 0, 0, 0])}
@@ -182,6 +183,21 @@ def check(prog, lo, hi, channel=None):
     want("mknodat(FIFO, dev 0x103)", 259, [5, 0, 0o10644, 0x103, 0, 0], KILL)
     want("mknodat(FIFO, dev 1<<32)", 259, [5, 0, 0o10644, 1 << 32, 0, 0],
          KILL)
+    # fchownat: owner and group each the sandbox's own id (0, moat run by
+    # root) or -1 as a 32-bit value, flags exactly AT_SYMLINK_NOFOLLOW |
+    # AT_EMPTY_PATH (the link itself, never followed)
+    keep = 0xffffffff
+    for uid, gid, ok in ((0, 0, True), (keep, 0, True), (0, keep, True),
+                         (keep, keep, True), (1000, 0, False),
+                         (0, 1000, False), (65536, keep, False),
+                         (keep, 65534, False), (1 << 32, 0, False),
+                         (0, 1 << 32, False), (M64, 0, False),
+                         (0, M64, False), (keep | (1 << 32), 0, False)):
+        want("fchownat(uid %#x, gid %#x)" % (uid, gid), 260,
+             [5, 0, uid, gid, 0x1100, 0], ALLOW if ok else KILL)
+    for flags in (0, 0x100, 0x1000, 0x1100 | (1 << 32), 0x1500):
+        want("fchownat(flags %#x)" % flags, 260, [5, 0, 0, 0, flags, 0],
+             KILL)
     want("renameat2 RENAME_WHITEOUT", 316, [5, 0, 5, 0, 4, 0], KILL)
     want("linkat AT_EMPTY_PATH", 265, [5, 0, 5, 0, 0x1000, 0], KILL)
     want("openat without O_NOFOLLOW", 257, [5, 0, 0, 0, 0, 0], KILL)

@@ -241,13 +241,29 @@ static bool in_public_range(uint32_t id) {
  * sandbox what "others" (or the invoking user, as owner) may do. The
  * sandbox's own host id stays unmapped on disk: files that host id owns
  * are not the sandbox's. */
+static int identity(char *buf, size_t len, uint32_t from, uint32_t to) {
+  if (from >= to)
+    return 0;
+  return snprintf(buf, len, "%u %u %u\n", from, from, to - from);
+}
+
+/* The public view's host ids (PUBLIC_HOST_BASE...) stay unmapped as well:
+ * the sandbox's user namespace maps them (the default root's owners show
+ * through them), so without this a chown to one through the gate would
+ * give a grant file to such a host id; unmapped, the host kernel refuses
+ * it (EOVERFLOW), as the filter does first. */
 static void grant_map(char *buf, size_t len, uint32_t id) {
   int n = snprintf(buf, len, "0 %u 1\n", id);
-  if (id > 1)
-    n += snprintf(buf + n, len - (size_t)n, "1 1 %u\n", id - 1);
-  if (id < 0xfffffffeu)
-    snprintf(buf + n, len - (size_t)n, "%u %u %u\n", id + 1, id + 1,
-             0xfffffffeu - id);
+  uint32_t pub_end = PUBLIC_HOST_BASE + PUBLIC_IDS;
+  if (id < PUBLIC_HOST_BASE) {
+    n += identity(buf + n, len - (size_t)n, 1, id);
+    n += identity(buf + n, len - (size_t)n, id + 1, PUBLIC_HOST_BASE);
+    identity(buf + n, len - (size_t)n, pub_end, 0xffffffffu);
+  } else {
+    n += identity(buf + n, len - (size_t)n, 1, PUBLIC_HOST_BASE);
+    n += identity(buf + n, len - (size_t)n, pub_end, id);
+    identity(buf + n, len - (size_t)n, id + 1, 0xffffffffu);
+  }
 }
 
 /* The three namespaces of g_userns_fd's comment. */
@@ -258,7 +274,7 @@ static int prepare_host_uid(char *why, size_t len) {
                 "of host files",
                 g_host_uid, g_host_gid, PUBLIC_HOST_BASE,
                 PUBLIC_HOST_BASE + PUBLIC_IDS - 1);
-  char umap[96], gmap[96], upub[64], gpub[64];
+  char umap[160], gmap[160], upub[64], gpub[64];
   snprintf(umap, sizeof(umap), "0 %u 1\n%u %u %u\n", g_host_uid,
            PLAT_PUBLIC_ID_BASE, PUBLIC_HOST_BASE, PUBLIC_IDS);
   /* The public view maps owners, not groups: the sandbox keeps the file

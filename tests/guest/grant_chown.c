@@ -22,8 +22,8 @@ static void owner_of(const char *label, const char *path) {
   if (lstat(path, &st) < 0)
     printf("%s: -1 %s\n", label, errname(errno));
   else
-    printf("%s: %u:%u %04o\n", label, (unsigned)st.st_uid,
-           (unsigned)st.st_gid, st.st_mode & 07777);
+    printf("%s: %u:%u %04o\n", label, (unsigned)st.st_uid, (unsigned)st.st_gid,
+           st.st_mode & 07777);
 }
 
 static void on_grant(void) {
@@ -69,8 +69,7 @@ static void on_grant(void) {
   OK("fchownat O_PATH f empty 0 0", fchownat(fd, "", 0, 0, AT_EMPTY_PATH));
   R("fchownat O_PATH f empty 1000 -1",
     fchownat(fd, "", 1000, -1, AT_EMPTY_PATH));
-  R("fchownat O_PATH f empty without AT_EMPTY_PATH",
-    fchownat(fd, "", 0, 0, 0));
+  R("fchownat O_PATH f empty without AT_EMPTY_PATH", fchownat(fd, "", 0, 0, 0));
   close(fd);
   fd = open("d", O_RDONLY | O_DIRECTORY);
   OK("fchownat d empty 0 0", fchownat(fd, "", 0, 0, AT_EMPTY_PATH));
@@ -139,8 +138,7 @@ static void setid_bits(void) {
     R("user chown root0644 -1 -1", chown("root0644", -1, -1));
     R("user chown root0644 1000 -1", chown("root0644", 1000, -1));
     R("user chown own4744 -1 -1", chown("own4744", -1, -1));
-    R("user chown own2745 -1 -1 (not in group 0)",
-      chown("own2745", -1, -1));
+    R("user chown own2745 -1 -1 (not in group 0)", chown("own2745", -1, -1));
     R("user chown own2745g -1 -1 (in its group)", chown("own2745g", -1, -1));
     R("user chown own4744 0 -1", chown("own4744", 0, -1));
     fflush(stdout);
