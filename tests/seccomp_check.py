@@ -130,7 +130,7 @@ PLAIN_MODES = (0o777, 0o1777, 0o644)
 
 MSG_NOSIGNAL, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_PEEK = 0x4000, \
     0x40000000, 0x40, 0x2
-# the network calls of a sandbox with a grant (docs/south.md 42-46)
+# the network calls of a sandbox with a grant (docs/south.md, allowlist 46-50)
 NET_FD_CALLS = {"sendto": (44, [5, 0, 1, MSG_NOSIGNAL, 0, 0]),
                 "recvfrom": (45, [5, 0, 1, MSG_DONTWAIT, 0, 0]),
                 "shutdown": (48, [5, 2, 0, 0, 0, 0])}
