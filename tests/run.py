@@ -2158,8 +2158,8 @@ def attack_fd_test(call):
 # Hole 1 for the *at calls: a dirfd of 0x100000000 is the host's fd 0;
 # moat's stdin is a canary directory outside every grant.
 ATTACK_AT_CALLS = ("openat", "newfstatat", "readlinkat", "fchmodat",
-                   "fchmodat2", "utimensat", "mkdirat", "unlinkat",
-                   "renameat2", "linkat", "symlinkat")
+                   "fchmodat2", "utimensat", "fchownat", "mkdirat",
+                   "unlinkat", "renameat2", "linkat", "symlinkat")
 
 
 def _at_payload(ctx, call, native, fdval=None, prefix=None, wrap=(),

@@ -13,7 +13,7 @@
  *                                    bits
  *   hostattack [-n] at CALL FD [PREFIX]  one *at call of openat, newfstatat,
  *                                    readlinkat, fchmodat, fchmodat2,
- *                                    utimensat, mkdirat, unlinkat,
+ *                                    utimensat, fchownat, mkdirat, unlinkat,
  *                                    renameat2, linkat or symlinkat
  *                                    relative to a 64-bit dirfd value
  *                                    (moat's stdin: a host directory), or
@@ -175,6 +175,12 @@ static int attack_at(const char *call, long fd) {
     r = hc(SYS_utimensat, fd, (long)nm("file"), (long)ts, AT_SYMLINK_NOFOLLOW,
            0, 0);
     printf("utimensat(%#lx, file, 1970) = %ld\n", fd, r);
+  } else if (!strcmp(call, "fchownat")) {
+    /* the ids and flags the filter lets through: a no-op owner change
+     * still sets the file's ctime, which the runner sees */
+    r = hc(SYS_fchownat, fd, (long)nm("file"), 0, 0,
+           AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, 0);
+    printf("fchownat(%#lx, file, 0, 0) = %ld\n", fd, r);
   } else if (!strcmp(call, "mkdirat")) {
     r = hc(SYS_mkdirat, fd, (long)nm("newdir"), 0755, 0, 0, 0);
     printf("mkdirat(%#lx, newdir) = %ld\n", fd, r);
