@@ -770,6 +770,54 @@ def ro_reads(ctx):
         compare("busybox %s (ro mount)" % " ".join(argv), native, moat)
 
 
+def rw_chown_group(ctx):
+    """chown through an rw grant reaches the host: the invoking user's
+    files, directory and symlink of another host group (shown as 65534)
+    get the invoking user's group from `chown 0:0` (by name, by fd, the
+    link itself), a chown to 1000 fails with EOVERFLOW and changes
+    nothing, another user's file stays theirs (EPERM)."""
+    if os.geteuid() != 0:
+        skip("needs root: the idmapped grant of moat run by root")
+    ctx.need_moat()
+    d = os.path.join(ctx.tmpdir("rw-chown"), "m")
+    os.makedirs(os.path.join(d, "dir"))
+    for n in ("f", "byfd"):
+        with open(os.path.join(d, n), "w") as f:
+            f.write("x\n")
+    os.symlink("f", os.path.join(d, "link"))
+    with open(os.path.join(d, "other"), "w") as f:
+        f.write("x\n")
+    for n in ("f", "byfd", "dir", "link"):
+        os.lchown(os.path.join(d, n), 0, 1234)
+    os.chown(os.path.join(d, "other"), 1234, 1234)
+    script = ("ls -ln /m | tail -n +2 | awk '{print $1, $3, $4, $NF}'; "
+              "chown 0:0 /m/f; echo f $?; chown :0 /m/dir; echo dir $?; "
+              "chown -h 0:0 /m/link; echo link $?; "
+              "python3 -c 'import os; fd = os.open(\"/m/byfd\", os.O_RDONLY); "
+              "os.fchown(fd, -1, 0); print(\"byfd 0\")'; "
+              "chown 1000 /m/f; echo f1000 $?; chown 0:0 /m/other; "
+              "echo other $?; ls -ln /m | tail -n +2 | "
+              "awk '{print $1, $3, $4, $NF}'")
+    p = run(ctx.moat_run("--mount", d + ":/m:rw", "--", "sh", "-c", script))
+    want = ("-rw-r--r-- 0 65534 byfd\ndrwxr-xr-x 0 65534 dir\n"
+            "-rw-r--r-- 0 65534 f\nlrwxrwxrwx 0 65534 f\n"
+            "-rw-r--r-- 65534 65534 other\n"
+            "f 0\ndir 0\nlink 0\nbyfd 0\nf1000 1\nother 1\n"
+            "-rw-r--r-- 0 0 byfd\ndrwxr-xr-x 0 0 dir\n-rw-r--r-- 0 0 f\n"
+            "lrwxrwxrwx 0 0 f\n-rw-r--r-- 65534 65534 other\n")
+    err = p.stderr.decode("utf-8", "replace")
+    if p.stdout.decode() != want or "Value too large" not in err or \
+            "Operation not permitted" not in err:
+        fail("inside:\n%s\nexpected:\n%s\nstderr: %s" % (
+            show(p.stdout), want, err))
+    for n, owner in (("f", (0, 0)), ("byfd", (0, 0)), ("dir", (0, 0)),
+                     ("link", (0, 0)), ("other", (1234, 1234))):
+        st = os.lstat(os.path.join(d, n))
+        if (st.st_uid, st.st_gid) != owner:
+            fail("%s is %d:%d on the host, expected %d:%d" % (
+                n, st.st_uid, st.st_gid, owner[0], owner[1]))
+
+
 def rw_writes(ctx):
     """Each kind of write through a rw mount, checked on the host."""
     ctx.need_busybox()
@@ -4018,6 +4066,7 @@ def register_all(ctx):
         register("romount/%s" % "-".join(argv[:1] + argv[1:2]).replace(
             "/", "_"), ro_write_test(i))
     register("rwmount/writes-reach-host", rw_writes)
+    register("rwmount/chown-group", rw_chown_group)
     register("rwmount/nested-in-ro", nested_mounts)
     register("defaultroot/layout", default_root)
     register("options/stats", opt_stats)
