@@ -2,6 +2,7 @@
  * (every write EROFS), read-write (writes reach the host) and copy-on-write
  * (writes stay in memory). Also proves that host symlinks are resolved in
  * the sandbox, never on the host, so a link cannot lead out of the grant. */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,6 +93,31 @@ START_TEST(read_write) {
 }
 END_TEST
 
+/* A grant maps one id of each kind (the test platform's: the test's
+ * own): chown to it reaches the host, to any other id is EOVERFLOW. */
+START_TEST(chown_grant) {
+  const char *d = tree();
+  char p[256];
+  snprintf(p, sizeof p, "%s/f.txt", d);
+  bool root = getuid() == 0;
+  if (root)
+    ck_assert_int_eq(chown(p, 0, 1234), 0);
+  boot_host(d, "/h", MOAT_ACCESS_RW);
+  uint32_t uid = (uint32_t)getuid(), gid = (uint32_t)getgid();
+  ck_assert_int_eq(moat_fchownat(AT, "/h/f.txt", uid + 1000, 0xffffffffu, 0),
+                   E(EOVERFLOW));
+  ck_assert_int_eq(moat_fchownat(AT, "/h/f.txt", 0xffffffffu, gid + 1000, 0),
+                   E(EOVERFLOW));
+  ck_assert_int_eq(moat_fchownat(AT, "/h/f.txt", uid, gid, 0), 0);
+  struct stat hst;
+  ck_assert_int_eq(stat(p, &hst), 0);
+  ck_assert_int_eq(hst.st_uid, uid);
+  ck_assert_int_eq(hst.st_gid, gid);
+  ck_assert_int_eq(
+      moat_fchownat(AT, "/h/ok-link", uid, gid, LINUX_AT_SYMLINK_NOFOLLOW), 0);
+}
+END_TEST
+
 START_TEST(copy_on_write) {
   const char *d = tree();
   boot_host(d, "/h", MOAT_ACCESS_COW);
@@ -140,6 +166,7 @@ Suite *suite_hostfs(void) {
   TCase *tc = unit_tcase(s, "hostfs");
   tcase_add_test(tc, read_only);
   tcase_add_test(tc, read_write);
+  tcase_add_test(tc, chown_grant);
   tcase_add_test(tc, copy_on_write);
   tcase_add_test(tc, symlinks_stay_inside);
   return s;

@@ -732,6 +732,11 @@ int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
     ret = -LINUX_EOVERFLOW;
     goto out;
   }
+  if ((what & PLAT_SET_OWNER) &&
+      fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+    ret = -errno;
+    goto out;
+  }
   if ((what & PLAT_SET_MODE) && chmod(p, mode & 07777) < 0) {
     ret = -errno;
     goto out;
