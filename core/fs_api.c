@@ -857,6 +857,101 @@ int moat_fchown(int fd, uint32_t uid, uint32_t gid) {
   return rc;
 }
 
+/* ---------------------------------------------------------------------
+ * Extended attributes
+ * ------------------------------------------------------------------- */
+
+/* The file an xattr call names (a reference): path from dirfd, or the
+ * open file dirfd itself (then *out_file holds it, for its events). */
+static int xattr_target(int dirfd, const char *path, int flags,
+                        struct inode **out, struct file **out_file) {
+  *out_file = NULL;
+  if (flags & ~LINUX_AT_SYMLINK_NOFOLLOW)
+    return -LINUX_EINVAL;
+  if (path)
+    return resolve_at(dirfd, path, flags, out);
+  struct file *f = fd_file(dirfd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  *out = vfs_inode_get(f->inode);
+  *out_file = f;
+  return 0;
+}
+
+/* Linux checks the name before it looks the file up. */
+static int xattr_name_ok(const char *name) {
+  size_t len = rt_strnlen(name, VFS_XATTR_NAME_MAX + 1);
+  return len == 0 || len > VFS_XATTR_NAME_MAX ? -LINUX_ERANGE : 0;
+}
+
+long moat_getxattrat(int dirfd, const char *path, int flags, const char *name,
+                     void *value, size_t size) {
+  long rc = xattr_name_ok(name);
+  if (rc < 0)
+    return rc;
+  struct inode *inode;
+  struct file *f;
+  rc = xattr_target(dirfd, path, flags, &inode, &f);
+  if (rc < 0)
+    return rc;
+  rc = vfs_getxattr(inode, name, value, size);
+  file_put(f);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+/* setxattr (value non-NULL) and removexattr (value NULL). */
+static int change_xattr(int dirfd, const char *path, int flags,
+                        const char *name, const void *value, size_t size,
+                        int xflags) {
+  if (xflags & ~(VFS_XATTR_CREATE | VFS_XATTR_REPLACE))
+    return -LINUX_EINVAL;
+  int rc = xattr_name_ok(name);
+  if (rc < 0)
+    return rc;
+  if (value && size > VFS_XATTR_SIZE_MAX)
+    return -LINUX_E2BIG;
+  struct inode *inode;
+  struct file *f;
+  rc = xattr_target(dirfd, path, flags, &inode, &f);
+  if (rc < 0)
+    return rc;
+  rc = vfs_setxattr(inode, name, value, size, (unsigned)xflags);
+  if (rc == 0) {
+    if (f)
+      inotify_file_event(f, IN_ATTRIB);
+    else
+      notify_at(dirfd, path, inode, IN_ATTRIB);
+  }
+  file_put(f);
+  vfs_inode_put(inode);
+  return rc;
+}
+
+int moat_setxattrat(int dirfd, const char *path, int flags, const char *name,
+                    const void *value, size_t size, int xflags) {
+  return change_xattr(dirfd, path, flags, name, value ? value : "", size,
+                      xflags);
+}
+
+int moat_removexattrat(int dirfd, const char *path, int flags,
+                       const char *name) {
+  return change_xattr(dirfd, path, flags, name, NULL, 0, 0);
+}
+
+long moat_listxattrat(int dirfd, const char *path, int flags, char *list,
+                      size_t size) {
+  struct inode *inode;
+  struct file *f;
+  long rc = xattr_target(dirfd, path, flags, &inode, &f);
+  if (rc < 0)
+    return rc;
+  rc = vfs_listxattr(inode, list, size);
+  file_put(f);
+  vfs_inode_put(inode);
+  return rc;
+}
+
 int moat_utimensat(int dirfd, const char *path,
                    const struct linux_timespec times[2], int flags) {
   if (flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH))

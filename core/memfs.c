@@ -36,7 +36,27 @@ struct memfs_node {
   uint64_t pages; /* pages allocated, for st_blocks */
   /* symlinks */
   char *target;
+  /* extended attributes, in descending name order (the order Linux's
+   * tmpfs lists them in), and the space they take (see XATTR_SPACE_MAX) */
+  struct memfs_xattr *xattrs;
+  uint64_t xattr_space;
 };
+
+struct memfs_xattr {
+  struct memfs_xattr *next;
+  uint32_t size;  /* of the value */
+  uint64_t space; /* charged for it */
+  char name[];    /* NUL-terminated, then the value */
+};
+
+/* Attributes of one inode take at most this much (names, values and
+ * their bookkeeping; -ENOSPC beyond). Linux's tmpfs bounds them only
+ * per file system (every inode brings 1 KiB of attribute space, and each
+ * attribute takes its name, value and about 40 bytes of it); moat bounds
+ * each inode, so that one file cannot hold more than 16 values of the
+ * largest size, and charges them to --tmp-size and --memory as file
+ * pages are. */
+#define XATTR_SPACE_MAX (1ull << 20)
 
 static const struct inode_ops memfs_iops;
 
@@ -578,11 +598,122 @@ static int memfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
   return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * Extended attributes (the vfs checked names and permissions)
+ * ------------------------------------------------------------------- */
+
+static struct memfs_xattr *xattr_find(struct memfs_node *n, const char *name,
+                                      struct memfs_xattr ***link) {
+  struct memfs_xattr **p = &n->xattrs;
+  for (; *p; p = &(*p)->next) {
+    int c = rt_strcmp((*p)->name, name);
+    if (c == 0)
+      break;
+    if (c < 0) { /* past where it would be */
+      if (link)
+        *link = p;
+      return NULL;
+    }
+  }
+  if (link)
+    *link = p;
+  return *p;
+}
+
+static void xattr_free(struct memfs_node *n, struct memfs_xattr *x) {
+  n->xattr_space -= x->space;
+  mm_uncharge_sandbox(x->space);
+  pool_give(x->space);
+  kfree(x);
+}
+
+static long memfs_getxattr(struct inode *inode, const char *name, void *buf,
+                           size_t len) {
+  struct memfs_xattr *x = xattr_find(node(inode), name, NULL);
+  if (!x)
+    return -LINUX_ENODATA;
+  if (len) {
+    if (x->size > len)
+      return -LINUX_ERANGE;
+    memcpy(buf, x->name + rt_strlen(x->name) + 1, x->size);
+  }
+  return x->size;
+}
+
+static int memfs_setxattr(struct inode *inode, const char *name,
+                          const void *value, size_t len, unsigned flags) {
+  struct memfs_node *n = node(inode);
+  struct memfs_xattr **link;
+  struct memfs_xattr *old = xattr_find(n, name, &link);
+  if (old && (flags & VFS_XATTR_CREATE))
+    return -LINUX_EEXIST;
+  if (!old && (!value || (flags & VFS_XATTR_REPLACE)))
+    return -LINUX_ENODATA;
+  if (!value) {
+    *link = old->next;
+    xattr_free(n, old);
+    inode->ctime = vfs_now();
+    return 0;
+  }
+  size_t namelen = rt_strlen(name);
+  uint64_t space = sizeof(struct memfs_xattr) + namelen + 1 + len;
+  if (n->xattr_space - (old ? old->space : 0) + space > XATTR_SPACE_MAX)
+    return -LINUX_ENOSPC;
+  if (!pool_take(space))
+    return -LINUX_ENOSPC; /* --tmp-size */
+  if (mm_charge_sandbox(space) < 0) {
+    pool_give(space);
+    return -LINUX_ENOSPC;
+  }
+  struct memfs_xattr *x = kmalloc(sizeof(*x) + namelen + 1 + len);
+  if (!x) {
+    mm_uncharge_sandbox(space);
+    pool_give(space);
+    return -LINUX_ENOMEM;
+  }
+  memcpy(x->name, name, namelen + 1);
+  memcpy(x->name + namelen + 1, value, len);
+  x->size = (uint32_t)len;
+  x->space = space;
+  n->xattr_space += space;
+  if (old) {
+    x->next = old->next;
+    xattr_free(n, old);
+  } else {
+    x->next = *link;
+  }
+  *link = x;
+  inode->ctime = vfs_now();
+  return 0;
+}
+
+static long memfs_listxattr(struct inode *inode, char *buf, size_t len,
+                            bool trusted) {
+  size_t total = 0;
+  for (struct memfs_xattr *x = node(inode)->xattrs; x; x = x->next) {
+    if (!trusted && !rt_strncmp(x->name, "trusted.", 8))
+      continue;
+    size_t need = rt_strlen(x->name) + 1;
+    if (len) {
+      if (total + need > len)
+        return -LINUX_ERANGE;
+      memcpy(buf + total, x->name, need);
+    }
+    total += need;
+  }
+  return (long)total;
+}
+
 static void memfs_evict(struct inode *inode) {
   struct memfs_node *n = node(inode);
   if (!n)
     return;
   truncate_data(inode, 0);
+  while (n->xattrs) {
+    struct memfs_xattr *x = n->xattrs;
+    n->xattrs = x->next;
+    xattr_free(n, x);
+  }
   kfree(n->leaves);
   kfree(n->target);
   kfree(n->buckets);
@@ -609,5 +740,8 @@ static const struct inode_ops memfs_iops = {
     .read = memfs_read,
     .write = memfs_write,
     .allocate = memfs_allocate,
+    .getxattr = memfs_getxattr,
+    .setxattr = memfs_setxattr,
+    .listxattr = memfs_listxattr,
     .evict = memfs_evict,
 };

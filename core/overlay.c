@@ -382,6 +382,41 @@ static int copy_data(struct inode *from, struct inode *to, uint64_t limit) {
   return rc;
 }
 
+/* A copied-up object keeps the lower one's extended attributes (a lower
+ * file system that keeps none has nothing to copy). */
+static int copy_xattrs(struct inode *from, struct inode *to) {
+  if (!from->iops || !from->iops->listxattr || !from->iops->getxattr)
+    return 0;
+  long len = from->iops->listxattr(from, NULL, 0, true);
+  if (len <= 0)
+    return (int)len;
+  if (!to->iops || !to->iops->setxattr)
+    return -LINUX_EOPNOTSUPP;
+  char *names = kmalloc((size_t)len);
+  char *value = kmalloc(VFS_XATTR_SIZE_MAX);
+  int rc = names && value ? 0 : -LINUX_ENOMEM;
+  if (rc == 0) {
+    long got = from->iops->listxattr(from, names, (size_t)len, true);
+    rc = got < 0 ? (int)got : 0;
+    for (long at = 0; rc == 0 && at < got;
+         at += (long)rt_strnlen(names + at, (size_t)(got - at)) + 1) {
+      if (rt_strnlen(names + at, (size_t)(got - at)) == (size_t)(got - at))
+        break; /* not terminated: a lower fs we cannot trust with more */
+      long vlen =
+          from->iops->getxattr(from, names + at, value, VFS_XATTR_SIZE_MAX);
+      if (vlen == -LINUX_ENODATA)
+        continue;
+      if (vlen < 0 || vlen > VFS_XATTR_SIZE_MAX)
+        rc = vlen < 0 ? (int)vlen : -LINUX_EIO;
+      else
+        rc = to->iops->setxattr(to, names + at, value, (size_t)vlen, 0);
+    }
+  }
+  kfree(names);
+  kfree(value);
+  return rc;
+}
+
 static int upper_create(struct inode *udir, const char *name, uint32_t mode,
                         uint32_t uid, uint32_t gid, uint64_t rdev,
                         const char *target, struct inode **out) {
@@ -428,13 +463,14 @@ static int copy_up_limited(struct inode *inode, uint64_t data_limit) {
   kfree(target);
   if (rc < 0)
     return rc;
-  if (type == LINUX_S_IFREG) {
+  if (type == LINUX_S_IFREG)
     rc = copy_data(lower, upper, data_limit);
-    if (rc < 0) {
-      udir->iops->unlink(udir, n->name, false);
-      vfs_inode_put(upper);
-      return rc;
-    }
+  if (rc == 0)
+    rc = copy_xattrs(lower, upper);
+  if (rc < 0) {
+    udir->iops->unlink(udir, n->name, type == LINUX_S_IFDIR);
+    vfs_inode_put(upper);
+    return rc;
   }
   /* Keep the lower object's times (mode/owner came with create). */
   upper->atime = lower->atime;
@@ -877,6 +913,48 @@ static int ovl_fsync(struct inode *inode) {
   return 0;
 }
 
+/* Extended attributes: the real object's. A lower layer without any
+ * (a host directory) answers as a file system that keeps them but has
+ * none here; a change copies up first, as other writes do. */
+static long ovl_getxattr(struct inode *inode, const char *name, void *buf,
+                         size_t len) {
+  struct inode *r = real(inode);
+  if (!r->iops || !r->iops->getxattr)
+    return -LINUX_ENODATA;
+  return r->iops->getxattr(r, name, buf, len);
+}
+
+static long ovl_listxattr(struct inode *inode, char *buf, size_t len,
+                          bool trusted) {
+  struct inode *r = real(inode);
+  if (!r->iops || !r->iops->listxattr)
+    return 0;
+  return r->iops->listxattr(r, buf, len, trusted);
+}
+
+static int ovl_setxattr(struct inode *inode, const char *name,
+                        const void *value, size_t len, unsigned flags) {
+  struct ovl_node *n = node(inode);
+  int rc;
+  if (!n->upper) {
+    /* Removing what the lower object lacks changes nothing: no copy. */
+    if (!value || (flags & VFS_XATTR_REPLACE)) {
+      long got = ovl_getxattr(inode, name, NULL, 0);
+      if (got < 0)
+        return (int)got;
+    }
+    rc = copy_up(inode);
+    if (rc < 0)
+      return rc;
+  }
+  struct inode *u = n->upper;
+  if (!u->iops || !u->iops->setxattr)
+    return -LINUX_EOPNOTSUPP;
+  rc = u->iops->setxattr(u, name, value, len, flags);
+  sync_attrs(inode);
+  return rc;
+}
+
 static void ovl_evict(struct inode *inode) {
   struct ovl_node *n = node(inode);
   if (!n)
@@ -923,6 +1001,9 @@ static const struct inode_ops ovl_iops = {
     .read = ovl_read,
     .write = ovl_write,
     .fsync = ovl_fsync,
+    .getxattr = ovl_getxattr,
+    .setxattr = ovl_setxattr,
+    .listxattr = ovl_listxattr,
     .evict = ovl_evict,
 };
 

@@ -222,6 +222,18 @@ static long tarfs_read(struct inode *inode, void *buf, size_t len,
   return rt_ucopy_result(count, rt_ucopy(buf, n->data + off, count));
 }
 
+/* An image's files have no extended attributes (PAX SCHILY.xattr records
+ * are not read): a file system that could keep them, with none. */
+static long tarfs_getxattr(struct inode *inode, const char *name, void *buf,
+                           size_t len) {
+  return -LINUX_ENODATA;
+}
+
+static long tarfs_listxattr(struct inode *inode, char *buf, size_t len,
+                            bool trusted) {
+  return 0;
+}
+
 static void tarfs_evict(struct inode *inode) {
   struct tarfs_node *n = inode->private;
   if (!n)
@@ -238,6 +250,8 @@ static const struct inode_ops tarfs_iops = {
     .readdir = tarfs_readdir,
     .readlink = tarfs_readlink,
     .read = tarfs_read,
+    .getxattr = tarfs_getxattr,
+    .listxattr = tarfs_listxattr,
 };
 
 /* ---- parsing ---- */

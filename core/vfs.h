@@ -84,6 +84,15 @@ typedef int (*vfs_emit_fn)(void *ctx, const char *name, size_t namelen,
                            uint64_t ino, unsigned dtype, uint64_t next_pos);
 
 /* ---------------------------------------------------------------------
+ * Extended attributes (Linux's limits, include/uapi/linux/limits.h)
+ * ------------------------------------------------------------------- */
+#define VFS_XATTR_CREATE LINUX_XATTR_CREATE
+#define VFS_XATTR_REPLACE LINUX_XATTR_REPLACE
+#define VFS_XATTR_NAME_MAX LINUX_XATTR_NAME_MAX
+#define VFS_XATTR_SIZE_MAX LINUX_XATTR_SIZE_MAX
+#define VFS_XATTR_LIST_MAX LINUX_XATTR_LIST_MAX
+
+/* ---------------------------------------------------------------------
  * Operations on inodes. Names are single components, NUL-terminated,
  * 1..255 bytes, never "." or "..", never containing '/'. The vfs has
  * already checked permissions, read-only superblocks, existence and types
@@ -155,6 +164,25 @@ struct inode_ops {
    * changing the size (the vfs extends it afterwards). Called with
    * inode->lock held. NULL: the file system has nothing to reserve. */
   int (*allocate)(struct inode *inode, uint64_t off, uint64_t len);
+  /* Extended attributes, by full name ("user.x", 1..255 bytes). The vfs
+   * checked the name's namespace (user., trusted. or security., with a
+   * non-empty rest), the namespace rules, permissions and read-only
+   * superblocks, and holds the vfs lock.
+   * getxattr: the value's size, copied into buf when len > 0 (-ERANGE
+   * when it is longer than len); -ENODATA when absent.
+   * setxattr: value NULL removes (-ENODATA when absent); flags
+   * VFS_XATTR_CREATE (-EEXIST when present), VFS_XATTR_REPLACE (-ENODATA
+   * when absent); len <= VFS_XATTR_SIZE_MAX. A change sets ctime.
+   * listxattr: the names, each NUL-terminated, in buf (len 0: only the
+   * total size; -ERANGE when longer than len); trusted.* names only when
+   * trusted. getxattr NULL: the file system keeps no attributes (get and
+   * set fail with -EOPNOTSUPP, the list is empty); setxattr NULL: none
+   * can be set (-EOPNOTSUPP). */
+  long (*getxattr)(struct inode *inode, const char *name, void *buf,
+                   size_t len);
+  int (*setxattr)(struct inode *inode, const char *name, const void *value,
+                  size_t len, unsigned flags);
+  long (*listxattr)(struct inode *inode, char *buf, size_t len, bool trusted);
   /* The last reference is gone: free private data. The vfs then frees
    * the struct inode. Runs wherever the last reference went, with or
    * without the vfs lock: a file system that finds inodes in a cache of

@@ -119,5 +119,12 @@ int vfs_statfs(struct inode *inode, struct linux_statfs *out);
 int vfs_chdir(struct inode *dir);
 int vfs_chroot(struct inode *dir);
 int vfs_fsync(struct inode *inode);
+/* Extended attributes (core/vfs_xattr.c), the namespace and permission
+ * rules applied; name is a full name of 1..255 bytes, len at most
+ * VFS_XATTR_SIZE_MAX for a set. setxattr with value NULL removes. */
+long vfs_getxattr(struct inode *inode, const char *name, void *buf, size_t len);
+int vfs_setxattr(struct inode *inode, const char *name, const void *value,
+                 size_t len, unsigned flags);
+long vfs_listxattr(struct inode *inode, char *buf, size_t len);
 
 #endif

@@ -195,6 +195,12 @@ struct linux_f_owner_ex {
 #define LINUX_UTIME_OMIT ((1l << 30) - 2l)
 
 #define LINUX_PATH_MAX 4096
+/* extended attributes (linux/limits.h, linux/xattr.h) */
+#define LINUX_XATTR_CREATE 0x1
+#define LINUX_XATTR_REPLACE 0x2
+#define LINUX_XATTR_NAME_MAX 255
+#define LINUX_XATTR_SIZE_MAX 65536
+#define LINUX_XATTR_LIST_MAX 65536
 #define LINUX_NAME_MAX 255
 #define LINUX_SYMLOOP_MAX 40
 
@@ -405,6 +411,7 @@ struct linux_rlimit {
 #define LINUX_CAP_SYS_NICE 23
 #define LINUX_CAP_SYS_RESOURCE 24
 #define LINUX_CAP_MKNOD 27
+#define LINUX_CAP_SETFCAP 31
 #define LINUX_CAP_MAC_OVERRIDE 32
 #define LINUX_CAP_LAST_CAP 40
 #define LINUX_CAP_ALL ((1ull << (LINUX_CAP_LAST_CAP + 1)) - 1)

@@ -173,6 +173,20 @@ int moat_fchmod(int fd, uint32_t mode);
 int moat_fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid,
                   int flags);
 int moat_fchown(int fd, uint32_t uid, uint32_t gid);
+/* Extended attributes (setxattr(2) and its family). The file: path from
+ * dirfd (flags: LINUX_AT_SYMLINK_NOFOLLOW), or with path NULL the file
+ * open at dirfd (an O_PATH descriptor is -EBADF). name: a full name
+ * ("user.x"); value, list: core memory. getxattr and listxattr return the
+ * size (only that when size is 0); setxattr's xflags are XATTR_CREATE (1)
+ * and XATTR_REPLACE (2). */
+long moat_getxattrat(int dirfd, const char *path, int flags, const char *name,
+                     void *value, size_t size);
+int moat_setxattrat(int dirfd, const char *path, int flags, const char *name,
+                    const void *value, size_t size, int xflags);
+long moat_listxattrat(int dirfd, const char *path, int flags, char *list,
+                      size_t size);
+int moat_removexattrat(int dirfd, const char *path, int flags,
+                       const char *name);
 /* times NULL = now; path NULL = the file dirfd itself */
 int moat_utimensat(int dirfd, const char *path,
                    const struct linux_timespec times[2], int flags);

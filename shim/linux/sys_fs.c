@@ -1323,104 +1323,168 @@ long sys_fchdir(SYSARGS) {
 }
 
 /* ---- extended attributes ------------------------------------------------
- * The sandbox's file systems keep no extended attributes: a file exists
- * or not, and when it does it has none. */
+ * Linux's order: the flags, the name and the value are copied in before
+ * the file is looked up (E2BIG, ERANGE and EFAULT win over ENOENT); the
+ * value and the list go through a buffer of the core, copied out only
+ * when there is something to copy. The path variants name the file by
+ * path (l*: without following a final symlink), the f* variants by
+ * descriptor (path NULL for the core). */
 
-static long xattr_target(uint64_t gpath, int fd, bool follow) {
-  char path[LINUX_PATH_MAX];
-  struct linux_stat st;
-  int err;
-  if (fd >= 0)
-    return moat_fstat(fd, &st);
-  err = user_path(path, gpath);
-  if (err < 0)
-    return err;
-  return moat_fstatat(LINUX_AT_FDCWD, path, &st,
-                      follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW);
-}
-
-static long xattr_name(uint64_t gname) {
-  char name[256];
-  long n = moat_user_strncpy(name, gname, sizeof(name));
-  if (n == -LINUX_ENAMETOOLONG)
+/* The name into a buffer of XATTR_NAME_MAX + 1: -ERANGE when empty or
+ * longer. */
+static long xattr_name(char *name, uint64_t gname) {
+  long n = moat_user_strncpy(name, gname, LINUX_XATTR_NAME_MAX + 1);
+  if (n == -LINUX_ENAMETOOLONG || n == 0)
     return -LINUX_ERANGE;
-  if (n < 0)
-    return n;
-  return name[0] ? 0 : -LINUX_ERANGE;
+  return n < 0 ? n : 0;
 }
 
-static long xattr_get(uint64_t gpath, int fd, bool follow, uint64_t gname) {
-  long err = xattr_target(gpath, fd, follow);
+/* The path of a path variant (a buffer of LINUX_PATH_MAX), or NULL for
+ * a descriptor variant. */
+static long xattr_path(char *path, uint64_t gpath, bool by_fd,
+                       const char **out) {
+  *out = NULL;
+  if (by_fd)
+    return 0;
+  int err = user_path(path, gpath);
   if (err < 0)
     return err;
-  err = xattr_name(gname);
-  return err < 0 ? err : -LINUX_ENODATA;
+  *out = path;
+  return 0;
+}
+
+static long xattr_get(uint64_t gpath, int fd, bool by_fd, bool follow,
+                      uint64_t gname, uint64_t gvalue, size_t size) {
+  char name[LINUX_XATTR_NAME_MAX + 1], pathbuf[LINUX_PATH_MAX];
+  const char *path;
+  long rc = xattr_name(name, gname);
+  if (rc == 0)
+    rc = xattr_path(pathbuf, gpath, by_fd, &path);
+  if (rc < 0)
+    return rc;
+  size = MIN(size, (size_t)LINUX_XATTR_SIZE_MAX);
+  char *value = size ? kmalloc(size) : NULL;
+  if (size && !value)
+    return -LINUX_ENOMEM;
+  rc = moat_getxattrat(by_fd ? fd : LINUX_AT_FDCWD, path,
+                       follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW, name, value,
+                       size);
+  if (rc > 0 && size && user_write(gvalue, value, (size_t)rc) < 0)
+    rc = -LINUX_EFAULT;
+  kfree(value);
+  return rc;
 }
 
 long sys_getxattr(SYSARGS) {
-  return xattr_get(a0, -1, true, a1);
+  return xattr_get(a0, -1, false, true, a1, a2, (size_t)a3);
 }
 
 long sys_lgetxattr(SYSARGS) {
-  return xattr_get(a0, -1, false, a1);
+  return xattr_get(a0, -1, false, false, a1, a2, (size_t)a3);
 }
 
 long sys_fgetxattr(SYSARGS) {
-  if ((int)a0 < 0)
-    return -LINUX_EBADF;
-  return xattr_get(0, (int)a0, true, a1);
+  return xattr_get(0, (int)a0, true, true, a1, a2, (size_t)a3);
 }
 
-static long xattr_list(uint64_t gpath, int fd, bool follow) {
-  long err = xattr_target(gpath, fd, follow);
-  return err < 0 ? err : 0;
+static long xattr_list(uint64_t gpath, int fd, bool by_fd, bool follow,
+                       uint64_t glist, size_t size) {
+  char pathbuf[LINUX_PATH_MAX];
+  const char *path;
+  long rc = xattr_path(pathbuf, gpath, by_fd, &path);
+  if (rc < 0)
+    return rc;
+  size = MIN(size, (size_t)LINUX_XATTR_LIST_MAX);
+  char *list = size ? kmalloc(size) : NULL;
+  if (size && !list)
+    return -LINUX_ENOMEM;
+  rc = moat_listxattrat(by_fd ? fd : LINUX_AT_FDCWD, path,
+                        follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW, list, size);
+  if (rc > 0 && size && user_write(glist, list, (size_t)rc) < 0)
+    rc = -LINUX_EFAULT;
+  kfree(list);
+  return rc;
 }
 
 long sys_listxattr(SYSARGS) {
-  return xattr_list(a0, -1, true);
+  return xattr_list(a0, -1, false, true, a1, (size_t)a2);
 }
 
 long sys_llistxattr(SYSARGS) {
-  return xattr_list(a0, -1, false);
+  return xattr_list(a0, -1, false, false, a1, (size_t)a2);
 }
 
 long sys_flistxattr(SYSARGS) {
-  if ((int)a0 < 0)
-    return -LINUX_EBADF;
-  return xattr_list(0, (int)a0, true);
+  return xattr_list(0, (int)a0, true, true, a1, (size_t)a2);
 }
 
-static long xattr_set(uint64_t gpath, int fd, bool follow, uint64_t gname) {
-  long err = xattr_get(gpath, fd, follow, gname);
-  return err == -LINUX_ENODATA ? -LINUX_EOPNOTSUPP : err;
+static long xattr_set(uint64_t gpath, int fd, bool by_fd, bool follow,
+                      uint64_t gname, uint64_t gvalue, size_t size, int flags) {
+  char name[LINUX_XATTR_NAME_MAX + 1], pathbuf[LINUX_PATH_MAX];
+  const char *path;
+  char *value = NULL;
+  if (flags & ~(LINUX_XATTR_CREATE | LINUX_XATTR_REPLACE))
+    return -LINUX_EINVAL;
+  long rc = xattr_name(name, gname);
+  if (rc < 0)
+    return rc;
+  if (size > LINUX_XATTR_SIZE_MAX)
+    return -LINUX_E2BIG;
+  if (size) {
+    value = kmalloc(size);
+    if (!value)
+      return -LINUX_ENOMEM;
+    if (user_read(value, gvalue, size) < 0) {
+      rc = -LINUX_EFAULT;
+      goto out;
+    }
+  }
+  rc = xattr_path(pathbuf, gpath, by_fd, &path);
+  if (rc < 0)
+    goto out;
+  rc = moat_setxattrat(by_fd ? fd : LINUX_AT_FDCWD, path,
+                       follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW, name, value,
+                       size, flags);
+out:
+  kfree(value);
+  return rc;
 }
 
 long sys_setxattr(SYSARGS) {
-  return xattr_set(a0, -1, true, a1);
+  return xattr_set(a0, -1, false, true, a1, a2, (size_t)a3, (int)a4);
 }
 
 long sys_lsetxattr(SYSARGS) {
-  return xattr_set(a0, -1, false, a1);
+  return xattr_set(a0, -1, false, false, a1, a2, (size_t)a3, (int)a4);
 }
 
 long sys_fsetxattr(SYSARGS) {
-  if ((int)a0 < 0)
-    return -LINUX_EBADF;
-  return xattr_set(0, (int)a0, true, a1);
+  return xattr_set(0, (int)a0, true, true, a1, a2, (size_t)a3, (int)a4);
+}
+
+static long xattr_remove(uint64_t gpath, int fd, bool by_fd, bool follow,
+                         uint64_t gname) {
+  char name[LINUX_XATTR_NAME_MAX + 1], pathbuf[LINUX_PATH_MAX];
+  const char *path;
+  long rc = xattr_name(name, gname);
+  if (rc == 0)
+    rc = xattr_path(pathbuf, gpath, by_fd, &path);
+  if (rc < 0)
+    return rc;
+  return moat_removexattrat(by_fd ? fd : LINUX_AT_FDCWD, path,
+                            follow ? 0 : LINUX_AT_SYMLINK_NOFOLLOW, name);
 }
 
 long sys_removexattr(SYSARGS) {
-  return xattr_get(a0, -1, true, a1);
+  return xattr_remove(a0, -1, false, true, a1);
 }
 
 long sys_lremovexattr(SYSARGS) {
-  return xattr_get(a0, -1, false, a1);
+  return xattr_remove(a0, -1, false, false, a1);
 }
 
 long sys_fremovexattr(SYSARGS) {
-  if ((int)a0 < 0)
-    return -LINUX_EBADF;
-  return xattr_get(0, (int)a0, true, a1);
+  return xattr_remove(0, (int)a0, true, true, a1);
 }
 
 /* ---- space and sync hints ----------------------------------------------- */

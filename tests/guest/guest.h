@@ -59,6 +59,7 @@ static inline const char *errname(int e) {
       [ELOOP] = "ELOOP",
       [ENOMSG] = "ENOMSG",
       [EIDRM] = "EIDRM",
+      [ENODATA] = "ENODATA",
       [EOVERFLOW] = "EOVERFLOW",
       [EOPNOTSUPP] = "EOPNOTSUPP",
       [ENOTSOCK] = "ENOTSOCK",
