@@ -53,9 +53,8 @@ struct memfs_xattr {
  * their bookkeeping; -ENOSPC beyond). Linux's tmpfs bounds them only
  * per file system (every inode brings 1 KiB of attribute space, and each
  * attribute takes its name, value and about 40 bytes of it); moat bounds
- * each inode, so that one file cannot hold more than 16 values of the
- * largest size, and charges them to --tmp-size and --memory as file
- * pages are. */
+ * each inode (one file holds 15 values of the largest size) and charges
+ * them to --tmp-size and --memory as file pages are. */
 #define XATTR_SPACE_MAX (1ull << 20)
 
 static const struct inode_ops memfs_iops;

@@ -35,8 +35,7 @@ static bool owner_or_capable(struct inode *inode) {
 }
 
 /* Linux's xattr_permission. write: a set or a remove. */
-static int xattr_permission(struct inode *inode, const char *name,
-                            bool write) {
+static int xattr_permission(struct inode *inode, const char *name, bool write) {
   if (has_prefix(name, PREFIX_SECURITY) || has_prefix(name, PREFIX_SYSTEM))
     return 0;
   if (has_prefix(name, PREFIX_TRUSTED)) {
@@ -78,15 +77,13 @@ static int check_caps_value(const void *value, size_t len) {
     return -LINUX_EINVAL;
   memcpy(&magic, value, sizeof(magic));
   uint32_t rev = magic & 0xff000000u;
-  if (!((len == 20 && rev == 0x02000000u) ||
-        (len == 24 && rev == 0x03000000u)))
+  if (!((len == 20 && rev == 0x02000000u) || (len == 24 && rev == 0x03000000u)))
     return -LINUX_EINVAL;
   return moat_capable(LINUX_CAP_SETFCAP) ? 0 : -LINUX_EPERM;
 }
 
 /* Linux's xattr_resolve_name: does the file system keep name? */
-static int xattr_supported(struct inode *inode, const char *name,
-                           bool write) {
+static int xattr_supported(struct inode *inode, const char *name, bool write) {
   if (!inode->iops || !inode->iops->getxattr ||
       (write && !inode->iops->setxattr))
     return -LINUX_EOPNOTSUPP;

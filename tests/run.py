@@ -18,6 +18,7 @@ Groups (docs/testing.md says what each proves):
   options/...    --stats, --strace, --env, --cwd, --user
   defaultroot/.. what the default root shows, and nothing else
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
+  xattr/...      extended attributes on the overlay, grants and procfs
   security/...   interception and escape attempts
   hostdeath/...  a guest process killed from the host: its parent, its
                  pipes and its slots; one holding a lock ends the sandbox
@@ -855,6 +856,77 @@ def rw_writes(ctx):
     bb("chmod", "600", "/m/sub/d.md")
     if os.stat(os.path.join(d, "sub/d.md")).st_mode & 0o777 != 0o600:
         fail("chmod: the host mode did not change")
+
+
+XATTR_LAYERS = r"""
+import errno, os
+def e(f):
+    try:
+        return f()
+    except OSError as x:
+        return errno.errorcode[x.errno]
+print("lower get", e(lambda: os.getxattr("/etc/passwd", "user.a")))
+print("lower list", e(lambda: os.listxattr("/etc/passwd")))
+print("lower remove", e(lambda: os.removexattr("/etc/passwd", "user.a")))
+size = os.stat("/etc/passwd").st_size
+print("lower set", e(lambda: os.setxattr("/etc/passwd", "user.a", b"x")))
+print("copied up", os.listxattr("/etc/passwd"),
+      os.getxattr("/etc/passwd", "user.a"),
+      os.stat("/etc/passwd").st_size == size,
+      open("/etc/passwd").read(5))
+print("lower dir", e(lambda: os.setxattr("/usr/share", "user.d", b"y")),
+      os.listxattr("/usr/share"), len(os.listdir("/usr/share")) > 10)
+print("rw grant get", e(lambda: os.getxattr("/rw/h", "user.a")))
+print("rw grant set", e(lambda: os.setxattr("/rw/h", "user.a", b"1")))
+print("rw grant list", e(lambda: os.listxattr("/rw/h")))
+print("ro grant set", e(lambda: os.setxattr("/ro/h", "user.a", b"1")))
+print("ro grant get", e(lambda: os.getxattr("/ro/h", "user.a")))
+print("proc get", e(lambda: os.getxattr("/proc/self/status", "user.a")))
+open("/tmp/big", "w").close()
+n = 0
+while True:
+    r = e(lambda: os.setxattr("/tmp/big", "user.%d" % n, b"v" * 65536))
+    if r is not None:
+        break
+    n += 1
+print("per-inode cap", n, r)
+os.unlink("/tmp/big")
+"""
+
+XATTR_LAYERS_EXPECTED = """lower get ENODATA
+lower list []
+lower remove ENODATA
+lower set None
+copied up ['user.a'] b'x' True root:
+lower dir None ['user.d'] True
+rw grant get ENOTSUP
+rw grant set ENOTSUP
+rw grant list []
+ro grant set EROFS
+ro grant get ENOTSUP
+proc get ENOTSUP
+per-inode cap 15 ENOSPC
+"""
+
+
+def xattr_layers(ctx):
+    """Extended attributes beyond memfs (tests/guest/xattrs.c compares
+    memfs with the host's tmpfs): the default root's lower files have none
+    and a set copies them up with their data; host grants keep none
+    (docs/usage.md: EOPNOTSUPP, EROFS first on a read-only grant);
+    procfs keeps none; one inode holds at most 1 MiB of attributes."""
+    ctx.need_moat()
+    d = ctx.tmpdir("xattr-layers")
+    with open(os.path.join(d, "h"), "w") as f:
+        f.write("host\n")
+    r = run(ctx.moat_run("--mount", d + ":/rw:rw", "--mount", d + ":/ro:ro",
+                         "--", "/usr/bin/python3", "-c", XATTR_LAYERS))
+    if r.status != 0 or r.stdout.decode() != XATTR_LAYERS_EXPECTED:
+        fail("status %d:\n%s\n%s" % (r.status, diff_text(
+            XATTR_LAYERS_EXPECTED.encode(), r.stdout, "expected", "moat"),
+            show(r.stderr)))
+    if os.listxattr(os.path.join(d, "h")):
+        fail("the host file got attributes")
 
 
 def default_root(ctx):
@@ -4069,6 +4141,7 @@ def register_all(ctx):
     register("rwmount/chown-group", rw_chown_group)
     register("rwmount/nested-in-ro", nested_mounts)
     register("defaultroot/layout", default_root)
+    register("xattr/layers", xattr_layers)
     register("options/stats", opt_stats)
     register("options/strace", opt_strace)
     register("options/env-cwd-user", opt_env_cwd_user)
