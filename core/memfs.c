@@ -129,9 +129,12 @@ static struct inode *memfs_new_inode(struct superblock *sb, uint32_t mode) {
 }
 
 struct superblock *memfs_create(void) {
-  struct superblock *sb = vfs_sb_alloc("tmpfs", VFS_MEMFS_MAGIC, 0);
+  struct superblock *sb = vfs_sb_alloc("tmpfs", VFS_MEMFS_MAGIC, VFS_SB_BTIME);
   if (!sb)
     return NULL;
+  /* tmpfs's chattr flags (moat sets none of them) */
+  sb->statx_attributes = LINUX_STATX_ATTR_APPEND | LINUX_STATX_ATTR_IMMUTABLE |
+                         LINUX_STATX_ATTR_NODUMP;
   sb->root = memfs_new_inode(sb, LINUX_S_IFDIR | 0755);
   if (!sb->root) {
     kfree(sb);

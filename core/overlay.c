@@ -91,6 +91,9 @@ static void sync_attrs(struct inode *inode) {
   inode->atime = r->atime;
   inode->mtime = r->mtime;
   inode->ctime = r->ctime;
+  inode->btime = r->sb && (r->sb->flags & VFS_SB_BTIME)
+                     ? r->btime
+                     : (struct linux_timespec){0, 0};
   /* The upper layer counts its links itself; a lower-only inode that was
    * deleted stays at 0 (its lower object still has its links). */
   if (r == node(inode)->upper || inode->nlink)
@@ -155,9 +158,13 @@ struct superblock *overlay_create(struct inode *lower_root) {
   struct superblock *upper = memfs_create();
   if (!upper)
     return NULL;
-  struct superblock *sb = vfs_sb_alloc("overlay", VFS_OVERLAY_MAGIC, 0);
+  /* Birth times and chattr flags are the real inode's: the upper
+   * layer's (memfs), none for a lower-only file of a host directory. */
+  struct superblock *sb =
+      vfs_sb_alloc("overlay", VFS_OVERLAY_MAGIC, VFS_SB_BTIME);
   if (!sb)
     return NULL;
+  sb->statx_attributes = upper->statx_attributes;
   refresh(lower_root);
   /* The upper root takes the lower root's ownership and mode. */
   struct inode *ur = upper->root;

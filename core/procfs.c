@@ -243,19 +243,6 @@ static void gen_mountinfo(struct pnode *n, struct sbuf *b) {
   }
 }
 
-/* The mountinfo id of the mount of sb (1: the root's, or when none). */
-static int mount_id_of(const struct superblock *sb) {
-  const struct mount *list[MOUNTINFO_MAX];
-  int count = 0;
-  for (const struct mount *m = vfs_mounts(); m && count < MOUNTINFO_MAX;
-       m = m->next)
-    list[count++] = m;
-  for (int i = count - 1; i >= 0; i--)
-    if (list[i]->sb == sb)
-      return count - i + 1;
-  return 1;
-}
-
 static void gen_cgroup(struct pnode *n, struct sbuf *b) {
   sb_printf(b, "0::/\n"); /* one cgroup v2 hierarchy, the sandbox at its root */
 }
@@ -853,7 +840,7 @@ static void gen_fdinfo(struct pnode *n, struct sbuf *b) {
   rt_unlock(&f->lock);
   unsigned flags = f->flags | (cloexec > 0 ? LINUX_O_CLOEXEC : 0);
   sb_printf(b, "pos:\t%llu\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n",
-            (unsigned long long)pos, flags, mount_id_of(f->inode->sb),
+            (unsigned long long)pos, flags, vfs_mount_id(f->inode->sb),
             (unsigned long long)f->inode->ino);
   file_put(f);
 }

@@ -191,7 +191,7 @@ struct inode *vfs_inode_alloc(struct superblock *sb, uint32_t mode,
                               const struct file_ops *fops) {
   struct inode *inode = vfs_inode_alloc_untimed(sb, mode, iops, fops);
   if (inode)
-    inode->atime = inode->mtime = inode->ctime = vfs_now();
+    inode->atime = inode->mtime = inode->ctime = inode->btime = vfs_now();
   return inode;
 }
 
@@ -312,6 +312,31 @@ int vfs_getattr_statx(struct inode *inode, unsigned mask,
     return rc;
   memset(stx, 0, sizeof(*stx));
   stx->stx_mask = LINUX_STATX_BASIC_STATS;
+  /* As Linux's vfs_statx: the mount id always (the unique one when
+   * asked: ours never repeat, shown above 2^31 as Linux's are), whether
+   * this is a mount's root, and the attributes the fs supports. */
+  int mnt_id = vfs_mount_id(inode->sb);
+  if (mask & LINUX_STATX_MNT_ID_UNIQUE) {
+    stx->stx_mask |= LINUX_STATX_MNT_ID_UNIQUE;
+    stx->stx_mnt_id = (1ull << 31) + (uint64_t)mnt_id;
+  } else {
+    stx->stx_mask |= LINUX_STATX_MNT_ID;
+    stx->stx_mnt_id = (uint64_t)mnt_id;
+  }
+  stx->stx_attributes_mask = LINUX_STATX_ATTR_AUTOMOUNT |
+                             LINUX_STATX_ATTR_MOUNT_ROOT | LINUX_STATX_ATTR_DAX;
+  if (inode->sb)
+    stx->stx_attributes_mask |= inode->sb->statx_attributes;
+  if (vfs_is_mount_boundary(inode))
+    stx->stx_attributes |= LINUX_STATX_ATTR_MOUNT_ROOT;
+  /* A birth time, asked for and known (tmpfs answers it only when
+   * asked). */
+  if ((mask & LINUX_STATX_BTIME) && inode->sb &&
+      (inode->sb->flags & VFS_SB_BTIME) &&
+      (inode->btime.tv_sec || inode->btime.tv_nsec)) {
+    stx->stx_mask |= LINUX_STATX_BTIME;
+    stx->stx_btime = statx_time(inode->btime);
+  }
   stx->stx_blksize = 4096;
   stx->stx_nlink = (uint32_t)st.st_nlink;
   stx->stx_uid = st.st_uid;
@@ -429,6 +454,16 @@ static struct inode *cross_mounts(struct inode *inode) {
     inode = next;
   }
   return inode;
+}
+
+int vfs_mount_id(const struct superblock *sb) {
+  /* Ids count from 2 for the oldest mount (mountinfo's order); the list
+   * is newest first and only grows. */
+  int count = 0, found = -1;
+  for (const struct mount *m = g_vfs->mounts; m; m = m->next, count++)
+    if (m->sb == sb)
+      found = count; /* the oldest mount of sb wins */
+  return found < 0 ? 1 : count - found + 1;
 }
 
 bool vfs_is_mount_boundary(const struct inode *inode) {

@@ -249,6 +249,7 @@ extern const struct file_ops vfs_dir_file_ops;
  * Superblocks, inodes, mounts
  * ------------------------------------------------------------------- */
 #define VFS_SB_RDONLY 0x1 /* every change fails with -EROFS */
+#define VFS_SB_BTIME 0x2  /* inodes keep a birth time (statx STATX_BTIME) */
 
 struct superblock {
   const char *fs_name;    /* "memfs", "overlay", "tarfs", "devfs", "hostfs" */
@@ -259,6 +260,9 @@ struct superblock {
   uint64_t next_ino;      /* vfs_inode_alloc numbers inodes from here */
   uint32_t mounts_inside; /* mounts whose mount point is in this sb */
   void *private;
+  /* statx's stx_attributes_mask: the STATX_ATTR_* flags the file system
+   * supports (the vfs adds those it handles itself). */
+  uint64_t statx_attributes;
   /* Optional: fill f_blocks/f_bfree/... (the vfs fills the rest). */
   int (*statfs)(struct superblock *sb, struct linux_statfs *out);
 };
@@ -272,6 +276,9 @@ struct inode {
   uint64_t blocks; /* 512-byte units; 0 = derive from size */
   uint64_t rdev;
   struct linux_timespec atime, mtime, ctime;
+  /* Birth time, on a VFS_SB_BTIME superblock (zero: unknown, as for a
+   * lower layer's file): vfs_inode_alloc sets it. */
+  struct linux_timespec btime;
   uint32_t refcount; /* atomic; use vfs_inode_get / vfs_inode_put */
   struct rt_lock lock;
   struct superblock *sb;
@@ -392,6 +399,9 @@ int vfs_mkdir_p(const char *path, uint32_t mode);
 int vfs_symlink_path(const char *path, const char *target);
 /* The mount list, newest first (append-only; for /proc/mounts). */
 const struct mount *vfs_mounts(void);
+/* The mount id /proc/PID/mountinfo gives the mount of sb (1: the root's,
+ * or when none: pipes, sockets); lock-free (the list only grows). */
+int vfs_mount_id(const struct superblock *sb);
 /* Is inode on a read-only superblock? */
 bool vfs_is_rdonly(const struct inode *inode);
 

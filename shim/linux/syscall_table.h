@@ -349,7 +349,7 @@ SYS(328, pwritev2, PARTIAL("RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT (EAGAIN o
 SYS(329, pkey_mprotect, PARTIAL("no protection keys (as Linux without PKU): key -1 is mprotect, others EINVAL"), ARGS(T_PTR, T_SIZE, T_PROT, T_INT))
 SYS(330, pkey_alloc, PARTIAL("no protection keys: EINVAL, as Linux without PKU"), ARGS(T_HEX, T_HEX))
 SYS(331, pkey_free, PARTIAL("no protection keys: EINVAL"), ARGS(T_INT))
-SYS(332, statx, SUPPORTED, ARGS(T_DIRFD, T_PATH, T_ATFLAGS, T_HEX, T_PTR))
+SYS(332, statx, PARTIAL("basic stats, the mount id (STATX_MNT_ID, STATX_MNT_ID_UNIQUE), STATX_ATTR_MOUNT_ROOT, birth time on memfs; no STATX_DIOALIGN, no chattr attributes set"), ARGS(T_DIRFD, T_PATH, T_ATFLAGS, T_HEX, T_PTR))
 NOSYS(333, io_pgetevents, ARGS(T_HEX, T_INT, T_INT, T_PTR, T_PTR, T_PTR))
 SYS(334, rseq, PARTIAL("registration fails with ENOSYS; glibc and musl then run without rseq"), ARGS(T_PTR, T_UINT, T_HEX, T_HEX))
 SYS(424, pidfd_send_signal, PARTIAL("a /proc/PID directory fd is not taken as a pidfd"), ARGS(T_FD, T_SIG, T_PTR, T_HEX))
