@@ -930,6 +930,8 @@ static int change_xattr(int dirfd, const char *path, int flags,
 
 int moat_setxattrat(int dirfd, const char *path, int flags, const char *name,
                     const void *value, size_t size, int xflags) {
+  if (!value && size)
+    return -LINUX_EFAULT;
   return change_xattr(dirfd, path, flags, name, value ? value : "", size,
                       xflags);
 }

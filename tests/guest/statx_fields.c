@@ -113,15 +113,14 @@ static void facts(const char *label, const char *path, bool tmpfs,
        (x.stx_attributes_mask &
         (G_ATTR_APPEND | G_ATTR_IMMUTABLE | G_ATTR_NODUMP)) ==
            (G_ATTR_APPEND | G_ATTR_IMMUTABLE | G_ATTR_NODUMP));
-  R("  statx btime|dioalign", sx(AT_FDCWD, path, 0,
-                                 G_BASIC | G_BTIME | G_DIOALIGN, &x));
+  R("  statx btime|dioalign",
+    sx(AT_FDCWD, path, 0, G_BASIC | G_BTIME | G_DIOALIGN, &x));
   printf("  mask 0x%x\n", x.stx_mask & 0xffffu);
   FACT("  no dio alignment", !x.stx_dio_mem_align && !x.stx_dio_offset_align);
   FACT("  btime set", x.stx_btime.tv_sec > 0);
-  FACT("  btime <= ctime",
-       x.stx_btime.tv_sec < x.stx_ctime.tv_sec ||
-           (x.stx_btime.tv_sec == x.stx_ctime.tv_sec &&
-            x.stx_btime.tv_nsec <= x.stx_ctime.tv_nsec));
+  FACT("  btime <= ctime", x.stx_btime.tv_sec < x.stx_ctime.tv_sec ||
+                               (x.stx_btime.tv_sec == x.stx_ctime.tv_sec &&
+                                x.stx_btime.tv_nsec <= x.stx_ctime.tv_nsec));
   unsigned char *p = (unsigned char *)x.spare;
   bool zero = true;
   for (size_t i = 0; i < sizeof x.spare; i++)
@@ -175,8 +174,7 @@ int main(void) {
   R("unknown flag 0x10000000", sx(AT_FDCWD, "f", 0x10000000, G_BASIC, &x));
   R("AT_NO_AUTOMOUNT", sx(AT_FDCWD, "f", AT_NO_AUTOMOUNT, G_BASIC, &x));
   int fd = open("f", O_RDONLY);
-  R("empty path with AT_EMPTY_PATH",
-    sx(fd, "", AT_EMPTY_PATH, G_BASIC, &x));
+  R("empty path with AT_EMPTY_PATH", sx(fd, "", AT_EMPTY_PATH, G_BASIC, &x));
   FACT("  the file's size", x.stx_size == 4);
   R("NULL path with AT_EMPTY_PATH", sx(fd, NULL, AT_EMPTY_PATH, G_BASIC, &x));
   FACT("  the file's size", x.stx_size == 4);
@@ -187,8 +185,7 @@ int main(void) {
   R("bad dirfd, absolute path", sx(99, fpath, 0, G_BASIC, &x));
   int pfd = open("f", O_PATH);
   R("O_PATH fd with AT_EMPTY_PATH", sx(pfd, "", AT_EMPTY_PATH, G_BASIC, &x));
-  R("bad buffer",
-    syscall(SYS_statx, AT_FDCWD, "f", 0, G_BASIC, (void *)8));
+  R("bad buffer", syscall(SYS_statx, AT_FDCWD, "f", 0, G_BASIC, (void *)8));
   R("bad path", sx(AT_FDCWD, (const char *)8, 0, G_BASIC, &x));
   close(pfd);
   close(fd);

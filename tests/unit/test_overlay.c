@@ -180,6 +180,46 @@ START_TEST(tar_lower) {
 }
 END_TEST
 
+/* Extended attributes: a lower-only file has none and keeps none on the
+ * host; a set copies it up with its data; a rename keeps them; removing
+ * what a lower-only file lacks does not copy it up. */
+START_TEST(xattrs) {
+  const char *d = lower();
+  boot_host(d, "/", MOAT_ACCESS_COW);
+  char buf[64];
+  ck_assert_int_eq(moat_getxattrat(AT, "/a.txt", 0, "user.k", buf, 64),
+                   -LINUX_ENODATA);
+  ck_assert_int_eq(moat_listxattrat(AT, "/a.txt", 0, buf, sizeof buf), 0);
+  ck_assert_int_eq(moat_removexattrat(AT, "/dir/c.txt", 0, "user.k"),
+                   -LINUX_ENODATA);
+  ck_assert_int_eq(
+      moat_setxattrat(AT, "/a.txt", 0, "user.k", "v", 1, LINUX_XATTR_REPLACE),
+      -LINUX_ENODATA);
+  ck_assert_int_eq(moat_setxattrat(AT, "/a.txt", 0, "user.k", "v1", 2, 0), 0);
+  ck_assert_int_eq(moat_setxattrat(AT, "/a.txt", 0, "user.j", "", 0, 0), 0);
+  ck_assert_int_eq(moat_getxattrat(AT, "/a.txt", 0, "user.k", buf, 64), 2);
+  ck_assert_int_eq(memcmp(buf, "v1", 2), 0);
+  ck_assert_int_eq(moat_listxattrat(AT, "/a.txt", 0, buf, sizeof buf), 14);
+  ck_assert_int_eq(memcmp(buf, "user.k\0user.j\0", 14), 0);
+  ck_assert_int_eq(get_file("/a.txt", buf, sizeof buf), 7);
+  ck_assert_str_eq(buf, "lower a");
+  ck_assert_int_eq(moat_renameat2(AT, "/a.txt", AT, "/dir/a2", 0), 0);
+  ck_assert_int_eq(moat_getxattrat(AT, "/dir/a2", 0, "user.k", NULL, 0), 2);
+  /* a symlink takes no user attributes, a directory does */
+  ck_assert_int_eq(moat_setxattrat(AT, "/sym", LINUX_AT_SYMLINK_NOFOLLOW,
+                                   "user.k", "v", 1, 0),
+                   -LINUX_EPERM);
+  ck_assert_int_eq(moat_setxattrat(AT, "/dir/deep", 0, "user.d", "x", 1, 0), 0);
+  ck_assert_int_eq(moat_getxattrat(AT, "/dir/deep", 0, "user.d", buf, 1), 1);
+  ck_assert_int_eq(moat_getxattrat(AT, "/dir/deep", 0, "user.d", buf, 0), 1);
+  ck_assert_int_eq(moat_getxattrat(AT, "/dir/deep", 0, "nope.x", buf, 8),
+                   -LINUX_EOPNOTSUPP);
+  ck_assert_int_eq(get_file("/dir/deep/d.txt", buf, sizeof buf), 7);
+  ck_assert(!host_exists(d, "dir/a2"));
+  ck_assert(host_exists(d, "a.txt"));
+}
+END_TEST
+
 Suite *suite_overlay(void) {
   Suite *s = suite_create("overlay");
   TCase *tc = unit_tcase(s, "overlay");
@@ -189,5 +229,6 @@ Suite *suite_overlay(void) {
   tcase_add_test(tc, renames);
   tcase_add_test(tc, hard_link_of_lower);
   tcase_add_test(tc, tar_lower);
+  tcase_add_test(tc, xattrs);
   return s;
 }
