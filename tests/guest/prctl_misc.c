@@ -146,8 +146,8 @@ int main(void) {
     R("chroot", chroot("jail"));
     stat("/", &root);
     FACT("/ is the jail", root.st_ino == jail.st_ino);
-    FACT("/.. is the jail", stat("/..", &root) == 0 &&
-                                root.st_ino == jail.st_ino);
+    FACT("/.. is the jail",
+         stat("/..", &root) == 0 && root.st_ino == jail.st_ino);
     printf("read /inner/f: %s\n", read_file("/inner/f"));
     R("chroot a file", chroot("/inner/f"));
     R("chroot missing", chroot("/nope"));
