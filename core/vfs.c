@@ -97,44 +97,36 @@ static void context_dirs(struct inode **root, struct inode **cwd) {
   rt_unlock(&fs->lock);
 }
 
-int vfs_chdir(struct inode *dir) {
+/* Make dir the caller's working directory (root false) or root. */
+static int set_fs_dir(struct inode *dir, bool root) {
   if (!LINUX_S_ISTYPE(dir->mode, LINUX_S_IFDIR))
     return -LINUX_ENOTDIR;
   int rc = vfs_permission(dir, LINUX_X_OK);
   if (rc < 0)
     return rc;
-  struct fs_context *fs = proc_current_fs();
-  if (!fs)
-    return -LINUX_ESRCH;
-  vfs_inode_get(dir);
-  rt_lock(&fs->lock);
-  struct inode *old = fs->cwd;
-  fs->cwd = dir;
-  rt_unlock(&fs->lock);
-  vfs_inode_put(old);
-  return 0;
-}
-
-/* The caller's root becomes dir: every later absolute path and ".." stop
- * there, as Linux's chroot (the working directory may stay outside). */
-int vfs_chroot(struct inode *dir) {
-  if (!LINUX_S_ISTYPE(dir->mode, LINUX_S_IFDIR))
-    return -LINUX_ENOTDIR;
-  int rc = vfs_permission(dir, LINUX_X_OK);
-  if (rc < 0)
-    return rc;
-  if (!moat_capable(LINUX_CAP_SYS_CHROOT))
+  if (root && !moat_capable(LINUX_CAP_SYS_CHROOT))
     return -LINUX_EPERM;
   struct fs_context *fs = proc_current_fs();
   if (!fs)
     return -LINUX_ESRCH;
   vfs_inode_get(dir);
   rt_lock(&fs->lock);
-  struct inode *old = fs->root;
-  fs->root = dir;
+  struct inode **slot = root ? &fs->root : &fs->cwd;
+  struct inode *old = *slot;
+  *slot = dir;
   rt_unlock(&fs->lock);
   vfs_inode_put(old);
   return 0;
+}
+
+int vfs_chdir(struct inode *dir) {
+  return set_fs_dir(dir, false);
+}
+
+/* The caller's root becomes dir: every later absolute path and ".." stop
+ * there, as Linux's chroot (the working directory may stay outside). */
+int vfs_chroot(struct inode *dir) {
+  return set_fs_dir(dir, true);
 }
 
 /* ---------------------------------------------------------------------

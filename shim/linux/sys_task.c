@@ -846,15 +846,10 @@ long sys_sched_setattr(SYSARGS) {
 
 /* I/O priorities are kept per thread (moat_sched_*) and reported; the
  * host's I/O scheduler never sees them. IOPRIO_WHO_PGRP and
- * IOPRIO_WHO_USER reach the caller's own thread only. */
+ * IOPRIO_WHO_USER reach the caller's own thread only, as for nice. */
 static long ioprio_target(int which, int who) {
-  if (which < SHIM_IOPRIO_WHO_PROCESS || which > 3 || who < 0)
-    return -LINUX_EINVAL;
-  if (which == SHIM_IOPRIO_WHO_PROCESS || who == 0)
-    return who;
-  if (which == 2 ? who == moat_getpgid(0) : (uint32_t)who == moat_geteuid())
-    return 0;
-  return -LINUX_ESRCH;
+  /* IOPRIO_WHO_PROCESS, PGRP, USER are 1, 2, 3: PRIO_* plus one. */
+  return prio_target(which - SHIM_IOPRIO_WHO_PROCESS, who);
 }
 
 long sys_ioprio_get(SYSARGS) {
