@@ -1,7 +1,19 @@
 # busybox nc at both ends over 127.0.0.1 (issue 8): a listener in the
 # background, a client sending one line; the listener prints it.
+# Natively the port may already be taken by another program of the
+# host: a listener that exits at once (bind failed) is retried on the
+# next port, so the client never talks to a stranger.
 p=$((20000 + $$ % 20000))
-busybox nc -l -p $p > /tmp/nc-out.$$ &
+t=0
+while :; do
+  busybox nc -l -p $p > /tmp/nc-out.$$ &
+  l=$!
+  sleep 0.2
+  kill -0 $l 2>/dev/null && break
+  t=$((t+1))
+  [ $t -lt 20 ] || { echo "no free port"; exit 1; }
+  p=$((p + 1))
+done
 i=0
 while [ $i -lt 50 ]; do
   echo "hello through nc" | busybox nc -w 2 127.0.0.1 $p 2>/dev/null && break
