@@ -14,8 +14,10 @@
 #include "vfs.h"
 
 struct file {
-  uint32_t refcount;   /* atomic; file_get / file_put */
-  struct rt_lock lock; /* protects pos and the directory cursor */
+  uint32_t refcount; /* atomic; file_get / file_put */
+  /* Protects pos and the directory cursor. Taken before the VFS lock
+   * (getdents holds it across the walk): never under it. */
+  struct rt_lock lock;
   struct inode *inode; /* a reference */
   const struct file_ops *ops;
   /* LINUX_O_ACCMODE bits plus the status flags that stay meaningful after

@@ -835,9 +835,10 @@ static void gen_fdinfo(struct pnode *n, struct sbuf *b) {
   fdt_put(fdt);
   if (!f)
     return;
-  rt_lock(&f->lock);
-  uint64_t pos = f->pos;
-  rt_unlock(&f->lock);
+  /* Generators run under the VFS lock, and a getdents holds the file's
+   * lock while it takes the VFS lock: the file lock is not taken here
+   * (that order deadlocked). An aligned 64-bit load is not torn. */
+  uint64_t pos = __atomic_load_n(&f->pos, __ATOMIC_RELAXED);
   unsigned flags = f->flags | (cloexec > 0 ? LINUX_O_CLOEXEC : 0);
   sb_printf(b, "pos:\t%llu\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n",
             (unsigned long long)pos, flags, vfs_mount_id(f->inode->sb),
