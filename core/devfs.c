@@ -144,6 +144,23 @@ static unsigned stream_poll(struct file *f, unsigned events) {
   return (unsigned)r & 0x3ffu;
 }
 
+/* readlink of /proc/PID/fd/N on a host stream that is no terminal: the
+ * host's own name for it is not the guest's business. */
+static long stdio_readlink(struct inode *inode, char *buf, size_t len) {
+  static const char *const names[] = {"host:[stdin]", "host:[stdout]",
+                                      "host:[stderr]"};
+  for (int s = 0; s < 3; s++)
+    if (inode == g_stdio_inode[s]) {
+      size_t n = rt_strlen(names[s]);
+      memcpy(buf, names[s], MIN(n, len));
+      return (long)n;
+    }
+  return -LINUX_EINVAL;
+}
+
+static const struct inode_ops stdio_iops = {.readlink = stdio_readlink,
+                                            .nameless = true};
+
 static int stdio_open(struct inode *inode, struct file *f) {
   for (int s = 0; s < 3; s++)
     if (inode == g_stdio_inode[s])
@@ -320,6 +337,68 @@ static int fd_lookup(struct inode *dir, const char *name, struct inode **out) {
   return 0;
 }
 
+/* The inode number of entry fd of dir as a link: the same in a listing
+ * and in lstat. */
+static uint64_t fd_link_ino(struct inode *dir, int fd) {
+  return ((dir->ino * 1000003u) + (uint64_t)fd + 1) & ((1ull << 62) - 1);
+}
+
+static long fd_link_readlink(struct inode *link, char *buf, size_t len);
+
+/* An entry seen as itself (lstat, readlink, O_PATH|O_NOFOLLOW, a walk
+ * that does not follow the last component): a link owned by the
+ * directory's owner, its mode the open file's access as Linux shows it
+ * (r-x readable, -wx writable, rwx both), 64 bytes long. */
+struct fd_link {
+  struct inode *dir; /* a reference: whose descriptor this is */
+  int fd;
+};
+
+static void fd_link_evict(struct inode *link) {
+  struct fd_link *l = link->private;
+  if (l)
+    vfs_inode_put(l->dir);
+  kfree(l);
+}
+
+static const struct inode_ops fd_link_iops = {
+    .readlink = fd_link_readlink,
+    .evict = fd_link_evict,
+    .magic_link = true,
+};
+
+static int fd_link_entry(struct inode *dir, const char *name,
+                         struct inode **out) {
+  int fd;
+  if (!parse_fd(name, &fd))
+    return -LINUX_ENOENT;
+  struct file *f = dir_fd_lookup(dir, fd);
+  if (!f)
+    return -LINUX_ENOENT;
+  uint32_t mode = LINUX_S_IFLNK;
+  if (file_readable(f))
+    mode |= 0500;
+  if (file_writable(f))
+    mode |= 0300;
+  file_put(f);
+  struct fd_link *l = kmalloc(sizeof(*l));
+  struct inode *i =
+      l ? vfs_inode_alloc(dir->sb, mode, &fd_link_iops, NULL) : NULL;
+  if (!i) {
+    kfree(l);
+    return -LINUX_ENOMEM;
+  }
+  l->dir = vfs_inode_get(dir);
+  l->fd = fd;
+  i->private = l;
+  i->ino = fd_link_ino(dir, fd);
+  i->uid = dir->uid;
+  i->gid = dir->gid;
+  i->size = 64;
+  *out = i;
+  return 0;
+}
+
 static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
                       void *ctx) {
   struct fd_table *fdt = dir_fdt(dir);
@@ -331,15 +410,12 @@ static int fd_readdir(struct inode *dir, uint64_t *pos, vfs_emit_fn emit,
     struct file *f = fdt_lookup(fdt, (int)fd);
     if (!f)
       continue;
-    bool is_dir = LINUX_S_ISTYPE(f->inode->mode, LINUX_S_IFDIR);
-    uint64_t ino = f->inode->ino;
-    unsigned type = vfs_dtype(f->inode->mode);
     file_put(f);
-    if (is_dir)
-      continue;
+    /* Every entry is a link (Linux: DT_LNK), directories included. */
     char name[16];
     int n = rt_snprintf(name, sizeof(name), "%llu", (unsigned long long)fd);
-    r = emit(ctx, name, (size_t)n, ino, type, fd + 3);
+    r = emit(ctx, name, (size_t)n, fd_link_ino(dir, (int)fd),
+             vfs_dtype(LINUX_S_IFLNK), fd + 3);
     if (r)
       break;
     *pos = fd + 3;
@@ -368,6 +444,10 @@ static long file_path_locked(struct file *f, char *buf, size_t len) {
       n = m < 0 || (size_t)n + (size_t)m >= LINUX_PATH_MAX ? -LINUX_ENAMETOOLONG
                                                            : n + m;
     }
+  } else if (f->notify_name) { /* a whole text: memfd's "/memfd:NAME" */
+    int m = rt_snprintf(tmp, LINUX_PATH_MAX, "%s%s", f->notify_name,
+                        f->inode->nlink == 0 ? " (deleted)" : "");
+    n = m < 0 || m >= LINUX_PATH_MAX ? -LINUX_ENAMETOOLONG : m;
   } else {
     n = -LINUX_EINVAL;
   }
@@ -377,24 +457,31 @@ static long file_path_locked(struct file *f, char *buf, size_t len) {
   return n;
 }
 
-long devfs_fd_readlink(struct inode *dir, const char *name, char *buf,
-                       size_t len) {
-  int fd;
-  if (!parse_fd(name, &fd))
-    return -LINUX_ENOENT;
+/* The link's text of descriptor fd of dir (VFS lock held). */
+static long fd_readlink(struct inode *dir, int fd, char *buf, size_t len) {
   struct file *f = dir_fd_lookup(dir, fd);
   if (!f)
     return -LINUX_ENOENT;
   long n = pty_fd_link(f, buf, len);
   if (n < 0)
     n = file_path_locked(f, buf, len);
+  /* An object without a name says what it is ("pipe:[INO]"). */
+  if (n == -LINUX_EINVAL && f->inode->iops && f->inode->iops->nameless &&
+      f->inode->iops->readlink)
+    n = f->inode->iops->readlink(f->inode, buf, len);
   file_put(f);
   return n;
+}
+
+static long fd_link_readlink(struct inode *link, char *buf, size_t len) {
+  struct fd_link *l = link->private;
+  return fd_readlink(l->dir, l->fd, buf, len);
 }
 
 const struct inode_ops devfs_fd_iops = {
     .lookup = fd_lookup,
     .readdir = fd_readdir,
+    .link_entry = fd_link_entry,
     .magic_entries = true, /* each entry stands for a magic link */
 };
 
@@ -494,7 +581,7 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
      * native. */
     uint64_t rdev = g_stdio_tty[s] ? VFS_MKDEV(136, s) : 0;
     struct inode *n =
-        new_node(LINUX_S_IFCHR | 0620, &devfs_iops, &stdio_fops, rdev);
+        new_node(LINUX_S_IFCHR | 0620, &stdio_iops, &stdio_fops, rdev);
     if (!n) {
       err = -LINUX_ENOMEM;
       break;

@@ -17,10 +17,6 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out);
  * /proc/<pid>/fd too. */
 extern const struct inode_ops devfs_fd_iops;
 
-/* readlink of entry name of such a directory: the path of what is open
- * there when the core knows it (a pseudo-terminal), else -EINVAL. */
-long devfs_fd_readlink(struct inode *dir, const char *name, char *buf,
-                       size_t len);
 /* A directory with devfs_fd_iops shows the open files of the process
  * whose pid is its private word (NULL: the caller, as /dev/fd). */
 

@@ -124,6 +124,30 @@ int moat_openat(int dirfd, const char *path, int flags, uint32_t mode) {
   return rc;
 }
 
+int moat_memfd_create(const char *name, bool cloexec) {
+  struct file *f = NULL;
+  if (!fdt())
+    return -LINUX_EBADF;
+  /* "/memfd:NAME": what /proc/PID/fd shows (with " (deleted)"), as on
+   * Linux; no directory, so inotify sees none of it. */
+  size_t n = rt_strlen(name);
+  char *link = kmalloc(n + 8);
+  if (!link)
+    return -LINUX_ENOMEM;
+  memcpy(link, "/memfd:", 7);
+  memcpy(link + 7, name, n + 1);
+  int rc = vfs_open(NULL, "/dev/shm", LINUX_O_TMPFILE | LINUX_O_RDWR, 0600, &f);
+  if (rc < 0) {
+    kfree(link);
+    return rc;
+  }
+  kfree(f->notify_name); /* "/dev/shm/#INO": not the memfd's name */
+  f->notify_name = link;
+  rc = fdt_install(fdt(), f, 0, cloexec);
+  file_put(f);
+  return rc;
+}
+
 int moat_openat2(int dirfd, const char *path, int flags, uint32_t mode,
                  unsigned resolve) {
   struct inode *base = NULL;

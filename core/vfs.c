@@ -686,10 +686,12 @@ static int walk_path(struct walk *w, const char *path, bool want_parent,
     memcpy(name, comp, len);
     name[len] = 0;
     struct inode *child = NULL;
-    int rc = lookup_child(w->cur, name, &child);
+    bool follow = !is_last || follow_last || slash_after;
+    int rc = !follow && w->cur->iops && w->cur->iops->link_entry
+                 ? w->cur->iops->link_entry(w->cur, name, &child)
+                 : lookup_child(w->cur, name, &child);
     if (rc < 0)
       return rc;
-    bool follow = !is_last || follow_last || slash_after;
     if (w->flags & VFS_RESOLVE_MASK) {
       bool link = LINUX_S_ISTYPE(child->mode, LINUX_S_IFLNK);
       bool magic = (link && child->iops && child->iops->magic_link) ||

@@ -144,6 +144,10 @@ struct inode_ops {
    * inode_ops holds stands for one (/proc/PID/fd/N, /dev/fd/N). */
   bool magic_link;
   bool magic_entries;
+  /* With magic_entries: entry name as the link it stands for, a new
+   * inode (lstat, readlink, O_PATH|O_NOFOLLOW: any walk that does not
+   * follow the last component; lookup gives what it points to). */
+  int (*link_entry)(struct inode *dir, const char *name, struct inode **out);
   /* Apply attr (valid fields) and set ctime. The fs MUST update the
    * struct inode fields (vfs_attr_copy does the generic part) and, for
    * VFS_ATTR_SIZE, free or extend data. NULL: the vfs copies the fields

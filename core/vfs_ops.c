@@ -276,6 +276,17 @@ static int open_tmpfile(struct inode *base, const char *path, unsigned flags,
     goto out;
   if (!(flags & LINUX_O_EXCL))
     child->vfs_flags |= VFS_INODE_TMPFILE;
+  /* What /proc/PID/fd shows, as Linux: "DIR/#INO (deleted)"; a whole
+   * text, no directory (inotify sees nothing of a file without a name). */
+  char *text = kmalloc(LINUX_PATH_MAX);
+  long n = text ? vfs_path_of_locked(dir, text, LINUX_PATH_MAX - 32) : -1;
+  if (n >= 0) {
+    rt_snprintf(text + n, 32, "%s#%llu", n == 1 ? "" : "/",
+                (unsigned long long)child->ino);
+    f->notify_name = text;
+  } else {
+    kfree(text);
+  }
   *out = f;
 out:
   vfs_unlock();
@@ -762,27 +773,6 @@ long vfs_readlink_at(struct inode *base, const char *path, char *buf,
   if (!is_lnk(link) && !path[0]) {
     rc = -LINUX_ENOENT;
     goto out;
-  }
-  if (!is_lnk(link) && path[0]) {
-    /* /proc/self/fd/N and /dev/fd/N name the open file itself: its path
-     * where the core knows it (a pseudo-terminal: ttyname reads it). */
-    struct inode *dir = NULL;
-    char last[LINUX_NAME_MAX + 1];
-    bool slash;
-    if (vfs_walk_parent(base, path, 0, &dir, last, &slash) == 0) {
-      if (dir->iops == &devfs_fd_iops && !slash) {
-        /* The link's text is at most a path: a caller's shorter buffer
-         * gets its start, as readlink(2) does. */
-        long n = devfs_fd_readlink(dir, last, buf, len);
-        if (n >= 0)
-          rc = MIN(n, (long)len);
-        vfs_inode_put(dir);
-        if (n >= 0)
-          goto out;
-      } else {
-        vfs_inode_put(dir);
-      }
-    }
   }
   if (!link->iops || !link->iops->readlink ||
       (!is_lnk(link) && !link->iops->nameless)) {

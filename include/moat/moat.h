@@ -114,6 +114,10 @@ int moat_cpu_count(void);
  * Files
  * ------------------------------------------------------------------- */
 int moat_openat(int dirfd, const char *path, int flags, uint32_t mode);
+/* memfd_create: an anonymous read-write file (in the sandbox's /dev/shm
+ * file system, without a name there) that /proc/PID/fd shows as
+ * "/memfd:NAME (deleted)". */
+int moat_memfd_create(const char *name, bool cloexec);
 /* openat2's resolution rules (VFS_BENEATH ... of core/vfs.h: 0x100
  * BENEATH, 0x200 IN_ROOT, 0x400 NO_SYMLINKS, 0x800 NO_MAGICLINKS, 0x1000
  * NO_XDEV); the shim checks struct open_how. */

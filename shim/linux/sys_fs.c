@@ -1583,8 +1583,5 @@ long sys_memfd_create(SYSARGS) {
     return -LINUX_EINVAL;
   if (n < 0)
     return n;
-  return moat_openat(LINUX_AT_FDCWD, "/dev/shm",
-                     LINUX_O_TMPFILE | LINUX_O_RDWR |
-                         ((flags & SHIM_MFD_CLOEXEC) ? LINUX_O_CLOEXEC : 0),
-                     0600);
+  return moat_memfd_create(name, flags & SHIM_MFD_CLOEXEC);
 }

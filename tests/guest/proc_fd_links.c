@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/mman.h>
 #include <sys/un.h>
 
 #include "guest.h"
@@ -50,6 +51,19 @@ static unsigned long long link_ino(const char *path) {
   buf[n] = 0;
   char *lb = strchr(buf, '[');
   return lb ? strtoull(lb + 1, NULL, 10) : 0;
+}
+
+/* readlinkat(dirfd, path) printed with its text. */
+static void n_readlink(const char *label, int dirfd, const char *path) {
+  char buf[256];
+  ssize_t n = readlinkat(dirfd, path, buf, sizeof(buf) - 1);
+  if (n < 0) {
+    printf("%s: -1 %s\n", label, errname(errno));
+    return;
+  }
+  buf[n] = 0;
+  char *slash = strrchr(buf, '/');
+  printf("%s: ends %s\n", label, slash ? slash : buf);
 }
 
 int main(void) {
@@ -138,5 +152,62 @@ int main(void) {
   snprintf(p0, sizeof(p0), "/dev/fd/%d", sv[0]);
   R("readlink /dev/fd short", readlink(p0, small, 7));
   printf("short: %.8s\n", small);
+
+  /* The entries are links of their own (lstat): mode from the access
+   * (r-x, -wx, rwx, none for O_PATH), 64 bytes; stat follows them. */
+  int ro = open("plain", O_RDONLY), wo = open("plain", O_WRONLY);
+  int op = open("plain", O_PATH), dfd = open(".", O_RDONLY | O_DIRECTORY);
+  int fds[] = {ro, wo, reg, op, dfd};
+  const char *names[] = {"rdonly", "wronly", "rdwr", "path", "dir"};
+  for (int i = 0; i < 5; i++) {
+    struct stat st, fst;
+    snprintf(p0, sizeof(p0), "/proc/self/fd/%d", fds[i]);
+    if (lstat(p0, &st) < 0) {
+      printf("lstat %s: %s\n", names[i], errname(errno));
+      continue;
+    }
+    printf("lstat %s: link %d mode %o size %lld nlink %lu\n", names[i],
+           S_ISLNK(st.st_mode), st.st_mode & 07777, (long long)st.st_size,
+           (unsigned long)st.st_nlink);
+    stat(p0, &st);
+    fstat(fds[i], &fst);
+    FACT("  stat follows", st.st_ino == fst.st_ino &&
+                               (st.st_mode & S_IFMT) == (fst.st_mode & S_IFMT));
+  }
+  /* The listing holds every descriptor, directories too, as links. */
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int seen_dir = 0, non_link = 0;
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    if (atoi(e->d_name) == dfd)
+      seen_dir = 1;
+    if (e->d_type != DT_LNK)
+      non_link++;
+  }
+  if (d)
+    closedir(d);
+  FACT("listing has the directory's descriptor", seen_dir);
+  printf("entries that are not DT_LNK: %d\n", non_link);
+  /* Opening the link itself: O_NOFOLLOW refuses, O_PATH holds it. */
+  snprintf(p0, sizeof(p0), "/proc/self/fd/%d", reg);
+  R("open O_NOFOLLOW", open(p0, O_RDONLY | O_NOFOLLOW));
+  int lfd = open(p0, O_PATH | O_NOFOLLOW);
+  struct stat lst;
+  FACT("O_PATH|O_NOFOLLOW is the link",
+       lfd >= 0 && fstat(lfd, &lst) == 0 && S_ISLNK(lst.st_mode));
+  n_readlink("readlinkat of it", lfd, "");
+  /* memfd and O_TMPFILE files: names Linux makes up. */
+  int mfd = memfd_create("moat-test", 0);
+  show("memfd", mfd);
+  int tmp = open(".", O_TMPFILE | O_RDWR, 0600);
+  snprintf(p0, sizeof(p0), "/proc/self/fd/%d", tmp);
+  ssize_t tn = readlink(p0, buf, sizeof(buf) - 1);
+  buf[tn > 0 ? tn : 0] = 0;
+  char *hash = strrchr(buf, '#');
+  printf("O_TMPFILE: in the work directory %d, ends %s\n",
+         hash && hash > buf && hash[-1] == '/' && !strncmp(buf, "/tmp/", 5),
+         tn > 10 ? buf + tn - 10 : "?");
   return 0;
 }
