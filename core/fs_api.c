@@ -6,6 +6,7 @@
 #include "moat/platform.h"
 #include "flock.h"
 #include "inotify.h"
+#include "pcache.h"
 #include "poll.h"
 #include "pty.h"
 #include "task.h"
@@ -1040,29 +1041,74 @@ int moat_ftruncate(int fd, int64_t len) {
   return rc;
 }
 
-int moat_fallocate(int fd, int64_t off, int64_t len) {
-  if (off < 0 || len <= 0 || off > INT64_MAX - len)
-    return off < 0 || len <= 0 ? -LINUX_EINVAL : -LINUX_EFBIG;
+/* The mode checks of Linux's vfs_fallocate, made before the file is
+ * looked at: one operation, KEEP_SIZE only with the ones it fits. */
+static int fallocate_mode_check(unsigned mode) {
+  const unsigned ops =
+      LINUX_FALLOC_FL_PUNCH_HOLE | LINUX_FALLOC_FL_COLLAPSE_RANGE |
+      LINUX_FALLOC_FL_ZERO_RANGE | LINUX_FALLOC_FL_INSERT_RANGE |
+      LINUX_FALLOC_FL_UNSHARE_RANGE | LINUX_FALLOC_FL_WRITE_ZEROES;
+  if (mode & ~(ops | LINUX_FALLOC_FL_KEEP_SIZE | LINUX_FALLOC_FL_NO_HIDE_STALE))
+    return -LINUX_EOPNOTSUPP;
+  switch (mode & (ops | LINUX_FALLOC_FL_NO_HIDE_STALE)) {
+  case 0:
+  case LINUX_FALLOC_FL_UNSHARE_RANGE:
+  case LINUX_FALLOC_FL_ZERO_RANGE:
+    return 0;
+  case LINUX_FALLOC_FL_PUNCH_HOLE:
+    return mode & LINUX_FALLOC_FL_KEEP_SIZE ? 0 : -LINUX_EOPNOTSUPP;
+  case LINUX_FALLOC_FL_COLLAPSE_RANGE:
+  case LINUX_FALLOC_FL_INSERT_RANGE:
+  case LINUX_FALLOC_FL_WRITE_ZEROES:
+    return mode & LINUX_FALLOC_FL_KEEP_SIZE ? -LINUX_EOPNOTSUPP : 0;
+  default:
+    return -LINUX_EOPNOTSUPP;
+  }
+}
+
+int moat_fallocate(int fd, unsigned mode, int64_t off, int64_t len) {
   struct file *f = fd_file(fd, false);
   if (!f)
     return -LINUX_EBADF;
   struct inode *inode = f->inode;
-  int rc = 0;
+  bool keep = mode & LINUX_FALLOC_FL_KEEP_SIZE;
+  unsigned op = mode & ~(unsigned)LINUX_FALLOC_FL_KEEP_SIZE;
+  int rc = off < 0 || len <= 0 ? -LINUX_EINVAL : fallocate_mode_check(mode);
+  if (rc)
+    goto out;
   if (!file_writable(f))
     rc = -LINUX_EBADF;
+  else if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFIFO))
+    rc = -LINUX_ESPIPE;
   else if (LINUX_S_ISTYPE(inode->mode, LINUX_S_IFDIR))
     rc = -LINUX_EISDIR;
   else if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG))
     rc = -LINUX_ENODEV;
+  else if (off > INT64_MAX - len)
+    rc = -LINUX_EFBIG;
   else if (vfs_is_rdonly(inode))
     rc = -LINUX_EROFS;
+  else if (op != 0 && (op != LINUX_FALLOC_FL_PUNCH_HOLE ||
+                       !(inode->iops && inode->iops->punch)))
+    rc = -LINUX_EOPNOTSUPP; /* what tmpfs answers */
   if (rc)
     goto out;
+  if (op == LINUX_FALLOC_FL_PUNCH_HOLE) {
+    rt_lock(&inode->lock);
+    rc = inode->iops->punch(inode, (uint64_t)off, (uint64_t)len);
+    if (rc == 0 && inode->pcache) /* mapped pages read zeros too */
+      pcache_zeroed(inode, (uint64_t)off, (uint64_t)len);
+    rt_unlock(&inode->lock);
+    if (rc == 0)
+      inotify_file_event(f, IN_MODIFY);
+    goto out;
+  }
   if (inode->iops && inode->iops->getattr)
     inode->iops->getattr(inode);
   uint64_t end = (uint64_t)off + (uint64_t)len;
   uint64_t limit = proc_current_fsize_limit();
-  if (end > inode->size && limit != LINUX_RLIM_INFINITY && end > limit) {
+  if (!keep && end > inode->size && limit != LINUX_RLIM_INFINITY &&
+      end > limit) {
     proc_send_xfsz(); /* inode_newsize_ok, as Linux's tmpfs */
     rc = -LINUX_EFBIG;
     goto out;
@@ -1072,7 +1118,7 @@ int moat_fallocate(int fd, int64_t off, int64_t len) {
     rc = inode->iops->allocate(inode, (uint64_t)off, (uint64_t)len);
     rt_unlock(&inode->lock);
   }
-  if (!rc && end > inode->size)
+  if (!rc && !keep && end > inode->size)
     rc = vfs_truncate(inode, (int64_t)end);
 out:
   file_put(f);

@@ -522,26 +522,18 @@ static long memfs_write(struct inode *inode, const void *buf, size_t len,
   return (long)done;
 }
 
-/* Drop the data at and beyond size; zero the tail of the last page so a
- * later extension reads zeros. */
-static void truncate_data(struct inode *inode, uint64_t size) {
-  struct memfs_node *n = node(inode);
-  uint64_t first_gone = (size + PAGE - 1) / PAGE;
-  if (size % PAGE) {
-    uint8_t *p = page_at(n, size / PAGE);
-    if (p)
-      memset(p + size % PAGE, 0, PAGE - size % PAGE);
-  }
-  for (size_t leaf = 0; leaf < n->nleaves; leaf++) {
+/* Give back the pages [first, end) that exist. */
+static void drop_pages(struct memfs_node *n, uint64_t first, uint64_t end) {
+  for (size_t leaf = first / LEAF_PAGES; leaf < n->nleaves; leaf++) {
     uint8_t **l = n->leaves[leaf];
-    if (!l)
-      continue;
     uint64_t base = leaf * LEAF_PAGES;
-    if (base + LEAF_PAGES <= first_gone)
+    if (base >= end)
+      break;
+    if (!l)
       continue;
     bool empty = true;
     for (uint64_t j = 0; j < LEAF_PAGES; j++) {
-      if (base + j >= first_gone && l[j]) {
+      if (base + j >= first && base + j < end && l[j]) {
         kfree(l[j]);
         l[j] = NULL;
         n->pages--;
@@ -556,6 +548,43 @@ static void truncate_data(struct inode *inode, uint64_t size) {
       n->leaves[leaf] = NULL;
     }
   }
+}
+
+/* Drop the data at and beyond size; zero the tail of the last page so a
+ * later extension reads zeros. */
+static void truncate_data(struct inode *inode, uint64_t size) {
+  struct memfs_node *n = node(inode);
+  if (size % PAGE) {
+    uint8_t *p = page_at(n, size / PAGE);
+    if (p)
+      memset(p + size % PAGE, 0, PAGE - size % PAGE);
+  }
+  drop_pages(n, (size + PAGE - 1) / PAGE, UINT64_MAX);
+}
+
+/* fallocate PUNCH_HOLE: zeros in the partial pages at the ends, the whole
+ * pages between given back (a hole reads as zeros). */
+static int memfs_punch(struct inode *inode, uint64_t off, uint64_t len) {
+  struct memfs_node *n = node(inode);
+  if (off >= MAX_FILE_SIZE)
+    return 0;
+  uint64_t end = MIN(off + len, MAX_FILE_SIZE);
+  uint64_t first_whole = (off + PAGE - 1) / PAGE, end_whole = end / PAGE;
+  for (uint64_t idx = off / PAGE; idx * PAGE < end; idx++) {
+    if (idx >= first_whole && idx < end_whole) {
+      idx = end_whole - 1; /* whole pages: dropped below */
+      continue;
+    }
+    uint64_t from = MAX(off, idx * PAGE), to = MIN(end, (idx + 1) * PAGE);
+    uint8_t *p = page_at(n, idx);
+    if (p)
+      memset(p + from % PAGE, 0, (size_t)(to - from));
+  }
+  if (first_whole < end_whole)
+    drop_pages(n, first_whole, end_whole);
+  update_blocks(inode);
+  vfs_touch_mtime(inode);
+  return 0;
 }
 
 /* fallocate: every page of the range made now, or none (ENOSPC). */
@@ -742,6 +771,7 @@ static const struct inode_ops memfs_iops = {
     .read = memfs_read,
     .write = memfs_write,
     .allocate = memfs_allocate,
+    .punch = memfs_punch,
     .getxattr = memfs_getxattr,
     .setxattr = memfs_setxattr,
     .listxattr = memfs_listxattr,

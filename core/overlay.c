@@ -913,6 +913,25 @@ static long ovl_write(struct inode *inode, const void *buf, size_t len,
   return n;
 }
 
+/* fallocate: the upper file's (open for writing copied it up). */
+static int ovl_allocate(struct inode *inode, uint64_t off, uint64_t len) {
+  struct inode *u = node(inode)->upper;
+  if (!u || !u->iops || !u->iops->allocate)
+    return 0; /* nothing to reserve */
+  int rc = u->iops->allocate(u, off, len);
+  sync_attrs(inode);
+  return rc;
+}
+
+static int ovl_punch(struct inode *inode, uint64_t off, uint64_t len) {
+  struct inode *u = node(inode)->upper;
+  if (!u || !u->iops || !u->iops->punch)
+    return -LINUX_EOPNOTSUPP;
+  int rc = u->iops->punch(u, off, len);
+  sync_attrs(inode);
+  return rc;
+}
+
 static int ovl_fsync(struct inode *inode) {
   struct inode *u = node(inode)->upper;
   if (u && u->iops && u->iops->fsync)
@@ -1007,6 +1026,8 @@ static const struct inode_ops ovl_iops = {
     .getattr = ovl_getattr,
     .read = ovl_read,
     .write = ovl_write,
+    .allocate = ovl_allocate,
+    .punch = ovl_punch,
     .fsync = ovl_fsync,
     .getxattr = ovl_getxattr,
     .setxattr = ovl_setxattr,

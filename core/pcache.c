@@ -381,6 +381,16 @@ void pcache_after_write(struct inode *inode, const void *buf, size_t len,
   for_cached(inode, off, len, false, copy_in, (void *)buf);
 }
 
+static void zero_fill(char *page_part, size_t n, size_t buf_at, void *ctx) {
+  (void)buf_at;
+  (void)ctx;
+  memset(page_part, 0, n);
+}
+
+void pcache_zeroed(struct inode *inode, uint64_t off, uint64_t len) {
+  for_cached(inode, off, (size_t)len, false, zero_fill, NULL);
+}
+
 void pcache_truncated(struct inode *inode, uint64_t size) {
   struct pcache *c = inode->pcache;
   if (!c)

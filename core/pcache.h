@@ -57,5 +57,7 @@ void pcache_after_read(struct inode *inode, void *buf, size_t len,
 void pcache_after_write(struct inode *inode, const void *buf, size_t len,
                         uint64_t off);
 void pcache_truncated(struct inode *inode, uint64_t size);
+/* [off, off + len) of the file became zeros (a punched hole). */
+void pcache_zeroed(struct inode *inode, uint64_t off, uint64_t len);
 
 #endif

@@ -168,6 +168,10 @@ struct inode_ops {
    * changing the size (the vfs extends it afterwards). Called with
    * inode->lock held. NULL: the file system has nothing to reserve. */
   int (*allocate)(struct inode *inode, uint64_t off, uint64_t len);
+  /* fallocate PUNCH_HOLE|KEEP_SIZE: [off, off + len) reads as zeros
+   * afterwards, pages wholly inside give their storage back; the size
+   * stays. Called with inode->lock held. NULL: -EOPNOTSUPP. */
+  int (*punch)(struct inode *inode, uint64_t off, uint64_t len);
   /* Extended attributes, by full name ("user.x", 1..255 bytes). The vfs
    * checked the name's namespace (user., trusted. or security., with a
    * non-empty rest), the namespace rules, permissions and read-only

@@ -196,10 +196,14 @@ int moat_utimensat(int dirfd, const char *path,
                    const struct linux_timespec times[2], int flags);
 int moat_truncate(const char *path, int64_t len);
 int moat_ftruncate(int fd, int64_t len);
-/* fallocate mode 0 on a regular file open for writing: storage for
+/* fallocate on a regular file open for writing. mode 0: storage for
  * [off, off + len) now (-ENOSPC, e.g. past --tmp-size), the size extended
- * to off + len if smaller (RLIMIT_FSIZE applies: SIGXFSZ, -EFBIG). */
-int moat_fallocate(int fd, int64_t off, int64_t len);
+ * to off + len if smaller (RLIMIT_FSIZE applies: SIGXFSZ, -EFBIG);
+ * LINUX_FALLOC_FL_KEEP_SIZE: the size stays; with
+ * LINUX_FALLOC_FL_PUNCH_HOLE: the range reads as zeros and whole pages
+ * give their storage back. Other modes: -EOPNOTSUPP (tmpfs's answer),
+ * after Linux's checks of the mode's combinations. */
+int moat_fallocate(int fd, unsigned mode, int64_t off, int64_t len);
 int moat_fsync(int fd);
 uint32_t moat_umask(uint32_t mask);
 /* The lock commands (F_GETLK, F_SETLK(W), F_OFD_*) take arg as a pointer

@@ -1490,19 +1490,11 @@ long sys_fremovexattr(SYSARGS) {
 /* ---- space and sync hints ----------------------------------------------- */
 
 long sys_fallocate(SYSARGS) {
-  int fd = (int)a0, mode = (int)a1;
+  int fd = (int)a0;
+  unsigned mode = (unsigned)a1;
   int64_t off = (int64_t)a2, len = (int64_t)a3;
-  struct linux_stat st;
-  int err;
 
-  if (off < 0 || len <= 0)
-    return -LINUX_EINVAL;
-  err = moat_fstat(fd, &st);
-  if (err < 0)
-    return err;
-  if (mode != 0)
-    return -LINUX_EOPNOTSUPP; /* only plain allocation */
-  return moat_fallocate(fd, off, len);
+  return moat_fallocate(fd, mode, off, len);
 }
 
 long sys_sync_file_range(SYSARGS) {
