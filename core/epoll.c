@@ -387,3 +387,18 @@ out:
   file_put(ef);
   return rc;
 }
+
+long epoll_target_of(struct file *ep, int tfd, uint32_t toff, uintptr_t *out) {
+  if (ep->ops != &epoll_ops)
+    return -LINUX_EINVAL;
+  struct epoll *e = ep->private;
+  *out = 0;
+  rt_lock(&e->lock);
+  for (struct epitem *it = e->items; it; it = it->next)
+    if (it->fd == tfd && toff-- == 0) {
+      *out = (uintptr_t)it->file;
+      break;
+    }
+  rt_unlock(&e->lock);
+  return 0;
+}

@@ -240,3 +240,95 @@ int moat_pidfd_getfd(int fd, int targetfd, unsigned flags) {
   file_put(got);
   return err;
 }
+
+/* ---- kcmp ---- */
+
+/* The address of process p's object of kind type (descriptor idx for
+ * MOAT_KCMP_FILE, whose reference goes to *hold for the caller to drop
+ * without locks). The addresses are the arena's, the same in every
+ * process of the sandbox, so their order is stable; the guest can read
+ * the arena anyway, so Linux's obfuscation would hide nothing. -ESRCH
+ * when pid went meanwhile, -EBADF for a descriptor not open. */
+static int kcmp_object(struct proc *p, int pid, int type, int idx,
+                       uintptr_t *out, struct file **hold) {
+  int err = 0;
+  rt_lock(&p->lock);
+  if (p->pid != pid) {
+    err = -LINUX_ESRCH;
+  } else if (type == MOAT_KCMP_FILE) {
+    *hold = p->fdt && idx >= 0 ? fdt_lookup(p->fdt, idx) : NULL;
+    *out = (uintptr_t)*hold;
+    if (!*hold)
+      err = -LINUX_EBADF;
+  } else if (type == MOAT_KCMP_VM) {
+    *out = p->mm_id;
+  } else if (type == MOAT_KCMP_FILES) {
+    *out = (uintptr_t)p->fdt;
+  } else if (type == MOAT_KCMP_FS) {
+    *out = (uintptr_t)p->fs;
+  } else if (type == MOAT_KCMP_SIGHAND) {
+    *out = (uintptr_t)p; /* the actions live in the process */
+  } else if (type == MOAT_KCMP_SYSVSEM) {
+    *out = p->sem_undo_list ? (uintptr_t)p : 0; /* threads share it */
+  } else {
+    *out = 0; /* IO: no I/O contexts (Linux makes one on demand) */
+  }
+  rt_unlock(&p->lock);
+  return err;
+}
+
+/* The process of thread id tid (a process id is its first thread's),
+ * zombies included; *pid its process id. */
+static struct proc *kcmp_proc(int tid, int *pid) {
+  struct task_table *tt = g_task_table;
+  struct proc *p = task_find_proc_any(tid);
+  if (!p && tt && tid > 0) {
+    rt_lock(&tt->lock);
+    for (uint32_t i = 0; i < tt->max_tasks && !p; i++)
+      if (tt->tasks[i] && tt->tasks[i]->tid == tid)
+        p = tt->tasks[i]->proc;
+    if (p)
+      *pid = p->pid;
+    rt_unlock(&tt->lock);
+    return p;
+  }
+  *pid = tid;
+  return p;
+}
+
+int moat_kcmp(int tid1, int tid2, int type, int idx1, int idx2,
+              const struct moat_kcmp_slot *slot) {
+  struct proc *self = proc_current();
+  int pid1, pid2;
+  struct proc *p1 = kcmp_proc(tid1, &pid1), *p2 = kcmp_proc(tid2, &pid2);
+  if (!p1 || !p2)
+    return -LINUX_ESRCH;
+  /* PTRACE_MODE_READ_REALCREDS on both. */
+  if ((p1 != self && !may_take_fd(&self->cred, &p1->cred)) ||
+      (p2 != self && !may_take_fd(&self->cred, &p2->cred)))
+    return -LINUX_EPERM;
+  if (type < 0 || type >= MOAT_KCMP_TYPES)
+    return -LINUX_EINVAL;
+  uintptr_t a = 0, b = 0;
+  struct file *h1 = NULL, *h2 = NULL;
+  int err;
+  if (type == MOAT_KCMP_EPOLL_TFD) {
+    err = slot ? kcmp_object(p1, pid1, MOAT_KCMP_FILE, idx1, &a, &h1)
+               : -LINUX_EFAULT;
+    if (!err)
+      err = kcmp_object(p2, pid2, MOAT_KCMP_FILE, (int)slot->efd, &b, &h2);
+    if (!err) {
+      long e = epoll_target_of(h2, (int)slot->tfd, slot->toff, &b);
+      err = e < 0 ? (int)e : !b ? -LINUX_ENOENT : 0;
+    }
+  } else {
+    err = kcmp_object(p1, pid1, type, idx1, &a, &h1);
+    if (!err)
+      err = kcmp_object(p2, pid2, type, idx2, &b, &h2);
+  }
+  file_put(h1);
+  file_put(h2);
+  if (err)
+    return err;
+  return a == b ? 0 : a < b ? 1 : 2;
+}

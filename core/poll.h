@@ -67,6 +67,10 @@ int anon_file_create(const struct file_ops *ops, void *private,
 /* A pollable file goes: drop it from every epoll set (core/epoll.c).
  * Called by the release hooks of pipes, eventfds and epoll sets. */
 void epoll_file_released(struct file *f);
+/* The file registered in set ep under descriptor tfd, the toff-th such
+ * item (kcmp's KCMP_EPOLL_TFD): its address in *out, 0 when there is
+ * none; -EINVAL when ep is no epoll set. Only compared, never used. */
+long epoll_target_of(struct file *ep, int tfd, uint32_t toff, uintptr_t *out);
 /* Install f in the calling process's table: the fd or -EMFILE. */
 int anon_file_install(struct file *f, bool cloexec);
 #endif

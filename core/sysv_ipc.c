@@ -697,6 +697,7 @@ static struct sem_undo *undo_find(struct sysv_ipc *s, struct semset *set,
     return NULL;
   u->pid = pid;
   u->set = set;
+  __atomic_store_n(&proc_current()->sem_undo_list, true, __ATOMIC_RELAXED);
   u->next = s->undos;
   s->undos = u;
   set->perm.refs++; /* the record names it until the process ends */

@@ -1638,6 +1638,7 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
     t->clear_child_tid = ctid;
   t->next_in_proc = p->threads;
   p->threads = t;
+  p->sem_undo_list = true; /* CLONE_SYSVSEM makes one */
   p->nthreads++;
   rt_unlock(&p->lock);
   if ((flags & CLONE_PARENT_SETTID) && moat_user_ok(ptid, 4, LINUX_PROT_WRITE))

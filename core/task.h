@@ -120,6 +120,10 @@ struct proc {
    * inherited) */
   bool child_subreaper;
   bool thp_disable; /* PR_SET_THP_DISABLE (recorded) */
+  /* Linux's sysvsem.undo_list exists (kcmp KCMP_SYSVSEM): made by the
+   * first SEM_UNDO operation or thread (CLONE_SYSVSEM), not inherited by
+   * fork. */
+  bool sem_undo_list;
   /* The controlling terminal, a pty (core/pty.c; under the task table's
    * lock), and whether the host's terminal can no longer be it (a new
    * session was made): /dev/tty then fails without a pty. */

@@ -741,6 +741,35 @@ int moat_pidfd_open(int pid, unsigned flags);
 int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
                            unsigned flags);
 int moat_pidfd_getfd(int fd, int targetfd, unsigned flags);
+
+/* kcmp(2): do the processes of threads pid1 and pid2 share the object of kind
+ * type (MOAT_KCMP_*, Linux's KCMP_* numbers)? 0 the same, 1 or 2 an
+ * order of two different ones (the same every time in the sandbox), or
+ * -ESRCH (no such process), -EPERM (not the caller's real ids, without
+ * CAP_SYS_PTRACE), -EBADF (a descriptor that is not open), -ENOENT (no
+ * such epoll item), -EFAULT (slot NULL for MOAT_KCMP_EPOLL_TFD: the
+ * caller could not read it; before the descriptors), -EINVAL (type).
+ * MOAT_KCMP_FILE compares descriptor idx1 of pid1 with idx2 of pid2;
+ * MOAT_KCMP_EPOLL_TFD descriptor idx1 of pid1 with the file registered in
+ * pid2's epoll set slot->efd under slot->tfd (the slot->toff-th such item). I/O
+ * contexts and semaphore undo lists are not shared by clone in moat: those
+ * kinds compare as the same, as Linux's answer for tasks that have neither. */
+enum {
+  MOAT_KCMP_FILE,
+  MOAT_KCMP_VM,
+  MOAT_KCMP_FILES,
+  MOAT_KCMP_FS,
+  MOAT_KCMP_SIGHAND,
+  MOAT_KCMP_IO,
+  MOAT_KCMP_SYSVSEM,
+  MOAT_KCMP_EPOLL_TFD,
+  MOAT_KCMP_TYPES
+};
+struct moat_kcmp_slot {
+  uint32_t efd, tfd, toff;
+};
+int moat_kcmp(int tid1, int tid2, int type, int idx1, int idx2,
+              const struct moat_kcmp_slot *slot);
 int moat_pidfd_pid(int fd, bool *nonblock);
 
 /* ---------------------------------------------------------------------

@@ -502,6 +502,14 @@ long sys_pidfd_getfd(SYSARGS) {
   return moat_pidfd_getfd((int)a0, (int)a1, (unsigned)a2);
 }
 
+long sys_kcmp(SYSARGS) {
+  struct moat_kcmp_slot slot;
+  bool have =
+      (int)a2 == MOAT_KCMP_EPOLL_TFD && user_read(&slot, a4, sizeof(slot)) >= 0;
+  return moat_kcmp((int)a0, (int)a1, (int)a2, (int)a3, (int)a4,
+                   have ? &slot : NULL);
+}
+
 long sys_rt_sigqueueinfo(SYSARGS) {
   return queueinfo((int)a0, 0, (int)a1, a2);
 }

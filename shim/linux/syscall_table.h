@@ -329,7 +329,7 @@ SYS(308, setns, PARTIAL("refused with EPERM: the sandbox grants no administrativ
 SYS(309, getcpu, PARTIAL("always CPU 0, node 0"), ARGS(T_PTR, T_PTR, T_PTR))
 NOSYS(310, process_vm_readv, ARGS(T_INT, T_PTR, T_HEX, T_PTR, T_HEX, T_HEX))
 NOSYS(311, process_vm_writev, ARGS(T_INT, T_PTR, T_HEX, T_PTR, T_HEX, T_HEX))
-NOSYS(312, kcmp, ARGS(T_INT, T_INT, T_INT, T_HEX, T_HEX))
+SYS(312, kcmp, PARTIAL("FILE, VM, FILES, FS, SIGHAND, EPOLL_TFD compared; IO and SYSVSEM always the same (moat shares neither through clone; Linux answers so for tasks that have none)"), ARGS(T_INT, T_INT, T_INT, T_HEX, T_HEX))
 SYS(313, finit_module, PARTIAL("refused with EPERM: the sandbox grants no administrative rights"), ARGS(T_FD, T_STR, T_HEX))
 SYS(314, sched_setattr, PARTIAL("policy, priority, nice and flags kept per thread with Linux's rules, the host scheduler unchanged; SCHED_DEADLINE refused (EPERM)"), ARGS(T_INT, T_PTR, T_HEX))
 SYS(315, sched_getattr, PARTIAL("what sched_setattr kept; no utilization clamps"), ARGS(T_INT, T_PTR, T_UINT, T_HEX))
