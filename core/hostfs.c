@@ -303,7 +303,7 @@ static int make_inode(struct inode *dir, const char *name,
   const struct file_ops *fops =
       LINUX_S_ISTYPE(st->mode, LINUX_S_IFREG) ? &g_reg_fops : NULL;
   struct inode *inode =
-      n ? vfs_inode_alloc(dir->sb, st->mode, &hostfs_iops, fops) : NULL;
+      n ? vfs_inode_alloc_untimed(dir->sb, st->mode, &hostfs_iops, fops) : NULL;
   if (!inode) {
     kfree(n);
     if (h_dir >= 0)
@@ -888,7 +888,7 @@ int hostfs_create(int grant_handle, bool readonly, struct superblock **out) {
          : NULL;
   struct hostfs_node *n = sb ? kzalloc(sizeof(*n)) : NULL;
   struct inode *root =
-      n ? vfs_inode_alloc(sb, st.mode, &hostfs_iops, NULL) : NULL;
+      n ? vfs_inode_alloc_untimed(sb, st.mode, &hostfs_iops, NULL) : NULL;
   if (!root) {
     kfree(n);
     kfree(fs);
