@@ -304,11 +304,13 @@ int moat_boot(const struct moat_config *cfg, const char **why) {
   if (err)
     return fail(err, why, "%s", "the process table");
   int root_index;
+  vfs_now_freeze(true);
   err = build_root(cfg, &root_index, why);
   if (!err)
     err = build_mounts(cfg, root_index, why);
   if (!err)
     err = build_system_dirs(cfg, why);
+  vfs_now_freeze(false);
   if (!err && cfg->console) {
     err = pty_console_create(&cfg->console_tio, cfg->console_streams);
     if (err)

@@ -43,6 +43,7 @@
 #include "file.h"
 #include "moat/platform.h"
 #include "rt.h"
+#include "task.h"
 #include "vfs.h"
 
 #define NBUCKETS 1024
@@ -65,12 +66,20 @@ struct hostfs_node { /* inode->private */
   char *name;
   struct hostfs_entry *snap; /* directories: the listing being read */
   size_t nsnap;
+  /* The attributes' freshness (attrs_fresh): the guest system call that
+   * fetched them from the host and the file system's count of changes
+   * then. */
+  uint64_t attr_call, attr_changes;
 };
 
 struct hostfs {
   struct rt_lock lock; /* the table, nodes' names and parents (see above) */
   bool readonly;
   int grant;
+  /* Bumped by every change the sandbox makes through this file system
+   * (data, attributes, names): cached attributes older than the last
+   * change are never used. */
+  uint64_t changes;
   struct hostfs_node *buckets[NBUCKETS];
 };
 
@@ -175,8 +184,45 @@ static int open_data_handle(struct hostfs_node *n) {
   return h >= 0 ? h : __atomic_load_n(&n->h_ro, __ATOMIC_ACQUIRE);
 }
 
+/* ---- the attribute cache ----
+ *
+ * Attributes the host reported during the calling thread's current
+ * guest system call serve the rest of that call: a stat after the
+ * lookup that found the file, the size checks of an mmap or an exec's
+ * loads, ask the host once. A new call asks again, and so does any call
+ * after the sandbox changed something in this file system (any change:
+ * the count is per file system, so no rule has to know which attributes
+ * of which objects a change touches). Outside a guest system call
+ * (boot, page faults) nothing is cached. */
+
+static uint64_t changes_now(struct hostfs *fs) {
+  return __atomic_load_n(&fs->changes, __ATOMIC_ACQUIRE);
+}
+
+static void changed(struct hostfs *fs) {
+  __atomic_add_fetch(&fs->changes, 1, __ATOMIC_RELEASE);
+}
+
+static bool attrs_fresh(struct hostfs_node *n, uint64_t call) {
+  return call && __atomic_load_n(&n->attr_call, __ATOMIC_ACQUIRE) == call &&
+         __atomic_load_n(&n->attr_changes, __ATOMIC_ACQUIRE) ==
+             changes_now(fs_of(n->inode));
+}
+
+/* n's attributes came from the host during call, the file system having
+ * counted changes changes before it asked. */
+static void attrs_fetched(struct hostfs_node *n, uint64_t call,
+                          uint64_t changes) {
+  __atomic_store_n(&n->attr_changes, changes, __ATOMIC_RELEASE);
+  __atomic_store_n(&n->attr_call, call, __ATOMIC_RELEASE);
+}
+
 static int refresh(struct inode *inode) {
   struct hostfs_node *n = node_of(inode);
+  uint64_t call = task_call_id();
+  if (attrs_fresh(n, call))
+    return 0;
+  uint64_t changes = changes_now(fs_of(inode));
   struct plat_host_stat st;
   int err, h = open_data_handle(n);
   if (n->h_dir >= 0) {
@@ -197,6 +243,7 @@ static int refresh(struct inode *inode) {
   if ((st.mode & LINUX_S_IFMT) != (inode->mode & LINUX_S_IFMT))
     return -LINUX_ESTALE; /* replaced on the host behind our back */
   fill_attrs(inode, &st);
+  attrs_fetched(n, call, changes);
   return 0;
 }
 
@@ -303,7 +350,7 @@ static int make_inode(struct inode *dir, const char *name,
   const struct file_ops *fops =
       LINUX_S_ISTYPE(st->mode, LINUX_S_IFREG) ? &g_reg_fops : NULL;
   struct inode *inode =
-      n ? vfs_inode_alloc(dir->sb, st->mode, &hostfs_iops, fops) : NULL;
+      n ? vfs_inode_alloc_untimed(dir->sb, st->mode, &hostfs_iops, fops) : NULL;
   if (!inode) {
     kfree(n);
     if (h_dir >= 0)
@@ -340,12 +387,15 @@ static int lookup_host(struct inode *dir, const char *name,
                        struct inode **out) {
   struct hostfs_node *d = node_of(dir);
   struct plat_host_stat st;
+  uint64_t call = task_call_id(), changes = changes_now(fs_of(dir));
   int err = host_stat(d->h_dir, name, &st);
   if (err)
     return err;
   /* A directory already known needs no new handle: make_inode asks for
    * one (-EAGAIN) only when it must make a new directory inode. */
   err = make_inode(dir, name, &st, -1, out);
+  if (!err)
+    attrs_fetched(node_of(*out), call, changes);
   if (err != -LINUX_EAGAIN)
     return err;
   int h;
@@ -361,7 +411,10 @@ static int lookup_host(struct inode *dir, const char *name,
     plat_host_close(h);
     return err;
   }
-  return make_inode(dir, name, &st, h, out);
+  err = make_inode(dir, name, &st, h, out);
+  if (!err)
+    attrs_fetched(node_of(*out), call, changes);
+  return err;
 }
 
 /* ---- inode operations ---- */
@@ -405,6 +458,7 @@ static int hostfs_create_op(struct inode *dir, const char *name,
   }
   if (err)
     return host_err(err);
+  changed(fs_of(dir));
   err = lookup_host(dir, name, out);
   if (err) {
     if (h >= 0)
@@ -440,6 +494,7 @@ static int hostfs_link(struct inode *dir, const char *name,
   vfs_inode_put(odir);
   if (err)
     return host_err(err);
+  changed(fs_of(dir));
   target->nlink++;
   refresh(target);
   return 0;
@@ -492,6 +547,7 @@ static int hostfs_unlink(struct inode *dir, const char *name, bool is_dir_op) {
   err = plat_host_remove(node_of(dir)->h_dir, name, is_dir_op);
   if (err)
     return host_err(err);
+  changed(fs_of(dir));
   if (known)
     forget_name(dir, name, &st);
   return 0;
@@ -511,6 +567,7 @@ static int hostfs_rename(struct inode *olddir, const char *oldname,
                        newname, flags, false);
   if (err)
     return host_err(err);
+  changed(fs_of(olddir));
   if (replacing)
     forget_name(newdir, newname, &replaced);
   /* Names that our inodes use may have moved: follow them. */
@@ -712,6 +769,7 @@ static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
     err = plat_host_setattr(h, dir ? name : NULL, what, attr->mode & 07777,
                             times, attr->size, uid, gid);
     vfs_inode_put(dir);
+    changed(fs_of(inode)); /* even a failure may have done a part */
     if (err)
       return host_err(err);
   }
@@ -784,6 +842,7 @@ static long hostfs_write(struct inode *inode, const void *buf, size_t len,
   if (err)
     return err;
   long n = plat_host_pwrite(h, buf, len, off);
+  changed(fs_of(inode));
   if (n < 0)
     return host_err(n);
   if ((size_t)n > len)
@@ -888,7 +947,7 @@ int hostfs_create(int grant_handle, bool readonly, struct superblock **out) {
          : NULL;
   struct hostfs_node *n = sb ? kzalloc(sizeof(*n)) : NULL;
   struct inode *root =
-      n ? vfs_inode_alloc(sb, st.mode, &hostfs_iops, NULL) : NULL;
+      n ? vfs_inode_alloc_untimed(sb, st.mode, &hostfs_iops, NULL) : NULL;
   if (!root) {
     kfree(n);
     kfree(fs);

@@ -264,34 +264,49 @@ long pcache_pages(struct pcache *c, uint64_t first, uint64_t count, bool write,
     ret = -LINUX_ENOMEM;
     goto out;
   }
+  /* Fill the unfilled pages, each run of them with as few reads as the
+   * file system needs (one host call per run for host files, instead of
+   * one per page: an ELF load fills whole segments). */
+  for (unsigned i = at; i < at + count;) {
+    if (k->filled & (1ull << i)) {
+      i++;
+      continue;
+    }
+    unsigned run = 1;
+    while (i + run < at + count && !(k->filled & (1ull << (i + run))))
+      run++;
+    /* Bytes the file does not have (a hole, the tail past its end)
+     * stay zero: the pool's pages start as zeros. */
+    char *p = page_addr(k, i);
+    uint64_t fo = k->index * CHUNK + (uint64_t)i * PAGE;
+    size_t want = (size_t)run * PAGE, got = 0;
+    long n = 0;
+    while (got < want && inode->iops && inode->iops->read) {
+      n = inode->iops->read(inode, p + got, want - got, fo + got);
+      if (n <= 0 || (size_t)n > want - got)
+        break;
+      got += (size_t)n;
+    }
+    if (n < 0) {
+      /* Unreadable: the run ends before the first page not wholly read
+       * (the pages read whole are good). */
+      unsigned whole = (unsigned)(got / PAGE);
+      k->filled |= whole ? ((~0ull >> (64 - whole)) << i) : 0;
+      if (i + whole == at) {
+        ret = n;
+        goto out;
+      }
+      count = i + whole - at;
+      break;
+    }
+    if (got < want)
+      memset(p + got, 0, want - got);
+    k->filled |= (run == 64 ? ~0ull : ((1ull << run) - 1)) << i;
+    i += run;
+  }
   bool dirty = true;
   for (unsigned i = at; i < at + count; i++) {
     uint64_t bit = 1ull << i;
-    if (!(k->filled & bit)) {
-      /* Bytes the file does not have (a hole, the tail past its end)
-       * stay zero: the pool's pages start as zeros. */
-      char *p = page_addr(k, i);
-      uint64_t fo = k->index * CHUNK + (uint64_t)i * PAGE;
-      size_t got = 0;
-      long n = 0;
-      while (got < PAGE && inode->iops && inode->iops->read) {
-        n = inode->iops->read(inode, p + got, PAGE - got, fo + got);
-        if (n <= 0 || (size_t)n > PAGE - got)
-          break;
-        got += (size_t)n;
-      }
-      if (n < 0) { /* unreadable: the run ends before this page */
-        if (i == at) {
-          ret = n;
-          goto out;
-        }
-        count = i - at;
-        break;
-      }
-      if (got < PAGE)
-        memset(p + got, 0, PAGE - got);
-      k->filled |= bit;
-    }
     if (write)
       k->dirty |= bit;
     dirty &= (k->dirty & bit) != 0;

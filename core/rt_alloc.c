@@ -102,6 +102,7 @@ struct arena {
   size_t npages;     /* pages of the whole arena */
   size_t first_page; /* first page after header and page table */
   size_t top;        /* pages below this index have been handed out */
+  size_t fresh;      /* pages from this index on were never handed out */
   size_t used;       /* bytes in live allocations (approximate for slabs) */
   struct free_run *bins[NBINS];
   struct free_obj *classes[NCLASSES];
@@ -140,6 +141,7 @@ int rt_arena_init(size_t size) {
   size_t meta = ALIGN_UP(sizeof(*a), 64) + a->npages * sizeof(uint32_t);
   a->first_page = ALIGN_UP(meta, PAGE) / PAGE;
   a->top = a->first_page;
+  a->fresh = a->first_page;
   g_arena = a;
   return 0;
 }
@@ -286,11 +288,14 @@ static void *small_alloc(unsigned c) {
   return o;
 }
 
-void *kmalloc(size_t size) {
+/* *zero_out: the block is known to hold zeros (a run of pages never
+ * handed out: the host gave the arena as zeros). */
+static void *alloc(size_t size, bool *zero_out) {
   if (unlikely(!g_arena))
     rt_panic("kmalloc before rt_arena_init");
   if (size == 0)
     size = 1;
+  *zero_out = false;
   if (size > g_arena->size)
     return NULL;
   void *p = NULL;
@@ -306,15 +311,31 @@ void *kmalloc(size_t size) {
         g_arena->pd[index + i] = PD(PD_RUN_CONT, 0);
       g_arena->used += pages * PAGE;
       p = page_addr(index);
+      if (index >= g_arena->fresh)
+        *zero_out = true;
+      if (index + pages > g_arena->fresh)
+        g_arena->fresh = index + pages;
     }
   }
+  /* A slab's pages count as handed out too (small_alloc took them
+   * through pages_take, which only moves top). */
+  if (g_arena->top > g_arena->fresh)
+    g_arena->fresh = g_arena->top;
   rt_unlock(&g_arena->lock);
   return p;
 }
 
+void *kmalloc(size_t size) {
+  bool zero;
+  return alloc(size, &zero);
+}
+
 void *kzalloc(size_t size) {
-  void *p = kmalloc(size);
-  if (p)
+  bool zero;
+  void *p = alloc(size, &zero);
+  /* A large zeroing of fresh pages would only fault them in for nothing
+   * (task tables, handle tables at boot). */
+  if (p && !zero)
     memset(p, 0, size);
   return p;
 }

@@ -24,6 +24,30 @@ struct task_table *g_task_table;
 
 #define NR_OPEN_MAX 1048576 /* Linux's fs.nr_open default */
 
+void moat_call_begin(void) {
+  struct task *t = task_current();
+  if (t) {
+    t->call_id = 0;
+    t->in_call = true;
+  }
+}
+
+void moat_call_end(void) {
+  struct task *t = task_current();
+  if (t)
+    t->in_call = false;
+}
+
+uint64_t task_call_id(void) {
+  struct task *t = task_current();
+  if (!t || !t->in_call || !g_task_table)
+    return 0;
+  if (!t->call_id)
+    t->call_id =
+        __atomic_add_fetch(&g_task_table->next_call_id, 1, __ATOMIC_RELAXED);
+  return t->call_id;
+}
+
 int task_table_init(const char *hostname, uint32_t max_tasks) {
   struct task_table *tt = kzalloc(sizeof(*tt));
   if (!tt)

@@ -186,7 +186,11 @@ struct task {
    * the earliest such monotonic instant, 0 for none; the poll sleep
    * (core/poll.c) wakes then. Reset by poll_wait_arm. */
   int64_t poll_due;
-  uint64_t host;            /* plat_thread_handle, for plat_kick */
+  uint64_t host; /* plat_thread_handle, for plat_kick */
+  /* The guest system call this thread is in (moat_call_begin/end):
+   * in_call, and its sandbox-wide id once task_call_id gave it one. */
+  bool in_call;
+  uint64_t call_id;
   uint32_t vfork_wait;      /* futex word: 0 while a vfork child runs */
   uint64_t clear_child_tid; /* guest address: CLONE_CHILD_CLEARTID */
   uint64_t robust_head;     /* guest address of the robust list head */
@@ -234,6 +238,7 @@ struct task_table {
   char domainname[TASK_HOSTNAME_MAX + 1];
   int64_t boot_ns;
   uint32_t next_mm_id;
+  uint64_t next_call_id;   /* task_call_id's, sandbox-wide */
   struct task_host *hosts; /* nhosts slots */
   uint32_t nhosts;
   /* Set when a process died holding an arena lock: the arena can no
@@ -269,6 +274,11 @@ int task_create_first(uint32_t uid, uint32_t gid,
 /* A free pid/tid for a new process or thread (fork and clone, next
  * step), or -EAGAIN. */
 int task_alloc_pid(void);
+/* A number naming the calling thread's current guest system call, unique
+ * in the sandbox (never reused), or 0 outside one (boot, a fault of guest
+ * code, a host thread without a task): a cache stamped with it is valid
+ * for the rest of this call only. */
+uint64_t task_call_id(void);
 /* Look up a live process by pid (NULL if none). */
 struct proc *task_find_proc(int pid);
 /* The same, zombies included (/proc shows them until they are reaped). */

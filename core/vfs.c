@@ -133,10 +133,26 @@ int vfs_chroot(struct inode *dir) {
  * Superblocks and inodes
  * ------------------------------------------------------------------- */
 
+/* While the sandbox's boot builds its file systems (one thread, before
+ * any fork), every inode it makes gets the one time read when the build
+ * began: a hundred clock reads fewer at every start (procfs, devfs, the
+ * root's directories), and those objects were all made "at boot". */
+static bool g_now_frozen;
+static struct linux_timespec g_now_frozen_at;
+
 struct linux_timespec vfs_now(void) {
+  if (g_now_frozen)
+    return g_now_frozen_at;
   int64_t ns = rt_realtime_ns();
   struct linux_timespec ts = {ns / 1000000000, ns % 1000000000};
   return ts;
+}
+
+void vfs_now_freeze(bool on) {
+  g_now_frozen = false;
+  if (on)
+    g_now_frozen_at = vfs_now();
+  g_now_frozen = on;
 }
 
 void vfs_touch_mtime(struct inode *inode) {

@@ -352,6 +352,9 @@ bool vfs_inode_tryget(struct inode *inode);
 void vfs_attr_copy(struct inode *inode, const struct vfs_attr *attr);
 /* Current wall clock time as a timespec. */
 struct linux_timespec vfs_now(void);
+/* Boot only (one thread, before any fork): from freeze(true) on,
+ * vfs_now answers the time read then, until freeze(false). */
+void vfs_now_freeze(bool on);
 /* Mark inode data changed (mtime = ctime = now). */
 void vfs_touch_mtime(struct inode *inode);
 /* Directory entry type (LINUX_DT_*) for a mode. */

@@ -585,6 +585,12 @@ int64_t moat_cpu_ns(int who, int64_t *sys_ns);
  * another process may have kicked this thread for its process's CPU time,
  * which the core then publishes (core/task.c). */
 void moat_interrupted(void);
+/* A guest system call of the calling thread begins and ends (the North
+ * shim brackets each one): what the core fetched from the host during
+ * one call may serve the rest of that call (hostfs's attributes,
+ * DESIGN.md "Host files"), never a later one. */
+void moat_call_begin(void);
+void moat_call_end(void);
 int moat_setpgid(int pid, int pgid);
 int moat_getpgid(int pid);
 int moat_setsid(void);

@@ -312,15 +312,19 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
     rt_snprintf(why, whylen, "no program to run");
     return -LINUX_EINVAL;
   }
+  /* The first exec counts as the first process's first system call (an
+   * execve of the program), so it shares what it learns from the host
+   * as a guest's execve does (moat_call_begin). */
+  moat_call_begin();
   path_env = find_env(envp, "PATH");
   err = search_path(argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
-  if (err < 0)
-    return err;
-  err = shim_exec_prepare(g_path, &args, &nargs, why, whylen);
-  if (err < 0)
-    return err;
-  memset(&regs, 0, sizeof(regs));
-  err = shim_exec_load(nargs, args, envp, &regs, why, whylen);
+  if (err >= 0)
+    err = shim_exec_prepare(g_path, &args, &nargs, why, whylen);
+  if (err >= 0) {
+    memset(&regs, 0, sizeof(regs));
+    err = shim_exec_load(nargs, args, envp, &regs, why, whylen);
+  }
+  moat_call_end();
   if (err < 0)
     return err;
   plat_enter(&regs);

@@ -137,7 +137,9 @@ void north_syscall(struct moat_regs *regs) {
   if (strace && nr == SHIM_NR_EXECVE)
     shim_strace_call((int)nr, args, 0, STRACE_UNFINISHED);
   if (handler) {
+    moat_call_begin();
     ret = handler(regs, args[0], args[1], args[2], args[3], args[4], args[5]);
+    moat_call_end();
   } else {
     warn_unimplemented(nr);
     ret = -LINUX_ENOSYS;
