@@ -15,8 +15,16 @@
 #include "guest.h"
 
 /* linux/kcmp.h (musl has no copy). */
-enum { KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO,
-       KCMP_SYSVSEM, KCMP_EPOLL_TFD };
+enum {
+  KCMP_FILE,
+  KCMP_VM,
+  KCMP_FILES,
+  KCMP_FS,
+  KCMP_SIGHAND,
+  KCMP_IO,
+  KCMP_SYSVSEM,
+  KCMP_EPOLL_TFD
+};
 struct kcmp_epoll_slot {
   unsigned efd, tfd, toff;
 };
@@ -93,7 +101,8 @@ int main(void) {
   read(ready[0], &x, 1);
   show("fork: file a", kcmp(me, child, KCMP_FILE, a, a));
   show("fork: file a vs child's b", kcmp(me, child, KCMP_FILE, a, b));
-  show("fork: file c vs child's new open", kcmp(me, child, KCMP_FILE, c, done[1] + 1));
+  show("fork: file c vs child's new open",
+       kcmp(me, child, KCMP_FILE, c, done[1] + 1));
   show("fork: vm", kcmp(me, child, KCMP_VM, 0, 0));
   show("fork: files", kcmp(me, child, KCMP_FILES, 0, 0));
   show("fork: fs", kcmp(me, child, KCMP_FS, 0, 0));
@@ -121,20 +130,20 @@ int main(void) {
   struct epoll_event ev = {.events = EPOLLIN};
   epoll_ctl(ep, EPOLL_CTL_ADD, ready[0], &ev);
   struct kcmp_epoll_slot slot = {.efd = ep, .tfd = ready[0], .toff = 0};
-  show("epoll: the registered file", kcmp(me, me, KCMP_EPOLL_TFD, ready[0],
-                                          (unsigned long)&slot));
-  show("epoll: another file", kcmp(me, me, KCMP_EPOLL_TFD, ready[1],
-                                   (unsigned long)&slot));
+  show("epoll: the registered file",
+       kcmp(me, me, KCMP_EPOLL_TFD, ready[0], (unsigned long)&slot));
+  show("epoll: another file",
+       kcmp(me, me, KCMP_EPOLL_TFD, ready[1], (unsigned long)&slot));
   slot.toff = 1;
-  show("epoll: no second item", kcmp(me, me, KCMP_EPOLL_TFD, ready[0],
-                                     (unsigned long)&slot));
+  show("epoll: no second item",
+       kcmp(me, me, KCMP_EPOLL_TFD, ready[0], (unsigned long)&slot));
   slot.toff = 0;
   slot.tfd = done[0];
-  show("epoll: fd not in the set", kcmp(me, me, KCMP_EPOLL_TFD, ready[0],
-                                        (unsigned long)&slot));
+  show("epoll: fd not in the set",
+       kcmp(me, me, KCMP_EPOLL_TFD, ready[0], (unsigned long)&slot));
   slot.efd = 999;
-  show("epoll: set not open", kcmp(me, me, KCMP_EPOLL_TFD, ready[0],
-                                   (unsigned long)&slot));
+  show("epoll: set not open",
+       kcmp(me, me, KCMP_EPOLL_TFD, ready[0], (unsigned long)&slot));
   show("epoll: slot unreadable", kcmp(me, me, KCMP_EPOLL_TFD, ready[0], 8));
   show("epoll: fd not open, slot unreadable",
        kcmp(me, me, KCMP_EPOLL_TFD, 999, 8));
