@@ -1062,8 +1062,10 @@ out:
 
 /* Move the pages of v's [old, old+old_len) to a fresh mapping at dst of
  * new_len bytes (caller checked room and charge). */
+/* keep_old (MREMAP_DONTUNMAP, private anonymous v only): the old range
+ * stays mapped, with fresh zero pages. */
 static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
-                        uint64_t dst, uint64_t new_len) {
+                        uint64_t dst, uint64_t new_len, bool keep_old) {
   int prot = v->prot;
   unsigned flags = v->flags;
   struct file *file = v->file;
@@ -1128,6 +1130,8 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
                     .off = off,
                     .unfilled = off + dst_filled};
   vma_link(n);
+  if (keep_old) /* the old VMA stays as it is: only its pages go */
+    return host_map_fixed(old, old_len, prot, false);
   /* v may have been split above only if it overlapped dst, which the
    * callers exclude; unmap the old range by address. */
   err = unmap_range(old, old + old_len);
@@ -1144,8 +1148,9 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     return -LINUX_EINVAL;
   if ((flags & LINUX_MREMAP_FIXED) && !(flags & LINUX_MREMAP_MAYMOVE))
     return -LINUX_EINVAL;
-  if (flags & LINUX_MREMAP_DONTUNMAP)
-    return -LINUX_EINVAL; /* not supported yet */
+  bool keep = flags & LINUX_MREMAP_DONTUNMAP;
+  if (keep && (!(flags & LINUX_MREMAP_MAYMOVE) || old_len != new_len))
+    return -LINUX_EINVAL;
   if (old_len > MM_WINDOW_END || new_len > MM_WINDOW_END)
     return -LINUX_ENOMEM;
   uint64_t olen = ALIGN_UP((uint64_t)old_len, PAGE);
@@ -1167,6 +1172,20 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   }
   uint64_t per_page = vma_charge(v) ? 1 : 0;
   bool data = data_kind(v->prot, v->flags);
+  if (keep) {
+    /* Private anonymous mappings only (Linux 5.7's rule: file and shared
+     * ones, which 5.13 added, are EINVAL here). Both ranges stay: the
+     * mapping grows by olen, and needs a VMA more. */
+    if (v->file || (v->flags & (VMA_SHARED | VMA_SHM | VMA_FILE))) {
+      ret = -LINUX_EINVAL;
+      goto out;
+    }
+    if (g_mm.vmas.count + 2 >= g_mm.max_map_count - 3 ||
+        !expand_ok(olen, 0, data) || !charge_ok(0, per_page * olen)) {
+      ret = -LINUX_ENOMEM;
+      goto out;
+    }
+  }
 
   if (flags & LINUX_MREMAP_FIXED) {
     if ((new_addr & (PAGE - 1)) || new_addr < MM_WINDOW_START ||
@@ -1192,13 +1211,14 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     int err = unmap_range(new_addr, new_addr + nlen);
     if (!err) {
       range_mapped(old_addr, old_addr + olen, &v);
-      err = v ? move_mapping(v, old_addr, olen, new_addr, nlen) : -LINUX_EFAULT;
+      err = v ? move_mapping(v, old_addr, olen, new_addr, nlen, keep)
+              : -LINUX_EFAULT;
     }
     ret = err ? err : (long)new_addr;
     goto out;
   }
 
-  if (nlen <= olen) {
+  if (nlen <= olen && !keep) {
     int err = 0;
     if (nlen < olen)
       err = split_over_limit(old_addr + nlen, old_addr + olen, -1)
@@ -1214,7 +1234,8 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  if (grow_start < MM_WINDOW_END && MM_WINDOW_END - grow_start >= extra &&
+  if (!keep && grow_start < MM_WINDOW_END &&
+      MM_WINDOW_END - grow_start >= extra &&
       range_free(grow_start, grow_start + extra)) {
     struct vma *n = kmalloc(sizeof(*n));
     if (!n) {
@@ -1260,7 +1281,7 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  int err = move_mapping(v, old_addr, olen, dst, nlen);
+  int err = move_mapping(v, old_addr, olen, dst, nlen, keep);
   ret = err ? err : (long)dst;
 out:
   vma_merge_dirty();

@@ -92,5 +92,40 @@ int main(void) {
   R("mprotect exec", mprotect(r, pg, PROT_READ | PROT_EXEC));
   struct rlimit rl = {1 << 20, 1 << 20};
   R("setrlimit memlock", setrlimit(RLIMIT_MEMLOCK, &rl));
+
+  /* MREMAP_DONTUNMAP on a private anonymous mapping: the pages move, the
+   * old range stays mapped and reads zeros, and is writable. */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+  char *d = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  memset(d, 'a', 3 * pg);
+  d[pg] = 'b';
+  char *moved = (char *)syscall(SYS_mremap, d, 3 * pg, 3 * pg,
+                                MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0);
+  if (moved == MAP_FAILED) {
+    printf("mremap dontunmap: -1 %s\n", errname(errno));
+  } else {
+    printf("mremap dontunmap: moved %d, new [0] %c [pg] %c, old [0] %d [pg] "
+           "%d\n",
+           moved != d, moved[0], moved[pg], d[0], d[pg]);
+    d[5] = 'c';
+    printf("  old written: %c, new unchanged: %c\n", d[5], moved[5]);
+  }
+  char *target =
+      mmap(NULL, 3 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char *fixed =
+      (char *)syscall(SYS_mremap, d, 3 * pg, 3 * pg,
+                      MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, target);
+  printf("mremap dontunmap fixed: at the target %d, [5] %c, old [5] %d\n",
+         fixed == target, fixed == target ? fixed[5] : '?', d[5]);
+  R("mremap dontunmap without maymove",
+    syscall(SYS_mremap, d, 3 * pg, 3 * pg, MREMAP_DONTUNMAP, 0));
+  R("mremap dontunmap other size",
+    syscall(SYS_mremap, d, 3 * pg, 4 * pg, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+            0));
+  R("mremap dontunmap unmapped", syscall(SYS_mremap, d + 1000 * pg, pg, pg,
+                                         MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0));
   return 0;
 }
