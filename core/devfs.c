@@ -323,15 +323,17 @@ static struct file *dir_fd_lookup(struct inode *dir, int fd) {
   return f;
 }
 
+/* The open file entry name of dir stands for (a reference), or NULL. */
+static struct file *name_fd_file(struct inode *dir, const char *name, int *fd) {
+  return parse_fd(name, fd) ? dir_fd_lookup(dir, *fd) : NULL;
+}
+
 static int fd_lookup(struct inode *dir, const char *name, struct inode **out) {
   int fd;
-  if (!parse_fd(name, &fd))
-    return -LINUX_ENOENT;
-  struct file *f = dir_fd_lookup(dir, fd);
+  struct file *f = name_fd_file(dir, name, &fd);
   if (!f)
     return -LINUX_ENOENT;
-  /* A directory too (cd /proc/self/fd/N works), though the listing
-   * leaves directories out (fd_readdir). */
+  /* A directory too (cd /proc/self/fd/N works). */
   *out = vfs_inode_get(f->inode);
   file_put(f);
   return 0;
@@ -370,9 +372,7 @@ static const struct inode_ops fd_link_iops = {
 static int fd_link_entry(struct inode *dir, const char *name,
                          struct inode **out) {
   int fd;
-  if (!parse_fd(name, &fd))
-    return -LINUX_ENOENT;
-  struct file *f = dir_fd_lookup(dir, fd);
+  struct file *f = name_fd_file(dir, name, &fd);
   if (!f)
     return -LINUX_ENOENT;
   uint32_t mode = LINUX_S_IFLNK;
