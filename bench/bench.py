@@ -180,17 +180,20 @@ class Bench:
         b, d = self.bin, self.dir
         tmpf = "/tmp/moat-bench-rw.%d" % os.getpid()
         grant = os.path.join(d, "file")
-        lib = ("≤0.5", lambda r, rs: r <= 0.5)
-        host = ("≤1.3", lambda r, rs: r <= 1.3)
-        x15 = ("≤1.5", lambda r, rs: r <= 1.5)
-        macro = ("≤1.15, runsc ≥3x", lambda r, rs: r <= 1.15 and
-                 (rs is None or rs >= 3))
+        lib = ("≤0.5", lambda r, rs: yn(r <= 0.5))
+        host = ("≤1.3", lambda r, rs: yn(r <= 1.3))
+        x15 = ("≤1.5", lambda r, rs: yn(r <= 1.5))
+        # Two targets: the ratio to native, and runsc/moat (met: "a / b").
+        macro = ("≤1.15 / runsc ≥3x moat", lambda r, rs: "%s / %s" % (
+            yn(r <= 1.15), "-" if rs is None else yn(rs >= 3)))
         m = "micro"
         # name, kind, unit, argv (with {n}), n natively and in moat, target
         return [
             ("getppid", m, "ns", [b + "/syscall", "{n}"], 100000, lib),
+            # Natively libc's clock_gettime is the vDSO, no system call: the
+            # issue's ≤0.5 is for the system call (next row).
             ("clock_gettime", m, "ns", [b + "/micro", "clock_gettime", "{n}"],
-             1000000, lib),
+             1000000, ("-", None)),
             ("clock_gettime syscall", m, "ns",
              [b + "/micro", "clock_syscall", "{n}"], 100000, lib),
             ("pread+pwrite 4K /tmp", m, "ns",
@@ -198,11 +201,11 @@ class Bench:
             ("pipe write+read", m, "ns", [b + "/micro", "pipe_rw", "{n}"],
              50000, lib),
             ("stat grant", m, "ns", [b + "/micro", "stat", "{n}", grant],
-             50000, host),
+             30000, host),
             ("open+close grant", m, "ns",
-             [b + "/micro", "open_close", "{n}", grant], 50000, host),
+             [b + "/micro", "open_close", "{n}", grant], 20000, host),
             ("pipe ping-pong", m, "µs", [b + "/pingpong", "{n}"], 5000,
-             ("≤1.0", lambda r, rs: r <= 1.0)),
+             ("≤1.0", lambda r, rs: yn(r <= 1.0))),
             ("fork+exit+wait", m, "µs", [b + "/forkwait", "{n}"], 200, x15),
             ("exec static", m, "µs", [b + "/micro", "exec", "{n}"], 100, x15),
             ("mutex 2 threads", m, "ns", [b + "/mutex", "mutex", "2", "{n}"],
@@ -210,11 +213,11 @@ class Bench:
             ("mutex 8 threads", m, "ns", [b + "/mutex", "mutex", "8", "{n}"],
              400000, x15),
             ("condvar queue 2 thr", m, "ns",
-             [b + "/mutex", "condq", "2", "{n}"], 100000, x15),
+             [b + "/mutex", "condq", "2", "{n}"], 30000, x15),
             ("condvar queue 8 thr", m, "ns",
-             [b + "/mutex", "condq", "8", "{n}"], 100000, x15),
+             [b + "/mutex", "condq", "8", "{n}"], 30000, x15),
             ("busybox true", "start", "ms", ["/usr/bin/busybox", "true"], 0,
-             ("≤2", lambda r, rs: r <= 2)),
+             ("≤2", lambda r, rs: yn(r <= 2))),
             ("python3 -c pass", "start", "ms", [PY, "-c", "pass"], 0, host),
             ("sh: 1000 processes", "macro", "s",
              ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do /bin/true; "
@@ -386,7 +389,7 @@ class Bench:
                     rv = row.get("runsc")
                     if isnum(rv) and isnum(moat):
                         rs = rv / moat
-                    met = "yes" if tfn(r, rs) else "no"
+                    met = tfn(r, rs)
             line = [name, unit, fmt(nat), fmt(moat), rcell, tspec, met]
             for rt in others:
                 v = row.get(rt, "-") if rt in self.runtimes else "-"
@@ -412,6 +415,10 @@ class Bench:
             print("%s: %s" % (rt, why))
         for n in self.notes:
             print(n)
+
+
+def yn(ok):
+    return "yes" if ok else "no"
 
 
 def isnum(v):
