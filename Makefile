@@ -41,7 +41,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all test clean format format-check check-freestanding docs
+.PHONY: all test clean format format-check check-freestanding docs bench
 all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
 
 $(BUILD)/core/%.o: core/%.c
@@ -92,6 +92,19 @@ include tests/tests.mk
 
 test: all tests
 	python3 tests/run.py --build $(BUILD)
+
+# ---- benchmarks --------------------------------------------------------
+# `make bench`: every benchmark natively, in moat and (when installed) in
+# runsc and proot, one table (bench/README.md). RUNS=N, BENCH_ONLY=a,b.
+# Never part of `make test`.
+BENCH_PROGS := syscall forkwait pingpong micro mutex launch
+BENCH_BINS := $(BENCH_PROGS:%=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) -O2 $(WARN) -static -o $@ $< -lpthread
+bench: $(BUILD)/moat $(BENCH_BINS)
+	/usr/bin/python3 bench/bench.py $(BUILD)
 
 # ---- docs and style ----------------------------------------------------
 docs: docs/syscalls.md

@@ -36,4 +36,4 @@ done
 # Memory: 8 concurrent python3 in one sandbox vs natively (sum of Pss of
 # every host process of the run; bench/pymem.py says why Pss).
 echo
-python3 bench/pymem.py "$build" 8
+/usr/bin/python3 bench/pymem.py "$build" 8
