@@ -388,6 +388,24 @@ out:
   return rc;
 }
 
+long moat_epoll_items(int epfd) {
+  struct fd_table *t = proc_current_fdt();
+  struct file *ef = t ? fdt_lookup(t, epfd) : NULL;
+  if (!ef)
+    return -LINUX_EBADF;
+  long n = -LINUX_EINVAL;
+  if (is_epoll(ef)) {
+    struct epoll *ep = ef->private;
+    n = 0;
+    rt_lock(&ep->lock);
+    for (struct epitem *it = ep->items; it; it = it->next)
+      n++;
+    rt_unlock(&ep->lock);
+  }
+  file_put(ef);
+  return n;
+}
+
 long epoll_target_of(struct file *ep, int tfd, uint32_t toff, uintptr_t *out) {
   if (ep->ops != &epoll_ops)
     return -LINUX_EINVAL;

@@ -12,6 +12,7 @@
  * reaping (POLLHUP then). */
 #include "moat/moat.h"
 #include "poll.h"
+#include "procfs.h"
 #include "task.h"
 #include "vfs_impl.h"
 
@@ -148,10 +149,28 @@ int moat_pidfd_send_signal(int fd, int sig, const struct linux_siginfo *info,
     return -LINUX_EINVAL;
   if (flags & (flags - 1))
     return -LINUX_EINVAL;
-  struct file *f = pidfd_lookup(fd);
+  struct fd_table *t = proc_current_fdt();
+  struct file *f = t ? fdt_lookup(t, fd) : NULL;
   if (!f)
     return -LINUX_EBADF;
-  struct pidfd *d = f->private;
+  struct pidfd dir, *d = f->private;
+  if (f->ops != &pidfd_ops) {
+    /* A /proc/<pid> directory names its process, as Linux's
+     * tgid_pidfd_to_pid. */
+    if (procfs_pid_dir(f, &dir.pid, &dir.start_ns) < 0) {
+      file_put(f);
+      return -LINUX_EBADF;
+    }
+    dir.proc = NULL;
+    rt_lock(&tt->lock);
+    for (uint32_t i = 0; i < tt->max_tasks && !dir.proc; i++) {
+      struct proc *p = tt->procs[i];
+      if (p && p->pid == dir.pid && p->start_ns == dir.start_ns)
+        dir.proc = p;
+    }
+    rt_unlock(&tt->lock);
+    d = &dir;
+  }
   struct proc *self = proc_current();
   struct linux_siginfo k;
   int err = 0;

@@ -64,6 +64,9 @@ struct pnode {
   int pid; /* the process of a /proc/<pid> node, 0 elsewhere */
   int tid; /* the thread of a task/<tid> node, 0 for the process's */
   int fd;  /* the descriptor of a fdinfo/<fd> file */
+  /* P_PID: the start time of the process found at lookup (its identity,
+   * as Linux's inode pins a struct pid; 0: none was found). */
+  int64_t start_ns;
   gen_fn gen;
   put_fn put;
   /* fixed directories: their entries */
@@ -941,13 +944,28 @@ static uint64_t dyn_ino(int id, bool thread, int entry) {
          (uint64_t)(entry + 1);
 }
 
-/* The owner of a process's directory and files: its effective ids. */
+/* The owner of a process's directory and files: its effective ids.
+ * The process's start time goes into n->start_ns. */
 static void owner_of(int pid, struct inode *i) {
   struct proc *p = task_find_proc_any(pid);
   if (p) {
     i->uid = p->cred.euid;
     i->gid = p->cred.egid;
+    if (i->iops == &procfs_iops)
+      ((struct pnode *)i->private)->start_ns = p->start_ns;
   }
+}
+
+int procfs_pid_dir(struct file *f, int *pid, int64_t *start_ns) {
+  struct inode *i = f->inode;
+  if (!i || i->sb != g_sb || i->iops != &procfs_iops)
+    return -LINUX_EBADF;
+  struct pnode *n = i->private;
+  if (n->kind != P_PID)
+    return -LINUX_EBADF;
+  *pid = n->pid;
+  *start_ns = n->start_ns;
+  return 0;
 }
 
 /* A pid or tid directory (tid 0: /proc/<pid>). */

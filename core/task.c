@@ -808,6 +808,7 @@ int moat_sched_get(int tid, struct moat_sched *out) {
   out->nice = t->nice;
   out->reset_on_fork = t->sched_reset;
   out->ioprio = t->ioprio;
+  memcpy(out->cpus_off, t->cpus_off, sizeof(out->cpus_off));
   sched_unlock(t);
   return 0;
 }
@@ -867,6 +868,8 @@ int moat_sched_set(int tid, const struct moat_sched *in, unsigned what) {
     }
     t->nice = (int8_t)nice;
   }
+  if (what & MOAT_SCHED_SET_AFFINITY)
+    memcpy(t->cpus_off, in->cpus_off, sizeof(t->cpus_off));
 out:
   sched_unlock(t);
   return err;
@@ -874,9 +877,14 @@ out:
 
 /* A new thread or process takes its creator's attributes, less what
  * SCHED_RESET_ON_FORK takes back (creator's process locked). */
+_Static_assert(sizeof(((struct task *)0)->cpus_off) ==
+                   MOAT_SCHED_CPU_WORDS * sizeof(uint64_t),
+               "task cpus_off");
+
 static void sched_inherit(struct task *t, const struct task *from) {
   t->nice = from->nice;
   t->ioprio = from->ioprio;
+  memcpy(t->cpus_off, from->cpus_off, sizeof(t->cpus_off));
   t->sched_policy = from->sched_policy;
   t->sched_prio = from->sched_prio;
   t->sched_reset = false;

@@ -219,11 +219,12 @@ struct task {
   /* Scheduling (sched(7)), under proc->lock: kept and reported with
    * Linux's rules, inherited by new threads and processes; the host
    * schedules every sandbox thread as its own SCHED_OTHER thread. */
-  int8_t nice;          /* -20..19 */
-  uint8_t sched_policy; /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5 */
-  uint8_t sched_prio;   /* 1..99 for FIFO and RR, else 0 */
-  bool sched_reset;     /* SCHED_RESET_ON_FORK */
-  uint16_t ioprio;      /* ioprio_set (0: none set, as Linux answers) */
+  int8_t nice;           /* -20..19 */
+  uint8_t sched_policy;  /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5 */
+  uint8_t sched_prio;    /* 1..99 for FIFO and RR, else 0 */
+  bool sched_reset;      /* SCHED_RESET_ON_FORK */
+  uint16_t ioprio;       /* ioprio_set (0: none set, as Linux answers) */
+  uint64_t cpus_off[16]; /* sched_setaffinity's: MOAT_SCHED_CPU_WORDS */
 };
 
 /* The shared state of the sandbox: the task table and the UTS names. */

@@ -251,6 +251,8 @@ int moat_epoll_ctl(int epfd, int op, int fd,
                    const struct moat_epoll_event *event);
 long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
                      int64_t timeout_ns);
+/* How many items the set holds (one event each at most); -EBADF, -EINVAL. */
+long moat_epoll_items(int epfd);
 /* eventfd2(2): flags EFD_SEMAPHORE (1), LINUX_O_NONBLOCK, LINUX_O_CLOEXEC. */
 int moat_eventfd2(unsigned initval, int flags);
 /* inotify (core/inotify.c): flags IN_NONBLOCK|IN_CLOEXEC; mask IN_*. */
@@ -466,18 +468,23 @@ int moat_capget(int pid, struct moat_caps *out);
 /* Scheduling attributes of a thread (sched(7)): the library OS keeps and
  * reports them with Linux's rules (permissions, ranges, inheritance,
  * SCHED_RESET_ON_FORK); the host runs every thread as it is. */
+#define MOAT_SCHED_CPU_WORDS 16 /* 1024 CPUs */
 struct moat_sched {
   int policy; /* 0 OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE */
   int prio;   /* 1..99 for FIFO and RR, else 0 */
   int nice;   /* -20..19 */
   bool reset_on_fork;
   int ioprio; /* ioprio_set's value: class << 13 | data */
+  /* sched_setaffinity's mask, as the CPUs taken out of it (all zero:
+   * every CPU); kept and reported, not enforced. */
+  uint64_t cpus_off[MOAT_SCHED_CPU_WORDS];
 };
 #define MOAT_SCHED_SET_POLICY 1 /* policy, prio and reset_on_fork */
 #define MOAT_SCHED_SET_PRIO 2   /* prio only, for the current policy */
 #define MOAT_SCHED_SET_NICE 4   /* nice */
 #define MOAT_SCHED_SET_IOPRIO                                                  \
   8 /* ioprio (the real-time class needs CAP_SYS_NICE) */
+#define MOAT_SCHED_SET_AFFINITY 16 /* cpus_off */
 /* Thread tid (0: the caller) of any process of the sandbox; -ESRCH. */
 int moat_sched_get(int tid, struct moat_sched *out);
 /* -ESRCH; -EINVAL for a bad policy or priority; -EPERM for another

@@ -30,9 +30,17 @@ static long epoll_wait_common(uint64_t epfd, uint64_t gev, int maxevents,
     return -LINUX_EINVAL;
   if (!moat_user_ok(gev, (size_t)maxevents * sizeof(*ev), LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
-  /* Bounded: events beyond what the guest asked for wait their turn. */
-  if (maxevents > 1024)
-    maxevents = 1024;
+  /* Bounded by what the set can report (one event per item; at least
+   * 1024, for items added while this call sleeps): a large maxevents
+   * gets every ready item at once, as on Linux, without a buffer sized
+   * by the guest's number alone. */
+  if (maxevents > 1024) {
+    long n = moat_epoll_items((int)epfd);
+    if (n < 0)
+      return n;
+    if (maxevents > MAX(n, 1024))
+      maxevents = (int)MAX(n, 1024);
+  }
   ev = kmalloc((size_t)maxevents * sizeof(*ev));
   if (!ev)
     return -LINUX_ENOMEM;

@@ -310,15 +310,12 @@ long sys_sched_yield(SYSARGS) {
   return 0;
 }
 
-/* The guest is told about moat_cpu_count() CPUs, numbered from 0, all in
- * its mask (its threads are host threads and run on all of them). The
- * kernel's mask is a whole number of longs, as on Linux; a setaffinity
- * is accepted when it leaves at least one CPU, and not enforced. */
-#define SHIM_MAX_CPUS 1024
-
-static size_t cpu_mask_bytes(void) {
-  return ALIGN_UP((size_t)moat_cpu_count(), 64) / 8;
-}
+/* The guest is told about moat_cpu_count() CPUs, numbered from 0 (its
+ * threads are host threads and run on all of them). The kernel's mask
+ * is a whole number of longs, as on Linux. A thread's mask is kept by
+ * the core (moat_sched, inherited as Linux's) and reported back, not
+ * enforced; a setaffinity must leave at least one CPU. */
+#define SHIM_MAX_CPUS (MOAT_SCHED_CPU_WORDS * 64)
 
 /* A process of the sandbox (any thread's tid counts as its own). Linux
  * looks a negative pid up as any other: ESRCH. */
@@ -327,37 +324,48 @@ static bool pid_exists(int pid) {
                      moat_getpgid(pid) >= 0);
 }
 
-static long affinity_target(uint64_t a0) {
-  int pid = (int)a0;
-  if (pid && !pid_exists(pid))
-    return -LINUX_ESRCH;
-  return 0;
+static int cpu_count(void) {
+  return MIN(moat_cpu_count(), SHIM_MAX_CPUS);
+}
+
+static size_t cpu_mask_bytes(void) {
+  return ALIGN_UP((size_t)cpu_count(), 64) / 8;
 }
 
 long sys_sched_getaffinity(SYSARGS) {
   uint64_t mask[SHIM_MAX_CPUS / 64] = {0};
   size_t bytes = cpu_mask_bytes();
-  long err = affinity_target(a0);
+  struct moat_sched sc;
+  long err = (int)a0 < 0 ? -LINUX_ESRCH : moat_sched_get((int)a0, &sc);
   if (err)
     return err;
   if (a1 < bytes || (a1 & 7))
     return -LINUX_EINVAL;
-  for (int i = 0; i < moat_cpu_count(); i++)
-    mask[i / 64] |= 1ull << (i % 64);
+  for (int i = 0; i < cpu_count(); i++)
+    if (!(sc.cpus_off[i / 64] & (1ull << (i % 64))))
+      mask[i / 64] |= 1ull << (i % 64);
   return user_write(a2, mask, bytes) < 0 ? -LINUX_EFAULT : (long)bytes;
 }
 
 long sys_sched_setaffinity(SYSARGS) {
   uint64_t mask[SHIM_MAX_CPUS / 64] = {0};
-  long err = affinity_target(a0);
-  if (err)
-    return err;
+  struct moat_sched sc;
+  bool any = false;
   if (user_read(mask, a2, MIN((size_t)a1, cpu_mask_bytes())) < 0)
     return -LINUX_EFAULT;
-  for (int i = 0; i < moat_cpu_count(); i++)
+  long err = (int)a0 < 0 ? -LINUX_ESRCH : moat_sched_get((int)a0, &sc);
+  if (err)
+    return err;
+  memset(sc.cpus_off, 0, sizeof(sc.cpus_off));
+  for (int i = 0; i < cpu_count(); i++) {
     if (mask[i / 64] & (1ull << (i % 64)))
-      return 0;
-  return -LINUX_EINVAL;
+      any = true;
+    else
+      sc.cpus_off[i / 64] |= 1ull << (i % 64);
+  }
+  /* No CPU left: EINVAL, after the permission check (what 0). */
+  err = moat_sched_set((int)a0, &sc, any ? MOAT_SCHED_SET_AFFINITY : 0);
+  return err ? err : any ? 0 : -LINUX_EINVAL;
 }
 
 long sys_getcpu(SYSARGS) {

@@ -8,6 +8,7 @@
  * printed. */
 #include <poll.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/file.h>
@@ -141,6 +142,34 @@ int main(void) {
   CPU_ZERO(&none);
   R("sched_setaffinity empty", sched_setaffinity(0, sizeof none, &none));
   R("sched_setaffinity same", sched_setaffinity(0, sizeof cs, &cs));
+  {
+    /* A narrower mask is kept and reported back, and a child inherits
+     * it (CPython's test_posix.test_sched_setaffinity). */
+    cpu_set_t less = cs, got;
+    int last = -1;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+      if (CPU_ISSET(i, &cs))
+        last = i;
+    if (CPU_COUNT(&cs) > 1)
+      CPU_CLR(last, &less);
+    R("sched_setaffinity less", sched_setaffinity(0, sizeof less, &less));
+    CPU_ZERO(&got);
+    sched_getaffinity(0, sizeof got, &got);
+    FACT("narrower mask reported", CPU_EQUAL(&got, &less));
+    pid_t c = fork();
+    if (c == 0) {
+      CPU_ZERO(&got);
+      sched_getaffinity(0, sizeof got, &got);
+      _exit(CPU_EQUAL(&got, &less) ? 0 : 1);
+    }
+    int st = -1;
+    waitpid(c, &st, 0);
+    FACT("child inherits the mask", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    R("sched_setaffinity restore", sched_setaffinity(0, sizeof cs, &cs));
+    CPU_ZERO(&got);
+    sched_getaffinity(0, sizeof got, &got);
+    FACT("full mask back", CPU_EQUAL(&got, &cs));
+  }
   R("sched_get_priority_max FIFO", sched_get_priority_max(SCHED_FIFO));
   R("sched_get_priority_min FIFO", sched_get_priority_min(SCHED_FIFO));
   R("sched_get_priority_max OTHER", sched_get_priority_max(SCHED_OTHER));

@@ -112,6 +112,26 @@ int main(void) {
   R("sigwaitinfo", sigwaitinfo(&usr, &got));
   printf("got: code=%d pid_ok=%d\n", got.si_code, got.si_pid == 0);
 
+  /* A /proc/<pid> directory stands for a pidfd in pidfd_send_signal
+   * (not a task/<tid> one, nor in pidfd_getfd). */
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d", (int)getpid());
+  int procdir = open(path, O_RDONLY | O_DIRECTORY);
+  FACT("open /proc/<pid>", procdir >= 0);
+  R("send via /proc/<pid>", pidfd_send_signal(procdir, SIGUSR1, NULL, 0));
+  R("sigwaitinfo", sigwaitinfo(&usr, &got));
+  printf("got: code=%d pid_ok=%d\n", got.si_code, got.si_pid == getpid());
+  R("getfd via /proc/<pid>", pidfd_getfd(procdir, 1, 0));
+  close(procdir);
+  snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)getpid(),
+           (int)getpid());
+  procdir = open(path, O_RDONLY | O_DIRECTORY);
+  R("send via task/<tid>", pidfd_send_signal(procdir, 0, NULL, 0));
+  close(procdir);
+  procdir = open("/proc", O_RDONLY | O_DIRECTORY);
+  R("send via /proc", pidfd_send_signal(procdir, 0, NULL, 0));
+  close(procdir);
+
   /* Linux 6.9's scopes. */
   R("two scopes", pidfd_send_signal(self, 0, NULL, 3));
   R("unknown scope bit", pidfd_send_signal(self, 0, NULL, 8));

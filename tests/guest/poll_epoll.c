@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/time.h>
@@ -394,6 +395,41 @@ static void test_threads_fifo(void) {
   close(r);
 }
 
+/* More ready items than 1024 come back from one epoll_wait whose
+ * maxevents allows them all (CPython's test_selectors
+ * test_above_fd_setsize), and no more than maxevents. */
+static void test_epoll_many(void) {
+  enum { N = 1500 };
+  struct rlimit old, rl;
+  getrlimit(RLIMIT_NOFILE, &old);
+  rl = old;
+  if (rl.rlim_cur < N + 64)
+    rl.rlim_cur = rl.rlim_max < N + 64 ? rl.rlim_max : N + 64;
+  R("raise RLIMIT_NOFILE", setrlimit(RLIMIT_NOFILE, &rl));
+  int ep = epoll_create1(0);
+  int efd = eventfd(0, 0);
+  static int fds[N];
+  int n = 0, ok = 1;
+  for (; n < N; n++) {
+    fds[n] = dup(efd);
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)n};
+    if (fds[n] < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[n], &ev) < 0) {
+      ok = 0;
+      break;
+    }
+  }
+  FACT("registered all", ok && n == N);
+  static struct epoll_event evs[N + 100];
+  R("epoll_wait maxevents N+100", epoll_wait(ep, evs, N + 100, 0));
+  R("epoll_wait maxevents 1200", epoll_wait(ep, evs, 1200, 0));
+  R("epoll_wait maxevents 7", epoll_wait(ep, evs, 7, 0));
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+  close(efd);
+  close(ep);
+  setrlimit(RLIMIT_NOFILE, &old);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   enter_workdir("poll_epoll");
@@ -403,6 +439,7 @@ int main(void) {
   test_epoll();
   test_fork();
   test_threads_fifo();
+  test_epoll_many();
   leave_workdir();
   return 0;
 }
