@@ -558,12 +558,13 @@ static int in_bind_locked(struct uend *e, struct sock_inaddr *x) {
 static void in_source(const struct uend *e, const struct sock_inaddr *dst,
                       struct sock_inaddr *src) {
   struct sock_inaddr me;
+  bool v4 = in_is_v4(dst); /* before *src is written: they may be one */
   in_of_end(e, &me);
   *src = me;
   if (!in_is_any(&me))
     return;
   memset(src->a, 0, 16);
-  if (in_is_v4(dst)) {
+  if (v4) {
     memcpy(src->a, g_mapped, 12);
     src->a[12] = 127;
     src->a[15] = 1;
@@ -952,10 +953,15 @@ int moat_bind(int fd, const void *addr, uint32_t len) {
       rc = -LINUX_EADDRNOTAVAIL; /* the sandbox has loopback only */
     if (rc == 0) {
       rt_lock(&socks()->lock);
+      bool any = in_is_any(&x), port = x.port != 0;
       if (e->bound || e->state != SST_UNCONN)
         rc = -LINUX_EINVAL;
       else
         rc = in_bind_locked(e, &x);
+      if (rc == 0) {
+        e->bind_addr_set = !any;
+        e->bind_port_set = port;
+      }
       rt_unlock(&socks()->lock);
     }
   }
@@ -1201,6 +1207,27 @@ static void dgram_disconnect(struct uend *e) {
   rt_unlock(&p->lock);
   if (old)
     upair_put(old->pair);
+  /* Linux's udp_disconnect: the source address connect picked goes back
+   * to the wildcard, and a port bind did not choose is let go. */
+  if (is_inet(p)) {
+    struct sock_table *t = socks();
+    rt_lock(&t->lock);
+    if (e->bound) {
+      struct sock_inaddr x;
+      in_of_end(e, &x);
+      if (!e->bind_addr_set) {
+        memset(x.a, 0, sizeof(x.a));
+        if (p->family == LINUX_AF_INET)
+          memcpy(x.a, g_mapped, 12);
+      }
+      if (!e->bind_port_set) { /* the next send or connect binds again */
+        x.port = 0;
+        table_del(e);
+      }
+      in_format(p->family, &x, &e->name);
+    }
+    rt_unlock(&t->lock);
+  }
 }
 
 int moat_connect(int fd, const void *addr, uint32_t len) {

@@ -81,7 +81,11 @@ struct uend {
   struct ulisten *lq;    /* SST_LISTEN */
   struct uend *bnext;    /* the name table's chain (g_socks.lock) */
   bool bound;            /* in the name table */
-  uint64_t bdev, bino;   /* AF_UNIX path: the socket file's identity */
+  /* bind(2) chose the address / the port (Linux's SOCK_BINDADDR_LOCK,
+   * SOCK_BINDPORT_LOCK): a UDP disconnect keeps what bind chose and
+   * forgets what connect or an autobind picked. */
+  bool bind_addr_set, bind_port_set;
+  uint64_t bdev, bino; /* AF_UNIX path: the socket file's identity */
   struct urec_from *from_head, *from_tail; /* SOCK_DGRAM senders */
   struct linux_ucred peercred;             /* SO_PEERCRED */
   struct sock_opts *opts;                  /* options past the defaults */

@@ -4113,6 +4113,10 @@ def python_many(ctx):
     _program_vs_native(ctx, "python_many.py")
 
 
+def getaddrinfo_udp(ctx):
+    _program_vs_native(ctx, "getaddrinfo_udp.py")
+
+
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
@@ -4214,6 +4218,7 @@ def register_all(ctx):
     register("programs/busybox-nc", busybox_nc)
     register("programs/sqlite-wal-two-processes", sqlite_wal)
     register("programs/python-many", python_many)
+    register("programs/getaddrinfo-udp-disconnect", getaddrinfo_udp)
     register("programs/python-scm-rights", python_scm_rights)
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
