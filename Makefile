@@ -99,7 +99,7 @@ test: all tests
 # Never part of `make test`.
 BENCH_PROGS := syscall forkwait pingpong micro mutex launch
 BENCH_BINS := $(BENCH_PROGS:%=$(BUILD)/bench/%)
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) -O2 $(WARN) -static -o $@ $< -lpthread

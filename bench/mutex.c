@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
+
 #define ROUNDS 7
 #define SLOTS 16
 
@@ -21,17 +23,6 @@ static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t not_empty = PTHREAD_COND_INITIALIZER;
 static long counter, limit;
 static long queue[SLOTS], head, count, produced, consumed;
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static void *locker(void *arg) {
   (void)arg;

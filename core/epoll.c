@@ -407,7 +407,7 @@ long moat_epoll_items(int epfd) {
 }
 
 long epoll_target_of(struct file *ep, int tfd, uint32_t toff, uintptr_t *out) {
-  if (ep->ops != &epoll_ops)
+  if (!is_epoll(ep))
     return -LINUX_EINVAL;
   struct epoll *e = ep->private;
   *out = 0;
