@@ -3729,6 +3729,20 @@ def format_check(ctx):
             " ".join(files) or "?", "\n".join(text.splitlines()[:20])))
 
 
+def syscall_doc_current(ctx):
+    """docs/syscalls.md is what tools/gen_syscall_doc.py makes of the
+    shim's table: an edit of the page alone drifts from the code."""
+    p = run([sys.executable, os.path.join(REPO, "tools", "gen_syscall_doc.py"),
+             os.path.join(REPO, "shim", "linux", "syscall_table.h")],
+            env=dict(os.environ), timeout=60)
+    with open(os.path.join(REPO, "docs", "syscalls.md"), "rb") as f:
+        doc = f.read()
+    if p.status != 0 or p.stdout != doc:
+        fail("docs/syscalls.md differs from the table (regenerate it: "
+             "python3 tools/gen_syscall_doc.py shim/linux/syscall_table.h "
+             "> docs/syscalls.md)\n%s" % show(p.stderr))
+
+
 # ---------------------------------------------------------------------------
 # issue 7, item 7: concurrent load on host and in-memory files. The guest
 # program tests/guest/fs_stress.c checks every result itself; this runs it
@@ -4120,6 +4134,7 @@ def getaddrinfo_udp(ctx):
 def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
+    register("build/syscall-doc-current", syscall_doc_current)
     for libc in ("glibc", "musl"):
         _, names = guest_names(ctx, libc)
         for name in names:
