@@ -337,7 +337,7 @@ GUEST_PTY = {"tty"}
 # host directory (the cwd), inside moat the same kind of directory granted
 # as an rw --mount at /w (the cwd): what a grant shows must be what the
 # host's file system shows.
-GUEST_ON_GRANT = {"grant_walk", "grant_nodes", "grant_chown"}
+GUEST_ON_GRANT = {"grant_walk", "grant_nodes", "grant_chown", "grant_mmap"}
 # Of those, the ones whose native run is as root in an idmapped mount of
 # its directory that maps only id 0 (idmapped_tree), the file system a
 # grant stands for: chown to any other id fails there as in moat.

@@ -130,17 +130,72 @@ PLAIN_MODES = (0o777, 0o1777, 0o644)
 
 MSG_NOSIGNAL, MSG_CMSG_CLOEXEC, MSG_DONTWAIT, MSG_PEEK = 0x4000, \
     0x40000000, 0x40, 0x2
-# the network calls of a sandbox with a grant (docs/south.md, allowlist 46-50)
+# the network calls of a sandbox with a grant (docs/south.md, allowlist 49-53)
 NET_FD_CALLS = {"sendto": (44, [5, 0, 1, MSG_NOSIGNAL, 0, 0]),
                 "recvfrom": (45, [5, 0, 1, MSG_DONTWAIT, 0, 0]),
                 "shutdown": (48, [5, 2, 0, 0, 0, 0])}
 
 
-def check(prog, lo, hi, channel=None):
+SPLICE, PIPE2, DUP3, O_CLOEXEC, O_DIRECT = 275, 293, 292, 0o2000000, 0o40000
+
+
+def check_fill(want, fill):
+    """The calls that fill the page cache's pool from host files
+    (docs/south.md, allowlist 46-48): fill = (pipe read end, write end,
+    pool memfd) of the sandbox process, or None: every such call kills."""
+    if fill is None:
+        want("pipe2(O_CLOEXEC) without a pool", PIPE2,
+             [0x1000, O_CLOEXEC, 0, 0, 0, 0], KILL)
+        for c in range(3, 64):
+            want("splice(5 -> %d) without a pool" % c, SPLICE,
+                 [5, 0x1000, c, 0, 4096, 0], KILL)
+            want("dup3(5, %d) without a pool" % c, DUP3,
+                 [5, c, O_CLOEXEC, 0, 0, 0], KILL)
+        return
+    rd, wr, pool = fill
+    # a host file into the pipe: the file any host fd, at an offset; the
+    # pipe's end exactly, no offset on its side, no flags
+    for v in FD_VALUES:
+        want("splice(file fd %#x -> pipe)" % v, SPLICE,
+             [v, 0x1000, wr, 0, 65536, 0],
+             ALLOW if 3 <= v <= 0x7fffffff else KILL)
+    for i, v in ((2, wr + 1), (2, wr | (1 << 32)), (2, pool), (2, 1),
+                 (3, 0x1000), (5, 1), (5, 4), (5, 1 << 32)):
+        a = [5, 0x1000, wr, 0, 65536, 0]
+        a[i] = v
+        want("splice(file -> pipe, arg %d = %#x)" % (i, v), SPLICE, a, KILL)
+    # the pipe into the pool: both exactly, no offset on the pipe's side
+    want("splice(pipe -> pool)", SPLICE, [rd, 0, pool, 0x1000, 65536, 0],
+         ALLOW)
+    for i, v in ((0, rd | (1 << 32)), (0, 5), (1, 0x1000), (2, pool + 100),
+                 (2, pool | (1 << 32)), (2, 5), (5, 1), (5, 1 << 32)):
+        a = [rd, 0, pool, 0x1000, 65536, 0]
+        a[i] = v
+        # (arg 0 = 5 is the first form when arg 2 were the pipe; it is not)
+        want("splice(pipe -> pool, arg %d = %#x)" % (i, v), SPLICE, a, KILL)
+    want("pipe2(O_CLOEXEC)", PIPE2, [0x1000, O_CLOEXEC, 0, 0, 0, 0], ALLOW)
+    for f in (0, O_CLOEXEC | O_DIRECT, O_CLOEXEC | (1 << 32), 0o4000):
+        want("pipe2(flags %#o)" % f, PIPE2, [0x1000, f, 0, 0, 0, 0], KILL)
+    for new in (rd, wr):
+        for v in FD_VALUES:
+            want("dup3(%#x, %d)" % (v, new), DUP3, [v, new, O_CLOEXEC, 0, 0,
+                                                    0],
+                 ALLOW if 3 <= v <= 0x7fffffff else KILL)
+        for a in ([5, new, 0], [5, new | (1 << 32), O_CLOEXEC],
+                  [5, new, O_CLOEXEC | (1 << 32)]):
+            want("dup3(%#x, %#x, %#o)" % tuple(a), DUP3, a + [0, 0, 0], KILL)
+    for new in (0, 1, 2, pool, max(rd, wr) + 1, 100):
+        if new not in (rd, wr):
+            want("dup3(5, %d)" % new, DUP3, [5, new, O_CLOEXEC, 0, 0, 0],
+                 KILL)
+
+
+def check(prog, lo, hi, channel=None, fill=None):
     """Mismatches between prog and the policy, for a gate whose syscall
     instructions' return addresses satisfy lo <= ip < hi; channel: the
     broker channel's fd when the sandbox has a network grant (None: the
-    network calls must all kill)."""
+    network calls must all kill); fill: the page cache pool's pipe and
+    memfd (check_fill)."""
     bad = []
     ip = lo
 
@@ -149,6 +204,8 @@ def check(prog, lo, hi, channel=None):
         if got != expect:
             bad.append("%s: %s, expected %s" % (what, action_name(got),
                                                  action_name(expect)))
+
+    check_fill(want, fill)
 
     for name, (nr, args, fds) in HOSTFS.items():
         want(name + " with valid arguments", nr, args, ALLOW)
@@ -313,6 +370,30 @@ def _session_seccomp_pid(sid):
     return None
 
 
+def _fill_fds(pid):
+    """(pipe read end, write end, pool memfd) of a sandbox process, or
+    None when it has no pool."""
+    pool, pipe = None, []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("/memfd:moat-pcache"):
+            pool = int(fd)
+        elif link.startswith("pipe:"):
+            pipe.append(int(fd))
+    if pool is None:
+        return None
+    if len(pipe) != 2:
+        h.fail("the sandbox process has a pool but %d pipe fds" % len(pipe))
+    with open("/proc/%d/fdinfo/%d" % (pid, min(pipe))) as f:
+        flags = int(re.search(r"^flags:\s*(\d+)", f.read(), re.M).group(1), 8)
+    rd, wr = (min(pipe), max(pipe)) if flags & 3 == 0 else (max(pipe),
+                                                            min(pipe))
+    return rd, wr, pool
+
+
 def _channel_fd(pid):
     """The one socket fd of a fresh sandbox process: the broker channel."""
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -354,6 +435,9 @@ def seccomp_program(ctx, net=False):
                        "--verbose\n" + text)
             prog = _read_filter(pid)
             channel = _channel_fd(pid) if net else None
+            fill = _fill_fds(pid)
+            if fill is None:
+                h.fail("no page cache pool in the sandbox process")
             if net and channel is None:
                 h.fail("no broker channel in the sandbox process")
         finally:
@@ -362,10 +446,13 @@ def seccomp_program(ctx, net=False):
     start, end = int(m.group(1), 16), int(m.group(2), 16)
     lo, hi = start + 1, end
     for what in ("low bound", "upper half"):
-        if not check(_broken(prog, what), lo, hi, channel):
+        if not check(_broken(prog, what), lo, hi, channel, fill):
             h.fail("positive control: a program with the %s of an fd check "
                    "broken passed the checker" % what)
-    bad = check(prog, lo, hi, channel)
+    bad = check(prog, lo, hi, channel, fill)
+    if fill and not check(prog, lo, hi, channel, None):
+        h.fail("positive control: the pool's fill calls were allowed, yet "
+               "the checker that expects them killed said nothing")
     if bad:
         h.fail("%d mismatches:\n%s" % (len(bad), "\n".join(bad[:40])))
     return "%d instructions; %d hostfs calls, every fd argument at %d " \

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "linux_platform.h"
 #include "plat_linux.h"
 
 #define MAX_HANDLES 4096
@@ -481,6 +482,10 @@ long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
   struct host_handle *e = get(handle);
   if (!e)
     return -LINUX_EBADF;
+  /* Into the page cache's pool: without a copy through mapped memory. */
+  long r = plat_linux_pool_fill(hfd(e), buf, clamp_len(len), off);
+  if (r != -LINUX_ENOSYS)
+    return r;
   return host_io(HNR_pread64, e, buf, len, off);
 }
 

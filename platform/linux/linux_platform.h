@@ -119,6 +119,21 @@ bool plat_linux_pids_cgroup(void);
  * mappings stay copies). */
 int plat_linux_pool_setup(uint64_t size);
 int plat_linux_pool_fd(void);
+/* The pipe that fills the pool from host files (mem.c, pool_fill): its
+ * read and write ends, at numbers lockdown keeps open and the filter
+ * pins (each host process makes its own pipe there at its first fill);
+ * -1 when there is none. */
+void plat_linux_pool_pipe(int *rd, int *wr);
+/* Read len bytes of host file fd at off into buf when buf lies in the
+ * pool, without a copy through mapped memory: the bytes read (0 at the
+ * end of the file), or -ENOSYS when the caller must pread instead (buf
+ * outside the pool, a small read, another thread of this process
+ * filling, a file the host cannot splice, any failure before the first
+ * byte). */
+long plat_linux_pool_fill(int fd, void *buf, size_t len, uint64_t off);
+/* In a forked child: the pipe is the parent's until this process makes
+ * its own. */
+void plat_linux_pool_forked(void);
 /* The size the page cache's pool needs (cgroup.c: the --memory given to
  * plat_linux_limits_setup). */
 uint64_t plat_linux_pcache_pool_bytes(void);

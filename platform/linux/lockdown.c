@@ -474,13 +474,19 @@ static int cmp_int(const void *a, const void *b) {
 /* Close every descriptor except 0, 1, 2, the grants and the broker's
  * channel. */
 static int close_other_fds(char *why, size_t len) {
-  int fds[MAX_GRANTS + 2];
-  bool writable[MAX_GRANTS + 2];
+  int fds[MAX_GRANTS + 4];
+  bool writable[MAX_GRANTS + 4];
   int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
   if (plat_linux_net_channel() >= 0) /* the network broker's channel */
     fds[n++] = plat_linux_net_channel();
   if (plat_linux_pool_fd() >= 0) /* the page cache's pool */
     fds[n++] = plat_linux_pool_fd();
+  int rd, wr; /* and the pipe that fills it */
+  plat_linux_pool_pipe(&rd, &wr);
+  if (rd >= 0) {
+    fds[n++] = rd;
+    fds[n++] = wr;
+  }
   qsort(fds, (size_t)n, sizeof(int), cmp_int);
   unsigned next = 3;
   for (int i = 0; i <= n; i++) {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "linux_platform.h"
 #include "plat_linux.h"
 
 static void refresh_ids(struct plat_thread *t) {
@@ -39,6 +40,7 @@ int plat_fork(void) {
   }
   if (self)
     refresh_ids(self);
+  plat_linux_pool_forked();
   /* A forked child does not inherit interval timers (as on Linux): the
    * kernel already cleared ours. */
   return 0;

@@ -189,6 +189,8 @@ static const struct {
     {HNR_ftruncate, 1u << 0},
     {HNR_fsync, 1u << 0},
     {HNR_fchownat, 1u << 0},
+    {HNR_splice, 1u << 0 | 1u << 2},
+    {HNR_dup3, 1u << 0 | 1u << 1},
 };
 
 /* Only with a network grant (--allow-connect, --publish): the broker's
@@ -252,6 +254,9 @@ static void owner_rules(struct rule *out) {
   }
 }
 
+/* The rules of the pool's pipe (export_allowlist). */
+#define FILL_RULES 5
+
 static int count_syscalls(void) {
   int n = 0;
   for (size_t i = 0; i < sizeof(g_rules) / sizeof(g_rules[0]); i++) {
@@ -260,7 +265,10 @@ static int count_syscalls(void) {
       seen |= g_rules[j].nr == g_rules[i].nr;
     n += !seen;
   }
-  return n + 1 /* fchownat */ + (net_granted() ? NET_RULES : 0);
+  int rd, wr;
+  plat_linux_pool_pipe(&rd, &wr);
+  return n + 1 /* fchownat */ + (rd >= 0 ? 3 : 0) /* splice, pipe2, dup3 */ +
+         (net_granted() ? NET_RULES : 0);
 }
 
 /* libseccomp writes its program to an fd; a memfd keeps it off disk. */
@@ -287,6 +295,29 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
     for (size_t i = 0; !err && i < 2; i++)
       err = seccomp_rule_add_array(ctx, ALLOW, pool[i].nr, pool[i].nargs,
                                    pool[i].args);
+  }
+  int rd, wr;
+  plat_linux_pool_pipe(&rd, &wr);
+  if (!err && rd >= 0) {
+    /* Filling the pool from host files (mem.c, plat_linux_pool_fill): a
+     * host file's pages into this process's pipe (at the file's offset,
+     * none on the pipe's side), the pipe's into the pool's memfd (at an
+     * offset, none on the pipe's side); a forked child's own pipe, made
+     * and put at the same numbers. Both splice descriptors and dup3's
+     * old one are host fds (g_host_fd_args); no flags anywhere. */
+    int pool = plat_linux_pool_fd();
+    struct rule fill[FILL_RULES] = {
+        RULE(HNR_splice, CMP(2, SCMP_CMP_EQ, wr), CMP(3, SCMP_CMP_EQ, 0),
+             CMP(5, SCMP_CMP_EQ, 0)),
+        RULE(HNR_splice, CMP(0, SCMP_CMP_EQ, rd), CMP(1, SCMP_CMP_EQ, 0),
+             CMP(2, SCMP_CMP_EQ, pool), CMP(5, SCMP_CMP_EQ, 0)),
+        RULE(HNR_pipe2, CMP(1, SCMP_CMP_EQ, O_CLOEXEC)),
+        RULE(HNR_dup3, CMP(1, SCMP_CMP_EQ, rd), CMP(2, SCMP_CMP_EQ, O_CLOEXEC)),
+        RULE(HNR_dup3, CMP(1, SCMP_CMP_EQ, wr), CMP(2, SCMP_CMP_EQ, O_CLOEXEC)),
+    };
+    for (size_t i = 0; !err && i < FILL_RULES; i++)
+      err = seccomp_rule_add_array(ctx, ALLOW, fill[i].nr, fill[i].nargs,
+                                   fill[i].args);
   }
   if (!err) {
     struct rule own[OWNER_RULES];

@@ -106,10 +106,14 @@ static const struct {
     {HNR_readlinkat, "readlinkat"},
     {HNR_fchmodat, "fchmodat"},
     {HNR_ppoll, "ppoll"},
+    {HNR_splice, "splice"},
+    {HNR_dup3, "dup3"},
+    {HNR_pipe2, "pipe2"},
     {HNR_utimensat, "utimensat"},
     {HNR_renameat2, "renameat2"},
     {HNR_getrandom, "getrandom"},
     {HNR_fchmodat2, "fchmodat2"},
+    {HNR_fchownat, "fchownat"},
 };
 
 size_t plat_strlen(const char *s) {
