@@ -74,9 +74,9 @@ $(BUILD)/libmoat.a: $(CORE_OBJS) $(SHIM_OBJS) $(PLAT_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/moat: $(CMD_OBJS) $(BUILD)/libmoat.a
+$(BUILD)/moat: $(CMD_OBJS) $(BUILD)/libmoat.a cmd/moat/hot.ld
 	$(call say,LD,$@)
-	$(Q)$(CC) -pie -o $@ $(CMD_OBJS) $(BUILD)/libmoat.a $(LIBS)
+	$(Q)$(CC) -pie -Wl,-T,cmd/moat/hot.ld -o $@ $(CMD_OBJS) $(BUILD)/libmoat.a $(LIBS)
 
 # The core and the Linux shim linked together may leave undefined only the
 # South contract (plat_*); anything else would be a hidden host dependency.

@@ -54,6 +54,7 @@
 #include "mm.h"
 
 #include "file.h"
+#include "moat/hot.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "pcache.h"
@@ -152,7 +153,7 @@ static struct {
     int tid;
     uint64_t page;
   } retry[64];
-} g_mm;
+} g_mm MOAT_PROCESS_HOT;
 
 static int plat_prot(int prot) {
   return prot & (PLAT_PROT_READ | PLAT_PROT_WRITE | PLAT_PROT_EXEC);

@@ -4,6 +4,7 @@
  * South contract's futex calls with shared=true. Each host process counts
  * the arena locks it holds, in the arena, so that its death while holding
  * one is noticed (core/task.c, docs/processes.md). */
+#include "moat/hot.h"
 #include "moat/platform.h"
 #include "rt.h"
 
@@ -13,9 +14,9 @@
  * up before the word is taken and down after it is released, so a
  * process that dies at any instant while holding a lock shows a count
  * above zero; a waiter sleeping for a lock does not count. */
-static uint32_t *g_held;
-static const uint32_t *g_doom;
-static uintptr_t g_arena_lo, g_arena_hi;
+static uint32_t *g_held MOAT_PROCESS_HOT;
+static const uint32_t *g_doom MOAT_PROCESS_HOT;
+static uintptr_t g_arena_lo MOAT_PROCESS_HOT, g_arena_hi MOAT_PROCESS_HOT;
 
 /* A waiter for a lock whose holder died would sleep forever: it looks at
  * the doom word this often. */

@@ -13,6 +13,7 @@
 #include "mm.h"
 #include "pcache.h"
 #include "poll.h"
+#include "moat/hot.h"
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "proc.h"
@@ -1320,7 +1321,8 @@ static struct task_host *host_find(int id) {
  * guarded by the table lock. */
 #define EARLY_ENDS 16
 static struct { int id, how; } g_early_ends[EARLY_ENDS];
-static int g_forks_in_flight; /* atomic; plat_fork calls not yet recorded */
+static int g_forks_in_flight
+    MOAT_PROCESS_HOT; /* atomic; plat_fork calls not yet recorded */
 
 static void host_ended(int id, int how);
 

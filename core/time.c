@@ -301,7 +301,13 @@ void time_cpu_limit_changed(struct proc *p) {
 
 void time_cpu_limit_start(struct proc *p) {
   rt_lock(&p->lock);
-  time_cpu_limit_changed(p);
+  /* A forked child's host timers are off and its CPU timers are not
+   * inherited: without RLIMIT_CPU there is nothing to arm (no host call
+   * in every fork). */
+  if (p->itimer_cpu_deadline[1] || cpu_limit_next(p))
+    time_cpu_limit_changed(p);
+  else
+    p->cpu_limit_due = p->cpu_limit_armed = 0;
   rt_unlock(&p->lock);
 }
 

@@ -261,6 +261,12 @@ def check(prog, lo, hi, channel=None, fill=None):
     want("clone CLONE_NEWUSER", 56, [0x10000000 | 17, 0, 0, 0, 0, 0], KILL)
     want("tgkill SIGKILL", 234, [1, 1, 9, 0, 0, 0], KILL)
     want("mmap of a file", 9, [0, 4096, 1, 1, 5, 0], KILL)
+    # madvise: MADV_REMOVE (plat_mem_discard), MADV_POPULATE_READ (a
+    # forked child's code); never DONTNEED, DONTFORK, POPULATE_WRITE, ...
+    for adv, ok in ((9, True), (22, True), (4, False), (10, False),
+                    (23, False), (18, False), (22 | (1 << 32), False)):
+        want("madvise(advice %#x)" % adv, 28, [0x10000, 4096, adv, 0, 0, 0],
+             ALLOW if ok else KILL)
     for nr in (41, 59, 101, 102, 105, 165, 272, 304, 321, 425, 435):
         want("unlisted call %d" % nr, nr, [3, 0, 0, 0, 0, 0], KILL)
     # no socket of its own, with or without a grant

@@ -88,8 +88,13 @@ int plat_thread_count(void) {
   return n;
 }
 
+int plat_thread_slots(void) {
+  return __atomic_load_n(&g_threads_high, __ATOMIC_ACQUIRE);
+}
+
 void plat_thread_forget(struct plat_thread *t) {
-  for (int i = 0; i < PLAT_MAX_THREADS; i++)
+  int high = plat_thread_slots();
+  for (int i = 0; i < high; i++)
     if (g_threads[i] == t)
       __atomic_store_n(&g_threads[i], NULL, __ATOMIC_SEQ_CST);
   if (g_boot_thread == t)

@@ -23,14 +23,17 @@
  * exactly as the trap handler does (north_syscall, kicks, the fs base),
  * with the guest's FPU state saved by XSAVE in the thread block.
  *
- * Which sites are rewritten (fast_trap): the trapping instruction is a
+ * Which sites are rewritten (fast_trap), at their second trap (a site
+ * run once would not pay back its rewrite): the trapping instruction is a
  * `syscall` (the kernel reports the address after it), the five bytes
  * before it are b8 + a 32-bit immediate equal to the number the guest
  * asked for, the byte before them is no instruction prefix, the seven
  * bytes lie in one private executable mapping of the guest (the core
  * says so: never a shared mapping, whose bytes would reach a file), the
  * number is not one that rewrites the whole context (rt_sigreturn,
- * execve, execveat, fork, vfork, clone, clone3 stay on the trap), and the
+ * execve, execveat, fork, vfork, clone, clone3 stay on the trap) or ends
+ * the thread or process (exit, exit_group: made once, a rewrite would
+ * never pay back), and the
  * process runs one thread (no other thread can be executing the bytes
  * being changed). Everything else keeps trapping: the trap is the safety
  * net, the fast path changes speed, never what a guest can do.
@@ -52,6 +55,7 @@
  * stays off in this process. */
 #include <sys/mman.h>
 
+#include "moat/hot.h"
 #include "plat_linux.h"
 
 /* The core's fault-safe copy (a fault returns nonzero, moat_fault_fixup) */
@@ -207,6 +211,11 @@ static bool excluded(uint64_t nr) {
   case 322: /* execveat */
   case 435: /* clone3 */
     return true;
+  case 60:  /* exit */
+  case 231: /* exit_group: a process's last call. A rewrite would cost more
+             * than the trap (two mprotects and a copy of the code page in
+             * every forked child that ends) and never pay back. */
+    return true;
   default:
     return nr >= 1024;
   }
@@ -286,8 +295,28 @@ static int site_kind(uint64_t call, uint64_t nr) {
   return 0;
 }
 
+/* Sites that trapped once in this process (or in the parent before its
+ * fork): a site is rewritten at its second trap. A site a process runs
+ * once (a forked child's set_robust_list, start-up and exec paths) would
+ * cost more to rewrite (two mprotects, a copy of the code page) than its
+ * trap. Two-way sets, the older way replaced; a site that misses here
+ * only waits one more trap. In the per-process hot page: a fork's child
+ * that records a site pays no fault of its own for it. */
+#define SEEN_SETS 32
+static uint64_t g_fast_seen[SEEN_SETS][2] MOAT_PROCESS_HOT;
+
+static bool seen_before(uint64_t call) {
+  uint64_t *set = g_fast_seen[(call * 0x9e3779b97f4a7c15ull) >> 59];
+  if (set[0] == call || set[1] == call)
+    return true;
+  set[1] = set[0];
+  set[0] = call;
+  return false;
+}
+
 /* A guest system call trapped; call is the address after its `syscall`.
- * Rewrite its site when it has one of the shapes above. */
+ * Rewrite its site when it has one of the shapes above and trapped
+ * before (seen_before). */
 void plat_fast_trap(uint64_t call, uint64_t nr) {
   if (!plat_fast_enabled() || call < 4096 + SHAPE_MAX_LEN + 1 ||
       !plat_in_guest_window(call))
@@ -304,7 +333,7 @@ void plat_fast_trap(uint64_t call, uint64_t nr) {
   if (prot < 0 || plat_thread_count() != 1)
     return;
   kind = site_kind(call, nr);
-  if (!kind)
+  if (!kind || !seen_before(call))
     return;
   int slot = -1;
   for (int k = 0; k < g_fast.used && slot < 0; k++)

@@ -131,9 +131,6 @@ void plat_linux_pool_pipe(int *rd, int *wr);
  * filling, a file the host cannot splice, any failure before the first
  * byte). */
 long plat_linux_pool_fill(int fd, void *buf, size_t len, uint64_t off);
-/* In a forked child: the pipe is the parent's until this process makes
- * its own. */
-void plat_linux_pool_forked(void);
 /* The size the page cache's pool needs (cgroup.c: the --memory given to
  * plat_linux_limits_setup). */
 uint64_t plat_linux_pcache_pool_bytes(void);

@@ -70,11 +70,13 @@ int plat_linux_pool_fd(void) {
  * this host process's: a forked child shares its parent's until it makes
  * its own at its first fill (pipe2, then dup3 onto the same numbers,
  * which the filter pins); a thread that finds another of its process
- * filling preads instead. */
+ * filling preads instead. Both are told apart by host pid, so that a
+ * fork writes nothing here (a page written after a fork is a
+ * copy-on-write fault in each process). */
 static struct {
   int rd, wr; /* -1: no pipe (no pool) */
-  bool mine;  /* this host process made the pipe there */
-  int busy;   /* a thread of this process is filling */
+  int owner;  /* the host process that made the pipe there */
+  int busy;   /* 0, or the process one of whose threads is filling */
 } g_fill = {.rd = -1, .wr = -1};
 
 /* Below this, a pread is as cheap (two host calls per fill). */
@@ -86,7 +88,7 @@ static void pool_pipe_setup(void) {
     return;
   g_fill.rd = p[0];
   g_fill.wr = p[1];
-  g_fill.mine = true;
+  g_fill.owner = getpid();
 }
 
 void plat_linux_pool_pipe(int *rd, int *wr) {
@@ -94,14 +96,14 @@ void plat_linux_pool_pipe(int *rd, int *wr) {
   *wr = g_fill.wr;
 }
 
-void plat_linux_pool_forked(void) {
-  g_fill.mine = false;
-  g_fill.busy = 0;
+static int host_pid(void) {
+  struct plat_thread *t = plat_current_thread();
+  return t && t->host_tgid ? t->host_tgid : (int)hsys0(HNR_getpid);
 }
 
 /* This process's own pipe at the pinned numbers (false: none). */
-static bool pool_pipe_own(void) {
-  if (g_fill.mine)
+static bool pool_pipe_own(int pid) {
+  if (g_fill.owner == pid)
     return true;
   int p[2];
   if (hsys2(HNR_pipe2, p, O_CLOEXEC) < 0)
@@ -110,7 +112,7 @@ static bool pool_pipe_own(void) {
             hsys3(HNR_dup3, p[1], g_fill.wr, O_CLOEXEC) == g_fill.wr;
   hsys1(HNR_close, p[0]);
   hsys1(HNR_close, p[1]);
-  g_fill.mine = ok;
+  g_fill.owner = ok ? pid : 0;
   return ok;
 }
 
@@ -118,11 +120,16 @@ long plat_linux_pool_fill(int fd, void *buf, size_t len, uint64_t off) {
   uintptr_t b = (uintptr_t)buf;
   if (len < FILL_SPLICE_MIN || g_fill.rd < 0 || !g_pool.base ||
       b < g_pool.base || b - g_pool.base > g_pool.len ||
-      len > g_pool.len - (b - g_pool.base) || off > (uint64_t)INT64_MAX ||
-      __atomic_exchange_n(&g_fill.busy, 1, __ATOMIC_ACQUIRE))
+      len > g_pool.len - (b - g_pool.base) || off > (uint64_t)INT64_MAX)
+    return -LINUX_ENOSYS;
+  /* Free, or held by a thread of the parent when this process forked. */
+  int pid = host_pid(), was = __atomic_load_n(&g_fill.busy, __ATOMIC_ACQUIRE);
+  if (was == pid ||
+      !__atomic_compare_exchange_n(&g_fill.busy, &was, pid, false,
+                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
     return -LINUX_ENOSYS;
   long done = 0;
-  if (!pool_pipe_own())
+  if (!pool_pipe_own(pid))
     goto out;
   int64_t in_off = (int64_t)off, out_off = (int64_t)(b - g_pool.base);
   while ((size_t)done < len) {
@@ -140,7 +147,7 @@ long plat_linux_pool_fill(int fd, void *buf, size_t len, uint64_t off) {
       if (k == -LINUX_EINTR)
         continue;
       if (k <= 0 || k > left) {
-        g_fill.mine = false;
+        g_fill.owner = 0;
         goto out;
       }
       left -= k;

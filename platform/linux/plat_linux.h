@@ -25,6 +25,11 @@ static inline bool plat_range_touches_window(uint64_t lo, uint64_t hi) {
   return lo < PLAT_GUEST_HI && hi > PLAT_GUEST_LO;
 }
 
+/* Linux 5.14; Debian 12's libc headers lack it. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
 /* ---- host syscall numbers the runtime uses (x86-64) ---- */
 enum {
   HNR_read = 0,
@@ -160,19 +165,24 @@ extern bool g_plat_console;
  * and the sites the fast path rewrote. */
 enum { PE_TRAP, PE_FAST, PE_SITES, PE_COUNT };
 extern uint64_t g_plat_entry_count[PE_COUNT];
+/* The counters are written only for --stats (g_plat_stats, set before
+ * lockdown): a page written after a fork is a copy-on-write fault in each
+ * process, which costs more than the count. */
 static inline void plat_count_entry(int kind) {
-  __atomic_fetch_add(&g_plat_entry_count[kind], 1, __ATOMIC_RELAXED);
+  if (g_plat_stats)
+    __atomic_fetch_add(&g_plat_entry_count[kind], 1, __ATOMIC_RELAXED);
 }
 
 static inline void plat_count(enum plat_fn fn) {
-  __atomic_fetch_add(&g_plat_fn_count[fn], 1, __ATOMIC_RELAXED);
+  if (g_plat_stats)
+    __atomic_fetch_add(&g_plat_fn_count[fn], 1, __ATOMIC_RELAXED);
 }
 
 /* Every host syscall of the platform goes through here. Returns the raw
  * kernel result (negative errno on failure). */
 static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
                         long a6) {
-  if (nr >= 0 && nr < HNR_MAX)
+  if (g_plat_stats && nr >= 0 && nr < HNR_MAX)
     __atomic_fetch_add(&g_host_syscall_count[nr], 1, __ATOMIC_RELAXED);
   return plat_gate_syscall6(nr, a1, a2, a3, a4, a5, a6);
 }
@@ -250,6 +260,8 @@ void plat_reap_note(void);
 void plat_thread_forget(struct plat_thread *t);
 /* Every registered thread block (fork's child frees the others'). */
 struct plat_thread *plat_thread_at(int index);
+/* Slots below this may be in use (plat_thread_at). */
+int plat_thread_slots(void);
 
 /* ---- the system call fast path (fastpath.c, fast.S) ---- */
 void plat_fast_setup(void);

@@ -14,6 +14,9 @@
 #include "linux_platform.h"
 #include "plat_linux.h"
 
+/* The link's bounds of moat's code. */
+extern char __executable_start[], etext[];
+
 static void refresh_ids(struct plat_thread *t) {
   t->host_tid = (int)hsys0(HNR_gettid);
   t->host_tgid = (int)hsys0(HNR_getpid);
@@ -31,7 +34,7 @@ int plat_fork(void) {
     return r > 0x7fffffff ? 1 : (int)r;
   /* The child: only this thread came along. The other threads' signal
    * stacks are private copies nobody will use: give them back. */
-  for (int i = 0; i < PLAT_MAX_THREADS; i++) {
+  for (int i = 0, high = plat_thread_slots(); i < high; i++) {
     struct plat_thread *t = plat_thread_at(i);
     if (t && t != self) {
       plat_thread_forget(t);
@@ -40,7 +43,12 @@ int plat_fork(void) {
   }
   if (self)
     refresh_ids(self);
-  plat_linux_pool_forked();
+  /* fork copies no page table entries of moat's code (a private file
+   * mapping nobody wrote): one call maps what the host has of it, where
+   * each first touch would fault on its own. */
+  uintptr_t lo = (uintptr_t)__executable_start & ~4095ul;
+  hsys3(HNR_madvise, lo, (((uintptr_t)etext + 4095) & ~4095ul) - lo,
+        MADV_POPULATE_READ);
   /* A forked child does not inherit interval timers (as on Linux): the
    * kernel already cleared ours. */
   return 0;

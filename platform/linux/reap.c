@@ -9,12 +9,13 @@
  * pinned by the filter). */
 #include <sys/wait.h>
 
+#include "moat/hot.h"
 #include "plat_linux.h"
 
 /* Private to the host process. Set by the SIGCHLD handler, cleared by
  * plat_reap before it asks the host, so an end that comes in between is
  * never lost. */
-static uint32_t g_child_ended;
+static uint32_t g_child_ended MOAT_PROCESS_HOT;
 
 void plat_reap_note(void) {
   __atomic_store_n(&g_child_ended, 1, __ATOMIC_SEQ_CST);

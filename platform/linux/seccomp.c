@@ -100,6 +100,7 @@ static const struct rule g_rules[] = {
     RULE(HNR_mremap, CMP(1, SCMP_CMP_EQ, 0),
          CMP(3, SCMP_CMP_EQ, MREMAP_MAYMOVE | MREMAP_FIXED)),
     RULE(HNR_madvise, CMP(2, SCMP_CMP_EQ, MADV_REMOVE)),
+    RULE(HNR_madvise, CMP(2, SCMP_CMP_EQ, MADV_POPULATE_READ)),
     /* execution */
     RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
     /* the fast path: each thread's gs base is its own block */

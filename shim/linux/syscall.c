@@ -82,11 +82,12 @@ static void warn_unimplemented(uint64_t nr) {
 
 void shim_stats_print(void) {
   const struct moat_config *cfg = moat_config();
-  uint64_t total = g_count_other;
   bool shown[SHIM_NR_MAX] = {0};
 
+  /* Nothing read before this: a page never written is a fault to read. */
   if (!cfg || !cfg->stats || g_stats_done)
     return;
+  uint64_t total = g_count_other;
   g_stats_done = true;
   for (int i = 0; i < SHIM_NR_MAX; i++)
     total += g_counts[i];
@@ -123,11 +124,15 @@ void north_syscall(struct moat_regs *regs) {
   shim_handler handler = NULL;
   long ret;
 
-  /* Threads of a process share these counters. */
+  /* Threads of a process share these counters. Written only for
+   * --stats: a page written after a fork is a copy-on-write fault in
+   * each process, which costs more than the count. */
+  bool stats = cfg && cfg->stats;
   if (nr < SHIM_NR_MAX) {
-    __atomic_fetch_add(&g_counts[nr], 1, __ATOMIC_RELAXED);
+    if (stats)
+      __atomic_fetch_add(&g_counts[nr], 1, __ATOMIC_RELAXED);
     handler = g_syscalls[nr].handler;
-  } else {
+  } else if (stats) {
     __atomic_fetch_add(&g_count_other, 1, __ATOMIC_RELAXED);
   }
   /* exit and exit_group never return: trace them before they run. */
