@@ -70,7 +70,21 @@ struct hostfs_node { /* inode->private */
    * fetched them from the host and the file system's count of changes
    * then. */
   uint64_t attr_call, attr_changes;
+  /* In the read-only grant's ring of recent inodes (ring_hold), and
+   * looked up again since the clock hand last passed. */
+  bool in_ring, ring_ref;
 };
+
+/* A read-only grant keeps its most recently looked-up inodes (with their
+ * directory and read handles) alive in a ring, so that a walk, a stat or
+ * an open that comes back finds them instead of making the inode and
+ * opening the host handles again (a program's libraries, a script's
+ * commands, python's module directories). Attributes are still fetched
+ * from the host at every lookup. Only read-only grants: a kept
+ * reference to a file the guest unlinked would hold its host blocks (the
+ * open handle), and a file kept open for writing would make the host's
+ * exec of it fail (ETXTBSY). */
+#define RING 64
 
 struct hostfs {
   struct rt_lock lock; /* the table, nodes' names and parents (see above) */
@@ -81,6 +95,8 @@ struct hostfs {
    * change are never used. */
   uint64_t changes;
   struct hostfs_node *buckets[NBUCKETS];
+  struct hostfs_node *ring[RING]; /* read-only grants (see above) */
+  unsigned hand;
 };
 
 static const struct inode_ops hostfs_iops;
@@ -311,6 +327,32 @@ static struct inode *set_name(struct hostfs_node *n, struct inode *dir,
   return old;
 }
 
+/* Hold a reference to n's inode in the ring of a read-only grant (caller
+ * holds fs->lock): a CLOCK, whose hand passes over entries looked up
+ * again since and takes the first that was not. Returns the inode whose
+ * reference the ring let go, for the caller to put after unlocking. */
+static struct inode *ring_hold(struct hostfs *fs, struct hostfs_node *n) {
+  if (!fs->readonly)
+    return NULL;
+  if (n->in_ring) {
+    n->ring_ref = true;
+    return NULL;
+  }
+  while (fs->ring[fs->hand] && fs->ring[fs->hand]->ring_ref) {
+    fs->ring[fs->hand]->ring_ref = false;
+    fs->hand = (fs->hand + 1) % RING;
+  }
+  struct hostfs_node *old = fs->ring[fs->hand];
+  if (old)
+    old->in_ring = false;
+  fs->ring[fs->hand] = n;
+  n->in_ring = true;
+  n->ring_ref = false;
+  vfs_inode_get(n->inode);
+  fs->hand = (fs->hand + 1) % RING;
+  return old ? old->inode : NULL;
+}
+
 /* The inode for name below dir, given what the host said about it. For a
  * directory, h_dir is an O_PATH handle already opened (consumed). */
 static int make_inode(struct inode *dir, const char *name,
@@ -335,8 +377,10 @@ static int make_inode(struct inode *dir, const char *name,
   if (n) {
     fill_attrs(n->inode, st);
     old_parent = set_name(n, dir, name);
+    struct inode *ring_out = ring_hold(fs, n);
     rt_unlock(&fs->lock);
     vfs_inode_put(old_parent);
+    vfs_inode_put(ring_out);
     if (h_dir >= 0)
       plat_host_close(h_dir);
     *out = n->inode; /* the reference table_get took */
@@ -377,7 +421,9 @@ static int make_inode(struct inode *dir, const char *name,
   rt_lock(&fs->lock);
   n->hash_next = fs->buckets[bucket(st->dev, st->ino)];
   fs->buckets[bucket(st->dev, st->ino)] = n;
+  struct inode *ring_out = ring_hold(fs, n);
   rt_unlock(&fs->lock);
+  vfs_inode_put(ring_out);
   *out = inode;
   return 0;
 }

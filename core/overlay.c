@@ -60,6 +60,13 @@ static struct ovl_node *node(struct inode *inode) {
   return inode->private;
 }
 
+bool overlay_data_readonly(const struct inode *inode) {
+  if (inode->iops != &ovl_iops)
+    return false;
+  const struct ovl_node *n = inode->private;
+  return n && !n->upper && n->lower && vfs_is_rdonly(n->lower);
+}
+
 static struct inode *real(struct inode *inode) {
   struct ovl_node *n = node(inode);
   return n->upper ? n->upper : n->lower;

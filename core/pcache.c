@@ -3,7 +3,22 @@
  * inode's read and write operations), made when the first mapping of
  * the file appears (MAP_SHARED, or MAP_PRIVATE, whose pages are private
  * copy-on-write views of the cache's: core/mm.c, plat_mem_view) and
- * dropped when the last one goes, in any process.
+ * dropped when the last one goes, in any process, unless it is kept.
+ *
+ * Kept caches: a program run again and again (a shell script's
+ * commands) would fill its pages from the file at every start and give
+ * them back at every end. So a cache whose last mapping goes with no
+ * dirty page, of a file on a read-only file system (read-only grants,
+ * the default root's /usr, /bin, /lib), stays attached to its inode, on
+ * a keep list (oldest first,
+ * with a reference to the inode), within a budget (a sixteenth of the
+ * sandbox's memory limit, at most 32 MiB and 64 files); the oldest go
+ * when a newer one would not fit. The next mapping takes it back if the
+ * file's size, mtime and ctime are what they were when it was kept (the
+ * mapping's own fstat has just asked the file system, so a host file
+ * changed by someone else is noticed; changes through the sandbox keep
+ * the cache right anyway, as for a mapped file); else it is dropped and
+ * a new one made.
  *
  * Its pages live in the pool: one PLAT_MAP_SHARED reservation (never
  * committed until touched) made at boot, before any fork, so every host
@@ -54,6 +69,12 @@ struct pcache {
   uint32_t maps;       /* VMAs that name this cache, in every process */
   uint32_t nchunks, cap;
   struct pc_chunk *chunks; /* sorted by index */
+  /* On the keep list (no mapping; the list holds a reference to the
+   * inode), and the file as it was then. */
+  bool kept;
+  struct pcache *kept_prev, *kept_next;
+  uint64_t kept_size;
+  struct linux_timespec kept_mtime, kept_ctime;
 };
 
 struct pc_pool {
@@ -62,7 +83,14 @@ struct pc_pool {
   uint64_t size, next; /* chunks below next were handed out once */
   uint64_t *free;      /* offsets of chunks given back */
   uint32_t nfree, free_cap;
+  /* The keep list, oldest first, and what it holds; its budget. */
+  struct pcache *kept_old, *kept_new;
+  uint64_t kept_chunks, kept_max_chunks;
+  uint32_t nkept;
 };
+
+#define KEEP_MAX_BYTES (32ull << 20)
+#define KEEP_MAX_FILES 64
 
 static struct pc_pool *g_pc; /* in the arena, made at boot */
 
@@ -84,6 +112,7 @@ bool pcache_init(void) {
     return false;
   p->size = size;
   p->base = base;
+  p->kept_max_chunks = MIN(limit / 16, KEEP_MAX_BYTES) / CHUNK;
   return true;
 }
 
@@ -165,11 +194,71 @@ static char *page_addr(const struct pc_chunk *k, unsigned page) {
 
 /* ---- the cache of an inode ---- */
 
+/* ---- the keep list (pool lock held) ---- */
+
+static void kept_unlink(struct pc_pool *p, struct pcache *c) {
+  if (c->kept_prev)
+    c->kept_prev->kept_next = c->kept_next;
+  else
+    p->kept_old = c->kept_next;
+  if (c->kept_next)
+    c->kept_next->kept_prev = c->kept_prev;
+  else
+    p->kept_new = c->kept_prev;
+  c->kept_prev = c->kept_next = NULL;
+  c->kept = false;
+  p->kept_chunks -= c->nchunks;
+  p->nkept--;
+}
+
+static bool same_time(const struct linux_timespec *a,
+                      const struct linux_timespec *b) {
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Free c's chunks and c (no mapping names it, nobody can reach it any
+ * more but through its inode, whose lock the caller holds). */
+static void cache_free(struct pcache *c) {
+  for (uint32_t i = 0; i < c->nchunks; i++)
+    chunk_free(g_pc, c->chunks[i].pool_off);
+  kfree(c->chunks);
+  kfree(c);
+}
+
+/* Caches taken off the keep list and off their inodes, chained by
+ * kept_next: free each under its inode's lock (no other inode lock held),
+ * then drop the list's reference. */
+static void drop_detached(struct pcache *c) {
+  while (c) {
+    struct pcache *next = c->kept_next;
+    struct inode *inode = c->inode;
+    rt_lock(&inode->lock); /* a hook that still uses it finishes first */
+    cache_free(c);
+    rt_unlock(&inode->lock);
+    vfs_inode_put(inode);
+    c = next;
+  }
+}
+
 struct pcache *pcache_get(struct inode *inode) {
   if (!pcache_ready())
     return NULL;
+  struct pcache *stale = NULL;
+  bool was_kept = false;
   rt_lock(&g_pc->lock);
   struct pcache *c = inode->pcache;
+  if (c && c->kept) {
+    kept_unlink(g_pc, c);
+    was_kept = true;
+    if (c->kept_size != inode->size ||
+        !same_time(&c->kept_mtime, &inode->mtime) ||
+        !same_time(&c->kept_ctime, &inode->ctime)) {
+      /* The file changed since: its pages may not be its content. */
+      inode->pcache = NULL;
+      stale = c;
+      c = NULL;
+    }
+  }
   if (!c) {
     c = kzalloc(sizeof(*c));
     if (c) {
@@ -180,6 +269,13 @@ struct pcache *pcache_get(struct inode *inode) {
   if (c)
     c->maps++;
   rt_unlock(&g_pc->lock);
+  if (stale) {
+    rt_lock(&inode->lock);
+    cache_free(stale);
+    rt_unlock(&inode->lock);
+  }
+  if (was_kept) /* the list's reference; the caller's file holds one */
+    vfs_inode_put(inode);
   return c;
 }
 
@@ -222,26 +318,69 @@ static int chunk_writeback(struct inode *inode, const struct pc_chunk *k,
   return err;
 }
 
+/* May c stay on the keep list (inode lock held)? Only the cache of a
+ * regular file whose data is on a read-only file system (a read-only
+ * grant, or the default root's copy-on-write grants of /usr, /bin, /lib
+ * while the file is not copied up) that no mapping dirtied,
+ * within the budget. A writable one could be unlinked while kept, and
+ * the reference would hold its memory (an in-memory file) or its host
+ * blocks (an open host handle) until the cache went. */
+static bool keepable(const struct pcache *c, const struct inode *inode) {
+  if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG) ||
+      !(vfs_is_rdonly(inode) || overlay_data_readonly(inode)) || !c->nchunks ||
+      c->nchunks > g_pc->kept_max_chunks)
+    return false;
+  for (uint32_t i = 0; i < c->nchunks; i++)
+    if (c->chunks[i].dirty)
+      return false;
+  return true;
+}
+
 void pcache_put(struct pcache *c) {
   struct inode *inode = c->inode;
+  struct pcache *evict = NULL, **tail = &evict;
   rt_lock(&inode->lock);
+  /* Under the inode lock no mapping can dirty a page meanwhile. */
+  bool keep = keepable(c, inode);
   rt_lock(&g_pc->lock);
   bool last = --c->maps == 0;
-  if (last) /* a new mapping from now on makes a new cache */
-    inode->pcache = NULL;
-  rt_unlock(&g_pc->lock);
-  if (last) {
-    uint64_t size = file_size(inode);
-    for (uint32_t i = 0; i < c->nchunks; i++) {
-      chunk_writeback(inode, &c->chunks[i], ~0ull, size);
-      chunk_free(g_pc, c->chunks[i].pool_off);
+  if (last && keep) {
+    /* Room first: the oldest go (freed below, after this inode's lock). */
+    while (g_pc->kept_old &&
+           (g_pc->nkept >= KEEP_MAX_FILES ||
+            g_pc->kept_chunks + c->nchunks > g_pc->kept_max_chunks)) {
+      struct pcache *old = g_pc->kept_old;
+      kept_unlink(g_pc, old);
+      old->inode->pcache = NULL;
+      *tail = old;
+      tail = &old->kept_next;
     }
+    c->kept = true;
+    c->kept_size = inode->size;
+    c->kept_mtime = inode->mtime;
+    c->kept_ctime = inode->ctime;
+    c->kept_prev = g_pc->kept_new;
+    c->kept_next = NULL;
+    if (g_pc->kept_new)
+      g_pc->kept_new->kept_next = c;
+    else
+      g_pc->kept_old = c;
+    g_pc->kept_new = c;
+    g_pc->kept_chunks += c->nchunks;
+    g_pc->nkept++;
+    vfs_inode_get(inode);
+  } else if (last) { /* a new mapping from now on makes a new cache */
+    inode->pcache = NULL;
+  }
+  rt_unlock(&g_pc->lock);
+  if (last && !keep) {
+    uint64_t size = file_size(inode);
+    for (uint32_t i = 0; i < c->nchunks; i++)
+      chunk_writeback(inode, &c->chunks[i], ~0ull, size);
+    cache_free(c);
   }
   rt_unlock(&inode->lock);
-  if (last) {
-    kfree(c->chunks);
-    kfree(c);
-  }
+  drop_detached(evict);
 }
 
 long pcache_pages(struct pcache *c, uint64_t first, uint64_t count, bool write,
@@ -391,9 +530,32 @@ void pcache_after_read(struct inode *inode, void *buf, size_t len,
   for_cached(inode, off, len, true, copy_out, buf);
 }
 
+/* A change through the sandbox to a file whose cache is kept: drop the
+ * cache (caller holds the inode lock, and a reference to the inode, so
+ * the keep list's reference is never the last). A copied-up or rewritten
+ * file's memory is then never held by the list. true if it was kept. */
+static bool drop_if_kept(struct inode *inode) {
+  struct pcache *c = inode->pcache;
+  if (!c || !c->kept)
+    return false;
+  rt_lock(&g_pc->lock);
+  bool kept = c->kept; /* pcache_get may have taken it meanwhile */
+  if (kept) {
+    kept_unlink(g_pc, c);
+    inode->pcache = NULL;
+  }
+  rt_unlock(&g_pc->lock);
+  if (!kept)
+    return false;
+  cache_free(c);
+  vfs_inode_put(inode);
+  return true;
+}
+
 void pcache_after_write(struct inode *inode, const void *buf, size_t len,
                         uint64_t off) {
-  for_cached(inode, off, len, false, copy_in, (void *)buf);
+  if (!drop_if_kept(inode))
+    for_cached(inode, off, len, false, copy_in, (void *)buf);
 }
 
 static void zero_fill(char *page_part, size_t n, size_t buf_at, void *ctx) {
@@ -403,10 +565,13 @@ static void zero_fill(char *page_part, size_t n, size_t buf_at, void *ctx) {
 }
 
 void pcache_zeroed(struct inode *inode, uint64_t off, uint64_t len) {
-  for_cached(inode, off, (size_t)len, false, zero_fill, NULL);
+  if (!drop_if_kept(inode))
+    for_cached(inode, off, (size_t)len, false, zero_fill, NULL);
 }
 
 void pcache_truncated(struct inode *inode, uint64_t size) {
+  if (drop_if_kept(inode))
+    return;
   struct pcache *c = inode->pcache;
   if (!c)
     return;

@@ -446,6 +446,9 @@ int memfs_pool_statfs(struct superblock *sb, struct linux_statfs *out);
  * directory (any fs; the overlay never writes to it). Returns NULL when out
  * of memory. */
 struct superblock *overlay_create(struct inode *lower_root);
+/* Is inode an overlay inode whose data is still its lower object's, on a
+ * read-only file system (nothing copied up)? */
+bool overlay_data_readonly(const struct inode *inode);
 
 /* Set up the vfs (its lock and tables). moat_boot calls it after
  * rt_arena_init. */

@@ -56,6 +56,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -4046,6 +4047,71 @@ def python_pidfd(ctx):
     _program_vs_native(ctx, "pidfd_asyncio.py")
 
 
+KEPT_CACHE_PROG = r"""
+import mmap, os, sys, time, zlib
+def mapped():
+    with open("/d/data", "rb") as f:
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+        v = "%s %08x" % (m[:4].decode(), zlib.crc32(m[:]))
+        m.close()
+    return v
+print(mapped(), mapped())
+open("/w/ready", "w").close()
+for _ in range(3000):
+    if os.path.exists("/w/changed"):
+        break
+    time.sleep(0.01)
+print(mapped())
+"""
+
+
+def pcache_kept_host_change(ctx):
+    """A read-only file's page cache stays when its last mapping goes
+    (core/pcache.c, the keep list), so a program run again maps it
+    without reading it again; a change made on the host meanwhile (same
+    inode, same size, written in place, under a read-only grant) must
+    drop it: the next private mapping shows the new bytes. The positive control is the first line: the kept cache
+    serves the second mapping with the same bytes. Without the check of
+    size and times at reuse, the last line shows the old content."""
+    ctx.need_moat()
+    py = "/usr/bin/python3"
+    if not os.access(py, os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    d = ctx.tmpdir("kept-cache")
+    sig = ctx.tmpdir("kept-cache-signals")
+    old, new = b"AAAA" * 16384, b"BBBB" * 16384
+    with open(os.path.join(d, "data"), "wb") as f:
+        f.write(old)
+    with open(os.path.join(sig, "prog.py"), "w") as f:
+        f.write(KEPT_CACHE_PROG)
+    # the data on a read-only grant (only those caches are kept)
+    p = subprocess.Popen(ctx.moat_run("--mount", d + ":/d:ro", "--mount",
+                                      sig + ":/w:rw", "--", py,
+                                      "/w/prog.py"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(3000):
+            if os.path.exists(os.path.join(sig, "ready")) or \
+                    p.poll() is not None:
+                break
+            time.sleep(0.01)
+        time.sleep(0.05)  # a later mtime than the first mapping's
+        with open(os.path.join(d, "data"), "r+b") as f:
+            f.write(new)
+        open(os.path.join(sig, "changed"), "w").close()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    want = "AAAA %08x AAAA %08x\nBBBB %08x\n" % (
+        zlib.crc32(old), zlib.crc32(old), zlib.crc32(new))
+    if p.returncode != 0 or out.decode() != want:
+        fail("status %d, output:\n%s\nexpected:\n%s\n%s" % (
+            p.returncode, out.decode(), want, show(err)))
+    return "kept cache reused, dropped after a host write"
+
+
 def tail_follow(ctx):
     if not os.access("/usr/bin/tail", os.X_OK):
         skip("no /usr/bin/tail on the host")
@@ -4238,6 +4304,7 @@ def register_all(ctx):
     register("programs/python-localhost-netif", python_localhost_netif)
     register("programs/python-pidfd", python_pidfd)
     register("programs/tail-follow-inotify", tail_follow)
+    register("programs/pcache-kept-host-change", pcache_kept_host_change)
     for name in cases.PTY_PROGRAMS:
         register("programs/pty-" + name, pty_program(name))
     # moat run on the host's terminal (tests/terminal.py)
