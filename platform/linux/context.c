@@ -225,6 +225,21 @@ static _Noreturn void internal_fault(int sig, const ucontext_t *uc,
     hsys1(HNR_exit_group, 125);
 }
 
+/* The host vDSO's clock_gettime, called by moat (plat_clock), fell back
+ * to a system call (the host's clock source no longer serves the vDSO):
+ * run it through the gate, where the filter pins the clock, and return
+ * to the vDSO after its `syscall`. Only that call, only from the vDSO's
+ * text, only while moat runs (from guest code it is the guest's call). */
+static bool vdso_fallback(ucontext_t *uc, const siginfo_t *info) {
+  uint64_t call = (uint64_t)(uintptr_t)info->si_call_addr;
+  if (!g_plat_vdso_clock || call <= g_plat_vdso_lo || call > g_plat_vdso_hi ||
+      info->si_syscall != HNR_clock_gettime)
+    return false;
+  greg_t *g = uc->uc_mcontext.gregs;
+  g[REG_RAX] = (greg_t)hsys2(HNR_clock_gettime, g[REG_RDI], g[REG_RSI]);
+  return true;
+}
+
 static _Noreturn void stray_syscall(const ucontext_t *uc, int nr) {
   struct plat_out o = {.len = 0};
   po_str(&o, "moat: internal error: host system call ");
@@ -311,8 +326,11 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
    * after lockdown: a bug of moat, never emulated. From guest code it is
    * a guest system call, wherever rip is (the vDSO's fallback `syscall`,
    * the vsyscall page, guest code that jumped into moat's code). */
-  if (!running_guest(t, uc))
+  if (!running_guest(t, uc)) {
+    if (vdso_fallback(uc, info))
+      return;
     stray_syscall(uc, info->si_syscall);
+  }
   uint64_t call = (uint64_t)(uintptr_t)info->si_call_addr;
   bool vsyscall = (call & ~0xfffull) == VSYSCALL_PAGE;
   struct moat_regs regs;

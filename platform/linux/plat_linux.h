@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "moat/platform.h"
 
@@ -223,6 +224,14 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
  * not offered) and how far CLOCK_BOOTTIME was ahead of CLOCK_MONOTONIC. */
 extern uint64_t g_plat_vdso;
 extern int64_t g_plat_boot_offset;
+/* The host vDSO's clock_gettime (NULL: none found) and the vDSO image's
+ * bounds: plat_clock reads the realtime and monotonic clocks there, with
+ * no host system call. Should the host's clock source stop serving the
+ * vDSO, its fallback `syscall` traps; the SIGSYS handler runs it through
+ * the gate for moat (plat_vdso_fallback). */
+typedef int (*plat_vdso_clock_fn)(int clock, struct timespec *ts);
+extern plat_vdso_clock_fn g_plat_vdso_clock;
+extern uint64_t g_plat_vdso_lo, g_plat_vdso_hi;
 
 struct plat_thread {
   uint64_t magic;

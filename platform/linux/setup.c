@@ -2,6 +2,7 @@
  * granted directories, mapping a root image, the host's vDSO and boot
  * clock offset for the guest, and the diagnostics switches.
  * libc is allowed here; nothing in this file runs after lockdown. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <time.h>
@@ -67,6 +68,72 @@ out:
   return err;
 }
 
+/* Find __vdso_clock_gettime in the host's vDSO image at v (the kernel's
+ * own, mapped before anything of ours ran; still checked as any ELF
+ * would be: every offset and index inside the image). */
+static void vdso_find_clock(uintptr_t v) {
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)v;
+  if (eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > 16 ||
+      eh->e_phoff > 4096)
+    return;
+  const Elf64_Phdr *ph = (const Elf64_Phdr *)(v + eh->e_phoff);
+  uint64_t size = 0, load = 0;
+  const Elf64_Dyn *dyn = NULL;
+  bool have_load = false;
+  for (int i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type == PT_LOAD && !have_load) {
+      load = ph[i].p_vaddr - ph[i].p_offset;
+      size = ph[i].p_offset + ph[i].p_memsz;
+      have_load = true;
+    }
+  }
+  if (!have_load || size > (1u << 20))
+    return;
+  for (int i = 0; i < eh->e_phnum; i++)
+    if (ph[i].p_type == PT_DYNAMIC && ph[i].p_offset < size &&
+        ph[i].p_filesz <= size - ph[i].p_offset)
+      dyn = (const Elf64_Dyn *)(v + ph[i].p_offset);
+  if (!dyn)
+    return;
+  const Elf64_Sym *symtab = NULL;
+  const char *strtab = NULL;
+  uint64_t strsz = 0, nsyms = 0;
+  for (const Elf64_Dyn *d = dyn;
+       d->d_tag != DT_NULL && (uintptr_t)(d + 1) <= v + size; d++) {
+    uint64_t off = d->d_un.d_ptr - load; /* addresses are image offsets */
+    if (d->d_tag == DT_SYMTAB && off < size)
+      symtab = (const Elf64_Sym *)(v + off);
+    else if (d->d_tag == DT_STRTAB && off < size)
+      strtab = (const char *)(v + off);
+    else if (d->d_tag == DT_STRSZ)
+      strsz = d->d_un.d_val;
+    else if (d->d_tag == DT_HASH && off + 8 <= size)
+      nsyms = ((const uint32_t *)(v + off))[1]; /* nchain */
+  }
+  /* Without DT_HASH: the symbol table ends where the string table
+   * starts (the order the kernel's vDSO linker script gives). */
+  if (symtab && strtab && !nsyms && (uintptr_t)strtab > (uintptr_t)symtab)
+    nsyms = ((uintptr_t)strtab - (uintptr_t)symtab) / sizeof(Elf64_Sym);
+  if (!symtab || !strtab || !strsz || (uintptr_t)strtab + strsz > v + size ||
+      (uintptr_t)(symtab + nsyms) > v + size)
+    return;
+  for (uint64_t i = 0; i < nsyms; i++) {
+    const Elf64_Sym *s = &symtab[i];
+    if (s->st_name >= strsz || ELF64_ST_TYPE(s->st_info) != STT_FUNC ||
+        s->st_shndx == SHN_UNDEF || s->st_value - load >= size)
+      continue;
+    const char *name = strtab + s->st_name;
+    if (strnlen(name, strsz - s->st_name) < strsz - s->st_name &&
+        strcmp(name, "__vdso_clock_gettime") == 0) {
+      g_plat_vdso_lo = v;
+      g_plat_vdso_hi = v + size;
+      g_plat_vdso_clock = (plat_vdso_clock_fn)(v + (s->st_value - load));
+      return;
+    }
+  }
+}
+
 void plat_linux_offer_vdso(void) {
   struct timespec boot, mono;
   if (clock_gettime(CLOCK_MONOTONIC, &mono) == 0 &&
@@ -79,8 +146,10 @@ void plat_linux_offer_vdso(void) {
   /* The vDSO and the data pages before it must stay out of the window:
    * the guest's mappings could otherwise replace them. */
   if (v && !(v & 4095) && v >= PLAT_GUEST_HI + (1ull << 20) &&
-      memcmp((const void *)v, "\177ELF", 4) == 0)
+      memcmp((const void *)v, "\177ELF", 4) == 0) {
     g_plat_vdso = v;
+    vdso_find_clock(v);
+  }
 }
 
 int plat_linux_limit_cpu(uint64_t seconds) {
