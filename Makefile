@@ -17,7 +17,15 @@ COMMON := -std=gnu11 -O2 -g $(WARN) -Iinclude -fno-strict-aliasing -fPIE
 # Nothing that runs after the guest starts may touch the fs segment (it is
 # the guest's thread pointer): no stack protector anywhere in the runtime.
 NOTLS := -fno-stack-protector -fcf-protection=none -fno-omit-frame-pointer
-FREESTANDING := $(COMMON) $(NOTLS) -ffreestanding -nostdinc -isystem $(CC_INCLUDE) -Icore
+# Nothing of the library OS uses the FPU, MMX or SSE/AVX registers: they
+# hold the guest's state through a whole system call, which the fast path
+# then never saves or restores unless a signal frame needs it (fast.S).
+NOFPU := -mno-80387 -mno-mmx -mno-sse
+# The platform is hosted C: without this gcc turns a counting loop into a
+# call of libc's strlen, whose AVX code would use the guest's registers.
+PLATFLAGS := $(NOFPU) $(shell $(CC) -fno-tree-loop-distribute-patterns \
+	-E -x c /dev/null >/dev/null 2>&1 && echo -fno-tree-loop-distribute-patterns)
+FREESTANDING := $(COMMON) $(NOTLS) $(NOFPU) -ffreestanding -nostdinc -isystem $(CC_INCLUDE) -Icore
 HOSTED := $(COMMON) $(NOTLS) -D_GNU_SOURCE
 
 CORE_SRCS := $(sort $(wildcard core/*.c core/*/*.c core/*.S))
@@ -44,23 +52,23 @@ endif
 .PHONY: all test clean format format-check check-freestanding docs bench
 all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
 
-$(BUILD)/core/%.o: core/%.c
+$(BUILD)/core/%.o: core/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
-$(BUILD)/core/%.o: core/%.S
+$(BUILD)/core/%.o: core/%.S Makefile
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)
 	$(Q)$(CC) $(FREESTANDING) -MMD -MP -c $< -o $@
-$(BUILD)/shim/%.o: shim/%.c
+$(BUILD)/shim/%.o: shim/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(FREESTANDING) -Ishim/linux -MMD -MP -c $< -o $@
-$(BUILD)/platform/%.o: platform/%.c
+$(BUILD)/platform/%.o: platform/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(HOSTED) -Iplatform/linux -MMD -MP -c $< -o $@
-$(BUILD)/platform/%.o: platform/%.S
+	$(Q)$(CC) $(HOSTED) $(PLATFLAGS) -Iplatform/linux -MMD -MP -c $< -o $@
+$(BUILD)/platform/%.o: platform/%.S Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(HOSTED) -MMD -MP -c $< -o $@

@@ -4,9 +4,20 @@
  * against libc and leave this file out. */
 #include "rt.h"
 
+/* From this size on, x86's string instructions (fast on every CPU with
+ * ERMS, and they touch no vector register: the library OS leaves those
+ * to the guest, see NOFPU in the Makefile). */
+#define STRING_OP_MIN 64
+
 void *memcpy(void *dst, const void *src, size_t n) {
   unsigned char *d = dst;
   const unsigned char *s = src;
+#if defined(__x86_64__)
+  if (n >= STRING_OP_MIN) {
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    return dst;
+  }
+#endif
   /* Word copies when both are aligned alike: file data moves through here. */
   if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
     while (n && ((uintptr_t)d & 7)) {
@@ -44,6 +55,12 @@ void *memmove(void *dst, const void *src, size_t n) {
 
 void *memset(void *dst, int c, size_t n) {
   unsigned char *d = dst;
+#if defined(__x86_64__)
+  if (n >= STRING_OP_MIN) {
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    return dst;
+  }
+#endif
   if (n >= 16) {
     uint64_t w = (unsigned char)c * 0x0101010101010101ull;
     while ((uintptr_t)d & 7) {

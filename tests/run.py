@@ -3744,6 +3744,69 @@ def syscall_doc_current(ctx):
              "> docs/syscalls.md)\n%s" % show(p.stderr))
 
 
+# The library OS leaves the FPU and vector registers to the guest through
+# a whole system call (the fast path saves them only for a signal frame,
+# fast.S): no x87/MMX/SSE/AVX instruction in core, shim and platform, and
+# no call from the platform's code that runs after lockdown into libc,
+# whose string functions use AVX.
+# an objdump line "addr:<TAB>mnemonic operands": an x87 mnemonic (f...)
+# or an MMX/SSE/AVX/x87 register operand
+FPU_RE = re.compile(r"^\s*[0-9a-f]+:\t(f[a-z0-9]*\b|.*%(xmm|ymm|zmm|mm)[0-9]|"
+                    r".*%st\b)")
+POST_LOCKDOWN_PLATFORM = ("context", "fastpath", "hostfs", "mem", "net",
+                          "proc", "reap", "stats", "stdio", "time")
+# what those may call that is not moat's own: libc before lockdown only
+PRE_LOCKDOWN_LIBC = {"close", "ftruncate", "getpid", "memfd_create", "pipe2",
+                     "__executable_start", "etext", "_end"}
+
+
+def fpu_free(ctx):
+    """No FPU or vector instruction in libmoat.a (objdump), no libc call
+    from the platform's post-lockdown objects but a few made before it
+    (nm -u). Positive control: an object with a float multiply and a
+    strlen call compiled the platform's way is caught by the same
+    checks."""
+    def vector_insns(path):
+        p = run(["objdump", "-d", "--no-show-raw-insn", path],
+                env=dict(os.environ), timeout=120)
+        if p.status != 0:
+            fail("objdump %s: %s" % (path, show(p.stderr)))
+        return [l for l in p.stdout.decode().splitlines() if FPU_RE.search(l)]
+
+    def libc_calls(path):
+        p = run(["nm", "-u", path], env=dict(os.environ), timeout=60)
+        names = [l.split()[-1] for l in p.stdout.decode().splitlines()
+                 if l.strip()]
+        return [n for n in names if not re.match(
+            r"(plat_|moat_|north_|rt_|g_|po_|shim_|_GLOBAL_|mem(cpy|set|move|cmp)$)",
+            n) and n not in PRE_LOCKDOWN_LIBC]
+
+    d = ctx.tmpdir("fpu-free")
+    src = os.path.join(d, "bad.c")
+    with open(src, "w") as f:
+        f.write("#include <string.h>\ndouble scale(double x) { return x * 1.5; }\n"
+                "unsigned long n(const char *s) { return strlen(s); }\n")
+    obj = os.path.join(d, "bad.o")
+    p = run(["cc", "-O2", "-c", src, "-o", obj], env=dict(os.environ),
+            timeout=60)
+    if p.status != 0:
+        fail("cannot build the positive control: %s" % show(p.stderr))
+    if not vector_insns(obj) or "strlen" not in libc_calls(obj):
+        fail("positive control: a float multiply and a strlen call were "
+             "not caught")
+    bad = vector_insns(os.path.join(ctx.build, "libmoat.a"))
+    if bad:
+        fail("FPU/vector instructions in libmoat.a (build with NOFPU):\n" +
+             "\n".join(bad[:20]))
+    for name in POST_LOCKDOWN_PLATFORM:
+        calls = libc_calls(os.path.join(ctx.build, "platform", "linux",
+                                        name + ".o"))
+        if calls:
+            fail("platform/linux/%s.c calls outside moat after lockdown: %s" %
+                 (name, " ".join(calls)))
+    return "libmoat.a and %d platform objects" % len(POST_LOCKDOWN_PLATFORM)
+
+
 # ---------------------------------------------------------------------------
 # issue 7, item 7: concurrent load on host and in-memory files. The guest
 # program tests/guest/fs_stress.c checks every result itself; this runs it
@@ -4201,6 +4264,7 @@ def register_all(ctx):
     register("build/clang-warning-free", build_clang, heavy=True)
     register("build/format-check", format_check)
     register("build/syscall-doc-current", syscall_doc_current)
+    register("build/library-os-fpu-free", fpu_free)
     for libc in ("glibc", "musl"):
         _, names = guest_names(ctx, libc)
         for name in names:

@@ -18,7 +18,13 @@ struct moat_regs {
    * fpstate may be NULL when the platform has none to offer. */
   void *fpstate;
   uint32_t fpstate_size;
-  uint32_t pad;
+  /* Nonzero: fpstate is not written yet. The guest's FPU state is still
+   * in the CPU's registers (the library OS is built to use none of them:
+   * no x87, MMX or SSE code), and the shim saves it there (XSAVE of
+   * every component the host enabled) before it reads or writes fpstate
+   * (shim_fpstate_ready); the platform then loads fpstate back (XRSTOR)
+   * as it resumes the guest. A platform that saves eagerly sets 0. */
+  uint32_t fpstate_lazy;
 };
 
 /* Upcalls: the South platform calls these, the North shim implements them.

@@ -160,7 +160,7 @@ static void regs_from_uc(struct moat_regs *r, const ucontext_t *uc,
   r->fs_base = read_fs_base(t);
   r->fpstate = uc->uc_mcontext.fpregs;
   r->fpstate_size = fpstate_size(uc->uc_mcontext.fpregs);
-  r->pad = 0;
+  r->fpstate_lazy = 0; /* the kernel saved it in the signal frame */
 }
 
 /* The shim may rewrite any register; only rflags' arithmetic bits pass
@@ -519,8 +519,9 @@ int plat_set_tls(uint64_t value) {
 
 /* A rewritten system call site jumped here (fast.S, fastpath.c) with
  * the guest's registers in r (rsp, rip, rcx, r11 and rax still to be
- * filled in) and its FPU state in the thread block's XSAVE area: run the
- * call as sigsys_handler does. fast.S resumes the guest at t->fast_rip
+ * filled in) and its FPU state still in the registers (saved into the
+ * thread block's XSAVE area by the shim if a signal frame needs it): run
+ * the call as sigsys_handler does. fast.S resumes the guest at t->fast_rip
  * on t->fast_rsp with r. */
 void plat_fast_syscall(unsigned slot, struct moat_regs *r) {
   struct plat_thread *t = plat_current_thread();
@@ -530,7 +531,10 @@ void plat_fast_syscall(unsigned slot, struct moat_regs *r) {
   r->fs_base = read_fs_base(t);
   r->fpstate = (void *)(uintptr_t)t->fast_xsave;
   r->fpstate_size = plat_fast_fpstate_size();
-  r->pad = 0;
+  /* Not saved by fast.S: a call that delivers no signal never needs it
+   * (an XSAVE and XRSTOR of a guest's AVX-512 state cost over a
+   * microsecond a call). fast.S loads it back if the shim saved it. */
+  r->fpstate_lazy = 1;
   t->kicked = false;
   t->in_handler = true;
   t->entering = false;

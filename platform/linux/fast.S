@@ -5,9 +5,14 @@
  * register intact except %rcx and %r11, which the `syscall` instruction
  * it stands for clobbers too. It switches to the thread's signal stack
  * (found through %gs, whose base the platform set to the thread block),
- * saves the guest's registers as a struct moat_regs and its FPU state
- * with XSAVE, calls plat_fast_syscall, and returns the same way:
- * XRSTOR, the registers, the guest's stack, and a jump to the guest.
+ * saves the guest's registers as a struct moat_regs, calls
+ * plat_fast_syscall, and returns the same way: the registers, the
+ * guest's stack, and a jump to the guest. The FPU, SSE and AVX state
+ * stays in the registers (moat's code uses none of them: it is built
+ * with -mno-sse -mno-mmx -mno-80387); the shim saves it into the thread
+ * block's XSAVE area only when it needs it (a signal frame), and then
+ * the way back loads it from there (XRSTOR: the shim may have changed
+ * it, as for a handler's clean state).
  *
  * No host system call is made here: moat's C code makes them through the
  * gate as always, and the seccomp filter still traps any other. */
@@ -34,6 +39,7 @@
 #define R_RAX 104
 #define R_RCX 112
 #define R_RFLAGS 136
+#define R_FPSTATE_LAZY 164
 
 	.text
 	.globl plat_fast_thunks
@@ -85,19 +91,18 @@ plat_fast_switched:
 	pushfq
 	popq %r11
 	movq %r11, R_RFLAGS(%rsp)
-	/* The guest's FPU, SSE and AVX state: moat's C code may use them. */
-	movq %gs:PLAT_T_XSAVE, %rdi
-	movl $-1, %eax
-	movl $-1, %edx
-	xsave64 (%rdi)
 	movl %ecx, %edi
 	movq %rsp, %rsi
 	xorl %ebp, %ebp
 	call plat_fast_syscall
+	/* The FPU state, if the shim saved it (and maybe changed it). */
+	cmpl $0, R_FPSTATE_LAZY(%rsp)
+	jne 1f
 	movq %gs:PLAT_T_XSAVE, %rdi
 	movl $-1, %eax
 	movl $-1, %edx
 	xrstor64 (%rdi)
+1:
 	/* Flags first (plat_fast_syscall kept only the arithmetic ones the
 	 * shim may set); nothing below changes them. */
 	pushq R_RFLAGS(%rsp)

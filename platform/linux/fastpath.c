@@ -21,7 +21,8 @@
  * joins plat_fast_common with k in %ecx; plat_fast_syscall finds NR and
  * the return address in this process's site table and runs the call
  * exactly as the trap handler does (north_syscall, kicks, the fs base),
- * with the guest's FPU state saved by XSAVE in the thread block.
+ * with the guest's FPU state left in the registers (saved into the
+ * thread block by the shim only for a signal frame, fast.S).
  *
  * Which sites are rewritten (fast_trap), at their second trap (a site
  * run once would not pay back its rewrite): the trapping instruction is a
@@ -77,6 +78,8 @@ _Static_assert(offsetof(struct plat_thread, fast_stack) == 24, "fast.S");
 _Static_assert(offsetof(struct plat_thread, fast_xsave) == 32, "fast.S");
 _Static_assert(sizeof(struct plat_thread) <= XSAVE_OFFSET, "thread block");
 _Static_assert(sizeof(struct moat_regs) <= 176, "fast.S REGS_SIZE");
+_Static_assert(offsetof(struct moat_regs, fpstate_lazy) == 164,
+               "fast.S R_FPSTATE_LAZY");
 _Static_assert((FAST_TABLE >> 16) == 0x050f, "the slots end in 0f 05");
 
 /* The shapes of site rewritten. Each ends in the `syscall` at call - 2

@@ -178,4 +178,17 @@ long netif_ioctl(int fd, unsigned request, uint64_t arg);
       return call;                                                             \
   } while (0)
 
+/* Make regs->fpstate the guest's FPU state before it is read or written:
+ * a platform that left it in the registers (fpstate_lazy) gets it saved
+ * now, with XSAVE (the shim, the core and the platform use no FPU or
+ * vector register, so the registers still hold the guest's), and loads
+ * the area back when it resumes the guest. */
+static inline void shim_fpstate_ready(struct moat_regs *regs) {
+  if (!regs->fpstate_lazy || !regs->fpstate)
+    return;
+  __asm__ volatile("xsave64 (%0)" ::"r"(regs->fpstate), "a"(-1), "d"(-1)
+                   : "memory");
+  regs->fpstate_lazy = 0;
+}
+
 #endif

@@ -111,6 +111,7 @@ static void close_on_exec(void) {
 
 /* The new program starts with the FPU in its initial state. */
 static void reset_fpu(struct moat_regs *regs) {
+  shim_fpstate_ready(regs);
   char *fp = regs->fpstate;
   uint16_t fcw = 0x37f;
   uint32_t mxcsr = 0x1f80;

@@ -159,6 +159,7 @@ static bool setup_frame(struct moat_regs *regs, int sig,
   struct linux_stack ss;
   uint64_t sp = regs->rsp - SHIM_REDZONE;
   uint64_t top, fpaddr = 0;
+  shim_fpstate_ready(regs);
   uint32_t fpsize = regs->fpstate ? regs->fpstate_size : 0;
   bool alt;
 
@@ -393,6 +394,7 @@ long sys_rt_sigreturn(SYSARGS) {
   if (user_read(&uc, frame + offsetof(struct shim_rt_sigframe, uc),
                 sizeof(uc)) < 0)
     shim_die_of_signal(LINUX_SIGSEGV);
+  shim_fpstate_ready(regs);
   if (mc->fpstate && regs->fpstate && regs->fpstate_size) {
     char *fp = regs->fpstate;
     uint32_t size = regs->fpstate_size;
