@@ -931,7 +931,18 @@ static void hostfs_evict(struct inode *inode) {
   inode->private = NULL;
 }
 
+static int hostfs_host_handle(struct inode *inode) {
+  if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG) || !node_of(inode))
+    return -LINUX_ENODEV;
+  int h = -1;
+  rt_lock(&inode->lock);
+  int err = data_handle(inode, false, &h);
+  rt_unlock(&inode->lock);
+  return err ? err : h;
+}
+
 static const struct inode_ops hostfs_iops = {
+    .host_handle = hostfs_host_handle,
     .lookup = hostfs_lookup,
     .create = hostfs_create_op,
     .link = hostfs_link,

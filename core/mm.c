@@ -66,24 +66,26 @@
 #define PAGE LINUX_PAGE_SIZE
 
 enum {
-  VMA_SHARED = 1,  /* MAP_SHARED (anonymous, or a file open for writing,
-                      which is then written back): shared host pages */
-  VMA_FILE = 2,    /* filled from a file (madvise DONTNEED keeps it) */
-  VMA_NOWRITE = 4, /* a shared file mapped as a copy: may never be writable */
-  VMA_BRK = 8,     /* the heap that brk moves */
-  VMA_LAZY = 16,   /* a file mapping that had unfilled pages */
-  VMA_STACK = 32,  /* the main stack (moat_mmap_stack): not data, and not
-                      in the commit charge (Linux charges it as it grows) */
-  VMA_NOACCT = 64, /* not in this process's commit charge: a shared
-                      anonymous mapping inherited by fork (its creator
-                      carries it), a vfork child's copy before exec, or
-                      anything left after mm_release */
-  VMA_SHM = 128,   /* an attached System V shared memory segment (shm):
-                      its pages are the segment's in the pool (charged to
-                      the sandbox by shmget), each VMA counts one attach */
-  VMA_COW = 256,   /* a MAP_PRIVATE file mapping whose filled pages are
-                      private views of the page cache (plat_mem_view):
-                      the host copies a page at its first write */
+  VMA_SHARED = 1,    /* MAP_SHARED (anonymous, or a file open for writing,
+                        which is then written back): shared host pages */
+  VMA_FILE = 2,      /* filled from a file (madvise DONTNEED keeps it) */
+  VMA_NOWRITE = 4,   /* a shared file mapped as a copy: may never be writable */
+  VMA_BRK = 8,       /* the heap that brk moves */
+  VMA_LAZY = 16,     /* a file mapping that had unfilled pages */
+  VMA_STACK = 32,    /* the main stack (moat_mmap_stack): not data, and not
+                        in the commit charge (Linux charges it as it grows) */
+  VMA_NOACCT = 64,   /* not in this process's commit charge: a shared
+                        anonymous mapping inherited by fork (its creator
+                        carries it), a vfork child's copy before exec, or
+                        anything left after mm_release */
+  VMA_SHM = 128,     /* an attached System V shared memory segment (shm):
+                        its pages are the segment's in the pool (charged to
+                        the sandbox by shmget), each VMA counts one attach */
+  VMA_COW = 256,     /* a MAP_PRIVATE file mapping whose filled pages are
+                        private views of the page cache (plat_mem_view):
+                        the host copies a page at its first write */
+  VMA_HOSTMAP = 512, /* with VMA_COW, no cache: the views are private
+                        mappings of the host file itself (plat_host_map) */
 };
 
 /* A MAP_SHARED file mapping of the page cache (mapped on fault, pages
@@ -708,6 +710,24 @@ static int fill_from_file(uint64_t start, uint64_t len, int fd, int64_t off) {
  * no views). The host range there must hold nothing of the guest's: a
  * view replaces it. */
 static int cow_map(struct vma *v, uint64_t s, uint64_t e, uint64_t *done) {
+  if (v->flags & VMA_HOSTMAP) {
+    /* The host file itself (the core checked the range lies within the
+     * file's pages); a file that shrank meanwhile gives SIGBUS past its
+     * end from the host, as Linux does. */
+    if (s >= e)
+      return 0;
+    const struct inode_ops *ops = v->file->inode->iops;
+    int h = ops && ops->host_handle ? ops->host_handle(v->file->inode)
+                                    : -LINUX_ENODEV;
+    int err = h < 0 ? h
+                    : plat_host_map(h, (void *)s, e - s, plat_prot(v->prot),
+                                    v->off + (s - v->start));
+    if (err)
+      return err;
+    v->unfilled = MAX(v->unfilled, v->off + (e - v->start));
+    *done = e;
+    return 0;
+  }
   while (s < e) {
     void *pool;
     bool dirty;
@@ -857,6 +877,12 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
       goto out;
     }
     fill = false;
+  } else if (fill && file->inode->iops && file->inode->iops->host_handle &&
+             !file->inode->pcache) {
+    /* A host file no shared mapping caches: map the host's own pages
+     * (no read into memory, only the pages touched are ever loaded). */
+    cow = true;
+    vflags |= VMA_HOSTMAP;
   } else if (fill && pcache_ready()) {
     cache = pcache_get(file->inode);
     cow = cache != NULL;
@@ -867,7 +893,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     hole = pages_end <= (uint64_t)off ? start
                                       : start + (pages_end - (uint64_t)off);
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
-  if (hole == start || cache)
+  if (hole == start || cache || (vflags & VMA_HOSTMAP))
     map_prot = LINUX_PROT_NONE; /* views replace it page run by run */
   writeback_range(start, end);  /* a shared file mapping being replaced */
   err = host_map_fixed(start, size, map_prot, (vflags & VMA_SHARED) && !cache);
@@ -885,6 +911,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                     .prot = prot,
                     .flags = vflags | (hole < end && fill ? VMA_LAZY : 0) |
                              (cow ? VMA_COW : 0),
+
                     .file = file,
                     .off = (uint64_t)off,
                     .unfilled = cow     ? (uint64_t)off
@@ -905,9 +932,14 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
       fill = false;
     } else if (err) {
       if (from == start) { /* nothing viewed: a plain copy */
-        pcache_put(n->cache);
+        if (n->cache)
+          pcache_put(n->cache);
         n->cache = NULL;
-        n->flags &= ~(unsigned)VMA_COW;
+        n->flags &= ~(unsigned)(VMA_COW | VMA_HOSTMAP);
+      } else if (n->flags & VMA_HOSTMAP) {
+        /* Part mapped: the rest a copy, which a later refill (madvise,
+         * growth) cannot tell apart: the whole VMA is a copy from now. */
+        n->flags &= ~(unsigned)(VMA_COW | VMA_HOSTMAP);
       }
       err = host_map_fixed(from, hole - from,
                            LINUX_PROT_READ | LINUX_PROT_WRITE, false);
@@ -1125,7 +1157,7 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   *n = (struct vma){.start = dst,
                     .end = dst + new_len,
                     .prot = prot,
-                    .flags = (flags & ~(unsigned)VMA_COW) |
+                    .flags = (flags & ~(unsigned)(VMA_COW | VMA_HOSTMAP)) |
                              (dst_filled < new_len ? VMA_LAZY : 0),
                     .file = file ? file_get(file) : NULL,
                     .off = off,

@@ -60,6 +60,17 @@ static struct ovl_node *node(struct inode *inode) {
   return inode->private;
 }
 
+/* The lower file's host handle while nothing is copied up (a copy up
+ * replaces the data; a mapping made before keeps the old bytes, as a
+ * private mapping of a file that was replaced). */
+static int ovl_host_handle(struct inode *inode) {
+  struct ovl_node *n = node(inode);
+  if (!n || n->upper || !n->lower || !n->lower->iops ||
+      !n->lower->iops->host_handle)
+    return -LINUX_ENODEV;
+  return n->lower->iops->host_handle(n->lower);
+}
+
 bool overlay_data_readonly(const struct inode *inode) {
   if (inode->iops != &ovl_iops)
     return false;
@@ -1022,6 +1033,7 @@ static void ovl_evict(struct inode *inode) {
 }
 
 static const struct inode_ops ovl_iops = {
+    .host_handle = ovl_host_handle,
     .lookup = ovl_lookup,
     .create = ovl_create,
     .link = ovl_link,

@@ -148,6 +148,10 @@ struct inode_ops {
    * inode (lstat, readlink, O_PATH|O_NOFOLLOW: any walk that does not
    * follow the last component; lookup gives what it points to). */
   int (*link_entry)(struct inode *dir, const char *name, struct inode **out);
+  /* Optional: the platform handle of the host file that holds this
+   * regular file's data (for plat_host_map), or a negative errno. The
+   * inode must be open (an open file holds it). */
+  int (*host_handle)(struct inode *inode);
   /* Apply attr (valid fields) and set ctime. The fs MUST update the
    * struct inode fields (vfs_attr_copy does the generic part) and, for
    * VFS_ATTR_SIZE, free or extend data. NULL: the vfs copies the fields

@@ -261,6 +261,16 @@ def check(prog, lo, hi, channel=None, fill=None):
     want("clone CLONE_NEWUSER", 56, [0x10000000 | 17, 0, 0, 0, 0, 0], KILL)
     want("tgkill SIGKILL", 234, [1, 1, 9, 0, 0, 0], KILL)
     want("mmap of a file", 9, [0, 4096, 1, 1, 5, 0], KILL)
+    # plat_host_map: only MAP_PRIVATE|MAP_FIXED of a descriptor that is a
+    # 31-bit value (a copy-on-write mapping never writes the file)
+    for flags, fd, ok in ((0x12, 5, True), (0x12, 0x7fffffff, True),
+                          (0x12, 0x80000000, False), (0x12, (1 << 32) | 5,
+                                                      False),
+                          (0x02, 5, False), (0x11, 5, False),
+                          (0x12 | 0x8000, 5, False), (0x12 | 0x100, 5, False),
+                          (0x12 | (1 << 32), 5, False)):
+        want("mmap(flags %#x, fd %#x)" % (flags, fd), 9,
+             [0x10000, 4096, 7, flags, fd, 0], ALLOW if ok else KILL)
     # madvise: MADV_REMOVE (plat_mem_discard), MADV_POPULATE_READ (a
     # forked child's code); never DONTNEED, DONTFORK, POPULATE_WRITE, ...
     for adv, ok in ((9, True), (22, True), (4, False), (10, False),

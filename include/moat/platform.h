@@ -325,6 +325,19 @@ int plat_host_close(int handle);
 
 /* pread/pwrite on an open handle. Return bytes moved (<= len), 0 at end. */
 long plat_host_pread(int handle, void *buf, size_t len, uint64_t off);
+
+/* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) a
+ * private, copy-on-write mapping of [off, off+len) of the host file open
+ * as handle, with protection prot (PLAT_PROT_*). MUST: until this
+ * process writes a page, reading it gives the file's bytes there now
+ * (later writes to the file included); a write gives this process a copy
+ * of its own and never reaches the file; pages past the file's end raise
+ * the platform's fault (SIGBUS on Linux); a fork copies like private
+ * memory. MAY fail (-ENODEV: this platform maps no host files, -EPERM:
+ * the host refuses, e.g. PROT_EXEC on a noexec mount): the core then
+ * reads the file in. This is how a program on a host grant runs without
+ * its file being read into memory first. */
+int plat_host_map(int handle, void *addr, size_t len, int prot, uint64_t off);
 long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off);
 
 /* Attributes of name below dir, or of dir itself when name == NULL.

@@ -489,6 +489,30 @@ long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
   return host_io(HNR_pread64, e, buf, len, off);
 }
 
+int plat_host_map(int handle, void *addr, size_t len, int prot, uint64_t off) {
+  plat_count(PF_HOST_MAP);
+  struct host_handle *e = get(handle);
+  uintptr_t a = (uintptr_t)addr;
+  if (!e)
+    return -LINUX_EBADF;
+  if (!len || (a & 4095) || (len & 4095) || (off & 4095) || (prot & ~7) ||
+      off > (uint64_t)INT64_MAX || a + len < a || !plat_in_guest_window(a) ||
+      !plat_in_guest_window(a + len - 1))
+    return -LINUX_EINVAL;
+  plat_fast_range_gone(a, len);
+  int hp = (prot & PLAT_PROT_READ ? PROT_READ : 0) |
+           (prot & PLAT_PROT_WRITE ? PROT_WRITE : 0) |
+           (prot & PLAT_PROT_EXEC ? PROT_EXEC : 0);
+  long r = hsys6(HNR_mmap, a, len, hp, MAP_PRIVATE | MAP_FIXED, hfd(e), off);
+  if (r < 0 && r > -4096)
+    return (int)host_result(r);
+  if ((uintptr_t)r != a) {
+    hsys2(HNR_munmap, r, len);
+    return -LINUX_ENOMEM;
+  }
+  return 0;
+}
+
 long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
   plat_count(PF_HOST_PWRITE);
   struct host_handle *e = get(handle);

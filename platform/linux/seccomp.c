@@ -93,6 +93,11 @@ static const struct rule g_rules[] = {
     RULE(HNR_ppoll, CMP(1, SCMP_CMP_EQ, 1), CMP(3, SCMP_CMP_EQ, 0)),
     /* memory: anonymous only, no growsdown/hugetlb/populate tricks */
     RULE(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
+    /* plat_host_map: a private copy-on-write mapping of a file moat holds
+     * open (its own descriptors, 0..INT_MAX in all 64 bits), placed at a
+     * fixed address: never shared, so never a write to the file */
+    RULE(HNR_mmap, CMP(3, SCMP_CMP_EQ, MAP_PRIVATE | MAP_FIXED),
+         MASKED(4, ~(uint64_t)0x7fffffff, 0)),
     R0(HNR_munmap),
     R0(HNR_mprotect),
     /* plat_mem_alias: only a second mapping of shared pages (old size 0),

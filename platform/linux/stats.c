@@ -30,6 +30,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_HOST_CLOSE] = "plat_host_close",
     [PF_HOST_PREAD] = "plat_host_pread",
     [PF_HOST_PWRITE] = "plat_host_pwrite",
+    [PF_HOST_MAP] = "plat_host_map",
     [PF_HOST_STAT] = "plat_host_stat",
     [PF_HOST_READDIR] = "plat_host_readdir",
     [PF_HOST_READLINK] = "plat_host_readlink",

@@ -589,6 +589,19 @@ long plat_host_pread(int handle, void *buf, size_t len, uint64_t off) {
   return r < 0 ? -errno : r;
 }
 
+int plat_host_map(int handle, void *addr, size_t len, int prot, uint64_t off) {
+  struct handle *h = handle_get(handle);
+  if (!h)
+    return -LINUX_EBADF;
+  int hp = (prot & PLAT_PROT_READ ? PROT_READ : 0) |
+           (prot & PLAT_PROT_WRITE ? PROT_WRITE : 0) |
+           (prot & PLAT_PROT_EXEC ? PROT_EXEC : 0);
+  void *r = mmap(addr, len, hp, MAP_PRIVATE | MAP_FIXED, h->fd, (off_t)off);
+  if (r == MAP_FAILED)
+    return -errno;
+  return r == addr ? 0 : -LINUX_ENOMEM;
+}
+
 long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off) {
   struct handle *h = handle_get(handle);
   if (!h)
