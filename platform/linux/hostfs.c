@@ -107,9 +107,38 @@ static int table_init(void) {
   return 0;
 }
 
+/* How many of g_local's fds are open, and the count at which this
+ * process next closes those whose handle was released meanwhile. A
+ * release closes only the releasing process's own fd: the others'
+ * would stay open until the slot's next use here, and a sandbox whose
+ * processes touch thousands of files ran out of host fds (EMFILE). */
+static int g_nlocal, g_sweep_at = 256;
+
+/* Close this process's fd for slot h, whatever use of the slot it was
+ * opened for (caller holds the table lock, or runs before any fork). */
+static void forget_local(int h) {
+  if (g_local[h].fd >= 0) {
+    hsys1(HNR_close, g_local[h].fd);
+    g_nlocal--;
+  }
+  g_local[h].fd = -1;
+}
+
+static void sweep_locals(void) {
+  for (int i = 0; i < g_nhandles; i++)
+    if (g_local[i].fd >= 0 &&
+        (g_handles[i].fd < 0 || g_local[i].gen != g_handles[i].gen))
+      forget_local(i);
+  g_sweep_at = g_nlocal > 128 ? 2 * g_nlocal : 256;
+}
+
 static void remember_local(int h, int fd) {
+  if (g_local[h].fd < 0)
+    g_nlocal++;
   g_local[h].fd = fd;
   g_local[h].gen = g_handles[h].gen;
+  if (g_nlocal > g_sweep_at)
+    sweep_locals();
 }
 
 static long host_result(long r) {
@@ -144,9 +173,7 @@ static int alloc_slot(void) {
       g_handles[i].gen++;
       g_handles[i].fd = 0;
       g_handles[i].core_open = false;
-      if (g_local[i].fd >= 0) /* left from an older use of the slot */
-        hsys1(HNR_close, g_local[i].fd);
-      g_local[i].fd = -1;
+      forget_local(i); /* left from an older use of the slot */
       return i;
     }
   }
@@ -154,9 +181,7 @@ static int alloc_slot(void) {
 }
 
 static void close_local(int h) {
-  if (g_local[h].fd >= 0 && g_local[h].gen == g_handles[h].gen)
-    hsys1(HNR_close, g_local[h].fd);
-  g_local[h].fd = -1;
+  forget_local(h); /* this use's fd, or one left from an older use */
 }
 
 /* Caller holds the table lock. */
@@ -180,9 +205,7 @@ static int local_fd_locked(struct host_handle *e, int depth) {
   int h = (int)(e - g_handles);
   if (g_local[h].fd >= 0 && g_local[h].gen == e->gen)
     return g_local[h].fd;
-  if (g_local[h].fd >= 0)
-    hsys1(HNR_close, g_local[h].fd); /* a stale fd of an older use */
-  g_local[h].fd = -1;
+  forget_local(h); /* a stale fd of an older use */
   if (e->parent < 0 || depth > 64)
     return -1; /* grants are open in every process since before fork */
   int pfd = local_fd_locked(&g_handles[e->parent], depth + 1);
