@@ -142,10 +142,12 @@ class Proc:
         self.timed_out = timed_out
 
 
-def run(argv, stdin=None, cwd="/", env=None, timeout=60, cwd_fd=None):
+def run(argv, stdin=None, cwd="/", env=None, timeout=60, cwd_fd=None,
+        while_running=None):
     """Run argv in its own process group; kill the group on timeout.
     cwd_fd: a directory fd to start in instead of cwd (a detached
-    mount: idmapped_tree)."""
+    mount: idmapped_tree). while_running: called with the session's id
+    (the child's pid) about twice a second until the child ends."""
     if env is None:
         env = {"PATH": os.environ.get("PATH", GUEST_PATH)}
     try:
@@ -158,6 +160,13 @@ def run(argv, stdin=None, cwd="/", env=None, timeout=60, cwd_fd=None):
                              (lambda: os.fchdir(cwd_fd)))
     except OSError as e:
         return Proc(argv, b"", str(e).encode(), 127)
+    done = threading.Event()
+    if while_running:
+        def watch():
+            while not done.wait(0.5):
+                while_running(p.pid)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
     try:
         out, err = p.communicate(stdin, timeout=timeout)
         timed_out = False
@@ -168,6 +177,9 @@ def run(argv, stdin=None, cwd="/", env=None, timeout=60, cwd_fd=None):
             pass
         out, err = p.communicate()
         timed_out = True
+    done.set()
+    if while_running:
+        watcher.join()
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
     return Proc(argv, out, err, status, timed_out)
 
@@ -3814,6 +3826,7 @@ def fpu_free(ctx):
 # default root's /usr/include, and wants no line of moat's own.
 
 STRESS_SECONDS = 20
+FD_PEAK_MAX = 1000
 
 
 def stress_fs_concurrent(ctx):
@@ -3826,7 +3839,28 @@ def stress_fs_concurrent(ctx):
                         "--mount", rw + ":/rw:rw", "--", "/t/fs_stress",
                         "-v", "-t", str(STRESS_SECONDS), "-p", "3", "-n", "4",
                         "-d", "/rw", "-d", "/tmp")
-    p = run(argv, timeout=STRESS_SECONDS + 100)
+    # The sandbox's host processes' open fds, sampled during the run: a
+    # process that kept the host fds of handles other processes released
+    # reached thousands (EMFILE); a few dozen are expected.
+    peak = [0]
+
+    def sample(pid):
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+                if int(st[st.rfind(")") + 2:].split()[3]) != pid:
+                    continue
+                peak[0] = max(peak[0], len(os.listdir("/proc/%s/fd" % d)))
+            except (OSError, ValueError, IndexError):
+                pass
+
+    p = run(argv, timeout=STRESS_SECONDS + 100, while_running=sample)
+    if peak[0] > FD_PEAK_MAX:
+        fail("a sandbox process held %d host fds (at most %d expected)" %
+             (peak[0], FD_PEAK_MAX))
     own = [l for l in p.stderr.decode("utf-8", "replace").splitlines()
            if l.startswith("moat:")]
     if p.timed_out or p.status != 0 or own or \
@@ -3838,7 +3872,8 @@ def stress_fs_concurrent(ctx):
         fail("left in the grant: %s" % os.listdir(rw))
     counts = re.findall(rb"(\w+) (\d+)", p.stderr)
     total = sum(int(n) for _, n in counts)
-    return "%d checked operations in %d s" % (total, STRESS_SECONDS)
+    return "%d checked operations in %d s, at most %d host fds" % (
+        total, STRESS_SECONDS, peak[0])
 
 
 # issue 7, item 8: /dev/stdin (and /proc/self/fd/0, /dev/fd/0) on a pipe
