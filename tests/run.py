@@ -1549,15 +1549,37 @@ def elf_symbol(path, name):
     return addr, None
 
 
+def moat_load_base(ctx):
+    """Where moat's image starts in a sandbox process run under setarch -R
+    (no address randomisation): the gate's address that --verbose prints,
+    less plat_gate_start's offset from nm. A static PIE and a dynamic one
+    load at different places."""
+    cached = getattr(ctx, "load_base", None)
+    if cached is not None:
+        return cached
+    off, _ = elf_symbol(ctx.moat, "plat_gate_start")
+    if off is None:
+        fail("no plat_gate_start symbol in %s (nm)" % ctx.moat)
+    p = run(["setarch", "-R"] + ctx.moat_run("--verbose", "--", "/bin/true"))
+    m = re.search(r"gate (0x[0-9a-f]+)-", p.stderr.decode("utf-8", "replace"))
+    if not m:
+        fail("no gate address in moat --verbose:\n%s" % show(p.stderr))
+    base = int(m.group(1), 16) - off
+    if base & 0xfff:
+        fail("moat's load base %#x is not page-aligned" % base)
+    ctx.load_base = base
+    return base
+
+
 def sec_gate(ctx):
     """Jump into the platform's syscall gate with a syscall that is not on
     the allowlist (getuid: ids are always emulated, so the platform never
     needs it; docs/south.md lists the allowlist): seccomp must kill the
     sandbox (SIGSYS, status 159) and
-    moat must say so. The gate's address: moat is a PIE, loaded at
-    0x555555554000 when address randomisation is off (setarch -R), plus the
-    offset of plat_gate_syscall6 from nm; the guest checks the bytes there
-    before it jumps."""
+    moat must say so. The gate's address: moat is a PIE, loaded at the same
+    place when address randomisation is off (setarch -R: moat_load_base),
+    plus the offset of plat_gate_syscall6 from nm; the guest checks the
+    bytes there before it jumps."""
     ctx.need_moat()
     exe = security_bin(ctx, "gate")
     if not shutil.which("setarch"):
@@ -1565,7 +1587,7 @@ def sec_gate(ctx):
     off, code = elf_symbol(ctx.moat, "plat_gate_syscall6")
     if off is None or code is None:
         fail("no plat_gate_syscall6 symbol in %s (nm)" % ctx.moat)
-    addr = 0x555555554000 + off
+    addr = moat_load_base(ctx) + off
     p = run(["setarch", "-R"] + ctx.moat_run(
         "--env", "MOAT_GATE=%x" % addr, "--env", "MOAT_GATE_NR=102",
         "--env", "MOAT_GATE_BYTES=" +
@@ -1607,7 +1629,7 @@ def sec_moat_jump(ctx):
         off, code = elf_symbol(ctx.moat, sym)
         if off is None or code is None:
             fail("no %s symbol in %s (nm)" % (sym, ctx.moat))
-        env += ["--env", "%s=%x" % (var, 0x555555554000 + off),
+        env += ["--env", "%s=%x" % (var, moat_load_base(ctx) + off),
                 "--env", "%s_BYTES=%s" % (var, code[:4].hex())]
     mount = ["--mount", os.path.dirname(exe) + ":/t:ro", "--"]
     expect = ("moat's code found\n"
@@ -2025,7 +2047,7 @@ SIGSYS_STATUS = 128 + 31
 
 def _gate_opts(ctx):
     """--env options that tell hostattack where the gate is (as sec_gate:
-    moat under setarch -R loads at 0x555555554000)."""
+    moat under setarch -R loads at moat_load_base)."""
     ctx.need_moat()
     if not shutil.which("setarch"):
         skip("setarch not installed (util-linux)")
@@ -2035,7 +2057,7 @@ def _gate_opts(ctx):
     off, code = elf_symbol(ctx.moat, "plat_gate_syscall6")
     if off is None or code is None:
         fail("no plat_gate_syscall6 symbol in %s (nm)" % ctx.moat)
-    ctx.gate_opts = ["--env", "MOAT_GATE=%x" % (0x555555554000 + off),
+    ctx.gate_opts = ["--env", "MOAT_GATE=%x" % (moat_load_base(ctx) + off),
                      "--env", "MOAT_GATE_BYTES=" + code.hex()]
     return ctx.gate_opts
 
@@ -2485,7 +2507,7 @@ def _net_attack_argv(ctx, opts, args):
     if off is None:
         fail("no g_sandbox_end symbol in %s (nm)" % ctx.moat)
     return ["setarch", "-R"] + ctx.moat_run(
-        *_gate_opts(ctx), "--env", "MOAT_NETFD_ADDR=%x" % (0x555555554000 + off),
+        *_gate_opts(ctx), "--env", "MOAT_NETFD_ADDR=%x" % (moat_load_base(ctx) + off),
         "--mount", os.path.dirname(exe) + ":/t:ro", *opts, "--",
         "/t/netattack", *args)
 
