@@ -911,7 +911,6 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                     .prot = prot,
                     .flags = vflags | (hole < end && fill ? VMA_LAZY : 0) |
                              (cow ? VMA_COW : 0),
-
                     .file = file,
                     .off = (uint64_t)off,
                     .unfilled = cow     ? (uint64_t)off
@@ -935,10 +934,6 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
         if (n->cache)
           pcache_put(n->cache);
         n->cache = NULL;
-        n->flags &= ~(unsigned)(VMA_COW | VMA_HOSTMAP);
-      } else if (n->flags & VMA_HOSTMAP) {
-        /* Part mapped: the rest a copy, which a later refill (madvise,
-         * growth) cannot tell apart: the whole VMA is a copy from now. */
         n->flags &= ~(unsigned)(VMA_COW | VMA_HOSTMAP);
       }
       err = host_map_fixed(from, hole - from,

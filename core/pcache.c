@@ -5,15 +5,16 @@
  * copy-on-write views of the cache's: core/mm.c, plat_mem_view) and
  * dropped when the last one goes, in any process, unless it is kept.
  *
- * Kept caches: a program run again and again (a shell script's
- * commands) would fill its pages from the file at every start and give
- * them back at every end. So a cache whose last mapping goes with no
- * dirty page, of a file on a read-only file system (read-only grants,
- * the default root's /usr, /bin, /lib), stays attached to its inode, on
- * a keep list (oldest first,
- * with a reference to the inode), within a budget (a sixteenth of the
- * sandbox's memory limit, at most 32 MiB and 64 files); the oldest go
- * when a newer one would not fit. The next mapping takes it back if the
+ * Kept caches: a file mapped again and again (a program of a shell
+ * script on an image root, a shared read-only mapping) would be filled
+ * from the file at every mapping and given back at every end. So a cache
+ * whose last mapping goes with no dirty page, of a file whose data is
+ * read-only to the sandbox (pcache_keepable), stays attached to its
+ * inode on a keep list (oldest first, with a reference to the inode),
+ * within a budget (a sixteenth of the sandbox's memory limit, at most 32
+ * MiB and 64 files); the oldest go when a newer one would not fit.
+ * (Private mappings of host files use no cache: core/mm.c maps the host
+ * file itself.) The next mapping takes it back if the
  * file's size, mtime and ctime are what they were when it was kept (the
  * mapping's own fstat has just asked the file system, so a host file
  * changed by someone else is noticed; changes through the sandbox keep
@@ -192,8 +193,6 @@ static char *page_addr(const struct pc_chunk *k, unsigned page) {
   return g_pc->base + k->pool_off + (uint64_t)page * PAGE;
 }
 
-/* ---- the cache of an inode ---- */
-
 /* ---- the keep list (pool lock held) ---- */
 
 static void kept_unlink(struct pc_pool *p, struct pcache *c) {
@@ -239,6 +238,8 @@ static void drop_detached(struct pcache *c) {
     c = next;
   }
 }
+
+/* ---- the cache of an inode ---- */
 
 struct pcache *pcache_get(struct inode *inode) {
   if (!pcache_ready())
@@ -325,7 +326,7 @@ static int chunk_writeback(struct inode *inode, const struct pc_chunk *k,
  * within the budget. A writable one could be unlinked while kept, and
  * the reference would hold its memory (an in-memory file) or its host
  * blocks (an open host handle) until the cache went. */
-static bool keepable(const struct pcache *c, const struct inode *inode) {
+static bool pcache_keepable(const struct pcache *c, const struct inode *inode) {
   if (!LINUX_S_ISTYPE(inode->mode, LINUX_S_IFREG) ||
       !(vfs_is_rdonly(inode) || overlay_data_readonly(inode)) || !c->nchunks ||
       c->nchunks > g_pc->kept_max_chunks)
@@ -341,7 +342,7 @@ void pcache_put(struct pcache *c) {
   struct pcache *evict = NULL, **tail = &evict;
   rt_lock(&inode->lock);
   /* Under the inode lock no mapping can dirty a page meanwhile. */
-  bool keep = keepable(c, inode);
+  bool keep = pcache_keepable(c, inode);
   rt_lock(&g_pc->lock);
   bool last = --c->maps == 0;
   if (last && keep) {

@@ -1135,6 +1135,23 @@ def sec_raw_syscall(ctx):
 # containment: --pids bounds fork and thread bombs; killing moat leaves no
 # guest process behind
 
+def session_pids(sid):
+    """The host processes of session sid (a child run with
+    start_new_session: its pid)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+            if int(st[st.rfind(")") + 2:].split()[3]) == sid:
+                pids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return pids
+
+
 def host_procs():
     """pid -> (ppid, start time, exe) of every host process we can see."""
     procs = {}
@@ -3866,17 +3883,11 @@ def stress_fs_concurrent(ctx):
     # reached thousands (EMFILE); a few dozen are expected.
     peak = [0]
 
-    def sample(pid):
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
+    def sample(sid):
+        for pid in session_pids(sid):
             try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read()
-                if int(st[st.rfind(")") + 2:].split()[3]) != pid:
-                    continue
-                peak[0] = max(peak[0], len(os.listdir("/proc/%s/fd" % d)))
-            except (OSError, ValueError, IndexError):
+                peak[0] = max(peak[0], len(os.listdir("/proc/%d/fd" % pid)))
+            except OSError:
                 pass
 
     p = run(argv, timeout=STRESS_SECONDS + 100, while_running=sample)
@@ -4171,7 +4182,7 @@ KEPT_CACHE_PROG = r"""
 import mmap, os, sys, time, zlib
 def mapped():
     with open("/d/data", "rb") as f:
-        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         v = "%s %08x" % (m[:4].decode(), zlib.crc32(m[:]))
         m.close()
     return v
@@ -4187,12 +4198,14 @@ print(mapped())
 
 def pcache_kept_host_change(ctx):
     """A read-only file's page cache stays when its last mapping goes
-    (core/pcache.c, the keep list), so a program run again maps it
-    without reading it again; a change made on the host meanwhile (same
-    inode, same size, written in place, under a read-only grant) must
-    drop it: the next private mapping shows the new bytes. The positive control is the first line: the kept cache
-    serves the second mapping with the same bytes. Without the check of
-    size and times at reuse, the last line shows the old content."""
+    (core/pcache.c, the keep list), so the file mapped again is not read
+    again; a change made on the host meanwhile (same inode, same size,
+    written in place, under a read-only grant) must drop it: the next
+    mapping shows the new bytes. Shared read-only mappings (ACCESS_READ):
+    a private one of a host file maps the host file itself and uses no
+    cache. The first line: the kept cache serves the second mapping with
+    the same bytes. Without the check of size and times at reuse the last
+    line shows the old content (checked by disabling it)."""
     ctx.need_moat()
     py = "/usr/bin/python3"
     if not os.access(py, os.X_OK):

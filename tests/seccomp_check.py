@@ -366,23 +366,18 @@ def _read_filter(pid):
 
 
 def _session_seccomp_pid(sid):
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    for pid in h.session_pids(sid):
         try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-            with open("/proc/%s/status" % d) as f:
+            with open("/proc/%d/status" % pid) as f:
                 status = f.read()
         except OSError:
             continue
         # the sandbox's processes are in its PID namespace (NSpid has two
         # ids); the network broker, filtered too, is not
         nspid = re.search(r"^NSpid:(.*)$", status, re.M)
-        if int(st[st.rfind(")") + 2:].split()[3]) == sid and \
-                re.search(r"^Seccomp:\s*2$", status, re.M) and \
+        if re.search(r"^Seccomp:\s*2$", status, re.M) and \
                 nspid and len(nspid.group(1).split()) > 1:
-            return int(d)
+            return pid
     return None
 
 

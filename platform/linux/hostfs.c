@@ -523,10 +523,8 @@ int plat_host_map(int handle, void *addr, size_t len, int prot, uint64_t off) {
       !plat_in_guest_window(a + len - 1))
     return -LINUX_EINVAL;
   plat_fast_range_gone(a, len);
-  int hp = (prot & PLAT_PROT_READ ? PROT_READ : 0) |
-           (prot & PLAT_PROT_WRITE ? PROT_WRITE : 0) |
-           (prot & PLAT_PROT_EXEC ? PROT_EXEC : 0);
-  long r = hsys6(HNR_mmap, a, len, hp, MAP_PRIVATE | MAP_FIXED, hfd(e), off);
+  long r = hsys6(HNR_mmap, a, len, host_prot(prot), MAP_PRIVATE | MAP_FIXED,
+                 hfd(e), off);
   if (r < 0 && r > -4096)
     return (int)host_result(r);
   if ((uintptr_t)r != a) {

@@ -2,15 +2,17 @@
  * mappings arrive with PLAT_MAP_FIXED inside the guest window; the core's
  * own memory (non-FIXED) must land above the window, so a hint inside the
  * window is ignored and a result inside it is refused. Only anonymous
- * mappings exist after lockdown (the filter allows nothing else); a
- * second mapping of shared anonymous pages is made by mremap with an old
- * size of 0 (plat_mem_alias), which only shared mappings allow. The one
- * exception is the page cache's pool: a host memfd made before lockdown
- * (plat_linux_pool_setup), mapped shared once (PLAT_MAP_VIEWS) and
- * privately at fixed guest addresses (plat_mem_view), the filter pinning
- * both mmap forms to its descriptor: a private mapping of a file is the
- * only host object whose pages are shared until written and copied at the
- * first write, which MAP_PRIVATE file mappings need (docs/south.md). */
+ * mappings are made here after lockdown (file mappings are only ever
+ * MAP_PRIVATE|MAP_FIXED, the one form the filter allows: plat_mem_view
+ * below and plat_host_map in hostfs.c); a second mapping of shared
+ * anonymous pages is made by mremap with an old size of 0
+ * (plat_mem_alias), which only shared mappings allow. The one shared file
+ * mapping is the page cache's pool: a host memfd made before lockdown
+ * (plat_linux_pool_setup), mapped shared once (PLAT_MAP_VIEWS, the filter
+ * pins that form to its descriptor) and privately at fixed guest
+ * addresses (plat_mem_view): a private mapping of a file is the only host
+ * object whose pages are shared until written and copied at the first
+ * write, which MAP_PRIVATE file mappings need (docs/south.md). */
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -19,17 +21,6 @@
 #include "plat_linux.h"
 
 #define PAGE_MASK 4095ul
-
-static int host_prot(int prot) {
-  int p = 0;
-  if (prot & PLAT_PROT_READ)
-    p |= PROT_READ;
-  if (prot & PLAT_PROT_WRITE)
-    p |= PROT_WRITE;
-  if (prot & PLAT_PROT_EXEC)
-    p |= PROT_EXEC;
-  return p;
-}
 
 /* The page cache's pool: its memfd (-1: none), and once mapped, where. */
 static struct {

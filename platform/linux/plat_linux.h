@@ -31,6 +31,13 @@ static inline bool plat_range_touches_window(uint64_t lo, uint64_t hi) {
 #define MADV_POPULATE_READ 22
 #endif
 
+/* PLAT_PROT_* as the host's PROT_* (mem.c, plat_host_map). */
+static inline int host_prot(int prot) {
+  return (prot & PLAT_PROT_READ ? 0x1 : 0) |
+         (prot & PLAT_PROT_WRITE ? 0x2 : 0) |
+         (prot & PLAT_PROT_EXEC ? 0x4 : 0); /* PROT_READ, _WRITE, _EXEC */
+}
+
 /* ---- host syscall numbers the runtime uses (x86-64) ---- */
 enum {
   HNR_read = 0,

@@ -289,18 +289,14 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
       err = seccomp_rule_add_array(ctx, ALLOW, g_rules[i].nr, g_rules[i].nargs,
                                    g_rules[i].args);
   if (!err && plat_linux_pool_fd() >= 0) {
-    /* The page cache's pool (mem.c): mapped shared once, anywhere, and
-     * privately at fixed places (plat_mem_view); its descriptor only. */
+    /* The page cache's pool (mem.c): mapped shared once, anywhere; its
+     * descriptor only. Its private views at fixed places (plat_mem_view)
+     * are the MAP_PRIVATE|MAP_FIXED form plat_host_map has. */
     int fd = plat_linux_pool_fd();
-    struct rule pool[2] = {
+    struct rule pool =
         RULE(HNR_mmap, CMP(3, SCMP_CMP_EQ, MAP_SHARED | MAP_NORESERVE),
-             CMP(4, SCMP_CMP_EQ, fd), CMP(5, SCMP_CMP_EQ, 0)),
-        RULE(HNR_mmap, CMP(3, SCMP_CMP_EQ, MAP_PRIVATE | MAP_FIXED),
-             CMP(4, SCMP_CMP_EQ, fd)),
-    };
-    for (size_t i = 0; !err && i < 2; i++)
-      err = seccomp_rule_add_array(ctx, ALLOW, pool[i].nr, pool[i].nargs,
-                                   pool[i].args);
+             CMP(4, SCMP_CMP_EQ, fd), CMP(5, SCMP_CMP_EQ, 0));
+    err = seccomp_rule_add_array(ctx, ALLOW, pool.nr, pool.nargs, pool.args);
   }
   int rd, wr;
   plat_linux_pool_pipe(&rd, &wr);
