@@ -1700,13 +1700,15 @@ bool moat_user_ok(uint64_t addr, size_t len, int prot) {
   return ok;
 }
 
-/* The platform's system call fast path asks before it rewrites guest
- * code: the protection of [addr, addr + len) when one private mapping
- * covers it (not MAP_SHARED, not the page cache, not System V shared
- * memory, every page filled) and it is executable; -1 otherwise. */
-int moat_mm_code_prot(uint64_t addr, size_t len) {
+/* The platform's system call fast path rewrites guest code only through
+ * here: [addr, addr + len) must lie in one private mapping (not
+ * MAP_SHARED, not the page cache, not System V shared memory, every page
+ * filled) that is executable. The lock keeps every other thread's
+ * mmap, munmap, mprotect and fork out while the bytes change. */
+int moat_mm_code_patch(uint64_t addr, size_t len,
+                       int (*patch)(void *arg, int prot), void *arg) {
   uint64_t end = addr + len;
-  int prot = -1;
+  int r = -1;
   if (len == 0 || end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return -1;
   rt_lock(&g_mm.lock);
@@ -1714,17 +1716,15 @@ int moat_mm_code_prot(uint64_t addr, size_t len) {
   if (v && v->start <= addr && end <= v->end &&
       !(v->flags & (VMA_SHARED | VMA_SHM)) && !shared_cache(v) &&
       (v->prot & LINUX_PROT_EXEC) && vma_hole(v) >= end)
-    prot = v->prot;
+    r = patch(arg, v->prot);
   rt_unlock(&g_mm.lock);
-  return prot;
+  return r;
 }
 
-/* Nothing of the guest's is mapped in [addr, addr + len). */
+/* Nothing of the guest's is mapped in [addr, addr + len); the caller is
+ * a moat_mm_code_patch callback, which holds the lock. */
 bool moat_mm_range_free(uint64_t addr, size_t len) {
-  rt_lock(&g_mm.lock);
-  bool free = range_free(addr, addr + len);
-  rt_unlock(&g_mm.lock);
-  return free;
+  return range_free(addr, addr + len);
 }
 
 long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {

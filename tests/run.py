@@ -487,7 +487,7 @@ def guest_test(libc, name, opts=()):
 
 # Guest programs also run with every system call trapped (moat run
 # --no-fast-path): the fast path must change nothing a program sees.
-TRAP_ONLY = ("fastpath", "signals", "sig_frames", "sig_altstack", "sig_cross",
+TRAP_ONLY = ("fastpath", "fastpath_threads", "signals", "sig_frames", "sig_altstack", "sig_cross",
              "futex", "pt_condvar_ring", "proc_fork", "fileio", "poll_epoll",
              "unix_socketpair", "vsyscall_vdso")
 
@@ -495,11 +495,18 @@ TRAP_ONLY = ("fastpath", "signals", "sig_frames", "sig_altstack", "sig_cross",
 def fast_path_used(ctx):
     """--stats counts the entries: a python3 loop of 20000 getppid calls
     enters moat through rewritten sites, and through none with
-    --no-fast-path (the same program, the same output)."""
+    --no-fast-path (the same program, the same output). The same loop in
+    a process with a second thread (waiting on an Event) rewrites its
+    sites under that thread (code_write's cross-modification)."""
     ctx.need_moat()
-    code = "import os\nfor i in range(20000): os.getppid()\nprint('done')"
+    single = "import os\nfor i in range(20000): os.getppid()\nprint('done')"
+    threaded = ("import os, threading\ne = threading.Event()\n"
+                "t = threading.Thread(target=e.wait)\nt.start()\n"
+                "for i in range(20000): os.getppid()\n"
+                "e.set()\nt.join()\nprint('done')")
     counts = {}
-    for opts in ((), ("--no-fast-path",)):
+    for code, opts in ((single, ()), (single, ("--no-fast-path",)),
+                       (threaded, ())):
         r = run(ctx.moat_run("--stats", *opts, "--", "/usr/bin/python3",
                              "-c", code))
         if r.status != 0 or r.stdout.strip() != b"done":
@@ -514,12 +521,17 @@ def fast_path_used(ctx):
                 got["trap"] = int(parts[-1])
             elif line.startswith("  sites rewritten"):
                 got["sites"] = int(parts[-1])
-        counts[opts] = got
-    on, off = counts[()], counts[("--no-fast-path",)]
+            elif line.startswith("    under other threads"):
+                got["xmod"] = int(parts[-1])
+        counts[(code, opts)] = got
+    on, off = counts[(single, ())], counts[(single, ("--no-fast-path",))]
     if on.get("fast", 0) < 20000 or on.get("sites", 0) < 1:
         fail("fast path not used: %s" % on)
     if off.get("fast", -1) != 0 or off.get("trap", 0) < 20000:
         fail("--no-fast-path still used it: %s" % off)
+    th = counts[(threaded, ())]
+    if th.get("fast", 0) < 20000 or th.get("xmod", 0) < 1:
+        fail("fast path not used with a second thread: %s" % th)
 
 
 # ---------------------------------------------------------------------------

@@ -277,6 +277,18 @@ def check(prog, lo, hi, channel=None, fill=None):
                     (23, False), (18, False), (22 | (1 << 32), False)):
         want("madvise(advice %#x)" % adv, 28, [0x10000, 4096, adv, 0, 0, 0],
              ALLOW if ok else KILL)
+    # membarrier: PRIVATE_EXPEDITED_SYNC_CORE and its registration (the
+    # fast path's cross-modified code), no flags, no CPU; never GLOBAL,
+    # another process's barrier, RSEQ or a query
+    for cmd, flags, cpu, ok in ((32, 0, 0, True), (64, 0, 0, True),
+                                (0, 0, 0, False), (1, 0, 0, False),
+                                (8, 0, 0, False), (16, 0, 0, False),
+                                (128, 0, 0, False), (32, 1, 0, False),
+                                (32, 0, 1, False), (32 | (1 << 32), 0, 0,
+                                                    False),
+                                (64, 1 << 32, 0, False)):
+        want("membarrier(cmd %#x, flags %#x, cpu %#x)" % (cmd, flags, cpu),
+             324, [cmd, flags, cpu, 0, 0, 0], ALLOW if ok else KILL)
     for nr in (41, 59, 101, 102, 105, 165, 272, 304, 321, 425, 435):
         want("unlisted call %d" % nr, nr, [3, 0, 0, 0, 0, 0], KILL)
     # no socket of its own, with or without a grant

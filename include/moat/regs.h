@@ -60,11 +60,17 @@ void north_interrupt(struct moat_regs *regs);
  * 0 means the fault is a bug of moat. */
 uint64_t moat_fault_fixup(uint64_t rip);
 
-/* Provided by the core for the platform: the guest protection of
- * [addr, addr + len) when it lies in one private, executable, filled
- * mapping of the guest (a place where code may be rewritten), else -1. */
-int moat_mm_code_prot(uint64_t addr, size_t len);
-/* Provided by the core for the platform: no guest mapping touches
+/* Provided by the core for the platform: when [addr, addr + len) lies in
+ * one private, executable, filled mapping of the guest (a place where
+ * code may be rewritten), call patch(arg, prot) with that mapping's
+ * guest protection and return what it returns; else -1. patch runs
+ * under the lock of the guest's memory map: no thread of the process
+ * maps, unmaps, changes the protection of guest memory or forks while it
+ * runs, and it may call the platform's own memory calls. */
+int moat_mm_code_patch(uint64_t addr, size_t len,
+                       int (*patch)(void *arg, int prot), void *arg);
+/* Provided by the core for the platform, from a moat_mm_code_patch
+ * callback only (the lock is held): no guest mapping touches
  * [addr, addr + len), which lies in the guest window. */
 bool moat_mm_range_free(uint64_t addr, size_t len);
 

@@ -376,6 +376,13 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fix;
     return;
   }
+  /* The int3 of a site the fast path is rewriting under other threads
+   * (fastpath.c, code_write): resume at the site once it is whole. */
+  uint64_t resume;
+  if (sig == LINUX_SIGTRAP && plat_fast_int3(rip, &resume)) {
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)resume;
+    return;
+  }
   struct moat_regs regs;
   uint64_t entry_fs = enter_library_os(t, uc, &regs);
   /* The kernel's page-fault error code, for page faults only. */

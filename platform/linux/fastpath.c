@@ -230,10 +230,51 @@ static bool is_prefix(uint8_t b) {
          b == 0x3e || b == 0x64 || b == 0x65;
 }
 
+/* Make other threads of this process see changed code: every thread
+ * running now executes a serializing instruction (membarrier's
+ * SYNC_CORE; a thread that is not running does so on its way back to
+ * user mode). The process registers at its first use (a forked child's
+ * address space may need to register again). */
+#define MEMBARRIER_SYNC_CORE 32          /* PRIVATE_EXPEDITED_SYNC_CORE */
+#define MEMBARRIER_REGISTER_SYNC_CORE 64 /* REGISTER_PRIVATE_..._SYNC_CORE */
+static bool sync_cores(void) {
+  long r = hsys3(HNR_membarrier, MEMBARRIER_SYNC_CORE, 0, 0);
+  if (r == -LINUX_EPERM &&
+      hsys3(HNR_membarrier, MEMBARRIER_REGISTER_SYNC_CORE, 0, 0) == 0)
+    r = hsys3(HNR_membarrier, MEMBARRIER_SYNC_CORE, 0, 0);
+  return r == 0;
+}
+
+/* Cross-modified sites: where an int3 may have been seen (code_write).
+ * A thread that hits one is resumed at the site (plat_fast_int3). */
+#define XMOD_RECENT 64
+static struct {
+  uint64_t at;   /* the site being written now, or 0 */
+  uint32_t seq;  /* odd while a site is being written; a futex word */
+  unsigned next; /* of recent */
+  uint64_t recent[XMOD_RECENT];
+  bool broken; /* membarrier is not available: no cross-modification */
+} g_xmod;
+
 /* Write len bytes of guest code at addr, whose pages have guest
- * protection prot, making them writable for the moment. */
+ * protection prot, making them writable for the moment. The caller holds
+ * the memory map's lock (moat_mm_code_patch): no other thread maps,
+ * unmaps or forks meanwhile. Other threads of the process may be running
+ * these very bytes: then the bytes change as Linux's text_poke_bp
+ * changes kernel code (the Intel SDM's rule for cross-modifying code):
+ * the first byte becomes int3 and every running thread serializes; the
+ * other bytes change and every thread serializes again; the first byte
+ * changes last. A thread that fetches the site meanwhile sees either the
+ * old instruction, the new one, or the int3, never a mix: the int3 traps
+ * and plat_fast_int3 resumes that thread at the site once the write is
+ * done. */
 static bool code_write(uint64_t addr, const uint8_t *bytes, size_t len,
                        int prot) {
+  bool others = plat_thread_count() > 1;
+  if (others && (g_xmod.broken || !sync_cores())) {
+    g_xmod.broken = true;
+    return false;
+  }
   uint64_t first = addr & ~4095ull;
   uint64_t span = ((addr + len + 4095) & ~4095ull) - first;
   bool writable = prot & LINUX_PROT_WRITE;
@@ -241,10 +282,54 @@ static bool code_write(uint64_t addr, const uint8_t *bytes, size_t len,
       hsys3(HNR_mprotect, first, span, (prot & 7) | PROT_READ | PROT_WRITE) < 0)
     return false;
   volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
-  for (size_t i = 0; i < len; i++)
-    p[i] = bytes[i];
+  if (!others) {
+    for (size_t i = 0; i < len; i++)
+      p[i] = bytes[i];
+  } else {
+    plat_count_entry(PE_XMOD);
+    __atomic_store_n(&g_xmod.recent[g_xmod.next++ % XMOD_RECENT], addr,
+                     __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_xmod.at, addr, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&g_xmod.seq, 1, __ATOMIC_SEQ_CST);
+    p[0] = 0xcc;
+    if (!sync_cores())
+      plat_die("internal error: membarrier failed while code changed", addr);
+    for (size_t i = 1; i < len; i++)
+      p[i] = bytes[i];
+    if (!sync_cores())
+      plat_die("internal error: membarrier failed while code changed", addr);
+    p[0] = bytes[0];
+    __atomic_store_n(&g_xmod.at, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&g_xmod.seq, 1, __ATOMIC_SEQ_CST);
+    plat_futex_wake(&g_xmod.seq, 1 << 30, false);
+  }
   if (!writable && hsys3(HNR_mprotect, first, span, prot & 7) < 0)
     plat_die("internal error: cannot restore a code page's protection", first);
+  return true;
+}
+
+/* A guest thread trapped on an int3 just before rip. If it is the int3
+ * of a site code_write is changing or changed, wait for the write to end
+ * and say where to resume (the site, now whole); a guest's own int3
+ * (the byte is still int3 once no write is under way) is its own. */
+bool plat_fast_int3(uint64_t rip, uint64_t *resume) {
+  uint64_t at = rip - 1;
+  bool ours = false;
+  for (int i = 0; i < XMOD_RECENT && !ours; i++)
+    ours = __atomic_load_n(&g_xmod.recent[i], __ATOMIC_ACQUIRE) == at;
+  if (!ours)
+    return false;
+  for (;;) {
+    uint32_t seq = __atomic_load_n(&g_xmod.seq, __ATOMIC_ACQUIRE);
+    if (!(seq & 1) || __atomic_load_n(&g_xmod.at, __ATOMIC_ACQUIRE) != at)
+      break;
+    plat_futex_wait(&g_xmod.seq, seq, 1000000, false);
+  }
+  uint8_t b;
+  if (rt_ucopy(&b, (const void *)(uintptr_t)at, 1) || b == 0xcc)
+    return false;
+  plat_count_entry(PE_INT3);
+  *resume = at;
   return true;
 }
 
@@ -317,38 +402,30 @@ static bool seen_before(uint64_t call) {
   return false;
 }
 
-/* A guest system call trapped; call is the address after its `syscall`.
- * Rewrite its site when it has one of the shapes above and trapped
+struct rewrite {
+  uint64_t call, nr;
+};
+
+/* Under the memory map's lock (moat_mm_code_patch): rewrite the site
+ * ending at rw->call when it has one of the shapes above and trapped
  * before (seen_before). */
-void plat_fast_trap(uint64_t call, uint64_t nr) {
-  if (!plat_fast_enabled() || call < 4096 + SHAPE_MAX_LEN + 1 ||
-      !plat_in_guest_window(call))
-    return;
-  /* The `syscall` at call - 2 just ran, so its page is mapped and
-   * readable: when the bytes before it share that page, look at their
-   * shape before asking anything (most traps are no site to rewrite). */
-  bool same_page = ((call - SHAPE_MAX_LEN - 1) >> 12) == ((call - 1) >> 12);
-  int kind = same_page ? site_kind(call, nr) : -1;
-  if (!kind)
-    return;
-  /* The byte before the longest shape too: it must be no prefix. */
-  int prot = moat_mm_code_prot(call - SHAPE_MAX_LEN - 1, SHAPE_MAX_LEN + 1);
-  if (prot < 0 || plat_thread_count() != 1)
-    return;
-  kind = site_kind(call, nr);
+static int rewrite_site(void *arg, int prot) {
+  const struct rewrite *rw = arg;
+  uint64_t call = rw->call, nr = rw->nr;
+  int kind = site_kind(call, nr);
   if (!kind || !seen_before(call))
-    return;
+    return 0;
   int slot = -1;
   for (int k = 0; k < g_fast.used && slot < 0; k++)
     if (!g_fast.sites[k].site)
       slot = k;
   if (slot < 0) {
     if (g_fast.used == FAST_SLOTS)
-      return;
+      return 0;
     slot = g_fast.used;
   }
   if (!g_fast.table && !map_table())
-    return;
+    return 0;
   const struct site_shape *sh = &g_shapes[kind];
   uint64_t site = call - sh->len;
   uint64_t entry = FAST_TABLE + 8ull * (uint64_t)slot;
@@ -361,22 +438,48 @@ void plat_fast_trap(uint64_t call, uint64_t nr) {
                     (uint8_t)(entry >> 16),
                     (uint8_t)(entry >> 24),
                     0x90};
+  /* The slot is whole before any thread can take the jump (code_write
+   * serializes every thread before the jump's first byte appears). */
   struct fast_site *fs = &g_fast.sites[slot];
-  *fs = (struct fast_site){
+  struct fast_site entry_new = {
       .site = site, .nr = (uint32_t)nr, .kind = (uint8_t)kind, .prot = prot};
   for (int i = 0; i < sh->patch; i++)
-    fs->orig[i] = ((const volatile uint8_t *)(uintptr_t)site)[i];
+    entry_new.orig[i] = ((const volatile uint8_t *)(uintptr_t)site)[i];
+  *fs = entry_new;
+  if (slot == g_fast.used)
+    __atomic_store_n(&g_fast.used, g_fast.used + 1, __ATOMIC_RELEASE);
   if (!code_write(site, jmp, sh->patch, prot)) {
     fs->site = 0;
-    return;
+    return 0;
   }
   plat_count_entry(PE_SITES);
-  if (slot == g_fast.used)
-    g_fast.used++;
   if (!g_fast.lo || site < g_fast.lo)
     g_fast.lo = site;
   if (site + SHAPE_MAX_LEN > g_fast.hi)
     g_fast.hi = site + SHAPE_MAX_LEN;
+  return 1;
+}
+
+/* A guest system call trapped; call is the address after its `syscall`.
+ * Rewrite its site when it is one (rewrite_site). Threads of the process
+ * may be running: the memory map's lock keeps their mmap, munmap,
+ * mprotect and fork out, code_write the bytes they execute whole. */
+void plat_fast_trap(uint64_t call, uint64_t nr) {
+  if (!plat_fast_enabled() || call < 4096 + SHAPE_MAX_LEN + 1 ||
+      !plat_in_guest_window(call))
+    return;
+  /* The `syscall` at call - 2 just ran, so its page is mapped and
+   * readable: when the bytes before it share that page, look at their
+   * shape before asking anything (most traps are no site to rewrite). */
+  bool same_page = ((call - SHAPE_MAX_LEN - 1) >> 12) == ((call - 1) >> 12);
+  if (same_page && !site_kind(call, nr))
+    return;
+  if (g_xmod.broken && plat_thread_count() > 1)
+    return;
+  /* The byte before the longest shape too: it must be no prefix. */
+  struct rewrite rw = {call, nr};
+  moat_mm_code_patch(call - SHAPE_MAX_LEN - 1, SHAPE_MAX_LEN + 1, rewrite_site,
+                     &rw);
 }
 
 /* Rewrite every site back (the table is about to go). Their pages are

@@ -91,6 +91,7 @@ enum {
   HNR_splice = 275,
   HNR_utimensat = 280,
   HNR_renameat2 = 316,
+  HNR_membarrier = 324,
   HNR_dup3 = 292,
   HNR_pipe2 = 293,
   HNR_getrandom = 318,
@@ -172,7 +173,7 @@ extern bool g_plat_stats;
 extern bool g_plat_console;
 /* How guest system calls entered moat (--stats): a trap, the fast path,
  * and the sites the fast path rewrote. */
-enum { PE_TRAP, PE_FAST, PE_SITES, PE_COUNT };
+enum { PE_TRAP, PE_FAST, PE_SITES, PE_XMOD, PE_INT3, PE_COUNT };
 extern uint64_t g_plat_entry_count[PE_COUNT];
 /* The counters are written only for --stats (g_plat_stats, set before
  * lockdown): a page written after a fork is a copy-on-write fault in each
@@ -287,6 +288,7 @@ void plat_fast_thread_init(struct plat_thread *t);
 void plat_fast_thread_enter(struct plat_thread *t);
 uint32_t plat_fast_fpstate_size(void);
 void plat_fast_trap(uint64_t call, uint64_t nr);
+bool plat_fast_int3(uint64_t rip, uint64_t *resume);
 void plat_fast_range_gone(uint64_t addr, uint64_t len);
 void plat_fast_range_protect(uint64_t addr, uint64_t len, int prot);
 enum { FAST_NONE, FAST_RUN, FAST_JUMP, FAST_TRAP, FAST_FAULT };

@@ -110,6 +110,13 @@ static const struct rule g_rules[] = {
     RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_FS)),
     /* the fast path: each thread's gs base is its own block */
     RULE(HNR_arch_prctl, CMP(0, SCMP_CMP_EQ, LINUX_ARCH_SET_GS)),
+    /* the fast path's rewrite of code other threads may be running: every
+     * thread of this process serializes (MEMBARRIER_CMD_PRIVATE_EXPEDITED_
+     * SYNC_CORE, and its registration), no flags, no CPU */
+    RULE(HNR_membarrier, CMP(0, SCMP_CMP_EQ, 32), CMP(1, SCMP_CMP_EQ, 0),
+         CMP(2, SCMP_CMP_EQ, 0)),
+    RULE(HNR_membarrier, CMP(0, SCMP_CMP_EQ, 64), CMP(1, SCMP_CMP_EQ, 0),
+         CMP(2, SCMP_CMP_EQ, 0)),
     R0(HNR_rt_sigreturn),
     R0(HNR_restart_syscall),
     R0(HNR_exit_group),

@@ -270,6 +270,8 @@ static void print_stats(void) {
   print_row(&o, "trap (SIGSYS)", g_plat_entry_count[PE_TRAP]);
   print_row(&o, "fast path", g_plat_entry_count[PE_FAST]);
   print_row(&o, "sites rewritten", g_plat_entry_count[PE_SITES]);
+  print_row(&o, "  under other threads", g_plat_entry_count[PE_XMOD]);
+  print_row(&o, "  int3 seen by one", g_plat_entry_count[PE_INT3]);
   if (g_plat_lockdown.seccomp_on)
     plat_lockdown_report();
 }
