@@ -263,14 +263,25 @@ static int64_t own_cpu_ns(int64_t *sys_ns) {
   return total;
 }
 
-/* The total is published at every sleep (one host clock read); the split
- * costs a second read, so only a reader's request (cpu_wanted) gets a
- * fresh one. */
-void task_publish_cpu(void) {
+/* The total is published when a thread goes to sleep (one host clock
+ * read, a system call: the monotonic clock is far cheaper), unless the
+ * last publication is less than CPU_PUBLISH_NS old: a sleeping process's
+ * figure then misses at most that much wall time of CPU per thread (a
+ * /proc tick is 10 ms), and a thread handing work back and forth (a
+ * condition variable, a pipe) does not read the host's CPU clock at
+ * every hand-off. The split costs a second read, so only a reader's
+ * request (cpu_wanted) gets a fresh one. */
+#define CPU_PUBLISH_NS 1000000
+static void publish_cpu(bool sleeping) {
   struct task *t = task_current();
   if (!t || t->proc->vfork_thread)
     return; /* a vfork child's host process is its parent's */
   struct proc *p = t->proc;
+  int64_t now = rt_now_ns();
+  if (sleeping && !__atomic_load_n(&p->cpu_wanted, __ATOMIC_ACQUIRE) &&
+      now - __atomic_load_n(&p->cpu_live_at, __ATOMIC_ACQUIRE) < CPU_PUBLISH_NS)
+    return;
+  __atomic_store_n(&p->cpu_live_at, now, __ATOMIC_RELEASE);
   bool asked = __atomic_exchange_n(&p->cpu_wanted, 0, __ATOMIC_ACQ_REL);
   int64_t sys = 0;
   int64_t cpu = own_cpu_ns(asked ? &sys : NULL);
@@ -287,7 +298,7 @@ void task_publish_cpu(void) {
 void moat_interrupted(void) {
   struct task *t = task_current();
   if (t && __atomic_load_n(&t->proc->cpu_wanted, __ATOMIC_ACQUIRE))
-    task_publish_cpu();
+    publish_cpu(false);
 }
 
 void task_sleep_mark(bool sleeping) {
@@ -295,7 +306,7 @@ void task_sleep_mark(bool sleeping) {
   if (!t)
     return;
   if (sleeping)
-    task_publish_cpu();
+    publish_cpu(true);
   __atomic_store_n(&t->sleeping, sleeping ? 1u : 0u, __ATOMIC_RELEASE);
 }
 

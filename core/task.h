@@ -103,13 +103,14 @@ struct proc {
   /* The system-time parts of those two (the rest is user time). */
   int64_t cpu_sys_ns;
   int64_t children_sys_ns;
-  /* CPU time (ns) the live process last published (task_publish_cpu),
+  /* CPU time (ns) the live process last published (publish_cpu),
    * for /proc/<pid>/stat read by another process: the host's CPU clock
    * of a process is only readable by that process. cpu_seq counts the
    * publications (a futex word); cpu_wanted asks a running thread for a
    * fresh one at its next north_interrupt. */
   int64_t cpu_live_ns;
   int64_t cpu_live_sys_ns; /* its system part, published when asked */
+  int64_t cpu_live_at;     /* monotonic time of that publication */
   uint32_t cpu_seq;
   uint32_t cpu_wanted;
   struct task *vfork_parent; /* set until the vfork child execs or ends */
@@ -294,7 +295,6 @@ int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
  * blocking calls that do not go through task_sleep_wait. */
 void task_sleep_mark(bool sleeping);
 /* Publish the calling process's CPU time (p->cpu_live_ns). */
-void task_publish_cpu(void);
 /* The CPU time (ns) of p so far, its own (not its children's): read
  * directly for the calling process; for another one, the figure it last
  * published, after asking a thread of it that runs guest code for a fresh
