@@ -38,7 +38,7 @@ SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
 PLAT_OBJS := $(patsubst %.S,$(BUILD)/%.o,$(PLAT_SRCS:%.c=$(BUILD)/%.o))
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 
-LIBS := -lseccomp
+LIBS := -lseccomp -ljson-c
 
 # `make V=1` shows the full commands.
 ifeq ($(V),1)

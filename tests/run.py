@@ -28,6 +28,8 @@ Groups (docs/testing.md says what each proves):
   terminal/...   moat run on a host terminal: ^C, ^Z, ^\\, jobs, stty,
                  window size, the host's termios restored
                  (tests/terminal.py)
+  oci/...        moat as an OCI runtime: the lifecycle, config.json,
+                 bad bundles (tests/oci.py)
   badinput/...   exit codes and messages for bad programs, images, options
   fuzz/...       mutated ELF and tar images through the loaders under ASan
   sysfuzz/...    random raw syscalls with hostile arguments inside moat:
@@ -67,6 +69,7 @@ import shell_cases  # noqa: E402
 sys.path.insert(0, HERE)
 import memlimits  # noqa: E402
 import limits as limits_tests  # noqa: E402
+import oci as oci_tests  # noqa: E402
 import terminal as terminal_tests  # noqa: E402
 import seccomp_check  # noqa: E402
 
@@ -4467,6 +4470,7 @@ def register_all(ctx):
             continue
         register("badinput/" + name, bad_input_case(name, make, want))
     limits_tests.register_all(ctx, register, sys.modules[__name__])
+    oci_tests.register_all(ctx, register, sys.modules[__name__])
     # issue 9, item 3: timers
     register("programs/flock-wait", flock_wait)
     register("programs/tar-xpf-grant", tar_xpf_grant)

@@ -11,6 +11,7 @@ packages=(
   clang-format       # make format-check
   libclang-rt-14-dev # sanitizer runtimes for clang
   libseccomp-dev     # the platform's seccomp filter
+  libjson-c-dev      # config.json of the OCI runtime (cmd/moat/oci.c)
   pkg-config
   check              # the unit-test framework (libcheck)
   musl-tools         # musl-gcc for the musl builds of the guest programs

@@ -22,6 +22,7 @@
 #include "moat/platform.h"
 #include "moat/shim_linux.h"
 #include "options.h"
+#include "oci.h"
 #include "sandbox.h"
 
 static volatile pid_t g_child;
@@ -254,6 +255,8 @@ static void ensure_standard_streams(void) {
 int main(int argc, char **argv) {
   static struct run_options opts;
   ensure_standard_streams();
+  if (oci_command(argc, argv))
+    return oci_main(argc, argv);
   switch (options_parse(argc, argv, &opts)) {
   case ACTION_HELP:
     options_usage(stdout);
@@ -266,7 +269,13 @@ int main(int argc, char **argv) {
   case ACTION_RUN:
     break;
   }
+  return run_main(&opts);
+}
 
+/* Run the sandbox opts describes in this process (its supervisor) and
+ * return its exit status: `moat run`, and an OCI container's process. */
+int run_main(struct run_options *o) {
+  struct run_options opts = *o;
   /* What the guest inherits, as a program exec'd here would: ignored
    * signals (nohup's SIGHUP) and the blocked mask. */
   /* Raw calls: glibc's wrappers hide signals 32 and 33 (its own), which

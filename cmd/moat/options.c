@@ -43,6 +43,18 @@ void options_usage(FILE *out) {
         "the host\n"
         "  --env NAME=VALUE            set a variable of the guest's "
         "environment\n"
+        "  --clear-env                 no default variables (PATH, HOME, "
+        "TERM):\n"
+        "                              only those of --env\n"
+        "  --read-only                 no writable layer over --root (or the\n"
+        "                              default root's system directories):\n"
+        "                              writes there fail with EROFS\n"
+        "  --tmpfs DIR                 an empty in-memory directory at DIR\n"
+        "                              (repeatable)\n"
+        "  --rlimit NAME=SOFT[:HARD]   a resource limit of the first process\n"
+        "                              (NOFILE, NPROC, STACK, ...; numbers or\n"
+        "                              unlimited), which every later one "
+        "inherits\n"
         "  --cwd DIR                   initial working directory (default /)\n"
         "  --user UID[:GID]            the guest's ids inside (default 0:0; "
         "GID\n"
@@ -396,7 +408,65 @@ static bool parse_publish(const char *s, struct plat_linux_publish *p) {
 static const char *const g_valued[] = {
     "--root",     "--mount",    "--env",    "--cwd",           "--user",
     "--hostname", "--pids",     "--memory", "--host-uid",      "--cpu-time",
-    "--timeout",  "--tmp-size", "--files",  "--allow-connect", "--publish"};
+    "--timeout",  "--tmp-size", "--files",  "--allow-connect", "--publish",
+    "--tmpfs",    "--rlimit"};
+
+/* Resource names of --rlimit, as OCI's config.json and prlimit(1) name
+ * them (without the RLIMIT_ prefix), indexed by LINUX_RLIMIT_*. */
+static const char *const g_rlimit_names[LINUX_RLIMIT_NLIMITS] = {
+    "CPU",      "FSIZE",  "DATA",    "STACK", "CORE",  "RSS",
+    "NPROC",    "NOFILE", "MEMLOCK", "AS",    "LOCKS", "SIGPENDING",
+    "MSGQUEUE", "NICE",   "RTPRIO",  "RTTIME"};
+
+int options_rlimit_index(const char *name) {
+  if (!strncmp(name, "RLIMIT_", 7))
+    name += 7;
+  for (int r = 0; r < LINUX_RLIMIT_NLIMITS; r++)
+    if (g_rlimit_names[r] && !strcmp(name, g_rlimit_names[r]))
+      return r;
+  return -1;
+}
+
+static bool parse_limit(const char *s, uint64_t *out) {
+  if (!strcmp(s, "unlimited") || !strcmp(s, "infinity")) {
+    *out = LINUX_RLIM_INFINITY;
+    return true;
+  }
+  if (!s[0] || s[0] < '0' || s[0] > '9')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* NAME=SOFT[:HARD] (HARD defaults to SOFT), SOFT <= HARD. */
+static bool parse_rlimit(const char *value, struct run_options *o) {
+  const char *eq = strchr(value, '=');
+  if (!eq || eq == value || (size_t)(eq - value) > 32)
+    return false;
+  char name[40], soft[32], hard[32];
+  memcpy(name, value, (size_t)(eq - value));
+  name[eq - value] = 0;
+  int r = options_rlimit_index(name);
+  const char *colon = strchr(eq + 1, ':');
+  size_t slen = colon ? (size_t)(colon - eq - 1) : strlen(eq + 1);
+  if (r < 0 || slen >= sizeof(soft) || (colon && strlen(colon + 1) >= 32))
+    return false;
+  memcpy(soft, eq + 1, slen);
+  soft[slen] = 0;
+  snprintf(hard, sizeof(hard), "%s", colon ? colon + 1 : soft);
+  struct linux_rlimit l;
+  if (!parse_limit(soft, &l.rlim_cur) || !parse_limit(hard, &l.rlim_max) ||
+      l.rlim_cur > l.rlim_max)
+    return false;
+  o->rlimits[r] = l;
+  o->rlimits_set |= 1u << r;
+  return true;
+}
 
 static enum run_action parse_run(int argc, char **argv, int i,
                                  struct run_options *o) {
@@ -432,6 +502,14 @@ static enum run_action parse_run(int argc, char **argv, int i,
     }
     if (!strcmp(arg, "--allow-no-userns")) {
       o->allow_no_userns = true;
+      continue;
+    }
+    if (!strcmp(arg, "--read-only")) {
+      o->read_only = true;
+      continue;
+    }
+    if (!strcmp(arg, "--clear-env")) {
+      o->clear_env = true;
       continue;
     }
     const char *name = NULL, *value = NULL;
@@ -580,6 +658,25 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
       o->npubs++;
+    } else if (!strcmp(name, "--tmpfs")) {
+      if (value[0] != '/' || !strcmp(value, "/")) {
+        complain("--tmpfs %s: expected an absolute path other than /", value);
+        return ACTION_ERROR;
+      }
+      if (o->ntmpfs >= MAX_TMPFS) {
+        complain("--tmpfs: at most %d", MAX_TMPFS);
+        return ACTION_ERROR;
+      }
+      o->tmpfs[o->ntmpfs++] = value;
+    } else if (!strcmp(name, "--rlimit")) {
+      if (!parse_rlimit(value, o)) {
+        complain("--rlimit %s: expected NAME=SOFT[:HARD] with NAME one of "
+                 "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS "
+                 "SIGPENDING MSGQUEUE NICE RTPRIO RTTIME and numbers or "
+                 "unlimited, SOFT <= HARD",
+                 value);
+        return ACTION_ERROR;
+      }
     } else if (!strcmp(name, "--files")) {
       if (!parse_u32(value, &o->files) || o->files < 1 || o->files > 65536) {
         complain("--files %s: expected a number from 1 to 65536", value);

@@ -19,6 +19,7 @@
 #define MAX_USER_ENV 256
 #define MAX_NET_GRANTS 64
 #define MAX_PUBLISH 32
+#define MAX_TMPFS 16
 
 struct user_mount {
   const char *host;
@@ -30,7 +31,14 @@ struct run_options {
   /* The launcher's ignored signals and blocked mask (bit sig-1), which
    * the first guest process inherits as across execve(2). */
   uint64_t sig_ignored, sig_blocked;
-  const char *root; /* NULL: the host's system directories */
+  const char *root;             /* NULL: the host's system directories */
+  bool read_only;               /* --read-only: no writable layer over --root */
+  const char *tmpfs[MAX_TMPFS]; /* --tmpfs DIR: empty in-memory directories */
+  int ntmpfs;
+  bool clear_env; /* --clear-env: only the --env variables */
+  /* --rlimit NAME=SOFT[:HARD]: bit r of rlimits_set for LINUX_RLIMIT_r */
+  struct linux_rlimit rlimits[LINUX_RLIMIT_NLIMITS];
+  uint32_t rlimits_set;
   struct user_mount mounts[MAX_USER_MOUNTS];
   int nmounts;
   const char *env[MAX_USER_ENV]; /* NAME=VALUE, later ones win */
@@ -76,5 +84,8 @@ enum run_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION, ACTION_ERROR };
 enum run_action options_parse(int argc, char **argv, struct run_options *o);
 
 void options_usage(FILE *out);
+
+/* LINUX_RLIMIT_* of a resource name ("NOFILE" or "RLIMIT_NOFILE"), or -1. */
+int options_rlimit_index(const char *name);
 
 #endif

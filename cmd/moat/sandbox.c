@@ -46,7 +46,7 @@ static int grant(const char *what, const char *path, bool writable,
 
 /* Each system directory as it is on the host: a symlink stays the same
  * symlink, a directory becomes a copy-on-write view, absence stays absent. */
-static int default_root(struct moat_config *cfg) {
+static int default_root(bool read_only, struct moat_config *cfg) {
   for (size_t i = 0; i < sizeof(g_system_dirs) / sizeof(g_system_dirs[0]);
        i++) {
     const char *path = g_system_dirs[i];
@@ -74,13 +74,14 @@ static int default_root(struct moat_config *cfg) {
         return -1;
       m->guest_path = path;
       m->kind = MOAT_MOUNT_HOSTDIR;
-      m->access = MOAT_ACCESS_COW;
+      m->access = read_only ? MOAT_ACCESS_RO : MOAT_ACCESS_COW;
     }
   }
   return 0;
 }
 
-static int user_root(const char *root, struct moat_config *cfg) {
+static int user_root(const char *root, bool read_only,
+                     struct moat_config *cfg) {
   struct stat st;
   if (stat(root, &st) < 0) {
     fprintf(stderr, "moat: --root %s: %s\n", root, strerror(errno));
@@ -90,7 +91,7 @@ static int user_root(const char *root, struct moat_config *cfg) {
   if (!m)
     return -1;
   m->guest_path = "/";
-  m->access = MOAT_ACCESS_COW;
+  m->access = read_only ? MOAT_ACCESS_RO : MOAT_ACCESS_COW;
   if (S_ISDIR(st.st_mode)) {
     m->kind = MOAT_MOUNT_HOSTDIR;
     return grant("--root", root, false, false, &m->handle);
@@ -111,7 +112,8 @@ static int user_root(const char *root, struct moat_config *cfg) {
 
 int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
-  if ((o->root ? user_root(o->root, cfg) : default_root(cfg)) < 0)
+  if ((o->root ? user_root(o->root, o->read_only, cfg)
+               : default_root(o->read_only, cfg)) < 0)
     return -1;
   for (int i = 0; i < o->nmounts; i++) {
     const struct user_mount *u = &o->mounts[i];
@@ -121,6 +123,14 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
     m->guest_path = u->guest;
     m->kind = MOAT_MOUNT_HOSTDIR;
     m->access = u->writable ? MOAT_ACCESS_RW : MOAT_ACCESS_RO;
+  }
+  for (int i = 0; i < o->ntmpfs; i++) {
+    struct moat_mount *m = add_mount(cfg);
+    if (!m)
+      return -1;
+    m->guest_path = o->tmpfs[i];
+    m->kind = MOAT_MOUNT_MEMFS;
+    m->access = MOAT_ACCESS_RW;
   }
   cfg->cwd = o->cwd ? o->cwd : "/";
   cfg->uid = o->uid;
@@ -136,6 +146,10 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   cfg->console = o->console;
   cfg->console_streams = o->console_streams;
   cfg->console_tio = o->console_tio;
+  for (int r = 0; r < LINUX_RLIMIT_NLIMITS; r++)
+    if (o->rlimits_set & (1u << r))
+      cfg->rlimits[r] = o->rlimits[r];
+  cfg->rlimits_set = o->rlimits_set;
   if (o->files) {
     cfg->rlimits[LINUX_RLIMIT_NOFILE] =
         (struct linux_rlimit){o->files, o->files};
@@ -176,9 +190,11 @@ const char *const *sandbox_environment(const struct run_options *o) {
   if (!env)
     return NULL;
   int n = 0;
-  env_set(env, &n, "PATH=" DEFAULT_PATH);
-  env_set(env, &n, o->uid == 0 ? "HOME=/root" : "HOME=/");
-  const char *term = getenv("TERM");
+  if (!o->clear_env) {
+    env_set(env, &n, "PATH=" DEFAULT_PATH);
+    env_set(env, &n, o->uid == 0 ? "HOME=/root" : "HOME=/");
+  }
+  const char *term = o->clear_env ? NULL : getenv("TERM");
   if (term && term[0]) {
     char *t = malloc(strlen(term) + 6);
     if (t) {

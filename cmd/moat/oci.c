@@ -1,0 +1,1233 @@
+/* moat as an OCI runtime: the command line container engines (podman,
+ * containerd, CRI-O through Kubernetes' RuntimeClass) call as they call
+ * runc, and config.json read into moat's own policy. docs/oci.md is the
+ * user's guide; what follows is the mechanism.
+ *
+ * State: one directory per container under the runtime root (--root,
+ * default /run/moat), holding state.json (id, bundle, pid, the pid's
+ * start time, creation time, annotations) and, between create and
+ * start, exec.fifo. `create` forks the container's process, which blocks
+ * opening exec.fifo for reading before it builds anything of the
+ * sandbox; `start` opens the fifo for writing and writes a byte, and the
+ * process goes on as `moat run` does (run_main): it is the sandbox's
+ * supervisor, forwards signals to the guest and exits with the guest's
+ * status, which the engine (the process's reaper) collects. The status
+ * is never stored: "created" while the fifo exists and the process
+ * lives, "running" once started while it lives, "stopped" when it is
+ * gone or a zombie (the pid's start time guards against a reused pid).
+ *
+ * Everything here runs before lockdown, with libc; config.json is read
+ * with json-c. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+#define OCI_VERSION "1.0.2"
+#define DEFAULT_STATE_ROOT "/run/moat"
+
+static struct {
+  const char *root; /* --root: the state directory */
+  const char *log;  /* --log FILE */
+  bool log_json;    /* --log-format json */
+  bool systemd_cgroup;
+} g_oci = {.root = DEFAULT_STATE_ROOT};
+
+/* An error: on stderr, and in the --log file in its format (engines
+ * read the last error from there). */
+static void oci_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void oci_error(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "moat: %s\n", msg);
+  if (!g_oci.log)
+    return;
+  FILE *f = fopen(g_oci.log, "a");
+  if (!f)
+    return;
+  char when[40];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (g_oci.log_json) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "level", json_object_new_string("error"));
+    json_object_object_add(o, "msg", json_object_new_string(msg));
+    json_object_object_add(o, "time", json_object_new_string(when));
+    fprintf(f, "%s\n",
+            json_object_to_json_string_ext(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+  } else {
+    fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+  }
+  fclose(f);
+}
+
+/* ---- telling the two command lines apart ---- */
+
+static const char *const g_commands[] = {"create",   "start", "state", "kill",
+                                         "delete",   "list",  "ps",    "exec",
+                                         "features", "spec"};
+
+/* A global option at argv[i]: how many words it takes (0: not one). */
+static int global_option(char **argv, int i, int argc) {
+  static const char *const valued[] = {"--root", "--log", "--log-format",
+                                       "--criu", "--rootless"};
+  static const char *const flags[] = {"--systemd-cgroup", "--debug"};
+  const char *a = argv[i];
+  for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+    if (!strcmp(a, flags[k]))
+      return 1;
+  for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+    size_t n = strlen(valued[k]);
+    if (!strncmp(a, valued[k], n) && a[n] == '=')
+      return 1;
+    if (!strcmp(a, valued[k]))
+      return i + 1 < argc ? 2 : 1;
+  }
+  return 0;
+}
+
+bool oci_command(int argc, char **argv) {
+  int i = 1, n;
+  bool globals = false;
+  while (i < argc && (n = global_option(argv, i, argc)) > 0) {
+    i += n;
+    globals = true;
+  }
+  if (i >= argc)
+    return globals;
+  for (size_t k = 0; k < sizeof(g_commands) / sizeof(g_commands[0]); k++)
+    if (!strcmp(argv[i], g_commands[k]))
+      return true;
+  if (strcmp(argv[i], "run"))
+    return globals;
+  if (globals)
+    return true;
+  /* `moat run --bundle DIR ID` (or -b, -d, --pid-file, ...) is the
+   * runtime's run; `moat run [OPTIONS] PROGRAM` is moat's own. */
+  static const char *const oci_run[] = {
+      "-b",         "--bundle",         "-d",
+      "--detach",   "--pid-file",       "--console-socket",
+      "--no-pivot", "--no-new-keyring", "--preserve-fds",
+      "--keep"};
+  for (int j = i + 1; j < argc && argv[j][0] == '-'; j++) {
+    if (!strcmp(argv[j], "--"))
+      break;
+    for (size_t k = 0; k < sizeof(oci_run) / sizeof(oci_run[0]); k++) {
+      size_t len = strlen(oci_run[k]);
+      if (!strncmp(argv[j], oci_run[k], len) &&
+          (argv[j][len] == 0 || argv[j][len] == '='))
+        return true;
+    }
+  }
+  return false;
+}
+
+/* ---- the state directory ---- */
+
+static bool id_ok(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)id[i]) && !strchr("_.-+", id[i]))
+      return false;
+  return true;
+}
+
+static void state_path(char *buf, size_t len, const char *id,
+                       const char *file) {
+  snprintf(buf, len, "%s/%s%s%s", g_oci.root, id, file ? "/" : "",
+           file ? file : "");
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+    return -ENAMETOOLONG;
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = 0;
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+      return -errno;
+    *p = '/';
+  }
+  if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat) and its state
+ * letter; 0 when it does not exist. */
+static unsigned long long proc_start(int pid, char *state) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p || !p[1])
+    return 0;
+  p += 2; /* the state letter is field 3 */
+  if (state)
+    *state = *p;
+  for (int field = 3; field < 22 && p; field++) {
+    p = strchr(p, ' ');
+    if (p)
+      p++;
+  }
+  return p ? strtoull(p, NULL, 10) : 0;
+}
+
+struct container {
+  json_object *json; /* state.json */
+  const char *id, *bundle, *created;
+  int pid;
+  unsigned long long start;
+  bool has_fifo;
+  const char *status;
+};
+
+static int write_file_atomic(const char *path, const char *data) {
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return -errno;
+  bool ok = fputs(data, f) >= 0;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) < 0) {
+    int e = errno ? errno : EIO;
+    unlink(tmp);
+    return -e;
+  }
+  return 0;
+}
+
+static int save_state(const char *id, const char *bundle, int pid,
+                      json_object *annotations) {
+  json_object *o = json_object_new_object();
+  char when[40];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_object_object_add(o, "id", json_object_new_string(id));
+  json_object_object_add(o, "bundle", json_object_new_string(bundle));
+  json_object_object_add(o, "pid", json_object_new_int(pid));
+  json_object_object_add(o, "start",
+                         json_object_new_uint64(proc_start(pid, NULL)));
+  json_object_object_add(o, "created", json_object_new_string(when));
+  json_object_object_add(o, "annotations",
+                         annotations ? json_object_get(annotations)
+                                     : json_object_new_object());
+  char path[PATH_MAX];
+  state_path(path, sizeof(path), id, "state.json");
+  int err = write_file_atomic(
+      path, json_object_to_json_string_ext(
+                o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(o);
+  return err;
+}
+
+/* Load the container id; its status from its process. Prints the error
+ * and returns -1 when there is none. */
+static int load(const char *id, struct container *c) {
+  memset(c, 0, sizeof(*c));
+  if (!id_ok(id)) {
+    oci_error("%s: not a valid container ID (letters, digits, _ . - +)", id);
+    return -1;
+  }
+  char path[PATH_MAX];
+  state_path(path, sizeof(path), id, "state.json");
+  c->json = json_object_from_file(path);
+  if (!c->json) {
+    oci_error("container %s does not exist (no %s)", id, path);
+    return -1;
+  }
+  json_object *v;
+  c->id = id;
+  c->bundle = json_object_object_get_ex(c->json, "bundle", &v)
+                  ? json_object_get_string(v)
+                  : "";
+  c->created = json_object_object_get_ex(c->json, "created", &v)
+                   ? json_object_get_string(v)
+                   : "";
+  c->pid = json_object_object_get_ex(c->json, "pid", &v)
+               ? json_object_get_int(v)
+               : 0;
+  c->start = json_object_object_get_ex(c->json, "start", &v)
+                 ? json_object_get_uint64(v)
+                 : 0;
+  state_path(path, sizeof(path), id, "exec.fifo");
+  c->has_fifo = access(path, F_OK) == 0;
+  char st = 0;
+  bool alive = c->pid > 0 && c->start && proc_start(c->pid, &st) == c->start &&
+               st != 'Z' && st != 'X';
+  c->status = !alive ? "stopped" : c->has_fifo ? "created" : "running";
+  return 0;
+}
+
+static json_object *state_json(const struct container *c) {
+  json_object *o = json_object_new_object();
+  json_object *ann = NULL;
+  json_object_object_add(o, "ociVersion", json_object_new_string(OCI_VERSION));
+  json_object_object_add(o, "id", json_object_new_string(c->id));
+  json_object_object_add(o, "status", json_object_new_string(c->status));
+  json_object_object_add(
+      o, "pid", json_object_new_int(strcmp(c->status, "stopped") ? c->pid : 0));
+  json_object_object_add(o, "bundle", json_object_new_string(c->bundle));
+  json_object_object_add(o, "created", json_object_new_string(c->created));
+  if (json_object_object_get_ex(c->json, "annotations", &ann))
+    json_object_object_add(o, "annotations", json_object_get(ann));
+  return o;
+}
+
+static void remove_state(const char *id) {
+  char path[PATH_MAX];
+  static const char *const files[] = {"state.json", "exec.fifo"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    state_path(path, sizeof(path), id, files[i]);
+    unlink(path);
+  }
+  state_path(path, sizeof(path), id, NULL);
+  rmdir(path);
+}
+
+/* ---- config.json -> moat's policy ---- */
+
+/* Words built for options the config gives (kept for the process's life). */
+static char *keep(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *keep(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0)
+    s = NULL;
+  va_end(ap);
+  if (!s) {
+    fprintf(stderr, "moat: out of memory\n");
+    exit(EXIT_MOAT_ERROR);
+  }
+  return s;
+}
+
+struct argv_list {
+  char *v[512];
+  int n;
+};
+
+static bool push(struct argv_list *a, char *word) {
+  if (a->n >= (int)(sizeof(a->v) / sizeof(a->v[0])) - 1) {
+    oci_error("config.json: too many settings");
+    return false;
+  }
+  a->v[a->n++] = word;
+  a->v[a->n] = NULL;
+  return true;
+}
+
+static json_object *field(json_object *o, const char *name, json_type type,
+                          const char *path, bool *bad) {
+  json_object *v;
+  if (!o || !json_object_object_get_ex(o, name, &v) || !v)
+    return NULL;
+  if (!json_object_is_type(v, type)) {
+    oci_error("config.json: %s%s%s: wrong type", path, path[0] ? "." : "",
+              name);
+    *bad = true;
+    return NULL;
+  }
+  return v;
+}
+
+static bool has_option(json_object *options, const char *opt) {
+  size_t n = options ? json_object_array_length(options) : 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s =
+        json_object_get_string(json_object_array_get_idx(options, i));
+    if (s && !strcmp(s, opt))
+      return true;
+  }
+  return false;
+}
+
+/* Mounts moat provides itself whatever the config says: where an engine
+ * asks for the kernel's file systems. */
+static bool own_mount(const char *dest, const char *type) {
+  static const struct {
+    const char *dest, *type;
+  } own[] = {{"/proc", "proc"},
+             {"/sys", "sysfs"},
+             {"/dev", "tmpfs"},
+             {"/dev/pts", "devpts"},
+             {"/dev/mqueue", "mqueue"},
+             {"/dev/shm", "tmpfs"},
+             {"/dev/shm", "shm"},
+             {"/sys/fs/cgroup", "cgroup"},
+             {"/sys/fs/cgroup", "cgroup2"}};
+  for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+    if (!strcmp(dest, own[i].dest) && type && !strcmp(type, own[i].type))
+      return true;
+  return false;
+}
+
+/* The mount point dest inside the root directory, made (mode 0755) where
+ * missing as runc makes it, component by component below root without
+ * following a symlink of the image. 0, or an errno. */
+static int mount_point(const char *root, const char *dest) {
+  int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof(buf), "%s", dest);
+  int err = 0;
+  for (char *save = NULL, *c = strtok_r(buf, "/", &save); c && !err;
+       c = strtok_r(NULL, "/", &save)) {
+    if (!strcmp(c, ".") || !strcmp(c, "..")) {
+      err = EINVAL;
+      break;
+    }
+    if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+      err = errno;
+    int next =
+        err ? -1 : openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (!err && next < 0)
+      err = errno == ELOOP ? ENOTDIR : errno;
+    close(fd);
+    fd = next;
+  }
+  if (fd >= 0)
+    close(fd);
+  return err;
+}
+
+static const char *const g_namespaces[] = {
+    "pid", "network", "ipc", "uts", "mount", "user", "cgroup", "time"};
+
+/* Read bundle/config.json into moat run's words (args: "moat", "run",
+ * options..., "--", program...). Every refusal names its field. */
+static int read_config(const char *bundle, struct argv_list *args,
+                       json_object **annotations) {
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof(path), "%s/config.json", bundle);
+  json_object *cfg = json_object_from_file(path);
+  if (!cfg) {
+    oci_error("%s: %s", path,
+              access(path, R_OK) < 0 ? strerror(errno)
+                                     : json_util_get_last_err());
+    return -1;
+  }
+  if (!json_object_is_type(cfg, json_type_object)) {
+    oci_error("%s: not a JSON object", path);
+    return -1;
+  }
+  bool bad = false;
+  push(args, "moat");
+  push(args, "run");
+  push(args, "--clear-env");
+
+  json_object *ver = field(cfg, "ociVersion", json_type_string, "", &bad);
+  if (!ver && !bad) {
+    oci_error("config.json: ociVersion: missing");
+    return -1;
+  }
+  if (ver && strncmp(json_object_get_string(ver), "1.", 2)) {
+    oci_error("config.json: ociVersion: %s is not 1.x",
+              json_object_get_string(ver));
+    return -1;
+  }
+
+  /* root */
+  json_object *root = field(cfg, "root", json_type_object, "", &bad);
+  json_object *rpath = field(root, "path", json_type_string, "root", &bad);
+  if (!rpath) {
+    if (!bad)
+      oci_error("config.json: root.path: missing");
+    return -1;
+  }
+  const char *rp = json_object_get_string(rpath);
+  char *root_dir = rp[0] == '/' ? keep("%s", rp) : keep("%s/%s", bundle, rp);
+  struct stat st;
+  if (stat(root_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    oci_error("config.json: root.path: %s: %s", root_dir,
+              errno && !S_ISDIR(st.st_mode) ? strerror(errno)
+                                            : "not a directory");
+    return -1;
+  }
+  push(args, "--root");
+  push(args, root_dir);
+  json_object *ro = field(root, "readonly", json_type_boolean, "root", &bad);
+  if (ro && json_object_get_boolean(ro))
+    push(args, "--read-only");
+
+  /* hostname */
+  json_object *host = field(cfg, "hostname", json_type_string, "", &bad);
+  if (host && json_object_get_string(host)[0]) {
+    push(args, "--hostname");
+    push(args, (char *)json_object_get_string(host));
+  }
+
+  /* mounts */
+  json_object *mounts = field(cfg, "mounts", json_type_array, "", &bad);
+  size_t nm = mounts ? json_object_array_length(mounts) : 0;
+  for (size_t i = 0; i < nm && !bad; i++) {
+    json_object *m = json_object_array_get_idx(mounts, i);
+    char where[32];
+    snprintf(where, sizeof(where), "mounts[%zu]", i);
+    if (!json_object_is_type(m, json_type_object)) {
+      oci_error("config.json: %s: not an object", where);
+      return -1;
+    }
+    json_object *d = field(m, "destination", json_type_string, where, &bad);
+    json_object *t = field(m, "type", json_type_string, where, &bad);
+    json_object *s = field(m, "source", json_type_string, where, &bad);
+    json_object *o = field(m, "options", json_type_array, where, &bad);
+    if (bad)
+      return -1;
+    if (!d || json_object_get_string(d)[0] != '/') {
+      oci_error("config.json: %s.destination: an absolute path is needed",
+                where);
+      return -1;
+    }
+    const char *dest = json_object_get_string(d);
+    const char *type = t ? json_object_get_string(t) : NULL;
+    bool own = own_mount(dest, type);
+    bool bind = (type && !strcmp(type, "bind")) || has_option(o, "bind") ||
+                has_option(o, "rbind");
+    if (bind) {
+      if (!s) {
+        oci_error("config.json: %s.source: missing for a bind mount", where);
+        return -1;
+      }
+      const char *src = json_object_get_string(s);
+      char *full = src[0] == '/' ? keep("%s", src) : keep("%s/%s", bundle, src);
+      if (stat(full, &st) < 0) {
+        oci_error("config.json: %s.source: %s: %s", where, full,
+                  strerror(errno));
+        return -1;
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        oci_error("config.json: %s: a bind mount of a file (%s at %s) is "
+                  "not supported yet: moat grants directories",
+                  where, full, dest);
+        return -1;
+      }
+      push(args, "--mount");
+      push(args,
+           keep("%s:%s:%s", full, dest, has_option(o, "ro") ? "ro" : "rw"));
+    } else if (own) {
+      continue; /* the sandbox's own /proc, /sys, /dev, ... */
+    } else if (type && !strcmp(type, "tmpfs")) {
+      push(args, "--tmpfs");
+      push(args, (char *)dest);
+    } else {
+      oci_error("config.json: %s: a mount of type %s at %s is not supported",
+                where, type ? type : "(none)", dest);
+      return -1;
+    }
+    int merr = mount_point(root_dir, dest);
+    if (merr) {
+      oci_error("config.json: %s.destination: %s in the root: %s", where, dest,
+                strerror(merr));
+      return -1;
+    }
+  }
+
+  /* process */
+  json_object *proc = field(cfg, "process", json_type_object, "", &bad);
+  if (!proc) {
+    if (!bad)
+      oci_error("config.json: process: missing");
+    return -1;
+  }
+  json_object *term =
+      field(proc, "terminal", json_type_boolean, "process", &bad);
+  if (term && json_object_get_boolean(term)) {
+    oci_error("config.json: process.terminal: a terminal (console socket) is "
+              "not supported yet");
+    return -1;
+  }
+  json_object *cwd = field(proc, "cwd", json_type_string, "process", &bad);
+  if (cwd) {
+    if (json_object_get_string(cwd)[0] != '/') {
+      oci_error("config.json: process.cwd: %s is not an absolute path",
+                json_object_get_string(cwd));
+      return -1;
+    }
+    push(args, "--cwd");
+    push(args, (char *)json_object_get_string(cwd));
+  }
+  json_object *user = field(proc, "user", json_type_object, "process", &bad);
+  if (user) {
+    json_object *uid = field(user, "uid", json_type_int, "process.user", &bad);
+    json_object *gid = field(user, "gid", json_type_int, "process.user", &bad);
+    json_object *more =
+        field(user, "additionalGids", json_type_array, "process.user", &bad);
+    if (bad)
+      return -1;
+    int64_t u = uid ? json_object_get_int64(uid) : 0;
+    int64_t g = gid ? json_object_get_int64(gid) : 0;
+    if (u < 0 || u > 0xfffffffe || g < 0 || g > 0xfffffffe) {
+      oci_error("config.json: process.user: uid and gid must be 0..4294967294");
+      return -1;
+    }
+    size_t ng = more ? json_object_array_length(more) : 0;
+    for (size_t i = 0; i < ng; i++) {
+      int64_t x = json_object_get_int64(json_object_array_get_idx(more, i));
+      if (x != g) {
+        oci_error("config.json: process.user.additionalGids: supplementary "
+                  "groups are not supported yet");
+        return -1;
+      }
+    }
+    if (field(user, "username", json_type_string, "process.user", &bad)) {
+      oci_error("config.json: process.user.username: only numeric ids");
+      return -1;
+    }
+    push(args, "--user");
+    push(args, keep("%lld:%lld", (long long)u, (long long)g));
+  }
+  json_object *env = field(proc, "env", json_type_array, "process", &bad);
+  size_t ne = env ? json_object_array_length(env) : 0;
+  for (size_t i = 0; i < ne && !bad; i++) {
+    json_object *e = json_object_array_get_idx(env, i);
+    const char *s = json_object_is_type(e, json_type_string)
+                        ? json_object_get_string(e)
+                        : NULL;
+    const char *eq = s ? strchr(s, '=') : NULL;
+    if (!eq || eq == s) {
+      oci_error("config.json: process.env[%zu]: expected NAME=VALUE", i);
+      return -1;
+    }
+    push(args, "--env");
+    push(args, (char *)s);
+  }
+  json_object *rl = field(proc, "rlimits", json_type_array, "process", &bad);
+  size_t nr = rl ? json_object_array_length(rl) : 0;
+  for (size_t i = 0; i < nr && !bad; i++) {
+    json_object *r = json_object_array_get_idx(rl, i);
+    char where[40];
+    snprintf(where, sizeof(where), "process.rlimits[%zu]", i);
+    json_object *t = field(r, "type", json_type_string, where, &bad);
+    json_object *soft = field(r, "soft", json_type_int, where, &bad);
+    json_object *hard = field(r, "hard", json_type_int, where, &bad);
+    if (bad)
+      return -1;
+    if (!t || !soft || !hard ||
+        options_rlimit_index(json_object_get_string(t)) < 0) {
+      oci_error("config.json: %s: expected type RLIMIT_..., soft, hard", where);
+      return -1;
+    }
+    uint64_t sv = json_object_get_uint64(soft),
+             hv = json_object_get_uint64(hard);
+    if (sv > hv) {
+      oci_error("config.json: %s: soft above hard", where);
+      return -1;
+    }
+    push(args, "--rlimit");
+    push(args, keep("%s=%llu:%llu", json_object_get_string(t),
+                    (unsigned long long)sv, (unsigned long long)hv));
+  }
+  /* noNewPrivileges: every sandbox runs with no_new_privs on the host,
+   * and the guest's own setuid files give nothing beyond the sandbox. */
+  field(proc, "noNewPrivileges", json_type_boolean, "process", &bad);
+
+  /* linux */
+  json_object *lx = field(cfg, "linux", json_type_object, "", &bad);
+  json_object *ns = field(lx, "namespaces", json_type_array, "linux", &bad);
+  size_t nn = ns ? json_object_array_length(ns) : 0;
+  for (size_t i = 0; i < nn && !bad; i++) {
+    json_object *n = json_object_array_get_idx(ns, i);
+    char where[40];
+    snprintf(where, sizeof(where), "linux.namespaces[%zu]", i);
+    json_object *t = field(n, "type", json_type_string, where, &bad);
+    if (bad)
+      return -1;
+    bool known = false;
+    for (size_t k = 0; t && k < sizeof(g_namespaces) / sizeof(g_namespaces[0]);
+         k++)
+      known = known || !strcmp(json_object_get_string(t), g_namespaces[k]);
+    if (!known) {
+      oci_error("config.json: %s.type: unknown namespace", where);
+      return -1;
+    }
+    if (field(n, "path", json_type_string, where, &bad) && !bad) {
+      oci_error("config.json: %s.path: joining an existing %s namespace is "
+                "not supported (every moat sandbox has its own)",
+                where, json_object_get_string(t));
+      return -1;
+    }
+  }
+  json_object *res = field(lx, "resources", json_type_object, "linux", &bad);
+  json_object *mem =
+      field(res, "memory", json_type_object, "linux.resources", &bad);
+  json_object *lim =
+      field(mem, "limit", json_type_int, "linux.resources.memory", &bad);
+  if (lim && json_object_get_int64(lim) > 0) {
+    push(args, "--memory");
+    push(args, keep("%lld", (long long)json_object_get_int64(lim)));
+  }
+  json_object *pids =
+      field(res, "pids", json_type_object, "linux.resources", &bad);
+  json_object *plim =
+      field(pids, "limit", json_type_int, "linux.resources.pids", &bad);
+  if (plim && json_object_get_int64(plim) > 0) {
+    push(args, "--pids");
+    push(args, keep("%lld", (long long)json_object_get_int64(plim)));
+  }
+  if (field(cfg, "hooks", json_type_object, "", &bad) && !bad) {
+    json_object *h = NULL;
+    json_object_object_get_ex(cfg, "hooks", &h);
+    if (json_object_object_length(h) > 0) {
+      oci_error("config.json: hooks: not supported (a hook would run on the "
+                "host, outside the sandbox)");
+      return -1;
+    }
+  }
+  if (bad)
+    return -1;
+  json_object *args_j = field(proc, "args", json_type_array, "process", &bad);
+  size_t na = args_j ? json_object_array_length(args_j) : 0;
+  if (bad || na == 0) {
+    if (!bad)
+      oci_error("config.json: process.args: missing or empty");
+    return -1;
+  }
+  push(args, "--");
+  for (size_t i = 0; i < na; i++) {
+    json_object *a = json_object_array_get_idx(args_j, i);
+    if (!json_object_is_type(a, json_type_string)) {
+      oci_error("config.json: process.args[%zu]: not a string", i);
+      return -1;
+    }
+    if (!push(args, (char *)json_object_get_string(a)))
+      return -1;
+  }
+  json_object *ann = field(cfg, "annotations", json_type_object, "", &bad);
+  *annotations = ann;
+  return bad ? -1 : 0;
+}
+
+/* The bundle's config as moat run's options. */
+static int config_options(const char *bundle, struct run_options *opts,
+                          json_object **annotations) {
+  static struct argv_list args;
+  args.n = 0;
+  if (read_config(bundle, &args, annotations) < 0)
+    return -1;
+  if (options_parse(args.n, args.v, opts) != ACTION_RUN) {
+    oci_error("config.json: refused (the reason is above)");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the commands ---- */
+
+struct create_args {
+  const char *bundle, *pid_file, *id;
+  bool detach;
+};
+
+static int parse_create(int argc, char **argv, int i, bool run,
+                        struct create_args *c) {
+  memset(c, 0, sizeof(*c));
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = strchr(a, '=');
+    size_t len = v ? (size_t)(v - a) : strlen(a);
+#define IS(name) (len == strlen(name) && !strncmp(a, name, len))
+    if (a[0] != '-')
+      break;
+    if (IS("--no-pivot") || IS("--no-new-keyring") ||
+        (run && (IS("-d") || IS("--detach") || IS("--keep")))) {
+      if (IS("-d") || IS("--detach"))
+        c->detach = true;
+      continue;
+    }
+    const char **slot = NULL;
+    if (IS("-b") || IS("--bundle"))
+      slot = &c->bundle;
+    else if (IS("--pid-file"))
+      slot = &c->pid_file;
+    if (!slot && !IS("--console-socket") && !IS("--preserve-fds")) {
+      oci_error("%s: unknown option %s", run ? "run" : "create", a);
+      return -1;
+    }
+    const char *val = v ? v + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!val) {
+      oci_error("option %s needs a value", a);
+      return -1;
+    }
+    if (IS("--console-socket")) {
+      oci_error("--console-socket: a terminal is not supported yet");
+      return -1;
+    }
+    if (IS("--preserve-fds")) {
+      if (strcmp(val, "0")) {
+        oci_error("--preserve-fds %s: passing extra descriptors is not "
+                  "supported yet",
+                  val);
+        return -1;
+      }
+      continue;
+    }
+    *slot = val;
+#undef IS
+  }
+  if (i != argc - 1) {
+    oci_error("%s: expected one container ID", run ? "run" : "create");
+    return -1;
+  }
+  c->id = argv[i];
+  return 0;
+}
+
+static int write_pid_file(const char *path, int pid) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%d", pid);
+  int err = write_file_atomic(path, buf);
+  if (err)
+    oci_error("--pid-file %s: %s", path, strerror(-err));
+  return err;
+}
+
+/* create (run: false) and run. */
+static int cmd_create(int argc, char **argv, int i, bool run) {
+  struct create_args c;
+  if (parse_create(argc, argv, i, run, &c) < 0)
+    return 1;
+  if (!id_ok(c.id)) {
+    oci_error("%s: not a valid container ID (letters, digits, _ . - +)", c.id);
+    return 1;
+  }
+  char bundle[PATH_MAX];
+  if (!realpath(c.bundle ? c.bundle : ".", bundle)) {
+    oci_error("bundle %s: %s", c.bundle ? c.bundle : ".", strerror(errno));
+    return 1;
+  }
+  static struct run_options opts;
+  json_object *annotations = NULL;
+  if (config_options(bundle, &opts, &annotations) < 0)
+    return 1;
+  int err = mkdir_p(g_oci.root, 0700);
+  if (err) {
+    oci_error("state directory %s: %s", g_oci.root, strerror(-err));
+    return 1;
+  }
+  char dir[PATH_MAX], fifo[PATH_MAX];
+  state_path(dir, sizeof(dir), c.id, NULL);
+  if (mkdir(dir, 0700) < 0) {
+    if (errno == EEXIST)
+      oci_error("container %s already exists", c.id);
+    else
+      oci_error("container %s: cannot make its state in %s: %s", c.id,
+                g_oci.root, strerror(errno));
+    return 1;
+  }
+  state_path(fifo, sizeof(fifo), c.id, "exec.fifo");
+  if (!run && mkfifo(fifo, 0600) < 0) {
+    oci_error("container %s: exec.fifo: %s", c.id, strerror(errno));
+    remove_state(c.id);
+    return 1;
+  }
+  if (run && !c.detach) {
+    /* In the foreground: this process is the container's. */
+    if (save_state(c.id, bundle, getpid(), annotations) < 0 ||
+        (c.pid_file && write_pid_file(c.pid_file, getpid()) < 0)) {
+      remove_state(c.id);
+      return 1;
+    }
+    fflush(NULL);
+    int status = run_main(&opts);
+    remove_state(c.id);
+    return status;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    oci_error("container %s: fork: %s", c.id, strerror(errno));
+    remove_state(c.id);
+    return 1;
+  }
+  if (pid == 0) {
+    if (!run) {
+      /* Blocks until `start` opens the fifo for writing. */
+      int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+      char b = 0;
+      if (fd < 0 || read(fd, &b, 1) != 1)
+        _exit(EXIT_MOAT_ERROR);
+      close(fd);
+    }
+    _exit(run_main(&opts));
+  }
+  if (save_state(c.id, bundle, pid, annotations) < 0 ||
+      (c.pid_file && write_pid_file(c.pid_file, pid) < 0)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    remove_state(c.id);
+    return 1;
+  }
+  return 0;
+}
+
+static int one_id(int argc, char **argv, int i, const char *cmd) {
+  if (i != argc - 1) {
+    oci_error("%s: expected one container ID", cmd);
+    return -1;
+  }
+  return i;
+}
+
+static int cmd_start(int argc, char **argv, int i) {
+  if ((i = one_id(argc, argv, i, "start")) < 0)
+    return 1;
+  struct container c;
+  if (load(argv[i], &c) < 0)
+    return 1;
+  if (strcmp(c.status, "created")) {
+    oci_error("cannot start container %s: it is %s", c.id, c.status);
+    return 1;
+  }
+  char fifo[PATH_MAX];
+  state_path(fifo, sizeof(fifo), c.id, "exec.fifo");
+  int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    oci_error("cannot start container %s: exec.fifo: %s", c.id,
+              strerror(errno));
+    return 1;
+  }
+  bool ok = write(fd, "s", 1) == 1;
+  close(fd);
+  unlink(fifo);
+  if (!ok) {
+    oci_error("cannot start container %s: %s", c.id, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_state(int argc, char **argv, int i) {
+  if ((i = one_id(argc, argv, i, "state")) < 0)
+    return 1;
+  struct container c;
+  if (load(argv[i], &c) < 0)
+    return 1;
+  json_object *o = state_json(&c);
+  printf("%s\n",
+         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(o);
+  return 0;
+}
+
+static int parse_signal(const char *s) {
+  static const struct {
+    const char *name;
+    int sig;
+  } names[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},
+               {"ILL", SIGILL},       {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},
+               {"BUS", SIGBUS},       {"FPE", SIGFPE},   {"KILL", SIGKILL},
+               {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+               {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+               {"CHLD", SIGCHLD},     {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+               {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+               {"URG", SIGURG},       {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+               {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+               {"IO", SIGIO},         {"PWR", SIGPWR},   {"SYS", SIGSYS}};
+  if (isdigit((unsigned char)s[0])) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *end || v < 1 || v > 64 ? -1 : (int)v;
+  }
+  if (!strncmp(s, "SIG", 3))
+    s += 3;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (!strcmp(s, names[i].name))
+      return names[i].sig;
+  return -1;
+}
+
+static int cmd_kill(int argc, char **argv, int i) {
+  for (; i < argc && argv[i][0] == '-'; i++)
+    if (strcmp(argv[i], "-a") && strcmp(argv[i], "--all")) {
+      oci_error("kill: unknown option %s", argv[i]);
+      return 1;
+    }
+  if (i >= argc || argc - i > 2) {
+    oci_error("kill: expected ID [SIGNAL]");
+    return 1;
+  }
+  int sig = argc - i == 2 ? parse_signal(argv[i + 1]) : SIGTERM;
+  if (sig < 0) {
+    oci_error("kill: %s: not a signal", argv[i + 1]);
+    return 1;
+  }
+  struct container c;
+  if (load(argv[i], &c) < 0)
+    return 1;
+  if (!strcmp(c.status, "stopped")) {
+    oci_error("cannot kill container %s: it is not running", c.id);
+    return 1;
+  }
+  if (kill(c.pid, sig) < 0) {
+    oci_error("kill %s: %s", c.id, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_delete(int argc, char **argv, int i) {
+  bool force = false;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
+      force = true;
+    else {
+      oci_error("delete: unknown option %s", argv[i]);
+      return 1;
+    }
+  }
+  if ((i = one_id(argc, argv, i, "delete")) < 0)
+    return 1;
+  struct container c;
+  if (load(argv[i], &c) < 0)
+    return force ? 0 : 1;
+  if (!strcmp(c.status, "running") && !force) {
+    oci_error("cannot delete container %s: it is running (stop it, or "
+              "delete --force)",
+              c.id);
+    return 1;
+  }
+  if (strcmp(c.status, "stopped")) {
+    /* A created container never ran; a forced delete ends a running one. */
+    kill(c.pid, SIGKILL);
+    for (int tries = 0; tries < 500; tries++) {
+      char st = 0;
+      if (proc_start(c.pid, &st) != c.start || st == 'Z' || st == 'X')
+        break;
+      struct timespec ts = {0, 10000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  remove_state(c.id);
+  return 0;
+}
+
+static int cmd_list(int argc, char **argv, int i) {
+  bool json = false, quiet = false;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+      quiet = true;
+    else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && i + 1 < argc)
+      json = !strcmp(argv[++i], "json");
+    else if (!strcmp(a, "--format=json"))
+      json = true;
+    else if (strcmp(a, "--format=table")) {
+      oci_error("list: unknown option %s", a);
+      return 1;
+    }
+  }
+  json_object *all = json_object_new_array();
+  DIR *d = opendir(g_oci.root);
+  if (!quiet && !json)
+    printf("%-20s %-8s %-8s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+           "CREATED");
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (e->d_name[0] == '.' || !id_ok(e->d_name))
+      continue;
+    struct container c;
+    char path[PATH_MAX];
+    state_path(path, sizeof(path), e->d_name, "state.json");
+    if (access(path, F_OK) < 0 || load(e->d_name, &c) < 0)
+      continue;
+    int pid = strcmp(c.status, "stopped") ? c.pid : 0;
+    if (json)
+      json_object_array_add(all, state_json(&c));
+    else if (quiet)
+      printf("%s\n", c.id);
+    else
+      printf("%-20s %-8d %-8s %-40s %s\n", c.id, pid, c.status, c.bundle,
+             c.created);
+  }
+  if (d)
+    closedir(d);
+  if (json)
+    printf("%s\n",
+           json_object_to_json_string_ext(
+               all, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(all);
+  return 0;
+}
+
+static int cmd_features(void) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "ociVersionMin", json_object_new_string("1.0.0"));
+  json_object_object_add(o, "ociVersionMax",
+                         json_object_new_string(OCI_VERSION));
+  json_object_object_add(o, "hooks", json_object_new_array());
+  json_object *opts = json_object_new_array();
+  static const char *const mopts[] = {"bind", "rbind", "ro", "rw"};
+  for (size_t i = 0; i < sizeof(mopts) / sizeof(mopts[0]); i++)
+    json_object_array_add(opts, json_object_new_string(mopts[i]));
+  json_object_object_add(o, "mountOptions", opts);
+  json_object *lx = json_object_new_object();
+  json_object *ns = json_object_new_array();
+  for (size_t i = 0; i < sizeof(g_namespaces) / sizeof(g_namespaces[0]); i++)
+    json_object_array_add(ns, json_object_new_string(g_namespaces[i]));
+  json_object_object_add(lx, "namespaces", ns);
+  json_object *ann = json_object_new_object();
+  json_object_object_add(ann, "org.opencontainers.runtime-spec.features",
+                         json_object_new_string("moat"));
+  json_object_object_add(ann, "io.github.moat.systemd-cgroup",
+                         json_object_new_string(g_oci.systemd_cgroup
+                                                    ? "requested, cgroupfs used"
+                                                    : "false"));
+  json_object_object_add(o, "linux", lx);
+  json_object_object_add(o, "annotations", ann);
+  printf("%s\n",
+         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(o);
+  return 0;
+}
+
+/* `moat spec`: a minimal config.json in the bundle (default: here). */
+static int cmd_spec(int argc, char **argv, int i) {
+  const char *bundle = ".";
+  for (; i < argc; i++) {
+    if ((!strcmp(argv[i], "-b") || !strcmp(argv[i], "--bundle")) &&
+        i + 1 < argc)
+      bundle = argv[++i];
+    else {
+      oci_error("spec: unknown option %s", argv[i]);
+      return 1;
+    }
+  }
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof(path), "%s/config.json", bundle);
+  if (access(path, F_OK) == 0) {
+    oci_error("spec: %s exists already", path);
+    return 1;
+  }
+  static const char spec[] =
+      "{\n"
+      "  \"ociVersion\": \"" OCI_VERSION "\",\n"
+      "  \"process\": {\n"
+      "    \"terminal\": false,\n"
+      "    \"user\": {\"uid\": 0, \"gid\": 0},\n"
+      "    \"args\": [\"sh\"],\n"
+      "    \"env\": [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+      "/usr/bin:/sbin:/bin\"],\n"
+      "    \"cwd\": \"/\",\n"
+      "    \"noNewPrivileges\": true\n"
+      "  },\n"
+      "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+      "  \"hostname\": \"moat\",\n"
+      "  \"mounts\": [\n"
+      "    {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": "
+      "\"proc\"},\n"
+      "    {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": "
+      "\"tmpfs\"}\n"
+      "  ],\n"
+      "  \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": "
+      "\"network\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": "
+      "\"mount\"}]}\n"
+      "}\n";
+  int err = write_file_atomic(path, spec);
+  if (err) {
+    oci_error("spec: %s: %s", path, strerror(-err));
+    return 1;
+  }
+  return 0;
+}
+
+int oci_main(int argc, char **argv) {
+  int i = 1;
+  for (int n; i < argc && (n = global_option(argv, i, argc)) > 0; i += n) {
+    const char *a = argv[i];
+    const char *eq = strchr(a, '=');
+    const char *v = eq ? eq + 1 : (n == 2 ? argv[i + 1] : NULL);
+    size_t len = eq ? (size_t)(eq - a) : strlen(a);
+    if (!strncmp(a, "--systemd-cgroup", len) && len == 16) {
+      g_oci.systemd_cgroup = true;
+      continue;
+    }
+    if (!strncmp(a, "--debug", len) && len == 7)
+      continue;
+    if (!v) {
+      oci_error("option %s needs a value", a);
+      return 1;
+    }
+    if (len == 6 && !strncmp(a, "--root", 6)) {
+      g_oci.root = v;
+    } else if (len == 5 && !strncmp(a, "--log", 5)) {
+      g_oci.log = v;
+    } else if (len == 12 && !strncmp(a, "--log-format", 12)) {
+      if (strcmp(v, "text") && strcmp(v, "json")) {
+        oci_error("--log-format %s: expected text or json", v);
+        return 1;
+      }
+      g_oci.log_json = !strcmp(v, "json");
+    }
+  }
+  if (i >= argc) {
+    oci_error("no command given (see docs/oci.md)");
+    return 1;
+  }
+  const char *cmd = argv[i++];
+  if (!strcmp(cmd, "create"))
+    return cmd_create(argc, argv, i, false);
+  if (!strcmp(cmd, "run"))
+    return cmd_create(argc, argv, i, true);
+  if (!strcmp(cmd, "start"))
+    return cmd_start(argc, argv, i);
+  if (!strcmp(cmd, "state"))
+    return cmd_state(argc, argv, i);
+  if (!strcmp(cmd, "kill"))
+    return cmd_kill(argc, argv, i);
+  if (!strcmp(cmd, "delete"))
+    return cmd_delete(argc, argv, i);
+  if (!strcmp(cmd, "list"))
+    return cmd_list(argc, argv, i);
+  if (!strcmp(cmd, "features"))
+    return cmd_features();
+  if (!strcmp(cmd, "spec"))
+    return cmd_spec(argc, argv, i);
+  if (!strcmp(cmd, "ps") || !strcmp(cmd, "exec")) {
+    oci_error("%s: not supported yet (a new process in a running sandbox)",
+              cmd);
+    return 1;
+  }
+  oci_error("unknown command %s (see docs/oci.md)", cmd);
+  return 1;
+}

@@ -1,0 +1,389 @@
+"""oci/...: moat as an OCI runtime (cmd/moat/oci.c, docs/oci.md).
+
+  oci/lifecycle        create -> created (program not run yet, pid file =
+                       state's pid) -> start -> running (it ran) -> kill
+                       TERM -> the engine's reaper sees status 143 ->
+                       stopped, pid 0 -> delete -> gone; a container that
+                       exits by itself (status 7); delete of a running
+                       one refused, then --force; a created one deleted
+                       (its process ends). Run by tests/oci_lifecycle.py
+                       as a child subreaper, as containerd-shim or conmon
+                       are.
+  oci/config-*         config.json settings against what the same
+                       program shows natively or what the spec says:
+                       process.env exactly, user, cwd, rlimits, hostname,
+                       root.readonly, tmpfs and bind mounts (ro, rw).
+  oci/bad-*            bad bundles and fields: a clear error naming the
+                       field, status 1, no state left behind.
+  oci/run-vs-native    `moat run --bundle` of busybox commands, output and
+                       status identical to running them natively.
+  oci/log-json         --log FILE --log-format json gets the error as a
+                       JSON line.
+
+Registered by tests/run.py with its helpers as `h`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+APPLETS = ("sh", "echo", "cat", "ls", "id", "hostname", "sleep", "env",
+           "pwd", "touch", "mkdir", "test", "true", "false", "wc", "sort")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def make_rootfs(ctx, d):
+    """A minimal root: static busybox and its applets, /tmp, /etc."""
+    root = os.path.join(d, "rootfs")
+    for sub in ("bin", "tmp", "etc", "scratch", "data"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    shutil.copy(ctx.busybox, os.path.join(root, "bin", "busybox"))
+    for a in APPLETS:
+        os.symlink("busybox", os.path.join(root, "bin", a))
+    with open(os.path.join(root, "etc", "motd"), "w") as f:
+        f.write("from the image\n")
+    return root
+
+
+def config(args, **kw):
+    c = {
+        "ociVersion": "1.0.2",
+        "process": {"terminal": False, "user": {"uid": 0, "gid": 0},
+                    "args": args, "env": ["PATH=" + PATH], "cwd": "/",
+                    "noNewPrivileges": True},
+        "root": {"path": "rootfs", "readonly": False},
+        "hostname": "ocibox",
+        "mounts": [{"destination": "/proc", "type": "proc",
+                    "source": "proc"},
+                   {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "strictatime", "mode=755"]},
+                   {"destination": "/dev/pts", "type": "devpts",
+                    "source": "devpts"},
+                   {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+                    "options": ["nosuid", "noexec", "nodev", "ro"]}],
+        "linux": {"namespaces": [{"type": t} for t in
+                                 ("pid", "network", "ipc", "uts", "mount")]},
+    }
+    for k, v in kw.items():
+        if k == "process":
+            c["process"].update(v)
+        else:
+            c[k] = v
+    return c
+
+
+def bundle(ctx, h, name, cfg):
+    d = ctx.tmpdir("oci-" + name)
+    make_rootfs(ctx, d)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return d
+
+
+def moat_oci(ctx, h, state, *args, timeout=60):
+    """A runtime command, its output through files: a container process
+    that create leaves behind keeps the standard streams open, so pipes
+    would not end while it lives (engines do not wait for them)."""
+    d = os.path.dirname(state.rstrip("/"))
+    with open(os.path.join(d, "cmd.out"), "w+b") as out, \
+            open(os.path.join(d, "cmd.err"), "w+b") as err:
+        p = subprocess.run([ctx.moat, "--root", state] + list(args),
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                           timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        status = p.returncode if p.returncode >= 0 else 128 - p.returncode
+        return h.Proc(p.args, out.read(), err.read(), status)
+
+
+def lifecycle(h):
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        d = ctx.tmpdir("oci-lifecycle")
+        make_rootfs(ctx, d)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "oci_lifecycle.py")
+        r = h.run(["/usr/bin/python3", script, ctx.moat, d], timeout=180)
+        if r.status != 0:
+            h.fail("status %d\n%s%s" % (r.status, h.show(r.stdout),
+                                        h.show(r.stderr)))
+    return body
+
+
+def run_bundle(ctx, h, name, cfg, extra=()):
+    d = bundle(ctx, h, name, cfg)
+    state = os.path.join(d, "state")
+    r = moat_oci(ctx, h, state, "run", "--bundle", d, *extra, "c-" + name)
+    left = os.listdir(state) if os.path.isdir(state) else []
+    if left:
+        h.fail("state left after run: %s" % left)
+    return r, d
+
+
+def expect(h, r, out, status=0):
+    if r.status != status or r.stdout.decode() != out:
+        h.fail("status %d (want %d)\nstdout: %r\nwant:   %r\nstderr: %s" % (
+            r.status, status, r.stdout.decode(), out, h.show(r.stderr)))
+
+
+def config_env(h):
+    """process.env is the whole environment (no PATH/HOME/TERM added)."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        env = ["PATH=" + PATH, "A=1", "EMPTY=", "B=two words"]
+        r, _ = run_bundle(ctx, h, "env", config(["env"],
+                                                process={"env": env}))
+        expect(h, r, "".join(e + "\n" for e in env))
+    return body
+
+
+def config_user_cwd(h):
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        r, _ = run_bundle(ctx, h, "user", config(
+            ["sh", "-c", "id -u; id -g; pwd; hostname"],
+            process={"user": {"uid": 1000, "gid": 1001}, "cwd": "/tmp"}))
+        expect(h, r, "1000\n1001\n/tmp\nocibox\n")
+    return body
+
+
+def config_rlimits(h):
+    """process.rlimits as setrlimit natively gives them to a shell."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        script = "ulimit -n; ulimit -Hn; ulimit -s"
+        rl = [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+              {"type": "RLIMIT_STACK", "soft": 4 << 20, "hard": 8 << 20}]
+        r, _ = run_bundle(ctx, h, "rlimits", config(
+            ["sh", "-c", script], process={"rlimits": rl}))
+        import resource
+
+        def limits():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (100, 200))
+            resource.setrlimit(resource.RLIMIT_STACK, (4 << 20, 8 << 20))
+        n = subprocess.run([ctx.busybox, "sh", "-c", script],
+                           stdout=subprocess.PIPE, preexec_fn=limits,
+                           timeout=30)
+        expect(h, r, n.stdout.decode())
+    return body
+
+
+def config_mounts(h):
+    """root.readonly: EROFS; a tmpfs mount writable; bind mounts ro and
+    rw of host directories (the rw one's write reaches the host)."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        ro = ctx.tmpdir("oci-ro-src")
+        rw = ctx.tmpdir("oci-rw-src")
+        with open(os.path.join(ro, "f"), "w") as f:
+            f.write("granted\n")
+        script = ("cat /etc/motd; touch /etc/x 2>/dev/null || echo etc ro; "
+                  "echo t > /scratch/t && cat /scratch/t; cat /ro/f; "
+                  "touch /ro/x 2>/dev/null || echo bind ro; "
+                  "echo w > /rw/w && echo bind rw")
+        mounts = config([])["mounts"] + [
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/ro", "type": "bind", "source": ro,
+             "options": ["rbind", "ro"]},
+            {"destination": "/rw", "type": "none", "source": rw,
+             "options": ["bind", "rw"]}]
+        r, _ = run_bundle(ctx, h, "mounts", config(
+            ["sh", "-c", script], root={"path": "rootfs", "readonly": True},
+            mounts=mounts))
+        expect(h, r, "from the image\netc ro\nt\ngranted\nbind ro\nbind rw\n")
+        with open(os.path.join(rw, "w")) as f:
+            if f.read() != "w\n":
+                h.fail("the rw bind mount's write did not reach the host")
+    return body
+
+
+def run_vs_native(h):
+    """Output and exit status of `moat run --bundle` equal the native run
+    of the same busybox command line."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        script = "echo one; echo two | wc -c; printf 'b\\na\\n' | sort; exit 3"
+        r, _ = run_bundle(ctx, h, "vsnative", config(["sh", "-c", script]))
+        n = subprocess.run([ctx.busybox, "sh", "-c", script],
+                           stdout=subprocess.PIPE, timeout=30)
+        expect(h, r, n.stdout.decode(), n.returncode)
+    return body
+
+
+BAD = [
+    # name, how to spoil the config (or None: no config.json), words the
+    # error must contain
+    ("no-config", None, "config.json"),
+    ("not-json", "{not json", "config.json"),
+    ("no-args", {"process": {"args": []}}, "process.args"),
+    ("args-type", {"process": {"args": "sh"}}, "process.args"),
+    ("no-root", {"root": {"path": "missing"}}, "root.path"),
+    ("terminal", {"process": {"terminal": True}}, "process.terminal"),
+    ("relative-cwd", {"process": {"cwd": "tmp"}}, "process.cwd"),
+    ("env-item", {"process": {"env": ["NOEQUALS"]}}, "process.env[0]"),
+    ("rlimit-type", {"process": {"rlimits": [
+        {"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]}}, "process.rlimits[0]"),
+    ("rlimit-order", {"process": {"rlimits": [
+        {"type": "RLIMIT_NOFILE", "soft": 9, "hard": 1}]}}, "soft above hard"),
+    ("mount-type", {"mounts": [{"destination": "/x", "type": "nfs",
+                                "source": "h:/x"}]}, "mounts[0]"),
+    ("mount-relative", {"mounts": [{"destination": "x", "type": "tmpfs"}]},
+     "mounts[0].destination"),
+    ("bind-file", {"mounts": [{"destination": "/etc/hosts", "type": "bind",
+                               "source": "/etc/hosts"}]}, "mounts[0]"),
+    ("netns-path", {"linux": {"namespaces": [
+        {"type": "network", "path": "/proc/1/ns/net"}]}},
+     "linux.namespaces[0].path"),
+    ("hooks", {"hooks": {"prestart": [{"path": "/bin/true"}]}}, "hooks"),
+    ("version", {"ociVersion": "2.0.0"}, "ociVersion"),
+    ("user-type", {"process": {"user": {"uid": "root"}}}, "process.user.uid"),
+]
+
+
+def bad_config(h, name, spoil, words):
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        d = ctx.tmpdir("oci-bad-" + name)
+        make_rootfs(ctx, d)
+        if spoil is not None:
+            path = os.path.join(d, "config.json")
+            with open(path, "w") as f:
+                if isinstance(spoil, str):
+                    f.write(spoil)
+                else:
+                    cfg = config(["true"])
+                    for k, v in spoil.items():
+                        if k == "process":
+                            cfg["process"].update(v)
+                        else:
+                            cfg[k] = v
+                    json.dump(cfg, f)
+        state = os.path.join(d, "state")
+        for cmd in (["create", "--bundle", d, "x"],
+                    ["run", "--bundle", d, "x"]):
+            r = moat_oci(ctx, h, state, *cmd)
+            err = r.stderr.decode()
+            if r.status != 1 or words not in err or not err.startswith(
+                    "moat: "):
+                h.fail("%s: status %d, stderr %r (want 1 and %r)" % (
+                    cmd[0], r.status, err, words))
+            left = os.listdir(state) if os.path.isdir(state) else []
+            if left:
+                h.fail("%s: state left behind: %s" % (cmd[0], left))
+    return body
+
+
+def duplicate_and_unknown(h):
+    """A second create with the same ID is refused and leaves the first
+    alone; commands on an unknown ID fail; a bad ID is refused."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        d = bundle(ctx, h, "dup", config(["true"]))
+        state = os.path.join(d, "state")
+        r = moat_oci(ctx, h, state, "create", "--bundle", d, "dup")
+        if r.status != 0:
+            h.fail("create: %d %s" % (r.status, h.show(r.stderr)))
+        try:
+            r = moat_oci(ctx, h, state, "create", "--bundle", d, "dup")
+            if r.status != 1 or b"already exists" not in r.stderr:
+                h.fail("second create: %d %s" % (r.status, h.show(r.stderr)))
+            s = json.loads(moat_oci(ctx, h, state, "state", "dup").stdout)
+            if s["status"] != "created":
+                h.fail("the first container after the second create: %s" % s)
+        finally:
+            moat_oci(ctx, h, state, "delete", "--force", "dup")
+        for cmd in (["state", "nope"], ["start", "nope"], ["kill", "nope"],
+                    ["delete", "nope"], ["create", "--bundle", d, "../x"],
+                    ["create", "--bundle", d, "a/b"]):
+            r = moat_oci(ctx, h, state, *cmd)
+            if r.status != 1 or not r.stderr.startswith(b"moat: "):
+                h.fail("%s: status %d, %s" % (cmd, r.status,
+                                              h.show(r.stderr)))
+        if os.listdir(state):
+            h.fail("state left: %s" % os.listdir(state))
+    return body
+
+
+def mount_point_symlink(h):
+    """A mount point is made inside the root as runc makes it, never
+    through a symlink of the image: /up -> a host directory outside the
+    bundle, destination /up/x is refused and nothing appears on the host;
+    the control, /made/x, is made and usable."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        outside = ctx.tmpdir("oci-outside")
+        cfg = config(["sh", "-c", "echo m > /made/x/f && cat /made/x/f"])
+        cfg["mounts"].append({"destination": "/made/x", "type": "tmpfs",
+                              "source": "tmpfs"})
+        r, d = run_bundle(ctx, h, "mp-control", cfg)
+        expect(h, r, "m\n")
+        if not os.path.isdir(os.path.join(d, "rootfs", "made", "x")):
+            h.fail("the control's mount point was not made")
+        cfg = config(["true"])
+        cfg["mounts"].append({"destination": "/up/x", "type": "tmpfs",
+                              "source": "tmpfs"})
+        d = bundle(ctx, h, "mp-symlink", cfg)
+        os.symlink(outside, os.path.join(d, "rootfs", "up"))
+        r = moat_oci(ctx, h, os.path.join(d, "state"), "run", "--bundle", d,
+                     "mp")
+        if r.status != 1 or b"mounts[4].destination" not in r.stderr:
+            h.fail("through a symlink: status %d, %s" % (r.status,
+                                                         h.show(r.stderr)))
+        if os.listdir(outside):
+            h.fail("made on the host: %s" % os.listdir(outside))
+    return body
+
+
+def log_json(h):
+    def body(ctx):
+        ctx.need_moat()
+        d = ctx.tmpdir("oci-log")
+        log = os.path.join(d, "log.json")
+        r = h.run([ctx.moat, "--root", os.path.join(d, "state"), "--log", log,
+                   "--log-format", "json", "state", "missing"])
+        if r.status != 1:
+            h.fail("status %d" % r.status)
+        with open(log) as f:
+            lines = f.read().splitlines()
+        if len(lines) != 1:
+            h.fail("log: %r" % lines)
+        rec = json.loads(lines[0])
+        if rec.get("level") != "error" or "missing" not in rec.get("msg", ""):
+            h.fail("log record: %r" % rec)
+    return body
+
+
+def features(h):
+    def body(ctx):
+        ctx.need_moat()
+        r = h.run([ctx.moat, "features"])
+        f = json.loads(r.stdout)
+        if r.status != 0 or f.get("ociVersionMax", "")[:2] != "1." or \
+                "pid" not in f.get("linux", {}).get("namespaces", []):
+            h.fail("features: %d %s" % (r.status, h.show(r.stdout)))
+    return body
+
+
+def register_all(ctx, register, h):
+    register("oci/lifecycle", lifecycle(h))
+    register("oci/config-env", config_env(h))
+    register("oci/config-user-cwd", config_user_cwd(h))
+    register("oci/config-rlimits", config_rlimits(h))
+    register("oci/config-mounts", config_mounts(h))
+    register("oci/run-vs-native", run_vs_native(h))
+    register("oci/duplicate-and-unknown", duplicate_and_unknown(h))
+    register("oci/log-json", log_json(h))
+    register("oci/mount-point-not-through-symlink", mount_point_symlink(h))
+    register("oci/features", features(h))
+    for name, spoil, words in BAD:
+        register("oci/bad-" + name, bad_config(h, name, spoil, words))

@@ -1,0 +1,193 @@
+"""The OCI runtime lifecycle of moat (tests/oci.py, oci/lifecycle), run as
+its own process because it makes itself a child subreaper, as an
+engine's shim (containerd-shim, conmon) does: the container's process,
+orphaned when `moat create` returns, is reaped here, with its status.
+
+usage: oci_lifecycle.py MOAT DIR   (DIR holds rootfs/; prints each step,
+exits 1 at the first wrong one)
+"""
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+MOAT, DIR = sys.argv[1], sys.argv[2]
+STATE = os.path.join(DIR, "state")
+OUT = os.path.join(DIR, "out")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def moat(*args, ok=True):
+    """moat's runtime command; its output through files: the container
+    process that create leaves behind keeps its standard streams, so a
+    pipe would see no end while it lives (engines do not wait for one)."""
+    with open(os.path.join(DIR, "cmd.out"), "w+b") as out, \
+            open(os.path.join(DIR, "cmd.err"), "w+b") as err:
+        p = subprocess.run([MOAT, "--root", STATE] + list(args),
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                           timeout=60)
+        out.seek(0)
+        err.seek(0)
+        p.stdout, p.stderr = out.read(), err.read()
+    if ok and p.returncode != 0:
+        fail("moat %s: status %d: %s" % (" ".join(args), p.returncode,
+                                         p.stderr.decode()))
+    return p
+
+
+def state(cid):
+    return json.loads(moat("state", cid).stdout)
+
+
+def write_config(args):
+    cfg = {
+        "ociVersion": "1.0.2",
+        "process": {"args": args, "env": ["PATH=" + PATH], "cwd": "/",
+                    "user": {"uid": 0, "gid": 0}},
+        "root": {"path": "rootfs"},
+        "mounts": [{"destination": "/out", "type": "bind", "source": OUT,
+                    "options": ["rbind", "rw"]}],
+    }
+    with open(os.path.join(DIR, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+
+def reap(pid, timeout=30):
+    """The status the reaper sees, as a shell shows it."""
+    end = time.time() + timeout
+    while time.time() < end:
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got == pid:
+            return os.waitstatus_to_exitcode(status) if \
+                os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+        time.sleep(0.05)
+    fail("pid %d never ended" % pid)
+
+
+def wait_for(path, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    fail("%s never appeared" % path)
+
+
+def main():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        fail("prctl(PR_SET_CHILD_SUBREAPER)")
+    os.makedirs(OUT, exist_ok=True)
+    pidfile = os.path.join(DIR, "pid")
+
+    # 1. create: the program does not run before start
+    write_config(["sh", "-c", "echo ran > /out/ran; sleep 60; exit 9"])
+    moat("create", "--bundle", DIR, "--pid-file", pidfile, "one")
+    s = state("one")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    if s["status"] != "created" or s["pid"] != pid or s["id"] != "one" or \
+            s["bundle"] != os.path.realpath(DIR) or s["ociVersion"][:2] != "1.":
+        fail("after create: %s (pid file %d)" % (s, pid))
+    time.sleep(0.5)
+    if os.path.exists(os.path.join(OUT, "ran")):
+        fail("the program ran before start")
+    print("create: created, pid %d, program not run" % pid)
+    if moat("start", "--bundle", "x", "one", ok=False).returncode == 0:
+        fail("start accepted an unknown option")
+
+    # 2. start: running, the program runs
+    moat("start", "one")
+    wait_for(os.path.join(OUT, "ran"))
+    s = state("one")
+    if s["status"] != "running" or s["pid"] != pid:
+        fail("after start: %s" % s)
+    if moat("start", "one", ok=False).returncode == 0:
+        fail("a second start succeeded")
+    lst = json.loads(moat("list", "--format", "json").stdout)
+    if [c["id"] for c in lst] != ["one"] or lst[0]["status"] != "running":
+        fail("list: %s" % lst)
+    print("start: running, the program ran")
+
+    # 3. delete of a running container is refused
+    r = moat("delete", "one", ok=False)
+    if r.returncode == 0 or state("one")["status"] != "running":
+        fail("delete of a running container: %d" % r.returncode)
+
+    # 4. kill TERM: the reaper sees 128+15; stopped, pid 0
+    moat("kill", "one", "TERM")
+    st = reap(pid)
+    if st != 128 + signal.SIGTERM:
+        fail("status after kill TERM: %d" % st)
+    s = state("one")
+    if s["status"] != "stopped" or s["pid"] != 0:
+        fail("after kill: %s" % s)
+    if moat("kill", "one", "KILL", ok=False).returncode == 0:
+        fail("kill of a stopped container succeeded")
+    print("kill: status %d, stopped" % st)
+
+    # 5. delete: gone
+    moat("delete", "one")
+    if moat("state", "one", ok=False).returncode == 0 or os.listdir(STATE):
+        fail("state after delete: %s" % os.listdir(STATE))
+    print("delete: gone")
+
+    # 6. a program that ends by itself: its status
+    write_config(["sh", "-c", "exit 7"])
+    moat("create", "--bundle", DIR, "--pid-file", pidfile, "two")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    moat("start", "two")
+    st = reap(pid)
+    if st != 7 or state("two")["status"] != "stopped":
+        fail("exit 7: status %d, %s" % (st, state("two")))
+    moat("delete", "two")
+    print("exit by itself: status 7")
+
+    # 7. a created container deleted: its process ends, never runs
+    write_config(["sh", "-c", "echo ran > /out/three"])
+    moat("create", "--bundle", DIR, "--pid-file", pidfile, "three")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    moat("delete", "three")
+    reap(pid)
+    if os.path.exists(os.path.join(OUT, "three")) or os.listdir(STATE):
+        fail("created then deleted: ran or state left")
+    print("created, deleted: never ran")
+
+    # 8. delete --force of a running one
+    write_config(["sh", "-c", "sleep 60"])
+    moat("create", "--bundle", DIR, "--pid-file", pidfile, "four")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    moat("start", "four")
+    time.sleep(0.3)
+    moat("delete", "--force", "four")
+    st = reap(pid)
+    if st != 128 + signal.SIGKILL or os.listdir(STATE):
+        fail("delete --force: status %d, state %s" % (st, os.listdir(STATE)))
+    print("delete --force: status %d" % st)
+
+    # 9. run --detach: started at once
+    write_config(["sh", "-c", "echo ran > /out/five; exit 5"])
+    moat("run", "--detach", "--bundle", DIR, "--pid-file", pidfile, "five")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    st = reap(pid)
+    if st != 5 or not os.path.exists(os.path.join(OUT, "five")):
+        fail("run --detach: status %d" % st)
+    moat("delete", "five")
+    print("run --detach: status 5")
+
+
+main()
