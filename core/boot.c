@@ -107,7 +107,11 @@ static int mount_fs(const struct moat_mount *m, struct superblock **out,
     break;
   case MOAT_MOUNT_MEMFS:
     *out = memfs_create();
-    return *out ? 0 : fail(-LINUX_ENOMEM, why, "memfs for %s", m->guest_path);
+    if (!*out)
+      return fail(-LINUX_ENOMEM, why, "memfs for %s", m->guest_path);
+    (*out)->root->mode =
+        LINUX_S_IFDIR | (m->file_mode ? m->file_mode & 07777 : 01777);
+    return 0;
   default:
     return fail(-LINUX_EINVAL, why, "mount %s: unknown kind", m->guest_path);
   }
@@ -125,21 +129,39 @@ static bool is_root_path(const char *p) {
   return *p == 0;
 }
 
+static bool has_files(const struct moat_config *cfg) {
+  for (int i = 0; i < cfg->nmounts; i++)
+    if (cfg->mounts[i].kind == MOAT_MOUNT_FILE)
+      return true;
+  return false;
+}
+
+/* A read-only root that files must be placed in is built with its
+ * in-memory layer and made read-only once they are there (late_rdonly). */
 static int build_root(const struct moat_config *cfg, int *root_index,
-                      const char **why) {
+                      struct superblock **late_rdonly, const char **why) {
   *root_index = -1;
+  *late_rdonly = NULL;
   for (int i = 0; i < cfg->nmounts; i++)
     if (cfg->mounts[i].kind != MOAT_MOUNT_SYMLINK &&
+        cfg->mounts[i].kind != MOAT_MOUNT_FILE &&
         is_root_path(cfg->mounts[i].guest_path)) {
       *root_index = i;
       break;
     }
   if (*root_index >= 0) {
+    struct moat_mount m = cfg->mounts[*root_index];
+    bool late = m.access == MOAT_ACCESS_RO && has_files(cfg) &&
+                m.kind != MOAT_MOUNT_MEMFS;
+    if (late)
+      m.access = MOAT_ACCESS_COW;
     struct superblock *sb;
-    int err = mount_fs(&cfg->mounts[*root_index], &sb, why);
+    int err = mount_fs(&m, &sb, why);
     if (err)
       return err;
     vfs_set_root(sb->root);
+    if (late)
+      *late_rdonly = sb;
     return 0;
   }
   struct superblock *sb = memfs_create();
@@ -172,6 +194,8 @@ static int build_mounts(const struct moat_config *cfg, int root_index,
       return fail(-LINUX_EINVAL, why, "mount point %s must be absolute",
                   m->guest_path ? m->guest_path : "(none)");
     int err;
+    if (m->kind == MOAT_MOUNT_FILE)
+      continue; /* place_files, once every mount is there */
     if (m->kind == MOAT_MOUNT_SYMLINK) {
       if (!m->target || !m->target[0])
         return fail(-LINUX_EINVAL, why, "symlink %s has no target",
@@ -190,6 +214,52 @@ static int build_mounts(const struct moat_config *cfg, int root_index,
     err = vfs_mount(m->guest_path, sb);
     if (err)
       return fail(err, why, "cannot mount %s", m->guest_path);
+  }
+  return 0;
+}
+
+/* Regular files with the contents the runner read from the host at
+ * start (a file bind mount of an OCI config: /etc/hosts, /etc/hostname),
+ * made with their parent directories. */
+static int place_files(const struct moat_config *cfg, const char **why) {
+  for (int i = 0; i < cfg->nmounts; i++) {
+    const struct moat_mount *m = &cfg->mounts[i];
+    if (m->kind != MOAT_MOUNT_FILE)
+      continue;
+    if (!m->guest_path || m->guest_path[0] != '/' ||
+        is_root_path(m->guest_path) || (m->file_size && !m->file_data))
+      return fail(-LINUX_EINVAL, why, "file %s", m->guest_path);
+    char *parent = rt_strdup(m->guest_path);
+    if (!parent)
+      return fail(-LINUX_ENOMEM, why, "file %s", m->guest_path);
+    char *slash = rt_strrchr(parent, '/');
+    int err = 0;
+    if (slash && slash != parent) {
+      *slash = 0;
+      err = vfs_mkdir_p(parent, 0755);
+    }
+    kfree(parent);
+    struct file *f = NULL;
+    if (!err)
+      err = vfs_open(NULL, m->guest_path,
+                     LINUX_O_WRONLY | LINUX_O_CREAT | LINUX_O_TRUNC |
+                         LINUX_O_NOFOLLOW,
+                     m->file_mode & 07777, &f);
+    uint64_t pos = 0;
+    for (size_t done = 0; !err && done < m->file_size;) {
+      long n = f->ops && f->ops->write
+                   ? f->ops->write(f, (const char *)m->file_data + done,
+                                   m->file_size - done, &pos)
+                   : -LINUX_EINVAL;
+      if (n <= 0)
+        err = n < 0 ? (int)n : -LINUX_EIO;
+      else
+        done += (size_t)n;
+    }
+    if (f)
+      file_put(f);
+    if (err)
+      return fail(err, why, "cannot place the file %s", m->guest_path);
   }
   return 0;
 }
@@ -246,6 +316,9 @@ static int start_first_process(const struct moat_config *cfg,
     fail(err, why, "%s", "the first process");
     goto out;
   }
+  p->cred.ngroups = MIN(cfg->ngroups, MOAT_MAX_GROUPS);
+  for (uint32_t i = 0; i < p->cred.ngroups; i++)
+    p->cred.groups[i] = cfg->groups[i];
   root = vfs_root();
   p->fs = fs_context_create(root, cwd);
   fdt = fdt_create();
@@ -304,12 +377,17 @@ int moat_boot(const struct moat_config *cfg, const char **why) {
   if (err)
     return fail(err, why, "%s", "the process table");
   int root_index;
+  struct superblock *late_rdonly;
   vfs_now_freeze(true);
-  err = build_root(cfg, &root_index, why);
+  err = build_root(cfg, &root_index, &late_rdonly, why);
   if (!err)
     err = build_mounts(cfg, root_index, why);
   if (!err)
+    err = place_files(cfg, why);
+  if (!err)
     err = build_system_dirs(cfg, why);
+  if (!err && late_rdonly)
+    late_rdonly->flags |= VFS_SB_RDONLY;
   vfs_now_freeze(false);
   if (!err && cfg->console) {
     err = pty_console_create(&cfg->console_tio, cfg->console_streams);

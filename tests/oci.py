@@ -129,13 +129,19 @@ def expect(h, r, out, status=0):
 
 
 def config_env(h):
-    """process.env is the whole environment (no PATH/HOME/TERM added)."""
+    """process.env is the whole environment: nothing added but HOME, which
+    runc adds when it is missing (the uid's home in the image's
+    /etc/passwd, else /)."""
     def body(ctx):
         ctx.need_moat()
         ctx.need_busybox()
         env = ["PATH=" + PATH, "A=1", "EMPTY=", "B=two words"]
         r, _ = run_bundle(ctx, h, "env", config(["env"],
                                                 process={"env": env}))
+        expect(h, r, "".join(e + "\n" for e in env + ["HOME=/"]))
+        env.append("HOME=/somewhere")
+        r, _ = run_bundle(ctx, h, "env-home", config(["env"],
+                                                     process={"env": env}))
         expect(h, r, "".join(e + "\n" for e in env))
     return body
 
@@ -175,7 +181,8 @@ def config_rlimits(h):
 
 def config_mounts(h):
     """root.readonly: EROFS; a tmpfs mount writable; bind mounts ro and
-    rw of host directories (the rw one's write reaches the host)."""
+    rw of host directories (the rw one's write reaches the host); a bind
+    mount of a file (a copy taken at start) in the read-only root."""
     def body(ctx):
         ctx.need_moat()
         ctx.need_busybox()
@@ -183,7 +190,11 @@ def config_mounts(h):
         rw = ctx.tmpdir("oci-rw-src")
         with open(os.path.join(ro, "f"), "w") as f:
             f.write("granted\n")
-        script = ("cat /etc/motd; touch /etc/x 2>/dev/null || echo etc ro; "
+        hosts = os.path.join(ro, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 box\n")
+        script = ("cat /etc/hosts /etc/motd; "
+                  "touch /etc/x 2>/dev/null || echo etc ro; "
                   "echo t > /scratch/t && cat /scratch/t; cat /ro/f; "
                   "touch /ro/x 2>/dev/null || echo bind ro; "
                   "echo w > /rw/w && echo bind rw")
@@ -192,11 +203,14 @@ def config_mounts(h):
             {"destination": "/ro", "type": "bind", "source": ro,
              "options": ["rbind", "ro"]},
             {"destination": "/rw", "type": "none", "source": rw,
-             "options": ["bind", "rw"]}]
+             "options": ["bind", "rw"]},
+            {"destination": "/etc/hosts", "type": "bind", "source": hosts,
+             "options": ["bind", "rprivate"]}]
         r, _ = run_bundle(ctx, h, "mounts", config(
             ["sh", "-c", script], root={"path": "rootfs", "readonly": True},
             mounts=mounts))
-        expect(h, r, "from the image\netc ro\nt\ngranted\nbind ro\nbind rw\n")
+        expect(h, r, "127.0.0.1 box\nfrom the image\netc ro\nt\ngranted\n"
+                     "bind ro\nbind rw\n")
         with open(os.path.join(rw, "w")) as f:
             if f.read() != "w\n":
                 h.fail("the rw bind mount's write did not reach the host")
@@ -236,8 +250,8 @@ BAD = [
                                 "source": "h:/x"}]}, "mounts[0]"),
     ("mount-relative", {"mounts": [{"destination": "x", "type": "tmpfs"}]},
      "mounts[0].destination"),
-    ("bind-file", {"mounts": [{"destination": "/etc/hosts", "type": "bind",
-                               "source": "/etc/hosts"}]}, "mounts[0]"),
+    ("bind-device", {"mounts": [{"destination": "/null", "type": "bind",
+                                 "source": "/dev/null"}]}, "mounts[0]"),
     ("netns-path", {"linux": {"namespaces": [
         {"type": "network", "path": "/proc/1/ns/net"}]}},
      "linux.namespaces[0].path"),
@@ -374,7 +388,192 @@ def features(h):
     return body
 
 
+# ---- podman ---------------------------------------------------------------
+# podman 4.3 from Debian with runc and with moat as the runtime, on a local
+# image imported offline, in a storage root of the test run's own.
+
+PODMAN_FLAGS = ["--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+_IMAGE = {}
+
+
+def podman(ctx, h, *args, runtime=None, timeout=120):
+    store = os.path.join(ctx.scratch, "podman")
+    rt = ["--runtime", runtime] if runtime else []
+    return h.run(["podman", "--root", os.path.join(store, "storage"),
+                  "--runroot", os.path.join(store, "run")] + PODMAN_FLAGS +
+                 rt + list(args), timeout=timeout)
+
+
+def python_rootfs(root):
+    """busybox plus /usr/bin/python3.11 with its libraries and standard
+    library (no tests): what the python one-liner needs."""
+    libs = subprocess.run(["ldd", "/usr/bin/python3.11"],
+                          stdout=subprocess.PIPE, text=True).stdout
+    for line in libs.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if path.startswith("/"):
+            dst = os.path.join(root, path.lstrip("/"))
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy(path, dst)
+    os.makedirs(os.path.join(root, "usr", "bin"), exist_ok=True)
+    shutil.copy("/usr/bin/python3.11", os.path.join(root, "usr", "bin"))
+    os.symlink("python3.11", os.path.join(root, "usr", "bin", "python3"))
+    shutil.copytree("/usr/lib/python3.11",
+                    os.path.join(root, "usr", "lib", "python3.11"),
+                    symlinks=True, ignore=shutil.ignore_patterns(
+                        "test", "tests", "idlelib", "tkinter", "lib2to3",
+                        "ensurepip", "__pycache__", "site-packages",
+                        "dist-packages"))
+    # Debian keeps the shared objects of the standard library there
+    dyn = "/usr/lib/python3.11/lib-dynload"
+    if os.path.isdir(dyn) and not os.path.isdir(
+            os.path.join(root, dyn.lstrip("/"))):
+        shutil.copytree(dyn, os.path.join(root, dyn.lstrip("/")))
+
+
+def podman_image(ctx, h):
+    """localhost/moat-test:1, made once per run from a tar (podman import)."""
+    if "name" in _IMAGE:
+        return _IMAGE["name"]
+    if not shutil.which("podman") or not shutil.which("runc"):
+        h.skip("podman or runc not installed (tools/deps.sh installs them)")
+    ctx.need_busybox()
+    d = ctx.tmpdir("podman-image")
+    root = make_rootfs(ctx, d)
+    for sub in ("proc", "dev", "sys"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    with open(os.path.join(root, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n"
+                "user:x:1000:1000:user:/home/user:/bin/sh\n")
+    python_rootfs(root)
+    tar = os.path.join(d, "image.tar")
+    subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
+    r = podman(ctx, h, "import", "-q", tar, "localhost/moat-test:1")
+    if r.status != 0:
+        h.fail("podman import: %s" % h.show(r.stderr))
+    _IMAGE["name"] = "localhost/moat-test:1"
+    return _IMAGE["name"]
+
+
+def podman_vs_runc(h, name, opts, argv):
+    """`podman run` of argv with opts: the same stdout and status with
+    moat as the runtime as with runc."""
+    def body(ctx):
+        ctx.need_moat()
+        image = podman_image(ctx, h)
+        base = ["run", "--rm", "--network", "none"] + ULIMITS + list(opts)
+        got = {}
+        for rt in ("runc", ctx.moat):
+            got[rt] = podman(ctx, h, *(base + [image] + argv), runtime=rt)
+        a, b = got["runc"], got[ctx.moat]
+        if a.status != 0 and a.status == b.status == 126:
+            h.fail("runc and moat both failed: %s" % h.show(a.stderr))
+        if (a.stdout, a.status) != (b.stdout, b.status):
+            h.fail("runc: status %d\n%s\nmoat: status %d\n%s\nmoat's "
+                   "stderr: %s\n%s" % (a.status, h.show(a.stdout), b.status,
+                                       h.show(b.stdout), h.show(b.stderr),
+                                       h.diff_text(a.stdout, b.stdout,
+                                                   "runc", "moat")))
+    return body
+
+
+PODMAN_SCRIPT = ("echo hi; id; env | grep -v '^HOSTNAME=' | sort; pwd; "
+                 "cat /etc/hostname | wc -c; wc -l < /etc/hosts; ulimit -n; "
+                 "ls /run/.containerenv; exit 4")
+PODMAN_OPTS_SCRIPT = (
+    "cat /data/f; touch /data/x 2>&1 | sed 's/.*: //'; echo $FOO; pwd; id; "
+    "touch /etc/y 2>&1 | sed 's/.*: //'; echo t > /scratch/t && "
+    "cat /scratch/t; ls -ld /scratch | cut -c1-10")
+PYTHON_ONE_LINER = ("import sys, os, json; print(sys.version_info[:2], "
+                    "os.getcwd(), json.dumps({'a': [1, 2]}), "
+                    "sum(range(10**5)))")
+
+
+def podman_options(h):
+    def body(ctx):
+        vol = ctx.tmpdir("podman-vol")
+        with open(os.path.join(vol, "f"), "w") as f:
+            f.write("volfile\n")
+        return podman_vs_runc(h, "options", [
+            "-v", vol + ":/data:ro", "-e", "FOO=bar", "-w", "/tmp",
+            "-u", "1000:1000", "--group-add", "27", "--read-only",
+            "--tmpfs", "/scratch", "--memory", "256m", "--pids-limit", "100"],
+            ["sh", "-c", PODMAN_OPTS_SCRIPT])(ctx)
+    return body
+
+
+def podman_limits(h):
+    """--memory and --pids-limit take effect in moat: 100 MiB into a tmpfs
+    under --memory 64m fails with ENOSPC (moat counts in-memory files);
+    under --pids-limit 10, starting 20 background sleeps fails (and
+    under 100 it does not)."""
+    def body(ctx):
+        ctx.need_moat()
+        image = podman_image(ctx, h)
+        r = podman(ctx, h, "run", "--rm", "--network", "none", *ULIMITS,
+                   "--memory", "64m", "--tmpfs", "/t", image, "sh", "-c",
+                   "dd if=/dev/zero of=/t/f bs=1M count=100 2>&1 | "
+                   "grep -c 'No space left'", runtime=ctx.moat)
+        if r.stdout.strip() != b"1":
+            h.fail("--memory 64m: %s %s" % (h.show(r.stdout),
+                                            h.show(r.stderr)))
+        script = ("for i in %s; do sleep 1 & done; echo all started"
+                  % " ".join(str(i) for i in range(20)))
+        for limit, ok in (("100", True), ("10", False)):
+            r = podman(ctx, h, "run", "--rm", "--network", "none", *ULIMITS,
+                       "--pids-limit", limit, image, "sh", "-c", script,
+                       runtime=ctx.moat)
+            started = r.status == 0 and r.stdout == b"all started\n"
+            if started != ok or (not ok and b"can't fork" not in r.stderr):
+                h.fail("--pids-limit %s: status %d, %s %s" % (
+                    limit, r.status, h.show(r.stdout), h.show(r.stderr)))
+    return body
+
+
+def podman_stop_and_exec(h):
+    """podman run -d, ps shows it, stop ends it (the sandbox ends on the
+    engine's SIGTERM: status 143), rm removes it; podman exec is refused
+    with moat's message."""
+    def body(ctx):
+        ctx.need_moat()
+        image = podman_image(ctx, h)
+        r = podman(ctx, h, "run", "-d", "--network", "none", *ULIMITS, image,
+                   "sleep", "60", runtime=ctx.moat)
+        cid = r.stdout.decode().strip()
+        if r.status != 0 or not cid:
+            h.fail("run -d: %d %s" % (r.status, h.show(r.stderr)))
+        try:
+            r = podman(ctx, h, "ps", "--format", "{{.ID}} {{.Status}}",
+                       runtime=ctx.moat)
+            if cid[:12] not in r.stdout.decode() or b"Up" not in r.stdout:
+                h.fail("ps: %s" % h.show(r.stdout))
+            r = podman(ctx, h, "exec", cid, "true", runtime=ctx.moat)
+            if r.status == 0 or b"not supported yet" not in r.stderr:
+                h.fail("exec: %d %s" % (r.status, h.show(r.stderr)))
+            r = podman(ctx, h, "stop", "-t", "5", cid, runtime=ctx.moat)
+            if r.status != 0:
+                h.fail("stop: %s" % h.show(r.stderr))
+            r = podman(ctx, h, "inspect", cid, "--format",
+                       "{{.State.Status}} {{.State.ExitCode}}",
+                       runtime=ctx.moat)
+            if r.stdout.decode().split() != ["exited", "143"]:
+                h.fail("after stop: %s" % h.show(r.stdout))
+        finally:
+            podman(ctx, h, "rm", "-f", cid, runtime=ctx.moat)
+    return body
+
+
 def register_all(ctx, register, h):
+    register("oci/podman-busybox",
+             podman_vs_runc(h, "busybox", [], ["sh", "-c", PODMAN_SCRIPT]))
+    register("oci/podman-python",
+             podman_vs_runc(h, "python", ["-w", "/tmp"],
+                            ["python3", "-c", PYTHON_ONE_LINER]))
+    register("oci/podman-options", podman_options(h))
+    register("oci/podman-limits", podman_limits(h))
+    register("oci/podman-stop-and-exec", podman_stop_and_exec(h))
     register("oci/lifecycle", lifecycle(h))
     register("oci/config-env", config_env(h))
     register("oci/config-user-cwd", config_user_cwd(h))

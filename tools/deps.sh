@@ -19,6 +19,8 @@ packages=(
   python3            # tests/run.py
   bsdutils           # script(1), run on a pseudo-terminal by the tests
   sqlite3            # programs/sqlite-wal-two-processes (shared mappings)
+  podman             # oci/podman-*: moat as podman's runtime, against runc
+  runc
 )
 
 missing=()

@@ -433,6 +433,56 @@ static int mount_point(const char *root, const char *dest) {
 static const char *const g_namespaces[] = {
     "pid", "network", "ipc", "uts", "mount", "user", "cgroup", "time"};
 
+/* process.user.uid (0 when absent or malformed: checked elsewhere). */
+static int64_t uid_of(json_object *proc) {
+  json_object *user, *uid;
+  if (json_object_object_get_ex(proc, "user", &user) &&
+      json_object_object_get_ex(user, "uid", &uid) &&
+      json_object_is_type(uid, json_type_int))
+    return json_object_get_int64(uid);
+  return 0;
+}
+
+/* The home directory of uid in root/etc/passwd (never through a symlink
+ * of the image), or "/". */
+static const char *passwd_home(const char *root, int64_t uid) {
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof(path), "%s/etc", root);
+  int dir = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = dir < 0 ? -1
+                   : openat(dir, "passwd",
+                            O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (dir >= 0)
+    close(dir);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
+    return "/";
+  }
+  const char *home = "/";
+  char line[1024];
+  while (fgets(line, sizeof(line), f)) {
+    char *field[7] = {0}, *save = NULL, *p = line;
+    int n = 0;
+    /* name:pass:uid:gid:gecos:home:shell, empty fields allowed */
+    for (; n < 7 && p; n++) {
+      field[n] = p;
+      p = strchr(p, ':');
+      if (p)
+        *p++ = 0;
+    }
+    (void)save;
+    if (n < 6 || !field[2][0] || strtoll(field[2], NULL, 10) != uid)
+      continue;
+    if (field[5][0] == '/')
+      home = keep("%s", field[5]);
+    break;
+  }
+  fclose(f);
+  return home;
+}
+
 /* Read bundle/config.json into moat run's words (args: "moat", "run",
  * options..., "--", program...). Every refusal names its field. */
 static int read_config(const char *bundle, struct argv_list *args,
@@ -520,7 +570,9 @@ static int read_config(const char *bundle, struct argv_list *args,
     }
     const char *dest = json_object_get_string(d);
     const char *type = t ? json_object_get_string(t) : NULL;
-    bool own = own_mount(dest, type);
+    /* /dev/shm is the sandbox's own whatever an engine gives for it (a
+     * tmpfs, or podman's bind of a host directory). */
+    bool own = own_mount(dest, type) || !strcmp(dest, "/dev/shm");
     bool bind = (type && !strcmp(type, "bind")) || has_option(o, "bind") ||
                 has_option(o, "rbind");
     if (bind) {
@@ -535,10 +587,23 @@ static int read_config(const char *bundle, struct argv_list *args,
                   strerror(errno));
         return -1;
       }
+      if (S_ISREG(st.st_mode)) {
+        /* A copy taken now (/etc/hosts, /etc/resolv.conf, /etc/hostname,
+         * /run/.containerenv): docs/oci.md. */
+        if (st.st_size > MAX_FILE_SIZE) {
+          oci_error("config.json: %s: a bind mount of a file larger than 1 "
+                    "MiB (%s) is not supported",
+                    where, full);
+          return -1;
+        }
+        push(args, "--file");
+        push(args, keep("%s:%s", full, dest));
+        continue;
+      }
       if (!S_ISDIR(st.st_mode)) {
-        oci_error("config.json: %s: a bind mount of a file (%s at %s) is "
-                  "not supported yet: moat grants directories",
-                  where, full, dest);
+        oci_error("config.json: %s: %s is neither a directory nor a regular "
+                  "file",
+                  where, full);
         return -1;
       }
       push(args, "--mount");
@@ -547,8 +612,27 @@ static int read_config(const char *bundle, struct argv_list *args,
     } else if (own) {
       continue; /* the sandbox's own /proc, /sys, /dev, ... */
     } else if (type && !strcmp(type, "tmpfs")) {
+      /* mode=NNN among the options, as mount(8) gives it to tmpfs */
+      const char *mode = NULL;
+      size_t no = o ? json_object_array_length(o) : 0;
+      for (size_t k = 0; k < no; k++) {
+        const char *opt =
+            json_object_get_string(json_object_array_get_idx(o, k));
+        if (opt && !strncmp(opt, "mode=", 5))
+          mode = opt + 5;
+      }
+      /* Without mode=, a mount point the image has gives its mode, as
+       * podman's tmpcopyup does (whose copy of the directory's contents
+       * moat does not make: docs/oci.md). */
+      char *inherit = NULL;
+      char *point = keep("%s%s", root_dir, dest);
+      if (!mode && lstat(point, &st) == 0 && S_ISDIR(st.st_mode))
+        inherit = keep("%o", (unsigned)(st.st_mode & 07777));
+      free(point);
       push(args, "--tmpfs");
-      push(args, (char *)dest);
+      push(args, mode      ? keep("%s:%s", dest, mode)
+                 : inherit ? keep("%s:%s", dest, inherit)
+                           : (char *)dest);
     } else {
       oci_error("config.json: %s: a mount of type %s at %s is not supported",
                 where, type ? type : "(none)", dest);
@@ -601,13 +685,26 @@ static int read_config(const char *bundle, struct argv_list *args,
       return -1;
     }
     size_t ng = more ? json_object_array_length(more) : 0;
+    if (ng > 32) {
+      oci_error("config.json: process.user.additionalGids: at most 32");
+      return -1;
+    }
+    char *groups = keep("%s", "");
     for (size_t i = 0; i < ng; i++) {
-      int64_t x = json_object_get_int64(json_object_array_get_idx(more, i));
-      if (x != g) {
-        oci_error("config.json: process.user.additionalGids: supplementary "
-                  "groups are not supported yet");
+      json_object *x = json_object_array_get_idx(more, i);
+      int64_t v =
+          json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : -1;
+      if (v < 0 || v > 0xfffffffe) {
+        oci_error("config.json: process.user.additionalGids[%zu]: not a "
+                  "group id",
+                  i);
         return -1;
       }
+      groups = keep("%s%s%lld", groups, i ? "," : "", (long long)v);
+    }
+    if (ng) {
+      push(args, "--groups");
+      push(args, groups);
     }
     if (field(user, "username", json_type_string, "process.user", &bad)) {
       oci_error("config.json: process.user.username: only numeric ids");
@@ -630,6 +727,18 @@ static int read_config(const char *bundle, struct argv_list *args,
     }
     push(args, "--env");
     push(args, (char *)s);
+  }
+  /* As runc: HOME from the image's /etc/passwd entry of the uid, else
+   * "/", when the config gives none. */
+  bool has_home = false;
+  for (size_t i = 0; i < ne; i++)
+    has_home =
+        has_home ||
+        !strncmp(json_object_get_string(json_object_array_get_idx(env, i)),
+                 "HOME=", 5);
+  if (!has_home) {
+    push(args, "--env");
+    push(args, keep("HOME=%s", passwd_home(root_dir, uid_of(proc))));
   }
   json_object *rl = field(proc, "rlimits", json_type_array, "process", &bad);
   size_t nr = rl ? json_object_array_length(rl) : 0;

@@ -24,114 +24,118 @@ static void complain(const char *fmt, ...) {
 }
 
 void options_usage(FILE *out) {
-  fputs("usage: moat run [OPTIONS] [--] PROGRAM [ARG...]\n"
-        "       moat --help | --version\n"
-        "\n"
-        "Run PROGRAM, an unmodified static Linux x86-64 executable, inside a\n"
-        "moat sandbox. PROGRAM is looked up on the sandbox's PATH.\n"
-        "\n"
-        "options:\n"
-        "  --root DIR|IMAGE.tar        the sandbox's root file system, "
-        "read-only\n"
-        "                              with an in-memory writable layer "
-        "(default:\n"
-        "                              the host's /usr /bin /sbin /lib* "
-        "/etc)\n"
-        "  --mount HOST:GUEST[:ro|rw]  show host directory HOST at GUEST; ro "
-        "(the\n"
-        "                              default) refuses writes, rw writes to "
-        "the host\n"
-        "  --env NAME=VALUE            set a variable of the guest's "
-        "environment\n"
-        "  --clear-env                 no default variables (PATH, HOME, "
-        "TERM):\n"
-        "                              only those of --env\n"
-        "  --read-only                 no writable layer over --root (or the\n"
-        "                              default root's system directories):\n"
-        "                              writes there fail with EROFS\n"
-        "  --tmpfs DIR                 an empty in-memory directory at DIR\n"
-        "                              (repeatable)\n"
-        "  --rlimit NAME=SOFT[:HARD]   a resource limit of the first process\n"
-        "                              (NOFILE, NPROC, STACK, ...; numbers or\n"
-        "                              unlimited), which every later one "
-        "inherits\n"
-        "  --cwd DIR                   initial working directory (default /)\n"
-        "  --user UID[:GID]            the guest's ids inside (default 0:0; "
-        "GID\n"
-        "                              defaults to UID)\n"
-        "  --hostname NAME             the sandbox's hostname (default moat)\n"
-        "  --pids N                    at most N guest processes plus threads "
-        "(default\n"
-        "                              1024); more fail with EAGAIN inside\n"
-        "  --memory SIZE               memory of the whole sandbox (e.g. 512M, "
-        "2G;\n"
-        "                              suffixes K M G T); past it ENOMEM, "
-        "then\n"
-        "                              the host's OOM kill (status 137)\n"
-        "  --host-uid UID[:GID]        when moat runs as root, the host ids "
-        "of the\n"
-        "                              sandbox's processes (default "
-        "65534:65534;\n"
-        "                              0 keeps root's, which is weaker)\n"
-        "  --allow-no-userns           run even where the host refuses user\n"
-        "                              namespaces (weaker isolation)\n"
-        "  --cpu-time SECONDS[:HARD]   CPU time of each guest process: "
-        "SIGXCPU\n"
-        "                              at SECONDS (status 152), SIGKILL at "
-        "HARD\n"
-        "                              (default SECONDS+1; status 137)\n"
-        "  --timeout SECONDS           wall-clock time of the whole sandbox "
-        "(0.5\n"
-        "                              allowed); then it is killed, status "
-        "124\n"
-        "  --tmp-size SIZE             file data of the in-memory file "
-        "systems\n"
-        "                              (/tmp, the writable layer, "
-        "/dev/shm; e.g.\n"
-        "                              64M); past it ENOSPC (default: no "
-        "own limit)\n"
-        "  --files N                   open files per guest process "
-        "(default\n"
-        "                              1024, hard limit 4096); more fail "
-        "with EMFILE\n"
-        "  --allow-connect HOST:PORT[/tcp|/udp]\n"
-        "                              let the guest reach HOST:PORT on the "
-        "host's\n"
-        "                              network (HOST an IPv4 address, [IPv6] "
-        "or a\n"
-        "                              CIDR; PORT N or N-M; default /tcp); "
-        "repeatable.\n"
-        "                              Nothing else is reachable "
-        "(ENETUNREACH)\n"
-        "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
-        "                              the host listens on HOSTADDR:HOSTPORT "
-        "(default\n"
-        "                              127.0.0.1) and hands each connection "
-        "to the\n"
-        "                              guest's listener on GUESTPORT (/udp: "
-        "each\n"
-        "                              datagram to the guest's socket there); "
-        "repeatable\n"
-        "  --strace                    trace every guest system call on "
-        "stderr\n"
-        "  --stats                     print guest syscalls and host calls at "
-        "exit\n"
-        "  --no-fast-path              trap every guest system call (do not "
-        "rewrite\n"
-        "                              syscall sites into jumps into moat)\n"
-        "  --no-tty                    leave a terminal on stdin as it is "
-        "(no raw\n"
-        "                              mode, no pseudo-terminal for the "
-        "guest)\n"
-        "  --verbose                   report what the lockdown achieved\n"
-        "  -h, --help                  show this help\n"
-        "  --version                   show moat's version\n"
-        "\n"
-        "exit status: PROGRAM's; 128+N if it died of signal N; 124 "
-        "--timeout;\n"
-        "125 error of moat; 126 PROGRAM cannot be executed; 127 PROGRAM not "
-        "found.\n",
-        out);
+  fputs(
+      "usage: moat run [OPTIONS] [--] PROGRAM [ARG...]\n"
+      "       moat --help | --version\n"
+      "\n"
+      "Run PROGRAM, an unmodified static Linux x86-64 executable, inside a\n"
+      "moat sandbox. PROGRAM is looked up on the sandbox's PATH.\n"
+      "\n"
+      "options:\n"
+      "  --root DIR|IMAGE.tar        the sandbox's root file system, "
+      "read-only\n"
+      "                              with an in-memory writable layer "
+      "(default:\n"
+      "                              the host's /usr /bin /sbin /lib* "
+      "/etc)\n"
+      "  --mount HOST:GUEST[:ro|rw]  show host directory HOST at GUEST; ro "
+      "(the\n"
+      "                              default) refuses writes, rw writes to "
+      "the host\n"
+      "  --env NAME=VALUE            set a variable of the guest's "
+      "environment\n"
+      "  --clear-env                 no default variables (PATH, HOME, "
+      "TERM):\n"
+      "                              only those of --env\n"
+      "  --read-only                 no writable layer over --root (or the\n"
+      "                              default root's system directories):\n"
+      "                              writes there fail with EROFS\n"
+      "  --file HOST:GUEST           a copy of the host file HOST (at most 1\n"
+      "                              MiB) at GUEST, taken at start\n"
+      "  --tmpfs DIR[:MODE]          an empty in-memory directory at DIR\n"
+      "                              (MODE octal, default 1777; repeatable)\n"
+      "  --groups G[,G...]           the guest's supplementary groups\n"
+      "  --rlimit NAME=SOFT[:HARD]   a resource limit of the first process\n"
+      "                              (NOFILE, NPROC, STACK, ...; numbers or\n"
+      "                              unlimited), which every later one "
+      "inherits\n"
+      "  --cwd DIR                   initial working directory (default /)\n"
+      "  --user UID[:GID]            the guest's ids inside (default 0:0; "
+      "GID\n"
+      "                              defaults to UID)\n"
+      "  --hostname NAME             the sandbox's hostname (default moat)\n"
+      "  --pids N                    at most N guest processes plus threads "
+      "(default\n"
+      "                              1024); more fail with EAGAIN inside\n"
+      "  --memory SIZE               memory of the whole sandbox (e.g. 512M, "
+      "2G;\n"
+      "                              suffixes K M G T); past it ENOMEM, "
+      "then\n"
+      "                              the host's OOM kill (status 137)\n"
+      "  --host-uid UID[:GID]        when moat runs as root, the host ids "
+      "of the\n"
+      "                              sandbox's processes (default "
+      "65534:65534;\n"
+      "                              0 keeps root's, which is weaker)\n"
+      "  --allow-no-userns           run even where the host refuses user\n"
+      "                              namespaces (weaker isolation)\n"
+      "  --cpu-time SECONDS[:HARD]   CPU time of each guest process: "
+      "SIGXCPU\n"
+      "                              at SECONDS (status 152), SIGKILL at "
+      "HARD\n"
+      "                              (default SECONDS+1; status 137)\n"
+      "  --timeout SECONDS           wall-clock time of the whole sandbox "
+      "(0.5\n"
+      "                              allowed); then it is killed, status "
+      "124\n"
+      "  --tmp-size SIZE             file data of the in-memory file "
+      "systems\n"
+      "                              (/tmp, the writable layer, "
+      "/dev/shm; e.g.\n"
+      "                              64M); past it ENOSPC (default: no "
+      "own limit)\n"
+      "  --files N                   open files per guest process "
+      "(default\n"
+      "                              1024, hard limit 4096); more fail "
+      "with EMFILE\n"
+      "  --allow-connect HOST:PORT[/tcp|/udp]\n"
+      "                              let the guest reach HOST:PORT on the "
+      "host's\n"
+      "                              network (HOST an IPv4 address, [IPv6] "
+      "or a\n"
+      "                              CIDR; PORT N or N-M; default /tcp); "
+      "repeatable.\n"
+      "                              Nothing else is reachable "
+      "(ENETUNREACH)\n"
+      "  --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+      "                              the host listens on HOSTADDR:HOSTPORT "
+      "(default\n"
+      "                              127.0.0.1) and hands each connection "
+      "to the\n"
+      "                              guest's listener on GUESTPORT (/udp: "
+      "each\n"
+      "                              datagram to the guest's socket there); "
+      "repeatable\n"
+      "  --strace                    trace every guest system call on "
+      "stderr\n"
+      "  --stats                     print guest syscalls and host calls at "
+      "exit\n"
+      "  --no-fast-path              trap every guest system call (do not "
+      "rewrite\n"
+      "                              syscall sites into jumps into moat)\n"
+      "  --no-tty                    leave a terminal on stdin as it is "
+      "(no raw\n"
+      "                              mode, no pseudo-terminal for the "
+      "guest)\n"
+      "  --verbose                   report what the lockdown achieved\n"
+      "  -h, --help                  show this help\n"
+      "  --version                   show moat's version\n"
+      "\n"
+      "exit status: PROGRAM's; 128+N if it died of signal N; 124 "
+      "--timeout;\n"
+      "125 error of moat; 126 PROGRAM cannot be executed; 127 PROGRAM not "
+      "found.\n",
+      out);
 }
 
 static bool parse_u32(const char *s, uint32_t *out) {
@@ -409,7 +413,7 @@ static const char *const g_valued[] = {
     "--root",     "--mount",    "--env",    "--cwd",           "--user",
     "--hostname", "--pids",     "--memory", "--host-uid",      "--cpu-time",
     "--timeout",  "--tmp-size", "--files",  "--allow-connect", "--publish",
-    "--tmpfs",    "--rlimit"};
+    "--tmpfs",    "--rlimit",   "--file",   "--groups"};
 
 /* Resource names of --rlimit, as OCI's config.json and prlimit(1) name
  * them (without the RLIMIT_ prefix), indexed by LINUX_RLIMIT_*. */
@@ -441,6 +445,31 @@ static bool parse_limit(const char *s, uint64_t *out) {
     return false;
   *out = v;
   return true;
+}
+
+/* G1,G2,...: sorted, without repeats, as Linux keeps them. */
+static bool parse_groups(const char *value, struct run_options *o) {
+  char buf[512];
+  if (strlen(value) >= sizeof(buf))
+    return false;
+  strcpy(buf, value);
+  o->ngroups = 0;
+  for (char *save = NULL, *g = strtok_r(buf, ",", &save); g;
+       g = strtok_r(NULL, ",", &save)) {
+    uint32_t v;
+    if (!parse_u32(g, &v) || o->ngroups >= 32)
+      return false;
+    uint32_t i = o->ngroups;
+    while (i > 0 && o->groups[i - 1] > v)
+      i--;
+    if (i > 0 && o->groups[i - 1] == v)
+      continue;
+    memmove(&o->groups[i + 1], &o->groups[i],
+            (o->ngroups - i) * sizeof(o->groups[0]));
+    o->groups[i] = v;
+    o->ngroups++;
+  }
+  return o->ngroups > 0 || !value[0];
 }
 
 /* NAME=SOFT[:HARD] (HARD defaults to SOFT), SOFT <= HARD. */
@@ -667,7 +696,40 @@ static enum run_action parse_run(int argc, char **argv, int i,
         complain("--tmpfs: at most %d", MAX_TMPFS);
         return ACTION_ERROR;
       }
+      char *colon = strchr(value, ':');
+      uint32_t mode = 0;
+      if (colon) {
+        char *end;
+        unsigned long m = strtoul(colon + 1, &end, 8);
+        if (!colon[1] || *end || m > 07777) {
+          complain("--tmpfs %s: MODE must be octal, at most 7777", value);
+          return ACTION_ERROR;
+        }
+        mode = (uint32_t)m;
+        *colon = 0; /* the word is ours: argv */
+      }
+      o->tmpfs_mode[o->ntmpfs] = mode;
       o->tmpfs[o->ntmpfs++] = value;
+    } else if (!strcmp(name, "--groups")) {
+      if (!parse_groups(value, o)) {
+        complain("--groups %s: expected up to 32 numeric group ids separated "
+                 "by commas",
+                 value);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--file")) {
+      if (o->nfiles_in >= MAX_FILES) {
+        complain("--file: at most %d", MAX_FILES);
+        return ACTION_ERROR;
+      }
+      struct user_mount *f = &o->files_in[o->nfiles_in];
+      if (!parse_mount(value, f) || f->writable || !strcmp(f->guest, "/")) {
+        complain("--file %s: expected HOST:GUEST with an absolute GUEST path "
+                 "other than /",
+                 value);
+        return ACTION_ERROR;
+      }
+      o->nfiles_in++;
     } else if (!strcmp(name, "--rlimit")) {
       if (!parse_rlimit(value, o)) {
         complain("--rlimit %s: expected NAME=SOFT[:HARD] with NAME one of "

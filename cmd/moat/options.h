@@ -20,6 +20,8 @@
 #define MAX_NET_GRANTS 64
 #define MAX_PUBLISH 32
 #define MAX_TMPFS 16
+#define MAX_FILES 16
+#define MAX_FILE_SIZE (1u << 20)
 
 struct user_mount {
   const char *host;
@@ -33,8 +35,14 @@ struct run_options {
   uint64_t sig_ignored, sig_blocked;
   const char *root;             /* NULL: the host's system directories */
   bool read_only;               /* --read-only: no writable layer over --root */
-  const char *tmpfs[MAX_TMPFS]; /* --tmpfs DIR: empty in-memory directories */
+  const char *tmpfs[MAX_TMPFS]; /* --tmpfs DIR[:MODE]: empty in-memory */
+  uint32_t tmpfs_mode[MAX_TMPFS]; /* directories, MODE octal (0: 01777) */
   int ntmpfs;
+  uint32_t groups[32]; /* --groups G,...: supplementary groups, sorted */
+  uint32_t ngroups;
+  /* --file HOST:GUEST: a copy of the host file HOST at GUEST */
+  struct user_mount files_in[MAX_FILES];
+  int nfiles_in;
   bool clear_env; /* --clear-env: only the --env variables */
   /* --rlimit NAME=SOFT[:HARD]: bit r of rlimits_set for LINUX_RLIMIT_r */
   struct linux_rlimit rlimits[LINUX_RLIMIT_NLIMITS];

@@ -3,6 +3,7 @@
  * it runs before lockdown (libc allowed); the result is a struct
  * moat_config whose strings stay valid for the life of the process. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -110,6 +111,42 @@ static int user_root(const char *root, bool read_only,
   return 0;
 }
 
+/* --file: the host file's contents and mode now (a regular file of at
+ * most MAX_FILE_SIZE bytes). */
+static int read_host_file(const char *path, struct moat_mount *m) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    fprintf(stderr, "moat: --file %s: %s\n", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
+    fprintf(stderr, "moat: --file %s: %s\n", path,
+            S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
+    close(fd);
+    return -1;
+  }
+  char *data = malloc((size_t)st.st_size + 1);
+  size_t done = 0;
+  while (data && done < (size_t)st.st_size) {
+    ssize_t n = read(fd, data + done, (size_t)st.st_size - done);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+  close(fd);
+  if (!data) {
+    fprintf(stderr, "moat: --file %s: out of memory\n", path);
+    return -1;
+  }
+  m->file_data = data;
+  m->file_size = done;
+  m->file_mode = st.st_mode & 0777;
+  return 0;
+}
+
 int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   if ((o->root ? user_root(o->root, o->read_only, cfg)
@@ -124,17 +161,30 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
     m->kind = MOAT_MOUNT_HOSTDIR;
     m->access = u->writable ? MOAT_ACCESS_RW : MOAT_ACCESS_RO;
   }
+  for (int i = 0; i < o->nfiles_in; i++) {
+    const struct user_mount *u = &o->files_in[i];
+    struct moat_mount *m = add_mount(cfg);
+    if (!m || read_host_file(u->host, m) < 0)
+      return -1;
+    m->guest_path = u->guest;
+    m->kind = MOAT_MOUNT_FILE;
+    m->access = MOAT_ACCESS_RW;
+  }
   for (int i = 0; i < o->ntmpfs; i++) {
     struct moat_mount *m = add_mount(cfg);
     if (!m)
       return -1;
     m->guest_path = o->tmpfs[i];
+    m->file_mode = o->tmpfs_mode[i];
     m->kind = MOAT_MOUNT_MEMFS;
     m->access = MOAT_ACCESS_RW;
   }
   cfg->cwd = o->cwd ? o->cwd : "/";
   cfg->uid = o->uid;
   cfg->gid = o->gid;
+  cfg->ngroups = o->ngroups;
+  for (uint32_t i = 0; i < o->ngroups && i < MOAT_MAX_GROUPS; i++)
+    cfg->groups[i] = o->groups[i];
   cfg->hostname = o->hostname ? o->hostname : "moat";
   cfg->strace = o->strace;
   cfg->stats = o->stats;

@@ -24,6 +24,9 @@ enum moat_mount_kind {
   MOAT_MOUNT_TAR,         /* a tar image, mapped read-only at tar_base */
   MOAT_MOUNT_SYMLINK,     /* not a mount: a symlink guest_path -> target */
   MOAT_MOUNT_MEMFS,       /* an empty in-memory file system */
+  MOAT_MOUNT_FILE,        /* not a mount: a regular file guest_path made
+                             at boot with file_size bytes of file_data
+                             (a copy of a host file taken at start) */
 };
 
 enum moat_mount_access {
@@ -41,9 +44,15 @@ struct moat_mount {
   const void *tar_base; /* MOAT_MOUNT_TAR */
   size_t tar_size;
   const char *target; /* MOAT_MOUNT_SYMLINK */
+  /* MOAT_MOUNT_FILE: the contents and mode bits; MOAT_MOUNT_MEMFS: the
+   * root directory's mode bits (0: 01777, as a tmpfs) */
+  const void *file_data;
+  size_t file_size;
+  uint32_t file_mode;
 };
 
 #define MOAT_MAX_MOUNTS 64
+#define MOAT_MAX_GROUPS 32
 
 #define MOAT_MAX_PUBLISHED 32
 
@@ -54,8 +63,11 @@ struct moat_config {
    * sandbox's own. */
   struct moat_mount mounts[MOAT_MAX_MOUNTS];
   int nmounts;
-  const char *cwd;      /* initial working directory, default "/" */
-  uint32_t uid, gid;    /* the guest's ids inside; the host never sees them */
+  const char *cwd;   /* initial working directory, default "/" */
+  uint32_t uid, gid; /* the guest's ids inside; the host never sees them */
+  /* The first process's supplementary groups (getgroups). */
+  uint32_t ngroups;
+  uint32_t groups[MOAT_MAX_GROUPS];
   const char *hostname; /* default "moat" */
   bool strace;          /* print every guest syscall on stderr */
   bool stats;           /* count syscalls and host calls, print at exit */
