@@ -27,6 +27,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 
 APPLETS = ("sh", "echo", "cat", "ls", "id", "hostname", "sleep", "env",
            "pwd", "touch", "mkdir", "test", "true", "false", "wc", "sort")
@@ -395,6 +397,7 @@ def features(h):
 PODMAN_FLAGS = ["--cgroup-manager", "cgroupfs", "--events-backend", "none"]
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 _IMAGE = {}
+_IMAGE_LOCK = threading.Lock()
 
 
 def podman(ctx, h, *args, runtime=None, timeout=120):
@@ -435,6 +438,11 @@ def python_rootfs(root):
 
 def podman_image(ctx, h):
     """localhost/moat-test:1, made once per run from a tar (podman import)."""
+    with _IMAGE_LOCK:
+        return _podman_image(ctx, h)
+
+
+def _podman_image(ctx, h):
     if "name" in _IMAGE:
         return _IMAGE["name"]
     if not shutil.which("podman") or not shutil.which("runc"):
@@ -565,7 +573,66 @@ def podman_stop_and_exec(h):
     return body
 
 
+def containerd_vs_runc(h):
+    """containerd 1.6 from Debian, a daemon of the test's own: the podman
+    image saved as an OCI archive and imported with ctr; `ctr run --rm
+    --runc-binary` with runc and with moat gives the same output and
+    status (containerd-shim-runc-v2 drives moat with runc's command line:
+    create with --pid-file, start, state, kill, delete)."""
+    def body(ctx):
+        ctx.need_moat()
+        if not shutil.which("containerd") or not shutil.which("ctr"):
+            h.skip("containerd not installed (tools/deps.sh installs it)")
+        image = podman_image(ctx, h)
+        d = ctx.tmpdir("containerd")
+        sock = os.path.join(d, "sock")
+        with open(os.path.join(d, "config.toml"), "w") as f:
+            f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n'
+                    '[grpc]\n  address = "%s"\n'
+                    '[plugins."io.containerd.grpc.v1.cri"]\n'
+                    '  disable_cgroup = true\n' % (d, d, sock))
+        log = open(os.path.join(d, "log"), "wb")
+        daemon = subprocess.Popen(["containerd", "--config",
+                                   os.path.join(d, "config.toml")],
+                                  stdout=log, stderr=log,
+                                  stdin=subprocess.DEVNULL,
+                                  start_new_session=True)
+        try:
+            for _ in range(100):
+                if os.path.exists(sock):
+                    break
+                time.sleep(0.1)
+            archive = os.path.join(d, "image.tar")
+            r = podman(ctx, h, "save", "--format", "oci-archive", "-o",
+                       archive, image)
+            if r.status != 0:
+                h.fail("podman save: %s" % h.show(r.stderr))
+            ctr = ["ctr", "-a", sock]
+            r = h.run(ctr + ["image", "import", "--base-name",
+                             "localhost/moat-test", archive], timeout=120)
+            if r.status != 0:
+                h.fail("ctr image import: %s" % h.show(r.stderr))
+            got = {}
+            for i, rt in enumerate(("runc", ctx.moat)):
+                got[rt] = h.run(ctr + ["run", "--rm", "--runc-binary", rt,
+                                       image, "moat-test-%d" % i, "sh", "-c",
+                                       PODMAN_SCRIPT.replace(
+                                           "ls /run/.containerenv; ", "")],
+                                timeout=120)
+            a, b = got["runc"], got[ctx.moat]
+            if (a.stdout, a.status) != (b.stdout, b.status) or a.status != 4:
+                h.fail("runc: status %d\n%s\nmoat: status %d\n%s\n%s" % (
+                    a.status, h.show(a.stdout), b.status, h.show(b.stdout),
+                    h.show(b.stderr)))
+        finally:
+            os.killpg(daemon.pid, 9)
+            daemon.wait()
+            log.close()
+    return body
+
+
 def register_all(ctx, register, h):
+    register("oci/containerd-ctr-run", containerd_vs_runc(h))
     register("oci/podman-busybox",
              podman_vs_runc(h, "busybox", [], ["sh", "-c", PODMAN_SCRIPT]))
     register("oci/podman-python",

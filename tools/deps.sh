@@ -21,6 +21,7 @@ packages=(
   sqlite3            # programs/sqlite-wal-two-processes (shared mappings)
   podman             # oci/podman-*: moat as podman's runtime, against runc
   runc
+  containerd         # oci/containerd-ctr-run (ctr run --runc-binary moat)
 )
 
 missing=()
