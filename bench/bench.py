@@ -12,6 +12,9 @@ Environment:
   BENCH_RUNTIMES=native,moat,runsc,proot   the sides (native is always run)
   BENCH_DIR=DIR   where the inputs are made (default a new directory under
                   /var/tmp, removed at the end)
+After the table: `podman run --rm IMAGE /bin/true` with runc, moat and
+runsc (when installed) as podman's runtime, when podman is installed
+(case name "podman run true" for BENCH_ONLY).
 
 Host side only. Every side runs the same command line with the same
 environment (moat's default: PATH and HOME): the inputs live in a
@@ -303,8 +306,84 @@ class Bench:
         self.make_inputs()
         try:
             self.bench()
+            if self.wanted("podman run true"):
+                self.podman_starts()
         finally:
             self.cleanup()
+
+    # -- container start latency (issue 11) ---------------------------------
+    def podman_starts(self):
+        """`podman run --rm IMAGE /bin/true` with runc, moat and (when
+        installed) runsc as the runtime: start-to-exit of a container as an
+        engine sees it, medians of STARTS runs, interleaved."""
+        podman = shutil.which("podman")
+        runtimes = [("runc", shutil.which("runc")), ("moat", self.moat),
+                    ("runsc", shutil.which("runsc"))]
+        runtimes = [(n, p) for n, p in runtimes if p]
+        if not podman or len(runtimes) < 2:
+            print("podman run true: podman or runc not installed")
+            return
+        store = tempfile.mkdtemp(prefix="moat-bench-podman.")
+        base = [podman, "--root", store + "/storage", "--runroot",
+                store + "/run", "--cgroup-manager", "cgroupfs",
+                "--events-backend", "none"]
+        try:
+            root = os.path.join(store, "rootfs")
+            os.makedirs(os.path.join(root, "bin"))
+            shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+            os.symlink("busybox", os.path.join(root, "bin", "true"))
+            subprocess.run(["tar", "-C", root, "-cf", store + "/img.tar", "."],
+                           check=True)
+            subprocess.run(base + ["import", "-q", store + "/img.tar",
+                                   "localhost/moat-bench:1"], check=True,
+                           stdout=subprocess.DEVNULL)
+            times = {n: [] for n, _ in runtimes}
+            failed = {}
+            for _ in range(self.starts):
+                for n, path in runtimes:
+                    if n in failed:
+                        continue
+                    # runsc refuses a container in the host's network
+                    # namespace unless told its network is none.
+                    flag = (["--runtime-flag", "network=none"]
+                            if n == "runsc" else [])
+                    argv = base + ["--runtime", path] + flag + ["run", "--rm",
+                                   "--network", "none", "--ulimit",
+                                   "nofile=1024:1024", "--ulimit",
+                                   "nproc=1024:1024", "localhost/moat-bench:1",
+                                   "/bin/true"]
+                    t0 = time.monotonic()
+                    p = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE)
+                    dt = (time.monotonic() - t0) * 1000
+                    if p.returncode != 0:
+                        failed[n] = p.stderr.decode(errors="replace")[-200:]
+                        continue
+                    times[n].append(dt)
+        finally:
+            subprocess.run(base + ["rmi", "-a", "-f"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            shutil.rmtree(store, ignore_errors=True)
+        print()
+        print("| podman run --rm IMAGE /bin/true | ms | /runc |")
+        print("|---|---|---|")
+        ref = statistics.median(times["runc"]) if times.get("runc") else None
+        for n, _ in runtimes:
+            if n in failed:
+                print("| %s | failed | - |" % n)
+                self.notes.append("podman --runtime %s: %s" % (n, failed[n]))
+                continue
+            med = statistics.median(times[n])
+            print("| %s | %s | %s |" % (n, fmt(med),
+                                        fmt_ratio(ratio(med, ref))))
+        print()
+        print("podman %s, STARTS=%d runs each, interleaved; medians. The "
+              "image is busybox alone." % (
+                  subprocess.run([podman, "--version"], stdout=subprocess.PIPE,
+                                 text=True).stdout.split()[-1], self.starts))
+        for n in self.notes:
+            if n.startswith("podman"):
+                print(n)
 
     def bench(self):
         cases = [c for c in self.cases() if self.wanted(c[0])]

@@ -587,10 +587,12 @@ def containerd_vs_runc(h):
         d = ctx.tmpdir("containerd")
         sock = os.path.join(d, "sock")
         with open(os.path.join(d, "config.toml"), "w") as f:
+            # No CRI plugin: it would listen on a TCP port of the host's
+            # (its streaming server), which other tests' native runs may
+            # meet; ctr needs only the containerd API on the socket.
             f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n'
-                    '[grpc]\n  address = "%s"\n'
-                    '[plugins."io.containerd.grpc.v1.cri"]\n'
-                    '  disable_cgroup = true\n' % (d, d, sock))
+                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                    '[grpc]\n  address = "%s"\n' % (d, d, sock))
         log = open(os.path.join(d, "log"), "wb")
         daemon = subprocess.Popen(["containerd", "--config",
                                    os.path.join(d, "config.toml")],
