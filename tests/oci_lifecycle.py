@@ -117,7 +117,15 @@ def main():
     lst = json.loads(moat("list", "--format", "json").stdout)
     if [c["id"] for c in lst] != ["one"] or lst[0]["status"] != "running":
         fail("list: %s" % lst)
-    print("start: running, the program ran")
+    pids = json.loads(moat("ps", "--format", "json", "one").stdout)
+    if pid not in pids or len(pids) < 2:
+        fail("ps --format json: %s (the container's process is %d)" % (pids,
+                                                                       pid))
+    table = moat("ps", "one").stdout.decode().splitlines()
+    if "PID" not in table[0].split() or len(table) != len(pids) + 1:
+        fail("ps: %s" % table)
+    print("start: running, the program ran, ps lists %d host processes"
+          % len(pids))
 
     # 3. delete of a running container is refused
     r = moat("delete", "one", ok=False)
@@ -134,6 +142,8 @@ def main():
         fail("after kill: %s" % s)
     if moat("kill", "one", "KILL", ok=False).returncode == 0:
         fail("kill of a stopped container succeeded")
+    if json.loads(moat("ps", "--format", "json", "one").stdout) != []:
+        fail("ps of a stopped container is not empty")
     print("kill: status %d, stopped" % st)
 
     # 5. delete: gone

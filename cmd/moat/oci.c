@@ -1198,6 +1198,151 @@ static int cmd_list(int argc, char **argv, int i) {
   return 0;
 }
 
+/* The host pids of the container: its process and every descendant
+ * (from each process's parent in /proc/PID/stat), ascending. */
+static int container_pids(int top, int *out, int max) {
+  int n = 0;
+  if (top > 0 && n < max)
+    out[n++] = top;
+  /* Parents come before children in no guaranteed order: repeat until no
+   * new pid joins. */
+  for (bool grew = true; grew;) {
+    grew = false;
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+      int pid = atoi(e->d_name);
+      if (pid <= 0)
+        continue;
+      bool known = false;
+      for (int i = 0; i < n && !known; i++)
+        known = out[i] == pid;
+      if (known)
+        continue;
+      char path[64], buf[512];
+      snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+      if (fd >= 0)
+        close(fd);
+      if (len <= 0)
+        continue;
+      buf[len] = 0;
+      char *p = strrchr(buf, ')');
+      int ppid = 0;
+      if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        continue;
+      for (int i = 0; i < n; i++)
+        if (out[i] == ppid && n < max) {
+          out[n++] = pid;
+          grew = true;
+          break;
+        }
+    }
+    if (d)
+      closedir(d);
+  }
+  for (int i = 1; i < n; i++) /* insertion sort: a handful of pids */
+    for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      int t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+  return n;
+}
+
+/* `ps [--format table|json] ID [PS OPTIONS]`: the container's host
+ * processes, as runc lists them: json, an array of pids; table, the
+ * lines of ps(1) (default -ef) whose PID is one of them. */
+static int cmd_ps(int argc, char **argv, int i) {
+  bool json = false;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--format")) &&
+        i + 1 < argc) {
+      const char *f = argv[++i];
+      if (strcmp(f, "json") && strcmp(f, "table")) {
+        oci_error("ps: --format %s: expected table or json", f);
+        return 1;
+      }
+      json = !strcmp(f, "json");
+    } else if (!strcmp(argv[i], "--format=json")) {
+      json = true;
+    } else if (strcmp(argv[i], "--format=table")) {
+      oci_error("ps: unknown option %s", argv[i]);
+      return 1;
+    }
+  }
+  if (i >= argc) {
+    oci_error("ps: expected a container ID");
+    return 1;
+  }
+  struct container c;
+  if (load(argv[i++], &c) < 0)
+    return 1;
+  static int pids[4096];
+  int n = strcmp(c.status, "stopped")
+              ? container_pids(c.pid, pids, (int)(sizeof(pids) / sizeof(*pids)))
+              : 0;
+  if (json) {
+    json_object *a = json_object_new_array();
+    for (int k = 0; k < n; k++)
+      json_object_array_add(a, json_object_new_int(pids[k]));
+    printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+    json_object_put(a);
+    return 0;
+  }
+  /* ps(1) with the caller's options (default -ef), filtered by PID. */
+  char *args[64] = {"ps"};
+  int na = 1;
+  for (; i < argc && na < 62; i++)
+    args[na++] = argv[i];
+  if (na == 1)
+    args[na++] = "-ef";
+  args[na] = NULL;
+  int fds[2];
+  if (pipe(fds) < 0) {
+    oci_error("ps: %s", strerror(errno));
+    return 1;
+  }
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execvp("ps", args);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *in = fdopen(fds[0], "r");
+  char line[4096];
+  int col = -1, status = 0;
+  for (bool head = true; in && fgets(line, sizeof(line), in); head = false) {
+    char copy[4096];
+    snprintf(copy, sizeof(copy), "%s", line);
+    int k = 0, pid = -1;
+    for (char *save = NULL, *w = strtok_r(copy, " \t\n", &save); w;
+         w = strtok_r(NULL, " \t\n", &save), k++) {
+      if (head && !strcmp(w, "PID"))
+        col = k;
+      if (!head && k == col)
+        pid = atoi(w);
+    }
+    bool ours = head;
+    for (int m = 0; m < n && !ours; m++)
+      ours = pids[m] == pid;
+    if (ours)
+      fputs(line, stdout);
+  }
+  if (in)
+    fclose(in);
+  waitpid(child, &status, 0);
+  if (col < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+    oci_error("ps: ps(1) gave no PID column or failed");
+    return 1;
+  }
+  return 0;
+}
+
 static int cmd_features(void) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "ociVersionMin", json_object_new_string("1.0.0"));
@@ -1332,9 +1477,10 @@ int oci_main(int argc, char **argv) {
     return cmd_features();
   if (!strcmp(cmd, "spec"))
     return cmd_spec(argc, argv, i);
-  if (!strcmp(cmd, "ps") || !strcmp(cmd, "exec")) {
-    oci_error("%s: not supported yet (a new process in a running sandbox)",
-              cmd);
+  if (!strcmp(cmd, "ps"))
+    return cmd_ps(argc, argv, i);
+  if (!strcmp(cmd, "exec")) {
+    oci_error("exec: not supported yet (a new process in a running sandbox)");
     return 1;
   }
   oci_error("unknown command %s (see docs/oci.md)", cmd);
