@@ -633,7 +633,59 @@ def containerd_vs_runc(h):
     return body
 
 
+def config_fuzz(h):
+    """120 random mutations (fixed seed) of a valid config.json, each
+    through `moat run --bundle`: a wrong type, a missing or odd value at
+    any path. The runtime never dies of a signal, a refusal is status 1
+    with a `moat:` line, and no state is left behind."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        import copy
+        import random
+        rnd = random.Random(11)
+        base = config(["sh", "-c", "exit 0"])
+        vals = [None, 0, -1, 2 ** 63, "x", "", "/", [], {}, [1], {"a": 1},
+                True, 1.5, "../../etc", "/proc/1/ns/net", "rootfs"]
+
+        def paths(o, p=()):
+            yield p
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    yield from paths(v, p + (k,))
+            elif isinstance(o, list):
+                for i, v in enumerate(o):
+                    yield from paths(v, p + (i,))
+        every = [p for p in paths(base) if p]
+        d = bundle(ctx, h, "fuzz", base)
+        state = os.path.join(d, "state")
+        for it in range(120):
+            c = copy.deepcopy(base)
+            for _ in range(rnd.randint(1, 3)):
+                p = rnd.choice(every)
+                o = c
+                try:
+                    for k in p[:-1]:
+                        o = o[k]
+                    o[p[-1]] = rnd.choice(vals)
+                except (KeyError, IndexError, TypeError):
+                    pass
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(c, f)
+            r = moat_oci(ctx, h, state, "run", "--bundle", d, "f%d" % it,
+                         timeout=60)
+            if r.status > 128 and r.status not in (137,) or \
+                    (r.status == 1 and not r.stderr.startswith(b"moat: ")):
+                h.fail("mutation %d: status %d, %s\n%s" % (
+                    it, r.status, h.show(r.stderr), json.dumps(c)))
+            if os.path.isdir(state) and os.listdir(state):
+                h.fail("mutation %d left state: %s" % (it,
+                                                       os.listdir(state)))
+    return body
+
+
 def register_all(ctx, register, h):
+    register("fuzz/oci-config", config_fuzz(h))
     register("oci/containerd-ctr-run", containerd_vs_runc(h))
     register("oci/podman-busybox",
              podman_vs_runc(h, "busybox", [], ["sh", "-c", PODMAN_SCRIPT]))
