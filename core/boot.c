@@ -238,7 +238,22 @@ static int place_files(const struct moat_config *cfg, const char **why) {
       *slash = 0;
       err = vfs_mkdir_p(parent, 0755);
     }
+    /* Only into the sandbox's own memory: a copy written through a host
+     * directory grant would overwrite the host's file. */
+    struct inode *dir = NULL;
+    if (!err && slash && slash != parent)
+      err = vfs_resolve(NULL, parent, VFS_FOLLOW | VFS_DIRECTORY, &dir);
+    else if (!err)
+      dir = vfs_inode_get(vfs_root());
     kfree(parent);
+    if (!err && dir && dir->sb && dir->sb->magic == HOSTFS_MAGIC)
+      err = -LINUX_EXDEV;
+    vfs_inode_put(dir);
+    if (err == -LINUX_EXDEV)
+      return fail(err, why,
+                  "the file %s would be written into a host "
+                  "directory grant",
+                  m->guest_path);
     struct file *f = NULL;
     if (!err)
       err = vfs_open(NULL, m->guest_path,

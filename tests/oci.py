@@ -254,6 +254,15 @@ BAD = [
      "mounts[0].destination"),
     ("bind-device", {"mounts": [{"destination": "/null", "type": "bind",
                                  "source": "/dev/null"}]}, "mounts[0]"),
+    # a file's copy inside a directory bind mount would overwrite the
+    # host's file (found by review): refused
+    ("file-in-dir-bind", {"mounts": [
+        {"destination": "/d/conf", "type": "bind", "source": "/etc/hostname"},
+        {"destination": "/d", "type": "bind", "source": "/tmp"}]},
+     "mounts[0]"),
+    # a wrong type before a null env entry (once a crash, found by review)
+    ("cwd-type-env-null", {"process": {"cwd": 1, "env": [None]}},
+     "process.cwd"),
     ("netns-path", {"linux": {"namespaces": [
         {"type": "network", "path": "/proc/1/ns/net"}]}},
      "linux.namespaces[0].path"),
@@ -318,6 +327,7 @@ def duplicate_and_unknown(h):
         finally:
             moat_oci(ctx, h, state, "delete", "--force", "dup")
         for cmd in (["state", "nope"], ["start", "nope"], ["kill", "nope"],
+                    ["kill", "nope", "USR1"], ["kill", "nope", "NOSUCH"],
                     ["delete", "nope"], ["create", "--bundle", d, "../x"],
                     ["create", "--bundle", d, "a/b"]):
             r = moat_oci(ctx, h, state, *cmd)

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -454,6 +455,11 @@ static const char *passwd_home(const char *root, int64_t uid) {
                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (dir >= 0)
     close(dir);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+    close(fd); /* a device or a fifo of the image is never read */
+    fd = -1;
+  }
   FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
   if (!f) {
     if (fd >= 0)
@@ -462,7 +468,7 @@ static const char *passwd_home(const char *root, int64_t uid) {
   }
   const char *home = "/";
   char line[1024];
-  while (fgets(line, sizeof(line), f)) {
+  for (int lines = 0; lines < 100000 && fgets(line, sizeof(line), f); lines++) {
     char *field[7] = {0}, *save = NULL, *p = line;
     int n = 0;
     /* name:pass:uid:gid:gecos:home:shell, empty fields allowed */
@@ -527,10 +533,12 @@ static int read_config(const char *bundle, struct argv_list *args,
   const char *rp = json_object_get_string(rpath);
   char *root_dir = rp[0] == '/' ? keep("%s", rp) : keep("%s/%s", bundle, rp);
   struct stat st;
-  if (stat(root_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-    oci_error("config.json: root.path: %s: %s", root_dir,
-              errno && !S_ISDIR(st.st_mode) ? strerror(errno)
-                                            : "not a directory");
+  if (stat(root_dir, &st) < 0) {
+    oci_error("config.json: root.path: %s: %s", root_dir, strerror(errno));
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    oci_error("config.json: root.path: %s: not a directory", root_dir);
     return -1;
   }
   push(args, "--root");
@@ -549,6 +557,10 @@ static int read_config(const char *bundle, struct argv_list *args,
   /* mounts */
   json_object *mounts = field(cfg, "mounts", json_type_array, "", &bad);
   size_t nm = mounts ? json_object_array_length(mounts) : 0;
+  /* A file's copy may not land in a directory bind mount: it would be
+   * written into the host's directory (checked after the loop). */
+  const char *dir_binds[64], *file_binds[64];
+  size_t ndir = 0, nfile = 0, file_index[64];
   for (size_t i = 0; i < nm && !bad; i++) {
     json_object *m = json_object_array_get_idx(mounts, i);
     char where[32];
@@ -598,6 +610,10 @@ static int read_config(const char *bundle, struct argv_list *args,
         }
         push(args, "--file");
         push(args, keep("%s:%s", full, dest));
+        if (nfile < 64) {
+          file_index[nfile] = i;
+          file_binds[nfile++] = dest;
+        }
         continue;
       }
       if (!S_ISDIR(st.st_mode)) {
@@ -609,6 +625,8 @@ static int read_config(const char *bundle, struct argv_list *args,
       push(args, "--mount");
       push(args,
            keep("%s:%s:%s", full, dest, has_option(o, "ro") ? "ro" : "rw"));
+      if (ndir < 64)
+        dir_binds[ndir++] = dest;
     } else if (own) {
       continue; /* the sandbox's own /proc, /sys, /dev, ... */
     } else if (type && !strcmp(type, "tmpfs")) {
@@ -645,6 +663,21 @@ static int read_config(const char *bundle, struct argv_list *args,
       return -1;
     }
   }
+
+  for (size_t f = 0; f < nfile; f++)
+    for (size_t k = 0; k < ndir; k++) {
+      size_t n = strlen(dir_binds[k]);
+      while (n > 1 && dir_binds[k][n - 1] == '/')
+        n--;
+      if (!strncmp(file_binds[f], dir_binds[k], n) &&
+          (file_binds[f][n] == '/' || file_binds[f][n] == 0 || n == 1)) {
+        oci_error("config.json: mounts[%zu]: a bind mount of a file at %s "
+                  "inside the directory bind mount at %s is not supported "
+                  "(its copy would overwrite the host's file)",
+                  file_index[f], file_binds[f], dir_binds[k]);
+        return -1;
+      }
+    }
 
   /* process */
   json_object *proc = field(cfg, "process", json_type_object, "", &bad);
@@ -730,12 +763,13 @@ static int read_config(const char *bundle, struct argv_list *args,
   }
   /* As runc: HOME from the image's /etc/passwd entry of the uid, else
    * "/", when the config gives none. */
+  if (bad)
+    return -1;
   bool has_home = false;
-  for (size_t i = 0; i < ne; i++)
-    has_home =
-        has_home ||
-        !strncmp(json_object_get_string(json_object_array_get_idx(env, i)),
-                 "HOME=", 5);
+  for (size_t i = 0; i < ne; i++) {
+    const char *e = json_object_get_string(json_object_array_get_idx(env, i));
+    has_home = has_home || (e && !strncmp(e, "HOME=", 5));
+  }
   if (!has_home) {
     push(args, "--env");
     push(args, keep("HOME=%s", passwd_home(root_dir, uid_of(proc))));
@@ -990,10 +1024,10 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
   }
   if (pid == 0) {
     if (!run) {
-      /* Blocks until `start` opens the fifo for writing. */
-      int fd = open(fifo, O_RDONLY | O_CLOEXEC);
-      char b = 0;
-      if (fd < 0 || read(fd, &b, 1) != 1)
+      /* Blocks until `start` opens the fifo for reading, then says so
+       * (runc's direction: start never waits for a reader to appear). */
+      int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, "s", 1) != 1)
         _exit(EXIT_MOAT_ERROR);
       close(fd);
     }
@@ -1029,19 +1063,33 @@ static int cmd_start(int argc, char **argv, int i) {
   }
   char fifo[PATH_MAX];
   state_path(fifo, sizeof(fifo), c.id, "exec.fifo");
-  int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  /* Opening for reading without blocking lets the container's process,
+   * blocked opening it for writing (now or when it gets there), go on;
+   * its byte says it did. Not forever: it may have died meanwhile. */
+  int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     oci_error("cannot start container %s: exec.fifo: %s", c.id,
               strerror(errno));
     return 1;
   }
-  bool ok = write(fd, "s", 1) == 1;
+  bool ok = false;
+  for (int waited = 0; !ok && waited < 300; waited++) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char b;
+    if (poll(&p, 1, 100) > 0 && read(fd, &b, 1) == 1) {
+      ok = true;
+      break;
+    }
+    char st = 0;
+    if (proc_start(c.pid, &st) != c.start || st == 'Z' || st == 'X')
+      break;
+  }
   close(fd);
-  unlink(fifo);
   if (!ok) {
-    oci_error("cannot start container %s: %s", c.id, strerror(errno));
+    oci_error("cannot start container %s: its process did not answer", c.id);
     return 1;
   }
+  unlink(fifo);
   return 0;
 }
 
@@ -1099,6 +1147,16 @@ static int cmd_kill(int argc, char **argv, int i) {
   int sig = argc - i == 2 ? parse_signal(argv[i + 1]) : SIGTERM;
   if (sig < 0) {
     oci_error("kill: %s: not a signal", argv[i + 1]);
+    return 1;
+  }
+  /* The container's process (the sandbox's supervisor) ends the
+   * sandbox on TERM, INT, HUP and QUIT, as on KILL; it cannot yet pass
+   * another signal to the guest (docs/oci.md): refused, not dropped. */
+  if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT &&
+      sig != SIGKILL) {
+    oci_error("kill: signal %d cannot be passed to the guest yet (TERM, INT, "
+              "HUP, QUIT and KILL end the sandbox)",
+              sig);
     return 1;
   }
   struct container c;
@@ -1305,6 +1363,12 @@ static int cmd_ps(int argc, char **argv, int i) {
   }
   fflush(NULL);
   pid_t child = fork();
+  if (child < 0) {
+    oci_error("ps: fork: %s", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    return 1;
+  }
   if (child == 0) {
     dup2(fds[1], 1);
     close(fds[0]);

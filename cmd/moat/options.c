@@ -688,7 +688,7 @@ static enum run_action parse_run(int argc, char **argv, int i,
       }
       o->npubs++;
     } else if (!strcmp(name, "--tmpfs")) {
-      if (value[0] != '/' || !strcmp(value, "/")) {
+      if (value[0] != '/' || !strcmp(value, "/") || !strncmp(value, "/:", 2)) {
         complain("--tmpfs %s: expected an absolute path other than /", value);
         return ACTION_ERROR;
       }

@@ -163,6 +163,21 @@ int sandbox_config(const struct run_options *o, struct moat_config *cfg) {
   }
   for (int i = 0; i < o->nfiles_in; i++) {
     const struct user_mount *u = &o->files_in[i];
+    /* A copy placed inside a host directory grant would overwrite the
+     * host's file there (the core refuses it too, by file system). */
+    for (int k = 0; k < o->nmounts; k++) {
+      size_t n = strlen(o->mounts[k].guest);
+      while (n > 1 && o->mounts[k].guest[n - 1] == '/')
+        n--;
+      if (!strncmp(u->guest, o->mounts[k].guest, n) &&
+          (u->guest[n] == '/' || u->guest[n] == 0 || n == 1)) {
+        fprintf(stderr,
+                "moat: --file %s:%s: %s lies in the host directory granted "
+                "at %s; its copy would overwrite the host's file\n",
+                u->host, u->guest, u->guest, o->mounts[k].guest);
+        return -1;
+      }
+    }
     struct moat_mount *m = add_mount(cfg);
     if (!m || read_host_file(u->host, m) < 0)
       return -1;

@@ -376,15 +376,18 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fix;
     return;
   }
-  /* The int3 of a site the fast path is rewriting under other threads
-   * (fastpath.c, code_write): resume at the site once it is whole. */
-  uint64_t resume;
-  if (sig == LINUX_SIGTRAP && plat_fast_int3(rip, &resume)) {
-    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)resume;
-    return;
-  }
   struct moat_regs regs;
   uint64_t entry_fs = enter_library_os(t, uc, &regs);
+  /* The int3 of a site the fast path is rewriting under other threads
+   * (fastpath.c, code_write): resume at the site once it is whole, by
+   * the ordinary way back (a kick that came meanwhile is taken). */
+  uint64_t resume;
+  if (sig == LINUX_SIGTRAP && info->si_code == LINUX_SI_KERNEL &&
+      plat_fast_int3(rip, &resume)) {
+    regs.rip = resume;
+    leave_library_os(t, uc, &regs, entry_fs);
+    return;
+  }
   /* The kernel's page-fault error code, for page faults only. */
   uint64_t err = sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS
                      ? (uint64_t)uc->uc_mcontext.gregs[REG_ERR]

@@ -317,6 +317,11 @@ bool plat_fast_int3(uint64_t rip, uint64_t *resume) {
   bool ours = false;
   for (int i = 0; i < XMOD_RECENT && !ours; i++)
     ours = __atomic_load_n(&g_xmod.recent[i], __ATOMIC_ACQUIRE) == at;
+  /* A site still in the table also counts: more than XMOD_RECENT writes
+   * may have ended while this thread was on its way here. */
+  int used = __atomic_load_n(&g_fast.used, __ATOMIC_ACQUIRE);
+  for (int k = 0; k < used && !ours; k++)
+    ours = __atomic_load_n(&g_fast.sites[k].site, __ATOMIC_ACQUIRE) == at;
   if (!ours)
     return false;
   for (;;) {
@@ -508,6 +513,12 @@ void plat_fast_range_gone(uint64_t addr, uint64_t len) {
     g_fast.table = false;
     g_fast.off = true;
     return;
+  }
+  /* A cross-modified address there is no longer moat's to resume at. */
+  for (int i = 0; i < XMOD_RECENT; i++) {
+    uint64_t a = __atomic_load_n(&g_xmod.recent[i], __ATOMIC_ACQUIRE);
+    if (a >= addr && a < end)
+      __atomic_store_n(&g_xmod.recent[i], 0, __ATOMIC_RELEASE);
   }
   if (!g_fast.used || end <= g_fast.lo || addr >= g_fast.hi)
     return;
