@@ -404,7 +404,31 @@ static bool own_mount(const char *dest, const char *type) {
 /* The mount point dest inside the root directory, made (mode 0755) where
  * missing as runc makes it, component by component below root without
  * following a symlink of the image. 0, or an errno. */
+static int walk_beneath(const char *root, const char *dest, bool make,
+                        int *out);
+
 static int mount_point(const char *root, const char *dest) {
+  return walk_beneath(root, dest, true, NULL);
+}
+
+/* The mode bits of the directory dest in the image (reached without
+ * following a symlink of the image), or -1. */
+static int image_dir_mode(const char *root, const char *dest) {
+  int fd = -1;
+  struct stat st;
+  int mode = walk_beneath(root, dest, false, &fd) == 0 && fstat(fd, &st) == 0
+                 ? (int)(st.st_mode & 07777)
+                 : -1;
+  if (fd >= 0)
+    close(fd);
+  return mode;
+}
+
+/* dest below root, component by component with O_NOFOLLOW; make: the
+ * missing directories are made (0755). out (if not NULL) gets an O_PATH
+ * fd of dest. 0 or an errno. */
+static int walk_beneath(const char *root, const char *dest, bool make,
+                        int *out) {
   int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return errno;
@@ -417,7 +441,7 @@ static int mount_point(const char *root, const char *dest) {
       err = EINVAL;
       break;
     }
-    if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+    if (make && mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
       err = errno;
     int next =
         err ? -1 : openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -425,6 +449,10 @@ static int mount_point(const char *root, const char *dest) {
       err = errno == ELOOP ? ENOTDIR : errno;
     close(fd);
     fd = next;
+  }
+  if (!err && out) {
+    *out = fd;
+    return 0;
   }
   if (fd >= 0)
     close(fd);
@@ -643,10 +671,9 @@ static int read_config(const char *bundle, struct argv_list *args,
        * podman's tmpcopyup does (whose copy of the directory's contents
        * moat does not make: docs/oci.md). */
       char *inherit = NULL;
-      char *point = keep("%s%s", root_dir, dest);
-      if (!mode && lstat(point, &st) == 0 && S_ISDIR(st.st_mode))
-        inherit = keep("%o", (unsigned)(st.st_mode & 07777));
-      free(point);
+      int image_mode = mode ? -1 : image_dir_mode(root_dir, dest);
+      if (image_mode >= 0)
+        inherit = keep("%o", (unsigned)image_mode);
       push(args, "--tmpfs");
       push(args, mode      ? keep("%s:%s", dest, mode)
                  : inherit ? keep("%s:%s", dest, inherit)
