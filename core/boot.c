@@ -244,7 +244,7 @@ static int place_files(const struct moat_config *cfg, const char **why) {
     if (!err && slash && slash != parent)
       err = vfs_resolve(NULL, parent, VFS_FOLLOW | VFS_DIRECTORY, &dir);
     else if (!err)
-      dir = vfs_inode_get(vfs_root());
+      dir = vfs_root(); /* a reference of its own */
     kfree(parent);
     if (!err && dir && dir->sb && dir->sb->magic == HOSTFS_MAGIC)
       err = -LINUX_EXDEV;

@@ -1150,9 +1150,9 @@ def sec_raw_syscall(ctx):
 # containment: --pids bounds fork and thread bombs; killing moat leaves no
 # guest process behind
 
-def session_pids(sid):
+def session_pids(sid, live=False):
     """The host processes of session sid (a child run with
-    start_new_session: its pid)."""
+    start_new_session: its pid); live: zombies left out."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -1160,7 +1160,8 @@ def session_pids(sid):
         try:
             with open("/proc/%s/stat" % d) as f:
                 st = f.read()
-            if int(st[st.rfind(")") + 2:].split()[3]) == sid:
+            fields = st[st.rfind(")") + 2:].split()
+            if int(fields[3]) == sid and not (live and fields[0] == "Z"):
                 pids.append(int(d))
         except (OSError, ValueError, IndexError):
             pass
@@ -2101,23 +2102,6 @@ def _attack_argv(ctx, opts, args):
         *opts, "--", "/t/hostattack", *args)
 
 
-def _session_left(sid):
-    """Live (not zombie) processes of session sid."""
-    left = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rfind(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            left.append(int(d))
-    return left
-
-
 def _attack_run(argv, stdin=None, stderr=None, timeout=30, stdout=None):
     """Run argv in its own session with stdin (a file object, an fd or
     None), stdout and stderr (file objects or None: captured). Returns the
@@ -2135,7 +2119,7 @@ def _attack_run(argv, stdin=None, stderr=None, timeout=30, stdout=None):
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         timed_out = True
-    left = kill_stragglers(lambda: _session_left(p.pid), 2)
+    left = kill_stragglers(lambda: session_pids(p.pid, live=True), 2)
     status = p.returncode if p.returncode >= 0 else 128 - p.returncode
     return Proc(argv, out or b"", err or b"", status, timed_out), left
 

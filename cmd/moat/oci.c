@@ -1236,18 +1236,37 @@ static int cmd_delete(int argc, char **argv, int i) {
   return 0;
 }
 
+/* -f/--format table|json at argv[*i] (advanced past its value): 1 if it
+ * is one (*json set), 0 if not, -1 for a bad value (said). */
+static int format_option(int argc, char **argv, int *i, const char *cmd,
+                         bool *json) {
+  const char *a = argv[*i], *v = NULL;
+  if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && *i + 1 < argc)
+    v = argv[++*i];
+  else if (!strncmp(a, "--format=", 9))
+    v = a + 9;
+  else
+    return 0;
+  if (strcmp(v, "json") && strcmp(v, "table")) {
+    oci_error("%s: --format %s: expected table or json", cmd, v);
+    return -1;
+  }
+  *json = !strcmp(v, "json");
+  return 1;
+}
+
 static int cmd_list(int argc, char **argv, int i) {
   bool json = false, quiet = false;
   for (; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+    int f = format_option(argc, argv, &i, "list", &json);
+    if (f < 0)
+      return 1;
+    if (f)
+      continue;
+    if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
       quiet = true;
-    else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && i + 1 < argc)
-      json = !strcmp(argv[++i], "json");
-    else if (!strcmp(a, "--format=json"))
-      json = true;
-    else if (strcmp(a, "--format=table")) {
-      oci_error("list: unknown option %s", a);
+    } else {
+      oci_error("list: unknown option %s", argv[i]);
       return 1;
     }
   }
@@ -1341,17 +1360,10 @@ static int container_pids(int top, int *out, int max) {
 static int cmd_ps(int argc, char **argv, int i) {
   bool json = false;
   for (; i < argc && argv[i][0] == '-'; i++) {
-    if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--format")) &&
-        i + 1 < argc) {
-      const char *f = argv[++i];
-      if (strcmp(f, "json") && strcmp(f, "table")) {
-        oci_error("ps: --format %s: expected table or json", f);
-        return 1;
-      }
-      json = !strcmp(f, "json");
-    } else if (!strcmp(argv[i], "--format=json")) {
-      json = true;
-    } else if (strcmp(argv[i], "--format=table")) {
+    int f = format_option(argc, argv, &i, "ps", &json);
+    if (f < 0)
+      return 1;
+    if (!f) {
       oci_error("ps: unknown option %s", argv[i]);
       return 1;
     }
