@@ -8,6 +8,7 @@
  * processes (fork, next step) share them. */
 #include "task.h"
 
+#include "devfs.h"
 #include "file.h"
 #include "flock.h"
 #include "mm.h"
@@ -1909,6 +1910,16 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
     int value = (code & 0x7f) ? (code & 0x7f) : ((code >> 8) & 0xff);
     send_chld(parent, p, cld, value);
   }
+  if (p->spawn_slot && p->spawn_slot <= TASK_SPAWN_MAX) {
+    /* Started from outside: its end goes to the exec server. */
+    struct task_spawn *s = &tt->spawns[p->spawn_slot - 1];
+    if (s->used && s->pid == p->pid) {
+      s->code = code;
+      s->ended = 1;
+      __atomic_add_fetch(&tt->spawn_word, 1, __ATOMIC_SEQ_CST);
+      plat_futex_wake(&tt->spawn_word, 0x7fffffff, true);
+    }
+  }
   if (reap)
     remove_slot((void **)tt->procs, tt->max_tasks, p);
   if (self)
@@ -2446,6 +2457,262 @@ int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len) {
       err = 0;
       break;
     }
+  }
+  rt_unlock(&tt->lock);
+  return err;
+}
+
+/* ---- processes started from outside the sandbox (moat_spawn) ----
+ * The runtime's exec (docs/oci.md): the sandbox's exec server (a host
+ * process forked at boot that runs no guest task) makes the process here,
+ * forks its host process, and waits for its end, which proc_end_locked
+ * records in the process's slot of the table. */
+
+_Static_assert(TASK_SPAWN_MAX == MOAT_SPAWN_MAX, "one number of handles");
+
+static uint32_t g_helper_locks; /* moat_host_helper's own lock count */
+
+void moat_host_helper(void) {
+  plat_thread_set_ctx(NULL);
+  rt_lock_account(&g_helper_locks, &g_task_table->doomed);
+}
+
+static struct task_spawn *spawn_slot_of(int handle) {
+  struct task_table *tt = g_task_table;
+  if (!tt || handle < 1 || handle > TASK_SPAWN_MAX)
+    return NULL;
+  struct task_spawn *s = &tt->spawns[handle - 1];
+  return s->used ? s : NULL;
+}
+
+/* Undo moat_spawn before its host process exists. */
+void moat_spawn_cancel(int handle) {
+  struct task_table *tt = g_task_table;
+  rt_lock(&tt->lock);
+  struct task_spawn *s = spawn_slot_of(handle);
+  struct proc *p = s ? s->p : NULL;
+  if (s)
+    memset(s, 0, sizeof(*s));
+  if (p) {
+    remove_slot((void **)tt->procs, tt->max_tasks, p);
+    free_task_locked(p->threads);
+    host_free_locked(p->host);
+  }
+  rt_unlock(&tt->lock);
+  if (!p)
+    return;
+  if (p->fdt)
+    fdt_put(p->fdt);
+  if (p->fs)
+    fs_context_put(p->fs);
+  kfree(p);
+}
+
+int moat_spawn(const struct moat_spawn *req, const char **why) {
+  struct task_table *tt = g_task_table;
+  *why = "the process";
+  if (!tt || !req || req->ngroups > MOAT_MAX_GROUPS)
+    return -LINUX_EINVAL;
+  const char *cwd_path = req->cwd && req->cwd[0] ? req->cwd : "/";
+  if (cwd_path[0] != '/') {
+    *why = "the working directory (not absolute)";
+    return -LINUX_EINVAL;
+  }
+  struct inode *cwd = NULL;
+  int err = vfs_resolve(NULL, cwd_path, VFS_FOLLOW | VFS_DIRECTORY, &cwd);
+  if (err) {
+    *why = "the working directory";
+    return err;
+  }
+  struct proc *p = kzalloc(sizeof(*p));
+  struct fd_table *fdt = fdt_create();
+  struct inode *root = vfs_root();
+  struct fs_context *fs = root ? fs_context_create(root, cwd) : NULL;
+  vfs_inode_put(root);
+  vfs_inode_put(cwd);
+  for (int st = 0; fdt && st < 3; st++) {
+    struct file *f;
+    err = devfs_open_stdio(st, &f);
+    if (!err) {
+      err = fdt_install_at(fdt, st, f, false);
+      file_put(f);
+    }
+    if (err < 0) {
+      *why = "the standard streams";
+      goto fail;
+    }
+  }
+  if (!p || !fdt || !fs) {
+    err = -LINUX_ENOMEM;
+    goto fail;
+  }
+  p->cred = (struct task_cred){.ruid = req->uid,
+                               .euid = req->uid,
+                               .suid = req->uid,
+                               .fsuid = req->uid,
+                               .rgid = req->gid,
+                               .egid = req->gid,
+                               .sgid = req->gid,
+                               .fsgid = req->gid,
+                               .cap_bnd = LINUX_CAP_ALL};
+  if (req->uid == 0)
+    p->cred.cap_eff = p->cred.cap_prm = LINUX_CAP_ALL;
+  p->cred.ngroups = req->ngroups;
+  for (uint32_t i = 0; i < req->ngroups; i++)
+    p->cred.groups[i] = req->groups[i];
+  default_rlimits(p->rlimit, tt->max_tasks);
+  const struct moat_config *cfg = moat_config();
+  for (int r = 0; cfg && r < LINUX_RLIMIT_NLIMITS; r++)
+    if ((cfg->rlimits_set & (1u << r)) &&
+        cfg->rlimits[r].rlim_cur <= cfg->rlimits[r].rlim_max)
+      p->rlimit[r] = cfg->rlimits[r];
+  signal_init_proc(p);
+  fdt_set_max(fdt, (uint32_t)MIN(p->rlimit[LINUX_RLIMIT_NOFILE].rlim_cur,
+                                 FDT_HARD_MAX));
+
+  struct task *t = NULL;
+  int handle = -1;
+  rt_lock(&tt->lock);
+  int ps = table_slot((void **)tt->procs, tt->max_tasks);
+  for (int i = 0; i < TASK_SPAWN_MAX && handle < 0; i++)
+    if (!tt->spawns[i].used)
+      handle = i + 1;
+  struct task_host *h = ps >= 0 && handle > 0 ? host_alloc_locked() : NULL;
+  err = h ? new_task_locked(p, &t) : -LINUX_EAGAIN;
+  if (err) {
+    if (h)
+      host_free_locked(h);
+    rt_unlock(&tt->lock);
+    *why = "the process (the sandbox's task limit, or too many processes "
+           "from outside at once)";
+    goto fail;
+  }
+  p->host = h;
+  p->pid = p->pgid = p->sid = t->tid;
+  p->ppid = 0;
+  p->no_host_tty = true;
+  p->state = PROC_RUNNING;
+  p->mm_id = tt->next_mm_id++;
+  p->start_ns = rt_now_ns();
+  p->threads = t;
+  p->nthreads = 1;
+  p->fs = fs;
+  p->fdt = fdt;
+  p->spawn_slot = (uint32_t)handle;
+  rt_strlcpy(t->comm, "moat", sizeof(t->comm));
+  t->altstack.ss_flags = LINUX_SS_DISABLE;
+  struct task_spawn *s = &tt->spawns[handle - 1];
+  memset(s, 0, sizeof(*s));
+  s->used = 1;
+  s->pid = p->pid;
+  s->p = p;
+  tt->procs[ps] = p;
+  rt_unlock(&tt->lock);
+  return handle;
+
+fail:
+  if (fdt)
+    fdt_put(fdt);
+  if (fs)
+    fs_context_put(fs);
+  kfree(p);
+  return err ? err : -LINUX_ENOMEM;
+}
+
+int moat_spawn_fork(int handle) {
+  struct task_table *tt = g_task_table;
+  rt_lock(&tt->lock);
+  struct task_spawn *s = spawn_slot_of(handle);
+  struct proc *p = s ? s->p : NULL;
+  rt_unlock(&tt->lock);
+  if (!p)
+    return -LINUX_EINVAL;
+  struct task_host *h = p->host;
+  struct task *t = p->threads;
+  int pid = p->pid;
+  host_fork_begin();
+  int r = plat_fork();
+  if (r == 0) {
+    rt_lock_account(&h->locks, &tt->doomed);
+    host_fork_done_locked(true);
+    plat_thread_set_ctx(t);
+    t->host = plat_thread_handle();
+    /* Run only once the forker has recorded this host process: an end
+     * the host causes before then would otherwise go unnoticed. */
+    while (!__atomic_load_n(&h->id, __ATOMIC_SEQ_CST))
+      plat_futex_wait((uint32_t *)&h->id, 0, 10000000, true);
+    time_cpu_limit_start(p);
+    return 0;
+  }
+  if (r < 0) {
+    rt_lock(&tt->lock);
+    host_fork_done_locked(false);
+    rt_unlock(&tt->lock);
+    moat_spawn_cancel(handle);
+    return r;
+  }
+  rt_lock(&tt->lock);
+  s->p = NULL; /* from now on it ends as every process does */
+  rt_unlock(&tt->lock);
+  host_set_id(h, r);
+  plat_futex_wake((uint32_t *)&h->id, 1, true);
+  return pid;
+}
+
+int moat_spawn_wait(int handle, int64_t timeout_ns, int *status) {
+  struct task_table *tt = g_task_table;
+  int64_t deadline = timeout_ns < 0 ? -1 : rt_now_ns() + timeout_ns;
+  for (;;) {
+    /* Its host process is a child of this one: a host-level end (killed
+     * from outside moat) is collected here. */
+    int how = 0, id;
+    while ((id = plat_reap(&how)) > 0)
+      host_ended(id, how);
+    uint32_t seen = __atomic_load_n(&tt->spawn_word, __ATOMIC_SEQ_CST);
+    rt_lock(&tt->lock);
+    struct task_spawn *s = spawn_slot_of(handle);
+    bool ended = s && s->ended;
+    if (ended) {
+      *status = s->code;
+      memset(s, 0, sizeof(*s));
+    }
+    rt_unlock(&tt->lock);
+    if (!s)
+      return -LINUX_EINVAL;
+    if (ended)
+      return 1;
+    int64_t left = deadline < 0 ? REAP_CHECK_NS : deadline - rt_now_ns();
+    if (left <= 0)
+      return 0;
+    plat_futex_wait(&tt->spawn_word, seen, MIN(left, REAP_CHECK_NS), true);
+  }
+}
+
+int moat_spawn_signal(int handle, int sig) {
+  struct task_table *tt = g_task_table;
+  if (sig < 0 || sig > LINUX_NSIG)
+    return -LINUX_EINVAL;
+  struct linux_siginfo info;
+  memset(&info, 0, sizeof(info));
+  info.si_signo = sig;
+  info.si_code = LINUX_SI_USER; /* si_pid 0: from outside the namespace */
+  int err = -LINUX_ESRCH;
+  rt_lock(&tt->lock);
+  struct task_spawn *s = handle ? spawn_slot_of(handle) : NULL;
+  int pid = handle == 0 ? 1 : s && !s->ended && !s->p ? s->pid : 0;
+  struct proc *p = pid ? find_proc_locked(pid) : NULL;
+  if (p && p->state == PROC_RUNNING && sig == 0) {
+    err = 0;
+  } else if (p && p->state == PROC_RUNNING) {
+    err = 0;
+    /* A PID namespace's init gets from its parent namespace only the
+     * signals it handles, and SIGKILL and SIGSTOP (Linux's
+     * SIGNAL_UNKILLABLE). */
+    rt_lock(&p->lock);
+    bool dfl = p->sigaction[sig - 1].handler == LINUX_SIG_DFL;
+    rt_unlock(&p->lock);
+    if (pid != 1 || !dfl || sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP)
+      err = signal_send(p, NULL, &info);
   }
   rt_unlock(&tt->lock);
   return err;

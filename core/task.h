@@ -157,6 +157,9 @@ struct proc {
   int64_t start_ns;
   struct task_host *host; /* the host process its threads run in */
   bool host_dead;         /* that host process ended without this proc's exit */
+  /* Started from outside the sandbox (moat_spawn): 1 + its slot in the
+   * table's spawns, where its end is reported; 0 for every other. */
+  uint32_t spawn_slot;
   char exe[LINUX_PATH_MAX];     /* the program's path, for /proc/<pid>/exe */
   char cmdline[LINUX_PATH_MAX]; /* NUL-separated arguments (cut) */
   size_t cmdline_len;
@@ -228,6 +231,9 @@ struct task {
   uint64_t cpus_off[16]; /* sched_setaffinity's: MOAT_SCHED_CPU_WORDS */
 };
 
+/* Processes started from outside at once (moat exec). */
+#define TASK_SPAWN_MAX 32 /* MOAT_SPAWN_MAX, checked in task.c */
+
 /* The shared state of the sandbox: the task table and the UTS names. */
 struct task_table {
   struct rt_lock lock;
@@ -250,6 +256,17 @@ struct task_table {
   /* The highest hard limit a guest process may set, per resource: the
    * runner's limits (struct moat_config's rlimits) hold even for uid 0. */
   uint64_t rlimit_ceiling[LINUX_RLIMIT_NLIMITS];
+  /* Processes started from outside (moat_spawn), under the lock: a slot
+   * from moat_spawn until moat_spawn_wait saw the end; spawn_word is
+   * bumped and woken at each end. */
+  struct task_spawn {
+    uint32_t used;
+    uint32_t ended;
+    int pid;
+    int code;       /* wait status once ended */
+    struct proc *p; /* until its host process exists */
+  } spawns[TASK_SPAWN_MAX];
+  uint32_t spawn_word;
 };
 
 extern struct task_table *g_task_table;

@@ -2,13 +2,18 @@
 
   oci/lifecycle        create -> created (program not run yet, pid file =
                        state's pid) -> start -> running (it ran) -> kill
-                       TERM -> the engine's reaper sees status 143 ->
+                       TERM -> the guest's handler ends it (status 3) ->
                        stopped, pid 0 -> delete -> gone; a container that
                        exits by itself (status 7); delete of a running
                        one refused, then --force; a created one deleted
-                       (its process ends). Run by tests/oci_lifecycle.py
-                       as a child subreaper, as containerd-shim or conmon
-                       are.
+                       (its process ends); exec (output, status, env,
+                       user, cwd, stdin, --process, -d with its pid file,
+                       signals, refused unless running); TERM to an init
+                       without a handler ignored, KILL ends it. Run by
+                       tests/oci_lifecycle.py as a child subreaper, as
+                       containerd-shim or conmon are.
+  oci/podman-*         podman run, exec, stop with moat against the same
+                       with runc; containerd's ctr likewise.
   oci/config-*         config.json settings against what the same
                        program shows natively or what the spec says:
                        process.env exactly, user, cwd, rlimits, hostname,
@@ -328,6 +333,8 @@ def duplicate_and_unknown(h):
             moat_oci(ctx, h, state, "delete", "--force", "dup")
         for cmd in (["state", "nope"], ["start", "nope"], ["kill", "nope"],
                     ["kill", "nope", "USR1"], ["kill", "nope", "NOSUCH"],
+                    ["exec", "nope", "true"], ["exec", "nope"],
+                    ["exec", "--tty", "nope", "sh"],
                     ["delete", "nope"], ["create", "--bundle", d, "../x"],
                     ["create", "--bundle", d, "a/b"]):
             r = moat_oci(ctx, h, state, *cmd)
@@ -551,35 +558,57 @@ def podman_limits(h):
 
 
 def podman_stop_and_exec(h):
-    """podman run -d, ps shows it, stop ends it (the sandbox ends on the
-    engine's SIGTERM: status 143), rm removes it; podman exec is refused
-    with moat's message."""
+    """podman run -d, ps shows it, podman exec runs commands in it, stop
+    ends it, rm removes it: with moat as with runc, the same output and
+    statuses. Stop: a first process that handles SIGTERM exits by its
+    handler (status 0); one that does not is a PID namespace's init that
+    ignores it, so stop ends it with SIGKILL after -t (status 137)."""
+    execs = [
+        ([], ["sh", "-c", "echo hi; echo err >&2; id; pwd; echo $HOME; "
+              "exit 3"]),
+        (["-u", "1000", "-w", "/tmp", "-e", "X=y"],
+         ["sh", "-c", "id; pwd; echo $X $HOME"]),
+        ([], ["nosuch"]),
+        ([], ["sh", "-c", "kill -TERM $$"]),
+    ]
+
+    def one(ctx, image, runtime, first):
+        out = []
+        r = podman(ctx, h, "run", "-d", "--network", "none", *ULIMITS, image,
+                   "sh", "-c", first, runtime=runtime)
+        cid = r.stdout.decode().strip()
+        if r.status != 0 or not cid:
+            h.fail("%s: run -d: %d %s" % (runtime, r.status,
+                                          h.show(r.stderr)))
+        try:
+            r = podman(ctx, h, "ps", "--format", "{{.ID}} {{.Status}}",
+                       runtime=runtime)
+            if cid[:12] not in r.stdout.decode() or b"Up" not in r.stdout:
+                h.fail("%s: ps: %s" % (runtime, h.show(r.stdout)))
+            for opts, argv in execs:
+                r = podman(ctx, h, "exec", *opts, cid, *argv, runtime=runtime)
+                # the error text of a missing program is the runtime's own
+                err = r.stderr if argv != ["nosuch"] else b""
+                out.append((argv[0], r.status, r.stdout, err))
+            r = podman(ctx, h, "stop", "-t", "2", cid, runtime=runtime)
+            if r.status != 0:
+                h.fail("%s: stop: %s" % (runtime, h.show(r.stderr)))
+            r = podman(ctx, h, "inspect", cid, "--format",
+                       "{{.State.Status}} {{.State.ExitCode}}",
+                       runtime=runtime)
+            out.append(("stop", r.stdout.decode().split()))
+        finally:
+            podman(ctx, h, "rm", "-f", cid, runtime=runtime)
+        return out
+
     def body(ctx):
         ctx.need_moat()
         image = podman_image(ctx, h)
-        r = podman(ctx, h, "run", "-d", "--network", "none", *ULIMITS, image,
-                   "sleep", "60", runtime=ctx.moat)
-        cid = r.stdout.decode().strip()
-        if r.status != 0 or not cid:
-            h.fail("run -d: %d %s" % (r.status, h.show(r.stderr)))
-        try:
-            r = podman(ctx, h, "ps", "--format", "{{.ID}} {{.Status}}",
-                       runtime=ctx.moat)
-            if cid[:12] not in r.stdout.decode() or b"Up" not in r.stdout:
-                h.fail("ps: %s" % h.show(r.stdout))
-            r = podman(ctx, h, "exec", cid, "true", runtime=ctx.moat)
-            if r.status == 0 or b"not supported yet" not in r.stderr:
-                h.fail("exec: %d %s" % (r.status, h.show(r.stderr)))
-            r = podman(ctx, h, "stop", "-t", "5", cid, runtime=ctx.moat)
-            if r.status != 0:
-                h.fail("stop: %s" % h.show(r.stderr))
-            r = podman(ctx, h, "inspect", cid, "--format",
-                       "{{.State.Status}} {{.State.ExitCode}}",
-                       runtime=ctx.moat)
-            if r.stdout.decode().split() != ["exited", "143"]:
-                h.fail("after stop: %s" % h.show(r.stdout))
-        finally:
-            podman(ctx, h, "rm", "-f", cid, runtime=ctx.moat)
+        for first in ("sleep 60", "trap 'exit 0' TERM; sleep 60 & wait"):
+            want = one(ctx, image, "runc", first)
+            got = one(ctx, image, ctx.moat, first)
+            if got != want:
+                h.fail("%r: moat %r, runc %r" % (first, got, want))
     return body
 
 
@@ -704,7 +733,7 @@ def register_all(ctx, register, h):
                             ["python3", "-c", PYTHON_ONE_LINER]))
     register("oci/podman-options", podman_options(h))
     register("oci/podman-limits", podman_limits(h))
-    register("oci/podman-stop-and-exec", podman_stop_and_exec(h))
+    register("oci/podman-exec-and-stop", podman_stop_and_exec(h))
     register("oci/lifecycle", lifecycle(h))
     register("oci/config-env", config_env(h))
     register("oci/config-user-cwd", config_user_cwd(h))

@@ -91,7 +91,10 @@ def main():
     pidfile = os.path.join(DIR, "pid")
 
     # 1. create: the program does not run before start
-    write_config(["sh", "-c", "echo ran > /out/ran; sleep 60; exit 9"])
+    # (pid 1 handles TERM: as a PID namespace's init, it gets only the
+    # signals it handles from outside)
+    write_config(["sh", "-c", "trap 'echo term > /out/term; exit 3' TERM; "
+                  "echo ran > /out/ran; sleep 60 & wait; exit 9"])
     moat("create", "--bundle", DIR, "--pid-file", pidfile, "one")
     s = state("one")
     with open(pidfile) as f:
@@ -132,11 +135,12 @@ def main():
     if r.returncode == 0 or state("one")["status"] != "running":
         fail("delete of a running container: %d" % r.returncode)
 
-    # 4. kill TERM: the reaper sees 128+15; stopped, pid 0
+    # 4. kill TERM: the guest's handler runs (status 3); stopped, pid 0
     moat("kill", "one", "TERM")
     st = reap(pid)
-    if st != 128 + signal.SIGTERM:
-        fail("status after kill TERM: %d" % st)
+    if st != 3 or not os.path.exists(os.path.join(OUT, "term")):
+        fail("status after kill TERM: %d (handler ran: %s)"
+             % (st, os.path.exists(os.path.join(OUT, "term"))))
     s = state("one")
     if s["status"] != "stopped" or s["pid"] != 0:
         fail("after kill: %s" % s)
@@ -198,6 +202,109 @@ def main():
         fail("run --detach: status %d" % st)
     moat("delete", "five")
     print("run --detach: status 5")
+
+    exec_steps(pidfile)
+
+
+def exec_run(*args, stdin=subprocess.DEVNULL):
+    """moat exec with its streams in files (the new process has them)."""
+    with open(os.path.join(DIR, "x.out"), "w+b") as out, \
+            open(os.path.join(DIR, "x.err"), "w+b") as err:
+        p = subprocess.run([MOAT, "--root", STATE, "exec"] + list(args),
+                           stdin=stdin, stdout=out, stderr=err, timeout=60)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, out.read().decode(), err.read().decode()
+
+
+def exec_steps(pidfile):
+    # 10. exec: a new process in the running container, with the
+    # container's environment, or the options', as runc exec
+    write_config(["sh", "-c", "echo up > /out/six; sleep 60 & wait"])
+    moat("create", "--bundle", DIR, "--pid-file", pidfile, "six")
+    with open(pidfile) as f:
+        pid = int(f.read())
+    if exec_run("six", "true")[0] != 1:
+        fail("exec into a created container was not refused")
+    moat("start", "six")
+    wait_for(os.path.join(OUT, "six"))
+    st, out, err = exec_run("six", "sh", "-c",
+                            "echo out; echo err >&2; id -u; pwd; "
+                            "echo $PATH; exit 4")
+    if (st, out, err) != (4, "out\n0\n/\n%s\n" % PATH, "err\n"):
+        fail("exec: %d %r %r" % (st, out, err))
+    st, out, err = exec_run("--cwd", "/out", "-e", "V=x", "-u", "1000:1001",
+                            "--additional-gids", "7", "six", "sh", "-c",
+                            "id -u; id -g; id -G; pwd; echo $V $HOME")
+    if (st, out) != (0, "1000\n1001\n1001 7\n/out\nx /\n"):
+        fail("exec with options: %d %r %r" % (st, out, err))
+    # stdin is the caller's
+    with open(os.path.join(DIR, "in"), "w") as f:
+        f.write("from stdin\n")
+    with open(os.path.join(DIR, "in")) as f:
+        st, out, err = exec_run("six", "cat", stdin=f)
+    if (st, out) != (0, "from stdin\n"):
+        fail("exec cat: %d %r %r" % (st, out, err))
+    # --process, as containerd and conmon pass it
+    proc = os.path.join(DIR, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sh", "-c", "echo $W; pwd; id -u"],
+                   "env": ["PATH=" + PATH, "W=w"], "cwd": "/bin",
+                   "user": {"uid": 5, "gid": 5}, "terminal": False}, f)
+    st, out, err = exec_run("--process", proc, "six")
+    if (st, out) != (0, "w\n/bin\n5\n"):
+        fail("exec --process: %d %r %r" % (st, out, err))
+    st, out, err = exec_run("six", "/no/such")
+    if st != 127 or "/no/such" not in err:
+        fail("exec of a missing program: %d %r" % (st, err))
+    st, out, err = exec_run("--cwd", "/nowhere", "six", "true")
+    if st == 0 or "working directory" not in err:
+        fail("exec in a missing directory: %d %r" % (st, err))
+    print("exec: output, status, environment, user, cwd, stdin, --process")
+
+    # 11. a signal to moat exec reaches its process; its status is ours
+    x = subprocess.Popen([MOAT, "--root", STATE, "exec", "six", "sh", "-c",
+                          "trap 'exit 5' USR1; echo > /out/ready; "
+                          "sleep 60 & wait"], stdin=subprocess.DEVNULL)
+    wait_for(os.path.join(OUT, "ready"))
+    x.send_signal(signal.SIGUSR1)
+    if x.wait(timeout=30) != 5:
+        fail("exec, USR1 handled: status %d" % x.returncode)
+    x = subprocess.Popen([MOAT, "--root", STATE, "exec", "six", "sleep",
+                          "60"], stdin=subprocess.DEVNULL)
+    time.sleep(0.5)
+    x.send_signal(signal.SIGTERM)
+    if x.wait(timeout=30) != -signal.SIGTERM:
+        fail("exec, TERM not handled: status %d" % x.returncode)
+    print("exec: signals reach the process; killed by TERM as it was")
+
+    # 12. exec -d: the pid file names the process standing for it (our
+    # child: this test is its subreaper), whose status is the program's
+    xpid = os.path.join(DIR, "xpid")
+    st, out, err = exec_run("-d", "--pid-file", xpid, "six", "sh", "-c",
+                            "sleep 0.5; exit 6")
+    if st != 0:
+        fail("exec -d: %d %r" % (st, err))
+    with open(xpid) as f:
+        relay = int(f.read())
+    if reap(relay) != 6:
+        fail("exec -d: the relay's status")
+    print("exec -d: pid file, status 6")
+
+    # 13. a TERM the first process does not handle is not delivered (as
+    # to a PID namespace's init under runc); KILL ends the container
+    moat("kill", "six", "TERM")
+    time.sleep(1)
+    if state("six")["status"] != "running":
+        fail("kill TERM of an init without a handler ended it")
+    moat("kill", "six", "KILL")
+    st = reap(pid)
+    if st != 128 + signal.SIGKILL:
+        fail("kill KILL: status %d" % st)
+    if exec_run("six", "true")[0] != 1:
+        fail("exec into a stopped container was not refused")
+    moat("delete", "six")
+    print("kill TERM ignored by init without a handler, KILL: %d" % st)
 
 
 main()

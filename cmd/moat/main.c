@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include "options.h"
 #include "oci.h"
 #include "sandbox.h"
+#include "supervisor.h"
 
 static volatile pid_t g_child;
 static volatile sig_atomic_t g_timed_out;
@@ -138,6 +140,10 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
+  if (o->control) {
+    control_child_reset(o->sig_ignored);
+    plat_linux_set_control(o->control_fd);
+  }
   plat_linux_set_host_ids(o->host_uid, o->host_gid);
   plat_linux_allow_no_userns(o->allow_no_userns);
   plat_linux_set_max_tasks(o->max_tasks);
@@ -181,6 +187,7 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
     moat_log("moat: %s\n", boot_why ? boot_why : "cannot build the sandbox");
     plat_exit(EXIT_MOAT_ERROR);
   }
+  execd_start(); /* an OCI container's exec server (docs/oci.md) */
   err = shim_linux_start(o->argc, (const char *const *)o->argv, envp, why,
                          sizeof(why));
   moat_log("moat: %s: %s\n", o->argv[0], why);
@@ -302,6 +309,16 @@ int run_main(struct run_options *o) {
     if (!(opts.sig_ignored & (1ull << (g_forwarded[i] - 1))))
       sigaction(g_forwarded[i], &fwd, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* An OCI container: the control channel to the sandbox's exec server,
+   * and every signal caught for the guest (cmd/moat/supervisor.c). */
+  int channel[2] = {-1, -1};
+  if (opts.control &&
+      (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) < 0 ||
+       control_catch(opts.sig_ignored) < 0)) {
+    fprintf(stderr, "moat: the control channel: %s\n", strerror(errno));
+    return EXIT_MOAT_ERROR;
+  }
+  opts.control_fd = channel[1];
   /* The host's limits (cgroups) are made by this process, which stays
    * outside them, so that it can read their counters and remove them. */
   plat_linux_limits_setup(opts.memory, opts.max_tasks, opts.verbose);
@@ -331,10 +348,18 @@ int run_main(struct run_options *o) {
   }
   if (child == 0) {
     plat_linux_net_forked(true);
+    if (opts.control) {
+      close(channel[0]);
+      close(opts.control_listen);
+    }
     run_sandbox(&opts);
   }
   plat_linux_net_forked(false);
   g_child = child;
+  if (opts.control) {
+    close(channel[1]);
+    control_supervise(child, opts.control_listen, channel[0]);
+  }
   if (opts.timeout > 0 && arm_timeout(opts.timeout) < 0) {
     fprintf(stderr, "moat: --timeout: %s\n", strerror(errno));
     kill(child, SIGKILL);

@@ -30,13 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "oci.h"
+#include "supervisor.h"
 
 #define OCI_VERSION "1.0.2"
 #define DEFAULT_STATE_ROOT "/run/moat"
@@ -314,7 +318,7 @@ static json_object *state_json(const struct container *c) {
 
 static void remove_state(const char *id) {
   char path[PATH_MAX];
-  static const char *const files[] = {"state.json", "exec.fifo"};
+  static const char *const files[] = {"state.json", "exec.fifo", "ctl.sock"};
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
     state_path(path, sizeof(path), id, files[i]);
     unlink(path);
@@ -1030,6 +1034,17 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
     remove_state(c.id);
     return 1;
   }
+  /* The supervisor's control socket (moat exec, moat kill), listening
+   * from now on: what comes before the sandbox runs waits in its queue. */
+  char sock[PATH_MAX], why[PATH_MAX + 64];
+  state_path(sock, sizeof(sock), c.id, "ctl.sock");
+  opts.control = true;
+  opts.control_listen = control_listen(sock, why, sizeof(why));
+  if (opts.control_listen < 0) {
+    oci_error("container %s: control socket %s", c.id, why);
+    remove_state(c.id);
+    return 1;
+  }
   if (run && !c.detach) {
     /* In the foreground: this process is the container's. */
     if (save_state(c.id, bundle, getpid(), annotations) < 0 ||
@@ -1060,6 +1075,7 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
     }
     _exit(run_main(&opts));
   }
+  close(opts.control_listen);
   if (save_state(c.id, bundle, pid, annotations) < 0 ||
       (c.pid_file && write_pid_file(c.pid_file, pid) < 0)) {
     kill(pid, SIGKILL);
@@ -1161,6 +1177,22 @@ static int parse_signal(const char *s) {
   return -1;
 }
 
+/* A connection to container id's supervisor, or -1. */
+static int control_connect(const char *id) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  char path[PATH_MAX];
+  state_path(path, sizeof(path), id, "ctl.sock");
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return -1;
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 static int cmd_kill(int argc, char **argv, int i) {
   for (; i < argc && argv[i][0] == '-'; i++)
     if (strcmp(argv[i], "-a") && strcmp(argv[i], "--all")) {
@@ -1176,22 +1208,27 @@ static int cmd_kill(int argc, char **argv, int i) {
     oci_error("kill: %s: not a signal", argv[i + 1]);
     return 1;
   }
-  /* The container's process (the sandbox's supervisor) ends the
-   * sandbox on TERM, INT, HUP and QUIT, as on KILL; it cannot yet pass
-   * another signal to the guest (docs/oci.md): refused, not dropped. */
-  if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT &&
-      sig != SIGKILL) {
-    oci_error("kill: signal %d cannot be passed to the guest yet (TERM, INT, "
-              "HUP, QUIT and KILL end the sandbox)",
-              sig);
-    return 1;
-  }
   struct container c;
   if (load(argv[i], &c) < 0)
     return 1;
   if (!strcmp(c.status, "stopped")) {
     oci_error("cannot kill container %s: it is not running", c.id);
     return 1;
+  }
+  /* Running: the supervisor passes the signal to the guest's first
+   * process (KILL ends the sandbox). Created: the waiting process gets
+   * it, as runc's waiting init does. */
+  int fd = strcmp(c.status, "running") ? -1 : control_connect(c.id);
+  if (fd >= 0) {
+    struct ctl_head h = {CTL_KILL, 0, sig, 0};
+    bool ok = send(fd, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h);
+    /* Its answer says it was passed on (or the sandbox ended). */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (ok)
+      poll(&p, 1, 5000);
+    close(fd);
+    if (ok)
+      return 0;
   }
   if (kill(c.pid, sig) < 0) {
     oci_error("kill %s: %s", c.id, strerror(errno));
@@ -1528,6 +1565,442 @@ static int cmd_spec(int argc, char **argv, int i) {
   return 0;
 }
 
+/* ---- exec: a new process in a running container (docs/oci.md) ---- */
+
+struct exec_args {
+  const char *process, *cwd, *pid_file, *user, *id;
+  const char *env[256];
+  int nenv;
+  uint32_t groups[CTL_MAX_GROUPS];
+  uint32_t ngroups;
+  bool detach;
+  int cmd; /* argv index of the command, or argc */
+};
+
+static int parse_exec(int argc, char **argv, int i, struct exec_args *e) {
+  memset(e, 0, sizeof(*e));
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    const char *v = strchr(a, '=');
+    size_t len = v ? (size_t)(v - a) : strlen(a);
+#define IS(name) (len == strlen(name) && !strncmp(a, name, len))
+    if (IS("--")) {
+      break;
+    }
+    if (IS("-d") || IS("--detach")) {
+      e->detach = true;
+      continue;
+    }
+    if (IS("-t") || IS("--tty")) {
+      oci_error("exec: --tty: a terminal is not supported yet");
+      return -1;
+    }
+    if (IS("--no-new-privs") || IS("--ignore-paused"))
+      continue; /* every process of a sandbox has no new privileges */
+    const char *val = v ? v + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!val) {
+      oci_error("exec: option %s needs a value", a);
+      return -1;
+    }
+    if (IS("-p") || IS("--process"))
+      e->process = val;
+    else if (IS("--cwd"))
+      e->cwd = val;
+    else if (IS("--pid-file"))
+      e->pid_file = val;
+    else if (IS("-u") || IS("--user"))
+      e->user = val;
+    else if (IS("-e") || IS("--env")) {
+      if (!strchr(val, '=') || val[0] == '=' ||
+          e->nenv >= (int)(sizeof(e->env) / sizeof(e->env[0]))) {
+        oci_error("exec: --env %s: expected NAME=VALUE", val);
+        return -1;
+      }
+      e->env[e->nenv++] = val;
+    } else if (IS("-g") || IS("--additional-gids")) {
+      char *end;
+      unsigned long g = strtoul(val, &end, 10);
+      if (*end || !isdigit((unsigned char)val[0]) || g > 0xfffffffeul ||
+          e->ngroups >= CTL_MAX_GROUPS) {
+        oci_error("exec: --additional-gids %s: not a group id (at most %d)",
+                  val, CTL_MAX_GROUPS);
+        return -1;
+      }
+      e->groups[e->ngroups++] = (uint32_t)g;
+    } else if (IS("--console-socket")) {
+      oci_error("exec: --console-socket: a terminal is not supported yet");
+      return -1;
+    } else if (IS("--preserve-fds")) {
+      if (strcmp(val, "0")) {
+        oci_error("exec: --preserve-fds %s: passing extra descriptors is "
+                  "not supported yet",
+                  val);
+        return -1;
+      }
+    } else if (!IS("-c") && !IS("--cap") && !IS("--apparmor") &&
+               !IS("--process-label") && !IS("--cgroup")) {
+      oci_error("exec: unknown option %s", a);
+      return -1;
+    }
+#undef IS
+  }
+  if (i < argc && !strcmp(argv[i], "--"))
+    i++;
+  if (i >= argc) {
+    oci_error("exec: expected ID [COMMAND [ARG...]]");
+    return -1;
+  }
+  e->id = argv[i];
+  e->cmd = i + 1;
+  if (!e->process && e->cmd >= argc) {
+    oci_error("exec: no command given (and no --process)");
+    return -1;
+  }
+  if (e->process && e->cmd < argc) {
+    oci_error("exec: --process and a command are exclusive");
+    return -1;
+  }
+  return 0;
+}
+
+/* The exec request being built. */
+static struct {
+  union {
+    struct ctl_exec e;
+    char bytes[CTL_MAX_RECORD];
+  } u;
+  size_t len;
+  uint32_t words;
+} g_req;
+
+static bool req_word(const char *w) {
+  size_t n = strlen(w) + 1;
+  if (n > sizeof(g_req.u.bytes) - g_req.len || g_req.words >= CTL_MAX_WORDS) {
+    oci_error("exec: the command and its environment are too long (at most "
+              "%d bytes, %d words)",
+              CTL_MAX_RECORD, CTL_MAX_WORDS);
+    return false;
+  }
+  memcpy(g_req.u.bytes + g_req.len, w, n);
+  g_req.len += n;
+  g_req.words++;
+  return true;
+}
+
+/* "UID[:GID]" */
+static int parse_user(const char *s, int64_t *uid, int64_t *gid) {
+  char *end;
+  if (!isdigit((unsigned char)s[0]))
+    return -1;
+  unsigned long long u = strtoull(s, &end, 10);
+  if (u > 0xfffffffeull || (*end && *end != ':'))
+    return -1;
+  *uid = (int64_t)u;
+  if (*end == ':') {
+    if (!isdigit((unsigned char)end[1]))
+      return -1;
+    unsigned long long g = strtoull(end + 1, &end, 10);
+    if (*end || g > 0xfffffffeull)
+      return -1;
+    *gid = (int64_t)g;
+  }
+  return 0;
+}
+
+/* Build the request from the process (the --process file's, or the
+ * container's config.json's with the command line's command) and the
+ * options. */
+static int exec_request(const struct exec_args *e, const struct container *c,
+                        int argc, char **argv) {
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof(path), "%s/config.json", c->bundle);
+  json_object *cfg = json_object_from_file(path);
+  json_object *proc = NULL, *pfile = NULL, *root = NULL, *rp = NULL;
+  bool bad = false;
+  if (!cfg) {
+    oci_error("exec: %s: %s", path, json_util_get_last_err());
+    return -1;
+  }
+  json_object_object_get_ex(cfg, "root", &root);
+  rp = field(root, "path", json_type_string, "root", &bad);
+  const char *rps = rp ? json_object_get_string(rp) : "rootfs";
+  char *root_dir =
+      rps[0] == '/' ? keep("%s", rps) : keep("%s/%s", c->bundle, rps);
+  if (e->process) {
+    pfile = json_object_from_file(e->process);
+    if (!pfile || !json_object_is_type(pfile, json_type_object)) {
+      oci_error("exec: --process %s: %s", e->process,
+                pfile ? "not a JSON object" : json_util_get_last_err());
+      return -1;
+    }
+    proc = pfile;
+  } else {
+    proc = field(cfg, "process", json_type_object, "", &bad);
+  }
+  const char *where = e->process ? "--process" : "process";
+  json_object *term = field(proc, "terminal", json_type_boolean, where, &bad);
+  if (term && json_object_get_boolean(term)) {
+    oci_error("exec: %s.terminal: a terminal is not supported yet", where);
+    return -1;
+  }
+  json_object *cwd_j = field(proc, "cwd", json_type_string, where, &bad);
+  json_object *user = field(proc, "user", json_type_object, where, &bad);
+  json_object *uid_j = field(user, "uid", json_type_int, "user", &bad);
+  json_object *gid_j = field(user, "gid", json_type_int, "user", &bad);
+  json_object *more =
+      field(user, "additionalGids", json_type_array, "user", &bad);
+  json_object *env = field(proc, "env", json_type_array, where, &bad);
+  json_object *args = field(proc, "args", json_type_array, where, &bad);
+  if (bad)
+    return -1;
+  struct ctl_exec *x = &g_req.u.e;
+  memset(x, 0, sizeof(*x));
+  x->h.type = CTL_EXEC;
+  int64_t uid = uid_j ? json_object_get_int64(uid_j) : 0;
+  int64_t gid = gid_j ? json_object_get_int64(gid_j) : 0;
+  if (e->user && parse_user(e->user, &uid, &gid) < 0) {
+    oci_error("exec: --user %s: expected UID[:GID] (numeric)", e->user);
+    return -1;
+  }
+  if (uid < 0 || uid > 0xfffffffe || gid < 0 || gid > 0xfffffffe) {
+    oci_error("exec: %s.user: uid and gid must be 0..4294967294", where);
+    return -1;
+  }
+  x->uid = (uint32_t)uid;
+  x->gid = (uint32_t)gid;
+  size_t ng = more && !e->user ? json_object_array_length(more) : 0;
+  for (size_t k = 0; k < ng; k++) {
+    json_object *g = json_object_array_get_idx(more, k);
+    int64_t v =
+        json_object_is_type(g, json_type_int) ? json_object_get_int64(g) : -1;
+    if (v < 0 || v > 0xfffffffe || x->ngroups >= CTL_MAX_GROUPS) {
+      oci_error("exec: %s.user.additionalGids[%zu]: not a group id (at most "
+                "%d)",
+                where, k, CTL_MAX_GROUPS);
+      return -1;
+    }
+    x->groups[x->ngroups++] = (uint32_t)v;
+  }
+  for (uint32_t k = 0; k < e->ngroups && x->ngroups < CTL_MAX_GROUPS; k++)
+    x->groups[x->ngroups++] = e->groups[k];
+  const char *cwd = e->cwd  ? e->cwd
+                    : cwd_j ? json_object_get_string(cwd_j)
+                            : "/";
+  if (cwd[0] != '/') {
+    oci_error("exec: the working directory %s is not an absolute path", cwd);
+    return -1;
+  }
+  g_req.len = sizeof(*x);
+  g_req.words = 0;
+  if (!req_word(cwd))
+    return -1;
+  if (e->process) {
+    size_t na = args ? json_object_array_length(args) : 0;
+    if (na == 0) {
+      oci_error("exec: --process %s: args: missing or empty", e->process);
+      return -1;
+    }
+    for (size_t k = 0; k < na; k++) {
+      json_object *a = json_object_array_get_idx(args, k);
+      if (!json_object_is_type(a, json_type_string)) {
+        oci_error("exec: --process %s: args[%zu]: not a string", e->process, k);
+        return -1;
+      }
+      if (!req_word(json_object_get_string(a)))
+        return -1;
+    }
+    x->argc = (uint32_t)na;
+  } else {
+    for (int k = e->cmd; k < argc; k++)
+      if (!req_word(argv[k]))
+        return -1;
+    x->argc = (uint32_t)(argc - e->cmd);
+  }
+  /* The environment: the process's, then --env (a later NAME wins). */
+  const char *vars[512];
+  size_t nv = 0, ne = env ? json_object_array_length(env) : 0;
+  for (size_t k = 0; k < ne + (size_t)e->nenv; k++) {
+    const char *v =
+        k < ne ? json_object_get_string(json_object_array_get_idx(env, k))
+               : e->env[k - ne];
+    const char *eq = v ? strchr(v, '=') : NULL;
+    if (!eq || eq == v) {
+      oci_error("exec: %s.env[%zu]: expected NAME=VALUE", where, k);
+      return -1;
+    }
+    size_t n = (size_t)(eq - v) + 1, j = 0;
+    while (j < nv && strncmp(vars[j], v, n))
+      j++;
+    if (j == nv && nv >= sizeof(vars) / sizeof(vars[0]) - 1) {
+      oci_error("exec: more than %zu environment variables",
+                sizeof(vars) / sizeof(vars[0]) - 1);
+      return -1;
+    }
+    vars[j] = v;
+    nv += j == nv;
+  }
+  bool has_home = false;
+  for (size_t k = 0; k < nv; k++)
+    has_home = has_home || !strncmp(vars[k], "HOME=", 5);
+  if (!has_home) /* as runc: from the image's /etc/passwd, else "/" */
+    vars[nv++] = keep("HOME=%s", passwd_home(root_dir, uid));
+  for (size_t k = 0; k < nv; k++)
+    if (!req_word(vars[k]))
+      return -1;
+  x->envc = (uint32_t)nv;
+  return 0;
+}
+
+static int g_exec_pipe[2] = {-1, -1};
+
+static void exec_on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  if (write(g_exec_pipe[1], &b, 1) < 0) {
+    /* full: dropped, as a pending duplicate would be */
+  }
+  errno = saved;
+}
+
+/* The exec'd process's wait status as this process's end. */
+static int exec_status(int status) {
+  int sig = status & 0x7f;
+  if (!sig)
+    return (status >> 8) & 0xff;
+  /* Killed by a signal: so is this process, without a core dump. */
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+  return 128 + sig;
+}
+
+static int cmd_exec(int argc, char **argv, int i) {
+  struct exec_args e;
+  if (parse_exec(argc, argv, i, &e) < 0)
+    return 1;
+  struct container c;
+  if (load(e.id, &c) < 0)
+    return 1;
+  if (strcmp(c.status, "running")) {
+    oci_error("cannot exec in container %s: it is %s", c.id, c.status);
+    return 1;
+  }
+  if (exec_request(&e, &c, argc, argv) < 0)
+    return 1;
+  int fd = control_connect(c.id);
+  if (fd < 0) {
+    oci_error("cannot exec in container %s: its supervisor does not answer "
+              "(%s)",
+              c.id, strerror(errno));
+    return 1;
+  }
+  /* The request, with this process's standard streams: the new
+   * process's. */
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+  } cm;
+  memset(&cm, 0, sizeof(cm));
+  int stdio[3] = {0, 1, 2};
+  struct iovec iov = {g_req.u.bytes, g_req.len};
+  struct msghdr m = {.msg_iov = &iov,
+                     .msg_iovlen = 1,
+                     .msg_control = cm.buf,
+                     .msg_controllen = sizeof(cm.buf)};
+  struct cmsghdr *ch = CMSG_FIRSTHDR(&m);
+  ch->cmsg_level = SOL_SOCKET;
+  ch->cmsg_type = SCM_RIGHTS;
+  ch->cmsg_len = CMSG_LEN(sizeof(stdio));
+  memcpy(CMSG_DATA(ch), stdio, sizeof(stdio));
+  if (sendmsg(fd, &m, MSG_NOSIGNAL) != (ssize_t)g_req.len) {
+    oci_error("exec in %s: %s", c.id, strerror(errno));
+    return 1;
+  }
+  /* From here this process stands for the new one: signals go to it,
+   * its end is this process's. */
+  if (pipe2(g_exec_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    oci_error("exec: pipe: %s", strerror(errno));
+    return 1;
+  }
+  struct sigaction sa = {.sa_handler = exec_on_signal};
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && sig != SIGPIPE &&
+        sig != 32 && sig != 33)
+      sigaction(sig, &sa, NULL);
+  bool started = false;
+  for (;;) {
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                          {.fd = g_exec_pipe[0], .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return 1;
+    }
+    if (p[1].revents) {
+      unsigned char sigs[64];
+      ssize_t n = read(g_exec_pipe[0], sigs, sizeof(sigs));
+      for (ssize_t k = 0; k < n; k++) {
+        struct ctl_head h = {CTL_SIGNAL, 0, sigs[k], 0};
+        send(fd, &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+    }
+    if (!p[0].revents)
+      continue;
+    struct {
+      struct ctl_head h;
+      char msg[257];
+    } r;
+    ssize_t n = recv(fd, &r, sizeof(r) - 1, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < (ssize_t)sizeof(r.h)) {
+      /* The container ended, and its processes with it. */
+      if (!started)
+        oci_error("exec in %s: the container ended", c.id);
+      return started ? 128 + SIGKILL : 1;
+    }
+    ((char *)&r)[n] = 0;
+    if (r.h.type == CTL_ERROR) {
+      oci_error("exec in %s: %s: %s", c.id, r.msg,
+                strerror(r.h.a > 0 ? r.h.a : EIO));
+      return r.h.a == ENOENT ? 127 : 126;
+    }
+    if (r.h.type == CTL_EXIT)
+      return exec_status(r.h.a);
+    if (r.h.type != CTL_START || started)
+      continue;
+    started = true;
+    if (!e.detach) {
+      if (e.pid_file && write_pid_file(e.pid_file, getpid()) < 0)
+        return 1;
+      continue;
+    }
+    /* Detached: a child of this process goes on standing for the new
+     * one (the engine's subreaper collects its end); this one says it
+     * started and returns. */
+    fflush(NULL);
+    pid_t relay = fork();
+    if (relay < 0) {
+      oci_error("exec: fork: %s", strerror(errno));
+      return 1;
+    }
+    if (relay == 0) {
+      setsid();
+      int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+      for (int k = 0; k < 3 && null >= 0; k++)
+        dup2(null, k);
+      continue;
+    }
+    return e.pid_file && write_pid_file(e.pid_file, relay) < 0 ? 1 : 0;
+  }
+}
+
 int oci_main(int argc, char **argv) {
   int i = 1;
   for (int n; i < argc && (n = global_option(argv, i, argc)) > 0; i += n) {
@@ -1582,10 +2055,8 @@ int oci_main(int argc, char **argv) {
     return cmd_spec(argc, argv, i);
   if (!strcmp(cmd, "ps"))
     return cmd_ps(argc, argv, i);
-  if (!strcmp(cmd, "exec")) {
-    oci_error("exec: not supported yet (a new process in a running sandbox)");
-    return 1;
-  }
+  if (!strcmp(cmd, "exec"))
+    return cmd_exec(argc, argv, i);
   oci_error("unknown command %s (see docs/oci.md)", cmd);
   return 1;
 }

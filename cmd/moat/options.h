@@ -80,6 +80,11 @@ struct run_options {
   bool console;
   unsigned console_streams;
   struct linux_termios console_tio;
+  /* An OCI container's (cmd/moat/oci.c): control is set with
+   * control_listen, the supervisor's listening socket (ROOT/ID/ctl.sock);
+   * run_main makes the channel and gives the sandbox control_fd. */
+  bool control;
+  int control_listen, control_fd;
   int argc; /* PROGRAM and its arguments */
   char **argv;
 };

@@ -551,6 +551,42 @@ uint32_t moat_membarrier_register(uint32_t add);
 /* Exit status for death by signal sig (128 + sig). */
 _Noreturn void moat_exit_signal(int sig);
 
+/* ---- processes started from outside the sandbox (docs/oci.md, exec) ----
+ * What a runtime's `exec` needs: a new guest process that is nobody's
+ * child in the sandbox (ppid 0, its own session and process group, no
+ * controlling terminal, the standard streams of its host process), made
+ * by a host process of the sandbox that runs no guest task, which learns
+ * its end. Handles are small positive numbers. */
+#define MOAT_SPAWN_MAX 32 /* such processes at once */
+struct moat_spawn {
+  uint32_t uid, gid;
+  uint32_t ngroups;
+  uint32_t groups[MOAT_MAX_GROUPS];
+  const char *cwd; /* absolute; NULL: "/" */
+};
+/* Make the process (not running yet): a handle, or -errno with *why
+ * (EAGAIN: the task limit or TASK_SPAWN_MAX processes from outside). */
+int moat_spawn(const struct moat_spawn *s, const char **why);
+/* Undo moat_spawn when its host process cannot be made. */
+void moat_spawn_cancel(int handle);
+/* Its host process: 0 in the child, which is now that process's only
+ * thread (load its program next: shim_linux_start); its pid in the
+ * caller; -errno (the process is gone, the handle free). */
+int moat_spawn_fork(int handle);
+/* Wait up to timeout_ns (-1: no limit) for the end of the process of
+ * handle: 1 with its wait status in *status (the handle is then free),
+ * 0 when it still runs. Also collects the caller's host children. */
+int moat_spawn_wait(int handle, int64_t timeout_ns, int *status);
+/* Signal sig from outside the sandbox (si_pid 0, SI_USER) to the process
+ * of handle, or to pid 1 for handle 0, which as a PID namespace's init
+ * is sent only the signals it handles, and SIGKILL and SIGSTOP; sig 0
+ * only asks whether it lives. 0, or -ESRCH when it is gone, -EINVAL for
+ * a bad signal. */
+int moat_spawn_signal(int handle, int sig);
+/* The calling host process was forked to serve the sandbox and runs no
+ * guest task from now on (an exec server): its locks count for itself. */
+void moat_host_helper(void);
+
 /* ---- processes and threads (docs/processes.md) ---- */
 #define MOAT_FORK_VFORK 1 /* the parent waits until the child execs or ends */
 /* A new process, a copy of the caller (host fork): returns the child's

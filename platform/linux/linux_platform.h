@@ -180,4 +180,23 @@ void plat_linux_net_stop(void);
  * keeps it open and the filter pins sendmsg/recvmsg to it. */
 int plat_linux_net_channel(void);
 
+/* ---- the control channel of an OCI container (platform/linux/control.c)
+ * The sandbox's end of the supervisor's socketpair (before lockdown;
+ * -1: none). Lockdown keeps it open; the filter then allows sendmsg and
+ * recvmsg on it and dup3 of a host descriptor onto 0, 1 or 2. */
+void plat_linux_set_control(int fd);
+int plat_linux_control_fd(void);
+/* After lockdown. One record into buf (its length, 0 when the other end
+ * is gone, -errno; -EMSGSIZE for a cut one), with up to three host
+ * descriptors passed with it (fds, *nfds; any more are closed). */
+long plat_linux_control_recv(void *buf, size_t len, int fds[3], int *nfds);
+long plat_linux_control_send(const void *buf, size_t len);
+/* 1 when a record waits, 0 after timeout_ns, -errno. */
+int plat_linux_control_wait(int64_t timeout_ns);
+/* Close a host descriptor of this process (3 and above). */
+void plat_linux_host_close(int fd);
+/* fds[0..2] become this process's host standard streams (and are
+ * closed where they were). */
+int plat_linux_stdio_take(const int fds[3]);
+
 #endif

@@ -471,14 +471,16 @@ static int cmp_int(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Close every descriptor except 0, 1, 2, the grants and the broker's
- * channel. */
+/* Close every descriptor except 0, 1, 2, the grants, the broker's
+ * channel and the control channel. */
 static int close_other_fds(char *why, size_t len) {
-  int fds[MAX_GRANTS + 4];
-  bool writable[MAX_GRANTS + 4];
+  int fds[MAX_GRANTS + 5];
+  bool writable[MAX_GRANTS + 5];
   int n = plat_hostfs_grants(fds, writable, MAX_GRANTS);
   if (plat_linux_net_channel() >= 0) /* the network broker's channel */
     fds[n++] = plat_linux_net_channel();
+  if (plat_linux_control_fd() >= 0) /* an OCI container's control */
+    fds[n++] = plat_linux_control_fd();
   if (plat_linux_pool_fd() >= 0) /* the page cache's pool */
     fds[n++] = plat_linux_pool_fd();
   int rd, wr; /* and the pipe that fills it */

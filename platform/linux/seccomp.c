@@ -203,7 +203,7 @@ static const struct {
     {HNR_fsync, 1u << 0},
     {HNR_fchownat, 1u << 0},
     {HNR_splice, 1u << 0 | 1u << 2},
-    {HNR_dup3, 1u << 0 | 1u << 1},
+    {HNR_dup3, 1u << 0}, /* its new fd: pinned by every dup3 rule */
 };
 
 /* Only with a network grant (--allow-connect, --publish): the broker's
@@ -211,6 +211,7 @@ static const struct {
  * of the host sockets it hands in, which are connected, so sendto and
  * recvfrom carry no address. Their fds are host fds (g_net_fd_args). */
 #define NET_RULES 5
+#define CONTROL_RULES 5
 static void net_rules(struct rule *out, int ch) {
   struct rule r[NET_RULES] = {
       RULE(HNR_sendmsg, CMP(0, SCMP_CMP_EQ, ch),
@@ -280,8 +281,11 @@ static int count_syscalls(void) {
   }
   int rd, wr;
   plat_linux_pool_pipe(&rd, &wr);
+  bool ctl = plat_linux_control_fd() >= 0;
   return n + 1 /* fchownat */ + (rd >= 0 ? 3 : 0) /* splice, pipe2, dup3 */ +
-         (net_granted() ? NET_RULES : 0);
+         (net_granted() ? NET_RULES : 0) +
+         (ctl && !net_granted() ? 2 : 0) /* sendmsg, recvmsg */ +
+         (ctl && rd < 0 ? 1 : 0) /* dup3 */;
 }
 
 /* libseccomp writes its program to an fd; a memfd keeps it off disk. */
@@ -341,6 +345,25 @@ static int export_allowlist(struct sock_filter **out, size_t *out_len) {
     for (size_t i = 0; !err && i < NET_RULES; i++)
       err = seccomp_rule_add_array(ctx, ALLOW, net[i].nr, net[i].nargs,
                                    net[i].args);
+  }
+  if (!err && plat_linux_control_fd() >= 0) {
+    /* An OCI container's control channel (control.c): its records, and
+     * a descriptor the process holds put at 0, 1 or 2 (the standard
+     * streams of a process started by exec; the old one is a host fd,
+     * g_host_fd_args), no flags. */
+    int ch = plat_linux_control_fd();
+    struct rule ctl[CONTROL_RULES] = {
+        RULE(HNR_sendmsg, CMP(0, SCMP_CMP_EQ, ch),
+             CMP(2, SCMP_CMP_EQ, MSG_NOSIGNAL)),
+        RULE(HNR_recvmsg, CMP(0, SCMP_CMP_EQ, ch),
+             CMP(2, SCMP_CMP_EQ, MSG_CMSG_CLOEXEC)),
+        RULE(HNR_dup3, CMP(1, SCMP_CMP_EQ, 0), CMP(2, SCMP_CMP_EQ, 0)),
+        RULE(HNR_dup3, CMP(1, SCMP_CMP_EQ, 1), CMP(2, SCMP_CMP_EQ, 0)),
+        RULE(HNR_dup3, CMP(1, SCMP_CMP_EQ, 2), CMP(2, SCMP_CMP_EQ, 0)),
+    };
+    for (size_t i = 0; !err && i < CONTROL_RULES; i++)
+      err = seccomp_rule_add_array(ctx, ALLOW, ctl[i].nr, ctl[i].nargs,
+                                   ctl[i].args);
   }
   if (err)
     goto out;
