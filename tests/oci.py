@@ -186,6 +186,25 @@ def config_rlimits(h):
     return body
 
 
+def config_annotations(h):
+    """Annotations moat.*: moat run's own options for one container
+    (moat.timeout ends it as --timeout does: status 124, moat.files is
+    RLIMIT_NOFILE as ulimit -n shows); other annotations are the
+    engine's and change nothing."""
+    def body(ctx):
+        ctx.need_moat()
+        ctx.need_busybox()
+        r, _ = run_bundle(ctx, h, "ann-timeout", config(
+            ["sh", "-c", "ulimit -n; sleep 10"],
+            annotations={"moat.timeout": "1", "moat.files": "77",
+                         "io.podman.annotations.x": "y"}))
+        if r.status != 124 or r.stdout != b"77\n" or \
+                b"--timeout" not in r.stderr:
+            h.fail("moat.timeout 1, moat.files 77: status %d, %s %s" % (
+                r.status, h.show(r.stdout), h.show(r.stderr)))
+    return body
+
+
 def config_mounts(h):
     """root.readonly: EROFS; a tmpfs mount writable; bind mounts ro and
     rw of host directories (the rw one's write reaches the host); a bind
@@ -274,6 +293,12 @@ BAD = [
     ("hooks", {"hooks": {"prestart": [{"path": "/bin/true"}]}}, "hooks"),
     ("version", {"ociVersion": "2.0.0"}, "ociVersion"),
     ("user-type", {"process": {"user": {"uid": "root"}}}, "process.user.uid"),
+    ("annotation-unknown", {"annotations": {"moat.root": "/"}},
+     "annotations.moat.root"),
+    ("annotation-flag", {"annotations": {"moat.verbose": "yes"}},
+     "annotations.moat.verbose"),
+    ("annotation-type", {"annotations": {"moat.timeout": 5}},
+     "annotations.moat.timeout"),
 ]
 
 
@@ -738,6 +763,7 @@ def register_all(ctx, register, h):
     register("oci/config-env", config_env(h))
     register("oci/config-user-cwd", config_user_cwd(h))
     register("oci/config-rlimits", config_rlimits(h))
+    register("oci/config-annotations", config_annotations(h))
     register("oci/config-mounts", config_mounts(h))
     register("oci/run-vs-native", run_vs_native(h))
     register("oci/duplicate-and-unknown", duplicate_and_unknown(h))

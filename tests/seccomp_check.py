@@ -16,8 +16,10 @@ upper half) must report the breakage, so a quiet checker means a correct
 program, not a blind one.
 """
 import ctypes
+import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -190,12 +192,44 @@ def check_fill(want, fill):
                  KILL)
 
 
-def check(prog, lo, hi, channel=None, fill=None):
+def check_control(want, control, net):
+    """An OCI container's control channel (docs/south.md): sendmsg and
+    recvmsg on that fd with their one flag each, and dup3 of a host fd
+    onto 0, 1 or 2 with no flags; without one (control None) no dup3 onto
+    0..2 and no message call unless the network grant has its own."""
+    for new in (0, 1, 2):
+        for v in FD_VALUES:
+            want("dup3(%#x, %d, 0)" % (v, new), DUP3, [v, new, 0, 0, 0, 0],
+                 ALLOW if control is not None and 3 <= v <= 0x7fffffff
+                 else KILL)
+        for a in ([5, new, O_CLOEXEC], [5, new | (1 << 32), 0],
+                  [5, new, 1 << 32]):
+            want("dup3(%#x, %#x, %#o)" % tuple(a), DUP3, a + [0, 0, 0], KILL)
+    if control is None:
+        return
+    for new in (3, control, 100):
+        want("dup3(5, %d, 0)" % new, DUP3, [5, new, 0, 0, 0, 0], KILL)
+    for nr, flags, name in ((46, MSG_NOSIGNAL, "sendmsg"),
+                            (47, MSG_CMSG_CLOEXEC, "recvmsg")):
+        want(name + " on the control channel", nr,
+             [control, 0, flags, 0, 0, 0], ALLOW)
+        if net:
+            continue  # the broker channel's rules are checked apart
+        for fd in (control + 1, control - 1, control | (1 << 32), 0, 1, 2):
+            want("%s(fd %#x)" % (name, fd), nr, [fd, 0, flags, 0, 0, 0],
+                 KILL)
+        for f in (0, flags | 1, flags | (1 << 32), MSG_DONTWAIT):
+            want("%s(flags %#x)" % (name, f), nr, [control, 0, f, 0, 0, 0],
+                 KILL)
+
+
+def check(prog, lo, hi, channel=None, fill=None, control=None):
     """Mismatches between prog and the policy, for a gate whose syscall
     instructions' return addresses satisfy lo <= ip < hi; channel: the
     broker channel's fd when the sandbox has a network grant (None: the
     network calls must all kill); fill: the page cache pool's pipe and
-    memfd (check_fill)."""
+    memfd (check_fill); control: an OCI container's control channel
+    (check_control)."""
     bad = []
     ip = lo
 
@@ -206,6 +240,7 @@ def check(prog, lo, hi, channel=None, fill=None):
                                                  action_name(expect)))
 
     check_fill(want, fill)
+    check_control(want, control, channel is not None)
 
     for name, (nr, args, fds) in HOSTFS.items():
         want(name + " with valid arguments", nr, args, ALLOW)
@@ -298,8 +333,8 @@ def check(prog, lo, hi, channel=None, fill=None):
         for name, (nr, args) in NET_FD_CALLS.items():
             want(name + " without a grant", nr, args, KILL)
         for nr in (46, 47):
-            want("msg call %d without a grant" % nr, nr, [3, 0, 0, 0, 0, 0],
-                 KILL)
+            want("msg call %d without a grant" % nr, nr,
+                 [(control or 3) + 1, 0, 0, 0, 0, 0], KILL)
     else:
         for name, (nr, args) in NET_FD_CALLS.items():
             want(name + " with valid arguments", nr, args, ALLOW)
@@ -377,8 +412,12 @@ def _read_filter(pid):
     return [struct.unpack_from("<HBBI", buf.raw, 8 * i) for i in range(n)]
 
 
-def _session_seccomp_pid(sid):
+def _session_seccomp_pid(sid, socket=False):
+    """A locked-down sandbox process of session sid (socket: one holding
+    a socket, the exec server of an OCI container)."""
     for pid in h.session_pids(sid):
+        if socket and _channel_fd(pid) is None:
+            continue
         try:
             with open("/proc/%d/status" % pid) as f:
                 status = f.read()
@@ -428,19 +467,42 @@ def _channel_fd(pid):
     return None
 
 
-def seccomp_program(ctx, net=False):
+def _oci_bundle(ctx):
+    """A bundle whose container runs sleep 30 under moat's --verbose
+    (annotation), for the control channel's rules."""
+    d = tempfile.mkdtemp(prefix="moat-seccomp-oci-", dir=ctx.scratch)
+    root = os.path.join(d, "rootfs")
+    os.makedirs(os.path.join(root, "bin"))
+    ctx.need_busybox()
+    shutil.copy(ctx.busybox, os.path.join(root, "bin", "busybox"))
+    os.symlink("busybox", os.path.join(root, "bin", "sleep"))
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"ociVersion": "1.0.2",
+                   "process": {"args": ["sleep", "30"], "cwd": "/",
+                               "env": ["PATH=/bin"]},
+                   "root": {"path": "rootfs"},
+                   "annotations": {"moat.verbose": "true"}}, f)
+    return d
+
+
+def seccomp_program(ctx, net=False, oci=False):
     """The installed seccomp program, every rule at its edges (module
     docstring); the positive control breaks one jump of a copy and the
     checker must notice. net: the sandbox has a network grant, and the
-    five network calls are checked at their edges too."""
+    five network calls are checked at their edges too. oci: an OCI
+    container's sandbox, with the control channel of its exec server."""
     ctx.need_moat()
     if os.geteuid() != 0:
         h.skip("needs root (PTRACE_SECCOMP_GET_FILTER)")
     opts = ["--allow-connect", "127.0.0.1:9"] if net else []
+    if oci:
+        d = _oci_bundle(ctx)
+        argv = [ctx.moat, "--root", os.path.join(d, "state"), "run",
+                "--bundle", d, "seccomp-oci"]
+    else:
+        argv = ctx.moat_run("--verbose", *opts, "--", "sleep", "30")
     with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(ctx.moat_run("--verbose", *opts, "--", "sleep",
-                                          "30"),
-                             stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=err,
                              start_new_session=True)
         try:
@@ -449,7 +511,7 @@ def seccomp_program(ctx, net=False):
                 time.sleep(0.1)
                 err.seek(0)
                 text = err.read().decode("utf-8", "replace")
-                pid = _session_seccomp_pid(p.pid)
+                pid = _session_seccomp_pid(p.pid, socket=oci)
                 if pid and "gate 0x" in text:
                     break
             m = re.search(r"gate (0x[0-9a-f]+)-(0x[0-9a-f]+)", text)
@@ -458,6 +520,9 @@ def seccomp_program(ctx, net=False):
                        "--verbose\n" + text)
             prog = _read_filter(pid)
             channel = _channel_fd(pid) if net else None
+            control = _channel_fd(pid) if oci else None
+            if oci and control is None:
+                h.fail("no control channel in the exec server")
             fill = _fill_fds(pid)
             if fill is None:
                 h.fail("no page cache pool in the sandbox process")
@@ -469,13 +534,16 @@ def seccomp_program(ctx, net=False):
     start, end = int(m.group(1), 16), int(m.group(2), 16)
     lo, hi = start + 1, end
     for what in ("low bound", "upper half"):
-        if not check(_broken(prog, what), lo, hi, channel, fill):
+        if not check(_broken(prog, what), lo, hi, channel, fill, control):
             h.fail("positive control: a program with the %s of an fd check "
                    "broken passed the checker" % what)
-    bad = check(prog, lo, hi, channel, fill)
-    if fill and not check(prog, lo, hi, channel, None):
+    bad = check(prog, lo, hi, channel, fill, control)
+    if fill and not check(prog, lo, hi, channel, None, control):
         h.fail("positive control: the pool's fill calls were allowed, yet "
                "the checker that expects them killed said nothing")
+    if oci and not check(prog, lo, hi, channel, fill, None):
+        h.fail("positive control: the control channel's calls were allowed, "
+               "yet the checker that expects them killed said nothing")
     if bad:
         h.fail("%d mismatches:\n%s" % (len(bad), "\n".join(bad[:40])))
     return "%d instructions; %d hostfs calls, every fd argument at %d " \
@@ -488,3 +556,5 @@ def register(register_fn, run_module):
     register_fn("security/seccomp-program-checked", seccomp_program)
     register_fn("security/seccomp-program-net-checked",
                 lambda ctx: seccomp_program(ctx, True))
+    register_fn("security/seccomp-program-oci-checked",
+                lambda ctx: seccomp_program(ctx, oci=True))

@@ -356,15 +356,15 @@ int run_main(struct run_options *o) {
   }
   plat_linux_net_forked(false);
   g_child = child;
-  if (opts.control) {
+  if (opts.control)
     close(channel[1]);
-    control_supervise(child, opts.control_listen, channel[0]);
-  }
   if (opts.timeout > 0 && arm_timeout(opts.timeout) < 0) {
     fprintf(stderr, "moat: --timeout: %s\n", strerror(errno));
     kill(child, SIGKILL);
     supervise(child, &opts);
     return EXIT_MOAT_ERROR;
   }
+  if (opts.control)
+    control_supervise(child, opts.control_listen, channel[0]);
   return supervise(child, &opts);
 }

@@ -521,6 +521,68 @@ static const char *passwd_home(const char *root, int64_t uid) {
   return home;
 }
 
+/* Annotations "moat.NAME": moat run's option --NAME for the options
+ * that concern one sandbox and nothing an engine already says (docs/
+ * oci.md). A switch takes "true" or "false"; allow-connect a comma-
+ * separated list. Any other moat.* annotation is refused. */
+static const struct {
+  const char *name;
+  bool flag;
+} g_annotations[] = {
+    {"verbose", true},      {"stats", true},    {"strace", true},
+    {"no-fast-path", true}, {"timeout", false}, {"cpu-time", false},
+    {"tmp-size", false},    {"files", false},   {"allow-connect", false},
+};
+
+static int moat_annotations(json_object *cfg, struct argv_list *args) {
+  json_object *ann;
+  if (!json_object_object_get_ex(cfg, "annotations", &ann) ||
+      !json_object_is_type(ann, json_type_object))
+    return 0;
+  json_object_object_foreach(ann, key, val) {
+    if (strncmp(key, "moat.", 5))
+      continue; /* the engine's own: kept in the state */
+    const char *name = key + 5;
+    size_t k = 0, n = sizeof(g_annotations) / sizeof(g_annotations[0]);
+    while (k < n && strcmp(name, g_annotations[k].name))
+      k++;
+    if (k == n) {
+      oci_error("config.json: annotations.%s: not a moat option (see "
+                "docs/oci.md)",
+                key);
+      return -1;
+    }
+    const char *v = json_object_is_type(val, json_type_string)
+                        ? json_object_get_string(val)
+                        : NULL;
+    if (!v || !v[0]) {
+      oci_error("config.json: annotations.%s: a string value is needed", key);
+      return -1;
+    }
+    if (g_annotations[k].flag) {
+      if (strcmp(v, "true") && strcmp(v, "false")) {
+        oci_error("config.json: annotations.%s: expected true or false", key);
+        return -1;
+      }
+      if (!strcmp(v, "true") && !push(args, keep("--%s", name)))
+        return -1;
+      continue;
+    }
+    if (strcmp(name, "allow-connect")) {
+      if (!push(args, keep("--%s", name)) || !push(args, (char *)v))
+        return -1;
+      continue;
+    }
+    /* a list: one option per item */
+    char *list = keep("%s", v), *save = NULL;
+    for (char *item = strtok_r(list, ",", &save); item;
+         item = strtok_r(NULL, ",", &save))
+      if (!push(args, keep("--%s", name)) || !push(args, item))
+        return -1;
+  }
+  return 0;
+}
+
 /* Read bundle/config.json into moat run's words (args: "moat", "run",
  * options..., "--", program...). Every refusal names its field. */
 static int read_config(const char *bundle, struct argv_list *args,
@@ -887,7 +949,7 @@ static int read_config(const char *bundle, struct argv_list *args,
       return -1;
     }
   }
-  if (bad)
+  if (bad || moat_annotations(cfg, args) < 0)
     return -1;
   json_object *args_j = field(proc, "args", json_type_array, "process", &bad);
   size_t na = args_j ? json_object_array_length(args_j) : 0;
