@@ -642,7 +642,8 @@ def containerd_vs_runc(h):
     image saved as an OCI archive and imported with ctr; `ctr run --rm
     --runc-binary` with runc and with moat gives the same output and
     status (containerd-shim-runc-v2 drives moat with runc's command line:
-    create with --pid-file, start, state, kill, delete)."""
+    create with --pid-file, start, state, kill, delete); so does `ctr
+    task exec` into a running task, which KILL then ends."""
     def body(ctx):
         ctx.need_moat()
         if not shutil.which("containerd") or not shutil.which("ctr"):
@@ -690,6 +691,34 @@ def containerd_vs_runc(h):
                 h.fail("runc: status %d\n%s\nmoat: status %d\n%s\n%s" % (
                     a.status, h.show(a.stdout), b.status, h.show(b.stdout),
                     h.show(b.stderr)))
+            # ctr task exec into a running task (containerd-shim calls
+            # exec --process FILE --detach --pid-file), then kill
+            for i, rt in enumerate(("runc", ctx.moat)):
+                name = "moat-exec-%d" % i
+                r = h.run(ctr + ["run", "-d", "--runc-binary", rt, image,
+                                 name, "sleep", "60"], timeout=120)
+                if r.status != 0:
+                    h.fail("%s: ctr run -d: %s" % (rt, h.show(r.stderr)))
+                try:
+                    x = h.run(ctr + ["task", "exec", "--exec-id", "e1", name,
+                                     "sh", "-c", "echo hi; id -u; pwd; "
+                                     "echo $PATH; exit 3"], timeout=60)
+                    got[rt] = (x.stdout, x.status)
+                    h.run(ctr + ["task", "kill", "-s", "KILL", name])
+                    for _ in range(100):
+                        ls = h.run(ctr + ["task", "ls"]).stdout.decode()
+                        if "STOPPED" in "".join(
+                                ln for ln in ls.splitlines() if name in ln):
+                            break
+                        time.sleep(0.1)
+                    else:
+                        h.fail("%s: kill KILL: the task still runs" % rt)
+                finally:
+                    h.run(ctr + ["task", "delete", "-f", name])
+                    h.run(ctr + ["container", "delete", name])
+            if got["runc"] != got[ctx.moat] or got["runc"][1] != 3:
+                h.fail("ctr task exec: runc %r, moat %r" % (got["runc"],
+                                                            got[ctx.moat]))
         finally:
             os.killpg(daemon.pid, 9)
             daemon.wait()
