@@ -265,6 +265,7 @@ BAD = [
     ("no-args", {"process": {"args": []}}, "process.args"),
     ("args-type", {"process": {"args": "sh"}}, "process.args"),
     ("no-root", {"root": {"path": "missing"}}, "root.path"),
+    # a terminal without --console-socket
     ("terminal", {"process": {"terminal": True}}, "process.terminal"),
     ("relative-cwd", {"process": {"cwd": "tmp"}}, "process.cwd"),
     ("env-item", {"process": {"env": ["NOEQUALS"]}}, "process.env[0]"),
@@ -782,6 +783,11 @@ def register_all(ctx, register, h):
     register("oci/containerd-ctr-run", containerd_vs_runc(h))
     register("oci/podman-busybox",
              podman_vs_runc(h, "busybox", [], ["sh", "-c", PODMAN_SCRIPT]))
+    # -t: process.terminal, the pty's master on conmon's console socket
+    register("oci/podman-tty",
+             podman_vs_runc(h, "tty", ["-t"],
+                            ["sh", "-c", "tty; stty -a | head -1 | wc -w; "
+                             "ls -l /proc/self/fd/ | grep -c pts; exit 5"]))
     register("oci/podman-python",
              podman_vs_runc(h, "python", ["-w", "/tmp"],
                             ["python3", "-c", PYTHON_ONE_LINER]))

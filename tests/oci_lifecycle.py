@@ -8,11 +8,16 @@ exits 1 at the first wrong one)
 """
 
 import ctypes
+import fcntl
 import json
 import os
+import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -204,6 +209,81 @@ def main():
     print("run --detach: status 5")
 
     exec_steps(pidfile)
+    terminal_steps(pidfile)
+
+
+def recv_master(server):
+    """The engine's side of --console-socket: the pty master and the
+    slave's name that the runtime sends."""
+    conn, _ = server.accept()
+    with conn:
+        msg, anc, _, _ = conn.recvmsg(256, socket.CMSG_SPACE(4))
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            return msg.decode(), struct.unpack("i", data[:4])[0]
+    fail("no fd on the console socket (message %r)" % msg)
+
+
+def read_until(fd, want, timeout=30):
+    got = b""
+    end = time.time() + timeout
+    while want not in got and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                got += os.read(fd, 4096)
+            except OSError:
+                break
+    if want not in got:
+        fail("terminal: %r never came (got %r)" % (want, got))
+    return got
+
+
+def terminal_steps(pidfile):
+    # 14. process.terminal with --console-socket: the master reaches the
+    # engine's socket; the guest's streams are the terminal (a console
+    # with echo and line editing, sized as the master says)
+    cfg_path = os.path.join(DIR, "config.json")
+    write_config(["sh"])
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg["process"]["terminal"] = True
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    if moat("create", "--bundle", DIR, "seven", ok=False).returncode != 1:
+        fail("terminal without --console-socket was not refused")
+    sock_path = os.path.join(DIR, "console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(1)
+    import threading
+    got = {}
+    t = threading.Thread(target=lambda: got.update(m=recv_master(server)))
+    t.start()
+    moat("create", "--bundle", DIR, "--pid-file", pidfile,
+         "--console-socket", sock_path, "seven")
+    t.join(30)
+    server.close()
+    name, master = got["m"]
+    if not name.startswith("/dev/pts/"):
+        fail("console socket: name %r" % name)
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    with open(pidfile) as f:
+        pid = int(f.read())
+    moat("start", "seven")
+    read_until(master, b"# ")
+    os.write(master, b"tty; stty size; echo $((6*7))\n")
+    out = read_until(master, b"42\r\n")
+    if b"/dev/pts/" not in out or b"33 111\r\n" not in out or \
+            b"echo $((6*7))" not in out:
+        fail("terminal: %r" % out)
+    os.write(master, b"exit 4\n")
+    st = reap(pid)
+    os.close(master)
+    if st != 4:
+        fail("terminal: status %d" % st)
+    moat("delete", "seven")
+    print("terminal: console socket, echo, size, status 4")
 
 
 def exec_run(*args, stdin=subprocess.DEVNULL):

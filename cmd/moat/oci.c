@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,6 +51,7 @@ static struct {
   const char *log;  /* --log FILE */
   bool log_json;    /* --log-format json */
   bool systemd_cgroup;
+  bool terminal; /* the config's process.terminal */
 } g_oci = {.root = DEFAULT_STATE_ROOT};
 
 /* An error: on stderr, and in the --log file in its format (engines
@@ -781,11 +783,7 @@ static int read_config(const char *bundle, struct argv_list *args,
   }
   json_object *term =
       field(proc, "terminal", json_type_boolean, "process", &bad);
-  if (term && json_object_get_boolean(term)) {
-    oci_error("config.json: process.terminal: a terminal (console socket) is "
-              "not supported yet");
-    return -1;
-  }
+  g_oci.terminal = term && json_object_get_boolean(term);
   json_object *cwd = field(proc, "cwd", json_type_string, "process", &bad);
   if (cwd) {
     if (json_object_get_string(cwd)[0] != '/') {
@@ -990,7 +988,7 @@ static int config_options(const char *bundle, struct run_options *opts,
 /* ---- the commands ---- */
 
 struct create_args {
-  const char *bundle, *pid_file, *id;
+  const char *bundle, *pid_file, *id, *console_socket;
   bool detach;
 };
 
@@ -1015,17 +1013,15 @@ static int parse_create(int argc, char **argv, int i, bool run,
       slot = &c->bundle;
     else if (IS("--pid-file"))
       slot = &c->pid_file;
-    if (!slot && !IS("--console-socket") && !IS("--preserve-fds")) {
+    else if (IS("--console-socket"))
+      slot = &c->console_socket;
+    if (!slot && !IS("--preserve-fds")) {
       oci_error("%s: unknown option %s", run ? "run" : "create", a);
       return -1;
     }
     const char *val = v ? v + 1 : (i + 1 < argc ? argv[++i] : NULL);
     if (!val) {
       oci_error("option %s needs a value", a);
-      return -1;
-    }
-    if (IS("--console-socket")) {
-      oci_error("--console-socket: a terminal is not supported yet");
       return -1;
     }
     if (IS("--preserve-fds")) {
@@ -1057,6 +1053,72 @@ static int write_pid_file(const char *path, int pid) {
   return err;
 }
 
+/* process.terminal: a new pseudo-terminal whose master goes to the
+ * engine on the console socket (runc's protocol: the slave's name as
+ * the message, the master as SCM_RIGHTS), whose slave the container's
+ * process takes as its controlling terminal and standard streams. The
+ * sandbox then runs the guest on its own console (docs/ptys.md, "The
+ * host's terminal"). Returns the slave's fd, or -1 (said). */
+static int console_open(const char *sock_path) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  char name[64];
+  if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+      ptsname_r(master, name, sizeof(name)) != 0) {
+    oci_error("a terminal: %s", strerror(errno));
+    if (master >= 0)
+      close(master);
+    return -1;
+  }
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok = slave >= 0 && sock >= 0 && strlen(sock_path) < sizeof(sa.sun_path);
+  if (ok) {
+    strcpy(sa.sun_path, sock_path);
+    ok = connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+  }
+  if (ok) {
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    memset(&cm, 0, sizeof(cm));
+    struct iovec iov = {name, strlen(name)};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = cm.buf,
+                       .msg_controllen = sizeof(cm.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    ok = sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)iov.iov_len;
+  }
+  if (!ok) {
+    oci_error("--console-socket %s: %s", sock_path, strerror(errno));
+    if (slave >= 0)
+      close(slave);
+    slave = -1;
+  }
+  if (sock >= 0)
+    close(sock);
+  close(master);
+  return slave;
+}
+
+/* In the container's process: the terminal's slave as its controlling
+ * terminal (a session of its own) and standard streams. */
+static void console_take(int slave) {
+  /* (In the foreground a process-group leader cannot start a session:
+   * the terminal is then its streams only.) */
+  if (setsid() >= 0)
+    ioctl(slave, TIOCSCTTY, 0);
+  if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+    _exit(EXIT_MOAT_ERROR);
+  close(slave);
+}
+
 /* create (run: false) and run. */
 static int cmd_create(int argc, char **argv, int i, bool run) {
   struct create_args c;
@@ -1075,6 +1137,16 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
   json_object *annotations = NULL;
   if (config_options(bundle, &opts, &annotations) < 0)
     return 1;
+  if (g_oci.terminal && !c.console_socket) {
+    oci_error("config.json: process.terminal: a terminal needs "
+              "--console-socket (moat does not make one on its own "
+              "streams)");
+    return 1;
+  }
+  if (!g_oci.terminal && c.console_socket) {
+    oci_error("--console-socket: given without process.terminal");
+    return 1;
+  }
   int err = mkdir_p(g_oci.root, 0700);
   if (err) {
     oci_error("state directory %s: %s", g_oci.root, strerror(-err));
@@ -1107,8 +1179,16 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
     remove_state(c.id);
     return 1;
   }
+  int slave = -1;
+  if (g_oci.terminal && (slave = console_open(c.console_socket)) < 0) {
+    close(opts.control_listen);
+    remove_state(c.id);
+    return 1;
+  }
   if (run && !c.detach) {
     /* In the foreground: this process is the container's. */
+    if (slave >= 0)
+      console_take(slave);
     if (save_state(c.id, bundle, getpid(), annotations) < 0 ||
         (c.pid_file && write_pid_file(c.pid_file, getpid()) < 0)) {
       remove_state(c.id);
@@ -1127,6 +1207,8 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
     return 1;
   }
   if (pid == 0) {
+    if (slave >= 0)
+      console_take(slave);
     if (!run) {
       /* Blocks until `start` opens the fifo for reading, then says so
        * (runc's direction: start never waits for a reader to appear). */
@@ -1138,6 +1220,8 @@ static int cmd_create(int argc, char **argv, int i, bool run) {
     _exit(run_main(&opts));
   }
   close(opts.control_listen);
+  if (slave >= 0)
+    close(slave);
   if (save_state(c.id, bundle, pid, annotations) < 0 ||
       (c.pid_file && write_pid_file(c.pid_file, pid) < 0)) {
     kill(pid, SIGKILL);
