@@ -596,6 +596,9 @@ def podman_stop_and_exec(h):
          ["sh", "-c", "id; pwd; echo $X $HOME"]),
         ([], ["nosuch"]),
         ([], ["sh", "-c", "kill -TERM $$"]),
+        # a terminal: conmon's pty (modes, size, CRLF output)
+        (["-t"], ["sh", "-c", "stty size; stty -a | head -1 | wc -w; "
+                  "echo hi; exit 5"]),
     ]
 
     def one(ctx, image, runtime, first):

@@ -1714,7 +1714,8 @@ static int cmd_spec(int argc, char **argv, int i) {
 /* ---- exec: a new process in a running container (docs/oci.md) ---- */
 
 struct exec_args {
-  const char *process, *cwd, *pid_file, *user, *id;
+  const char *process, *cwd, *pid_file, *user, *id, *console_socket;
+  bool tty;
   const char *env[256];
   int nenv;
   uint32_t groups[CTL_MAX_GROUPS];
@@ -1738,8 +1739,8 @@ static int parse_exec(int argc, char **argv, int i, struct exec_args *e) {
       continue;
     }
     if (IS("-t") || IS("--tty")) {
-      oci_error("exec: --tty: a terminal is not supported yet");
-      return -1;
+      e->tty = true;
+      continue;
     }
     if (IS("--no-new-privs") || IS("--ignore-paused"))
       continue; /* every process of a sandbox has no new privileges */
@@ -1774,8 +1775,7 @@ static int parse_exec(int argc, char **argv, int i, struct exec_args *e) {
       }
       e->groups[e->ngroups++] = (uint32_t)g;
     } else if (IS("--console-socket")) {
-      oci_error("exec: --console-socket: a terminal is not supported yet");
-      return -1;
+      e->console_socket = val;
     } else if (IS("--preserve-fds")) {
       if (strcmp(val, "0")) {
         oci_error("exec: --preserve-fds %s: passing extra descriptors is "
@@ -1885,10 +1885,8 @@ static int exec_request(const struct exec_args *e, const struct container *c,
   }
   const char *where = e->process ? "--process" : "process";
   json_object *term = field(proc, "terminal", json_type_boolean, where, &bad);
-  if (term && json_object_get_boolean(term)) {
-    oci_error("exec: %s.terminal: a terminal is not supported yet", where);
-    return -1;
-  }
+  if (term && json_object_get_boolean(term))
+    g_oci.terminal = true;
   json_object *cwd_j = field(proc, "cwd", json_type_string, where, &bad);
   json_object *user = field(proc, "user", json_type_object, where, &bad);
   json_object *uid_j = field(user, "uid", json_type_int, "user", &bad);
@@ -2036,8 +2034,24 @@ static int cmd_exec(int argc, char **argv, int i) {
     oci_error("cannot exec in container %s: it is %s", c.id, c.status);
     return 1;
   }
+  g_oci.terminal = e.tty;
   if (exec_request(&e, &c, argc, argv) < 0)
     return 1;
+  /* A terminal: a new pty whose master goes to the console socket and
+   * whose slave is the process's three streams. */
+  int stdio[3] = {0, 1, 2};
+  if (g_oci.terminal != !!e.console_socket) {
+    oci_error("exec: %s", e.console_socket
+                              ? "--console-socket without a terminal (--tty)"
+                              : "a terminal (--tty) needs --console-socket");
+    return 1;
+  }
+  if (g_oci.terminal) {
+    int slave = console_open(e.console_socket);
+    if (slave < 0)
+      return 1;
+    stdio[0] = stdio[1] = stdio[2] = slave;
+  }
   int fd = control_connect(c.id);
   if (fd < 0) {
     oci_error("cannot exec in container %s: its supervisor does not answer "
@@ -2052,7 +2066,6 @@ static int cmd_exec(int argc, char **argv, int i) {
     char buf[CMSG_SPACE(3 * sizeof(int))];
   } cm;
   memset(&cm, 0, sizeof(cm));
-  int stdio[3] = {0, 1, 2};
   struct iovec iov = {g_req.u.bytes, g_req.len};
   struct msghdr m = {.msg_iov = &iov,
                      .msg_iovlen = 1,
@@ -2067,6 +2080,8 @@ static int cmd_exec(int argc, char **argv, int i) {
     oci_error("exec in %s: %s", c.id, strerror(errno));
     return 1;
   }
+  if (stdio[0] > 2)
+    close(stdio[0]); /* the process has it now */
   /* From here this process stands for the new one: signals go to it,
    * its end is this process's. */
   if (pipe2(g_exec_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
