@@ -1077,24 +1077,9 @@ static int console_open(const char *sock_path) {
     strcpy(sa.sun_path, sock_path);
     ok = connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0;
   }
-  if (ok) {
-    union {
-      struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof(cm));
-    struct iovec iov = {name, strlen(name)};
-    struct msghdr m = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = cm.buf,
-                       .msg_controllen = sizeof(cm.buf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    ok = sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)iov.iov_len;
-  }
+  if (ok)
+    ok = send_with_fds(sock, name, strlen(name), &master, 1, 0) ==
+         (ssize_t)strlen(name);
   if (!ok) {
     oci_error("--console-socket %s: %s", sock_path, strerror(errno));
     if (slave >= 0)
@@ -2059,24 +2044,9 @@ static int cmd_exec(int argc, char **argv, int i) {
               c.id, strerror(errno));
     return 1;
   }
-  /* The request, with this process's standard streams: the new
-   * process's. */
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(3 * sizeof(int))];
-  } cm;
-  memset(&cm, 0, sizeof(cm));
-  struct iovec iov = {g_req.u.bytes, g_req.len};
-  struct msghdr m = {.msg_iov = &iov,
-                     .msg_iovlen = 1,
-                     .msg_control = cm.buf,
-                     .msg_controllen = sizeof(cm.buf)};
-  struct cmsghdr *ch = CMSG_FIRSTHDR(&m);
-  ch->cmsg_level = SOL_SOCKET;
-  ch->cmsg_type = SCM_RIGHTS;
-  ch->cmsg_len = CMSG_LEN(sizeof(stdio));
-  memcpy(CMSG_DATA(ch), stdio, sizeof(stdio));
-  if (sendmsg(fd, &m, MSG_NOSIGNAL) != (ssize_t)g_req.len) {
+  /* The request, with the new process's standard streams. */
+  if (send_with_fds(fd, g_req.u.bytes, g_req.len, stdio, 3, 0) !=
+      (ssize_t)g_req.len) {
     oci_error("exec in %s: %s", c.id, strerror(errno));
     return 1;
   }

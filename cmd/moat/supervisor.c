@@ -108,16 +108,18 @@ void control_child_reset(uint64_t ignored) {
   g_sigpipe[0] = g_sigpipe[1] = -1;
 }
 
-/* A record to the sandbox, with fds when nfds > 0; never blocks (a
- * sandbox that does not read gets nothing more). */
-static int to_sandbox(int ctl, const void *buf, size_t len, const int *fds,
-                      int nfds) {
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds,
+                      int nfds, int flags) {
   union {
     struct cmsghdr h;
     char buf[CMSG_SPACE(3 * sizeof(int))];
   } cm;
   struct iovec iov = {(void *)buf, len};
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (nfds > 3) {
+    errno = EINVAL;
+    return -1;
+  }
   if (nfds > 0) {
     memset(&cm, 0, sizeof(cm));
     m.msg_control = cm.buf;
@@ -128,8 +130,15 @@ static int to_sandbox(int ctl, const void *buf, size_t len, const int *fds,
     c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
     memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
   }
-  return ctl >= 0 &&
-                 sendmsg(ctl, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len
+  return sendmsg(sock, &m, flags | MSG_NOSIGNAL);
+}
+
+/* A record to the sandbox, with fds when nfds > 0; never blocks (a
+ * sandbox that does not read gets nothing more). */
+static int to_sandbox(int ctl, const void *buf, size_t len, const int *fds,
+                      int nfds) {
+  return ctl >= 0 && send_with_fds(ctl, buf, len, fds, nfds, MSG_DONTWAIT) ==
+                         (ssize_t)len
              ? 0
              : -1;
 }
@@ -197,13 +206,14 @@ static void from_client(struct client *c, int ctl, pid_t child) {
   ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
-  int fds[3], nfds = 0;
+  int fds[3], nfds = 0, got = 0; /* kept, and received */
   for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
     if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
       continue;
     int *p = (int *)(void *)CMSG_DATA(h);
     size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < k; i++) {
+      got++;
       if (nfds < 3)
         fds[nfds++] = p[i];
       else
@@ -226,7 +236,7 @@ static void from_client(struct client *c, int ctl, pid_t child) {
     if (ctl < 0)
       to_client(c, CTL_ERROR, ENOSYS,
                 "the sandbox's exec server is not running");
-    else if ((size_t)n < sizeof(struct ctl_exec) || nfds != 3)
+    else if ((size_t)n < sizeof(struct ctl_exec) || got != 3)
       to_client(c, CTL_ERROR, EINVAL, "a malformed exec request");
     else if (to_sandbox(ctl, g_rec, (size_t)n, fds, nfds) < 0)
       to_client(c, CTL_ERROR, errno, "the sandbox does not answer");

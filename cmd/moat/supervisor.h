@@ -8,6 +8,10 @@
 
 #include "control.h"
 
+/* sendmsg of buf with up to three fds (SCM_RIGHTS), MSG_NOSIGNAL added
+ * to flags: sendmsg's result. */
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds,
+                      int nfds, int flags);
 /* Listen on sock_path (a new socket, 0600): its fd, or -1 with why. */
 int control_listen(const char *sock_path, char *why, size_t len);
 /* Before the sandbox is forked: catch every signal the supervisor passes
