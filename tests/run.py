@@ -2861,6 +2861,29 @@ def unit_net_broker(ctx):
         fail("status %d\n%s%s" % (p.status, show(p.stdout), show(p.stderr)))
 
 
+def oci_supervisor_forged(ctx):
+    """An OCI container's supervisor (cmd/moat/supervisor.c) attacked
+    from both sides (tests/unit/oci_supervisor.c): records the sandbox's
+    end of the control channel forges (every size from 0 to 70000 bytes,
+    unknown types, ids of no client or of another, CTL_ERROR with binary
+    or oversize messages, SCM_RIGHTS, floods) reach no client and leave no
+    fd in the supervisor; garbage from clients (wrong numbers of fds, a
+    second exec, signals out of range) goes nowhere; a client gone before
+    its exec ended has it killed; kill requests; a sandbox that never
+    reads blocks nothing; the channel's end ends the clients that wait.
+    With positive controls; the binary runs under ASan and UBSan."""
+    exe = os.path.join(ctx.build, "unit", "oci-supervisor")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    p = run([exe], timeout=120)
+    if p.status != 0 or p.timed_out:
+        out = p.stdout.decode("utf-8", "replace").splitlines()
+        bad = [x for x in out if not x.startswith("ok ")]
+        fail("status %d%s\n%s\n%s" % (
+            p.status, " (timed out)" if p.timed_out else "",
+            "\n".join(bad[-60:]), show(p.stderr, 4000)))
+
+
 def attack_kick(ctx):
     """The kick signal (63, the one tgkill the filter allows) sent through
     the gate to a host process outside the sandbox does not reach it (the
@@ -4391,6 +4414,7 @@ def register_all(ctx):
     register("security/attack-net-socket", attack_net_socket)
     register("security/broker-confined", broker_confined)
     register("security/attack-net-broker", attack_net_broker)
+    register("security/oci-supervisor-forged-records", oci_supervisor_forged)
     register("programs/net-allow-connect", net_allow_connect)
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)

@@ -25,7 +25,7 @@ ASAN_CORE_OBJS := $(patsubst %.S,$(BUILD)/asan/%.o,\
 	$(patsubst %.c,$(BUILD)/asan/%.o,$(filter-out core/rt_mem.c,$(CORE_SRCS))))
 ASAN_SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c \
-	tests/unit/net_broker.c,\
+	tests/unit/net_broker.c tests/unit/oci_supervisor.c,\
 	$(sort $(wildcard tests/unit/*.c)))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 TESTPLAT_OBJS := $(BUILD)/asan/tests/unit/test_platform.o \
@@ -81,6 +81,15 @@ $(BUILD)/unit/net-broker: tests/unit/net_broker.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTED) -Iplatform/linux -o $@ $^ $(LIBS)
 
+# An OCI container's supervisor loop (cmd/moat/supervisor.c, compiled in)
+# attacked from the sandbox's side of its channel and from its clients
+# (tests/unit/oci_supervisor.c), under ASan and UBSan.
+$(BUILD)/unit/oci-supervisor: tests/unit/oci_supervisor.c \
+		cmd/moat/supervisor.c cmd/moat/supervisor.h cmd/moat/control.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_HOSTED) $(TEST_WARN) -Icmd/moat -o $@ \
+		tests/unit/oci_supervisor.c cmd/moat/supervisor.c
+
 # ---- programs that run inside moat -------------------------------------
 GUEST_CC ?= gcc
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
@@ -108,6 +117,6 @@ $(BUILD)/fuzz/seed-elf: tests/fuzz/seed.c
 
 .PHONY: tests
 tests: $(BUILD)/unit/moat-unit $(BUILD)/unit/moat-unit-heap \
-	$(BUILD)/unit/net-broker \
+	$(BUILD)/unit/net-broker $(BUILD)/unit/oci-supervisor \
 	$(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
 	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)
