@@ -48,7 +48,9 @@ struct epoll {
   struct epoll *next_set, **prev_set; /* vfs_shared()->epolls */
 };
 
-static int g_nest; /* depth of nested epoll polls in this thread's call */
+/* Nesting depth for a host process that runs no guest task (the
+ * console's pump, the exec server): single-threaded. */
+static uint8_t g_nest_no_task;
 
 static const struct file_ops epoll_ops;
 
@@ -123,14 +125,16 @@ void epoll_file_released(struct file *f) {
 
 static unsigned epoll_poll(struct file *f, unsigned events) {
   struct epoll *ep = f->private;
-  if (g_nest >= EPOLL_MAX_NEST)
+  struct task *self = task_current();
+  uint8_t *nest = self ? &self->epoll_nest : &g_nest_no_task;
+  if (*nest >= EPOLL_MAX_NEST)
     return 0;
-  g_nest++;
+  (*nest)++;
   bool unnotified = false;
   rt_lock(&ep->lock);
   int n = collect(ep, NULL, 1, &unnotified);
   rt_unlock(&ep->lock);
-  g_nest--;
+  (*nest)--;
   return n ? (VFS_POLLIN | VFS_POLLRDNORM) & events : 0;
 }
 

@@ -216,6 +216,10 @@ struct task {
    * library OS (task_sleep_wait, a blocking host read): /proc shows S. */
   uint32_t sleeping;
   bool reaping; /* inside task_reap_poll (no nesting) */
+  /* Depth of nested epoll polls in this thread's current call
+   * (core/epoll.c): Linux counts it per call, so one thread's nesting
+   * never limits another's. */
+  uint8_t epoll_nest;
   /* The thread's name (PR_SET_NAME, /proc/PID/task/TID/comm), under
    * proc->lock: the program's base name at exec, a creator's for a new
    * thread or process. */
