@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "moat/linux_abi.h"
+#include "moat/platform.h"
 #include "rt.h"
 
 #define TASK_NGROUPS_MAX 128 /* supplementary groups a process may hold */
@@ -277,7 +278,6 @@ extern struct task_table *g_task_table;
 
 /* The task of the calling thread: each host thread carries its own in
  * the platform's per-thread context (plat_thread_ctx). */
-void *plat_thread_ctx(void);
 static inline struct task *task_current(void) {
   return (struct task *)plat_thread_ctx();
 }

@@ -3833,6 +3833,50 @@ PRE_LOCKDOWN_LIBC = {"close", "ftruncate", "getpid", "memfd_create", "pipe2",
                      "__executable_start", "etext", "_end"}
 
 
+def contract_boundary(ctx):
+    """The core and the Linux shim call nothing of a platform but the
+    South contract's functions (include/moat/platform.h), by name:
+    tools/check_boundary.sh passes on their objects, and refuses them
+    with one more object that calls a platform function outside the
+    contract (plat_linux_control_fd) and a libc one (strlen), naming
+    both and not the contract's plat_fork (positive control)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    objs = sorted(
+        os.path.join(dp, f)
+        for sub in ("core", "shim")
+        for dp, _, fs in os.walk(os.path.join(ctx.build, sub))
+        for f in fs if f.endswith(".o"))
+    if not objs:
+        fail("no core or shim objects in %s" % ctx.build)
+    d = ctx.tmpdir("boundary")
+    check = [os.path.join(root, "tools", "check_boundary.sh"),
+             os.path.join(root, "include", "moat", "platform.h"),
+             os.path.join(d, "out.o")]
+    p = run(check + objs, env=dict(os.environ), timeout=120)
+    if p.status != 0:
+        fail("the real objects: status %d %s" % (p.status,
+                                                 show(p.stdout + p.stderr)))
+    src = os.path.join(d, "bad.c")
+    with open(src, "w") as f:
+        f.write("int plat_linux_control_fd(void);\nint plat_fork(void);\n"
+                "unsigned long strlen(const char *);\n"
+                "long bad(const char *s) {\n"
+                "  return plat_linux_control_fd() + plat_fork() + "
+                "(long)strlen(s);\n}\n")
+    obj = os.path.join(d, "bad.o")
+    p = run(["cc", "-O2", "-ffreestanding", "-fno-builtin", "-c", src, "-o",
+             obj], env=dict(os.environ), timeout=60)
+    if p.status != 0:
+        fail("cannot build the positive control: %s" % show(p.stderr))
+    p = run(check + objs + [obj], env=dict(os.environ), timeout=120)
+    out = p.stdout.decode()
+    listed = [l.strip() for l in out.splitlines()[1:]]
+    if p.status == 0 or sorted(listed) != ["plat_linux_control_fd",
+                                           "strlen"]:
+        fail("a call outside the contract was not refused exactly: status "
+             "%d %s" % (p.status, show(p.stdout + p.stderr)))
+
+
 def fpu_free(ctx):
     """No FPU or vector instruction in libmoat.a (objdump), no libc call
     from the platform's post-lockdown objects but a few made before it
@@ -4357,6 +4401,7 @@ def register_all(ctx):
     register("build/format-check", format_check)
     register("build/syscall-doc-current", syscall_doc_current)
     register("build/library-os-fpu-free", fpu_free)
+    register("build/contract-boundary", contract_boundary)
     for libc in ("glibc", "musl"):
         _, names = guest_names(ctx, libc)
         for name in names:
