@@ -103,14 +103,13 @@ int plat_mem_discard(void *addr, size_t len);
  * ------------------------------------------------------------------- */
 
 /* Start running guest code with the register file regs (rip, rsp, the
- * general registers, rflags' arithmetic bits, the fs base).
+ * general registers, rflags' arithmetic bits, the fs base). The fs base
+ * is part of the register file everywhere: a change the North shim makes
+ * to regs->fs_base in north_syscall or north_fault MUST take effect when
+ * the guest resumes (there is no separate call for the thread pointer).
  * MUST NOT return. From then on every guest system call arrives in the
  * North shim's north_syscall(), every guest fault in north_fault(). */
 _Noreturn void plat_enter(const struct moat_regs *regs);
-
-/* Set the calling guest thread's thread pointer (the x86-64 fs base) to
- * value. MUST take effect when the guest resumes. */
-int plat_set_tls(uint64_t value);
 
 /* End the whole sandbox process with exit status status (0..255).
  * MUST NOT return. MAY print the host-call statistics first when the

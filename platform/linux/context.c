@@ -2,8 +2,9 @@
  * handler that turns a trapped guest syscall into north_syscall(), the
  * fault handlers that hand guest faults to north_fault(), plat_enter
  * (which starts the guest through a hand-built rt_sigreturn frame, so the
- * kernel loads every register and a clean FPU state at once) and
- * plat_set_tls. All of it runs after lockdown: no libc, gate only. */
+ * kernel loads every register and a clean FPU state at once) and the
+ * guest's fs base on every way back to the guest. All of it runs after
+ * lockdown: no libc, gate only. */
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ucontext.h>
@@ -189,7 +190,7 @@ static void regs_to_uc(const struct moat_regs *r, ucontext_t *uc) {
                         (r->rflags & RFLAGS_ARITH));
 }
 
-/* Apply a thread pointer the shim chose, unless it used plat_set_tls. */
+/* Apply a thread pointer the shim chose (regs->fs_base). */
 static void finish_fs_base(struct plat_thread *t, uint64_t entry_fs,
                            uint64_t new_fs) {
   if (new_fs != entry_fs && set_fs_base(t, new_fs) < 0)
@@ -520,11 +521,6 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
   t->in_guest = true;
   t->in_handler = false;
   plat_gate_sigreturn(&uc);
-}
-
-int plat_set_tls(uint64_t value) {
-  plat_count(PF_SET_TLS);
-  return set_fs_base(plat_current_thread(), value);
 }
 
 /* A rewritten system call site jumped here (fast.S, fastpath.c) with

@@ -124,7 +124,6 @@ enum plat_fn {
   PF_MEM_DISCARD,
   PF_MEM_VIEW,
   PF_ENTER,
-  PF_SET_TLS,
   PF_EXIT,
   PF_FUTEX_WAIT,
   PF_FUTEX_WAKE,

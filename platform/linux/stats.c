@@ -16,7 +16,6 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_MEM_DISCARD] = "plat_mem_discard",
     [PF_MEM_VIEW] = "plat_mem_view",
     [PF_ENTER] = "plat_enter",
-    [PF_SET_TLS] = "plat_set_tls",
     [PF_EXIT] = "plat_exit",
     [PF_FUTEX_WAIT] = "plat_futex_wait",
     [PF_FUTEX_WAKE] = "plat_futex_wake",

@@ -173,7 +173,6 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
     shim_die_of_signal(LINUX_SIGSEGV);
   }
   close_on_exec();
-  plat_set_tls(0);
   regs->fs_base = 0;
   reset_fpu(regs);
   err = 0;

@@ -194,16 +194,13 @@ long sys_getrandom(SYSARGS) {
 long sys_arch_prctl(SYSARGS) {
   uint64_t zero = 0;
   switch ((int)a0) {
-  case LINUX_ARCH_SET_FS: {
-    int err;
+  case LINUX_ARCH_SET_FS:
+    /* a canonical user address, as Linux checks (the platform loads it
+     * when the thread resumes: platform.h, plat_enter) */
     if (a1 >= SHIM_TASK_SIZE_MAX)
       return -LINUX_EPERM;
-    err = plat_set_tls(a1);
-    if (err < 0)
-      return err;
     regs->fs_base = a1;
     return 0;
-  }
   case LINUX_ARCH_GET_FS:
     return user_write(a1, &regs->fs_base, 8) < 0 ? -LINUX_EFAULT : 0;
   case LINUX_ARCH_GET_GS:

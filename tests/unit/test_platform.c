@@ -35,7 +35,6 @@
 jmp_buf *testplat_exit_jump;
 int testplat_exit_status;
 int testplat_bad_fixed_maps;
-uint64_t testplat_tls;
 
 /* ---- fixed guest mappings ------------------------------------------- */
 
@@ -238,11 +237,6 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
   }
   fflush(NULL);
   _exit(TESTPLAT_ENTERED);
-}
-
-int plat_set_tls(uint64_t value) {
-  testplat_tls = value;
-  return 0;
 }
 
 _Noreturn void plat_exit(int status) {

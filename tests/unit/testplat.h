@@ -35,9 +35,6 @@ extern int testplat_bad_fixed_maps;
 /* The last interval given to plat_timer_set (0: disarmed). */
 extern int64_t testplat_timer_ns;
 
-/* The last value the core gave plat_set_tls. */
-extern uint64_t testplat_tls;
-
 /* plat_net_connect succeeds (a real host connection) only for what was
  * granted here: family (AF_INET, AF_INET6), address, port. */
 void testplat_net_grant(int family, const uint8_t *addr, uint16_t port);
