@@ -659,6 +659,14 @@ int moat_gettid(void) {
   return task_current()->tid;
 }
 
+_Static_assert(sizeof(((struct task *)0)->north) ==
+                   MOAT_NORTH_WORDS * sizeof(uint64_t),
+               "the North slot's size");
+
+uint64_t *moat_north_slot(void) {
+  return task_current()->north;
+}
+
 uint32_t moat_getuid(void) {
   return proc_current()->cred.ruid;
 }

@@ -234,6 +234,7 @@ struct task {
   bool sched_reset;      /* SCHED_RESET_ON_FORK */
   uint16_t ioprio;       /* ioprio_set (0: none set, as Linux answers) */
   uint64_t cpus_off[16]; /* sched_setaffinity's: MOAT_SCHED_CPU_WORDS */
+  uint64_t north[4]; /* the North shim's: moat_north_slot, MOAT_NORTH_WORDS */
 };
 
 /* Processes started from outside at once (moat exec). */

@@ -457,6 +457,11 @@ int moat_mm_populate(uint64_t addr, size_t len);
 int moat_getpid(void);
 int moat_getppid(void);
 int moat_gettid(void);
+/* The North shim's own per-thread state: MOAT_NORTH_WORDS words of the
+ * calling thread, zero when a thread or process is made, which the core
+ * never reads (the Linux shim keeps rt_sigsuspend's caller mask there). */
+#define MOAT_NORTH_WORDS 4
+uint64_t *moat_north_slot(void);
 uint32_t moat_getuid(void);
 uint32_t moat_geteuid(void);
 uint32_t moat_getgid(void);

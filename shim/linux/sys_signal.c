@@ -63,50 +63,23 @@ _Static_assert(sizeof(struct shim_rt_sigframe) == 440, "rt_sigframe layout");
 /* rt_sigsuspend's (and ppoll's, pselect6's) caller mask: restored by the
  * frame of the handler that ends the call (it is the frame's saved mask),
  * or right after delivery when no handler runs. It belongs to one thread
- * for the length of one syscall, so a small table keyed by tid holds it;
- * threads of a process share this memory. */
-#define SAVED_MASK_SLOTS 256
-static struct {
-  int32_t tid;
-  uint64_t mask;
-} g_saved_masks[SAVED_MASK_SLOTS];
-static int32_t g_saved_mask_count;
-
-static bool saved_mask_take(uint64_t *mask);
+ * for the length of one syscall: the thread's North slot keeps it (word
+ * SLOT_SAVED_MASK, and SLOT_HAS_SAVED_MASK says it is there). */
+enum { SLOT_SAVED_MASK, SLOT_HAS_SAVED_MASK };
 
 static void saved_mask_put(uint64_t mask) {
-  int32_t tid = moat_gettid();
-  uint64_t stale;
-  saved_mask_take(&stale); /* at most one per thread */
-  for (int i = 0; i < SAVED_MASK_SLOTS; i++) {
-    int32_t free_slot = 0;
-    if (__atomic_compare_exchange_n(&g_saved_masks[i].tid, &free_slot, tid,
-                                    false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED)) {
-      g_saved_masks[i].mask = mask;
-      __atomic_add_fetch(&g_saved_mask_count, 1, __ATOMIC_RELEASE);
-      return;
-    }
-  }
-  /* No room: the caller's mask comes back at once instead of after the
-   * handler, the one difference a full table makes. */
-  moat_sigprocmask(LINUX_SIG_SETMASK, &mask, NULL);
+  uint64_t *slot = moat_north_slot();
+  slot[SLOT_SAVED_MASK] = mask; /* at most one per thread */
+  slot[SLOT_HAS_SAVED_MASK] = 1;
 }
 
 static bool saved_mask_take(uint64_t *mask) {
-  int32_t tid;
-  if (!__atomic_load_n(&g_saved_mask_count, __ATOMIC_ACQUIRE))
+  uint64_t *slot = moat_north_slot();
+  if (!slot[SLOT_HAS_SAVED_MASK])
     return false;
-  tid = moat_gettid();
-  for (int i = 0; i < SAVED_MASK_SLOTS; i++) {
-    if (__atomic_load_n(&g_saved_masks[i].tid, __ATOMIC_ACQUIRE) == tid) {
-      *mask = g_saved_masks[i].mask;
-      __atomic_store_n(&g_saved_masks[i].tid, 0, __ATOMIC_RELEASE);
-      __atomic_sub_fetch(&g_saved_mask_count, 1, __ATOMIC_RELEASE);
-      return true;
-    }
-  }
-  return false;
+  *mask = slot[SLOT_SAVED_MASK];
+  slot[SLOT_HAS_SAVED_MASK] = 0;
+  return true;
 }
 
 static uint64_t current_mask(void) {
