@@ -430,7 +430,8 @@ int moat_set_program(const char *path, int argc, const char *const *argv) {
   task_current()->clear_child_tid = 0;
   rt_lock(&p->lock);
   caps_exec_locked(&p->cred);
-  ptimer_free_locked(p); /* POSIX timers do not survive exec */
+  p->not_dumpable = false; /* execve of a file without set-id bits */
+  ptimer_free_locked(p);   /* POSIX timers do not survive exec */
   size_t at = 0;
   for (int i = 0; argv && i < argc && argv[i]; i++) {
     size_t n = rt_strlen(argv[i]) + 1;
@@ -1511,6 +1512,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   memcpy(p->environ, parent->environ, sizeof(p->environ));
   p->environ_len = parent->environ_len;
   p->no_new_privs = parent->no_new_privs;
+  p->not_dumpable = parent->not_dumpable;
   p->personality = parent->personality;
   memcpy(t->comm, self->comm, sizeof(t->comm));
   t->sigblocked = self->sigblocked;
@@ -2377,8 +2379,9 @@ int moat_get_pdeathsig(void) {
 
 int moat_prctl_flag(int which, int set) {
   struct proc *p = proc_current();
-  bool *flag =
-      which == MOAT_PRCTL_SUBREAPER ? &p->child_subreaper : &p->thp_disable;
+  bool *flag = which == MOAT_PRCTL_SUBREAPER ? &p->child_subreaper
+               : which == MOAT_PRCTL_THP     ? &p->thp_disable
+                                             : &p->not_dumpable;
   rt_lock(&p->lock);
   bool old = *flag;
   if (set >= 0)

@@ -122,6 +122,9 @@ struct proc {
    * inherited) */
   bool child_subreaper;
   bool thp_disable; /* PR_SET_THP_DISABLE (recorded) */
+  /* PR_SET_DUMPABLE 0: inherited by fork, cleared by execve (recorded:
+   * the sandbox has no core dumps and no ptrace) */
+  bool not_dumpable;
   /* Linux's sysvsem.undo_list exists (kcmp KCMP_SYSVSEM): made by the
    * first SEM_UNDO operation or thread (CLONE_SYSVSEM), not inherited by
    * fork. */

@@ -658,8 +658,9 @@ int moat_getsid(int pid);
 int moat_set_pdeathsig(int sig);
 int moat_get_pdeathsig(void);
 /* prctl flags of the calling process: the old value; set < 0 reads. */
-#define MOAT_PRCTL_SUBREAPER 0 /* PR_SET_CHILD_SUBREAPER */
-#define MOAT_PRCTL_THP 1       /* PR_SET_THP_DISABLE */
+#define MOAT_PRCTL_SUBREAPER 0    /* PR_SET_CHILD_SUBREAPER */
+#define MOAT_PRCTL_THP 1          /* PR_SET_THP_DISABLE */
+#define MOAT_PRCTL_NOT_DUMPABLE 2 /* PR_SET_DUMPABLE 0 */
 int moat_prctl_flag(int which, int set);
 /* PR_SET/GET_TIMERSLACK of the calling thread: the old slack (50 us by
  * default); (uint64_t)-1 reads only, 0 restores the default. */

@@ -6,8 +6,6 @@
 #include "moat/platform.h"
 #include "shim.h"
 
-static bool g_dumpable = true;
-
 /* The highest valid user-space address + 1 on x86-64 with 4-level paging:
  * a thread pointer beyond it is refused as Linux does. */
 #define SHIM_TASK_SIZE_MAX 0x7ffffffff000ull
@@ -443,11 +441,11 @@ long sys_prctl(SYSARGS) {
     return user_write(a1, &sig, 4) < 0 ? -LINUX_EFAULT : 0;
   }
   case SHIM_PR_GET_DUMPABLE:
-    return g_dumpable;
+    return !moat_prctl_flag(MOAT_PRCTL_NOT_DUMPABLE, -1);
   case SHIM_PR_SET_DUMPABLE:
     if (a1 > 1)
       return -LINUX_EINVAL;
-    g_dumpable = a1;
+    moat_prctl_flag(MOAT_PRCTL_NOT_DUMPABLE, a1 == 0);
     return 0;
   case SHIM_PR_SET_NAME: {
     char name[16];
