@@ -150,11 +150,10 @@ static struct {
   /* A thread that faulted on an unfilled page while another filled it
    * finds the page filled and runs the access again, once: a second
    * fault at the same page is a real one (a write to a read-only page),
-   * which the platform does not tell apart. One slot per such thread. */
-  struct {
-    int tid;
-    uint64_t page;
-  } retry[64];
+   * which the platform does not tell apart. Each thread keeps its retried
+   * page (struct task's mm_retry_*), valid while its generation is this
+   * one; a change of the host mappings starts a new one (retry_forget). */
+  uint64_t retry_gen;
 } g_mm MOAT_PROCESS_HOT;
 
 static int plat_prot(int prot) {
@@ -278,7 +277,7 @@ int mm_init(uint64_t mem_limit) {
   g_share->limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
   g_mm.brk_start = g_mm.brk_cur = 0;
   g_mm.brk_ready = false;
-  memset(g_mm.retry, 0, sizeof(g_mm.retry));
+  g_mm.retry_gen = 1;
   return 0;
 }
 
@@ -602,7 +601,7 @@ static int writeback_range(uint64_t start, uint64_t end) {
 /* This process's host mappings change: a fault at a page already retried
  * once may be a new one (moat_mm_fault). */
 static void retry_forget(void) {
-  memset(g_mm.retry, 0, sizeof(g_mm.retry));
+  g_mm.retry_gen++;
 }
 
 /* Unmap the host pages of every VMA piece inside [start, end) and drop
@@ -1550,26 +1549,21 @@ static int cache_map(struct vma *v, uint64_t s, uint64_t e, uint64_t need,
   return 0;
 }
 
-/* The index of thread tid's retry slot, or -1 when it has none (with
- * claim: when none is free either; then there is no retry). */
-static int retry_slot(int tid, bool claim) {
-  int free_slot = -1;
-  for (int i = 0; i < (int)ARRAY_SIZE(g_mm.retry); i++) {
-    if (g_mm.retry[i].tid == tid)
-      return i;
-    if (!g_mm.retry[i].tid && free_slot < 0)
-      free_slot = i;
-  }
-  if (claim && free_slot >= 0)
-    g_mm.retry[free_slot].tid = tid;
-  return claim ? free_slot : -1;
+/* Did thread t run an access at key again already (under g_mm.lock)? */
+static bool retried(const struct task *t, uint64_t key) {
+  return t->mm_retry_gen == g_mm.retry_gen && t->mm_retry_page == key;
+}
+
+static void retry_note(struct task *t, uint64_t key) {
+  t->mm_retry_page = key;
+  t->mm_retry_gen = g_mm.retry_gen;
 }
 
 int moat_mm_fault(uint64_t addr, int access) {
-  int ret = 0, tid = moat_gettid();
+  int ret = 0;
+  struct task *self = task_current();
   uint64_t page = ALIGN_DOWN(addr, PAGE);
   rt_lock(&g_mm.lock);
-  int slot = retry_slot(tid, false);
   struct vma *v = vma_find(addr);
   while (v && v->end <= addr)
     v = v->next;
@@ -1587,7 +1581,7 @@ int moat_mm_fault(uint64_t addr, int access) {
      * this process's host mappings forgets the retries (retry_forget). */
     bool write = access & LINUX_PROT_WRITE;
     uint64_t key = page | (write ? 1 : 0);
-    if (slot >= 0 && g_mm.retry[slot].page == key)
+    if (retried(self, key))
       goto out;
     ret =
         cache_map(v, page, write ? page + PAGE : MIN(v->end, page + FILL_CHUNK),
@@ -1596,24 +1590,17 @@ int moat_mm_fault(uint64_t addr, int access) {
       ret = LINUX_SIGBUS; /* past the end, or unreadable: as Linux */
       goto out;
     }
-    if (slot < 0)
-      slot = retry_slot(tid, true);
-    if (slot >= 0)
-      g_mm.retry[slot].page = key;
+    retry_note(self, key);
     ret = 1;
     goto out_keep;
   }
   if (addr < vma_hole(v)) {
     /* Filled: by another thread since this one faulted, or this is a
      * real fault. Run the access again once. */
-    if (!(v->flags & VMA_LAZY) || (slot >= 0 && g_mm.retry[slot].page == page))
+    if (!(v->flags & VMA_LAZY) || retried(self, page))
       goto out;
-    if (slot < 0)
-      slot = retry_slot(tid, true);
-    if (slot >= 0) {
-      g_mm.retry[slot].page = page;
-      ret = 1;
-    }
+    retry_note(self, page);
+    ret = 1;
     goto out_keep;
   }
   /* Fill a little ahead (fewer faults for a sequential reader). */
@@ -1623,8 +1610,7 @@ int moat_mm_fault(uint64_t addr, int access) {
   else if (ret < 0)
     ret = LINUX_SIGBUS; /* the file cannot be read: Linux says SIGBUS too */
 out:
-  if (slot >= 0)
-    g_mm.retry[slot].tid = 0;
+  self->mm_retry_gen = 0; /* this fault is settled */
 out_keep:
   rt_unlock(&g_mm.lock);
   return ret;
@@ -1903,7 +1889,7 @@ void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
     vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
     g_mm.ndirty = 0;
     g_mm.lock.word = 0;
-    memset(g_mm.retry, 0, sizeof(g_mm.retry));
+    g_mm.retry_gen++; /* a retry of the parent's threads is not ours */
     g_mm.charged = g_mm.total = g_mm.data = 0;
     while (c) {
       struct vma *next = c->next;

@@ -237,6 +237,10 @@ struct task {
   bool sched_reset;      /* SCHED_RESET_ON_FORK */
   uint16_t ioprio;       /* ioprio_set (0: none set, as Linux answers) */
   uint64_t cpus_off[16]; /* sched_setaffinity's: MOAT_SCHED_CPU_WORDS */
+  /* The page this thread ran an access at again after a fault (core/
+   * mm.c, moat_mm_fault), valid while mm_retry_gen is the process's. */
+  uint64_t mm_retry_page;
+  uint64_t mm_retry_gen;
   uint64_t north[4]; /* the North shim's: moat_north_slot, MOAT_NORTH_WORDS */
 };
 
