@@ -13,6 +13,12 @@
  * Edge-triggered items report again only after vfs_poll_notify has run
  * since their last report: any change in the sandbox counts, so an edge
  * may be reported once too often, never missed. */
+/* Locks (DESIGN.md, "Locks"): the list of every epoll set
+ * (vfs_shared()->epoll_lock) before a set's own lock; a set's lock before
+ * the lock of a set it watches (a nested set is polled under its
+ * watcher's lock, at most EPOLL_MAX_NEST deep; epoll_ctl refuses a
+ * loop); a watched file's poll runs under the set's lock and takes only
+ * its own. */
 #include "moat/moat.h"
 #include "poll.h"
 #include "task.h"
@@ -69,6 +75,7 @@ static unsigned file_ready(struct file *f, unsigned events) {
  * nothing). Lock held. */
 static int collect(struct epoll *ep, struct moat_epoll_event *out, int max,
                    bool *unnotified) {
+  rt_assert_held(&ep->lock);
   uint32_t seq = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
   int n = 0;
   for (struct epitem *it = ep->items; it && n < max; it = it->next) {

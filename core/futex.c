@@ -10,7 +10,12 @@
  * process, whatever address each maps it at, as Linux keys it by inode
  * and offset); one in other MAP_SHARED memory by the address alone,
  * since a forked process sees that memory at the same address. Robust
- * lists are walked here too when a thread ends. */
+ * lists are walked here too when a thread ends.
+ *
+ * Locks (DESIGN.md, "Locks"): a bucket's lock is taken with nothing of
+ * the futex code held, or a second bucket's after the first in index
+ * order (requeue, wake_op); under a bucket lock only a task's wake word
+ * is touched (no table or process lock). */
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "rt.h"
@@ -74,6 +79,7 @@ static int bucket_of(uint64_t uaddr) {
  * caller holds the bucket lock. */
 static int wake_locked(struct futex_bucket *b, uint32_t key, uint64_t uaddr,
                        int count, uint32_t bitset) {
+  rt_assert_held(&b->lock);
   int woken = 0;
   struct task **pp = &b->head;
   while (*pp && woken < count) {

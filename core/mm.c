@@ -1643,6 +1643,7 @@ int moat_mm_populate(uint64_t addr, size_t len) {
 }
 
 static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
+  rt_assert_held(&g_mm.lock);
   uint64_t end = addr + len;
   if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return false;
@@ -1888,7 +1889,7 @@ void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
     /* The lock word was copied held; this process has one thread now. */
     vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
     g_mm.ndirty = 0;
-    g_mm.lock.word = 0;
+    rt_lock_reset(&g_mm.lock);
     g_mm.retry_gen++; /* a retry of the parent's threads is not ours */
     g_mm.charged = g_mm.total = g_mm.data = 0;
     while (c) {

@@ -29,6 +29,7 @@ static const struct file_ops pidfd_ops;
 /* The process named, or NULL once reaped. Caller holds the table lock. */
 static struct proc *pidfd_proc_locked(const struct pidfd *d) {
   struct task_table *tt = g_task_table;
+  rt_assert_held(&tt->lock);
   for (uint32_t i = 0; i < tt->max_tasks; i++) {
     struct proc *p = tt->procs[i];
     if (p && p == d->proc && p->pid == d->pid && p->start_ns == d->start_ns &&

@@ -124,6 +124,7 @@ static uint8_t *slot_data(struct pipe *p, uint32_t index) {
  * Linux's pipe_read: slot after slot, stopping after a packet when
  * packets count. Returns the bytes taken or -EFAULT when none could be. */
 static long take_locked(struct pipe *p, void *buf, size_t len, bool packets) {
+  rt_assert_held(&p->lock);
   size_t done = 0;
   while (p->used && len) {
     struct pipe_slot *s = &p->slots[p->tail];
@@ -202,6 +203,7 @@ void pipe_raise_sigpipe(void) {
  * page it could not fill). */
 static bool put_slot_locked(struct pipe *p, const void *buf, size_t n,
                             uint32_t flags) {
+  rt_assert_held(&p->lock);
   uint32_t index = (p->tail + p->used) & (p->nslots - 1);
   if (rt_ucopy(p->buf + (size_t)index * PIPE_PAGE, buf, n))
     return false;

@@ -68,12 +68,34 @@ int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* A sleeping mutex on a futex word; works across processes when it lives
- * in the arena. */
+ * in the arena. With MOAT_LOCK_DEBUG (the unit tests' and the fuzzer's
+ * builds) each lock records its holder (plat_thread_handle): an unlock
+ * by another thread, a lock taken twice by one thread, and a failed
+ * rt_assert_held end the process with a message. */
 struct rt_lock {
   uint32_t word;
+#ifdef MOAT_LOCK_DEBUG
+  uint64_t owner; /* the holder's plat_thread_handle, 0 when free */
+#endif
 };
 void rt_lock(struct rt_lock *l);
 void rt_unlock(struct rt_lock *l);
+/* The calling thread holds l (checked with MOAT_LOCK_DEBUG only). */
+#ifdef MOAT_LOCK_DEBUG
+void rt_assert_held(const struct rt_lock *l);
+#else
+static inline void rt_assert_held(const struct rt_lock *l) {
+  (void)l;
+}
+#endif
+/* l as a fork's child finds a lock its parent held: free (only the
+ * forking thread is there, and it is running the fork). */
+static inline void rt_lock_reset(struct rt_lock *l) {
+  l->word = 0;
+#ifdef MOAT_LOCK_DEBUG
+  l->owner = 0;
+#endif
+}
 /* Take the lock only if it is free now. */
 bool rt_trylock(struct rt_lock *l);
 /* From now on, count in *held the arena locks the calling host process

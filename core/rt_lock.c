@@ -3,7 +3,9 @@
  * shared arena, so it works between guest processes; waits go through the
  * South contract's futex calls with shared=true. Each host process counts
  * the arena locks it holds, in the arena, so that its death while holding
- * one is noticed (core/task.c, docs/processes.md). */
+ * one is noticed (core/task.c, docs/processes.md). The lock order of
+ * every subsystem is in DESIGN.md ("Locks"); with MOAT_LOCK_DEBUG each
+ * lock records its holder and checks it (rt.h). */
 #include "moat/hot.h"
 #include "moat/platform.h"
 #include "rt.h"
@@ -39,14 +41,40 @@ uint32_t rt_lock_held(void) {
   return h ? __atomic_load_n(h, __ATOMIC_SEQ_CST) : 0;
 }
 
+#ifdef MOAT_LOCK_DEBUG
+static void owner_take(struct rt_lock *l) {
+  __atomic_store_n(&l->owner, plat_thread_handle(), __ATOMIC_RELAXED);
+}
+
+static void owner_check_not_mine(const struct rt_lock *l) {
+  if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == plat_thread_handle())
+    rt_panic("lock %p taken again by the thread that holds it", (void *)l);
+}
+
+void rt_assert_held(const struct rt_lock *l) {
+  if (!__atomic_load_n(&l->word, __ATOMIC_RELAXED) ||
+      __atomic_load_n(&l->owner, __ATOMIC_RELAXED) != plat_thread_handle())
+    rt_panic("lock %p is not held by this thread", (void *)l);
+}
+#else
+static inline void owner_take(struct rt_lock *l) {
+  (void)l;
+}
+static inline void owner_check_not_mine(const struct rt_lock *l) {
+  (void)l;
+}
+#endif
+
 bool rt_trylock(struct rt_lock *l) {
   bool count = counted(l);
   if (count)
     __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
   uint32_t c = 0;
   if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE,
-                                  __ATOMIC_RELAXED))
+                                  __ATOMIC_RELAXED)) {
+    owner_take(l);
     return true;
+  }
   if (count)
     __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
   return false;
@@ -55,13 +83,16 @@ bool rt_trylock(struct rt_lock *l) {
 void rt_lock(struct rt_lock *l) {
   if (rt_trylock(l))
     return;
+  owner_check_not_mine(l); /* a self-deadlock, said instead of hung */
   /* Contended: counted only while the word may be ours. */
   bool count = counted(l);
   for (;;) {
     if (count)
       __atomic_add_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) == 0)
+    if (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) == 0) {
+      owner_take(l);
       return;
+    }
     if (count)
       __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
     plat_futex_wait(&l->word, 2, LOCK_DOOM_CHECK_NS, true);
@@ -71,6 +102,10 @@ void rt_lock(struct rt_lock *l) {
 }
 
 void rt_unlock(struct rt_lock *l) {
+#ifdef MOAT_LOCK_DEBUG
+  rt_assert_held(l);
+  __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+#endif
   if (__atomic_fetch_sub(&l->word, 1, __ATOMIC_RELEASE) != 1) {
     __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
     plat_futex_wake(&l->word, 1, true);

@@ -5,7 +5,14 @@
  * Pids are sandbox-local: the first process is pid 1 with ppid 0 and the
  * host never sees these numbers. The table, the processes and the threads
  * live in the arena so that guest processes that are separate host
- * processes (fork, next step) share them. */
+ * processes (fork, next step) share them.
+ *
+ * Locks (DESIGN.md, "Locks"): the table's (tt->lock: the table, pids,
+ * parents, process states, the host records) before a process's
+ * (p->lock: its signal actions, credentials, threads, limits), never the
+ * other way; a signal sent under the table lock takes the process's.
+ * Functions named *_locked need tt->lock held (rt_assert_held checks it
+ * in debug builds). */
 #include "task.h"
 
 #include "devfs.h"
@@ -1228,6 +1235,7 @@ void task_wake_proc(struct proc *p) {
 
 static struct proc *find_proc_locked(int pid) {
   struct task_table *tt = g_task_table;
+  rt_assert_held(&tt->lock);
   for (uint32_t i = 0; i < tt->max_tasks; i++)
     if (tt->procs[i] && tt->procs[i]->pid == pid)
       return tt->procs[i];
@@ -1268,6 +1276,7 @@ static int nproc_check_locked(struct proc *caller) {
  * the task limit. */
 static int new_task_locked(struct proc *p, struct task **out) {
   struct task_table *tt = g_task_table;
+  rt_assert_held(&tt->lock);
   if (tt->ntasks >= tt->max_tasks)
     return -LINUX_EAGAIN;
   int ts = table_slot((void **)tt->tasks, tt->max_tasks);
@@ -1292,6 +1301,7 @@ static int new_task_locked(struct proc *p, struct task **out) {
 
 static void free_task_locked(struct task *t) {
   struct task_table *tt = g_task_table;
+  rt_assert_held(&tt->lock);
   remove_slot((void **)tt->tasks, tt->max_tasks, t);
   tt->ntasks--;
   kfree(t);
@@ -1307,6 +1317,7 @@ static void free_task_locked(struct task *t) {
 /* A free host record (caller holds the table lock), or NULL. */
 static struct task_host *host_alloc_locked(void) {
   struct task_table *tt = g_task_table;
+  rt_assert_held(&tt->lock);
   for (uint32_t i = 0; i < tt->nhosts; i++) {
     struct task_host *h = &tt->hosts[i];
     if (!h->used) {

@@ -18,7 +18,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 # core/rt_mem.c stays out. Warnings are not errors for other people's code
 # in this configuration; the real build checks that.
 TEST_HOSTED := -std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
-	-Iinclude $(SANITIZE)
+	-DMOAT_LOCK_DEBUG -Iinclude $(SANITIZE)
 TEST_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 
 ASAN_CORE_OBJS := $(patsubst %.S,$(BUILD)/asan/%.o,\

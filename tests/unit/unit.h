@@ -61,6 +61,7 @@ Suite *suite_model(void);
 Suite *suite_hostdeath(void);
 Suite *suite_concurrent(void);
 Suite *suite_hostsock(void);
+Suite *suite_locks(void);
 
 /* A test case with a timeout that suits ASan. */
 static inline TCase *unit_tcase(Suite *s, const char *name) {

@@ -179,11 +179,11 @@ long ftype(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  Suite *(*suites[])(void) = {suite_paths,      suite_memfs,   suite_overlay,
-                              suite_tarfs,      suite_hostfs,  suite_devfs,
-                              suite_pipe,       suite_fd,      suite_mm,
-                              suite_proc,       suite_model,   suite_hostdeath,
-                              suite_concurrent, suite_hostsock};
+  Suite *(*suites[])(void) = {suite_paths,      suite_memfs,    suite_overlay,
+                              suite_tarfs,      suite_hostfs,   suite_devfs,
+                              suite_pipe,       suite_fd,       suite_mm,
+                              suite_proc,       suite_model,    suite_hostdeath,
+                              suite_concurrent, suite_hostsock, suite_locks};
   SRunner *sr = NULL;
   for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
     Suite *s = suites[i]();
