@@ -3875,6 +3875,26 @@ def contract_boundary(ctx):
                                            "strlen"]:
         fail("a call outside the contract was not refused exactly: status "
              "%d %s" % (p.status, show(p.stdout + p.stderr)))
+    # Both platforms implement the whole contract; the unit tests' one
+    # (tests/unit/test_platform.c, built against platform.h alone)
+    # defines nothing else of a platform.
+    with open(os.path.join(root, "include", "moat", "platform.h")) as f:
+        contract = set(re.findall(r"\b(plat_[a-z_0-9]+)\(", "\n".join(
+            l for l in f if re.match(r"[^ /*#]", l))))
+
+    def defined(path):
+        out = run(["nm", path], env=dict(os.environ), timeout=60)
+        return {l.split()[2] for l in out.stdout.decode().splitlines()
+                if len(l.split()) == 3 and l.split()[1] == "T" and
+                l.split()[2].startswith("plat_")}
+    skeleton = defined(os.path.join(ctx.build, "asan", "tests", "unit",
+                                    "test_platform.o"))
+    linux = defined(os.path.join(ctx.build, "libmoat.a"))
+    if skeleton != contract or not contract <= linux or len(contract) < 40:
+        fail("contract %d functions; the unit tests' platform misses %s and "
+             "adds %s; the Linux platform misses %s" % (
+                 len(contract), sorted(contract - skeleton),
+                 sorted(skeleton - contract), sorted(contract - linux)))
 
 
 def fpu_free(ctx):
