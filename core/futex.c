@@ -22,19 +22,6 @@
 #include "task.h"
 
 #define FUTEX_BUCKETS 256
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_REQUEUE 3
-#define FUTEX_CMP_REQUEUE 4
-#define FUTEX_WAKE_OP 5
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAKE_BITSET 10
-#define FUTEX_PRIVATE 128
-#define FUTEX_CLOCK_REALTIME 256
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAITERS 0x80000000u
-#define FUTEX_OWNER_DIED 0x40000000u
-#define FUTEX_TID_MASK 0x3fffffffu
 
 struct futex_bucket {
   struct rt_lock lock;
@@ -403,22 +390,22 @@ static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
 long moat_futex(uint64_t uaddr, int op, uint32_t val,
                 const struct linux_timespec *timeout, uint64_t uaddr2,
                 uint32_t val3) {
-  int cmd = op & FUTEX_CMD_MASK;
-  bool shared = !(op & FUTEX_PRIVATE);
+  int cmd = op & LINUX_FUTEX_CMD_MASK;
+  bool shared = !(op & LINUX_FUTEX_PRIVATE);
   if (uaddr & 3)
     return -LINUX_EINVAL;
-  if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET &&
-      cmd != FUTEX_WAIT)
+  if ((op & LINUX_FUTEX_CLOCK_REALTIME) && cmd != LINUX_FUTEX_WAIT_BITSET &&
+      cmd != LINUX_FUTEX_WAIT)
     return -LINUX_ENOSYS;
   switch (cmd) {
-  case FUTEX_WAIT:
-  case FUTEX_WAIT_BITSET: {
-    uint32_t bitset = cmd == FUTEX_WAIT ? ~0u : val3;
+  case LINUX_FUTEX_WAIT:
+  case LINUX_FUTEX_WAIT_BITSET: {
+    uint32_t bitset = cmd == LINUX_FUTEX_WAIT ? ~0u : val3;
     if (!bitset)
       return -LINUX_EINVAL;
     int64_t deadline = -1;
-    int clock = (op & FUTEX_CLOCK_REALTIME) ? LINUX_CLOCK_REALTIME
-                                            : LINUX_CLOCK_MONOTONIC;
+    int clock = (op & LINUX_FUTEX_CLOCK_REALTIME) ? LINUX_CLOCK_REALTIME
+                                                  : LINUX_CLOCK_MONOTONIC;
     if (timeout) {
       if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
           timeout->tv_nsec >= 1000000000)
@@ -426,26 +413,26 @@ long moat_futex(uint64_t uaddr, int op, uint32_t val,
       int64_t ns = timeout->tv_sec > INT64_MAX / 1000000000 - 1
                        ? INT64_MAX / 2
                        : timeout->tv_sec * 1000000000 + timeout->tv_nsec;
-      if (cmd == FUTEX_WAIT) /* relative, always monotonic */
+      if (cmd == LINUX_FUTEX_WAIT) /* relative, always monotonic */
         deadline = rt_now_ns() + ns, clock = LINUX_CLOCK_MONOTONIC;
       else
         deadline = ns;
     }
     return futex_wait(uaddr, val, shared, deadline, clock, bitset);
   }
-  case FUTEX_WAKE:
-  case FUTEX_WAKE_BITSET: {
-    uint32_t bitset = cmd == FUTEX_WAKE ? ~0u : val3;
+  case LINUX_FUTEX_WAKE:
+  case LINUX_FUTEX_WAKE_BITSET: {
+    uint32_t bitset = cmd == LINUX_FUTEX_WAKE ? ~0u : val3;
     if (!bitset)
       return -LINUX_EINVAL;
     return futex_wake_addr(uaddr, shared, (int)MIN(val, 0x7fffffffu), bitset);
   }
-  case FUTEX_REQUEUE:
-  case FUTEX_CMP_REQUEUE:
+  case LINUX_FUTEX_REQUEUE:
+  case LINUX_FUTEX_CMP_REQUEUE:
     /* val2 (the number to move) travels in the timeout argument. */
     return requeue(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
-                   cmd == FUTEX_CMP_REQUEUE, val3);
-  case FUTEX_WAKE_OP:
+                   cmd == LINUX_FUTEX_CMP_REQUEUE, val3);
+  case LINUX_FUTEX_WAKE_OP:
     return wake_op(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
                    val3);
   default:
@@ -476,13 +463,13 @@ void futex_robust_exit(struct task *t) {
         moat_user_ok(word, 4, LINUX_PROT_READ | LINUX_PROT_WRITE) &&
         rt_uload32((const uint32_t *)(uintptr_t)word, &v) == 0) {
       uint32_t *w = (uint32_t *)(uintptr_t)word;
-      while ((v & FUTEX_TID_MASK) == (uint32_t)t->tid) {
-        uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+      while ((v & LINUX_FUTEX_TID_MASK) == (uint32_t)t->tid) {
+        uint32_t nv = (v & LINUX_FUTEX_WAITERS) | LINUX_FUTEX_OWNER_DIED;
         int stored = rt_ucmpxchg32(w, &v, nv);
         if (stored < 0)
           break;
         if (stored) {
-          if (v & FUTEX_WAITERS)
+          if (v & LINUX_FUTEX_WAITERS)
             futex_wake_addr(word, true, 1, ~0u);
           break;
         }

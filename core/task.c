@@ -1217,9 +1217,6 @@ int moat_sysinfo(struct linux_sysinfo *out) {
 #define CLD_KILLED 2
 #define CLD_STOPPED 5
 #define CLD_CONTINUED 6
-#define CLONE_PARENT_SETTID 0x00100000ull
-#define CLONE_CHILD_CLEARTID 0x00200000ull
-#define CLONE_CHILD_SETTID 0x01000000ull
 
 void task_wake(struct task *t) {
   __atomic_add_fetch(&t->wake_word, 1, __ATOMIC_SEQ_CST);
@@ -1701,16 +1698,18 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   memcpy(t->comm, self->comm, sizeof(t->comm));
   t->altstack.ss_flags = LINUX_SS_DISABLE;
   sched_inherit(t, self);
-  if (flags & CLONE_CHILD_CLEARTID)
+  if (flags & LINUX_CLONE_CHILD_CLEARTID)
     t->clear_child_tid = ctid;
   t->next_in_proc = p->threads;
   p->threads = t;
-  p->sem_undo_list = true; /* CLONE_SYSVSEM makes one */
+  p->sem_undo_list = true; /* LINUX_CLONE_SYSVSEM makes one */
   p->nthreads++;
   rt_unlock(&p->lock);
-  if ((flags & CLONE_PARENT_SETTID) && moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
+  if ((flags & LINUX_CLONE_PARENT_SETTID) &&
+      moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
     rt_ustore32((uint32_t *)(uintptr_t)ptid, (uint32_t)tid); /* as put_user */
-  if ((flags & CLONE_CHILD_SETTID) && moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
+  if ((flags & LINUX_CLONE_CHILD_SETTID) &&
+      moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
     rt_ustore32((uint32_t *)(uintptr_t)ctid, (uint32_t)tid);
   err = plat_thread_create(regs, t);
   if (err) {

@@ -7,33 +7,10 @@
 #include "moat/platform.h"
 #include "shim.h"
 
-#define CLONE_VM 0x00000100ull
-#define CLONE_FS 0x00000200ull
-#define CLONE_FILES 0x00000400ull
-#define CLONE_SIGHAND 0x00000800ull
-#define CLONE_PIDFD 0x00001000ull
-#define CLONE_PTRACE 0x00002000ull
-#define CLONE_VFORK 0x00004000ull
-#define CLONE_PARENT 0x00008000ull
-#define CLONE_THREAD 0x00010000ull
-#define CLONE_NEWNS 0x00020000ull
-#define CLONE_SYSVSEM 0x00040000ull
-#define CLONE_SETTLS 0x00080000ull
-#define CLONE_PARENT_SETTID 0x00100000ull
-#define CLONE_CHILD_CLEARTID 0x00200000ull
-#define CLONE_DETACHED 0x00400000ull
-#define CLONE_UNTRACED 0x00800000ull
-#define CLONE_CHILD_SETTID 0x01000000ull
-#define CLONE_NEWCGROUP 0x02000000ull
-#define CLONE_NEWUTS 0x04000000ull
-#define CLONE_NEWIPC 0x08000000ull
-#define CLONE_NEWUSER 0x10000000ull
-#define CLONE_NEWPID 0x20000000ull
-#define CLONE_NEWNET 0x40000000ull
-#define CLONE_IO 0x80000000ull
 #define CLONE_NAMESPACES                                                       \
-  (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |               \
-   CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+  (LINUX_CLONE_NEWNS | LINUX_CLONE_NEWCGROUP | LINUX_CLONE_NEWUTS |            \
+   LINUX_CLONE_NEWIPC | LINUX_CLONE_NEWUSER | LINUX_CLONE_NEWPID |             \
+   LINUX_CLONE_NEWNET)
 
 #define WNOHANG 1
 #define WUNTRACED 2
@@ -55,11 +32,11 @@ void north_interrupt(struct moat_regs *regs) {
 
 /* Everything clone and clone3 share. stack/tls/ptid/ctid are guest
  * values, checked here. */
-/* CLONE_PIDFD: the parent's pidfd of the child (Linux makes it after
+/* LINUX_CLONE_PIDFD: the parent's pidfd of the child (Linux makes it after
  * the child's copy of the descriptors, so the child has none), written
  * where the caller asked. */
 static long clone_pidfd(long pid, uint64_t flags, uint64_t pidfd_addr) {
-  if (pid <= 0 || !(flags & CLONE_PIDFD))
+  if (pid <= 0 || !(flags & LINUX_CLONE_PIDFD))
     return pid;
   int32_t fd = moat_pidfd_open((int)pid, 0);
   if (fd >= 0)
@@ -73,58 +50,61 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
   uint64_t exit_signal = flags & 0xff;
   if (flags & CLONE_NAMESPACES)
     return -LINUX_EPERM; /* no namespaces inside the sandbox */
-  if (flags & CLONE_PIDFD) {
-    if (flags & (CLONE_THREAD | CLONE_DETACHED))
+  if (flags & LINUX_CLONE_PIDFD) {
+    if (flags & (LINUX_CLONE_THREAD | LINUX_CLONE_DETACHED))
       return -LINUX_EINVAL;
     if (!user_buf_ok(pidfd_addr, 4, LINUX_PROT_WRITE))
       return -LINUX_EFAULT;
   }
-  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+  if ((flags & LINUX_CLONE_SIGHAND) && !(flags & LINUX_CLONE_VM))
     return -LINUX_EINVAL;
-  if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+  if ((flags & LINUX_CLONE_THREAD) && !(flags & LINUX_CLONE_SIGHAND))
     return -LINUX_EINVAL;
-  if ((flags & CLONE_SETTLS) && tls >= TASK_SIZE_MAX)
+  if ((flags & LINUX_CLONE_SETTLS) && tls >= TASK_SIZE_MAX)
     return -LINUX_EPERM;
-  if (flags & CLONE_THREAD) {
+  if (flags & LINUX_CLONE_THREAD) {
     /* A thread: the whole guest address space is shared (one host
-     * process), so CLONE_VM|CLONE_THREAD is the only shape that works. */
-    if (!(flags & CLONE_VM) || !(flags & CLONE_FILES) || !(flags & CLONE_FS))
+     * process), so LINUX_CLONE_VM|LINUX_CLONE_THREAD is the only shape that
+     * works. */
+    if (!(flags & LINUX_CLONE_VM) || !(flags & LINUX_CLONE_FILES) ||
+        !(flags & LINUX_CLONE_FS))
       return -LINUX_EINVAL;
-    if ((flags & CLONE_PARENT_SETTID) &&
+    if ((flags & LINUX_CLONE_PARENT_SETTID) &&
         !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
       return -LINUX_EFAULT;
-    if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
+    if ((flags & (LINUX_CLONE_CHILD_SETTID | LINUX_CLONE_CHILD_CLEARTID)) &&
         !user_buf_ok(ctid, 4, LINUX_PROT_WRITE))
       return -LINUX_EFAULT;
     struct moat_regs child = *regs;
     child.rax = 0;
     if (stack)
       child.rsp = stack;
-    if (flags & CLONE_SETTLS)
+    if (flags & LINUX_CLONE_SETTLS)
       child.fs_base = tls;
     return moat_clone_thread(&child, flags, ptid, ctid);
   }
-  /* A new process. With CLONE_VM|CLONE_VFORK (posix_spawn) the child
-   * shares the parent's memory until it execs, as on Linux; CLONE_VM
-   * alone gets a copy of the address space (each guest process is a host
-   * process), running on the stack it was given. */
+  /* A new process. With LINUX_CLONE_VM|LINUX_CLONE_VFORK (posix_spawn) the
+   * child shares the parent's memory until it execs, as on Linux;
+   * LINUX_CLONE_VM alone gets a copy of the address space (each guest process
+   * is a host process), running on the stack it was given. */
   if (exit_signal != LINUX_SIGCHLD && exit_signal != 0 &&
       exit_signal > LINUX_NSIG)
     return -LINUX_EINVAL;
-  if ((flags & CLONE_PARENT_SETTID) && !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
+  if ((flags & LINUX_CLONE_PARENT_SETTID) &&
+      !user_buf_ok(ptid, 4, LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
-  bool vfork = (flags & CLONE_VFORK) != 0;
-  if (vfork && (flags & CLONE_VM)) {
+  bool vfork = (flags & LINUX_CLONE_VFORK) != 0;
+  if (vfork && (flags & LINUX_CLONE_VM)) {
     /* posix_spawn's shape: the child runs on the parent's memory (as a
      * thread of this host process) until it execs. */
     struct moat_regs child = *regs;
     child.rax = 0;
     if (stack)
       child.rsp = stack;
-    if (flags & CLONE_SETTLS)
+    if (flags & LINUX_CLONE_SETTLS)
       child.fs_base = tls;
     int pid = moat_vfork_thread(&child);
-    if (pid > 0 && (flags & CLONE_PARENT_SETTID)) {
+    if (pid > 0 && (flags & LINUX_CLONE_PARENT_SETTID)) {
       int32_t v = pid;
       user_write(ptid, &v, 4);
     }
@@ -137,21 +117,21 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
     /* The child, in its own copy of memory. */
     if (stack)
       regs->rsp = stack;
-    if (flags & CLONE_SETTLS)
+    if (flags & LINUX_CLONE_SETTLS)
       regs->fs_base = tls;
-    if (flags & CLONE_CHILD_SETTID) {
+    if (flags & LINUX_CLONE_CHILD_SETTID) {
       int32_t me = moat_gettid();
       user_write(ctid, &me, 4);
     }
-    if (flags & CLONE_CHILD_CLEARTID)
+    if (flags & LINUX_CLONE_CHILD_CLEARTID)
       moat_set_tid_address(ctid);
-    if (flags & CLONE_PARENT_SETTID) {
+    if (flags & LINUX_CLONE_PARENT_SETTID) {
       int32_t me = moat_gettid();
       user_write(ptid, &me, 4);
     }
     return 0;
   }
-  if (flags & CLONE_PARENT_SETTID) {
+  if (flags & LINUX_CLONE_PARENT_SETTID) {
     int32_t child = pid;
     user_write(ptid, &child, 4);
   }
@@ -171,7 +151,7 @@ long sys_vfork(SYSARGS) {
 /* x86-64 argument order: flags, stack, parent_tid, child_tid, tls. */
 long sys_clone(SYSARGS) {
   /* The pidfd goes where the parent's tid would: not both. */
-  if ((a0 & CLONE_PIDFD) && (a0 & CLONE_PARENT_SETTID))
+  if ((a0 & LINUX_CLONE_PIDFD) && (a0 & LINUX_CLONE_PARENT_SETTID))
     return -LINUX_EINVAL;
   return do_clone(regs, a0, a1, a2, a3, a4, a2);
 }
@@ -389,14 +369,9 @@ long sys_get_robust_list(SYSARGS) {
   return 0;
 }
 
-#define FUTEX_WAIT 0
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_LOCK_PI 6
-#define FUTEX_CMD_MASK 0x7f
-
 long sys_futex(SYSARGS) {
-  int cmd = (int)a1 & FUTEX_CMD_MASK;
-  if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
+  int cmd = (int)a1 & LINUX_FUTEX_CMD_MASK;
+  if (cmd == LINUX_FUTEX_WAIT || cmd == LINUX_FUTEX_WAIT_BITSET) {
     struct linux_timespec ts;
     if (a3 && user_read(&ts, a3, sizeof(ts)) < 0)
       return -LINUX_EFAULT;
@@ -412,13 +387,9 @@ long sys_futex(SYSARGS) {
 }
 
 /* futex_waitv: struct futex_waitv {u64 val, uaddr; u32 flags, reserved}
- * per word, checked in Linux's order; only 32-bit words (FUTEX2_SIZE_U32,
- * optionally FUTEX2_PRIVATE), as Linux. The timeout is absolute. */
+ * per word, checked in Linux's order; only 32-bit words (LINUX_FUTEX2_SIZE_U32,
+ * optionally LINUX_FUTEX2_PRIVATE), as Linux. The timeout is absolute. */
 #define FUTEX_WAITV_MAX 128
-#define FUTEX2_SIZE_MASK 0x03u
-#define FUTEX2_SIZE_U32 0x02u
-#define FUTEX2_NUMA 0x04u
-#define FUTEX2_PRIVATE 128u
 
 long sys_futex_waitv(SYSARGS) {
   struct {
@@ -451,13 +422,16 @@ long sys_futex_waitv(SYSARGS) {
   for (unsigned i = 0; i < n && !r; i++) {
     if (user_read(&w, a0 + (uint64_t)i * sizeof(w), sizeof(w)) < 0)
       r = -LINUX_EFAULT;
-    else if ((w.flags & ~(FUTEX2_SIZE_MASK | FUTEX2_NUMA | FUTEX2_PRIVATE)) ||
-             w.reserved || (w.flags & FUTEX2_SIZE_MASK) != FUTEX2_SIZE_U32 ||
-             (w.flags & FUTEX2_NUMA) || w.val > 0xffffffffull || (w.uaddr & 3))
+    else if ((w.flags & ~(LINUX_FUTEX2_SIZE_MASK | LINUX_FUTEX2_NUMA |
+                          LINUX_FUTEX2_PRIVATE)) ||
+             w.reserved ||
+             (w.flags & LINUX_FUTEX2_SIZE_MASK) != LINUX_FUTEX2_SIZE_U32 ||
+             (w.flags & LINUX_FUTEX2_NUMA) || w.val > 0xffffffffull ||
+             (w.uaddr & 3))
       r = -LINUX_EINVAL;
     ws[i].uaddr = w.uaddr;
     ws[i].val = (uint32_t)w.val;
-    ws[i].private_key = w.flags & FUTEX2_PRIVATE;
+    ws[i].private_key = w.flags & LINUX_FUTEX2_PRIVATE;
   }
   if (!r)
     r = moat_futex_waitv(ws, (int)n, deadline, clock);
