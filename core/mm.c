@@ -987,10 +987,6 @@ int moat_munmap(uint64_t addr, size_t len) {
   uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
   if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
     return -LINUX_EINVAL;
-  /* Emptying the whole window is exec's point of no return: a vfork
-   * child still on its parent's memory must get its own first. */
-  if (addr <= MM_WINDOW_START && addr + size >= MM_WINDOW_END)
-    task_vfork_detach();
   rt_lock(&g_mm.lock);
   int err = split_over_limit(addr, addr + size, -1)
                 ? -LINUX_ENOMEM
@@ -998,6 +994,12 @@ int moat_munmap(uint64_t addr, size_t len) {
   vma_merge_dirty();
   mm_unlock();
   return err;
+}
+
+int moat_mm_exec_reset(void) {
+  /* A vfork child still on its parent's memory must get its own first. */
+  task_vfork_detach();
+  return moat_munmap(MM_WINDOW_START, MM_WINDOW_END - MM_WINDOW_START);
 }
 
 int moat_mprotect(uint64_t addr, size_t len, int prot) {

@@ -417,6 +417,10 @@ long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
  * mapping that is not data (RLIMIT_DATA) and not in the commit charge. */
 long moat_mmap_stack(uint64_t addr, size_t len, int prot);
 int moat_munmap(uint64_t addr, size_t len);
+/* exec's point of no return for memory: the calling process's whole
+ * guest window is emptied (a vfork child still on its parent's memory
+ * gets its own first). */
+int moat_mm_exec_reset(void);
 int moat_mprotect(uint64_t addr, size_t len, int prot);
 long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
                  uint64_t new_addr);

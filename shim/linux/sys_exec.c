@@ -162,7 +162,7 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
   err = moat_exec_single_thread();
   if (err < 0)
     goto out;
-  moat_munmap(LINUX_WINDOW_LO, (size_t)(LINUX_WINDOW_HI - LINUX_WINDOW_LO));
+  moat_mm_exec_reset();
   reset_process_state();
   err = shim_exec_load(nargs, args, (const char *const *)envp.v, regs, why,
                        sizeof(why));
