@@ -48,10 +48,28 @@ static struct superblock *g_devfs_sb;
 static struct inode *g_stdio_inode[3];
 static bool g_stdio_tty[3];
 
-/* ---- stream devices: stdio and tty ---- */
+/* ---- stream devices: stdio and tty ----
+ * A stdio inode and its files carry (set << 8) | (stream + 1) in their
+ * private word: which host stream, of which set of host streams. Set 0
+ * is the sandbox's own (what the runner was given, which every process
+ * forked from the first one holds); a process started from outside
+ * (moat_spawn, docs/oci.md "exec") holds a set of its own, its caller's,
+ * in its host process and those forked from it. A host stream can only
+ * be used from a host process that holds its set: from any other, a file
+ * of it (reached through /proc/PID/fd, or passed in a message) gets EIO
+ * instead of the wrong stream. */
+static uint32_t g_host_set; /* this host process's set (fork copies it) */
 
+static uintptr_t stream_word(uint32_t set, int stream) {
+  return ((uintptr_t)set << 8) | (uintptr_t)(stream + 1);
+}
+
+/* The host stream of f, or -1 when this host process does not hold it. */
 static int file_stream(struct file *f) {
-  return (int)(intptr_t)f->private - 1;
+  uintptr_t w = (uintptr_t)f->private;
+  if (!w || (w >> 8) != g_host_set)
+    return -1;
+  return (int)(w & 0xff) - 1;
 }
 
 static bool stream_is_tty(int stream) {
@@ -62,7 +80,7 @@ static bool stream_is_tty(int stream) {
 static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   int s = file_stream(f);
   if (s < 0)
-    return -LINUX_EBADF;
+    return -LINUX_EIO; /* another set's stream (see above) */
   if (len > RW_MAX)
     len = RW_MAX;
   task_sleep_mark(true); /* the host's read may block */
@@ -77,7 +95,7 @@ static long stream_write(struct file *f, const void *buf, size_t len,
                          uint64_t *pos) {
   int s = file_stream(f);
   if (s < 0)
-    return -LINUX_EBADF;
+    return -LINUX_EIO; /* another set's stream (see above) */
   if (len == 0)
     return 0;
   if (len > RW_MAX)
@@ -101,7 +119,7 @@ static long stream_write(struct file *f, const void *buf, size_t len,
 static int stream_ioctl(struct file *f, unsigned request, void *arg) {
   int s = file_stream(f);
   if (s < 0)
-    return -LINUX_EBADF;
+    return -LINUX_EIO; /* another set's stream (see above) */
   switch (request) {
   case LINUX_TCGETS:
   case LINUX_TCSETS:
@@ -136,7 +154,7 @@ static int stream_ioctl(struct file *f, unsigned request, void *arg) {
 static unsigned stream_poll(struct file *f, unsigned events) {
   int s = file_stream(f);
   if (s < 0)
-    return VFS_POLLNVAL;
+    return VFS_POLLERR; /* another set's stream */
   int r = plat_stdio_poll(s, events, 0);
   if (r < 0)
     return events &
@@ -149,22 +167,20 @@ static unsigned stream_poll(struct file *f, unsigned events) {
 static long stdio_readlink(struct inode *inode, char *buf, size_t len) {
   static const char *const names[] = {"host:[stdin]", "host:[stdout]",
                                       "host:[stderr]"};
-  for (int s = 0; s < 3; s++)
-    if (inode == g_stdio_inode[s]) {
-      size_t n = rt_strlen(names[s]);
-      memcpy(buf, names[s], MIN(n, len));
-      return (long)n;
-    }
-  return -LINUX_EINVAL;
+  uintptr_t w = (uintptr_t)inode->private;
+  int s = (int)(w & 0xff) - 1;
+  if (s < 0 || s > 2)
+    return -LINUX_EINVAL;
+  size_t n = rt_strlen(names[s]);
+  memcpy(buf, names[s], MIN(n, len));
+  return (long)n;
 }
 
 static const struct inode_ops stdio_iops = {.readlink = stdio_readlink,
                                             .nameless = true};
 
 static int stdio_open(struct inode *inode, struct file *f) {
-  for (int s = 0; s < 3; s++)
-    if (inode == g_stdio_inode[s])
-      f->private = (void *)(intptr_t)(s + 1);
+  f->private = inode->private;
   return f->private ? 0 : -LINUX_ENXIO;
 }
 
@@ -191,7 +207,7 @@ static int tty_open(struct inode *inode, struct file *f) {
     return -LINUX_ENXIO; /* no terminal, or only the console's slave */
   for (int i = 0; i < 3; i++)
     if (stream_is_tty(order[i])) {
-      f->private = (void *)(intptr_t)(order[i] + 1);
+      f->private = (void *)stream_word(g_host_set, order[i]);
       return 0;
     }
   return -LINUX_ENXIO;
@@ -588,11 +604,41 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
     }
     n->uid = uid;
     n->gid = gid;
+    n->private = (void *)stream_word(0, s);
     g_stdio_inode[s] = n;
   }
   if (err)
     return err;
   *out = sb;
+  return 0;
+}
+
+int devfs_spawn_stdio(uint32_t set, struct fd_table *t) {
+  if (!set || set >> 24)
+    return -LINUX_EINVAL;
+  g_host_set = set;
+  for (int s = 0; s < 3; s++) {
+    bool tty = stream_is_tty(s);
+    struct inode *n = new_node(LINUX_S_IFCHR | 0620, &stdio_iops, &stdio_fops,
+                               tty ? VFS_MKDEV(136, s) : 0);
+    if (!n)
+      return -LINUX_ENOMEM;
+    n->uid = g_stdio_inode[s] ? g_stdio_inode[s]->uid : 0;
+    n->gid = g_stdio_inode[s] ? g_stdio_inode[s]->gid : 0;
+    n->private = (void *)stream_word(set, s);
+    struct file *f;
+    unsigned flags = tty      ? LINUX_O_RDWR
+                     : s == 0 ? LINUX_O_RDONLY
+                              : LINUX_O_WRONLY;
+    int err = file_open_inode(n, flags, &stdio_fops, &f);
+    vfs_inode_put(n); /* the file holds it */
+    if (!err) {
+      err = fdt_install_at(t, s, f, false);
+      file_put(f);
+    }
+    if (err < 0)
+      return err;
+  }
   return 0;
 }
 

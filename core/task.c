@@ -2551,18 +2551,6 @@ int moat_spawn(const struct moat_spawn *req, const char **why) {
   struct fs_context *fs = root ? fs_context_create(root, cwd) : NULL;
   vfs_inode_put(root);
   vfs_inode_put(cwd);
-  for (int st = 0; fdt && st < 3; st++) {
-    struct file *f;
-    err = devfs_open_stdio(st, &f);
-    if (!err) {
-      err = fdt_install_at(fdt, st, f, false);
-      file_put(f);
-    }
-    if (err < 0) {
-      *why = "the standard streams";
-      goto fail;
-    }
-  }
   if (!p || !fdt || !fs) {
     err = -LINUX_ENOMEM;
     goto fail;
@@ -2638,6 +2626,18 @@ fail:
     fs_context_put(fs);
   kfree(p);
   return err ? err : -LINUX_ENOMEM;
+}
+
+int moat_spawn_stdio(void) {
+  struct task_table *tt = g_task_table;
+  struct task *t = task_current();
+  if (!t || !t->proc->spawn_slot)
+    return -LINUX_EINVAL;
+  uint32_t set = __atomic_add_fetch(&tt->stdio_sets, 1, __ATOMIC_SEQ_CST);
+  set &= 0xffffffu;
+  if (!set) /* wrapped: 0 is the sandbox's own */
+    set = __atomic_add_fetch(&tt->stdio_sets, 1, __ATOMIC_SEQ_CST) & 0xffffffu;
+  return devfs_spawn_stdio(set, t->proc->fdt);
 }
 
 int moat_spawn_fork(int handle) {

@@ -280,6 +280,7 @@ struct task_table {
     struct proc *p; /* until its host process exists */
   } spawns[TASK_SPAWN_MAX];
   uint32_t spawn_word;
+  uint32_t stdio_sets; /* the last set of host streams given (devfs.c) */
 };
 
 extern struct task_table *g_task_table;

@@ -334,6 +334,12 @@ def exec_steps(pidfile):
     st, out, err = exec_run("--process", proc, "six")
     if (st, out) != (0, "w\n/bin\n5\n"):
         fail("exec --process: %d %r %r" % (st, out, err))
+    # the first process's stdout is not this process's: never written to
+    # the wrong stream (EIO; runc would reach the container's log)
+    st, out, err = exec_run("six", "sh", "-c",
+                            "echo misrouted > /proc/1/fd/1; echo rc=$?")
+    if (st, out) != (0, "rc=1\n") or "Input/output error" not in err:
+        fail("exec writing to /proc/1/fd/1: %d %r %r" % (st, out, err))
     st, out, err = exec_run("six", "/no/such")
     if st != 127 or "/no/such" not in err:
         fail("exec of a missing program: %d %r" % (st, err))

@@ -101,12 +101,19 @@ static int split_words(size_t len, const char **why) {
  * program. Never returns. */
 static _Noreturn void run_process(const int fds[3]) {
   const struct ctl_exec *e = &g_rec.e;
-  plat_linux_stdio_take(fds);
   plat_linux_host_close(plat_linux_control_fd());
+  plat_linux_set_control(-1);
+  int err = plat_linux_stdio_take(fds);
+  if (err >= 0)
+    err = moat_spawn_stdio();
+  if (err < 0) {
+    /* (its streams may still be the sandbox's: nothing said there) */
+    moat_exit_group(EXIT_NOT_EXECUTABLE);
+  }
   const char *const *argv = &g_words[1];
   const char *const *envp = &g_words[2 + e->argc];
   char why[512];
-  int err = shim_linux_start((int)e->argc, argv, envp, why, sizeof(why));
+  err = shim_linux_start((int)e->argc, argv, envp, why, sizeof(why));
   moat_log("moat: exec: %s: %s\n", argv[0], why);
   moat_exit_group(err == -LINUX_ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 }

@@ -582,6 +582,11 @@ void moat_spawn_cancel(int handle);
  * thread (load its program next: shim_linux_start); its pid in the
  * caller; -errno (the process is gone, the handle free). */
 int moat_spawn_fork(int handle);
+/* In that child, once its host standard streams are the caller's: its
+ * fds 0..2 become files of them, a set of host streams of its own (a
+ * file of another set, the sandbox's first process's stdout reached
+ * through /proc/1/fd/1 say, gets EIO here: never the wrong stream). */
+int moat_spawn_stdio(void);
 /* Wait up to timeout_ns (-1: no limit) for the end of the process of
  * handle: 1 with its wait status in *status (the handle is then free),
  * 0 when it still runs. Also collects the caller's host children. */
