@@ -29,7 +29,9 @@ static union {
   struct ctl_exec e;
   char bytes[CTL_MAX_RECORD];
 } g_rec;
-static const char *g_words[CTL_MAX_WORDS + 2];
+/* cwd, argc arguments, NULL, envc variables, NULL (argc + envc <=
+ * CTL_MAX_WORDS), and one more NULL. */
+static const char *g_words[CTL_MAX_WORDS + 4];
 /* The supervisor's exec id of each handle's process (0: none): the
  * newest assignment of a handle wins, so a late signal for an ended
  * process never reaches the next one. */
@@ -131,10 +133,13 @@ static _Noreturn void shepherd(int handle, uint32_t id, const int fds[3]) {
     plat_exit(0);
   }
   send_head(CTL_START, id, pid);
-  int status = 0;
-  while (moat_spawn_wait(handle, -1, &status) == 0)
+  int status = 0, r;
+  while ((r = moat_spawn_wait(handle, -1, &status)) == 0)
     ;
-  send_head(CTL_EXIT, id, status);
+  if (r < 0)
+    send_error(id, r, "the process's end was lost");
+  else
+    send_head(CTL_EXIT, id, status);
   plat_exit(0);
 }
 

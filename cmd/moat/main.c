@@ -319,6 +319,10 @@ int run_main(struct run_options *o) {
     return EXIT_MOAT_ERROR;
   }
   opts.control_fd = channel[1];
+  /* The exec server and a shepherd per exec are host tasks of the
+   * sandbox that run no guest task (cmd/moat/execd.c). */
+  if (opts.control)
+    plat_linux_helper_tasks(1 + MOAT_SPAWN_MAX);
   /* The host's limits (cgroups) are made by this process, which stays
    * outside them, so that it can read their counters and remove them. */
   plat_linux_limits_setup(opts.memory, opts.max_tasks, opts.verbose);

@@ -1347,19 +1347,29 @@ static int cmd_kill(int argc, char **argv, int i) {
     return 1;
   }
   /* Running: the supervisor passes the signal to the guest's first
-   * process (KILL ends the sandbox). Created: the waiting process gets
-   * it, as runc's waiting init does. */
-  int fd = strcmp(c.status, "running") ? -1 : control_connect(c.id);
+   * process, and answers once it did. KILL, and any signal it does not
+   * answer for (its connections all taken, say), goes to the supervisor
+   * itself, which passes on what it catches (KILL ends it, and the
+   * sandbox with it). Created: the waiting process gets it, as runc's
+   * waiting init does. */
+  int fd = strcmp(c.status, "running") || sig == SIGKILL
+               ? -1
+               : control_connect(c.id);
   if (fd >= 0) {
     struct ctl_head h = {CTL_KILL, 0, sig, 0};
     bool ok = send(fd, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h);
-    /* Its answer says it was passed on (or the sandbox ended). */
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (ok)
-      poll(&p, 1, 5000);
+    struct ctl_head r;
+    ok = ok && poll(&p, 1, 5000) == 1 &&
+         recv(fd, &r, sizeof(r), MSG_DONTWAIT) == sizeof(r) &&
+         r.type == CTL_EXIT;
     close(fd);
     if (ok)
       return 0;
+    if (sig == SIGSTOP) { /* it would stop the supervisor itself */
+      oci_error("kill %s: its supervisor did not answer", c.id);
+      return 1;
+    }
   }
   if (kill(c.pid, sig) < 0) {
     oci_error("kill %s: %s", c.id, strerror(errno));

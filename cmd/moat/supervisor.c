@@ -51,13 +51,13 @@ static void on_signal(int sig) {
 }
 
 /* The signals the supervisor catches: every one but KILL, STOP, PIPE
- * and the C library's own (32, 33); SIGALRM is --timeout's; SIGWINCH is
+ * and the C library's own (32, 33) (SIGALRM too: --timeout's handler
+ * replaces this one when a timeout is armed, after); SIGWINCH is
  * the terminal's (with process.terminal the sandbox's host processes
  * receive it themselves and resize the guest's console). */
 static bool caught(int sig, uint64_t ignored) {
   return sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE && sig != 32 &&
-         sig != 33 && sig != SIGALRM && sig != SIGWINCH &&
-         !(ignored & (1ull << (sig - 1)));
+         sig != 33 && sig != SIGWINCH && !(ignored & (1ull << (sig - 1)));
 }
 
 int control_listen(const char *sock_path, char *why, size_t len) {

@@ -81,8 +81,16 @@ uint64_t plat_linux_host_memory(uint64_t memory) {
   return memory + slack;
 }
 
+/* Host tasks the runner's own helpers inside the sandbox take (an OCI
+ * container's exec server and its shepherds), beyond the guest's. */
+static uint32_t g_helper_tasks;
+
+void plat_linux_helper_tasks(uint32_t n) {
+  g_helper_tasks = n;
+}
+
 uint32_t plat_linux_host_tasks(uint32_t max_tasks) {
-  return (max_tasks ? max_tasks : 1024) + PIDS_EXTRA;
+  return (max_tasks ? max_tasks : 1024) + PIDS_EXTRA + g_helper_tasks;
 }
 
 bool plat_linux_pids_cgroup(void) {

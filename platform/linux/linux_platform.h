@@ -108,6 +108,9 @@ uint64_t plat_linux_limits_finish(void);
  * the cgroups get, and what an RLIMIT_NPROC fallback should use. */
 uint64_t plat_linux_host_memory(uint64_t memory);
 uint32_t plat_linux_host_tasks(uint32_t max_tasks);
+/* Before plat_linux_limits_setup: n more host tasks for the runner's
+ * helpers inside the sandbox (the pids cgroup and RLIMIT_NPROC). */
+void plat_linux_helper_tasks(uint32_t n);
 /* Does a pids cgroup hold the sandbox (valid in the supervisor and, after
  * plat_linux_limits_enter, in the child)? */
 bool plat_linux_pids_cgroup(void);
