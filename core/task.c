@@ -66,7 +66,9 @@ int task_table_init(const char *hostname, uint32_t max_tasks) {
   tt->tasks = kzalloc(sizeof(*tt->tasks) * tt->max_tasks);
   /* Every live host process has a task, but a host process that ended
    * keeps its record until its host parent collects it: room for both. */
-  tt->nhosts = 2 * tt->max_tasks;
+  /* (the helpers of moat_helper_fork: an exec server, a shepherd per
+   * process from outside) */
+  tt->nhosts = 2 * tt->max_tasks + 1 + TASK_SPAWN_MAX;
   tt->hosts = kzalloc(sizeof(*tt->hosts) * tt->nhosts);
   if (!tt->procs || !tt->tasks || !tt->hosts) {
     kfree(tt->procs);
@@ -2491,11 +2493,39 @@ int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len) {
 
 _Static_assert(TASK_SPAWN_MAX == MOAT_SPAWN_MAX, "one number of handles");
 
-static uint32_t g_helper_locks; /* moat_host_helper's own lock count */
+int moat_helper_fork(void) {
+  struct task_table *tt = g_task_table;
+  rt_lock(&tt->lock);
+  struct task_host *h = host_alloc_locked();
+  rt_unlock(&tt->lock);
+  if (!h)
+    return -LINUX_EAGAIN;
+  host_fork_begin();
+  int r = plat_fork();
+  if (r == 0) {
+    /* Its locks count in its own record: if it dies holding one, the
+     * reaper dooms the sandbox instead of letting it hang. */
+    rt_lock_account(&h->locks, &tt->doomed);
+    host_fork_done_locked(true);
+    plat_thread_set_ctx(NULL);
+    return 0;
+  }
+  if (r < 0) {
+    rt_lock(&tt->lock);
+    host_fork_done_locked(false);
+    host_free_locked(h);
+    rt_unlock(&tt->lock);
+    return r;
+  }
+  host_set_id(h, r);
+  return r;
+}
 
-void moat_host_helper(void) {
-  plat_thread_set_ctx(NULL);
-  rt_lock_account(&g_helper_locks, &g_task_table->doomed);
+int moat_helper_reap(int *how) {
+  int id = plat_reap(how);
+  if (id > 0)
+    host_ended(id, *how);
+  return id;
 }
 
 static struct task_spawn *spawn_slot_of(int handle) {

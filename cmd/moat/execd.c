@@ -36,6 +36,7 @@ static const char *g_words[CTL_MAX_WORDS + 4];
  * newest assignment of a handle wins, so a late signal for an ended
  * process never reaches the next one. */
 static uint32_t g_id_of[MOAT_SPAWN_MAX + 1];
+static int g_shepherd[MOAT_SPAWN_MAX + 1]; /* its shepherd's host id */
 
 static void send_head(uint32_t type, uint32_t id, int32_t a) {
   struct ctl_head h = {type, id, a, 0};
@@ -165,13 +166,15 @@ static void serve_exec(size_t len, const int fds[3], int nfds) {
     if (g_id_of[h] == id)
       g_id_of[h] = 0;
   g_id_of[handle] = id;
-  int r = plat_fork();
+  int r = moat_helper_fork();
   if (r == 0)
     shepherd(handle, id, fds);
   if (r < 0) {
     moat_spawn_cancel(handle);
     g_id_of[handle] = 0;
     send_error(id, r, "cannot fork the exec's shepherd");
+  } else {
+    g_shepherd[handle] = r;
   }
 }
 
@@ -187,12 +190,27 @@ static void serve_signal(uint32_t id, int sig) {
       moat_spawn_signal(h, sig);
 }
 
+/* A shepherd that ended without saying the end of its process (killed
+ * by the host: its memory limit's OOM killer, say): the process goes
+ * too, and its caller hears of it. */
+static void shepherd_ended(int pid, int how) {
+  for (int h = 1; h <= MOAT_SPAWN_MAX; h++) {
+    if (g_shepherd[h] != pid)
+      continue;
+    g_shepherd[h] = 0;
+    if (how == 0 || !g_id_of[h])
+      return; /* it said the end itself */
+    moat_spawn_signal(h, LINUX_SIGKILL);
+    send_error(g_id_of[h], -LINUX_EIO, "the exec's shepherd was killed");
+    g_id_of[h] = 0;
+  }
+}
+
 static _Noreturn void serve(void) {
-  moat_host_helper();
   for (;;) {
-    int how;
-    while (plat_reap(&how) > 0)
-      ; /* shepherds */
+    int how = 0, pid;
+    while ((pid = moat_helper_reap(&how)) > 0)
+      shepherd_ended(pid, how);
     int w = plat_linux_control_wait(SECOND_NS);
     if (w == 0 || w == -LINUX_EINTR) {
       /* The sandbox ends with its first process (the host's PID
@@ -221,7 +239,7 @@ void execd_start(void) {
   int ctl = plat_linux_control_fd();
   if (ctl < 0)
     return;
-  int r = plat_fork();
+  int r = moat_helper_fork();
   if (r == 0)
     serve();
   if (r < 0)

@@ -597,9 +597,15 @@ int moat_spawn_wait(int handle, int64_t timeout_ns, int *status);
  * only asks whether it lives. 0, or -ESRCH when it is gone, -EINVAL for
  * a bad signal. */
 int moat_spawn_signal(int handle, int sig);
-/* The calling host process was forked to serve the sandbox and runs no
- * guest task from now on (an exec server): its locks count for itself. */
-void moat_host_helper(void);
+/* A helper: a new host process of the sandbox that runs no guest task
+ * (the exec server, a shepherd), recorded as the sandbox's host
+ * processes are, so that its death while holding a lock of the library
+ * OS ends the sandbox (status 125) instead of hanging it. 0 in the
+ * child, its id in the caller, -errno. */
+int moat_helper_fork(void);
+/* One ended child of the calling helper, collected (plat_reap): its id
+ * and *how (a wait status), or 0 when none ended. */
+int moat_helper_reap(int *how);
 
 /* ---- processes and threads (docs/processes.md) ---- */
 #define MOAT_FORK_VFORK 1 /* the parent waits until the child execs or ends */
