@@ -346,6 +346,17 @@ def exec_steps(pidfile):
     st, out, err = exec_run("--cwd", "/nowhere", "six", "true")
     if st == 0 or "working directory" not in err:
         fail("exec in a missing directory: %d %r" % (st, err))
+    # a directory the user may not search: refused for uid 1000 (as
+    # runc), not for root
+    secret = os.path.join(DIR, "rootfs", "secret")
+    os.makedirs(secret, exist_ok=True)
+    os.chmod(secret, 0o700)
+    st, out, err = exec_run("-u", "1000", "--cwd", "/secret", "six", "pwd")
+    st0, out0, _ = exec_run("--cwd", "/secret", "six", "pwd")
+    if st != 126 or "Permission denied" not in err or (st0, out0) != (
+            0, "/secret\n"):
+        fail("exec in a 0700 directory: uid 1000 %d %r, root %d %r"
+             % (st, err, st0, out0))
     print("exec: output, status, environment, user, cwd, stdin, --process")
 
     # 11. a signal to moat exec reaches its process; its status is ours

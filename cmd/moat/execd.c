@@ -115,6 +115,15 @@ static _Noreturn void run_process(const int fds[3]) {
   }
   const char *const *argv = &g_words[1];
   const char *const *envp = &g_words[2 + e->argc];
+  /* The working directory again, now with the process's own ids (the
+   * server found it as root): a directory the user may not search is
+   * refused as runc refuses it. */
+  err = moat_chdir(g_words[0]);
+  if (err < 0) {
+    moat_log("moat: exec: the working directory %s: %s\n", g_words[0],
+             shim_errno_text(-err));
+    moat_exit_group(EXIT_NOT_EXECUTABLE);
+  }
   char why[512];
   err = shim_linux_start((int)e->argc, argv, envp, why, sizeof(why));
   moat_log("moat: exec: %s: %s\n", argv[0], why);

@@ -85,7 +85,18 @@ static void oci_error(const char *fmt, ...) {
                 o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
   } else {
-    fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+    /* logfmt, as runc writes it: quotes and backslashes escaped, other
+     * control characters never written (a message may carry text from
+     * the sandbox) */
+    char esc[2 * sizeof(msg)];
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 2 < sizeof(esc); p++) {
+      if (*p == '"' || *p == '\\')
+        esc[n++] = '\\';
+      esc[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    }
+    esc[n] = 0;
+    fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, esc);
   }
   fclose(f);
 }

@@ -15,4 +15,7 @@
 int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
                      char *why, size_t whylen);
 
+/* strerror's text for the positive errno err ("Unknown error" else). */
+const char *shim_errno_text(int err);
+
 #endif
