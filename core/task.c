@@ -2693,6 +2693,20 @@ int moat_spawn_fork(int handle) {
     while (!__atomic_load_n(&h->id, __ATOMIC_SEQ_CST))
       plat_futex_wait((uint32_t *)&h->id, 0, 10000000, true);
     time_cpu_limit_start(p);
+    /* Signals from outside that came before it had a host process. */
+    rt_lock(&tt->lock);
+    uint64_t pending = s->pending;
+    s->pending = 0;
+    for (int sig = 1; sig <= LINUX_NSIG; sig++) {
+      if (!(pending & LINUX_SIGBIT(sig)))
+        continue;
+      struct linux_siginfo info;
+      memset(&info, 0, sizeof(info));
+      info.si_signo = sig;
+      info.si_code = LINUX_SI_USER;
+      signal_send(p, NULL, &info);
+    }
+    rt_unlock(&tt->lock);
     return 0;
   }
   if (r < 0) {
@@ -2752,7 +2766,12 @@ int moat_spawn_signal(int handle, int sig) {
   struct task_spawn *s = handle ? spawn_slot_of(handle) : NULL;
   int pid = handle == 0 ? 1 : s && !s->ended && !s->p ? s->pid : 0;
   struct proc *p = pid ? find_proc_locked(pid) : NULL;
-  if (p && p->state == PROC_RUNNING && sig == 0) {
+  if (s && s->p && !s->ended) {
+    /* No host process yet: the process takes it as it starts. */
+    if (sig)
+      s->pending |= LINUX_SIGBIT(sig);
+    err = 0;
+  } else if (p && p->state == PROC_RUNNING && sig == 0) {
     err = 0;
   } else if (p && p->state == PROC_RUNNING) {
     err = 0;

@@ -276,8 +276,9 @@ struct task_table {
     uint32_t used;
     uint32_t ended;
     int pid;
-    int code;       /* wait status once ended */
-    struct proc *p; /* until its host process exists */
+    int code;         /* wait status once ended */
+    struct proc *p;   /* until its host process exists */
+    uint64_t pending; /* signals sent before then (bit sig-1) */
   } spawns[TASK_SPAWN_MAX];
   uint32_t spawn_word;
   uint32_t stdio_sets; /* the last set of host streams given (devfs.c) */
