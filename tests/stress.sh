@@ -8,6 +8,10 @@
 #   pool       python3 ThreadPoolExecutor(8) opening and stat-ing headers
 #   make       make -j2 of 24 C files that include system headers (gcc on
 #              the default root), the program run and its output checked
+#   oci_exec   an OCI container (busybox root) under 20 concurrent `moat
+#              exec`s (foreground, -d, with stdin; two relays killed
+#              early), then KILL: every client ends, no state or moat
+#              process is left (N rounds)
 # Usage: [N=10] [STRESS_SECONDS=300] tests/stress.sh [BUILD]   (default build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +100,54 @@ done
 printf 'OBJS=$(patsubst %%.c,%%.o,$(wildcard *.c))\nprog: $(OBJS)\n\tgcc -o $@ $(OBJS)\n%%.o: %%.c\n\tgcc -O1 -c $< -o $@\nclean:\n\trm -f *.o prog\n' >"$work/mk/Makefile"
 check make "$sum" "$moat" run --mount "$work/mk:/mk:rw" --cwd /mk \
   sh -c 'make -s clean && make -s -j2 && ./prog && make -s clean'
+
+# oci_exec
+bb=$(command -v busybox)
+oci_fail=0
+if [ -n "$bb" ]; then
+  b="$work/oci"
+  mkdir -p "$b/rootfs/bin"
+  cp "$bb" "$b/rootfs/bin/busybox"
+  for a in sh sleep cat echo; do ln -s busybox "$b/rootfs/bin/$a"; done
+  printf '{"ociVersion":"1.0.2","process":{"args":["sh","-c","sleep 120 & wait"],"env":["PATH=/bin"],"cwd":"/"},"root":{"path":"rootfs"}}' >"$b/config.json"
+  st="$b/state"
+  for r in $(seq "$n"); do
+    "$moat" --root "$st" create --bundle "$b" "s$r" </dev/null >/dev/null 2>&1 &&
+      "$moat" --root "$st" start "s$r" || { oci_fail=$((oci_fail + 1)); continue; }
+    pids=()
+    for i in $(seq 1 20); do
+      case $((i % 4)) in
+      0) "$moat" --root "$st" exec "s$r" sh -c 'exit 3' >/dev/null 2>&1 & ;;
+      1) "$moat" --root "$st" exec "s$r" sleep 5 >/dev/null 2>&1 & ;;
+      2) "$moat" --root "$st" exec -d "s$r" sleep 3 >/dev/null 2>&1 & ;;
+      3) echo data | "$moat" --root "$st" exec "s$r" cat >/dev/null 2>&1 & ;;
+      esac
+      pids+=($!)
+    done
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -TERM "${pids[1]}" "${pids[5]}" 2>/dev/null
+    "$moat" --root "$st" kill "s$r" KILL
+    for p in "${pids[@]}"; do
+      for t in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+      if kill -0 "$p" 2>/dev/null; then
+        echo "  oci_exec round $r: a client still runs"
+        oci_fail=$((oci_fail + 1))
+        kill -9 "$p"
+      fi
+    done
+    wait 2>/dev/null
+    for t in $(seq 1 50); do "$moat" --root "$st" delete "s$r" 2>/dev/null && break; sleep 0.1; done
+  done
+  sleep 1
+  if [ -n "$(ls "$st" 2>/dev/null)" ] || pgrep -f "moat --root $st" >/dev/null; then
+    echo "  oci_exec: state or moat processes left"
+    oci_fail=$((oci_fail + 1))
+  fi
+  echo "oci_exec: $oci_fail failures of $n rounds"
+  total_fail=$((total_fail + oci_fail))
+else
+  echo "oci_exec: skipped (no busybox)"
+fi
 
 [ $total_fail -eq 0 ] && echo "all ok" || echo "$total_fail failures"
 exit $((total_fail > 0))
