@@ -319,6 +319,15 @@ int run_main(struct run_options *o) {
     return EXIT_MOAT_ERROR;
   }
   opts.control_fd = channel[1];
+  if (opts.control) {
+    /* Room for 32 exec requests of 64 KiB queued for the sandbox (the
+     * supervisor never blocks on it: a full channel refuses an exec);
+     * the host's wmem_max binds SO_SNDBUF, root may go past it. */
+    int bytes = 4 << 20;
+    if (setsockopt(channel[0], SOL_SOCKET, SO_SNDBUFFORCE, &bytes,
+                   sizeof(bytes)) < 0)
+      setsockopt(channel[0], SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+  }
   /* The exec server and a shepherd per exec are host tasks of the
    * sandbox that run no guest task (cmd/moat/execd.c). */
   if (opts.control)
