@@ -387,57 +387,31 @@ static long wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int n1,
   return n;
 }
 
-long moat_futex(uint64_t uaddr, int op, uint32_t val,
-                const struct linux_timespec *timeout, uint64_t uaddr2,
-                uint32_t val3) {
-  int cmd = op & LINUX_FUTEX_CMD_MASK;
-  bool shared = !(op & LINUX_FUTEX_PRIVATE);
+long moat_futex_wait(uint64_t uaddr, uint32_t val, bool shared,
+                     int64_t deadline_ns, int clock, uint32_t bitset) {
+  if ((uaddr & 3) || !bitset)
+    return -LINUX_EINVAL;
+  return futex_wait(uaddr, val, shared, deadline_ns, clock, bitset);
+}
+
+long moat_futex_wake(uint64_t uaddr, bool shared, int count, uint32_t bitset) {
+  if ((uaddr & 3) || !bitset)
+    return -LINUX_EINVAL;
+  return futex_wake_addr(uaddr, shared, count < 0 ? 0x7fffffff : count, bitset);
+}
+
+long moat_futex_requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
+                        int nmove, bool cmp, uint32_t expected) {
   if (uaddr & 3)
     return -LINUX_EINVAL;
-  if ((op & LINUX_FUTEX_CLOCK_REALTIME) && cmd != LINUX_FUTEX_WAIT_BITSET &&
-      cmd != LINUX_FUTEX_WAIT)
-    return -LINUX_ENOSYS;
-  switch (cmd) {
-  case LINUX_FUTEX_WAIT:
-  case LINUX_FUTEX_WAIT_BITSET: {
-    uint32_t bitset = cmd == LINUX_FUTEX_WAIT ? ~0u : val3;
-    if (!bitset)
-      return -LINUX_EINVAL;
-    int64_t deadline = -1;
-    int clock = (op & LINUX_FUTEX_CLOCK_REALTIME) ? LINUX_CLOCK_REALTIME
-                                                  : LINUX_CLOCK_MONOTONIC;
-    if (timeout) {
-      if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-          timeout->tv_nsec >= 1000000000)
-        return -LINUX_EINVAL;
-      int64_t ns = timeout->tv_sec > INT64_MAX / 1000000000 - 1
-                       ? INT64_MAX / 2
-                       : timeout->tv_sec * 1000000000 + timeout->tv_nsec;
-      if (cmd == LINUX_FUTEX_WAIT) /* relative, always monotonic */
-        deadline = rt_now_ns() + ns, clock = LINUX_CLOCK_MONOTONIC;
-      else
-        deadline = ns;
-    }
-    return futex_wait(uaddr, val, shared, deadline, clock, bitset);
-  }
-  case LINUX_FUTEX_WAKE:
-  case LINUX_FUTEX_WAKE_BITSET: {
-    uint32_t bitset = cmd == LINUX_FUTEX_WAKE ? ~0u : val3;
-    if (!bitset)
-      return -LINUX_EINVAL;
-    return futex_wake_addr(uaddr, shared, (int)MIN(val, 0x7fffffffu), bitset);
-  }
-  case LINUX_FUTEX_REQUEUE:
-  case LINUX_FUTEX_CMP_REQUEUE:
-    /* val2 (the number to move) travels in the timeout argument. */
-    return requeue(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
-                   cmd == LINUX_FUTEX_CMP_REQUEUE, val3);
-  case LINUX_FUTEX_WAKE_OP:
-    return wake_op(uaddr, uaddr2, shared, (int)val, (int)(uintptr_t)timeout,
-                   val3);
-  default:
-    return -LINUX_ENOSYS;
-  }
+  return requeue(uaddr, uaddr2, shared, nwake, nmove, cmp, expected);
+}
+
+long moat_futex_wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
+                        int nwake2, uint32_t op) {
+  if (uaddr & 3)
+    return -LINUX_EINVAL;
+  return wake_op(uaddr, uaddr2, shared, nwake, nwake2, op);
 }
 
 /* A thread ends: every robust futex it still holds gets OWNER_DIED and

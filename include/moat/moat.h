@@ -703,12 +703,27 @@ struct moat_futex_waiter {
 };
 long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
                       int64_t deadline_ns, int clock);
-/* futex(2): op and arguments as Linux; timeout NULL = forever (relative
- * for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET). uaddr and uaddr2 are
- * guest addresses (the core checks them). */
-long moat_futex(uint64_t uaddr, int op, uint32_t val,
-                const struct linux_timespec *timeout, uint64_t uaddr2,
-                uint32_t val3);
+/* Futex words in guest memory (the core checks the addresses; a word is
+ * 4-byte aligned, else -EINVAL). shared: the word may be shared between
+ * processes (keyed by the memory, not the address space). */
+/* Sleep while *uaddr == val, until woken by a wake whose bitset meets
+ * bitset (non-zero), deadline_ns (absolute on clock, MOAT's
+ * LINUX_CLOCK_REALTIME or _MONOTONIC; < 0: none), or a signal: 0,
+ * -EAGAIN (the word differed), -ETIMEDOUT, -EINTR, -EFAULT. */
+long moat_futex_wait(uint64_t uaddr, uint32_t val, bool shared,
+                     int64_t deadline_ns, int clock, uint32_t bitset);
+/* Wake up to count (< 0: all) waiters whose bitset meets bitset: how
+ * many. */
+long moat_futex_wake(uint64_t uaddr, bool shared, int count, uint32_t bitset);
+/* Wake nwake waiters of uaddr and move up to nmove others to uaddr2;
+ * with cmp, only while *uaddr == expected (else -EAGAIN). */
+long moat_futex_requeue(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
+                        int nmove, bool cmp, uint32_t expected);
+/* Linux's FUTEX_WAKE_OP with its encoded op (an atomic operation on
+ * *uaddr2 and a comparison of its old value): wake nwake of uaddr and,
+ * when the comparison holds, nwake2 of uaddr2. */
+long moat_futex_wake_op(uint64_t uaddr, uint64_t uaddr2, bool shared, int nwake,
+                        int nwake2, uint32_t op);
 /* ITIMER_REAL (setitimer, alarm) in nanoseconds: value 0 disarms,
  * interval 0 is one-shot. The old setting (remaining time) goes to
  * old_value/old_interval when not NULL. */

@@ -369,21 +369,61 @@ long sys_get_robust_list(SYSARGS) {
   return 0;
 }
 
+/* futex(2): the multiplexer, decoded into the core's operations. */
 long sys_futex(SYSARGS) {
-  int cmd = (int)a1 & LINUX_FUTEX_CMD_MASK;
-  if (cmd == LINUX_FUTEX_WAIT || cmd == LINUX_FUTEX_WAIT_BITSET) {
-    struct linux_timespec ts;
-    if (a3 && user_read(&ts, a3, sizeof(ts)) < 0)
-      return -LINUX_EFAULT;
-    long r = moat_futex(a0, (int)a1, (uint32_t)a2, a3 ? &ts : NULL, a4,
-                        (uint32_t)a5);
+  int op = (int)a1, cmd = op & LINUX_FUTEX_CMD_MASK;
+  bool shared = !(op & LINUX_FUTEX_PRIVATE);
+  uint32_t val = (uint32_t)a2, val3 = (uint32_t)a5;
+  bool wait = cmd == LINUX_FUTEX_WAIT || cmd == LINUX_FUTEX_WAIT_BITSET;
+  struct linux_timespec ts;
+  if (wait && a3 && user_read(&ts, a3, sizeof(ts)) < 0)
+    return -LINUX_EFAULT;
+  if (a0 & 3)
+    return -LINUX_EINVAL;
+  if ((op & LINUX_FUTEX_CLOCK_REALTIME) && !wait)
+    return -LINUX_ENOSYS;
+  switch (cmd) {
+  case LINUX_FUTEX_WAIT:
+  case LINUX_FUTEX_WAIT_BITSET: {
+    uint32_t bitset = cmd == LINUX_FUTEX_WAIT ? ~0u : val3;
+    int clock = (op & LINUX_FUTEX_CLOCK_REALTIME) ? LINUX_CLOCK_REALTIME
+                                                  : LINUX_CLOCK_MONOTONIC;
+    int64_t deadline = -1;
+    if (!bitset)
+      return -LINUX_EINVAL;
+    if (a3) {
+      if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+        return -LINUX_EINVAL;
+      int64_t ns = ts.tv_sec > INT64_MAX / 1000000000 - 1
+                       ? INT64_MAX / 2
+                       : ts.tv_sec * 1000000000 + ts.tv_nsec;
+      if (cmd == LINUX_FUTEX_WAIT) { /* relative, always monotonic */
+        struct linux_timespec now;
+        moat_clock_gettime(LINUX_CLOCK_MONOTONIC, &now);
+        deadline = now.tv_sec * 1000000000 + now.tv_nsec + ns;
+        clock = LINUX_CLOCK_MONOTONIC;
+      } else {
+        deadline = ns;
+      }
+    }
+    long r = moat_futex_wait(a0, val, shared, deadline, clock, bitset);
     /* Linux restarts an untimed wait; a timed one reports EINTR. */
     return a3 ? r : restartable(r);
   }
+  case LINUX_FUTEX_WAKE:
+  case LINUX_FUTEX_WAKE_BITSET:
+    return moat_futex_wake(a0, shared, (int)MIN(val, 0x7fffffffu),
+                           cmd == LINUX_FUTEX_WAKE ? ~0u : val3);
   /* REQUEUE, CMP_REQUEUE, WAKE_OP carry a count in the timeout slot. */
-  return moat_futex(a0, (int)a1, (uint32_t)a2,
-                    (const struct linux_timespec *)(uintptr_t)a3, a4,
-                    (uint32_t)a5);
+  case LINUX_FUTEX_REQUEUE:
+  case LINUX_FUTEX_CMP_REQUEUE:
+    return moat_futex_requeue(a0, a4, shared, (int)val, (int)a3,
+                              cmd == LINUX_FUTEX_CMP_REQUEUE, val3);
+  case LINUX_FUTEX_WAKE_OP:
+    return moat_futex_wake_op(a0, a4, shared, (int)val, (int)a3, val3);
+  default:
+    return -LINUX_ENOSYS;
+  }
 }
 
 /* futex_waitv: struct futex_waitv {u64 val, uaddr; u32 flags, reserved}
