@@ -1681,8 +1681,8 @@ void task_vfork_detach(void) {
   plat_thread_exit(NULL);
 }
 
-int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
-                      uint64_t ptid, uint64_t ctid) {
+int moat_clone_thread(const struct moat_regs *regs,
+                      const struct moat_thread_start *start) {
   struct task_table *tt = g_task_table;
   struct task *self = task_current();
   struct proc *p = self->proc;
@@ -1700,19 +1700,15 @@ int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
   memcpy(t->comm, self->comm, sizeof(t->comm));
   t->altstack.ss_flags = LINUX_SS_DISABLE;
   sched_inherit(t, self);
-  if (flags & LINUX_CLONE_CHILD_CLEARTID)
-    t->clear_child_tid = ctid;
+  t->clear_child_tid = start->clear_at;
   t->next_in_proc = p->threads;
   p->threads = t;
   p->sem_undo_list = true; /* LINUX_CLONE_SYSVSEM makes one */
   p->nthreads++;
   rt_unlock(&p->lock);
-  if ((flags & LINUX_CLONE_PARENT_SETTID) &&
-      moat_user_ok(ptid, 4, LINUX_PROT_WRITE))
-    rt_ustore32((uint32_t *)(uintptr_t)ptid, (uint32_t)tid); /* as put_user */
-  if ((flags & LINUX_CLONE_CHILD_SETTID) &&
-      moat_user_ok(ctid, 4, LINUX_PROT_WRITE))
-    rt_ustore32((uint32_t *)(uintptr_t)ctid, (uint32_t)tid);
+  for (int i = 0; i < 2; i++) /* as put_user: a fault is ignored */
+    if (start->tid_at[i] && moat_user_ok(start->tid_at[i], 4, LINUX_PROT_WRITE))
+      rt_ustore32((uint32_t *)(uintptr_t)start->tid_at[i], (uint32_t)tid);
   err = plat_thread_create(regs, t);
   if (err) {
     rt_lock(&tt->lock);

@@ -622,8 +622,16 @@ struct moat_regs;
  * gets its own host process when it execs; the parent sleeps until then
  * or until the child ends. Returns the child's pid. */
 int moat_vfork_thread(const struct moat_regs *regs);
-int moat_clone_thread(const struct moat_regs *regs, uint64_t flags,
-                      uint64_t ptid, uint64_t ctid);
+/* A new thread of the calling process, starting with *regs: its id.
+ * tid_at: guest addresses (0: none) that get the new id (32 bits) before
+ * the thread runs; clear_at: a guest address cleared and futex-woken
+ * when the thread ends (0: none). */
+struct moat_thread_start {
+  uint64_t tid_at[2];
+  uint64_t clear_at;
+};
+int moat_clone_thread(const struct moat_regs *regs,
+                      const struct moat_thread_start *start);
 /* execve: end every other thread of the process first (they leave at
  * their next return to the library OS). 0, or -EAGAIN when one would not
  * leave in time. The calling thread then carries the process's id. */

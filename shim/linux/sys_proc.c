@@ -81,7 +81,11 @@ static long do_clone(struct moat_regs *regs, uint64_t flags, uint64_t stack,
       child.rsp = stack;
     if (flags & LINUX_CLONE_SETTLS)
       child.fs_base = tls;
-    return moat_clone_thread(&child, flags, ptid, ctid);
+    struct moat_thread_start start = {
+        .tid_at = {flags & LINUX_CLONE_PARENT_SETTID ? ptid : 0,
+                   flags & LINUX_CLONE_CHILD_SETTID ? ctid : 0},
+        .clear_at = flags & LINUX_CLONE_CHILD_CLEARTID ? ctid : 0};
+    return moat_clone_thread(&child, &start);
   }
   /* A new process. With LINUX_CLONE_VM|LINUX_CLONE_VFORK (posix_spawn) the
    * child shares the parent's memory until it execs, as on Linux;
