@@ -917,4 +917,10 @@ _Static_assert(sizeof(struct linux_cmsghdr) == 16, "struct cmsghdr");
 #define LINUX_FUTEX_WAKE_BITSET 10
 #define LINUX_FUTEX_WAKE_OP 5
 
+/* epoll_event on x86-64: packed (12 bytes) */
+struct linux_epoll_event {
+  uint32_t events;
+  uint64_t data;
+} __attribute__((packed));
+
 #endif

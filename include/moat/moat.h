@@ -252,12 +252,12 @@ long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns);
 /* epoll(7): create1 flags LINUX_O_CLOEXEC only; ctl ops ADD 1, DEL 2,
  * MOD 3 with Linux's EPOLL* bits (EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE
  * accepted); wait fills up to maxevents entries, timeout_ns as moat_poll,
- * -EINTR when a signal arrives first. The entry has Linux's packed
- * x86-64 layout. */
+ * -EINTR when a signal arrives first. (The Linux shim converts to and
+ * from Linux's packed x86-64 layout, struct linux_epoll_event.) */
 struct moat_epoll_event {
   uint32_t events;
   uint64_t data;
-} __attribute__((packed));
+};
 int moat_epoll_create1(int flags);
 int moat_epoll_ctl(int epfd, int op, int fd,
                    const struct moat_epoll_event *event);

@@ -3,7 +3,7 @@
  * (core/epoll.c, core/eventfd.c). */
 #include "shim.h"
 
-#define EPOLL_MAX_EVENTS (0x7fffffff / 12)
+#define EPOLL_MAX_EVENTS ((int)(0x7fffffff / sizeof(struct linux_epoll_event)))
 
 long sys_epoll_create(SYSARGS) {
   if ((int)a0 <= 0)
@@ -16,9 +16,10 @@ long sys_epoll_create1(SYSARGS) {
 }
 
 long sys_epoll_ctl(SYSARGS) {
-  struct moat_epoll_event ev;
-  if ((int)a1 != 2 /* EPOLL_CTL_DEL */ && user_read(&ev, a3, sizeof(ev)) < 0)
+  struct linux_epoll_event lev = {0, 0};
+  if ((int)a1 != 2 /* EPOLL_CTL_DEL */ && user_read(&lev, a3, sizeof(lev)) < 0)
     return -LINUX_EFAULT;
+  struct moat_epoll_event ev = {lev.events, lev.data};
   return moat_epoll_ctl((int)a0, (int)a1, (int)a2, &ev);
 }
 
@@ -28,7 +29,8 @@ static long epoll_wait_common(uint64_t epfd, uint64_t gev, int maxevents,
   long ret;
   if (maxevents <= 0 || maxevents > EPOLL_MAX_EVENTS)
     return -LINUX_EINVAL;
-  if (!moat_user_ok(gev, (size_t)maxevents * sizeof(*ev), LINUX_PROT_WRITE))
+  if (!moat_user_ok(gev, (size_t)maxevents * sizeof(struct linux_epoll_event),
+                    LINUX_PROT_WRITE))
     return -LINUX_EFAULT;
   /* Bounded by what the set can report (one event per item; at least
    * 1024, for items added while this call sleeps): a large maxevents
@@ -45,8 +47,16 @@ static long epoll_wait_common(uint64_t epfd, uint64_t gev, int maxevents,
   if (!ev)
     return -LINUX_ENOMEM;
   ret = moat_epoll_wait((int)epfd, ev, maxevents, timeout_ns);
-  /* -EINTR stays: epoll_wait is never restarted, as on Linux. */
-  if (ret > 0 && user_write(gev, ev, (size_t)ret * sizeof(*ev)) < 0)
+  /* -EINTR stays: epoll_wait is never restarted, as on Linux. Linux's
+   * layout is packed and smaller: converted in place, front to back
+   * (entry i lands below every entry not yet read). */
+  struct linux_epoll_event *out = (struct linux_epoll_event *)(void *)ev;
+  for (long i = 0; i < ret; i++) {
+    struct moat_epoll_event e = ev[i];
+    struct linux_epoll_event l = {e.events, e.data};
+    memcpy(&out[i], &l, sizeof(l));
+  }
+  if (ret > 0 && user_write(gev, out, (size_t)ret * sizeof(*out)) < 0)
     ret = -LINUX_EFAULT;
   kfree(ev);
   return ret;
