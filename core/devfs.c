@@ -519,6 +519,28 @@ static struct inode *new_node(uint32_t mode, const struct inode_ops *iops,
   return n;
 }
 
+/* The inode of host stream s of set (set 0: the sandbox's own). Only a
+ * terminal gets a pseudo-terminal number: glibc line-buffers any stream
+ * whose device major is 136-143 without asking isatty, so a redirected
+ * stream with that number would flush differently from native. */
+static struct inode *stdio_node(uint32_t set, int s, bool tty, uint32_t uid,
+                                uint32_t gid) {
+  struct inode *n = new_node(LINUX_S_IFCHR | 0620, &stdio_iops, &stdio_fops,
+                             tty ? VFS_MKDEV(136, s) : 0);
+  if (n) {
+    n->uid = uid;
+    n->gid = gid;
+    n->private = (void *)stream_word(set, s);
+  }
+  return n;
+}
+
+/* A terminal is open read-write on all three, as a login sets it up;
+ * redirected streams look like the ends of a pipe. */
+static unsigned stdio_flags(int s, bool tty) {
+  return tty ? LINUX_O_RDWR : s == 0 ? LINUX_O_RDONLY : LINUX_O_WRONLY;
+}
+
 static int add(struct inode *dir, const char *name, struct inode *child) {
   struct devfs_dir *d = dir->private;
   if (!child)
@@ -591,21 +613,9 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
     err = add(root, "stderr", symlink_node("/proc/self/fd/2"));
   for (int s = 0; s < 3 && !err; s++) {
     g_stdio_tty[s] = stream_is_tty(s);
-    /* Only a terminal gets a pseudo-terminal number: glibc line-buffers
-     * any stream whose device major is 136-143 without asking isatty, so
-     * a redirected stream with that number would flush differently from
-     * native. */
-    uint64_t rdev = g_stdio_tty[s] ? VFS_MKDEV(136, s) : 0;
-    struct inode *n =
-        new_node(LINUX_S_IFCHR | 0620, &stdio_iops, &stdio_fops, rdev);
-    if (!n) {
+    g_stdio_inode[s] = stdio_node(0, s, g_stdio_tty[s], uid, gid);
+    if (!g_stdio_inode[s])
       err = -LINUX_ENOMEM;
-      break;
-    }
-    n->uid = uid;
-    n->gid = gid;
-    n->private = (void *)stream_word(0, s);
-    g_stdio_inode[s] = n;
   }
   if (err)
     return err;
@@ -619,18 +629,13 @@ int devfs_spawn_stdio(uint32_t set, struct fd_table *t) {
   g_host_set = set;
   for (int s = 0; s < 3; s++) {
     bool tty = stream_is_tty(s);
-    struct inode *n = new_node(LINUX_S_IFCHR | 0620, &stdio_iops, &stdio_fops,
-                               tty ? VFS_MKDEV(136, s) : 0);
+    struct inode *n =
+        stdio_node(set, s, tty, g_stdio_inode[s] ? g_stdio_inode[s]->uid : 0,
+                   g_stdio_inode[s] ? g_stdio_inode[s]->gid : 0);
     if (!n)
       return -LINUX_ENOMEM;
-    n->uid = g_stdio_inode[s] ? g_stdio_inode[s]->uid : 0;
-    n->gid = g_stdio_inode[s] ? g_stdio_inode[s]->gid : 0;
-    n->private = (void *)stream_word(set, s);
     struct file *f;
-    unsigned flags = tty      ? LINUX_O_RDWR
-                     : s == 0 ? LINUX_O_RDONLY
-                              : LINUX_O_WRONLY;
-    int err = file_open_inode(n, flags, &stdio_fops, &f);
+    int err = file_open_inode(n, stdio_flags(s, tty), &stdio_fops, &f);
     vfs_inode_put(n); /* the file holds it */
     if (!err) {
       err = fdt_install_at(t, s, f, false);
@@ -645,10 +650,7 @@ int devfs_spawn_stdio(uint32_t set, struct fd_table *t) {
 int devfs_open_stdio(int stream, struct file **out) {
   if (stream < 0 || stream > 2 || !g_stdio_inode[stream])
     return -LINUX_EINVAL;
-  /* A terminal is open read-write on all three, as a login sets it up;
-   * redirected streams look like the ends of a pipe. */
-  unsigned flags = g_stdio_tty[stream] ? LINUX_O_RDWR
-                   : stream == 0       ? LINUX_O_RDONLY
-                                       : LINUX_O_WRONLY;
-  return file_open_inode(g_stdio_inode[stream], flags, &stdio_fops, out);
+  return file_open_inode(g_stdio_inode[stream],
+                         stdio_flags(stream, g_stdio_tty[stream]), &stdio_fops,
+                         out);
 }

@@ -26,7 +26,6 @@ int devfs_open_stdio(int stream, struct file **out);
  * its host streams 0..2 are set number set (non-zero, unique, < 2^24),
  * held by this host process from now on; new files of them at fds 0..2
  * of t. Files of another set get EIO here (devfs.c). */
-struct fd_table;
 int devfs_spawn_stdio(uint32_t set, struct fd_table *t);
 
 #endif

@@ -2097,6 +2097,13 @@ static void host_ended(int id, int how) {
   }
 }
 
+/* Collect every ended host child of the calling host process. */
+static void reap_host_children(void) {
+  int how = 0, id;
+  while ((id = plat_reap(&how)) > 0)
+    host_ended(id, how);
+}
+
 void task_reap_poll(void) {
   struct task_table *tt = g_task_table;
   if (!tt)
@@ -2107,9 +2114,7 @@ void task_reap_poll(void) {
   if (!self || self->reaping || rt_lock_held())
     return;
   self->reaping = true;
-  int how = 0, id;
-  while ((id = plat_reap(&how)) > 0)
-    host_ended(id, how);
+  reap_host_children();
   self->reaping = false;
 }
 
@@ -2489,6 +2494,26 @@ int moat_get_robust_list(int tid, uint64_t *head, uint64_t *len) {
 
 _Static_assert(TASK_SPAWN_MAX == MOAT_SPAWN_MAX, "one number of handles");
 
+/* A host fork whose child runs under the host record h (its locks count
+ * there: if it dies holding one, the reaper dooms the sandbox instead of
+ * letting it hang) with thread context ctx. plat_fork's result; the
+ * caller records a child it made (host_set_id). */
+static int host_fork_recorded(struct task_host *h, void *ctx) {
+  struct task_table *tt = g_task_table;
+  host_fork_begin();
+  int r = plat_fork();
+  if (r == 0) {
+    rt_lock_account(&h->locks, &tt->doomed);
+    host_fork_done_locked(true);
+    plat_thread_set_ctx(ctx);
+  } else if (r < 0) {
+    rt_lock(&tt->lock);
+    host_fork_done_locked(false);
+    rt_unlock(&tt->lock);
+  }
+  return r;
+}
+
 int moat_helper_fork(void) {
   struct task_table *tt = g_task_table;
   rt_lock(&tt->lock);
@@ -2496,24 +2521,14 @@ int moat_helper_fork(void) {
   rt_unlock(&tt->lock);
   if (!h)
     return -LINUX_EAGAIN;
-  host_fork_begin();
-  int r = plat_fork();
-  if (r == 0) {
-    /* Its locks count in its own record: if it dies holding one, the
-     * reaper dooms the sandbox instead of letting it hang. */
-    rt_lock_account(&h->locks, &tt->doomed);
-    host_fork_done_locked(true);
-    plat_thread_set_ctx(NULL);
-    return 0;
-  }
+  int r = host_fork_recorded(h, NULL);
   if (r < 0) {
     rt_lock(&tt->lock);
-    host_fork_done_locked(false);
     host_free_locked(h);
     rt_unlock(&tt->lock);
-    return r;
+  } else if (r > 0) {
+    host_set_id(h, r);
   }
-  host_set_id(h, r);
   return r;
 }
 
@@ -2677,12 +2692,8 @@ int moat_spawn_fork(int handle) {
   struct task_host *h = p->host;
   struct task *t = p->threads;
   int pid = p->pid;
-  host_fork_begin();
-  int r = plat_fork();
+  int r = host_fork_recorded(h, t);
   if (r == 0) {
-    rt_lock_account(&h->locks, &tt->doomed);
-    host_fork_done_locked(true);
-    plat_thread_set_ctx(t);
     t->host = plat_thread_handle();
     /* Run only once the forker has recorded this host process: an end
      * the host causes before then would otherwise go unnoticed. */
@@ -2706,9 +2717,6 @@ int moat_spawn_fork(int handle) {
     return 0;
   }
   if (r < 0) {
-    rt_lock(&tt->lock);
-    host_fork_done_locked(false);
-    rt_unlock(&tt->lock);
     moat_spawn_cancel(handle);
     return r;
   }
@@ -2726,9 +2734,7 @@ int moat_spawn_wait(int handle, int64_t timeout_ns, int *status) {
   for (;;) {
     /* Its host process is a child of this one: a host-level end (killed
      * from outside moat) is collected here. */
-    int how = 0, id;
-    while ((id = plat_reap(&how)) > 0)
-      host_ended(id, how);
+    reap_host_children();
     uint32_t seen = __atomic_load_n(&tt->spawn_word, __ATOMIC_SEQ_CST);
     rt_lock(&tt->lock);
     struct task_spawn *s = spawn_slot_of(handle);
@@ -2760,14 +2766,16 @@ int moat_spawn_signal(int handle, int sig) {
   int err = -LINUX_ESRCH;
   rt_lock(&tt->lock);
   struct task_spawn *s = handle ? spawn_slot_of(handle) : NULL;
-  int pid = handle == 0 ? 1 : s && !s->ended && !s->p ? s->pid : 0;
-  struct proc *p = pid ? find_proc_locked(pid) : NULL;
-  if (s && s->p && !s->ended) {
+  if (s && s->p) {
     /* No host process yet: the process takes it as it starts. */
     if (sig)
       s->pending |= LINUX_SIGBIT(sig);
-    err = 0;
-  } else if (p && p->state == PROC_RUNNING && sig == 0) {
+    rt_unlock(&tt->lock);
+    return 0;
+  }
+  int pid = handle == 0 ? 1 : s && !s->ended ? s->pid : 0;
+  struct proc *p = pid ? find_proc_locked(pid) : NULL;
+  if (p && p->state == PROC_RUNNING && sig == 0) {
     err = 0;
   } else if (p && p->state == PROC_RUNNING) {
     err = 0;

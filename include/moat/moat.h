@@ -563,9 +563,9 @@ _Noreturn void moat_exit_signal(int sig);
 /* ---- processes started from outside the sandbox (docs/oci.md, exec) ----
  * What a runtime's `exec` needs: a new guest process that is nobody's
  * child in the sandbox (ppid 0, its own session and process group, no
- * controlling terminal, the standard streams of its host process), made
- * by a host process of the sandbox that runs no guest task, which learns
- * its end. Handles are small positive numbers. */
+ * controlling terminal, its caller's standard streams: moat_spawn_stdio),
+ * made by a host process of the sandbox that runs no guest task, which
+ * learns its end. Handles are small positive numbers. */
 #define MOAT_SPAWN_MAX 32 /* such processes at once */
 struct moat_spawn {
   uint32_t uid, gid;
@@ -573,8 +573,9 @@ struct moat_spawn {
   uint32_t groups[MOAT_MAX_GROUPS];
   const char *cwd; /* absolute; NULL: "/" */
 };
-/* Make the process (not running yet): a handle, or -errno with *why
- * (EAGAIN: the task limit or TASK_SPAWN_MAX processes from outside). */
+/* Make the process (not running yet; no descriptors, a working
+ * directory that exists): a handle, or -errno with *why (EAGAIN: the
+ * task limit, or MOAT_SPAWN_MAX processes from outside). */
 int moat_spawn(const struct moat_spawn *s, const char **why);
 /* Undo moat_spawn when its host process cannot be made. */
 void moat_spawn_cancel(int handle);
@@ -594,8 +595,9 @@ int moat_spawn_wait(int handle, int64_t timeout_ns, int *status);
 /* Signal sig from outside the sandbox (si_pid 0, SI_USER) to the process
  * of handle, or to pid 1 for handle 0, which as a PID namespace's init
  * is sent only the signals it handles, and SIGKILL and SIGSTOP; sig 0
- * only asks whether it lives. 0, or -ESRCH when it is gone, -EINVAL for
- * a bad signal. */
+ * only asks whether it lives. A process without its host process yet
+ * keeps the signal until it starts. 0, or -ESRCH when it is gone,
+ * -EINVAL for a bad signal. */
 int moat_spawn_signal(int handle, int sig);
 /* A helper: a new host process of the sandbox that runs no guest task
  * (the exec server, a shepherd), recorded as the sandbox's host
