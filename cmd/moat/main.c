@@ -312,14 +312,12 @@ int run_main(struct run_options *o) {
   /* An OCI container: the control channel to the sandbox's exec server,
    * and every signal caught for the guest (cmd/moat/supervisor.c). */
   int channel[2] = {-1, -1};
-  if (opts.control &&
-      (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) < 0 ||
-       control_catch(opts.sig_ignored) < 0)) {
-    fprintf(stderr, "moat: the control channel: %s\n", strerror(errno));
-    return EXIT_MOAT_ERROR;
-  }
-  opts.control_fd = channel[1];
   if (opts.control) {
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) < 0 ||
+        control_catch(opts.sig_ignored) < 0) {
+      fprintf(stderr, "moat: the control channel: %s\n", strerror(errno));
+      return EXIT_MOAT_ERROR;
+    }
     /* Room for 32 exec requests of 64 KiB queued for the sandbox (the
      * supervisor never blocks on it: a full channel refuses an exec);
      * the host's wmem_max binds SO_SNDBUF, root may go past it. */
@@ -327,11 +325,11 @@ int run_main(struct run_options *o) {
     if (setsockopt(channel[0], SOL_SOCKET, SO_SNDBUFFORCE, &bytes,
                    sizeof(bytes)) < 0)
       setsockopt(channel[0], SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
-  }
-  /* The exec server and a shepherd per exec are host tasks of the
-   * sandbox that run no guest task (cmd/moat/execd.c). */
-  if (opts.control)
+    /* The exec server and a shepherd per exec are host tasks of the
+     * sandbox that run no guest task (cmd/moat/execd.c). */
     plat_linux_helper_tasks(1 + MOAT_SPAWN_MAX);
+  }
+  opts.control_fd = channel[1];
   /* The host's limits (cgroups) are made by this process, which stays
    * outside them, so that it can read their counters and remove them. */
   plat_linux_limits_setup(opts.memory, opts.max_tasks, opts.verbose);

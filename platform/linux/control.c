@@ -7,7 +7,8 @@
  * sandbox's end is kept open by lockdown; the filter pins sendmsg and
  * recvmsg to it, and lets a process put a host descriptor it already
  * holds at 0, 1 or 2 (dup3): the exec'd process's standard streams.
- * Nothing of this exists without --control (the OCI runtime's create). */
+ * Nothing of this exists outside an OCI container (cmd/moat/oci.c sets
+ * it up at create). */
 #include <fcntl.h>
 #include <sys/socket.h>
 
