@@ -25,6 +25,7 @@
 
 #include "file.h"
 #include "moat/platform.h"
+#include "poll.h"
 #include "proc.h"
 #include "pty.h"
 #include "rt.h"
@@ -148,18 +149,13 @@ static int stream_ioctl(struct file *f, unsigned request, void *arg) {
   }
 }
 
-/* The host's answer, checked without waiting (a wait would not notice
- * the sandbox's own changes or signals; pollers look again instead). A
- * stream the host cannot poll counts as ready, as before. */
+/* The host's answer, checked without waiting; a poller's sleep watches
+ * the stream (poll_host). */
 static unsigned stream_poll(struct file *f, unsigned events) {
   int s = file_stream(f);
   if (s < 0)
     return VFS_POLLERR; /* another set's stream */
-  int r = plat_stdio_poll(s, events, 0);
-  if (r < 0)
-    return events &
-           (VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLOUT | VFS_POLLWRNORM);
-  return (unsigned)r & 0x3ffu;
+  return poll_host(PLAT_IO_STREAM, s, events) & 0x3ffu;
 }
 
 /* readlink of /proc/PID/fd/N on a host stream that is no terminal: the
@@ -190,7 +186,6 @@ static const struct file_ops stdio_fops = {
     .write = stream_write,
     .ioctl = stream_ioctl,
     .poll = stream_poll,
-    .poll_unnotified = true,
     .stream = true,
 };
 
@@ -219,7 +214,6 @@ static const struct file_ops tty_fops = {
     .write = stream_write,
     .ioctl = stream_ioctl,
     .poll = stream_poll,
-    .poll_unnotified = true,
     .stream = true,
 };
 

@@ -73,16 +73,13 @@ static unsigned file_ready(struct file *f, unsigned events) {
 
 /* Collect ready items (up to max; out NULL: only count, touching
  * nothing). Lock held. */
-static int collect(struct epoll *ep, struct moat_epoll_event *out, int max,
-                   bool *unnotified) {
+static int collect(struct epoll *ep, struct moat_epoll_event *out, int max) {
   rt_assert_held(&ep->lock);
   uint32_t seq = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
   int n = 0;
   for (struct epitem *it = ep->items; it && n < max; it = it->next) {
     struct file *f = it->file;
     unsigned ready = 0;
-    if (f->ops->poll_unnotified)
-      *unnotified = true;
     if (!it->disarmed)
       ready = file_ready(f, it->events & 0xffffu);
     if (ready && (it->events & EPOLLET) && it->reported &&
@@ -137,9 +134,8 @@ static unsigned epoll_poll(struct file *f, unsigned events) {
   if (*nest >= EPOLL_MAX_NEST)
     return 0;
   (*nest)++;
-  bool unnotified = false;
   rt_lock(&ep->lock);
-  int n = collect(ep, NULL, 1, &unnotified);
+  int n = collect(ep, NULL, 1);
   rt_unlock(&ep->lock);
   (*nest)--;
   return n ? (VFS_POLLIN | VFS_POLLRDNORM) & events : 0;
@@ -379,10 +375,11 @@ long moat_epoll_wait(int epfd, struct moat_epoll_event *events, int maxevents,
   poll_wait_begin(&w, timeout_ns);
   for (;;) {
     poll_wait_arm(&w);
-    w.unnotified = false;
+    poll_scan_begin(&w);
     rt_lock(&ep->lock);
-    rc = collect(ep, events, maxevents, &w.unnotified);
+    rc = collect(ep, events, maxevents);
     rt_unlock(&ep->lock);
+    poll_scan_end(&w);
     if (rc)
       break;
     int s = poll_wait_sleep(&w);

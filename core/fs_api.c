@@ -1412,14 +1412,12 @@ long moat_vmsplice(int fd, const struct linux_iovec *iov, int iovcnt,
  * poll
  * ------------------------------------------------------------------- */
 
-static int16_t poll_one(struct moat_pollfd *p, bool *unnotified) {
+static int16_t poll_one(struct moat_pollfd *p) {
   if (p->fd < 0)
     return 0;
   struct file *f = fd_file(p->fd, false);
   if (!f)
     return VFS_POLLNVAL;
-  if (f->ops->poll_unnotified)
-    *unnotified = true;
   unsigned want = (uint16_t)p->events | VFS_POLLERR | VFS_POLLHUP;
   unsigned ready;
   if (f->ops->poll)
@@ -1440,12 +1438,13 @@ long moat_poll(struct moat_pollfd *fds, size_t nfds, int64_t timeout_ns) {
   for (;;) {
     poll_wait_arm(&w);
     ready = 0;
-    w.unnotified = false;
+    poll_scan_begin(&w);
     for (size_t i = 0; i < nfds; i++) {
-      fds[i].revents = poll_one(&fds[i], &w.unnotified);
+      fds[i].revents = poll_one(&fds[i]);
       if (fds[i].revents)
         ready++;
     }
+    poll_scan_end(&w);
     if (ready)
       break;
     int rc = poll_wait_sleep(&w);

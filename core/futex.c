@@ -187,7 +187,7 @@ long moat_futex_waitv(const struct moat_futex_waiter *ws, int n,
       }
       wait_ns = deadline_ns - now;
     }
-    task_sleep_wait(&t->wake_word, seen, wait_ns, true);
+    task_sleep_wait(&t->wake_word, seen, wait_ns);
     seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
   }
   for (int i = 0; i < queued; i++)
@@ -253,7 +253,7 @@ static long futex_wait(uint64_t uaddr, uint32_t val, bool shared,
       }
       wait_ns = deadline_ns - now;
     }
-    task_sleep_wait(&t->wake_word, seen, wait_ns, true);
+    task_sleep_wait(&t->wake_word, seen, wait_ns);
     seen = __atomic_load_n(&t->wake_word, __ATOMIC_ACQUIRE);
   }
   unqueue(t);

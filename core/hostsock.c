@@ -250,7 +250,7 @@ int hostsock_chain_len(struct hostsock *h) {
   return n;
 }
 
-#define ANY_STEP_NS 2000000 /* a turn of hostsock_recv_any's wait */
+#define ANY_STEP_NS 2000000 /* hostsock_recv_any's sleep with many */
 
 long hostsock_recv_any(struct hostsock *h, const struct linux_iovec *iov,
                        int iovcnt, int flags, bool nonblock, int *msg_flags,
@@ -269,32 +269,35 @@ long hostsock_recv_any(struct hostsock *h, const struct linux_iovec *iov,
     }
     if (nonblock)
       return -LINUX_EAGAIN;
-    /* Each in turn, a few ms: a datagram at the one waited for ends the
-     * turn at once. */
+    /* All of them at once (the first PLAT_WAIT_IO_MAX; with more, the
+     * sleep is a short step and every one is tried again). */
+    struct plat_io io[PLAT_WAIT_IO_MAX];
+    int n = 0;
+    bool more = false;
     for (struct hostsock *m = h; m;
          m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE)) {
-      struct task *t = task_current();
-      if (t && signal_pending(t))
-        return -LINUX_EINTR;
-      if (plat_net_poll(m->handle, VFS_POLLIN, ANY_STEP_NS) & VFS_POLLIN)
+      if (n == PLAT_WAIT_IO_MAX) {
+        more = true;
         break;
+      }
+      io[n++] = (struct plat_io){
+          .kind = PLAT_IO_NET, .events = VFS_POLLIN, .handle = m->handle};
     }
+    int r = poll_host_sleep(io, n, more ? ANY_STEP_NS : -1);
+    if (r == -LINUX_EINTR)
+      return r;
   }
 }
 
 unsigned hostsock_poll(struct hostsock *h, unsigned events) {
-  int r = plat_net_poll(h->handle,
-                        events | VFS_POLLIN | VFS_POLLOUT | LINUX_POLLRDHUP, 0);
-  if (r < 0)
+  unsigned r = poll_host(PLAT_IO_NET, h->handle, events | LINUX_POLLRDHUP);
+  if (r & VFS_POLLNVAL)
     return VFS_POLLERR;
   for (struct hostsock *m = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
-       m && !(r & VFS_POLLIN);
-       m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE)) {
-    int q = plat_net_poll(m->handle, VFS_POLLIN, 0);
-    if (q > 0)
-      r |= q & VFS_POLLIN;
-  }
-  return (unsigned)r & (events | VFS_POLLHUP | VFS_POLLERR);
+       m && (events & VFS_POLLIN) && !(r & VFS_POLLIN);
+       m = __atomic_load_n(&m->next, __ATOMIC_ACQUIRE))
+    r |= poll_host(PLAT_IO_NET, m->handle, VFS_POLLIN) & VFS_POLLIN;
+  return r & (events | VFS_POLLHUP | VFS_POLLERR);
 }
 
 int hostsock_shutdown(struct hostsock *h, int how) {
@@ -410,7 +413,6 @@ static const struct file_ops hs_ops = {
     .read = hs_read,
     .write = hs_write,
     .poll = hs_poll,
-    .poll_unnotified = true,
     .epoll_release_hook = true,
     .stream = true,
 };

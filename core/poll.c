@@ -10,7 +10,8 @@
 
 /* Sleep step when the waiter table is full: then only poll_seq wakes. */
 #define POLL_FALLBACK_NS 20000000ll
-/* Sleep step while a watched file cannot notify (the host's streams). */
+/* Sleep step while a watched host object could not be handed to the
+ * sleep (struct poll_wait, unnotified). */
 #define POLL_HOST_STEP_NS 5000000ll
 
 void vfs_poll_notify(void) {
@@ -27,7 +28,7 @@ void poll_notify_obj(void *obj) {
   struct vfs_shared *v = vfs_shared();
   __atomic_add_fetch(&v->poll_seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&v->poll_fallback, __ATOMIC_SEQ_CST))
-    plat_futex_wake(&v->poll_seq, 0x7fffffff, true);
+    plat_wake(&v->poll_seq, 0x7fffffff);
   if (!__atomic_load_n(&v->poll_nwaiters, __ATOMIC_SEQ_CST))
     return;
   for (int i = 0; i < VFS_POLL_WAITERS; i++) {
@@ -62,6 +63,7 @@ void poll_wait_begin_key(struct poll_wait *w, int64_t timeout_ns, void *key) {
   struct vfs_shared *v = vfs_shared();
   w->self = task_current();
   w->slot = -1;
+  w->nio = 0;
   w->unnotified = false;
   w->deadline = -1; /* forever */
   if (timeout_ns == 0)
@@ -94,18 +96,71 @@ void poll_wait_arm(struct poll_wait *w) {
     w->seen = __atomic_load_n(&vfs_shared()->poll_seq, __ATOMIC_SEQ_CST);
 }
 
-int poll_sleep_on(void *key, struct rt_lock *lock) {
-  struct poll_wait w;
-  poll_wait_begin_key(&w, -1, key);
-  poll_wait_arm(&w);
-  rt_unlock(lock);
-  int rc = poll_wait_sleep(&w);
-  poll_wait_end(&w);
-  rt_lock(lock);
-  return rc == -LINUX_EINTR ? rc : 0;
+void poll_scan_begin(struct poll_wait *w) {
+  w->nio = 0;
+  w->unnotified = false;
+  if (w->self)
+    w->self->poll_scan = w;
 }
 
-int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline) {
+void poll_scan_end(struct poll_wait *w) {
+  if (w->self && w->self->poll_scan == w)
+    w->self->poll_scan = NULL;
+}
+
+unsigned poll_host(int kind, int handle, unsigned events) {
+  struct plat_io io = {
+      .kind = (uint16_t)kind, .events = (uint16_t)events, .handle = handle};
+  int r = plat_wait(NULL, 0, &io, 1, 0);
+  unsigned ready = r > 0 ? io.revents : r == -LINUX_ETIMEDOUT ? 0 : VFS_POLLERR;
+  struct task *t = task_current();
+  struct poll_wait *w = t ? t->poll_scan : NULL;
+  if (!w)
+    return ready;
+  if (ready) {
+    /* Ready now, yet the caller may not report it (an edge already
+     * reported): nothing would wake the sleep when it changes again. */
+    w->unnotified = true;
+    return ready;
+  }
+  for (int i = 0; i < w->nio; i++)
+    if (w->io[i].kind == kind && w->io[i].handle == handle) {
+      w->io[i].events |= (uint16_t)events;
+      return ready;
+    }
+  if (w->nio < POLL_HOST_IO)
+    w->io[w->nio++] = io;
+  else
+    w->unnotified = true;
+  return ready;
+}
+
+unsigned poll_host_wait(int kind, int handle, unsigned events,
+                        int64_t timeout_ns) {
+  struct plat_io io = {
+      .kind = (uint16_t)kind, .events = (uint16_t)events, .handle = handle};
+  int r = plat_wait(NULL, 0, &io, 1, timeout_ns);
+  return r > 0 ? io.revents : 0;
+}
+
+int poll_host_sleep(struct plat_io *io, int nio, int64_t timeout_ns) {
+  struct task *t = task_current();
+  if (!t)
+    return plat_wait(NULL, 0, io, nio, timeout_ns);
+  uint32_t seen = __atomic_load_n(&t->wake_word, __ATOMIC_SEQ_CST);
+  if (signal_pending(t))
+    return -LINUX_EINTR;
+  int r = task_sleep_wait_io(&t->wake_word, seen, io, nio, timeout_ns);
+  if (signal_pending(t))
+    return -LINUX_EINTR;
+  return r == -LINUX_EAGAIN ? 0 : r;
+}
+
+/* poll_sleep_on's body: until poll_notify_obj(key), a signal, the
+ * monotonic instant deadline (0: none) or, when io is not NULL, that
+ * host object's readiness. */
+static int sleep_on(void *key, struct rt_lock *lock, int64_t deadline,
+                    const struct plat_io *io) {
   int64_t left = -1;
   if (deadline) {
     left = deadline - rt_now_ns();
@@ -115,11 +170,28 @@ int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline) {
   struct poll_wait w;
   poll_wait_begin_key(&w, left, key);
   poll_wait_arm(&w);
+  if (io) {
+    w.io[0] = *io;
+    w.nio = 1;
+  }
   rt_unlock(lock);
   int rc = poll_wait_sleep(&w);
   poll_wait_end(&w);
   rt_lock(lock);
   return rc == -LINUX_EINTR ? rc : 0;
+}
+
+int poll_sleep_on(void *key, struct rt_lock *lock) {
+  return sleep_on(key, lock, 0, NULL);
+}
+
+int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline) {
+  return sleep_on(key, lock, deadline, NULL);
+}
+
+int poll_sleep_on_host(void *key, struct rt_lock *lock,
+                       const struct plat_io *io) {
+  return sleep_on(key, lock, 0, io);
 }
 
 int poll_wait_sleep(struct poll_wait *w) {
@@ -144,13 +216,13 @@ int poll_wait_sleep(struct poll_wait *w) {
   if (w->unnotified && (wait < 0 || wait > POLL_HOST_STEP_NS))
     wait = POLL_HOST_STEP_NS;
   if (w->slot >= 0) {
-    task_sleep_wait(&w->self->wake_word, w->seen, wait, true);
+    task_sleep_wait_io(&w->self->wake_word, w->seen, w->io, w->nio, wait);
   } else {
     if (wait < 0 || wait > POLL_FALLBACK_NS)
       wait = POLL_FALLBACK_NS;
     struct vfs_shared *v = vfs_shared();
     __atomic_add_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
-    task_sleep_wait(&v->poll_seq, w->seen, wait, true);
+    task_sleep_wait_io(&v->poll_seq, w->seen, w->io, w->nio, wait);
     __atomic_sub_fetch(&v->poll_fallback, 1, __ATOMIC_SEQ_CST);
   }
   if (w->self && signal_pending(w->self))
@@ -160,6 +232,7 @@ int poll_wait_sleep(struct poll_wait *w) {
 
 void poll_wait_end(struct poll_wait *w) {
   struct vfs_shared *v = vfs_shared();
+  poll_scan_end(w);
   if (w->slot < 0)
     return;
   __atomic_store_n(&v->poll_waiter_tids[w->slot], 0, __ATOMIC_SEQ_CST);

@@ -8,13 +8,25 @@
 
 #include "rt.h"
 
+#include "moat/platform.h"
+
+/* The host objects one poll sleep watches beside its wake word (the
+ * host's streams, sockets and published ports: nothing in the sandbox
+ * changes when they become ready, so the sleep asks the host). */
+#define POLL_HOST_IO PLAT_WAIT_IO_MAX
+
 struct poll_wait {
   struct task *self;
   int slot;         /* -1: table full, sleep in short steps instead */
   int64_t deadline; /* 0: none (forever) */
   uint32_t seen;
-  /* Set by the caller before a sleep: a watched file has no wake-up
-   * (the host's streams), so the sleep is cut to a few ms. */
+  /* Filled by poll_host during a scan (poll_scan_begin..end): the host
+   * objects the sleep watches. */
+  struct plat_io io[POLL_HOST_IO];
+  int nio;
+  /* A watched host object could not be handed to the sleep (more than
+   * POLL_HOST_IO, or one ready but not reported: an edge-triggered
+   * item), so the sleep is cut to a few ms and the scan repeated. */
   bool unnotified;
 };
 
@@ -32,6 +44,26 @@ void poll_notify_obj(void *obj);
 void poll_due_at(int64_t mono_ns);
 /* Call before looking at readiness: changes after it wake the sleep. */
 void poll_wait_arm(struct poll_wait *w);
+/* Around the look at readiness (the files' poll ops): the host objects
+ * their poll_host calls find not ready are watched by the next sleep. */
+void poll_scan_begin(struct poll_wait *w);
+void poll_scan_end(struct poll_wait *w);
+/* A poll op's question about a host object (PLAT_IO_* kind, handle): its
+ * readiness now (Linux poll bits, events as asked plus POLLERR, POLLHUP,
+ * POLLNVAL), without waiting. During a scan, an object found not ready
+ * is watched by the sleep that follows. */
+unsigned poll_host(int kind, int handle, unsigned events);
+/* One host object's readiness, waiting at most timeout_ns (< 0: no
+ * limit) without a task's wake-ups (the console's pump, which is no
+ * guest thread): the ready bits, 0 when none came in the time. */
+unsigned poll_host_wait(int kind, int handle, unsigned events,
+                        int64_t timeout_ns);
+/* Sleep until one of io[0..nio) is ready (> 0, revents set), the
+ * calling thread is woken (0: a signal came, or its wake word moved:
+ * look again) or timeout_ns passes (-ETIMEDOUT; < 0: no limit).
+ * -EINTR when a signal is pending. For the blocking calls that wait for
+ * the host alone (a receive on host sockets). */
+int poll_host_sleep(struct plat_io *io, int nio, int64_t timeout_ns);
 /* Nothing was ready: sleep. 0 to look again, -EINTR when a signal is
  * pending, -ETIMEDOUT when the time is up (or it was 0). */
 int poll_wait_sleep(struct poll_wait *w);
@@ -46,6 +78,9 @@ int poll_sleep_on(void *key, struct rt_lock *lock);
  * deadline). Returns 0 also when the time is up: the caller looks once
  * more and compares the clock with its deadline. */
 int poll_sleep_on_until(void *key, struct rt_lock *lock, int64_t deadline);
+/* poll_sleep_on, also until the host object io is ready. */
+int poll_sleep_on_host(void *key, struct rt_lock *lock,
+                       const struct plat_io *io);
 
 struct file;
 struct file_ops;

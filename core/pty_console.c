@@ -106,7 +106,7 @@ static bool host_write(struct console *c, const uint8_t *buf, size_t n) {
     if (w == -LINUX_EINTR)
       continue; /* a kick: the bytes are the terminal's already */
     if (w == -LINUX_EAGAIN) {
-      plat_stdio_poll(c->out_stream, VFS_POLLOUT, 10000000ll);
+      poll_host_wait(PLAT_IO_STREAM, c->out_stream, VFS_POLLOUT, 10000000ll);
       continue;
     }
     if (w <= 0 || (size_t)w > n - off)
@@ -216,7 +216,7 @@ static _Noreturn void console_pump(struct console *c) {
   struct pty *p = c->pty;
   plat_thread_set_ctx(NULL); /* no guest task: the pump is the terminal */
   for (;;) {
-    int r = plat_stdio_poll(0, VFS_POLLIN, PUMP_WAKE_NS);
+    int r = (int)poll_host_wait(PLAT_IO_STREAM, 0, VFS_POLLIN, PUMP_WAKE_NS);
     console_winsize(c);
     if (!sandbox_alive())
       break;

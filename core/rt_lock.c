@@ -95,7 +95,7 @@ void rt_lock(struct rt_lock *l) {
     }
     if (count)
       __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-    plat_futex_wait(&l->word, 2, LOCK_DOOM_CHECK_NS, true);
+    plat_wait(&l->word, 2, NULL, 0, LOCK_DOOM_CHECK_NS);
     if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
       plat_exit(125);
   }
@@ -108,7 +108,7 @@ void rt_unlock(struct rt_lock *l) {
 #endif
   if (__atomic_fetch_sub(&l->word, 1, __ATOMIC_RELEASE) != 1) {
     __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
-    plat_futex_wake(&l->word, 1, true);
+    plat_wake(&l->word, 1);
   }
   if (counted(l))
     __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);

@@ -155,14 +155,14 @@ static void continue_locked(struct proc *p, int sig) {
       p->stop_report = false;
       p->cont_report = true;
       __atomic_add_fetch(&p->stop_word, 1, __ATOMIC_SEQ_CST);
-      plat_futex_wake(&p->stop_word, 0x7fffffff, true);
+      plat_wake(&p->stop_word, 0x7fffffff);
     }
   } else if ((SIG_DEFAULT_STOP & LINUX_SIGBIT(sig)) || sig == LINUX_SIGKILL) {
     queue_drop(p, &p->shared_pending, LINUX_SIGCONT);
     if (sig == LINUX_SIGKILL && p->stopped) {
       p->stopped = false;
       __atomic_add_fetch(&p->stop_word, 1, __ATOMIC_SEQ_CST);
-      plat_futex_wake(&p->stop_word, 0x7fffffff, true);
+      plat_wake(&p->stop_word, 0x7fffffff);
     }
   }
 }
@@ -595,7 +595,7 @@ int moat_signal_dequeue(struct linux_siginfo *info,
       /* Stopped: sleep until SIGCONT or SIGKILL (which clear it). */
       uint32_t seen = __atomic_load_n(&p->stop_word, __ATOMIC_ACQUIRE);
       rt_unlock(&p->lock);
-      plat_futex_wait(&p->stop_word, seen, -1, true);
+      plat_wait(&p->stop_word, seen, NULL, 0, -1);
       rt_lock(&p->lock);
       continue;
     }

@@ -1349,13 +1349,9 @@ int sock_published_index(struct uend *e) {
 
 bool sock_published_ready(struct uend *e) {
   int idx = sock_published_index(e);
-  int handle;
-  if (idx < 0 || plat_net_listener(idx, &handle) < 0)
+  if (idx < 0)
     return false;
-  if (plat_net_poll(handle, VFS_POLLIN, 0) & VFS_POLLIN)
-    return true;
-  poll_due_at(rt_now_ns() + 5000000);
-  return false;
+  return poll_host(PLAT_IO_PUBLISHED, idx, VFS_POLLIN) & VFS_POLLIN;
 }
 
 void sock_addr_from_plat(const struct plat_net_addr *pa,
@@ -1405,19 +1401,13 @@ static struct upair *published_accept(struct uend *L) {
   return c;
 }
 
-/* Is a host connection waiting at L's published port? (A poller is told
- * to look again soon: nothing wakes it for the host's.) */
+/* Is a host connection waiting at L's published port? (A poller's sleep
+ * watches the port: poll_host.) */
 static bool published_ready(struct uend *L) {
   int idx = published_index(L);
   if (idx < 0)
     return false;
-  int handle;
-  if (plat_net_listener(idx, &handle) < 0)
-    return false;
-  if (plat_net_poll(handle, VFS_POLLIN, 0) & VFS_POLLIN)
-    return true;
-  poll_due_at(rt_now_ns() + 10000000);
-  return false;
+  return poll_host(PLAT_IO_PUBLISHED, idx, VFS_POLLIN) & VFS_POLLIN;
 }
 
 int moat_accept4(int fd, void *addr, uint32_t *len, int flags) {
@@ -1463,10 +1453,14 @@ int moat_accept4(int fd, void *addr, uint32_t *len, int flags) {
       rc = -LINUX_EAGAIN;
       break;
     }
-    if (published_index(L) >= 0) /* nothing wakes us for the host's */
-      rc = poll_sleep_on_until(lp, &lp->lock, rt_now_ns() + 10000000);
-    else
+    int idx = published_index(L);
+    if (idx >= 0) { /* the sandbox's connections or the host's */
+      struct plat_io io = {
+          .kind = PLAT_IO_PUBLISHED, .events = VFS_POLLIN, .handle = idx};
+      rc = poll_sleep_on_host(lp, &lp->lock, &io);
+    } else {
       rc = poll_sleep_on(lp, &lp->lock);
+    }
     if (rc < 0)
       break;
   }

@@ -516,8 +516,6 @@ static long published_recv(struct file *f, struct uend *e, int idx,
   int64_t deadline = deadline_of(timeo);
   if (timeo == 0)
     nonblock = true;
-  int handle = -1;
-  plat_net_listener(idx, &handle);
   for (;;) {
     long rc = recv_queued(f, iov, iovcnt, flags | LINUX_MSG_DONTWAIT, msg_flags,
                           ctl, from);
@@ -540,11 +538,10 @@ static long published_recv(struct file *f, struct uend *e, int idx,
         return -LINUX_EAGAIN;
       step = MIN(step, left);
     }
-    struct task *t = task_current();
-    if (t && signal_pending(t))
+    struct plat_io io = {
+        .kind = PLAT_IO_PUBLISHED, .events = VFS_POLLIN, .handle = idx};
+    if (poll_host_sleep(&io, 1, step) == -LINUX_EINTR)
       return deadline ? -MOAT_EINTR_TIMED : -LINUX_EINTR;
-    if (handle > 0)
-      plat_net_poll(handle, VFS_POLLIN, step);
   }
 }
 

@@ -302,7 +302,7 @@ static void publish_cpu(bool sleeping) {
   __atomic_store_n(&p->cpu_live_ns, cpu, __ATOMIC_RELEASE);
   __atomic_add_fetch(&p->cpu_seq, 1, __ATOMIC_ACQ_REL);
   if (asked)
-    plat_futex_wake(&p->cpu_seq, 1 << 30, true);
+    plat_wake(&p->cpu_seq, 1 << 30);
 }
 
 void moat_interrupted(void) {
@@ -320,12 +320,16 @@ void task_sleep_mark(bool sleeping) {
   __atomic_store_n(&t->sleeping, sleeping ? 1u : 0u, __ATOMIC_RELEASE);
 }
 
-int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
-                    bool shared) {
+int task_sleep_wait_io(uint32_t *word, uint32_t expected, struct plat_io *io,
+                       int nio, int64_t timeout_ns) {
   task_sleep_mark(true);
-  int rc = plat_futex_wait(word, expected, timeout_ns, shared);
+  int rc = plat_wait(word, expected, io, nio, timeout_ns);
   task_sleep_mark(false);
   return rc;
+}
+
+int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
+  return task_sleep_wait_io(word, expected, NULL, 0, timeout_ns);
 }
 
 /* The thread whose state stands for p's: its main thread while it lives,
@@ -392,7 +396,7 @@ int64_t task_proc_cpu_ns(struct proc *p, int64_t *sys_ns) {
         int64_t left = end - rt_now_ns();
         if (left <= 0)
           break;
-        plat_futex_wait(&p->cpu_seq, seq, left, true);
+        plat_wait(&p->cpu_seq, seq, NULL, 0, left);
       }
     }
   }
@@ -1222,7 +1226,7 @@ int moat_sysinfo(struct linux_sysinfo *out) {
 
 void task_wake(struct task *t) {
   __atomic_add_fetch(&t->wake_word, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&t->wake_word, 1, true);
+  plat_wake(&t->wake_word, 1);
 }
 
 void task_wake_proc(struct proc *p) {
@@ -1434,7 +1438,7 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
         rt_unlock(&tt->lock);
         break;
       }
-      plat_futex_wait(&tt->doomed, 1, 1000000, true);
+      plat_wait(&tt->doomed, 1, NULL, 0, 1000000);
     }
   }
   plat_exit(125);
@@ -1444,7 +1448,7 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
  * process may end now without taking one down with it. */
 static void vfork_thread_gone(struct task_host *h) {
   __atomic_sub_fetch(&h->vfork_threads, 1, __ATOMIC_SEQ_CST);
-  plat_futex_wake(&h->vfork_threads, 1 << 30, true);
+  plat_wake(&h->vfork_threads, 1 << 30);
 }
 
 /* Before a host process ends: its vfork children's threads finish what
@@ -1457,7 +1461,7 @@ static void wait_vfork_threads(struct task_host *h) {
     uint32_t n = __atomic_load_n(&h->vfork_threads, __ATOMIC_SEQ_CST);
     if (!n)
       return;
-    plat_futex_wait(&h->vfork_threads, n, 10000000, true);
+    plat_wait(&h->vfork_threads, n, NULL, 0, 10000000);
   }
 }
 
@@ -1560,7 +1564,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
       goto undo;
     }
     while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE))
-      plat_futex_wait(&self->vfork_wait, 0, -1, true);
+      plat_wait(&self->vfork_wait, 0, NULL, 0, -1);
     return child_tid;
   }
   void *vmas = NULL;
@@ -1602,7 +1606,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
      * child killed by the host is collected here. */
     while (!__atomic_load_n(&self->vfork_wait, __ATOMIC_ACQUIRE)) {
       task_reap_poll();
-      plat_futex_wait(&self->vfork_wait, 0, REAP_CHECK_NS, true);
+      plat_wait(&self->vfork_wait, 0, NULL, 0, REAP_CHECK_NS);
     }
   }
   return child_tid;
@@ -1732,7 +1736,7 @@ void task_vfork_release(struct proc *p) {
       __atomic_exchange_n(&p->vfork_parent, NULL, __ATOMIC_SEQ_CST);
   if (parent) {
     __atomic_store_n(&parent->vfork_wait, 1, __ATOMIC_SEQ_CST);
-    plat_futex_wake(&parent->vfork_wait, 1, true);
+    plat_wake(&parent->vfork_wait, 1);
   }
 }
 
@@ -1809,7 +1813,7 @@ static void stop_other_threads(struct proc *p, struct task *self, int code) {
           plat_kick(o->host);
       rt_unlock(&p->lock);
     }
-    plat_futex_wait(&self->wake_word, seen, 10000000, true);
+    plat_wait(&self->wake_word, seen, NULL, 0, 10000000);
   }
 }
 
@@ -1935,7 +1939,7 @@ static void proc_end_locked(struct proc *p, int code, struct task *self,
       s->code = code;
       s->ended = 1;
       __atomic_add_fetch(&tt->spawn_word, 1, __ATOMIC_SEQ_CST);
-      plat_futex_wake(&tt->spawn_word, 0x7fffffff, true);
+      plat_wake(&tt->spawn_word, 0x7fffffff);
     }
   }
   if (reap)
@@ -2011,7 +2015,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
    * sandbox. This thread holds none now, and one that left takes no more. */
   for (int i = 0; i < 1000 && rt_lock_held(); i++) {
     uint32_t nap = 0;
-    plat_futex_wait(&nap, 0, 1000000, false);
+    plat_wait(&nap, 0, NULL, 0, 1000000);
   }
   plat_exit(host_status);
 }
@@ -2291,7 +2295,7 @@ int moat_wait(int idtype, int id, int options, struct moat_wait_info *info) {
     }
     if (signal_pending(self))
       return -LINUX_EINTR;
-    task_sleep_wait(&self->wake_word, seen, REAP_CHECK_NS, true);
+    task_sleep_wait(&self->wake_word, seen, REAP_CHECK_NS);
   }
 }
 
@@ -2698,7 +2702,7 @@ int moat_spawn_fork(int handle) {
     /* Run only once the forker has recorded this host process: an end
      * the host causes before then would otherwise go unnoticed. */
     while (!__atomic_load_n(&h->id, __ATOMIC_SEQ_CST))
-      plat_futex_wait((uint32_t *)&h->id, 0, 10000000, true);
+      plat_wait((uint32_t *)&h->id, 0, NULL, 0, 10000000);
     time_cpu_limit_start(p);
     /* Signals from outside that came before it had a host process. */
     rt_lock(&tt->lock);
@@ -2724,7 +2728,7 @@ int moat_spawn_fork(int handle) {
   s->p = NULL; /* from now on it ends as every process does */
   rt_unlock(&tt->lock);
   host_set_id(h, r);
-  plat_futex_wake((uint32_t *)&h->id, 1, true);
+  plat_wake((uint32_t *)&h->id, 1);
   return pid;
 }
 
@@ -2751,7 +2755,7 @@ int moat_spawn_wait(int handle, int64_t timeout_ns, int *status) {
     int64_t left = deadline < 0 ? REAP_CHECK_NS : deadline - rt_now_ns();
     if (left <= 0)
       return 0;
-    plat_futex_wait(&tt->spawn_word, seen, MIN(left, REAP_CHECK_NS), true);
+    plat_wait(&tt->spawn_word, seen, NULL, 0, MIN(left, REAP_CHECK_NS));
   }
 }
 

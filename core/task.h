@@ -50,6 +50,7 @@ enum proc_state {
 };
 
 struct task;
+struct poll_wait;
 struct pty;
 
 /* One host process of the sandbox: a guest process, with the vfork
@@ -224,6 +225,9 @@ struct task {
    * (core/epoll.c): Linux counts it per call, so one thread's nesting
    * never limits another's. */
   uint8_t epoll_nest;
+  /* The poll sleep whose scan this thread is in (core/poll.c,
+   * poll_scan_begin): poll_host adds the host objects to watch to it. */
+  struct poll_wait *poll_scan;
   /* The thread's name (PR_SET_NAME, /proc/PID/task/TID/comm), under
    * proc->lock: the program's base name at exec, a creator's for a new
    * thread or process. */
@@ -317,11 +321,15 @@ struct proc *task_find_proc(int pid);
 /* The same, zombies included (/proc shows them until they are reaped). */
 struct proc *task_find_proc_any(int pid);
 
-/* An interruptible wait of the calling thread: plat_futex_wait with the
+/* An interruptible wait of the calling thread: plat_wait with the
  * thread marked sleeping meanwhile (state S in /proc/<pid>/stat), and
  * its process's CPU time published first. */
-int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
-                    bool shared);
+int task_sleep_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/* The same, also watching host objects io[0..nio) (plat_wait's rules:
+ * > 0 when one is ready). */
+struct plat_io;
+int task_sleep_wait_io(uint32_t *word, uint32_t expected, struct plat_io *io,
+                       int nio, int64_t timeout_ns);
 /* Mark the calling thread as in an interruptible wait or out of it, for
  * blocking calls that do not go through task_sleep_wait. */
 void task_sleep_mark(bool sleeping);

@@ -229,7 +229,7 @@ int moat_clock_nanosleep(int clock, int flags, const struct linux_timespec *req,
     int64_t wait = deadline - now;
     if (cpu)
       wait = wait / 4 > 1000000 ? wait / 4 : 1000000;
-    task_sleep_wait(&t->wake_word, seen, wait, true);
+    task_sleep_wait(&t->wake_word, seen, wait);
     err = read_clock(clock, &now);
     if (err)
       return err;

@@ -235,11 +235,10 @@ struct file_ops {
   /* NULL: -ENOTTY (after the generic FIOCLEX/FIONCLEX/FIONBIO/FIONREAD). */
   int (*ioctl)(struct file *file, unsigned request, void *arg);
   /* Ready events (VFS_POLL*) right now; NULL: always readable and
-   * writable. */
+   * writable. A file whose readiness is the host's (a host stream or
+   * socket, which never calls vfs_poll_notify) asks with poll_host
+   * (core/poll.h), so that a poller's sleep also watches it. */
   unsigned (*poll)(struct file *file, unsigned events);
-  /* true: poll asks the host, which never calls vfs_poll_notify, so a
-   * poller waiting on this file looks again every few milliseconds. */
-  bool poll_unnotified;
   /* true: release calls epoll_file_released (core/poll.h), so an epoll
    * set need not hold a reference to watch the file. */
   bool epoll_release_hook;

@@ -77,6 +77,7 @@ $(BUILD)/fuzz/moat-fuzz: $(BUILD)/asan/tests/fuzz/fuzz.o $(TESTPLAT_OBJS) \
 # the host (tests/unit/net_broker.c): the platform's own objects.
 $(BUILD)/unit/net-broker: tests/unit/net_broker.c \
 		$(BUILD)/platform/linux/net.o $(BUILD)/platform/linux/broker.o \
+		$(BUILD)/platform/linux/wait.o \
 		$(BUILD)/platform/linux/gate.o
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTED) -Iplatform/linux -o $@ $^ $(LIBS)

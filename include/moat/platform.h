@@ -117,20 +117,62 @@ _Noreturn void plat_enter(const struct moat_regs *regs);
 _Noreturn void plat_exit(int status);
 
 /* ---------------------------------------------------------------------
- * Waiting and time
+ * Waiting: one primitive for every sleep of the library OS
+ *
+ * A wait sleeps on a word of memory and, at the same time, on any number
+ * (up to PLAT_WAIT_IO_MAX) of the host objects the sandbox was granted,
+ * with a deadline. Everything that blocks in the core (its locks, guest
+ * futexes, poll/select/epoll, sleeps, waiting for a child) is this call.
  * ------------------------------------------------------------------- */
 
-/* If *word == expected, sleep until woken by plat_futex_wake on the same
- * word, or until timeout_ns (relative, on the monotonic clock) passes;
- * timeout_ns < 0 waits forever. shared: the word lives in memory shared
- * between processes (the sandbox arena).
- * Returns 0 when woken, -EAGAIN if *word != expected, -ETIMEDOUT, or
- * -EINTR (a spurious wake the caller MUST tolerate). */
-int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
-                    bool shared);
+/* What a wait watches besides its word. events and revents are Linux's
+ * poll bits (LINUX_POLLIN, ...), the neutral readiness vocabulary here. */
+#define PLAT_IO_STREAM 1 /* handle: a standard stream, 0..2 */
+#define PLAT_IO_NET 2    /* handle: a network handle (plat_net_*) */
+#define PLAT_IO_PUBLISHED                                                      \
+  3 /* handle: a published port's index; POLLIN                                \
+       when plat_net_accept (TCP) or                                           \
+       plat_net_dgram_recv (UDP) has something */
+struct plat_io {
+  uint16_t kind;
+  uint16_t events;
+  uint16_t revents; /* written by plat_wait */
+  uint16_t pad;
+  int32_t handle;
+};
+#define PLAT_WAIT_IO_MAX 16
 
-/* Wake up to count waiters on word. Returns the number woken (>= 0). */
-int plat_futex_wake(uint32_t *word, int count, bool shared);
+/* Sleep until one of:
+ *  - word != NULL and *word != expected when the call starts: -EAGAIN;
+ *  - plat_wake(word) from any thread of any process of the sandbox
+ *    (after *word changed): 0;
+ *  - an io entry is ready as poll(2) would say (POLLIN, POLLOUT as asked;
+ *    POLLHUP, POLLERR unasked; POLLNVAL for an entry naming nothing):
+ *    the number of ready entries (> 0), each entry's revents set
+ *    (0 for the others);
+ *  - timeout_ns (relative, on the monotonic clock) passed: -ETIMEDOUT;
+ *    timeout_ns == 0 only looks, timeout_ns < 0 has no deadline;
+ *  - the thread was kicked (plat_kick), a timer expired (plat_timer_set)
+ *    or a child ended (plat_reap): -EINTR. A platform MAY also return
+ *    -EINTR spuriously; the caller MUST tolerate it (it looks again).
+ * MUST NOT lose a wake: a plat_wake that follows a change of *word made
+ * after this call read it ends the wait, whether or not io is given.
+ * MUST NOT report readiness the host does not report at that moment.
+ * The word may be anywhere the core can read (memory shared between
+ * processes or private); the platform tells the two apart itself.
+ * -EINVAL for nio < 0, nio > PLAT_WAIT_IO_MAX or an unknown kind.
+ * Safe from any thread; never takes a lock of the core. */
+int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
+              int64_t timeout_ns);
+
+/* Wake up to count waiters of plat_wait on word (in any process of the
+ * sandbox). Returns the number woken (>= 0; a waiter that also watched
+ * io MAY not be counted). */
+int plat_wake(uint32_t *word, int count);
+
+/* ---------------------------------------------------------------------
+ * Time
+ * ------------------------------------------------------------------- */
 
 #define PLAT_CLOCK_REALTIME 0  /* wall clock, ns since the Unix epoch */
 #define PLAT_CLOCK_MONOTONIC 1 /* ns since an arbitrary fixed point */
@@ -186,7 +228,7 @@ int plat_fork(void);
  * path ran (a process killed from outside the sandbox ends without it).
  * When a child ends, the platform makes the process look soon: as a
  * plat_kick of some thread (north_interrupt() in guest code), or a
- * spurious wake (-EINTR) of a sleeping plat_futex_wait. MUST cost no host
+ * spurious wake (-EINTR) of a sleeping plat_wait. MUST cost no host
  * call when nothing ended: the core asks at every return to the guest. */
 int plat_reap(int *how);
 
@@ -199,7 +241,7 @@ int plat_thread_create(const struct moat_regs *regs, void *ctx);
 
 /* End the calling thread only. When clear_word is not NULL, after the
  * thread has stopped using all of its memory, MUST store 0 into
- * *clear_word and wake it (plat_futex_wake, shared) - the platform's own
+ * *clear_word and wake it (plat_wake) - the platform's own
  * CLONE_CHILD_CLEARTID, for the core to know the thread is gone.
  * MUST NOT return. */
 _Noreturn void plat_thread_exit(uint32_t *clear_word);
@@ -238,7 +280,7 @@ int plat_kick(uint64_t handle);
  * period itself, finds the deadline passed when the expiry reaches it.
  * When a timer expires the platform makes the process look at its
  * signals: north_interrupt() on a thread running guest code, or, inside
- * the library OS, a spurious wake of a sleeping plat_futex_wait (-EINTR)
+ * the library OS, a spurious wake of a sleeping plat_wait (-EINTR)
  * and north_interrupt() before the next return to the guest. The expiry
  * MAY come late (a host's timer tick). Timers are not inherited by
  * plat_fork's child.
@@ -273,18 +315,6 @@ long plat_stdio_write(int stream, const void *buf, size_t len);
  * Returns 0, -ENOTTY when the stream is not a terminal, -EINVAL for any
  * other request. */
 int plat_stdio_ioctl(int stream, unsigned request, void *arg);
-
-/* Readiness of a stream, as poll(2) on it alone. events and the result
- * use Linux's POLL* bits: POLLIN, POLLRDNORM, POLLOUT, POLLWRNORM as
- * asked; POLLHUP, POLLERR and POLLNVAL MAY be reported unasked, as the
- * host does. Waits at most timeout_ns (0: check only), and MAY return
- * earlier with 0 (a host signal, a timer, a kick). MUST NOT report a bit
- * the host does not report at that moment; MUST NOT block in any other
- * way. Returns the ready bits (0: none within the time),
- * -EBADF for a stream not 0..2, -EINVAL for timeout_ns < 0.
- * The core has no wake-up for the host's streams: a poller that watches
- * one checks it again at least every few milliseconds. */
-int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns);
 
 /* ---------------------------------------------------------------------
  * Host directories granted by policy (hostfs)
@@ -432,7 +462,7 @@ struct plat_net_addr {
  * *out_peer its host addresses; or, with a valid *out_handle (the host's
  * connect still under way), -EINPROGRESS with PLAT_NET_DONTWAIT in flags,
  * -EINTR when the thread was kicked while it waited. The outcome of such
- * a connection is then as for a non-blocking connect(2): plat_net_poll
+ * a connection is then as for a non-blocking connect(2): plat_wait
  * reports POLLOUT once it is decided, and plat_net_send of 0 bytes with
  * PLAT_NET_DONTWAIT answers 0 (connected), -EAGAIN (still under way) or
  * the connect's error (once). Errors without a handle: -ENETUNREACH,
@@ -449,15 +479,9 @@ int plat_net_connect(int proto, const struct plat_net_addr *dst, unsigned flags,
  * waits, -EINVAL for an index the policy does not have. */
 int plat_net_accept(int index, int *out_handle, struct plat_net_addr *out_peer);
 
-/* A handle for the host's listening socket of published port index, for
- * plat_net_poll only (POLLIN: a connection waits for plat_net_accept);
- * the same handle every time, never to be closed. -EINVAL for an index
- * the policy does not have. */
-int plat_net_listener(int index, int *out_handle);
-
 /* A published UDP port (--publish .../udp), by index as plat_net_accept:
  * the next datagram that reached it, without blocking (-EAGAIN when none;
- * wait with plat_net_poll of plat_net_listener's handle), cut to len, its
+ * wait with plat_wait on PLAT_IO_PUBLISHED), cut to len, its
  * full length returned, its sender in *out_from; PLAT_NET_PEEK leaves it
  * there. A datagram back goes only to a sender the port received from
  * (-ENETUNREACH otherwise: a published port is no way to the host network
@@ -480,12 +504,6 @@ long plat_net_send(int handle, const void *buf, size_t len, unsigned flags);
  * datagram (cut to len) otherwise. Returns as plat_net_send, -EAGAIN
  * with DONTWAIT when nothing is there. */
 long plat_net_recv(int handle, void *buf, size_t len, unsigned flags);
-
-/* Readiness of a handle as poll(2) (POLLIN, POLLOUT, POLLHUP, POLLERR,
- * POLLRDHUP), waiting at most timeout_ns (0: check only); as
- * plat_stdio_poll, nothing wakes a sleeping core poller, which looks
- * again every few milliseconds. -EBADF for an unknown handle. */
-int plat_net_poll(int handle, unsigned events, int64_t timeout_ns);
 
 /* shutdown(2) of a handle: how 0 (reading), 1 (writing), 2 (both). */
 int plat_net_shutdown(int handle, int how);

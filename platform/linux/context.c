@@ -435,6 +435,12 @@ static void chld_handler(int sig, siginfo_t *info, void *ctx) {
   kick_handler(sig, info, ctx);
 }
 
+/* PLAT_SIG_WAKE (wait.c): unblocked only inside plat_wait's ppoll, which
+ * it ends; nothing else to do. */
+static void wake_handler(int sig, siginfo_t *info, void *ctx) {
+  (void)sig, (void)info, (void)ctx;
+}
+
 /* The host terminal's size changed (console mode only). Nothing to do
  * here: the signal ends the console reader's plat_stdio_poll, which then
  * reads the new size (core/pty_console.c); elsewhere it is as harmless
@@ -477,6 +483,9 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
   if (!err)
     err = raw_sigaction(PLAT_SIG_KICK, kick_handler, false);
+  /* plat_wake's signal to a thread in plat_wait's ppoll: only ends it. */
+  if (!err)
+    err = raw_sigaction(PLAT_SIG_WAKE, wake_handler, false);
   /* plat_timer_set's expiries (ITIMER_REAL, _VIRTUAL, _PROF) act as a
    * kick of whichever thread they hit. */
   if (!err)

@@ -301,7 +301,7 @@ static bool code_write(uint64_t addr, const uint8_t *bytes, size_t len,
     p[0] = bytes[0];
     __atomic_store_n(&g_xmod.at, 0, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&g_xmod.seq, 1, __ATOMIC_SEQ_CST);
-    plat_futex_wake(&g_xmod.seq, 1 << 30, false);
+    plat_wake(&g_xmod.seq, 1 << 30);
   }
   if (!writable && hsys3(HNR_mprotect, first, span, prot & 7) < 0)
     plat_die("internal error: cannot restore a code page's protection", first);
@@ -328,7 +328,7 @@ bool plat_fast_int3(uint64_t rip, uint64_t *resume) {
     uint32_t seq = __atomic_load_n(&g_xmod.seq, __ATOMIC_ACQUIRE);
     if (!(seq & 1) || __atomic_load_n(&g_xmod.at, __ATOMIC_ACQUIRE) != at)
       break;
-    plat_futex_wait(&g_xmod.seq, seq, 1000000, false);
+    plat_wait(&g_xmod.seq, seq, NULL, 0, 1000000);
   }
   uint8_t b;
   if (rt_ucopy(&b, (const void *)(uintptr_t)at, 1) || b == 0xcc)

@@ -704,6 +704,9 @@ int plat_linux_lockdown(char *why, size_t len) {
   plat_fast_setup();
   /* Before the filter, which pins its descriptor. */
   plat_linux_pool_setup(plat_linux_pcache_pool_bytes());
+  err = plat_linux_wait_setup();
+  if (err)
+    return fail(why, len, err, "cannot set up waiting: %s", strerror(-err));
 
   /* The ids the sandbox's host processes will have in their namespace
    * (root: 0 in the sandbox's own; a user: their own, mapped to

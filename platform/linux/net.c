@@ -48,12 +48,12 @@ static uint32_t g_local_lock;
 
 static void local_lock(void) {
   while (__atomic_exchange_n(&g_local_lock, 1, __ATOMIC_ACQUIRE))
-    hsys6(HNR_futex, &g_local_lock, 128 /* FUTEX_WAIT_PRIVATE */, 1, 0, 0, 0);
+    hsys6(HNR_futex, &g_local_lock, 0 /* FUTEX_WAIT */, 1, 0, 0, 0);
 }
 
 static void local_unlock(void) {
   __atomic_store_n(&g_local_lock, 0, __ATOMIC_RELEASE);
-  hsys6(HNR_futex, &g_local_lock, 129 /* FUTEX_WAKE_PRIVATE */, 1, 0, 0, 0);
+  hsys6(HNR_futex, &g_local_lock, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
 }
 
 /* The slot of id, or -1 (lock held). */
@@ -350,12 +350,38 @@ int plat_net_accept(int index, int *out_handle,
   return new_socket(&q, out_handle, NULL, out_peer, NULL);
 }
 
-int plat_net_listener(int index, int *out_handle) {
-  plat_count(PF_NET_ACCEPT);
+/* The handle of published port index's listening socket (for waits
+ * only: the sandbox may poll it, never accept on it), asked of the
+ * broker once per process. */
+#define LISTENERS_CACHED 64
+static int g_listener[LISTENERS_CACHED];
+
+static int listener_handle(int index) {
   if (index < 0)
     return -LINUX_EINVAL;
+  if (index < LISTENERS_CACHED && g_listener[index] > 0)
+    return g_listener[index];
   struct broker_req q = {.op = BROKER_LISTENER, .id = index};
-  return new_socket(&q, out_handle, NULL, NULL, NULL);
+  int handle;
+  int err = new_socket(&q, &handle, NULL, NULL, NULL);
+  if (err)
+    return err;
+  if (index < LISTENERS_CACHED)
+    g_listener[index] = handle;
+  return handle;
+}
+
+int plat_linux_io_fd(int kind, int handle) {
+  if (kind == PLAT_IO_STREAM)
+    return handle >= 0 && handle <= 2 ? handle : -LINUX_EBADF;
+  if (kind == PLAT_IO_PUBLISHED) {
+    handle = listener_handle(handle);
+    if (handle < 0)
+      return -LINUX_EBADF;
+  } else if (kind != PLAT_IO_NET) {
+    return -LINUX_EINVAL;
+  }
+  return local_fd(handle);
 }
 
 static bool kicked(void) {
@@ -396,24 +422,6 @@ long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
   if (r > (long)len)
     return -LINUX_EIO;
   return r;
-}
-
-int plat_net_poll(int handle, unsigned events, int64_t timeout_ns) {
-  plat_count(PF_NET_POLL);
-  int fd = local_fd(handle);
-  if (fd < 0)
-    return fd;
-  if (timeout_ns < 0)
-    return -LINUX_EINVAL;
-  struct {
-    int32_t fd;
-    int16_t events, revents;
-  } pfd = {fd, (int16_t)(events & 0x3fff), 0};
-  struct linux_timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
-  long r = hsys4(HNR_ppoll, &pfd, 1, &ts, 0);
-  if (r <= 0)
-    return 0;
-  return (uint16_t)pfd.revents;
 }
 
 int plat_net_shutdown(int handle, int how) {

@@ -125,14 +125,13 @@ enum plat_fn {
   PF_MEM_VIEW,
   PF_ENTER,
   PF_EXIT,
-  PF_FUTEX_WAIT,
-  PF_FUTEX_WAKE,
+  PF_WAIT,
+  PF_WAKE,
   PF_CLOCK,
   PF_RANDOM,
   PF_STDIO_READ,
   PF_STDIO_WRITE,
   PF_STDIO_IOCTL,
-  PF_STDIO_POLL,
   PF_HOST_OPEN,
   PF_HOST_CLOSE,
   PF_HOST_PREAD,
@@ -158,7 +157,6 @@ enum plat_fn {
   PF_NET_ACCEPT,
   PF_NET_SEND,
   PF_NET_RECV,
-  PF_NET_POLL,
   PF_NET_SHUTDOWN,
   PF_NET_CLOSE,
   PF_NET_DGRAM,
@@ -216,6 +214,11 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
 /* The host signal that kicks a thread running guest code (plat_kick);
  * the filter pins tgkill to it. */
 #define PLAT_SIG_KICK 63
+/* The host signal plat_wake sends to a thread whose plat_wait also
+ * watches host descriptors (wait.c): blocked except inside that wait's
+ * ppoll, so it is never lost and never interrupts anything else. The
+ * filter pins tgkill to these two. */
+#define PLAT_SIG_WAKE 62
 /* The only thread flags the filter allows for clone: a thread of this
  * process that shares everything the kernel can share (CLONE_VM 0x100,
  * FS 0x200, FILES 0x400, SIGHAND 0x800, THREAD 0x10000, SYSVSEM 0x40000). */
@@ -263,6 +266,13 @@ struct plat_thread {
   int host_tid, host_tgid; /* for plat_thread_handle, 0 until asked */
   struct moat_regs start;  /* plat_thread_create: where the thread starts */
 };
+
+/* plat_wait's table of waiters that watch host descriptors (wait.c),
+ * shared by the sandbox's host processes: made before the first fork. */
+int plat_linux_wait_setup(void);
+/* The host fd of a plat_wait entry (net.c): a stream's own, a network
+ * handle's or a published port's listening socket's copy. */
+int plat_linux_io_fd(int kind, int handle);
 
 /* The calling thread's state, or NULL when it has none yet. */
 struct plat_thread *plat_current_thread(void);

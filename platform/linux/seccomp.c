@@ -88,9 +88,12 @@ static const struct rule g_rules[] = {
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGWINSZ)),
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCSWINSZ)),
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGPGRP)),
-    /* plat_stdio_poll: one pollfd, no mask (its fd is in memory: only
-     * the gate's own code, which polls 0..2, can issue it). */
-    RULE(HNR_ppoll, CMP(1, SCMP_CMP_EQ, 1), CMP(3, SCMP_CMP_EQ, 0)),
+    /* plat_wait (wait.c): at most PLAT_WAIT_IO_MAX pollfds (their fds
+     * are in memory and cannot be pinned: readiness is all a poll
+     * reveals), with or without a signal mask (a thread's own host mask
+     * is no boundary: it only decides when the platform's own signals
+     * reach it). */
+    RULE(HNR_ppoll, CMP(1, SCMP_CMP_LE, PLAT_WAIT_IO_MAX)),
     /* memory: anonymous only, no growsdown/hugetlb/populate tricks */
     RULE(HNR_mmap, MASKED(3, ~(uint64_t)MAP_ALLOWED_EXTRA, MAP_ANONYMOUS)),
     /* plat_host_map: a private copy-on-write mapping of a file moat holds
@@ -126,9 +129,13 @@ static const struct rule g_rules[] = {
     RULE(HNR_clone, CMP(0, SCMP_CMP_EQ, PLAT_THREAD_CLONE_FLAGS)),
     R0(HNR_exit),
     RULE(HNR_rt_sigprocmask, CMP(0, SCMP_CMP_EQ, SIG_SETMASK)),
+    /* plat_wait blocks PLAT_SIG_WAKE around a wait that watches fds */
+    RULE(HNR_rt_sigprocmask, CMP(0, SCMP_CMP_EQ, SIG_BLOCK)),
     R0(HNR_getpid),
     R0(HNR_gettid),
     RULE(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
+    /* plat_wake ends such a wait in any process of the sandbox */
+    RULE(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_WAKE)),
     /* plat_reap: any child, never blocking, no rusage */
     RULE(HNR_wait4, CMP(2, SCMP_CMP_EQ, WNOHANG | __WALL),
          CMP(3, SCMP_CMP_EQ, 0)),
@@ -137,8 +144,6 @@ static const struct rule g_rules[] = {
     /* waiting, time, entropy */
     RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT)),
     RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE)),
-    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAIT | FUTEX_PRIVATE_FLAG)),
-    RULE(HNR_futex, CMP(1, SCMP_CMP_EQ, FUTEX_WAKE | FUTEX_PRIVATE_FLAG)),
     RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_LE, LINUX_CLOCK_THREAD_CPUTIME_ID)),
     /* the clocks of the CPU-time timers (plat_timer_set) */
     RULE(HNR_clock_gettime, CMP(0, SCMP_CMP_EQ, PLAT_HOST_CLOCK_VIRT)),

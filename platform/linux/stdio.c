@@ -75,24 +75,3 @@ int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
   long r = hsys3(HNR_ioctl, stream, request, arg);
   return r < 0 ? (int)r : 0;
 }
-
-int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns) {
-  struct {
-    int32_t fd;
-    int16_t events, revents;
-  } pfd = {stream, (int16_t)(events & 0x3ff), 0};
-  struct linux_timespec ts;
-  plat_count(PF_STDIO_POLL);
-  if (!stream_ok(stream))
-    return -LINUX_EBADF;
-  if (timeout_ns < 0)
-    return -LINUX_EINVAL;
-  ts.tv_sec = timeout_ns / 1000000000;
-  ts.tv_nsec = timeout_ns % 1000000000;
-  /* nfds 1 and no signal mask (the filter pins both): an interrupted
-   * wait is a wait that found nothing. */
-  long r = hsys4(HNR_ppoll, &pfd, 1, &ts, 0);
-  if (r <= 0)
-    return 0;
-  return (uint16_t)pfd.revents;
-}

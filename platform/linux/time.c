@@ -1,38 +1,10 @@
-/* plat_futex_*, plat_clock and plat_random: waiting, clocks and entropy
- * from the Linux host, each reduced to the few operations the seccomp
- * allowlist pins (FUTEX_WAIT/WAKE, three clock ids, getrandom flags 0);
+/* plat_clock and plat_random: clocks and entropy from the Linux host,
+ * each reduced to the few operations the seccomp allowlist pins (three
+ * clock ids, getrandom flags 0);
  * plat_vdso, the host's vDSO that plat_linux_offer_vdso found. */
-#include <linux/futex.h>
 #include <time.h>
 
 #include "plat_linux.h"
-
-int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
-                    bool shared) {
-  plat_count(PF_FUTEX_WAIT);
-  struct timespec ts, *tsp = NULL;
-  if (timeout_ns >= 0) {
-    ts.tv_sec = timeout_ns / 1000000000;
-    ts.tv_nsec = timeout_ns % 1000000000;
-    tsp = &ts;
-  }
-  int op = FUTEX_WAIT | (shared ? 0 : FUTEX_PRIVATE_FLAG);
-  long r = hsys6(HNR_futex, word, op, expected, tsp, 0, 0);
-  if (r == 0 || r == -LINUX_EAGAIN || r == -LINUX_ETIMEDOUT)
-    return (int)r;
-  return -LINUX_EINTR; /* EINTR, or anything odd: a spurious wake */
-}
-
-int plat_futex_wake(uint32_t *word, int count, bool shared) {
-  plat_count(PF_FUTEX_WAKE);
-  if (count < 0)
-    return -LINUX_EINVAL;
-  int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
-  long r = hsys6(HNR_futex, word, op, count, 0, 0, 0);
-  if (r < 0)
-    return (int)r;
-  return r > count ? count : (int)r;
-}
 
 uint64_t g_plat_vdso;
 int64_t g_plat_boot_offset;

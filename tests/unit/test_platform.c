@@ -287,7 +287,7 @@ int plat_thread_create(const struct moat_regs *regs, void *ctx) {
 _Noreturn void plat_thread_exit(uint32_t *clear_word) {
   if (clear_word) {
     __atomic_store_n(clear_word, 0, __ATOMIC_SEQ_CST);
-    plat_futex_wake(clear_word, 1, true);
+    plat_wake(clear_word, 1);
   }
   fflush(NULL);
   _exit(0);
@@ -335,22 +335,51 @@ int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
 
 /* ---- waiting and time ---------------------------------------------------- */
 
-int plat_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns,
-                    bool shared) {
-  struct timespec ts, *tsp = NULL;
-  if (timeout_ns >= 0) {
-    ts.tv_sec = timeout_ns / 1000000000;
-    ts.tv_nsec = timeout_ns % 1000000000;
-    tsp = &ts;
+static unsigned io_now(const struct plat_io *io);
+
+/* The word by the host's futex; the io by looking, in steps of 1 ms (a
+ * step that ends with nothing is a spurious -EINTR, which the contract
+ * allows). */
+int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
+              int64_t timeout_ns) {
+  if (nio < 0 || nio > PLAT_WAIT_IO_MAX || (nio && !io))
+    return -LINUX_EINVAL;
+  int ready = 0;
+  for (int i = 0; i < nio; i++) {
+    if (io[i].kind < PLAT_IO_STREAM || io[i].kind > PLAT_IO_PUBLISHED)
+      return -LINUX_EINVAL;
+    io[i].revents = (uint16_t)io_now(&io[i]);
+    ready += io[i].revents != 0;
   }
-  long r = syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE,
-                   expected, tsp, NULL, 0);
-  return r < 0 ? -errno : 0;
+  if (ready)
+    return ready;
+  if (word && __atomic_load_n(word, __ATOMIC_SEQ_CST) != expected)
+    return -LINUX_EAGAIN;
+  if (timeout_ns == 0)
+    return -LINUX_ETIMEDOUT;
+  int64_t step = timeout_ns;
+  if (nio && (step < 0 || step > 1000000))
+    step = 1000000;
+  struct timespec ts = {step / 1000000000, step % 1000000000};
+  long r = 0;
+  if (word)
+    r = syscall(SYS_futex, word, FUTEX_WAIT, expected, step < 0 ? NULL : &ts,
+                NULL, 0) < 0
+            ? -errno
+            : 0;
+  else if (nanosleep(&ts, NULL) < 0)
+    r = -errno;
+  else
+    r = -LINUX_ETIMEDOUT;
+  if (r == -LINUX_ETIMEDOUT && step != timeout_ns)
+    return -LINUX_EINTR;
+  if (r == 0 || r == -LINUX_EAGAIN || r == -LINUX_ETIMEDOUT)
+    return (int)r;
+  return -LINUX_EINTR;
 }
 
-int plat_futex_wake(uint32_t *word, int count, bool shared) {
-  long r = syscall(SYS_futex, word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE,
-                   count, NULL, NULL, 0);
+int plat_wake(uint32_t *word, int count) {
+  long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
   return r < 0 ? -errno : (int)r;
 }
 
@@ -775,17 +804,6 @@ int plat_host_sync(int handle) {
   return fsync(h->fd) < 0 ? -errno : 0;
 }
 
-/* The test streams never block: input is ready while bytes remain (and at
- * its end, as a pipe whose writer left), output always. */
-int plat_stdio_poll(int stream, unsigned events, int64_t timeout_ns) {
-  if (stream < 0 || stream > 2)
-    return -LINUX_EBADF;
-  if (timeout_ns < 0)
-    return -LINUX_EINVAL;
-  unsigned ready = stream == 0 ? 0x041u : 0x104u; /* IN|RDNORM, OUT|WRNORM */
-  return (int)(ready & events);
-}
-
 /* ---- the host network ------------------------------------------------
  * Real host sockets (the unit tests run unconfined), for the grants the
  * test gave with testplat_net_grant: one family, address and port each.
@@ -892,11 +910,6 @@ int plat_net_accept(int index, int *out_handle,
   return -LINUX_EINVAL;
 }
 
-int plat_net_listener(int index, int *out_handle) {
-  (void)index, (void)out_handle;
-  return -LINUX_EINVAL;
-}
-
 long plat_net_dgram_recv(int index, void *buf, size_t len, unsigned flags,
                          struct plat_net_addr *out_from) {
   (void)index, (void)buf, (void)len, (void)flags, (void)out_from;
@@ -923,9 +936,21 @@ long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
   return r < 0 ? -errno : r;
 }
 
-int plat_net_poll(int handle, unsigned events, int64_t timeout_ns) {
-  struct pollfd p = {handle, (short)events, 0};
-  int r = poll(&p, 1, (int)(timeout_ns / 1000000));
+/* plat_wait's look at one entry. The test streams never block: input is
+ * ready while bytes remain (and at its end, as a pipe whose writer
+ * left), output always; a network handle is a host fd; no port is
+ * published here. */
+static unsigned io_now(const struct plat_io *io) {
+  if (io->kind == PLAT_IO_STREAM) {
+    if (io->handle < 0 || io->handle > 2)
+      return POLLNVAL;
+    unsigned ready = io->handle == 0 ? 0x041u : 0x104u;
+    return ready & io->events;
+  }
+  if (io->kind == PLAT_IO_PUBLISHED)
+    return POLLNVAL;
+  struct pollfd p = {io->handle, (short)io->events, 0};
+  int r = poll(&p, 1, 0);
   return r <= 0 ? 0 : (unsigned short)p.revents;
 }
 
