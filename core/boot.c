@@ -376,6 +376,15 @@ int moat_boot(const struct moat_config *cfg, const char **why) {
     return fail(-LINUX_EBUSY, why, "%s", "the sandbox is already built");
   if (!cfg || cfg->nmounts < 0 || cfg->nmounts > MOAT_MAX_MOUNTS)
     return fail(-LINUX_EINVAL, why, "%s", "the configuration");
+  struct plat_info pi;
+  plat_info(&pi);
+  if (pi.version != PLAT_CONTRACT_VERSION)
+    return fail(-LINUX_EINVAL, why, "%s",
+                "the platform implements another South contract version");
+  if (pi.window_lo > MM_WINDOW_START || pi.window_hi < MM_WINDOW_END)
+    return fail(-LINUX_EINVAL, why, "%s",
+                "the platform's guest window is smaller than "
+                "[0x10000, 0x400000000000)");
   g_config = *cfg;
   cfg = &g_config;
   int err = rt_arena_init(0);

@@ -2775,6 +2775,70 @@ def net_host_more(ctx):
         hs.close()
 
 
+def _host_wait_drive(argv):
+    """Run tests/programs/host_wait.py as argv with stdin a pipe that
+    stays empty until it says "want stdin", then gets one line. Returns
+    (stdout lines, stderr, status)."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    lines = []
+    try:
+        # stderr is read on a thread: --stats writes there at the end.
+        err = []
+        t = threading.Thread(target=lambda: err.append(p.stderr.read()),
+                             daemon=True)
+        t.start()
+        for raw in iter(p.stdout.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            if line == "want stdin":
+                time.sleep(0.3)
+                p.stdin.write(b"late\n")
+                p.stdin.flush()
+        p.stdin.close()
+        status = p.wait(timeout=60)
+        t.join(10)
+        return lines, (err[0] if err else b""), status
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def host_wait(ctx):
+    """One wait for the sandbox's files and the host's streams
+    (plat_wait): poll, select and epoll over an idle host stdin and a
+    pipe written by another thread or process end when the pipe is
+    written; a signal ends a select on stdin; stdin becoming readable
+    ends a select on it and a pipe. The same output natively. And the
+    waits do not step: with --stats, the 1.5 s this program sleeps with
+    stdin watched take a few dozen host waits (plat_wait), where waking
+    every 5 ms to look at stdin took more than 300."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "host_wait.py")
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or "stdin woke: True in time: True late" not in nat:
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        "--stats", "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/host_wait.py"))
+    if got != nat or st != 0:
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+    waits = None
+    for line in err.decode(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "plat_wait":
+            waits = int(parts[1])
+    if waits is None:
+        fail("--stats shows no plat_wait line:%s" % show(err))
+    if waits > 120:
+        fail("%d host waits: the sleeps step instead of waiting" % waits)
+    return "%d host waits" % waits
+
+
 def _udp_publish_drive(argv, target):
     """Run the UDP echo server argv (tests/programs/udp_publish.py) and
     talk to it at 127.0.0.1:target from the host: three datagrams, each
@@ -4483,6 +4547,7 @@ def register_all(ctx):
     register("programs/net-allow-connect", net_allow_connect)
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)
+    register("programs/host-wait", host_wait)
     register("programs/net-publish-udp", net_publish_udp)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)

@@ -29,6 +29,44 @@
 #include "regs.h"
 
 /* ---------------------------------------------------------------------
+ * What the platform is
+ * ------------------------------------------------------------------- */
+
+/* The version of this contract. A platform reports the version it
+ * implements; the core refuses to start on any other. */
+#define PLAT_CONTRACT_VERSION 2
+
+/* What a platform offers beyond the calls every platform MUST serve.
+ * Without a bit, the matching calls fail as their text says (and the
+ * core does without: one guest process, file pages copied, ...). */
+#define PLAT_F_SPACES 1    /* plat_fork makes new address spaces */
+#define PLAT_F_VIEWS 2     /* plat_mem_view (PLAT_MAP_VIEWS regions) */
+#define PLAT_F_HOST_MAP 4  /* plat_host_map maps host files */
+#define PLAT_F_CPU_TIME 8  /* PLAT_CLOCK_CPU*, PLAT_TIMER_VIRTUAL/_PROF */
+#define PLAT_F_HOST_NET 16 /* plat_net_*: a host network by grant */
+
+struct plat_info {
+  uint32_t version;  /* PLAT_CONTRACT_VERSION implemented */
+  uint32_t features; /* PLAT_F_* */
+  /* The guest window: every guest mapping lies in [window_lo,
+   * window_hi), and nothing of the library OS or the platform does; the
+   * core places guest memory only there (plat_mem_map with
+   * PLAT_MAP_FIXED) and refuses to start when it is smaller than its
+   * North ABI needs (the Linux shim: [64 KiB, 128 TiB)). */
+  uint64_t window_lo, window_hi;
+  /* A vDSO the guest may call (its ELF header, page-aligned, outside the
+   * guest window), or 0. The shim hands it to the guest as
+   * AT_SYSINFO_EHDR. Its code runs as guest code: what it cannot answer
+   * itself it asks with a system call, which traps like any other; its
+   * clocks agree with plat_clock's. */
+  uint64_t vdso;
+};
+
+/* Describe the platform. MUST be callable before anything else and give
+ * the same answer every time. */
+void plat_info(struct plat_info *out);
+
+/* ---------------------------------------------------------------------
  * Memory
  * ------------------------------------------------------------------- */
 
@@ -192,14 +230,6 @@ int plat_clock(int clock, int64_t *out_ns);
 /* Fill buf with len bytes from the host's cryptographic random source.
  * MUST fill all of it or fail with -EIO. */
 int plat_random(void *buf, size_t len);
-
-/* The address of a vDSO the guest may call (its ELF header, page-aligned,
- * outside the guest window), or 0 when the platform has none to offer.
- * The shim hands it to the guest as AT_SYSINFO_EHDR. Its code runs as
- * guest code: what it cannot answer itself it asks with a system call,
- * which traps like any other guest system call; its clocks must agree
- * with plat_clock's. */
-uint64_t plat_vdso(void);
 
 /* ---------------------------------------------------------------------
  * Processes and threads (docs/processes.md)

@@ -51,8 +51,8 @@ int plat_linux_grant_dir(const char *path, bool writable, bool public_only,
 int plat_linux_map_image(const char *path, const void **out_base,
                          size_t *out_size);
 
-/* Offer the host's vDSO to the guest (plat_vdso) when it lies outside the
- * guest window, and note how far the host's CLOCK_BOOTTIME is ahead of
+/* Offer the host's vDSO to the guest (plat_info's vdso) when it lies outside
+ * the guest window, and note how far the host's CLOCK_BOOTTIME is ahead of
  * CLOCK_MONOTONIC (the time the host slept so far), so that the guest's
  * BOOTTIME agrees whether the vDSO or moat answers it. */
 void plat_linux_offer_vdso(void);

@@ -1,9 +1,11 @@
 /* plat_clock and plat_random: clocks and entropy from the Linux host,
  * each reduced to the few operations the seccomp allowlist pins (three
  * clock ids, getrandom flags 0);
- * plat_vdso, the host's vDSO that plat_linux_offer_vdso found. */
+ * plat_info: what this platform offers (the vDSO is the host's, found
+ * by plat_linux_offer_vdso). */
 #include <time.h>
 
+#include "linux_platform.h"
 #include "plat_linux.h"
 
 uint64_t g_plat_vdso;
@@ -11,8 +13,17 @@ int64_t g_plat_boot_offset;
 plat_vdso_clock_fn g_plat_vdso_clock;
 uint64_t g_plat_vdso_lo, g_plat_vdso_hi;
 
-uint64_t plat_vdso(void) {
-  return g_plat_vdso;
+void plat_info(struct plat_info *out) {
+  uint32_t f = PLAT_F_SPACES | PLAT_F_HOST_MAP | PLAT_F_CPU_TIME;
+  if (plat_linux_pool_fd() >= 0)
+    f |= PLAT_F_VIEWS;
+  if (plat_linux_net_channel() >= 0)
+    f |= PLAT_F_HOST_NET;
+  *out = (struct plat_info){.version = PLAT_CONTRACT_VERSION,
+                            .features = f,
+                            .window_lo = PLAT_GUEST_LO,
+                            .window_hi = PLAT_GUEST_HI,
+                            .vdso = g_plat_vdso};
 }
 
 int plat_clock(int clock, int64_t *out_ns) {

@@ -127,8 +127,10 @@ int linux_stack_build(const struct linux_image *img, int argc,
     auxv[nauxv * 2 + 1] = (value);                                             \
     nauxv++;                                                                   \
   } while (0)
-  if (plat_vdso())
-    AUX(LINUX_AT_SYSINFO_EHDR, plat_vdso());
+  struct plat_info pi;
+  plat_info(&pi);
+  if (pi.vdso)
+    AUX(LINUX_AT_SYSINFO_EHDR, pi.vdso);
   AUX(LINUX_AT_MINSIGSTKSZ, min_sigstack_size());
   AUX(LINUX_AT_HWCAP, hwcap());
   AUX(LINUX_AT_PAGESZ, LINUX_PAGE_SIZE);

@@ -383,8 +383,14 @@ int plat_wake(uint32_t *word, int count) {
   return r < 0 ? -errno : (int)r;
 }
 
-uint64_t plat_vdso(void) {
-  return 0;
+/* The skeleton: one address space of the host process (it never forks
+ * in the unit tests), no views, host files read in, the Linux shim's
+ * window, no vDSO. */
+void plat_info(struct plat_info *out) {
+  *out = (struct plat_info){.version = PLAT_CONTRACT_VERSION,
+                            .features = PLAT_F_CPU_TIME | PLAT_F_HOST_NET,
+                            .window_lo = 0x10000,
+                            .window_hi = 0x400000000000ull};
 }
 
 int plat_clock(int clock, int64_t *out_ns) {
