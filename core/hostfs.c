@@ -116,7 +116,7 @@ static int host_err(long r) {
 
 /* ---- attributes ---- */
 
-static bool ts_ok(const struct linux_timespec *t) {
+static bool ts_ok(const struct plat_time *t) {
   return t->tv_nsec >= 0 && t->tv_nsec < 1000000000;
 }
 
@@ -158,9 +158,9 @@ static void fill_attrs(struct inode *inode, const struct plat_host_stat *st) {
   inode->size = st->size;
   inode->blocks = st->blocks;
   inode->rdev = st->rdev;
-  inode->atime = st->atime;
-  inode->mtime = st->mtime;
-  inode->ctime = st->ctime;
+  inode->atime = (struct linux_timespec){st->atime.tv_sec, st->atime.tv_nsec};
+  inode->mtime = (struct linux_timespec){st->mtime.tv_sec, st->mtime.tv_nsec};
+  inode->ctime = (struct linux_timespec){st->ctime.tv_sec, st->ctime.tv_nsec};
   inode->ino = st->ino;
 }
 
@@ -658,7 +658,7 @@ static int snapshot(struct inode *dir) {
       goto out;
     }
     size_t at = 0;
-    const size_t hdr = offsetof(struct linux_dirent64, d_name);
+    const size_t hdr = offsetof(struct plat_dirent, name);
     while (at < (size_t)got) {
       uint64_t ino;
       uint16_t reclen;
@@ -667,11 +667,10 @@ static int snapshot(struct inode *dir) {
         err = -LINUX_EIO;
         goto out;
       }
-      memcpy(&ino, buf + at + offsetof(struct linux_dirent64, d_ino),
-             sizeof(ino));
-      memcpy(&reclen, buf + at + offsetof(struct linux_dirent64, d_reclen),
+      memcpy(&ino, buf + at + offsetof(struct plat_dirent, ino), sizeof(ino));
+      memcpy(&reclen, buf + at + offsetof(struct plat_dirent, reclen),
              sizeof(reclen));
-      memcpy(&type, buf + at + offsetof(struct linux_dirent64, d_type), 1);
+      memcpy(&type, buf + at + offsetof(struct plat_dirent, type), 1);
       if (reclen < hdr + 2 || reclen > (size_t)got - at) {
         err = -LINUX_EIO;
         goto out;
@@ -787,16 +786,15 @@ static int hostfs_setattr(struct inode *inode, const struct vfs_attr *attr) {
     gid = attr->gid;
   if (uid != PLAT_ID_KEEP || gid != PLAT_ID_KEEP)
     what |= PLAT_SET_OWNER;
-  struct linux_timespec times[2] = {{0, LINUX_UTIME_OMIT},
-                                    {0, LINUX_UTIME_OMIT}};
+  struct plat_time times[2] = {{0, PLAT_TIME_OMIT}, {0, PLAT_TIME_OMIT}};
   if (attr->valid & VFS_ATTR_MODE)
     what |= PLAT_SET_MODE;
   if (attr->valid & VFS_ATTR_ATIME) {
-    times[0] = attr->atime;
+    times[0] = (struct plat_time){attr->atime.tv_sec, attr->atime.tv_nsec};
     what |= PLAT_SET_TIMES;
   }
   if (attr->valid & VFS_ATTR_MTIME) {
-    times[1] = attr->mtime;
+    times[1] = (struct plat_time){attr->mtime.tv_sec, attr->mtime.tv_nsec};
     what |= PLAT_SET_TIMES;
   }
   if (attr->valid & VFS_ATTR_SIZE)

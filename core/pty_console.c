@@ -214,7 +214,7 @@ static bool sandbox_alive(void) {
 
 static _Noreturn void console_pump(struct console *c) {
   struct pty *p = c->pty;
-  plat_thread_set_ctx(NULL); /* no guest task: the pump is the terminal */
+  plat_ctx_set(NULL); /* no guest task: the pump is the terminal */
   for (;;) {
     int r = (int)poll_host_wait(PLAT_IO_STREAM, 0, VFS_POLLIN, PUMP_WAKE_NS);
     console_winsize(c);
@@ -238,13 +238,13 @@ static _Noreturn void console_pump(struct console *c) {
   /* The host's terminal is gone (hung up, closed): the guest's terminal
    * hangs up as when a master is closed (SIGHUP for its session). */
   pty_hangup(p);
-  plat_thread_exit(NULL);
+  plat_ctx_exit(NULL);
 }
 
 int pty_console_start(void) {
   if (!g_console)
     return 0;
-  int pid = plat_fork();
+  int pid = plat_space_clone();
   if (pid < 0)
     return pid;
   if (pid == 0)

@@ -69,13 +69,13 @@ int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
 
 /* A sleeping mutex on a futex word; works across processes when it lives
  * in the arena. With MOAT_LOCK_DEBUG (the unit tests' and the fuzzer's
- * builds) each lock records its holder (plat_thread_handle): an unlock
+ * builds) each lock records its holder (plat_ctx_self): an unlock
  * by another thread, a lock taken twice by one thread, and a failed
  * rt_assert_held end the process with a message. */
 struct rt_lock {
   uint32_t word;
 #ifdef MOAT_LOCK_DEBUG
-  uint64_t owner; /* the holder's plat_thread_handle, 0 when free */
+  uint64_t owner; /* the holder's plat_ctx_self, 0 when free */
 #endif
 };
 void rt_lock(struct rt_lock *l);

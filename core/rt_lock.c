@@ -43,17 +43,17 @@ uint32_t rt_lock_held(void) {
 
 #ifdef MOAT_LOCK_DEBUG
 static void owner_take(struct rt_lock *l) {
-  __atomic_store_n(&l->owner, plat_thread_handle(), __ATOMIC_RELAXED);
+  __atomic_store_n(&l->owner, plat_ctx_self(), __ATOMIC_RELAXED);
 }
 
 static void owner_check_not_mine(const struct rt_lock *l) {
-  if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == plat_thread_handle())
+  if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == plat_ctx_self())
     rt_panic("lock %p taken again by the thread that holds it", (void *)l);
 }
 
 void rt_assert_held(const struct rt_lock *l) {
   if (!__atomic_load_n(&l->word, __ATOMIC_RELAXED) ||
-      __atomic_load_n(&l->owner, __ATOMIC_RELAXED) != plat_thread_handle())
+      __atomic_load_n(&l->owner, __ATOMIC_RELAXED) != plat_ctx_self())
     rt_panic("lock %p is not held by this thread", (void *)l);
 }
 #else
@@ -97,7 +97,7 @@ void rt_lock(struct rt_lock *l) {
       __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
     plat_wait(&l->word, 2, NULL, 0, LOCK_DOOM_CHECK_NS);
     if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
-      plat_exit(125);
+      plat_space_exit(125);
   }
 }
 

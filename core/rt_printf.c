@@ -239,5 +239,5 @@ _Noreturn void rt_panic(const char *fmt, ...) {
   len += MIN((size_t)n, sizeof(line) - len - 2);
   line[len++] = '\n';
   write_all(line, len);
-  plat_exit(125);
+  plat_space_exit(125);
 }

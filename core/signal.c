@@ -123,7 +123,7 @@ void signal_notify(struct proc *p, struct task *t, int sig) {
   if (t) {
     task_wake(t);
     if (t != self && t->host)
-      plat_kick(t->host);
+      plat_ctx_kick(t->host);
     return;
   }
   struct task *pick = NULL;
@@ -136,7 +136,7 @@ void signal_notify(struct proc *p, struct task *t, int sig) {
     pick = p->threads;
   /* The current thread looks before it returns to the guest anyway. */
   if (pick && pick != self && pick->host)
-    plat_kick(pick->host);
+    plat_ctx_kick(pick->host);
 }
 
 /* SIGCONT resumes a stopped process whatever its handler; a stop signal
@@ -584,7 +584,7 @@ int moat_signal_dequeue(struct linux_siginfo *info,
   task_reap_poll();
   signal_timer_poll(p);
   if (!t->host)
-    t->host = plat_thread_handle();
+    t->host = plat_ctx_self();
   rt_lock(&p->lock);
   for (;;) {
     if (p->exiting && p->exiter != t) {
@@ -618,7 +618,7 @@ int moat_signal_dequeue(struct linux_siginfo *info,
       p->cont_report = false;
       for (struct task *o = p->threads; o; o = o->next_in_proc)
         if (o != t && o->host)
-          plat_kick(o->host);
+          plat_ctx_kick(o->host);
       rt_unlock(&p->lock);
       signal_parent_stop(p, sig);
       rt_lock(&p->lock);

@@ -212,8 +212,8 @@ int task_create_first(uint32_t uid, uint32_t gid,
   tt->ntasks++;
   rt_unlock(&tt->lock);
   rt_lock_account(&h->locks, &tt->doomed);
-  plat_thread_set_ctx(t);
-  t->host = plat_thread_handle();
+  plat_ctx_set(t);
+  t->host = plat_ctx_self();
   tt->init_host = t->host;
   *out = p;
   return 0;
@@ -390,7 +390,7 @@ int64_t task_proc_cpu_ns(struct proc *p, int64_t *sys_ns) {
   rt_unlock(&p->lock);
   if (handle) {
     __atomic_store_n(&p->cpu_wanted, 1, __ATOMIC_RELEASE);
-    if (plat_kick(handle) == 0) {
+    if (plat_ctx_kick(handle) == 0) {
       int64_t end = rt_now_ns() + CPU_ASK_NS;
       while (__atomic_load_n(&p->cpu_seq, __ATOMIC_ACQUIRE) == seq) {
         int64_t left = end - rt_now_ns();
@@ -1187,7 +1187,7 @@ int moat_prlimit(int pid, int resource, const struct linux_rlimit *new_limit,
   if (!err && other && new_limit && resource == LINUX_RLIMIT_CPU)
     for (struct task *t = p->threads; t; t = t->next_in_proc)
       if (t->host)
-        plat_kick(t->host);
+        plat_ctx_kick(t->host);
   rt_unlock(&p->lock);
 out:
   if (other)
@@ -1312,7 +1312,7 @@ static void free_task_locked(struct task *t) {
 
 /* ---- host processes (docs/processes.md, "Host-level deaths") ---- */
 
-/* A child's end cuts a sleep short (plat_reap's contract), but one that
+/* A child's end cuts a sleep short (plat_space_reap's contract), but one that
  * comes just before the sleep begins is only noted: a parent that waits
  * for its children looks this often anyway. */
 #define REAP_CHECK_NS 500000000ll
@@ -1348,8 +1348,8 @@ static struct task_host *host_find(int id) {
   return NULL;
 }
 
-/* Ends plat_reap reported for an id not recorded yet: the child died
- * before the thread that forked it got back from plat_fork, and another
+/* Ends plat_space_reap reported for an id not recorded yet: the child died
+ * before the thread that forked it got back from plat_space_clone, and another
  * thread collected it. Kept only while a fork of this process is in
  * flight (an id kept longer could come back for another child), private
  * to this host process (the only one that can collect its children),
@@ -1357,7 +1357,7 @@ static struct task_host *host_find(int id) {
 #define EARLY_ENDS 16
 static struct { int id, how; } g_early_ends[EARLY_ENDS];
 static int g_forks_in_flight
-    MOAT_PROCESS_HOT; /* atomic; plat_fork calls not yet recorded */
+    MOAT_PROCESS_HOT; /* atomic; plat_space_clone calls not yet recorded */
 
 static void host_ended(int id, int how);
 
@@ -1376,7 +1376,7 @@ static void host_fork_done_locked(bool child) {
     memset(g_early_ends, 0, sizeof(g_early_ends));
 }
 
-/* Record the id plat_fork returned for the host process of h. */
+/* Record the id plat_space_clone returned for the host process of h. */
 static void host_set_id(struct task_host *h, int id) {
   struct task_table *tt = g_task_table;
   int how = -1;
@@ -1424,7 +1424,7 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
                "outside moat's exit path while holding a lock of the "
                "sandbox; ending the sandbox\n",
                pid, id, (how >> 8) & 0xff);
-    plat_kick(tt->init_host);
+    plat_ctx_kick(tt->init_host);
     for (int i = 0; i < 100; i++) {
       if (rt_trylock(&tt->lock)) {
         for (uint32_t k = 0; k < tt->max_tasks; k++) {
@@ -1433,7 +1433,7 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
             continue; /* the dead one's ids may be reused */
           task_wake(t);
           if (t->host && t != task_current())
-            plat_kick(t->host);
+            plat_ctx_kick(t->host);
         }
         rt_unlock(&tt->lock);
         break;
@@ -1441,7 +1441,7 @@ static _Noreturn void task_doom(struct task_host *h, int id, int how) {
       plat_wait(&tt->doomed, 1, NULL, 0, 1000000);
     }
   }
-  plat_exit(125);
+  plat_space_exit(125);
 }
 
 /* A vfork child's thread in host record h takes no more locks: the host
@@ -1544,7 +1544,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     goto undo;
   }
 
-  /* The child may end and be reaped before plat_fork returns here: keep
+  /* The child may end and be reaped before plat_space_clone returns here: keep
    * what the parent needs. */
   int child_tid = t->tid;
   if (flags & MOAT_FORK_VFORK) {
@@ -1558,7 +1558,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     p->vfork_thread = true;
     p->mm_id = parent->mm_id;
     __atomic_add_fetch(&h->vfork_threads, 1, __ATOMIC_SEQ_CST);
-    err = plat_thread_create(thread_regs, t);
+    err = plat_ctx_create(thread_regs, t);
     if (err) {
       vfork_thread_gone(h);
       goto undo;
@@ -1579,15 +1579,15 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     h->vm_hwm = parent->host->vm_rss;
   }
   host_fork_begin();
-  int r = plat_fork();
+  int r = plat_space_clone();
   if (r == 0) {
     /* The child: a new host process (this thread only), whose locks
      * count in its own record from its first one on. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true); /* nothing else runs here yet */
     mm_fork_end(vmas, true, false, h);
-    plat_thread_set_ctx(t);
-    t->host = plat_thread_handle();
+    plat_ctx_set(t);
+    t->host = plat_ctx_self();
     time_cpu_limit_start(p); /* host timers are not inherited */
     return 0;
   }
@@ -1654,14 +1654,14 @@ void task_vfork_detach(void) {
   if (mm_fork_begin(h, true, &vmas) < 0) /* charges nothing: cannot fail */
     moat_exit_signal(LINUX_SIGKILL);
   host_fork_begin();
-  int r = plat_fork();
+  int r = plat_space_clone();
   if (r == 0) {
     /* The new host process: from here on this child has its own copy of
      * the memory, which exec replaces. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true);
     mm_fork_end(vmas, true, false, h);
-    t->host = plat_thread_handle();
+    t->host = plat_ctx_self();
     rt_lock(&tt->lock);
     p->mm_id = tt->next_mm_id++;
     p->vfork_thread = false;
@@ -1682,7 +1682,7 @@ void task_vfork_detach(void) {
   host_set_id(h, r);
   /* The thread in the parent's host process has moved on. */
   vfork_thread_gone(old);
-  plat_thread_exit(NULL);
+  plat_ctx_exit(NULL);
 }
 
 int moat_clone_thread(const struct moat_regs *regs,
@@ -1713,7 +1713,7 @@ int moat_clone_thread(const struct moat_regs *regs,
   for (int i = 0; i < 2; i++) /* as put_user: a fault is ignored */
     if (start->tid_at[i] && moat_user_ok(start->tid_at[i], 4, LINUX_PROT_WRITE))
       rt_ustore32((uint32_t *)(uintptr_t)start->tid_at[i], (uint32_t)tid);
-  err = plat_thread_create(regs, t);
+  err = plat_ctx_create(regs, t);
   if (err) {
     rt_lock(&tt->lock);
     rt_lock(&p->lock);
@@ -1744,7 +1744,7 @@ void task_vfork_release(struct proc *p) {
  * before that: it then only gets the wake-up). */
 static void note_host_handle(struct task *t) {
   if (!t->host)
-    t->host = plat_thread_handle();
+    t->host = plat_ctx_self();
 }
 
 /* Unlink the calling thread from its process and end its host thread
@@ -1772,7 +1772,7 @@ static _Noreturn void thread_leave(struct task *t) {
   rt_unlock(&tt->lock);
   if (exiter)
     task_wake(exiter);
-  plat_thread_exit(NULL);
+  plat_ctx_exit(NULL);
 }
 
 /* Every other thread of the process must leave before it can end: they
@@ -1792,7 +1792,7 @@ static void stop_other_threads(struct proc *p, struct task *self, int code) {
       continue;
     task_wake(o);
     if (o->host)
-      plat_kick(o->host);
+      plat_ctx_kick(o->host);
   }
   rt_unlock(&p->lock);
   /* Bounded: a thread that never comes back (stuck in the host) must not
@@ -1810,7 +1810,7 @@ static void stop_other_threads(struct proc *p, struct task *self, int code) {
       rt_lock(&p->lock);
       for (struct task *o = p->threads; o; o = o->next_in_proc)
         if (o != self && o->host)
-          plat_kick(o->host);
+          plat_ctx_kick(o->host);
       rt_unlock(&p->lock);
     }
     plat_wait(&self->wake_word, seen, NULL, 0, 10000000);
@@ -2006,7 +2006,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
   proc_end_finish(p, &e);
   if (shared_host) {
     vfork_thread_gone(host);
-    plat_thread_exit(NULL); /* the parent's host process goes on */
+    plat_ctx_exit(NULL); /* the parent's host process goes on */
   }
   wait_vfork_threads(host);
   /* A thread that has left may still be releasing its last lock (the
@@ -2017,7 +2017,7 @@ static _Noreturn void proc_exit(int code, int host_status) {
     uint32_t nap = 0;
     plat_wait(&nap, 0, NULL, 0, 1000000);
   }
-  plat_exit(host_status);
+  plat_space_exit(host_status);
 }
 
 /* Process p died with its host process (host_dead set by the caller):
@@ -2049,7 +2049,7 @@ static void proc_end_dead(struct proc *p, int sig) {
   proc_end_finish(p, &e);
 }
 
-/* Host process id ended with wait status how (plat_reap). */
+/* Host process id ended with wait status how (plat_space_reap). */
 static void host_ended(int id, int how) {
   struct task_table *tt = g_task_table;
   /* Its count is final now. Looked at before the table lock, which the
@@ -2104,7 +2104,7 @@ static void host_ended(int id, int how) {
 /* Collect every ended host child of the calling host process. */
 static void reap_host_children(void) {
   int how = 0, id;
-  while ((id = plat_reap(&how)) > 0)
+  while ((id = plat_space_reap(&how)) > 0)
     host_ended(id, how);
 }
 
@@ -2113,7 +2113,7 @@ void task_reap_poll(void) {
   if (!tt)
     return;
   if (__atomic_load_n(&tt->doomed, __ATOMIC_ACQUIRE))
-    plat_exit(125);
+    plat_space_exit(125);
   struct task *self = task_current();
   if (!self || self->reaping || rt_lock_held())
     return;
@@ -2500,16 +2500,16 @@ _Static_assert(TASK_SPAWN_MAX == MOAT_SPAWN_MAX, "one number of handles");
 
 /* A host fork whose child runs under the host record h (its locks count
  * there: if it dies holding one, the reaper dooms the sandbox instead of
- * letting it hang) with thread context ctx. plat_fork's result; the
+ * letting it hang) with thread context ctx. plat_space_clone's result; the
  * caller records a child it made (host_set_id). */
 static int host_fork_recorded(struct task_host *h, void *ctx) {
   struct task_table *tt = g_task_table;
   host_fork_begin();
-  int r = plat_fork();
+  int r = plat_space_clone();
   if (r == 0) {
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true);
-    plat_thread_set_ctx(ctx);
+    plat_ctx_set(ctx);
   } else if (r < 0) {
     rt_lock(&tt->lock);
     host_fork_done_locked(false);
@@ -2537,7 +2537,7 @@ int moat_helper_fork(void) {
 }
 
 int moat_helper_reap(int *how) {
-  int id = plat_reap(how);
+  int id = plat_space_reap(how);
   if (id > 0)
     host_ended(id, *how);
   return id;
@@ -2698,7 +2698,7 @@ int moat_spawn_fork(int handle) {
   int pid = p->pid;
   int r = host_fork_recorded(h, t);
   if (r == 0) {
-    t->host = plat_thread_handle();
+    t->host = plat_ctx_self();
     /* Run only once the forker has recorded this host process: an end
      * the host causes before then would otherwise go unnoticed. */
     while (!__atomic_load_n(&h->id, __ATOMIC_SEQ_CST))

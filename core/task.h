@@ -56,11 +56,11 @@ struct pty;
 /* One host process of the sandbox: a guest process, with the vfork
  * children that run as its threads until they exec. Kept apart from the
  * procs (a guest zombie may be freed before the host process has been
- * collected) so that the host parent can tell, when plat_reap reports the
+ * collected) so that the host parent can tell, when plat_space_reap reports the
  * host process's end, which guest processes died with it and whether it
  * held an arena lock. */
 struct task_host {
-  int32_t id;     /* the id plat_fork returned; 0 until known (and pid 1) */
+  int32_t id; /* the id plat_space_clone returned; 0 until known (and pid 1) */
   uint32_t used;  /* the slot is taken */
   uint32_t locks; /* arena rt_locks it holds now (core/rt_lock.c) */
   /* vfork children running as threads of this host process, until each
@@ -195,7 +195,7 @@ struct task {
    * the earliest such monotonic instant, 0 for none; the poll sleep
    * (core/poll.c) wakes then. Reset by poll_wait_arm. */
   int64_t poll_due;
-  uint64_t host; /* plat_thread_handle, for plat_kick */
+  uint64_t host; /* plat_ctx_self, for plat_ctx_kick */
   /* The guest system call this thread is in (moat_call_begin/end):
    * in_call, and its sandbox-wide id once task_call_id gave it one. */
   bool in_call;
@@ -269,7 +269,7 @@ struct task_table {
   /* Set when a process died holding an arena lock: the arena can no
    * longer be trusted and every process ends with status 125. */
   uint32_t doomed;
-  uint64_t init_host; /* plat_thread_handle of pid 1's first thread */
+  uint64_t init_host; /* plat_ctx_self of pid 1's first thread */
   /* The highest hard limit a guest process may set, per resource: the
    * runner's limits (struct moat_config's rlimits) hold even for uid 0. */
   uint64_t rlimit_ceiling[LINUX_RLIMIT_NLIMITS];
@@ -291,9 +291,9 @@ struct task_table {
 extern struct task_table *g_task_table;
 
 /* The task of the calling thread: each host thread carries its own in
- * the platform's per-thread context (plat_thread_ctx). */
+ * the platform's per-thread context (plat_ctx_get). */
 static inline struct task *task_current(void) {
-  return (struct task *)plat_thread_ctx();
+  return (struct task *)plat_ctx_get();
 }
 static inline struct proc *proc_current(void) {
   return task_current()->proc;
@@ -438,7 +438,7 @@ void time_cpu_limit_start(struct proc *p);
 /* Wake all of proc p's threads (children changed state). */
 void task_wake_proc(struct proc *p);
 /* Collect the host-level ends of this host process's children
- * (plat_reap). A guest process that ended without its exit path (killed
+ * (plat_space_reap). A guest process that ended without its exit path (killed
  * by the host, the seccomp filter, an internal error) is ended on its
  * behalf as if killed by that signal (SIGKILL for an exit code): files
  * closed, children re-parented, threads' slots freed, the parent told.

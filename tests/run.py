@@ -2000,7 +2000,7 @@ def opt_stats(ctx):
                          "/etc/passwd"))
     compare("busybox stat /etc/passwd with --stats (stdout)", native, p)
     err = p.stderr.decode("utf-8", "replace")
-    for word in ("exit_group", "plat_exit", "total"):
+    for word in ("exit_group", "plat_space_exit", "total"):
         if word not in err:
             fail("--stats output lacks %r:\n%s" % (word, err[:3000]))
 
@@ -3903,7 +3903,7 @@ def contract_boundary(ctx):
     tools/check_boundary.sh passes on their objects, and refuses them
     with one more object that calls a platform function outside the
     contract (plat_linux_control_fd) and a libc one (strlen), naming
-    both and not the contract's plat_fork (positive control)."""
+    both and not the contract's plat_space_clone (positive control)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     objs = sorted(
         os.path.join(dp, f)
@@ -3922,10 +3922,10 @@ def contract_boundary(ctx):
                                                  show(p.stdout + p.stderr)))
     src = os.path.join(d, "bad.c")
     with open(src, "w") as f:
-        f.write("int plat_linux_control_fd(void);\nint plat_fork(void);\n"
+        f.write("int plat_linux_control_fd(void);\nint plat_space_clone(void);\n"
                 "unsigned long strlen(const char *);\n"
                 "long bad(const char *s) {\n"
-                "  return plat_linux_control_fd() + plat_fork() + "
+                "  return plat_linux_control_fd() + plat_space_clone() + "
                 "(long)strlen(s);\n}\n")
     obj = os.path.join(d, "bad.o")
     p = run(["cc", "-O2", "-ffreestanding", "-fno-builtin", "-c", src, "-o",

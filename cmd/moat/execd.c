@@ -140,7 +140,7 @@ static _Noreturn void shepherd(int handle, uint32_t id, const int fds[3]) {
     plat_linux_host_close(fds[i]);
   if (pid < 0) {
     send_error(id, pid, "cannot start the process's host process");
-    plat_exit(0);
+    plat_space_exit(0);
   }
   send_head(CTL_START, id, pid);
   int status = 0, r;
@@ -150,7 +150,7 @@ static _Noreturn void shepherd(int handle, uint32_t id, const int fds[3]) {
     send_error(id, r, "the process's end was lost");
   else
     send_head(CTL_EXIT, id, status);
-  plat_exit(0);
+  plat_space_exit(0);
 }
 
 static void serve_exec(size_t len, const int fds[3], int nfds) {
@@ -226,7 +226,7 @@ static _Noreturn void serve(void) {
        * namespace takes this one with it); without that namespace,
        * this notices. */
       if (moat_spawn_signal(0, 0) == -LINUX_ESRCH)
-        plat_exit(0);
+        plat_space_exit(0);
       continue;
     }
     int fds[3], nfds = 0;
@@ -234,7 +234,7 @@ static _Noreturn void serve(void) {
                    : plat_linux_control_recv(g_rec.bytes, sizeof(g_rec.bytes),
                                              fds, &nfds);
     if (n == 0 || (n < 0 && n != -LINUX_EMSGSIZE && n != -LINUX_EAGAIN))
-      plat_exit(0); /* the supervisor is gone */
+      plat_space_exit(0); /* the supervisor is gone */
     if (n >= (long)sizeof(struct ctl_head) && g_rec.e.h.type == CTL_EXEC)
       serve_exec((size_t)n, fds, nfds);
     else if (n >= (long)sizeof(struct ctl_head) && g_rec.e.h.type == CTL_SIGNAL)

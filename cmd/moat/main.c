@@ -185,13 +185,13 @@ static _Noreturn void run_sandbox(const struct run_options *o) {
   int err = moat_boot(&cfg, &boot_why);
   if (err < 0) {
     moat_log("moat: %s\n", boot_why ? boot_why : "cannot build the sandbox");
-    plat_exit(EXIT_MOAT_ERROR);
+    plat_space_exit(EXIT_MOAT_ERROR);
   }
   execd_start(); /* an OCI container's exec server (docs/oci.md) */
   err = shim_linux_start(o->argc, (const char *const *)o->argv, envp, why,
                          sizeof(why));
   moat_log("moat: %s: %s\n", o->argv[0], why);
-  plat_exit(err == -LINUX_ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+  plat_space_exit(err == -LINUX_ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 }
 
 /* "512 MiB", "1.5 GiB": --memory as the user will recognise it. */

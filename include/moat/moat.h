@@ -605,7 +605,7 @@ int moat_spawn_signal(int handle, int sig);
  * OS ends the sandbox (status 125) instead of hanging it. 0 in the
  * child, its id in the caller, -errno. */
 int moat_helper_fork(void);
-/* One ended child of the calling helper, collected (plat_reap): its id
+/* One ended child of the calling helper, collected (plat_space_reap): its id
  * and *how (a wait status), or 0 when none ended. */
 int moat_helper_reap(int *how);
 

@@ -39,7 +39,7 @@
 /* What a platform offers beyond the calls every platform MUST serve.
  * Without a bit, the matching calls fail as their text says (and the
  * core does without: one guest process, file pages copied, ...). */
-#define PLAT_F_SPACES 1    /* plat_fork makes new address spaces */
+#define PLAT_F_SPACES 1    /* plat_space_clone makes new address spaces */
 #define PLAT_F_VIEWS 2     /* plat_mem_view (PLAT_MAP_VIEWS regions) */
 #define PLAT_F_HOST_MAP 4  /* plat_host_map maps host files */
 #define PLAT_F_CPU_TIME 8  /* PLAT_CLOCK_CPU*, PLAT_TIMER_VIRTUAL/_PROF */
@@ -75,11 +75,11 @@ void plat_info(struct plat_info *out);
 #define PLAT_PROT_EXEC 4
 
 #define PLAT_MAP_FIXED 1  /* place exactly at addr, replacing what is there */
-#define PLAT_MAP_SHARED 2 /* shared with processes forked from this one */
+#define PLAT_MAP_SHARED 2 /* the same memory in every address space */
 /* With PLAT_MAP_SHARED: a reservation whose pages are taken only when
  * touched (the System V shared memory pool, core/sysv_ipc.c). */
 #define PLAT_MAP_NORESERVE 4
-/* With PLAT_MAP_SHARED | PLAT_MAP_NORESERVE, before the first fork: a
+/* With PLAT_MAP_SHARED | PLAT_MAP_NORESERVE, before the first clone: a
  * region plat_mem_view can make private views of (the page cache's pool,
  * core/pcache.c). A platform MAY offer only one such region, or none
  * (then it maps the region as without the flag, and plat_mem_view says
@@ -103,8 +103,8 @@ int plat_mem_protect(void *addr, size_t len, int prot);
 
 /* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) the
  * same pages as [src, src+len) of a region the core mapped with
- * PLAT_MAP_SHARED before the first fork, with protection prot. MUST:
- * afterwards a write through either address, in any process of the
+ * PLAT_MAP_SHARED before the first clone, with protection prot. MUST:
+ * afterwards a write through either address, in any address space of the
  * sandbox that maps those pages, is seen through all of them at once
  * (this is how two guest processes that did not inherit a mapping from
  * each other share memory: System V shared memory, and shared file
@@ -118,12 +118,12 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot);
 
 /* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) a
  * private, copy-on-write view of [src, src+len), part of the region made
- * with PLAT_MAP_VIEWS, with protection prot. MUST: until this process
+ * with PLAT_MAP_VIEWS, with protection prot. MUST: until this space
  * writes a page of the view, reading it gives what the region holds
  * there now (a later write to the region, or a discard, included); the
  * first write to a page (by the guest, or by the library OS itself)
- * gives this process a copy of its own, which the region and every other
- * process never see; a fork copies those pages like private memory and
+ * gives this space a copy of its own, which the region and every other
+ * space never see; plat_space_clone copies those pages like private memory and
  * keeps the untouched ones views. mprotect (plat_mem_protect) of a view
  * MAY add PROT_WRITE: writes still only reach the copies. This is how
  * MAP_PRIVATE file mappings share the page cache's pages until written.
@@ -132,27 +132,9 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot);
 int plat_mem_view(void *addr, const void *src, size_t len, int prot);
 
 /* Give the pages of [addr, addr+len), part of a PLAT_MAP_SHARED region,
- * back to the host: they read as zeros afterwards in every process.
+ * back to the host: they read as zeros afterwards in every space.
  * -EINVAL for a range that is not such memory. */
 int plat_mem_discard(void *addr, size_t len);
-
-/* ---------------------------------------------------------------------
- * Execution
- * ------------------------------------------------------------------- */
-
-/* Start running guest code with the register file regs (rip, rsp, the
- * general registers, rflags' arithmetic bits, the fs base). The fs base
- * is part of the register file everywhere: a change the North shim makes
- * to regs->fs_base in north_syscall or north_fault MUST take effect when
- * the guest resumes (there is no separate call for the thread pointer).
- * MUST NOT return. From then on every guest system call arrives in the
- * North shim's north_syscall(), every guest fault in north_fault(). */
-_Noreturn void plat_enter(const struct moat_regs *regs);
-
-/* End the whole sandbox process with exit status status (0..255).
- * MUST NOT return. MAY print the host-call statistics first when the
- * sandbox was created with stats enabled. */
-_Noreturn void plat_exit(int status);
 
 /* ---------------------------------------------------------------------
  * Waiting: one primitive for every sleep of the library OS
@@ -182,7 +164,7 @@ struct plat_io {
 
 /* Sleep until one of:
  *  - word != NULL and *word != expected when the call starts: -EAGAIN;
- *  - plat_wake(word) from any thread of any process of the sandbox
+ *  - plat_wake(word) from any context of any address space
  *    (after *word changed): 0;
  *  - an io entry is ready as poll(2) would say (POLLIN, POLLOUT as asked;
  *    POLLHUP, POLLERR unasked; POLLNVAL for an entry naming nothing):
@@ -190,21 +172,21 @@ struct plat_io {
  *    (0 for the others);
  *  - timeout_ns (relative, on the monotonic clock) passed: -ETIMEDOUT;
  *    timeout_ns == 0 only looks, timeout_ns < 0 has no deadline;
- *  - the thread was kicked (plat_kick), a timer expired (plat_timer_set)
- *    or a child ended (plat_reap): -EINTR. A platform MAY also return
+ *  - the context was kicked (plat_ctx_kick), a timer expired (plat_timer_set)
+ *    or a child ended (plat_space_reap): -EINTR. A platform MAY also return
  *    -EINTR spuriously; the caller MUST tolerate it (it looks again).
  * MUST NOT lose a wake: a plat_wake that follows a change of *word made
  * after this call read it ends the wait, whether or not io is given.
  * MUST NOT report readiness the host does not report at that moment.
  * The word may be anywhere the core can read (memory shared between
- * processes or private); the platform tells the two apart itself.
+ * address spaces or private); the platform tells the two apart itself.
  * -EINVAL for nio < 0, nio > PLAT_WAIT_IO_MAX or an unknown kind.
- * Safe from any thread; never takes a lock of the core. */
+ * Safe from any context; never takes a lock of the core. */
 int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
               int64_t timeout_ns);
 
-/* Wake up to count waiters of plat_wait on word (in any process of the
- * sandbox). Returns the number woken (>= 0; a waiter that also watched
+/* Wake up to count waiters of plat_wait on word (in any address space
+ * of the sandbox). Returns the number woken (>= 0; a waiter that also watched
  * io MAY not be counted). */
 int plat_wake(uint32_t *word, int count);
 
@@ -214,14 +196,14 @@ int plat_wake(uint32_t *word, int count);
 
 #define PLAT_CLOCK_REALTIME 0  /* wall clock, ns since the Unix epoch */
 #define PLAT_CLOCK_MONOTONIC 1 /* ns since an arbitrary fixed point */
-#define PLAT_CLOCK_CPU 2       /* CPU time used by this process, ns */
+#define PLAT_CLOCK_CPU 2       /* CPU time of this address space, ns */
 #define PLAT_CLOCK_BOOTTIME 3  /* as MONOTONIC, plus time the host slept */
-/* The part of PLAT_CLOCK_CPU the host counts as the process's own work
+/* The part of PLAT_CLOCK_CPU the host counts as the space's own work
  * (user time; the rest is time the host spent for it). It may be coarser
  * than PLAT_CLOCK_CPU (sampled at the host's tick); a platform that does
  * not split CPU time answers PLAT_CLOCK_CPU's figure. */
 #define PLAT_CLOCK_CPU_USER 4
-#define PLAT_CLOCK_THREAD_CPU 5 /* CPU time used by the calling thread, ns */
+#define PLAT_CLOCK_THREAD_CPU 5 /* CPU time of the calling context, ns */
 
 /* Read a clock into *out_ns. -EINVAL for an unknown clock. The core MUST
  * tolerate a monotonic clock that the host moves backwards (it clamps). */
@@ -232,88 +214,111 @@ int plat_clock(int clock, int64_t *out_ns);
 int plat_random(void *buf, size_t len);
 
 /* ---------------------------------------------------------------------
- * Processes and threads (docs/processes.md)
+ * Address spaces and execution contexts (docs/processes.md)
  *
- * A platform with processes makes each guest process one of its own and
- * each guest thread one of its threads. Memory from plat_mem_map with
- * PLAT_MAP_SHARED (the arena) stays shared with a forked child at the same
- * address; everything else is copied.
+ * Guest code runs in execution contexts (a guest thread each), each in
+ * one address space (a guest process). An address space holds the guest
+ * window's mappings and the library OS's memory; memory from
+ * plat_mem_map with PLAT_MAP_SHARED (the arena) is the same memory, at
+ * the same address, in every address space of the sandbox. The Linux
+ * platform makes an address space a host process and a context a host
+ * thread; a platform where moat is the kernel makes them page tables and
+ * its own scheduler's threads. Nothing here says which.
  * ------------------------------------------------------------------- */
 
-/* Duplicate the calling process: the child is a copy of it with only the
- * calling thread, and returns 0 from this call; the parent gets the
- * child's id, a positive number that plat_reap reports when the child
- * ends (the core keeps guest zombies itself). The child MUST NOT outlive
- * the sandbox's first process.
- * Errors: -EAGAIN (host limit), -ENOMEM, -ENOSYS (no processes). */
-int plat_fork(void);
+/* Start running guest code in the calling context with the register file
+ * regs (rip, rsp, the general registers, rflags' arithmetic bits, the fs
+ * base). The fs base is part of the register file everywhere: a change
+ * the North shim makes to regs->fs_base in north_syscall or north_fault
+ * MUST take effect when the guest resumes (there is no separate call for
+ * the thread pointer). MUST NOT return. From then on every guest system
+ * call of the context arrives in the North shim's north_syscall(), every
+ * guest fault in north_fault(), every kick in north_interrupt(). */
+_Noreturn void plat_enter(const struct moat_regs *regs);
 
-/* Without blocking, report one child of the calling process that has
- * ended: one it made with plat_fork, or a process of the sandbox the
- * platform handed to it because that process's parent ended first (the
- * sandbox's first process receives these). Returns the id plat_fork gave
- * for it (> 0), with *how its end as a Linux wait status (exit code << 8,
- * or the number of the signal that ended it), or 0 when no end is left
- * to report. Each end is reported once, whether or not the core's exit
- * path ran (a process killed from outside the sandbox ends without it).
- * When a child ends, the platform makes the process look soon: as a
- * plat_kick of some thread (north_interrupt() in guest code), or a
+/* End the calling address space and every context in it, with status
+ * (0..255): plat_space_reap reports it to the address space that made
+ * it; the first address space's status is the sandbox's. MUST NOT
+ * return. MAY print the host-call statistics first when the sandbox was
+ * created with stats enabled. */
+_Noreturn void plat_space_exit(int status);
+
+/* A new address space, a copy of the calling one (its private memory
+ * copied, copy-on-write where the platform can; PLAT_MAP_SHARED memory
+ * shared), with one context: a copy of the calling context, which
+ * returns 0 from this call. The caller gets the new space's id, a
+ * positive number that plat_space_reap reports when it ends (the core
+ * keeps guest zombies itself). No new space outlives the sandbox's first
+ * one. Without PLAT_F_SPACES: -ENOSYS. Errors: -EAGAIN (a limit),
+ * -ENOMEM. */
+int plat_space_clone(void);
+
+/* Without blocking, report one address space that ended among those the
+ * calling one made with plat_space_clone, or that the platform handed to
+ * it because the space that made them ended first (the sandbox's first
+ * space receives these). Returns the id plat_space_clone gave (> 0),
+ * with *how its end as a wait status: status << 8 after
+ * plat_space_exit(status), or a number 1..127 when the platform ended it
+ * itself (the host killed it; on Linux, the host signal); 0 when no end
+ * is left to report. Each end is reported once, whether or not the
+ * core's exit path ran. When a space ends, the platform makes the one it
+ * reports to look soon: a plat_ctx_kick of some context of it, or a
  * spurious wake (-EINTR) of a sleeping plat_wait. MUST cost no host
  * call when nothing ended: the core asks at every return to the guest. */
-int plat_reap(int *how);
+int plat_space_reap(int *how);
 
-/* Start a new thread in the calling process that runs guest code with
- * regs (as plat_enter) and whose context pointer (plat_thread_ctx) is
- * ctx from its first instruction. The thread gets its own platform stack
- * for traps and signals.
- * Errors: -EAGAIN, -ENOMEM. */
-int plat_thread_create(const struct moat_regs *regs, void *ctx);
+/* A new execution context in the calling address space that runs guest
+ * code with regs (as plat_enter) and whose context pointer (plat_ctx_get)
+ * is ctx from its first instruction. Each context has its own platform
+ * stack for traps. Errors: -EAGAIN, -ENOMEM. */
+int plat_ctx_create(const struct moat_regs *regs, void *ctx);
 
-/* End the calling thread only. When clear_word is not NULL, after the
- * thread has stopped using all of its memory, MUST store 0 into
- * *clear_word and wake it (plat_wake) - the platform's own
- * CLONE_CHILD_CLEARTID, for the core to know the thread is gone.
- * MUST NOT return. */
-_Noreturn void plat_thread_exit(uint32_t *clear_word);
+/* End the calling context only. When clear_word is not NULL, after the
+ * context stopped using all of its memory, MUST store 0 into *clear_word
+ * and plat_wake it, for the core to know the context is gone. MUST NOT
+ * return. */
+_Noreturn void plat_ctx_exit(uint32_t *clear_word);
 
-/* The calling thread's context pointer (NULL until set). */
-void *plat_thread_ctx(void);
-void plat_thread_set_ctx(void *ctx);
+/* The calling context's pointer for the core (NULL until set), and
+ * setting it (the first context, and the copy plat_space_clone made). */
+void *plat_ctx_get(void);
+void plat_ctx_set(void *ctx);
 
-/* An opaque non-zero handle naming the calling thread for plat_kick, valid
- * in every process of the sandbox while the thread lives. */
-uint64_t plat_thread_handle(void);
+/* An opaque non-zero handle naming the calling context for
+ * plat_ctx_kick, valid in every address space of the sandbox while the
+ * context lives (it changes in plat_space_clone's copy). */
+uint64_t plat_ctx_self(void);
 
-/* Make the thread named by handle look at its signals soon: if it is
+/* Make the context named by handle look at its signals soon: if it is
  * running guest code, the platform interrupts it and calls
- * north_interrupt() on that thread; if it is inside the library OS,
- * nothing happens (the shim checks before returning to the guest). A
- * sleeping thread is not woken by this (wake its futex word). MAY be a
- * no-op for a thread that is gone. Errors: -ESRCH. */
-int plat_kick(uint64_t handle);
+ * north_interrupt() on it; if it is inside the library OS, nothing
+ * happens but a blocking platform call's early -EINTR (the shim looks
+ * before it returns to the guest). A context asleep in plat_wait is
+ * woken with plat_wake on its word, not by this. MAY be a no-op for a
+ * context that is gone. Errors: -ESRCH. */
+int plat_ctx_kick(uint64_t handle);
 
-/* The calling process's three one-shot timers, one per clock (which):
+/* The calling address space's three one-shot timers, one per clock
+ * (which):
  *   PLAT_TIMER_REAL     the monotonic clock (ITIMER_REAL);
- *   PLAT_TIMER_VIRTUAL  the CPU time the process spends in user mode
+ *   PLAT_TIMER_VIRTUAL  the CPU time its contexts spend in guest code
  *                       (ITIMER_VIRTUAL);
- *   PLAT_TIMER_PROF     the CPU time of the process, user and system
- *                       (ITIMER_PROF).
- * The CPU clocks count the platform's process that holds the guest
- * process: where the library OS runs inside it (platform/linux), that
- * includes the library OS's own work on the guest's behalf.
+ *   PLAT_TIMER_PROF     the CPU time of its contexts, guest code and the
+ *                       library OS's work for them (ITIMER_PROF).
+ * Without PLAT_F_CPU_TIME the two CPU timers fail with -EINVAL.
  * ns > 0 arms timer which to expire once its clock has advanced by at
  * least ns; ns == 0 disarms it; ns == PLAT_TIMER_KEEP leaves it as it is.
  * When out_now is not NULL, MUST store there the timer's clock in ns
- * (from an arbitrary fixed point of this process; never going backwards)
+ * (from an arbitrary fixed point of this space; never going backwards)
  * read BEFORE arming: the timer MUST NOT expire before its clock reaches
  * *out_now + ns, so that the core, which keeps the deadline and the
  * period itself, finds the deadline passed when the expiry reaches it.
- * When a timer expires the platform makes the process look at its
- * signals: north_interrupt() on a thread running guest code, or, inside
+ * When a timer expires the platform makes the space look at its
+ * signals: north_interrupt() on a context running guest code, or, inside
  * the library OS, a spurious wake of a sleeping plat_wait (-EINTR)
  * and north_interrupt() before the next return to the guest. The expiry
  * MAY come late (a host's timer tick). Timers are not inherited by
- * plat_fork's child.
+ * plat_space_clone's child.
  * Errors: -EINVAL for an unknown which, or ns < 0 other than
  * PLAT_TIMER_KEEP; -EIO for a clock reading the platform cannot give. */
 #define PLAT_TIMER_REAL 0
@@ -329,7 +334,7 @@ int plat_timer_set(int which, int64_t ns, int64_t *out_now);
  * ------------------------------------------------------------------- */
 
 /* Read up to len bytes; blocks. Returns bytes read, 0 at end of input,
- * or -EINTR when the thread was kicked (plat_kick, the timer) while it
+ * or -EINTR when the context was kicked (plat_ctx_kick, the timer) while it
  * waited: the caller looks at its signals and MAY call again. */
 long plat_stdio_read(int stream, void *buf, size_t len);
 
@@ -356,6 +361,15 @@ int plat_stdio_ioctl(int stream, unsigned request, void *arg);
  * refuse writes (-EROFS) below a grant that is read-only.
  * ------------------------------------------------------------------- */
 
+/* A point in time: seconds and nanoseconds (0..999999999) since the
+ * Unix epoch. In plat_host_setattr, tv_nsec PLAT_TIME_OMIT leaves that
+ * time as it is. */
+struct plat_time {
+  int64_t tv_sec;
+  int64_t tv_nsec;
+};
+#define PLAT_TIME_OMIT ((1l << 30) - 2l)
+
 /* What the host says about an object. The core treats it as untrusted. */
 struct plat_host_stat {
   uint64_t ino;
@@ -367,7 +381,7 @@ struct plat_host_stat {
   uint32_t uid;
   uint32_t gid;
   uint64_t rdev;
-  struct linux_timespec atime, mtime, ctime;
+  struct plat_time atime, mtime, ctime;
 };
 
 /* Open name below directory handle dir. flags: LINUX_O_RDONLY,
@@ -388,10 +402,10 @@ long plat_host_pread(int handle, void *buf, size_t len, uint64_t off);
 /* Map at addr (PLAT_MAP_FIXED semantics, inside the guest window) a
  * private, copy-on-write mapping of [off, off+len) of the host file open
  * as handle, with protection prot (PLAT_PROT_*). MUST: until this
- * process writes a page, reading it gives the file's bytes there now
- * (later writes to the file included); a write gives this process a copy
+ * space writes a page, reading it gives the file's bytes there now
+ * (later writes to the file included); a write gives this space a copy
  * of its own and never reaches the file; pages past the file's end raise
- * the platform's fault (SIGBUS on Linux); a fork copies like private
+ * the platform's fault (SIGBUS on Linux); plat_space_clone copies as private
  * memory. MAY fail (-ENODEV: this platform maps no host files, -EPERM:
  * the host refuses, e.g. PROT_EXEC on a noexec mount): the core then
  * reads the file in. This is how a program on a host grant runs without
@@ -403,11 +417,22 @@ long plat_host_pwrite(int handle, const void *buf, size_t len, uint64_t off);
  * Never follows a symlink. */
 int plat_host_stat(int dir, const char *name, struct plat_host_stat *out);
 
-/* Read directory entries from a handle opened with LINUX_O_DIRECTORY, in
- * the linux_dirent64 format, continuing where the last call stopped, or
- * from the beginning when rewind is true. Returns bytes placed in buf, 0
- * at the end. The core validates every record (lengths, name
- * termination) before use. */
+/* One record of plat_host_readdir; records follow each other at reclen
+ * bytes (any alignment: the core copies the fields out). */
+struct plat_dirent {
+  uint64_t ino;
+  int64_t off;     /* the platform's own cookie; the core ignores it */
+  uint16_t reclen; /* the whole record, name and padding included */
+  uint8_t type;    /* DT_UNKNOWN 0, DT_FIFO 1, DT_CHR 2, DT_DIR 4, DT_BLK 6,
+                      DT_REG 8, DT_LNK 10, DT_SOCK 12 (dirent.h's values) */
+  char name[];     /* terminated within reclen */
+} __attribute__((packed));
+
+/* Read directory entries (struct plat_dirent) from a handle opened with
+ * LINUX_O_DIRECTORY, continuing where the last call stopped, or from the
+ * beginning when rewind is true. Returns bytes placed in buf, 0 at the
+ * end. The core validates every record (lengths, name termination)
+ * before use. */
 long plat_host_readdir(int handle, void *buf, size_t len, bool rewind);
 
 /* Read the target of symlink name below dir. Returns its length (<= len,
@@ -438,7 +463,7 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
                    const char *newname, unsigned flags, bool hard_link);
 
 #define PLAT_SET_MODE 1  /* mode */
-#define PLAT_SET_TIMES 2 /* atime and mtime (LINUX_UTIME_OMIT honoured) */
+#define PLAT_SET_TIMES 2 /* atime and mtime (PLAT_TIME_OMIT honoured) */
 #define PLAT_SET_SIZE 4  /* size: truncate or extend */
 #define PLAT_SET_OWNER 8 /* uid, gid (PLAT_ID_KEEP: unchanged) */
 #define PLAT_ID_KEEP 0xffffffffu
@@ -452,7 +477,7 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
  * before the host is asked, and the host MUST enforce the same. A
  * symlink's own owner changes (the link is never followed). */
 int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
-                      const struct linux_timespec times[2], uint64_t size,
+                      const struct plat_time times[2], uint64_t size,
                       uint32_t uid, uint32_t gid);
 
 /* Flush an open handle's data to stable storage. */
@@ -466,7 +491,8 @@ int plat_host_sync(int handle);
  * that reach it; the platform holds that list outside the sandbox's
  * reach and checks every request against it. A handle names one host
  * socket the platform connected or accepted for the sandbox: a positive
- * integer, valid in every process of the sandbox, until plat_net_close.
+ * integer, valid in every address space of the sandbox, until
+ * plat_net_close.
  * ------------------------------------------------------------------- */
 
 #define PLAT_NET_TCP 1
@@ -491,7 +517,7 @@ struct plat_net_addr {
  * Returns 0 with *out_handle naming the connected socket and *out_local,
  * *out_peer its host addresses; or, with a valid *out_handle (the host's
  * connect still under way), -EINPROGRESS with PLAT_NET_DONTWAIT in flags,
- * -EINTR when the thread was kicked while it waited. The outcome of such
+ * -EINTR when the context was kicked while it waited. The outcome of such
  * a connection is then as for a non-blocking connect(2): plat_wait
  * reports POLLOUT once it is decided, and plat_net_send of 0 bytes with
  * PLAT_NET_DONTWAIT answers 0 (connected), -EAGAIN (still under way) or
@@ -526,7 +552,7 @@ long plat_net_dgram_send(int index, const void *buf, size_t len,
  * handle: a stream takes what fits, a datagram socket one datagram.
  * Returns bytes sent (<= len), -EAGAIN (DONTWAIT, or the host's buffer
  * is full), -EPIPE/-ECONNRESET once the host connection is gone (never a
- * signal), -EINTR when the thread was kicked while it waited (as
+ * signal), -EINTR when the context was kicked while it waited (as
  * plat_stdio_read), -EBADF for an unknown handle. */
 long plat_net_send(int handle, const void *buf, size_t len, unsigned flags);
 
@@ -539,7 +565,7 @@ long plat_net_recv(int handle, void *buf, size_t len, unsigned flags);
 int plat_net_shutdown(int handle, int how);
 
 /* The core's last reference to the handle is gone: the host connection
- * ends (both directions) for every process of the sandbox, and the
+ * ends (both directions) for every address space of the sandbox, and the
  * handle is no longer valid. */
 int plat_net_close(int handle);
 

@@ -46,7 +46,7 @@ void north_syscall(struct moat_regs *regs);
 void north_fault(struct moat_regs *regs, int signo, int code, uint64_t addr,
                  uint64_t err);
 
-/* A thread running guest code was interrupted (plat_kick, the process's
+/* A thread running guest code was interrupted (plat_ctx_kick, the process's
  * timer): the shim delivers pending signals (rewriting regs) or ends the
  * thread. Called on the platform stack, never while the thread is inside
  * the library OS. */

@@ -397,7 +397,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
   leave_library_os(t, uc, &regs, entry_fs);
 }
 
-/* plat_kick's signal. In guest code: let the shim deliver what is
+/* plat_ctx_kick's signal. In guest code: let the shim deliver what is
  * pending. Inside the library OS: only note it; the shim looks at the
  * signals before it returns to the guest, and the trap handlers look
  * again when a kick came in while they ran. */
@@ -416,7 +416,7 @@ static void kick_handler(int sig, siginfo_t *info, void *ctx) {
   leave_library_os(t, uc, &regs, entry_fs);
 }
 
-/* A child process ended (plat_reap collects it). In guest code: as a
+/* A child process ended (plat_space_reap collects it). In guest code: as a
  * kick, so the shim's way back collects it now. Inside the library OS:
  * a sleeping futex wait was cut short (the core looks on its way round),
  * and the trap handler looks before it returns to the guest. Unlike a
@@ -494,7 +494,7 @@ int plat_signals_install(struct plat_thread *t) {
     err = raw_sigaction(LINUX_SIGVTALRM, kick_handler, false);
   if (!err)
     err = raw_sigaction(LINUX_SIGPROF, kick_handler, false);
-  /* A child's host-level end: collected by plat_reap (reap.c), so that
+  /* A child's host-level end: collected by plat_space_reap (reap.c), so that
    * one killed from outside is noticed; guest zombies live in the arena. */
   if (!err)
     err = raw_sigaction(LINUX_SIGCHLD, chld_handler, false);

@@ -28,6 +28,22 @@
 #include "linux_platform.h"
 #include "plat_linux.h"
 
+/* The contract's neutral types are the host's own layouts here: times go
+ * to utimensat and come from newfstatat as they are, getdents64's
+ * records are plat_dirent records. */
+_Static_assert(sizeof(struct plat_time) == sizeof(struct timespec) &&
+                   offsetof(struct plat_time, tv_nsec) ==
+                       offsetof(struct timespec, tv_nsec),
+               "plat_time is struct timespec");
+_Static_assert(PLAT_TIME_OMIT == UTIME_OMIT, "PLAT_TIME_OMIT is UTIME_OMIT");
+_Static_assert(offsetof(struct plat_dirent, reclen) ==
+                       offsetof(struct linux_dirent64, d_reclen) &&
+                   offsetof(struct plat_dirent, type) ==
+                       offsetof(struct linux_dirent64, d_type) &&
+                   offsetof(struct plat_dirent, name) ==
+                       offsetof(struct linux_dirent64, d_name),
+               "plat_dirent is getdents64's record");
+
 #define MAX_HANDLES 4096
 /* Mode bits a host file may get from the sandbox: never set-user-ID or
  * set-group-ID (a guest must not leave a setuid file on the host; the
@@ -763,7 +779,7 @@ static long chown_at(int dfd, const char *name, uint32_t uid, uint32_t gid) {
 }
 
 static long setattr_name(int dfd, const char *name, unsigned what,
-                         uint32_t mode, const struct linux_timespec times[2],
+                         uint32_t mode, const struct plat_time times[2],
                          uint64_t size, uint32_t uid, uint32_t gid) {
   long r = 0;
   if (what & PLAT_SET_OWNER)
@@ -778,7 +794,7 @@ static long setattr_name(int dfd, const char *name, unsigned what,
 }
 
 int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
-                      const struct linux_timespec times[2], uint64_t size,
+                      const struct plat_time times[2], uint64_t size,
                       uint32_t uid, uint32_t gid) {
   plat_count(PF_HOST_SETATTR);
   struct host_handle *d = get(dir);

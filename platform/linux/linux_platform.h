@@ -63,7 +63,7 @@ void plat_linux_offer_vdso(void);
  * SIGXCPU first). Call before lockdown. Returns 0 or a negative errno. */
 int plat_linux_limit_cpu(uint64_t seconds);
 
-/* Print the host-call table at plat_exit. */
+/* Print the host-call table at plat_space_exit. */
 void plat_linux_set_stats(bool on);
 /* Rewrite guest system call sites into jumps into moat (on by default;
  * `moat run --no-fast-path` turns it off). */

@@ -766,7 +766,7 @@ int plat_linux_lockdown(char *why, size_t len) {
   drop_root_without_userns();
   /* This process becomes the sandbox's first guest process. Orphans of
    * the sandbox must come to it at host level as they do in the guest's
-   * task table, so that their host-level end is collected (plat_reap):
+   * task table, so that their host-level end is collected (plat_space_reap):
    * in a PID namespace it is the init anyway; without one, a subreaper. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     return fail(why, len, -errno, "cannot become the child subreaper: %s",

@@ -77,7 +77,7 @@ int plat_linux_net_prepare_shared(void *page) {
 
 static void chan_lock(void) {
   struct net_shared *n = g_net_shared;
-  uint64_t me = plat_thread_handle();
+  uint64_t me = plat_ctx_self();
   uint32_t tid = (uint32_t)me ? (uint32_t)me : 1, tgid = (uint32_t)(me >> 32);
   for (;;) {
     uint32_t c = 0;

@@ -211,7 +211,7 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
 #define PLAT_ALTSTACK_SIZE (1ul << 20) /* also the alignment */
 #define PLAT_THREAD_MAGIC 0x6d6f61745f746872ull
 #define PLAT_MAX_THREADS 1024 /* per host process */
-/* The host signal that kicks a thread running guest code (plat_kick);
+/* The host signal that kicks a thread running guest code (plat_ctx_kick);
  * the filter pins tgkill to it. */
 #define PLAT_SIG_KICK 63
 /* The host signal plat_wake sends to a thread whose plat_wait also
@@ -262,9 +262,9 @@ struct plat_thread {
   bool child_ended;    /* a host SIGCHLD arrived while inside the library OS */
   void *stack_lo;      /* the usable signal stack */
   size_t stack_size;
-  void *ctx;               /* the core's per-thread pointer (plat_thread_ctx) */
-  int host_tid, host_tgid; /* for plat_thread_handle, 0 until asked */
-  struct moat_regs start;  /* plat_thread_create: where the thread starts */
+  void *ctx;               /* the core's per-thread pointer (plat_ctx_get) */
+  int host_tid, host_tgid; /* for plat_ctx_self, 0 until asked */
+  struct moat_regs start;  /* plat_ctx_create: where the thread starts */
 };
 
 /* plat_wait's table of waiters that watch host descriptors (wait.c),
@@ -281,7 +281,7 @@ struct plat_thread *plat_current_thread(void);
 int plat_thread_create_stack(struct plat_thread **out);
 /* Install sigaltstack and our signal handlers for the calling thread. */
 int plat_signals_install(struct plat_thread *t);
-/* The host SIGCHLD handler's note for plat_reap (reap.c). */
+/* The host SIGCHLD handler's note for plat_space_reap (reap.c). */
 void plat_reap_note(void);
 /* Forget a thread block (thread exit, or the other threads after fork). */
 void plat_thread_forget(struct plat_thread *t);

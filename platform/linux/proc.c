@@ -1,7 +1,7 @@
-/* Processes and threads on the Linux platform: plat_fork (a host fork),
- * plat_thread_create/exit (host threads, each with its own signal stack
+/* Processes and threads on the Linux platform: plat_space_clone (a host fork),
+ * plat_ctx_create/exit (host threads, each with its own signal stack
  * that also holds its struct plat_thread), the per-thread context pointer
- * of the core, and plat_kick (a pinned host signal that makes a thread
+ * of the core, and plat_ctx_kick (a pinned host signal that makes a thread
  * running guest code look at its signals). After lockdown: gate only.
  * The process's timers (plat_timer_set) are the host's interval timers.
  * docs/processes.md explains the model, docs/south.md the pinned host
@@ -22,7 +22,7 @@ static void refresh_ids(struct plat_thread *t) {
   t->host_tgid = (int)hsys0(HNR_getpid);
 }
 
-int plat_fork(void) {
+int plat_space_clone(void) {
   plat_count(PF_FORK);
   struct plat_thread *self = plat_current_thread();
   /* SIGCHLD as the exit signal, but the handler is SIG_IGN: the host
@@ -60,7 +60,7 @@ static _Noreturn void thread_start(void *arg) {
   plat_enter(&t->start);
 }
 
-int plat_thread_create(const struct moat_regs *regs, void *ctx) {
+int plat_ctx_create(const struct moat_regs *regs, void *ctx) {
   plat_count(PF_THREAD_CREATE);
   struct plat_thread *t;
   int err = plat_thread_create_stack(&t);
@@ -83,7 +83,7 @@ int plat_thread_create(const struct moat_regs *regs, void *ctx) {
   return 0;
 }
 
-_Noreturn void plat_thread_exit(uint32_t *clear_word) {
+_Noreturn void plat_ctx_exit(uint32_t *clear_word) {
   plat_count(PF_THREAD_EXIT);
   struct plat_thread *t = plat_current_thread();
   /* No signal may arrive once the stack is gone: the kernel would find
@@ -96,19 +96,19 @@ _Noreturn void plat_thread_exit(uint32_t *clear_word) {
   plat_gate_thread_exit(t, PLAT_ALTSTACK_SIZE, clear_word);
 }
 
-void *plat_thread_ctx(void) {
+void *plat_ctx_get(void) {
   struct plat_thread *t = plat_current_thread();
   return t ? t->ctx : NULL;
 }
 
-void plat_thread_set_ctx(void *ctx) {
+void plat_ctx_set(void *ctx) {
   plat_count(PF_THREAD_CTX);
   struct plat_thread *t = plat_current_thread();
   if (t)
     t->ctx = ctx;
 }
 
-uint64_t plat_thread_handle(void) {
+uint64_t plat_ctx_self(void) {
   plat_count(PF_THREAD_HANDLE);
   struct plat_thread *t = plat_current_thread();
   if (!t)
@@ -118,7 +118,7 @@ uint64_t plat_thread_handle(void) {
   return ((uint64_t)(uint32_t)t->host_tgid << 32) | (uint32_t)t->host_tid;
 }
 
-int plat_kick(uint64_t handle) {
+int plat_ctx_kick(uint64_t handle) {
   plat_count(PF_KICK);
   int tgid = (int)(handle >> 32), tid = (int)(uint32_t)handle;
   if (tgid <= 0 || tid <= 0)

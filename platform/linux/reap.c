@@ -1,4 +1,4 @@
-/* plat_reap on the Linux platform: the host-level ends of this process's
+/* plat_space_reap on the Linux platform: the host-level ends of this process's
  * children (guest processes it forked, and orphans the host hands to the
  * sandbox's first process: the init of the PID namespace, or a child
  * subreaper without one, see lockdown.c). The host SIGCHLD is caught
@@ -13,7 +13,7 @@
 #include "plat_linux.h"
 
 /* Private to the host process. Set by the SIGCHLD handler, cleared by
- * plat_reap before it asks the host, so an end that comes in between is
+ * plat_space_reap before it asks the host, so an end that comes in between is
  * never lost. */
 static uint32_t g_child_ended MOAT_PROCESS_HOT;
 
@@ -21,7 +21,7 @@ void plat_reap_note(void) {
   __atomic_store_n(&g_child_ended, 1, __ATOMIC_SEQ_CST);
 }
 
-int plat_reap(int *how) {
+int plat_space_reap(int *how) {
   if (!__atomic_load_n(&g_child_ended, __ATOMIC_SEQ_CST))
     return 0;
   plat_count(PF_REAP);

@@ -136,7 +136,7 @@ static const struct rule g_rules[] = {
     RULE(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_KICK)),
     /* plat_wake ends such a wait in any process of the sandbox */
     RULE(HNR_tgkill, CMP(2, SCMP_CMP_EQ, PLAT_SIG_WAKE)),
-    /* plat_reap: any child, never blocking, no rusage */
+    /* plat_space_reap: any child, never blocking, no rusage */
     RULE(HNR_wait4, CMP(2, SCMP_CMP_EQ, WNOHANG | __WALL),
          CMP(3, SCMP_CMP_EQ, 0)),
     /* plat_timer_set: ITIMER_REAL, _VIRTUAL or _PROF, no old value */

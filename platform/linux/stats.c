@@ -1,5 +1,5 @@
 /* Host-call counting and the platform's own output: the table --stats
- * prints at exit, plat_exit, plat_die, and a libc-free formatter, because
+ * prints at exit, plat_space_exit, plat_die, and a libc-free formatter, because
  * after lockdown every byte the platform prints must go through the gate. */
 #include "plat_linux.h"
 
@@ -16,7 +16,7 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_MEM_DISCARD] = "plat_mem_discard",
     [PF_MEM_VIEW] = "plat_mem_view",
     [PF_ENTER] = "plat_enter",
-    [PF_EXIT] = "plat_exit",
+    [PF_EXIT] = "plat_space_exit",
     [PF_WAIT] = "plat_wait",
     [PF_WAKE] = "plat_wake",
     [PF_CLOCK] = "plat_clock",
@@ -37,14 +37,14 @@ static const char *const g_plat_fn_names[PF_COUNT] = {
     [PF_HOST_MOVE] = "plat_host_move",
     [PF_HOST_SETATTR] = "plat_host_setattr",
     [PF_HOST_SYNC] = "plat_host_sync",
-    [PF_FORK] = "plat_fork",
-    [PF_THREAD_CREATE] = "plat_thread_create",
-    [PF_THREAD_EXIT] = "plat_thread_exit",
-    [PF_THREAD_CTX] = "plat_thread_ctx",
-    [PF_THREAD_HANDLE] = "plat_thread_handle",
-    [PF_KICK] = "plat_kick",
+    [PF_FORK] = "plat_space_clone",
+    [PF_THREAD_CREATE] = "plat_ctx_create",
+    [PF_THREAD_EXIT] = "plat_ctx_exit",
+    [PF_THREAD_CTX] = "plat_ctx_get",
+    [PF_THREAD_HANDLE] = "plat_ctx_self",
+    [PF_KICK] = "plat_ctx_kick",
     [PF_TIMER_SET] = "plat_timer_set",
-    [PF_REAP] = "plat_reap",
+    [PF_REAP] = "plat_space_reap",
     [PF_NET_CONNECT] = "plat_net_connect",
     [PF_NET_ACCEPT] = "plat_net_accept",
     [PF_NET_SEND] = "plat_net_send",
@@ -273,7 +273,7 @@ static void print_stats(void) {
     plat_lockdown_report();
 }
 
-_Noreturn void plat_exit(int status) {
+_Noreturn void plat_space_exit(int status) {
   plat_count(PF_EXIT);
   if (g_plat_stats)
     print_stats();

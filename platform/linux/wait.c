@@ -66,7 +66,7 @@ static int futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
 
 static int enter_table(uint32_t *word) {
   struct waiter_table *w = g_waiters;
-  uint64_t self = plat_thread_handle();
+  uint64_t self = plat_ctx_self();
   if (!w || !self)
     return -1;
   for (int i = 0; i < WAITERS; i++) {

@@ -34,7 +34,7 @@ bool g_plat_stats;
 struct plat_thread *plat_current_thread(void) {
   return NULL;
 }
-uint64_t plat_thread_handle(void) {
+uint64_t plat_ctx_self(void) {
   return ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)gettid();
 }
 

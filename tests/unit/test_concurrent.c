@@ -110,7 +110,7 @@ static void do_rename(struct shared *s, int i) {
 
 static void *worker(void *arg) {
   struct shared *s = arg;
-  plat_thread_set_ctx(s->ctx);
+  plat_ctx_set(s->ctx);
   char *buf = malloc(16384);
   unsigned seed = (unsigned)(uintptr_t)pthread_self();
   long ops = 0;
@@ -192,7 +192,7 @@ static void run_phase(struct shared *s, bool stat_only, int64_t ns) {
 }
 
 static void hammer(const char *dir) {
-  struct shared s = {.dir = dir, .ctx = plat_thread_ctx()};
+  struct shared s = {.dir = dir, .ctx = plat_ctx_get()};
   /* stats and renames only: names change under lookups and getattrs */
   run_phase(&s, true, RUN_NS / 2);
   /* everything: inodes reach their last reference at each close */

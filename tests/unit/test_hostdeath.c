@@ -1,7 +1,7 @@
 /* Guest processes that end at host level without the core's exit path
  * (docs/processes.md, "Host-level deaths"): the bookkeeping of core/task.c
- * and core/rt_lock.c on the test platform, whose plat_fork is a real
- * fork and whose plat_reap is a real waitpid. A child that kills itself
+ * and core/rt_lock.c on the test platform, whose plat_space_clone is a real
+ * fork and whose plat_space_reap is a real waitpid. A child that kills itself
  * from the host stands for one killed from outside; the parent must see
  * it as killed by that signal, its pipe ends closed, its slots free, and
  * a child that died holding an arena lock must end the whole sandbox

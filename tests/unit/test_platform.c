@@ -239,7 +239,7 @@ _Noreturn void plat_enter(const struct moat_regs *regs) {
   _exit(TESTPLAT_ENTERED);
 }
 
-_Noreturn void plat_exit(int status) {
+_Noreturn void plat_space_exit(int status) {
   if (testplat_exit_jump) {
     testplat_exit_status = status;
     longjmp(*testplat_exit_jump, 1);
@@ -256,7 +256,7 @@ static void child_ended(int sig) {
   (void)sig; /* only to cut the parent's futex sleeps short */
 }
 
-int plat_fork(void) {
+int plat_space_clone(void) {
   static bool caught;
   if (!caught) {
     struct sigaction sa = {.sa_handler = child_ended};
@@ -270,7 +270,7 @@ int plat_fork(void) {
 }
 
 /* No SIGCHLD note here: every call asks the host. */
-int plat_reap(int *how) {
+int plat_space_reap(int *how) {
   int status = 0;
   pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
   if (pid <= 0)
@@ -279,12 +279,12 @@ int plat_reap(int *how) {
   return (int)pid;
 }
 
-int plat_thread_create(const struct moat_regs *regs, void *ctx) {
+int plat_ctx_create(const struct moat_regs *regs, void *ctx) {
   (void)regs, (void)ctx;
   return -LINUX_EAGAIN; /* no guest threads on the test platform */
 }
 
-_Noreturn void plat_thread_exit(uint32_t *clear_word) {
+_Noreturn void plat_ctx_exit(uint32_t *clear_word) {
   if (clear_word) {
     __atomic_store_n(clear_word, 0, __ATOMIC_SEQ_CST);
     plat_wake(clear_word, 1);
@@ -295,21 +295,21 @@ _Noreturn void plat_thread_exit(uint32_t *clear_word) {
 
 static _Thread_local void *g_thread_ctx;
 
-void *plat_thread_ctx(void) {
+void *plat_ctx_get(void) {
   return g_thread_ctx;
 }
 
-void plat_thread_set_ctx(void *ctx) {
+void plat_ctx_set(void *ctx) {
   g_thread_ctx = ctx;
 }
 
-uint64_t plat_thread_handle(void) {
+uint64_t plat_ctx_self(void) {
   return (uint64_t)syscall(SYS_gettid);
 }
 
-int plat_kick(uint64_t handle) {
+int plat_ctx_kick(uint64_t handle) {
   /* the only thread is the caller, inside the library OS: nothing to do */
-  return handle == plat_thread_handle() ? 0 : -LINUX_ESRCH;
+  return handle == plat_ctx_self() ? 0 : -LINUX_ESRCH;
 }
 
 /* The unit tests never let a timer fire (nothing would interrupt the
@@ -662,9 +662,9 @@ int plat_host_stat(int dir, const char *name, struct plat_host_stat *out) {
   out->uid = st.st_uid;
   out->gid = st.st_gid;
   out->rdev = st.st_rdev;
-  out->atime = (struct linux_timespec){st.st_atim.tv_sec, st.st_atim.tv_nsec};
-  out->mtime = (struct linux_timespec){st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
-  out->ctime = (struct linux_timespec){st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+  out->atime = (struct plat_time){st.st_atim.tv_sec, st.st_atim.tv_nsec};
+  out->mtime = (struct plat_time){st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  out->ctime = (struct plat_time){st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
   return 0;
 }
 
@@ -739,7 +739,7 @@ int plat_host_move(int olddir, const char *oldname, int newdir,
 }
 
 int plat_host_setattr(int dir, const char *name, unsigned what, uint32_t mode,
-                      const struct linux_timespec times[2], uint64_t size,
+                      const struct plat_time times[2], uint64_t size,
                       uint32_t uid, uint32_t gid) {
   struct handle *d = handle_get(dir);
   if (!d)

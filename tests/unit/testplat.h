@@ -21,8 +21,8 @@ void testplat_set_stdin(const void *data, size_t len);
 const char *testplat_output(int stream, size_t *len);
 void testplat_reset_output(void);
 
-/* plat_exit and plat_enter jump here when armed (the status, or
- * TESTPLAT_ENTERED for plat_enter); unarmed, plat_exit _exits with the
+/* plat_space_exit and plat_enter jump here when armed (the status, or
+ * TESTPLAT_ENTERED for plat_enter); unarmed, plat_space_exit _exits with the
  * status and plat_enter _exits with TESTPLAT_ENTERED. */
 #define TESTPLAT_ENTERED 200
 extern jmp_buf *testplat_exit_jump;
