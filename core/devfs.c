@@ -73,9 +73,14 @@ static int file_stream(struct file *f) {
   return (int)(w & 0xff) - 1;
 }
 
+_Static_assert(sizeof(struct plat_termios) == sizeof(struct linux_termios),
+               "a guest's termios is the contract's");
+_Static_assert(sizeof(struct plat_winsize) == sizeof(struct linux_winsize),
+               "a guest's winsize is the contract's");
+
 static bool stream_is_tty(int stream) {
-  struct linux_termios t;
-  return plat_stdio_ioctl(stream, LINUX_TCGETS, &t) == 0;
+  struct plat_termios t;
+  return plat_stdio_term(stream, PLAT_TERM_GET, &t) == 0;
 }
 
 static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
@@ -123,12 +128,17 @@ static int stream_ioctl(struct file *f, unsigned request, void *arg) {
     return -LINUX_EIO; /* another set's stream (see above) */
   switch (request) {
   case LINUX_TCGETS:
+    return plat_stdio_term(s, PLAT_TERM_GET, arg);
   case LINUX_TCSETS:
+    return plat_stdio_term(s, PLAT_TERM_SET, arg);
   case LINUX_TCSETSW:
+    return plat_stdio_term(s, PLAT_TERM_SET_DRAIN, arg);
   case LINUX_TCSETSF:
+    return plat_stdio_term(s, PLAT_TERM_SET_FLUSH, arg);
   case LINUX_TIOCGWINSZ:
+    return plat_stdio_term(s, PLAT_TERM_GET_SIZE, arg);
   case LINUX_TIOCSWINSZ:
-    return plat_stdio_ioctl(s, request, arg);
+    return plat_stdio_term(s, PLAT_TERM_SET_SIZE, arg);
   case LINUX_TIOCGPGRP:
     /* The host's process group means nothing inside: the foreground
      * group is the sandbox's first process group. */

@@ -66,7 +66,7 @@ int pty_console_create(const struct linux_termios *tio, unsigned streams) {
   c->streams = (streams & 7) | 1;
   c->out_stream = (streams & 2) ? 1 : (streams & 4) ? 2 : 0;
   struct linux_winsize ws;
-  if (plat_stdio_ioctl(0, LINUX_TIOCGWINSZ, &ws) == 0)
+  if (plat_stdio_term(0, PLAT_TERM_GET_SIZE, &ws) == 0)
     c->host_ws = ws;
   rt_lock(&p->lock);
   p->locked = false;
@@ -184,7 +184,7 @@ static void console_input(struct pty *p, const uint8_t *buf, size_t n) {
  * stays until the host's changes again. */
 static void console_winsize(struct console *c) {
   struct linux_winsize ws;
-  if (plat_stdio_ioctl(0, LINUX_TIOCGWINSZ, &ws) != 0 ||
+  if (plat_stdio_term(0, PLAT_TERM_GET_SIZE, &ws) != 0 ||
       !memcmp(&ws, &c->host_ws, sizeof(ws)))
     return;
   c->host_ws = ws;

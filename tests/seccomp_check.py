@@ -262,8 +262,27 @@ def check(prog, lo, hi, channel=None, fill=None, control=None):
             a[i] = m
             want("%s(mode %#o)" % (name, m), nr, a,
                  KILL if m & 0o6000 else ALLOW)
-    for cmd in (0x100005401, 0x5412, 0x541c):  # high bits, TIOCSTI, TIOCLINUX
+    # high bits, TIOCSTI, TIOCLINUX, TIOCGPGRP (the host's process group:
+    # the core answers it itself)
+    for cmd in (0x100005401, 0x5412, 0x541c, 0x540f):
         want("ioctl(0, %#x)" % cmd, 16, [0, cmd, 0, 0, 0, 0], KILL)
+    # plat_wait: ppoll of at most 16 fds, with or without a mask;
+    # plat_wake: tgkill with the kick or the wake signal only; the wait's
+    # mask changes: SIG_SETMASK or SIG_BLOCK only; futex: WAIT and WAKE
+    # of the shared kind only
+    for n, ok in ((1, True), (16, True), (17, False), (1 << 32 | 1, False)):
+        want("ppoll(nfds %#x)" % n, 271, [0, n, 0, 0, 8, 0],
+             ALLOW if ok else KILL)
+    for sig, ok in ((63, True), (62, True), (61, False), (9, False)):
+        want("tgkill(sig %d)" % sig, 234, [1, 1, sig, 0, 0, 0],
+             ALLOW if ok else KILL)
+    for how, ok in ((2, True), (0, True), (1, False)):
+        want("rt_sigprocmask(how %d)" % how, 14, [how, 0, 0, 8, 0, 0],
+             ALLOW if ok else KILL)
+    for op, ok in ((0, True), (1, True), (128, False), (129, False),
+                   (9, False), (6, False)):
+        want("futex(op %d)" % op, 202, [0, op, 0, 0, 0, 0],
+             ALLOW if ok else KILL)
     # mknodat: a FIFO or socket node only, never a device or a file,
     # never set-id bits, device number 0
     for m, ok in ((0o10644, True), (0o140777, True), (0o11777, True),

@@ -343,13 +343,29 @@ long plat_stdio_read(int stream, void *buf, size_t len);
  * plat_stdio_read. */
 long plat_stdio_write(int stream, const void *buf, size_t len);
 
-/* Terminal control on a stream. request is one of LINUX_TCGETS,
- * LINUX_TCSETS, LINUX_TCSETSW, LINUX_TCSETSF, LINUX_TIOCGWINSZ,
- * LINUX_TIOCSWINSZ, LINUX_TIOCGPGRP; arg points to the matching
- * linux_termios, linux_winsize or int32 in core memory.
- * Returns 0, -ENOTTY when the stream is not a terminal, -EINVAL for any
- * other request. */
-int plat_stdio_ioctl(int stream, unsigned request, void *arg);
+/* A terminal's settings and size (the POSIX termios fields; the flag
+ * bits and c_cc indexes have Linux's values). */
+struct plat_termios {
+  uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+  uint8_t c_line;
+  uint8_t c_cc[19];
+};
+struct plat_winsize {
+  uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;
+};
+#define PLAT_TERM_GET 1       /* *(struct plat_termios *)arg = settings */
+#define PLAT_TERM_SET 2       /* settings = *arg, now */
+#define PLAT_TERM_SET_DRAIN 3 /* the same once output is written */
+#define PLAT_TERM_SET_FLUSH 4 /* the same, and pending input dropped */
+#define PLAT_TERM_GET_SIZE 5  /* *(struct plat_winsize *)arg = size */
+#define PLAT_TERM_SET_SIZE 6  /* size = *arg */
+
+/* Terminal control on a stream that is a terminal, op one of PLAT_TERM_*
+ * with arg in core memory. Returns 0, -ENOTTY when the stream is not a
+ * terminal (a platform without terminals: always), -EINVAL for another
+ * op. A platform MAY refuse the SET ops (-ENOTTY) when the host's
+ * terminal is not the sandbox's to change (the console, docs/ptys.md). */
+int plat_stdio_term(int stream, int op, void *arg);
 
 /* ---------------------------------------------------------------------
  * Host directories granted by policy (hostfs)

@@ -87,7 +87,6 @@ static const struct rule g_rules[] = {
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TCSETSF)),
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGWINSZ)),
     RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCSWINSZ)),
-    RULE(HNR_ioctl, STDIO_FD(0), CMP(1, SCMP_CMP_EQ, LINUX_TIOCGPGRP)),
     /* plat_wait (wait.c): at most PLAT_WAIT_IO_MAX pollfds (their fds
      * are in memory and cannot be pinned: readiness is all a poll
      * reveals), with or without a signal mask (a thread's own host mask
@@ -242,7 +241,7 @@ static const struct {
 };
 
 /* With the console the host's terminal is the runner's: of the terminal
- * requests only TCGETS and TIOCGWINSZ stay (plat_stdio_ioctl). */
+ * requests only TCGETS and TIOCGWINSZ stay (plat_stdio_term). */
 static bool rule_dropped(const struct rule *r) {
   return g_plat_console && r->nr == HNR_ioctl && r->nargs >= 2 &&
          r->args[1].datum_a != LINUX_TCGETS &&

@@ -51,27 +51,29 @@ long plat_stdio_write(int stream, const void *buf, size_t len) {
   return r;
 }
 
-int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
+_Static_assert(sizeof(struct plat_termios) == sizeof(struct linux_termios),
+               "plat_termios is the host's termios");
+_Static_assert(sizeof(struct plat_winsize) == sizeof(struct linux_winsize),
+               "plat_winsize is the host's winsize");
+
+int plat_stdio_term(int stream, int op, void *arg) {
+  static const unsigned request[] = {
+      [PLAT_TERM_GET] = LINUX_TCGETS,
+      [PLAT_TERM_SET] = LINUX_TCSETS,
+      [PLAT_TERM_SET_DRAIN] = LINUX_TCSETSW,
+      [PLAT_TERM_SET_FLUSH] = LINUX_TCSETSF,
+      [PLAT_TERM_GET_SIZE] = LINUX_TIOCGWINSZ,
+      [PLAT_TERM_SET_SIZE] = LINUX_TIOCSWINSZ,
+  };
   plat_count(PF_STDIO_IOCTL);
   if (!stream_ok(stream))
     return -LINUX_EBADF;
-  /* With the console the host's terminal belongs to the runner: the
-   * sandbox only looks at it (the filter allows no more). Every other
-   * request on a stream would be ENOTTY or is the console's job. */
-  if (g_plat_console && request != LINUX_TCGETS && request != LINUX_TIOCGWINSZ)
-    return -LINUX_ENOTTY;
-  switch (request) {
-  case LINUX_TCGETS:
-  case LINUX_TCSETS:
-  case LINUX_TCSETSW:
-  case LINUX_TCSETSF:
-  case LINUX_TIOCGWINSZ:
-  case LINUX_TIOCSWINSZ:
-  case LINUX_TIOCGPGRP:
-    break;
-  default:
+  if (op < PLAT_TERM_GET || op > PLAT_TERM_SET_SIZE)
     return -LINUX_EINVAL;
-  }
-  long r = hsys3(HNR_ioctl, stream, request, arg);
+  /* With the console the host's terminal belongs to the runner: the
+   * sandbox only looks at it (the filter allows no more). */
+  if (g_plat_console && op != PLAT_TERM_GET && op != PLAT_TERM_GET_SIZE)
+    return -LINUX_ENOTTY;
+  long r = hsys3(HNR_ioctl, stream, request[op], arg);
   return r < 0 ? (int)r : 0;
 }

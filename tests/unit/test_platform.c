@@ -490,22 +490,14 @@ long plat_stdio_write(int stream, const void *buf, size_t len) {
   return (long)len;
 }
 
-int plat_stdio_ioctl(int stream, unsigned request, void *arg) {
+/* The test streams are no terminals. */
+int plat_stdio_term(int stream, int op, void *arg) {
   (void)arg;
   if (stream < 0 || stream > 2)
     return -LINUX_EBADF;
-  switch (request) {
-  case LINUX_TCGETS:
-  case LINUX_TCSETS:
-  case LINUX_TCSETSW:
-  case LINUX_TCSETSF:
-  case LINUX_TIOCGWINSZ:
-  case LINUX_TIOCSWINSZ:
-  case LINUX_TIOCGPGRP:
-    return -LINUX_ENOTTY;
-  default:
+  if (op < PLAT_TERM_GET || op > PLAT_TERM_SET_SIZE)
     return -LINUX_EINVAL;
-  }
+  return -LINUX_ENOTTY;
 }
 
 /* ---- host directories --------------------------------------------------- */
