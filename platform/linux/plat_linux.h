@@ -270,6 +270,9 @@ struct plat_thread {
 /* plat_wait's table of waiters that watch host descriptors (wait.c),
  * shared by the sandbox's host processes: made before the first fork. */
 int plat_linux_wait_setup(void);
+/* Drop the table's entries of host process tgid, which ended (some of its
+ * threads may have died asleep in plat_wait, killed from outside). */
+void plat_linux_wait_forget(int tgid);
 /* The host fd of a plat_wait entry (net.c): a stream's own, a network
  * handle's or a published port's listening socket's copy. */
 int plat_linux_io_fd(int kind, int handle);

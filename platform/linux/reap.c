@@ -32,6 +32,8 @@ int plat_space_reap(int *how) {
     return 0; /* none ended (0), or no children at all (-ECHILD) */
   /* More may have ended under the same signal: look again next time. */
   __atomic_store_n(&g_child_ended, 1, __ATOMIC_SEQ_CST);
+  /* A thread of it that died asleep in plat_wait left its entry. */
+  plat_linux_wait_forget((int)r);
   if (WIFSIGNALED(status))
     *how = WTERMSIG(status);
   else if (WIFEXITED(status))

@@ -64,9 +64,8 @@ static int futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
   return -LINUX_EINTR; /* EINTR, or anything odd: a spurious wake */
 }
 
-static int enter_table(uint32_t *word) {
+static int enter_table(uint32_t *word, uint64_t self) {
   struct waiter_table *w = g_waiters;
-  uint64_t self = plat_ctx_self();
   if (!w || !self)
     return -1;
   for (int i = 0; i < WAITERS; i++) {
@@ -82,11 +81,29 @@ static int enter_table(uint32_t *word) {
   return -1;
 }
 
-static void leave_table(int i) {
+static void leave_table(int i, uint64_t self) {
   struct waiter_table *w = g_waiters;
   __atomic_store_n(&w->slot[i].word, NULL, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->slot[i].handle, 0, __ATOMIC_SEQ_CST);
-  __atomic_sub_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_compare_exchange_n(&w->slot[i].handle, &self, 0, false,
+                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    __atomic_sub_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
+}
+
+void plat_linux_wait_forget(int tgid) {
+  struct waiter_table *w = g_waiters;
+  if (!w || tgid <= 0 || !__atomic_load_n(&w->used, __ATOMIC_SEQ_CST))
+    return;
+  for (int i = 0; i < WAITERS; i++) {
+    uint64_t h = __atomic_load_n(&w->slot[i].handle, __ATOMIC_SEQ_CST);
+    if (!h || (int)(h >> 32) != tgid)
+      continue;
+    /* Its owner is dead: nobody else takes the slot until the handle
+     * is 0, so the word goes first. */
+    __atomic_store_n(&w->slot[i].word, NULL, __ATOMIC_SEQ_CST);
+    if (__atomic_compare_exchange_n(&w->slot[i].handle, &h, 0, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      __atomic_sub_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
+  }
 }
 
 struct host_pollfd {
@@ -126,16 +143,17 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
   uint64_t wake = 1ull << (PLAT_SIG_WAKE - 1), old = 0;
   int slot = -1;
   bool stepped = false;
+  uint64_t self = word ? plat_ctx_self() : 0;
   if (word) {
     hsys4(HNR_rt_sigprocmask, SIG_BLOCK, &wake, &old, 8);
-    slot = enter_table(word);
+    slot = enter_table(word, self);
     if (slot < 0 && (timeout_ns < 0 || timeout_ns > FULL_STEP_NS)) {
       timeout_ns = FULL_STEP_NS;
       stepped = true;
     }
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != expected) {
       if (slot >= 0)
-        leave_table(slot);
+        leave_table(slot, self);
       hsys4(HNR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
       return -LINUX_EAGAIN;
     }
@@ -150,7 +168,7 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
   long r = hsys5(HNR_ppoll, pfd, nio, tsp, word ? &during : NULL, 8);
   if (word) {
     if (slot >= 0)
-      leave_table(slot);
+      leave_table(slot, self);
     hsys4(HNR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
   }
   if (r < 0) {
