@@ -43,8 +43,24 @@
  * which its pages are unfilled), so it still stands for exactly one Linux
  * VMA and mremap's one-VMA rule keeps working.
  *
- * The address space belongs to one host process, so the tree is private
- * state of this host process (the VMA nodes come from kmalloc).
+ * An address space is a struct mm (the VMA set, its figures, the brk
+ * area, its lock), which a process reaches from its struct proc
+ * (proc->mm): each call here works on the calling thread's process's
+ * (mm_current) and hands it down to the helpers. A process's threads
+ * share it, and so does a vfork child until it execs; exec keeps it and
+ * empties the window (moat_mm_exec_reset). It is private to the host
+ * process it lives in: on the Linux platform every guest process is a
+ * host process, and each host process has one instance (g_host_mm, on
+ * the MOAT_PROCESS_HOT page), which a process is attached to when it
+ * starts to run there: the first one at boot and one started from
+ * outside get it empty (mm_attach_new), a fork's child gets the copy the
+ * host fork made at the same address, with the VMA set copied before the
+ * fork (mm_fork_child). struct proc lives in the arena, but only the
+ * process itself follows its proc->mm; another one reads the figures
+ * each address space publishes in its host record (task_host_note_vm:
+ * /proc/PID/status, stat, statm), and /proc/PID/maps shows the caller's
+ * own only. The VMA nodes come from kmalloc (the arena), so that fork can
+ * copy them for the child before the host fork.
  *
  * Memory accounting (docs/processes.md): each address space counts its
  * commit charge (Linux's strict overcommit rules), its total and its data
@@ -124,7 +140,11 @@ struct mm_shared {
 };
 static struct mm_shared *g_share;
 
-static struct {
+/* An address space (Linux's mm_struct): the VMA set, its figures and the
+ * brk area. A process reaches its own through proc->mm (mm_current);
+ * the threads of one process, and a vfork child until it execs, share
+ * it. */
+struct mm {
   struct rt_lock lock;
   struct vma_tree vmas;
   uint64_t max_map_count; /* vm.max_map_count */
@@ -154,7 +174,29 @@ static struct {
    * page (struct task's mm_retry_*), valid while its generation is this
    * one; a change of the host mappings starts a new one (retry_forget). */
   uint64_t retry_gen;
-} g_mm MOAT_PROCESS_HOT;
+  /* The record of the host process the address space lives in (in the
+   * arena): it carries the charge for the collector when that process
+   * dies without its exit path, and the figures /proc shows to other
+   * processes (charge_settle). */
+  struct task_host *host;
+};
+
+/* This host process's address space. On the Linux platform every guest
+ * process is a host process of its own (a vfork child runs on its
+ * parent's until it execs), so there is one address space per host
+ * process, and a host fork copies it into the child at the same address.
+ * Only mm_attach names it: everything else reaches it through proc->mm.
+ * Every write of a fork's child lands on the same page (MOAT_PROCESS_HOT,
+ * include/moat/hot.h). */
+static struct mm g_host_mm MOAT_PROCESS_HOT;
+
+/* The calling thread's process's address space; NULL for a thread of no
+ * process (moat_boot before the first process, the runtime's exec
+ * server). */
+static inline struct mm *mm_current(void) {
+  struct task *t = task_current();
+  return t && t->proc ? t->proc->mm : NULL;
+}
 
 static int plat_prot(int prot) {
   return prot & (PLAT_PROT_READ | PLAT_PROT_WRITE | PLAT_PROT_EXEC);
@@ -186,16 +228,16 @@ static uint64_t vma_data(const struct vma *v) {
 }
 
 /* Account v in (sign 1) or out of (-1) this address space's figures. */
-static void vma_account(const struct vma *v, int sign) {
+static void vma_account(struct mm *mm, const struct vma *v, int sign) {
   uint64_t size = v->end - v->start;
   if (sign > 0) {
-    g_mm.charged += vma_charge(v);
-    g_mm.total += size;
-    g_mm.data += vma_data(v);
+    mm->charged += vma_charge(v);
+    mm->total += size;
+    mm->data += vma_data(v);
   } else {
-    g_mm.charged -= vma_charge(v);
-    g_mm.total -= size;
-    g_mm.data -= vma_data(v);
+    mm->charged -= vma_charge(v);
+    mm->total -= size;
+    mm->data -= vma_data(v);
   }
 }
 
@@ -226,59 +268,58 @@ void mm_uncharge_sandbox(uint64_t bytes) {
   share_sub(bytes);
 }
 
-/* The host record of this address space, which carries its charge for the
- * collector when the host process dies without its exit path. */
-static struct task_host *mm_host(void) {
-  struct task *t = task_current();
-  return t && t->proc ? t->proc->host : NULL;
-}
-
 /* Bring the sandbox-wide charge in line with this address space's
  * (caller holds the lock): give back what was reserved and not used, or
  * take what an operation added beyond it. */
-static void charge_settle(void) {
-  uint64_t want = g_mm.charged, have = g_mm.settled + g_mm.reserved;
+static void charge_settle(struct mm *mm) {
+  uint64_t want = mm->charged, have = mm->settled + mm->reserved;
   if (want > have)
     __atomic_add_fetch(&g_share->committed, want - have, __ATOMIC_SEQ_CST);
   else
     share_sub(have - want);
-  g_mm.settled = want;
-  g_mm.reserved = 0;
-  struct task_host *h = mm_host();
+  mm->settled = want;
+  mm->reserved = 0;
+  struct task_host *h = mm->host;
   if (h) {
     __atomic_store_n(&h->mem_charge, want, __ATOMIC_SEQ_CST);
-    task_host_note_vm(h, g_mm.total, g_mm.data, want); /* for /proc */
+    task_host_note_vm(h, mm->total, mm->data, want); /* for /proc */
   }
 }
 
-static void mm_unlock(void) {
+static void mm_unlock(struct mm *mm) {
   if (g_share)
-    charge_settle();
-  rt_unlock(&g_mm.lock);
+    charge_settle(mm);
+  rt_unlock(&mm->lock);
 }
 
 int mm_init(uint64_t mem_limit) {
-  struct vma *v = g_mm.vmas.first;
-  while (v) {
-    struct vma *next = v->next;
-    vma_free(v);
-    v = next;
-  }
-  vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
-  g_mm.ndirty = 0;
-  g_mm.max_map_count = MM_MAX_MAP_COUNT;
-  g_mm.charged = g_mm.total = g_mm.data = 0;
-  g_mm.settled = g_mm.reserved = 0;
   if (!g_share)
     g_share = kzalloc(sizeof(*g_share));
   if (!g_share)
     return -LINUX_ENOMEM;
   g_share->committed = 0;
   g_share->limit = mem_limit ? mem_limit : MM_DEFAULT_LIMIT;
-  g_mm.brk_start = g_mm.brk_cur = 0;
-  g_mm.brk_ready = false;
-  g_mm.retry_gen = 1;
   return 0;
+}
+
+/* p's threads run in this host process from now on: its address space is
+ * this host process's, whose charge and figures go to p's host record.
+ * The one place that names g_host_mm. */
+static struct mm *mm_attach(struct proc *p) {
+  struct mm *mm = &g_host_mm;
+  p->mm = mm;
+  mm->host = p->host;
+  return mm;
+}
+
+void mm_attach_new(struct proc *p) {
+  struct mm *mm = mm_attach(p);
+  /* What this host process's copy held came from the host process it was
+   * forked from (the nodes of a VMA set are that one's): forgotten, not
+   * freed. Only this thread runs here yet. */
+  *mm = (struct mm){
+      .max_map_count = MM_MAX_MAP_COUNT, .retry_gen = 1, .host = p->host};
+  vma_tree_init(&mm->vmas, MM_WINDOW_START, MM_WINDOW_END);
 }
 
 void mm_usage(uint64_t *committed, uint64_t *limit) {
@@ -288,20 +329,27 @@ void mm_usage(uint64_t *committed, uint64_t *limit) {
 }
 
 uint64_t mm_max_map_count(void) {
-  return g_mm.max_map_count;
+  struct mm *mm = mm_current();
+  return mm ? mm->max_map_count : MM_MAX_MAP_COUNT;
 }
 
 void mm_set_max_map_count(uint64_t limit) {
-  rt_lock(&g_mm.lock);
-  g_mm.max_map_count = limit;
-  rt_unlock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  if (!mm)
+    return;
+  rt_lock(&mm->lock);
+  mm->max_map_count = limit;
+  rt_unlock(&mm->lock);
 }
 
 int mm_vma_count(void) {
-  rt_lock(&g_mm.lock);
-  int n = (int)g_mm.vmas.count;
-  int bad = vma_tree_check(&g_mm.vmas);
-  rt_unlock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  if (!mm)
+    return 0;
+  rt_lock(&mm->lock);
+  int n = (int)mm->vmas.count;
+  int bad = vma_tree_check(&mm->vmas);
+  rt_unlock(&mm->lock);
   return bad ? bad : n;
 }
 
@@ -312,47 +360,50 @@ void mm_host_gone(struct task_host *h) {
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
                          bool shared),
                void *ctx) {
+  struct mm *mm = mm_current();
   int ret = 0;
-  rt_lock(&g_mm.lock);
-  for (struct vma *v = g_mm.vmas.first; v && !ret; v = v->next)
+  if (!mm)
+    return 0;
+  rt_lock(&mm->lock);
+  for (struct vma *v = mm->vmas.first; v && !ret; v = v->next)
     ret = fn(ctx, v->start, v->end, v->prot,
              v->flags & (VMA_SHARED | VMA_NOWRITE)); /* both MAP_SHARED */
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return ret;
 }
 
 /* ---- VMA set primitives (caller holds the lock) ---- */
 
 /* The first VMA that ends above addr, or NULL. */
-static struct vma *vma_find(uint64_t addr) {
-  return vma_tree_find(&g_mm.vmas, addr);
+static struct vma *vma_find(struct mm *mm, uint64_t addr) {
+  return vma_tree_find(&mm->vmas, addr);
 }
 
 /* VMAs around [lo, hi] may now merge with a neighbour. */
-static void mark_dirty(uint64_t lo, uint64_t hi) {
-  for (int i = 0; i < g_mm.ndirty; i++) {
-    if (lo <= g_mm.dirty[i].hi && g_mm.dirty[i].lo <= hi) {
-      g_mm.dirty[i].lo = MIN(lo, g_mm.dirty[i].lo);
-      g_mm.dirty[i].hi = MAX(hi, g_mm.dirty[i].hi);
+static void mark_dirty(struct mm *mm, uint64_t lo, uint64_t hi) {
+  for (int i = 0; i < mm->ndirty; i++) {
+    if (lo <= mm->dirty[i].hi && mm->dirty[i].lo <= hi) {
+      mm->dirty[i].lo = MIN(lo, mm->dirty[i].lo);
+      mm->dirty[i].hi = MAX(hi, mm->dirty[i].hi);
       return;
     }
   }
-  if (g_mm.ndirty == (int)ARRAY_SIZE(g_mm.dirty)) {
-    int i = g_mm.ndirty - 1; /* full: widen the last one */
-    g_mm.dirty[i].lo = MIN(lo, g_mm.dirty[i].lo);
-    g_mm.dirty[i].hi = MAX(hi, g_mm.dirty[i].hi);
+  if (mm->ndirty == (int)ARRAY_SIZE(mm->dirty)) {
+    int i = mm->ndirty - 1; /* full: widen the last one */
+    mm->dirty[i].lo = MIN(lo, mm->dirty[i].lo);
+    mm->dirty[i].hi = MAX(hi, mm->dirty[i].hi);
     return;
   }
-  g_mm.dirty[g_mm.ndirty].lo = lo;
-  g_mm.dirty[g_mm.ndirty].hi = hi;
-  g_mm.ndirty++;
+  mm->dirty[mm->ndirty].lo = lo;
+  mm->dirty[mm->ndirty].hi = hi;
+  mm->ndirty++;
 }
 
 /* Make sure no VMA straddles addr. Splitting changes no semantics, so a
  * caller may split and still fail afterwards (the pieces merge again at
  * the next vma_merge_dirty). */
-static int vma_split_at(uint64_t addr) {
-  struct vma *v = vma_find(addr);
+static int vma_split_at(struct mm *mm, uint64_t addr) {
+  struct vma *v = vma_find(mm, addr);
   if (!v || v->start >= addr)
     return 0;
   struct vma *tail = kmalloc(sizeof(*tail));
@@ -368,20 +419,20 @@ static int vma_split_at(uint64_t addr) {
   if (v->cache)
     pcache_ref(v->cache);
   v->end = addr;
-  vma_tree_insert(&g_mm.vmas, tail);
-  mark_dirty(addr, addr);
+  vma_tree_insert(&mm->vmas, tail);
+  mark_dirty(mm, addr, addr);
   return 0;
 }
 
 /* Drop the VMAs inside [start, end) (already split at both ends) from the
  * set; the host mapping is the caller's business. */
-static void vma_drop_range(uint64_t start, uint64_t end) {
-  struct vma *v = vma_find(start);
+static void vma_drop_range(struct mm *mm, uint64_t start, uint64_t end) {
+  struct vma *v = vma_find(mm, start);
   while (v && v->start < end) {
     struct vma *next = v->next;
     if (v->start >= start && v->end <= end) {
-      vma_account(v, -1);
-      vma_tree_erase(&g_mm.vmas, v);
+      vma_account(mm, v, -1);
+      vma_tree_erase(&mm->vmas, v);
       vma_free(v);
     }
     v = next;
@@ -389,10 +440,10 @@ static void vma_drop_range(uint64_t start, uint64_t end) {
 }
 
 /* Link a prepared node into the free range it describes. */
-static void vma_link(struct vma *n) {
-  vma_tree_insert(&g_mm.vmas, n);
-  vma_account(n, 1);
-  mark_dirty(n->start, n->end);
+static void vma_link(struct mm *mm, struct vma *n) {
+  vma_tree_insert(&mm->vmas, n);
+  vma_account(mm, n, 1);
+  mark_dirty(mm, n->start, n->end);
 }
 
 /* Can v and its successor n be one VMA? Besides agreeing, a file mapping
@@ -417,12 +468,12 @@ static bool vma_mergeable(const struct vma *v, const struct vma *n) {
 
 /* Merge neighbours that touch and agree around the ranges marked dirty
  * since the last call, so the set stays as short as Linux's. */
-static void vma_merge_dirty(void) {
-  for (int i = 0; i < g_mm.ndirty; i++) {
-    uint64_t hi = g_mm.dirty[i].hi;
-    struct vma *v = vma_find(g_mm.dirty[i].lo);
+static void vma_merge_dirty(struct mm *mm) {
+  for (int i = 0; i < mm->ndirty; i++) {
+    uint64_t hi = mm->dirty[i].hi;
+    struct vma *v = vma_find(mm, mm->dirty[i].lo);
     if (!v)
-      v = g_mm.vmas.last;
+      v = mm->vmas.last;
     else if (v->prev)
       v = v->prev;
     while (v && v->next && v->start <= hi) {
@@ -431,30 +482,31 @@ static void vma_merge_dirty(void) {
         if (v->file && vma_hole(v) == v->end)
           v->unfilled = MAX(n->unfilled, n->off);
         v->flags |= n->flags;
-        vma_tree_erase(&g_mm.vmas, n);
+        vma_tree_erase(&mm->vmas, n);
         v->end = n->end;
-        vma_tree_end_changed(&g_mm.vmas, v);
+        vma_tree_end_changed(&mm->vmas, v);
         vma_free(n);
         continue;
       }
       v = n;
     }
   }
-  g_mm.ndirty = 0;
+  mm->ndirty = 0;
 }
 
-static bool range_free(uint64_t start, uint64_t end) {
-  struct vma *v = vma_find(start);
+static bool range_free(struct mm *mm, uint64_t start, uint64_t end) {
+  struct vma *v = vma_find(mm, start);
   return !v || v->start >= end;
 }
 
 /* Is [start, end) covered without holes? Fills *one with the VMA when a
  * single one covers it. */
-static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
+static bool range_mapped(struct mm *mm, uint64_t start, uint64_t end,
+                         struct vma **one) {
   uint64_t at = start;
   if (one)
     *one = NULL;
-  for (struct vma *v = vma_find(start); v && at < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, start); v && at < end; v = v->next) {
     if (v->start > at)
       return false;
     if (one && at == start && v->end >= end)
@@ -471,14 +523,15 @@ static bool range_mapped(uint64_t start, uint64_t end, struct vma **one) {
  * instead (Linux's vma_modify) costs none. munmap and a replacing mmap
  * only check the one split that adds a VMA (a range strictly inside one):
  * pass prot -1 for them. */
-static bool split_over_limit(uint64_t start, uint64_t end, int prot) {
-  uint64_t count = g_mm.vmas.count;
-  struct vma *v = vma_find(start);
+static bool split_over_limit(struct mm *mm, uint64_t start, uint64_t end,
+                             int prot) {
+  uint64_t count = mm->vmas.count;
+  struct vma *v = vma_find(mm, start);
   if (!v || v->start >= end)
     return false;
   bool head = v->start < start;
   if (prot < 0) /* unmapping: only a hole in the middle of one VMA adds */
-    return head && v->end > end && count >= g_mm.max_map_count;
+    return head && v->end > end && count >= mm->max_map_count;
   struct vma *last = v;
   while (last->next && last->next->start < end)
     last = last->next;
@@ -492,14 +545,15 @@ static bool split_over_limit(uint64_t start, uint64_t end, int prot) {
       vma_mergeable_but_prot(last->prev, last))
     tail = false; /* the head piece joins the previous VMA */
   int splits = (head ? 1 : 0) + (tail ? 1 : 0);
-  return splits && count + (uint64_t)splits > g_mm.max_map_count;
+  return splits && count + (uint64_t)splits > mm->max_map_count;
 }
 
 /* Bytes inside [start, end) that are charged (what 0), mapped at all
  * (1) or data (2). */
-static uint64_t range_sum(uint64_t start, uint64_t end, int what) {
+static uint64_t range_sum(struct mm *mm, uint64_t start, uint64_t end,
+                          int what) {
   uint64_t sum = 0;
-  for (struct vma *v = vma_find(start); v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, start); v && v->start < end; v = v->next) {
     if (v->end <= start)
       continue;
     bool counts = what == 0   ? charged_kind(v->prot, v->flags, v->file)
@@ -511,33 +565,34 @@ static uint64_t range_sum(uint64_t start, uint64_t end, int what) {
   return sum;
 }
 
-static uint64_t range_charge(uint64_t start, uint64_t end) {
-  return range_sum(start, end, 0);
+static uint64_t range_charge(struct mm *mm, uint64_t start, uint64_t end) {
+  return range_sum(mm, start, end, 0);
 }
 
 /* Is there room in the sandbox's commit charge for add more bytes once
  * release bytes of this process's go? Takes the room (settled at
  * mm_unlock), so that processes allocating at once cannot both pass. */
-static bool charge_ok(uint64_t release, uint64_t add) {
+static bool charge_ok(struct mm *mm, uint64_t release, uint64_t add) {
   if (add <= release)
     return true;
   if (!share_try_add(add - release))
     return false;
-  g_mm.reserved += add - release;
+  mm->reserved += add - release;
   return true;
 }
 
 /* Linux's may_expand_vm: would the process's mappings grow past
  * RLIMIT_AS, or its data mappings past RLIMIT_DATA, by add bytes of which
  * overlap are replaced? data: the new pages are data. */
-static bool expand_ok(uint64_t add, uint64_t overlap, bool data) {
+static bool expand_ok(struct mm *mm, uint64_t add, uint64_t overlap,
+                      bool data) {
   uint64_t as = task_rlimit(LINUX_RLIMIT_AS);
   uint64_t grow = add > overlap ? add - overlap : 0;
-  if (grow > as || g_mm.total > as - grow)
+  if (grow > as || mm->total > as - grow)
     return false;
   if (data) {
     uint64_t lim = task_rlimit(LINUX_RLIMIT_DATA);
-    if (grow > lim || g_mm.data > lim - grow)
+    if (grow > lim || mm->data > lim - grow)
       return false;
   }
   return true;
@@ -553,8 +608,9 @@ static uint64_t mmap_base(void) {
 }
 
 /* The highest free range of len bytes below limit (0 when none). */
-static uint64_t find_free_top_down(uint64_t len, uint64_t limit) {
-  return vma_tree_gap_top_down(&g_mm.vmas, len, limit);
+static uint64_t find_free_top_down(struct mm *mm, uint64_t len,
+                                   uint64_t limit) {
+  return vma_tree_gap_top_down(&mm->vmas, len, limit);
 }
 
 /* Write the pages of a shared file mapping in [s, e) back to the file,
@@ -586,9 +642,9 @@ static int writeback(struct vma *v, uint64_t s, uint64_t e) {
   return 0;
 }
 
-static int writeback_range(uint64_t start, uint64_t end) {
+static int writeback_range(struct mm *mm, uint64_t start, uint64_t end) {
   int err = 0;
-  for (struct vma *v = vma_find(start); v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, start); v && v->start < end; v = v->next) {
     if (v->end <= start || !v->file)
       continue;
     int e = writeback(v, MAX(v->start, start), MIN(v->end, end));
@@ -600,37 +656,38 @@ static int writeback_range(uint64_t start, uint64_t end) {
 
 /* This process's host mappings change: a fault at a page already retried
  * once may be a new one (moat_mm_fault). */
-static void retry_forget(void) {
-  g_mm.retry_gen++;
+static void retry_forget(struct mm *mm) {
+  mm->retry_gen++;
 }
 
 /* Unmap the host pages of every VMA piece inside [start, end) and drop
  * them from the set. */
-static int unmap_range(uint64_t start, uint64_t end) {
-  int err = vma_split_at(start);
+static int unmap_range(struct mm *mm, uint64_t start, uint64_t end) {
+  int err = vma_split_at(mm, start);
   if (!err)
-    err = vma_split_at(end);
+    err = vma_split_at(mm, end);
   if (err)
     return err;
-  writeback_range(start, end);
+  writeback_range(mm, start, end);
   /* The host may refuse (its own map count at its limit, when a piece is
    * the middle of a host mapping): the pieces from there on stay mapped
    * and in the set, and the caller gets its error. */
   uint64_t done = start;
-  retry_forget();
-  for (struct vma *v = vma_find(start); !err && v && v->start < end;
+  retry_forget(mm);
+  for (struct vma *v = vma_find(mm, start); !err && v && v->start < end;
        v = v->next) {
     err = plat_mem_unmap((void *)v->start, v->end - v->start);
     if (!err)
       done = v->end;
   }
-  vma_drop_range(start, err ? done : end);
+  vma_drop_range(mm, start, err ? done : end);
   return err;
 }
 
-static int host_map_fixed(uint64_t start, uint64_t len, int prot, bool shared) {
+static int host_map_fixed(struct mm *mm, uint64_t start, uint64_t len, int prot,
+                          bool shared) {
   void *out = NULL;
-  retry_forget();
+  retry_forget(mm);
   int flags = PLAT_MAP_FIXED | (shared ? PLAT_MAP_SHARED : 0);
   int err = plat_mem_map((void *)start, len, plat_prot(prot), flags, &out);
   if (err)
@@ -745,8 +802,8 @@ static int cow_map(struct vma *v, uint64_t s, uint64_t e, uint64_t *done) {
   return 0;
 }
 
-static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
-                        int64_t off, unsigned vflags) {
+static long mmap_common(struct mm *mm, uint64_t addr, size_t len, int prot,
+                        int flags, int fd, int64_t off, unsigned vflags) {
   int type = flags & LINUX_MAP_TYPE;
   bool anon = flags & LINUX_MAP_ANONYMOUS;
   struct file *file = NULL;
@@ -790,10 +847,10 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   if (anon && type == LINUX_MAP_SHARED)
     vflags |= VMA_SHARED;
 
-  rt_lock(&g_mm.lock);
+  rt_lock(&mm->lock);
   uint64_t start;
   bool fixed = flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE);
-  if (g_mm.vmas.count > g_mm.max_map_count) { /* as Linux's do_mmap */
+  if (mm->vmas.count > mm->max_map_count) { /* as Linux's do_mmap */
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -812,13 +869,13 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
       goto out;
     }
     if ((flags & LINUX_MAP_FIXED_NOREPLACE) && !(flags & LINUX_MAP_FIXED) &&
-        !range_free(start, start + size)) {
+        !range_free(mm, start, start + size)) {
       ret = -LINUX_EEXIST;
       goto out;
     }
   } else if (flags & LINUX_MAP_32BIT) {
     /* The first 2 GiB, as Linux's x86-64 MAP_32BIT (the hint ignored). */
-    start = find_free_top_down(size, 0x80000000ull);
+    start = find_free_top_down(mm, size, 0x80000000ull);
     if (!start) {
       ret = -LINUX_ENOMEM;
       goto out;
@@ -827,10 +884,10 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     start = ALIGN_UP(addr, PAGE);
     if (!addr || start < addr || start < MM_WINDOW_START ||
         start >= MM_WINDOW_END || MM_WINDOW_END - start < size ||
-        !range_free(start, start + size)) {
-      start = find_free_top_down(size, mmap_base());
+        !range_free(mm, start, start + size)) {
+      start = find_free_top_down(mm, size, mmap_base());
       if (!start)
-        start = find_free_top_down(size, MM_WINDOW_END);
+        start = find_free_top_down(mm, size, MM_WINDOW_END);
       if (!start) {
         ret = -LINUX_ENOMEM;
         goto out;
@@ -839,9 +896,10 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
   }
   uint64_t end = start + size;
 
-  if (split_over_limit(start, end, -1) ||
-      !expand_ok(size, range_sum(start, end, 1), data_kind(prot, vflags)) ||
-      !charge_ok(range_charge(start, end),
+  if (split_over_limit(mm, start, end, -1) ||
+      !expand_ok(mm, size, range_sum(mm, start, end, 1),
+                 data_kind(prot, vflags)) ||
+      !charge_ok(mm, range_charge(mm, start, end),
                  charged_kind(prot, vflags, file) ? size : 0)) {
     ret = -LINUX_ENOMEM;
     goto out;
@@ -851,9 +909,9 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  int err = vma_split_at(start);
+  int err = vma_split_at(mm, start);
   if (!err)
-    err = vma_split_at(end);
+    err = vma_split_at(mm, end);
   if (err) {
     kfree(n);
     ret = err;
@@ -893,9 +951,10 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                                       : start + (pages_end - (uint64_t)off);
   int map_prot = fill ? LINUX_PROT_READ | LINUX_PROT_WRITE : prot;
   if (hole == start || cache || (vflags & VMA_HOSTMAP))
-    map_prot = LINUX_PROT_NONE; /* views replace it page run by run */
-  writeback_range(start, end);  /* a shared file mapping being replaced */
-  err = host_map_fixed(start, size, map_prot, (vflags & VMA_SHARED) && !cache);
+    map_prot = LINUX_PROT_NONE;    /* views replace it page run by run */
+  writeback_range(mm, start, end); /* a shared file mapping being replaced */
+  err = host_map_fixed(mm, start, size, map_prot,
+                       (vflags & VMA_SHARED) && !cache);
   if (err) {
     if (cache)
       pcache_put(cache);
@@ -904,7 +963,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     goto out;
   }
   /* The old pages are gone (replaced); forget their VMAs. */
-  vma_drop_range(start, end);
+  vma_drop_range(mm, start, end);
   *n = (struct vma){.start = start,
                     .end = end,
                     .prot = prot,
@@ -917,7 +976,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
                                         : (uint64_t)off + (hole - start),
                     .cache = cache};
   file = NULL;
-  vma_link(n);
+  vma_link(mm, n);
 
   if (cow && hole > start) {
     /* Views of the cache up to hole; what they cannot cover (the cache
@@ -935,7 +994,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
         n->cache = NULL;
         n->flags &= ~(unsigned)(VMA_COW | VMA_HOSTMAP);
       }
-      err = host_map_fixed(from, hole - from,
+      err = host_map_fixed(mm, from, hole - from,
                            LINUX_PROT_READ | LINUX_PROT_WRITE, false);
       if (!err)
         err = fill_from_file(from, hole - from, fd,
@@ -944,7 +1003,7 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
         err = plat_mem_protect((void *)from, hole - from, plat_prot(prot));
       n->unfilled = (uint64_t)off + (hole - start);
       if (err) {
-        unmap_range(start, end);
+        unmap_range(mm, start, end);
         ret = err;
         goto out;
       }
@@ -956,15 +1015,15 @@ static long mmap_common(uint64_t addr, size_t len, int prot, int flags, int fd,
     if (!err && hole < end)
       err = plat_mem_protect((void *)hole, end - hole, 0);
     if (err) {
-      unmap_range(start, end);
+      unmap_range(mm, start, end);
       ret = err;
       goto out;
     }
   }
-  vma_merge_dirty();
+  vma_merge_dirty(mm);
   ret = (long)start;
 out:
-  mm_unlock();
+  mm_unlock(mm);
   if (file)
     file_put(file);
   return ret;
@@ -972,11 +1031,11 @@ out:
 
 long moat_mmap(uint64_t addr, size_t len, int prot, int flags, int fd,
                int64_t off) {
-  return mmap_common(addr, len, prot, flags, fd, off, 0);
+  return mmap_common(mm_current(), addr, len, prot, flags, fd, off, 0);
 }
 
 long moat_mmap_stack(uint64_t addr, size_t len, int prot) {
-  return mmap_common(addr, len, prot,
+  return mmap_common(mm_current(), addr, len, prot,
                      LINUX_MAP_FIXED | LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS,
                      -1, 0, VMA_STACK);
 }
@@ -987,12 +1046,13 @@ int moat_munmap(uint64_t addr, size_t len) {
   uint64_t size = ALIGN_UP((uint64_t)len, PAGE);
   if (size < len || addr >= MM_WINDOW_END || MM_WINDOW_END - addr < size)
     return -LINUX_EINVAL;
-  rt_lock(&g_mm.lock);
-  int err = split_over_limit(addr, addr + size, -1)
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  int err = split_over_limit(mm, addr, addr + size, -1)
                 ? -LINUX_ENOMEM
-                : unmap_range(addr, addr + size);
-  vma_merge_dirty();
-  mm_unlock();
+                : unmap_range(mm, addr, addr + size);
+  vma_merge_dirty(mm);
+  mm_unlock(mm);
   return err;
 }
 
@@ -1016,12 +1076,13 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     return -LINUX_ENOMEM;
   uint64_t end = addr + size;
   int err = 0;
-  rt_lock(&g_mm.lock);
-  if (!range_mapped(addr, end, NULL)) {
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  if (!range_mapped(mm, addr, end, NULL)) {
     err = -LINUX_ENOMEM;
     goto out;
   }
-  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next)
+  for (struct vma *v = vma_find(mm, addr); v && v->start < end; v = v->next)
     if (v->end > addr && (v->flags & VMA_NOWRITE) &&
         (prot & LINUX_PROT_WRITE)) {
       err = -LINUX_EACCES;
@@ -1029,7 +1090,7 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     }
   /* What the range would be charged, and how much of it becomes data. */
   uint64_t charge_after = 0, new_data = 0;
-  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, addr); v && v->start < end; v = v->next) {
     if (v->end <= addr)
       continue;
     uint64_t piece = MIN(v->end, end) - MAX(v->start, addr);
@@ -1039,22 +1100,22 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
       new_data += piece;
   }
   /* Linux: "check space limits when area turns into data". */
-  if (split_over_limit(addr, end, prot) ||
-      (new_data && !expand_ok(new_data, 0, true)) ||
-      !charge_ok(range_charge(addr, end), charge_after)) {
+  if (split_over_limit(mm, addr, end, prot) ||
+      (new_data && !expand_ok(mm, new_data, 0, true)) ||
+      !charge_ok(mm, range_charge(mm, addr, end), charge_after)) {
     err = -LINUX_ENOMEM;
     goto out;
   }
-  err = vma_split_at(addr);
+  err = vma_split_at(mm, addr);
   if (!err)
-    err = vma_split_at(end);
+    err = vma_split_at(mm, end);
   if (err)
     goto out;
   /* Unfilled pages keep no host access whatever the guest's protection
    * says: their first touch must come to moat_mm_fault. The filled runs
    * are protected one host call each. */
   uint64_t run = addr, run_end = addr;
-  for (struct vma *v = vma_find(addr); !err && v && v->start < end;
+  for (struct vma *v = vma_find(mm, addr); !err && v && v->start < end;
        v = v->next) {
     uint64_t hole = shared_cache(v) ? v->start : vma_hole(v);
     if (v->start < addr || hole == v->start)
@@ -1070,22 +1131,24 @@ int moat_mprotect(uint64_t addr, size_t len, int prot) {
     err = plat_mem_protect((void *)run, run_end - run, plat_prot(prot));
   /* Page cache mappings let go of their pages: the next touch maps them
    * again with the new protection (and a page's dirtiness). */
-  for (struct vma *v = vma_find(addr); !err && v && v->start < end; v = v->next)
+  for (struct vma *v = vma_find(mm, addr); !err && v && v->start < end;
+       v = v->next)
     if (shared_cache(v) && v->start >= addr)
-      err = host_map_fixed(v->start, v->end - v->start, LINUX_PROT_NONE, false);
+      err = host_map_fixed(mm, v->start, v->end - v->start, LINUX_PROT_NONE,
+                           false);
   if (err)
     goto out;
-  for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, addr); v && v->start < end; v = v->next) {
     if (v->start < addr)
       continue;
-    vma_account(v, -1);
+    vma_account(mm, v, -1);
     v->prot = prot;
-    vma_account(v, 1);
+    vma_account(mm, v, 1);
   }
-  mark_dirty(addr, end);
+  mark_dirty(mm, addr, end);
 out:
-  vma_merge_dirty(); /* also the pieces of a split that failed after */
-  mm_unlock();
+  vma_merge_dirty(mm); /* also the pieces of a split that failed after */
+  mm_unlock(mm);
   return err;
 }
 
@@ -1093,8 +1156,9 @@ out:
  * new_len bytes (caller checked room and charge). */
 /* keep_old (MREMAP_DONTUNMAP, private anonymous v only): the old range
  * stays mapped, with fresh zero pages. */
-static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
-                        uint64_t dst, uint64_t new_len, bool keep_old) {
+static int move_mapping(struct mm *mm, struct vma *v, uint64_t old,
+                        uint64_t old_len, uint64_t dst, uint64_t new_len,
+                        bool keep_old) {
   int prot = v->prot;
   unsigned flags = v->flags;
   struct file *file = v->file;
@@ -1106,21 +1170,21 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
   struct vma *n = kmalloc(sizeof(*n));
   if (!n)
     return -LINUX_ENOMEM;
-  int err = vma_split_at(dst);
+  int err = vma_split_at(mm, dst);
   if (!err)
-    err = vma_split_at(dst + new_len);
+    err = vma_split_at(mm, dst + new_len);
   if (err) {
     kfree(n);
     return err;
   }
   if (shared_cache(v)) {
     /* The pages are the cache's: the new place maps them on fault. */
-    err = host_map_fixed(dst, new_len, LINUX_PROT_NONE, false);
+    err = host_map_fixed(mm, dst, new_len, LINUX_PROT_NONE, false);
     if (err) {
       kfree(n);
       return err;
     }
-    vma_drop_range(dst, dst + new_len);
+    vma_drop_range(mm, dst, dst + new_len);
     pcache_ref(v->cache);
     *n = (struct vma){.start = dst,
                       .end = dst + new_len,
@@ -1130,16 +1194,16 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
                       .off = off,
                       .unfilled = off + new_len,
                       .cache = v->cache};
-    vma_link(n);
-    return unmap_range(old, old + old_len);
+    vma_link(mm, n);
+    return unmap_range(mm, old, old + old_len);
   }
-  err = host_map_fixed(dst, new_len, LINUX_PROT_READ | LINUX_PROT_WRITE,
+  err = host_map_fixed(mm, dst, new_len, LINUX_PROT_READ | LINUX_PROT_WRITE,
                        flags & VMA_SHARED);
   if (err) {
     kfree(n);
     return err;
   }
-  vma_drop_range(dst, dst + new_len);
+  vma_drop_range(mm, dst, dst + new_len);
   uint64_t copy = MIN(filled, new_len);
   if (prot == LINUX_PROT_NONE && copy) /* PROT_NONE pages: make readable */
     plat_mem_protect((void *)old, copy, PLAT_PROT_READ);
@@ -1158,12 +1222,12 @@ static int move_mapping(struct vma *v, uint64_t old, uint64_t old_len,
                     .file = file ? file_get(file) : NULL,
                     .off = off,
                     .unfilled = off + dst_filled};
-  vma_link(n);
+  vma_link(mm, n);
   if (keep_old) /* the old VMA stays as it is: only its pages go */
-    return host_map_fixed(old, old_len, prot, false);
+    return host_map_fixed(mm, old, old_len, prot, false);
   /* v may have been split above only if it overlapped dst, which the
    * callers exclude; unmap the old range by address. */
-  err = unmap_range(old, old + old_len);
+  err = unmap_range(mm, old, old + old_len);
   return err;
 }
 
@@ -1189,9 +1253,10 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   if (old_addr >= MM_WINDOW_END || MM_WINDOW_END - old_addr < olen)
     return -LINUX_EFAULT;
 
-  rt_lock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
   struct vma *v;
-  if (!range_mapped(old_addr, old_addr + olen, &v) || !v) {
+  if (!range_mapped(mm, old_addr, old_addr + olen, &v) || !v) {
     ret = -LINUX_EFAULT;
     goto out;
   }
@@ -1209,8 +1274,8 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
       ret = -LINUX_EINVAL;
       goto out;
     }
-    if (g_mm.vmas.count + 2 >= g_mm.max_map_count - 3 ||
-        !expand_ok(olen, 0, data) || !charge_ok(0, per_page * olen)) {
+    if (mm->vmas.count + 2 >= mm->max_map_count - 3 ||
+        !expand_ok(mm, olen, 0, data) || !charge_ok(mm, 0, per_page * olen)) {
       ret = -LINUX_ENOMEM;
       goto out;
     }
@@ -1229,18 +1294,18 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
     /* The target's mappings go first (Linux unmaps them first too).
      * Linux's mremap_to wants room for two more VMAs below its margin of
      * three under vm.max_map_count. */
-    if (g_mm.vmas.count + 2 >= g_mm.max_map_count - 3 ||
-        !expand_ok(nlen > olen ? nlen - olen : 0,
-                   range_sum(new_addr, new_addr + nlen, 1), data) ||
-        !charge_ok(range_charge(new_addr, new_addr + nlen),
+    if (mm->vmas.count + 2 >= mm->max_map_count - 3 ||
+        !expand_ok(mm, nlen > olen ? nlen - olen : 0,
+                   range_sum(mm, new_addr, new_addr + nlen, 1), data) ||
+        !charge_ok(mm, range_charge(mm, new_addr, new_addr + nlen),
                    per_page * (nlen > olen ? nlen - olen : 0))) {
       ret = -LINUX_ENOMEM;
       goto out;
     }
-    int err = unmap_range(new_addr, new_addr + nlen);
+    int err = unmap_range(mm, new_addr, new_addr + nlen);
     if (!err) {
-      range_mapped(old_addr, old_addr + olen, &v);
-      err = v ? move_mapping(v, old_addr, olen, new_addr, nlen, keep)
+      range_mapped(mm, old_addr, old_addr + olen, &v);
+      err = v ? move_mapping(mm, v, old_addr, olen, new_addr, nlen, keep)
               : -LINUX_EFAULT;
     }
     ret = err ? err : (long)new_addr;
@@ -1250,31 +1315,31 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
   if (nlen <= olen && !keep) {
     int err = 0;
     if (nlen < olen)
-      err = split_over_limit(old_addr + nlen, old_addr + olen, -1)
+      err = split_over_limit(mm, old_addr + nlen, old_addr + olen, -1)
                 ? -LINUX_ENOMEM
-                : unmap_range(old_addr + nlen, old_addr + olen);
+                : unmap_range(mm, old_addr + nlen, old_addr + olen);
     ret = err ? err : (long)old_addr;
     goto out;
   }
 
   uint64_t grow_start = old_addr + olen;
   uint64_t extra = nlen - olen;
-  if (!expand_ok(extra, 0, data) || !charge_ok(0, per_page * extra)) {
+  if (!expand_ok(mm, extra, 0, data) || !charge_ok(mm, 0, per_page * extra)) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
   if (!keep && grow_start < MM_WINDOW_END &&
       MM_WINDOW_END - grow_start >= extra &&
-      range_free(grow_start, grow_start + extra)) {
+      range_free(mm, grow_start, grow_start + extra)) {
     struct vma *n = kmalloc(sizeof(*n));
     if (!n) {
       ret = -LINUX_ENOMEM;
       goto out;
     }
     /* A file mapping grows by pages of the file: unfilled until touched. */
-    int err =
-        host_map_fixed(grow_start, extra, v->file ? LINUX_PROT_NONE : v->prot,
-                       (v->flags & VMA_SHARED) && !shared_cache(v));
+    int err = host_map_fixed(mm, grow_start, extra,
+                             v->file ? LINUX_PROT_NONE : v->prot,
+                             (v->flags & VMA_SHARED) && !shared_cache(v));
     if (err) {
       kfree(n);
       ret = err;
@@ -1292,36 +1357,36 @@ long moat_mremap(uint64_t old_addr, size_t old_len, size_t new_len, int flags,
                       .cache = v->cache};
     if (v->cache)
       pcache_ref(v->cache);
-    vma_link(n);
-    vma_merge_dirty();
+    vma_link(mm, n);
+    vma_merge_dirty(mm);
     ret = (long)old_addr;
     goto out;
   }
   /* Linux's move_vma keeps a margin of three under vm.max_map_count. */
   if (!(flags & LINUX_MREMAP_MAYMOVE) ||
-      g_mm.vmas.count >= g_mm.max_map_count - 3) {
+      mm->vmas.count >= mm->max_map_count - 3) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  uint64_t dst = find_free_top_down(nlen, mmap_base());
+  uint64_t dst = find_free_top_down(mm, nlen, mmap_base());
   if (!dst)
-    dst = find_free_top_down(nlen, MM_WINDOW_END);
+    dst = find_free_top_down(mm, nlen, MM_WINDOW_END);
   if (!dst) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  int err = move_mapping(v, old_addr, olen, dst, nlen, keep);
+  int err = move_mapping(mm, v, old_addr, olen, dst, nlen, keep);
   ret = err ? err : (long)dst;
 out:
-  vma_merge_dirty();
-  mm_unlock();
+  vma_merge_dirty(mm);
+  mm_unlock(mm);
   return ret;
 }
 
 /* Give v's filled pages [s, e) (VMA_FILE, private) the file's content
  * again, as Linux's MADV_DONTNEED does: views of the cache for a VMA_COW
  * mapping (the written copies go), a fresh copy otherwise. */
-static int file_refill(struct vma *v, uint64_t s, uint64_t e) {
+static int file_refill(struct mm *mm, struct vma *v, uint64_t s, uint64_t e) {
   if (s >= e)
     return 0;
   if (v->flags & VMA_COW) {
@@ -1331,7 +1396,8 @@ static int file_refill(struct vma *v, uint64_t s, uint64_t e) {
       return 0;
     s = done;
   }
-  int err = host_map_fixed(s, e - s, LINUX_PROT_READ | LINUX_PROT_WRITE, false);
+  int err =
+      host_map_fixed(mm, s, e - s, LINUX_PROT_READ | LINUX_PROT_WRITE, false);
   for (uint64_t at = s; !err && at < e;) {
     long n = file_pread(v->file, (void *)at, (size_t)MIN(e - at, 1ull << 30),
                         v->off + (at - v->start));
@@ -1358,10 +1424,11 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
     return -LINUX_EINVAL;
   uint64_t end = addr + size;
   int err = 0;
-  rt_lock(&g_mm.lock);
-  bool holes = !range_mapped(addr, end, NULL);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  bool holes = !range_mapped(mm, addr, end, NULL);
   if (advice == LINUX_MADV_REMOVE) { /* shared mappings only */
-    for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next)
+    for (struct vma *v = vma_find(mm, addr); v && v->start < end; v = v->next)
       if (v->end > addr && !(v->flags & (VMA_SHARED | VMA_SHM))) {
         err = -LINUX_EINVAL;
         goto out;
@@ -1372,14 +1439,14 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
      * fresh pages. Private file pages read back the file's content: its
      * views again (their written copies go), or a fresh copy. Shared ones
      * keep their content. */
-    for (struct vma *v = vma_find(addr); v && v->start < end; v = v->next) {
+    for (struct vma *v = vma_find(mm, addr); v && v->start < end; v = v->next) {
       if (v->end <= addr || (v->flags & (VMA_SHARED | VMA_NOWRITE | VMA_SHM)))
         continue;
       uint64_t s = MAX(v->start, addr), e = MIN(v->end, end);
       if (v->flags & VMA_FILE)
-        err = file_refill(v, s, MIN(e, MAX(s, vma_hole(v))));
+        err = file_refill(mm, v, s, MIN(e, MAX(s, vma_hole(v))));
       else
-        err = host_map_fixed(s, e - s, v->prot, false);
+        err = host_map_fixed(mm, s, e - s, v->prot, false);
       if (err)
         goto out;
     }
@@ -1387,44 +1454,46 @@ int moat_madvise(uint64_t addr, size_t len, int advice) {
   if (holes)
     err = -LINUX_ENOMEM;
 out:
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return err;
 }
 
 void moat_brk_init(uint64_t start) {
-  rt_lock(&g_mm.lock);
-  g_mm.brk_start = g_mm.brk_cur = ALIGN_UP(start, PAGE);
-  g_mm.brk_ready =
-      g_mm.brk_start >= MM_WINDOW_START && g_mm.brk_start < MM_WINDOW_END;
-  rt_unlock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  mm->brk_start = mm->brk_cur = ALIGN_UP(start, PAGE);
+  mm->brk_ready =
+      mm->brk_start >= MM_WINDOW_START && mm->brk_start < MM_WINDOW_END;
+  rt_unlock(&mm->lock);
 }
 
 uint64_t moat_brk(uint64_t addr) {
-  rt_lock(&g_mm.lock);
-  uint64_t ret = g_mm.brk_cur;
-  if (!g_mm.brk_ready || addr < g_mm.brk_start || addr >= MM_WINDOW_END)
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  uint64_t ret = mm->brk_cur;
+  if (!mm->brk_ready || addr < mm->brk_start || addr >= MM_WINDOW_END)
     goto out;
   uint64_t limit = task_current() ? task_rlimit(LINUX_RLIMIT_DATA) : ~0ull;
-  if (addr - g_mm.brk_start > limit)
+  if (addr - mm->brk_start > limit)
     goto out;
-  uint64_t old_end = ALIGN_UP(g_mm.brk_cur, PAGE);
+  uint64_t old_end = ALIGN_UP(mm->brk_cur, PAGE);
   uint64_t new_end = ALIGN_UP(addr, PAGE);
   if (new_end < old_end) {
-    if (unmap_range(new_end, old_end))
+    if (unmap_range(mm, new_end, old_end))
       goto out;
   } else if (new_end > old_end) {
     uint64_t extra = new_end - old_end;
     /* Keep a page of distance to the next mapping, as Linux keeps its
      * stack guard gap. */
-    if (g_mm.vmas.count > g_mm.max_map_count || /* Linux's do_brk_flags */
+    if (mm->vmas.count > mm->max_map_count || /* Linux's do_brk_flags */
         MM_WINDOW_END - new_end < PAGE ||
-        !range_free(old_end, new_end + PAGE) || !expand_ok(extra, 0, true) ||
-        !charge_ok(0, extra))
+        !range_free(mm, old_end, new_end + PAGE) ||
+        !expand_ok(mm, extra, 0, true) || !charge_ok(mm, 0, extra))
       goto out;
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
       goto out;
-    if (host_map_fixed(old_end, extra, LINUX_PROT_READ | LINUX_PROT_WRITE,
+    if (host_map_fixed(mm, old_end, extra, LINUX_PROT_READ | LINUX_PROT_WRITE,
                        false)) {
       kfree(n);
       goto out;
@@ -1433,13 +1502,13 @@ uint64_t moat_brk(uint64_t addr) {
                       .end = new_end,
                       .prot = LINUX_PROT_READ | LINUX_PROT_WRITE,
                       .flags = VMA_BRK};
-    vma_link(n);
-    vma_merge_dirty();
+    vma_link(mm, n);
+    vma_merge_dirty(mm);
   }
-  g_mm.brk_cur = addr;
+  mm->brk_cur = addr;
   ret = addr;
 out:
-  mm_unlock();
+  mm_unlock(mm);
   return ret;
 }
 
@@ -1551,22 +1620,23 @@ static int cache_map(struct vma *v, uint64_t s, uint64_t e, uint64_t need,
   return 0;
 }
 
-/* Did thread t run an access at key again already (under g_mm.lock)? */
-static bool retried(const struct task *t, uint64_t key) {
-  return t->mm_retry_gen == g_mm.retry_gen && t->mm_retry_page == key;
+/* Did thread t run an access at key again already (under mm->lock)? */
+static bool retried(struct mm *mm, const struct task *t, uint64_t key) {
+  return t->mm_retry_gen == mm->retry_gen && t->mm_retry_page == key;
 }
 
-static void retry_note(struct task *t, uint64_t key) {
+static void retry_note(struct mm *mm, struct task *t, uint64_t key) {
   t->mm_retry_page = key;
-  t->mm_retry_gen = g_mm.retry_gen;
+  t->mm_retry_gen = mm->retry_gen;
 }
 
 int moat_mm_fault(uint64_t addr, int access) {
   int ret = 0;
   struct task *self = task_current();
+  struct mm *mm = self->proc->mm;
   uint64_t page = ALIGN_DOWN(addr, PAGE);
-  rt_lock(&g_mm.lock);
-  struct vma *v = vma_find(addr);
+  rt_lock(&mm->lock);
+  struct vma *v = vma_find(mm, addr);
   while (v && v->end <= addr)
     v = v->next;
   /* Linux (x86) checks the protection before the file: a write needs
@@ -1583,7 +1653,7 @@ int moat_mm_fault(uint64_t addr, int access) {
      * this process's host mappings forgets the retries (retry_forget). */
     bool write = access & LINUX_PROT_WRITE;
     uint64_t key = page | (write ? 1 : 0);
-    if (retried(self, key))
+    if (retried(mm, self, key))
       goto out;
     ret =
         cache_map(v, page, write ? page + PAGE : MIN(v->end, page + FILL_CHUNK),
@@ -1592,16 +1662,16 @@ int moat_mm_fault(uint64_t addr, int access) {
       ret = LINUX_SIGBUS; /* past the end, or unreadable: as Linux */
       goto out;
     }
-    retry_note(self, key);
+    retry_note(mm, self, key);
     ret = 1;
     goto out_keep;
   }
   if (addr < vma_hole(v)) {
     /* Filled: by another thread since this one faulted, or this is a
      * real fault. Run the access again once. */
-    if (!(v->flags & VMA_LAZY) || retried(self, page))
+    if (!(v->flags & VMA_LAZY) || retried(mm, self, page))
       goto out;
-    retry_note(self, page);
+    retry_note(mm, self, page);
     ret = 1;
     goto out_keep;
   }
@@ -1614,7 +1684,7 @@ int moat_mm_fault(uint64_t addr, int access) {
 out:
   self->mm_retry_gen = 0; /* this fault is settled */
 out_keep:
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return ret;
 }
 
@@ -1623,10 +1693,11 @@ int moat_mm_populate(uint64_t addr, size_t len) {
   int err = 0;
   if (end < addr)
     return -LINUX_ENOMEM;
-  rt_lock(&g_mm.lock);
-  if (!range_mapped(addr, end, NULL))
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  if (!range_mapped(mm, addr, end, NULL))
     err = -LINUX_ENOMEM;
-  for (struct vma *v = vma_find(addr); !err && v && v->start < end;
+  for (struct vma *v = vma_find(mm, addr); !err && v && v->start < end;
        v = v->next) {
     if (v->end <= addr || !v->prot)
       continue; /* PROT_NONE pages are not populated (Linux) */
@@ -1640,17 +1711,18 @@ int moat_mm_populate(uint64_t addr, size_t len) {
       err = -LINUX_ENOMEM;
     }
   }
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return err;
 }
 
-static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
-  rt_assert_held(&g_mm.lock);
+static bool user_ok_locked(struct mm *mm, uint64_t addr, uint64_t len,
+                           int prot) {
+  rt_assert_held(&mm->lock);
   uint64_t end = addr + len;
   if (end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return false;
   uint64_t at = addr;
-  for (struct vma *v = vma_find(addr); v && at < end; v = v->next) {
+  for (struct vma *v = vma_find(mm, addr); v && at < end; v = v->next) {
     if (v->end <= at)
       continue;
     if (v->start > at)
@@ -1683,9 +1755,10 @@ static bool user_ok_locked(uint64_t addr, uint64_t len, int prot) {
 bool moat_user_ok(uint64_t addr, size_t len, int prot) {
   if (len == 0)
     return true;
-  rt_lock(&g_mm.lock);
-  bool ok = user_ok_locked(addr, len, prot & 7);
-  rt_unlock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  bool ok = user_ok_locked(mm, addr, len, prot & 7);
+  rt_unlock(&mm->lock);
   return ok;
 }
 
@@ -1700,20 +1773,22 @@ int moat_mm_code_patch(uint64_t addr, size_t len,
   int r = -1;
   if (len == 0 || end < addr || addr < MM_WINDOW_START || end > MM_WINDOW_END)
     return -1;
-  rt_lock(&g_mm.lock);
-  struct vma *v = vma_find(addr);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  struct vma *v = vma_find(mm, addr);
   if (v && v->start <= addr && end <= v->end &&
       !(v->flags & (VMA_SHARED | VMA_SHM)) && !shared_cache(v) &&
       (v->prot & LINUX_PROT_EXEC) && vma_hole(v) >= end)
     r = patch(arg, v->prot);
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return r;
 }
 
 /* Nothing of the guest's is mapped in [addr, addr + len); the caller is
  * a moat_mm_code_patch callback, which holds the lock. */
 bool moat_mm_range_free(uint64_t addr, size_t len) {
-  return range_free(addr, addr + len);
+  struct mm *mm = mm_current();
+  return range_free(mm, addr, addr + len);
 }
 
 long moat_user_strncpy(char *buf, uint64_t guest_str, size_t max) {
@@ -1752,18 +1827,22 @@ int moat_msync(uint64_t addr, size_t len, int flags) {
     return -LINUX_ENOMEM;
   if (size == 0)
     return 0;
-  rt_lock(&g_mm.lock);
-  int err = range_mapped(addr, addr + size, NULL) ? 0 : -LINUX_ENOMEM;
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  int err = range_mapped(mm, addr, addr + size, NULL) ? 0 : -LINUX_ENOMEM;
   if (!err)
-    err = writeback_range(addr, addr + size);
-  rt_unlock(&g_mm.lock);
+    err = writeback_range(mm, addr, addr + size);
+  rt_unlock(&mm->lock);
   return err;
 }
 
 void mm_file_truncated(struct inode *inode, uint64_t size) {
   uint64_t keep = file_pages_end(size);
-  rt_lock(&g_mm.lock);
-  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
+  struct mm *mm = mm_current();
+  if (!mm) /* a truncation by no process (boot) */
+    return;
+  rt_lock(&mm->lock);
+  for (struct vma *v = mm->vmas.first; v; v = v->next) {
     if (!v->cache || pcache_inode(v->cache) != inode)
       continue;
     uint64_t len = v->end - v->start;
@@ -1771,25 +1850,26 @@ void mm_file_truncated(struct inode *inode, uint64_t size) {
     if (from >= len)
       continue;
     if (shared_cache(v)) {
-      host_map_fixed(v->start + from, len - from, LINUX_PROT_NONE, false);
+      host_map_fixed(mm, v->start + from, len - from, LINUX_PROT_NONE, false);
       continue;
     }
     /* A private mapping (VMA_COW): its views and written copies past the
      * end go too (Linux unmaps both), and its unfilled run starts there. */
     uint64_t at = v->start + from, hole = vma_hole(v);
     if (at < hole) {
-      host_map_fixed(at, hole - at, LINUX_PROT_NONE, false);
+      host_map_fixed(mm, at, hole - at, LINUX_PROT_NONE, false);
       v->unfilled = v->off + from;
       v->flags |= VMA_LAZY;
     }
   }
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
 }
 
 void mm_release(void) {
-  rt_lock(&g_mm.lock);
-  writeback_range(MM_WINDOW_START, MM_WINDOW_END);
-  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
+  writeback_range(mm, MM_WINDOW_START, MM_WINDOW_END);
+  for (struct vma *v = mm->vmas.first; v; v = v->next) {
     if (v->cache) {
       pcache_put(v->cache);
       v->cache = NULL;
@@ -1805,28 +1885,30 @@ void mm_release(void) {
   }
   /* The memory goes with the host process: so does its charge, and no
    * later change of the set may count it again. */
-  for (struct vma *v = g_mm.vmas.first; v; v = v->next)
+  for (struct vma *v = mm->vmas.first; v; v = v->next)
     v->flags |= VMA_NOACCT;
-  g_mm.charged = 0;
-  mm_unlock();
+  mm->charged = 0;
+  mm_unlock(mm);
 }
 
 /* ---- fork: the VMA set is private state of each process ---- */
 
 bool mm_addr_shared(uint64_t addr) {
+  struct mm *mm = mm_current();
   bool shared = false;
-  rt_lock(&g_mm.lock);
-  for (struct vma *v = vma_find(addr); v && v->start <= addr; v = v->next)
+  rt_lock(&mm->lock);
+  for (struct vma *v = vma_find(mm, addr); v && v->start <= addr; v = v->next)
     if (addr < v->end)
       shared = (v->flags & VMA_SHARED) != 0;
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return shared;
 }
 
 uint64_t mm_futex_file_page(uint64_t addr) {
+  struct mm *mm = mm_current();
   uint64_t ret = 0;
-  rt_lock(&g_mm.lock);
-  struct vma *v = vma_find(addr);
+  rt_lock(&mm->lock);
+  struct vma *v = vma_find(mm, addr);
   if (v && v->start <= addr && shared_cache(v)) {
     void *pool;
     bool dirty;
@@ -1835,18 +1917,19 @@ uint64_t mm_futex_file_page(uint64_t addr) {
                      &pool, &dirty) > 0)
       ret = (uint64_t)(uintptr_t)pool + (addr - page);
   }
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   return ret;
 }
 
 /* Copy the set (new nodes in the arena, new file references) and keep
  * the lock held across the host fork, so no other thread changes the
  * address space between the copy and the fork. */
-int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
-  rt_lock(&g_mm.lock);
+int mm_fork_begin(struct mm *mm, struct task_host *h, bool exec_soon,
+                  void **out) {
+  rt_lock(&mm->lock);
   struct vma *copy = NULL, **tail = &copy;
   uint64_t charge = 0;
-  for (struct vma *v = g_mm.vmas.first; v; v = v->next) {
+  for (struct vma *v = mm->vmas.first; v; v = v->next) {
     struct vma *n = kmalloc(sizeof(*n));
     if (!n)
       break; /* the child then misses mappings: mm_fork_end fails it */
@@ -1870,7 +1953,7 @@ int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
    * ENOMEM as Linux's does, and its host record carries it from the
    * start (its death before it ran still gives it back). */
   if (!share_try_add(charge)) {
-    rt_unlock(&g_mm.lock);
+    rt_unlock(&mm->lock);
     while (copy) {
       struct vma *next = copy->next;
       vma_free(copy);
@@ -1878,35 +1961,18 @@ int mm_fork_begin(struct task_host *h, bool exec_soon, void **out) {
     }
     return -LINUX_ENOMEM;
   }
-  g_mm.fork_charge = charge;
+  mm->fork_charge = charge;
   if (h)
     __atomic_store_n(&h->mem_charge, charge, __ATOMIC_SEQ_CST);
   *out = copy;
   return 0;
 }
 
-void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
+void mm_fork_end(struct mm *mm, void *copy, bool failed, struct task_host *h) {
   struct vma *c = copy;
-  if (child) {
-    /* The lock word was copied held; this process has one thread now. */
-    vma_tree_init(&g_mm.vmas, MM_WINDOW_START, MM_WINDOW_END);
-    g_mm.ndirty = 0;
-    rt_lock_reset(&g_mm.lock);
-    g_mm.retry_gen++; /* a retry of the parent's threads is not ours */
-    g_mm.charged = g_mm.total = g_mm.data = 0;
-    while (c) {
-      struct vma *next = c->next;
-      vma_tree_insert(&g_mm.vmas, c);
-      vma_account(c, 1);
-      c = next;
-    }
-    g_mm.settled = g_mm.charged; /* == fork_charge, taken by the parent */
-    g_mm.reserved = 0;
-    return;
-  }
-  rt_unlock(&g_mm.lock);
+  rt_unlock(&mm->lock);
   if (failed) {
-    share_sub(g_mm.fork_charge);
+    share_sub(mm->fork_charge);
     if (h)
       __atomic_store_n(&h->mem_charge, 0, __ATOMIC_SEQ_CST);
     while (c) {
@@ -1917,6 +1983,27 @@ void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h) {
   }
 }
 
+void mm_fork_child(void *copy, struct proc *p) {
+  /* The host fork copied the parent's address space here, at the same
+   * address: its brk and vm.max_map_count stay. The lock word was copied
+   * held; this process has one thread now. The VMA set is the copy. */
+  struct mm *mm = mm_attach(p);
+  struct vma *c = copy;
+  vma_tree_init(&mm->vmas, MM_WINDOW_START, MM_WINDOW_END);
+  mm->ndirty = 0;
+  rt_lock_reset(&mm->lock);
+  mm->retry_gen++; /* a retry of the parent's threads is not ours */
+  mm->charged = mm->total = mm->data = 0;
+  while (c) {
+    struct vma *next = c->next;
+    vma_tree_insert(&mm->vmas, c);
+    vma_account(mm, c, 1);
+    c = next;
+  }
+  mm->settled = mm->charged; /* == fork_charge, taken by the parent */
+  mm->reserved = 0;
+}
+
 /* ---- System V shared memory (core/sysv_ipc.c) ---- */
 
 long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
@@ -1925,9 +2012,10 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
   long ret;
   if (!size || size < len || size > MM_WINDOW_END)
     return -LINUX_EINVAL;
-  rt_lock(&g_mm.lock);
+  struct mm *mm = mm_current();
+  rt_lock(&mm->lock);
   uint64_t start = addr;
-  if (g_mm.vmas.count > g_mm.max_map_count) { /* shmat is a do_mmap */
+  if (mm->vmas.count > mm->max_map_count) { /* shmat is a do_mmap */
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -1937,14 +2025,14 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
       ret = -LINUX_EINVAL;
       goto out;
     }
-    if (!remap && !range_free(start, start + size)) {
+    if (!remap && !range_free(mm, start, start + size)) {
       ret = -LINUX_EINVAL; /* Linux: busy without SHM_REMAP */
       goto out;
     }
   } else {
-    start = find_free_top_down(size, mmap_base());
+    start = find_free_top_down(mm, size, mmap_base());
     if (!start)
-      start = find_free_top_down(size, MM_WINDOW_END);
+      start = find_free_top_down(mm, size, MM_WINDOW_END);
     if (!start) {
       ret = -LINUX_ENOMEM;
       goto out;
@@ -1953,8 +2041,8 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
   uint64_t end = start + size;
   unsigned vflags =
       VMA_SHARED | VMA_SHM | VMA_NOACCT | (nowrite ? VMA_NOWRITE : 0);
-  if (!expand_ok(size, range_sum(start, end, 1), false) ||
-      !charge_ok(range_charge(start, end), 0)) {
+  if (!expand_ok(mm, size, range_sum(mm, start, end, 1), false) ||
+      !charge_ok(mm, range_charge(mm, start, end), 0)) {
     ret = -LINUX_ENOMEM;
     goto out;
   }
@@ -1963,11 +2051,11 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
     ret = -LINUX_ENOMEM;
     goto out;
   }
-  int err = vma_split_at(start);
+  int err = vma_split_at(mm, start);
   if (!err)
-    err = vma_split_at(end);
+    err = vma_split_at(mm, end);
   if (!err) {
-    writeback_range(start, end);
+    writeback_range(mm, start, end);
     err = plat_mem_alias((void *)start, pool, size, plat_prot(prot));
   }
   if (err) {
@@ -1975,7 +2063,7 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
     ret = err < 0 ? err : -LINUX_ENOMEM;
     goto out;
   }
-  vma_drop_range(start, end);
+  vma_drop_range(mm, start, end);
   *n = (struct vma){.start = start,
                     .end = end,
                     .prot = prot,
@@ -1984,17 +2072,18 @@ long mm_shm_attach(uint64_t addr, uint64_t len, int prot, bool remap,
                     .unfilled = 0,
                     .shm = seg};
   sysv_shm_vma_open(seg);
-  vma_link(n);
-  vma_merge_dirty();
+  vma_link(mm, n);
+  vma_merge_dirty(mm);
   ret = (long)start;
 out:
-  mm_unlock();
+  mm_unlock(mm);
   return ret;
 }
 
 int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg)) {
+  struct mm *mm = mm_current();
   int ret = -LINUX_EINVAL;
-  rt_lock(&g_mm.lock);
+  rt_lock(&mm->lock);
   /* As Linux's shmdt: the first shm VMA from addr on whose offset in its
    * segment is its distance from addr (the attach itself, or what munmap
    * or mprotect left of it) names the segment; then every such piece of
@@ -2002,7 +2091,7 @@ int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg)) {
   void *seg = NULL;
   uint64_t limit = 0;
   for (;;) {
-    struct vma *v = vma_find(addr);
+    struct vma *v = vma_find(mm, addr);
     while (v && !(v->end > addr && v->start >= addr && v->shm &&
                   v->off == v->start - addr &&
                   (!seg || (v->shm == seg && v->end - addr <= limit))))
@@ -2016,8 +2105,8 @@ int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg)) {
     }
     uint64_t s = v->start, e = v->end;
     plat_mem_unmap((void *)s, e - s);
-    vma_drop_range(s, e); /* may destroy seg: only compared after */
+    vma_drop_range(mm, s, e); /* may destroy seg: only compared after */
   }
-  mm_unlock();
+  mm_unlock(mm);
   return ret;
 }

@@ -23,8 +23,9 @@
 /* Guest memory limit when the configuration says 0. */
 #define MM_DEFAULT_LIMIT (8ull << 30)
 
-/* Reset the address space bookkeeping (moat_boot). mem_limit 0 = the
- * default. */
+/* Set up the sandbox's commit charge (moat_boot). mem_limit 0 = the
+ * default. Each process's address space is attached to it when it starts
+ * (mm_attach_new, mm_fork_child: core/task.h). */
 int mm_init(uint64_t mem_limit);
 
 /* The sandbox's commit charge (every process's charged mappings and the
@@ -54,12 +55,14 @@ int mm_shm_detach(uint64_t addr, uint64_t (*seg_size)(void *seg));
 
 /* vm.max_map_count: the VMAs an address space may have (Linux's rules:
  * mmap fails past it, a split that would go beyond it fails; ENOMEM).
- * The setter is for tests; mm_init starts from MM_MAX_MAP_COUNT. */
+ * Kept per address space (the calling process's; a fork's child keeps
+ * its parent's): the setter is for tests, and a new address space starts
+ * from MM_MAX_MAP_COUNT. */
 uint64_t mm_max_map_count(void);
 void mm_set_max_map_count(uint64_t limit);
 
-/* How many VMAs this address space has, or a negative number when the
- * bookkeeping's invariants do not hold (for tests). */
+/* How many VMAs the calling process's address space has, or a negative
+ * number when the bookkeeping's invariants do not hold (for tests). */
 int mm_vma_count(void);
 
 /* inode's size became size: this process's page cache mappings of it
@@ -68,8 +71,10 @@ int mm_vma_count(void);
 struct inode;
 void mm_file_truncated(struct inode *inode, uint64_t size);
 
-/* Call fn for every guest mapping in address order (for /proc/self/maps);
- * stops early when fn returns non-zero and returns that value. */
+/* Call fn for every guest mapping of the calling process in address
+ * order (for /proc/self/maps: another process's address space is not
+ * reachable from here); stops early when fn returns non-zero and returns
+ * that value. */
 int mm_foreach(int (*fn)(void *ctx, uint64_t start, uint64_t end, int prot,
                          bool shared),
                void *ctx);

@@ -212,6 +212,7 @@ int task_create_first(uint32_t uid, uint32_t gid,
   tt->ntasks++;
   rt_unlock(&tt->lock);
   rt_lock_account(&h->locks, &tt->doomed);
+  mm_attach_new(p);
   plat_ctx_set(t);
   t->host = plat_ctx_self();
   tt->init_host = t->host;
@@ -1557,6 +1558,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
      * host process of its own when it execs (task_vfork_detach). */
     p->vfork_thread = true;
     p->mm_id = parent->mm_id;
+    p->mm = parent->mm;
     __atomic_add_fetch(&h->vfork_threads, 1, __ATOMIC_SEQ_CST);
     err = plat_ctx_create(thread_regs, t);
     if (err) {
@@ -1568,7 +1570,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
     return child_tid;
   }
   void *vmas = NULL;
-  err = mm_fork_begin(h, false, &vmas);
+  err = mm_fork_begin(parent->mm, h, false, &vmas);
   if (err)
     goto undo;        /* ENOMEM: the child's memory does not fit (--memory) */
   if (parent->host) { /* the child's address space is a copy */
@@ -1585,13 +1587,13 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
      * count in its own record from its first one on. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true); /* nothing else runs here yet */
-    mm_fork_end(vmas, true, false, h);
+    mm_fork_child(vmas, p);
     plat_ctx_set(t);
     t->host = plat_ctx_self();
     time_cpu_limit_start(p); /* host timers are not inherited */
     return 0;
   }
-  mm_fork_end(vmas, false, r < 0, h);
+  mm_fork_end(parent->mm, vmas, r < 0, h);
   if (r < 0) {
     rt_lock(&tt->lock);
     host_fork_done_locked(false);
@@ -1650,8 +1652,10 @@ void task_vfork_detach(void) {
   rt_unlock(&tt->lock);
   if (!h)
     moat_exit_signal(LINUX_SIGKILL); /* exec would clobber the parent */
+  /* The address space it runs on (its parent's) is copied for it. */
+  struct mm *mm = p->mm;
   void *vmas = NULL;
-  if (mm_fork_begin(h, true, &vmas) < 0) /* charges nothing: cannot fail */
+  if (mm_fork_begin(mm, h, true, &vmas) < 0) /* charges nothing: cannot fail */
     moat_exit_signal(LINUX_SIGKILL);
   host_fork_begin();
   int r = plat_space_clone();
@@ -1660,7 +1664,7 @@ void task_vfork_detach(void) {
      * the memory, which exec replaces. */
     rt_lock_account(&h->locks, &tt->doomed);
     host_fork_done_locked(true);
-    mm_fork_end(vmas, true, false, h);
+    mm_fork_child(vmas, p);
     t->host = plat_ctx_self();
     rt_lock(&tt->lock);
     p->mm_id = tt->next_mm_id++;
@@ -1670,7 +1674,7 @@ void task_vfork_detach(void) {
     task_vfork_release(p);
     return;
   }
-  mm_fork_end(vmas, false, r < 0, h);
+  mm_fork_end(mm, vmas, r < 0, h);
   if (r < 0) {
     rt_lock(&tt->lock);
     p->host = old;
@@ -2698,6 +2702,7 @@ int moat_spawn_fork(int handle) {
   int pid = p->pid;
   int r = host_fork_recorded(h, t);
   if (r == 0) {
+    mm_attach_new(p);
     t->host = plat_ctx_self();
     /* Run only once the forker has recorded this host process: an end
      * the host causes before then would otherwise go unnoticed. */

@@ -5,7 +5,8 @@
  * step makes each guest process a host process sharing that arena: a
  * process must be able to find, signal and wait for another one through
  * these structures. Only the pointer to the current task (task_current) is
- * private to a host process. */
+ * private to a host process, and the address space that proc->mm points
+ * at (core/mm.c). */
 #ifndef MOAT_CORE_TASK_H
 #define MOAT_CORE_TASK_H
 
@@ -52,6 +53,7 @@ enum proc_state {
 struct task;
 struct poll_wait;
 struct pty;
+struct mm;
 
 /* One host process of the sandbox: a guest process, with the vfork
  * children that run as its threads until they exec. Kept apart from the
@@ -94,7 +96,17 @@ struct proc {
   int queued; /* real-time entries queued in the whole process */
   struct task *threads;
   int nthreads;
-  uint32_t mm_id;      /* address-space identity: private futex keys */
+  uint32_t mm_id; /* address-space identity: private futex keys */
+  /* Its address space (core/mm.c), attached when its threads start to run
+   * in their host process (mm_attach_new, mm_fork_child); a vfork child's
+   * is its parent's until it execs. NULL before then. Unlike the rest of
+   * struct proc it is private to that host process: on the Linux
+   * platform it points at the host process's own address space, which
+   * is at the same address in every host process, so followed from
+   * another process it would silently show that one's. Only the process
+   * itself follows it (core/mm.c, through the calling thread); others
+   * read the figures published in its host record (task_host_note_vm). */
+  struct mm *mm;
   bool exiting;        /* exit_group or a fatal signal: threads leave */
   struct task *exiter; /* the thread that ends the process */
   int exit_code;       /* wait status the process will report */
@@ -242,7 +254,8 @@ struct task {
   uint16_t ioprio;       /* ioprio_set (0: none set, as Linux answers) */
   uint64_t cpus_off[16]; /* sched_setaffinity's: MOAT_SCHED_CPU_WORDS */
   /* The page this thread ran an access at again after a fault (core/
-   * mm.c, moat_mm_fault), valid while mm_retry_gen is the process's. */
+   * mm.c, moat_mm_fault), valid while mm_retry_gen is its address
+   * space's. */
   uint64_t mm_retry_page;
   uint64_t mm_retry_gen;
   uint64_t north[4]; /* the North shim's: moat_north_slot, MOAT_NORTH_WORDS */
@@ -395,13 +408,24 @@ bool mm_addr_shared(uint64_t addr);
 /* The pool address of the page cache byte a MAP_SHARED file mapping
  * shows at addr (the futex key of a shared futex there), or 0. */
 uint64_t mm_futex_file_page(uint64_t addr);
-/* fork (core/mm.c): copy the VMA list before the host fork and install
- * the copy in the child. begin takes the child's commit charge (recorded
- * in h, the child's host record): -ENOMEM when it does not fit under
- * --memory. exec_soon: a vfork child about to exec (charged nothing).
- * end gives the charge back when the fork failed. */
-int mm_fork_begin(struct task_host *h, bool exec_soon, void **copy);
-void mm_fork_end(void *copy, bool child, bool failed, struct task_host *h);
+/* A process whose threads start to run in a new host process gets that
+ * host process's address space, empty (core/mm.c): the first process
+ * (task_create_first) and one started from outside (moat_spawn_fork).
+ * Call in that host process, before p runs. */
+void mm_attach_new(struct proc *p);
+/* fork (core/mm.c): copy the VMA list of mm (the forking process's
+ * address space) before the host fork and install the copy in the child.
+ * begin takes mm's lock, held across the host fork, and the child's
+ * commit charge (recorded in h, the child's host record): -ENOMEM when it
+ * does not fit under --memory. exec_soon: a vfork child about to exec
+ * (charged nothing). In the parent, end (same mm) drops the lock and
+ * gives the charge back when the fork failed. In the child, fork_child
+ * makes the copy its host process's address space and attaches p to it
+ * (p->host set: the child's record). */
+int mm_fork_begin(struct mm *mm, struct task_host *h, bool exec_soon,
+                  void **copy);
+void mm_fork_end(struct mm *mm, void *copy, bool failed, struct task_host *h);
+void mm_fork_child(void *copy, struct proc *p);
 /* h's host process died without its exit path: its charge goes. */
 void mm_host_gone(struct task_host *h);
 /* A vfork child that runs as a thread of its parent's host process
