@@ -611,7 +611,8 @@ static int lock_type_in(int16_t type) {
 
 /* F_GETLK, F_SETLK, F_SETLKW and their OFD forms: struct flock from the
  * guest into the core's struct moat_lock; F_GETLK's answer back out. fl
- * is the open file's status flags. */
+ * is the open file's status flags (not O_PATH: sys_fcntl refused it,
+ * before the structure is read). */
 static long fcntl_lock(int fd, int cmd, uint64_t arg, long fl) {
   bool ofd = cmd == LINUX_F_OFD_GETLK || cmd == LINUX_F_OFD_SETLK ||
              cmd == LINUX_F_OFD_SETLKW;
@@ -621,9 +622,6 @@ static long fcntl_lock(int fd, int cmd, uint64_t arg, long fl) {
   struct linux_flock lf;
   long r;
 
-  /* A bad or O_PATH descriptor is EBADF before the structure is read. */
-  if (fl & LINUX_O_PATH)
-    return -LINUX_EBADF;
   if (user_read(&lf, arg, sizeof(lf)) < 0)
     return -LINUX_EFAULT;
   int type = lock_type_in(lf.l_type);
@@ -674,11 +672,24 @@ static long fcntl_lock(int fd, int cmd, uint64_t arg, long fl) {
   return 0;
 }
 
-static const int g_owner_in[] = {
-    [LINUX_F_OWNER_TID] = MOAT_OWNER_THREAD,
-    [LINUX_F_OWNER_PID] = MOAT_OWNER_PROCESS,
-    [LINUX_F_OWNER_PGRP] = MOAT_OWNER_GROUP,
-};
+/* F_SETOWN and F_SETOWN_EX: the owner's type as the core's. */
+static long set_owner(int fd, const struct linux_f_owner_ex *own) {
+  enum moat_fd_owner kind;
+  switch (own->type) {
+  case LINUX_F_OWNER_TID:
+    kind = MOAT_OWNER_THREAD;
+    break;
+  case LINUX_F_OWNER_PID:
+    kind = MOAT_OWNER_PROCESS;
+    break;
+  case LINUX_F_OWNER_PGRP:
+    kind = MOAT_OWNER_GROUP;
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  return moat_fd_set_owner(fd, kind, own->pid);
+}
 
 static int owner_type_out(enum moat_fd_owner kind) {
   return kind == MOAT_OWNER_THREAD  ? LINUX_F_OWNER_TID
@@ -686,35 +697,41 @@ static int owner_type_out(enum moat_fd_owner kind) {
                                     : LINUX_F_OWNER_PID;
 }
 
+/* What an O_PATH descriptor allows (Linux's check_fcntl_cmd). */
+static bool path_cmd(int cmd) {
+  return cmd == LINUX_F_DUPFD || cmd == LINUX_F_DUPFD_CLOEXEC ||
+         cmd == LINUX_F_GETFD || cmd == LINUX_F_SETFD || cmd == LINUX_F_GETFL;
+}
+
 /* fcntl(2): each command decoded, as Linux's do_fcntl, into the core's
- * descriptor operations. The descriptor is looked up first (EBADF), but
- * F_SETOWN_EX's structure is read before it (EFAULT first). */
+ * descriptor operations. The descriptor is looked up first (EBADF, also
+ * for a command an O_PATH descriptor does not allow); an integer
+ * argument is an int, as Linux reads it. */
 long sys_fcntl(SYSARGS) {
-  int fd = (int)a0, cmd = (int)a1;
+  int fd = (int)a0, cmd = (int)a1, argi = (int)a2;
   struct linux_f_owner_ex own;
   enum moat_fd_owner kind;
   int id;
   long r;
 
-  if (cmd == LINUX_F_SETOWN_EX && user_read(&own, a2, sizeof(own)) < 0)
-    return -LINUX_EFAULT;
   long fl = moat_fd_get_flags(fd);
   if (fl < 0)
     return fl;
+  if ((fl & LINUX_O_PATH) && !path_cmd(cmd))
+    return -LINUX_EBADF;
   switch (cmd) {
   case LINUX_F_DUPFD:
   case LINUX_F_DUPFD_CLOEXEC:
-    return moat_dup_min(fd, a2 > UINT32_MAX ? UINT32_MAX : (unsigned)a2,
-                        cmd == LINUX_F_DUPFD_CLOEXEC);
+    return moat_dup_min(fd, (unsigned)argi, cmd == LINUX_F_DUPFD_CLOEXEC);
   case LINUX_F_GETFD:
     r = moat_fd_get_cloexec(fd);
     return r > 0 ? LINUX_FD_CLOEXEC : r;
   case LINUX_F_SETFD:
-    return moat_fd_set_cloexec(fd, a2 & LINUX_FD_CLOEXEC);
+    return moat_fd_set_cloexec(fd, argi & LINUX_FD_CLOEXEC);
   case LINUX_F_GETFL:
     return fl;
   case LINUX_F_SETFL:
-    return moat_fd_set_flags(fd, (unsigned)a2);
+    return moat_fd_set_flags(fd, (unsigned)argi);
   case LINUX_F_GETLK:
   case LINUX_F_SETLK:
   case LINUX_F_SETLKW:
@@ -741,34 +758,33 @@ long sys_fcntl(SYSARGS) {
     return 0;
   case LINUX_F_SETOWN:
     own.type = LINUX_F_OWNER_PID;
-    own.pid = (int32_t)a2;
-    if (own.pid < 0) {
-      if (own.pid == INT32_MIN)
+    own.pid = argi;
+    if (argi < 0) {
+      if (argi == INT32_MIN)
         return -LINUX_EINVAL;
       own.type = LINUX_F_OWNER_PGRP;
-      own.pid = -own.pid;
+      own.pid = -argi;
     }
-    /* fall through */
+    return set_owner(fd, &own);
   case LINUX_F_SETOWN_EX:
-    if (own.type < 0 || own.type >= (int32_t)ARRAY_SIZE(g_owner_in))
-      return -LINUX_EINVAL;
-    return moat_fd_set_owner(fd, (enum moat_fd_owner)g_owner_in[own.type],
-                             own.pid);
+    if (user_read(&own, a2, sizeof(own)) < 0)
+      return -LINUX_EFAULT;
+    return set_owner(fd, &own);
   case LINUX_F_GETSIG:
     return moat_fd_get_signal(fd);
   case LINUX_F_SETSIG:
-    return moat_fd_set_signal(fd, a2 > LINUX_NSIG ? -1 : (int)a2);
+    return moat_fd_set_signal(fd, argi);
   /* Leases and dnotify answer as on a Linux whose
    * /proc/sys/fs/leases-enable and dir-notify-enable are 0: no lease is
    * ever held, taking one and F_NOTIFY are EINVAL (docs/syscalls.md). */
   case LINUX_F_GETLEASE:
     return LINUX_F_UNLCK;
   case LINUX_F_SETLEASE:
-    return a2 == LINUX_F_UNLCK ? 0 : -LINUX_EINVAL;
+    return argi == LINUX_F_UNLCK ? 0 : -LINUX_EINVAL;
   case LINUX_F_GETPIPE_SZ:
     return moat_pipe_get_size(fd);
   case LINUX_F_SETPIPE_SZ:
-    return moat_pipe_set_size(fd, (unsigned)a2); /* unsigned, as Linux */
+    return moat_pipe_set_size(fd, (unsigned)argi);
   default:
     return -LINUX_EINVAL;
   }

@@ -7,6 +7,8 @@
  * and pointers; OFD requests with a non-zero l_pid (the range and the
  * access mode are checked first); F_DUPFD/F_DUPFD_CLOEXEC's minimum and
  * limit; F_SETFL keeping the access mode and the open-time flags;
+ * O_PATH descriptors (five commands allowed, EBADF for the rest);
+ * integer arguments read as ints (the upper half ignored);
  * F_GETPIPE_SZ on a non-pipe; unknown commands (EINVAL, after EBADF).
  * The child never prints: it reports through a pipe. */
 #include <stdint.h>
@@ -314,6 +316,27 @@ static void test_fds(void) {
   R("F_SETFL on O_PATH", fcntl(path, F_SETFL, O_NONBLOCK));
   R("F_GETLK on O_PATH", lock(path, F_GETLK, F_WRLCK, SEEK_SET, 0, 1));
   R("F_DUPFD on O_PATH", fcntl(path, F_DUPFD, 0) >= 0);
+  R("F_DUPFD_CLOEXEC on O_PATH", fcntl(path, F_DUPFD_CLOEXEC, 0) >= 0);
+  R("F_SETFD on O_PATH", fcntl(path, F_SETFD, FD_CLOEXEC));
+  R("F_GETFD on O_PATH", fcntl(path, F_GETFD));
+  /* every other command is EBADF on O_PATH, before its argument */
+  static const struct {
+    const char *name;
+    int cmd;
+  } others[] = {
+      {"F_GETOWN", F_GETOWN},         {"F_SETOWN", F_SETOWN},
+      {"F_GETOWN_EX", F_GETOWN_EX},   {"F_SETOWN_EX", F_SETOWN_EX},
+      {"F_GETSIG", F_GETSIG},         {"F_SETSIG", F_SETSIG},
+      {"F_GETLEASE", F_GETLEASE},     {"F_NOTIFY", F_NOTIFY},
+      {"F_GETPIPE_SZ", F_GETPIPE_SZ}, {"F_SETPIPE_SZ", F_SETPIPE_SZ},
+      {"F_ADD_SEALS", F_ADD_SEALS},   {"F_GET_SEALS", F_GET_SEALS},
+      {"F_OFD_SETLK", F_OFD_SETLK},   {"cmd 12345", 12345},
+  };
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+    char label[64];
+    snprintf(label, sizeof label, "%s on O_PATH", others[i].name);
+    R(label, syscall(SYS_fcntl, path, others[i].cmd, 0L));
+  }
 
   printf("-- other commands\n");
   R("F_GETPIPE_SZ on a file", fcntl(fd, F_GETPIPE_SZ));
@@ -324,6 +347,35 @@ static void test_fds(void) {
   R("cmd 12345 on a bad fd", fcntl(99, 12345));
   R("cmd 12345 on fd -1", fcntl(-1, 12345));
   R("F_GETFD on fd -1", fcntl(-1, F_GETFD));
+  R("F_SETOWN_EX NULL on a bad fd", fcntl(99, F_SETOWN_EX, NULL));
+  R("F_GETOWN_EX NULL on a bad fd", fcntl(99, F_GETOWN_EX, NULL));
+  R("F_GETLEASE on a file", fcntl(fd, F_GETLEASE));
+
+  printf("-- integer arguments are ints\n");
+  R("F_DUPFD 2^32+50", syscall(SYS_fcntl, fd, F_DUPFD, (1L << 32) | 50));
+  R("F_DUPFD_CLOEXEC 2^32+60",
+    syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (1L << 32) | 60));
+  R("its FD_CLOEXEC", fcntl(60, F_GETFD));
+  R("F_SETFD 2^32", syscall(SYS_fcntl, 60, F_SETFD, 1L << 32));
+  R("F_GETFD", fcntl(60, F_GETFD));
+  R("F_SETSIG 2^32+10", syscall(SYS_fcntl, fd, F_SETSIG, (1L << 32) | 10));
+  R("F_GETSIG", fcntl(fd, F_GETSIG));
+  R("F_SETSIG -1", syscall(SYS_fcntl, fd, F_SETSIG, -1L));
+  R("F_SETSIG 2^32-1", syscall(SYS_fcntl, fd, F_SETSIG, 0xffffffffL));
+  R("F_GETSIG", fcntl(fd, F_GETSIG));
+  R("F_SETOWN 2^32", syscall(SYS_fcntl, fd, F_SETOWN, 1L << 32));
+  R("F_GETOWN", fcntl(fd, F_GETOWN));
+  R("F_SETFL 2^32|O_NONBLOCK",
+    syscall(SYS_fcntl, fd, F_SETFL, (1L << 32) | O_NONBLOCK));
+  printf("F_GETFL: %#o\n", fcntl(fd, F_GETFL) & shown);
+  int p[2];
+  if (pipe(p) < 0)
+    exit(2);
+  R("F_SETPIPE_SZ 2^32+8192",
+    syscall(SYS_fcntl, p[0], F_SETPIPE_SZ, (1L << 32) | 8192));
+  R("F_GETPIPE_SZ", fcntl(p[1], F_GETPIPE_SZ));
+  close(p[0]);
+  close(p[1]);
   close(path);
   close(fd);
 }
