@@ -624,31 +624,29 @@ static long fcntl_lock(int fd, int cmd, uint64_t arg, long fl) {
 
   if (user_read(&lf, arg, sizeof(lf)) < 0)
     return -LINUX_EFAULT;
+  /* F_GETLK checks the type first; the others after the range (whose
+   * errors come from a test of it), as an OFD request's l_pid (reserved:
+   * 0), which comes after the access mode too. */
   int type = lock_type_in(lf.l_type);
-  if (type < 0 || (get && type == MOAT_LOCK_UNLOCK))
+  if (get && type != MOAT_LOCK_READ && type != MOAT_LOCK_WRITE)
     return -LINUX_EINVAL;
-  struct moat_lock lk = {.type = (enum moat_lock_type)type,
+  struct moat_lock lk = {.type = MOAT_LOCK_READ,
                          .whence = lf.l_whence,
                          .start = lf.l_start,
                          .len = lf.l_len};
-  /* An OFD request's l_pid is reserved (0), checked after the range and,
-   * to set a lock, the access mode: the range's errors come from a test
-   * of it. */
-  if (ofd && lf.l_pid != 0) {
-    struct moat_lock range = lk;
-    if (range.type == MOAT_LOCK_UNLOCK)
-      range.type = MOAT_LOCK_READ;
-    r = moat_lock_test(fd, owner, &range);
+  if (type < 0 || (ofd && lf.l_pid != 0)) {
+    r = moat_lock_test(fd, owner, &lk);
     if (r < 0)
       return r;
     unsigned acc = (unsigned)fl & LINUX_O_ACCMODE;
-    if (!get && ((lk.type == MOAT_LOCK_READ && acc != LINUX_O_RDONLY &&
+    if (!get && ((type == MOAT_LOCK_READ && acc != LINUX_O_RDONLY &&
                   acc != LINUX_O_RDWR) ||
-                 (lk.type == MOAT_LOCK_WRITE && acc != LINUX_O_WRONLY &&
+                 (type == MOAT_LOCK_WRITE && acc != LINUX_O_WRONLY &&
                   acc != LINUX_O_RDWR)))
       return -LINUX_EBADF;
     return -LINUX_EINVAL;
   }
+  lk.type = (enum moat_lock_type)type;
   if (!get) {
     r = moat_lock_range(fd, owner, &lk, wait);
     /* Linux restarts a blocking lock wait under SA_RESTART. */

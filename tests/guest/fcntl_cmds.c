@@ -4,12 +4,12 @@
  * l_whence/l_start/l_len alone when nothing conflicts; F_SETLK ranges
  * given from SEEK_CUR and SEEK_END (negative lengths, the end of the
  * file and beyond) and their EINVAL/EOVERFLOW; struct flock's bad types
- * and pointers; OFD requests with a non-zero l_pid (the range and the
- * access mode are checked first); F_DUPFD/F_DUPFD_CLOEXEC's minimum and
- * limit; F_SETFL keeping the access mode and the open-time flags;
- * O_PATH descriptors (five commands allowed, EBADF for the rest);
- * integer arguments read as ints (the upper half ignored);
- * F_GETPIPE_SZ on a non-pipe; unknown commands (EINVAL, after EBADF).
+ * (F_GETLK checks them first, F_SETLK after the range) and pointers; OFD
+ * requests with a non-zero l_pid (the range and the access mode are checked
+ * first); F_DUPFD/F_DUPFD_CLOEXEC's minimum and limit; F_SETFL keeping the
+ * access mode and the open-time flags; O_PATH descriptors (five commands
+ * allowed, EBADF for the rest); integer arguments read as ints (the upper half
+ * ignored); F_GETPIPE_SZ on a non-pipe; unknown commands (EINVAL, after EBADF).
  * The child never prints: it reports through a pipe. */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -213,9 +213,14 @@ static void test_ranges(void) {
   R("type 7", lock(fd, F_SETLK, 7, SEEK_SET, 0, 1));
   R("type -1", lock(fd, F_SETLK, -1, SEEK_SET, 0, 1));
   R("type 7 and whence 9", lock(fd, F_SETLK, 7, 9, 0, 1));
+  R("type 7 and SEEK_END+INT64_MAX",
+    lock(fd, F_SETLK, 7, SEEK_END, INT64_MAX, 1));
+  R("OFD type 7 and SEEK_CUR-5", lock(fd, F_OFD_SETLK, 7, SEEK_CUR, -5, 1));
   R("F_SETLKW unlock", lock(fd, F_SETLKW, F_UNLCK, SEEK_SET, 0, 0));
   getlk("GETLK F_UNLCK", fd, F_GETLK, F_UNLCK, SEEK_SET, 0, 1);
   getlk("GETLK type 3", fd, F_GETLK, 3, SEEK_SET, 0, 1);
+  getlk("GETLK type 3 and SEEK_END+INT64_MAX", fd, F_GETLK, 3, SEEK_END,
+        INT64_MAX, 1);
   /* nothing conflicts: only l_type changes */
   getlk("GETLK of my own locks keeps the request", fd, F_GETLK, F_WRLCK,
         SEEK_CUR, 3, -2);
