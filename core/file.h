@@ -33,8 +33,9 @@ struct file {
    * one is noted here only while inotify is in use). */
   struct inode *notify_dir;
   char *notify_name;
-  /* F_SETOWN/F_SETOWN_EX and F_SETSIG, under lock: kept and reported
-   * (no SIGIO is sent: docs/syscalls.md). */
+  /* The SIGIO owner (owner_type an enum moat_fd_owner) and signal of
+   * moat_fd_set_owner and moat_fd_set_signal, under lock: kept and
+   * reported (no SIGIO is sent: docs/syscalls.md). */
   int32_t owner_type, owner_pid, owner_sig;
 };
 

@@ -38,7 +38,7 @@ enum lock_kind { KIND_FLOCK, KIND_POSIX, KIND_OFD };
 struct lock {
   struct lock *next;
   uint8_t kind; /* enum lock_kind */
-  uint8_t type; /* LINUX_F_RDLCK or LINUX_F_WRLCK */
+  uint8_t type; /* MOAT_LOCK_READ or MOAT_LOCK_WRITE */
   int pid;      /* the taker's sandbox pid, for F_GETLK */
   /* POSIX: the owning pid; flock and OFD: the owning struct file. */
   uintptr_t owner;
@@ -172,7 +172,7 @@ static void notify(struct flock_table *t, const struct lock_key *k) {
 /* What a caller asks for, in the table's terms. */
 struct lock_req {
   uint8_t kind;
-  uint8_t type; /* LINUX_F_RDLCK, LINUX_F_WRLCK or LINUX_F_UNLCK */
+  uint8_t type; /* enum moat_lock_type */
   int pid;
   uintptr_t owner;
   int64_t start, end;
@@ -187,7 +187,7 @@ static bool conflicts(const struct lock *l, const struct lock_req *r) {
     return false; /* flock and record locks do not see each other */
   if (same_owner(l, r))
     return false;
-  if (l->type != LINUX_F_WRLCK && r->type != LINUX_F_WRLCK)
+  if (l->type != MOAT_LOCK_WRITE && r->type != MOAT_LOCK_WRITE)
     return false;
   return l->start <= r->end && r->start <= l->end;
 }
@@ -213,33 +213,20 @@ static int wait_change(struct flock_table *t, const struct lock_key *k) {
  * flock(2)
  * ------------------------------------------------------------------- */
 
-int flock_bsd(struct file *f, int op) {
-  uint8_t type;
-  if (op & 32) /* LOCK_MAND: Linux ignores it (and says so in its log) */
-    return 0;
-  switch (op & ~LINUX_LOCK_NB) {
-  case LINUX_LOCK_SH:
-    type = LINUX_F_RDLCK;
-    break;
-  case LINUX_LOCK_EX:
-    type = LINUX_F_WRLCK;
-    break;
-  case LINUX_LOCK_UN:
-    type = LINUX_F_UNLCK;
-    break;
-  default:
+int flock_bsd(struct file *f, enum moat_lock_type type, bool wait) {
+  if (type != MOAT_LOCK_READ && type != MOAT_LOCK_WRITE &&
+      type != MOAT_LOCK_UNLOCK)
     return -LINUX_EINVAL;
-  }
   struct flock_table *t = table();
   struct lock_key k = key_of(f);
   struct lock_req r = {.kind = KIND_FLOCK,
-                       .type = type,
+                       .type = (uint8_t)type,
                        .pid = current_pid(),
                        .owner = (uintptr_t)f,
                        .start = 0,
                        .end = OFFSET_MAX};
   struct lock *spare = NULL;
-  if (type != LINUX_F_UNLCK) {
+  if (type != MOAT_LOCK_UNLOCK) {
     spare = kzalloc(sizeof(*spare));
     if (!spare)
       return -LINUX_ENOLCK;
@@ -262,7 +249,7 @@ int flock_bsd(struct file *f, int op) {
     changed = true;
     break;
   }
-  if (type == LINUX_F_UNLCK)
+  if (type == MOAT_LOCK_UNLOCK)
     goto out;
   for (;;) {
     lf = find(t, &k, true);
@@ -272,7 +259,7 @@ int flock_bsd(struct file *f, int op) {
     }
     if (!first_conflict(lf, &r))
       break;
-    if (op & LINUX_LOCK_NB) {
+    if (!wait) {
       rc = -LINUX_EAGAIN; /* EWOULDBLOCK */
       goto out;
     }
@@ -285,7 +272,7 @@ int flock_bsd(struct file *f, int op) {
       goto out;
   }
   spare->kind = r.kind;
-  spare->type = type;
+  spare->type = (uint8_t)type;
   spare->pid = r.pid;
   spare->owner = r.owner;
   spare->start = r.start;
@@ -305,12 +292,12 @@ out:
  * Record locks: POSIX and OFD
  * ------------------------------------------------------------------- */
 
-/* struct flock's whence, start and len as bytes [start, end], with
- * Linux's checks (flock_to_posix_lock). */
-static int to_range(struct file *f, const struct linux_flock *fl,
+/* A request's whence, start and len as bytes [start, end], with Linux's
+ * checks (flock_to_posix_lock). */
+static int to_range(struct file *f, const struct moat_lock *lk,
                     int64_t *out_start, int64_t *out_end) {
   int64_t base;
-  switch (fl->l_whence) {
+  switch (lk->whence) {
   case LINUX_SEEK_SET:
     base = 0;
     break;
@@ -331,21 +318,21 @@ static int to_range(struct file *f, const struct linux_flock *fl,
   }
   if (base < 0)
     return -LINUX_EINVAL;
-  if (fl->l_start > OFFSET_MAX - base)
+  if (lk->start > OFFSET_MAX - base)
     return -LINUX_EOVERFLOW;
-  int64_t start = base + fl->l_start;
+  int64_t start = base + lk->start;
   if (start < 0)
     return -LINUX_EINVAL;
   int64_t end;
-  if (fl->l_len > 0) {
-    if (fl->l_len - 1 > OFFSET_MAX - start)
+  if (lk->len > 0) {
+    if (lk->len - 1 > OFFSET_MAX - start)
       return -LINUX_EOVERFLOW;
-    end = start + (fl->l_len - 1);
-  } else if (fl->l_len < 0) {
-    if (start + fl->l_len < 0)
+    end = start + (lk->len - 1);
+  } else if (lk->len < 0) {
+    if (start + lk->len < 0)
       return -LINUX_EINVAL;
     end = start - 1;
-    start += fl->l_len;
+    start += lk->len;
   } else {
     end = OFFSET_MAX;
   }
@@ -398,7 +385,7 @@ static int note_wait(struct flock_table *t, int slot, int pid, int blocker) {
 static void apply(struct flock_table *t, struct lock_file *lf,
                   const struct lock_req *r, struct lock **spare) {
   int64_t start = r->start, end = r->end;
-  if (r->type != LINUX_F_UNLCK) {
+  if (r->type != MOAT_LOCK_UNLOCK) {
     for (struct lock *l = lf->locks; l; l = l->next) {
       if (!same_owner(l, r) || l->type != r->type)
         continue;
@@ -436,7 +423,7 @@ static void apply(struct flock_table *t, struct lock_file *lf,
       unlink_lock(t, pp);
     }
   }
-  if (r->type == LINUX_F_UNLCK)
+  if (r->type == MOAT_LOCK_UNLOCK)
     return;
   struct lock *n = spare[0];
   spare[0] = NULL;
@@ -449,34 +436,32 @@ static void apply(struct flock_table *t, struct lock_file *lf,
   insert_lock(t, lf, n);
 }
 
-static void report(struct linux_flock *fl, const struct lock *l) {
-  fl->l_type = l->type;
-  fl->l_whence = LINUX_SEEK_SET;
-  fl->l_start = l->start;
-  fl->l_len = l->end == OFFSET_MAX ? 0 : l->end - l->start + 1;
-  fl->l_pid = l->kind == KIND_OFD ? -1 : l->pid;
+static void report(struct moat_lock *lk, const struct lock *l) {
+  lk->type = (enum moat_lock_type)l->type;
+  lk->whence = LINUX_SEEK_SET;
+  lk->start = l->start;
+  lk->len = l->end == OFFSET_MAX ? 0 : l->end - l->start + 1;
+  lk->pid = l->kind == KIND_OFD ? -1 : l->pid;
 }
 
-int flock_fcntl(struct file *f, int cmd, struct linux_flock *fl) {
-  bool ofd = cmd == LINUX_F_OFD_GETLK || cmd == LINUX_F_OFD_SETLK ||
-             cmd == LINUX_F_OFD_SETLKW;
-  bool get = cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK;
-  bool wait = cmd == LINUX_F_SETLKW || cmd == LINUX_F_OFD_SETLKW;
+int flock_record(struct file *f, enum moat_lock_owner owner,
+                 struct moat_lock *lk, bool get, bool wait) {
   if (f->flags & LINUX_O_PATH)
     return -LINUX_EBADF;
-  int type = fl->l_type;
-  if (type != LINUX_F_RDLCK && type != LINUX_F_WRLCK &&
-      (get || type != LINUX_F_UNLCK))
+  enum moat_lock_type type = lk->type;
+  if (type != MOAT_LOCK_READ && type != MOAT_LOCK_WRITE &&
+      (get || type != MOAT_LOCK_UNLOCK))
+    return -LINUX_EINVAL;
+  if (owner != MOAT_LOCK_PROCESS && owner != MOAT_LOCK_FILE)
     return -LINUX_EINVAL;
   struct lock_req r;
-  int rc = to_range(f, fl, &r.start, &r.end);
+  int rc = to_range(f, lk, &r.start, &r.end);
   if (rc < 0)
     return rc;
-  if (!get && ((type == LINUX_F_RDLCK && !file_readable(f)) ||
-               (type == LINUX_F_WRLCK && !file_writable(f))))
+  if (!get && ((type == MOAT_LOCK_READ && !file_readable(f)) ||
+               (type == MOAT_LOCK_WRITE && !file_writable(f))))
     return -LINUX_EBADF;
-  if (ofd && fl->l_pid != 0)
-    return -LINUX_EINVAL;
+  bool ofd = owner == MOAT_LOCK_FILE;
   r.kind = ofd ? KIND_OFD : KIND_POSIX;
   r.type = (uint8_t)type;
   r.pid = current_pid();
@@ -488,9 +473,9 @@ int flock_fcntl(struct file *f, int cmd, struct linux_flock *fl) {
     rt_lock(&t->lock);
     struct lock *l = first_conflict(find(t, &k, false), &r);
     if (l)
-      report(fl, l);
+      report(lk, l);
     else
-      fl->l_type = LINUX_F_UNLCK;
+      lk->type = MOAT_LOCK_UNLOCK;
     rt_unlock(&t->lock);
     return 0;
   }
@@ -505,12 +490,12 @@ int flock_fcntl(struct file *f, int cmd, struct linux_flock *fl) {
   int slot = -1;
   rt_lock(&t->lock);
   for (;;) {
-    struct lock_file *lf = find(t, &k, type != LINUX_F_UNLCK);
+    struct lock_file *lf = find(t, &k, type != MOAT_LOCK_UNLOCK);
     if (!lf) {
-      rc = type == LINUX_F_UNLCK ? 0 : -LINUX_ENOLCK;
+      rc = type == MOAT_LOCK_UNLOCK ? 0 : -LINUX_ENOLCK;
       break;
     }
-    struct lock *l = type == LINUX_F_UNLCK ? NULL : first_conflict(lf, &r);
+    struct lock *l = type == MOAT_LOCK_UNLOCK ? NULL : first_conflict(lf, &r);
     if (!l) {
       apply(t, lf, &r, spare);
       changed = true;

@@ -1135,150 +1135,145 @@ int moat_fsync(int fd) {
 }
 
 /* ---------------------------------------------------------------------
- * Descriptors: fcntl, ioctl, dup, pipe
+ * Descriptors: flags, dup, owner, locks, ioctl, pipe
  * ------------------------------------------------------------------- */
 
-/* Status flags F_SETFL may change. */
+/* Status flags that may change after open. */
 #define SETFL_MASK                                                             \
   (LINUX_O_APPEND | LINUX_O_NONBLOCK | LINUX_O_ASYNC | LINUX_O_DIRECT |        \
    LINUX_O_NOATIME)
 
-long moat_fcntl(int fd, int cmd, uint64_t arg) {
+long moat_fd_get_flags(int fd) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  long rc = (long)f->flags;
+  file_put(f);
+  return rc;
+}
+
+int moat_fd_set_flags(int fd, unsigned flags) {
+  struct file *f = fd_file(fd, false);
+  if (!f)
+    return -LINUX_EBADF;
+  /* O_APPEND may not be cleared on an append-only file; we have none. */
+  rt_lock(&f->lock);
+  f->flags = (f->flags & ~SETFL_MASK) | (flags & SETFL_MASK);
+  rt_unlock(&f->lock);
+  file_put(f);
+  return 0;
+}
+
+int moat_fd_get_cloexec(int fd) {
+  struct fd_table *t = fdt();
+  return t ? fdt_get_cloexec(t, fd) : -LINUX_EBADF;
+}
+
+int moat_fd_set_cloexec(int fd, bool cloexec) {
+  struct fd_table *t = fdt();
+  return t ? fdt_set_cloexec(t, fd, cloexec) : -LINUX_EBADF;
+}
+
+int moat_dup_min(int fd, unsigned min, bool cloexec) {
   struct fd_table *t = fdt();
   struct file *f = fd_file(fd, true);
   if (!f || !t) {
     file_put(f);
     return -LINUX_EBADF;
   }
-  long rc;
-  switch (cmd) {
-  case LINUX_F_DUPFD:
-  case LINUX_F_DUPFD_CLOEXEC:
-    if (arg >= fdt_get_max(t)) {
-      rc = -LINUX_EINVAL;
-      break;
-    }
-    rc = fdt_install(t, f, (int)arg, cmd == LINUX_F_DUPFD_CLOEXEC);
-    break;
-  case LINUX_F_GETFD:
-    rc = fdt_get_cloexec(t, fd);
-    break;
-  case LINUX_F_SETFD:
-    rc = fdt_set_cloexec(t, fd, arg & LINUX_FD_CLOEXEC);
-    break;
-  case LINUX_F_GETFL:
-    rc = (long)f->flags;
-    break;
-  case LINUX_F_SETFL:
-    if (f->flags & LINUX_O_PATH) {
-      rc = -LINUX_EBADF;
-      break;
-    }
-    /* O_APPEND may not be cleared on an append-only file; we have none. */
-    rt_lock(&f->lock);
-    f->flags = (f->flags & ~SETFL_MASK) | ((unsigned)arg & SETFL_MASK);
-    rt_unlock(&f->lock);
-    rc = 0;
-    break;
-  case LINUX_F_GETLK:
-  case LINUX_F_SETLK:
-  case LINUX_F_SETLKW:
-  case LINUX_F_OFD_GETLK:
-  case LINUX_F_OFD_SETLK:
-  case LINUX_F_OFD_SETLKW:
-    rc = flock_fcntl(f, cmd, (struct linux_flock *)(uintptr_t)arg);
-    break;
-  /* The owner for SIGIO, as Linux keeps it: F_SETOWN's negative id is
-   * a process group; F_GETOWN answers a thread owner with its id. */
-  case LINUX_F_GETOWN:
-    rt_lock(&f->lock);
-    rc = f->owner_type == LINUX_F_OWNER_PGRP ? -(long)f->owner_pid
-                                             : f->owner_pid;
-    rt_unlock(&f->lock);
-    break;
-  case LINUX_F_SETOWN:
-  case LINUX_F_SETOWN_EX: {
-    struct linux_f_owner_ex own = {LINUX_F_OWNER_PID, (int32_t)arg};
-    if (cmd == LINUX_F_SETOWN_EX)
-      own = *(const struct linux_f_owner_ex *)(uintptr_t)arg;
-    else if ((int32_t)arg < 0) {
-      own.type = LINUX_F_OWNER_PGRP;
-      own.pid = (int32_t)arg == INT32_MIN ? 0 : -(int32_t)arg;
-      if ((int32_t)arg == INT32_MIN) {
-        rc = -LINUX_EINVAL;
-        break;
-      }
-    }
-    if (own.type < LINUX_F_OWNER_TID || own.type > LINUX_F_OWNER_PGRP ||
-        own.pid < 0) {
-      rc = -LINUX_EINVAL;
-      break;
-    }
-    struct moat_sched exists;
-    if (own.pid && own.type != LINUX_F_OWNER_PGRP &&
-        moat_sched_get(own.pid, &exists) < 0) {
-      rc = -LINUX_ESRCH;
-      break;
-    }
-    rt_lock(&f->lock);
-    f->owner_type = own.type;
-    f->owner_pid = own.pid;
-    rt_unlock(&f->lock);
-    rc = 0;
-    break;
-  }
-  case LINUX_F_GETOWN_EX: {
-    struct linux_f_owner_ex *own = (struct linux_f_owner_ex *)(uintptr_t)arg;
-    rt_lock(&f->lock);
-    own->type = f->owner_pid ? f->owner_type : LINUX_F_OWNER_PID;
-    own->pid = f->owner_pid;
-    rt_unlock(&f->lock);
-    rc = 0;
-    break;
-  }
-  case LINUX_F_SETSIG:
-    if (arg > LINUX_NSIG) {
-      rc = -LINUX_EINVAL;
-      break;
-    }
-    rt_lock(&f->lock);
-    f->owner_sig = (int32_t)arg;
-    rt_unlock(&f->lock);
-    rc = 0;
-    break;
-  case LINUX_F_GETSIG:
-    rt_lock(&f->lock);
-    rc = f->owner_sig;
-    rt_unlock(&f->lock);
-    break;
-  /* Leases and dnotify answer as on a Linux whose
-   * /proc/sys/fs/leases-enable and dir-notify-enable are 0: no lease is
-   * ever held, taking one and F_NOTIFY are EINVAL (docs/syscalls.md). */
-  case LINUX_F_GETLEASE:
-    rc = 2; /* F_UNLCK */
-    break;
-  case LINUX_F_SETLEASE:
-    rc = arg == 2 ? 0 : -LINUX_EINVAL;
-    break;
-  case LINUX_F_GETPIPE_SZ:
-    rc = pipe_get_size(f);
-    break;
-  case LINUX_F_SETPIPE_SZ:
-    rc = pipe_set_size(f, (unsigned)arg); /* an unsigned int, as Linux */
-    break;
-  default:
+  int rc = min >= fdt_get_max(t) ? -LINUX_EINVAL
+                                 : fdt_install(t, f, (int)min, cloexec);
+  file_put(f);
+  return rc;
+}
+
+/* The SIGIO owner and signal, kept per open file and never used: moat
+ * sends no SIGIO. */
+int moat_fd_get_owner(int fd, enum moat_fd_owner *kind, int *id) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  rt_lock(&f->lock);
+  *kind = (enum moat_fd_owner)f->owner_type;
+  *id = f->owner_pid;
+  rt_unlock(&f->lock);
+  file_put(f);
+  return 0;
+}
+
+int moat_fd_set_owner(int fd, enum moat_fd_owner kind, int id) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = 0;
+  struct moat_sched exists;
+  if ((kind != MOAT_OWNER_THREAD && kind != MOAT_OWNER_PROCESS &&
+       kind != MOAT_OWNER_GROUP) ||
+      id < 0)
     rc = -LINUX_EINVAL;
-    break;
+  else if (id && kind != MOAT_OWNER_GROUP && moat_sched_get(id, &exists) < 0)
+    rc = -LINUX_ESRCH;
+  if (rc == 0) {
+    rt_lock(&f->lock);
+    f->owner_type = (int32_t)kind;
+    f->owner_pid = id;
+    rt_unlock(&f->lock);
   }
   file_put(f);
   return rc;
 }
 
-int moat_flock(int fd, int op) {
+int moat_fd_get_signal(int fd) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  rt_lock(&f->lock);
+  int sig = f->owner_sig;
+  rt_unlock(&f->lock);
+  file_put(f);
+  return sig;
+}
+
+int moat_fd_set_signal(int fd, int sig) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = -LINUX_EINVAL;
+  if (sig >= 0 && sig <= LINUX_NSIG) {
+    rt_lock(&f->lock);
+    f->owner_sig = sig;
+    rt_unlock(&f->lock);
+    rc = 0;
+  }
+  file_put(f);
+  return rc;
+}
+
+int moat_lock_range(int fd, enum moat_lock_owner owner,
+                    const struct moat_lock *lk, bool wait) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  struct moat_lock copy = *lk;
+  int rc = flock_record(f, owner, &copy, false, wait);
+  file_put(f);
+  return rc;
+}
+
+int moat_lock_test(int fd, enum moat_lock_owner owner, struct moat_lock *lk) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  int rc = flock_record(f, owner, lk, true, false);
+  file_put(f);
+  return rc;
+}
+
+int moat_flock(int fd, enum moat_lock_type type, bool wait) {
   struct file *f = fd_file(fd, false);
   if (!f)
     return -LINUX_EBADF;
-  int rc = flock_bsd(f, op);
+  int rc = flock_bsd(f, type, wait);
   file_put(f);
   return rc;
 }
@@ -1381,6 +1376,24 @@ int moat_pipe2(int fds[2], int flags) {
 out:
   file_put(r);
   file_put(w);
+  return rc;
+}
+
+long moat_pipe_get_size(int fd) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  long rc = pipe_get_size(f);
+  file_put(f);
+  return rc;
+}
+
+long moat_pipe_set_size(int fd, unsigned size) {
+  struct file *f = fd_file(fd, true);
+  if (!f)
+    return -LINUX_EBADF;
+  long rc = pipe_set_size(f, size);
+  file_put(f);
   return rc;
 }
 

@@ -708,7 +708,7 @@ static int host_map_fixed(struct mm *mm, uint64_t start, uint64_t len, int prot,
  * ones written back) and its size in *size_out. */
 static int check_map_file(int fd, int prot, int type, unsigned *vflags,
                           struct file **file_out, uint64_t *size_out) {
-  long fl = moat_fcntl(fd, LINUX_F_GETFL, 0);
+  long fl = moat_fd_get_flags(fd);
   if (fl < 0)
     return (int)fl;
   if (fl & LINUX_O_PATH)

@@ -177,6 +177,25 @@ struct linux_f_owner_ex {
 #define LINUX_F_ADD_SEALS 1033
 #define LINUX_F_GET_SEALS 1034
 #define LINUX_FD_CLOEXEC 1
+/* struct flock as x86-64 Linux lays it out, and its lock types */
+struct linux_flock {
+  int16_t l_type;
+  int16_t l_whence;
+  int32_t pad;
+  int64_t l_start;
+  int64_t l_len;
+  int32_t l_pid;
+  int32_t pad2;
+};
+#define LINUX_F_RDLCK 0
+#define LINUX_F_WRLCK 1
+#define LINUX_F_UNLCK 2
+/* flock(2)'s operations */
+#define LINUX_LOCK_SH 1
+#define LINUX_LOCK_EX 2
+#define LINUX_LOCK_NB 4
+#define LINUX_LOCK_UN 8
+#define LINUX_LOCK_MAND 32
 
 /* ---- file modes ---- */
 #define LINUX_S_IFMT 0170000
@@ -700,6 +719,8 @@ _Static_assert(sizeof(struct linux_stack) == 24, "stack_t");
 _Static_assert(sizeof(struct linux_termios) == 36, "struct termios");
 _Static_assert(sizeof(struct linux_winsize) == 8, "struct winsize");
 _Static_assert(sizeof(struct linux_rlimit) == 16, "struct rlimit");
+_Static_assert(sizeof(struct linux_flock) == 32, "struct flock");
+_Static_assert(offsetof(struct linux_flock, l_pid) == 24, "struct flock");
 _Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
 
 /* Sockets. */

@@ -218,17 +218,108 @@ int moat_ftruncate(int fd, int64_t len);
 int moat_fallocate(int fd, unsigned mode, int64_t off, int64_t len);
 int moat_fsync(int fd);
 uint32_t moat_umask(uint32_t mask);
-/* The lock commands (F_GETLK, F_SETLK(W), F_OFD_*) take arg as a pointer
- * to a struct flock (x86-64 layout) in core memory; F_GETLK fills it. */
-long moat_fcntl(int fd, int cmd, uint64_t arg);
-/* flock(2): LOCK_SH (1), LOCK_EX (2) or LOCK_UN (8), with LOCK_NB (4). */
-int moat_flock(int fd, int op);
+
+/* Descriptors and their open files: the operations behind fcntl(2)
+ * (the Linux shim decodes its commands and struct flock into them).
+ * Each is -EBADF when fd is not open; an O_PATH descriptor is accepted
+ * where not said otherwise. */
+/* The open file's access mode and status flags (LINUX_O_*), as the open
+ * set them and moat_fd_set_flags changed them. */
+long moat_fd_get_flags(int fd);
+/* Set the status flags that may change after the open (LINUX_O_APPEND,
+ * _NONBLOCK, _ASYNC, _DIRECT, _NOATIME) to those in flags; its other
+ * bits (the access mode, creation flags) are ignored. The flags belong to
+ * the open file: every descriptor of it sees them. -EBADF on O_PATH. */
+int moat_fd_set_flags(int fd, unsigned flags);
+/* The descriptor's close-on-exec flag: 1 or 0. (Also the way to ask
+ * whether fd is open at all.) */
+int moat_fd_get_cloexec(int fd);
+int moat_fd_set_cloexec(int fd, bool cloexec);
+/* A new descriptor of fd's open file, the lowest free one >= min, with
+ * its close-on-exec flag: -EINVAL when min is not below RLIMIT_NOFILE,
+ * -EMFILE when none is free. */
+int moat_dup_min(int fd, unsigned min, bool cloexec);
+/* The owner of fd's open file for I/O signals (SIGIO): a thread, a
+ * process or a process group, by id, 0 for none. It is kept and reported,
+ * but moat never sends the signal. set: -EINVAL for a bad kind or a
+ * negative id, -ESRCH when the thread or process does not exist (a
+ * group is not looked up). */
+enum moat_fd_owner {
+  MOAT_OWNER_THREAD,
+  MOAT_OWNER_PROCESS,
+  MOAT_OWNER_GROUP,
+};
+int moat_fd_get_owner(int fd, enum moat_fd_owner *kind, int *id);
+int moat_fd_set_owner(int fd, enum moat_fd_owner kind, int id);
+/* The signal for the owner instead of SIGIO (0: SIGIO), kept as the
+ * owner is: get returns it; set: -EINVAL outside 0..LINUX_NSIG. */
+int moat_fd_get_signal(int fd);
+int moat_fd_set_signal(int fd, int sig);
+
+/* Advisory locks, enforced between the sandbox's processes. A range lock
+ * covers len bytes from whence (LINUX_SEEK_SET: 0, _CUR: the file
+ * position, _END: the file's size) + start; len 0 reaches to the end of
+ * the file and beyond, a negative len takes the -len bytes before. */
+enum moat_lock_type {
+  MOAT_LOCK_UNLOCK,
+  MOAT_LOCK_READ,  /* shared */
+  MOAT_LOCK_WRITE, /* exclusive */
+};
+/* Who holds a range lock. MOAT_LOCK_PROCESS (POSIX record locks): the
+ * calling process; its locks on a file go when it closes any descriptor
+ * of the file or ends, and a child does not inherit them.
+ * MOAT_LOCK_FILE (open file description locks): fd's open file, shared
+ * by its dups and by children; its locks go with its last descriptor.
+ * The two kinds conflict with each other; an owner's own locks never
+ * conflict, a new one replaces what it overlaps (and merges with what it
+ * touches of its type). */
+enum moat_lock_owner {
+  MOAT_LOCK_PROCESS,
+  MOAT_LOCK_FILE,
+};
+struct moat_lock {
+  enum moat_lock_type type;
+  int whence; /* LINUX_SEEK_SET, _CUR or _END */
+  int64_t start, len;
+  /* moat_lock_test's answer: the holder's pid; -1 when an open file
+   * holds it */
+  int pid;
+};
+/* Set owner's locks over lk's range to lk->type (unlocking what it had
+ * there for MOAT_LOCK_UNLOCK). Another owner's conflicting lock is -EAGAIN
+ * without wait; with it the call sleeps until it can have the lock,
+ * -EINTR when a signal comes first, -EDEADLK when the wait would close a
+ * cycle of processes waiting for each other's locks. Also -EBADF (O_PATH;
+ * a read lock on a file not open for reading, a write lock on one not
+ * open for writing), -EINVAL (type, whence, a range starting before 0),
+ * -EOVERFLOW (a range past INT64_MAX), -ENOLCK. */
+int moat_lock_range(int fd, enum moat_lock_owner owner,
+                    const struct moat_lock *lk, bool wait);
+/* Would owner get lk (type read or write)? lk becomes the first lock of
+ * another owner that conflicts (its type, whence LINUX_SEEK_SET, start,
+ * len (0: to the end), pid), or only its type becomes MOAT_LOCK_UNLOCK
+ * when none does. Errors as moat_lock_range's (no access mode check). */
+int moat_lock_test(int fd, enum moat_lock_owner owner, struct moat_lock *lk);
+/* A whole-file lock of fd's open file (flock(2)'s): shared by its dups
+ * and children, gone with its last descriptor, never in conflict with
+ * range locks; changing its type drops the old lock first. A conflict is
+ * -EAGAIN without wait; with it -EINTR when a signal comes first. -EBADF
+ * on O_PATH. */
+int moat_flock(int fd, enum moat_lock_type type, bool wait);
+
 /* arg points to the request's structure in core memory (or is the value
  * for requests that take an integer). */
 int moat_ioctl(int fd, unsigned request, void *arg);
 int moat_dup(int fd);
 int moat_dup3(int oldfd, int newfd, int flags);
 int moat_pipe2(int fds[2], int flags);
+/* A pipe's capacity in bytes; set rounds size up to a power of two pages
+ * (one at least) and returns the new capacity: -EPERM above
+ * /proc/sys/fs/pipe-max-size (unless shrinking), -EBUSY when the pipe
+ * holds more than that, -EINVAL above 2^31. -EBADF when fd is not a
+ * pipe or FIFO. */
+long moat_pipe_get_size(int fd);
+long moat_pipe_set_size(int fd, unsigned size);
 /* tee(2) (in and out pipes) and vmsplice(2) (fd a pipe; iov in the
  * caller's memory, its buffers checked by the caller); nonblock is
  * SPLICE_F_NONBLOCK. */

@@ -10,7 +10,7 @@
 
 /* A bad buffer on a bad fd is EBADF in Linux: the fd is looked up first. */
 static long bad_buffer(int fd) {
-  return moat_fcntl(fd, LINUX_F_GETFD, 0) < 0 ? -LINUX_EBADF : -LINUX_EFAULT;
+  return moat_fd_get_cloexec(fd) < 0 ? -LINUX_EBADF : -LINUX_EFAULT;
 }
 
 /* ---- read and write ---------------------------------------------------- */
@@ -150,7 +150,7 @@ static long positioned_vector(uint64_t fd, uint64_t giov, uint64_t cnt,
       break;
   }
   if (!cnt || !iov) /* nothing asked: still report a bad fd */
-    done = moat_fcntl((int)fd, LINUX_F_GETFD, 0) < 0 ? -LINUX_EBADF : 0;
+    done = moat_fd_get_cloexec((int)fd) < 0 ? -LINUX_EBADF : 0;
   kfree(iov);
   return done;
 }
@@ -304,7 +304,6 @@ long sys_sendfile(SYSARGS) {
 
 #define SHIM_SPLICE_F_NONBLOCK 2
 #define SHIM_SPLICE_F_ALL 0xf
-#define SHIM_F_GETFL 3
 #define SHIM_POLLIN 0x001
 #define SHIM_POLLOUT 0x004
 #define SHIM_POLLERR 0x008
@@ -312,7 +311,7 @@ long sys_sendfile(SYSARGS) {
 
 /* What splice needs to know of one side: -EBADF, else its file type. */
 static long splice_side(int fd, bool want_write, uint32_t *mode) {
-  long fl = moat_fcntl(fd, SHIM_F_GETFL, 0);
+  long fl = moat_fd_get_flags(fd);
   if (fl < 0)
     return fl;
   unsigned acc = (unsigned)fl & LINUX_O_ACCMODE;
@@ -420,7 +419,7 @@ long sys_vmsplice(SYSARGS) {
   unsigned flags = (unsigned)a3;
   if (flags & ~(unsigned)SHIM_SPLICE_F_ALL)
     return -LINUX_EINVAL;
-  long fl = moat_fcntl((int)a0, SHIM_F_GETFL, 0);
+  long fl = moat_fd_get_flags((int)a0);
   if (fl < 0)
     return fl;
   if (fl & LINUX_O_PATH)
@@ -560,7 +559,7 @@ long sys_dup(SYSARGS) {
 long sys_dup2(SYSARGS) {
   /* dup2 of an fd onto itself is a validity check, unlike dup3. */
   if ((int)a0 == (int)a1) {
-    long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+    long r = moat_fd_get_cloexec((int)a0);
     return r < 0 ? r : (long)(int)a0;
   }
   return moat_dup3((int)a0, (int)a1, 0);
@@ -594,72 +593,229 @@ long sys_pipe2(SYSARGS) {
   return make_pipe(a0, (int)a1);
 }
 
-/* The kernel's struct flock on x86-64 (the core's struct linux_flock has
- * the same layout). */
-struct shim_flock {
-  int16_t l_type;
-  int16_t l_whence;
-  int32_t pad;
-  int64_t l_start;
-  int64_t l_len;
-  int32_t l_pid;
-  int32_t pad2;
-};
+/* ---- fcntl and flock ------------------------------------------------- */
 
-long sys_fcntl(SYSARGS) {
-  int fd = (int)a0, cmd = (int)a1;
-  struct shim_flock fl;
+/* A lock type of struct flock as the core's, or -1. */
+static int lock_type_in(int16_t type) {
+  switch (type) {
+  case LINUX_F_RDLCK:
+    return MOAT_LOCK_READ;
+  case LINUX_F_WRLCK:
+    return MOAT_LOCK_WRITE;
+  case LINUX_F_UNLCK:
+    return MOAT_LOCK_UNLOCK;
+  default:
+    return -1;
+  }
+}
+
+/* F_GETLK, F_SETLK, F_SETLKW and their OFD forms: struct flock from the
+ * guest into the core's struct moat_lock; F_GETLK's answer back out. fl
+ * is the open file's status flags (not O_PATH: sys_fcntl refused it,
+ * before the structure is read). */
+static long fcntl_lock(int fd, int cmd, uint64_t arg, long fl) {
+  bool ofd = cmd == LINUX_F_OFD_GETLK || cmd == LINUX_F_OFD_SETLK ||
+             cmd == LINUX_F_OFD_SETLKW;
+  bool get = cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK;
+  bool wait = cmd == LINUX_F_SETLKW || cmd == LINUX_F_OFD_SETLKW;
+  enum moat_lock_owner owner = ofd ? MOAT_LOCK_FILE : MOAT_LOCK_PROCESS;
+  struct linux_flock lf;
   long r;
 
+  if (user_read(&lf, arg, sizeof(lf)) < 0)
+    return -LINUX_EFAULT;
+  /* F_GETLK checks the type first; the others after the range (whose
+   * errors come from a test of it), as an OFD request's l_pid (reserved:
+   * 0), which comes after the access mode too. */
+  int type = lock_type_in(lf.l_type);
+  if (get && type != MOAT_LOCK_READ && type != MOAT_LOCK_WRITE)
+    return -LINUX_EINVAL;
+  struct moat_lock lk = {.type = MOAT_LOCK_READ,
+                         .whence = lf.l_whence,
+                         .start = lf.l_start,
+                         .len = lf.l_len};
+  if (type < 0 || (ofd && lf.l_pid != 0)) {
+    r = moat_lock_test(fd, owner, &lk);
+    if (r < 0)
+      return r;
+    unsigned acc = (unsigned)fl & LINUX_O_ACCMODE;
+    if (!get && ((type == MOAT_LOCK_READ && acc != LINUX_O_RDONLY &&
+                  acc != LINUX_O_RDWR) ||
+                 (type == MOAT_LOCK_WRITE && acc != LINUX_O_WRONLY &&
+                  acc != LINUX_O_RDWR)))
+      return -LINUX_EBADF;
+    return -LINUX_EINVAL;
+  }
+  lk.type = (enum moat_lock_type)type;
+  if (!get) {
+    r = moat_lock_range(fd, owner, &lk, wait);
+    /* Linux restarts a blocking lock wait under SA_RESTART. */
+    return wait ? restartable(r) : r;
+  }
+  r = moat_lock_test(fd, owner, &lk);
+  if (r < 0)
+    return r;
+  /* No conflict: only l_type changes, to F_UNLCK. */
+  if (lk.type == MOAT_LOCK_UNLOCK) {
+    lf.l_type = LINUX_F_UNLCK;
+  } else {
+    lf.l_type = lk.type == MOAT_LOCK_READ ? LINUX_F_RDLCK : LINUX_F_WRLCK;
+    lf.l_whence = (int16_t)lk.whence;
+    lf.l_start = lk.start;
+    lf.l_len = lk.len;
+    lf.l_pid = lk.pid;
+  }
+  if (user_write(arg, &lf, sizeof(lf)) < 0)
+    return -LINUX_EFAULT;
+  return 0;
+}
+
+/* F_SETOWN and F_SETOWN_EX: the owner's type as the core's. */
+static long set_owner(int fd, const struct linux_f_owner_ex *own) {
+  enum moat_fd_owner kind;
+  switch (own->type) {
+  case LINUX_F_OWNER_TID:
+    kind = MOAT_OWNER_THREAD;
+    break;
+  case LINUX_F_OWNER_PID:
+    kind = MOAT_OWNER_PROCESS;
+    break;
+  case LINUX_F_OWNER_PGRP:
+    kind = MOAT_OWNER_GROUP;
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  return moat_fd_set_owner(fd, kind, own->pid);
+}
+
+static int owner_type_out(enum moat_fd_owner kind) {
+  return kind == MOAT_OWNER_THREAD  ? LINUX_F_OWNER_TID
+         : kind == MOAT_OWNER_GROUP ? LINUX_F_OWNER_PGRP
+                                    : LINUX_F_OWNER_PID;
+}
+
+/* What an O_PATH descriptor allows (Linux's check_fcntl_cmd). */
+static bool path_cmd(int cmd) {
+  return cmd == LINUX_F_DUPFD || cmd == LINUX_F_DUPFD_CLOEXEC ||
+         cmd == LINUX_F_GETFD || cmd == LINUX_F_SETFD || cmd == LINUX_F_GETFL;
+}
+
+/* fcntl(2): each command decoded, as Linux's do_fcntl, into the core's
+ * descriptor operations. The descriptor is looked up first (EBADF, also
+ * for a command an O_PATH descriptor does not allow); an integer
+ * argument is an int, as Linux reads it. */
+long sys_fcntl(SYSARGS) {
+  int fd = (int)a0, cmd = (int)a1, argi = (int)a2;
+  struct linux_f_owner_ex own;
+  enum moat_fd_owner kind;
+  int id;
+  long r;
+
+  long fl = moat_fd_get_flags(fd);
+  if (fl < 0)
+    return fl;
+  if ((fl & LINUX_O_PATH) && !path_cmd(cmd))
+    return -LINUX_EBADF;
   switch (cmd) {
+  case LINUX_F_DUPFD:
+  case LINUX_F_DUPFD_CLOEXEC:
+    return moat_dup_min(fd, (unsigned)argi, cmd == LINUX_F_DUPFD_CLOEXEC);
+  case LINUX_F_GETFD:
+    r = moat_fd_get_cloexec(fd);
+    return r > 0 ? LINUX_FD_CLOEXEC : r;
+  case LINUX_F_SETFD:
+    return moat_fd_set_cloexec(fd, argi & LINUX_FD_CLOEXEC);
+  case LINUX_F_GETFL:
+    return fl;
+  case LINUX_F_SETFL:
+    return moat_fd_set_flags(fd, (unsigned)argi);
   case LINUX_F_GETLK:
   case LINUX_F_SETLK:
   case LINUX_F_SETLKW:
   case LINUX_F_OFD_GETLK:
   case LINUX_F_OFD_SETLK:
   case LINUX_F_OFD_SETLKW:
-    /* A bad or O_PATH descriptor is EBADF before the structure is
-     * read. */
-    r = moat_fcntl(fd, LINUX_F_GETFL, 0);
+    return fcntl_lock(fd, cmd, a2, fl);
+  /* The owner for SIGIO, as Linux keeps it: F_SETOWN's negative id is
+   * a process group; F_GETOWN answers a group owner with minus its id,
+   * F_GETOWN_EX no owner with F_OWNER_PID. */
+  case LINUX_F_GETOWN:
+    r = moat_fd_get_owner(fd, &kind, &id);
     if (r < 0)
       return r;
-    if (r & LINUX_O_PATH)
-      return -LINUX_EBADF;
-    if (user_read(&fl, a2, sizeof(fl)) < 0)
-      return -LINUX_EFAULT;
-    r = moat_fcntl(fd, cmd, (uint64_t)(uintptr_t)&fl);
-    if (r < 0) {
-      /* Linux restarts a blocking lock wait under SA_RESTART. */
-      if (cmd == LINUX_F_SETLKW || cmd == LINUX_F_OFD_SETLKW)
-        return restartable(r);
+    return kind == MOAT_OWNER_GROUP ? -(long)id : id;
+  case LINUX_F_GETOWN_EX:
+    r = moat_fd_get_owner(fd, &kind, &id);
+    if (r < 0)
       return r;
+    own.type = id ? owner_type_out(kind) : LINUX_F_OWNER_PID;
+    own.pid = id;
+    if (user_write(a2, &own, sizeof(own)) < 0)
+      return -LINUX_EFAULT;
+    return 0;
+  case LINUX_F_SETOWN:
+    own.type = LINUX_F_OWNER_PID;
+    own.pid = argi;
+    if (argi < 0) {
+      if (argi == INT32_MIN)
+        return -LINUX_EINVAL;
+      own.type = LINUX_F_OWNER_PGRP;
+      own.pid = -argi;
     }
-    if ((cmd == LINUX_F_GETLK || cmd == LINUX_F_OFD_GETLK) &&
-        user_write(a2, &fl, sizeof(fl)) < 0)
-      return -LINUX_EFAULT;
-    return r;
+    return set_owner(fd, &own);
   case LINUX_F_SETOWN_EX:
-  case LINUX_F_GETOWN_EX: {
-    struct linux_f_owner_ex own;
-    if (cmd == LINUX_F_SETOWN_EX && user_read(&own, a2, sizeof(own)) < 0)
+    if (user_read(&own, a2, sizeof(own)) < 0)
       return -LINUX_EFAULT;
-    r = moat_fcntl(fd, cmd, (uint64_t)(uintptr_t)&own);
-    if (r == 0 && cmd == LINUX_F_GETOWN_EX &&
-        user_write(a2, &own, sizeof(own)) < 0)
-      return -LINUX_EFAULT;
-    return r;
-  }
+    return set_owner(fd, &own);
+  case LINUX_F_GETSIG:
+    return moat_fd_get_signal(fd);
+  case LINUX_F_SETSIG:
+    return moat_fd_set_signal(fd, argi);
+  /* Leases and dnotify answer as on a Linux whose
+   * /proc/sys/fs/leases-enable and dir-notify-enable are 0: no lease is
+   * ever held, taking one and F_NOTIFY are EINVAL (docs/syscalls.md). */
+  case LINUX_F_GETLEASE:
+    return LINUX_F_UNLCK;
+  case LINUX_F_SETLEASE:
+    return argi == LINUX_F_UNLCK ? 0 : -LINUX_EINVAL;
+  case LINUX_F_GETPIPE_SZ:
+    return moat_pipe_get_size(fd);
+  case LINUX_F_SETPIPE_SZ:
+    return moat_pipe_set_size(fd, (unsigned)argi);
   default:
-    return moat_fcntl(fd, cmd, a2);
+    return -LINUX_EINVAL;
   }
 }
 
+/* flock(2): the fd first, then the operation; LOCK_MAND is ignored, as
+ * Linux does (it says so in its log). */
 long sys_flock(SYSARGS) {
-  return restartable(moat_flock((int)a0, (int)a1));
+  int fd = (int)a0, op = (int)a1;
+  long fl = moat_fd_get_flags(fd);
+  if (fl < 0 || (fl & LINUX_O_PATH))
+    return -LINUX_EBADF;
+  if (op & LINUX_LOCK_MAND)
+    return 0;
+  enum moat_lock_type type;
+  switch (op & ~LINUX_LOCK_NB) {
+  case LINUX_LOCK_SH:
+    type = MOAT_LOCK_READ;
+    break;
+  case LINUX_LOCK_EX:
+    type = MOAT_LOCK_WRITE;
+    break;
+  case LINUX_LOCK_UN:
+    type = MOAT_LOCK_UNLOCK;
+    break;
+  default:
+    return -LINUX_EINVAL;
+  }
+  return restartable(moat_flock(fd, type, !(op & LINUX_LOCK_NB)));
 }
 
 long sys_fadvise64(SYSARGS) {
-  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  long r = moat_fd_get_cloexec((int)a0);
   if (r < 0)
     return r;
   if ((int)a3 < 0 || (int)a3 > 5)
@@ -668,7 +824,7 @@ long sys_fadvise64(SYSARGS) {
 }
 
 long sys_readahead(SYSARGS) {
-  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  long r = moat_fd_get_cloexec((int)a0);
   return r < 0 ? r : 0;
 }
 
@@ -725,10 +881,9 @@ long sys_ioctl(SYSARGS) {
     in = sizeof(arg.i);
     break;
   case LINUX_FIOCLEX:
-    return moat_fcntl(fd, LINUX_F_SETFD, LINUX_FD_CLOEXEC) < 0 ? -LINUX_EBADF
-                                                               : 0;
+    return moat_fd_set_cloexec(fd, true) < 0 ? -LINUX_EBADF : 0;
   case LINUX_FIONCLEX:
-    return moat_fcntl(fd, LINUX_F_SETFD, 0) < 0 ? -LINUX_EBADF : 0;
+    return moat_fd_set_cloexec(fd, false) < 0 ? -LINUX_EBADF : 0;
   case LINUX_TIOCSCTTY:
   case LINUX_TIOCNOTTY:
   case LINUX_TIOCEXCL:
@@ -741,10 +896,10 @@ long sys_ioctl(SYSARGS) {
     /* the argument is a value, not a pointer */
     return restartable(moat_ioctl(fd, req, (void *)(uintptr_t)a2));
   default:
-    r = moat_fcntl(fd, LINUX_F_GETFD, 0);
+    r = moat_fd_get_cloexec(fd);
     return r < 0 ? r : -LINUX_ENOTTY;
   }
-  r = moat_fcntl(fd, LINUX_F_GETFD, 0);
+  r = moat_fd_get_cloexec(fd);
   if (r < 0)
     return r;
   if (in && user_read(&arg, a2, in) < 0)
@@ -1290,7 +1445,7 @@ long sys_sync(SYSARGS) {
 }
 
 long sys_syncfs(SYSARGS) {
-  long r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  long r = moat_fd_get_cloexec((int)a0);
   return r < 0 ? r : 0;
 }
 
@@ -1501,7 +1656,7 @@ long sys_sync_file_range(SYSARGS) {
   long r;
   if ((int64_t)a1 < 0 || (int64_t)a2 < 0 || (a3 & ~7ull))
     return -LINUX_EINVAL;
-  r = moat_fcntl((int)a0, LINUX_F_GETFD, 0);
+  r = moat_fd_get_cloexec((int)a0);
   return r < 0 ? r : 0;
 }
 
@@ -1523,8 +1678,8 @@ long sys_copy_file_range(SYSARGS) {
   /* Linux's checks: readable in, writable out not in append mode
    * (EBADF), regular files (EISDIR, EINVAL), no overlap within one
    * file (EINVAL). */
-  long fin = moat_fcntl(in, LINUX_F_GETFL, 0);
-  long fout = moat_fcntl(out, LINUX_F_GETFL, 0);
+  long fin = moat_fd_get_flags(in);
+  long fout = moat_fd_get_flags(out);
   if (fin < 0 || fout < 0 || (fin & LINUX_O_PATH) || (fout & LINUX_O_PATH) ||
       (fin & LINUX_O_ACCMODE) == LINUX_O_WRONLY ||
       (fout & LINUX_O_ACCMODE) == LINUX_O_RDONLY || (fout & LINUX_O_APPEND))

@@ -14,7 +14,7 @@ long sys_mmap(SYSARGS) {
   if (off & (int64_t)(PAGE - 1))
     return -LINUX_EINVAL;
   /* A file mapping's descriptor first, as Linux's ksys_mmap_pgoff. */
-  if (!(flags & LINUX_MAP_ANONYMOUS) && moat_fcntl(fd, LINUX_F_GETFD, 0) < 0)
+  if (!(flags & LINUX_MAP_ANONYMOUS) && moat_fd_get_cloexec(fd) < 0)
     return -LINUX_EBADF;
   if (!len)
     return -LINUX_EINVAL;

@@ -1,7 +1,8 @@
 /* devfs (null, zero, full, random, urandom, stdout), pipes (EOF, EPIPE and
  * SIGPIPE, O_NONBLOCK, fstat and lseek on a pipe) and the fd table (lowest
- * free fd, dup/dup3/F_DUPFD, close-on-exec, status flags, EMFILE and
- * RLIMIT_NOFILE), with the results the Linux man pages give. */
+ * free fd, dup/dup3/moat_dup_min, close-on-exec, status flags, EMFILE and
+ * RLIMIT_NOFILE; range and whole-file locks, the SIGIO owner, pipe
+ * sizes), with the results the Linux man pages give. */
 #include <string.h>
 
 #include "unit.h"
@@ -120,10 +121,8 @@ START_TEST(pipe_basics) {
   struct linux_stat st;
   ck_assert_int_eq(moat_fstat(p[0], &st), 0);
   ck_assert_int_eq(S_TYPE(st.st_mode), LINUX_S_IFIFO);
-  ck_assert_int_eq(moat_fcntl(p[0], LINUX_F_GETFL, 0) & LINUX_O_ACCMODE,
-                   LINUX_O_RDONLY);
-  ck_assert_int_eq(moat_fcntl(p[1], LINUX_F_GETFL, 0) & LINUX_O_ACCMODE,
-                   LINUX_O_WRONLY);
+  ck_assert_int_eq(moat_fd_get_flags(p[0]) & LINUX_O_ACCMODE, LINUX_O_RDONLY);
+  ck_assert_int_eq(moat_fd_get_flags(p[1]) & LINUX_O_ACCMODE, LINUX_O_WRONLY);
   /* EOF once every writer is gone and the data is drained */
   ck_assert_int_eq(moat_write(p[1], "z", 1), 1);
   ck_assert_int_eq(moat_close(p[1]), 0);
@@ -151,8 +150,8 @@ START_TEST(pipe_nonblock) {
   boot_memfs();
   int p[2];
   ck_assert_int_eq(moat_pipe2(p, LINUX_O_NONBLOCK | LINUX_O_CLOEXEC), 0);
-  ck_assert(moat_fcntl(p[0], LINUX_F_GETFL, 0) & LINUX_O_NONBLOCK);
-  ck_assert_int_eq(moat_fcntl(p[0], LINUX_F_GETFD, 0), LINUX_FD_CLOEXEC);
+  ck_assert(moat_fd_get_flags(p[0]) & LINUX_O_NONBLOCK);
+  ck_assert_int_eq(moat_fd_get_cloexec(p[0]), 1);
   char buf[4096];
   ck_assert_int_eq(moat_read(p[0], buf, sizeof buf), E(EAGAIN));
   memset(buf, 'p', sizeof buf);
@@ -173,7 +172,7 @@ START_TEST(pipe_nonblock) {
   /* O_NONBLOCK through F_SETFL on a blocking pipe */
   int q[2];
   ck_assert_int_eq(moat_pipe2(q, 0), 0);
-  ck_assert_int_eq(moat_fcntl(q[0], LINUX_F_SETFL, LINUX_O_NONBLOCK), 0);
+  ck_assert_int_eq(moat_fd_set_flags(q[0], LINUX_O_NONBLOCK), 0);
   ck_assert_int_eq(moat_read(q[0], buf, 1), E(EAGAIN));
 }
 END_TEST
@@ -207,12 +206,13 @@ START_TEST(fd_lowest_and_dup) {
   /* dup3 over an open fd closes it first */
   ck_assert_int_eq(moat_dup3(3, 10, 0), 10);
   ck_assert_int_eq(moat_lseek(10, 0, LINUX_SEEK_CUR), 0);
-  /* F_DUPFD: lowest >= arg */
-  ck_assert_int_eq(moat_fcntl(b, LINUX_F_DUPFD, 20), 20);
-  ck_assert_int_eq(moat_fcntl(b, LINUX_F_DUPFD, 20), 21);
-  ck_assert_int_eq(moat_fcntl(b, LINUX_F_DUPFD, 0), 6);
-  ck_assert_int_eq(moat_fcntl(77, LINUX_F_GETFD, 0), E(EBADF));
-  ck_assert_int_eq(moat_fcntl(b, 9999, 0), E(EINVAL));
+  /* moat_dup_min: the lowest free fd >= min */
+  ck_assert_int_eq(moat_dup_min(b, 20, false), 20);
+  ck_assert_int_eq(moat_dup_min(b, 20, false), 21);
+  ck_assert_int_eq(moat_dup_min(b, 0, false), 6);
+  ck_assert_int_eq(moat_fd_get_cloexec(77), E(EBADF));
+  ck_assert_int_eq(moat_dup_min(b, 1 << 20, false), E(EINVAL));
+  ck_assert_int_eq(moat_dup_min(77, 0, false), E(EBADF));
 }
 END_TEST
 
@@ -220,24 +220,103 @@ START_TEST(fd_cloexec_and_flags) {
   boot_memfs();
   put_file("/tmp/f", "x");
   int a = xopen("/tmp/f", LINUX_O_RDONLY | LINUX_O_CLOEXEC, 0);
-  ck_assert_int_eq(moat_fcntl(a, LINUX_F_GETFD, 0), LINUX_FD_CLOEXEC);
+  ck_assert_int_eq(moat_fd_get_cloexec(a), 1);
   /* the flag belongs to the descriptor, not the open file */
   int d = moat_dup(a);
-  ck_assert_int_eq(moat_fcntl(d, LINUX_F_GETFD, 0), 0);
+  ck_assert_int_eq(moat_fd_get_cloexec(d), 0);
   int e = moat_dup3(a, 30, LINUX_O_CLOEXEC);
-  ck_assert_int_eq(moat_fcntl(e, LINUX_F_GETFD, 0), LINUX_FD_CLOEXEC);
-  int f = (int)moat_fcntl(a, LINUX_F_DUPFD_CLOEXEC, 0);
-  ck_assert_int_eq(moat_fcntl(f, LINUX_F_GETFD, 0), LINUX_FD_CLOEXEC);
-  ck_assert_int_eq(moat_fcntl(a, LINUX_F_SETFD, 0), 0);
-  ck_assert_int_eq(moat_fcntl(a, LINUX_F_GETFD, 0), 0);
+  ck_assert_int_eq(moat_fd_get_cloexec(e), 1);
+  int f = moat_dup_min(a, 0, true);
+  ck_assert_int_eq(moat_fd_get_cloexec(f), 1);
+  ck_assert_int_eq(moat_fd_set_cloexec(a, false), 0);
+  ck_assert_int_eq(moat_fd_get_cloexec(a), 0);
   /* status flags are shared by dups; the access mode cannot change */
   int w = xopen("/tmp/f", LINUX_O_WRONLY, 0);
   int w2 = moat_dup(w);
-  ck_assert_int_eq(moat_fcntl(w, LINUX_F_SETFL, LINUX_O_APPEND | LINUX_O_RDWR),
-                   0);
-  long fl = moat_fcntl(w2, LINUX_F_GETFL, 0);
+  ck_assert_int_eq(moat_fd_set_flags(w, LINUX_O_APPEND | LINUX_O_RDWR), 0);
+  long fl = moat_fd_get_flags(w2);
   ck_assert(fl & LINUX_O_APPEND);
   ck_assert_int_eq(fl & LINUX_O_ACCMODE, LINUX_O_WRONLY);
+}
+END_TEST
+
+/* The core's lock operations in one process: a description's range lock
+ * against another open and against the process's own locks, ranges from
+ * the end, what a test reports, the checks; flock; the SIGIO owner. */
+START_TEST(fd_locks_and_owner) {
+  boot_memfs();
+  put_file("/tmp/f", "0123456789");
+  int a = xopen("/tmp/f", LINUX_O_RDWR, 0);
+  int b = xopen("/tmp/f", LINUX_O_RDWR, 0);
+  int ro = xopen("/tmp/f", LINUX_O_RDONLY, 0);
+  struct moat_lock w05 = {MOAT_LOCK_WRITE, LINUX_SEEK_SET, 0, 5, 0};
+  ck_assert_int_eq(moat_lock_range(a, MOAT_LOCK_FILE, &w05, false), 0);
+  struct moat_lock t = {MOAT_LOCK_READ, LINUX_SEEK_END, -8, 1, 0};
+  ck_assert_int_eq(moat_lock_test(b, MOAT_LOCK_FILE, &t), 0);
+  ck_assert_int_eq(t.type, MOAT_LOCK_WRITE);
+  ck_assert_int_eq(t.whence, LINUX_SEEK_SET);
+  ck_assert_int_eq(t.start, 0);
+  ck_assert_int_eq(t.len, 5);
+  ck_assert_int_eq(t.pid, -1);
+  /* the process's own locks and the description's conflict */
+  struct moat_lock r2 = {MOAT_LOCK_READ, LINUX_SEEK_SET, 2, 1, 0};
+  ck_assert_int_eq(moat_lock_range(a, MOAT_LOCK_PROCESS, &r2, false),
+                   E(EAGAIN));
+  ck_assert_int_eq(moat_lock_range(b, MOAT_LOCK_FILE, &r2, false), E(EAGAIN));
+  /* the owner's own lock: no conflict, only the type changes */
+  t = (struct moat_lock){MOAT_LOCK_WRITE, LINUX_SEEK_CUR, 1, -1, 0};
+  ck_assert_int_eq(moat_lock_test(a, MOAT_LOCK_FILE, &t), 0);
+  ck_assert_int_eq(t.type, MOAT_LOCK_UNLOCK);
+  ck_assert_int_eq(t.whence, LINUX_SEEK_CUR);
+  ck_assert_int_eq(t.start, 1);
+  ck_assert_int_eq(t.len, -1);
+  /* the checks */
+  t.type = MOAT_LOCK_UNLOCK;
+  ck_assert_int_eq(moat_lock_test(a, MOAT_LOCK_FILE, &t), E(EINVAL));
+  t = (struct moat_lock){MOAT_LOCK_READ, 9, 0, 1, 0};
+  ck_assert_int_eq(moat_lock_test(a, MOAT_LOCK_FILE, &t), E(EINVAL));
+  t = (struct moat_lock){MOAT_LOCK_READ, LINUX_SEEK_END, INT64_MAX, 1, 0};
+  ck_assert_int_eq(moat_lock_test(a, MOAT_LOCK_FILE, &t), E(EOVERFLOW));
+  t = (struct moat_lock){MOAT_LOCK_WRITE, LINUX_SEEK_SET, 20, 1, 0};
+  ck_assert_int_eq(moat_lock_range(ro, MOAT_LOCK_PROCESS, &t, false), E(EBADF));
+  ck_assert_int_eq(moat_lock_test(ro, MOAT_LOCK_PROCESS, &t), 0);
+  ck_assert_int_eq(moat_lock_range(77, MOAT_LOCK_PROCESS, &t, false), E(EBADF));
+  /* unlocked, the range is free */
+  struct moat_lock all = {MOAT_LOCK_UNLOCK, LINUX_SEEK_SET, 0, 0, 0};
+  ck_assert_int_eq(moat_lock_range(a, MOAT_LOCK_FILE, &all, false), 0);
+  ck_assert_int_eq(moat_lock_range(b, MOAT_LOCK_FILE, &r2, false), 0);
+  ck_assert_int_eq(moat_lock_range(b, MOAT_LOCK_FILE, &all, false), 0);
+  /* whole-file locks do not see range locks */
+  ck_assert_int_eq(moat_lock_range(a, MOAT_LOCK_PROCESS, &w05, false), 0);
+  ck_assert_int_eq(moat_flock(b, MOAT_LOCK_WRITE, false), 0);
+  ck_assert_int_eq(moat_flock(a, MOAT_LOCK_READ, false), E(EAGAIN));
+  ck_assert_int_eq(moat_flock(a, (enum moat_lock_type)7, false), E(EINVAL));
+  ck_assert_int_eq(moat_flock(b, MOAT_LOCK_UNLOCK, false), 0);
+  ck_assert_int_eq(moat_flock(a, MOAT_LOCK_READ, false), 0);
+  /* the SIGIO owner and signal */
+  enum moat_fd_owner kind;
+  int id = -1;
+  ck_assert_int_eq(moat_fd_get_owner(a, &kind, &id), 0);
+  ck_assert_int_eq(id, 0);
+  ck_assert_int_eq(moat_fd_set_owner(a, MOAT_OWNER_GROUP, 12345), 0);
+  ck_assert_int_eq(moat_fd_get_owner(b, &kind, &id), 0);
+  ck_assert_int_eq(id, 0); /* another open file */
+  ck_assert_int_eq(moat_fd_get_owner(a, &kind, &id), 0);
+  ck_assert_int_eq(kind, MOAT_OWNER_GROUP);
+  ck_assert_int_eq(id, 12345);
+  ck_assert_int_eq(moat_fd_set_owner(a, MOAT_OWNER_PROCESS, 999999), E(ESRCH));
+  ck_assert_int_eq(moat_fd_set_owner(a, MOAT_OWNER_THREAD, -1), E(EINVAL));
+  ck_assert_int_eq(moat_fd_set_signal(a, LINUX_NSIG + 1), E(EINVAL));
+  ck_assert_int_eq(moat_fd_set_signal(a, LINUX_NSIG), 0);
+  ck_assert_int_eq(moat_fd_get_signal(moat_dup(a)), LINUX_NSIG);
+  ck_assert_int_eq(moat_fd_get_signal(77), E(EBADF));
+  /* pipe sizes */
+  ck_assert_int_eq(moat_pipe_get_size(a), E(EBADF));
+  int p[2];
+  ck_assert_int_eq(moat_pipe2(p, 0), 0);
+  ck_assert_int_eq(moat_pipe_get_size(p[1]), 65536);
+  ck_assert_int_eq(moat_pipe_set_size(p[0], 5000), 8192);
+  ck_assert_int_eq(moat_pipe_get_size(p[1]), 8192);
 }
 END_TEST
 
@@ -307,6 +386,7 @@ Suite *suite_fd(void) {
   TCase *tc = unit_tcase(s, "fd");
   tcase_add_test(tc, fd_lowest_and_dup);
   tcase_add_test(tc, fd_cloexec_and_flags);
+  tcase_add_test(tc, fd_locks_and_owner);
   tcase_add_test(tc, fd_emfile);
   tcase_add_test(tc, fd_rlimit_nofile);
   return s;

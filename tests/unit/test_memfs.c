@@ -77,7 +77,7 @@ START_TEST(open_flags) {
   ck_assert_int_eq(moat_lseek(fd, 0, LINUX_SEEK_SET), 0);
   ck_assert_int_eq(moat_write(fd, "ab", 2), 2);
   ck_assert_int_eq(moat_lseek(fd, 0, LINUX_SEEK_CUR), 12);
-  long fl = moat_fcntl(fd, LINUX_F_GETFL, 0);
+  long fl = moat_fd_get_flags(fd);
   ck_assert_int_eq(fl & LINUX_O_ACCMODE, LINUX_O_WRONLY);
   ck_assert(fl & LINUX_O_APPEND);
   char buf[64];
