@@ -150,11 +150,18 @@ const char *shim_signal_name(int sig);
  * Two steps so that execve can fail cleanly: prepare resolves "#!"
  * interpreters (rewriting *args, *nargs) and checks the ELF files without
  * touching the address space; load maps the image into an empty guest
- * window, builds the stack and sets regs for the first instruction. */
-int shim_exec_prepare(const char *path, const char *const **args, int *nargs,
-                      char *why, size_t whylen);
-int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
-                   struct moat_regs *regs, char *why, size_t whylen);
+ * window, builds the stack and sets regs for the first instruction. Both
+ * work in one exec's own state (shim_exec_new; NULL without memory),
+ * which *args may point into until shim_exec_free. */
+struct shim_exec;
+struct shim_exec *shim_exec_new(void);
+void shim_exec_free(struct shim_exec *x);
+int shim_exec_prepare(struct shim_exec *x, const char *path,
+                      const char *const **args, int *nargs, char *why,
+                      size_t whylen);
+int shim_exec_load(struct shim_exec *x, int nargs, const char *const *args,
+                   const char *const *envp, struct moat_regs *regs, char *why,
+                   size_t whylen);
 
 /* ---- task state kept by the shim ------------------------------------- */
 /* The task's name for PR_GET_NAME, set from the program's file name. */

@@ -14,13 +14,28 @@
 #define SCRIPT_DEPTH_MAX 4
 #define ARGS_MAX 32768
 
-/* Loader state lives in static storage: it is large and the runner's
- * stack is the only one we have before the guest starts. */
-static struct linux_image g_image;
-static char g_path[LINUX_PATH_MAX];
-static char g_execfn[LINUX_PATH_MAX];
-static char g_interp[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
-static char g_interp_arg[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
+/* One exec's loader state: large (the #! argv buffers), so it is
+ * allocated for the exec (shim_exec_new) rather than on a stack, and it
+ * belongs to that exec alone: two processes may exec at once in one
+ * library OS (a platform whose address spaces share its memory). */
+struct shim_exec {
+  struct linux_image image;
+  char path[LINUX_PATH_MAX];
+  char execfn[LINUX_PATH_MAX];
+  char exe[LINUX_PATH_MAX];
+  char interp[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
+  char interp_arg[SCRIPT_DEPTH_MAX][LINUX_BINPRM_BUF];
+  char script_path[SCRIPT_DEPTH_MAX][LINUX_PATH_MAX];
+  const char *argv_buf[2][ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
+};
+
+struct shim_exec *shim_exec_new(void) {
+  return kmalloc(sizeof(struct shim_exec));
+}
+
+void shim_exec_free(struct shim_exec *x) {
+  kfree(x);
+}
 
 static const char *find_env(const char *const *envp, const char *name) {
   size_t n = rt_strlen(name);
@@ -44,8 +59,8 @@ static int check_candidate(const char *path) {
 /* execvp's search: each PATH entry in turn (an empty one is the current
  * directory); a file found but not executable is remembered as EACCES
  * and the search goes on. */
-static int search_path(const char *name, const char *path_env, char *why,
-                       size_t whylen) {
+static int search_path(struct shim_exec *x, const char *name,
+                       const char *path_env, char *why, size_t whylen) {
   const char *dir = path_env;
   bool denied = false;
   size_t nlen = rt_strlen(name);
@@ -59,26 +74,26 @@ static int search_path(const char *name, const char *path_env, char *why,
     return -LINUX_ENAMETOOLONG;
   }
   if (rt_strchr(name, '/')) {
-    if (nlen >= sizeof(g_path)) {
+    if (nlen >= sizeof(x->path)) {
       rt_snprintf(why, whylen, "path too long");
       return -LINUX_ENAMETOOLONG;
     }
-    rt_strlcpy(g_path, name, sizeof(g_path));
+    rt_strlcpy(x->path, name, sizeof(x->path));
     return 0;
   }
   for (;;) {
     const char *end = rt_strchr(dir, ':');
     size_t dlen = end ? (size_t)(end - dir) : rt_strlen(dir);
-    if (dlen + 1 + nlen < sizeof(g_path)) {
+    if (dlen + 1 + nlen < sizeof(x->path)) {
       int err;
       if (dlen) {
-        memcpy(g_path, dir, dlen);
-        g_path[dlen] = '/';
-        memcpy(g_path + dlen + 1, name, nlen + 1);
+        memcpy(x->path, dir, dlen);
+        x->path[dlen] = '/';
+        memcpy(x->path + dlen + 1, name, nlen + 1);
       } else {
-        memcpy(g_path, name, nlen + 1);
+        memcpy(x->path, name, nlen + 1);
       }
-      err = check_candidate(g_path);
+      err = check_candidate(x->path);
       if (err == 0)
         return 0;
       if (err == -LINUX_EACCES)
@@ -190,24 +205,21 @@ static int real_path(const char *in, char *out, size_t outlen) {
   return 0;
 }
 
-/* Follow "#!" lines from g_path: the interpreter runs with the script's
+/* Follow "#!" lines from x->path: the interpreter runs with the script's
  * path as its argument, after the one optional argument of the #! line.
- * On return g_path names the ELF file to load and *args, *nargs the argv
+ * On return x->path names the ELF file to load and *args, *nargs the argv
  * it gets. */
-static int follow_scripts(const char *const **args, int *nargs, char *why,
-                          size_t whylen) {
-  static char script_path[SCRIPT_DEPTH_MAX][LINUX_PATH_MAX];
-  static const char *argv_buf[2][ARGS_MAX + 2 * SCRIPT_DEPTH_MAX + 1];
-
+static int follow_scripts(struct shim_exec *x, const char *const **args,
+                          int *nargs, char *why, size_t whylen) {
   for (int depth = 0;; depth++) {
     char head[LINUX_BINPRM_BUF];
-    long n = read_head(g_path, head, sizeof(head));
+    long n = read_head(x->path, head, sizeof(head));
     const char **next;
     int is_script, pos = 0;
 
     if (n == -LINUX_ENOENT) {
       if (depth)
-        rt_snprintf(why, whylen, "interpreter %s: not found", g_path);
+        rt_snprintf(why, whylen, "interpreter %s: not found", x->path);
       else
         rt_snprintf(why, whylen, "not found");
       return (int)n;
@@ -221,22 +233,22 @@ static int follow_scripts(const char *const **args, int *nargs, char *why,
       }
       return 0;
     }
-    is_script = linux_script_parse(head, (size_t)n, g_interp[depth],
-                                   g_interp_arg[depth]);
+    is_script = linux_script_parse(head, (size_t)n, x->interp[depth],
+                                   x->interp_arg[depth]);
     if (is_script == 0)
       return 0;
     if (is_script < 0) {
-      rt_snprintf(why, whylen, "no interpreter on the #! line of %s", g_path);
+      rt_snprintf(why, whylen, "no interpreter on the #! line of %s", x->path);
       return -LINUX_ENOEXEC;
     }
     /* The new argv: interp, [arg], script path, old argv[1..], built in
      * the buffer the old one is not in. */
-    next = argv_buf[depth % 2];
-    rt_strlcpy(script_path[depth], g_path, LINUX_PATH_MAX);
-    next[pos++] = g_interp[depth];
-    if (g_interp_arg[depth][0])
-      next[pos++] = g_interp_arg[depth];
-    next[pos++] = script_path[depth];
+    next = x->argv_buf[depth % 2];
+    rt_strlcpy(x->script_path[depth], x->path, LINUX_PATH_MAX);
+    next[pos++] = x->interp[depth];
+    if (x->interp_arg[depth][0])
+      next[pos++] = x->interp_arg[depth];
+    next[pos++] = x->script_path[depth];
     for (int i = 1; i < *nargs; i++) {
       if (pos >= ARGS_MAX + 2 * SCRIPT_DEPTH_MAX) {
         rt_snprintf(why, whylen, "argument list too long");
@@ -247,53 +259,54 @@ static int follow_scripts(const char *const **args, int *nargs, char *why,
     next[pos] = NULL;
     *args = next;
     *nargs = pos;
-    rt_strlcpy(g_path, g_interp[depth], sizeof(g_path));
+    rt_strlcpy(x->path, x->interp[depth], sizeof(x->path));
   }
 }
 
-int shim_exec_prepare(const char *path, const char *const **args, int *nargs,
-                      char *why, size_t whylen) {
+int shim_exec_prepare(struct shim_exec *x, const char *path,
+                      const char *const **args, int *nargs, char *why,
+                      size_t whylen) {
   int err;
   if (*nargs > ARGS_MAX) {
     rt_snprintf(why, whylen, "argument list too long");
     return -LINUX_E2BIG;
   }
-  if (rt_strlen(path) >= sizeof(g_path)) {
+  if (rt_strlen(path) >= sizeof(x->path)) {
     rt_snprintf(why, whylen, "path too long");
     return -LINUX_ENAMETOOLONG;
   }
-  if (path != g_path)
-    rt_strlcpy(g_path, path, sizeof(g_path));
-  rt_strlcpy(g_execfn, g_path, sizeof(g_execfn));
-  err = follow_scripts(args, nargs, why, whylen);
+  if (path != x->path)
+    rt_strlcpy(x->path, path, sizeof(x->path));
+  rt_strlcpy(x->execfn, x->path, sizeof(x->execfn));
+  err = follow_scripts(x, args, nargs, why, whylen);
   if (err < 0)
     return err;
-  return linux_elf_check(g_path, &g_image, why, whylen);
+  return linux_elf_check(x->path, &x->image, why, whylen);
 }
 
-int shim_exec_load(int nargs, const char *const *args, const char *const *envp,
-                   struct moat_regs *regs, char *why, size_t whylen) {
+int shim_exec_load(struct shim_exec *x, int nargs, const char *const *args,
+                   const char *const *envp, struct moat_regs *regs, char *why,
+                   size_t whylen) {
   uint64_t sp;
-  int err = linux_elf_load(g_path, &g_image, why, whylen);
+  int err = linux_elf_load(x->path, &x->image, why, whylen);
   if (err < 0)
     return err;
-  err = linux_stack_build(&g_image, nargs, args, envp, g_execfn, &sp, why,
+  err = linux_stack_build(&x->image, nargs, args, envp, x->execfn, &sp, why,
                           whylen);
   if (err < 0)
     return err;
-  moat_brk_init(g_image.brk);
-  set_comm(g_execfn);
+  moat_brk_init(x->image.brk);
+  set_comm(x->execfn);
   {
     /* /proc/self/exe names the ELF file that runs: for a script, its
      * interpreter. Without a canonical path it keeps the one we have. */
-    static char exe[LINUX_PATH_MAX];
-    if (real_path(g_path, exe, sizeof(exe)) < 0)
-      rt_strlcpy(exe, g_path, sizeof(exe));
-    moat_set_program(exe, nargs, args);
+    if (real_path(x->path, x->exe, sizeof(x->exe)) < 0)
+      rt_strlcpy(x->exe, x->path, sizeof(x->exe));
+    moat_set_program(x->exe, nargs, args);
     moat_set_environ(envp);
   }
   memset(regs, 0, offsetof(struct moat_regs, fpstate));
-  regs->rip = g_image.entry;
+  regs->rip = x->image.entry;
   regs->rsp = sp;
   regs->rdx = 0; /* no function for the program to register with atexit */
   regs->rflags = 0x202;
@@ -316,14 +329,22 @@ int shim_linux_start(int argc, const char *const *argv, const char *const *envp,
    * execve of the program), so it shares what it learns from the host
    * as a guest's execve does (moat_call_begin). */
   moat_call_begin();
+  struct shim_exec *x = shim_exec_new();
+  if (!x) {
+    moat_call_end();
+    rt_snprintf(why, whylen, "no memory for the loader");
+    return -LINUX_ENOMEM;
+  }
   path_env = find_env(envp, "PATH");
-  err = search_path(argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
+  err =
+      search_path(x, argv[0], path_env ? path_env : DEFAULT_PATH, why, whylen);
   if (err >= 0)
-    err = shim_exec_prepare(g_path, &args, &nargs, why, whylen);
+    err = shim_exec_prepare(x, x->path, &args, &nargs, why, whylen);
   if (err >= 0) {
     memset(&regs, 0, sizeof(regs));
-    err = shim_exec_load(nargs, args, envp, &regs, why, whylen);
+    err = shim_exec_load(x, nargs, args, envp, &regs, why, whylen);
   }
+  shim_exec_free(x);
   moat_call_end();
   if (err < 0)
     return err;

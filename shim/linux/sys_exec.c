@@ -136,6 +136,7 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
   size_t total = 0;
   char *tmp;
   long err;
+  struct shim_exec *x = NULL;
 
   tmp = kmalloc(EXEC_STRING_MAX);
   if (!tmp)
@@ -152,7 +153,12 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
   }
   args = (const char *const *)argv.v;
   nargs = argv.n;
-  err = shim_exec_prepare(path, &args, &nargs, why, sizeof(why));
+  x = shim_exec_new();
+  if (!x) {
+    err = -LINUX_ENOMEM;
+    goto out;
+  }
+  err = shim_exec_prepare(x, path, &args, &nargs, why, sizeof(why));
   if (err < 0)
     goto out;
 
@@ -164,12 +170,13 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
     goto out;
   moat_mm_exec_reset();
   reset_process_state();
-  err = shim_exec_load(nargs, args, (const char *const *)envp.v, regs, why,
+  err = shim_exec_load(x, nargs, args, (const char *const *)envp.v, regs, why,
                        sizeof(why));
   if (err < 0) {
     moat_log("moat: exec %s: %s\n", path, why);
     list_free(&argv);
     list_free(&envp);
+    shim_exec_free(x);
     shim_die_of_signal(LINUX_SIGSEGV);
   }
   close_on_exec();
@@ -177,6 +184,7 @@ static long do_execve(struct moat_regs *regs, const char *path, uint64_t a1,
   reset_fpu(regs);
   err = 0;
 out:
+  shim_exec_free(x);
   list_free(&argv);
   list_free(&envp);
   return err;
