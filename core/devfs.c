@@ -59,7 +59,10 @@ static bool g_stdio_tty[3];
  * be used from a host process that holds its set: from any other, a file
  * of it (reached through /proc/PID/fd, or passed in a message) gets EIO
  * instead of the wrong stream. */
-static uint32_t g_host_set; /* this host process's set (fork copies it) */
+/* The calling process's set (struct proc, stdio_set; 0 without one). */
+static uint32_t host_set(void) {
+  return task_current() ? proc_current()->stdio_set : 0;
+}
 
 static uintptr_t stream_word(uint32_t set, int stream) {
   return ((uintptr_t)set << 8) | (uintptr_t)(stream + 1);
@@ -68,7 +71,7 @@ static uintptr_t stream_word(uint32_t set, int stream) {
 /* The host stream of f, or -1 when this host process does not hold it. */
 static int file_stream(struct file *f) {
   uintptr_t w = (uintptr_t)f->private;
-  if (!w || (w >> 8) != g_host_set)
+  if (!w || (w >> 8) != host_set())
     return -1;
   return (int)(w & 0xff) - 1;
 }
@@ -212,7 +215,7 @@ static int tty_open(struct inode *inode, struct file *f) {
     return -LINUX_ENXIO; /* no terminal, or only the console's slave */
   for (int i = 0; i < 3; i++)
     if (stream_is_tty(order[i])) {
-      f->private = (void *)stream_word(g_host_set, order[i]);
+      f->private = (void *)stream_word(host_set(), order[i]);
       return 0;
     }
   return -LINUX_ENXIO;
@@ -630,7 +633,6 @@ int devfs_create(uint32_t uid, uint32_t gid, struct superblock **out) {
 int devfs_spawn_stdio(uint32_t set, struct fd_table *t) {
   if (!set || set >> 24)
     return -LINUX_EINVAL;
-  g_host_set = set;
   for (int s = 0; s < 3; s++) {
     bool tty = stream_is_tty(s);
     struct inode *n =

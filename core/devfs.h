@@ -23,9 +23,10 @@ extern const struct inode_ops devfs_fd_iops;
 /* A new open file on host stream 0, 1 or 2 (after devfs_create). */
 int devfs_open_stdio(int stream, struct file **out);
 /* In a host process started for a process from outside (moat_spawn):
- * its host streams 0..2 are set number set (non-zero, unique, < 2^24),
- * held by this host process from now on; new files of them at fds 0..2
- * of t. Files of another set get EIO here (devfs.c). */
+ * its host streams 0..2 are set number set (non-zero, unique, < 2^24);
+ * new files of them at fds 0..2 of t. The caller records the set in its
+ * process (struct proc, stdio_set), which its children inherit; files of
+ * another set get EIO in such a process (devfs.c). */
 int devfs_spawn_stdio(uint32_t set, struct fd_table *t);
 
 #endif

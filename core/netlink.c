@@ -403,17 +403,22 @@ static void handle(struct nlsock *ns, const uint8_t *p, uint32_t len) {
 
 /* ---- the file ----------------------------------------------------------- */
 
-static int32_t g_pid_port_used_by; /* per process (not in the arena) */
 static int32_t current_pid(void);
+/* Whether the calling process's pid is taken as a port id (struct proc,
+ * netlink_pid_port: per process, not inherited). */
+static bool *pid_port_taken(void) {
+  static bool none; /* no task: the runner's own calls */
+  struct task *t = task_current();
+  return t ? &t->proc->netlink_pid_port : &none;
+}
 
 static void nl_release(struct file *f) {
   epoll_file_released(f);
   struct nlsock *ns = f->private;
   if (!ns)
     return;
-  if (ns->bound && (int32_t)ns->portid == current_pid() &&
-      g_pid_port_used_by == current_pid())
-    g_pid_port_used_by = 0;
+  if (ns->bound && (int32_t)ns->portid == current_pid())
+    *pid_port_taken() = false;
   while (ns->head) {
     struct nl_dgram *d = ns->head;
     ns->head = d->next;
@@ -486,8 +491,9 @@ static int32_t current_pid(void) {
 
 static uint32_t autobind_portid(void) {
   int32_t pid = current_pid();
-  if (g_pid_port_used_by != pid) {
-    g_pid_port_used_by = pid;
+  bool *taken = pid_port_taken();
+  if (!*taken) {
+    *taken = true;
     return (uint32_t)pid;
   }
   return (uint32_t)g_next_negative_port--;

@@ -1512,6 +1512,7 @@ static int fork_common(unsigned flags, const struct moat_regs *thread_regs) {
   p->sid = parent->sid;
   p->ctty = parent->ctty;
   p->no_host_tty = parent->no_host_tty;
+  p->stdio_set = parent->stdio_set;
   p->state = PROC_RUNNING;
   p->mm_id = tt->next_mm_id++;
   tt->procs[ps] = p;
@@ -2686,7 +2687,10 @@ int moat_spawn_stdio(void) {
   set &= 0xffffffu;
   if (!set) /* wrapped: 0 is the sandbox's own */
     set = __atomic_add_fetch(&tt->stdio_sets, 1, __ATOMIC_SEQ_CST) & 0xffffffu;
-  return devfs_spawn_stdio(set, t->proc->fdt);
+  int err = devfs_spawn_stdio(set, t->proc->fdt);
+  if (!err)
+    t->proc->stdio_set = set;
+  return err;
 }
 
 int moat_spawn_fork(int handle) {

@@ -147,6 +147,13 @@ struct proc {
    * session was made): /dev/tty then fails without a pty. */
   struct pty *ctty;
   bool no_host_tty;
+  /* Which set of host standard streams this process's files of them
+   * reach (core/devfs.c): 0 the sandbox's own, another a set a process
+   * started from outside brought (moat_spawn_stdio); inherited. */
+  uint32_t stdio_set;
+  /* A netlink socket of this process has its pid as port id
+   * (core/netlink.c); not inherited. */
+  bool netlink_pid_port;
   bool stopped; /* SIGSTOP & co. took effect */
   int stop_sig;
   bool stop_report;   /* a stop not yet reported by wait (WUNTRACED) */
