@@ -93,7 +93,7 @@ static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   if (len > RW_MAX)
     len = RW_MAX;
   task_sleep_mark(true); /* the host's read may block */
-  long n = plat_stdio_read(s, buf, len);
+  long n = plat_io_read(PLAT_IO_STREAM, s, buf, len, 0);
   task_sleep_mark(false);
   if (n > (long)len)
     return -LINUX_EIO; /* the host is untrusted */
@@ -109,7 +109,7 @@ static long stream_write(struct file *f, const void *buf, size_t len,
     return 0;
   if (len > RW_MAX)
     len = RW_MAX;
-  long n = plat_stdio_write(s, buf, len);
+  long n = plat_io_write(PLAT_IO_STREAM, s, buf, len, 0);
   if (n > (long)len)
     return -LINUX_EIO;
   if (n == -LINUX_EPIPE && task_current()) {

@@ -59,7 +59,7 @@ int hostsock_connect(int type, int family, const uint8_t *addr, uint16_t port,
 int hostsock_connect_state(struct hostsock *h) {
   if (!__atomic_load_n(&h->connecting, __ATOMIC_ACQUIRE))
     return 0;
-  long r = plat_net_send(h->handle, NULL, 0, PLAT_NET_DONTWAIT);
+  long r = plat_io_write(PLAT_IO_NET, h->handle, NULL, 0, PLAT_NET_DONTWAIT);
   if (r == -LINUX_EAGAIN)
     return -LINUX_EINPROGRESS;
   int one = 1;
@@ -160,7 +160,7 @@ long hostsock_send(struct hostsock *h, const struct linux_iovec *iov,
       rc = -LINUX_EFAULT;
       break;
     }
-    rc = plat_net_send(h->handle, buf, n, pf);
+    rc = plat_io_write(PLAT_IO_NET, h->handle, buf, n, pf);
     if (rc < 0)
       break;
     if ((size_t)rc > n) {
@@ -195,7 +195,7 @@ long hostsock_recv(struct hostsock *h, const struct linux_iovec *iov,
     /* A datagram is taken whole (the bounce holds the largest), then cut
      * to what the guest gave room for. */
     size_t n = dgram ? BOUNCE : MIN(total - got, (size_t)BOUNCE);
-    rc = plat_net_recv(h->handle, buf, n, pf);
+    rc = plat_io_read(PLAT_IO_NET, h->handle, buf, n, pf);
     if (rc <= 0)
       break;
     if ((size_t)rc > n) {

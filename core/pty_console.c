@@ -102,7 +102,8 @@ void pty_console_attach(struct proc *me) {
 static bool host_write(struct console *c, const uint8_t *buf, size_t n) {
   size_t off = 0;
   while (off < n) {
-    long w = plat_stdio_write(c->out_stream, buf + off, n - off);
+    long w =
+        plat_io_write(PLAT_IO_STREAM, c->out_stream, buf + off, n - off, 0);
     if (w == -LINUX_EINTR)
       continue; /* a kick: the bytes are the terminal's already */
     if (w == -LINUX_EAGAIN) {
@@ -224,7 +225,7 @@ static _Noreturn void console_pump(struct console *c) {
       continue;
     if (r & VFS_POLLIN) {
       uint8_t buf[512];
-      long n = plat_stdio_read(0, buf, sizeof(buf));
+      long n = plat_io_read(PLAT_IO_STREAM, 0, buf, sizeof(buf), 0);
       if (n == -LINUX_EINTR || n == -LINUX_EAGAIN)
         continue;
       if (n <= 0 || n > (long)sizeof(buf))

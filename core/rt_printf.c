@@ -1,6 +1,6 @@
 /* Formatted output of the core runtime: a small vsnprintf, panic and the
  * moat_log diagnostic stream. Everything goes to the host through
- * plat_stdio_write (stream 2); no libc. */
+ * plat_io_write (stream 2); no libc. */
 #include "moat/moat.h"
 #include "moat/platform.h"
 #include "rt.h"
@@ -193,7 +193,7 @@ bool pty_console_stream(int s);
 
 static void write_all_raw(const char *s, size_t len) {
   while (len) {
-    long n = plat_stdio_write(2, s, len);
+    long n = plat_io_write(PLAT_IO_STREAM, 2, s, len, 0);
     if (n <= 0 || (size_t)n > len)
       return;
     s += n;

@@ -328,20 +328,30 @@ int plat_ctx_kick(uint64_t handle);
 int plat_timer_set(int which, int64_t ns, int64_t *out_now);
 
 /* ---------------------------------------------------------------------
- * Standard streams: the three host streams the sandbox was given
- * (0 = input, 1 = output, 2 = error). Nothing else of the host's
- * descriptors is reachable.
+ * Host byte streams: the three standard streams the sandbox was given
+ * (PLAT_IO_STREAM, 0 = input, 1 = output, 2 = error; nothing else of the
+ * host's descriptors is reachable) and network handles (PLAT_IO_NET,
+ * below). plat_wait waits for their readiness.
  * ------------------------------------------------------------------- */
 
-/* Read up to len bytes; blocks. Returns bytes read, 0 at end of input,
- * or -EINTR when the context was kicked (plat_ctx_kick, the timer) while it
- * waited: the caller looks at its signals and MAY call again. */
-long plat_stdio_read(int stream, void *buf, size_t len);
+/* Read up to len bytes from a stream: kind PLAT_IO_STREAM (blocks; flags
+ * MUST be 0) or PLAT_IO_NET (flags PLAT_NET_DONTWAIT, PLAT_NET_PEEK; a
+ * datagram socket gives one datagram, cut to len). Returns bytes read
+ * (<= len), 0 at the end, -EAGAIN (DONTWAIT, nothing there), -EINTR
+ * when the context was kicked (plat_ctx_kick, a timer) while it waited:
+ * the caller looks at its signals and MAY call again; -EBADF for a
+ * handle that names nothing, -EINVAL for another kind or flags. */
+long plat_io_read(int kind, int handle, void *buf, size_t len, unsigned flags);
 
-/* Write up to len bytes; returns bytes written (> 0 unless len == 0),
- * -EPIPE when the reader went away, -EAGAIN, -EIO, or -EINTR as
- * plat_stdio_read. */
-long plat_stdio_write(int stream, const void *buf, size_t len);
+/* Write up to len bytes to a stream (flags as plat_io_read, without
+ * PEEK). Returns bytes written (<= len, > 0 unless len == 0), -EPIPE or
+ * -ECONNRESET when the other end went away (never a signal), -EAGAIN,
+ * -EIO, -EINTR and -EBADF as plat_io_read. A datagram socket sends one
+ * datagram. On a network connection still under way (plat_net_connect),
+ * 0 bytes with PLAT_NET_DONTWAIT answer 0 (connected), -EAGAIN (still
+ * under way) or the connect's error (once). */
+long plat_io_write(int kind, int handle, const void *buf, size_t len,
+                   unsigned flags);
 
 /* A terminal's settings and size (the POSIX termios fields; the flag
  * bits and c_cc indexes have Linux's values). */
@@ -535,7 +545,7 @@ struct plat_net_addr {
  * connect still under way), -EINPROGRESS with PLAT_NET_DONTWAIT in flags,
  * -EINTR when the context was kicked while it waited. The outcome of such
  * a connection is then as for a non-blocking connect(2): plat_wait
- * reports POLLOUT once it is decided, and plat_net_send of 0 bytes with
+ * reports POLLOUT once it is decided, and plat_io_write of 0 bytes with
  * PLAT_NET_DONTWAIT answers 0 (connected), -EAGAIN (still under way) or
  * the connect's error (once). Errors without a handle: -ENETUNREACH,
  * -EINVAL (family, proto), the host's connect errors (-ECONNREFUSED,
@@ -563,19 +573,6 @@ long plat_net_dgram_recv(int index, void *buf, size_t len, unsigned flags,
                          struct plat_net_addr *out_from);
 long plat_net_dgram_send(int index, const void *buf, size_t len,
                          const struct plat_net_addr *to);
-
-/* Send up to len bytes from buf (core or checked guest memory) on a
- * handle: a stream takes what fits, a datagram socket one datagram.
- * Returns bytes sent (<= len), -EAGAIN (DONTWAIT, or the host's buffer
- * is full), -EPIPE/-ECONNRESET once the host connection is gone (never a
- * signal), -EINTR when the context was kicked while it waited (as
- * plat_stdio_read), -EBADF for an unknown handle. */
-long plat_net_send(int handle, const void *buf, size_t len, unsigned flags);
-
-/* Receive up to len bytes into buf: 0 at the end of a stream, one
- * datagram (cut to len) otherwise. Returns as plat_net_send, -EAGAIN
- * with DONTWAIT when nothing is there. */
-long plat_net_recv(int handle, void *buf, size_t len, unsigned flags);
 
 /* shutdown(2) of a handle: how 0 (reading), 1 (writing), 2 (both). */
 int plat_net_shutdown(int handle, int how);

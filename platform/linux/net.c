@@ -389,7 +389,8 @@ static bool kicked(void) {
   return t && __atomic_load_n(&t->kicked, __ATOMIC_SEQ_CST);
 }
 
-long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
+long plat_linux_net_send(int handle, const void *buf, size_t len,
+                         unsigned flags) {
   plat_count(PF_NET_SEND);
   int fd = local_fd(handle);
   if (fd < 0)
@@ -406,7 +407,7 @@ long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
   return r;
 }
 
-long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
+long plat_linux_net_recv(int handle, void *buf, size_t len, unsigned flags) {
   plat_count(PF_NET_RECV);
   int fd = local_fd(handle);
   if (fd < 0)

@@ -276,6 +276,10 @@ void plat_linux_wait_forget(int tgid);
 /* The host fd of a plat_wait entry (net.c): a stream's own, a network
  * handle's or a published port's listening socket's copy. */
 int plat_linux_io_fd(int kind, int handle);
+/* plat_io_write/read of a network handle (net.c). */
+long plat_linux_net_send(int handle, const void *buf, size_t len,
+                         unsigned flags);
+long plat_linux_net_recv(int handle, void *buf, size_t len, unsigned flags);
 
 /* The calling thread's state, or NULL when it has none yet. */
 struct plat_thread *plat_current_thread(void);

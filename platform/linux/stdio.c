@@ -17,7 +17,7 @@ static bool interrupted_by_kick(void) {
   return t && __atomic_load_n(&t->kicked, __ATOMIC_SEQ_CST);
 }
 
-long plat_stdio_read(int stream, void *buf, size_t len) {
+static long stdio_read(int stream, void *buf, size_t len) {
   plat_count(PF_STDIO_READ);
   if (!stream_ok(stream))
     return -LINUX_EBADF;
@@ -32,7 +32,7 @@ long plat_stdio_read(int stream, void *buf, size_t len) {
   return r;
 }
 
-long plat_stdio_write(int stream, const void *buf, size_t len) {
+static long stdio_write(int stream, const void *buf, size_t len) {
   plat_count(PF_STDIO_WRITE);
   if (!stream_ok(stream))
     return -LINUX_EBADF;
@@ -76,4 +76,23 @@ int plat_stdio_term(int stream, int op, void *arg) {
     return -LINUX_ENOTTY;
   long r = hsys3(HNR_ioctl, stream, request[op], arg);
   return r < 0 ? (int)r : 0;
+}
+
+/* The two kinds of host byte stream: the standard streams here, the
+ * network's handles in net.c. */
+long plat_io_read(int kind, int handle, void *buf, size_t len, unsigned flags) {
+  if (kind == PLAT_IO_NET)
+    return plat_linux_net_recv(handle, buf, len, flags);
+  if (kind != PLAT_IO_STREAM || flags)
+    return -LINUX_EINVAL;
+  return stdio_read(handle, buf, len);
+}
+
+long plat_io_write(int kind, int handle, const void *buf, size_t len,
+                   unsigned flags) {
+  if (kind == PLAT_IO_NET)
+    return plat_linux_net_send(handle, buf, len, flags);
+  if (kind != PLAT_IO_STREAM || flags)
+    return -LINUX_EINVAL;
+  return stdio_write(handle, buf, len);
 }

@@ -148,24 +148,25 @@ int main(void) {
   CHECK(peer.port == tcp && local.family == LINUX_AF_INET, "names");
   int s = accept(l, NULL, NULL);
   CHECK(s >= 0, "accept");
-  CHECK(plat_net_send(h, "ping", 4, 0) == 4, "send");
+  CHECK(plat_linux_net_send(h, "ping", 4, 0) == 4, "send");
   char buf[64] = {0};
   CHECK(recv(s, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "ping", 4), "got");
-  CHECK(plat_net_recv(h, buf, sizeof(buf), PLAT_NET_DONTWAIT) == -EAGAIN,
+  CHECK(plat_linux_net_recv(h, buf, sizeof(buf), PLAT_NET_DONTWAIT) == -EAGAIN,
         "nothing yet");
   CHECK(io_ready(PLAT_IO_NET, h, POLLIN, 0) == 0, "not readable yet");
   CHECK(send(s, "pong", 4, 0) == 4, "host send");
   CHECK(io_ready(PLAT_IO_NET, h, POLLIN, 2000000000) & POLLIN, "readable");
-  CHECK(plat_net_recv(h, buf, 2, PLAT_NET_PEEK) == 2, "peek");
+  CHECK(plat_linux_net_recv(h, buf, 2, PLAT_NET_PEEK) == 2, "peek");
   memset(buf, 0, sizeof(buf));
-  CHECK(plat_net_recv(h, buf, sizeof(buf), 0) == 4 && !strcmp(buf, "pong"),
+  CHECK(plat_linux_net_recv(h, buf, sizeof(buf), 0) == 4 &&
+            !strcmp(buf, "pong"),
         "recv");
 
   /* a forked child uses the same handle through its own copy */
   pid_t child = fork();
   if (child == 0) {
     /* the inherited copy (fork copies host fds and the table) */
-    int r = plat_net_send(h, "kid", 3, 0);
+    int r = plat_linux_net_send(h, "kid", 3, 0);
     _exit(r == 3 ? 0 : 1);
   }
   int st;
@@ -175,9 +176,9 @@ int main(void) {
   CHECK(plat_net_shutdown(h, 1) == 0, "shutdown");
   CHECK(recv(s, buf, sizeof(buf), 0) == 0, "host sees end of stream");
   close(s);
-  CHECK(plat_net_recv(h, buf, sizeof(buf), 0) == 0, "end of stream");
+  CHECK(plat_linux_net_recv(h, buf, sizeof(buf), 0) == 0, "end of stream");
   CHECK(plat_net_close(h) == 0, "close");
-  CHECK(plat_net_send(h, "x", 1, 0) < 0, "closed handle still sends");
+  CHECK(plat_linux_net_send(h, "x", 1, 0) < 0, "closed handle still sends");
 
   /* close ends the connection for every copy; the child was forked
    * before the connect, so its copy must come from the broker */
@@ -189,9 +190,9 @@ int main(void) {
     char c;
     if (read(hp[0], &hh, sizeof(hh)) != sizeof(hh))
       _exit(2);
-    if (plat_net_send(hh, "dup", 3, 0) != 3)
+    if (plat_linux_net_send(hh, "dup", 3, 0) != 3)
       _exit(3);
-    long r = plat_net_recv(hh, &c, 1, 0); /* until the parent's close */
+    long r = plat_linux_net_recv(hh, &c, 1, 0); /* until the parent's close */
     _exit(r == 0 ? 0 : 1);
   }
   rc = plat_net_connect(PLAT_NET_TCP, lo(tcp), 0, &h, &local, &peer);
@@ -214,7 +215,7 @@ int main(void) {
   if (rc == -EINPROGRESS) {
     CHECK(h > 0, "a handle with EINPROGRESS");
     io_ready(PLAT_IO_NET, h, POLLOUT, 2000000000);
-    rc = (int)plat_net_send(h, NULL, 0, PLAT_NET_DONTWAIT);
+    rc = (int)plat_linux_net_send(h, NULL, 0, PLAT_NET_DONTWAIT);
     plat_net_close(h);
   }
   CHECK(rc == -ECONNREFUSED, "non-blocking refused: %d", rc);
@@ -222,7 +223,7 @@ int main(void) {
                         &peer);
   CHECK(rc == 0 || rc == -EINPROGRESS, "non-blocking: %d", rc);
   io_ready(PLAT_IO_NET, h, POLLOUT, 2000000000);
-  CHECK(plat_net_send(h, NULL, 0, PLAT_NET_DONTWAIT) == 0, "connected");
+  CHECK(plat_linux_net_send(h, NULL, 0, PLAT_NET_DONTWAIT) == 0, "connected");
   plat_net_close(h);
   s = accept(l, NULL, NULL);
   close(s);
@@ -230,7 +231,7 @@ int main(void) {
   /* UDP */
   rc = plat_net_connect(PLAT_NET_UDP, lo(udp), 0, &h, &local, &peer);
   CHECK(rc == 0, "udp: %d", rc);
-  CHECK(plat_net_send(h, "dgram", 5, 0) == 5, "udp send");
+  CHECK(plat_linux_net_send(h, "dgram", 5, 0) == 5, "udp send");
   struct sockaddr_in from;
   socklen_t fl = sizeof(from);
   CHECK(recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) == 5,
@@ -259,9 +260,9 @@ int main(void) {
   CHECK(rc == 0 && h > 0, "accept: %d", rc);
   CHECK(send(c, "in", 2, 0) == 2, "client send");
   memset(buf, 0, sizeof(buf));
-  CHECK(plat_net_recv(h, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "in"),
+  CHECK(plat_linux_net_recv(h, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "in"),
         "accepted data");
-  CHECK(plat_net_send(h, "out", 3, 0) == 3, "accepted send");
+  CHECK(plat_linux_net_send(h, "out", 3, 0) == 3, "accepted send");
   CHECK(recv(c, buf, sizeof(buf), 0) == 3, "client got");
   plat_net_close(h);
   close(c);

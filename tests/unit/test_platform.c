@@ -463,7 +463,7 @@ void testplat_reset_output(void) {
   }
 }
 
-long plat_stdio_read(int stream, void *buf, size_t len) {
+static long stdio_read(int stream, void *buf, size_t len) {
   if (stream != 0)
     return -LINUX_EBADF;
   size_t n = MIN(len, g_stdin_len - g_stdin_pos);
@@ -472,7 +472,7 @@ long plat_stdio_read(int stream, void *buf, size_t len) {
   return (long)n;
 }
 
-long plat_stdio_write(int stream, const void *buf, size_t len) {
+static long stdio_write(int stream, const void *buf, size_t len) {
   if (stream < 1 || stream > 2)
     return -LINUX_EBADF;
   if (len == 0)
@@ -920,14 +920,14 @@ long plat_net_dgram_send(int index, const void *buf, size_t len,
   return -LINUX_EINVAL;
 }
 
-long plat_net_send(int handle, const void *buf, size_t len, unsigned flags) {
+static long net_send(int handle, const void *buf, size_t len, unsigned flags) {
   long r =
       send(handle, buf, len,
            MSG_NOSIGNAL | ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0));
   return r < 0 ? -errno : r;
 }
 
-long plat_net_recv(int handle, void *buf, size_t len, unsigned flags) {
+static long net_recv(int handle, void *buf, size_t len, unsigned flags) {
   long r = recv(handle, buf, len,
                 ((flags & PLAT_NET_DONTWAIT) ? MSG_DONTWAIT : 0) |
                     ((flags & PLAT_NET_PEEK) ? MSG_PEEK : 0));
@@ -959,4 +959,21 @@ int plat_net_shutdown(int handle, int how) {
 int plat_net_close(int handle) {
   shutdown(handle, SHUT_RDWR);
   return close(handle) < 0 ? -errno : 0;
+}
+
+long plat_io_read(int kind, int handle, void *buf, size_t len, unsigned flags) {
+  if (kind == PLAT_IO_NET)
+    return net_recv(handle, buf, len, flags);
+  if (kind != PLAT_IO_STREAM || flags)
+    return -LINUX_EINVAL;
+  return stdio_read(handle, buf, len);
+}
+
+long plat_io_write(int kind, int handle, const void *buf, size_t len,
+                   unsigned flags) {
+  if (kind == PLAT_IO_NET)
+    return net_send(handle, buf, len, flags);
+  if (kind != PLAT_IO_STREAM || flags)
+    return -LINUX_EINVAL;
+  return stdio_write(handle, buf, len);
 }
