@@ -2447,12 +2447,13 @@ def attack_paths_body(wrap=(), opts=()):
     return body
 
 
-def _kick_payload(ctx, native, wrap=(), opts=()):
-    """Signal 63 through the gate at a host `sleep` of the test's own.
-    Returns (Proc, did the victim die, processes left)."""
+def _kick_payload(ctx, native, wrap=(), opts=(), sig=63):
+    """Signal sig (63, the kick; 62, the wake) through the gate at a host
+    `sleep` of the test's own. Returns (Proc, did the victim die,
+    processes left)."""
     victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        args = ["kick", str(victim.pid)]
+        args = ["kick", str(victim.pid), str(sig)]
         argv = ([security_bin(ctx, "hostattack"), "-n"] + args if native
                 else list(wrap) + _attack_argv(ctx, list(opts), args))
         p, left = _attack_run(argv)
@@ -2949,19 +2950,22 @@ def oci_supervisor_forged(ctx):
 
 
 def attack_kick(ctx):
-    """The kick signal (63, the one tgkill the filter allows) sent through
-    the gate to a host process outside the sandbox does not reach it (the
-    sandbox's PID namespace has no such pid); natively it kills it."""
-    p, died, _ = _kick_payload(ctx, True)
-    if not died:
-        fail("positive control: natively signal 63 did not kill the host "
-             "process\n" + show(p.stdout))
-    p, died, left = _kick_payload(ctx, False)
-    out = p.stdout.decode("utf-8", "replace")
-    if died or left or "gate found" not in out or not (
-            p.status == 0 or _killed_by_filter(p, show(p.stderr))):
-        fail("victim killed: %s, %d processes left, status %d\n%s%s" % (
-            died, len(left), p.status, out, show(p.stderr, 600)))
+    """The kick and wake signals (63 and 62, the two tgkill signals the
+    filter allows) sent through the gate to a host process outside the
+    sandbox do not reach it (the sandbox's PID namespace has no such
+    pid); natively each kills it."""
+    for sig in (63, 62):
+        p, died, _ = _kick_payload(ctx, True, sig=sig)
+        if not died:
+            fail("positive control: natively signal %d did not kill the "
+                 "host process\n%s" % (sig, show(p.stdout)))
+        p, died, left = _kick_payload(ctx, False, sig=sig)
+        out = p.stdout.decode("utf-8", "replace")
+        if died or left or "gate found" not in out or not (
+                p.status == 0 or _killed_by_filter(p, show(p.stderr))):
+            fail("signal %d: victim killed: %s, %d processes left, status "
+                 "%d\n%s%s" % (sig, died, len(left), p.status, out,
+                               show(p.stderr, 600)))
 
 
 def attack_fork_outlives(ctx):

@@ -22,8 +22,9 @@
  *   hostattack [-n] grant HOW DIR    set-id bits through a grant's host fd
  *                                    (found by MOAT_GRANT=dev:ino; with -n
  *                                    DIR is opened instead)
- *   hostattack [-n] kick PID         the platform's kick signal (63) to a
- *                                    host process outside the sandbox
+ *   hostattack [-n] kick PID [SIG]   the platform's kick signal (63) or
+ *                                    its wake signal (62) to a host
+ *                                    process outside the sandbox
  *   hostattack [-n] fork             a host child forked through the gate
  *                                    (clone with SIGCHLD) that waits
  *                                    forever: it must not outlive moat run
@@ -376,9 +377,9 @@ static int attack_etc(const char *dir, char **more) {
   return 0;
 }
 
-static int attack_kick(long pid) {
-  long r = hc(SYS_tgkill, pid, pid, 63, 0, 0, 0);
-  printf("tgkill(host pid, 63) = %s\n", r == 0 ? "0" : errname((int)-r));
+static int attack_kick(long pid, long sig) {
+  long r = hc(SYS_tgkill, pid, pid, sig, 0, 0, 0);
+  printf("tgkill(host pid, %ld) = %s\n", sig, r == 0 ? "0" : errname((int)-r));
   return 0;
 }
 
@@ -445,7 +446,7 @@ int main(int argc, char **argv) {
   }
   if (argc - i < 2) {
     printf("usage: hostattack [-n] fd CALL FD | at CALL FD | grant HOW DIR | "
-           "kick PID | fork | chmod DIR | etc DIR [NAME...] | "
+           "kick PID [SIG] | fork | chmod DIR | etc DIR [NAME...] | "
            "chown HOW DIR [PATH]\n");
     return 2;
   }
@@ -471,8 +472,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "chown") && (argc - i == 3 || argc - i == 4))
       r = attack_chown(argv[i + 1], argv[i + 2],
                        argc - i == 4 ? argv[i + 3] : "/nonexistent");
-    else if (!strcmp(cmd, "kick") && argc - i == 2)
-      r = attack_kick(atol(argv[i + 1]));
+    else if (!strcmp(cmd, "kick") && (argc - i == 2 || argc - i == 3))
+      r = attack_kick(atol(argv[i + 1]),
+                      argc - i == 3 ? atol(argv[i + 2]) : 63);
     else if (!strcmp(cmd, "etc"))
       r = attack_etc(argv[i + 1], argv + i + 2);
     else {
