@@ -33,7 +33,7 @@
 #include "vfs.h"
 
 #define MAX_ENTRIES 16
-#define RW_MAX 0x7ffff000ul
+#define RW_MAX LINUX_MAX_RW_COUNT
 
 struct devfs_entry {
   const char *name;

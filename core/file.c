@@ -10,7 +10,7 @@
 #include "vfs_impl.h"
 
 /* The largest single transfer, as Linux caps it (MAX_RW_COUNT). */
-#define MAX_RW 0x7ffff000ul
+#define MAX_RW LINUX_MAX_RW_COUNT
 
 /* ---------------------------------------------------------------------
  * Generic ops

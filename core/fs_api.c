@@ -13,7 +13,7 @@
 #include "vfs_impl.h"
 
 #define MAX_IOV 1024
-#define MAX_RW 0x7ffff000ul
+#define MAX_RW LINUX_MAX_RW_COUNT
 
 static struct fd_table *fdt(void) {
   return proc_current_fdt();

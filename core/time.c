@@ -11,7 +11,7 @@
 #define NSEC_PER_SEC 1000000000ll
 #define COARSE_RES_NS 4000000 /* a 250 Hz tick, as a common Linux build */
 #define GRND_INSECURE 4
-#define MAX_RW_COUNT 0x7ffff000ul /* INT_MAX rounded down to a page */
+#define MAX_RW_COUNT LINUX_MAX_RW_COUNT
 
 static void ns_to_ts(int64_t ns, struct linux_timespec *ts) {
   if (ns < 0)

@@ -749,6 +749,9 @@ _Static_assert(offsetof(struct linux_dirent64, d_name) == 19, "dirent64");
 #define LINUX_AF_UNSPEC 0
 #define LINUX_AF_INET 2
 #define LINUX_AF_INET6 10
+/* The most one read or write moves (Linux's MAX_RW_COUNT: INT_MAX rounded
+ * down to a page). */
+#define LINUX_MAX_RW_COUNT 0x7ffff000ul
 #define LINUX_SOCK_RAW 3
 #define LINUX_IPPROTO_IP 0
 #define LINUX_IPPROTO_TCP 6
@@ -800,8 +803,6 @@ struct linux_msghdr {
 };
 
 /* Netlink and network interfaces (core/netlink.c, core/netif.c). */
-#define LINUX_AF_INET 2
-#define LINUX_AF_INET6 10
 #define LINUX_AF_NETLINK 16
 #define LINUX_AF_PACKET 17
 #define LINUX_SOCK_RAW 3

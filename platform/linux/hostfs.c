@@ -497,7 +497,7 @@ int plat_host_close(int handle) {
 }
 
 static size_t clamp_len(size_t len) {
-  return len > 0x7ffff000 ? 0x7ffff000 : len;
+  return len > LINUX_MAX_RW_COUNT ? LINUX_MAX_RW_COUNT : len;
 }
 
 /* pread64/pwrite64 on a checked handle: the offset in range, the length

@@ -20,7 +20,7 @@
 #include "plat_linux.h"
 
 #define LOCAL_SLOTS 1024
-#define NET_MAX_LEN 0x7ffff000ul
+#define NET_MAX_LEN LINUX_MAX_RW_COUNT
 
 /* In memory shared by every process of the sandbox (mapped before
  * lockdown): the channel's lock and the request counter. The lock word

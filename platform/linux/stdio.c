@@ -21,8 +21,8 @@ static long stdio_read(int stream, void *buf, size_t len) {
   plat_count(PF_STDIO_READ);
   if (!stream_ok(stream))
     return -LINUX_EBADF;
-  if (len > 0x7ffff000)
-    len = 0x7ffff000;
+  if (len > LINUX_MAX_RW_COUNT)
+    len = LINUX_MAX_RW_COUNT;
   long r;
   do
     r = hsys3(HNR_read, stream, buf, len);
@@ -38,8 +38,8 @@ static long stdio_write(int stream, const void *buf, size_t len) {
     return -LINUX_EBADF;
   if (len == 0)
     return 0;
-  if (len > 0x7ffff000)
-    len = 0x7ffff000;
+  if (len > LINUX_MAX_RW_COUNT)
+    len = LINUX_MAX_RW_COUNT;
   long r;
   do
     r = hsys3(HNR_write, stream, buf, len);

@@ -5,7 +5,7 @@
 #include "shim.h"
 
 /* Linux caps one read or write at this many bytes (MAX_RW_COUNT). */
-#define SHIM_MAX_RW 0x7ffff000ul
+#define SHIM_MAX_RW LINUX_MAX_RW_COUNT
 #define SHIM_IOV_MAX 1024
 
 /* A bad buffer on a bad fd is EBADF in Linux: the fd is looked up first. */

@@ -9,7 +9,7 @@
 
 #define SHIM_SOCK_TYPE_MASK 0xf
 #define SHIM_AF_MAX 46
-#define SHIM_MAX_RW 0x7ffff000ul
+#define SHIM_MAX_RW LINUX_MAX_RW_COUNT
 #define SHIM_UIO_MAXIOV 1024
 #define SHIM_SOCKADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
 #define SHIM_OPT_MAX 256      /* struct tcp_info fits */

@@ -4,7 +4,7 @@
  * SIOCGIF* requests of any socket. */
 #include "shim.h"
 
-#define NL_MAX_RW 0x7ffff000ul
+#define NL_MAX_RW LINUX_MAX_RW_COUNT
 #define NL_UIO_MAXIOV 1024
 
 long netlink_socket(int type, int protocol) {
