@@ -2913,6 +2913,61 @@ def net_publish_udp(ctx):
         fail("moat: %s\nwant: %s" % (moat, want))
 
 
+def net_publish_udp_timeout(ctx):
+    """A receive with SO_RCVTIMEO on a published UDP port waits its whole
+    time while the program's children end (tests/programs/
+    udp_publish_timeout.py): EAGAIN, as natively, not the EINTR the host's
+    SIGCHLD in the wait once made of it; a datagram from the host then
+    ends a receive there."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "udp_publish_timeout.py")
+
+    def drive(argv, target):
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.settimeout(60)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        seen = []
+        try:
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode(errors="replace").strip()
+                seen.append(line)
+                if line == "ready":
+                    c.sendto(b"hello", ("127.0.0.1", target))
+                    seen.append("answer %r" % (c.recvfrom(100)[0],))
+            p.wait(timeout=60)
+            seen.append("status %d" % p.returncode)
+            err = p.stderr.read()
+            if p.returncode or b"moat:" in err:
+                seen.append(err.decode(errors="replace")[-600:])
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            c.close()
+        return seen
+
+    def free_port():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    nport = free_port()
+    nat = drive(["/usr/bin/python3", prog, str(nport)], nport)
+    if "status 0" not in nat or not any("EAGAIN" in x for x in nat):
+        fail("natively: %s" % nat)
+    hport = free_port()
+    moat = drive(ctx.moat_run(
+        "--publish", "127.0.0.1:%d:5353/udp" % hport,
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/udp_publish_timeout.py", "5353"), hport)
+    if moat != nat:
+        fail("moat: %s\nnative: %s" % (moat, nat))
+
+
 def unit_net_broker(ctx):
     """platform/linux/net.c and broker.c end to end on the host
     (tests/unit/net_broker.c): grants, data, fork, close, non-blocking
@@ -4549,6 +4604,7 @@ def register_all(ctx):
     register("programs/net-host-more", net_host_more)
     register("programs/host-wait", host_wait)
     register("programs/net-publish-udp", net_publish_udp)
+    register("programs/net-publish-udp-timeout", net_publish_udp_timeout)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)
