@@ -89,6 +89,14 @@ static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
     return -LINUX_EIO; /* another set's stream (see above) */
   if (len > RW_MAX)
     len = RW_MAX;
+  /* The host's stream blocks (O_NONBLOCK is the guest's description's,
+   * never set on the host's): a non-blocking read asks first. */
+  if ((f->flags & LINUX_O_NONBLOCK) &&
+      !(poll_host(PLAT_IO_STREAM, s, VFS_POLLIN) &
+        (VFS_POLLIN | VFS_POLLHUP | VFS_POLLERR))) {
+    epoll_host_drained(f, VFS_POLLIN);
+    return -LINUX_EAGAIN;
+  }
   task_sleep_mark(true); /* the host's read may block */
   long n = plat_stdio_read(s, buf, len);
   task_sleep_mark(false);

@@ -2839,6 +2839,31 @@ def host_wait(ctx):
     return "%d host waits" % waits
 
 
+def host_wait_edges(ctx):
+    """The edges of a wait on a host stream (tests/programs/
+    host_wait_edges.py), the same lines as natively: an interval timer's
+    host signals during polls of an idle stdin make it neither ready nor
+    failed (a look cut short by a host signal was once POLLERR); a
+    non-blocking read of an idle stdin is EAGAIN (it once blocked); an
+    edge-triggered epoll item on stdin reports each line that comes after
+    it was read empty, also one that came before the epoll_wait (once
+    only the first line, the stream never changing poll_seq); an epoll
+    set over that one wakes for it."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "host_wait_edges.py")
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or not nat or not nat[-1].startswith("nested: True"):
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/host_wait_edges.py"))
+    if got != nat or st != 0 or b"moat:" in err:
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+
+
 def _udp_publish_drive(argv, target):
     """Run the UDP echo server argv (tests/programs/udp_publish.py) and
     talk to it at 127.0.0.1:target from the host: three datagrams, each
@@ -4603,6 +4628,7 @@ def register_all(ctx):
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)
     register("programs/host-wait", host_wait)
+    register("programs/host-wait-edges", host_wait_edges)
     register("programs/net-publish-udp", net_publish_udp)
     register("programs/net-publish-udp-timeout", net_publish_udp_timeout)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
