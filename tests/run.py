@@ -2993,6 +2993,20 @@ def net_publish_udp_timeout(ctx):
         fail("moat: %s\nnative: %s" % (moat, nat))
 
 
+def unit_wait_signals(ctx):
+    """platform/linux/wait.c on the host (tests/unit/wait_signals.c): a
+    thread asleep in plat_wait over a host fd, stopped there while
+    plat_wake is called on its word 1000 times, wakes once it goes on,
+    with one signal (they queued, one per wake, and came all at once as
+    nested frames on the signal stack, which overflowed)."""
+    exe = os.path.join(ctx.build, "unit", "wait-signals")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    p = run([exe], timeout=60)
+    if p.status != 0 or not p.stdout.endswith(b"ok\n"):
+        fail("status %d\n%s%s" % (p.status, show(p.stdout), show(p.stderr)))
+
+
 def unit_net_broker(ctx):
     """platform/linux/net.c and broker.c end to end on the host
     (tests/unit/net_broker.c): grants, data, fork, close, non-blocking
@@ -4620,6 +4634,7 @@ def register_all(ctx):
     register("security/attack-paths-leave-grant", attack_paths_body())
     register("security/attack-kick-host-process", attack_kick)
     register("unit/net-broker", unit_net_broker)
+    register("unit/wait-signals", unit_wait_signals)
     register("security/attack-net-socket", attack_net_socket)
     register("security/broker-confined", broker_confined)
     register("security/attack-net-broker", attack_net_broker)
