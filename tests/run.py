@@ -2864,6 +2864,31 @@ def host_wait_edges(ctx):
             st, "\n".join(nat), "\n".join(got), show(err)))
 
 
+def host_wait_stress(ctx):
+    """300 threads in 10 processes (more than plat_wait's table of host
+    waiters) wait on stdin and a pipe or eventfd each, with poll, select,
+    epoll and nested epoll, while a sibling SIGKILLs three more processes
+    in the same waits; every write to their files wakes them, then one
+    line on stdin wakes them all (tests/programs/host_wait_stress.py):
+    the same lines as natively, no "moat:" line. (With other tests
+    running beside it, it caught plat_wake's pile of signals that
+    crashed a waiter's process: tests/unit/wait_signals.c is that case
+    made certain.)"""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "host_wait_stress.py")
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or "waiters ended: True late" not in nat:
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/host_wait_stress.py"))
+    if got != nat or st != 0 or b"moat:" in err:
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+
+
 def _udp_publish_drive(argv, target):
     """Run the UDP echo server argv (tests/programs/udp_publish.py) and
     talk to it at 127.0.0.1:target from the host: three datagrams, each
@@ -4644,6 +4669,7 @@ def register_all(ctx):
     register("programs/net-host-more", net_host_more)
     register("programs/host-wait", host_wait)
     register("programs/host-wait-edges", host_wait_edges)
+    register("programs/host-wait-stress", host_wait_stress)
     register("programs/net-publish-udp", net_publish_udp)
     register("programs/net-publish-udp-timeout", net_publish_udp_timeout)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
