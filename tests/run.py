@@ -4612,6 +4612,9 @@ def register_all(ctx):
     for name in TRAP_ONLY:
         register("trap/glibc/%s" % name,
                  guest_test("glibc", name, ("--no-fast-path",)))
+    # the terminal as the host's own stream, without the console
+    register("guest/glibc/tty-no-console",
+             guest_test("glibc", "tty", ("--no-tty",)))
     register("fastpath/used-by-python", fast_path_used)
     for case, steps in cases.CASES.items():
         register("busybox/" + case, busybox_test(case, steps))
