@@ -86,12 +86,30 @@ static bool stream_is_tty(int stream) {
   return plat_stdio_term(stream, PLAT_TERM_GET, &t) == 0;
 }
 
+/* A terminal stream whose read returns at once, data or not (no ICANON,
+ * VMIN and VTIME 0): Linux's read then says 0, also a non-blocking one. */
+static bool stream_reads_at_once(int stream) {
+  struct plat_termios t;
+  return plat_stdio_term(stream, PLAT_TERM_GET, &t) == 0 &&
+         !(t.c_lflag & LINUX_ICANON) && t.c_cc[LINUX_VMIN] == 0 &&
+         t.c_cc[LINUX_VTIME] == 0;
+}
+
 static long stream_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   int s = file_stream(f);
   if (s < 0)
     return -LINUX_EIO; /* another set's stream (see above) */
   if (len > RW_MAX)
     len = RW_MAX;
+  /* The host's stream blocks (O_NONBLOCK is the guest's description's,
+   * never set on the host's): a non-blocking read asks first. */
+  if ((f->flags & LINUX_O_NONBLOCK) &&
+      !(poll_host(PLAT_IO_STREAM, s, VFS_POLLIN) &
+        (VFS_POLLIN | VFS_POLLHUP | VFS_POLLERR)) &&
+      !stream_reads_at_once(s)) {
+    epoll_host_drained(f, VFS_POLLIN);
+    return -LINUX_EAGAIN;
+  }
   task_sleep_mark(true); /* the host's read may block */
   long n = plat_io_read(PLAT_IO_STREAM, s, buf, len, 0);
   task_sleep_mark(false);

@@ -12,7 +12,11 @@
  *
  * Edge-triggered items report again only after vfs_poll_notify has run
  * since their last report: any change in the sandbox counts, so an edge
- * may be reported once too often, never missed. */
+ * may be reported once too often, never missed. A host stream or socket
+ * changes without vfs_poll_notify, so an item also reports again the
+ * events seen not ready since its last report: by a look at the file
+ * here, or by a read or write of it that ended in EAGAIN
+ * (epoll_host_drained). */
 /* Locks (DESIGN.md, "Locks"): the list of every epoll set
  * (vfs_shared()->epoll_lock) before a set's own lock; a set's lock before
  * the lock of a set it watches (a nested set is polled under its
@@ -44,6 +48,10 @@ struct epitem {
   uint32_t events;
   uint64_t data;
   uint32_t reported_seq; /* poll_seq at the last edge-triggered report */
+  /* Since that report: the events seen not ready, and the file's
+   * host_drained counts at the report. */
+  uint32_t seen_clear;
+  uint32_t drained_at[2];
   bool reported;
   bool disarmed; /* EPOLLONESHOT fired */
 };
@@ -82,8 +90,18 @@ static int collect(struct epoll *ep, struct moat_epoll_event *out, int max) {
     unsigned ready = 0;
     if (!it->disarmed)
       ready = file_ready(f, it->events & 0xffffu);
+    if ((it->events & EPOLLET) && !it->disarmed) {
+      /* Not ready then, ready now: an edge, whatever poll_seq says. */
+      it->seen_clear |= ((it->events & 0xffffu) | EPOLLERR | EPOLLHUP) & ~ready;
+      if (__atomic_load_n(&f->host_drained[0], __ATOMIC_ACQUIRE) !=
+          it->drained_at[0])
+        it->seen_clear |= VFS_POLLIN | VFS_POLLRDNORM;
+      if (__atomic_load_n(&f->host_drained[1], __ATOMIC_ACQUIRE) !=
+          it->drained_at[1])
+        it->seen_clear |= VFS_POLLOUT | VFS_POLLWRNORM;
+    }
     if (ready && (it->events & EPOLLET) && it->reported &&
-        it->reported_seq == seq)
+        it->reported_seq == seq && !(ready & it->seen_clear))
       ready = 0;
     if (ready) {
       if (out) {
@@ -91,6 +109,11 @@ static int collect(struct epoll *ep, struct moat_epoll_event *out, int max) {
         out[n].data = it->data;
         it->reported = true;
         it->reported_seq = seq;
+        it->seen_clear = 0;
+        it->drained_at[0] =
+            __atomic_load_n(&f->host_drained[0], __ATOMIC_ACQUIRE);
+        it->drained_at[1] =
+            __atomic_load_n(&f->host_drained[1], __ATOMIC_ACQUIRE);
         if (it->events & EPOLLONESHOT)
           it->disarmed = true;
       }
@@ -125,6 +148,13 @@ void epoll_file_released(struct file *f) {
     rt_unlock(&ep->lock);
   }
   rt_unlock(&v->epoll_lock);
+}
+
+void epoll_host_drained(struct file *f, unsigned events) {
+  if (events & VFS_POLLIN)
+    __atomic_add_fetch(&f->host_drained[0], 1, __ATOMIC_RELEASE);
+  if (events & VFS_POLLOUT)
+    __atomic_add_fetch(&f->host_drained[1], 1, __ATOMIC_RELEASE);
 }
 
 static unsigned epoll_poll(struct file *f, unsigned events) {

@@ -37,6 +37,10 @@ struct file {
    * moat_fd_set_owner and moat_fd_set_signal, under lock: kept and
    * reported (no SIGIO is sent: docs/syscalls.md). */
   int32_t owner_type, owner_pid, owner_sig;
+  /* Reads [0] and writes [1] of the host object behind the file (a host
+   * stream or socket) that found it not ready (-EAGAIN): counted by
+   * epoll_host_drained for edge-triggered epoll items (core/epoll.c). */
+  uint32_t host_drained[2];
 };
 
 /* A new open file description for inode (takes a new inode reference)

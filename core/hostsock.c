@@ -385,8 +385,11 @@ static long hs_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   (void)pos;
   struct linux_iovec iov = {.iov_base = buf, .iov_len = len};
   int mf;
-  return hostsock_recv(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK,
-                       &mf);
+  long rc =
+      hostsock_recv(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK, &mf);
+  if (rc == -LINUX_EAGAIN)
+    epoll_host_drained(f, VFS_POLLIN);
+  return rc;
 }
 
 static long hs_write(struct file *f, const void *buf, size_t len,
@@ -396,6 +399,8 @@ static long hs_write(struct file *f, const void *buf, size_t len,
   long rc = hostsock_send(f->private, &iov, 1, 0, f->flags & LINUX_O_NONBLOCK);
   if (rc == -LINUX_EPIPE)
     pipe_raise_sigpipe();
+  if (rc == -LINUX_EAGAIN)
+    epoll_host_drained(f, VFS_POLLOUT);
   return rc;
 }
 

@@ -111,8 +111,19 @@ void poll_scan_end(struct poll_wait *w) {
 unsigned poll_host(int kind, int handle, unsigned events) {
   struct plat_io io = {
       .kind = (uint16_t)kind, .events = (uint16_t)events, .handle = handle};
-  int r = plat_wait(NULL, 0, &io, 1, 0);
-  unsigned ready = r > 0 ? io.revents : r == -LINUX_ETIMEDOUT ? 0 : VFS_POLLERR;
+  /* A host signal (SIGCHLD, a kick, a timer) that comes during the look
+   * cuts it short (-EINTR): that says nothing about the object, so ask
+   * again (a few times; then it counts as not ready, and the sleep that
+   * follows watches it). Only an error of the call itself is POLLERR. */
+  int r, tries = 0;
+  do
+    r = plat_wait(NULL, 0, &io, 1, 0);
+  while (r == -LINUX_EINTR && ++tries < 4);
+  unsigned ready = 0;
+  if (r > 0)
+    ready = io.revents;
+  else if (r != -LINUX_ETIMEDOUT && r != -LINUX_EINTR)
+    ready = VFS_POLLERR;
   struct task *t = task_current();
   struct poll_wait *w = t ? t->poll_scan : NULL;
   if (!w)
@@ -153,7 +164,10 @@ int poll_host_sleep(struct plat_io *io, int nio, int64_t timeout_ns) {
   int r = task_sleep_wait_io(&t->wake_word, seen, io, nio, timeout_ns);
   if (signal_pending(t))
     return -LINUX_EINTR;
-  return r == -LINUX_EAGAIN ? 0 : r;
+  /* plat_wait's own -EINTR is a spurious wake (a host SIGCHLD, a full
+   * waiter table): no signal of the guest's, so the caller looks again
+   * rather than end a receive with EINTR. */
+  return r == -LINUX_EAGAIN || r == -LINUX_EINTR ? 0 : r;
 }
 
 /* poll_sleep_on's body: until poll_notify_obj(key), a signal, the

@@ -102,6 +102,10 @@ int anon_file_create(const struct file_ops *ops, void *private,
 /* A pollable file goes: drop it from every epoll set (core/epoll.c).
  * Called by the release hooks of pipes, eventfds and epoll sets. */
 void epoll_file_released(struct file *f);
+/* A non-blocking read (events VFS_POLLIN) or write (VFS_POLLOUT) of the
+ * host object behind f found it not ready (-EAGAIN): its next readiness
+ * is a new edge for the edge-triggered epoll items on f. */
+void epoll_host_drained(struct file *f, unsigned events);
 /* The file registered in set ep under descriptor tfd, the toff-th such
  * item (kcmp's KCMP_EPOLL_TFD): its address in *out, 0 when there is
  * none; -EINVAL when ep is no epoll set. Only compared, never used. */

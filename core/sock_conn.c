@@ -1450,6 +1450,8 @@ int moat_accept4(int fd, void *addr, uint32_t *len, int flags) {
         break;
     }
     if ((f->flags & LINUX_O_NONBLOCK)) {
+      if (published_index(L) >= 0)
+        epoll_host_drained(f, VFS_POLLIN);
       rc = -LINUX_EAGAIN;
       break;
     }

@@ -458,6 +458,8 @@ static long host_send(struct file *f, struct uend *e,
   long rc = hostsock_send(e->host, iov, iovcnt, flags, nonblock);
   if (rc == -LINUX_EPIPE && !(flags & LINUX_MSG_NOSIGNAL))
     pipe_raise_sigpipe();
+  if (rc == -LINUX_EAGAIN)
+    epoll_host_drained(f, VFS_POLLOUT);
   return rc;
 }
 
@@ -471,6 +473,8 @@ static long host_recv(struct file *f, struct uend *e,
           ? hostsock_recv_any(e->host, iov, iovcnt, flags, nonblock, msg_flags,
                               &got)
           : hostsock_recv(e->host, iov, iovcnt, flags, nonblock, msg_flags);
+  if (rc == -LINUX_EAGAIN)
+    epoll_host_drained(f, VFS_POLLIN);
   if (rc >= 0 && from && e->pair->type == LINUX_SOCK_DGRAM) {
     rt_lock(&e->pair->lock);
     *from = e->peer;
@@ -529,8 +533,10 @@ static long published_recv(struct file *f, struct uend *e, int idx,
         sock_addr_from_plat(&pa, from);
       return rc;
     }
-    if (nonblock)
+    if (nonblock) {
+      epoll_host_drained(f, VFS_POLLIN);
       return -LINUX_EAGAIN;
+    }
     int64_t step = PUBLISHED_STEP_NS;
     if (deadline) {
       int64_t left = deadline - rt_now_ns();

@@ -2840,6 +2840,56 @@ def host_wait(ctx):
     return "%d host waits" % waits
 
 
+def host_wait_edges(ctx):
+    """The edges of a wait on a host stream (tests/programs/
+    host_wait_edges.py), the same lines as natively: an interval timer's
+    host signals during polls of an idle stdin make it neither ready nor
+    failed (a look cut short by a host signal was once POLLERR); a
+    non-blocking read of an idle stdin is EAGAIN (it once blocked); an
+    edge-triggered epoll item on stdin reports each line that comes after
+    it was read empty, also one that came before the epoll_wait (once
+    only the first line, the stream never changing poll_seq); an epoll
+    set over that one wakes for it."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "host_wait_edges.py")
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or not nat or not nat[-1].startswith("nested: True"):
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/host_wait_edges.py"))
+    if got != nat or st != 0 or b"moat:" in err:
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+
+
+def host_wait_stress(ctx):
+    """300 threads in 10 processes (more than plat_wait's table of host
+    waiters) wait on stdin and a pipe or eventfd each, with poll, select,
+    epoll and nested epoll, while a sibling SIGKILLs three more processes
+    in the same waits; every write to their files wakes them, then one
+    line on stdin wakes them all (tests/programs/host_wait_stress.py):
+    the same lines as natively, no "moat:" line. (With other tests
+    running beside it, it caught plat_wake's pile of signals that
+    crashed a waiter's process: tests/unit/wait_signals.c is that case
+    made certain.)"""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "host_wait_stress.py")
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or "waiters ended: True late" not in nat:
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/host_wait_stress.py"))
+    if got != nat or st != 0 or b"moat:" in err:
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+
+
 def _udp_publish_drive(argv, target):
     """Run the UDP echo server argv (tests/programs/udp_publish.py) and
     talk to it at 127.0.0.1:target from the host: three datagrams, each
@@ -2912,6 +2962,75 @@ def net_publish_udp(ctx):
             for x in nat]
     if moat != want:
         fail("moat: %s\nwant: %s" % (moat, want))
+
+
+def net_publish_udp_timeout(ctx):
+    """A receive with SO_RCVTIMEO on a published UDP port waits its whole
+    time while the program's children end (tests/programs/
+    udp_publish_timeout.py): EAGAIN, as natively, not the EINTR the host's
+    SIGCHLD in the wait once made of it; a datagram from the host then
+    ends a receive there."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "udp_publish_timeout.py")
+
+    def drive(argv, target):
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.settimeout(60)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        seen = []
+        try:
+            for raw in iter(p.stdout.readline, b""):
+                line = raw.decode(errors="replace").strip()
+                seen.append(line)
+                if line == "ready":
+                    c.sendto(b"hello", ("127.0.0.1", target))
+                    seen.append("answer %r" % (c.recvfrom(100)[0],))
+            p.wait(timeout=60)
+            seen.append("status %d" % p.returncode)
+            err = p.stderr.read()
+            if p.returncode or b"moat:" in err:
+                seen.append(err.decode(errors="replace")[-600:])
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            c.close()
+        return seen
+
+    def free_port():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    nport = free_port()
+    nat = drive(["/usr/bin/python3", prog, str(nport)], nport)
+    if "status 0" not in nat or not any("EAGAIN" in x for x in nat):
+        fail("natively: %s" % nat)
+    hport = free_port()
+    moat = drive(ctx.moat_run(
+        "--publish", "127.0.0.1:%d:5353/udp" % hport,
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/udp_publish_timeout.py", "5353"), hport)
+    if moat != nat:
+        fail("moat: %s\nnative: %s" % (moat, nat))
+
+
+def unit_wait_signals(ctx):
+    """platform/linux/wait.c on the host (tests/unit/wait_signals.c): a
+    thread asleep in plat_wait over a host fd, stopped there while
+    plat_wake is called on its word 1000 times, wakes once it goes on,
+    with one signal (they queued, one per wake, and came all at once as
+    nested frames on the signal stack, which overflowed)."""
+    exe = os.path.join(ctx.build, "unit", "wait-signals")
+    if not os.access(exe, os.X_OK):
+        fail("%s is missing (make tests)" % exe)
+    p = run([exe], timeout=60)
+    if p.status != 0 or not p.stdout.endswith(b"ok\n"):
+        fail("status %d\n%s%s" % (p.status, show(p.stdout), show(p.stderr)))
 
 
 def unit_net_broker(ctx):
@@ -4497,6 +4616,9 @@ def register_all(ctx):
     for name in TRAP_ONLY:
         register("trap/glibc/%s" % name,
                  guest_test("glibc", name, ("--no-fast-path",)))
+    # the terminal as the host's own stream, without the console
+    register("guest/glibc/tty-no-console",
+             guest_test("glibc", "tty", ("--no-tty",)))
     register("fastpath/used-by-python", fast_path_used)
     for case, steps in cases.CASES.items():
         register("busybox/" + case, busybox_test(case, steps))
@@ -4544,6 +4666,7 @@ def register_all(ctx):
     register("security/attack-paths-leave-grant", attack_paths_body())
     register("security/attack-kick-host-process", attack_kick)
     register("unit/net-broker", unit_net_broker)
+    register("unit/wait-signals", unit_wait_signals)
     register("security/attack-net-socket", attack_net_socket)
     register("security/broker-confined", broker_confined)
     register("security/attack-net-broker", attack_net_broker)
@@ -4552,7 +4675,10 @@ def register_all(ctx):
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)
     register("programs/host-wait", host_wait)
+    register("programs/host-wait-edges", host_wait_edges)
+    register("programs/host-wait-stress", host_wait_stress)
     register("programs/net-publish-udp", net_publish_udp)
+    register("programs/net-publish-udp-timeout", net_publish_udp_timeout)
     register("security/attack-fork-outlives-moat", attack_fork_outlives)
     register("security/attack-setid-ordinary", attack_setid_ordinary)
     register("security/attack-setid-gate", attack_setid_gate)

@@ -25,7 +25,8 @@ ASAN_CORE_OBJS := $(patsubst %.S,$(BUILD)/asan/%.o,\
 	$(patsubst %.c,$(BUILD)/asan/%.o,$(filter-out core/rt_mem.c,$(CORE_SRCS))))
 ASAN_SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_SRCS := $(filter-out tests/unit/tarbuild.c tests/unit/test_platform.c \
-	tests/unit/net_broker.c tests/unit/oci_supervisor.c,\
+	tests/unit/net_broker.c tests/unit/wait_signals.c \
+	tests/unit/oci_supervisor.c,\
 	$(sort $(wildcard tests/unit/*.c)))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 TESTPLAT_OBJS := $(BUILD)/asan/tests/unit/test_platform.o \
@@ -82,6 +83,15 @@ $(BUILD)/unit/net-broker: tests/unit/net_broker.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTED) -Iplatform/linux -o $@ $^ $(LIBS)
 
+# The Linux platform's plat_wait and plat_wake, their signals counted on
+# the host (tests/unit/wait_signals.c).
+$(BUILD)/unit/wait-signals: tests/unit/wait_signals.c \
+		$(BUILD)/platform/linux/net.o $(BUILD)/platform/linux/broker.o \
+		$(BUILD)/platform/linux/wait.o \
+		$(BUILD)/platform/linux/gate.o
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTED) -Iplatform/linux -o $@ $^ $(LIBS)
+
 # An OCI container's supervisor loop (cmd/moat/supervisor.c, compiled in)
 # attacked from the sandbox's side of its channel and from its clients
 # (tests/unit/oci_supervisor.c), under ASan and UBSan.
@@ -118,6 +128,7 @@ $(BUILD)/fuzz/seed-elf: tests/fuzz/seed.c
 
 .PHONY: tests
 tests: $(BUILD)/unit/moat-unit $(BUILD)/unit/moat-unit-heap \
-	$(BUILD)/unit/net-broker $(BUILD)/unit/oci-supervisor \
+	$(BUILD)/unit/net-broker $(BUILD)/unit/wait-signals \
+	$(BUILD)/unit/oci-supervisor \
 	$(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
 	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)

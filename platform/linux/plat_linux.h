@@ -216,8 +216,8 @@ static inline long hsys(long nr, long a1, long a2, long a3, long a4, long a5,
 #define PLAT_SIG_KICK 63
 /* The host signal plat_wake sends to a thread whose plat_wait also
  * watches host descriptors (wait.c): blocked except inside that wait's
- * ppoll, so it is never lost and never interrupts anything else. The
- * filter pins tgkill to these two. */
+ * ppoll, so it is never lost (and but for a late one, wait.c, interrupts
+ * nothing else). The filter pins tgkill to these two. */
 #define PLAT_SIG_WAKE 62
 /* The only thread flags the filter allows for clone: a thread of this
  * process that shares everything the kernel can share (CLONE_VM 0x100,

@@ -7,7 +7,8 @@
  * of its word must end that ppoll: the waiter enters its word and its
  * thread's handle in a table shared by every host process of the sandbox
  * (made before the first fork), and plat_wake, after the futex wake,
- * sends PLAT_SIG_WAKE to each thread the table names for that word.
+ * sends PLAT_SIG_WAKE to each thread the table names for that word (once
+ * per entry: see plat_wake).
  *
  * No wake is lost: the waiter blocks PLAT_SIG_WAKE, enters the table,
  * and only then compares the word; ppoll unblocks the signal atomically
@@ -15,7 +16,10 @@
  * plat_wake, which reads the table after its futex call: whichever of
  * the two comes second sees the other (every access is sequentially
  * consistent). A signal that comes after the wait stays pending until
- * the mask is restored, where its handler does nothing.
+ * the mask is restored, where its handler does nothing; one sent by a
+ * waker that read the entry just before the waiter left may come after
+ * that, and cuts short whatever host call the thread makes then (EINTR,
+ * retried as after a SIGCHLD).
  *
  * The table has WAITERS slots; a waiter that finds none free sleeps in
  * steps of FULL_STEP_NS instead (its plat_wait ends with -EINTR, which
@@ -31,7 +35,7 @@
 #define FULL_STEP_NS 5000000ll
 
 struct waiter_table {
-  uint32_t used; /* slots in use: plat_wake looks only when non-zero */
+  uint32_t used; /* >= the slots in use: plat_wake looks only when non-zero */
   struct {
     uint64_t handle; /* 0: free */
     uint32_t *word;
@@ -68,16 +72,21 @@ static int enter_table(uint32_t *word, uint64_t self) {
   struct waiter_table *w = g_waiters;
   if (!w || !self)
     return -1;
+  /* Counted before the slot is taken: a process killed in between leaves
+   * used too high (plat_wake looks for nothing), never too low, which
+   * plat_linux_wait_forget's decrement would make it, and plat_wake would
+   * then skip the other waiters' entries. */
+  __atomic_add_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
   for (int i = 0; i < WAITERS; i++) {
     uint64_t none = 0;
     if (__atomic_load_n(&w->slot[i].handle, __ATOMIC_RELAXED) == 0 &&
         __atomic_compare_exchange_n(&w->slot[i].handle, &none, self, false,
                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-      __atomic_add_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
       __atomic_store_n(&w->slot[i].word, word, __ATOMIC_SEQ_CST);
       return i;
     }
   }
+  __atomic_sub_fetch(&w->used, 1, __ATOMIC_SEQ_CST);
   return -1;
 }
 
@@ -198,9 +207,22 @@ int plat_wake(uint32_t *word, int count) {
     return -LINUX_EINVAL;
   long r = hsys6(HNR_futex, word, FUTEX_WAKE, count, 0, 0, 0);
   struct waiter_table *w = g_waiters;
+  /* One signal per entry ends its ppoll, so only the waker that marks
+   * the entry (its word's low bit, free in an aligned word) sends one.
+   * PLAT_SIG_WAKE is a real-time signal, which queues: sent at every
+   * wake, hundreds piled up while a busy host had not yet run the waiter
+   * (or while it left the table with the signal blocked), then came at
+   * once, one nested frame each on its signal stack (the handlers do not
+   * defer it: SA_NODEFER), until that overflowed and the host killed the
+   * process with SIGSEGV (tests/unit/wait_signals.c). A marked entry no
+   * longer matches word; leaving the table clears the mark with it. */
+  uint32_t *marked = (uint32_t *)((uintptr_t)word | 1);
   if (w && __atomic_load_n(&w->used, __ATOMIC_SEQ_CST)) {
     for (int i = 0; i < WAITERS; i++) {
-      if (__atomic_load_n(&w->slot[i].word, __ATOMIC_SEQ_CST) != word)
+      uint32_t *seen = __atomic_load_n(&w->slot[i].word, __ATOMIC_SEQ_CST);
+      if (seen != word ||
+          !__atomic_compare_exchange_n(&w->slot[i].word, &seen, marked, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         continue;
       uint64_t h = __atomic_load_n(&w->slot[i].handle, __ATOMIC_SEQ_CST);
       int tgid = (int)(h >> 32), tid = (int)(uint32_t)h;
