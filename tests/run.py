@@ -2806,6 +2806,29 @@ def _host_wait_drive(argv):
             p.wait()
 
 
+
+def _host_wait_compare(ctx, script, native_ok, opts=()):
+    """Run tests/programs/SCRIPT natively and inside moat (with opts)
+    under _host_wait_drive; fail unless the native run passes native_ok
+    (its lines) and moat prints the same lines, exits 0 and says nothing
+    of its own (but --stats' tables). Returns moat's stderr."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", script)
+    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
+    if nst != 0 or not native_ok(nat):
+        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
+    got, err, st = _host_wait_drive(ctx.moat_run(
+        *opts, "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/" + script))
+    quiet = "--stats" not in opts
+    if got != nat or st != 0 or (quiet and b"moat:" in err):
+        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
+            st, "\n".join(nat), "\n".join(got), show(err)))
+    return err
+
+
 def host_wait(ctx):
     """One wait for the sandbox's files and the host's streams
     (plat_wait): poll, select and epoll over an idle host stdin and a
@@ -2815,19 +2838,10 @@ def host_wait(ctx):
     waits do not step: with --stats, the 1.5 s this program sleeps with
     stdin watched take a few dozen host waits (plat_wait), where waking
     every 5 ms to look at stdin took more than 300."""
-    ctx.need_moat()
-    if not os.access("/usr/bin/python3", os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "host_wait.py")
-    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
-    if nst != 0 or "stdin woke: True in time: True late" not in nat:
-        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
-    got, err, st = _host_wait_drive(ctx.moat_run(
-        "--stats", "--mount", os.path.dirname(prog) + ":/p:ro", "--",
-        "/usr/bin/python3", "/p/host_wait.py"))
-    if got != nat or st != 0:
-        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
-            st, "\n".join(nat), "\n".join(got), show(err)))
+    err = _host_wait_compare(
+        ctx, "host_wait.py",
+        lambda nat: "stdin woke: True in time: True late" in nat,
+        ("--stats",))
     waits = None
     for line in err.decode(errors="replace").splitlines():
         parts = line.split()
@@ -2850,19 +2864,9 @@ def host_wait_edges(ctx):
     it was read empty, also one that came before the epoll_wait (once
     only the first line, the stream never changing poll_seq); an epoll
     set over that one wakes for it."""
-    ctx.need_moat()
-    if not os.access("/usr/bin/python3", os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "host_wait_edges.py")
-    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
-    if nst != 0 or not nat or not nat[-1].startswith("nested: True"):
-        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
-    got, err, st = _host_wait_drive(ctx.moat_run(
-        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
-        "/usr/bin/python3", "/p/host_wait_edges.py"))
-    if got != nat or st != 0 or b"moat:" in err:
-        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
-            st, "\n".join(nat), "\n".join(got), show(err)))
+    _host_wait_compare(
+        ctx, "host_wait_edges.py",
+        lambda nat: bool(nat) and nat[-1].startswith("nested: True"))
 
 
 def host_wait_stress(ctx):
@@ -2875,19 +2879,9 @@ def host_wait_stress(ctx):
     running beside it, it caught plat_wake's pile of signals that
     crashed a waiter's process: tests/unit/wait_signals.c is that case
     made certain.)"""
-    ctx.need_moat()
-    if not os.access("/usr/bin/python3", os.X_OK):
-        skip("no /usr/bin/python3 on the host")
-    prog = os.path.join(HERE, "programs", "host_wait_stress.py")
-    nat, nerr, nst = _host_wait_drive(["/usr/bin/python3", prog])
-    if nst != 0 or "waiters ended: True late" not in nat:
-        fail("natively: status %d\n%s%s" % (nst, "\n".join(nat), show(nerr)))
-    got, err, st = _host_wait_drive(ctx.moat_run(
-        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
-        "/usr/bin/python3", "/p/host_wait_stress.py"))
-    if got != nat or st != 0 or b"moat:" in err:
-        fail("status %d\n--- native\n%s\n--- moat\n%s%s" % (
-            st, "\n".join(nat), "\n".join(got), show(err)))
+    _host_wait_compare(
+        ctx, "host_wait_stress.py",
+        lambda nat: "waiters ended: True late" in nat)
 
 
 def _udp_publish_drive(argv, target):
