@@ -129,10 +129,23 @@ unsigned poll_host(int kind, int handle, unsigned events) {
   if (!w)
     return ready;
   if (ready) {
-    /* Ready now, yet the caller may not report it (an edge already
-     * reported): nothing would wake the sleep when it changes again. */
-    w->unnotified = true;
-    return ready;
+    /* Ready now: a poll reports it and does not sleep, unless the caller
+     * does not report it (an edge-triggered epoll item already
+     * reported). Then the sleep watches the events that are not ready
+     * (none after a hang-up or an error: nothing changes after those).
+     * Ready input may still grow, a new edge on Linux the host cannot
+     * show: the sleep steps. Ready writability changes only after a
+     * write found the object full (epoll_host_drained), so a writable
+     * socket or stream costs no steps. */
+    if (ready & (VFS_POLLHUP | VFS_POLLERR | VFS_POLLNVAL))
+      return ready;
+    if (ready & (VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLPRI))
+      w->unnotified = true;
+    events &= ~ready;
+    if (!(events & (VFS_POLLIN | VFS_POLLRDNORM | VFS_POLLPRI | VFS_POLLOUT |
+                    VFS_POLLWRNORM | LINUX_POLLRDHUP)))
+      return ready;
+    io.events = (uint16_t)events;
   }
   for (int i = 0; i < w->nio; i++)
     if (w->io[i].kind == kind && w->io[i].handle == handle) {

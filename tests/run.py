@@ -2835,9 +2835,10 @@ def host_wait(ctx):
     pipe written by another thread or process end when the pipe is
     written; a signal ends a select on stdin; stdin becoming readable
     ends a select on it and a pipe. The same output natively. And the
-    waits do not step: with --stats, the 1.5 s this program sleeps with
-    stdin watched take a few dozen host waits (plat_wait), where waking
-    every 5 ms to look at stdin took more than 300."""
+    waits do not step: with --stats, the 2.5 s this program sleeps with
+    stdin or a writable stdout watched (stdout by an edge-triggered
+    epoll item already reported) take a few dozen host waits
+    (plat_wait), where waking every 5 ms to look took more than 400."""
     err = _host_wait_compare(
         ctx, "host_wait.py",
         lambda nat: "stdin woke: True in time: True late" in nat,

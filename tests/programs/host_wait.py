@@ -83,7 +83,23 @@ try:
 except Alarm:
     say("signal: delivered in time:", time.monotonic() - t0 < 5)
 
-# 6. the host stream becomes readable while select sleeps on it and a
+# 6. edge-triggered epoll over the writable host stdout (reported once)
+# and a pipe another thread writes a second later: the second wait ends
+# with the pipe (and may report stdout once more: moat counts any change
+# in the sandbox as a possible edge), a second later
+ep2 = select.epoll()
+ep2.register(1, select.EPOLLOUT | select.EPOLLET)
+ep2.register(rfd, select.EPOLLIN)
+r = ep2.poll(5)
+say("et stdout first:", r == [(1, select.EPOLLOUT)])
+threading.Timer(1.0, lambda: os.write(wfd, b"z")).start()
+t0 = time.monotonic()
+r = ep2.poll(10)
+say("et stdout then pipe:", (rfd, select.EPOLLIN) in r,
+    "in time:", 0.9 <= time.monotonic() - t0 < 5)
+os.read(rfd, 1)
+
+# 7. the host stream becomes readable while select sleeps on it and a
 # pipe nobody writes
 say("want stdin")
 t0 = time.monotonic()
