@@ -107,6 +107,12 @@ void rt_lock_account(uint32_t *held, const uint32_t *doom);
 /* Arena locks the calling host process holds now (0 before
  * rt_lock_account). */
 uint32_t rt_lock_held(void);
+/* fn is called by a thread that has waited a long while (half a second)
+ * for a lock: the holder may be a process that died with it, which only
+ * its reaper can find out, and the reaper may be this very waiter
+ * (core/task.c: task_reap_poll, which does nothing while this process
+ * holds a lock). */
+void rt_lock_on_stall(void (*fn)(void));
 
 /* Guest memory after a check (core/rt_user.S). A guest thread can unmap
  * or protect a range the library OS already checked, so every later touch

@@ -28,6 +28,12 @@ static inline bool counted(const struct rt_lock *l) {
   return g_held && (uintptr_t)l - g_arena_lo < g_arena_hi - g_arena_lo;
 }
 
+static void (*g_on_stall)(void);
+
+void rt_lock_on_stall(void (*fn)(void)) {
+  g_on_stall = fn;
+}
+
 void rt_lock_account(uint32_t *held, const uint32_t *doom) {
   rt_arena_range(&g_arena_lo, &g_arena_hi);
   if (!g_arena_hi)
@@ -95,7 +101,9 @@ void rt_lock(struct rt_lock *l) {
     }
     if (count)
       __atomic_sub_fetch(g_held, 1, __ATOMIC_SEQ_CST);
-    plat_wait(&l->word, 2, NULL, 0, LOCK_DOOM_CHECK_NS);
+    int r = plat_wait(&l->word, 2, NULL, 0, LOCK_DOOM_CHECK_NS);
+    if (r == -LINUX_ETIMEDOUT && g_on_stall)
+      g_on_stall(); /* the holder may have died: look for ended children */
     if (g_doom && __atomic_load_n(g_doom, __ATOMIC_ACQUIRE))
       plat_space_exit(125);
   }

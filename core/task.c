@@ -212,6 +212,7 @@ int task_create_first(uint32_t uid, uint32_t gid,
   tt->ntasks++;
   rt_unlock(&tt->lock);
   rt_lock_account(&h->locks, &tt->doomed);
+  rt_lock_on_stall(task_reap_poll);
   mm_attach_new(p);
   plat_ctx_set(t);
   t->host = plat_ctx_self();

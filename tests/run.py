@@ -1494,7 +1494,7 @@ def _run_hostdeath(ctx, mode, state, delay=0, wrap=()):
         time.sleep(delay)
         if _kill_two_threads(ctx, p, state) is None:
             fail("found no sandbox process with two threads to kill")
-        if mode != "busy":
+        if mode not in ("busy", "contend"):
             more = _read_until(p, b"C: ")
             if more is None:
                 fail("C did not report within 20 s\noutput:\n" + show(head))
@@ -1533,14 +1533,14 @@ def host_death_test(mode, state, pidns=True):
     return body
 
 
-def host_death_holding_lock(ctx):
+def host_death_holding_lock(ctx, mode="busy"):
     """A killed while it writes big blocks into a memfs file (holding the
     file's lock most of the time): the sandbox ends with status 125 and
     one "moat: " line; a kill that lands outside the lock ends normally.
     Never a hang. At least one of the tries must hit the lock."""
     doomed = normal = 0
     for _ in range(6):
-        out, err, status = _run_hostdeath(ctx, "busy", "busy", delay=0.2)
+        out, err, status = _run_hostdeath(ctx, mode, "busy", delay=0.2)
         text = err.decode("utf-8", "replace")
         lines = [l for l in text.splitlines() if l.startswith("moat: ")]
         if status == 125:
@@ -1556,6 +1556,15 @@ def host_death_holding_lock(ctx):
     if not doomed:
         fail("no kill landed while the process held a lock in 6 tries")
     return "%d ended the sandbox, %d ended normally" % (doomed, normal)
+
+
+def host_death_holding_lock_contended(ctx):
+    """As hostdeath/killed-holding-a-lock, while the parent writes the
+    same file: it waits for the very lock A dies holding, and is the one
+    to reap A. A waiter that has waited half a second for a lock looks for
+    ended children (rt_lock's stall hook), so it learns of A's end and the
+    sandbox ends with 125, instead of every process waiting for ever."""
+    return host_death_holding_lock(ctx, "contend")
 
 
 def elf_symbol(path, name):
@@ -4702,6 +4711,8 @@ def register_all(ctx):
     register("hostdeath/no-pid-namespace",
              host_death_test("wait", "pause", pidns=False))
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
+    register("hostdeath/holding-a-lock-parent-waits-for-it",
+             host_death_holding_lock_contended)
     # AF_UNIX sockets in real programs (issue 8)
     register("programs/python-asyncio-socketpair", python_asyncio_socketpair)
     register("programs/python-asyncio-tcp-echo", python_inet_echo)

@@ -17,7 +17,10 @@
  * "hostdeath busy": A writes 4 MiB blocks into a memfs file forever, so a
  * kill most likely lands while it holds a lock of the sandbox: then the
  * sandbox must end (status 125, one "moat: " line); otherwise it ends
- * normally as above (C exits by itself).
+ * normally as above (C exits by itself). "hostdeath contend": the same,
+ * and the parent writes the same file meanwhile, so it waits for the
+ * very lock A dies holding: it must still learn of A's end (and end the
+ * sandbox), not wait for that lock for ever.
  *
  * Refuses to run unless it is pid 1 (inside a sandbox). */
 #include <fcntl.h>
@@ -94,6 +97,9 @@ int main(int argc, char **argv) {
   }
   const char *mode = argv[1];
   const char *state = argc > 2 ? argv[2] : "pause";
+  int contend = !strcmp(mode, "contend");
+  if (contend)
+    mode = "busy";
   if (!strcmp(mode, "busy"))
     state = "busy";
   signal(SIGPIPE, SIG_IGN);
@@ -158,7 +164,22 @@ int main(int argc, char **argv) {
     long n = drain(p[0]);
     printf("parent: %s after %ld bytes\n", n >= 0 ? "EOF" : "error", n);
   }
-  if (waitpid(a, &st, 0) != a) {
+  if (contend) {
+    /* Write the file A writes until A is gone. */
+    static char block[4 << 20];
+    int fd = open("/tmp/hostdeath-busy", O_RDWR | O_CREAT, 0600);
+    if (fd < 0)
+      return 2;
+    pid_t got;
+    while ((got = waitpid(a, &st, WNOHANG)) == 0)
+      if (pwrite(fd, block, sizeof(block), 0) < 0)
+        return 2;
+    if (got != a) {
+      printf("waitpid A: %s\n", errname(errno));
+      return 1;
+    }
+    close(fd);
+  } else if (waitpid(a, &st, 0) != a) {
     printf("waitpid A: %s\n", errname(errno));
     return 1;
   }
