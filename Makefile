@@ -99,6 +99,7 @@ $(BUILD)/freestanding.ok: $(CORE_OBJS) $(SHIM_OBJS) include/moat/platform.h \
 	@touch $@
 
 # ---- tests -------------------------------------------------------------
+include platform/vm/vm.mk
 include tests/tests.mk
 
 test: all tests

@@ -20,6 +20,7 @@ Groups (docs/testing.md says what each proves):
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
   xattr/...      extended attributes on the overlay, grants and procfs
   security/...   interception and escape attempts
+  vm/...        the VM platform's image booted under QEMU (TCG or KVM)
   hostdeath/...  a guest process killed from the host: its parent, its
                  pipes and its slots; one holding a lock ends the sandbox
   limits/...     --memory, --pids (tests/memlimits.py), --cpu-time,
@@ -1566,6 +1567,36 @@ def host_death_holding_lock_contended(ctx):
     sandbox ends with 125, instead of every process waiting for ever."""
     return host_death_holding_lock(ctx, "contend")
 
+
+
+def vm_boot_pvh(ctx):
+    """The VM platform's image (platform/vm, issue 13's first step)
+    boots under QEMU by the PVH protocol (-kernel), with KVM where
+    /dev/kvm exists and TCG otherwise: it reaches long mode with paging
+    on, reads PVH's start information (the command line QEMU passed comes
+    back on the serial console) and ends the machine through
+    isa-debug-exit with the status it chose (0: QEMU exits 1; a failed
+    check would make it 3)."""
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        skip("qemu-system-x86_64 not installed (tools/deps.sh installs "
+             "qemu-system-x86)")
+    image = os.path.join(ctx.build, "vm", "moat-vm.elf")
+    if not os.path.exists(image):
+        skip("no %s (make tests builds it)" % image)
+    word = "moat-%d" % os.getpid()
+    p = run([qemu, "-accel", "kvm", "-accel", "tcg", "-nodefaults",
+             "-nographic", "-no-reboot", "-m", "64", "-serial", "stdio",
+             "-monitor", "none", "-device",
+             "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", image,
+             "-append", word], timeout=60)
+    out = p.stdout.decode("utf-8", "replace")
+    want = ["moat vm: booted by PVH, start info valid, long mode on, "
+            "paging on", 'moat vm: command line "%s"' % word]
+    missing = [w for w in want if w not in out]
+    if missing or p.status != 1:
+        fail("status %d (want 1), missing %s\n%s%s" % (
+            p.status, missing, show(p.stdout), show(p.stderr)))
 
 def elf_symbol(path, name):
     """Address and first bytes of a symbol of a (PIE) ELF file."""
@@ -4711,6 +4742,7 @@ def register_all(ctx):
     register("hostdeath/no-pid-namespace",
              host_death_test("wait", "pause", pidns=False))
     register("hostdeath/holding-a-lock-ends-sandbox", host_death_holding_lock)
+    register("vm/boot-pvh", vm_boot_pvh)
     register("hostdeath/holding-a-lock-parent-waits-for-it",
              host_death_holding_lock_contended)
     # AF_UNIX sockets in real programs (issue 8)

@@ -131,4 +131,5 @@ tests: $(BUILD)/unit/moat-unit $(BUILD)/unit/moat-unit-heap \
 	$(BUILD)/unit/net-broker $(BUILD)/unit/wait-signals \
 	$(BUILD)/unit/oci-supervisor \
 	$(BUILD)/fuzz/moat-fuzz $(BUILD)/fuzz/seed-elf \
+	$(BUILD)/vm/moat-vm.elf \
 	$(GUEST_GLIBC) $(GUEST_MUSL) $(SECURITY_BINS)

@@ -22,6 +22,7 @@ packages=(
   podman             # oci/podman-*: moat as podman's runtime, against runc
   runc
   containerd         # oci/containerd-ctr-run (ctr run --runc-binary moat)
+  qemu-system-x86    # vm/*: the VM platform's image under QEMU (TCG, or KVM)
 )
 
 missing=()
