@@ -22,11 +22,13 @@ pvh_start:
 	mov %ebx, %edi          /* hvm_start_info, vm_main's argument */
 	lgdt gdt_ptr
 	/* PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB, present+rw+ps */
+	/* user-accessible at the upper levels: each 2 MiB page of pd says
+	 * who may touch it (main.c opens the user region) */
 	lea pdpt, %eax
-	or $3, %eax
+	or $7, %eax
 	mov %eax, pml4
 	lea pd, %eax
-	or $3, %eax
+	or $7, %eax
 	mov %eax, pdpt
 	xor %ecx, %ecx
 1:	mov %ecx, %eax
@@ -78,9 +80,11 @@ gdt_ptr:
 
 	.section .bss
 	.balign 4096
+	.globl vm_pd
 pml4:	.skip 4096
 pdpt:	.skip 4096
-pd:	.skip 4096
+pd:
+vm_pd:	.skip 4096
 boot_stack:
 	.skip 16384
 boot_stack_top:
