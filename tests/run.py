@@ -1618,6 +1618,57 @@ def vm_ring3_isolation(ctx):
             p.status, missing, show(p.stdout), show(p.stderr)))
 
 
+
+def kick_flood(ctx):
+    """tests/programs/kick_flood.py: a guest process stopped from the
+    host while its sibling sends it 3000 signals (3000 kicks, a real-time
+    host signal that queues) survives them when it goes on, and ends when
+    told to: the kicks are delivered one after another, not as nested
+    frames that overflow its signal stack."""
+    ctx.need_moat()
+    if not os.access("/usr/bin/python3", os.X_OK):
+        skip("no /usr/bin/python3 on the host")
+    prog = os.path.join(HERE, "programs", "kick_flood.py")
+    p = subprocess.Popen(ctx.moat_run(
+        "--mount", os.path.dirname(prog) + ":/p:ro", "--",
+        "/usr/bin/python3", "/p/kick_flood.py"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    lines, stopped = [], None
+    try:
+        if p.stdout.readline().strip() != b"ready":
+            fail("no ready line")
+        deadline = time.time() + 10
+        while stopped is None and time.time() < deadline:
+            for pid in sandbox_procs(ctx, p.pid):
+                try:
+                    if len(os.listdir("/proc/%d/task" % pid)) == 2:
+                        stopped = pid
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        if stopped is None:
+            fail("found no sandbox process with two threads")
+        os.kill(stopped, signal.SIGSTOP)
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        if p.stdout.readline().strip() != b"sent":
+            fail("no sent line")
+        time.sleep(0.3)
+        os.kill(stopped, signal.SIGCONT)
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    lines = out.decode("utf-8", "replace").splitlines()
+    want = ["C alive after the flood", "C: exited 0"]
+    if lines != want or p.returncode != 0:
+        fail("status %d, lines %s (want %s)%s" % (
+            p.returncode, lines, want, show(err)))
+
 def vm_boot_pvh(ctx):
     """The VM platform's image (platform/vm, issue 13's first step)
     boots under QEMU by the PVH protocol (-kernel), with KVM where
@@ -4747,6 +4798,7 @@ def register_all(ctx):
     register("programs/net-publish", net_publish)
     register("programs/net-host-more", net_host_more)
     register("programs/host-wait", host_wait)
+    register("programs/kick-flood", kick_flood)
     register("programs/host-wait-edges", host_wait_edges)
     register("programs/host-wait-stress", host_wait_stress)
     register("programs/net-publish-udp", net_publish_udp)

@@ -449,13 +449,27 @@ static void winch_handler(int sig, siginfo_t *info, void *ctx) {
   (void)sig, (void)info, (void)ctx;
 }
 
+/* The platform's own real-time signals (the kick, 63; the wake, 62) queue
+ * one instance per send: with SA_NODEFER, hundreds sent to a thread the
+ * host had not run for a while would all be delivered at once, each
+ * frame nested on the last, and overflow the signal stack (SIGSEGV:
+ * programs/kick-flood, 3000 queued guest signals at a stopped process;
+ * programs/host-wait-edges once in a loaded CI run).
+ * They are blocked while their own handler runs: delivered one after the
+ * other, never nested. */
+#define SA_NESTED 0    /* SA_NODEFER: a nested fault still reaches us */
+#define SA_IGNORED 1   /* SIG_IGN */
+#define SA_DEFER_OWN 2 /* blocked while its own handler runs */
+
 static int raw_sigaction(int sig, void (*fn)(int, siginfo_t *, void *),
-                         bool ignore) {
+                         int how) {
+  bool ignore = how == SA_IGNORED;
   struct linux_sigaction sa = {
       .handler = ignore ? LINUX_SIG_IGN : (uint64_t)(uintptr_t)fn,
-      .flags = ignore ? 0
-                      : LINUX_SA_SIGINFO | LINUX_SA_ONSTACK |
-                            LINUX_SA_RESTORER | LINUX_SA_NODEFER,
+      .flags = ignore
+                   ? 0
+                   : LINUX_SA_SIGINFO | LINUX_SA_ONSTACK | LINUX_SA_RESTORER |
+                         (how == SA_DEFER_OWN ? 0 : LINUX_SA_NODEFER),
       .restorer = (uint64_t)(uintptr_t)plat_gate_restorer,
       .mask = 0,
   };
@@ -474,32 +488,32 @@ int plat_signals_install(struct plat_thread *t) {
     return (int)r;
   static const int faults[] = {LINUX_SIGSEGV, LINUX_SIGBUS, LINUX_SIGFPE,
                                LINUX_SIGILL, LINUX_SIGTRAP};
-  int err = raw_sigaction(LINUX_SIGSYS, sigsys_handler, false);
+  int err = raw_sigaction(LINUX_SIGSYS, sigsys_handler, SA_NESTED);
   for (size_t i = 0; !err && i < sizeof(faults) / sizeof(faults[0]); i++)
-    err = raw_sigaction(faults[i], fault_handler, false);
+    err = raw_sigaction(faults[i], fault_handler, SA_NESTED);
   if (!err)
-    err = raw_sigaction(LINUX_SIGPIPE, NULL, true);
+    err = raw_sigaction(LINUX_SIGPIPE, NULL, SA_IGNORED);
   if (!err)
-    err = raw_sigaction(LINUX_SIGXFSZ, NULL, true);
+    err = raw_sigaction(LINUX_SIGXFSZ, NULL, SA_IGNORED);
   if (!err)
-    err = raw_sigaction(PLAT_SIG_KICK, kick_handler, false);
+    err = raw_sigaction(PLAT_SIG_KICK, kick_handler, SA_DEFER_OWN);
   /* plat_wake's signal to a thread in plat_wait's ppoll: only ends it. */
   if (!err)
-    err = raw_sigaction(PLAT_SIG_WAKE, wake_handler, false);
+    err = raw_sigaction(PLAT_SIG_WAKE, wake_handler, SA_DEFER_OWN);
   /* plat_timer_set's expiries (ITIMER_REAL, _VIRTUAL, _PROF) act as a
    * kick of whichever thread they hit. */
   if (!err)
-    err = raw_sigaction(LINUX_SIGALRM, kick_handler, false);
+    err = raw_sigaction(LINUX_SIGALRM, kick_handler, SA_NESTED);
   if (!err)
-    err = raw_sigaction(LINUX_SIGVTALRM, kick_handler, false);
+    err = raw_sigaction(LINUX_SIGVTALRM, kick_handler, SA_NESTED);
   if (!err)
-    err = raw_sigaction(LINUX_SIGPROF, kick_handler, false);
+    err = raw_sigaction(LINUX_SIGPROF, kick_handler, SA_NESTED);
   /* A child's host-level end: collected by plat_space_reap (reap.c), so that
    * one killed from outside is noticed; guest zombies live in the arena. */
   if (!err)
-    err = raw_sigaction(LINUX_SIGCHLD, chld_handler, false);
+    err = raw_sigaction(LINUX_SIGCHLD, chld_handler, SA_NESTED);
   if (!err && g_plat_console)
-    err = raw_sigaction(LINUX_SIGWINCH, winch_handler, false);
+    err = raw_sigaction(LINUX_SIGWINCH, winch_handler, SA_NESTED);
   return err;
 }
 
