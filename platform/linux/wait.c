@@ -211,10 +211,9 @@ int plat_wake(uint32_t *word, int count) {
    * the entry (its word's low bit, free in an aligned word) sends one.
    * PLAT_SIG_WAKE is a real-time signal, which queues: sent at every
    * wake, hundreds piled up while a busy host had not yet run the waiter
-   * (or while it left the table with the signal blocked), then came at
-   * once, one nested frame each on its signal stack (the handlers do not
-   * defer it: SA_NODEFER), until that overflowed and the host killed the
-   * process with SIGSEGV (tests/unit/wait_signals.c). A marked entry no
+   * (once nested frames that overflowed its signal stack,
+   * tests/unit/wait_signals.c; its handler now defers it, context.c, but
+   * each would still be one more host signal delivery). A marked entry no
    * longer matches word; leaving the table clears the mark with it. */
   uint32_t *marked = (uint32_t *)((uintptr_t)word | 1);
   if (w && __atomic_load_n(&w->used, __ATOMIC_SEQ_CST)) {

@@ -7,9 +7,10 @@
  * (plat_wait with the pipe as its standard input); the parent stops it
  * in its sleep, calls plat_wake on the word WAKES times, and lets it go
  * on. The wait must end (the word changed), and with one signal: the
- * signal is a real-time one, which queues, and the platform's handlers
- * take it without deferring it (SA_NODEFER), so a signal per wake came
- * all at once as nested frames on the waiter's signal stack, which
+ * signal is a real-time one, which queues, and a signal per wake came
+ * all at once as nested frames on the waiter's signal stack (its
+ * handler then took it without deferring it, SA_NODEFER, as this test's
+ * handler still does, so the count and the nesting show), which
  * overflowed under a load of wakes and the host killed the process with
  * SIGSEGV. Prints "ok" and exits 0, or the failure and exits 1.
  * tests/run.py: unit/wait-signals. */
