@@ -37,16 +37,12 @@
 #define PTE_PS 0x80ull
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
-/* Software bits of a present or retained guest entry. */
-#define PTE_COW (1ull << 9)     /* shared after a clone: copy on write */
-#define PTE_WANTW (1ull << 10)  /* the guest may write (W off while COW) */
+/* Software bits of guest entries (the CPU ignores them): */
+#define PTE_DEMAND (1ull << 9)  /* not present: a zero page on first touch */
+#define PTE_COW (1ull << 10)    /* shared after a clone: copy on write */
 #define PTE_SHARED (1ull << 11) /* an alias of shared memory: never COW */
-/* A non-present guest entry: DEMAND (zero page on first touch) or
- * NONE (PROT_NONE, the page kept in the address bits), with the
- * protection in bits 52..54. */
-#define PTE_DEMAND (1ull << 9)
-#define PTE_NONE (1ull << 11)
-#define PTE_PROT_SHIFT 52
+#define PTE_NONE (1ull << 52)   /* not present: PROT_NONE, the page kept */
+/* and the guest's protection (PLAT_PROT_*) in bits 54..56 of each */
 
 static inline void *phys_to_virt(uint64_t pa) {
   return (void *)(uintptr_t)(DIRECT_BASE + pa);
