@@ -32,6 +32,7 @@ struct hvm_modlist_entry {
 #define DEBUG_EXIT 0xf4 /* QEMU's isa-debug-exit: status (v << 1) | 1 */
 
 uint32_t vm_fpu_size;
+bool vm_fault_refused;
 uint64_t vm_xcr0;
 uint8_t vm_tss[104] __attribute__((aligned(16)));
 
@@ -333,6 +334,7 @@ void vm_trap(struct vm_frame *f) {
     int r = mem_fault(cr2, f->error, user);
     if (r == 1)
       return;
+    vm_fault_refused = r == 2;
     if (r < 0 && user) {
       vm_say("moat vm: out of memory at a page fault\n");
       plat_space_exit(137);

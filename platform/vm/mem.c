@@ -298,8 +298,11 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
     }
     return -LINUX_ENOMEM;
   }
-  if ((a & (PAGE - 1)) || !in_window(a, len) || (flags & PLAT_MAP_SHARED))
+  if ((a & (PAGE - 1)) || !in_window(a, len))
     return -LINUX_EINVAL;
+  /* shared: stays shared with the spaces cloned from this one (filled
+   * at the clone at the latest, space_copy_user) */
+  uint64_t soft = (flags & PLAT_MAP_SHARED) ? PTE_SHARED : 0;
   user_unmap(vm_cur_pml4, a, a + len);
   for (uint64_t va = a; va < a + len; va += PAGE) {
     uint64_t *e = pte_walk(vm_cur_pml4, va, true);
@@ -307,7 +310,7 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
       user_unmap(vm_cur_pml4, a, va);
       return -LINUX_ENOMEM;
     }
-    *e = PTE_DEMAND | ((uint64_t)prot << 54);
+    *e = PTE_DEMAND | soft | ((uint64_t)prot << 54);
   }
   *out = addr;
   return 0;
@@ -341,7 +344,7 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
     if (!e || !*e)
       continue;
     if (*e & PTE_DEMAND)
-      *e = PTE_DEMAND | ((uint64_t)prot << 54);
+      *e = (*e & (PTE_DEMAND | PTE_SHARED)) | ((uint64_t)prot << 54);
     else
       *e = pte_user(*e & PTE_ADDR, (unsigned)prot,
                     *e & (PTE_COW | PTE_SHARED));
@@ -411,16 +414,16 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
   unsigned prot = pte_prot(*e);
   bool write = err & 2, fetch = err & 16;
   if (write && !(prot & PLAT_PROT_WRITE))
-    return 0;
+    return 2;
   if (fetch && !(prot & PLAT_PROT_EXEC))
-    return 0;
+    return 2;
   if (!prot)
-    return 0;
+    return 2;
   if (*e & PTE_DEMAND) {
     uint64_t pa = page_alloc();
     if (!pa)
       return -1;
-    *e = pte_user(pa, prot, 0);
+    *e = pte_user(pa, prot, *e & PTE_SHARED);
     invlpg(va);
     return 1;
   }
@@ -444,7 +447,7 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
     invlpg(va);
     return 1;
   }
-  return 0;
+  return 2;
 }
 
 /* ---- address spaces ------------------------------------------------------- */
@@ -493,6 +496,14 @@ int space_copy_user(uint64_t *dst, uint64_t *src) {
           uint64_t *d = pte_walk(dst, va, true);
           if (!d)
             return -LINUX_ENOMEM;
+          if ((e & PTE_DEMAND) && (e & PTE_SHARED)) {
+            /* shared memory nobody touched yet: one page for both */
+            uint64_t pa = page_alloc();
+            if (!pa)
+              return -LINUX_ENOMEM;
+            e = pte_user(pa, pte_prot(e), PTE_SHARED);
+            p1[i1] = e;
+          }
           if (has_frame(e)) {
             page_ref(e & PTE_ADDR);
             if (!(e & PTE_SHARED)) {

@@ -457,11 +457,9 @@ void vm_user_trap(struct vm_frame *f) {
       __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
       addr = cr2;
       err = f->error & (MOAT_FAULT_WRITE | MOAT_FAULT_FETCH);
-      code = (f->error & 1) ? 2 : 1; /* SEGV_ACCERR : SEGV_MAPERR */
-      if (f->error & 1) {
-        /* present but refused: a page whose protection allows nothing
-         * (PROT_NONE) is not present to the CPU but mapped */
-      }
+      /* SEGV_ACCERR when something is mapped there (PROT_NONE pages
+       * are not present to the CPU, but mapped), else SEGV_MAPERR */
+      code = (f->error & 1) || vm_fault_refused ? 2 : 1;
       break;
     }
     default:
@@ -515,7 +513,7 @@ int plat_ctx_create(const struct moat_regs *regs, void *core) {
     return -LINUX_EAGAIN;
   c->core = core;
   c->start_regs = *regs;
-  stack_frame(c, stack_va(c->slot) + KSTACK_SIZE - 128, 0, vm_ctx_trampoline);
+  stack_frame(c, stack_va(c->slot) + KSTACK_SIZE - 1024, 0, vm_ctx_trampoline);
   c->state = CTX_RUNNABLE;
   return 0;
 }
@@ -726,7 +724,7 @@ _Noreturn void sched_start_first(void (*fn)(void)) {
   if (!c)
     vm_panic("no memory for the first context", 0, 0);
   g_first_fn = fn;
-  stack_frame(c, stack_va(c->slot) + KSTACK_SIZE - 128, 0, first_trampoline);
+  stack_frame(c, stack_va(c->slot) + KSTACK_SIZE - 1024, 0, first_trampoline);
   c->state = CTX_RUNNABLE;
   vm_cur = NULL;
   switch_to(c);

@@ -125,6 +125,7 @@ _Noreturn void vm_poweroff(int status);
 int64_t vm_now(void);
 extern uint32_t vm_fpu_size;
 extern uint64_t vm_xcr0;
+extern bool vm_fault_refused; /* the last user #PF: mapped, refused */
 void vm_serial_rx_poll(void);
 bool vm_stdin_ready(void);
 
@@ -143,7 +144,8 @@ int kmap_pages(uint64_t *pml4, uint64_t va, size_t len, bool zero);
 void kunmap_pages(uint64_t *pml4, uint64_t va, size_t len);
 void kcopy_range(uint64_t *dst, uint64_t *src, uint64_t va, size_t len);
 uint64_t mem_pa(uint64_t *pml4, uint64_t va);
-/* 1: handled (filled, copied); 0: not ours */
+/* 1: handled (filled, copied); 0: nothing mapped there; 2: mapped, but
+ * the access is refused; -1: no memory */
 int mem_fault(uint64_t addr, uint64_t err, bool user);
 extern uint64_t *vm_kernel_pml4;
 extern uint64_t *vm_cur_pml4;
