@@ -96,6 +96,7 @@ _Noreturn void vm_poweroff(int status) {
 }
 
 _Noreturn void vm_panic(const char *what, uint64_t a, uint64_t b) {
+  irq_save();
   vm_say("moat vm: panic: ");
   vm_say(what);
   vm_say(" ");
@@ -326,6 +327,8 @@ void vm_trap(struct vm_frame *f) {
     irq((unsigned)v - 32);
     if (user)
       vm_user_trap(f);
+    else if ((f->rflags & 0x200) && v == 32) /* in the core */
+      sched_preempt();
     return;
   }
   if (v == 14) {
@@ -335,9 +338,10 @@ void vm_trap(struct vm_frame *f) {
     if (r == 1)
       return;
     vm_fault_refused = r == 2;
-    if (r < 0 && user) {
-      vm_say("moat vm: out of memory at a page fault\n");
-      plat_space_exit(137);
+    if (r < 0) {
+      vm_say("moat vm: out of memory at a page fault: the process is "
+             "killed\n");
+      sched_kill_current(9);
     }
     if (!user) {
       uint64_t fix = moat_fault_fixup(f->rip);
@@ -374,6 +378,7 @@ void plat_info(struct plat_info *out) {
 }
 
 int plat_clock(int clock, int64_t *out_ns) {
+  IRQ_GUARD();
   switch (clock) {
   case PLAT_CLOCK_REALTIME:
     *out_ns = g_epoch_ns + vm_now();
@@ -383,11 +388,13 @@ int plat_clock(int clock, int64_t *out_ns) {
     *out_ns = vm_now();
     return 0;
   case PLAT_CLOCK_CPU:
+    *out_ns = sched_cpu_ns(false, false);
+    return 0;
   case PLAT_CLOCK_CPU_USER:
-    *out_ns = sched_cpu_ns(false);
+    *out_ns = sched_cpu_ns(false, true);
     return 0;
   case PLAT_CLOCK_THREAD_CPU:
-    *out_ns = sched_cpu_ns(true);
+    *out_ns = sched_cpu_ns(true, false);
     return 0;
   }
   return -LINUX_EINVAL;
@@ -416,6 +423,7 @@ int plat_random(void *buf, size_t len) {
 
 long plat_io_read(int kind, int handle, void *buf, size_t len,
                   unsigned flags) {
+  IRQ_GUARD();
   if (kind != PLAT_IO_STREAM)
     return kind == PLAT_IO_NET ? -LINUX_EBADF : -LINUX_EINVAL;
   if (flags)
@@ -442,6 +450,7 @@ long plat_io_read(int kind, int handle, void *buf, size_t len,
 
 long plat_io_write(int kind, int handle, const void *buf, size_t len,
                    unsigned flags) {
+  IRQ_GUARD();
   if (kind != PLAT_IO_STREAM)
     return kind == PLAT_IO_NET ? -LINUX_EBADF : -LINUX_EINVAL;
   if (flags)

@@ -280,6 +280,7 @@ static void heap_release(uint64_t va, uint64_t end) {
 /* ---- the South contract: memory ---------------------------------------- */
 
 int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
+  IRQ_GUARD();
   if (!len || (len & (PAGE - 1)) || (prot & ~7))
     return -LINUX_EINVAL;
   uint64_t a = (uint64_t)(uintptr_t)addr;
@@ -317,6 +318,7 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
 }
 
 int plat_mem_unmap(void *addr, size_t len) {
+  IRQ_GUARD();
   uint64_t a = (uint64_t)(uintptr_t)addr;
   if ((a & (PAGE - 1)) || (len & (PAGE - 1)))
     return -LINUX_EINVAL;
@@ -334,6 +336,7 @@ int plat_mem_unmap(void *addr, size_t len) {
 }
 
 int plat_mem_protect(void *addr, size_t len, int prot) {
+  IRQ_GUARD();
   uint64_t a = (uint64_t)(uintptr_t)addr;
   if ((a & (PAGE - 1)) || (len & (PAGE - 1)) || (prot & ~7))
     return -LINUX_EINVAL;
@@ -354,6 +357,7 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
 }
 
 int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
+  IRQ_GUARD();
   uint64_t a = (uint64_t)(uintptr_t)addr, s = (uint64_t)(uintptr_t)src;
   if ((a & (PAGE - 1)) || (s & (PAGE - 1)) || (len & (PAGE - 1)) || !len ||
       !in_window(a, len) || (prot & ~7))
@@ -388,6 +392,7 @@ int plat_mem_view(void *addr, const void *src, size_t len, int prot) {
 }
 
 int plat_mem_discard(void *addr, size_t len) {
+  IRQ_GUARD();
   uint64_t a = (uint64_t)(uintptr_t)addr;
   struct heap_region *r = heap_find(a);
   if ((a & (PAGE - 1)) || (len & (PAGE - 1)) || !r ||
@@ -404,7 +409,7 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
   if (addr >= HEAP_BASE && addr < HEAP_BASE + HEAP_SIZE) {
     if (user || !heap_find(addr))
       return 0;
-    return heap_fill(va) == 0;
+    return heap_fill(va) == 0 ? 1 : -1;
   }
   if (addr < WINDOW_LO || addr >= WINDOW_HI)
     return 0;

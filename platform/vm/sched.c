@@ -280,6 +280,7 @@ void sched_wake_io(void) {
 
 int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
               int64_t timeout_ns) {
+  IRQ_GUARD();
   if (nio < 0 || nio > PLAT_WAIT_IO_MAX || (nio && !io))
     return -LINUX_EINVAL;
   for (int i = 0; i < nio; i++)
@@ -312,6 +313,7 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
 }
 
 int plat_wake(uint32_t *word, int count) {
+  IRQ_GUARD();
   if (!word)
     return 0;
   uint64_t key = mem_key(word);
@@ -331,13 +333,20 @@ void sched_tick(void) {
   check_deadlines();
 }
 
-/* Called at a timer interrupt that came in ring 3. */
+/* At a timer interrupt in ring 3 or in the core (interrupts were on):
+ * another context's turn when the slice is over. */
 static void maybe_preempt(void) {
   if (vm_now() - g_slice_start >= SLICE_NS && pick_next())
     vm_schedule();
 }
 
+void sched_preempt(void) {
+  if (vm_cur && vm_cur->state == CTX_RUNNABLE)
+    maybe_preempt();
+}
+
 int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
+  IRQ_GUARD();
   if (which != PLAT_TIMER_REAL)
     return -LINUX_EINVAL;
   if (ns < 0 && ns != PLAT_TIMER_KEEP)
@@ -351,14 +360,18 @@ int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
   return 0;
 }
 
-int64_t sched_cpu_ns(bool thread) {
+/* CPU time of the calling context (thread) or its space, all of it or
+ * only the guest's own (user: from each return to ring 3 to the next
+ * trap). */
+int64_t sched_cpu_ns(bool thread, bool user) {
   struct ctx *c = vm_cur;
   int64_t now = vm_now();
   if (thread)
-    return c->cpu_ns + (now - c->run_since);
-  int64_t t = c->sp->dead_cpu_ns + (now - c->run_since);
+    return user ? c->user_ns : c->cpu_ns + (now - c->run_since);
+  int64_t t = user ? c->sp->dead_user_ns
+                   : c->sp->dead_cpu_ns + (now - c->run_since);
   for (struct ctx *x = c->sp->ctxs; x; x = x->next_in_space)
-    t += x->cpu_ns;
+    t += user ? x->user_ns : x->cpu_ns;
   return t;
 }
 
@@ -403,7 +416,9 @@ static void return_to_guest(struct ctx *c, struct moat_regs *r,
                             struct vm_frame *f) {
   while (c->kicked) {
     c->kicked = false;
+    __asm__ volatile("sti" : : : "memory");
     north_interrupt(r);
+    __asm__ volatile("cli" : : : "memory");
   }
   c->kick_kernel = false;
   if (r->fs_base != c->fs_base) {
@@ -416,16 +431,20 @@ static void return_to_guest(struct ctx *c, struct moat_regs *r,
   if (!canonical_user(f->rip)) /* iretq would #GP in ring 0 */
     f->rip = 0;
   c->regs = NULL;
+  c->user_since = vm_now();
 }
 
 void vm_user_trap(struct vm_frame *f) {
   struct ctx *c = vm_cur;
   struct moat_regs r;
+  c->user_ns += vm_now() - c->user_since;
   frame_to_regs(f, &r, c);
   c->regs = &r;
   uint64_t v = f->vector;
   if (v == 0x80) {
+    __asm__ volatile("sti" : : : "memory");
     north_syscall(&r);
+    __asm__ volatile("cli" : : : "memory");
   } else if (v >= 32 && v < 48) {
     maybe_preempt();
   } else {
@@ -465,7 +484,9 @@ void vm_user_trap(struct vm_frame *f) {
     default:
       break;
     }
+    __asm__ volatile("sti" : : : "memory");
     north_fault(&r, signo, code, addr, err);
+    __asm__ volatile("cli" : : : "memory");
   }
   return_to_guest(c, &r, f);
 }
@@ -485,6 +506,7 @@ _Noreturn static void enter_with(struct ctx *c, const struct moat_regs *regs) {
 }
 
 _Noreturn void plat_enter(const struct moat_regs *regs) {
+  irq_save();
   enter_with(vm_cur, regs);
 }
 
@@ -508,6 +530,7 @@ static void stack_frame(struct ctx *c, uint64_t at, uint64_t r12,
 }
 
 int plat_ctx_create(const struct moat_regs *regs, void *core) {
+  IRQ_GUARD();
   struct ctx *c = ctx_new(vm_cur->sp, -1);
   if (!c)
     return -LINUX_EAGAIN;
@@ -531,6 +554,7 @@ uint64_t plat_ctx_self(void) {
 }
 
 int plat_ctx_kick(uint64_t handle) {
+  IRQ_GUARD();
   for (struct space *s = g_spaces; s; s = s->next)
     for (struct ctx *c = s->ctxs; c; c = c->next_in_space) {
       if (c->id != handle)
@@ -558,10 +582,12 @@ static void unlink_ctx(struct ctx *c) {
     }
   sp->nctx--;
   sp->dead_cpu_ns += c->cpu_ns;
+  sp->dead_user_ns += c->user_ns;
   g_nctx_total--;
 }
 
 _Noreturn void plat_ctx_exit(uint32_t *clear_word) {
+  irq_save();
   struct ctx *c = vm_cur;
   if (clear_word) {
     __atomic_store_n(clear_word, 0, __ATOMIC_SEQ_CST);
@@ -605,7 +631,8 @@ static void report_end(int to, int id, int how) {
   notify(p);
 }
 
-_Noreturn void plat_space_exit(int status) {
+/* End the calling space; how as plat_space_reap reports it. */
+_Noreturn static void space_end(int how, int status) {
   struct space *sp = vm_cur->sp;
   if (sp->id == 1)
     vm_poweroff(status & 255);
@@ -631,7 +658,7 @@ _Noreturn void plat_space_exit(int status) {
       s->parent = 1;
   for (int i = 0; i < sp->nended; i++)
     report_end(1, sp->ended[i].id, sp->ended[i].how);
-  report_end(sp->parent, sp->id, (status & 255) << 8);
+  report_end(sp->parent, sp->id, how);
   for (struct space **p = &g_spaces; *p; p = &(*p)->next)
     if (*p == sp) {
       *p = sp->next;
@@ -643,7 +670,21 @@ _Noreturn void plat_space_exit(int status) {
   vm_panic("a dead space was scheduled", (uint64_t)sp->id, 0);
 }
 
+_Noreturn void plat_space_exit(int status) {
+  irq_save();
+  space_end((status & 255) << 8, status);
+}
+
+/* The platform ends the calling space as if by signal sig (no memory
+ * for a page it must have): the parent sees it killed, the first space's
+ * end is the sandbox's status 128 + sig. */
+_Noreturn void sched_kill_current(int sig) {
+  irq_save();
+  space_end(sig, 128 + sig);
+}
+
 int plat_space_reap(int *how) {
+  IRQ_GUARD();
   struct space *sp = vm_cur->sp;
   if (!sp->nended)
     return 0;
@@ -656,6 +697,7 @@ int plat_space_reap(int *how) {
 }
 
 int plat_space_clone(void) {
+  IRQ_GUARD();
   struct ctx *c = vm_cur;
   struct space *ns = space_new(c->sp->id);
   if (!ns)
@@ -704,6 +746,7 @@ static void (*g_first_fn)(void);
 
 static void first_trampoline(void) {
   after_switch();
+  __asm__ volatile("sti" : : : "memory");
   g_first_fn();
   vm_panic("the first context returned", 0, 0);
 }

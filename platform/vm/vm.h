@@ -91,6 +91,7 @@ struct ctx {
   struct vm_jmp jb;
   uint32_t *clear_word;
   int64_t cpu_ns, run_since;
+  int64_t user_ns, user_since; /* in ring 3 */
   uint8_t *fpu; /* XSAVE area, 64-aligned */
 };
 
@@ -112,7 +113,7 @@ struct space {
   } ended[64];
   int nended;
   int64_t timer_deadline[3]; /* monotonic ns, 0: off */
-  int64_t dead_cpu_ns;       /* of its contexts that ended */
+  int64_t dead_cpu_ns, dead_user_ns; /* of its contexts that ended */
   uint64_t slots[KSTACK_SLOTS / 64];
   struct space *next;
 };
@@ -156,9 +157,11 @@ extern struct ctx *vm_cur;
 extern uint64_t vm_kstack_top;
 void sched_init_first(uint64_t *pml4);
 _Noreturn void sched_start_first(void (*fn)(void));
-int64_t sched_cpu_ns(bool thread);
+int64_t sched_cpu_ns(bool thread, bool user);
 extern uint8_t vm_tss[104];
 void sched_tick(void);
+void sched_preempt(void);
+_Noreturn void sched_kill_current(int sig);
 void sched_wake_io(void);
 void vm_schedule(void);
 void vm_user_trap(struct vm_frame *f);
@@ -203,6 +206,26 @@ static inline void vm_memset(void *d, int c, size_t n) {
 }
 
 #define MSR_FS_BASE 0xc0000100
+
+/* The core runs with interrupts on (the timer may preempt it: it is
+ * written for many threads at once); the platform's own code with them
+ * off. Each platform call that touches the platform's state starts with
+ * IRQ_GUARD(), which turns them off until it returns. */
+static inline uint64_t irq_save(void) {
+  uint64_t f;
+  __asm__ volatile("pushfq; pop %0; cli" : "=r"(f) : : "memory");
+  return f;
+}
+static inline void irq_restore(uint64_t f) {
+  if (f & 0x200)
+    __asm__ volatile("sti" : : : "memory");
+}
+static inline void irq_restore_p(uint64_t *f) {
+  irq_restore(*f);
+}
+#define IRQ_GUARD()                                                            \
+  uint64_t irq_flags_ __attribute__((cleanup(irq_restore_p), unused)) =        \
+      irq_save()
 
 /* poll(2)'s bits, the contract's readiness vocabulary */
 #define VM_POLLIN 0x001
