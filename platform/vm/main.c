@@ -371,7 +371,7 @@ void vm_trap(struct vm_frame *f) {
 
 void plat_info(struct plat_info *out) {
   out->version = PLAT_CONTRACT_VERSION;
-  out->features = PLAT_F_SPACES;
+  out->features = PLAT_F_SPACES | PLAT_F_VIEWS;
   out->window_lo = WINDOW_LO;
   out->window_hi = WINDOW_HI;
   out->vdso = 0;

@@ -238,7 +238,9 @@ static bool in_window(uint64_t a, size_t len) {
 #define HEAP_REGIONS 64
 static struct heap_region {
   uint64_t start, len;
+  bool views; /* PLAT_MAP_VIEWS: plat_mem_view's source */
 } g_heap[HEAP_REGIONS];
+static bool g_views_given;
 static uint64_t g_heap_next = HEAP_BASE;
 
 static struct heap_region *heap_find(uint64_t a) {
@@ -292,6 +294,8 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
         continue;
       g_heap[i].start = g_heap_next;
       g_heap[i].len = len;
+      g_heap[i].views = (flags & PLAT_MAP_VIEWS) && !g_views_given;
+      g_views_given |= g_heap[i].views;
       g_heap_next += len + (2ull << 20); /* a gap between regions */
       g_heap_next = (g_heap_next + (2ull << 20) - 1) & ~((2ull << 20) - 1);
       *out = (void *)(uintptr_t)g_heap[i].start;
@@ -386,9 +390,34 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
   return 0;
 }
 
+/* A view maps the region's own pages copy-on-write: reads see the
+ * region's page as it is now, the first write copies it. (A discard of
+ * the region's page leaves a view with the page it had: the core
+ * discards only pages nothing maps.) */
 int plat_mem_view(void *addr, const void *src, size_t len, int prot) {
-  (void)addr, (void)src, (void)len, (void)prot;
-  return -LINUX_EINVAL; /* no PLAT_F_VIEWS: the core copies */
+  IRQ_GUARD();
+  uint64_t a = (uint64_t)(uintptr_t)addr, s = (uint64_t)(uintptr_t)src;
+  if ((a & (PAGE - 1)) || (s & (PAGE - 1)) || (len & (PAGE - 1)) || !len ||
+      !in_window(a, len) || (prot & ~7))
+    return -LINUX_EINVAL;
+  struct heap_region *r = heap_find(s);
+  if (!r || !r->views || len > r->start + r->len - s)
+    return -LINUX_EINVAL;
+  for (uint64_t off = 0; off < len; off += PAGE) {
+    int err = heap_fill(s + off);
+    if (err < 0)
+      return err;
+    uint64_t pa = va_to_pa(vm_kernel_pml4, s + off) & PTE_ADDR;
+    uint64_t *e = pte_walk(vm_cur_pml4, a + off, true);
+    if (!e)
+      return -LINUX_ENOMEM;
+    if (has_frame(*e))
+      page_unref(*e & PTE_ADDR);
+    page_ref(pa);
+    *e = pte_user(pa, (unsigned)prot, PTE_COW);
+    invlpg(a + off);
+  }
+  return 0;
 }
 
 int plat_mem_discard(void *addr, size_t len) {
