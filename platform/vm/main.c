@@ -258,7 +258,9 @@ static void cpu_setup(void) {
     g_idt[i].lo = (uint16_t)a;
     g_idt[i].sel = KCODE;
     g_idt[i].ist = 0;
-    g_idt[i].attr = 0x8e; /* interrupt gate, ring 0 only */
+    /* interrupt gates, ring 0 only but for int3 and into, which ring 3
+     * may raise (SIGTRAP, SIGSEGV as on Linux) */
+    g_idt[i].attr = i == 3 || i == 4 ? 0xee : 0x8e;
     g_idt[i].mid = (uint16_t)(a >> 16);
     g_idt[i].hi = (uint32_t)(a >> 32);
     g_idt[i].zero = 0;
@@ -371,7 +373,7 @@ void vm_trap(struct vm_frame *f) {
 
 void plat_info(struct plat_info *out) {
   out->version = PLAT_CONTRACT_VERSION;
-  out->features = PLAT_F_SPACES | PLAT_F_VIEWS;
+  out->features = PLAT_F_SPACES | PLAT_F_VIEWS | PLAT_F_CPU_TIME;
   out->window_lo = WINDOW_LO;
   out->window_hi = WINDOW_HI;
   out->vdso = 0;

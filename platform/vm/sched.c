@@ -248,14 +248,25 @@ static void wake_ctx(struct ctx *c, int result) {
   c->state = CTX_RUNNABLE;
 }
 
+static int64_t space_cpu(struct space *sp, bool user, int64_t now);
+
 static void check_deadlines(void) {
   int64_t now = vm_now();
   for (struct space *s = g_spaces; s; s = s->next) {
     if (s->dead)
       continue;
-    bool fire = s->timer_deadline[0] && s->timer_deadline[0] <= now;
-    if (fire)
-      s->timer_deadline[0] = 0;
+    bool fire = false;
+    for (int w = 0; w < 3; w++) {
+      if (!s->timer_deadline[w])
+        continue;
+      int64_t t = w == PLAT_TIMER_REAL ? now
+                                       : space_cpu(s, w == PLAT_TIMER_VIRTUAL,
+                                                   now);
+      if (s->timer_deadline[w] <= t) {
+        s->timer_deadline[w] = 0;
+        fire = true;
+      }
+    }
     for (struct ctx *c = s->ctxs; c; c = c->next_in_space) {
       if (fire) {
         c->kicked = true;
@@ -347,32 +358,47 @@ void sched_preempt(void) {
 
 int plat_timer_set(int which, int64_t ns, int64_t *out_now) {
   IRQ_GUARD();
-  if (which != PLAT_TIMER_REAL)
+  if (which < PLAT_TIMER_REAL || which > PLAT_TIMER_PROF)
     return -LINUX_EINVAL;
   if (ns < 0 && ns != PLAT_TIMER_KEEP)
     return -LINUX_EINVAL;
   int64_t now = vm_now();
+  if (which != PLAT_TIMER_REAL)
+    now = space_cpu(vm_cur->sp, which == PLAT_TIMER_VIRTUAL, now);
   if (out_now)
     *out_now = now;
   if (ns == PLAT_TIMER_KEEP)
     return 0;
-  vm_cur->sp->timer_deadline[0] = ns ? now + ns : 0;
+  vm_cur->sp->timer_deadline[which] = ns ? now + ns : 0;
   return 0;
+}
+
+/* The CPU time of sp's contexts, the running one's current stretch
+ * included: all of it, or (user) only the time in ring 3. */
+static int64_t space_cpu(struct space *sp, bool user, int64_t now) {
+  int64_t t = user ? sp->dead_user_ns : sp->dead_cpu_ns;
+  for (struct ctx *x = sp->ctxs; x; x = x->next_in_space)
+    t += user ? x->user_ns : x->cpu_ns;
+  struct ctx *c = vm_cur;
+  if (c && c->sp == sp && c->state != CTX_DEAD) {
+    if (!user)
+      t += now - c->run_since;
+    else if (!c->regs) /* an interrupt in ring 3 */
+      t += now - c->user_since;
+  }
+  return t;
 }
 
 /* CPU time of the calling context (thread) or its space, all of it or
  * only the guest's own (user: from each return to ring 3 to the next
  * trap). */
 int64_t sched_cpu_ns(bool thread, bool user) {
+  IRQ_GUARD();
   struct ctx *c = vm_cur;
   int64_t now = vm_now();
   if (thread)
     return user ? c->user_ns : c->cpu_ns + (now - c->run_since);
-  int64_t t = user ? c->sp->dead_user_ns
-                   : c->sp->dead_cpu_ns + (now - c->run_since);
-  for (struct ctx *x = c->sp->ctxs; x; x = x->next_in_space)
-    t += user ? x->user_ns : x->cpu_ns;
-  return t;
+  return space_cpu(c->sp, user, now);
 }
 
 /* ---- guest traps -------------------------------------------------------- */
@@ -488,7 +514,8 @@ void vm_user_trap(struct vm_frame *f) {
     north_fault(&r, signo, code, addr, err);
     __asm__ volatile("cli" : : : "memory");
   }
-  return_to_guest(c, &r, f);
+  /* vm_cur, not c: in the child of a fork, this stack is a copy */
+  return_to_guest(vm_cur, &r, f);
 }
 
 /* ---- contexts ------------------------------------------------------------------ */
