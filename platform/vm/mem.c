@@ -19,8 +19,15 @@ extern uint64_t boot_pml4[512], boot_pdpt_hi[512];
 uint64_t *vm_kernel_pml4; /* no guest window; the idle path's */
 uint64_t *vm_cur_pml4;
 
-static uint64_t g_free;    /* a stack of free pages through the direct map */
+static uint64_t g_free; /* a stack of freed pages through the direct map */
 static uint64_t g_nfree, g_max_pfn;
+/* Memory never used yet, taken in order: untouched until needed, so the
+ * host (QEMU) commits the machine's memory only as the guest uses it. */
+#define FRESH_MAX 32
+static struct {
+  uint64_t next, end;
+} g_fresh[FRESH_MAX];
+static int g_nfresh;
 static uint16_t *g_refs; /* per page frame */
 
 /* ---- physical pages ----------------------------------------------------- */
@@ -33,9 +40,16 @@ static void page_push(uint64_t pa) {
 
 uint64_t page_alloc(void) {
   uint64_t pa = g_free;
-  if (!pa)
-    return 0;
-  g_free = *(uint64_t *)phys_to_virt(pa);
+  if (pa) {
+    g_free = *(uint64_t *)phys_to_virt(pa);
+  } else {
+    while (g_nfresh && g_fresh[g_nfresh - 1].next >= g_fresh[g_nfresh - 1].end)
+      g_nfresh--;
+    if (!g_nfresh)
+      return 0;
+    pa = g_fresh[g_nfresh - 1].next;
+    g_fresh[g_nfresh - 1].next += PAGE;
+  }
   g_nfree--;
   vm_memset(phys_to_virt(pa), 0, PAGE);
   g_refs[pa / PAGE] = 1;
@@ -103,10 +117,22 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
     uint64_t e = (m[i].addr + m[i].size) & ~(PAGE - 1);
     if (e > top)
       e = top;
-    for (; a < e; a += PAGE) {
-      if (a < start || excluded(a, excl, nexcl))
-        continue;
-      page_push(a);
+    if (a < start)
+      a = start;
+    /* runs of pages outside the excluded ranges */
+    while (a < e) {
+      while (a < e && excluded(a, excl, nexcl))
+        a += PAGE;
+      uint64_t b = a;
+      while (b < e && !excluded(b, excl, nexcl))
+        b += PAGE;
+      if (b > a && g_nfresh < FRESH_MAX) {
+        g_fresh[g_nfresh].next = a;
+        g_fresh[g_nfresh].end = b;
+        g_nfresh++;
+        g_nfree += (b - a) / PAGE;
+      }
+      a = b;
     }
   }
   /* the kernel's own top-level table: the boot one without the
