@@ -442,9 +442,11 @@ static void return_to_guest(struct ctx *c, struct moat_regs *r,
                             struct vm_frame *f) {
   while (c->kicked) {
     c->kicked = false;
+    c->in_core = true;
     __asm__ volatile("sti" : : : "memory");
     north_interrupt(r);
     __asm__ volatile("cli" : : : "memory");
+    c->in_core = false;
   }
   c->kick_kernel = false;
   if (r->fs_base != c->fs_base) {
@@ -468,9 +470,11 @@ void vm_user_trap(struct vm_frame *f) {
   c->regs = &r;
   uint64_t v = f->vector;
   if (v == 0x80) {
+    c->in_core = true;
     __asm__ volatile("sti" : : : "memory");
     north_syscall(&r);
     __asm__ volatile("cli" : : : "memory");
+    vm_cur->in_core = false;
   } else if (v >= 32 && v < 48) {
     maybe_preempt();
   } else {
@@ -510,9 +514,11 @@ void vm_user_trap(struct vm_frame *f) {
     default:
       break;
     }
+    c->in_core = true;
     __asm__ volatile("sti" : : : "memory");
     north_fault(&r, signo, code, addr, err);
     __asm__ volatile("cli" : : : "memory");
+    vm_cur->in_core = false;
   }
   /* vm_cur, not c: in the child of a fork, this stack is a copy */
   return_to_guest(vm_cur, &r, f);
@@ -527,6 +533,7 @@ _Noreturn static void enter_with(struct ctx *c, const struct moat_regs *regs) {
   r.fpstate = c->fpu;
   r.fpstate_lazy = 1;
   c->fs_base = ~r.fs_base; /* return_to_guest loads it */
+  c->in_core = false;
   return_to_guest(c, &r, f);
   __asm__ volatile("mov %0, %%rsp; jmp vm_trap_return" : : "r"(f) : "memory");
   __builtin_unreachable();
@@ -588,7 +595,7 @@ int plat_ctx_kick(uint64_t handle) {
         continue;
       if (s->dead || c->state == CTX_DEAD)
         return 0;
-      if (c->regs) { /* inside the library OS */
+      if (c->in_core) { /* inside the library OS */
         c->kick_kernel = true;
         if (c->state == CTX_WAITING)
           wake_ctx(c, -LINUX_EINTR);
@@ -747,6 +754,7 @@ int plat_space_clone(void) {
               (size_t)(__space_end - __space_start));
   nc->core = c->core;
   nc->fs_base = c->fs_base;
+  nc->in_core = true; /* it returns from this call */
   if (!c->regs || c->regs->fpstate_lazy)
     xsave(nc->fpu);
   else
@@ -773,6 +781,7 @@ static void (*g_first_fn)(void);
 
 static void first_trampoline(void) {
   after_switch();
+  vm_cur->in_core = true;
   __asm__ volatile("sti" : : : "memory");
   g_first_fn();
   vm_panic("the first context returned", 0, 0);

@@ -85,6 +85,7 @@ struct ctx {
   int wait_nio;
   bool kicked; /* north_interrupt before the next return to the guest */
   bool kick_kernel; /* kicked inside the library OS: the next wait EINTR */
+  bool in_core;     /* in north_*: the library OS works for it */
   uint64_t fs_base;
   struct moat_regs *regs; /* while inside the kernel for a trap */
   struct moat_regs start_regs; /* plat_ctx_create / clone's child */
