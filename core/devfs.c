@@ -274,8 +274,8 @@ static long random_read(struct file *f, void *buf, size_t len, uint64_t *pos) {
   size_t done = 0;
   while (done < len) {
     size_t chunk = MIN(len - done, (size_t)1 << 20);
-    int err = plat_random((char *)buf + done, chunk);
-    if (err)
+    long err = rt_urandom((char *)buf + done, chunk);
+    if (err < 0)
       return done ? (long)done : err;
     done += chunk;
   }

@@ -1207,7 +1207,14 @@ static int move_mapping(struct mm *mm, struct vma *v, uint64_t old,
   uint64_t copy = MIN(filled, new_len);
   if (prot == LINUX_PROT_NONE && copy) /* PROT_NONE pages: make readable */
     plat_mem_protect((void *)old, copy, PLAT_PROT_READ);
-  memcpy((void *)dst, (const void *)old, copy);
+  /* Guest memory on both sides: the user-copy routine (a platform whose
+   * kernel runs with SMAP allows no other). Both ranges are mapped and
+   * readable under the mm lock: it cannot fault but for the host. */
+  if (rt_ucopy((void *)dst, (const void *)old, copy)) {
+    plat_mem_unmap((void *)dst, new_len);
+    kfree(n);
+    return -LINUX_ENOMEM;
+  }
   if (dst_filled && prot != (LINUX_PROT_READ | LINUX_PROT_WRITE))
     plat_mem_protect((void *)dst, dst_filled, plat_prot(prot));
   if (dst_filled < new_len)
@@ -1578,7 +1585,10 @@ static int vma_fill(struct vma *v, uint64_t upto, uint64_t ahead) {
                              PLAT_PROT_READ | PLAT_PROT_WRITE);
       if (err)
         goto out;
-      memcpy((void *)(at + o), bounce + o, PAGE);
+      if (rt_ucopy((void *)(at + o), bounce + o, PAGE)) { /* as above */
+        err = -LINUX_ENOMEM;
+        goto out;
+      }
       v->unfilled = v->off + (at + o + PAGE - v->start);
       if (v->prot != (LINUX_PROT_READ | LINUX_PROT_WRITE)) {
         err = plat_mem_protect((void *)(at + o), PAGE, plat_prot(v->prot));

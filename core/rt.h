@@ -120,6 +120,7 @@ void rt_lock_on_stall(void (*fn)(void));
  * but an EFAULT for the call (see moat_fault_fixup). */
 size_t rt_ucopy(void *dst, const void *src, size_t n); /* bytes not copied */
 size_t rt_ufill(void *dst, int byte, size_t n);        /* bytes not set */
+long rt_urandom(void *dst, size_t len); /* len, -EFAULT or the host's error */
 /* The string's length (NUL copied too), n if no NUL in n bytes, -1 on a
  * fault reading src (dst must be the library's own memory). */
 long rt_ustrncpy(char *dst, const char *src, size_t n);

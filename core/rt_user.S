@@ -10,6 +10,26 @@
  * so a `rep movsb` fixup finds the bytes it did not copy in rcx. The same
  * idea as Linux's exception table and gVisor's safecopy. */
 
+/* Built for a platform whose kernel runs with SMAP (platform/vm, which
+ * defines MOAT_UACCESS_SMAP): guest pages are open to the library OS only
+ * inside these routines, between stac and clac. Each of those
+ * instructions is listed in .uaccess_sites, which such a platform turns
+ * into NOPs on a CPU without SMAP (where they do not exist). */
+#ifdef MOAT_UACCESS_SMAP
+.macro UACCESS_SITE insn
+.Luaccess\@:
+	\insn
+	.pushsection .uaccess_sites, "a"
+	.quad .Luaccess\@
+	.popsection
+.endm
+#define UACCESS_ON UACCESS_SITE stac
+#define UACCESS_OFF UACCESS_SITE clac
+#else
+#define UACCESS_ON
+#define UACCESS_OFF
+#endif
+
 	.text
 
 /* size_t rt_ucopy(void *dst, const void *src, size_t n): the number of
@@ -17,13 +37,16 @@
 	.globl rt_ucopy
 	.type rt_ucopy, @function
 rt_ucopy:
+	UACCESS_ON
 	mov %rdx, %rcx
 .Lcopy_insn:
 	rep movsb
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lcopy_fix:
 	mov %rcx, %rax
+	UACCESS_OFF
 	ret
 	.size rt_ucopy, . - rt_ucopy
 
@@ -32,14 +55,17 @@ rt_ucopy:
 	.globl rt_ufill
 	.type rt_ufill, @function
 rt_ufill:
+	UACCESS_ON
 	mov %rdx, %rcx
 	mov %esi, %eax
 .Lfill_insn:
 	rep stosb
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lfill_fix:
 	mov %rcx, %rax
+	UACCESS_OFF
 	ret
 	.size rt_ufill, . - rt_ufill
 
@@ -49,6 +75,7 @@ rt_ufill:
 	.globl rt_ustrncpy
 	.type rt_ustrncpy, @function
 rt_ustrncpy:
+	UACCESS_ON
 	xor %eax, %eax
 1:	cmp %rdx, %rax
 	jae 2f
@@ -59,9 +86,11 @@ rt_ustrncpy:
 	jz 2f
 	inc %rax
 	jmp 1b
-2:	ret
+2:	UACCESS_OFF
+	ret
 .Lstr_fix:
 	mov $-1, %rax
+	UACCESS_OFF
 	ret
 	.size rt_ustrncpy, . - rt_ustrncpy
 
@@ -69,13 +98,16 @@ rt_ustrncpy:
 	.globl rt_uload32
 	.type rt_uload32, @function
 rt_uload32:
+	UACCESS_ON
 .Lload32_insn:
 	mov (%rdi), %ecx
 	mov %ecx, (%rsi)
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lload32_fix:
 	mov $-1, %eax
+	UACCESS_OFF
 	ret
 	.size rt_uload32, . - rt_uload32
 
@@ -83,13 +115,16 @@ rt_uload32:
 	.globl rt_uload64
 	.type rt_uload64, @function
 rt_uload64:
+	UACCESS_ON
 .Lload64_insn:
 	mov (%rdi), %rcx
 	mov %rcx, (%rsi)
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lload64_fix:
 	mov $-1, %eax
+	UACCESS_OFF
 	ret
 	.size rt_uload64, . - rt_uload64
 
@@ -98,12 +133,15 @@ rt_uload64:
 	.globl rt_ustore32
 	.type rt_ustore32, @function
 rt_ustore32:
+	UACCESS_ON
 .Lstore32_insn:
 	xchg %esi, (%rdi)
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lstore32_fix:
 	mov $-1, %eax
+	UACCESS_OFF
 	ret
 	.size rt_ustore32, . - rt_ustore32
 
@@ -113,17 +151,21 @@ rt_ustore32:
 	.globl rt_ucmpxchg32
 	.type rt_ucmpxchg32, @function
 rt_ucmpxchg32:
+	UACCESS_ON
 	mov (%rsi), %eax
 .Lcas_insn:
 	lock cmpxchg %edx, (%rdi)
 	jne 1f
 	mov $1, %eax
+	UACCESS_OFF
 	ret
 1:	mov %eax, (%rsi)
 	xor %eax, %eax
+	UACCESS_OFF
 	ret
 .Lcas_fix:
 	mov $-1, %eax
+	UACCESS_OFF
 	ret
 	.size rt_ucmpxchg32, . - rt_ucmpxchg32
 
@@ -134,6 +176,7 @@ rt_ucmpxchg32:
 	.globl rt_user_fixups
 	.type rt_user_fixups, @object
 rt_user_fixups:
+	UACCESS_ON
 	.quad .Lcopy_insn, .Lcopy_fix
 	.quad .Lfill_insn, .Lfill_fix
 	.quad .Lstr_insn, .Lstr_fix

@@ -455,8 +455,8 @@ long moat_getrandom(void *buf, size_t len, unsigned flags) {
   size_t done = 0;
   while (done < len) {
     size_t chunk = MIN(len - done, (size_t)1 << 20);
-    int err = plat_random((char *)buf + done, chunk);
-    if (err)
+    long err = rt_urandom((char *)buf + done, chunk);
+    if (err < 0)
       return done ? (long)done : err;
     done += chunk;
     /* As Linux: a pending signal ends a long request with what it got. */

@@ -69,6 +69,12 @@ vm_stubs:
 	.endr
 
 trap_common:
+	/* the guest may have set AC (popf): SMAP holds in the kernel all
+	 * the same (a NOP without SMAP, main.c) */
+1:	clac
+	.pushsection .uaccess_sites, "a"
+	.quad 1b
+	.popsection
 	PUSH_REGS
 	mov %rsp, %rdi
 	cld
@@ -99,10 +105,11 @@ vm_syscall_entry:
 	jmp vm_trap_return
 
 /* void vm_switch(uint64_t *save_rsp, uint64_t rsp, uint64_t cr3):
- * save the callee-saved registers on this stack and its pointer in
- * *save_rsp, load cr3 (0: keep), continue on rsp. The stack may be
- * mapped only in the old address space: nothing touches memory between
- * the cr3 load and the new rsp. */
+ * save the callee-saved registers and rflags (IF and AC belong to each
+ * context's flow) on this stack and its pointer in *save_rsp, load cr3
+ * (0: keep), continue on rsp. The stack may be mapped only in the old
+ * address space: nothing touches memory between the cr3 load and the
+ * new rsp. */
 	.globl vm_switch
 vm_switch:
 	push %rbp
@@ -111,11 +118,13 @@ vm_switch:
 	push %r13
 	push %r14
 	push %r15
+	pushfq
 	mov %rsp, (%rdi)
 	test %rdx, %rdx
 	jz 1f
 	mov %rdx, %cr3
 1:	mov %rsi, %rsp
+	popfq
 	pop %r15
 	pop %r14
 	pop %r13

@@ -32,6 +32,8 @@ struct hvm_modlist_entry {
 #define DEBUG_EXIT 0xf4 /* QEMU's isa-debug-exit: status (v << 1) | 1 */
 
 uint32_t vm_fpu_size;
+bool vm_smap;
+extern const uint64_t __uaccess_start[], __uaccess_end[];
 bool vm_fault_refused;
 uint64_t vm_xcr0;
 uint8_t vm_tss[104] __attribute__((aligned(16)));
@@ -93,6 +95,19 @@ _Noreturn void vm_poweroff(int status) {
   outb(DEBUG_EXIT, (uint8_t)status);
   for (;;)
     __asm__ volatile("cli; hlt");
+}
+
+/* The return addresses up the frame-pointer chain from rbp (the kernel
+ * is built with frame pointers), for addr2line. */
+static void backtrace(uint64_t rbp) {
+  vm_say("moat vm: backtrace:");
+  for (int i = 0; i < 16 && rbp >= KBASE && !(rbp & 7); i++) {
+    uint64_t *fp = (uint64_t *)(uintptr_t)rbp;
+    vm_say(" ");
+    vm_say_hex(fp[1]);
+    rbp = fp[0];
+  }
+  vm_say("\n");
 }
 
 _Noreturn void vm_panic(const char *what, uint64_t a, uint64_t b) {
@@ -292,6 +307,16 @@ static void cpu_setup(void) {
   cpuid(7, 0, r7);
   if (r7[1] & (1u << 7))
     cr4 |= 1ull << 20; /* SMEP: the kernel never runs guest pages */
+  /* SMAP: the kernel touches guest pages only in the core's user-copy
+   * routines (core/rt_user.S, between stac and clac); without it their
+   * stac and clac become 3-byte NOPs */
+  vm_smap = r7[1] & (1u << 20);
+  if (vm_smap) {
+    cr4 |= 1ull << 21;
+  } else {
+    for (const uint64_t *site = __uaccess_start; site < __uaccess_end; site++)
+      vm_memcpy((void *)(uintptr_t)*site, "\x0f\x1f\x00", 3);
+  }
   __asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
   vm_xcr0 = 3 | ((r[2] & (1u << 28)) ? 4 : 0);
   __asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)vm_xcr0), "d"(0));
@@ -336,6 +361,15 @@ void vm_trap(struct vm_frame *f) {
   if (v == 14) {
     uint64_t cr2;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    if (!user && vm_smap && cr2 < WINDOW_HI && !(f->rflags & 0x40000) &&
+        (f->error & 1)) {
+      /* a present guest page touched outside the user-copy routines */
+      vm_say("moat vm: SMAP stopped the kernel at a guest page ");
+      vm_say_hex(cr2);
+      vm_say("\n");
+      backtrace(f->rbp);
+      vm_panic("rip", f->rip, f->rsp);
+    }
     int r = mem_fault(cr2, f->error, user);
     if (r == 1)
       return;
@@ -355,6 +389,8 @@ void vm_trap(struct vm_frame *f) {
       vm_say_hex(cr2);
       vm_say(" error ");
       vm_say_hex(f->error);
+      vm_say("\n");
+      backtrace(f->rbp);
       vm_panic("rip", f->rip, f->rsp);
     }
   }
@@ -366,6 +402,8 @@ void vm_trap(struct vm_frame *f) {
   vm_say_hex(v);
   vm_say(" error ");
   vm_say_hex(f->error);
+  vm_say("\n");
+  backtrace(f->rbp);
   vm_panic("rip", f->rip, f->rsp);
 }
 
@@ -435,10 +473,15 @@ long plat_io_read(int kind, int handle, void *buf, size_t len,
   for (;;) {
     vm_serial_rx_poll();
     if (g_rx_head != g_rx_tail) {
+      /* buf may be guest memory: the user-copy routine (SMAP, faults) */
+      uint8_t bounce[256];
       size_t n = 0;
-      uint8_t *p = buf;
-      while (n < len && g_rx_head != g_rx_tail)
-        p[n++] = g_rx[g_rx_tail++ % sizeof(g_rx)];
+      while (n < len && n < sizeof(bounce) && g_rx_head != g_rx_tail)
+        bounce[n++] = g_rx[g_rx_tail++ % sizeof(g_rx)];
+      if (rt_ucopy(buf, bounce, n)) {
+        g_rx_tail -= (unsigned)n; /* not taken */
+        return -LINUX_EFAULT;
+      }
       return (long)n;
     }
     if (g_rx_eof || !len)
@@ -459,7 +502,16 @@ long plat_io_write(int kind, int handle, const void *buf, size_t len,
     return -LINUX_EINVAL;
   if (handle != 1 && handle != 2)
     return -LINUX_EBADF;
-  stream_write(handle, buf, len);
+  /* buf may be guest memory: the user-copy routine (SMAP, faults) */
+  size_t done = 0;
+  while (done < len) {
+    uint8_t bounce[256];
+    size_t n = len - done < sizeof(bounce) ? len - done : sizeof(bounce);
+    if (rt_ucopy(bounce, (const uint8_t *)buf + done, n))
+      return done ? (long)done : -LINUX_EFAULT;
+    stream_write(handle, bounce, n);
+    done += n;
+  }
   return (long)len;
 }
 

@@ -551,11 +551,12 @@ void vm_ctx_first(void) {
   enter_with(c, &c->start_regs);
 }
 
-/* The switch frame vm_switch pops (r15, r14, r13, r12, rbx, rbp, return
- * address) at the top of c's stack, written through the direct map. */
+/* The switch frame vm_switch pops (rflags, r15, r14, r13, r12, rbx,
+ * rbp, return address) at the top of c's stack, written through the
+ * direct map; interrupts off. */
 static void stack_frame(struct ctx *c, uint64_t at, uint64_t r12,
                         void (*ret)(void)) {
-  uint64_t w[7] = {0, 0, 0, r12, 0, 0, (uint64_t)(uintptr_t)ret};
+  uint64_t w[8] = {0x2, 0, 0, 0, r12, 0, 0, (uint64_t)(uintptr_t)ret};
   uint64_t pa = mem_pa(c->sp->pml4, at);
   if (pa == (uint64_t)-1 || ((pa + sizeof(w) - 1) ^ pa) >= PAGE)
     vm_panic("stack_frame", at, pa);

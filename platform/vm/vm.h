@@ -167,6 +167,11 @@ void sched_wake_io(void);
 void vm_schedule(void);
 void vm_user_trap(struct vm_frame *f);
 
+/* The core's user-copy routine (core/rt_user.S): the platform touches a
+ * buffer the core hands it, which may be guest memory, only through it
+ * (SMAP; a guest thread may have unmapped it: bytes not copied). */
+size_t rt_ucopy(void *dst, const void *src, size_t n);
+
 /* entry.S */
 void vm_switch(uint64_t *save_rsp, uint64_t rsp, uint64_t cr3);
 void vm_ctx_trampoline(void);

@@ -22,7 +22,7 @@ $(BUILD)/vm/core/%.o: core/%.c Makefile platform/vm/vm.mk
 $(BUILD)/vm/core/%.o: core/%.S Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
 	$(call say,AS,$< [vm])
-	$(Q)$(CC) $(VM_BASE_CFLAGS) -Icore -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -DMOAT_UACCESS_SMAP -Icore -MMD -MP -c $< -o $@
 $(BUILD)/vm/shim/%.o: shim/%.c Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [vm])

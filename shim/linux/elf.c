@@ -336,9 +336,12 @@ static int map_segments(int fd, const struct elf64_phdr *ph,
                     LINUX_MAP_FIXED | LINUX_MAP_PRIVATE, fd,
                     (int64_t)(p->p_offset - (p->p_vaddr - start)));
       if (r >= 0) {
-        if (p->p_memsz > p->p_filesz && fend % PAGE)
-          memset((void *)(uintptr_t)(fend + bias), 0,
-                 (size_t)(ALIGN_UP(fend, PAGE) - fend));
+        /* guest memory: through the user-copy routine (SMAP) */
+        if (p->p_memsz > p->p_filesz && fend % PAGE &&
+            rt_ufill((void *)(uintptr_t)(fend + bias), 0,
+                     (size_t)(ALIGN_UP(fend, PAGE) - fend)))
+          return fail(why, whylen, -LINUX_EFAULT,
+                      "cannot clear the end of segment %u", i);
         continue;
       }
       /* Not mappable after all (a file system without mappings): copy. */

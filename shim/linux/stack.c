@@ -42,6 +42,19 @@ static uint64_t hwcap(void) {
   return r[3];
 }
 
+/* The stack is guest memory: written only through the user-copy
+ * routines (on a platform whose kernel runs with SMAP, nothing else may
+ * touch it). Each returns true on a fault. */
+static bool put_user(uint64_t at, const void *src, size_t n) {
+  return rt_ucopy((void *)(uintptr_t)at, src, n) != 0;
+}
+
+static bool put_word(uint64_t *at, uint64_t v) {
+  bool fault = put_user(*at, &v, sizeof(v));
+  *at += sizeof(v);
+  return fault;
+}
+
 int linux_stack_build(const struct linux_image *img, int argc,
                       const char *const *argv, const char *const *envp,
                       const char *execfn, uint64_t *sp_out, char *why,
@@ -49,7 +62,7 @@ int linux_stack_build(const struct linux_image *img, int argc,
   uint64_t top = moat_stack_top();
   uint64_t p, sp, strings = 0, strings_at, execfn_at, platform_at, random_at;
   uint64_t auxv[AUXV_MAX * 2];
-  uint64_t *w;
+  uint64_t w;
   uint8_t random[16];
   int envc = 0, nauxv = 0;
   int prot = LINUX_PROT_READ | LINUX_PROT_WRITE;
@@ -88,36 +101,36 @@ int linux_stack_build(const struct linux_image *img, int argc,
   /* Strings, highest first: the file name, then env and argv so that
    * argv[0] ends up lowest and all strings are contiguous. */
   p = top - 8;
-  memset((void *)(uintptr_t)p, 0, 8);
+  bool fault = rt_ufill((void *)(uintptr_t)p, 0, 8) != 0;
   p -= rt_strlen(execfn) + 1;
   execfn_at = p;
-  memcpy((void *)(uintptr_t)p, execfn, rt_strlen(execfn) + 1);
+  fault |= put_user(p, execfn, rt_strlen(execfn) + 1);
   p -= strings - (rt_strlen(execfn) + 1);
   strings_at = p;
   {
     uint64_t q = p;
     for (int i = 0; i < argc; i++) {
       size_t n = rt_strlen(argv[i]) + 1;
-      memcpy((void *)(uintptr_t)q, argv[i], n);
+      fault |= put_user(q, argv[i], n);
       q += n;
     }
     for (int i = 0; i < envc; i++) {
       size_t n = rt_strlen(envp[i]) + 1;
-      memcpy((void *)(uintptr_t)q, envp[i], n);
+      fault |= put_user(q, envp[i], n);
       q += n;
     }
   }
   p = ALIGN_DOWN(p, 16);
   p -= sizeof(PLATFORM_STRING);
   platform_at = p;
-  memcpy((void *)(uintptr_t)p, PLATFORM_STRING, sizeof(PLATFORM_STRING));
+  fault |= put_user(p, PLATFORM_STRING, sizeof(PLATFORM_STRING));
   p -= sizeof(random);
   random_at = p;
   if (moat_getrandom(random, sizeof(random), 0) != (long)sizeof(random)) {
     rt_snprintf(why, whylen, "no random bytes for AT_RANDOM");
     return -LINUX_EIO;
   }
-  memcpy((void *)(uintptr_t)p, random, sizeof(random));
+  fault |= put_user(p, random, sizeof(random));
 
   /* The auxiliary vector, in Linux's order; AT_SYSINFO_EHDR only when the
    * platform offers a vDSO. */
@@ -159,22 +172,26 @@ int linux_stack_build(const struct linux_image *img, int argc,
     rt_snprintf(why, whylen, "argument list too long");
     return -LINUX_E2BIG;
   }
-  w = (uint64_t *)(uintptr_t)sp;
-  *w++ = (uint64_t)argc;
+  w = sp;
+  fault |= put_word(&w, (uint64_t)argc);
   {
     uint64_t q = strings_at;
     for (int i = 0; i < argc; i++) {
-      *w++ = q;
+      fault |= put_word(&w, q);
       q += rt_strlen(argv[i]) + 1;
     }
-    *w++ = 0;
+    fault |= put_word(&w, 0);
     for (int i = 0; i < envc; i++) {
-      *w++ = q;
+      fault |= put_word(&w, q);
       q += rt_strlen(envp[i]) + 1;
     }
-    *w++ = 0;
+    fault |= put_word(&w, 0);
   }
-  memcpy(w, auxv, (size_t)nauxv * 16);
+  fault |= put_user(w, auxv, (size_t)nauxv * 16);
+  if (fault) { /* the stack was mapped just now: not expected */
+    rt_snprintf(why, whylen, "cannot write the stack");
+    return -LINUX_EFAULT;
+  }
   *sp_out = sp;
   return 0;
 }
