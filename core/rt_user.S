@@ -176,7 +176,6 @@ rt_ucmpxchg32:
 	.globl rt_user_fixups
 	.type rt_user_fixups, @object
 rt_user_fixups:
-	UACCESS_ON
 	.quad .Lcopy_insn, .Lcopy_fix
 	.quad .Lfill_insn, .Lfill_fix
 	.quad .Lstr_insn, .Lstr_fix

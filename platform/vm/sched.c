@@ -462,6 +462,48 @@ static void return_to_guest(struct ctx *c, struct moat_regs *r,
   c->user_since = vm_now();
 }
 
+/* The legacy vsyscall page, as Linux emulates it: a call to one of its
+ * three entries runs that system call (gettimeofday, time, getcpu) and
+ * returns to the caller; a misaligned entry, a bad stack or a faulting
+ * pointer argument is SIGSEGV (SI_KERNEL) at the entry. */
+#define VSYSCALL_PAGE 0xffffffffff600000ull
+
+static void vsyscall(struct ctx *c, struct moat_regs *r) {
+  static const uint64_t nr[3] = {96, 201, 309};
+  uint64_t entry = r->rip, off = entry - VSYSCALL_PAGE, ret;
+  c->in_core = true;
+  __asm__ volatile("sti" : : : "memory");
+  if (off % 0x400 == 0 && off <= 0x800 &&
+      !rt_ucopy(&ret, (const void *)(uintptr_t)r->rsp, sizeof(ret))) {
+    /* Linux checks the pointers first: one outside user space is a
+     * SIGSEGV at it (SEGV_MAPERR) */
+    static const uint8_t size[3][2] = {{16, 8}, {8, 0}, {4, 4}};
+    uint64_t arg[2] = {r->rdi, r->rsi};
+    for (int i = 0; i < 2; i++) {
+      unsigned n = size[off / 0x400][i];
+      if (n && arg[i] && (arg[i] >= WINDOW_HI || WINDOW_HI - arg[i] < n)) {
+        r->rax = (uint64_t)-LINUX_ENOSYS;
+        north_fault(r, LINUX_SIGSEGV, 1 /* SEGV_MAPERR */, arg[i],
+                    MOAT_FAULT_WRITE);
+        goto out;
+      }
+    }
+    r->rax = nr[off / 0x400];
+    r->rip = ret;
+    r->rsp += 8;
+    north_syscall(r);
+    if (r->rax != (uint64_t)-LINUX_EFAULT)
+      goto out;
+    r->rip = entry;
+    r->rsp -= 8;
+    r->rax = (uint64_t)-LINUX_ENOSYS;
+  }
+  north_fault(r, LINUX_SIGSEGV, 0x80 /* SI_KERNEL */, 0, 0);
+out:
+  __asm__ volatile("cli" : : : "memory");
+  vm_cur->in_core = false;
+}
+
 void vm_user_trap(struct vm_frame *f) {
   struct ctx *c = vm_cur;
   struct moat_regs r;
@@ -469,7 +511,10 @@ void vm_user_trap(struct vm_frame *f) {
   frame_to_regs(f, &r, c);
   c->regs = &r;
   uint64_t v = f->vector;
-  if (v == 0x80) {
+  if (v == 14 && (f->error & MOAT_FAULT_FETCH) &&
+      (f->rip & ~0xfffull) == VSYSCALL_PAGE) {
+    vsyscall(c, &r);
+  } else if (v == 0x80) {
     c->in_core = true;
     __asm__ volatile("sti" : : : "memory");
     north_syscall(&r);
