@@ -125,10 +125,15 @@ static char *kernel_path(void) {
   }
   sprintf(path, "%s/vm/moat-vm.elf", self);
   struct stat st;
-  if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, R_OK) < 0) {
+  const char *why = NULL;
+  if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+    why = strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    why = "not a regular file";
+  if (why) {
     complain("--platform vm: no VM kernel at %s (%s); it is built next to "
              "the moat binary (make tests)",
-             path, errno ? strerror(errno) : "not a regular file");
+             path, why);
     free(path);
     return NULL;
   }
