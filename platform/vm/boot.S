@@ -1,17 +1,27 @@
-/* The VM platform's entry (issue 13, first step): QEMU's -kernel loads
- * this ELF image by the PVH boot protocol (the Xen ELF note
- * XEN_ELFNOTE_PHYS32_ENTRY below names the 32-bit entry point): the
- * CPU arrives in 32-bit protected mode, paging off, flat segments, %ebx
- * pointing at struct hvm_start_info. From here: a GDT of our own,
- * identity-mapped page tables for the first 1 GiB (2 MiB pages), PAE,
- * EFER.LME, paging on, a far jump into 64-bit code, a stack, vm_main. */
+/* The VM platform's entry: QEMU's -kernel loads this ELF image by the PVH
+ * boot protocol (the Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY below names
+ * the 32-bit entry point, a physical address): the CPU arrives in 32-bit
+ * protected mode, paging off, flat segments, %ebx pointing at struct
+ * hvm_start_info. From here: a GDT of our own, the boot page tables,
+ * PAE, EFER.LME/NXE, paging on, a far jump into 64-bit code, then a jump
+ * to the kernel's own addresses in the top 2 GiB and vm_main.
+ *
+ * Boot page tables (docs/vm.md, "Memory"):
+ *   PML4[0]   the first 1 GiB identity-mapped (only until vm_main drops
+ *             it: the lower half is the guest's)
+ *   PML4[256] the direct map: physical [0, 4 GiB) at 0xffff800000000000
+ *   PML4[511] -> boot_pdpt_hi: [510] the kernel image, the first 1 GiB
+ *             at 0xffffffff80000000 (-mcmodel=kernel)
+ * All 2 MiB pages, supervisor only. */
+#define KBASE 0xffffffff80000000
+
 	.section .note.pvh, "a"
 	.balign 4
 	.long 4                 /* name size: "Xen" */
 	.long 4                 /* descriptor size */
 	.long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
 	.asciz "Xen"
-	.long pvh_start
+	.long pvh_start - KBASE
 
 	.section .boot, "ax"
 	.code32
@@ -20,38 +30,68 @@ pvh_start:
 	cli
 	cld
 	mov %ebx, %edi          /* hvm_start_info, vm_main's argument */
-	lgdt gdt_ptr
-	/* PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB, present+rw+ps */
-	/* user-accessible at the upper levels: each 2 MiB page of pd says
-	 * who may touch it (main.c opens the user region) */
-	lea pdpt, %eax
-	or $7, %eax
-	mov %eax, pml4
-	lea pd, %eax
-	or $7, %eax
-	mov %eax, pdpt
+	lgdt (gdt_ptr - KBASE)
+	/* identity: PML4[0] -> boot_pdpt_lo[0] -> boot_pd0 */
+	mov $(boot_pdpt_lo - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pml4 - KBASE)
+	mov $(boot_pd0 - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pdpt_lo - KBASE)
+	/* kernel image: PML4[511] -> boot_pdpt_hi[510] -> boot_pd0 */
+	mov $(boot_pdpt_hi - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pml4 - KBASE + 511 * 8)
+	mov $(boot_pd0 - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pdpt_hi - KBASE + 510 * 8)
+	/* direct map: PML4[256] -> boot_pdpt_dm[0..3] -> boot_pd_dm (4 PDs) */
+	mov $(boot_pdpt_dm - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pml4 - KBASE + 256 * 8)
 	xor %ecx, %ecx
 1:	mov %ecx, %eax
+	shl $12, %eax
+	add $(boot_pd_dm - KBASE), %eax
+	or $3, %eax
+	mov %eax, (boot_pdpt_dm - KBASE)(,%ecx,8)
+	inc %ecx
+	cmp $4, %ecx
+	jne 1b
+	/* boot_pd0: 512 x 2 MiB; boot_pd_dm: 2048 x 2 MiB (4 GiB) */
+	xor %ecx, %ecx
+2:	mov %ecx, %eax
 	shl $21, %eax
 	or $0x83, %eax
-	mov %eax, pd(,%ecx,8)
-	movl $0, pd+4(,%ecx,8)
+	mov %eax, (boot_pd0 - KBASE)(,%ecx,8)
+	movl $0, (boot_pd0 - KBASE + 4)(,%ecx,8)
 	inc %ecx
 	cmp $512, %ecx
-	jne 1b
-	lea pml4, %eax
+	jne 2b
+	xor %ecx, %ecx
+3:	mov %ecx, %eax
+	shl $21, %eax
+	or $0x83, %eax
+	mov %eax, (boot_pd_dm - KBASE)(,%ecx,8)
+	mov %ecx, %eax
+	shr $11, %eax           /* the high bits of ecx << 21 */
+	mov %eax, (boot_pd_dm - KBASE + 4)(,%ecx,8)
+	inc %ecx
+	cmp $2048, %ecx
+	jne 3b
+	mov $(boot_pml4 - KBASE), %eax
 	mov %eax, %cr3
 	mov %cr4, %eax
 	or $0x20, %eax          /* PAE */
 	mov %eax, %cr4
 	mov $0xc0000080, %ecx   /* EFER */
 	rdmsr
-	or $0x100, %eax         /* LME */
+	or $0x900, %eax         /* LME, NXE */
 	wrmsr
 	mov %cr0, %eax
-	or $0x80000001, %eax    /* PG, PE */
+	or $0x80010001, %eax    /* PG, WP, PE */
 	mov %eax, %cr0
-	ljmp $0x08, $long_mode
+	ljmp $0x08, $(long_mode - KBASE)
 
 	.code64
 long_mode:
@@ -62,10 +102,16 @@ long_mode:
 	xor %ax, %ax
 	mov %ax, %fs
 	mov %ax, %gs
+	movabs $high, %rax
+	jmp *%rax
+
+	.text
+high:
 	lea boot_stack_top(%rip), %rsp
+	xor %ebp, %ebp
 	call vm_main
-2:	hlt
-	jmp 2b
+4:	hlt
+	jmp 4b
 
 	.section .rodata
 	.balign 16
@@ -74,19 +120,23 @@ gdt:
 	.quad 0x00af9a000000ffff  /* 0x08: 64-bit code, ring 0 */
 	.quad 0x00cf92000000ffff  /* 0x10: data, ring 0 */
 gdt_end:
+	.section .boot, "ax"
 gdt_ptr:
 	.word gdt_end - gdt - 1
-	.long gdt
+	.long gdt - KBASE
 
 	.section .bss
 	.balign 4096
-	.globl vm_pd
-pml4:	.skip 4096
-pdpt:	.skip 4096
-pd:
-vm_pd:	.skip 4096
+	.globl boot_pml4, boot_pdpt_hi, boot_pd0, boot_pdpt_dm
+boot_pml4:	.skip 4096
+boot_pdpt_lo:	.skip 4096
+boot_pdpt_hi:	.skip 4096
+boot_pd0:	.skip 4096
+boot_pdpt_dm:	.skip 4096
+boot_pd_dm:	.skip 4 * 4096
+	.globl boot_stack_top
 boot_stack:
-	.skip 16384
+	.skip 65536
 boot_stack_top:
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,20 +1,43 @@
-# The VM platform (issue 13): a freestanding x86-64 image QEMU boots by
-# the PVH protocol (qemu-system-x86_64 -kernel). Its own flags: no red
-# zone and no SSE (interrupts will run on the same stack), no PIC (it
-# runs where it is linked, identity-mapped), no libc (loops stay loops,
-# never calls to memcpy; no jump tables, which would put the ring-3
-# code's switch in the kernel's .rodata).
-VM_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone \
-	-mgeneral-regs-only -fno-stack-protector -fcf-protection=none -O2 -g \
-	-fno-tree-loop-distribute-patterns -fno-jump-tables \
-	-Wall -Wextra -Werror
-VM_OBJS := $(BUILD)/vm/boot.o $(BUILD)/vm/entry.o $(BUILD)/vm/main.o
+# The VM platform (docs/vm.md): the core and the Linux shim linked with
+# platform/vm into an x86-64 kernel image QEMU boots by the PVH protocol
+# (qemu-system-x86_64 -kernel). They are compiled again for it: linked in
+# the top 2 GiB (-mcmodel=kernel, no PIE), no red zone (a fault inside
+# the kernel pushes its frame on the running stack), no SSE (the guest's
+# FPU state stays in the registers through a trap), no jump tables in
+# platform/vm.
+VM_BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -fno-strict-aliasing \
+	$(NOTLS) $(NOFPU) -ffreestanding -nostdinc -isystem $(CC_INCLUDE) \
+	-fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+	$(shell $(CC) -fno-tree-loop-distribute-patterns -E -x c /dev/null \
+	  >/dev/null 2>&1 && echo -fno-tree-loop-distribute-patterns)
+VM_CORE_OBJS := $(patsubst %.S,$(BUILD)/vm/%.o,$(CORE_SRCS:%.c=$(BUILD)/vm/%.o)) \
+	$(SHIM_SRCS:%.c=$(BUILD)/vm/%.o)
+VM_PLAT_SRCS := $(sort $(wildcard platform/vm/*.c platform/vm/*.S))
+VM_PLAT_OBJS := $(patsubst %.S,$(BUILD)/vm/%.o,$(VM_PLAT_SRCS:%.c=$(BUILD)/vm/%.o))
 
-$(BUILD)/vm/%.o: platform/vm/%.c
+$(BUILD)/vm/core/%.o: core/%.c Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(VM_CFLAGS) -c $< -o $@
-$(BUILD)/vm/%.o: platform/vm/%.S
+	$(call say,CC,$< [vm])
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -Icore -MMD -MP -c $< -o $@
+$(BUILD)/vm/core/%.o: core/%.S Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@
-$(BUILD)/vm/moat-vm.elf: $(VM_OBJS) platform/vm/vm.ld
-	ld -n --no-warn-rwx-segments -T platform/vm/vm.ld -o $@ $(VM_OBJS)
+	$(call say,AS,$< [vm])
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -Icore -MMD -MP -c $< -o $@
+$(BUILD)/vm/shim/%.o: shim/%.c Makefile platform/vm/vm.mk
+	@mkdir -p $(dir $@)
+	$(call say,CC,$< [vm])
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -Icore -Ishim/linux -MMD -MP -c $< -o $@
+$(BUILD)/vm/platform/vm/%.o: platform/vm/%.c Makefile platform/vm/vm.mk
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -fno-jump-tables -MMD -MP -c $< -o $@
+$(BUILD)/vm/platform/vm/%.o: platform/vm/%.S Makefile platform/vm/vm.mk
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)
+	$(Q)$(CC) $(VM_BASE_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/vm/moat-vm.elf: $(VM_PLAT_OBJS) $(VM_CORE_OBJS) platform/vm/vm.ld
+	$(call say,LD,$@)
+	$(Q)ld -n -static --no-warn-rwx-segments -z noexecstack \
+	  -T platform/vm/vm.ld -o $@ $(VM_PLAT_OBJS) $(VM_CORE_OBJS)
+
+-include $(VM_CORE_OBJS:.o=.d) $(VM_PLAT_OBJS:.o=.d)
