@@ -277,6 +277,13 @@ def register(name, fn, heavy=False):
 # "SKIP name: known failure: reason"; if it passes it is a PASS, and its
 # entry should be removed.
 KNOWN_FAILURES = {
+    "vm/run-stdin": "the VM kernel loses the first byte of a standard "
+    "input that arrives before it set up COM1 (its FCR write 0xc7 clears "
+    "the receive buffer QEMU already filled; with the input a second "
+    "late, all of it comes through)",
+    "vm/run-echo-kvm": "under KVM the VM kernel stops: with -cpu host a "
+    "KVM emulation failure at an XRSTOR (QEMU pauses the VM), with -cpu "
+    "max it hangs (docs/vm.md, the open KVM bug); TCG works",
 }
 
 
@@ -2127,8 +2134,11 @@ def _vm_runs_programs(ctx):
 
 
 def _vm_real(ctx, args, stdin=None, accel="tcg"):
+    # --timeout: a VM that stops (QEMU pauses on a KVM emulation failure)
+    # ends the run with 124 instead of holding the test until its own
     return run([ctx.moat, "run", "--platform", "vm", "--vm-accel", accel,
-                "--"] + list(args), stdin=stdin, timeout=120)
+                "--timeout", "60", "--"] + list(args), stdin=stdin,
+               timeout=120)
 
 
 def vm_e2e_echo(ctx, accel="tcg"):
