@@ -26,6 +26,7 @@
 #include "oci.h"
 #include "sandbox.h"
 #include "supervisor.h"
+#include "vm.h"
 
 static volatile pid_t g_child;
 static volatile sig_atomic_t g_timed_out;
@@ -276,6 +277,10 @@ int main(int argc, char **argv) {
   case ACTION_RUN:
     break;
   }
+  /* The VM platform: the isolation is the virtual machine; nothing of
+   * the Linux platform's setup below applies (cmd/moat/vm.c). */
+  if (opts.platform == PLATFORM_VM)
+    return vm_main(&opts);
   return run_main(&opts);
 }
 

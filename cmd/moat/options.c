@@ -116,6 +116,23 @@ void options_usage(FILE *out) {
       "each\n"
       "                              datagram to the guest's socket there); "
       "repeatable\n"
+      "  --platform linux|vm         where the sandbox runs: linux (the "
+      "default),\n"
+      "                              moat on the host's kernel, or vm, "
+      "moat as the\n"
+      "                              kernel of a QEMU virtual machine "
+      "(docs/vm.md;\n"
+      "                              --root, --env, --cwd, --user, "
+      "--hostname,\n"
+      "                              --memory, --timeout, --read-only, "
+      "--strace,\n"
+      "                              --stats, --mount HOST:GUEST:ro and "
+      "--file only)\n"
+      "  --vm-accel kvm|tcg|auto     with --platform vm: KVM, QEMU's "
+      "emulator\n"
+      "                              (TCG), or KVM when /dev/kvm can be "
+      "opened\n"
+      "                              (auto, the default)\n"
       "  --strace                    trace every guest system call on "
       "stderr\n"
       "  --stats                     print guest syscalls and host calls at "
@@ -413,7 +430,8 @@ static const char *const g_valued[] = {
     "--root",     "--mount",    "--env",    "--cwd",           "--user",
     "--hostname", "--pids",     "--memory", "--host-uid",      "--cpu-time",
     "--timeout",  "--tmp-size", "--files",  "--allow-connect", "--publish",
-    "--tmpfs",    "--rlimit",   "--file",   "--groups"};
+    "--tmpfs",    "--rlimit",   "--file",   "--groups",        "--platform",
+    "--vm-accel"};
 
 /* Resource names of --rlimit, as OCI's config.json and prlimit(1) name
  * them (without the RLIMIT_ prefix), indexed by LINUX_RLIMIT_*. */
@@ -632,6 +650,28 @@ static enum run_action parse_run(int argc, char **argv, int i,
         complain("--host-uid %s: expected UID[:GID] (numbers)", value);
         return ACTION_ERROR;
       }
+      o->host_uid_given = true;
+    } else if (!strcmp(name, "--platform")) {
+      if (!strcmp(value, "linux")) {
+        o->platform = PLATFORM_LINUX;
+      } else if (!strcmp(value, "vm")) {
+        o->platform = PLATFORM_VM;
+      } else {
+        complain("--platform %s: expected linux or vm", value);
+        return ACTION_ERROR;
+      }
+    } else if (!strcmp(name, "--vm-accel")) {
+      if (!strcmp(value, "auto")) {
+        o->vm_accel = VM_ACCEL_AUTO;
+      } else if (!strcmp(value, "kvm")) {
+        o->vm_accel = VM_ACCEL_KVM;
+      } else if (!strcmp(value, "tcg")) {
+        o->vm_accel = VM_ACCEL_TCG;
+      } else {
+        complain("--vm-accel %s: expected kvm, tcg or auto", value);
+        return ACTION_ERROR;
+      }
+      o->vm_accel_given = true;
     } else if (!strcmp(name, "--cpu-time")) {
       if (!parse_cpu_time(value, o)) {
         complain("--cpu-time %s: expected SECONDS[:HARD], whole seconds "
@@ -745,6 +785,10 @@ static enum run_action parse_run(int argc, char **argv, int i,
         return ACTION_ERROR;
       }
     }
+  }
+  if (o->vm_accel_given && o->platform != PLATFORM_VM) {
+    complain("--vm-accel needs --platform vm");
+    return ACTION_ERROR;
   }
   if (i >= argc) {
     complain("run: no PROGRAM given (see moat --help)");

@@ -29,7 +29,15 @@ struct user_mount {
   bool writable;
 };
 
+/* --platform: where the sandbox runs (docs/vm.md for vm). */
+enum run_platform { PLATFORM_LINUX, PLATFORM_VM };
+/* --vm-accel: how QEMU runs the VM (cmd/moat/vm.c). */
+enum vm_accel { VM_ACCEL_AUTO, VM_ACCEL_KVM, VM_ACCEL_TCG };
+
 struct run_options {
+  enum run_platform platform; /* --platform, PLATFORM_LINUX by default */
+  enum vm_accel vm_accel;     /* --vm-accel */
+  bool vm_accel_given;
   /* The launcher's ignored signals and blocked mask (bit sig-1), which
    * the first guest process inherits as across execve(2). */
   uint64_t sig_ignored, sig_blocked;
@@ -57,7 +65,8 @@ struct run_options {
   uint32_t max_tasks;          /* --pids, 0 = default */
   uint64_t memory;             /* --memory in bytes, 0 = none given */
   uint32_t host_uid, host_gid; /* --host-uid: the sandbox's host ids as root */
-  bool allow_no_userns;        /* --allow-no-userns */
+  bool host_uid_given;
+  bool allow_no_userns; /* --allow-no-userns */
   /* --cpu-time SOFT[:HARD] in seconds (RLIMIT_CPU of every guest
    * process), 0 = none given */
   uint32_t cpu_soft, cpu_hard;
