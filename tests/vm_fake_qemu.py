@@ -54,6 +54,7 @@ def main():
             opts.setdefault(a, argv[i + 1])
     with open(opts["-initrd"], "rb") as f:
         data = f.read()
+    out(b"\xfe\x11")  # as the kernel: ready for standard input
     if len(data) < 48 or data[:8] != b"MOATVM01":
         refuse("magic")
     hsize, argc, envc, uid, gid, flags = struct.unpack_from("<6I", data, 8)

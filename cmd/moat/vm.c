@@ -48,6 +48,7 @@
 #define ESC_STDOUT 0x01
 #define ESC_STDERR 0x02
 #define ESC_STATUS 0x10
+#define ESC_READY 0x11 /* the kernel takes standard input from now on */
 
 static void complain(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -542,7 +543,13 @@ fail:
 
 /* ---- QEMU ---- */
 
-static bool kvm_usable(void) {
+/* KVM with the CPU's own virtualization (kvm_intel, kvm_amd). A
+ * /dev/kvm served by kvm_pvm (a software "KVM" some cloud machines
+ * offer, docs/vm.md) does not run this kernel: auto takes TCG there. */
+bool vm_kvm_usable(void) {
+  if (access("/sys/module/kvm_intel", F_OK) != 0 &&
+      access("/sys/module/kvm_amd", F_OK) != 0)
+    return false;
   int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0)
     return false;
@@ -575,6 +582,7 @@ struct relay {
   int stream; /* 1 or 2: where the guest's bytes go now */
   int state;  /* 0: data; 1: after ESC; 2: after ESC ESC_STATUS */
   bool got_status, broken;
+  bool ready; /* ESC_READY came: standard input may flow */
   int status;
 };
 
@@ -601,6 +609,8 @@ static void demux(struct relay *r, const unsigned char *in, size_t n) {
         r->stream = c == ESC_STDOUT ? 1 : 2;
       } else if (c == ESC_STATUS) {
         r->state = 2;
+      } else if (c == ESC_READY) {
+        r->ready = true;
       }
       continue;
     }
@@ -637,7 +647,7 @@ int vm_main(const struct run_options *o) {
     close(fd);
     kvm = true;
   } else {
-    kvm = o->vm_accel == VM_ACCEL_AUTO && kvm_usable();
+    kvm = o->vm_accel == VM_ACCEL_AUTO && vm_kvm_usable();
   }
   uint64_t initrd_size;
   int initrd = build_initrd(o, &initrd_size);
@@ -769,7 +779,7 @@ int vm_main(const struct run_options *o) {
     int np = 0, isig = -1, iout = -1, iin = -1, iq = -1;
     p[isig = np++] = (struct pollfd){sigfd, POLLIN, 0};
     p[iout = np++] = (struct pollfd){qout, POLLIN, 0};
-    if (stdin_open && qin_open && inlen == 0)
+    if (r.ready && stdin_open && qin_open && inlen == 0)
       p[iin = np++] = (struct pollfd){0, POLLIN, 0};
     if (qin_open && inoff < inlen)
       p[iq = np++] = (struct pollfd){qin, POLLOUT, 0};

@@ -10,4 +10,7 @@
  * moat's; docs/vm.md, "Running a program in the VM"). */
 int vm_main(const struct run_options *o);
 
+/* KVM here is the CPU's own (not kvm_pvm) and /dev/kvm opens. */
+bool vm_kvm_usable(void);
+
 #endif

@@ -38,9 +38,16 @@ bool vm_fault_refused;
 uint64_t vm_xcr0;
 uint8_t vm_tss[104] __attribute__((aligned(16)));
 
-/* ---- the serial line (docs/vm.md, the framing) ---------------------------- */
+/* ---- the serial line (docs/vm.md, the framing) ----------------------------
+ */
 
 static int g_out_stream = 1;
+
+static void serial_putc(uint8_t c) {
+  while (!(inb(COM1 + 5) & 0x20))
+    __asm__ volatile("pause");
+  outb(COM1, c);
+}
 
 static void serial_init(void) {
   outb(COM1 + 1, 0x00);
@@ -48,14 +55,12 @@ static void serial_init(void) {
   outb(COM1 + 0, 0x01); /* 115200 baud */
   outb(COM1 + 1, 0x00);
   outb(COM1 + 3, 0x03); /* 8N1 */
-  outb(COM1 + 2, 0xc7); /* FIFO on, cleared */
+  outb(COM1 + 2, 0xc7); /* FIFO on, cleared, interrupt at 14 bytes */
   outb(COM1 + 4, 0x0b); /* DTR, RTS, OUT2 (the interrupt line) */
-}
-
-static void serial_putc(uint8_t c) {
-  while (!(inb(COM1 + 5) & 0x20))
-    __asm__ volatile("pause");
-  outb(COM1, c);
+  /* Only now may standard input come (docs/vm.md, the protocol): QEMU
+   * empties the receiver when the FIFO goes on. */
+  serial_putc(0xfe);
+  serial_putc(0x11);
 }
 
 static void stream_write(int stream, const uint8_t *p, size_t n) {
@@ -128,31 +133,34 @@ static uint8_t g_rx[8192];
 static unsigned g_rx_head, g_rx_tail; /* free-running */
 static bool g_rx_eof, g_rx_esc;
 
-void vm_serial_rx_poll(void) {
-  while (g_rx_head - g_rx_tail < sizeof(g_rx) && (inb(COM1 + 5) & 1)) {
-    uint8_t c = inb(COM1);
-    if (g_rx_esc) {
-      g_rx_esc = false;
-      if (c == 0x01) {
-        g_rx_eof = true;
-        continue;
-      }
-      if (c != 0xfe)
-        continue;
-    } else if (c == 0xfe) {
-      g_rx_esc = true;
-      continue;
+static void vm_rx_byte(uint8_t c) {
+  if (g_rx_esc) {
+    g_rx_esc = false;
+    if (c == 0x01) {
+      g_rx_eof = true;
+      return;
     }
-    if (!g_rx_eof)
-      g_rx[g_rx_head++ % sizeof(g_rx)] = c;
+    if (c != 0xfe)
+      return;
+  } else if (c == 0xfe) {
+    g_rx_esc = true;
+    return;
   }
+  if (!g_rx_eof)
+    g_rx[g_rx_head++ % sizeof(g_rx)] = c;
+}
+
+void vm_serial_rx_poll(void) {
+  while (g_rx_head - g_rx_tail < sizeof(g_rx) && (inb(COM1 + 5) & 1))
+    vm_rx_byte(inb(COM1));
 }
 
 bool vm_stdin_ready(void) {
   return g_rx_head != g_rx_tail || g_rx_eof;
 }
 
-/* ---- time: the PIT's tick, the TSC, the CMOS clock ------------------------ */
+/* ---- time: the PIT's tick, the TSC, the CMOS clock ------------------------
+ */
 
 static uint64_t g_tsc0, g_tsc_khz;
 static int64_t g_epoch_ns;
@@ -206,7 +214,7 @@ static void rtc_read(void) {
   unsigned s = cmos(0), mi = cmos(2), h = cmos(4), d = cmos(7), mo = cmos(8),
            y = cmos(9), b = cmos(0x0b);
   if (!(b & 4)) {
-#define BCD(x) (((x) & 15) + ((x) >> 4) * 10)
+#define BCD(x) (((x)&15) + ((x) >> 4) * 10)
     s = BCD(s), mi = BCD(mi), h = BCD(h & 0x7f) | (h & 0x80), d = BCD(d);
     mo = BCD(mo), y = BCD(y);
   }
@@ -217,10 +225,10 @@ static void rtc_read(void) {
 }
 
 static void pic_pit_init(void) {
-  outb(0x20, 0x11), outb(0xa0, 0x11); /* ICW1 */
-  outb(0x21, 0x20), outb(0xa1, 0x28); /* vectors 32.., 40.. */
-  outb(0x21, 0x04), outb(0xa1, 0x02); /* cascade */
-  outb(0x21, 0x01), outb(0xa1, 0x01); /* 8086 mode */
+  outb(0x20, 0x11), outb(0xa0, 0x11);           /* ICW1 */
+  outb(0x21, 0x20), outb(0xa1, 0x28);           /* vectors 32.., 40.. */
+  outb(0x21, 0x04), outb(0xa1, 0x02);           /* cascade */
+  outb(0x21, 0x01), outb(0xa1, 0x01);           /* 8086 mode */
   outb(0x21, (uint8_t) ~((1 << 0) | (1 << 4))); /* the PIT, COM1 */
   outb(0xa1, 0xff);
   outb(0x43, 0x34); /* channel 0, rate generator */
@@ -229,7 +237,8 @@ static void pic_pit_init(void) {
   outb(COM1 + 1, 0x01);  /* interrupt on received data */
 }
 
-/* ---- the CPU's tables ------------------------------------------------------ */
+/* ---- the CPU's tables ------------------------------------------------------
+ */
 
 static uint64_t g_gdt[7];
 static struct {
@@ -302,7 +311,8 @@ static void cpu_setup(void) {
   cr0 |= 1ull << 1;    /* MP */
   __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
   __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-  cr4 |= (1ull << 9) | (1ull << 10) | (1ull << 18); /* OSFXSR, XMMEXCPT, XSAVE */
+  cr4 |=
+      (1ull << 9) | (1ull << 10) | (1ull << 18); /* OSFXSR, XMMEXCPT, XSAVE */
   uint32_t r7[4];
   cpuid(7, 0, r7);
   if (r7[1] & (1u << 7))
@@ -327,7 +337,8 @@ static void cpu_setup(void) {
     vm_panic("XSAVE area too large", vm_fpu_size, 0);
 }
 
-/* ---- traps ------------------------------------------------------------------- */
+/* ---- traps
+ * ------------------------------------------------------------------- */
 
 static uint64_t g_ticks;
 
@@ -407,7 +418,8 @@ void vm_trap(struct vm_frame *f) {
   vm_panic("rip", f->rip, f->rsp);
 }
 
-/* ---- the South contract: what this platform is ---------------------------- */
+/* ---- the South contract: what this platform is ----------------------------
+ */
 
 void plat_info(struct plat_info *out) {
   out->version = PLAT_CONTRACT_VERSION;
@@ -461,8 +473,7 @@ int plat_random(void *buf, size_t len) {
   return 0;
 }
 
-long plat_io_read(int kind, int handle, void *buf, size_t len,
-                  unsigned flags) {
+long plat_io_read(int kind, int handle, void *buf, size_t len, unsigned flags) {
   IRQ_GUARD();
   if (kind != PLAT_IO_STREAM)
     return kind == PLAT_IO_NET ? -LINUX_EBADF : -LINUX_EINVAL;
@@ -522,7 +533,8 @@ int plat_stdio_term(int stream, int op, void *arg) {
   return -LINUX_ENOTTY;
 }
 
-/* ---- no host files, no host network ---------------------------------------- */
+/* ---- no host files, no host network ----------------------------------------
+ */
 
 int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
                    int *out) {
@@ -614,7 +626,8 @@ int plat_net_close(int handle) {
   return -LINUX_EBADF;
 }
 
-/* ---- the initrd and the first process -------------------------------------- */
+/* ---- the initrd and the first process --------------------------------------
+ */
 
 #define MAX_ARGS 4096
 static const char *g_argv[MAX_ARGS + 1], *g_envp[MAX_ARGS + 1];
@@ -712,8 +725,7 @@ extern char __load_end[];
 void vm_main(const struct hvm_start_info *si_phys);
 void vm_main(const struct hvm_start_info *si_phys) {
   serial_init();
-  const struct hvm_start_info *si =
-      phys_to_virt((uint64_t)(uintptr_t)si_phys);
+  const struct hvm_start_info *si = phys_to_virt((uint64_t)(uintptr_t)si_phys);
   if (si->magic != HVM_START_MAGIC)
     vm_panic("not booted by PVH", si->magic, 0);
   cpu_setup();

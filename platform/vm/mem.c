@@ -24,9 +24,7 @@ static uint64_t g_nfree, g_max_pfn;
 /* Memory never used yet, taken in order: untouched until needed, so the
  * host (QEMU) commits the machine's memory only as the guest uses it. */
 #define FRESH_MAX 32
-static struct {
-  uint64_t next, end;
-} g_fresh[FRESH_MAX];
+static struct { uint64_t next, end; } g_fresh[FRESH_MAX];
 static int g_nfresh;
 static uint16_t *g_refs; /* per page frame */
 
@@ -144,7 +142,10 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
     vm_panic("no memory for the heap's tables", 0, 0);
   g_heap_pdpt = phys_to_virt(hp);
   boot_pml4[257] = hp | PTE_P | PTE_W;
-  __asm__ volatile("mov %0, %%cr3" : : "r"(virt_to_phys_kernel(boot_pml4)) : "memory");
+  __asm__ volatile("mov %0, %%cr3"
+                   :
+                   : "r"(virt_to_phys_kernel(boot_pml4))
+                   : "memory");
   vm_cur_pml4 = boot_pml4;
 }
 
@@ -259,7 +260,8 @@ static bool in_window(uint64_t a, size_t len) {
   return a >= WINDOW_LO && a <= WINDOW_HI && len <= WINDOW_HI - a;
 }
 
-/* ---- the heap: plat_mem_map without PLAT_MAP_FIXED ------------------------ */
+/* ---- the heap: plat_mem_map without PLAT_MAP_FIXED ------------------------
+ */
 
 #define HEAP_REGIONS 64
 static struct heap_region {
@@ -379,8 +381,7 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
     if (*e & PTE_DEMAND)
       *e = (*e & (PTE_DEMAND | PTE_SHARED)) | ((uint64_t)prot << 54);
     else
-      *e = pte_user(*e & PTE_ADDR, (unsigned)prot,
-                    *e & (PTE_COW | PTE_SHARED));
+      *e = pte_user(*e & PTE_ADDR, (unsigned)prot, *e & (PTE_COW | PTE_SHARED));
     invlpg(va);
   }
   return 0;
@@ -457,7 +458,8 @@ int plat_mem_discard(void *addr, size_t len) {
   return 0;
 }
 
-/* ---- faults ---------------------------------------------------------------- */
+/* ---- faults ----------------------------------------------------------------
+ */
 
 int mem_fault(uint64_t addr, uint64_t err, bool user) {
   uint64_t va = addr & ~(PAGE - 1);
@@ -510,7 +512,8 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
   return 2;
 }
 
-/* ---- address spaces ------------------------------------------------------- */
+/* ---- address spaces -------------------------------------------------------
+ */
 
 uint64_t *space_pml4_new(void) {
   uint64_t pa = page_alloc(), pdpt = page_alloc(), pd = page_alloc();

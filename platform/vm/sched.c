@@ -220,7 +220,8 @@ void vm_schedule(void) {
   }
 }
 
-/* ---- waiting ----------------------------------------------------------------- */
+/* ---- waiting
+ * ----------------------------------------------------------------- */
 
 static int io_check(struct plat_io *io, int nio) {
   int n = 0;
@@ -259,9 +260,9 @@ static void check_deadlines(void) {
     for (int w = 0; w < 3; w++) {
       if (!s->timer_deadline[w])
         continue;
-      int64_t t = w == PLAT_TIMER_REAL ? now
-                                       : space_cpu(s, w == PLAT_TIMER_VIRTUAL,
-                                                   now);
+      int64_t t = w == PLAT_TIMER_REAL
+                      ? now
+                      : space_cpu(s, w == PLAT_TIMER_VIRTUAL, now);
       if (s->timer_deadline[w] <= t) {
         s->timer_deadline[w] = 0;
         fire = true;
@@ -338,7 +339,8 @@ int plat_wake(uint32_t *word, int count) {
   return n;
 }
 
-/* ---- time ------------------------------------------------------------------ */
+/* ---- time ------------------------------------------------------------------
+ */
 
 void sched_tick(void) {
   check_deadlines();
@@ -569,7 +571,8 @@ void vm_user_trap(struct vm_frame *f) {
   return_to_guest(vm_cur, &r, f);
 }
 
-/* ---- contexts ------------------------------------------------------------------ */
+/* ---- contexts
+ * ------------------------------------------------------------------ */
 
 _Noreturn static void enter_with(struct ctx *c, const struct moat_regs *regs) {
   struct vm_frame *f =
@@ -684,7 +687,8 @@ _Noreturn void plat_ctx_exit(uint32_t *clear_word) {
   vm_panic("a dead context was scheduled", c->id, 0);
 }
 
-/* ---- address spaces ----------------------------------------------------------- */
+/* ---- address spaces
+ * ----------------------------------------------------------- */
 
 static void notify(struct space *sp) {
   for (struct ctx *c = sp->ctxs; c; c = c->next_in_space) {
@@ -796,8 +800,7 @@ int plat_space_clone(void) {
     return -LINUX_ENOMEM;
   }
   uint64_t sd = (uint64_t)(uintptr_t)__space_start;
-  kcopy_range(ns->pml4, c->sp->pml4, sd,
-              (size_t)(__space_end - __space_start));
+  kcopy_range(ns->pml4, c->sp->pml4, sd, (size_t)(__space_end - __space_start));
   nc->core = c->core;
   nc->fs_base = c->fs_base;
   nc->in_core = true; /* it returns from this call */
@@ -820,7 +823,8 @@ int plat_space_clone(void) {
   return ns->id;
 }
 
-/* ---- the first space ---------------------------------------------------------- */
+/* ---- the first space
+ * ---------------------------------------------------------- */
 
 extern char __space_load[];
 static void (*g_first_fn)(void);

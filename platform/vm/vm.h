@@ -17,7 +17,7 @@
 #define DIRECT_MAX (4ull << 30)
 #define HEAP_BASE 0xffff808000000000ull /* PML4[257]: plat_mem_map's */
 #define HEAP_SIZE (512ull << 30)
-#define SPACE_BASE 0xffffffffc0000000ull /* each space's own 1 GiB */
+#define SPACE_BASE 0xffffffffc0000000ull  /* each space's own 1 GiB */
 #define KSTACK_BASE 0xffffffffe0000000ull /* kernel stacks, in it */
 #define KSTACK_SIZE (64 * 1024ull)
 #define KSTACK_STRIDE (128 * 1024ull) /* the rest: an unmapped guard */
@@ -72,10 +72,10 @@ struct space;
 struct ctx {
   uint64_t id; /* plat_ctx_self's handle, never reused */
   struct space *sp;
-  void *core;      /* plat_ctx_get */
-  uint64_t ksp;    /* saved by vm_switch */
-  int slot;        /* kernel stack slot in sp's region */
-  int state;       /* CTX_* */
+  void *core;   /* plat_ctx_get */
+  uint64_t ksp; /* saved by vm_switch */
+  int slot;     /* kernel stack slot in sp's region */
+  int state;    /* CTX_* */
   struct ctx *next_run, *next_in_space;
   /* plat_wait */
   uint64_t wait_key;
@@ -83,17 +83,17 @@ struct ctx {
   int wait_result;
   struct plat_io *wait_io;
   int wait_nio;
-  bool kicked; /* north_interrupt before the next return to the guest */
+  bool kicked;      /* north_interrupt before the next return to the guest */
   bool kick_kernel; /* kicked inside the library OS: the next wait EINTR */
   bool in_core;     /* in north_*: the library OS works for it */
   uint64_t fs_base;
-  struct moat_regs *regs; /* while inside the kernel for a trap */
+  struct moat_regs *regs;      /* while inside the kernel for a trap */
   struct moat_regs start_regs; /* plat_ctx_create / clone's child */
   struct vm_jmp jb;
   uint32_t *clear_word;
   int64_t cpu_ns, run_since;
   int64_t user_ns, user_since; /* in ring 3 */
-  uint8_t *fpu; /* XSAVE area, 64-aligned */
+  uint8_t *fpu;                /* XSAVE area, 64-aligned */
 };
 
 #define CTX_RUNNABLE 1
@@ -113,7 +113,7 @@ struct space {
     int id, how;
   } ended[64];
   int nended;
-  int64_t timer_deadline[3]; /* monotonic ns, 0: off */
+  int64_t timer_deadline[3];         /* monotonic ns, 0: off */
   int64_t dead_cpu_ns, dead_user_ns; /* of its contexts that ended */
   uint64_t slots[KSTACK_SLOTS / 64];
   struct space *next;
@@ -134,11 +134,11 @@ bool vm_stdin_ready(void);
 /* mem.c */
 void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
               const void *memmap, int nmap);
-uint64_t page_alloc(void);        /* a zeroed page's physical address, 0 */
+uint64_t page_alloc(void); /* a zeroed page's physical address, 0 */
 void page_ref(uint64_t pa);
 void page_unref(uint64_t pa);
 uint64_t mem_free_pages(void);
-uint64_t *space_pml4_new(void);    /* kernel half shared, own SPACE_BASE */
+uint64_t *space_pml4_new(void); /* kernel half shared, own SPACE_BASE */
 int space_copy_user(uint64_t *dst, uint64_t *src);
 void space_free_user(uint64_t *pml4);
 void space_free_all(uint64_t *pml4);

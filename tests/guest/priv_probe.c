@@ -4,8 +4,8 @@
  * where a kernel lives (the top 2 GiB, where the VM platform's image and
  * each space's own data are; the lower end of the upper half, where its
  * direct map of physical memory is; and a scan of the upper half, one
- * read per 512 GiB). Each child must die of SIGSEGV natively, inside moat on Linux
- * and inside moat's VM (docs/vm.md), and the parent goes on: the kernel
+ * read per 512 GiB). Each child must die of SIGSEGV natively, inside moat on
+ * Linux and inside moat's VM (docs/vm.md), and the parent goes on: the kernel
  * keeps serving. The positive control: the same child reading and writing
  * its own memory exits 0, so a probe that "dies" is not dying of
  * something else. */
@@ -94,9 +94,9 @@ static void show(const char *what, int r) {
 }
 
 int main(void) {
-  static const char *insn[] = {"own memory", "cli", "sti", "hlt", "in",
-                               "out 0xf4", "rdmsr", "wrmsr", "lgdt",
-                               "mov cr3"};
+  static const char *insn[] = {"own memory", "cli",      "sti",   "hlt",
+                               "in",         "out 0xf4", "rdmsr", "wrmsr",
+                               "lgdt",       "mov cr3"};
   for (int i = 0; i < 10; i++)
     show(insn[i], try(i, 0));
   static const struct {
