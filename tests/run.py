@@ -1643,13 +1643,20 @@ def _vm_kernel(ctx):
 
 
 def _fake_qemu_dir(ctx):
+    """The stand-in on a PATH directory of its own. Run by moat as root,
+    QEMU runs as nobody (docs/vm.md): the stand-in and the way to it must
+    be open to nobody."""
     with _VM_LOCK:
         d = os.path.join(ctx.scratch, "fake-qemu")
         if not os.path.isdir(d):
             os.mkdir(d)
+            os.chmod(ctx.scratch, 0o711)
+            os.chmod(d, 0o755)
+            shutil.copy(FAKE_QEMU, os.path.join(d, "vm_fake_qemu.py"))
+            os.chmod(os.path.join(d, "vm_fake_qemu.py"), 0o644)
             _write(d, "qemu-system-x86_64",
-                   b'#!/bin/sh\nexec /usr/bin/python3 %s "$@"\n' %
-                   FAKE_QEMU.encode())
+                   b'#!/bin/sh\nexec /usr/bin/python3 %s/vm_fake_qemu.py '
+                   b'"$@"\n' % d.encode())
         return d
 
 
@@ -1659,7 +1666,9 @@ def _vm_fake(ctx, args, stdin=None, timeout=60, dump=None):
     ctx.need_moat()
     _vm_kernel(ctx)
     if dump is None:
-        dump = os.path.join(ctx.tmpdir("vm-dump"), "dump")
+        d = ctx.tmpdir("vm-dump")
+        os.chmod(d, 0o777)  # the stand-in writes here, as nobody
+        dump = os.path.join(d, "dump")
     env = {"PATH": _fake_qemu_dir(ctx) + ":/usr/bin:/bin",
            "MOAT_FAKE_QEMU_DUMP": dump}
     p = run([ctx.moat, "run", "--platform", "vm", "--vm-accel", "tcg"] +
@@ -1712,15 +1721,20 @@ def vm_run_header(ctx):
     want("initrd size", info["initrd_size"],
          info["header_size"] + info["tar_size"])
     q = info["qemu_argv"]
-    for pair in (["-kernel", os.path.join(ctx.build, "vm", "moat-vm.elf")],
-                 ["-chardev", "stdio,id=s0,signal=off"],
+    # the kernel, as the initrd, in a memfd (QEMU may run as nobody)
+    with open(os.path.join(ctx.build, "vm", "moat-vm.elf"), "rb") as f:
+        want("the kernel QEMU got (sha256)", info.get("kernel_sha256"),
+             hashlib.sha256(f.read()).hexdigest())
+    for pair in (["-chardev", "stdio,id=s0,signal=off"],
+                 ["-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
+                  "spawn=deny,resourcecontrol=deny"],
                  ["-serial", "chardev:s0"], ["-display", "none"],
                  ["-monitor", "none"], ["-smp", "1"], ["-accel", "tcg"],
                  ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]):
         if not any(q[i:i + len(pair)] == pair for i in range(len(q))):
             problems.append("QEMU's command line lacks %s: %s" % (
                 " ".join(pair), " ".join(q)))
-    for word in ("-nodefaults", "-no-reboot", "-initrd"):
+    for word in ("-nodefaults", "-no-reboot", "-initrd", "-kernel"):
         if word not in q:
             problems.append("QEMU's command line lacks %s" % word)
     # without --memory: 0 in the header (the kernel's default)
@@ -1943,7 +1957,9 @@ def vm_run_sigterm(ctx):
     """SIGTERM to the runner ends QEMU (killed) and the runner with 143."""
     ctx.need_moat()
     _vm_kernel(ctx)
-    dump = os.path.join(ctx.tmpdir("vm-sig"), "dump")
+    d = ctx.tmpdir("vm-sig")
+    os.chmod(d, 0o777)  # the stand-in writes here, as nobody
+    dump = os.path.join(d, "dump")
     env = {"PATH": _fake_qemu_dir(ctx) + ":/usr/bin:/bin",
            "MOAT_FAKE_QEMU_DUMP": dump}
     proc = subprocess.Popen([ctx.moat, "run", "--platform", "vm", "--",
@@ -2255,6 +2271,70 @@ def vm_shell_test(name):
                  timeout=180)
         compare("sh script %s in the VM" % name, native, vm)
     return body
+
+
+def vm_qemu_confined(ctx):
+    """The VM platform's host side: QEMU, the one host process the guest
+    can reach (through its devices), runs with QEMU's own seccomp filter
+    (-sandbox: Seccomp 2 in /proc/PID/status), no new privileges, and,
+    when moat runs as root, as nobody (65534) with no supplementary
+    group. Positive control: moat's own runner process is still root."""
+    _vm_runs_programs(ctx)
+    if os.geteuid() != 0:
+        skip("needs root (the drop to nobody is what is checked)")
+    p = subprocess.Popen(_vm_moat(ctx, "--", "/bin/busybox", "sleep", "30"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        qemu = None
+        deadline = time.time() + 20
+        while qemu is None and time.time() < deadline:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/stat" % pid) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == p.pid and os.readlink(
+                            "/proc/%s/exe" % pid).endswith(
+                                "qemu-system-x86_64"):
+                        qemu = int(pid)
+                except (OSError, IndexError, ValueError):
+                    pass
+            time.sleep(0.05)
+        if qemu is None:
+            fail("no QEMU child of the runner found")
+
+        def status(pid):
+            with open("/proc/%d/status" % pid) as f:
+                return dict(l.split(":", 1) for l in f.read().splitlines()
+                            if ":" in l)
+        # QEMU installs its filter during its start: give it until then
+        q = status(qemu)
+        while q["Seccomp"].strip() != "2" and time.time() < deadline:
+            time.sleep(0.05)
+            q = status(qemu)
+        r = status(p.pid)
+        problems = []
+        if q["Uid"].split()[:3] != ["65534"] * 3:
+            problems.append("QEMU's uids: %s" % q["Uid"].strip())
+        if q["Gid"].split()[:3] != ["65534"] * 3:
+            problems.append("QEMU's gids: %s" % q["Gid"].strip())
+        if q["Groups"].strip():
+            problems.append("QEMU's groups: %s" % q["Groups"].strip())
+        if q["Seccomp"].strip() != "2":
+            problems.append("QEMU's seccomp mode: %s" % q["Seccomp"].strip())
+        if q["NoNewPrivs"].strip() != "1":
+            problems.append("QEMU's no_new_privs: %s" %
+                            q["NoNewPrivs"].strip())
+        if r["Uid"].split()[0] != "0":
+            problems.append("the control: the runner's uid is %s" %
+                            r["Uid"].strip())
+        if problems:
+            fail("; ".join(problems))
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
 
 
 def elf_symbol(path, name):
@@ -5421,6 +5501,7 @@ def register_all(ctx):
     register("vm/run-exit-status", vm_e2e_exit_status)
     register("vm/run-stdin", vm_e2e_stdin)
     register("vm/run-stdout-stderr", vm_e2e_streams)
+    register("vm/qemu-confined", vm_qemu_confined)
     _, names = guest_names(ctx, "glibc")
     for name in names:
         if name not in VM_GUEST_LEFT_OUT:

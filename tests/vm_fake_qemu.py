@@ -17,6 +17,7 @@ knows (argv[0] of the header):
   anything else    status 0
 It ends as QEMU's isa-debug-exit does: exit status S * 2 + 1."""
 
+import hashlib
 import json
 import os
 import struct
@@ -70,12 +71,14 @@ def main():
     cwd, hostname = (s.decode("utf-8", "replace")
                      for s in strings[argc + envc:argc + envc + 2])
     end = 48 + sum(len(s) + 1 for s in strings[:argc + envc + 2])
+    with open(opts["-kernel"], "rb") as f:
+        kernel_sha = hashlib.sha256(f.read()).hexdigest()
     dump = os.environ.get("MOAT_FAKE_QEMU_DUMP")
     if dump:
         with open(dump + ".tar", "wb") as f:
             f.write(data[hsize:hsize + tar_size])
         with open(dump + ".tmp", "w") as f:
-            json.dump({"qemu_argv": argv, "header_size": hsize,
+            json.dump({"qemu_argv": argv, "kernel_sha256": kernel_sha, "header_size": hsize,
                        "argv": prog, "env": env, "cwd": cwd,
                        "hostname": hostname, "uid": uid, "gid": gid,
                        "flags": flags, "tar_size": tar_size,

@@ -11,6 +11,7 @@
  * Host code, libc allowed. */
 #include <elf.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -631,6 +633,59 @@ static double now_seconds(void) {
 
 static const int g_caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+/* The kernel image copied into a memfd, as the initrd is: QEMU needs
+ * no access to the build tree (it runs as nobody when moat runs as
+ * root). -1 with a message on failure. */
+static int kernel_memfd(const char *path) {
+  int in = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = memfd_create("moat-vm-kernel", MFD_CLOEXEC);
+  struct stat st;
+  if (in < 0 || fd < 0 || fstat(in, &st) < 0) {
+    complain("--platform vm: the kernel %s: %s", path, strerror(errno));
+    goto fail;
+  }
+  for (off_t off = 0; off < st.st_size;) {
+    ssize_t n = sendfile(fd, in, &off, (size_t)(st.st_size - off));
+    if (n <= 0) {
+      complain("--platform vm: copying the kernel %s: %s", path,
+               n < 0 ? strerror(errno) : "it shrank");
+      goto fail;
+    }
+  }
+  close(in);
+  return fd;
+fail:
+  if (in >= 0)
+    close(in);
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+
+/* In QEMU's child, before exec, when moat runs as root: the ids of
+ * nobody (65534), no supplementary group but /dev/kvm's when KVM is
+ * used, no new privileges. 0, or an errno. */
+static int drop_root(bool kvm) {
+  if (geteuid() != 0)
+    return 0;
+  gid_t groups[1];
+  size_t ngroups = 0;
+  struct stat st;
+  if (kvm && stat("/dev/kvm", &st) == 0 && st.st_gid != 0)
+    groups[ngroups++] = st.st_gid;
+  if (setgroups(ngroups, groups) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+      setresuid(65534, 65534, 65534) < 0)
+    return errno;
+  /* the credential change cleared the parent-death signal: again */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return errno;
+  /* dumpable again: its own /proc/self/fd (the memfds) stays its */
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return errno;
+  return 0;
+}
+
 int vm_main(const struct run_options *o) {
   if (check_options(o) < 0)
     return EXIT_MOAT_ERROR;
@@ -653,6 +708,11 @@ int vm_main(const struct run_options *o) {
   int initrd = build_initrd(o, &initrd_size);
   if (initrd < 0)
     return EXIT_MOAT_ERROR;
+  int kfd = kernel_memfd(kernel);
+  if (kfd < 0)
+    return EXIT_MOAT_ERROR;
+  char kernel_fd_path[64];
+  snprintf(kernel_fd_path, sizeof(kernel_fd_path), "/proc/self/fd/%d", kfd);
 
   uint64_t ram =
       (o->memory ? o->memory : VM_DEFAULT_MEMORY) + initrd_size + VM_RAM_SLACK;
@@ -660,32 +720,19 @@ int vm_main(const struct run_options *o) {
   snprintf(mem, sizeof(mem), "%lluM",
            (unsigned long long)((ram + (1ull << 20) - 1) >> 20));
   snprintf(initrd_path, sizeof(initrd_path), "/proc/self/fd/%d", initrd);
-  char *const qemu_argv[] = {"qemu-system-x86_64",
-                             "-accel",
-                             kvm ? "kvm" : "tcg",
-                             "-cpu",
-                             kvm ? "host" : "max",
-                             "-kernel",
-                             kernel,
-                             "-initrd",
-                             initrd_path,
-                             "-chardev",
-                             "stdio,id=s0,signal=off",
-                             "-serial",
-                             "chardev:s0",
-                             "-display",
-                             "none",
-                             "-monitor",
-                             "none",
-                             "-nodefaults",
-                             "-no-reboot",
-                             "-smp",
-                             "1",
-                             "-m",
-                             mem,
-                             "-device",
-                             "isa-debug-exit,iobase=0xf4,iosize=4",
-                             NULL};
+  char *const qemu_argv[] = {
+      "qemu-system-x86_64", "-accel", kvm ? "kvm" : "tcg", "-cpu",
+      kvm ? "host" : "max", "-kernel", kernel_fd_path, "-initrd", initrd_path,
+      "-chardev", "stdio,id=s0,signal=off", "-serial", "chardev:s0", "-display",
+      "none", "-monitor", "none", "-nodefaults", "-no-reboot", "-smp", "1",
+      "-m", mem, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+      /* QEMU's own seccomp filter: no obsolete
+       * calls, no privilege changes, no new
+       * processes, no resource control */
+      "-sandbox",
+      "on,obsolete=deny,elevateprivileges=deny,"
+      "spawn=deny,resourcecontrol=deny",
+      NULL};
   if (o->verbose) {
     fputs("moat: vm:", stderr);
     for (int i = 0; qemu_argv[i]; i++)
@@ -731,10 +778,12 @@ int vm_main(const struct run_options *o) {
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     int e = 0;
     if (dup2(to_qemu[0], 0) < 0 || dup2(from_qemu[1], 1) < 0 ||
-        fcntl(initrd, F_SETFD, 0) < 0)
+        fcntl(initrd, F_SETFD, 0) < 0 || fcntl(kfd, F_SETFD, 0) < 0)
       e = errno;
-    else
+    else if (!(e = drop_root(kvm)) && getppid() == parent)
       execvp(qemu_argv[0], qemu_argv);
+    else if (!e)
+      _exit(127); /* the runner is gone already */
     if (!e)
       e = errno;
     ssize_t ignored = write(errpipe[1], &e, sizeof(e));
