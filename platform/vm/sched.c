@@ -701,17 +701,41 @@ static void notify(struct space *sp) {
     sp->ctxs->kicked = true;
 }
 
+/* Records of ended spaces, carved from pages, never given back (one per
+ * space that ended and was not reaped yet). */
+static struct ended *g_free_ended;
+
+static struct ended *ended_new(void) {
+  if (!g_free_ended) {
+    struct ended *page = kzpage();
+    if (!page)
+      return NULL;
+    for (size_t i = 0; i < PAGE / sizeof(*page); i++) {
+      page[i].next = g_free_ended;
+      g_free_ended = &page[i];
+    }
+  }
+  struct ended *e = g_free_ended;
+  g_free_ended = e->next;
+  return e;
+}
+
 static void report_end(int to, int id, int how) {
   struct space *p = space_by_id(to);
   if (!p || p->dead)
     p = space_by_id(1);
   if (!p || p->dead)
     return;
-  if (p->nended == (int)(sizeof(p->ended) / sizeof(p->ended[0])))
-    vm_panic("too many unreaped ends", (uint64_t)p->id, 0);
-  p->ended[p->nended].id = id;
-  p->ended[p->nended].how = how;
-  p->nended++;
+  struct ended *e = ended_new();
+  if (!e) /* no memory for a record: the end goes unreported */
+    vm_panic("no memory to record a process's end", (uint64_t)id, 0);
+  e->id = id;
+  e->how = how;
+  e->next = NULL;
+  if (!p->ended_tail)
+    p->ended_tail = &p->ended;
+  *p->ended_tail = e;
+  p->ended_tail = &e->next;
   notify(p);
 }
 
@@ -740,8 +764,13 @@ _Noreturn static void space_end(int how, int status) {
   for (struct space *s = g_spaces; s; s = s->next)
     if (s->parent == sp->id)
       s->parent = 1;
-  for (int i = 0; i < sp->nended; i++)
-    report_end(1, sp->ended[i].id, sp->ended[i].how);
+  while (sp->ended) {
+    struct ended *e = sp->ended;
+    sp->ended = e->next;
+    report_end(1, e->id, e->how);
+    e->next = g_free_ended;
+    g_free_ended = e;
+  }
   report_end(sp->parent, sp->id, how);
   for (struct space **p = &g_spaces; *p; p = &(*p)->next)
     if (*p == sp) {
@@ -770,13 +799,16 @@ _Noreturn void sched_kill_current(int sig) {
 int plat_space_reap(int *how) {
   IRQ_GUARD();
   struct space *sp = vm_cur->sp;
-  if (!sp->nended)
+  struct ended *e = sp->ended;
+  if (!e)
     return 0;
-  int id = sp->ended[0].id;
-  *how = sp->ended[0].how;
-  sp->nended--;
-  for (int i = 0; i < sp->nended; i++)
-    sp->ended[i] = sp->ended[i + 1];
+  sp->ended = e->next;
+  if (!sp->ended)
+    sp->ended_tail = &sp->ended;
+  int id = e->id;
+  *how = e->how;
+  e->next = g_free_ended;
+  g_free_ended = e;
   return id;
 }
 

@@ -108,11 +108,11 @@ struct space {
   struct ctx *ctxs;
   int nctx;
   bool dead;
-  /* ended children to report: a small queue */
+  /* ended children to report, oldest first */
   struct ended {
     int id, how;
-  } ended[64];
-  int nended;
+    struct ended *next;
+  } *ended, **ended_tail;
   int64_t timer_deadline[3];         /* monotonic ns, 0: off */
   int64_t dead_cpu_ns, dead_user_ns; /* of its contexts that ended */
   uint64_t slots[KSTACK_SLOTS / 64];
