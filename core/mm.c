@@ -935,7 +935,11 @@ static long mmap_common(struct mm *mm, uint64_t addr, size_t len, int prot,
     }
     fill = false;
   } else if (fill && file->inode->iops && file->inode->iops->host_handle &&
-             !file->inode->pcache) {
+             !file->inode->pcache &&
+             file->inode->iops->host_handle(file->inode) >= 0) {
+    /* (only a file that has a host handle now: an overlay's file over a
+     * tar image has the operation but no handle, and goes to the page
+     * cache below rather than to a copy) */
     /* A host file no shared mapping caches: map the host's own pages
      * (no read into memory, only the pages touched are ever loaded). */
     cow = true;

@@ -2148,9 +2148,6 @@ VM_GUEST_LEFT_OUT = {
     "tty": "needs a terminal",
     "pty_sti": "needs a terminal",
     "inotify": "watches /etc/debian_version, not in the VM's default root",
-    "mmap_private": "private mappings of files on an image root's "
-    "writable layer do not see later writes (a bug of the core's overlay, "
-    "also on Linux with --root IMAGE.tar)",
     "vsyscall_vdso": "the VM offers no vDSO yet",
     "hostnet": "needs the host network",
 }

@@ -112,7 +112,7 @@ struct space {
   struct ended {
     int id, how;
     struct ended *next;
-  } *ended, **ended_tail;
+  } * ended, **ended_tail;
   int64_t timer_deadline[3];         /* monotonic ns, 0: off */
   int64_t dead_cpu_ns, dead_user_ns; /* of its contexts that ended */
   uint64_t slots[KSTACK_SLOTS / 64];
