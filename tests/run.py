@@ -1660,7 +1660,7 @@ def _fake_qemu_dir(ctx):
         return d
 
 
-def _vm_fake(ctx, args, stdin=None, timeout=60, dump=None):
+def _vm_fake(ctx, args, stdin=None, timeout=60, dump=None, prefix=()):
     """moat run --platform vm ARGS with the stand-in QEMU first on PATH;
     (Proc, the stand-in's dump (a dict, or None), the root image's path)."""
     ctx.need_moat()
@@ -1671,8 +1671,9 @@ def _vm_fake(ctx, args, stdin=None, timeout=60, dump=None):
         dump = os.path.join(d, "dump")
     env = {"PATH": _fake_qemu_dir(ctx) + ":/usr/bin:/bin",
            "MOAT_FAKE_QEMU_DUMP": dump}
-    p = run([ctx.moat, "run", "--platform", "vm", "--vm-accel", "tcg"] +
-            list(args), stdin=stdin, env=env, timeout=timeout)
+    p = run(list(prefix) + [ctx.moat, "run", "--platform", "vm",
+                            "--vm-accel", "tcg"] + list(args),
+            stdin=stdin, env=env, timeout=timeout)
     info = None
     if os.path.exists(dump):
         import json
@@ -1792,6 +1793,24 @@ def _vm_tar_check(tar_path, want_tree, exclude=()):
                                                          want.get(k)))
         fail("the image differs from the tree:\n" + "\n".join(lines[:30]))
     return t.stdout.decode("utf-8", "replace")
+
+
+def vm_run_inherited_signals(ctx):
+    """The signals the launcher ignored reach the kernel in the header, as
+    the Linux platform hands them to the first guest process (nohup's
+    SIGHUP); without nohup, SIGHUP is not among them (the control)."""
+    if not shutil.which("nohup"):
+        skip("no nohup here")
+    hup = 1 << (signal.SIGHUP - 1)
+    got = []
+    for prefix in ((), ("nohup",)):
+        p, info, _ = _vm_fake(ctx, ["--", "prog"], prefix=prefix)
+        if p.status != 0 or info is None:
+            fail("status %d, no dump: %s" % (p.status, show(p.stderr)))
+        got.append(bool(info["sig_ignored"] & hup))
+    if got != [False, True]:
+        fail("SIGHUP ignored in the header: without nohup %s, with %s "
+             "(want False, True)" % tuple(got))
 
 
 def vm_run_tar_dir(ctx):
@@ -5482,6 +5501,7 @@ def register_all(ctx):
     # moat run --platform vm: the runner against a stand-in QEMU
     # (tests/vm_fake_qemu.py)...
     register("vm-run/initrd-header", vm_run_header)
+    register("vm-run/inherited-signals", vm_run_inherited_signals)
     register("vm-run/tar-dir-round-trip", vm_run_tar_dir)
     register("vm-run/tar-mount-and-file", vm_run_tar_mounts)
     register("vm-run/default-root", vm_run_default_root)

@@ -56,21 +56,22 @@ def main():
     with open(opts["-initrd"], "rb") as f:
         data = f.read()
     out(b"\xfe\x11")  # as the kernel: ready for standard input
-    if len(data) < 48 or data[:8] != b"MOATVM01":
+    if len(data) < 64 or data[:8] != b"MOATVM02":
         refuse("magic")
     hsize, argc, envc, uid, gid, flags = struct.unpack_from("<6I", data, 8)
     tar_size, memory = struct.unpack_from("<2Q", data, 32)
-    if hsize % 4096 or hsize < 48 or argc < 1 or hsize + tar_size > len(
+    if hsize % 4096 or hsize < 64 or argc < 1 or hsize + tar_size > len(
             data):
         refuse("sizes")
-    strings = data[48:hsize].split(b"\0")
+    sig_ignored, sig_blocked = struct.unpack_from("<2Q", data, 48)
+    strings = data[64:hsize].split(b"\0")
     if len(strings) < argc + envc + 2:
         refuse("strings")
     prog = [s.decode("utf-8", "replace") for s in strings[:argc]]
     env = [s.decode("utf-8", "replace") for s in strings[argc:argc + envc]]
     cwd, hostname = (s.decode("utf-8", "replace")
                      for s in strings[argc + envc:argc + envc + 2])
-    end = 48 + sum(len(s) + 1 for s in strings[:argc + envc + 2])
+    end = 64 + sum(len(s) + 1 for s in strings[:argc + envc + 2])
     with open(opts["-kernel"], "rb") as f:
         kernel_sha = hashlib.sha256(f.read()).hexdigest()
     dump = os.environ.get("MOAT_FAKE_QEMU_DUMP")
@@ -78,7 +79,8 @@ def main():
         with open(dump + ".tar", "wb") as f:
             f.write(data[hsize:hsize + tar_size])
         with open(dump + ".tmp", "w") as f:
-            json.dump({"qemu_argv": argv, "kernel_sha256": kernel_sha, "header_size": hsize,
+            json.dump({"qemu_argv": argv, "kernel_sha256": kernel_sha,
+                       "sig_ignored": sig_ignored, "sig_blocked": sig_blocked, "header_size": hsize,
                        "argv": prog, "env": env, "cwd": cwd,
                        "hostname": hostname, "uid": uid, "gid": gid,
                        "flags": flags, "tar_size": tar_size,

@@ -260,6 +260,25 @@ static void ensure_standard_streams(void) {
   }
 }
 
+/* What the guest inherits, as a program exec'd here would: ignored
+ * signals (nohup's SIGHUP) and the blocked mask. Raw calls: glibc's
+ * wrappers hide signals 32 and 33 (its own), which a launcher may still
+ * have ignored or blocked for its children. */
+static void inherited_signals(struct run_options *opts) {
+  uint64_t blocked = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
+  opts->sig_blocked = blocked;
+  for (int sig = 1; sig <= 64; sig++) {
+    struct {
+      uint64_t handler, flags, restorer, mask;
+    } old = {0, 0, 0, 0};
+    if (sig != SIGKILL && sig != SIGSTOP &&
+        syscall(SYS_rt_sigaction, sig, NULL, &old, 8) == 0 &&
+        old.handler == (uint64_t)(uintptr_t)SIG_IGN)
+      opts->sig_ignored |= 1ull << (sig - 1);
+  }
+}
+
 int main(int argc, char **argv) {
   static struct run_options opts;
   ensure_standard_streams();
@@ -279,8 +298,10 @@ int main(int argc, char **argv) {
   }
   /* The VM platform: the isolation is the virtual machine; nothing of
    * the Linux platform's setup below applies (cmd/moat/vm.c). */
-  if (opts.platform == PLATFORM_VM)
+  if (opts.platform == PLATFORM_VM) {
+    inherited_signals(&opts);
     return vm_main(&opts);
+  }
   return run_main(&opts);
 }
 
@@ -288,23 +309,7 @@ int main(int argc, char **argv) {
  * return its exit status: `moat run`, and an OCI container's process. */
 int run_main(struct run_options *o) {
   struct run_options opts = *o;
-  /* What the guest inherits, as a program exec'd here would: ignored
-   * signals (nohup's SIGHUP) and the blocked mask. */
-  /* Raw calls: glibc's wrappers hide signals 32 and 33 (its own), which
-   * a launcher may still have ignored or blocked for its children. */
-  uint64_t blocked = 0;
-  syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &blocked, 8);
-  opts.sig_blocked = blocked;
-  for (int sig = 1; sig <= 64; sig++) {
-    struct {
-      uint64_t handler, flags, restorer, mask;
-    } old = {0, 0, 0, 0};
-    if (sig != SIGKILL && sig != SIGSTOP &&
-        syscall(SYS_rt_sigaction, sig, NULL, &old, 8) == 0 &&
-        old.handler == (uint64_t)(uintptr_t)SIG_IGN)
-      opts.sig_ignored |= 1ull << (sig - 1);
-  }
-
+  inherited_signals(&opts);
   /* Forwarders go in before fork so no signal falls between the two; the
    * child puts the defaults back. No SA_RESTART: waitpid just retries. A
    * signal the launcher ignored stays ignored (the guest ignores it too). */

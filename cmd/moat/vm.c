@@ -34,8 +34,8 @@
 #include "vm.h"
 
 #define EXIT_TIMEOUT 124
-#define VM_MAGIC "MOATVM01"
-#define VM_HEADER_FIXED 48
+#define VM_MAGIC "MOATVM02"
+#define VM_HEADER_FIXED 64
 #define VM_FLAG_STRACE 1u
 #define VM_FLAG_STATS 2u
 #define VM_FLAG_READ_ONLY 4u
@@ -521,6 +521,8 @@ static int build_initrd(const struct run_options *o, uint64_t *total) {
   put32(h + 28, flags);
   put64(h + 32, tar_size);
   put64(h + 40, o->memory);
+  put64(h + 48, o->sig_ignored);
+  put64(h + 56, o->sig_blocked);
   memcpy(h + VM_HEADER_FIXED, s.buf, s.len);
   int w = write_at(fd, h, (size_t)hsize, 0);
   free(h);

@@ -647,13 +647,13 @@ static uint64_t rd64(const uint8_t *p) {
 
 /* The runner's header (docs/vm.md); NULL and *why on a bad one. */
 static bool parse_initrd(const uint8_t *m, uint64_t size, const char **why) {
-  if (size < 48 || rd64(m) != 0x31304d5654414f4dull) { /* "MOATVM01" */
+  if (size < 64 || rd64(m) != 0x32304d5654414f4dull) { /* "MOATVM02" */
     *why = "the initrd is not a moat VM image (magic)";
     return false;
   }
   uint32_t hsize = rd32(m + 8), argc = rd32(m + 12), envc = rd32(m + 16);
   uint64_t tsize = rd64(m + 32);
-  if (hsize < 48 || hsize % 4096 || hsize > size || tsize > size - hsize) {
+  if (hsize < 64 || hsize % 4096 || hsize > size || tsize > size - hsize) {
     *why = "the initrd's header or tar size is out of range";
     return false;
   }
@@ -661,7 +661,7 @@ static bool parse_initrd(const uint8_t *m, uint64_t size, const char **why) {
     *why = "the initrd's argument or environment count is out of range";
     return false;
   }
-  const char *s = (const char *)m + 48, *end = (const char *)m + hsize;
+  const char *s = (const char *)m + 64, *end = (const char *)m + hsize;
   const char *strs[2 * MAX_ARGS + 2];
   uint32_t nstr = argc + envc + 2;
   for (uint32_t i = 0; i < nstr; i++) {
@@ -697,6 +697,8 @@ static bool parse_initrd(const uint8_t *m, uint64_t size, const char **why) {
   g_cfg.strace = flags & 1;
   g_cfg.stats = flags & 2;
   g_cfg.mem_limit = rd64(m + 40);
+  g_cfg.sig_ignored = rd64(m + 48);
+  g_cfg.sig_blocked = rd64(m + 56);
   g_cfg.ncpus = 1;
   return true;
 }
