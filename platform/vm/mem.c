@@ -387,14 +387,19 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
   return 0;
 }
 
-int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
-  IRQ_GUARD();
-  uint64_t a = (uint64_t)(uintptr_t)addr, s = (uint64_t)(uintptr_t)src;
+/* Map the heap's pages [src, src + len) at guest address addr with
+ * protection prot and soft bits soft: PTE_SHARED for an alias (the same
+ * page in every space that maps it), PTE_COW for a view (reads see the
+ * heap's page as it is now, the first write copies it). A view's source
+ * must be the PLAT_MAP_VIEWS region. */
+static int map_heap_pages(uint64_t a, uint64_t s, size_t len, int prot,
+                          uint64_t soft) {
   if ((a & (PAGE - 1)) || (s & (PAGE - 1)) || (len & (PAGE - 1)) || !len ||
       !in_window(a, len) || (prot & ~7))
     return -LINUX_EINVAL;
   struct heap_region *r = heap_find(s);
-  if (!r || len > r->start + r->len - s)
+  if (!r || ((soft & PTE_COW) && !r->views) ||
+      len > r->start + r->len - s)
     return -LINUX_EINVAL;
   for (uint64_t off = 0; off < len; off += PAGE) {
     int err = heap_fill(s + off);
@@ -404,47 +409,30 @@ int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
     uint64_t *e = pte_walk(vm_cur_pml4, a + off, true);
     if (!e)
       return -LINUX_ENOMEM;
-    if (has_frame(*e) && (*e & PTE_ADDR) == pa && (*e & PTE_SHARED)) {
-      *e = pte_user(pa, (unsigned)prot, PTE_SHARED);
-    } else {
+    /* the same page already there (a new protection): no new reference */
+    if (!(has_frame(*e) && (*e & PTE_ADDR) == pa && (*e & soft))) {
       if (has_frame(*e))
         page_unref(*e & PTE_ADDR);
       page_ref(pa);
-      *e = pte_user(pa, (unsigned)prot, PTE_SHARED);
     }
+    *e = pte_user(pa, (unsigned)prot, soft);
     invlpg(a + off);
   }
   return 0;
 }
 
-/* A view maps the region's own pages copy-on-write: reads see the
- * region's page as it is now, the first write copies it. (A discard of
- * the region's page leaves a view with the page it had: the core
- * discards only pages nothing maps.) */
+int plat_mem_alias(void *addr, const void *src, size_t len, int prot) {
+  IRQ_GUARD();
+  return map_heap_pages((uint64_t)(uintptr_t)addr, (uint64_t)(uintptr_t)src,
+                        len, prot, PTE_SHARED);
+}
+
+/* (A discard of the region's page leaves a view with the page it had:
+ * the core discards only pages nothing maps.) */
 int plat_mem_view(void *addr, const void *src, size_t len, int prot) {
   IRQ_GUARD();
-  uint64_t a = (uint64_t)(uintptr_t)addr, s = (uint64_t)(uintptr_t)src;
-  if ((a & (PAGE - 1)) || (s & (PAGE - 1)) || (len & (PAGE - 1)) || !len ||
-      !in_window(a, len) || (prot & ~7))
-    return -LINUX_EINVAL;
-  struct heap_region *r = heap_find(s);
-  if (!r || !r->views || len > r->start + r->len - s)
-    return -LINUX_EINVAL;
-  for (uint64_t off = 0; off < len; off += PAGE) {
-    int err = heap_fill(s + off);
-    if (err < 0)
-      return err;
-    uint64_t pa = va_to_pa(vm_kernel_pml4, s + off) & PTE_ADDR;
-    uint64_t *e = pte_walk(vm_cur_pml4, a + off, true);
-    if (!e)
-      return -LINUX_ENOMEM;
-    if (has_frame(*e))
-      page_unref(*e & PTE_ADDR);
-    page_ref(pa);
-    *e = pte_user(pa, (unsigned)prot, PTE_COW);
-    invlpg(a + off);
-  }
-  return 0;
+  return map_heap_pages((uint64_t)(uintptr_t)addr, (uint64_t)(uintptr_t)src,
+                        len, prot, PTE_COW);
 }
 
 int plat_mem_discard(void *addr, size_t len) {
