@@ -12,9 +12,7 @@
 #include "moat/platform.h"
 #include "options.h"
 
-static void complain(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static void complain(const char *fmt, ...) {
+void complain(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("moat: ", stderr);

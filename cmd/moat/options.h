@@ -110,4 +110,7 @@ void options_usage(FILE *out);
 /* LINUX_RLIMIT_* of a resource name ("NOFILE" or "RLIMIT_NOFILE"), or -1. */
 int options_rlimit_index(const char *name);
 
+/* "moat: " and the formatted message on stderr, one line. */
+void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

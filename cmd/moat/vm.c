@@ -52,16 +52,6 @@
 #define ESC_STATUS 0x10
 #define ESC_READY 0x11 /* the kernel takes standard input from now on */
 
-static void complain(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static void complain(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("moat: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputs("\n", stderr);
-  va_end(ap);
-}
 
 /* ---- what the VM platform cannot do (yet) ---- */
 
