@@ -381,7 +381,11 @@ void vm_trap(struct vm_frame *f) {
       backtrace(f->rbp);
       vm_panic("rip", f->rip, f->rsp);
     }
-    int r = mem_fault(cr2, f->error, user);
+    /* From ring 3 but a supervisor-mode access (error bit 2 clear): an
+     * implicit one, which SMAP refuses on a guest page whatever the
+     * page table says (QEMU 7.2's TCG pops a far return's or iretq's
+     * frame so): retrying it would fault forever. */
+    int r = user && !(f->error & 4) ? 2 : mem_fault(cr2, f->error, user);
     if (r == 1)
       return;
     vm_fault_refused = r == 2;

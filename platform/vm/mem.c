@@ -309,6 +309,18 @@ static void heap_release(uint64_t va, uint64_t end) {
 
 /* ---- the South contract: memory ---------------------------------------- */
 
+/* Pages plat_mem_map keeps free after the page tables of a guest
+ * mapping (16 MiB): for the faults that fill pages and the core's own. */
+#define MAP_RESERVE 4096ull
+
+/* The most page-table pages a mapping of [a, a + len) can need. */
+static uint64_t map_tables_max(uint64_t a, uint64_t len) {
+  uint64_t last = a + len - 1, n = 0;
+  for (int shift = 21; shift <= 39; shift += 9)
+    n += (last >> shift) - (a >> shift) + 1;
+  return n;
+}
+
 int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
   IRQ_GUARD();
   if (!len || (len & (PAGE - 1)) || (prot & ~7))
@@ -333,6 +345,14 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
   }
   if ((a & (PAGE - 1)) || !in_window(a, len))
     return -LINUX_EINVAL;
+  /* Every page of the range gets an entry now (PTE_DEMAND), so its page
+   * tables are made now, and nothing charges them to the guest: a huge
+   * mapping (PROT_NONE costs the guest nothing) would take all of memory,
+   * and the next process to fault a page in would be killed (pid 1's
+   * death ends the sandbox). Refuse one whose tables could leave less
+   * than MAP_RESERVE pages free. */
+  if (map_tables_max(a, len) + MAP_RESERVE > mem_free_pages())
+    return -LINUX_ENOMEM;
   /* shared: stays shared with the spaces cloned from this one (filled
    * at the clone at the latest, space_copy_user) */
   uint64_t soft = (flags & PLAT_MAP_SHARED) ? PTE_SHARED : 0;
