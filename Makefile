@@ -49,7 +49,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all test clean format format-check check-freestanding docs bench
+.PHONY: all test clean format format-check check-freestanding docs bench bench-vm
 all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
 
 $(BUILD)/core/%.o: core/%.c Makefile
@@ -108,15 +108,20 @@ test: all tests
 # ---- benchmarks --------------------------------------------------------
 # `make bench`: every benchmark natively, in moat and (when installed) in
 # runsc and proot, one table (bench/README.md). RUNS=N, BENCH_ONLY=a,b.
-# Never part of `make test`.
+# Then `make bench-vm`'s table: the VM platform (TCG, and KVM when the CPU's
+# own is there) beside the Linux platform and native (bench/vm.py; needs
+# qemu-system-x86_64). Never part of `make test`.
 BENCH_PROGS := syscall forkwait pingpong micro mutex launch
 BENCH_BINS := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) -O2 $(WARN) -static -o $@ $< -lpthread
-bench: $(BUILD)/moat $(BENCH_BINS)
+bench: $(BUILD)/moat $(BENCH_BINS) $(BUILD)/vm/moat-vm.elf
 	/usr/bin/python3 bench/bench.py $(BUILD)
+	/usr/bin/python3 bench/vm.py $(BUILD)
+bench-vm: $(BUILD)/moat $(BENCH_BINS) $(BUILD)/vm/moat-vm.elf
+	/usr/bin/python3 bench/vm.py $(BUILD)
 
 # ---- docs and style ----------------------------------------------------
 docs: docs/syscalls.md
