@@ -318,7 +318,19 @@ static void leave_library_os(struct plat_thread *t, ucontext_t *uc,
  * 8 higher). */
 #define VSYSCALL_PAGE 0xffffffffff600000ull
 
+/* The kernel hands a handler the interrupted flags but DF: a guest that
+ * set AC (popf) would have moat's own unaligned accesses raise #AC
+ * (SIGBUS, an internal fault). The guest's flags come back with its
+ * context at sigreturn. */
+static inline void clear_ac(void) {
+  __asm__ volatile("pushfq\n\tandq $~0x40000, (%%rsp)\n\tpopfq"
+                   :
+                   :
+                   : "memory", "cc");
+}
+
 static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
+  clear_ac();
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
   if (info->si_code != SYS_SECCOMP_CODE)
@@ -355,6 +367,7 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ctx) {
 }
 
 static void fault_handler(int sig, siginfo_t *info, void *ctx) {
+  clear_ac();
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
   uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -402,6 +415,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx) {
  * signals before it returns to the guest, and the trap handlers look
  * again when a kick came in while they ran. */
 static void kick_handler(int sig, siginfo_t *info, void *ctx) {
+  clear_ac();
   ucontext_t *uc = ctx;
   struct plat_thread *t = plat_current_thread();
   if (!t)

@@ -91,6 +91,12 @@ plat_fast_switched:
 	pushfq
 	popq %r11
 	movq %r11, R_RFLAGS(%rsp)
+	/* The library OS runs with the flags the ABI promises, whatever the
+	 * guest set: DF clear (string operations go up), AC clear (an
+	 * unaligned access of moat's own is no #AC), TF clear (no single
+	 * steps through moat). popfq cannot change IF here. */
+	pushq $0x2
+	popfq
 	movl %ecx, %edi
 	movq %rsp, %rsi
 	xorl %ebp, %ebp

@@ -309,6 +309,8 @@ static void cpu_setup(void) {
   __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
   cr0 &= ~(1ull << 2); /* EM */
   cr0 |= 1ull << 1;    /* MP */
+  cr0 |= 1ull << 18;   /* AM: a guest that sets AC gets #AC (SIGBUS), as
+                          on Linux; ring 0 is never checked */
   __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
   __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
   cr4 |=

@@ -418,8 +418,7 @@ static int map_heap_pages(uint64_t a, uint64_t s, size_t len, int prot,
       !in_window(a, len) || (prot & ~7))
     return -LINUX_EINVAL;
   struct heap_region *r = heap_find(s);
-  if (!r || ((soft & PTE_COW) && !r->views) ||
-      len > r->start + r->len - s)
+  if (!r || ((soft & PTE_COW) && !r->views) || len > r->start + r->len - s)
     return -LINUX_EINVAL;
   for (uint64_t off = 0; off < len; off += PAGE) {
     int err = heap_fill(s + off);

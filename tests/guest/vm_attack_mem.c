@@ -109,8 +109,8 @@ static void kernel_buffers(void) {
 }
 
 static int touch(size_t len) {
-  char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
   if (m == MAP_FAILED)
     return 1;
   for (size_t o = 0; o < len; o += 4096)
