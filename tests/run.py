@@ -1813,6 +1813,21 @@ def vm_run_inherited_signals(ctx):
              "(want False, True)" % tuple(got))
 
 
+def vm_run_kvm_refused(ctx):
+    """--vm-accel kvm on a /dev/kvm that is not the CPU's own
+    virtualization (kvm_pvm) is refused with one line and 125, instead of
+    a QEMU that stops at the kernel's first XRSTOR and waits forever."""
+    ctx.need_moat()
+    why = _hardware_kvm()
+    if why is None:
+        skip("this machine has the CPU's own KVM (vm/run-echo-kvm runs)")
+    if not os.path.exists("/dev/kvm") or "kvm_pvm" not in why:
+        skip(why)
+    p = run([ctx.moat, "run", "--platform", "vm", "--vm-accel", "kvm",
+             "--", "/bin/busybox", "true"], timeout=60)
+    _one_moat_line(p, 125, "not the CPU's own virtualization")
+
+
 def vm_run_tar_dir(ctx):
     """--root DIR: the runner's tar writer (cmd/moat/tarpack.c) packs the
     directory so that GNU tar lists it without a complaint and extracts
@@ -5504,6 +5519,7 @@ def register_all(ctx):
     # (tests/vm_fake_qemu.py)...
     register("vm-run/initrd-header", vm_run_header)
     register("vm-run/inherited-signals", vm_run_inherited_signals)
+    register("vm-run/kvm-refused", vm_run_kvm_refused)
     register("vm-run/tar-dir-round-trip", vm_run_tar_dir)
     register("vm-run/tar-mount-and-file", vm_run_tar_mounts)
     register("vm-run/default-root", vm_run_default_root)

@@ -52,7 +52,6 @@
 #define ESC_STATUS 0x10
 #define ESC_READY 0x11 /* the kernel takes standard input from now on */
 
-
 /* ---- what the VM platform cannot do (yet) ---- */
 
 static int refuse(const char *what) {
@@ -692,6 +691,13 @@ int vm_main(const struct run_options *o) {
       return EXIT_MOAT_ERROR;
     }
     close(fd);
+    if (!vm_kvm_usable()) {
+      /* QEMU would stop the VM at the kernel's first XRSTOR and wait */
+      complain("--vm-accel kvm: /dev/kvm here is not the CPU's own "
+               "virtualization (neither kvm_intel nor kvm_amd is loaded; "
+               "kvm_pvm does not run this kernel): use --vm-accel tcg");
+      return EXIT_MOAT_ERROR;
+    }
     kvm = true;
   } else {
     kvm = o->vm_accel == VM_ACCEL_AUTO && vm_kvm_usable();

@@ -86,8 +86,8 @@ int main(void) {
   r = raw3(SYS_read, p[0], (long)back, 12);
   f1 = flags_get();
   flags_set(f0);
-  printf("with DF set: write %ld, read %ld, bytes %s, DF still set %d\n", w,
-         r, memcmp(back, buf, 12) ? "wrong" : "same", (f1 & DF) != 0);
+  printf("with DF set: write %ld, read %ld, bytes %s, DF still set %d\n", w, r,
+         memcmp(back, buf, 12) ? "wrong" : "same", (f1 & DF) != 0);
 
   /* the control: our own unaligned load with AC set */
   struct sigaction sa;
