@@ -151,13 +151,16 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
 
 /* ---- page tables --------------------------------------------------------- */
 
-/* The entry for va at level 1 (4 KiB pages), tables made on the way when
- * alloc; NULL when a table is missing (or no memory), or the address
- * is covered by a large page (*large set). */
-static uint64_t *pte_walk(uint64_t *pml4, uint64_t va, bool alloc) {
+/* The level-2 entry (page directory) for va, tables above made on the
+ * way when alloc; NULL when one is missing (or no memory). In the guest
+ * window a non-present level-2 entry that is not zero is a "chunk":
+ * all of its 2 MiB is demand-zero (PTE_DEMAND, the same soft bits and
+ * protection as a page's entry), with no page table under it yet, so a
+ * huge reservation costs a word per 2 MiB (pte_walk splits it). */
+static uint64_t *pd_walk(uint64_t *pml4, uint64_t va, bool alloc) {
   uint64_t *t = pml4;
   bool user = va < WINDOW_HI;
-  for (int shift = 39; shift > 12; shift -= 9) {
+  for (int shift = 39; shift > 21; shift -= 9) {
     uint64_t *e = &t[(va >> shift) & 511];
     if (!(*e & PTE_P)) {
       if (!alloc)
@@ -171,6 +174,39 @@ static uint64_t *pte_walk(uint64_t *pml4, uint64_t va, bool alloc) {
     }
     t = phys_to_virt(*e & PTE_ADDR);
   }
+  return &t[(va >> 21) & 511];
+}
+
+#define CHUNK (2ull << 20)
+
+static bool is_chunk(uint64_t pde) {
+  return !(pde & PTE_P) && (pde & PTE_DEMAND);
+}
+
+/* The entry for va at level 1 (4 KiB pages), tables made on the way when
+ * alloc (a chunk is split into a table of 512 demand entries); NULL when
+ * a table is missing (a chunk, without alloc), no memory, or a large
+ * page covers the address. */
+static uint64_t *pte_walk(uint64_t *pml4, uint64_t va, bool alloc) {
+  uint64_t *pde = pd_walk(pml4, va, alloc);
+  if (!pde)
+    return NULL;
+  if (!(*pde & PTE_P)) {
+    if (!alloc)
+      return NULL;
+    uint64_t pa = page_alloc();
+    if (!pa)
+      return NULL;
+    if (is_chunk(*pde)) {
+      uint64_t *t = phys_to_virt(pa);
+      for (int i = 0; i < 512; i++)
+        t[i] = *pde;
+    }
+    *pde = pa | PTE_P | PTE_W | (va < WINDOW_HI ? PTE_U : 0);
+  } else if (*pde & PTE_PS) {
+    return NULL;
+  }
+  uint64_t *t = phys_to_virt(*pde & PTE_ADDR);
   return &t[(va >> 12) & 511];
 }
 
@@ -241,11 +277,23 @@ static void flush_all(void) {
 }
 
 static void user_unmap(uint64_t *pml4, uint64_t va, uint64_t end) {
-  for (; va < end; va += PAGE) {
+  while (va < end) {
+    uint64_t next = (va | (CHUNK - 1)) + 1; /* the next chunk's start */
+    uint64_t *pde = pd_walk(pml4, va, false);
+    if (pde && is_chunk(*pde)) {
+      /* a whole chunk goes at once; part of one is split first (with no
+       * memory for its table, the whole chunk goes: a reservation's
+       * untouched pages, none of the guest's data) */
+      bool whole = !(va & (CHUNK - 1)) && end >= next;
+      if (whole || !pte_walk(pml4, va, true)) {
+        *pde = 0;
+        va = next;
+        continue;
+      }
+    }
     uint64_t *e = pte_walk(pml4, va, false);
-    if (!e) {
-      /* skip to the next table */
-      va = (va | ((2ull << 20) - 1)) & ~(PAGE - 1);
+    if (!e) { /* no table: nothing mapped up to the next one */
+      va = next;
       continue;
     }
     if (has_frame(*e))
@@ -253,6 +301,7 @@ static void user_unmap(uint64_t *pml4, uint64_t va, uint64_t end) {
     *e = 0;
     if (pml4 == vm_cur_pml4)
       invlpg(va);
+    va += PAGE;
   }
 }
 
@@ -313,10 +362,12 @@ static void heap_release(uint64_t va, uint64_t end) {
  * mapping (16 MiB): for the faults that fill pages and the core's own. */
 #define MAP_RESERVE 4096ull
 
-/* The most page-table pages a mapping of [a, a + len) can need. */
+/* The most page-table pages a mapping of [a, a + len) can need: the
+ * directories and above, and at most two page tables (whole 2 MiB
+ * pieces are chunk entries). */
 static uint64_t map_tables_max(uint64_t a, uint64_t len) {
-  uint64_t last = a + len - 1, n = 0;
-  for (int shift = 21; shift <= 39; shift += 9)
+  uint64_t last = a + len - 1, n = 2;
+  for (int shift = 30; shift <= 39; shift += 9)
     n += (last >> shift) - (a >> shift) + 1;
   return n;
 }
@@ -357,13 +408,24 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
    * at the clone at the latest, space_copy_user) */
   uint64_t soft = (flags & PLAT_MAP_SHARED) ? PTE_SHARED : 0;
   user_unmap(vm_cur_pml4, a, a + len);
-  for (uint64_t va = a; va < a + len; va += PAGE) {
+  uint64_t demand = PTE_DEMAND | soft | ((uint64_t)prot << 54);
+  for (uint64_t va = a; va < a + len;) {
+    if (!(va & (CHUNK - 1)) && a + len - va >= CHUNK) {
+      /* a whole 2 MiB with no table under it: one chunk entry */
+      uint64_t *pde = pd_walk(vm_cur_pml4, va, true);
+      if (pde && !*pde) {
+        *pde = demand;
+        va += CHUNK;
+        continue;
+      }
+    }
     uint64_t *e = pte_walk(vm_cur_pml4, va, true);
     if (!e) {
       user_unmap(vm_cur_pml4, a, va);
       return -LINUX_ENOMEM;
     }
-    *e = PTE_DEMAND | soft | ((uint64_t)prot << 54);
+    *e = demand;
+    va += PAGE;
   }
   *out = addr;
   return 0;
@@ -394,15 +456,29 @@ int plat_mem_protect(void *addr, size_t len, int prot) {
     return -LINUX_EINVAL;
   if (!in_window(a, len))
     return heap_find(a) ? 0 : -LINUX_EINVAL;
-  for (uint64_t va = a; va < a + len; va += PAGE) {
+  for (uint64_t va = a; va < a + len;) {
+    uint64_t next = (va | (CHUNK - 1)) + 1;
+    uint64_t *pde = pd_walk(vm_cur_pml4, va, false);
+    if (pde && is_chunk(*pde)) {
+      if (!(va & (CHUNK - 1)) && a + len >= next) { /* the whole chunk */
+        *pde = (*pde & (PTE_DEMAND | PTE_SHARED)) | ((uint64_t)prot << 54);
+        va = next;
+        continue;
+      }
+      if (!pte_walk(vm_cur_pml4, va, true))
+        return -LINUX_ENOMEM;
+    }
     uint64_t *e = pte_walk(vm_cur_pml4, va, false);
-    if (!e || !*e)
+    if (!e) {
+      va = next;
       continue;
+    }
     if (*e & PTE_DEMAND)
       *e = (*e & (PTE_DEMAND | PTE_SHARED)) | ((uint64_t)prot << 54);
-    else
+    else if (*e)
       *e = pte_user(*e & PTE_ADDR, (unsigned)prot, *e & (PTE_COW | PTE_SHARED));
     invlpg(va);
+    va += PAGE;
   }
   return 0;
 }
@@ -478,7 +554,15 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
   if (addr < WINDOW_LO || addr >= WINDOW_HI)
     return 0;
   uint64_t *e = pte_walk(vm_cur_pml4, va, false);
-  if (!e || !*e)
+  if (!e) { /* a chunk's first touch: its table now */
+    uint64_t *pde = pd_walk(vm_cur_pml4, va, false);
+    if (!pde || !is_chunk(*pde))
+      return 0;
+    e = pte_walk(vm_cur_pml4, va, true);
+    if (!e)
+      return -1;
+  }
+  if (!*e)
     return 0;
   unsigned prot = pte_prot(*e);
   bool write = err & 2, fetch = err & 16;
@@ -554,6 +638,20 @@ int space_copy_user(uint64_t *dst, uint64_t *src) {
         continue;
       uint64_t *p2 = phys_to_virt(p3[i3] & PTE_ADDR);
       for (int i2 = 0; i2 < 512; i2++) {
+        if (is_chunk(p2[i2])) {
+          uint64_t va2 = ((uint64_t)i4 << 39) | ((uint64_t)i3 << 30) |
+                         ((uint64_t)i2 << 21);
+          if (!(p2[i2] & PTE_SHARED)) { /* private: the child's own */
+            uint64_t *d = pd_walk(dst, va2, true);
+            if (!d)
+              return -LINUX_ENOMEM;
+            *d = p2[i2];
+            continue;
+          }
+          /* shared: split, and its pages are made below, one for both */
+          if (!pte_walk(src, va2, true))
+            return -LINUX_ENOMEM;
+        }
         if (!(p2[i2] & PTE_P))
           continue;
         uint64_t *p1 = phys_to_virt(p2[i2] & PTE_ADDR);
