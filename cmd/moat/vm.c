@@ -91,6 +91,12 @@ static int check_options(const struct run_options *o) {
     return refuse("--groups");
   if (o->ntmpfs)
     return refuse("--tmpfs");
+  /* the kernel maps 64 GiB of physical memory (platform/vm/boot.S);
+   * QEMU puts RAM past 3 GiB above the 4 GiB hole */
+  if (o->memory > (56ull << 30)) {
+    complain("--memory: at most 56G with --platform vm");
+    return -1;
+  }
   return 0;
 }
 

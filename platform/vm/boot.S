@@ -9,7 +9,7 @@
  * Boot page tables (docs/vm.md, "Memory"):
  *   PML4[0]   the first 1 GiB identity-mapped (only until vm_main drops
  *             it: the lower half is the guest's)
- *   PML4[256] the direct map: physical [0, 4 GiB) at 0xffff800000000000
+ *   PML4[256] the direct map: physical [0, 64 GiB) at 0xffff800000000000
  *   PML4[511] -> boot_pdpt_hi: [510] the kernel image, the first 1 GiB
  *             at 0xffffffff80000000 (-mcmodel=kernel)
  * All 2 MiB pages, supervisor only. */
@@ -45,7 +45,7 @@ pvh_start:
 	mov $(boot_pd0 - KBASE), %eax
 	or $3, %eax
 	mov %eax, (boot_pdpt_hi - KBASE + 510 * 8)
-	/* direct map: PML4[256] -> boot_pdpt_dm[0..3] -> boot_pd_dm (4 PDs) */
+	/* direct map: PML4[256] -> boot_pdpt_dm[0..63] -> boot_pd_dm (64 PDs) */
 	mov $(boot_pdpt_dm - KBASE), %eax
 	or $3, %eax
 	mov %eax, (boot_pml4 - KBASE + 256 * 8)
@@ -56,9 +56,9 @@ pvh_start:
 	or $3, %eax
 	mov %eax, (boot_pdpt_dm - KBASE)(,%ecx,8)
 	inc %ecx
-	cmp $4, %ecx
+	cmp $64, %ecx
 	jne 1b
-	/* boot_pd0: 512 x 2 MiB; boot_pd_dm: 2048 x 2 MiB (4 GiB) */
+	/* boot_pd0: 512 x 2 MiB; boot_pd_dm: 32768 x 2 MiB (64 GiB) */
 	xor %ecx, %ecx
 2:	mov %ecx, %eax
 	shl $21, %eax
@@ -77,7 +77,7 @@ pvh_start:
 	shr $11, %eax           /* the high bits of ecx << 21 */
 	mov %eax, (boot_pd_dm - KBASE + 4)(,%ecx,8)
 	inc %ecx
-	cmp $2048, %ecx
+	cmp $32768, %ecx
 	jne 3b
 	mov $(boot_pml4 - KBASE), %eax
 	mov %eax, %cr3
@@ -133,7 +133,7 @@ boot_pdpt_lo:	.skip 4096
 boot_pdpt_hi:	.skip 4096
 boot_pd0:	.skip 4096
 boot_pdpt_dm:	.skip 4096
-boot_pd_dm:	.skip 4 * 4096
+boot_pd_dm:	.skip 64 * 4096
 	.globl boot_stack_top
 boot_stack:
 	.skip 65536

@@ -241,6 +241,7 @@ static void pic_pit_init(void) {
  */
 
 static uint64_t g_gdt[7];
+static uint8_t g_df_stack[16384] __attribute__((aligned(16)));
 static struct {
   uint16_t lo, sel;
   uint8_t ist, attr;
@@ -264,6 +265,8 @@ static void cpu_setup(void) {
   g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
              (((base >> 24) & 0xff) << 56);
   g_gdt[6] = base >> 32;
+  uint64_t ist1 = (uint64_t)(uintptr_t)(g_df_stack + sizeof(g_df_stack));
+  vm_memcpy(vm_tss + 36, &ist1, 8);
   uint16_t iomap = sizeof(vm_tss); /* no I/O bitmap: every port faults */
   vm_memcpy(vm_tss + 102, &iomap, 2);
   struct __attribute__((packed)) {
@@ -281,7 +284,9 @@ static void cpu_setup(void) {
     uint64_t a = (uint64_t)(uintptr_t)(vm_stubs + 16 * i);
     g_idt[i].lo = (uint16_t)a;
     g_idt[i].sel = KCODE;
-    g_idt[i].ist = 0;
+    /* a double fault (a kernel stack overflow: the page fault could
+     * not push its frame) on a stack of its own, to say so */
+    g_idt[i].ist = i == 8 ? 1 : 0;
     /* interrupt gates, ring 0 only but for int3 and into, which ring 3
      * may raise (SIGTRAP, SIGSEGV as on Linux) */
     g_idt[i].attr = i == 3 || i == 4 ? 0xee : 0x8e;
