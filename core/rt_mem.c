@@ -8,12 +8,19 @@
  * ERMS, and they touch no vector register: the library OS leaves those
  * to the guest, see NOFPU in the Makefile). */
 #define STRING_OP_MIN 64
+/* MOAT_STRING_QWORDS (platform/vm's build): eight bytes per step, for
+ * QEMU's TCG, which emulates `rep movsb` a byte at a time. */
 
 void *memcpy(void *dst, const void *src, size_t n) {
   unsigned char *d = dst;
   const unsigned char *s = src;
 #if defined(__x86_64__)
   if (n >= STRING_OP_MIN) {
+#ifdef MOAT_STRING_QWORDS
+    size_t q = n / 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) : : "memory");
+    n %= 8;
+#endif
     __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
     return dst;
   }
@@ -57,6 +64,12 @@ void *memset(void *dst, int c, size_t n) {
   unsigned char *d = dst;
 #if defined(__x86_64__)
   if (n >= STRING_OP_MIN) {
+#ifdef MOAT_STRING_QWORDS
+    size_t q = n / 8;
+    uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+    n %= 8;
+#endif
     __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
   }

@@ -39,6 +39,15 @@
 rt_ucopy:
 	UACCESS_ON
 	mov %rdx, %rcx
+#ifdef MOAT_STRING_QWORDS
+	/* eight bytes per step first (QEMU's TCG emulates movsb a byte at a
+	 * time); a fault there leaves rcx qwords and the rdx tail bytes */
+	shr $3, %rcx
+	and $7, %edx
+.Lcopyq_insn:
+	rep movsq
+	mov %rdx, %rcx
+#endif
 .Lcopy_insn:
 	rep movsb
 	xor %eax, %eax
@@ -48,6 +57,12 @@ rt_ucopy:
 	mov %rcx, %rax
 	UACCESS_OFF
 	ret
+#ifdef MOAT_STRING_QWORDS
+.Lcopyq_fix:
+	lea (%rdx,%rcx,8), %rax
+	UACCESS_OFF
+	ret
+#endif
 	.size rt_ucopy, . - rt_ucopy
 
 /* size_t rt_ufill(void *dst, int byte, size_t n): the number of bytes NOT
@@ -57,7 +72,16 @@ rt_ucopy:
 rt_ufill:
 	UACCESS_ON
 	mov %rdx, %rcx
-	mov %esi, %eax
+	movzbl %sil, %eax
+#ifdef MOAT_STRING_QWORDS
+	movabs $0x0101010101010101, %r8
+	imul %r8, %rax
+	shr $3, %rcx
+	and $7, %edx
+.Lfillq_insn:
+	rep stosq
+	mov %rdx, %rcx
+#endif
 .Lfill_insn:
 	rep stosb
 	xor %eax, %eax
@@ -67,6 +91,12 @@ rt_ufill:
 	mov %rcx, %rax
 	UACCESS_OFF
 	ret
+#ifdef MOAT_STRING_QWORDS
+.Lfillq_fix:
+	lea (%rdx,%rcx,8), %rax
+	UACCESS_OFF
+	ret
+#endif
 	.size rt_ufill, . - rt_ufill
 
 /* long rt_ustrncpy(char *dst, const char *src, size_t n): the length of
@@ -178,6 +208,10 @@ rt_ucmpxchg32:
 rt_user_fixups:
 	.quad .Lcopy_insn, .Lcopy_fix
 	.quad .Lfill_insn, .Lfill_fix
+#ifdef MOAT_STRING_QWORDS
+	.quad .Lcopyq_insn, .Lcopyq_fix
+	.quad .Lfillq_insn, .Lfillq_fix
+#endif
 	.quad .Lstr_insn, .Lstr_fix
 	.quad .Lload32_insn, .Lload32_fix
 	.quad .Lload64_insn, .Lload64_fix

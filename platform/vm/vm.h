@@ -14,8 +14,8 @@
 #define PAGE 4096ull
 #define KBASE 0xffffffff80000000ull
 #define DIRECT_BASE 0xffff800000000000ull /* PML4[256]: physical memory */
-#define DIRECT_MAX (64ull << 30) /* boot.S maps this much */
-#define HEAP_BASE 0xffff808000000000ull /* PML4[257]: plat_mem_map's */
+#define DIRECT_MAX (64ull << 30)          /* boot.S maps this much */
+#define HEAP_BASE 0xffff808000000000ull   /* PML4[257]: plat_mem_map's */
 #define HEAP_SIZE (512ull << 30)
 #define SPACE_BASE 0xffffffffc0000000ull  /* each space's own 1 GiB */
 #define KSTACK_BASE 0xffffffffe0000000ull /* kernel stacks, in it */

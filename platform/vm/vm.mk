@@ -10,6 +10,9 @@ VM_BASE_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -fno-strict-aliasing \
 	-fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
 	$(shell $(CC) -fno-tree-loop-distribute-patterns -E -x c /dev/null \
 	  >/dev/null 2>&1 && echo -fno-tree-loop-distribute-patterns)
+# The core's build for this kernel: stac/clac around its guest-memory
+# accessors (SMAP), string operations eight bytes per step (TCG).
+VM_CORE_DEFS := -DMOAT_UACCESS_SMAP -DMOAT_STRING_QWORDS
 VM_CORE_OBJS := $(patsubst %.S,$(BUILD)/vm/%.o,$(CORE_SRCS:%.c=$(BUILD)/vm/%.o)) \
 	$(SHIM_SRCS:%.c=$(BUILD)/vm/%.o)
 VM_PLAT_SRCS := $(sort $(wildcard platform/vm/*.c platform/vm/*.S))
@@ -18,11 +21,11 @@ VM_PLAT_OBJS := $(patsubst %.S,$(BUILD)/vm/%.o,$(VM_PLAT_SRCS:%.c=$(BUILD)/vm/%.
 $(BUILD)/vm/core/%.o: core/%.c Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [vm])
-	$(Q)$(CC) $(VM_BASE_CFLAGS) -Icore -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(VM_BASE_CFLAGS) $(VM_CORE_DEFS) -Icore -MMD -MP -c $< -o $@
 $(BUILD)/vm/core/%.o: core/%.S Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
 	$(call say,AS,$< [vm])
-	$(Q)$(CC) $(VM_BASE_CFLAGS) -DMOAT_UACCESS_SMAP -Icore -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(VM_BASE_CFLAGS) $(VM_CORE_DEFS) -Icore -MMD -MP -c $< -o $@
 $(BUILD)/vm/shim/%.o: shim/%.c Makefile platform/vm/vm.mk
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [vm])
