@@ -703,12 +703,6 @@ static void free_table(uint64_t *t, int level, int from, int to) {
   }
 }
 
-void space_free_user(uint64_t *pml4) {
-  free_table(pml4, 4, 0, 256);
-  if (pml4 == vm_cur_pml4)
-    flush_all();
-}
-
 void space_free_all(uint64_t *pml4) {
   free_table(pml4, 4, 0, 256);
   uint64_t *pdpt = phys_to_virt(pml4[511] & PTE_ADDR);

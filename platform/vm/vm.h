@@ -140,7 +140,6 @@ void page_unref(uint64_t pa);
 uint64_t mem_free_pages(void);
 uint64_t *space_pml4_new(void); /* kernel half shared, own SPACE_BASE */
 int space_copy_user(uint64_t *dst, uint64_t *src);
-void space_free_user(uint64_t *pml4);
 void space_free_all(uint64_t *pml4);
 int kmap_pages(uint64_t *pml4, uint64_t va, size_t len, bool zero);
 void kunmap_pages(uint64_t *pml4, uint64_t va, size_t len);
