@@ -20,8 +20,9 @@ Groups (docs/testing.md says what each proves):
   hostsafe/...   writes to /etc and /tmp inside leave the host untouched
   xattr/...      extended attributes on the overlay, grants and procfs
   security/...   interception and escape attempts
-  vm/...        the VM platform's image booted under QEMU (TCG or KVM);
-                 vm/run-...: moat run --platform vm end to end
+  vm/...        moat run --platform vm under QEMU (TCG): vm/guest,
+                 vm/busybox, vm/shell natively vs in the VM; vm/run-...
+                 end to end; vm/qemu-confined QEMU's own confinement
   vm-run/...     moat run --platform vm's runner against a stand-in for
                  QEMU and the kernel (tests/vm_fake_qemu.py)
   hostdeath/...  a guest process killed from the host: its parent, its
