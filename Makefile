@@ -1,5 +1,6 @@
 # moat: build with GNU Make, out of tree in $(BUILD).
-#   make            build/moat and build/libmoat.a
+#   make            build/moat, build/libmoat.a and build/vm/moat-vm.elf (the
+#                   VM platform's kernel, docs/vm.md)
 #   make test       build everything and run the whole test suite
 #   make CC=clang   the same with clang
 # The core and the North shims are freestanding (no libc, no host headers);
@@ -50,7 +51,7 @@ say = @echo "  $(1) $(2)"
 endif
 
 .PHONY: all test clean format format-check check-freestanding docs bench bench-vm
-all: $(BUILD)/moat $(BUILD)/libmoat.a check-freestanding
+all: $(BUILD)/moat $(BUILD)/libmoat.a $(BUILD)/vm/moat-vm.elf check-freestanding
 
 $(BUILD)/core/%.o: core/%.c Makefile
 	@mkdir -p $(dir $@)

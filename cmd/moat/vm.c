@@ -130,7 +130,7 @@ static char *kernel_path(void) {
     why = "not a regular file";
   if (why) {
     complain("--platform vm: no VM kernel at %s (%s); it is built next to "
-             "the moat binary (make tests)",
+             "the moat binary (make)",
              path, why);
     free(path);
     return NULL;
