@@ -475,7 +475,9 @@ static void vsyscall(struct ctx *c, struct moat_regs *r) {
   uint64_t entry = r->rip, off = entry - VSYSCALL_PAGE, ret;
   c->in_core = true;
   __asm__ volatile("sti" : : : "memory");
-  if (off % 0x400 == 0 && off <= 0x800 &&
+  /* the return address from the guest's stack: a user address only
+   * (rt_ucopy checks nothing; the kernel's memory would be read) */
+  if (off % 0x400 == 0 && off <= 0x800 && r->rsp <= WINDOW_HI - sizeof(ret) &&
       !rt_ucopy(&ret, (const void *)(uintptr_t)r->rsp, sizeof(ret))) {
     /* Linux checks the pointers first: one outside user space is a
      * SIGSEGV at it (SEGV_MAPERR) */
