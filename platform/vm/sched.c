@@ -282,11 +282,17 @@ static void check_deadlines(void) {
   }
 }
 
+/* Standard input has bytes (an interrupt): wake its waiters, which look
+ * at their io themselves (plat_wait). Their io arrays are not read here:
+ * they are in the library OS's memory of the waiter's space (its kernel
+ * stack, mostly), which the current space maps differently or not at
+ * all. */
 void sched_wake_io(void) {
+  if (!vm_stdin_ready())
+    return;
   for (struct space *s = g_spaces; s; s = s->next)
     for (struct ctx *c = s->ctxs; c; c = c->next_in_space)
-      if (c->state == CTX_WAITING && c->wait_nio &&
-          io_check(c->wait_io, c->wait_nio) > 0)
+      if (c->state == CTX_WAITING && c->wait_stdin)
         wake_ctx(c, 1);
 }
 
@@ -312,12 +318,16 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
   }
   c->wait_key = word ? mem_key(word) : 0;
   c->deadline = timeout_ns < 0 ? -1 : vm_now() + timeout_ns;
-  c->wait_io = io;
   c->wait_nio = nio;
+  c->wait_stdin = false;
+  for (int i = 0; i < nio; i++)
+    if (io[i].kind == PLAT_IO_STREAM && io[i].handle == 0)
+      c->wait_stdin = true;
   c->wait_result = -LINUX_EINTR;
   c->state = CTX_WAITING;
   vm_schedule();
   c->wait_nio = 0;
+  c->wait_stdin = false;
   c->wait_key = 0;
   if (c->wait_result > 0)
     return io_check(io, nio) > 0 ? io_check(io, nio) : -LINUX_EINTR;
@@ -475,7 +485,9 @@ static void vsyscall(struct ctx *c, struct moat_regs *r) {
   uint64_t entry = r->rip, off = entry - VSYSCALL_PAGE, ret;
   c->in_core = true;
   __asm__ volatile("sti" : : : "memory");
-  if (off % 0x400 == 0 && off <= 0x800 &&
+  /* the return address from the guest's stack: a user address only
+   * (rt_ucopy checks nothing; the kernel's memory would be read) */
+  if (off % 0x400 == 0 && off <= 0x800 && r->rsp <= WINDOW_HI - sizeof(ret) &&
       !rt_ucopy(&ret, (const void *)(uintptr_t)r->rsp, sizeof(ret))) {
     /* Linux checks the pointers first: one outside user space is a
      * SIGSEGV at it (SEGV_MAPERR) */

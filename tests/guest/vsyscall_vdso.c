@@ -91,7 +91,9 @@ typedef long (*fn3)(void *, void *, void *);
  * address. Never returns: the handler runs on the alternate stack and
  * siglongjmps out. */
 static void jump_with_stack(uintptr_t entry, uintptr_t sp) {
-  __asm__ volatile("mov %0, %%rsp\n\tjmp *%1"
+  /* (no pointer arguments: the call itself would succeed) */
+  __asm__ volatile("xor %%edi, %%edi\n\txor %%esi, %%esi\n\t"
+                   "mov %0, %%rsp\n\tjmp *%1"
                    :
                    : "r"(sp), "r"(entry)
                    : "memory");
@@ -158,14 +160,21 @@ static void vsyscall_tests(void) {
       printf("vsyscall getcpu(&cpu, unmapped): returned %ld\n", r_));
 
   /* A bad stack: the entry cannot read its return address. */
-  static const uintptr_t stacks[] = {0x1000, KERNEL_PTR, 0};
+  /* (moat's VM kernel maps its direct map of physical memory and its
+   * image at the last two: the entry must not read its return address
+   * from there) */
+  static const uintptr_t stacks[] = {0x1000, KERNEL_PTR, 0,
+                                     0xffff800000100000ul,
+                                     0xffffffff80100000ul};
   for (volatile size_t i = 0; i < sizeof stacks / sizeof stacks[0]; i++) {
     volatile uintptr_t sp = stacks[i] ? stacks[i] : u + 64;
     char what[64];
     snprintf(what, sizeof what, "vsyscall with a bad stack (%s)",
              i == 0   ? "low"
              : i == 1 ? "kernel"
-                      : "unmapped");
+             : i == 2 ? "unmapped"
+             : i == 3 ? "kernel, low half"
+                      : "kernel image");
     if (sigsetjmp(back, 1) == 0)
       jump_with_stack(VSYSCALL, sp);
     print_fault(what, VSYSCALL, 0);
