@@ -38,8 +38,7 @@ bool vm_fault_refused;
 uint64_t vm_xcr0;
 uint8_t vm_tss[104] __attribute__((aligned(16)));
 
-/* ---- the serial line (docs/vm.md, the framing) ----------------------------
- */
+/* ---- the serial line (docs/vm.md, the framing) ---- */
 
 static int g_out_stream = 1;
 
@@ -159,8 +158,7 @@ bool vm_stdin_ready(void) {
   return g_rx_head != g_rx_tail || g_rx_eof;
 }
 
-/* ---- time: the PIT's tick, the TSC, the CMOS clock ------------------------
- */
+/* ---- time: the PIT's tick, the TSC, the CMOS clock ---- */
 
 static uint64_t g_tsc0, g_tsc_khz;
 static int64_t g_epoch_ns;
@@ -237,8 +235,7 @@ static void pic_pit_init(void) {
   outb(COM1 + 1, 0x01);  /* interrupt on received data */
 }
 
-/* ---- the CPU's tables ------------------------------------------------------
- */
+/* ---- the CPU's tables ---- */
 
 static uint64_t g_gdt[7];
 static uint8_t g_df_stack[16384] __attribute__((aligned(16)));
@@ -344,8 +341,7 @@ static void cpu_setup(void) {
     vm_panic("XSAVE area too large", vm_fpu_size, 0);
 }
 
-/* ---- traps
- * ------------------------------------------------------------------- */
+/* ---- traps ---- */
 
 static uint64_t g_ticks;
 
@@ -429,8 +425,7 @@ void vm_trap(struct vm_frame *f) {
   vm_panic("rip", f->rip, f->rsp);
 }
 
-/* ---- the South contract: what this platform is ----------------------------
- */
+/* ---- the South contract: what this platform is ---- */
 
 void plat_info(struct plat_info *out) {
   out->version = PLAT_CONTRACT_VERSION;
@@ -544,8 +539,7 @@ int plat_stdio_term(int stream, int op, void *arg) {
   return -LINUX_ENOTTY;
 }
 
-/* ---- no host files, no host network ----------------------------------------
- */
+/* ---- no host files, no host network ---- */
 
 int plat_host_open(int dir, const char *name, int flags, uint32_t mode,
                    int *out) {
@@ -637,8 +631,7 @@ int plat_net_close(int handle) {
   return -LINUX_EBADF;
 }
 
-/* ---- the initrd and the first process --------------------------------------
- */
+/* ---- the initrd and the first process ---- */
 
 #define MAX_ARGS 4096
 static const char *g_argv[MAX_ARGS + 1], *g_envp[MAX_ARGS + 1];

@@ -28,7 +28,7 @@ static struct { uint64_t next, end; } g_fresh[FRESH_MAX];
 static int g_nfresh;
 static uint16_t *g_refs; /* per page frame */
 
-/* ---- physical pages ----------------------------------------------------- */
+/* ---- physical pages ---- */
 
 static void page_push(uint64_t pa) {
   *(uint64_t *)phys_to_virt(pa) = g_free;
@@ -149,7 +149,7 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
   vm_cur_pml4 = boot_pml4;
 }
 
-/* ---- page tables --------------------------------------------------------- */
+/* ---- page tables ---- */
 
 /* The level-2 entry (page directory) for va, tables above made on the
  * way when alloc; NULL when one is missing (or no memory). In the guest
@@ -309,8 +309,7 @@ static bool in_window(uint64_t a, size_t len) {
   return a >= WINDOW_LO && a <= WINDOW_HI && len <= WINDOW_HI - a;
 }
 
-/* ---- the heap: plat_mem_map without PLAT_MAP_FIXED ------------------------
- */
+/* ---- the heap: plat_mem_map without PLAT_MAP_FIXED ---- */
 
 #define HEAP_REGIONS 64
 static struct heap_region {
@@ -356,7 +355,7 @@ static void heap_release(uint64_t va, uint64_t end) {
   }
 }
 
-/* ---- the South contract: memory ---------------------------------------- */
+/* ---- the South contract: memory ---- */
 
 /* Pages plat_mem_map keeps free after the page tables of a guest
  * mapping (16 MiB): for the faults that fill pages and the core's own. */
@@ -378,7 +377,8 @@ int plat_mem_map(void *addr, size_t len, int prot, int flags, void **out) {
     return -LINUX_EINVAL;
   uint64_t a = (uint64_t)(uintptr_t)addr;
   if (!(flags & PLAT_MAP_FIXED)) {
-    if (len > HEAP_BASE + HEAP_SIZE - g_heap_next)
+    if (g_heap_next >= HEAP_BASE + HEAP_SIZE ||
+        len > HEAP_BASE + HEAP_SIZE - g_heap_next)
       return -LINUX_ENOMEM;
     for (int i = 0; i < HEAP_REGIONS; i++) {
       if (g_heap[i].len)
@@ -541,8 +541,7 @@ int plat_mem_discard(void *addr, size_t len) {
   return 0;
 }
 
-/* ---- faults ----------------------------------------------------------------
- */
+/* ---- faults ---- */
 
 int mem_fault(uint64_t addr, uint64_t err, bool user) {
   uint64_t va = addr & ~(PAGE - 1);
@@ -603,8 +602,7 @@ int mem_fault(uint64_t addr, uint64_t err, bool user) {
   return 2;
 }
 
-/* ---- address spaces -------------------------------------------------------
- */
+/* ---- address spaces ---- */
 
 uint64_t *space_pml4_new(void) {
   uint64_t pa = page_alloc(), pdpt = page_alloc(), pd = page_alloc();

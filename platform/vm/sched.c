@@ -131,7 +131,7 @@ static struct space *space_new(int parent) {
   return sp;
 }
 
-/* ---- switching ----------------------------------------------------------- */
+/* ---- switching ---- */
 
 static void set_kstack(struct ctx *c) {
   vm_kstack_top = stack_va(c->slot) + KSTACK_SIZE;
@@ -220,8 +220,7 @@ void vm_schedule(void) {
   }
 }
 
-/* ---- waiting
- * ----------------------------------------------------------------- */
+/* ---- waiting ---- */
 
 static int io_check(struct plat_io *io, int nio) {
   int n = 0;
@@ -271,6 +270,8 @@ static void check_deadlines(void) {
     for (struct ctx *c = s->ctxs; c; c = c->next_in_space) {
       if (fire) {
         c->kicked = true;
+        if (c->in_core) /* between its look at signals and a sleep */
+          c->kick_kernel = true;
         if (c->state == CTX_WAITING) {
           wake_ctx(c, -LINUX_EINTR);
           continue;
@@ -349,8 +350,7 @@ int plat_wake(uint32_t *word, int count) {
   return n;
 }
 
-/* ---- time ------------------------------------------------------------------
- */
+/* ---- time ---- */
 
 void sched_tick(void) {
   check_deadlines();
@@ -413,7 +413,7 @@ int64_t sched_cpu_ns(bool thread, bool user) {
   return space_cpu(c->sp, user, now);
 }
 
-/* ---- guest traps -------------------------------------------------------- */
+/* ---- guest traps ---- */
 
 static void frame_to_regs(const struct vm_frame *f, struct moat_regs *r,
                           struct ctx *c) {
@@ -583,8 +583,7 @@ void vm_user_trap(struct vm_frame *f) {
   return_to_guest(vm_cur, &r, f);
 }
 
-/* ---- contexts
- * ------------------------------------------------------------------ */
+/* ---- contexts ---- */
 
 _Noreturn static void enter_with(struct ctx *c, const struct moat_regs *regs) {
   struct vm_frame *f =
@@ -631,6 +630,11 @@ int plat_ctx_create(const struct moat_regs *regs, void *core) {
     return -LINUX_EAGAIN;
   c->core = core;
   c->start_regs = *regs;
+  /* the creator's FPU state, as Linux's clone copies it */
+  if (!vm_cur->regs || vm_cur->regs->fpstate_lazy)
+    xsave(c->fpu);
+  else
+    vm_memcpy(c->fpu, vm_cur->fpu, vm_fpu_size);
   stack_frame(c, stack_va(c->slot) + KSTACK_SIZE - 1024, 0, vm_ctx_trampoline);
   c->state = CTX_RUNNABLE;
   return 0;
@@ -699,8 +703,7 @@ _Noreturn void plat_ctx_exit(uint32_t *clear_word) {
   vm_panic("a dead context was scheduled", c->id, 0);
 }
 
-/* ---- address spaces
- * ----------------------------------------------------------- */
+/* ---- address spaces ---- */
 
 static void notify(struct space *sp) {
   for (struct ctx *c = sp->ctxs; c; c = c->next_in_space) {
@@ -709,8 +712,11 @@ static void notify(struct space *sp) {
       return;
     }
   }
-  if (sp->ctxs)
+  if (sp->ctxs) {
     sp->ctxs->kicked = true;
+    if (sp->ctxs->in_core) /* its next sleep ends at once */
+      sp->ctxs->kick_kernel = true;
+  }
 }
 
 /* Records of ended spaces, carved from pages, never given back (one per
@@ -867,8 +873,7 @@ int plat_space_clone(void) {
   return ns->id;
 }
 
-/* ---- the first space
- * ---------------------------------------------------------- */
+/* ---- the first space ---- */
 
 extern char __space_load[];
 static void (*g_first_fn)(void);

@@ -82,7 +82,7 @@ struct ctx {
   int64_t deadline; /* monotonic ns, < 0: none */
   int wait_result;
   int wait_nio;
-  bool wait_stdin; /* its io watches standard input */
+  bool wait_stdin;  /* its io watches standard input */
   bool kicked;      /* north_interrupt before the next return to the guest */
   bool kick_kernel; /* kicked inside the library OS: the next wait EINTR */
   bool in_core;     /* in north_*: the library OS works for it */
