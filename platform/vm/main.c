@@ -512,23 +512,33 @@ long plat_io_read(int kind, int handle, void *buf, size_t len, unsigned flags) {
 
 long plat_io_write(int kind, int handle, const void *buf, size_t len,
                    unsigned flags) {
-  IRQ_GUARD();
   if (kind != PLAT_IO_STREAM)
     return kind == PLAT_IO_NET ? -LINUX_EBADF : -LINUX_EINVAL;
   if (flags)
     return -LINUX_EINVAL;
   if (handle != 1 && handle != 2)
     return -LINUX_EBADF;
-  /* buf may be guest memory: the user-copy routine (SMAP, faults) */
   size_t done = 0;
   while (done < len) {
-    uint8_t bounce[256];
+    /* A runner that does not read (its own output blocked) holds the
+     * line: wait for the transmitter with interrupts on, so the rest of
+     * the machine goes on, a millisecond at a time. */
+    while (!(inb(COM1 + 5) & 0x20)) {
+      int r = plat_wait(NULL, 0, NULL, 0, 1000000);
+      if (r == -LINUX_EINTR)
+        return done ? (long)done : r;
+    }
+    /* A FIFO's worth at a time, interrupts off (the framing's stream
+     * switch and the bytes go out together); buf may be guest memory:
+     * the user-copy routine (SMAP, faults). */
+    IRQ_GUARD();
+    uint8_t bounce[16];
     size_t n = len - done < sizeof(bounce) ? len - done : sizeof(bounce);
     if (rt_ucopy(bounce, (const uint8_t *)buf + done, n))
       return done ? (long)done : -LINUX_EFAULT;
     stream_write(handle, bounce, n);
     done += n;
-  }
+  } /* (IRQ_GUARD's cleanup turns interrupts back on at each turn) */
   return (long)len;
 }
 
