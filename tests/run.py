@@ -1661,26 +1661,41 @@ def _fake_qemu_dir(ctx):
         return d
 
 
-def _vm_fake(ctx, args, stdin=None, timeout=60, dump=None, prefix=()):
+_FAKE_DUMP = b"moat-fake-qemu-dump: "
+
+
+def _fake_dump_of(stderr, tar_path=None):
+    """The stand-in's dump line from the runner's stderr (a dict, or
+    None); the root image it saw written to tar_path. The line is taken
+    out of stderr's text for the tests that read it."""
+    import base64
+    import json
+    for line in stderr.splitlines():
+        if line.startswith(_FAKE_DUMP):
+            info = json.loads(line[len(_FAKE_DUMP):])
+            if tar_path:
+                with open(tar_path, "wb") as f:
+                    f.write(base64.b64decode(info["tar_b64"]))
+            return info
+    return None
+
+
+def _vm_fake(ctx, args, stdin=None, timeout=60, prefix=()):
     """moat run --platform vm ARGS with the stand-in QEMU first on PATH;
-    (Proc, the stand-in's dump (a dict, or None), the root image's path)."""
+    (Proc without the dump line in its stderr, the stand-in's dump (a
+    dict, or None), the root image's path)."""
     ctx.need_moat()
     _vm_kernel(ctx)
-    if dump is None:
-        d = ctx.tmpdir("vm-dump")
-        os.chmod(d, 0o777)  # the stand-in writes here, as nobody
-        dump = os.path.join(d, "dump")
+    tar_path = os.path.join(ctx.tmpdir("vm-dump"), "root.tar")
     env = {"PATH": _fake_qemu_dir(ctx) + ":/usr/bin:/bin",
-           "MOAT_FAKE_QEMU_DUMP": dump}
+           "MOAT_FAKE_QEMU_DUMP": "1"}
     p = run(list(prefix) + [ctx.moat, "run", "--platform", "vm",
                             "--vm-accel", "tcg"] + list(args),
             stdin=stdin, env=env, timeout=timeout)
-    info = None
-    if os.path.exists(dump):
-        import json
-        with open(dump) as f:
-            info = json.load(f)
-    return p, info, dump + ".tar"
+    info = _fake_dump_of(p.stderr, tar_path)
+    p.stderr = b"".join(l for l in p.stderr.splitlines(True)
+                        if not l.startswith(_FAKE_DUMP))
+    return p, info, tar_path
 
 
 def _one_moat_line(p, want_status, want_text):
@@ -1827,6 +1842,41 @@ def vm_run_kvm_refused(ctx):
     p = run([ctx.moat, "run", "--platform", "vm", "--vm-accel", "kvm",
              "--", "/bin/busybox", "true"], timeout=60)
     _one_moat_line(p, 125, "not the CPU's own virtualization")
+
+
+def vm_qemu_landlock(ctx):
+    """QEMU's Landlock rules (cmd/moat/vm.c, confine_qemu): a stand-in
+    QEMU, run by the runner, can read neither a file outside the system's
+    directories and its own nor write one (reads of the system's
+    directories work: its shell runs). Positive control: the same
+    stand-in run directly reads the file and writes one."""
+    ctx.need_moat()
+    _vm_kernel(ctx)
+    base = ctx.tmpdir("vm-landlock")
+    os.chmod(ctx.scratch, 0o711)
+    os.chmod(base, 0o777)
+    secret = os.path.join(base, "secret")
+    _write(base, "secret", b"not for QEMU\n", 0o644)
+    qdir = os.path.join(base, "bin")
+    os.mkdir(qdir)
+    os.chmod(qdir, 0o755)
+    _write(qdir, "qemu-system-x86_64", (
+        "#!/bin/sh\n"
+        "if cat %s >/dev/null 2>&1; then echo read: yes >&2; "
+        "else echo read: no >&2; fi\n"
+        "if echo x > %s/written 2>/dev/null; then echo write: yes >&2; "
+        "else echo write: no >&2; fi\n" % (secret, base)).encode())
+    direct = run([os.path.join(qdir, "qemu-system-x86_64")])
+    if b"read: yes" not in direct.stderr or \
+            b"write: yes" not in direct.stderr:
+        fail("the control: run directly, the stand-in could not read or "
+             "write: %s" % show(direct.stderr))
+    os.unlink(os.path.join(base, "written"))
+    p = run([ctx.moat, "run", "--platform", "vm", "--vm-accel", "tcg", "--",
+             "/bin/busybox", "true"], env={"PATH": qdir + ":/usr/bin:/bin"})
+    if b"read: no" not in p.stderr or b"write: no" not in p.stderr or \
+            os.path.exists(os.path.join(base, "written")):
+        fail("under the runner: %s" % show(p.stderr))
 
 
 def vm_run_tar_dir(ctx):
@@ -1992,24 +2042,25 @@ def vm_run_sigterm(ctx):
     """SIGTERM to the runner ends QEMU (killed) and the runner with 143."""
     ctx.need_moat()
     _vm_kernel(ctx)
-    d = ctx.tmpdir("vm-sig")
-    os.chmod(d, 0o777)  # the stand-in writes here, as nobody
-    dump = os.path.join(d, "dump")
     env = {"PATH": _fake_qemu_dir(ctx) + ":/usr/bin:/bin",
-           "MOAT_FAKE_QEMU_DUMP": dump}
+           "MOAT_FAKE_QEMU_DUMP": "1"}
     proc = subprocess.Popen([ctx.moat, "run", "--platform", "vm", "--",
                              "hang"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
+        info = None
         deadline = time.time() + 20
-        while not os.path.exists(dump) and time.time() < deadline:
-            time.sleep(0.05)
-        if not os.path.exists(dump):
+        while info is None and time.time() < deadline:
+            r, _, _ = select.select([proc.stderr], [], [], 0.5)
+            if r:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                info = _fake_dump_of(line)
+        if info is None:
             fail("the stand-in QEMU did not start")
-        import json
-        with open(dump) as f:
-            qpid = json.load(f)["pid"]
+        qpid = info["pid"]
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     finally:
@@ -2313,9 +2364,10 @@ def vm_shell_test(name):
 def vm_qemu_confined(ctx):
     """The VM platform's host side: QEMU, the one host process the guest
     can reach (through its devices), runs with QEMU's own seccomp filter
-    (-sandbox: Seccomp 2 in /proc/PID/status), no new privileges, and,
-    when moat runs as root, as nobody (65534) with no supplementary
-    group. Positive control: moat's own runner process is still root."""
+    (-sandbox: Seccomp 2 in /proc/PID/status), no new privileges, in a
+    network namespace of its own, and, when moat runs as root, as nobody
+    (65534) with no supplementary group. Positive control: moat's own
+    runner process is still root, in the test's network namespace."""
     _vm_runs_programs(ctx)
     if os.geteuid() != 0:
         skip("needs root (the drop to nobody is what is checked)")
@@ -2367,6 +2419,14 @@ def vm_qemu_confined(ctx):
         if r["Uid"].split()[0] != "0":
             problems.append("the control: the runner's uid is %s" %
                             r["Uid"].strip())
+        # a network namespace of its own (only a loopback); the control:
+        # the runner is in ours
+        mine = os.readlink("/proc/self/ns/net")
+        if os.readlink("/proc/%d/ns/net" % qemu) == mine:
+            problems.append("QEMU shares the host's network namespace")
+        if os.readlink("/proc/%d/ns/net" % p.pid) != mine:
+            problems.append("the control: the runner's network namespace "
+                            "is not ours")
         if problems:
             fail("; ".join(problems))
     finally:
@@ -5524,6 +5584,7 @@ def register_all(ctx):
     register("vm-run/initrd-header", vm_run_header)
     register("vm-run/inherited-signals", vm_run_inherited_signals)
     register("vm-run/kvm-refused", vm_run_kvm_refused)
+    register("vm-run/qemu-landlock", vm_qemu_landlock)
     register("vm-run/tar-dir-round-trip", vm_run_tar_dir)
     register("vm-run/tar-mount-and-file", vm_run_tar_mounts)
     register("vm-run/default-root", vm_run_default_root)

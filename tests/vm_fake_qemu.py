@@ -6,7 +6,7 @@ the kernel must (docs/vm.md, "The runner's protocol with the kernel") and
 speaks the protocol on its standard input and output, as the kernel on
 the serial line.
 
-With MOAT_FAKE_QEMU_DUMP=PATH it writes PATH (JSON: its argv and the
+With MOAT_FAKE_QEMU_DUMP=1 it writes a line on stderr (JSON: its argv and the
 header's fields) and PATH.tar (the root image). The guest "programs" it
 knows (argv[0] of the header):
   cat              standard input back on standard output, status 0
@@ -17,6 +17,7 @@ knows (argv[0] of the header):
   anything else    status 0
 It ends as QEMU's isa-debug-exit does: exit status S * 2 + 1."""
 
+import base64
 import hashlib
 import json
 import os
@@ -74,20 +75,20 @@ def main():
     end = 64 + sum(len(s) + 1 for s in strings[:argc + envc + 2])
     with open(opts["-kernel"], "rb") as f:
         kernel_sha = hashlib.sha256(f.read()).hexdigest()
-    dump = os.environ.get("MOAT_FAKE_QEMU_DUMP")
-    if dump:
-        with open(dump + ".tar", "wb") as f:
-            f.write(data[hsize:hsize + tar_size])
-        with open(dump + ".tmp", "w") as f:
-            json.dump({"qemu_argv": argv, "kernel_sha256": kernel_sha,
-                       "sig_ignored": sig_ignored, "sig_blocked": sig_blocked, "header_size": hsize,
-                       "argv": prog, "env": env, "cwd": cwd,
-                       "hostname": hostname, "uid": uid, "gid": gid,
-                       "flags": flags, "tar_size": tar_size,
-                       "memory": memory, "initrd_size": len(data),
-                       "padding_zero": not any(data[end:hsize]),
-                       "pid": os.getpid()}, f)
-        os.rename(dump + ".tmp", dump)
+    if os.environ.get("MOAT_FAKE_QEMU_DUMP"):
+        # on standard error, which the runner passes through: the real
+        # QEMU's Landlock rules let it write no file (docs/vm.md)
+        line = json.dumps({
+            "qemu_argv": argv, "kernel_sha256": kernel_sha,
+            "sig_ignored": sig_ignored, "sig_blocked": sig_blocked,
+            "header_size": hsize, "argv": prog, "env": env, "cwd": cwd,
+            "hostname": hostname, "uid": uid, "gid": gid, "flags": flags,
+            "tar_size": tar_size, "memory": memory,
+            "initrd_size": len(data),
+            "padding_zero": not any(data[end:hsize]), "pid": os.getpid(),
+            "tar_b64": base64.b64encode(
+                data[hsize:hsize + tar_size]).decode()})
+        os.write(2, b"moat-fake-qemu-dump: " + line.encode() + b"\n")
     name = os.path.basename(prog[0])
     if name == "cat":
         pending = b""

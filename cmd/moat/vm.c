@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plat_linux.h"
 #include "sandbox.h"
 #include "tarpack.h"
 #include "vm.h"
@@ -630,6 +632,30 @@ static double now_seconds(void) {
 
 static const int g_caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+/* The first executable name on PATH (execvp's search), into out as an
+ * absolute path without symlinks. */
+static int find_on_path(const char *name, char *out, size_t len) {
+  const char *path = getenv("PATH");
+  if (!path || !*path)
+    path = "/usr/bin:/bin";
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    int n = snprintf(out, len, "%.*s%s%s", (int)(end - p), p,
+                     end > p ? "/" : "", name);
+    struct stat st;
+    char real[PATH_MAX];
+    if (n > 0 && (size_t)n < len && stat(out, &st) == 0 &&
+        S_ISREG(st.st_mode) && access(out, X_OK) == 0 && realpath(out, real) &&
+        strlen(real) < len) {
+      strcpy(out, real); /* absolute: its directory is a directory */
+      return 0;
+    }
+    if (!*end)
+      return -1;
+    p = end;
+  }
+}
+
 /* The kernel image copied into a memfd, as the initrd is: QEMU needs
  * no access to the build tree (it runs as nobody when moat runs as
  * root). -1 with a message on failure. */
@@ -659,27 +685,72 @@ fail:
   return -1;
 }
 
-/* In QEMU's child, before exec, when moat runs as root: the ids of
- * nobody (65534), no supplementary group but /dev/kvm's when KVM is
- * used, no new privileges. 0, or an errno. */
-static int drop_root(bool kvm) {
-  if (geteuid() != 0)
-    return 0;
-  gid_t groups[1];
-  size_t ngroups = 0;
-  struct stat st;
-  if (kvm && stat("/dev/kvm", &st) == 0 && st.st_gid != 0)
-    groups[ngroups++] = st.st_gid;
-  if (setgroups(ngroups, groups) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-      setresuid(65534, 65534, 65534) < 0)
+/* In QEMU's child, before exec: QEMU's own confinement (docs/vm.md,
+ * "Host interface of this platform"). 0, or an errno.
+ *  - namespaces of its own for the network (only a loopback: QEMU has no
+ *    network device, and a subverted QEMU reaches no host network), IPC
+ *    and the hostname; as root directly, else in a user namespace of its
+ *    own where the host allows one (without, it goes on: the other
+ *    layers hold);
+ *  - as root: the ids of nobody (65534), no supplementary group but
+ *    /dev/kvm's when KVM is used;
+ *  - no new privileges;
+ *  - Landlock: reading and running files under /usr, /lib, /lib64, /etc
+ *    and QEMU's own directory (QEMU, its libraries and firmware),
+ *    /dev/kvm read-write when KVM is used, nothing else (the kernel and
+ *    the initrd are memfds). */
+static int confine_qemu(bool kvm, const char *qemu) {
+  bool root = geteuid() == 0;
+  int ns = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (unshare(root ? ns : ns | CLONE_NEWUSER) < 0 && root)
     return errno;
-  /* the credential change cleared the parent-death signal: again */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+  if (root) {
+    gid_t groups[1];
+    size_t ngroups = 0;
+    struct stat st;
+    if (kvm && stat("/dev/kvm", &st) == 0 && st.st_gid != 0)
+      groups[ngroups++] = st.st_gid;
+    if (setgroups(ngroups, groups) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+        setresuid(65534, 65534, 65534) < 0)
+      return errno;
+    /* the credential change cleared the parent-death signal: again */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+      return errno;
+    /* dumpable again: its own /proc/self/fd (the memfds) stays its */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+      return errno;
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return errno;
-  /* dumpable again: its own /proc/self/fd (the memfds) stays its */
-  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
-      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return errno;
+  char qemu_dir[PATH_MAX];
+  snprintf(qemu_dir, sizeof(qemu_dir), "%s", qemu);
+  char *slash = strrchr(qemu_dir, '/');
+  if (slash && slash != qemu_dir)
+    *slash = 0;
+  const char *const ro[] = {"/usr", "/lib", "/lib64", "/etc", qemu_dir};
+  int fds[6];
+  unsigned rights[6];
+  int n = 0;
+  for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
+    int fd = open(ro[i], O_PATH | O_CLOEXEC);
+    if (fd >= 0) {
+      fds[n] = fd;
+      rights[n++] = PLAT_LL_READ | PLAT_LL_EXEC;
+    }
+  }
+  if (kvm) {
+    int fd = open("/dev/kvm", O_PATH | O_CLOEXEC);
+    if (fd >= 0) {
+      fds[n] = fd;
+      rights[n++] = PLAT_LL_READ | PLAT_LL_WRITE_FILE;
+    }
+  }
+  int abi = 0;
+  int err = plat_landlock_apply_rights(fds, rights, n, &abi);
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+  if (err && err != -EOPNOTSUPP) /* a kernel without Landlock: goes on */
+    return -err;
   return 0;
 }
 
@@ -737,6 +808,14 @@ int vm_main(const struct run_options *o) {
       "on,obsolete=deny,elevateprivileges=deny,"
       "spawn=deny,resourcecontrol=deny",
       NULL};
+  /* QEMU's path, found on PATH here: its directory is the one outside
+   * the system's that its Landlock rules open (confine_qemu) */
+  char qemu_path[PATH_MAX];
+  if (find_on_path(qemu_argv[0], qemu_path, sizeof(qemu_path)) < 0) {
+    complain("--platform vm needs qemu-system-x86_64, which is not on "
+             "PATH (Debian: apt-get install qemu-system-x86)");
+    return EXIT_MOAT_ERROR;
+  }
   if (o->verbose) {
     fputs("moat: vm:", stderr);
     for (int i = 0; qemu_argv[i]; i++)
@@ -784,8 +863,8 @@ int vm_main(const struct run_options *o) {
     if (dup2(to_qemu[0], 0) < 0 || dup2(from_qemu[1], 1) < 0 ||
         fcntl(initrd, F_SETFD, 0) < 0 || fcntl(kfd, F_SETFD, 0) < 0)
       e = errno;
-    else if (!(e = drop_root(kvm)) && getppid() == parent)
-      execvp(qemu_argv[0], qemu_argv);
+    else if (!(e = confine_qemu(kvm, qemu_path)) && getppid() == parent)
+      execv(qemu_path, qemu_argv);
     else if (!e)
       _exit(127); /* the runner is gone already */
     if (!e)

@@ -48,6 +48,16 @@ struct ll_path_beneath_attr {
  * no Landlock (the caller records it and goes on), or another -errno. */
 int plat_landlock_apply(const int *fds, const bool *writable, int n,
                         int *out_abi) {
+  unsigned rights[PLAT_LANDLOCK_MAX];
+  if (n < 0 || n > PLAT_LANDLOCK_MAX)
+    return -EINVAL;
+  for (int i = 0; i < n; i++)
+    rights[i] = writable[i] ? PLAT_LL_ALL : PLAT_LL_READ;
+  return plat_landlock_apply_rights(fds, rights, n, out_abi);
+}
+
+int plat_landlock_apply_rights(const int *fds, const unsigned *rights, int n,
+                               int *out_abi) {
   long abi =
       syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
   *out_abi = abi > 0 ? (int)abi : 0;
@@ -78,10 +88,18 @@ int plat_landlock_apply(const int *fds, const bool *writable, int n,
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
   if (ruleset < 0)
     return -errno;
-  uint64_t read_rights = LL_FS_READ_FILE | LL_FS_READ_DIR;
   for (int i = 0; i < n; i++) {
+    uint64_t allowed = 0;
+    if (rights[i] & PLAT_LL_READ)
+      allowed |= LL_FS_READ_FILE | LL_FS_READ_DIR;
+    if (rights[i] & PLAT_LL_EXEC)
+      allowed |= LL_FS_EXECUTE;
+    if (rights[i] & PLAT_LL_WRITE_FILE)
+      allowed |= LL_FS_WRITE_FILE | (abi >= 5 ? LL_FS_IOCTL_DEV : 0);
+    if ((rights[i] & PLAT_LL_ALL) == PLAT_LL_ALL)
+      allowed = attr.handled_access_fs;
     struct ll_path_beneath_attr rule = {
-        .allowed_access = writable[i] ? attr.handled_access_fs : read_rights,
+        .allowed_access = allowed,
         .parent_fd = fds[i],
     };
     if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule,

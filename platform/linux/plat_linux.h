@@ -401,6 +401,15 @@ int plat_mounts_clone(int fd, bool writable, int userns_fd);
 /* landlock.c: confine host file access to the grants. */
 int plat_landlock_apply(const int *fds, const bool *writable, int n,
                         int *out_abi);
+/* The same with rights per directory (or file): PLAT_LL_* bits;
+ * PLAT_LL_ALL is every right Landlock handles (a read-write grant). */
+#define PLAT_LL_READ 1u
+#define PLAT_LL_EXEC 2u
+#define PLAT_LL_WRITE_FILE 4u /* write (and device ioctls) of files */
+#define PLAT_LL_ALL 0xffu
+#define PLAT_LANDLOCK_MAX 256
+int plat_landlock_apply_rights(const int *fds, const unsigned *rights, int n,
+                               int *out_abi);
 
 /* net.c: the page (MAP_SHARED, mapped before lockdown) that holds the
  * broker channel's lock for every process of the sandbox. */

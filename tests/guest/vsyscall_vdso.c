@@ -163,9 +163,8 @@ static void vsyscall_tests(void) {
   /* (moat's VM kernel maps its direct map of physical memory and its
    * image at the last two: the entry must not read its return address
    * from there) */
-  static const uintptr_t stacks[] = {0x1000, KERNEL_PTR, 0,
-                                     0xffff800000100000ul,
-                                     0xffffffff80100000ul};
+  static const uintptr_t stacks[] = {
+      0x1000, KERNEL_PTR, 0, 0xffff800000100000ul, 0xffffffff80100000ul};
   for (volatile size_t i = 0; i < sizeof stacks / sizeof stacks[0]; i++) {
     volatile uintptr_t sp = stacks[i] ? stacks[i] : u + 64;
     char what[64];
