@@ -255,20 +255,19 @@ uint64_t mem_pa(uint64_t *pml4, uint64_t va) {
  * memory every space may share (the kernel's, the heap, a guest alias of
  * shared memory), else the space and the address (private memory, which
  * a clone's copy-on-write shares physically but not logically). */
-uint64_t mem_key(const void *word) {
+struct wait_key mem_key(const void *word) {
   uint64_t va = (uint64_t)(uintptr_t)word;
-  uint64_t priv = (1ull << 62) | ((uint64_t)vm_cur->sp->id << 47) |
-                  (va & ((1ull << 47) - 1));
+  struct wait_key priv = {va, vm_cur->sp->id};
   if (va < WINDOW_HI) {
     uint64_t *e = pte_walk(vm_cur_pml4, va & ~(PAGE - 1), false);
     if (e && has_frame(*e) && (*e & PTE_SHARED))
-      return (*e & PTE_ADDR) | (va & (PAGE - 1));
+      return (struct wait_key){(*e & PTE_ADDR) | (va & (PAGE - 1)), 0};
     return priv;
   }
   if (va >= SPACE_BASE)
     return priv;
   uint64_t pa = va_to_pa(vm_cur_pml4, va);
-  return pa == (uint64_t)-1 ? priv : pa;
+  return pa == (uint64_t)-1 ? priv : (struct wait_key){pa, 0};
 }
 
 static void flush_all(void) {

@@ -317,7 +317,7 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
     c->kick_kernel = false;
     return -LINUX_EINTR;
   }
-  c->wait_key = word ? mem_key(word) : 0;
+  c->wait_key = word ? mem_key(word) : (struct wait_key){0, 0};
   c->deadline = timeout_ns < 0 ? -1 : vm_now() + timeout_ns;
   c->wait_nio = nio;
   c->wait_stdin = false;
@@ -329,7 +329,7 @@ int plat_wait(uint32_t *word, uint32_t expected, struct plat_io *io, int nio,
   vm_schedule();
   c->wait_nio = 0;
   c->wait_stdin = false;
-  c->wait_key = 0;
+  c->wait_key = (struct wait_key){0, 0};
   if (c->wait_result > 0)
     return io_check(io, nio) > 0 ? io_check(io, nio) : -LINUX_EINTR;
   return c->wait_result;
@@ -339,11 +339,12 @@ int plat_wake(uint32_t *word, int count) {
   IRQ_GUARD();
   if (!word)
     return 0;
-  uint64_t key = mem_key(word);
+  struct wait_key key = mem_key(word);
   int n = 0;
   for (struct space *s = g_spaces; s && n < count; s = s->next)
     for (struct ctx *c = s->ctxs; c && n < count; c = c->next_in_space)
-      if (c->state == CTX_WAITING && c->wait_key == key) {
+      if (c->state == CTX_WAITING && c->wait_key.addr == key.addr &&
+          c->wait_key.space == key.space) {
         wake_ctx(c, 0);
         n++;
       }

@@ -68,6 +68,13 @@ struct vm_jmp {
 
 struct space;
 
+/* plat_wait's key: a physical address (space 0) for memory every space
+ * may share, else a space and an address (mem.c, mem_key). */
+struct wait_key {
+  uint64_t addr;
+  int space;
+};
+
 /* An execution context: a guest thread. */
 struct ctx {
   uint64_t id; /* plat_ctx_self's handle, never reused */
@@ -78,8 +85,8 @@ struct ctx {
   int state;    /* CTX_* */
   struct ctx *next_run, *next_in_space;
   /* plat_wait */
-  uint64_t wait_key;
-  int64_t deadline; /* monotonic ns, < 0: none */
+  struct wait_key wait_key; /* what it sleeps on (space 0: shared) */
+  int64_t deadline;         /* monotonic ns, < 0: none */
   int wait_result;
   int wait_nio;
   bool wait_stdin;  /* its io watches standard input */
@@ -150,7 +157,7 @@ uint64_t mem_pa(uint64_t *pml4, uint64_t va);
 int mem_fault(uint64_t addr, uint64_t err, bool user);
 extern uint64_t *vm_kernel_pml4;
 extern uint64_t *vm_cur_pml4;
-uint64_t mem_key(const void *word);
+struct wait_key mem_key(const void *word);
 
 /* sched.c */
 extern struct ctx *vm_cur;
