@@ -243,14 +243,7 @@ class Bench:
     RSS = ["busybox true", "python3 -c pass", "sqlite 100k rows"]
 
     def wanted(self, name):
-        if not self.only:
-            return True
-        for o in self.only:
-            if o.endswith("*") and name.lower().startswith(o[:-1].lower()):
-                return True
-            if name.lower() == o.lower():
-                return True
-        return False
+        return wanted(self.only, name)
 
     def wanted_any(self, pattern):
         names = [c[0] for c in self.cases()]
@@ -494,6 +487,19 @@ class Bench:
             print("%s: %s" % (rt, why))
         for n in self.notes:
             print(n)
+
+
+def wanted(only, name):
+    """BENCH_ONLY's rule: every case without a list, else the names listed
+    (case-insensitive; a name ending in * is a prefix)."""
+    if not only:
+        return True
+    for o in only:
+        if o.endswith("*") and name.lower().startswith(o[:-1].lower()):
+            return True
+        if name.lower() == o.lower():
+            return True
+    return False
 
 
 def yn(ok):

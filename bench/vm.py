@@ -39,7 +39,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, fmt, fmt_ratio, isnum, log, ratio, run  # noqa: E402
+from bench import (ROOT, fmt, fmt_ratio, isnum, log, ratio, run,  # noqa: E402
+                   wanted)
 
 BUSYBOX = "/bin/busybox"
 QEMU = "qemu-system-x86_64"
@@ -136,14 +137,7 @@ class VmBench:
         ]
 
     def wanted(self, name):
-        if not self.only:
-            return True
-        for o in self.only:
-            if o.endswith("*") and name.lower().startswith(o[:-1].lower()):
-                return True
-            if name.lower() == o.lower():
-                return True
-        return False
+        return wanted(self.only, name)
 
     def argv(self, case, side):
         name, kind, unit, prog, args, n, vm_n = case
