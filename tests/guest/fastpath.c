@@ -377,10 +377,19 @@ int main(void) {
   }
   printf("threads: %ld of 8000 right\n", total);
   /* A mapping at addresses moat might use for itself (the fast path's
-   * table lies at 0x050f0000): the guest's own, and sites still work. */
+   * table lies at 0x050f0000): the guest's own, and sites still work.
+   * Not MAP_FIXED: the brk heap starts at a random place up to 32 MiB
+   * past the program, natively too, and may be there already (replacing
+   * it crashed the native run now and then); then the next free MiB. */
   size_t len = 1 << 20;
-  char *at = mmap((void *)0x05000000, len, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  char *at = MAP_FAILED;
+  for (uintptr_t a = 0x05000000; at == MAP_FAILED && a < 0x09000000;
+       a += len) {
+    at = mmap((void *)a, len, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (at == MAP_FAILED && errno != EEXIST)
+      break;
+  }
   if (at == MAP_FAILED) {
     printf("mmap fixed: %s\n", errname(errno));
   } else {
