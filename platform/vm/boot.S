@@ -7,11 +7,13 @@
  * to the kernel's own addresses in the top 2 GiB and vm_main.
  *
  * Boot page tables (docs/vm.md, "Memory"):
- *   PML4[0]   the first 1 GiB identity-mapped (only until vm_main drops
+ *   PML4[0]   the first 8 MiB identity-mapped (only until vm_main drops
  *             it: the lower half is the guest's)
  *   PML4[256] the direct map: physical [0, 64 GiB) at 0xffff800000000000
- *   PML4[511] -> boot_pdpt_hi: [510] the kernel image, the first 1 GiB
+ *   PML4[511] -> boot_pdpt_hi: [510] the kernel image, the first 8 MiB
  *             at 0xffffffff80000000 (-mcmodel=kernel)
+ * The direct map is never executable (NX): the kernel runs only its
+ * image, not a page of the guest's through another address. 
  * All 2 MiB pages, supervisor only. */
 #define KBASE 0xffffffff80000000
 
@@ -58,7 +60,8 @@ pvh_start:
 	inc %ecx
 	cmp $64, %ecx
 	jne 1b
-	/* boot_pd0: 512 x 2 MiB; boot_pd_dm: 32768 x 2 MiB (64 GiB) */
+	/* boot_pd0: the first 8 MiB (the image and its load, vm.ld checks),
+	 * 4 x 2 MiB; boot_pd_dm: 32768 x 2 MiB (64 GiB), never executable */
 	xor %ecx, %ecx
 2:	mov %ecx, %eax
 	shl $21, %eax
@@ -66,7 +69,7 @@ pvh_start:
 	mov %eax, (boot_pd0 - KBASE)(,%ecx,8)
 	movl $0, (boot_pd0 - KBASE + 4)(,%ecx,8)
 	inc %ecx
-	cmp $512, %ecx
+	cmp $4, %ecx
 	jne 2b
 	xor %ecx, %ecx
 3:	mov %ecx, %eax
@@ -75,6 +78,7 @@ pvh_start:
 	mov %eax, (boot_pd_dm - KBASE)(,%ecx,8)
 	mov %ecx, %eax
 	shr $11, %eax           /* the high bits of ecx << 21 */
+	or $0x80000000, %eax    /* NX: no physical page runs as the kernel */
 	mov %eax, (boot_pd_dm - KBASE + 4)(,%ecx,8)
 	inc %ecx
 	cmp $32768, %ecx
