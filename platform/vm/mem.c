@@ -90,6 +90,29 @@ static bool excluded(uint64_t pa, const uint64_t *excl, int nexcl) {
 
 static uint64_t *g_heap_pdpt;
 
+/* W^X for the kernel's image: its first 2 MiB (vm.ld keeps it there)
+ * with 4 KiB pages, its code read-only, its read-only data read-only and
+ * never executable, its data never executable, nothing else of that
+ * 2 MiB mapped (physical memory is reached through the direct map).
+ * After the boot's last write of code (main.c, the SMAP sites). */
+extern uint64_t boot_pd0[512];
+extern char __text_end[], __rodata_end[], __image_end[];
+
+static void image_protect(void) {
+  uint64_t pa = page_alloc();
+  if (!pa)
+    vm_panic("no memory for the image's page table", 0, 0);
+  uint64_t *pt = phys_to_virt(pa);
+  uint64_t text = virt_to_phys_kernel(__text_end);
+  uint64_t ro = virt_to_phys_kernel(__rodata_end);
+  uint64_t end = virt_to_phys_kernel(__image_end);
+  for (uint64_t p = 0x100000; p < end; p += PAGE)
+    pt[p / PAGE] = p | PTE_P | (p < text ? 0 : PTE_NX) | (p < ro ? 0 : PTE_W);
+  boot_pd0[0] = pa | PTE_P | PTE_W;
+  uint64_t cr3;
+  __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
+
 void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
               const void *memmap, int nmap) {
   const struct memmap_entry *m = memmap;
@@ -133,6 +156,7 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
       a = b;
     }
   }
+  image_protect();
   /* the kernel's own top-level table: the boot one without the
    * identity map, with the heap's PDPT */
   vm_kernel_pml4 = boot_pml4;
