@@ -383,8 +383,7 @@ int main(void) {
    * it crashed the native run now and then); then the next free MiB. */
   size_t len = 1 << 20;
   char *at = MAP_FAILED;
-  for (uintptr_t a = 0x05000000; at == MAP_FAILED && a < 0x09000000;
-       a += len) {
+  for (uintptr_t a = 0x05000000; at == MAP_FAILED && a < 0x09000000; a += len) {
     at = mmap((void *)a, len, PROT_READ | PROT_WRITE,
               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (at == MAP_FAILED && errno != EEXIST)
