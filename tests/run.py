@@ -2365,9 +2365,10 @@ def vm_qemu_confined(ctx):
     """The VM platform's host side: QEMU, the one host process the guest
     can reach (through its devices), runs with QEMU's own seccomp filter
     (-sandbox: Seccomp 2 in /proc/PID/status), no new privileges, in a
-    network namespace of its own, and, when moat runs as root, as nobody
-    (65534) with no supplementary group. Positive control: moat's own
-    runner process is still root, in the test's network namespace."""
+    network namespace of its own, in the runner's cgroups, and, when moat
+    runs as root, as nobody (65534) with no supplementary group. Positive
+    control: moat's own runner process is still root, in the test's
+    network namespace."""
     _vm_runs_programs(ctx)
     if os.geteuid() != 0:
         skip("needs root (the drop to nobody is what is checked)")
@@ -2427,6 +2428,13 @@ def vm_qemu_confined(ctx):
         if os.readlink("/proc/%d/ns/net" % p.pid) != mine:
             problems.append("the control: the runner's network namespace "
                             "is not ours")
+        # the runner's cgroups (memory, pids: moat-<its pid>), where the
+        # host lets it make them
+        with open("/proc/%d/cgroup" % qemu) as f:
+            cg = [l for l in f.read().splitlines()
+                  if "/moat-%d" % p.pid in l]
+        if not cg and os.access("/sys/fs/cgroup", os.W_OK):
+            problems.append("QEMU is in no cgroup of the runner's")
         if problems:
             fail("; ".join(problems))
     finally:

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linux_platform.h"
 #include "plat_linux.h"
 #include "sandbox.h"
 #include "tarpack.h"
@@ -46,6 +47,8 @@
 #define VM_RAM_SLACK (64ull << 20)
 /* The guest's memory limit without --memory (the header says 0). */
 #define VM_DEFAULT_MEMORY (256ull << 20)
+/* QEMU's threads (main loop, vCPU, RCU, workers), for its pids cgroup */
+#define VM_QEMU_TASKS 56
 
 /* Serial line escapes (docs/vm.md). */
 #define ESC 0xfe
@@ -754,7 +757,7 @@ static int confine_qemu(bool kvm, const char *qemu) {
   return 0;
 }
 
-int vm_main(const struct run_options *o) {
+static int vm_run(const struct run_options *o) {
   if (check_options(o) < 0)
     return EXIT_MOAT_ERROR;
   char *kernel = kernel_path();
@@ -795,6 +798,7 @@ int vm_main(const struct run_options *o) {
   snprintf(mem, sizeof(mem), "%lluM",
            (unsigned long long)((ram + (1ull << 20) - 1) >> 20));
   snprintf(initrd_path, sizeof(initrd_path), "/proc/self/fd/%d", initrd);
+  plat_linux_limits_setup(ram, VM_QEMU_TASKS, o->verbose);
   char *const qemu_argv[] = {
       "qemu-system-x86_64", "-accel", kvm ? "kvm" : "tcg", "-cpu",
       kvm ? "host" : "max", "-kernel", kernel_fd_path, "-initrd", initrd_path,
@@ -860,6 +864,9 @@ int vm_main(const struct run_options *o) {
     sigaction(SIGPIPE, &old_pipe, NULL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     int e = 0;
+    char why[256];
+    if (plat_linux_limits_enter(why, sizeof(why)) < 0 && o->verbose)
+      fprintf(stderr, "moat: vm: %s\n", why);
     if (dup2(to_qemu[0], 0) < 0 || dup2(from_qemu[1], 1) < 0 ||
         fcntl(initrd, F_SETFD, 0) < 0 || fcntl(kfd, F_SETFD, 0) < 0)
       e = errno;
@@ -1012,4 +1019,18 @@ int vm_main(const struct run_options *o) {
   else
     complain("--platform vm: QEMU ended without the sandbox's exit status");
   return EXIT_MOAT_ERROR;
+}
+
+/* QEMU in cgroups of its own (memory: the VM's RAM and half again, or
+ * 128 MiB, for QEMU itself; tasks: QEMU's threads), made by the runner,
+ * joined by QEMU's child before anything else and removed at the end:
+ * the host bounds what a subverted QEMU can take (platform/linux's
+ * cgroup.c, as for the Linux platform's sandbox). */
+int vm_main(const struct run_options *o) {
+  int status = vm_run(o);
+  uint64_t oom = plat_linux_limits_finish();
+  if (oom)
+    complain("--platform vm: the host's OOM killer killed QEMU at the VM's "
+             "memory limit");
+  return status;
 }
