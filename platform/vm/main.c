@@ -34,7 +34,6 @@ struct hvm_modlist_entry {
 uint32_t vm_fpu_size;
 bool vm_smap;
 extern const uint64_t __uaccess_start[], __uaccess_end[];
-bool vm_fault_refused;
 uint64_t vm_xcr0;
 uint8_t vm_tss[104] __attribute__((aligned(16)));
 
@@ -343,11 +342,8 @@ static void cpu_setup(void) {
 
 /* ---- traps ---- */
 
-static uint64_t g_ticks;
-
 static void irq(unsigned n) {
   if (n == 0) {
-    g_ticks++;
     sched_tick();
   } else if (n == 4) {
     vm_serial_rx_poll();
@@ -362,12 +358,13 @@ static void irq(unsigned n) {
 
 void vm_trap(struct vm_frame *f);
 void vm_trap(struct vm_frame *f) {
+  bool refused = false; /* a #PF on something mapped (SEGV_ACCERR) */
   uint64_t v = f->vector;
   bool user = (f->cs & 3) == 3;
   if (v >= 32 && v < 48) {
     irq((unsigned)v - 32);
     if (user)
-      vm_user_trap(f);
+      vm_user_trap(f, false);
     else if ((f->rflags & 0x200) && v == 32) /* in the core */
       sched_preempt();
     return;
@@ -391,7 +388,7 @@ void vm_trap(struct vm_frame *f) {
     int r = user && !(f->error & 4) ? 2 : mem_fault(cr2, f->error, user);
     if (r == 1)
       return;
-    vm_fault_refused = r == 2;
+    refused = r == 2;
     if (r < 0) {
       vm_say("moat vm: out of memory at a page fault: the process is "
              "killed\n");
@@ -413,7 +410,7 @@ void vm_trap(struct vm_frame *f) {
     }
   }
   if (user) {
-    vm_user_trap(f);
+    vm_user_trap(f, refused);
     return;
   }
   vm_say("moat vm: kernel trap ");

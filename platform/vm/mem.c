@@ -88,8 +88,6 @@ static bool excluded(uint64_t pa, const uint64_t *excl, int nexcl) {
   return false;
 }
 
-static uint64_t *g_heap_pdpt;
-
 /* W^X for the kernel's image: its first 2 MiB (vm.ld keeps it there)
  * with 4 KiB pages, its code read-only, its read-only data read-only and
  * never executable, its data never executable, nothing else of that
@@ -164,7 +162,6 @@ void mem_init(uint64_t lo_reserved_end, const uint64_t *excl, int nexcl,
   uint64_t hp = page_alloc();
   if (!hp)
     vm_panic("no memory for the heap's tables", 0, 0);
-  g_heap_pdpt = phys_to_virt(hp);
   boot_pml4[257] = hp | PTE_P | PTE_W;
   __asm__ volatile("mov %0, %%cr3"
                    :
@@ -735,8 +732,8 @@ void space_free_all(uint64_t *pml4) {
 }
 
 /* Pages of the space's own region [va, va + len) in pml4. */
-int kmap_pages(uint64_t *pml4, uint64_t va, size_t len, bool zero) {
-  (void)zero; /* page_alloc zeroes */
+/* (page_alloc gives zeroed pages) */
+int kmap_pages(uint64_t *pml4, uint64_t va, size_t len) {
   for (uint64_t a = va; a < va + len; a += PAGE) {
     uint64_t *e = pte_walk(pml4, a, true);
     if (!e)

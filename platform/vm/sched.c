@@ -90,7 +90,7 @@ static struct ctx *ctx_new(struct space *sp, int want_slot) {
   if (!c)
     return NULL;
   int slot = slot_take(sp, want_slot);
-  if (slot < 0 || kmap_pages(sp->pml4, stack_va(slot), KSTACK_SIZE, true)) {
+  if (slot < 0 || kmap_pages(sp->pml4, stack_va(slot), KSTACK_SIZE)) {
     if (slot >= 0)
       sp->slots[slot / 64] &= ~(1ull << (slot % 64));
     kfree_page(c);
@@ -119,7 +119,7 @@ static struct space *space_new(int parent) {
   }
   sp->cr3 = virt_to_phys_direct(sp->pml4);
   size_t dlen = (size_t)(__space_end - __space_start);
-  if (kmap_pages(sp->pml4, (uint64_t)(uintptr_t)__space_start, dlen, true)) {
+  if (kmap_pages(sp->pml4, (uint64_t)(uintptr_t)__space_start, dlen)) {
     space_free_all(sp->pml4);
     kfree_page(sp);
     return NULL;
@@ -519,7 +519,7 @@ out:
   vm_cur->in_core = false;
 }
 
-void vm_user_trap(struct vm_frame *f) {
+void vm_user_trap(struct vm_frame *f, bool refused) {
   struct ctx *c = vm_cur;
   struct moat_regs r;
   c->user_ns += vm_now() - c->user_since;
@@ -568,7 +568,7 @@ void vm_user_trap(struct vm_frame *f) {
       err = f->error & (MOAT_FAULT_WRITE | MOAT_FAULT_FETCH);
       /* SEGV_ACCERR when something is mapped there (PROT_NONE pages
        * are not present to the CPU, but mapped), else SEGV_MAPERR */
-      code = (f->error & 1) || vm_fault_refused ? 2 : 1;
+      code = (f->error & 1) || refused ? 2 : 1;
       break;
     }
     default:

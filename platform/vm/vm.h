@@ -134,7 +134,6 @@ _Noreturn void vm_poweroff(int status);
 int64_t vm_now(void);
 extern uint32_t vm_fpu_size;
 extern uint64_t vm_xcr0;
-extern bool vm_fault_refused; /* the last user #PF: mapped, refused */
 void vm_serial_rx_poll(void);
 bool vm_stdin_ready(void);
 
@@ -148,7 +147,7 @@ uint64_t mem_free_pages(void);
 uint64_t *space_pml4_new(void); /* kernel half shared, own SPACE_BASE */
 int space_copy_user(uint64_t *dst, uint64_t *src);
 void space_free_all(uint64_t *pml4);
-int kmap_pages(uint64_t *pml4, uint64_t va, size_t len, bool zero);
+int kmap_pages(uint64_t *pml4, uint64_t va, size_t len);
 void kunmap_pages(uint64_t *pml4, uint64_t va, size_t len);
 void kcopy_range(uint64_t *dst, uint64_t *src, uint64_t va, size_t len);
 uint64_t mem_pa(uint64_t *pml4, uint64_t va);
@@ -171,7 +170,8 @@ void sched_preempt(void);
 _Noreturn void sched_kill_current(int sig);
 void sched_wake_io(void);
 void vm_schedule(void);
-void vm_user_trap(struct vm_frame *f);
+/* refused: a page fault on something mapped there (SEGV_ACCERR) */
+void vm_user_trap(struct vm_frame *f, bool refused);
 
 /* The core's user-copy routine (core/rt_user.S): the platform touches a
  * buffer the core hands it, which may be guest memory, only through it
